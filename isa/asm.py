@@ -1,0 +1,292 @@
+"""Assembler: text -> :class:`isa.program.Program`. Errors cite ``file:line:col`` and the expected form.
+
+Syntax, one statement per line; ``;`` or ``#`` starts a comment::
+
+    .equ  N 64                                   ; integer constant
+    .layer 1 fc1                                 ; layer id -> name, for ledger tags
+    .sym  w1  dram 64*32 uniform -0.1 0.1 7      ; symbol: space, size [@addr] [init]
+    .sym  x   tb0  N*64                          ; init: = v1, v2 ... | uniform LO HI SEED | normal MEAN STD SEED
+    loop:  addi x1, x1, -1                       ; label, then an instruction
+           copy sram:0(x2), w1+64, 64            ; memory: SYMBOL[+OFF][(xN)] or SPACE:OFF[(xN)]
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from isa.program import (DataInit, Instruction, IsaError, MemRef, Program, Symbol, TBUF_STRIDE,
+                         parse_space)
+from isa.spec import BY_MNEMONIC, Field, Kind, OpSpec, Space
+from isa.validate import check_operand, validate
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+_LABEL_DEF = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:")
+_MEM = re.compile(r"^(?P<base>[^()]+?)\s*(\(\s*(?P<reg>[^)]*)\))?\s*$")
+
+SYM_FORM = ".sym NAME SPACE SIZE [@ADDR] [= V, ... | uniform LO HI SEED | normal MEAN STD SEED]"
+
+
+@dataclass
+class _Token:
+    text: str
+    col: int
+
+
+def _split_operands(text: str, col0: int) -> list[_Token]:
+    """Split on commas outside parentheses; each token keeps its 1-based column."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text + ","):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            raw = text[start:i]
+            stripped = raw.strip()
+            out.append(_Token(stripped, col0 + start + (len(raw) - len(raw.lstrip())) + 1))
+            start = i + 1
+    if len(out) == 1 and not out[0].text:
+        return []
+    return out
+
+
+class _Assembler:
+    def __init__(self, source: str, file: str):
+        self.lines = source.splitlines()
+        self.file = file
+        self.equ: dict[str, int] = {}
+        self.program = Program(source=file)
+        self.next_addr: dict[tuple[Space, int], int] = {}
+        self.pending: list[tuple[OpSpec, list[_Token], int, int]] = []
+
+    def error(self, msg: str, line: int, col: int, expected: str = "") -> IsaError:
+        return IsaError(msg, self.file, line, col, expected)
+
+    # expressions ------------------------------------------------------------------------------
+    def int_expr(self, text: str, line: int, col: int, what: str = "an integer expression") -> int:
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+            return self._eval(tree.body)
+        except (SyntaxError, ValueError, KeyError, ZeroDivisionError):
+            raise self.error(f"bad integer {text.strip()!r}", line, col, what) from None
+
+    def _eval(self, node: ast.AST) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.Name):
+            return self.equ[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            v = self._eval(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp):
+            a, b = self._eval(node.left), self._eval(node.right)
+            ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
+                   ast.FloorDiv: lambda: a // b, ast.LShift: lambda: a << b}
+            for op_type, fn in ops.items():
+                if isinstance(node.op, op_type):
+                    return fn()
+        raise ValueError("unsupported expression")
+
+    def float_lit(self, text: str, line: int, col: int) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise self.error(f"bad number {text.strip()!r}", line, col, "a decimal number like 0.5 or -1e-3") from None
+
+    # passes -------------------------------------------------------------------------------------
+    def run(self) -> Program:
+        for number, raw in enumerate(self.lines, start=1):
+            self.statement(raw, number)
+        for spec, toks, line, col in self.pending:
+            self.program.instructions.append(self.instruction(spec, toks, line, col))
+        try:
+            validate(self.program)
+        except IsaError as exc:
+            raise IsaError(str(exc), self.file) from None
+        return self.program
+
+    def statement(self, raw: str, line: int) -> None:
+        text = re.split(r"[;#]", raw, maxsplit=1)[0].rstrip()
+        col = 1
+        m = _LABEL_DEF.match(text)
+        if m:
+            name = m.group(1)
+            if name in self.program.labels:
+                raise self.error(f"label {name!r} defined twice", line, m.start(1) + 1, "a new label name")
+            self.program.labels[name] = len(self.pending)
+            col = m.end() + 1
+            text = " " * m.end() + text[m.end():]
+        body = text.strip()
+        if not body:
+            return
+        col = len(text) - len(text.lstrip()) + 1
+        head = body.split(None, 1)[0]
+        rest = body[len(head):]
+        rest_col = col + len(head)
+        if head.startswith("."):
+            self.directive(head, rest, line, col, rest_col)
+            return
+        spec = BY_MNEMONIC.get(head.lower())
+        if spec is None:
+            raise self.error(f"unknown instruction {head!r}", line, col,
+                             "a mnemonic from docs/isa.md or a directive (.sym, .equ, .layer)")
+        self.pending.append((spec, _split_operands(rest, rest_col - 1), line, col))
+
+    def directive(self, head: str, rest: str, line: int, col: int, rest_col: int) -> None:
+        words = rest.split()
+        if head == ".equ":
+            if len(words) < 2 or not _NAME.fullmatch(words[0]):
+                raise self.error("malformed .equ", line, col, ".equ NAME INTEGER-EXPRESSION")
+            self.equ[words[0]] = self.int_expr(" ".join(words[1:]), line, rest_col)
+        elif head == ".layer":
+            if len(words) != 2:
+                raise self.error("malformed .layer", line, col, ".layer ID NAME")
+            self.program.layers[self.int_expr(words[0], line, rest_col)] = words[1]
+        elif head == ".sym":
+            self.symbol(rest, line, col, rest_col)
+        else:
+            raise self.error(f"unknown directive {head!r}", line, col, ".sym, .equ or .layer")
+
+    def symbol(self, rest: str, line: int, col: int, rest_col: int) -> None:
+        init_text = ""
+        decl = rest
+        for key in ("=", " uniform ", " normal "):
+            idx = rest.find(key)
+            if idx >= 0:
+                decl, init_text = rest[:idx], rest[idx:].strip()
+                break
+        words = decl.split()
+        if len(words) < 3:
+            raise self.error("malformed .sym", line, col, SYM_FORM)
+        name, space_text, size_text, *place = words
+        if not _NAME.fullmatch(name):
+            raise self.error(f"bad symbol name {name!r}", line, rest_col, "a name like w1 or x_in")
+        if name in self.program.symbols:
+            raise self.error(f"symbol {name!r} declared twice", line, rest_col, "a new symbol name")
+        parsed = parse_space(space_text)
+        if parsed is None:
+            raise self.error(f"unknown space {space_text!r}", line, rest_col, "dram, sram, acc or tbN (tile N buffer)")
+        space, base = parsed
+        size = self.int_expr(size_text, line, rest_col, "a positive word count")
+        if size <= 0:
+            raise self.error(f"symbol {name!r} has size {size}", line, rest_col, "a positive word count")
+        key = (space, base)
+        if place:
+            if not place[0].startswith("@"):
+                raise self.error(f"unexpected {place[0]!r}", line, rest_col, SYM_FORM)
+            addr = base + self.int_expr(" ".join(place)[1:], line, rest_col, "@ADDRESS")
+        else:
+            addr = self.next_addr.get(key, base)
+        if space is Space.TBUF and addr + size > base + TBUF_STRIDE:
+            raise self.error(f"symbol {name!r} does not fit a tile buffer window of {TBUF_STRIDE} words",
+                             line, rest_col, "a smaller size")
+        self.next_addr[key] = max(self.next_addr.get(key, base), addr + size)
+        init = self.data_init(init_text, size, line, rest_col)
+        self.program.symbols[name] = Symbol(name, space, addr, size, init)
+
+    def data_init(self, text: str, size: int, line: int, col: int) -> DataInit:
+        if not text:
+            return DataInit()
+        if text.startswith("="):
+            vals = [self.float_lit(v, line, col) for v in text[1:].split(",") if v.strip()]
+            if len(vals) > size:
+                raise self.error(f"{len(vals)} values for a symbol of {size} words", line, col,
+                                 f"at most {size} values")
+            return DataInit("values", tuple(float(np.float32(v)) for v in vals))
+        words = text.split()
+        if len(words) != 4:
+            raise self.error(f"malformed {words[0]} initializer", line, col, f"{words[0]} A B SEED")
+        a, b = self.float_lit(words[1], line, col), self.float_lit(words[2], line, col)
+        seed = self.int_expr(words[3], line, col, "an integer seed")
+        return DataInit(words[0], (), a, b, seed)
+
+    # operands ------------------------------------------------------------------------------------
+    def instruction(self, spec: OpSpec, toks: list[_Token], line: int, col: int) -> Instruction:
+        form = f"{spec.mnemonic} " + ", ".join(f"{f.name}:{f.kind.name.lower()}" for f in spec.fields)
+        if len(toks) != len(spec.fields):
+            raise self.error(f"{spec.mnemonic} takes {len(spec.fields)} operands, got {len(toks)}",
+                             line, col, form.strip())
+        args = tuple(self.operand(f, t, line) for f, t in zip(spec.fields, toks))
+        for f, a, t in zip(spec.fields, args, toks):
+            problem = check_operand(f, a)
+            if problem:
+                raise self.error(f"operand {f.name} {problem}", line, t.col, form.strip())
+        return Instruction(spec, args, line)
+
+    def register(self, text: str, line: int, col: int) -> int:
+        m = re.fullmatch(r"x(\d+)", text.strip().lower())
+        if not m or int(m.group(1)) > 31:
+            raise self.error(f"bad register {text.strip()!r}", line, col, "x0 .. x31")
+        return int(m.group(1))
+
+    def operand(self, f: Field, tok: _Token, line: int) -> int | float | MemRef:
+        text, col = tok.text, tok.col
+        if not text:
+            raise self.error(f"missing operand {f.name}", line, col, f.kind.value)
+        if f.kind is Kind.REG:
+            return self.register(text, line, col)
+        if f.kind in (Kind.SIMM, Kind.UIMM):
+            return self.int_expr(text, line, col, f.kind.value)
+        if f.kind is Kind.FIMM:
+            return float(np.float32(self.float_lit(text, line, col)))
+        if f.kind is Kind.LABEL:
+            if text in self.program.labels:
+                return self.program.labels[text]
+            if _NAME.fullmatch(text):
+                raise self.error(f"undefined label {text!r}", line, col, "a label defined in this file")
+            return self.int_expr(text, line, col, "a label or instruction index")
+        if f.kind is Kind.ENUM:
+            assert f.enum is not None
+            names = [e.name.lower() for e in f.enum]
+            if text.lower() not in names:
+                raise self.error(f"bad {f.name} {text!r}", line, col, "one of " + ", ".join(names))
+            return int(f.enum[text.upper()])
+        return self.memref(text, line, col)
+
+    def memref(self, text: str, line: int, col: int) -> MemRef:
+        form = "SYMBOL[+OFF][(xN)] or SPACE:OFF[(xN)]"
+        m = _MEM.match(text)
+        if not m:
+            raise self.error(f"bad memory operand {text!r}", line, col, form)
+        reg = self.register(m.group("reg"), line, col) if m.group("reg") is not None else 0
+        base = m.group("base").strip()
+        if ":" in base:
+            space_text, off_text = base.split(":", 1)
+            parsed = parse_space(space_text.strip())
+            if parsed is None:
+                raise self.error(f"unknown space {space_text.strip()!r}", line, col, "dram, sram, acc or tbN")
+            space, start = parsed
+            return MemRef(space, start + self.int_expr(off_text, line, col, form), reg)
+        name_m = _NAME.match(base)
+        if not name_m:
+            raise self.error(f"bad memory operand {text!r}", line, col, form)
+        sym = self.program.symbols.get(name_m.group(0))
+        if sym is None:
+            raise self.error(f"undefined symbol {name_m.group(0)!r}", line, col, "a symbol declared with .sym")
+        tail = base[name_m.end():].strip()
+        off = 0
+        if tail:
+            if tail[0] not in "+-":
+                raise self.error(f"bad memory operand {text!r}", line, col, form)
+            off = self.int_expr(tail, line, col, form)
+        return MemRef(sym.space, sym.addr + off, reg)
+
+
+def assemble(source: str, file: str = "<text>") -> Program:
+    """Assemble program text; ``file`` names it in error messages."""
+    return _Assembler(source, file).run()
+
+
+def assemble_file(path: str | Path) -> Program:
+    """Assemble a ``.s`` file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise IsaError(f"cannot read program: {exc.strerror}", str(p)) from None
+    return assemble(text, str(p))

@@ -1,0 +1,143 @@
+"""A program of the CIM ISA: instructions, named memory symbols with initial data, labels, layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from isa.spec import OpSpec, Space
+
+TBUF_STRIDE = 1 << 16
+"""Words between the starts of two tiles' buffers in the TBUF space (tile i's buffer: ``tb{i}``)."""
+
+SPACE_NAMES = {"dram": Space.DRAM, "sram": Space.SRAM, "acc": Space.ACC}
+
+
+class IsaError(ValueError):
+    """A malformed program; the message starts with ``file:line:col`` when a source position is known."""
+
+    def __init__(self, message: str, file: str = "", line: int = 0, col: int = 0, expected: str = ""):
+        self.file, self.line, self.col, self.expected = file, line, col, expected
+        where = f"{file or '<program>'}:{line}:{col}: " if line else (f"{file}: " if file else "")
+        tail = f"; expected {expected}" if expected else ""
+        super().__init__(f"{where}{message}{tail}")
+
+
+def space_name(space: Space, offset: int) -> tuple[str, int]:
+    """Assembly name of the space holding absolute ``offset`` and the offset within it."""
+    if space is Space.TBUF:
+        return f"tb{offset // TBUF_STRIDE}", offset % TBUF_STRIDE
+    return space.name.lower(), offset
+
+
+def parse_space(name: str) -> tuple[Space, int] | None:
+    """(space, base offset) for an assembly space name (``dram``, ``sram``, ``acc``, ``tbN``)."""
+    low = name.lower()
+    if low in SPACE_NAMES:
+        return SPACE_NAMES[low], 0
+    if low.startswith("tb") and low[2:].isdigit():
+        return Space.TBUF, int(low[2:]) * TBUF_STRIDE
+    return None
+
+
+@dataclass(frozen=True)
+class MemRef:
+    """A memory operand: word address ``offset`` in ``space`` plus the value of register ``reg``."""
+
+    space: Space
+    offset: int
+    reg: int = 0
+
+
+Operand = Union[int, float, MemRef]
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One instruction: its spec and one operand per field (int, float32-valued float, MemRef)."""
+
+    spec: OpSpec
+    args: tuple[Operand, ...]
+    line: int = field(default=0, compare=False)
+    """Source line (0 when not assembled from text); not part of the encoding."""
+
+    def arg(self, name: str) -> Operand:
+        for f, a in zip(self.spec.fields, self.args):
+            if f.name == name:
+                return a
+        raise KeyError(f"{self.spec.mnemonic} has no field {name!r}")
+
+    def text(self) -> str:
+        """Plain assembly form without symbol names (for traps and traces)."""
+        from isa.disasm import format_instruction
+        return format_instruction(self, {}, {})
+
+
+@dataclass(frozen=True)
+class DataInit:
+    """Initial contents of a symbol: explicit ``values`` (rest zero) or a seeded random draw."""
+
+    kind: str = "zeros"
+    """One of ``zeros``, ``values``, ``uniform`` (lo=a, hi=b), ``normal`` (mean=a, std=b)."""
+    values: tuple[float, ...] = ()
+    a: float = 0.0
+    b: float = 0.0
+    seed: int = 0
+
+    KINDS = ("zeros", "values", "uniform", "normal")
+
+    def materialize(self, size: int) -> np.ndarray:
+        """The float32 array of ``size`` words this initializer describes (deterministic)."""
+        out = np.zeros(size, dtype=np.float32)
+        if self.kind == "values":
+            out[:len(self.values)] = np.asarray(self.values, dtype=np.float32)
+        elif self.kind == "uniform":
+            out[:] = np.random.default_rng(self.seed).uniform(self.a, self.b, size)
+        elif self.kind == "normal":
+            out[:] = np.random.default_rng(self.seed).normal(self.a, self.b, size)
+        return out
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A named region of ``size`` words at ``addr`` in ``space``, with its initial data."""
+
+    name: str
+    space: Space
+    addr: int
+    size: int
+    init: DataInit = DataInit()
+
+    @property
+    def end(self) -> int:
+        return self.addr + self.size
+
+
+@dataclass
+class Program:
+    """Instructions plus the symbol table, label table and layer names of one program."""
+
+    instructions: list[Instruction] = field(default_factory=list)
+    symbols: dict[str, Symbol] = field(default_factory=dict)
+    labels: dict[str, int] = field(default_factory=dict)
+    layers: dict[int, str] = field(default_factory=dict)
+    source: str = ""
+    """File the program came from, for error messages."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Program):
+            return NotImplemented
+        return (self.instructions == other.instructions and self.symbols == other.symbols
+                and self.labels == other.labels and self.layers == other.layers)
+
+    def symbol(self, name: str) -> Symbol:
+        try:
+            return self.symbols[name]
+        except KeyError:
+            raise KeyError(f"no symbol {name!r}; the program has: {', '.join(self.symbols)}") from None
+
+    def code_bytes(self) -> int:
+        """Size of the encoded instructions in bytes (what instruction memory must hold)."""
+        return 4 * sum(ins.spec.words for ins in self.instructions)

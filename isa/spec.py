@@ -1,0 +1,343 @@
+"""The opcode table: the single source of the CIM training ISA.
+
+The assembler, disassembler, binary encoder/decoder, validator, the simulator's dispatch and
+``docs/isa.md`` are all loops over :data:`OPCODES`. Each instruction is one 8-bit opcode
+followed by its fields packed LSB-first; the encoding is rounded up to whole 32-bit words.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Group(enum.Enum):
+    """Instruction groups (DESIGN.md, 'The ISA')."""
+
+    CONTROL = "control"
+    MOVE = "data movement"
+    CIM = "CIM"
+    DIGITAL = "digital unit"
+    SYNC = "synchronization"
+
+
+class Unit(enum.Enum):
+    """The unit that executes an instruction; TILE instructions name their tile in field ``tile``."""
+
+    CTRL = "controller"
+    DMA = "dma"
+    TILE = "tile"
+    DU = "digital unit"
+
+
+class Space(enum.IntEnum):
+    """Address spaces; every address is a word (one float32 element) index within its space."""
+
+    DRAM = 0
+    SRAM = 1
+    ACC = 2
+    TBUF = 3
+
+
+class Phase(enum.IntEnum):
+    """Training phase a ``mark`` instruction attaches to later ledger rows."""
+
+    OTHER = 0
+    FORWARD = 1
+    BACKWARD = 2
+    UPDATE = 3
+    EVAL = 4
+
+
+class Hyper(enum.IntEnum):
+    """Digital-unit hyperparameter registers set by ``hp``."""
+
+    LR = 0
+    BETA1 = 1
+    BETA2 = 2
+    EPS = 3
+    WD = 4
+    MOMENTUM = 5
+
+
+class WaitUnit(enum.IntEnum):
+    """Unit kinds named by ``wait`` and ``post``."""
+
+    DMA = 0
+    DU = 1
+    TILE = 2
+
+
+class Kind(enum.Enum):
+    """Operand kinds: how a field is written in assembly and how its bits are read."""
+
+    REG = "register x0..x31"
+    SIMM = "signed integer"
+    UIMM = "unsigned integer"
+    FIMM = "float32 immediate"
+    LABEL = "label (absolute instruction index)"
+    MEM = "memory operand: SYMBOL[+OFF][(xN)] or SPACE:OFF[(xN)]"
+    ENUM = "name"
+
+
+MEM_SPACE_BITS = 3
+MEM_REG_BITS = 5
+MEM_OFFSET_BITS = 24
+MEM_BITS = MEM_SPACE_BITS + MEM_REG_BITS + MEM_OFFSET_BITS
+OPCODE_BITS = 8
+WORD_BITS = 32
+
+
+@dataclass(frozen=True)
+class Field:
+    """One operand field: name, kind, width in bits, and for memory operands how it is accessed.
+
+    ``access`` is "r", "w" or "rw"; ``size`` is a Python expression over the instruction's other
+    fields (and, for tile instructions, ``ROWS``/``COLS`` of the tile's active block, for gathers
+    ``PATTERN``) giving the number of words touched. ``enum`` names the values of an ENUM field.
+    """
+
+    name: str
+    kind: Kind
+    bits: int
+    access: str = ""
+    size: str = ""
+    enum: type[enum.IntEnum] | None = None
+
+    @property
+    def lo(self) -> int:
+        """Smallest encodable value of an integer field."""
+        return -(1 << (self.bits - 1)) if self.kind is Kind.SIMM else 0
+
+    @property
+    def hi(self) -> int:
+        """Largest encodable value of an integer field."""
+        return (1 << (self.bits - 1)) - 1 if self.kind is Kind.SIMM else (1 << self.bits) - 1
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One instruction: mnemonic, opcode, group, executing unit, fields, meaning, cost class."""
+
+    mnemonic: str
+    opcode: int
+    group: Group
+    unit: Unit
+    fields: tuple[Field, ...]
+    doc: str
+    cost: str = "alu"
+    """Cost class: which timing/energy rule of the executing unit prices it (see docs/isa.md)."""
+    offsets: tuple[int, ...] = field(default=(), compare=False)
+
+    @property
+    def bits(self) -> int:
+        return OPCODE_BITS + sum(f.bits for f in self.fields)
+
+    @property
+    def words(self) -> int:
+        """Encoded length in 32-bit words."""
+        return -(-self.bits // WORD_BITS)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.mnemonic} has no field {name!r}")
+
+
+def _reg(name: str) -> Field:
+    return Field(name, Kind.REG, 5)
+
+
+def _u(name: str, bits: int) -> Field:
+    return Field(name, Kind.UIMM, bits)
+
+
+def _s(name: str, bits: int) -> Field:
+    return Field(name, Kind.SIMM, bits)
+
+
+def _f(name: str) -> Field:
+    return Field(name, Kind.FIMM, 32)
+
+
+def _m(name: str, access: str, size: str) -> Field:
+    return Field(name, Kind.MEM, MEM_BITS, access, size)
+
+
+def _e(name: str, values: type[enum.IntEnum], bits: int) -> Field:
+    return Field(name, Kind.ENUM, bits, enum=values)
+
+
+_LABEL = Field("target", Kind.LABEL, 20)
+_TILE = _u("tile", 8)
+_N = _u("n", 24)
+C, M, T, D, S = Group.CONTROL, Group.MOVE, Group.CIM, Group.DIGITAL, Group.SYNC
+
+
+def _alu(mn: str, code: int, doc: str) -> OpSpec:
+    return OpSpec(mn, code, C, Unit.CTRL, (_reg("rd"), _reg("rs1"), _reg("rs2")), doc)
+
+
+def _branch(mn: str, code: int, doc: str) -> OpSpec:
+    return OpSpec(mn, code, C, Unit.CTRL, (_reg("rs1"), _reg("rs2"), _LABEL), doc, "branch")
+
+
+def _vbin(mn: str, code: int, doc: str) -> OpSpec:
+    return OpSpec(mn, code, D, Unit.DU, (_m("dst", "w", "n"), _m("a", "r", "n"), _m("b", "r", "n"), _N),
+                  doc, "elementwise")
+
+
+_POOL = (_u("planes", 16), _u("h", 8), _u("w", 8), _u("k", 4), _u("s", 4))
+_POOL_OUT = "planes*((h-k)//s+1)*((w-k)//s+1)"
+
+_TABLE: tuple[OpSpec, ...] = (
+    # control ------------------------------------------------------------------------------
+    OpSpec("halt", 0x01, C, Unit.CTRL, (), "stop after all issued work has completed", "halt"),
+    OpSpec("nop", 0x02, C, Unit.CTRL, (), "do nothing for one cycle"),
+    OpSpec("li", 0x03, C, Unit.CTRL, (_reg("rd"), _s("imm", 32)), "rd = imm"),
+    _alu("add", 0x04, "rd = rs1 + rs2"),
+    _alu("sub", 0x05, "rd = rs1 - rs2"),
+    _alu("mul", 0x06, "rd = rs1 * rs2"),
+    _alu("and", 0x07, "rd = rs1 & rs2"),
+    _alu("or", 0x08, "rd = rs1 | rs2"),
+    _alu("xor", 0x09, "rd = rs1 ^ rs2"),
+    _alu("sll", 0x0A, "rd = rs1 << rs2"),
+    _alu("sra", 0x0B, "rd = rs1 >> rs2 (arithmetic)"),
+    _alu("slt", 0x0C, "rd = 1 if rs1 < rs2 else 0"),
+    OpSpec("addi", 0x0D, C, Unit.CTRL, (_reg("rd"), _reg("rs1"), _s("imm", 24)), "rd = rs1 + imm"),
+    OpSpec("muli", 0x0E, C, Unit.CTRL, (_reg("rd"), _reg("rs1"), _s("imm", 24)), "rd = rs1 * imm"),
+    _branch("beq", 0x10, "go to target if rs1 == rs2"),
+    _branch("bne", 0x11, "go to target if rs1 != rs2"),
+    _branch("blt", 0x12, "go to target if rs1 < rs2"),
+    _branch("bge", 0x13, "go to target if rs1 >= rs2"),
+    OpSpec("jal", 0x14, C, Unit.CTRL, (_reg("rd"), _LABEL), "rd = pc + 1; go to target (call)", "branch"),
+    OpSpec("jalr", 0x15, C, Unit.CTRL, (_reg("rd"), _reg("rs1")), "rd = pc + 1; go to rs1 (return)",
+           "branch"),
+    OpSpec("lw", 0x16, C, Unit.CTRL, (_reg("rd"), _m("src", "r", "1")),
+           "rd = int(src[0]) (truncated toward zero); src on chip", "scalar_mem"),
+    OpSpec("sw", 0x17, C, Unit.CTRL, (_reg("rs"), _m("dst", "w", "1")), "dst[0] = float(rs); dst on chip",
+           "scalar_mem"),
+    OpSpec("mark", 0x18, C, Unit.CTRL, (_u("layer", 16), _e("phase", Phase, 3)),
+           "tag later instructions' ledger rows with layer id and phase (no cycles)", "free"),
+    OpSpec("agen", 0x19, C, Unit.CTRL, (_u("level", 3), _u("extent", 16), _s("stride", 24)),
+           "set address-generator level: extent and stride (words) of one loop of the gather pattern"),
+    OpSpec("agclr", 0x1A, C, Unit.CTRL, (), "reset every address-generator level to extent 1, stride 0"),
+    # data movement ------------------------------------------------------------------------
+    OpSpec("copy", 0x20, M, Unit.DMA, (_m("dst", "w", "n"), _m("src", "r", "n"), _N),
+           "dst[0:n] = src[0:n]; DRAM<->on-chip as DMA bursts, on-chip over the bus", "transfer"),
+    OpSpec("gather", 0x21, M, Unit.DMA, (_m("dst", "w", "PATTERN"), _m("src", "r", "SPAN")),
+           "dst[i] = src[pattern(i)] for the agen pattern (im2col is a pattern)", "transfer"),
+    OpSpec("scatter", 0x22, M, Unit.DMA, (_m("dst", "w", "SPAN"), _m("src", "r", "PATTERN")),
+           "dst[pattern(i)] = src[i]", "transfer"),
+    OpSpec("scadd", 0x23, M, Unit.DMA, (_m("dst", "rw", "SPAN"), _m("src", "r", "PATTERN")),
+           "dst[pattern(i)] += src[i] (col2im)", "transfer"),
+    # CIM --------------------------------------------------------------------------------------
+    OpSpec("tcfg", 0x30, T, Unit.TILE,
+           (_TILE, _u("r0", 12), _u("c0", 12), _u("rows", 12), _u("cols", 12), _u("in_bits", 4)),
+           "select the active block [r0:r0+rows, c0:c0+cols] (weights) and the DAC input bits", "config"),
+    OpSpec("mvm", 0x31, T, Unit.TILE, (_TILE, _m("dst", "w", "n*COLS"), _m("src", "r", "n*ROWS"), _u("n", 16)),
+           "dst[n, COLS] = src[n, ROWS] @ W_block (src, dst in the tile's own buffer)", "mvm"),
+    OpSpec("mvmt", 0x32, T, Unit.TILE, (_TILE, _m("dst", "w", "n*ROWS"), _m("src", "r", "n*COLS"), _u("n", 16)),
+           "dst[n, ROWS] = src[n, COLS] @ W_block.T (transposed read, for on-array backprop)", "mvmt"),
+    OpSpec("wv", 0x33, T, Unit.TILE, (_TILE, _m("target", "r", "ROWS*COLS"), _m("mask", "r", "ROWS*COLS")),
+           "write-verify the block's weights to target where mask != 0", "program"),
+    OpSpec("pulse", 0x34, T, Unit.TILE, (_TILE, _m("npulses", "r", "ROWS*COLS")),
+           "apply round(npulses) open-loop pulses per weight (+ potentiates)", "program"),
+    OpSpec("rdw", 0x35, T, Unit.TILE, (_TILE, _m("dst", "w", "ROWS*COLS")),
+           "dst[ROWS, COLS] = the block's weights as read back through the array", "readback"),
+    # digital unit ---------------------------------------------------------------------------------
+    _vbin("vadd", 0x40, "dst = a + b"),
+    _vbin("vsub", 0x41, "dst = a - b"),
+    _vbin("vmul", 0x42, "dst = a * b"),
+    _vbin("vmax", 0x43, "dst = max(a, b)"),
+    _vbin("vmin", 0x44, "dst = min(a, b)"),
+    _vbin("vcmpeq", 0x45, "dst = 1.0 where a == b else 0.0"),
+    OpSpec("vscl", 0x46, D, Unit.DU, (_m("dst", "w", "n"), _m("a", "r", "n"), _N, _f("f")),
+           "dst = f * a", "elementwise"),
+    OpSpec("vaxpy", 0x47, D, Unit.DU, (_m("dst", "w", "n"), _m("a", "r", "n"), _m("b", "r", "n"), _N, _f("f")),
+           "dst = f * a + b", "elementwise"),
+    OpSpec("vfill", 0x48, D, Unit.DU, (_m("dst", "w", "n"), _N, _f("f")), "dst = f", "elementwise"),
+    OpSpec("vrelu", 0x49, D, Unit.DU, (_m("dst", "w", "n"), _m("a", "r", "n"), _N), "dst = max(a, 0)",
+           "elementwise"),
+    OpSpec("vdrelu", 0x4A, D, Unit.DU, (_m("dst", "w", "n"), _m("g", "r", "n"), _m("a", "r", "n"), _N),
+           "dst = g where a > 0 else 0 (ReLU backward)", "elementwise"),
+    OpSpec("vaddr", 0x4B, D, Unit.DU,
+           (_m("dst", "w", "rows*cols"), _m("a", "r", "rows*cols"), _m("b", "r", "cols"),
+            _u("rows", 16), _u("cols", 16)),
+           "dst[i, j] = a[i, j] + b[j] (bias add)", "elementwise"),
+    OpSpec("vsumr", 0x4C, D, Unit.DU, (_m("dst", "w", "cols"), _m("a", "r", "rows*cols"), _u("rows", 16),
+                                       _u("cols", 16)),
+           "dst[j] = sum_i a[i, j] (bias gradient)", "reduce"),
+    OpSpec("vsum", 0x4D, D, Unit.DU, (_m("dst", "w", "1"), _m("a", "r", "n"), _N), "dst[0] = sum(a)", "reduce"),
+    OpSpec("maxpool", 0x4E, D, Unit.DU, (_m("dst", "w", _POOL_OUT), _m("src", "r", "planes*h*w"), *_POOL),
+           "k x k max pooling with stride s over planes of h x w (no padding)", "pool"),
+    OpSpec("avgpool", 0x4F, D, Unit.DU, (_m("dst", "w", _POOL_OUT), _m("src", "r", "planes*h*w"), *_POOL),
+           "k x k average pooling with stride s over planes of h x w", "pool"),
+    OpSpec("maxpoolb", 0x50, D, Unit.DU,
+           (_m("dst", "w", "planes*h*w"), _m("gout", "r", _POOL_OUT), _m("src", "r", "planes*h*w"), *_POOL),
+           "max-pool backward: each window's gradient goes to its (first) maximum of src", "pool"),
+    OpSpec("avgpoolb", 0x51, D, Unit.DU, (_m("dst", "w", "planes*h*w"), _m("gout", "r", _POOL_OUT), *_POOL),
+           "average-pool backward: each window's gradient spread evenly", "pool"),
+    OpSpec("sxent", 0x52, D, Unit.DU,
+           (_m("dst", "w", "n*classes"), _m("logits", "r", "n*classes"), _m("labels", "r", "n"),
+            _u("n", 16), _u("classes", 16)),
+           "dst = (softmax(logits) - onehot(labels)) / n, the mean cross-entropy gradient", "softmax"),
+    OpSpec("mm", 0x53, D, Unit.DU,
+           (_m("dst", "rw", "m*n"), _m("a", "r", "m*k"), _m("b", "r", "k*n"), _u("m", 16), _u("k", 16),
+            _u("n", 16), _u("ta", 1), _u("tb", 1), _u("acc", 1)),
+           "dst[m, n] = op(a) @ op(b) (+ dst if acc); op transposes a stored (k, m) if ta, b stored (n, k) "
+           "if tb", "matmul"),
+    OpSpec("opacc", 0x54, D, Unit.DU,
+           (_m("acc", "rw", "m*n"), _m("a", "r", "k*m"), _m("b", "r", "k*n"), _u("k", 16), _u("m", 16),
+            _u("n", 16), _f("f")),
+           "acc[m, n] += f * a[k, m].T @ b[k, n] (k outer products accumulated)", "matmul"),
+    OpSpec("xferwv", 0x55, D, Unit.DU,
+           (_m("target", "w", "n"), _m("mask", "w", "n"), _m("acc", "rw", "n"), _m("w", "rw", "n"), _N,
+            _f("level")),
+           "where |acc| >= level: target = w + acc, mask = 1, w = target, acc = 0; else target = w, "
+           "mask = 0", "elementwise"),
+    OpSpec("xferp", 0x56, D, Unit.DU, (_m("pulses", "w", "n"), _m("acc", "rw", "n"), _N, _f("eps")),
+           "pulses = trunc(acc / eps); acc -= pulses * eps", "elementwise"),
+    OpSpec("hp", 0x57, D, Unit.DU, (_e("name", Hyper, 4), _f("f")),
+           "set a digital-unit hyperparameter register (lr, beta1, beta2, eps, wd, momentum)", "config"),
+    OpSpec("adamw", 0x58, D, Unit.DU,
+           (_m("dw", "w", "n"), _m("grad", "r", "n"), _m("m", "rw", "n"), _m("v", "rw", "n"),
+            _m("w", "r", "n"), _N, _reg("step")),
+           "AdamW: m, v moments updated; dw = -lr * (m_hat / (sqrt(v_hat) + eps) + wd * w), step from a "
+           "register (1-based)", "optimizer"),
+    OpSpec("sgd", 0x59, D, Unit.DU,
+           (_m("dw", "w", "n"), _m("grad", "r", "n"), _m("mom", "rw", "n"), _m("w", "r", "n"), _N),
+           "SGD with momentum and weight decay: mom = momentum * mom + grad + wd * w; dw = -lr * mom",
+           "optimizer"),
+    OpSpec("quant", 0x5A, D, Unit.DU, (_m("dst", "w", "n"), _m("src", "r", "n"), _N, _f("scale"), _u("bits", 5)),
+           "dst = clip(round_half_even(src / scale), -(2^(bits-1) - 1), 2^(bits-1) - 1) (DAC codes)",
+           "elementwise"),
+    OpSpec("argmax", 0x5B, D, Unit.DU, (_m("dst", "w", "n"), _m("src", "r", "n*classes"), _u("n", 16),
+                                        _u("classes", 16)),
+           "dst[i] = index of the first maximum of src[i, :]", "reduce"),
+    # sync ------------------------------------------------------------------------------------------
+    OpSpec("fence", 0x60, S, Unit.CTRL, (), "wait until every unit has finished its issued work", "sync"),
+    OpSpec("wait", 0x61, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 8)),
+           "wait until one unit (dma 0, du 0, tile i) has finished its issued work", "sync"),
+    OpSpec("post", 0x62, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 8), _u("tag", 4)),
+           "queue a marker on a unit that increments semaphore tag when the unit's earlier work is done",
+           "sync"),
+    OpSpec("waitt", 0x63, S, Unit.CTRL, (_u("tag", 4),),
+           "wait until semaphore tag > 0, then decrement it", "sync"),
+)
+
+
+def _with_offsets(spec: OpSpec) -> OpSpec:
+    offsets, pos = [], OPCODE_BITS
+    for f in spec.fields:
+        offsets.append(pos)
+        pos += f.bits
+    object.__setattr__(spec, "offsets", tuple(offsets))
+    return spec
+
+
+OPCODES: tuple[OpSpec, ...] = tuple(_with_offsets(s) for s in _TABLE)
+BY_MNEMONIC: dict[str, OpSpec] = {s.mnemonic: s for s in OPCODES}
+BY_OPCODE: dict[int, OpSpec] = {s.opcode: s for s in OPCODES}
+MAX_WORDS = max(s.words for s in OPCODES)

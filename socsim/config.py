@@ -1,0 +1,252 @@
+"""SoC configuration: frozen dataclasses (meaning, units, ranges, sources) and preset loading.
+
+Numbers live in ``socsim/presets/*.toml``; a preset names its ``base`` and changes only what
+differs. ``load_config("wu2023")`` loads a preset by name, ``load_config("my.toml")`` a file.
+See ``docs/config.md`` (generated from these dataclasses) for every field.
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, param
+from socsim.physics.params import PhysicsParams
+
+PRESET_DIR = Path(__file__).parent / "presets"
+DEFAULT_PRESET = "wu2023"
+WU = "Wu et al. 2023, arXiv 2305.14547"
+HOROWITZ = "Horowitz, ISSCC 2014, 'Computing's energy problem' (45 nm)"
+
+
+class Arbitration(enum.Enum):
+    """How the shared bus grants requests."""
+
+    FIFO = "fifo"
+    """In order of request."""
+    PRIORITY = "priority"
+    """Lower unit priority number first (DMA before digital unit before tiles), FIFO among equals."""
+
+
+@dataclass(frozen=True)
+class ControllerConfig(Params):
+    """The RISC-class controller that fetches, decodes and issues in order."""
+
+    imem_kbit: int = param(32, unit="kbit", lo=1, hi=1 << 20, doc="instruction memory", source=WU)
+    dmem_kbit: int = param(512, unit="kbit", lo=1, hi=1 << 24,
+                           doc="data memory (the on-chip data SRAM, space 'sram')", source=WU)
+    alu_cycles: int = param(1, unit="cycles", lo=1, hi=64, doc="scalar ALU instruction")
+    branch_taken_penalty_cycles: int = param(2, unit="cycles", lo=0, hi=64,
+                                             doc="extra cycles of a taken branch or jump (pipeline refill)")
+    issue_cycles: int = param(1, unit="cycles", lo=1, hi=64, doc="issuing one instruction to a unit")
+    unit_queue_depth: int = param(4, unit="instructions", lo=1, hi=1024,
+                                  doc="instructions a unit may hold waiting before the controller stalls")
+    max_cycles: int = param(1 << 40, unit="cycles", lo=1, doc="stop with a trap past this many cycles")
+    trap_on_nan: bool = param(True, doc="trap when an instruction produces NaN or inf")
+
+
+@dataclass(frozen=True)
+class TileConfig(Params):
+    """The CIM tiles: array geometry, converters' timing and the physics model behind them."""
+
+    count: int = param(4, unit="tiles", lo=1, hi=255, source=WU)
+    rows: int = param(64, unit="word lines", lo=1, hi=4095, doc="inputs per array", source=WU)
+    bitlines: int = param(64, unit="bit lines", lo=2, hi=8190, doc="columns of devices", source=WU)
+    differential: bool = param(True, doc="a weight is a G+/G- pair on adjacent bit lines", source=WU)
+    bitlines_per_adc: int = param(8, unit="bit lines", lo=1, hi=8190,
+                                  doc="bit lines multiplexed onto one ADC (converted in sequence)", source=WU)
+    adc_conversion_cycles: int = param(9, unit="cycles", lo=1, hi=1024,
+                                       doc="one ADC output: 8 binary-weighted samples + 1 conversion (BWMCS)",
+                                       source=WU)
+    rows_per_adc_transposed: int = param(8, unit="word lines", lo=1, hi=4095,
+                                         doc="rows multiplexed per ADC for transposed reads")
+    transposed_mvm: bool = param(False, doc="the array can be read transposed (mvmt); Wu et al.'s cannot",
+                                 source=WU)
+    buffer_words: int = param(4096, unit="words", lo=1, hi=65536,
+                              doc="each tile's input/output buffer (space tbN), 32-bit words")
+    config_cycles: int = param(1, unit="cycles", lo=0, hi=1024, doc="tcfg")
+    program_round_cycles: int = param(20, unit="cycles", lo=1, hi=1 << 20,
+                                      doc="one programming pulse slot incl. its verify read (200 ns at 100 MHz; "
+                                          "estimate)")
+    program_parallel_cells: int = param(32, unit="weights", lo=1, hi=1 << 20,
+                                        doc="weights pulsed in one slot (one row of the array)")
+    readback_cycles_per_row: int = param(9, unit="cycles", lo=1, hi=1024, doc="rdw: read one row of weights")
+    physics: PhysicsParams = param(PhysicsParams(), doc="array model and its parameters (docs/physics.md)")
+
+    @property
+    def weight_cols(self) -> int:
+        """Weights per row: bit lines, halved for differential pairs."""
+        return self.bitlines // 2 if self.differential else self.bitlines
+
+    @property
+    def adcs(self) -> int:
+        return -(-self.bitlines // self.bitlines_per_adc)
+
+    def validate(self) -> None:
+        if self.differential and self.bitlines % 2:
+            raise ConfigError(f"TileConfig.bitlines = {self.bitlines} must be even for differential pairs")
+
+
+@dataclass(frozen=True)
+class DigitalUnitConfig(Params):
+    """The digital vector/matrix unit (FP32)."""
+
+    lanes: int = param(16, unit="FP32 lanes", lo=1, hi=4096, doc="elementwise ops or MACs per cycle")
+    startup_cycles: int = param(4, unit="cycles", lo=0, hi=4096, doc="pipeline fill per instruction")
+    special_cycles: int = param(4, unit="cycles", lo=1, hi=256,
+                                doc="cycles per lane for exp, sqrt, divide")
+
+
+@dataclass(frozen=True)
+class SramConfig(Params):
+    """On-chip SRAMs: the data SRAM is the controller's data memory; the accumulator SRAM is separate."""
+
+    acc_kbit: int = param(512, unit="kbit", lo=1, hi=1 << 24,
+                          doc="accumulator SRAM (space 'acc') for weight-update accumulation (design choice)")
+    ports: int = param(2, unit="ports", lo=1, hi=64, doc="concurrent accesses to the data and accumulator SRAMs")
+    access_cycles: int = param(1, unit="cycles", lo=1, hi=64, doc="one access")
+
+
+@dataclass(frozen=True)
+class BusConfig(Params):
+    """The shared AXI-like system bus."""
+
+    width_bytes: int = param(8, unit="bytes/cycle", lo=1, hi=1024, doc="data beat width")
+    arbitration: Arbitration = param(Arbitration.FIFO, doc="fifo or priority")
+    grant_bytes: int = param(256, unit="bytes", lo=4, hi=1 << 20,
+                             doc="bytes a master moves per bus grant before it re-arbitrates")
+    grant_cycles: int = param(1, unit="cycles", lo=0, hi=64, doc="arbitration / address phase per grant")
+
+
+@dataclass(frozen=True)
+class DmaConfig(Params):
+    """The DMA engine (also executes on-chip copies, gathers and scatters)."""
+
+    setup_cycles: int = param(4, unit="cycles", lo=0, hi=4096, doc="descriptor setup per transfer")
+
+
+@dataclass(frozen=True)
+class DramConfig(Params):
+    """Off-chip DRAM behind the DMA."""
+
+    capacity_mib: int = param(1024, unit="MiB", lo=1, hi=1 << 20)
+    latency_cycles: int = param(20, unit="cycles", lo=0, hi=1 << 16,
+                                doc="first-word latency per transfer (~200 ns at 100 MHz; estimate)")
+    bytes_per_cycle: int = param(8, unit="bytes/cycle", lo=1, hi=1024, doc="sustained bandwidth")
+
+
+@dataclass(frozen=True)
+class EnergyTable(Params):
+    """Energy per action in pJ. Units count actions in the ledger; this table prices them."""
+
+    ctrl_instr_pj: float = param(10.0, unit="pJ", lo=0.0, doc="one controller instruction",
+                                 source="estimate for a 32-bit in-order RISC-V MCU core (docs/energy.md)")
+    dac_pulse_pj: float = param(0.087890625, unit="pJ", lo=0.0, doc="one input row driven for one input bit",
+                                source=f"{WU}: split of 2.66 nJ / 2.93 nJ (docs/energy.md)")
+    array_cell_pj: float = param(0.001373291015625, unit="pJ", lo=0.0,
+                                 doc="one device (row x bit line) read for one input bit",
+                                 source=f"{WU}: split of 2.66 nJ / 2.93 nJ (docs/energy.md)")
+    adc_conversion_pj: float = param(39.15625, unit="pJ", lo=0.0,
+                                     doc="TIA + BWMCS ADC: one 8-bit bit-line conversion",
+                                     source=f"{WU}: split of 2.66 nJ (docs/energy.md)")
+    shift_add_pj: float = param(1.0, unit="pJ", lo=0.0, doc="digital combine of one bit-line output",
+                                source="estimate from 8-bit adds (Horowitz 2014: 0.03 pJ each), with registers")
+    set_pulse_pj: float = param(10.0, unit="pJ", lo=0.0, doc="one SET programming pulse",
+                                source="estimate: 2 V x 50 uA x 100 ns (pulse voltages from Wu et al.)")
+    reset_pulse_pj: float = param(10.0, unit="pJ", lo=0.0, doc="one RESET programming pulse",
+                                  source="estimate: 2 V x 50 uA x 100 ns (pulse voltages from Wu et al.)")
+    verify_read_pj: float = param(1.0, unit="pJ", lo=0.0, doc="one verify read of one device",
+                                  source="estimate: read at 0.2 V, 30 uA, 100 ns plus sensing")
+    readback_weight_pj: float = param(2.0, unit="pJ", lo=0.0, doc="read one weight (two devices) back",
+                                      source="estimate")
+    du_op_pj: float = param(0.9, unit="pJ", lo=0.0, doc="one FP32 add/compare/move-class op",
+                            source=f"{HOROWITZ}: FP32 add 0.9 pJ")
+    du_mac_pj: float = param(4.6, unit="pJ", lo=0.0, doc="one FP32 multiply-accumulate",
+                             source=f"{HOROWITZ}: FP32 mult 3.7 pJ + add 0.9 pJ")
+    du_special_pj: float = param(15.0, unit="pJ", lo=0.0, doc="one exp, sqrt or divide",
+                                 source="estimate: ~4 multiply-adds (iterative / polynomial)")
+    sram_read_pj: float = param(10.0, unit="pJ", lo=0.0, doc="read one 32-bit word",
+                                source=f"{HOROWITZ}: 32 KB SRAM, 20 pJ per 64-bit read")
+    sram_write_pj: float = param(10.0, unit="pJ", lo=0.0, doc="write one 32-bit word",
+                                 source=f"{HOROWITZ}: 32 KB SRAM, 20 pJ per 64-bit access")
+    tbuf_access_pj: float = param(2.5, unit="pJ", lo=0.0, doc="read or write one word of a tile buffer",
+                                  source=f"{HOROWITZ}: 8 KB SRAM, 10 pJ per 64-bit read, halved per 32-bit")
+    bus_beat_pj: float = param(12.8, unit="pJ", lo=0.0, doc="one 64-bit bus beat over ~2 mm",
+                               source="estimate: 0.1 pJ/bit/mm on-chip wire (docs/energy.md)")
+    dram_word_pj: float = param(1000.0, unit="pJ", lo=0.0, doc="one 32-bit word to or from DRAM",
+                                source=f"{HOROWITZ}: DRAM 1.3-2.6 nJ per 64-bit access, ~2 nJ")
+
+
+@dataclass(frozen=True)
+class SocConfig(Params):
+    """The whole SoC: composition of the parts above, the clock and the seed."""
+
+    name: str = param("custom", doc="preset or design-point name")
+    seed: int = param(0, lo=0, hi=(1 << 63) - 1, doc="seed of every random draw (device variation, noise)")
+    clock_hz: float = param(100e6, unit="Hz", lo=1.0, hi=1e12, doc="controller, bus and tile clock", source=WU)
+    controller: ControllerConfig = param(ControllerConfig())
+    tiles: TileConfig = param(TileConfig())
+    du: DigitalUnitConfig = param(DigitalUnitConfig())
+    sram: SramConfig = param(SramConfig())
+    bus: BusConfig = param(BusConfig())
+    dma: DmaConfig = param(DmaConfig())
+    dram: DramConfig = param(DramConfig())
+    energy: EnergyTable = param(EnergyTable())
+
+    def space_words(self) -> dict[str, int]:
+        """Capacity in 32-bit words of each address space."""
+        return {"dram": self.dram.capacity_mib * (1 << 20) // 4,
+                "sram": self.controller.dmem_kbit * 1024 // 32,
+                "acc": self.sram.acc_kbit * 1024 // 32,
+                "tbuf": self.tiles.buffer_words}
+
+
+def preset_names() -> list[str]:
+    """Names of the shipped presets."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESET_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            raise ConfigError(f"unknown preset {name_or_path!r}; presets: {', '.join(preset_names())} "
+                              "(or give a path to a .toml file)")
+    data = _read_toml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data, str(path)
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base: expected a preset name or file path, got {base!r}")
+    if base in seen:
+        raise ConfigError(f"{path}: base {base!r} forms a cycle: {' -> '.join(seen + (base,))}")
+    if not Path(base).suffix or Path(base).is_absolute():
+        parent, _ = _resolve(base, seen + (base,))
+    else:
+        parent, _ = _resolve(str(path.parent / base), seen + (base,))
+    return deep_merge(parent, data), str(path)
+
+
+def load_config(name_or_path: str = DEFAULT_PRESET, overrides: dict[str, Any] | None = None) -> SocConfig:
+    """Load a preset by name or a TOML file; ``overrides`` is a nested dict laid on top."""
+    data, where = _resolve(name_or_path)
+    if overrides:
+        data = deep_merge(data, overrides)
+    try:
+        return from_mapping(SocConfig, data)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None

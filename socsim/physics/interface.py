@@ -1,0 +1,85 @@
+"""The contract between a CIM tile (timing, in ``socsim.sim``) and its array numerics (here).
+
+Weights are in *weight units*: the model maps them onto device conductances (for example a
+differential pair, w = (G+ - G-) / (G_max - G_min) * w_max) and back. Inputs to an MVM are DAC
+codes: integer-valued float32 in the signed range of ``in_bits`` bits (``in_bits = 0`` means an
+ideal, unquantised analog input). Outputs are in (input code x weight unit), after the ADC model.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ProgramReport:
+    """What one programming operation did, for the ledger (energy) and the tile (timing).
+
+    Counts are totals over the programmed cells; ``pulse_rounds`` is the number of sequential
+    pulse slots when all selected cells in a round are pulsed in parallel (the longest cell's
+    pulse count for write-verify with row-parallel programming).
+    """
+
+    cells: int = 0
+    """Weights whose devices were addressed."""
+    set_pulses: int = 0
+    """SET (potentiating) pulses applied, all devices."""
+    reset_pulses: int = 0
+    """RESET (depressing) pulses applied, all devices."""
+    verify_reads: int = 0
+    """Verify read operations (one per device per write-verify iteration)."""
+    pulse_rounds: int = 0
+    """Sequential pulse slots needed (sets the programming latency)."""
+
+    def __add__(self, other: "ProgramReport") -> "ProgramReport":
+        return ProgramReport(self.cells + other.cells, self.set_pulses + other.set_pulses,
+                             self.reset_pulses + other.reset_pulses,
+                             self.verify_reads + other.verify_reads,
+                             self.pulse_rounds + other.pulse_rounds)
+
+
+class Crossbar(ABC):
+    """Numerics of one CIM tile: ``rows`` word lines (inputs) by ``cols`` weight columns.
+
+    Every method works on the block ``[r0:r0+nr, c0:c0+nc]``; ``t_s`` is the simulated time in
+    seconds (for drift and timestamps). Methods must be deterministic given the generator the
+    model was built with and the sequence of calls.
+    """
+
+    rows: int
+    cols: int
+
+    @abstractmethod
+    def mvm(self, x: np.ndarray, r0: int, c0: int, nc: int, in_bits: int,
+            t_s: float) -> np.ndarray:
+        """Forward MVM: ``x`` (batch, nr) codes -> (batch, nc) ~ x @ W[r0:r0+nr, c0:c0+nc]."""
+
+    @abstractmethod
+    def mvm_t(self, x: np.ndarray, r0: int, c0: int, nr: int, in_bits: int,
+              t_s: float) -> np.ndarray:
+        """Transposed MVM: ``x`` (batch, nc) codes -> (batch, nr) ~ x @ W[r0:r0+nr, c0:c0+nc].T."""
+
+    @abstractmethod
+    def write_verify(self, target: np.ndarray, mask: np.ndarray, r0: int, c0: int,
+                     t_s: float) -> ProgramReport:
+        """Program the weights where ``mask`` is true towards ``target`` (both (nr, nc))."""
+
+    @abstractmethod
+    def pulse(self, n_pulses: np.ndarray, r0: int, c0: int, t_s: float) -> ProgramReport:
+        """Apply open-loop pulses: ``n_pulses`` (nr, nc) signed int32, + potentiates the weight."""
+
+    @abstractmethod
+    def read_weights(self, r0: int, c0: int, nr: int, nc: int, t_s: float) -> np.ndarray:
+        """Read back the block as weights (nr, nc) float32, as the chip's read path sees them."""
+
+    @abstractmethod
+    def load_weights(self, w: np.ndarray, r0: int, c0: int, t_s: float) -> ProgramReport:
+        """Initial programming of a block (the same physics as :meth:`write_verify`, all cells)."""
+
+    def _check_block(self, r0: int, c0: int, nr: int, nc: int) -> None:
+        if r0 < 0 or c0 < 0 or r0 + nr > self.rows or c0 + nc > self.cols:
+            raise IndexError(f"block rows {r0}:{r0 + nr}, cols {c0}:{c0 + nc} is outside the "
+                             f"{self.rows}x{self.cols} array")

@@ -1,0 +1,99 @@
+"""Parameters of the array's periphery: input DAC, read path (noise, IR drop) and output ADC.
+
+Every field carries its unit, allowed range, meaning and source. Values marked "assumed" are
+engineering choices where the cited papers give no number; the fitted TOML files under
+``socsim/physics/fitted/`` override them per paper.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from socsim.configtools import ConfigError, Params, param
+
+WU2023 = "Wu et al. 2023, arXiv 2305.14547"
+
+
+class SignedMode(enum.Enum):
+    """How the DAC drives signed input codes."""
+
+    TWOS_COMPLEMENT = 1
+    """The most significant digit is driven with negative polarity (one pulse train)."""
+    SIGN_SPLIT = 2
+    """Positive and negative parts are driven in two pulse trains and subtracted digitally."""
+
+
+class PairReadout(enum.Enum):
+    """Where the two devices of a differential pair are subtracted."""
+
+    ANALOG = 1
+    """The pair's currents are subtracted before the ADC (one bipolar conversion per weight column)."""
+    DIGITAL = 2
+    """Each bit line is converted on its own and the pair is subtracted after the ADC."""
+
+
+@dataclass(frozen=True)
+class DacParams(Params):
+    """Input path: integer codes -> read pulses on the word lines."""
+
+    levels_per_pulse: int = param(2, lo=2, hi=256, unit="levels",
+                                  doc="amplitude levels of one input pulse (2 = bit-serial 1-bit pulses, "
+                                      "4 = radix-4 digits); must be a power of two",
+                                  source="bit-serial: " + WU2023 + "; radix-4: Grimm, Lee, Verma 2024")
+    signed_mode: SignedMode = param(SignedMode.TWOS_COMPLEMENT,
+                                    doc="twos_complement: top digit driven with negative polarity; "
+                                        "sign_split: positive and negative parts in two pulse trains",
+                                    source="assumed")
+    analog_full_scale: float = param(1.0, lo=1e-12, unit="code",
+                                     doc="input magnitude driven at v_read when in_bits = 0 (analog input); "
+                                         "larger magnitudes clip", source="assumed")
+
+    def validate(self) -> None:
+        n = self.levels_per_pulse
+        if n & (n - 1):
+            raise ConfigError(f"DacParams.levels_per_pulse = {n} must be a power of two (2, 4, 8, ...)")
+
+
+@dataclass(frozen=True)
+class AdcParams(Params):
+    """Column readout: transimpedance stage and analog-to-digital converter."""
+
+    kind: str = param("bwmcs", doc="ADC model: bwmcs (one conversion of the binary-weighted analog sum), "
+                                   "shift_add (one conversion per input pulse, digital shift-and-add), "
+                                   "ideal; see socsim.physics.adc.adc_models()",
+                      source=WU2023 + " (bwmcs)")
+    bits: int = param(8, lo=1, hi=16, unit="bit", doc="ADC resolution", source=WU2023)
+    i_min_ua: float = param(0.0, unit="uA", doc="current at code 0 of the forward ADC", source=WU2023)
+    i_max_ua: float = param(70.0, unit="uA", doc="full-scale current of the forward ADC", source=WU2023)
+    noise_lsb: float = param(2.0, lo=0.0, unit="LSB", doc="input-referred ADC noise, standard deviation",
+                             source=WU2023 + " (256x64 array)")
+    tia_max_ua: float = param(0.0, lo=0.0, unit="uA",
+                              doc="per-pulse TIA current limit (|I| clips there); 0 = no limit",
+                              source="assumed")
+    pair_readout: PairReadout = param(PairReadout.DIGITAL,
+                                      doc="analog: pair subtracted on chip before the ADC; digital: each "
+                                          "bit line converted, pair subtracted after", source=WU2023)
+
+    def validate(self) -> None:
+        if self.i_max_ua <= self.i_min_ua:
+            raise ConfigError(f"AdcParams.i_max_ua = {self.i_max_ua} uA must exceed "
+                              f"AdcParams.i_min_ua = {self.i_min_ua} uA")
+        from socsim.physics.adc import adc_models
+        if self.kind not in adc_models():
+            raise ConfigError(f"AdcParams.kind = {self.kind!r} is unknown; valid: {', '.join(adc_models())}")
+
+
+@dataclass(frozen=True)
+class ReadParams(Params):
+    """Non-idealities of reading the array (per MVM and per read-back)."""
+
+    noise_levels: float = param(0.3, lo=0.0, unit="level steps",
+                                doc="read noise per device, standard deviation, in conductance level steps "
+                                    "(RRAM models; the PCM model uses its 1/f law instead)", source=WU2023)
+    r_wire_ohm: float = param(0.0, lo=0.0, hi=1e3, unit="ohm",
+                              doc="wire resistance per cell segment of the static IR-drop model; 0 = off",
+                              source="assumed (first-order series-resistance model)")
+    exact_slices: bool = param(False, doc="always compute every input pulse's currents, even when the "
+                                          "analog sum is linear and one matmul gives the same result",
+                               source="simulator option")

@@ -1,0 +1,82 @@
+"""The digital unit: FP32 vector/matrix work priced by a per-mnemonic cost table."""
+
+from __future__ import annotations
+
+from typing import Callable, Generator
+
+import simpy
+
+from socsim.config import SocConfig
+from socsim.sim.fabric import Fabric, is_sram
+from socsim.sim.ledger import Ledger
+from socsim.sim.unit import Job, Unit
+
+Work = tuple[int, int, int]
+"""(simple FP32 ops, multiply-accumulates, special functions: exp / sqrt / divide)."""
+
+
+def _n(v: dict) -> int:
+    return int(v["n"])
+
+
+def _pool_out(v: dict) -> int:
+    return v["planes"] * ((v["h"] - v["k"]) // v["s"] + 1) * ((v["w"] - v["k"]) // v["s"] + 1)
+
+
+COST: dict[str, Callable[[dict], Work]] = {
+    "vadd": lambda v: (_n(v), 0, 0), "vsub": lambda v: (_n(v), 0, 0), "vmul": lambda v: (0, _n(v), 0),
+    "vmax": lambda v: (_n(v), 0, 0), "vmin": lambda v: (_n(v), 0, 0), "vcmpeq": lambda v: (_n(v), 0, 0),
+    "vscl": lambda v: (0, _n(v), 0), "vaxpy": lambda v: (0, _n(v), 0), "vfill": lambda v: (_n(v), 0, 0),
+    "vrelu": lambda v: (_n(v), 0, 0), "vdrelu": lambda v: (_n(v), 0, 0),
+    "vaddr": lambda v: (v["rows"] * v["cols"], 0, 0), "vsumr": lambda v: (v["rows"] * v["cols"], 0, 0),
+    "vsum": lambda v: (_n(v), 0, 0),
+    "maxpool": lambda v: (_pool_out(v) * v["k"] * v["k"], 0, 0),
+    "avgpool": lambda v: (_pool_out(v) * v["k"] * v["k"], _pool_out(v), 0),
+    "maxpoolb": lambda v: (2 * _pool_out(v) * v["k"] * v["k"], 0, 0),
+    "avgpoolb": lambda v: (_pool_out(v) * v["k"] * v["k"], _pool_out(v), 0),
+    "sxent": lambda v: (3 * v["n"] * v["classes"], 0, v["n"] * v["classes"] + v["n"]),
+    "mm": lambda v: (0, v["m"] * v["k"] * v["n"], 0),
+    "opacc": lambda v: (0, v["k"] * v["m"] * v["n"] + v["m"] * v["n"], 0),
+    "xferwv": lambda v: (4 * _n(v), 0, 0),
+    "xferp": lambda v: (_n(v), _n(v), _n(v)),
+    "hp": lambda v: (0, 0, 0),
+    "adamw": lambda v: (3 * _n(v), 6 * _n(v), 2 * _n(v)),
+    "sgd": lambda v: (0, 3 * _n(v), 0),
+    "quant": lambda v: (2 * _n(v), 0, _n(v)),
+    "argmax": lambda v: (v["n"] * v["classes"], 0, 0),
+}
+
+
+class DigitalUnit(Unit):
+    """Lanes of FP32 datapath; holds one SRAM port while it streams operands."""
+
+    priority = 1
+
+    def __init__(self, env: simpy.Environment, name: str, ledger: Ledger, cfg: SocConfig, fabric: Fabric):
+        super().__init__(env, name, ledger)
+        self.cfg, self.fabric = cfg, fabric
+
+    def cycles(self, work: Work) -> int:
+        du = self.cfg.du
+        ops, macs, special = work
+        if ops + macs + special == 0:
+            return 1
+        return (du.startup_cycles + -(-(ops + macs) // du.lanes)
+                + -(-(special * du.special_cycles) // du.lanes))
+
+    def execute(self, job: Job) -> Generator:
+        work = COST[job.ins.spec.mnemonic](job.ops.values)
+        cycles = self.cycles(work)
+        uses_sram = any(is_sram(space) for space, _, _ in job.ops.mem.values())
+        port = self.fabric.sram_ports.request() if uses_sram else None
+        if port is not None:
+            yield port
+        yield self.env.timeout(cycles)
+        if port is not None:
+            self.fabric.sram_ports.release(port)
+        ops, macs, special = work
+        self.record(job, "busy", 1, cycles)
+        self.record(job, "du_op", ops)
+        self.record(job, "du_mac", macs)
+        self.record(job, "du_special", special)
+        self.record_operand_access(job)

@@ -1,0 +1,53 @@
+"""The DMA engine: DRAM <-> on-chip transfers in bursts, and on-chip copies, gathers and scatters."""
+
+from __future__ import annotations
+
+from typing import Generator
+
+import simpy
+
+from isa.spec import Space
+from socsim.config import SocConfig
+from socsim.sim.fabric import Fabric, is_sram
+from socsim.sim.ledger import Ledger
+from socsim.sim.unit import Job, Unit
+
+WORD_BYTES = 4
+_ENDPOINT = {Space.DRAM: ("dram", "dram_word"), Space.SRAM: ("sram", None), Space.ACC: ("acc", None),
+             Space.TBUF: ("tbuf", "tbuf_access")}
+
+
+class Dma(Unit):
+    """One DMA channel; transfers hold the bus one grant at a time."""
+
+    priority = 0
+
+    def __init__(self, env: simpy.Environment, name: str, ledger: Ledger, cfg: SocConfig, fabric: Fabric):
+        super().__init__(env, name, ledger)
+        self.cfg, self.fabric = cfg, fabric
+
+    def _endpoint(self, job: Job, space: Space, words: int, write: bool) -> None:
+        component, action = _ENDPOINT[space]
+        if action is None:
+            action = "sram_write" if write else "sram_read"
+        self.record(job, action, words, component=component)
+
+    def execute(self, job: Job) -> Generator:
+        spec = job.ins.spec
+        dst_space, _, _ = job.ops.mem["dst"]
+        src_space, _, _ = job.ops.mem["src"]
+        words = job.ops.values["PATTERN"] if spec.mnemonic != "copy" else job.ops.values["n"]
+        start = self.env.now
+        yield self.env.timeout(self.cfg.dma.setup_cycles)
+        rate = self.cfg.bus.width_bytes
+        if Space.DRAM in (dst_space, src_space):
+            yield self.env.timeout(self.cfg.dram.latency_cycles)
+            rate = self.cfg.dram.bytes_per_cycle
+        beats = yield from self.fabric.move(words * WORD_BYTES, rate, self.priority,
+                                            is_sram(dst_space) or is_sram(src_space))
+        self.record(job, "busy", 1, self.env.now - start)
+        self.record(job, "bus_beat", beats, component="bus")
+        self._endpoint(job, src_space, words, write=False)
+        self._endpoint(job, dst_space, words, write=spec.mnemonic != "scadd")
+        if spec.mnemonic == "scadd":  # read-modify-write of the destination
+            self._endpoint(job, dst_space, words, write=True)

@@ -1,0 +1,58 @@
+"""The outcome of running a program: cycles, the ledger, unit utilization, final memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from isa.program import Program
+from socsim.config import SocConfig
+
+
+@dataclass
+class Result:
+    """Totals and DataFrames of one run. Energy in pJ, time in cycles of ``cfg.clock_hz``."""
+
+    cfg: SocConfig
+    program: Program
+    cycles: int
+    instructions: int
+    ledger: pd.DataFrame
+    busy_cycles: dict[str, int]
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    """Every symbol's final contents, by name."""
+
+    @property
+    def seconds(self) -> float:
+        return self.cycles / self.cfg.clock_hz
+
+    @property
+    def energy_pj(self) -> float:
+        return float(self.ledger["energy_pj"].sum())
+
+    def by_component(self) -> pd.DataFrame:
+        """Per component: energy (pJ), share of the total, busy cycles and utilization."""
+        df = self.ledger.groupby("component", sort=True)["energy_pj"].sum().to_frame()
+        df["share"] = df["energy_pj"] / max(self.energy_pj, 1e-30)
+        df["busy_cycles"] = [self.busy_cycles.get(c, 0) for c in df.index]
+        df["utilization"] = df["busy_cycles"] / max(self.cycles, 1)
+        return df
+
+    def by(self, *keys: str) -> pd.DataFrame:
+        """Ledger summed over any of component, action, opcode, layer, phase."""
+        return self.ledger.groupby(list(keys), sort=True)[["count", "cycles", "energy_pj"]].sum()
+
+    def summary(self) -> str:
+        """Human-readable totals: cycles, seconds, energy per component."""
+        lines = [f"cycles        {self.cycles}",
+                 f"time          {self.seconds * 1e6:.3f} us at {self.cfg.clock_hz / 1e6:g} MHz",
+                 f"instructions  {self.instructions}",
+                 f"energy        {self.energy_pj / 1e3:.3f} nJ",
+                 "",
+                 f"{'component':<12}{'energy nJ':>12}{'share':>8}{'busy cycles':>13}{'util':>7}"]
+        for comp, row in self.by_component().iterrows():
+            lines.append(f"{comp:<12}{row['energy_pj'] / 1e3:>12.3f}{row['share']:>8.1%}"
+                         f"{int(row['busy_cycles']):>13}{row['utilization']:>7.1%}")
+        return "\n".join(lines)

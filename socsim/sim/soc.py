@@ -1,0 +1,140 @@
+"""The SoC: built from a config in visible steps, then runs programs to a :class:`Result`."""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from isa.encoding import decode_instruction, encode_code
+from isa.program import Instruction, IsaError, Program
+from isa.spec import MAX_WORDS
+from socsim.config import SocConfig
+from socsim.physics import make_crossbar
+from socsim.sim.dma import Dma
+from socsim.sim.digital import DigitalUnit
+from socsim.sim.fabric import Fabric
+from socsim.sim.ledger import Ledger
+from socsim.sim.memory import Memory
+from socsim.sim.result import Result
+from socsim.sim.scoreboard import Scoreboard
+from socsim.sim.tile import Tile
+from socsim.sim.traps import Trap, TrapKind
+
+DMA_CHANNELS = 2
+
+
+def decode_image(words: list[int]) -> tuple[list[Instruction | None], str]:
+    """Decode an instruction-memory image; an undecodable instruction and all after it are None."""
+    out: list[Instruction | None] = []
+    i = 0
+    while i < len(words):
+        try:
+            ins = decode_instruction(words[i:i + MAX_WORDS], len(out))
+        except IsaError as exc:
+            return out + [None], str(exc)
+        out.append(ins)
+        i += ins.spec.words
+    return out, ""
+
+
+class Soc:
+    """Controller, CIM tiles, digital unit, DMA, bus, SRAMs and DRAM of one configuration.
+
+    Hardware state (memories, crossbar conductances, time) persists across :meth:`run` calls.
+    """
+
+    def __init__(self, cfg: SocConfig):
+        self.cfg = cfg
+        self._setup_clock_and_ledger()
+        self._setup_memories()
+        self._setup_units()
+        self.program = Program()
+        self.code: list[Instruction | None] = []
+        self.decode_error = ""
+
+    @classmethod
+    def from_config(cls, cfg: SocConfig) -> "Soc":
+        return cls(cfg)
+
+    def _setup_clock_and_ledger(self) -> None:
+        self.env = simpy.Environment()
+        self.ledger = Ledger(self.cfg.energy)
+        self.scoreboard = Scoreboard()
+
+    def _setup_memories(self) -> None:
+        self.memory = Memory(self.cfg)
+        self.fabric = Fabric(self.env, self.cfg)
+
+    def _setup_units(self) -> None:
+        cfg = self.cfg
+        seeds = np.random.SeedSequence(cfg.seed).spawn(cfg.tiles.count)
+        self.tiles = [Tile(self.env, f"tile{i}", self.ledger, cfg.tiles,
+                           make_crossbar(cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.physics,
+                                         np.random.default_rng(seeds[i])))
+                      for i in range(cfg.tiles.count)]
+        self.dma = [Dma(self.env, f"dma{i}", self.ledger, cfg, self.fabric) for i in range(DMA_CHANNELS)]
+        self.du = DigitalUnit(self.env, "du", self.ledger, cfg, self.fabric)
+
+    def all_units(self) -> list:
+        return [*self.dma, self.du, *self.tiles]
+
+    def pick_dma(self) -> Dma:
+        """The DMA channel with the fewest waiting transfers (lowest index on ties)."""
+        return min(self.dma, key=lambda d: (d.pending() + (0 if d.last_done is None or d.last_done.triggered
+                                                               else 1), self.dma.index(d)))
+
+    def unit_states(self) -> str:
+        return "; ".join(u.state() for u in self.all_units() if u.current or u.pending())
+
+    def load(self, program: Program) -> None:
+        """Place the program in instruction memory (through its binary encoding) and its data."""
+        imem_bytes = self.cfg.controller.imem_kbit * 1024 // 8
+        if program.code_bytes() > imem_bytes:
+            raise Trap(TrapKind.CAPACITY, f"program needs {program.code_bytes()} bytes of instruction memory; "
+                                          f"controller.imem_kbit = {self.cfg.controller.imem_kbit} holds "
+                                          f"{imem_bytes} bytes", cycle=self.env.now)
+        try:
+            self.memory.load_symbols(program)
+        except ValueError as exc:
+            raise Trap(TrapKind.CAPACITY, str(exc), cycle=self.env.now) from None
+        self.load_image(encode_code(program.instructions), program)
+
+    def load_image(self, words: list[int], program: Program) -> None:
+        """Load raw instruction words (decoded lazily into traps if malformed)."""
+        self.program = program
+        self.code, self.decode_error = decode_image(words)
+        for ins, src in zip(self.code, program.instructions):
+            if ins is not None:
+                object.__setattr__(ins, "line", src.line)
+
+    def run(self, program: Program | None = None) -> Result:
+        """Run ``program`` (or the loaded one) from pc 0 until ``halt``; raises :class:`Trap`."""
+        from socsim.sim.controller import Controller
+        if program is not None:
+            self.load(program)
+        start = self.env.now
+        ctrl = Controller(self)
+        self.controller = ctrl
+        proc = self.env.process(ctrl.run())
+        try:
+            self.env.run(until=proc)
+        except RuntimeError as exc:
+            if isinstance(exc, Trap) or "No scheduled events left" not in str(exc):
+                raise
+            raise Trap(TrapKind.DEADLOCK, f"every unit is idle and the controller waits on "
+                                          f"{ctrl.waiting_on or 'an event that cannot happen'}",
+                       ctrl.pc, _text(self.code, ctrl.pc), self.env.now, self.unit_states()) from None
+        finally:
+            ctrl.flush_stats()
+        busy = {u.name: u.busy_cycles for u in self.all_units()}
+        busy["controller"] = ctrl.busy_cycles
+        busy["bus"] = self.fabric.bus_busy_cycles
+        outputs = {name: self.memory.read_symbol(self.program, name) for name in self.program.symbols}
+        return Result(self.cfg, self.program, self.env.now - start, ctrl.executed, self.ledger.frame(), busy,
+                      outputs)
+
+
+def _text(code: list[Instruction | None], pc: int) -> str:
+    if 0 <= pc < len(code) and code[pc] is not None:
+        return code[pc].text()  # type: ignore[union-attr]
+    return ""
