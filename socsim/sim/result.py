@@ -11,6 +11,9 @@ from isa.program import Program
 from socsim.config import SocConfig
 
 
+TIMELINE_COLUMNS = ["unit", "pc", "opcode", "layer", "phase", "start", "end"]
+
+
 @dataclass
 class Result:
     """Totals and DataFrames of one run. Energy in pJ, time in cycles of ``cfg.clock_hz``."""
@@ -23,6 +26,8 @@ class Result:
     busy_cycles: dict[str, int]
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     """Every symbol's final contents, by name."""
+    timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
+    """One row per executed unit job when the SoC was built with ``timeline=True``."""
 
     @property
     def seconds(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import simpy
 
 from isa.encoding import decode_instruction, encode_code
@@ -15,7 +16,7 @@ from socsim.sim.digital import DigitalUnit
 from socsim.sim.fabric import Fabric
 from socsim.sim.ledger import Ledger
 from socsim.sim.memory import Memory
-from socsim.sim.result import Result
+from socsim.sim.result import TIMELINE_COLUMNS, Result
 from socsim.sim.scoreboard import Scoreboard
 from socsim.sim.tile import Tile
 from socsim.sim.traps import Trap, TrapKind
@@ -43,8 +44,9 @@ class Soc:
     Hardware state (memories, crossbar conductances, time) persists across :meth:`run` calls.
     """
 
-    def __init__(self, cfg: SocConfig):
+    def __init__(self, cfg: SocConfig, timeline: bool = False):
         self.cfg = cfg
+        self.keep_timeline = timeline
         self._setup_clock_and_ledger()
         self._setup_memories()
         self._setup_units()
@@ -53,8 +55,9 @@ class Soc:
         self.decode_error = ""
 
     @classmethod
-    def from_config(cls, cfg: SocConfig) -> "Soc":
-        return cls(cfg)
+    def from_config(cls, cfg: SocConfig, timeline: bool = False) -> "Soc":
+        """Build the SoC; ``timeline`` keeps one (unit, pc, opcode, start, end) row per executed job."""
+        return cls(cfg, timeline)
 
     def _setup_clock_and_ledger(self) -> None:
         self.env = simpy.Environment()
@@ -74,6 +77,9 @@ class Soc:
                       for i in range(cfg.tiles.count)]
         self.dma = [Dma(self.env, f"dma{i}", self.ledger, cfg, self.fabric) for i in range(DMA_CHANNELS)]
         self.du = DigitalUnit(self.env, "du", self.ledger, cfg, self.fabric)
+        if self.keep_timeline:
+            for unit in self.all_units():
+                unit.timeline = []
 
     def all_units(self) -> list:
         return [*self.dma, self.du, *self.tiles]
@@ -130,8 +136,11 @@ class Soc:
         busy["controller"] = ctrl.busy_cycles
         busy["bus"] = self.fabric.bus_busy_cycles
         outputs = {name: self.memory.read_symbol(self.program, name) for name in self.program.symbols}
+        timeline = pd.DataFrame(sorted((row for u in self.all_units() for row in (u.timeline or ())),
+                                       key=lambda r: (r[5], r[0], r[1])),
+                                columns=TIMELINE_COLUMNS)
         return Result(self.cfg, self.program, self.env.now - start, ctrl.executed, self.ledger.frame(), busy,
-                      outputs)
+                      outputs, timeline)
 
 
 def _text(code: list[Instruction | None], pc: int) -> str:

@@ -42,6 +42,8 @@ class Unit:
         self.last_done: simpy.Event | None = None
         self.busy_cycles = 0
         self.current: Job | None = None
+        self.timeline: list[tuple[str, int, str, str, str, int, int]] | None = None
+        """When a list: (unit, pc, opcode, layer, phase, start cycle, end cycle) per executed job."""
 
     def pending(self) -> int:
         """Jobs issued to this unit that have not started executing."""
@@ -64,6 +66,9 @@ class Unit:
             start = self.env.now
             yield from self.execute(job)
             self.busy_cycles += self.env.now - start
+            if self.timeline is not None:
+                self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, start,
+                                      self.env.now))
             self.current = None
         job.done.succeed()
 

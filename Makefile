@@ -1,0 +1,29 @@
+# make demo: set up .venv if missing and run the main job on the default preset (wu2023).
+# make test: set up .venv if missing, lint, regenerate-check the docs and run the test suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint docs clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/socsim run programs/mlp_infer.s --config wu2023 --dump pred
+
+lint: $(STAMP)
+	$(BIN)/ruff check socsim isa tests benchmarks
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+docs: $(STAMP)
+	$(BIN)/python -m socsim.docgen
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

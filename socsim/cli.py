@@ -1,0 +1,134 @@
+"""Command line: ``socsim asm | disasm | run | presets | config``. ``socsim COMMAND --help`` for each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from isa import IsaError, assemble_file, disassemble, read_binary, write_binary
+from isa.program import Program
+from socsim.configtools import ConfigError
+
+EXIT_ERROR = 2
+EXIT_TRAP = 3
+
+
+def _load_program(path: str) -> Program:
+    """A program from assembly text (``.s``) or a binary (``.bin``, or any file with the binary magic)."""
+    p = Path(path)
+    if p.suffix == ".bin" or (p.exists() and p.read_bytes()[:6] == b"SOCSIM"):
+        return read_binary(p)
+    return assemble_file(p)
+
+
+def cmd_asm(args: argparse.Namespace) -> int:
+    program = assemble_file(args.source)
+    out = args.output or str(Path(args.source).with_suffix(".bin"))
+    write_binary(program, out)
+    print(f"{args.source}: {len(program.instructions)} instructions, {program.code_bytes()} bytes of code, "
+          f"{len(program.symbols)} symbols -> {out}")
+    return 0
+
+
+def cmd_disasm(args: argparse.Namespace) -> int:
+    text = disassemble(read_binary(args.binary))
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from socsim.config import load_config
+    from socsim.sim import Soc
+    cfg = load_config(args.config)
+    program = _load_program(args.program)
+    result = Soc.from_config(cfg).run(program)
+    print(f"program       {args.program}")
+    print(f"config        {cfg.name} ({args.config})")
+    print(result.summary())
+    for name in args.dump or ():
+        if name not in result.outputs:
+            raise KeyError(f"--dump {name}: no such symbol; the program has: {', '.join(result.outputs)}")
+        with np.printoptions(precision=5, suppress=True, linewidth=110, threshold=200):
+            print(f"\n{name} =\n{result.outputs[name]}")
+    if args.ledger:
+        result.ledger.to_csv(args.ledger, index=False)
+        print(f"\nledger rows -> {args.ledger}")
+    if args.json:
+        summary = {"cycles": result.cycles, "seconds": result.seconds, "energy_pj": result.energy_pj,
+                   "instructions": result.instructions,
+                   "components": result.by_component().reset_index().to_dict(orient="records")}
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from socsim.config import DEFAULT_PRESET, preset_names
+    for name in preset_names():
+        print(name + ("  (default)" if name == DEFAULT_PRESET else ""))
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from socsim.config import load_config
+    from socsim.configtools import to_mapping
+    print(json.dumps(to_mapping(load_config(args.config)), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="socsim",
+        description="Cycle-level, event-driven simulator of a compute-in-memory SoC that trains neural networks.",
+        epilog="Exit status: 0 ok, 2 bad input (file, field or line named), 3 the simulated program trapped.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("asm", cmd_asm, "assemble a .s program into a binary")
+    p.add_argument("source", help="assembly file (.s)")
+    p.add_argument("-o", "--output", help="binary to write (default: SOURCE with .bin)")
+
+    p = add("disasm", cmd_disasm, "print the assembly of a binary (re-assembles to the same binary)")
+    p.add_argument("binary", help="binary written by 'socsim asm'")
+    p.add_argument("-o", "--output", help="write the text here instead of stdout")
+
+    p = add("run", cmd_run, "run a program (.s or .bin) on the SoC model; print cycles, time and energy")
+    p.add_argument("program", help="assembly (.s) or binary (.bin) program")
+    p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
+    p.add_argument("--dump", action="append", metavar="SYMBOL", help="print a symbol's final contents")
+    p.add_argument("--ledger", metavar="CSV", help="write the energy/activity ledger rows as CSV")
+    p.add_argument("--json", metavar="FILE", help="write the summary as JSON")
+
+    add("presets", cmd_presets, "list the shipped configuration presets")
+    p = add("config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")
+    p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from socsim.sim.traps import Trap
+    try:
+        return args.fn(args)
+    except Trap as exc:
+        print(f"socsim: {exc}", file=sys.stderr)
+        return EXIT_TRAP
+    except (IsaError, ConfigError, KeyError, OSError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"socsim: error: {msg}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
