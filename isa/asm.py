@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from isa.program import (DataInit, Instruction, IsaError, MemRef, Program, Symbol, TBUF_STRIDE,
-                         parse_space)
+from isa.program import TBUF_STRIDE, DataInit, Instruction, IsaError, MemRef, Program, Symbol, parse_space
 from isa.spec import BY_MNEMONIC, Field, Kind, OpSpec, Space
 from isa.validate import check_operand, validate
 

@@ -14,8 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from isa.program import DataInit, Instruction, IsaError, MemRef, Program, Symbol
-from isa.spec import (BY_OPCODE, MAX_WORDS, MEM_OFFSET_BITS, MEM_REG_BITS, MEM_SPACE_BITS, OPCODE_BITS,
-                      WORD_BITS, Kind, OpSpec, Space)
+from isa.spec import (
+    BY_OPCODE,
+    MAX_WORDS,
+    MEM_REG_BITS,
+    MEM_SPACE_BITS,
+    OPCODE_BITS,
+    WORD_BITS,
+    Kind,
+    OpSpec,
+    Space,
+)
 from isa.validate import validate, validate_instruction
 
 MAGIC = b"SOCSIMB1"

@@ -15,7 +15,6 @@ import simpy
 
 from isa.program import TBUF_STRIDE, Instruction
 from isa.spec import Hyper, Kind, Phase, Space, Unit, WaitUnit
-from socsim.sim.memory import effective
 from socsim.sim.numerics import NUMERICS, Ctx
 from socsim.sim.operands import PATTERN_LEVELS, Resolved, resolve
 from socsim.sim.tile_numerics import TILE_NUMERICS
@@ -296,12 +295,11 @@ class Controller:
             tile.block = (r0, c0, rows, cols, bits)
         r0, c0, rows, cols, bits = tile.block
         ops = self.resolve(ins, {"ROWS": rows, "COLS": cols, "IN_BITS": bits, "R0": r0, "C0": c0})
-        for f, a in zip(ins.spec.fields, ins.args):
-            if f.kind is Kind.MEM and mn in ("mvm", "mvmt"):
-                space, start, _ = ops.mem[f.name]
+        if mn in ("mvm", "mvmt"):
+            for name, (space, start, _) in ops.mem.items():
                 if space is not Space.TBUF or start // TBUF_STRIDE != t:
-                    raise self.trap(TrapKind.OUT_OF_RANGE,
-                                    f"operand {f.name} must be in tile {t}'s buffer tb{t}", ins)
+                    raise self.trap(TrapKind.OUT_OF_RANGE, f"operand {name} must be in tile {t}'s buffer tb{t}",
+                                    ins)
         return tile, ops
 
 
@@ -311,5 +309,3 @@ def _post_when(env: simpy.Environment, events: list, sem: simpy.Container) -> Ge
         yield env.all_of(pending)
     yield sem.put(1)
 
-
-__all__ = ["Controller", "ALU_OPS", "BRANCHES", "effective"]

@@ -10,7 +10,6 @@ import pandas as pd
 from isa.program import Program
 from socsim.config import SocConfig
 
-
 TIMELINE_COLUMNS = ["unit", "pc", "opcode", "layer", "phase", "start", "end"]
 
 

