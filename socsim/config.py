@@ -180,6 +180,43 @@ class EnergyTable(Params):
                                 source=f"{HOROWITZ}: DRAM 1.3-2.6 nJ per 64-bit access, ~2 nJ")
 
 
+class Scheme(enum.Enum):
+    """Training scheme (config + compiler recipe), see docs/training.md."""
+
+    WU2023 = "wu2023"
+    """Forward on the arrays, digital backward from the weight copy, accumulate, threshold write-verify."""
+    NAIVE = "naive"
+    """As wu2023 with every batch's update written (transfer_level 0)."""
+    IDEAL = "ideal"
+    """As wu2023 on ideal devices and converters; must match the numpy baseline."""
+
+
+@dataclass(frozen=True)
+class TrainConfig(Params):
+    """How the compiled program trains: scheme, optimizer, batch, quantisation of the tile inputs."""
+
+    scheme: Scheme = param(Scheme.WU2023, doc="wu2023, naive or ideal")
+    epochs: int = param(2, unit="epochs", lo=1, hi=100000)
+    batch: int = param(64, unit="images", lo=1, hi=65535, source=WU)
+    optimizer: str = param("adamw", doc="adamw or sgd")
+    lr: float = param(0.004, lo=0.0, hi=10.0, source=WU)
+    beta1: float = param(0.9, lo=0.0, hi=1.0)
+    beta2: float = param(0.999, lo=0.0, hi=1.0)
+    eps: float = param(1e-8, lo=0.0, hi=1.0)
+    weight_decay: float = param(0.0, lo=0.0, hi=1.0)
+    momentum: float = param(0.0, lo=0.0, hi=1.0, doc="SGD momentum")
+    transfer_level: float = param(0.0, unit="weight units", lo=0.0,
+                                  doc="write a weight only when |accumulated update| >= this (0: every update)")
+    in_bits: int = param(8, unit="bits", lo=0, hi=16, doc="DAC input bits (0: analog, unquantised)", source=WU)
+    input_range: float = param(1.0, lo=1e-9, doc="largest network input (data in [0, 1])")
+    act_range: float = param(4.0, lo=1e-9, doc="largest hidden activation before clipping at the DAC")
+    init_seed: int = param(1, lo=0, hi=(1 << 31) - 1, doc="seed of the initial weights")
+
+    def validate(self) -> None:
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ConfigError(f"TrainConfig.optimizer = {self.optimizer!r}; expected adamw or sgd")
+
+
 @dataclass(frozen=True)
 class SocConfig(Params):
     """The whole SoC: composition of the parts above, the clock and the seed."""
@@ -195,6 +232,7 @@ class SocConfig(Params):
     dma: DmaConfig = param(DmaConfig())
     dram: DramConfig = param(DramConfig())
     energy: EnergyTable = param(EnergyTable())
+    train: TrainConfig = param(TrainConfig())
 
     def space_words(self) -> dict[str, int]:
         """Capacity in 32-bit words of each address space."""
@@ -226,7 +264,7 @@ def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, A
         if not path.exists():
             raise ConfigError(f"unknown preset {name_or_path!r}; presets: {', '.join(preset_names())} "
                               "(or give a path to a .toml file)")
-    data = _read_toml(path)
+    data = _expand_fitted(_read_toml(path), str(path))
     base = data.pop("base", None)
     if base is None:
         return data, str(path)
@@ -239,6 +277,21 @@ def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, A
     else:
         parent, _ = _resolve(str(path.parent / base), seen + (base,))
     return deep_merge(parent, data), str(path)
+
+
+def _expand_fitted(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``[tiles.physics] fitted = "NAME"`` stands for socsim/physics/fitted/NAME.toml, then the table's own keys."""
+    physics = data.get("tiles", {}).get("physics")
+    if not isinstance(physics, dict) or "fitted" not in physics:
+        return data
+    from socsim.physics.fitted import fitted_path
+    name = physics.pop("fitted")
+    try:
+        path = fitted_path(name)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: tiles.physics.fitted: {exc}") from None
+    data["tiles"]["physics"] = deep_merge(_read_toml(path), physics)
+    return data
 
 
 def load_config(name_or_path: str = DEFAULT_PRESET, overrides: dict[str, Any] | None = None) -> SocConfig:

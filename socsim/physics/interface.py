@@ -9,7 +9,7 @@ ideal, unquantised analog input). Outputs are in (input code x weight unit), aft
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -33,12 +33,15 @@ class ProgramReport:
     """Verify read operations (one per device per write-verify iteration)."""
     pulse_rounds: int = 0
     """Sequential pulse slots needed (sets the programming latency)."""
+    worn_out: int = 0
+    """Devices that reached their endurance limit during this operation (now stuck)."""
+    failed: int = 0
+    """Devices still outside the verify window after the last allowed trial."""
+    refreshed: int = 0
+    """Weights whose device pairs were refreshed (carry, RESET, reprogram; PCM hybrid scheme)."""
 
     def __add__(self, other: "ProgramReport") -> "ProgramReport":
-        return ProgramReport(self.cells + other.cells, self.set_pulses + other.set_pulses,
-                             self.reset_pulses + other.reset_pulses,
-                             self.verify_reads + other.verify_reads,
-                             self.pulse_rounds + other.pulse_rounds)
+        return ProgramReport(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
 class Crossbar(ABC):

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socsim.configtools import ConfigError, Params, param
-from socsim.physics.params_device import (DeviceParams, PcmParams, PulseParams, StepModel,
-                                          WriteVerifyParams)
+from socsim.physics.params_device import DeviceParams, PcmParams, PulseParams, StepModel, WriteVerifyParams
 from socsim.physics.params_io import AdcParams, DacParams, PairReadout, ReadParams, SignedMode
 
 __all__ = ["PhysicsParams", "DeviceParams", "DacParams", "AdcParams", "ReadParams", "WriteVerifyParams",

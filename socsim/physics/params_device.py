@@ -33,7 +33,8 @@ class DeviceParams(Params):
     levels: int = param(16, lo=0, hi=65536, unit="levels",
                         doc="programmable levels per device, equally spaced; 0 = continuous",
                         source=WU2023)
-    v_read_v: float = param(0.1, lo=1e-3, hi=2.0, unit="V", doc="read voltage of a full-amplitude input pulse",
+    v_read_v: float = param(0.1, lo=1e-3, hi=2.0, unit="V",
+                            doc="read voltage of a full-amplitude input pulse",
                             source="assumed")
     stuck_fraction: float = param(0.0, lo=0.0, hi=1.0, unit="fraction",
                                   doc="devices stuck at fabrication (half at g_min, half at g_max)",
@@ -65,9 +66,10 @@ class WriteVerifyParams(Params):
     prog_error_levels: float = param(0.5, lo=0.0, unit="level steps",
                                      doc="std of the programmed conductance about the target after a ramp "
                                          "stops", source=WU2023)
-    tolerance_levels: float = param(1.0, lo=0.0, unit="level steps",
+    tolerance_levels: float = param(1.5, lo=0.0, unit="level steps",
                                     doc="verify window: |read - target| within it ends programming",
-                                    source="assumed")
+                                    source="assumed; calibrated so the final error std stays at Wu's "
+                                           "0.5 level with 0.3-level read noise")
     v_start_v: float = param(1.5, lo=0.0, unit="V", doc="first pulse amplitude of a SET or RESET ramp",
                              source=WU2023)
     v_stop_v: float = param(3.0, lo=0.0, unit="V", doc="last pulse amplitude of a ramp", source=WU2023)
@@ -104,7 +106,8 @@ class PulseParams(Params):
     asymmetry: float = param(1.0, lo=0.0, hi=100.0, doc="soft_bounds: depression / potentiation step ratio",
                              source="Gokmen & Vlasov 2016")
     c2c_std: float = param(0.1, lo=0.0, hi=10.0, unit="nominal steps",
-                           doc="cycle-to-cycle std of each step", source=NEUROSIM + " (sigmaCtoC; assumed value)")
+                           doc="cycle-to-cycle std of each step",
+                           source=NEUROSIM + " (sigmaCtoC; assumed value)")
     d2d_std: float = param(0.1, lo=0.0, hi=1.0, unit="fraction",
                            doc="device-to-device std of the step scale and of the upper bound",
                            source=NEUROSIM + " (sigmaDtoD; assumed value)")
@@ -124,9 +127,11 @@ class PcmParams(Params):
                                     doc="an LSB device above this is refreshed (carry + RESET + reprogram)",
                                     source="Nandakumar et al. 2020 (refresh; threshold assumed)")
     set_step_us: float = param(0.75, lo=0.0, unit="uS", doc="mean gradual-SET increment at G = 0, falling "
-                               "linearly to 0 at g_max", source="Nandakumar et al. 2018 JAP (form; value assumed)")
+                               "linearly to 0 at g_max",
+                               source="Nandakumar et al. 2018 JAP (form; value assumed)")
     set_step_std: float = param(0.5, lo=0.0, unit="fraction", doc="cycle-to-cycle std of a SET increment, "
-                                "relative to its mean", source="Nandakumar et al. 2018 JAP (order of magnitude)")
+                                "relative to its mean",
+                                source="Nandakumar et al. 2018 JAP (order of magnitude)")
     binary_set_std_us: float = param(1.0, lo=0.0, unit="uS", doc="spread of a binary device's SET state",
                                      source="assumed")
     prog_noise_scale: float = param(1.0, lo=0.0, doc="multiplies sigma_prog(g_T) of the program-and-verify",

@@ -1,4 +1,5 @@
-"""The one table of array models: name -> constructor."""
+"""The one table of array models: name -> constructor (imported lazily, so a model's kernels
+compile only when it is used)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,27 @@ def _ideal(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator
     return IdealCrossbar(rows, cols, params, rng)
 
 
-_MODELS: dict[str, CrossbarFactory] = {"ideal": _ideal}
+def _rram_wv(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator) -> Crossbar:
+    from socsim.physics.rram_wv import RramWriteVerify
+    return RramWriteVerify(rows, cols, params, rng)
+
+
+def _rram_pulse(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator) -> Crossbar:
+    from socsim.physics.rram_pulse import RramPulse
+    return RramPulse(rows, cols, params, rng)
+
+
+def _pcm_hic(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator) -> Crossbar:
+    from socsim.physics.pcm_hic import PcmHybrid
+    return PcmHybrid(rows, cols, params, rng)
+
+
+_MODELS: dict[str, CrossbarFactory] = {
+    "ideal": _ideal,            # exact float32 weights, linear noiseless pulses, ideal converters
+    "rram_wv": _rram_wv,        # Wu et al. 2023: multi-level RRAM pairs, write-verify, BWMCS ADC
+    "rram_pulse": _rram_pulse,  # open-loop nonlinear asymmetric pulses (NeuroSim / soft bounds)
+    "pcm_hic": _pcm_hic,        # binary MSB + multi-level LSB PCM, drift, 1/f noise, refresh, endurance
+}
 
 
 def crossbar_models() -> list[str]:

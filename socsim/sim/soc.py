@@ -119,6 +119,12 @@ class Soc:
         if program is not None:
             self.load(program)
         start = self.env.now
+        self.ledger.rows.clear()  # a Result covers one run
+        busy0 = {u.name: u.busy_cycles for u in self.all_units()}
+        bus0 = self.fabric.bus_busy_cycles
+        for unit in self.all_units():
+            if unit.timeline is not None:
+                unit.timeline.clear()
         ctrl = Controller(self)
         self.controller = ctrl
         proc = self.env.process(ctrl.run())
@@ -132,9 +138,9 @@ class Soc:
                        ctrl.pc, _text(self.code, ctrl.pc), self.env.now, self.unit_states()) from None
         finally:
             ctrl.flush_stats()
-        busy = {u.name: u.busy_cycles for u in self.all_units()}
+        busy = {u.name: u.busy_cycles - busy0[u.name] for u in self.all_units()}
         busy["controller"] = ctrl.busy_cycles
-        busy["bus"] = self.fabric.bus_busy_cycles
+        busy["bus"] = self.fabric.bus_busy_cycles - bus0
         outputs = {name: self.memory.read_symbol(self.program, name) for name in self.program.symbols}
         timeline = pd.DataFrame(sorted((row for u in self.all_units() for row in (u.timeline or ())),
                                        key=lambda r: (r[5], r[0], r[1])),

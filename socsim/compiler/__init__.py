@@ -1,0 +1,50 @@
+"""The compiler's front half: network graph IR, TOML and ONNX front ends, mapping onto crossbar tiles.
+
+The back half (lowering a mapped graph to an ``isa.Program``) consumes :class:`Graph` and :class:`Mapping`.
+See docs/compiler.md.
+"""
+
+from socsim.compiler.frontend_toml import dump_toml, load_toml, loads_toml
+from socsim.compiler.graph import (
+    LAYERS,
+    Add,
+    AvgPool,
+    BatchNorm,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Graph,
+    GraphError,
+    Input,
+    Layer,
+    Linear,
+    MaxPool,
+    Node,
+    ReLU,
+    SoftmaxCrossEntropy,
+    crossbar_matrix,
+    make_layer,
+)
+from socsim.compiler.mapping import (
+    Block,
+    CapacityError,
+    CapacityNeed,
+    LayerMap,
+    MapOptions,
+    Mapping,
+    map_graph,
+    mapping_frame,
+    mapping_table,
+)
+
+
+def load_onnx(*args, **kwargs):
+    """Import an ONNX model (see :func:`socsim.compiler.frontend_onnx.load_onnx`); onnx is imported lazily."""
+    from socsim.compiler.frontend_onnx import load_onnx as _load_onnx
+    return _load_onnx(*args, **kwargs)
+
+
+__all__ = ["LAYERS", "Add", "AvgPool", "BatchNorm", "Block", "CapacityError", "CapacityNeed", "Conv2d", "Flatten",
+           "GlobalAvgPool", "Graph", "GraphError", "Input", "Layer", "LayerMap", "Linear", "MapOptions", "Mapping",
+           "MaxPool", "Node", "ReLU", "SoftmaxCrossEntropy", "crossbar_matrix", "dump_toml", "load_onnx",
+           "load_toml", "loads_toml", "make_layer", "map_graph", "mapping_frame", "mapping_table"]

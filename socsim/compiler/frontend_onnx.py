@@ -1,0 +1,310 @@
+"""ONNX front end: an ONNX model (file or ModelProto) to the same :class:`Graph`, plus its initial weights.
+
+Operators (one table, :data:`OPS`, op_type -> converter): Conv, Gemm, MatMul (+ Add of a constant bias),
+Relu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape to 2-D, Add, BatchNormalization,
+SoftmaxCrossEntropyLoss; Identity and Dropout pass through; a final Softmax/LogSoftmax becomes the loss.
+Anything else is an error naming the node and its op_type. Every layer is built through ``graph.LAYERS``.
+
+Weights (ONNX layout) are returned beside the graph, keyed by node name:
+conv2d ``{"weight": (out, in, kh, kw), "bias": (out,)}``, linear ``{"weight": (out, in), "bias": (out,)}``,
+batchnorm ``{"scale", "bias", "mean", "var"}`` of shape (C,). ``graph.crossbar_matrix`` gives the rows x cols view.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from socsim.compiler.graph import Graph, GraphError, Node, Shape, make_layer
+
+
+class OnnxImport(NamedTuple):
+    """What :func:`load_onnx` returns: the graph and its initial weights (may be empty per layer)."""
+
+    graph: Graph
+    weights: dict[str, dict[str, np.ndarray]]
+
+
+@dataclass
+class _Ctx:
+    """Import state: constants, which node produces each tensor, the nodes and shapes so far."""
+
+    source: str
+    consts: dict[str, np.ndarray]
+    producer: dict[str, str] = field(default_factory=dict)
+    nodes: list[Node] = field(default_factory=list)
+    shapes: dict[str, Shape] = field(default_factory=dict)
+    weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    uses: dict[str, int] = field(default_factory=dict)
+    outputs: set[str] = field(default_factory=set)
+
+    def error(self, node: onnx.NodeProto, msg: str) -> GraphError:
+        return GraphError(f"{self.source}: node {node.name or '(unnamed)'!r} ({node.op_type}): {msg}")
+
+    def const(self, node: onnx.NodeProto, index: int, what: str) -> np.ndarray:
+        if index >= len(node.input) or node.input[index] not in self.consts:
+            raise self.error(node, f"{what} (input {index}) must be an initializer or Constant")
+        return self.consts[node.input[index]]
+
+    def data(self, node: onnx.NodeProto, index: int = 0) -> str:
+        """The graph node producing a data input."""
+        tensor = node.input[index]
+        if tensor not in self.producer:
+            raise self.error(node, f"input {tensor!r} is not produced by an imported node")
+        return self.producer[tensor]
+
+    def in_shape(self, node: onnx.NodeProto, index: int = 0) -> Shape:
+        return self.shapes[self.data(node, index)]
+
+
+Converted = tuple[str, dict[str, Any], dict[str, np.ndarray], list[int]] | str
+"""A converter's result: (layer kind, layer fields, weights, data input indices), or the name of the
+existing graph node its output aliases (pass-through)."""
+
+
+def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _check_attrs(ctx: _Ctx, node: onnx.NodeProto, allowed: dict[str, Any]) -> dict[str, Any]:
+    """Attributes with defaults; an attribute outside ``allowed`` or a value other than a fixed one is an error."""
+    got = _attrs(node)
+    for key, value in got.items():
+        if key not in allowed:
+            raise ctx.error(node, f"attribute {key!r} is not supported; supported: {', '.join(allowed)}")
+        want = allowed[key]
+        if isinstance(want, _Only) and value not in want.values:
+            raise ctx.error(node, f"{key} = {value!r} is not supported; only {want.values}")
+    return {k: (v.values[0] if isinstance(v, _Only) else v) for k, v in allowed.items()} | got
+
+
+@dataclass(frozen=True)
+class _Only:
+    """An attribute accepted only with these values (the first is the default)."""
+
+    values: tuple[Any, ...]
+
+
+def _pads(ctx: _Ctx, node: onnx.NodeProto, pads: list[int]) -> tuple[int, int]:
+    if len(pads) != 4 or pads[0] != pads[2] or pads[1] != pads[3]:
+        raise ctx.error(node, f"pads {list(pads)} must be symmetric [t, l, t, l]")
+    return pads[0], pads[1]
+
+
+def _window_attrs(ctx: _Ctx, node: onnx.NodeProto, extra: dict[str, Any]) -> dict[str, Any]:
+    a = _check_attrs(ctx, node, {"kernel_shape": None, "strides": [1, 1], "pads": [0, 0, 0, 0],
+                                 "dilations": _Only(([1, 1],)), "auto_pad": _Only((b"NOTSET", b"VALID")),
+                                 "ceil_mode": _Only((0,))} | extra)
+    if a["kernel_shape"] is not None and len(a["kernel_shape"]) != 2:
+        raise ctx.error(node, f"only 2-D windows are supported, got kernel_shape {a['kernel_shape']}")
+    a["pads"] = _pads(ctx, node, a["pads"])
+    return a
+
+
+def _conv(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    a = _window_attrs(ctx, node, {"group": 1})
+    w = ctx.const(node, 1, "weight W")
+    if w.ndim != 4:
+        raise ctx.error(node, f"weight of shape {w.shape}: only 2-D convolutions (4-D weights) are supported")
+    weights = {"weight": w}
+    if len(node.input) > 2 and node.input[2]:
+        weights["bias"] = ctx.const(node, 2, "bias B")
+    cin = ctx.in_shape(node)[0] if len(ctx.in_shape(node)) == 3 else None
+    if a["group"] == 1 and cin is not None and w.shape[1] != cin:
+        raise ctx.error(node, f"weight of shape {w.shape} does not fit {cin} input channels")
+    return ("conv2d", {"out_channels": w.shape[0], "kernel": tuple(a["kernel_shape"] or w.shape[2:]),
+                       "stride": tuple(a["strides"]), "padding": a["pads"], "groups": a["group"],
+                       "bias": "bias" in weights}, weights, [0])
+
+
+def _gemm(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    a = _check_attrs(ctx, node, {"alpha": _Only((1.0,)), "beta": _Only((1.0,)), "transA": _Only((0,)), "transB": 0})
+    b = ctx.const(node, 1, "weight B")
+    weight = b if a["transB"] else b.T
+    weights = {"weight": weight}
+    if len(node.input) > 2 and node.input[2]:
+        weights["bias"] = ctx.const(node, 2, "bias C").reshape(-1)
+    return _linear(ctx, node, weights)
+
+
+def _matmul(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    return _linear(ctx, node, {"weight": ctx.const(node, 1, "weight B").T})
+
+
+def _linear(ctx: _Ctx, node: onnx.NodeProto, weights: dict[str, np.ndarray]) -> Converted:
+    shape, w = ctx.in_shape(node), weights["weight"]
+    if w.ndim != 2 or (len(shape) == 1 and w.shape[1] != shape[0]):
+        raise ctx.error(node, f"weight of shape {w.T.shape} does not fit an input of shape {shape}")
+    return ("linear", {"out_features": w.shape[0], "bias": "bias" in weights}, weights, [0])
+
+
+def _add(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    const = [i for i, t in enumerate(node.input) if t in ctx.consts]
+    if not const:
+        return ("add", {}, {}, [0, 1])
+    src = ctx.data(node, 1 - const[0])
+    prev = ctx.nodes[-1] if ctx.nodes else None
+    if (prev is None or prev.name != src or prev.layer.kind != "linear" or prev.layer.bias
+            or ctx.uses.get(_output_of(ctx, src), 0) != 1):
+        raise ctx.error(node, "adding a constant is supported only as the bias right after MatMul")
+    bias = ctx.consts[node.input[const[0]]].reshape(-1)
+    ctx.nodes[-1] = Node(prev.name, make_layer("linear", out_features=prev.layer.out_features, bias=True), prev.inputs)
+    ctx.weights[prev.name]["bias"] = bias
+    return src
+
+
+def _output_of(ctx: _Ctx, node_name: str) -> str:
+    return next(t for t, n in ctx.producer.items() if n == node_name)
+
+
+def _maxpool(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    if len(node.output) > 1 and node.output[1]:
+        raise ctx.error(node, "the Indices output is not supported")
+    a = _window_attrs(ctx, node, {"storage_order": _Only((0,))})
+    return ("maxpool", {"kernel": tuple(a["kernel_shape"]), "stride": tuple(a["strides"]), "padding": a["pads"]},
+            {}, [0])
+
+
+def _avgpool(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    a = _window_attrs(ctx, node, {"count_include_pad": 0})
+    if a["pads"] != (0, 0):
+        raise ctx.error(node, f"pads {a['pads']} are not supported: avgpool has no padding")
+    return ("avgpool", {"kernel": tuple(a["kernel_shape"]), "stride": tuple(a["strides"])}, {}, [0])
+
+
+def _flatten(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    _check_attrs(ctx, node, {"axis": _Only((1,))})
+    return ("flatten", {}, {}, [0])
+
+
+def _reshape(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    _check_attrs(ctx, node, {"allowzero": _Only((0,))})
+    target = [int(v) for v in ctx.const(node, 1, "shape")]
+    size = int(np.prod(ctx.in_shape(node)))
+    if len(target) != 2 or target[1] not in (-1, size):
+        raise ctx.error(node, f"only a reshape to 2-D (batch, {size}) is supported, got {target}")
+    return ("flatten", {}, {}, [0])
+
+
+def _batchnorm(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    a = _check_attrs(ctx, node, {"epsilon": 1e-5, "momentum": 0.9, "training_mode": _Only((0,)), "spatial": 1})
+    names = ("scale", "bias", "mean", "var")
+    weights = {k: ctx.const(node, i + 1, k) for i, k in enumerate(names)}
+    channels = ctx.in_shape(node)[0]
+    if any(w.shape != (channels,) for w in weights.values()):
+        raise ctx.error(node, f"parameters must have shape ({channels},)")
+    # ONNX: running = momentum * running + (1 - momentum) * batch; ours weighs the batch by momentum.
+    return ("batchnorm", {"eps": _f32(a["epsilon"]), "momentum": round(1.0 - _f32(a["momentum"]), 9)},
+            weights, [0])
+
+
+def _f32(value: float) -> float:
+    """An ONNX float attribute (stored as float32) as the shortest decimal that reads back to it."""
+    return float(str(np.float32(value)))
+
+
+def _loss(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    final = node.output[0] in ctx.outputs and not ctx.uses.get(node.output[0])
+    if node.op_type in ("Softmax", "LogSoftmax") and not final:
+        raise ctx.error(node, "softmax is supported only as the final node (it becomes the loss)")
+    return ("softmax_xent", {}, {}, [0])
+
+
+def _passthrough(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    return ctx.data(node, 0)
+
+
+OPS: dict[str, Callable[[_Ctx, onnx.NodeProto], Converted]] = {
+    "Conv": _conv, "Gemm": _gemm, "MatMul": _matmul, "Add": _add, "Relu": lambda c, n: ("relu", {}, {}, [0]),
+    "MaxPool": _maxpool, "AveragePool": _avgpool, "GlobalAveragePool": lambda c, n: ("global_avgpool", {}, {}, [0]),
+    "Flatten": _flatten, "Reshape": _reshape, "BatchNormalization": _batchnorm,
+    "SoftmaxCrossEntropyLoss": _loss, "Softmax": _loss, "LogSoftmax": _loss,
+    "Identity": _passthrough, "Dropout": _passthrough,
+}
+"""The supported ONNX operators: op_type -> converter."""
+
+
+def _name(raw: str, fallback: str, taken: set[str]) -> str:
+    """A node name matching graph.NAME_RE, unique among ``taken``."""
+    name = re.sub(r"[^A-Za-z0-9_.]", "_", raw).strip("_.") or fallback
+    if not re.match(r"[A-Za-z_]", name):
+        name = "n_" + name
+    base, i = name, 1
+    while name in taken:
+        i += 1
+        name = f"{base}_{i}"
+    return name
+
+
+def load_onnx(model: str | Path | onnx.ModelProto, *, name: str | None = None, dataset: str = "",
+              add_loss: bool = True) -> OnnxImport:
+    """Import an ONNX model. ``add_loss`` appends a ``softmax_xent`` node named "loss" when the model ends
+    in flat logits without one; ``dataset`` marks the input node."""
+    if isinstance(model, onnx.ModelProto):
+        source = model.graph.name or "<onnx model>"
+    else:
+        source = str(model)
+        try:
+            model = onnx.load(str(model))
+        except Exception as exc:  # onnx.load raises OSError or protobuf's DecodeError
+            raise GraphError(f"{source}: cannot read ONNX model: {exc}") from None
+    g = model.graph
+    ctx = _Ctx(source, {i.name: numpy_helper.to_array(i) for i in g.initializer})
+    ctx.outputs = {o.name for o in g.output}
+    for node in g.node:
+        for t in node.input:
+            ctx.uses[t] = ctx.uses.get(t, 0) + 1
+    data_inputs = [i for i in g.input if i.name not in ctx.consts]
+    if not data_inputs:
+        raise GraphError(f"{source}: the model has no data input")
+    inp = data_inputs[0]
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
+    if len(dims) not in (2, 4) or any(d is None or d < 1 for d in dims[1:]):
+        raise GraphError(f"{source}: input {inp.name!r} has shape {dims}; expected (N, C, H, W) or (N, F) "
+                         f"with known C, H, W or F")
+    in_name = _name(inp.name, "input", set())
+    _append(ctx, Node(in_name, make_layer("input", shape=dims[1:], dataset=dataset)), inp.name, {})
+    for index, node in enumerate(g.node):
+        if node.op_type == "Constant":
+            if "value" not in _attrs(node):
+                raise ctx.error(node, "only a tensor 'value' Constant is supported")
+            ctx.consts[node.output[0]] = numpy_helper.to_array(_attrs(node)["value"])
+            continue
+        convert = OPS.get(node.op_type)
+        if convert is None:
+            raise ctx.error(node, f"unsupported operator {node.op_type!r}; supported: {', '.join(sorted(OPS))}")
+        result = convert(ctx, node)
+        if isinstance(result, str):
+            ctx.producer[node.output[0]] = result
+            continue
+        kind, values, weights, data = result
+        node_name = _name(node.name, f"{node.op_type.lower()}{index}", {n.name for n in ctx.nodes})
+        try:
+            layer = make_layer(kind, **values)
+            _append(ctx, Node(node_name, layer, tuple(ctx.data(node, i) for i in data)), node.output[0], weights)
+        except GraphError as exc:
+            raise ctx.error(node, str(exc)) from None
+    last = ctx.nodes[-1]
+    if add_loss and last.layer.kind != "softmax_xent" and len(ctx.shapes[last.name]) == 1:
+        _append(ctx, Node(_name("loss", "loss", set(ctx.shapes)), make_layer("softmax_xent"), (last.name,)), "", {})
+    try:
+        graph = Graph(tuple(ctx.nodes), name or g.name or "onnx", {}, source)
+    except GraphError as exc:
+        raise GraphError(f"{source}: {exc}") from None
+    return OnnxImport(graph, ctx.weights)
+
+
+def _append(ctx: _Ctx, node: Node, tensor: str, weights: dict[str, np.ndarray]) -> None:
+    """Add a node, inferring its shape at once so later converters can check against it."""
+    ctx.shapes[node.name] = node.layer.infer(tuple(ctx.shapes[i] for i in node.inputs))
+    ctx.nodes.append(node)
+    if tensor:
+        ctx.producer[tensor] = node.name
+    if weights:
+        ctx.weights[node.name] = dict(weights)

@@ -1,0 +1,330 @@
+"""Map a graph's weight matrices onto crossbar blocks of the target's tiles; count work; check capacity.
+
+Rules (see docs/compiler.md):
+
+- A weight layer's rows x cols matrix (crossbar view, :mod:`socsim.compiler.graph`) is cut into
+  ``ceil(rows / tiles.rows)`` row blocks x ``ceil(cols / tiles.weight_cols)`` col blocks; each block
+  needs one crossbar (one tile's array). Partial sums of a layer's row blocks add in the digital unit.
+- ``replicas[layer] = k`` places k copies of a layer (throughput); its MVMs are shared among the copies.
+- Crossbars are numbered in layer, copy, row-block, col-block order and placed round-robin:
+  crossbar i goes to tile ``i % tiles.count`` in *slot* ``i // tiles.count``. A slot is one programming
+  of the arrays; more than one slot means time multiplexing (tiles are reprogrammed between slots).
+  With ``time_multiplex=False`` crossbars beyond the tile count get no tile, and the mapping reports
+  that it does not fit; mapping never fails on tile count. The lowering may place blocks otherwise.
+- Work per image: MVMs (input vectors: conv output positions, 1 per linear layer) and tile operations
+  (one block's MVM: MVMs x row blocks x col blocks).
+- Capacity (32-bit words, per ``cfg.space_words()``): see :func:`capacity_needs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+from typing import Mapping as MappingT
+
+from socsim.compiler.graph import Graph, GraphError
+from socsim.config import SocConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class CapacityError(ValueError):
+    """The graph does not fit a memory of the target; the message names the layer, the need and the capacity."""
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How to map: batch, replication, tile rotation and what training keeps on chip."""
+
+    batch: int = 1
+    """Images processed together (activations held at once), >= 1."""
+    replicas: MappingT[str, int] = field(default_factory=dict)
+    """Copies per weight-layer name (default 1)."""
+    time_multiplex: bool | None = None
+    """Rotate crossbars through the tiles in slots: None = only when they do not fit, True, False = never."""
+    keep_activations: bool = True
+    """Keep every node's output of the batch in SRAM for the backward pass (training). False: activations
+    are streamed (inference, or a lowering that stashes them in DRAM); SRAM then holds only the largest
+    working set, one node's inputs and output."""
+    weight_copy: bool = True
+    """Keep an FP32 digital copy of all parameters (and BatchNorm statistics) in SRAM (wu2023 backward)."""
+    optimizer_words: int = 0
+    """Extra SRAM words per trainable parameter for optimizer state (e.g. 2 for AdamW's moments)."""
+
+    def __post_init__(self) -> None:
+        if self.batch < 1:
+            raise ValueError(f"MapOptions.batch = {self.batch}; allowed >= 1")
+        if self.optimizer_words < 0:
+            raise ValueError(f"MapOptions.optimizer_words = {self.optimizer_words}; allowed >= 0")
+        for name, k in self.replicas.items():
+            if not isinstance(k, int) or k < 1:
+                raise ValueError(f"MapOptions.replicas[{name!r}] = {k!r}; allowed an integer >= 1")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One crossbar: the sub-matrix [row_start:row_start+rows, col_start:col_start+cols] of a layer copy."""
+
+    layer: str
+    replica: int
+    row_block: int
+    col_block: int
+    row_start: int
+    rows: int
+    col_start: int
+    cols: int
+    crossbar: int
+    """Global index in placement order."""
+    tile: int | None
+    """Tile it is programmed on, None if it does not fit without time multiplexing."""
+    slot: int | None
+    """Programming round (0 when all crossbars fit at once)."""
+
+
+@dataclass(frozen=True)
+class LayerMap:
+    """One weight layer on the crossbars; counts are per image."""
+
+    name: str
+    kind: str
+    rows: int
+    """Matrix rows (word lines needed): in_channels*kh*kw or in_features."""
+    cols: int
+    """Matrix cols (weights per row): out_channels or out_features."""
+    row_blocks: int
+    col_blocks: int
+    replicas: int
+    crossbars: int
+    """row_blocks x col_blocks x replicas."""
+    used_cells: int
+    """Weights stored (rows x cols x replicas); a weight is one differential pair when the tile says so."""
+    allocated_cells: int
+    """crossbars x tile rows x tile weight_cols."""
+    mvms: int
+    """Matrix-vector multiplies per image (conv output positions, 1 for linear)."""
+    tile_ops: int
+    """Block MVMs per image: mvms x row_blocks x col_blocks (independent of replicas)."""
+    blocks: tuple[Block, ...]
+
+    @property
+    def utilization(self) -> float:
+        return self.used_cells / self.allocated_cells
+
+
+@dataclass(frozen=True)
+class CapacityNeed:
+    """One capacity check: ``need`` words of ``space`` for ``what``; ``layer`` is where it is largest or
+    where the running total first exceeds ``have``."""
+
+    space: str
+    what: str
+    need: int
+    have: int
+    layer: str
+
+    @property
+    def ok(self) -> bool:
+        return self.need <= self.have
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """The whole graph on the target: layers, placed blocks, tile fit and capacity."""
+
+    graph: Graph
+    target: str
+    layers: tuple[LayerMap, ...]
+    tiles: int
+    """Tiles on the target."""
+    tile_rows: int
+    tile_cols: int
+    time_multiplex: bool
+    capacity: tuple[CapacityNeed, ...]
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        return tuple(b for lm in self.layers for b in lm.blocks)
+
+    @property
+    def crossbars(self) -> int:
+        return sum(lm.crossbars for lm in self.layers)
+
+    @property
+    def slots(self) -> int:
+        """Programming rounds: 1 when every crossbar has its own tile."""
+        return -(-self.crossbars // self.tiles) if self.time_multiplex else 1
+
+    @property
+    def fits_tiles(self) -> bool:
+        return self.crossbars <= self.tiles
+
+    @property
+    def mvms(self) -> int:
+        return sum(lm.mvms for lm in self.layers)
+
+    @property
+    def tile_ops(self) -> int:
+        return sum(lm.tile_ops for lm in self.layers)
+
+    @property
+    def utilization(self) -> float:
+        alloc = sum(lm.allocated_cells for lm in self.layers)
+        return sum(lm.used_cells for lm in self.layers) / alloc if alloc else 0.0
+
+    def layer(self, name: str) -> LayerMap:
+        for lm in self.layers:
+            if lm.name == name:
+                return lm
+        raise KeyError(f"no weight layer {name!r}; weight layers: {', '.join(lm.name for lm in self.layers)}")
+
+    def check(self) -> None:
+        """Raise CapacityError for the first capacity need that exceeds the target."""
+        for c in self.capacity:
+            if not c.ok:
+                raise CapacityError(f"{self.graph.name}: layer {c.layer!r}: {c.what} needs {c.need} words of "
+                                    f"{c.space} but target {self.target!r} has {c.have}")
+
+    def frame(self) -> pd.DataFrame:
+        """One row per weight layer (the table's columns)."""
+        import pandas as pd
+        return pd.DataFrame([{"layer": lm.name, "kind": lm.kind, "rows": lm.rows, "cols": lm.cols,
+                              "row_blocks": lm.row_blocks, "col_blocks": lm.col_blocks, "replicas": lm.replicas,
+                              "crossbars": lm.crossbars, "utilization": lm.utilization, "mvms": lm.mvms,
+                              "tile_ops": lm.tile_ops} for lm in self.layers])
+
+    def table(self) -> str:
+        """A fixed-width table with totals, the tile fit and the capacity checks."""
+        w = max([5] + [len(lm.name) for lm in self.layers])
+        head = (f"{'layer':<{w}} {'kind':<7} {'matrix':>9} {'row_blk':>7} {'col_blk':>7} {'copies':>6} "
+                f"{'xbars':>5} {'util':>6} {'MVMs/img':>9} {'tile_ops/img':>12}")
+        lines = [f"{self.graph.name} on {self.target}: {self.tiles} tiles of {self.tile_rows} rows x "
+                 f"{self.tile_cols} weights", head, "-" * len(head)]
+        for lm in self.layers:
+            lines.append(f"{lm.name:<{w}} {lm.kind:<7} {f'{lm.rows}x{lm.cols}':>9} {lm.row_blocks:>7} "
+                         f"{lm.col_blocks:>7} {lm.replicas:>6} {lm.crossbars:>5} {lm.utilization:>6.1%} "
+                         f"{lm.mvms:>9} {lm.tile_ops:>12}")
+        lines += ["-" * len(head), f"{'total':<{w}} {'':<7} {'':>9} {'':>7} {'':>7} {'':>6} {self.crossbars:>5} "
+                                    f"{self.utilization:>6.1%} {self.mvms:>9} {self.tile_ops:>12}"]
+        if self.fits_tiles:
+            lines.append(f"tiles: {self.crossbars} crossbars on {self.tiles} tiles, all resident")
+        elif self.time_multiplex:
+            lines.append(f"tiles: {self.crossbars} crossbars > {self.tiles} tiles: time-multiplexed in "
+                         f"{self.slots} slots (reprogrammed between slots)")
+        else:
+            lines.append(f"tiles: {self.crossbars} crossbars > {self.tiles} tiles: DOES NOT FIT "
+                         f"(time_multiplex=False)")
+        for c in self.capacity:
+            lines.append(f"{c.space:<5} {c.need:>9} / {c.have:<9} words {'ok  ' if c.ok else 'OVER'} "
+                         f"{c.what} (at {c.layer})")
+        return "\n".join(lines)
+
+
+def _layer_map(graph: Graph, name: str, rows: int, cols: int, copies: int, tr: int, tc: int,
+               first: int) -> LayerMap:
+    rb, cb = -(-rows // tr), -(-cols // tc)
+    blocks = []
+    for r in range(copies):
+        for i in range(rb):
+            for j in range(cb):
+                blocks.append(Block(name, r, i, j, i * tr, min(tr, rows - i * tr), j * tc, min(tc, cols - j * tc),
+                                    first + len(blocks), None, None))
+    mvms = graph.mvms(name)
+    return LayerMap(name, graph.node(name).layer.kind, rows, cols, rb, cb, copies, len(blocks), rows * cols * copies,
+                    len(blocks) * tr * tc, mvms, mvms * rb * cb, tuple(blocks))
+
+
+def _place(layers: list[LayerMap], tiles: int, multiplex: bool) -> tuple[LayerMap, ...]:
+    out = []
+    for lm in layers:
+        placed = []
+        for b in lm.blocks:
+            fits = multiplex or b.crossbar < tiles
+            placed.append(replace(b, tile=b.crossbar % tiles if fits else None,
+                                  slot=b.crossbar // tiles if fits else None))
+        out.append(replace(lm, blocks=tuple(placed)))
+    return tuple(out)
+
+
+def _where(contribs: list[tuple[str, int]], have: int) -> str:
+    """The node where the running total first exceeds ``have``, else the largest contributor."""
+    total = 0
+    for name, add in contribs:
+        total += add
+        if total > have:
+            return name
+    return max(contribs, key=lambda c: c[1])[0] if contribs else ""
+
+
+def capacity_needs(graph: Graph, cfg: SocConfig, layers: tuple[LayerMap, ...], opt: MapOptions) -> list[CapacityNeed]:
+    """The capacity checks, one per space (32-bit words):
+
+    - ``sram``: digital parameter copy (all trainable parameters + BatchNorm statistics, if ``weight_copy``)
+      + optimizer state (``optimizer_words`` per parameter) + activations: every node's output for the batch
+      when ``keep_activations``, else the largest input + output of one node for the batch.
+    - ``acc``: one accumulator word per crossbar weight (update accumulation of the wu2023 scheme).
+    - ``tbuf``: one input and one output vector of a block (rows + cols) in its tile's buffer.
+
+    Each need names the layer where the running total (in node order) first exceeds the capacity, or
+    else its largest contributor.
+    """
+    words = cfg.space_words()
+    contribs: list[tuple[str, int]] = []
+    work, work_at = 0, ""
+    for n in graph.nodes:
+        params, state = graph.param_count(n.name), graph.state_count(n.name)
+        add = ((params + state) if opt.weight_copy else 0) + params * opt.optimizer_words
+        out = graph.activation_words(n.name) * opt.batch
+        ins = sum(graph.activation_words(s) for s in n.inputs) * opt.batch
+        if opt.keep_activations:
+            add += out
+        elif out + ins > work:
+            work, work_at = out + ins, n.name
+        contribs.append((n.name, add))
+    need = sum(c for _, c in contribs) + work
+    where = _where(contribs, words["sram"] - work) if opt.keep_activations or need - work > words["sram"] else work_at
+    what = ("parameter copy + " if opt.weight_copy else "") + ("optimizer state + " if opt.optimizer_words else "")
+    what += f"activations of a batch of {opt.batch}" + ("" if opt.keep_activations else " (largest working set)")
+    needs = [CapacityNeed("sram", what, need, words["sram"], where)]
+    if layers:
+        acc = [(lm.name, lm.rows * lm.cols) for lm in layers]
+        needs.append(CapacityNeed("acc", "update accumulators (one per crossbar weight)", sum(c for _, c in acc),
+                                  words["acc"], _where(acc, words["acc"])))
+        vec = [(lm.name, min(lm.rows, cfg.tiles.rows) + min(lm.cols, cfg.tiles.weight_cols)) for lm in layers]
+        big = max(vec, key=lambda c: c[1])
+        needs.append(CapacityNeed("tbuf", "one input + one output vector of a block", big[1], words["tbuf"], big[0]))
+    return needs
+
+
+def map_graph(graph: Graph, cfg: SocConfig, options: MapOptions | None = None, check: bool = True) -> Mapping:
+    """Map ``graph`` onto ``cfg``'s tiles; with ``check`` raise CapacityError when a memory is too small."""
+    opt = options or MapOptions()
+    weight_names = [n.name for n in graph.weight_nodes()]
+    for name in opt.replicas:
+        if name not in weight_names:
+            raise GraphError(f"{graph.name}: replicas names {name!r}, which is not a weight layer; "
+                             f"weight layers: {', '.join(weight_names)}")
+    tr, tc, tiles = cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.count
+    layers: list[LayerMap] = []
+    for name in weight_names:
+        rows, cols = graph.weight_shape(name)
+        layers.append(_layer_map(graph, name, rows, cols, opt.replicas.get(name, 1), tr, tc,
+                                 sum(lm.crossbars for lm in layers)))
+    total = sum(lm.crossbars for lm in layers)
+    multiplex = total > tiles if opt.time_multiplex is None else opt.time_multiplex
+    placed = _place(layers, tiles, multiplex)
+    mapping = Mapping(graph, cfg.name, placed, tiles, tr, tc, multiplex,
+                      tuple(capacity_needs(graph, cfg, placed, opt)))
+    if check:
+        mapping.check()
+    return mapping
+
+
+def mapping_table(graph: Graph, cfg: SocConfig, options: MapOptions | None = None) -> str:
+    """The readable fixed-width mapping table (capacity shown, not enforced: OVER marks a need that fails)."""
+    return map_graph(graph, cfg, options, check=False).table()
+
+
+def mapping_frame(graph: Graph, cfg: SocConfig, options: MapOptions | None = None) -> pd.DataFrame:
+    """The mapping as a DataFrame, one row per weight layer."""
+    return map_graph(graph, cfg, options, check=False).frame()

@@ -1,0 +1,27 @@
+"""Binary-weighted multi-cycle sampling (Wu et al. 2023, arXiv 2305.14547).
+
+Each input pulse's column current is sampled in its own cycle and the samples are summed in the
+analog domain with weights 2^-k (k = 0 for the most significant pulse); the sum is converted
+once: ``y = Q(clip(sum_p w_p I_p + n_adc))`` with ``n_adc ~ N(0, (noise_lsb * lsb)^2)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from socsim.physics.adc.base import Adc
+
+
+class BwmcsAdc(Adc):
+    """One conversion of the binary-weighted analog sum of all pulses."""
+
+    name = "bwmcs"
+    sums_analog = True
+
+    def combine(self, currents: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+                var: np.ndarray | None = None) -> np.ndarray:
+        analog = np.tensordot(weights, currents, axes=1).astype(np.float32)
+        return self.convert(analog, self._summed_var(weights, var), rng)
+
+    def conversions(self, n_pulses: int) -> int:
+        return 1

@@ -1,0 +1,28 @@
+"""Ideal converter: infinite resolution and range, no noise of its own (read noise still applies)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from socsim.physics.adc.base import Adc
+
+
+class IdealAdc(Adc):
+    """Passes the analog value through; combines pulses exactly."""
+
+    name = "ideal"
+    sums_analog = True
+
+    def limits(self) -> tuple[float, float]:
+        return -np.inf, np.inf
+
+    def _quantizer(self) -> tuple[float, float, float, int, float]:
+        return -np.inf, np.inf, 0.0, 0, 0.0
+
+    def combine(self, currents: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+                var: np.ndarray | None = None) -> np.ndarray:
+        analog = np.tensordot(weights, currents, axes=1).astype(np.float32)
+        return analog if var is None else self.convert(analog, self._summed_var(weights, var), rng)
+
+    def conversions(self, n_pulses: int) -> int:
+        return 1

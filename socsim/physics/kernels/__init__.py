@@ -1,0 +1,1 @@
+"""Numba kernels of the crossbar physics (plain arrays and scalars only)."""

@@ -1,0 +1,89 @@
+"""Numba kernels of the periphery: DAC code quantisation and digit extraction, noisy clipped
+quantisation (ADC and TIA). Plain arrays and scalars only; every kernel has a numpy twin in
+``tests/physics/reference.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from socsim.physics.kernels.normal import normal_at, ziggurat_tables
+
+
+@njit(cache=True)
+def quantize_codes(x, lo, hi, table, codes, s):  # pragma: no cover - compiled
+    """codes = clip(rint(x), lo, hi) (float32); s = table[code - lo] (noise weight of the code).
+
+    x, codes, s: (B, n) float32; lo, hi: int code limits; table: float32 (hi - lo + 1,).
+    """
+    b_n, n = x.shape
+    for b in range(b_n):
+        for i in range(n):
+            v = np.rint(x[b, i])
+            if v < lo:
+                v = lo
+            elif v > hi:
+                v = hi
+            codes[b, i] = v
+            s[b, i] = table[int(v) - lo]
+
+
+@njit(cache=True)
+def extract_digits(codes, n_pulses, bits_per_pulse, signed_top, out):  # pragma: no cover - compiled
+    """Split integer codes into pulse digits, least significant pulse first.
+
+    codes: (B, n) float32 integer-valued; out: (n_pulses, B, n) float32. Digit p is
+    ``(c >> (m p)) & (2^m - 1)``; with ``signed_top`` the last digit is the arithmetic shift
+    ``c >> (m (P - 1))`` (two's complement: negative polarity).
+    """
+    b_n, n = codes.shape
+    mask = (1 << bits_per_pulse) - 1
+    for b in range(b_n):
+        for i in range(n):
+            c = np.int64(codes[b, i])
+            for p in range(n_pulses):
+                sh = c >> (bits_per_pulse * p)
+                if signed_top and p == n_pulses - 1:
+                    out[p, b, i] = sh
+                else:
+                    out[p, b, i] = sh & mask
+
+
+@njit(cache=True)
+def noisy_convert(a, seed, noisy, var, extra_var, lo, hi, lsb, qmax, out):  # pragma: no cover - compiled
+    """out = Q(clip(a + sqrt(var + extra_var) * z, lo, hi)), z = normal_at(seed, b * K + k).
+
+    a, out: (B, K) float32 currents (uA); ``noisy`` false skips the noise. var: read-noise variance
+    (uA^2), shape (B, K), (B, 1) or (1, 1) (broadcast along axes of size 1). extra_var: ADC
+    input-referred variance (uA^2). Clipping to [lo, hi]; when lsb > 0, quantisation to
+    ``lo + lsb * min(round((v - lo) / lsb), qmax)`` (mid-tread: lo is code 0).
+    """
+    b_n, k_n = a.shape
+    per_k = var.shape[1] == k_n
+    per_b = var.shape[0] == b_n
+    kn, wn, fn = ziggurat_tables()
+    z = np.zeros(k_n)
+    sd = np.sqrt(var[0, 0] + extra_var)
+    for b in range(b_n):
+        if noisy:
+            for k in range(k_n):                  # a separate loop keeps the ziggurat's fast path tight
+                z[k] = normal_at(seed, b * k_n + k, kn, wn, fn)
+            if per_b and not per_k:
+                sd = np.sqrt(var[b, 0] + extra_var)
+        for k in range(k_n):
+            v = a[b, k]
+            if noisy:
+                if per_k:
+                    sd = np.sqrt(var[b if per_b else 0, k] + extra_var)
+                v = v + sd * z[k]
+            if v < lo:
+                v = lo
+            elif v > hi:
+                v = hi
+            if lsb > 0.0:
+                q = np.floor((v - lo) / lsb + 0.5)
+                if q > qmax:
+                    q = qmax
+                v = lo + lsb * q
+            out[b, k] = v

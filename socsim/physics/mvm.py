@@ -1,0 +1,94 @@
+"""The analog MVM pipeline shared by every device model: DAC pulses -> per-pulse column currents
+(BLAS) -> read noise -> TIA clip -> ADC -> digital recombination.
+
+Units: conductances uS, voltages V, currents uA (uS x V). The result is returned as an estimate of
+``codes @ G`` in (code x uS), so the array only multiplies by its weight-per-uS factors.
+
+Two exact evaluation orders are used:
+
+- **per pulse** (general): digits ``D_p`` (P, B, n) -> ``I_p = v_unit D_p @ G`` in one stacked matmul,
+  per-pulse read noise with variance ``v_unit^2 D_p^2 @ Var`` (sum of independent device noise),
+  TIA clipping, then the ADC's own combination (without a TIA limit the read noise is drawn
+  together with the ADC's own noise, one Gaussian per conversion);
+- **summed** (when the ADC sums pulses in the analog domain and no per-pulse clipping can occur):
+  ``sum_p w_p I_p = v_unit (x / L^(P-1)) @ G`` is one matmul of the codes; the per-pulse noise adds
+  up to variance ``v_unit^2 s(x) @ Var`` with ``s(x) = sum_p (w_p d_p)^2``, drawn once per output.
+  Both orders give the same distribution; ``read.exact_slices`` forces the first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from socsim.physics.adc import Adc
+from socsim.physics.dac import Dac
+from socsim.physics.kernels.io_kernels import noisy_convert
+
+_NONE = np.zeros((1, 1), np.float32)
+
+Variance = float | np.ndarray | None
+"""Per-device read-noise variance (uS^2): None (noiseless), one value for every device, or a
+matrix shaped like the conductance matrix."""
+
+
+def _noise_var(weights2: np.ndarray, var: Variance, v_unit: float) -> np.ndarray | None:
+    """Read-noise variance (uA^2) of every output: (rows, K) for a matrix, (rows, 1) for a scalar."""
+    if var is None:
+        return None
+    if isinstance(var, np.ndarray):
+        return (weights2 @ var) * np.float32(v_unit * v_unit)
+    if var == 0.0:
+        return None
+    return weights2.sum(axis=1, keepdims=True, dtype=np.float32) * np.float32(var * v_unit * v_unit)
+
+
+def analog_mvm(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Adc, in_bits: int,
+               rng: np.random.Generator, tia_max_ua: float = 0.0, exact_slices: bool = False) -> np.ndarray:
+    """``x`` (B, n) input codes through the array ``gmat`` (n, K) uS -> (B, K) float32 ~ x @ gmat.
+
+    ``tia_max_ua`` clips each pulse's current to +-tia_max_ua (0 = no limit).
+    """
+    out: np.ndarray | None = None
+    for sign, xs in dac.phases(x, in_bits):
+        y = _one_phase(xs, gmat, var, dac, adc, in_bits, rng, tia_max_ua, exact_slices)
+        out = y if out is None else out + np.float32(sign) * y
+    assert out is not None
+    return out
+
+
+def _one_phase(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Adc, in_bits: int,
+               rng: np.random.Generator, tia_max_ua: float, exact_slices: bool) -> np.ndarray:
+    tr = dac.train(in_bits)
+    codes, s = dac.quantize(x, in_bits)
+    back = np.float32(tr.gain / tr.v_unit)
+    if adc.sums_analog and not exact_slices and not _tia_can_clip(gmat, tr, dac, tia_max_ua):
+        a = codes @ gmat
+        a *= np.float32(tr.v_unit / tr.gain)
+        q = adc.convert(a, _noise_var(s, var, tr.v_unit), rng)
+        q *= back
+        return q
+    d = dac.digits(codes, in_bits)
+    p, b, n = d.shape
+    flat = d.reshape(p * b, n)
+    cur = flat @ gmat
+    cur *= np.float32(tr.v_unit)
+    nv = _noise_var(flat * flat, var, tr.v_unit)
+    if tia_max_ua > 0.0:                 # noise, then the TIA clips each pulse's current
+        if nv is not None:
+            seed = rng.integers(0, 2 ** 64, dtype=np.uint64)
+            noisy_convert(cur, seed, True, nv, 0.0, -np.inf, np.inf, 0.0, 0, cur)
+        noisy_convert(cur, np.uint64(0), False, _NONE, 0.0, -tia_max_ua, tia_max_ua, 0.0, 0, cur)
+        nv = None
+    pulse_var = None if nv is None else nv.reshape(p, b, -1)
+    q = adc.combine(cur.reshape(p, b, -1), tr.weights, rng, pulse_var)
+    q *= back
+    return q
+
+
+def _tia_can_clip(gmat: np.ndarray, tr, dac: Dac, tia_max_ua: float) -> bool:
+    """True if some pulse's noiseless current could exceed the TIA limit (so pulses must be split)."""
+    if tia_max_ua <= 0.0:
+        return False
+    max_digit = dac.analog_fs if tr.in_bits == 0 else dac.levels - 1
+    worst = float(np.abs(gmat).sum(axis=0).max(initial=0.0)) * tr.v_unit * max_digit
+    return worst > tia_max_ua

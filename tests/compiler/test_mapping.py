@@ -1,0 +1,116 @@
+"""Mapping onto crossbar tiles: the Wu LeNet counts, placement, replication and capacity errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from socsim.compiler.frontend_toml import load_toml
+from socsim.compiler.graph import Conv2d, Flatten, Graph, GraphError, Input, Linear
+from socsim.compiler.mapping import CapacityError, MapOptions, map_graph, mapping_frame, mapping_table
+from socsim.config import load_config
+
+PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_config("wu2023")
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    return load_toml(PROGRAMS / "lenet_wu2023.toml")
+
+
+def test_wu_lenet_counts(cfg, lenet):
+    m = map_graph(lenet, cfg)
+    assert (m.crossbars, m.mvms, m.tile_ops) == (6, 641, 707)
+    assert [(lm.name, lm.rows, lm.cols, lm.row_blocks, lm.col_blocks, lm.crossbars, lm.mvms, lm.tile_ops)
+            for lm in m.layers] == [("conv1", 25, 4, 1, 1, 1, 576, 576), ("conv2", 100, 12, 2, 1, 2, 64, 128),
+                                    ("fc", 192, 10, 3, 1, 3, 1, 3)]
+    assert (m.tile_rows, m.tile_cols, m.tiles) == (64, 32, 4)
+    assert not m.fits_tiles and m.time_multiplex and m.slots == 2
+    assert [(b.layer, b.row_start, b.rows, b.tile, b.slot) for b in m.blocks] == [
+        ("conv1", 0, 25, 0, 0), ("conv2", 0, 64, 1, 0), ("conv2", 64, 36, 2, 0), ("fc", 0, 64, 3, 0),
+        ("fc", 64, 64, 0, 1), ("fc", 128, 64, 1, 1)]
+    assert m.layer("conv2").utilization == pytest.approx(1200 / (2 * 64 * 32))
+    assert all(c.ok for c in m.capacity)
+
+
+def test_without_time_multiplexing_the_mapping_reports_the_overflow(cfg, lenet):
+    m = map_graph(lenet, cfg, MapOptions(time_multiplex=False))
+    assert not m.time_multiplex and m.slots == 1 and not m.fits_tiles
+    assert [b.tile for b in m.blocks] == [0, 1, 2, 3, None, None]
+    assert "DOES NOT FIT" in m.table()
+
+
+def test_replicas_multiply_crossbars_not_work(cfg, lenet):
+    m = map_graph(lenet, cfg, MapOptions(replicas={"conv1": 3}))
+    conv1 = m.layer("conv1")
+    assert (conv1.replicas, conv1.crossbars, conv1.mvms, conv1.tile_ops) == (3, 3, 576, 576)
+    assert (m.crossbars, m.tile_ops) == (8, 707)
+    assert [b.replica for b in conv1.blocks] == [0, 1, 2]
+    with pytest.raises(GraphError, match=r"replicas names 'pool1', which is not a weight layer"):
+        map_graph(lenet, cfg, MapOptions(replicas={"pool1": 2}))
+    with pytest.raises(ValueError, match=r"replicas\['conv1'\] = 0"):
+        MapOptions(replicas={"conv1": 0})
+
+
+def test_mapping_table_and_frame(cfg, lenet):
+    text = mapping_table(lenet, cfg)
+    lines = text.splitlines()
+    total = next(line for line in lines if line.startswith("total"))
+    assert total.split() == ["total", "6", "26.2%", "641", "707"]
+    assert "time-multiplexed in 2 slots" in text
+    df = mapping_frame(lenet, cfg)
+    assert list(df["crossbars"]) == [1, 2, 3] and df["tile_ops"].sum() == 707
+
+
+def test_oversized_layer_raises_capacity_error(cfg):
+    g = Graph.sequential([("x", Input((1, 28, 28))), ("flat", Flatten()), ("big", Linear(4096))])
+    with pytest.raises(CapacityError, match=r"layer 'big': parameter copy \+ activations of a batch of 1 needs "
+                                            r"\d+ words of sram but target 'wu2023' has 16384"):
+        map_graph(g, cfg)
+    m = map_graph(g, cfg, MapOptions(weight_copy=False), check=False)
+    acc = next(c for c in m.capacity if c.space == "acc")
+    assert (acc.need, acc.have, acc.layer, acc.ok) == (784 * 4096, 16384, "big", False)
+    with pytest.raises(CapacityError, match=r"layer 'big': update accumulators .* needs 3211264 words of acc"):
+        m.check()
+    assert "OVER" in mapping_table(g, cfg)
+
+
+def test_activation_batch_exceeds_sram(cfg, lenet):
+    with pytest.raises(CapacityError, match=r"activations of a batch of 2 needs \d+ words of sram"):
+        map_graph(lenet, cfg, MapOptions(batch=2))
+    m = map_graph(lenet, cfg, MapOptions(batch=2, keep_activations=False))
+    sram = m.capacity[0]
+    assert sram.need == 3220 + 2 * (2304 + 2304) and sram.layer == "relu1"
+
+
+def test_tile_buffer_capacity(cfg, lenet):
+    small = load_config("wu2023", {"tiles": {"buffer_words": 64}})
+    with pytest.raises(CapacityError, match=r"layer 'conv2': one input \+ one output vector of a block needs 76 "
+                                            r"words of tbuf"):
+        map_graph(lenet, small)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cin=st.integers(1, 40), cout=st.integers(1, 100), k=st.integers(1, 5), size=st.integers(5, 16))
+def test_block_counts_cover_the_matrix(cfg, cin, cout, k, size):
+    g = Graph.sequential([("x", Input((cin, size, size))), ("c", Conv2d(cout, k))])
+    lm = map_graph(g, cfg, check=False).layer("c")
+    rows, cols = cin * k * k, cout
+    assert lm.row_blocks * 64 >= rows > (lm.row_blocks - 1) * 64
+    assert lm.col_blocks * 32 >= cols > (lm.col_blocks - 1) * 32
+    assert sum(b.rows * b.cols for b in lm.blocks) == rows * cols
+    assert lm.tile_ops == (size - k + 1) ** 2 * lm.row_blocks * lm.col_blocks
+
+
+@pytest.mark.parametrize("path", sorted(PROGRAMS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_graph_maps(cfg, path):
+    m = map_graph(load_toml(path), cfg, check=False)
+    assert m.crossbars >= len(m.layers) and m.tile_ops >= m.mvms > 0
