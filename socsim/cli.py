@@ -12,7 +12,9 @@ import numpy as np
 
 from isa import IsaError, assemble_file, disassemble, read_binary, write_binary
 from isa.program import Program
+from socsim.compiler.graph import GraphError
 from socsim.configtools import ConfigError
+from socsim.data import DataError
 
 EXIT_ERROR = 2
 EXIT_TRAP = 3
@@ -69,6 +71,47 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_graph(path: str):
+    if path.endswith(".onnx"):
+        from socsim.compiler.frontend_onnx import load_onnx
+        return load_onnx(path).graph
+    from socsim.compiler.frontend_toml import load_toml
+    return load_toml(path)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from socsim.compiler.lower import compile_training
+    from socsim.compiler.mapping import mapping_table
+    from socsim.config import load_config
+    cfg = load_config(args.config)
+    graph = _load_graph(args.graph)
+    if args.mapping:
+        print(mapping_table(graph, cfg))
+        from socsim.compiler.placement import place_blocks
+        try:
+            placement = place_blocks(graph, cfg)
+            print(f"packing used by the lowering: {len(placement.blocks)} blocks as column strips on "
+                  f"{placement.tiles_used} of {cfg.tiles.count} tiles, all resident")
+        except GraphError as exc:
+            print(f"packing used by the lowering: does not fit ({exc})")
+        return 0
+    compiled = compile_training(graph, cfg, args.train_examples, args.test_examples)
+    print(f"{graph.name} on {cfg.name}: scheme {cfg.train.scheme.value}, batch {cfg.train.batch}, micro-batch "
+          f"{compiled.microbatch}, {compiled.batches_per_epoch} batches per epoch")
+    print(compiled.placement.table())
+    for name in ("init", "train_epoch", "evaluate"):
+        prog = getattr(compiled, name)
+        print(f"{name:<12} {len(prog.instructions):>5} instructions {prog.code_bytes():>7} bytes")
+    if args.output:
+        out = Path(args.output)
+        stem = out.with_suffix("")
+        for name, path in (("train_epoch", out), ("init", stem.with_suffix(".init.s")),
+                           ("evaluate", stem.with_suffix(".eval.s"))):
+            path.write_text(compiled.text[name])
+            print(f"{name} -> {path}")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from socsim.config import DEFAULT_PRESET, preset_names
     for name in preset_names():
@@ -110,6 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger", metavar="CSV", help="write the energy/activity ledger rows as CSV")
     p.add_argument("--json", metavar="FILE", help="write the summary as JSON")
 
+    p = add("compile", cmd_compile, "compile a network graph (.toml or .onnx) to training programs")
+    p.add_argument("graph", help="network graph: TOML layer list or ONNX model")
+    p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
+    p.add_argument("--mapping", action="store_true",
+                   help="print per layer: crossbars, row/col blocks, utilization, MVMs and tile operations per image")
+    p.add_argument("-o", "--output", metavar="NET.s",
+                   help="write the training-epoch assembly here, and NET.init.s / NET.eval.s beside it")
+    p.add_argument("--train-examples", type=int, default=4000, help="training set size (default 4000)")
+    p.add_argument("--test-examples", type=int, default=1000, help="test set size (default 1000)")
+
     add("presets", cmd_presets, "list the shipped configuration presets")
     p = add("config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")
     p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
@@ -124,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Trap as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_TRAP
-    except (IsaError, ConfigError, KeyError, OSError) as exc:
+    except (IsaError, ConfigError, GraphError, DataError, KeyError, OSError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"socsim: error: {msg}", file=sys.stderr)
         return EXIT_ERROR

@@ -511,8 +511,9 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
             break
         biggest = sorted((b for k, b in low.a.buffers.items() if b.space == "sram" and k == b.name),
                          key=lambda b: -b.words)[:3]
-        problem = (f"needs {low.words('sram')} SRAM words and {low.words('acc')} accumulator words (has {acc}) with a micro-batch of {m}; controller.dmem_kbit gives "
-                   f"{sram} (largest: " + ", ".join(f"{b.name} {b.words}" for b in biggest) + ")")
+        problem = (f"with a micro-batch of {m} it needs {low.words('sram')} SRAM words (controller.dmem_kbit gives "
+                   f"{sram}; largest: " + ", ".join(f"{b.name} {b.words}" for b in biggest)
+                   + f") and {low.words('acc')} accumulator words (sram.acc_kbit gives {acc})")
         low = None
     if low is None:
         raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}: {problem}")

@@ -1,0 +1,203 @@
+"""A plain numpy FP32 reference trainer of the same graph, data and seed: the baseline to compare with.
+
+It shares nothing with the simulator but the graph and the initial weights (drawn exactly as the
+compiled program declares them: ``uniform(-1/sqrt(rows), 1/sqrt(rows))`` with ``init_seed + k`` for
+the k-th weight layer). Layout: activations (N, C, H, W); a conv weight is the (C*kh*kw, out)
+crossbar matrix with rows in im2col order ``c*kh*kw + i*kw + j``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from socsim.compiler.graph import (AvgPool, Conv2d, Flatten, GlobalAvgPool, Graph, GraphError, Input, Linear,
+                                   MaxPool, ReLU, SoftmaxCrossEntropy)
+from socsim.config import TrainConfig
+
+F32 = np.float32
+
+
+def initial_weights(graph: Graph, seed: int) -> dict[str, np.ndarray]:
+    """The initial crossbar matrix of every weight layer, as the lowering declares it."""
+    out = {}
+    for k, node in enumerate(graph.weight_nodes()):
+        rows, cols = graph.weight_shape(node.name)
+        bound = 1.0 / np.sqrt(rows)
+        w = np.random.default_rng(seed + k).uniform(-float(bound), float(bound), rows * cols)
+        out[node.name] = w.astype(F32).reshape(rows, cols)
+    return out
+
+
+def im2col(x: np.ndarray, layer: Conv2d) -> tuple[np.ndarray, int, int]:
+    """(N, C, H, W) -> (N, OH*OW, C*kh*kw) patches, rows ordered (c, i, j)."""
+    (kh, kw), (sh, sw), (ph, pw) = layer.kernel, layer.stride, layer.padding
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, c, h, w = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = np.empty((n, oh, ow, c, kh, kw), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, :, :, i, j] = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw].transpose(0, 2, 3, 1)
+    return cols.reshape(n, oh * ow, c * kh * kw), oh, ow
+
+
+def col2im(cols: np.ndarray, layer: Conv2d, shape: tuple[int, ...]) -> np.ndarray:
+    """Adjoint of :func:`im2col`: (N, OH*OW, C*kh*kw) -> (N, C, H, W), overlapping patches summed."""
+    (kh, kw), (sh, sw), (ph, pw) = layer.kernel, layer.stride, layer.padding
+    n, c, h, w = shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    cols = cols.reshape(n, oh, ow, c, kh, kw)
+    out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+def _pool_windows(x: np.ndarray, k: int, s: int) -> np.ndarray:
+    n, c, h, w = x.shape
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    return np.stack([x[:, :, i:i + s * (oh - 1) + 1:s, j:j + s * (ow - 1) + 1:s]
+                     for i in range(k) for j in range(k)], axis=-1)
+
+
+@dataclass
+class Baseline:
+    """Forward, backward and optimizer of a sequential graph in numpy float32."""
+
+    graph: Graph
+    train: TrainConfig
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    biases: dict[str, np.ndarray] = field(default_factory=dict)
+    step: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.weights:
+            self.weights = initial_weights(self.graph, self.train.init_seed)
+        for node in self.graph.weight_nodes():
+            if node.layer.bias:
+                self.biases.setdefault(node.name, np.zeros(self.graph.weight_shape(node.name)[1], F32))
+        self.state = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in {**self.weights, **{
+            f"b:{k}": v for k, v in self.biases.items()}}.items()}
+
+    def _pool_ks(self, node, h: int) -> tuple[int, int]:
+        layer = node.layer
+        return (h, h) if isinstance(layer, GlobalAvgPool) else (layer.kernel[0], layer.stride[0])
+
+    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+        """Activations of every node for a batch ``x`` (N, *input shape); the last is the logits."""
+        acts = [x.astype(F32).reshape(len(x), *self.graph.input.layer.shape)]
+        for node in self.graph.nodes[1:]:
+            a, layer = acts[-1], node.layer
+            if isinstance(layer, Linear):
+                y = a.reshape(len(a), -1) @ self.weights[node.name]
+                y = y + self.biases[node.name] if layer.bias else y
+            elif isinstance(layer, Conv2d):
+                cols, oh, ow = im2col(a, layer)
+                y = cols @ self.weights[node.name]
+                if layer.bias:
+                    y = y + self.biases[node.name]
+                y = y.transpose(0, 2, 1).reshape(len(a), -1, oh, ow)
+            elif isinstance(layer, ReLU):
+                y = np.maximum(a, F32(0))
+            elif isinstance(layer, (MaxPool, AvgPool, GlobalAvgPool)):
+                k, s = self._pool_ks(node, a.shape[2])
+                wins = _pool_windows(a, k, s)
+                y = wins.max(axis=-1) if isinstance(layer, MaxPool) else wins.mean(axis=-1)
+            elif isinstance(layer, Flatten):
+                y = a.reshape(len(a), -1)
+            elif isinstance(layer, SoftmaxCrossEntropy):
+                break
+            elif not isinstance(layer, Input):
+                raise GraphError(f"node {node.name!r} ({layer.kind}): not supported by the baseline")
+            acts.append(y.astype(F32))
+        return acts
+
+    def gradients(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        """Mean cross-entropy loss and the gradient of every weight (and ``b:NAME`` bias)."""
+        acts = self.forward(x)
+        z = acts[-1]
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        n = len(z)
+        loss = float(-np.log(p[np.arange(n), labels] + 1e-30).mean())
+        g = p.copy()
+        g[np.arange(n), labels] -= 1
+        g = (g / n).astype(F32)
+        grads: dict[str, np.ndarray] = {}
+        nodes = self.graph.nodes[1:len(acts)]
+        for idx in range(len(nodes) - 1, -1, -1):
+            node, a_in, a_out = nodes[idx], acts[idx], acts[idx + 1]
+            layer = node.layer
+            if isinstance(layer, Linear):
+                flat = a_in.reshape(n, -1)
+                grads[node.name] = flat.T @ g
+                if layer.bias:
+                    grads[f"b:{node.name}"] = g.sum(axis=0)
+                g = (g @ self.weights[node.name].T).reshape(a_in.shape)
+            elif isinstance(layer, Conv2d):
+                cols, oh, ow = im2col(a_in, layer)
+                gcol = g.reshape(n, g.shape[1], -1).transpose(0, 2, 1)  # (N, P, C)
+                grads[node.name] = np.einsum("npr,npc->rc", cols, gcol).astype(F32)
+                if layer.bias:
+                    grads[f"b:{node.name}"] = gcol.sum(axis=(0, 1))
+                g = col2im(gcol @ self.weights[node.name].T, layer, a_in.shape)
+            elif isinstance(layer, ReLU):
+                g = np.where(a_out > 0, g, F32(0))
+            elif isinstance(layer, MaxPool):
+                k, s = self._pool_ks(node, a_in.shape[2])
+                wins = _pool_windows(a_in, k, s)
+                first = np.argmax(wins, axis=-1)
+                onehot = np.zeros(wins.shape, F32)
+                np.put_along_axis(onehot, first[..., None], g[..., None], axis=-1)
+                g = self._unpool(onehot, a_in.shape, k, s)
+            elif isinstance(layer, (AvgPool, GlobalAvgPool)):
+                k, s = self._pool_ks(node, a_in.shape[2])
+                spread = np.repeat((g / F32(k * k))[..., None], k * k, axis=-1)
+                g = self._unpool(spread, a_in.shape, k, s)
+            elif isinstance(layer, Flatten):
+                g = g.reshape(a_in.shape)
+            g = g.astype(F32)
+        return loss, grads
+
+    @staticmethod
+    def _unpool(wins: np.ndarray, shape: tuple[int, ...], k: int, s: int) -> np.ndarray:
+        out = np.zeros(shape, F32)
+        oh, ow = wins.shape[2], wins.shape[3]
+        for t in range(k * k):
+            i, j = divmod(t, k)
+            out[:, :, i:i + s * (oh - 1) + 1:s, j:j + s * (ow - 1) + 1:s] += wins[..., t]
+        return out
+
+    def apply(self, grads: dict[str, np.ndarray]) -> None:
+        """One optimizer step (AdamW or SGD with momentum) on every weight and bias."""
+        t = self.train
+        self.step += 1
+        for key, grad in grads.items():
+            param = self.biases[key[2:]] if key.startswith("b:") else self.weights[key]
+            m, v = self.state[key]
+            if t.optimizer == "adamw":
+                m[:] = F32(t.beta1) * m + F32(1 - t.beta1) * grad
+                v[:] = F32(t.beta2) * v + F32(1 - t.beta2) * grad * grad
+                m_hat = m / F32(1 - t.beta1 ** self.step)
+                v_hat = v / F32(1 - t.beta2 ** self.step)
+                param += -F32(t.lr) * (m_hat / (np.sqrt(v_hat) + F32(t.eps)) + F32(t.weight_decay) * param)
+            else:
+                m[:] = F32(t.momentum) * m + grad + F32(t.weight_decay) * param
+                param += -F32(t.lr) * m
+
+    def train_epoch(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One pass over the data in order, batches of ``train.batch`` (a last partial batch is dropped)."""
+        losses = []
+        for b in range(len(x) // self.train.batch):
+            sl = slice(b * self.train.batch, (b + 1) * self.train.batch)
+            loss, grads = self.gradients(x[sl], y[sl])
+            self.apply(grads)
+            losses.append(loss)
+        return float(np.mean(losses))
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
+        return float((np.argmax(self.forward(x)[-1], axis=1) == y).mean())

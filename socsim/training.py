@@ -1,0 +1,77 @@
+"""The host side of on-chip training: load data into the simulated DRAM, run the compiled programs.
+
+Every number comes from running the compiled programs on the SoC model; the host only places the
+dataset in DRAM (like a loader before the run) and reads the result symbols.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from socsim.compiler.graph import Graph
+from socsim.compiler.lower import Compiled, compile_training
+from socsim.config import SocConfig
+from socsim.data import Dataset
+from socsim.sim import Result, Soc
+
+
+@dataclass
+class EpochReport:
+    """What one epoch did on the chip: its training run and the evaluation run after it."""
+
+    epoch: int
+    accuracy: float
+    train: Result
+    evaluate: Result
+
+
+class ChipTrainer:
+    """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
+
+    def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None):
+        self.graph, self.cfg, self.data = graph, cfg, data
+        self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
+        self.soc = Soc.from_config(cfg)
+        self.epoch = 0
+        self._put("test_x", data.x_test[:self.compiled.test_examples])
+        self._put("test_y", data.y_test[:self.compiled.test_examples])
+        self.init_result = self.soc.run(self.compiled.init)
+
+    def _put(self, name: str, values: np.ndarray) -> None:
+        sym = self.compiled.init.symbol(name)
+        flat = np.asarray(values, dtype=np.float32).ravel()
+        self.soc.memory.view(sym.space, sym.addr, flat.size)[:] = flat
+
+    def read(self, name: str) -> np.ndarray:
+        """Current contents of a symbol of the compiled programs."""
+        sym = self.compiled.init.symbol(name)
+        return self.soc.memory.view(sym.space, sym.addr, sym.size).copy()
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The digital weight copy of every weight layer, as (rows, cols) matrices."""
+        return {n.name: self.read(f"w_{n.name}").reshape(self.graph.weight_shape(n.name))
+                for n in self.graph.weight_nodes()}
+
+    def order(self, epoch: int) -> np.ndarray:
+        """Training-example order of an epoch (seeded by the config seed; epoch 0 unshuffled)."""
+        n = len(self.data.y_train)
+        return np.arange(n) if epoch == 0 else np.random.default_rng([self.cfg.seed, epoch]).permutation(n)
+
+    def train_epoch(self) -> Result:
+        idx = self.order(self.epoch)
+        self._put("train_x", self.data.x_train[idx])
+        self._put("train_y", self.data.y_train[idx])
+        self.epoch += 1
+        return self.soc.run(self.compiled.train_epoch)
+
+    def evaluate(self) -> tuple[float, Result]:
+        result = self.soc.run(self.compiled.evaluate)
+        correct = float(result.outputs["scalars"][1])
+        return correct / self.compiled.test_examples, result
+
+    def run_epoch(self) -> EpochReport:
+        train = self.train_epoch()
+        acc, ev = self.evaluate()
+        return EpochReport(self.epoch, acc, train, ev)

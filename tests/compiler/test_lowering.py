@@ -1,0 +1,115 @@
+"""Compiled programs on the ideal preset compute what the numpy baseline computes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import isa
+from socsim.baseline import Baseline
+from socsim.compiler.frontend_toml import load_toml, loads_toml
+from socsim.compiler.graph import GraphError
+from socsim.compiler.lower import CapacityError, compile_training
+from socsim.config import load_config
+from socsim.data import load_dataset, synthetic
+from socsim.training import ChipTrainer
+
+SMALL_CONV = """
+name = "small_conv"
+[input]
+shape = [1, 8, 8]
+[[layer]]
+type = "conv2d"
+name = "conv1"
+out_channels = 3
+kernel = 3
+padding = 1
+[[layer]]
+type = "relu"
+name = "relu1"
+[[layer]]
+type = "maxpool"
+name = "pool1"
+kernel = 2
+[[layer]]
+type = "conv2d"
+name = "conv2"
+out_channels = 4
+kernel = 3
+stride = 2
+bias = false
+[[layer]]
+type = "relu"
+name = "relu2"
+[[layer]]
+type = "flatten"
+name = "flat"
+[[layer]]
+type = "linear"
+name = "fc"
+out_features = 10
+[[layer]]
+type = "softmax_xent"
+name = "loss"
+"""
+
+
+def _ideal(batch: int = 16):
+    return load_config("ideal", {"train": {"batch": batch, "epochs": 1}})
+
+
+@pytest.mark.parametrize("source", ["programs/mlp.toml", "small_conv"])
+def test_compiled_inference_on_ideal_devices_equals_numpy_forward(source):
+    graph = load_toml(source) if source.endswith(".toml") else loads_toml(SMALL_CONV, "small_conv.toml")
+    data = load_dataset("digits").subset(64, 16)
+    trainer = ChipTrainer(graph, _ideal(), data, microbatch=16)
+    acc, _ = trainer.evaluate()
+    base = Baseline(graph, trainer.cfg.train)
+    logits = base.forward(data.x_test[:16])[-1]
+    chip = trainer.read(f"a_{graph.nodes[-2].name}").reshape(16, -1)
+    np.testing.assert_allclose(chip, logits, rtol=1e-5, atol=1e-6)
+    assert acc == pytest.approx(base.accuracy(data.x_test[:16], data.y_test[:16]))
+
+
+@pytest.mark.parametrize("source", ["programs/mlp.toml", "small_conv"])
+def test_one_training_epoch_on_ideal_devices_equals_the_baseline(source):
+    graph = load_toml(source) if source.endswith(".toml") else loads_toml(SMALL_CONV, "small_conv.toml")
+    data = load_dataset("digits").subset(32, 16)
+    trainer = ChipTrainer(graph, _ideal(), data, microbatch=8)
+    trainer.run_epoch()
+    base = Baseline(graph, trainer.cfg.train)
+    base.train_epoch(data.x_train[:32], data.y_train[:32])
+    for name, w in trainer.weights().items():
+        np.testing.assert_allclose(w, base.weights[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    for name, b in base.biases.items():
+        np.testing.assert_allclose(trainer.read(f"b_{name}"), b, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_assembly_reassembles_to_the_identical_program():
+    graph = load_toml("programs/lenet_wu2023.toml")
+    compiled = compile_training(graph, load_config("wu2023"), 256, 64)
+    for name, text in compiled.text.items():
+        program = getattr(compiled, name)
+        assert isa.assemble(text, name) == program
+        assert isa.encode(isa.assemble(isa.disassemble(program))) == isa.encode(program)
+        assert "; ---- conv1 (conv2d) " in compiled.text["train_epoch"]
+    assert compiled.train_epoch.code_bytes() <= 32 * 1024 // 8  # fits wu2023's 32 kbit instruction memory
+
+
+def test_a_graph_too_large_for_the_memories_is_a_capacity_error():
+    graph = load_toml("programs/vgg8.toml")
+    with pytest.raises(GraphError, match=r"graph 'vgg8', layer 'conv2': block rows 0\+64, cols 0\+32 does not "
+                                         r"fit; .* the target has 4 tiles x 32 columns = 128"):
+        compile_training(graph, load_config("wu2023"), 128, 64)
+    mlp = load_toml("programs/mlp.toml")
+    tiny = load_config("wu2023", {"controller": {"dmem_kbit": 8}})
+    with pytest.raises(CapacityError, match=r"graph 'mlp' does not fit wu2023: with a micro-batch of 1 it needs "
+                                            r"\d+ SRAM words \(controller.dmem_kbit gives 256;"):
+        compile_training(mlp, tiny, 128, 64)
+
+
+def test_synthetic_data_runs():
+    data = synthetic(shape=(1, 8, 8), n_train=16, n_test=8)
+    trainer = ChipTrainer(load_toml("programs/mlp.toml"), _ideal(8), data)
+    rep = trainer.run_epoch()
+    assert rep.train.cycles > 0 and 0.0 <= rep.accuracy <= 1.0
