@@ -12,8 +12,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from socsim.compiler.graph import (AvgPool, Conv2d, Flatten, GlobalAvgPool, Graph, GraphError, Input, Linear,
-                                   MaxPool, ReLU, SoftmaxCrossEntropy)
+from socsim.compiler.graph import (
+    AvgPool,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Graph,
+    GraphError,
+    Input,
+    Linear,
+    MaxPool,
+    ReLU,
+    SoftmaxCrossEntropy,
+)
 from socsim.config import TrainConfig
 
 F32 = np.float32
@@ -39,7 +50,8 @@ def im2col(x: np.ndarray, layer: Conv2d) -> tuple[np.ndarray, int, int]:
     cols = np.empty((n, oh, ow, c, kh, kw), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, :, :, :, i, j] = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw].transpose(0, 2, 3, 1)
+            patch = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+            cols[:, :, :, :, i, j] = patch.transpose(0, 2, 3, 1)
     return cols.reshape(n, oh * ow, c * kh * kw), oh, ow
 
 
@@ -53,7 +65,8 @@ def col2im(cols: np.ndarray, layer: Conv2d, shape: tuple[int, ...]) -> np.ndarra
     out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            patch = cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            out[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += patch
     return out[:, :, ph:ph + h, pw:pw + w]
 
 

@@ -64,7 +64,8 @@ def place_blocks(graph: Graph, cfg: SocConfig) -> Placement:
                 if tile is None:
                     need = sum(-(-graph.weight_shape(n.name)[0] // rows) * graph.weight_shape(n.name)[1]
                                for n in graph.weight_nodes())
-                    raise GraphError(f"graph {graph.name!r}, layer {node.name!r}: block rows {r0}+{nr}, cols {c0}+{nc} does not fit; "
+                    raise GraphError(f"graph {graph.name!r}, layer {node.name!r}: block rows {r0}+{nr}, "
+                                     f"cols {c0}+{nc} does not fit; "
                                      f"the graph needs about {need} weight columns of {rows}-row strips, the "
                                      f"target has {tiles} tiles x {cols} columns = {tiles * cols}")
                 out.append(PlacedBlock(node.name, r0, nr, c0, nc, tile, 0, free[tile]))
