@@ -10,11 +10,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from isa import IsaError, assemble_file, disassemble, read_binary, write_binary
+from isa import assemble_file, disassemble, read_binary, write_binary
 from isa.program import Program
-from socsim.compiler.graph import GraphError
-from socsim.configtools import ConfigError
-from socsim.data import DataError
 
 EXIT_ERROR = 2
 EXIT_TRAP = 3
@@ -92,7 +89,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
             placement = place_blocks(graph, cfg)
             print(f"packing used by the lowering: {len(placement.blocks)} blocks as column strips on "
                   f"{placement.tiles_used} of {cfg.tiles.count} tiles, all resident")
-        except GraphError as exc:
+        except ValueError as exc:
             print(f"packing used by the lowering: does not fit ({exc})")
         return 0
     compiled = compile_training(graph, cfg, args.train_examples, args.test_examples)
@@ -163,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-examples", type=int, default=4000, help="training set size (default 4000)")
     p.add_argument("--test-examples", type=int, default=1000, help="test set size (default 1000)")
 
+    from socsim.trainrun import add_train_command
+    add_train_command(sub)
+
     add("presets", cmd_presets, "list the shipped configuration presets")
     p = add("config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")
     p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Trap as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_TRAP
-    except (IsaError, ConfigError, GraphError, DataError, KeyError, OSError) as exc:
+    except (ValueError, KeyError, OSError) as exc:  # IsaError, ConfigError, GraphError, DataError among them
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"socsim: error: {msg}", file=sys.stderr)
         return EXIT_ERROR

@@ -30,14 +30,46 @@ class EpochReport:
 class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
-    def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None):
+    def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
+                 state: dict | None = None):
         self.graph, self.cfg, self.data = graph, cfg, data
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
         self.soc = Soc.from_config(cfg)
         self.epoch = 0
         self._put("test_x", data.x_test[:self.compiled.test_examples])
         self._put("test_y", data.y_test[:self.compiled.test_examples])
-        self.init_result = self.soc.run(self.compiled.init)
+        self.init_result: Result | None = None
+        if state is None:
+            self.init_result = self.soc.run(self.compiled.init)
+        else:
+            self.restore(state)
+
+    # checkpoints -----------------------------------------------------------------------------------------
+    DATA_SYMBOLS = ("train_x", "train_y", "test_x", "test_y")
+
+    def state(self) -> dict:
+        """Everything the next epoch depends on: program memory, crossbars (with their RNG), time, epoch."""
+        memory = {name: self.read(name) for name in self.compiled.init.symbols if name not in self.DATA_SYMBOLS}
+        return {"epoch": self.epoch, "cycle": self.soc.env.now, "memory": memory,
+                "crossbars": [t.crossbar for t in self.soc.tiles], "blocks": [t.block for t in self.soc.tiles]}
+
+    def restore(self, state: dict) -> None:
+        self.epoch = state["epoch"]
+        self.soc.restore_time(state["cycle"])
+        for name, values in state["memory"].items():
+            self._put(name, values)
+        for tile, crossbar, block in zip(self.soc.tiles, state["crossbars"], state["blocks"]):
+            tile.crossbar, tile.block = crossbar, block
+
+    def conductances(self) -> dict[str, np.ndarray]:
+        """The device state arrays of every tile (conductances in uS, write counters, ...), without reading."""
+        out = {}
+        for i, tile in enumerate(self.soc.tiles):
+            for attr in ("g", "writes", "t_prog", "w"):
+                value = getattr(tile.crossbar, attr, None)
+                if isinstance(value, np.ndarray):
+                    out[f"tile{i}_{attr}"] = value
+        return out
 
     def _put(self, name: str, values: np.ndarray) -> None:
         sym = self.compiled.init.symbol(name)
@@ -59,12 +91,14 @@ class ChipTrainer:
         n = len(self.data.y_train)
         return np.arange(n) if epoch == 0 else np.random.default_rng([self.cfg.seed, epoch]).permutation(n)
 
-    def train_epoch(self) -> Result:
+    def train_epoch(self, hooks: dict | None = None) -> Result:
+        """Place this epoch's example order in DRAM and run the training program once."""
         idx = self.order(self.epoch)
         self._put("train_x", self.data.x_train[idx])
         self._put("train_y", self.data.y_train[idx])
+        result = self.soc.run(self.compiled.train_epoch, hooks)
         self.epoch += 1
-        return self.soc.run(self.compiled.train_epoch)
+        return result
 
     def evaluate(self) -> tuple[float, Result]:
         result = self.soc.run(self.compiled.evaluate)

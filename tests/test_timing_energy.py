@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from socsim.sim.ledger import COUNTERS
 from tests.helpers import run_asm
 
 FULL_TILE_MVM = """
@@ -52,10 +53,11 @@ def test_ledger_totals_equal_the_sum_of_rows():
     r = run_asm(open("programs/mlp_infer.s").read())
     rows = r.ledger
     assert r.energy_pj == pytest.approx(float(rows.energy_pj.sum()), rel=0, abs=1e-6)
+    assert (rows[rows.action.isin(COUNTERS)].energy_pj == 0).all()
     assert r.by_component().energy_pj.sum() == pytest.approx(r.energy_pj, rel=1e-12)
     # every priced row is count x the table price of its action
     price = {name[:-3]: value for name, value in vars(r.cfg.energy).items()}
-    for _, row in rows[rows.action != "busy"].iterrows():
+    for _, row in rows[~rows.action.isin(COUNTERS)].iterrows():
         assert row.energy_pj == pytest.approx(row["count"] * price[row.action], rel=1e-12)
 
 

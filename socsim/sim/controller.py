@@ -102,8 +102,11 @@ class Controller:
         cfg = soc.cfg.controller
         regs = self.regs
         pc = 0
+        hooks = soc.hooks
         while True:
             self.pc = pc
+            if hooks and pc in hooks:
+                hooks[pc]()
             if not 0 <= pc < len(code):
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION,
                                 f"pc {pc} is outside the program (0 .. {len(code) - 1}); missing halt?")
@@ -229,7 +232,11 @@ class Controller:
 
     # unit instructions ------------------------------------------------------------------------------------
     def resolve(self, ins: Instruction, env: dict[str, int], pattern=None) -> Resolved:
-        ops = resolve(ins, self.regs, self.soc.memory, env, pattern)
+        try:
+            ops = resolve(ins, self.regs, self.soc.memory, env, pattern)
+        except ZeroDivisionError:  # an operand size is undefined, e.g. pooling with stride 0
+            raise self.trap(TrapKind.BAD_OPERAND, "operand sizes are undefined for these field values "
+                                                  "(division by zero)", ins) from None
         if isinstance(ops, str):
             raise self.trap(TrapKind.OUT_OF_RANGE, ops, ins)
         return ops

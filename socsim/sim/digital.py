@@ -68,12 +68,8 @@ class DigitalUnit(Unit):
         work = COST[job.ins.spec.mnemonic](job.ops.values)
         cycles = self.cycles(work)
         uses_sram = any(is_sram(space) for space, _, _ in job.ops.mem.values())
-        port = self.fabric.sram_ports.request() if uses_sram else None
-        if port is not None:
-            yield port
-        yield self.env.timeout(cycles)
-        if port is not None:
-            self.fabric.sram_ports.release(port)
+        begin = self.fabric.reserve_port(self.env.now, cycles) if uses_sram else self.env.now
+        yield self.env.timeout(begin + cycles - self.env.now)
         ops, macs, special = work
         self.record(job, "busy", 1, cycles)
         self.record(job, "du_op", ops)

@@ -1,4 +1,10 @@
-"""Shared resources: the system bus (width, arbitration, grants) and the SRAM ports."""
+"""Shared resources: the system bus (width, arbitration, grants) and the SRAM ports.
+
+With FIFO arbitration both are modelled as *reservations*: a request made at time t is granted at
+max(t, when the resource is next free), in request order. SimPy runs processes in time order, so
+this is exactly first-come-first-served, at one timeout per grant instead of a queue of events.
+Priority arbitration keeps a SimPy ``PriorityResource``, since a later request may overtake.
+"""
 
 from __future__ import annotations
 
@@ -11,40 +17,45 @@ from socsim.config import Arbitration, SocConfig
 
 
 class Fabric:
-    """The bus and the on-chip SRAM ports, as SimPy resources owned here."""
+    """The bus and the on-chip SRAM ports."""
 
     def __init__(self, env: simpy.Environment, cfg: SocConfig):
         self.env, self.cfg = env, cfg
-        if cfg.bus.arbitration is Arbitration.PRIORITY:
-            self.bus: simpy.Resource = simpy.PriorityResource(env, capacity=1)
-        else:
-            self.bus = simpy.Resource(env, capacity=1)
-        self.sram_ports = simpy.Resource(env, capacity=cfg.sram.ports)
+        self.priority_bus = (simpy.PriorityResource(env, capacity=1)
+                             if cfg.bus.arbitration is Arbitration.PRIORITY else None)
+        self.bus_free_at = 0
+        self.port_free_at = [0] * cfg.sram.ports
         self.bus_busy_cycles = 0
 
-    def bus_request(self, priority: int) -> simpy.Event:
-        if isinstance(self.bus, simpy.PriorityResource):
-            return self.bus.request(priority=priority)
-        return self.bus.request()
+    def reserve_port(self, start: int, cycles: int) -> int:
+        """Reserve the SRAM port that frees first for ``cycles`` from no earlier than ``start``; returns the start."""
+        i = min(range(len(self.port_free_at)), key=lambda k: (self.port_free_at[k], k))
+        begin = max(start, self.port_free_at[i])
+        self.port_free_at[i] = begin + cycles
+        return begin
 
     def move(self, nbytes: int, bytes_per_cycle: int, priority: int, uses_sram: bool) -> Generator:
-        """Move ``nbytes`` over the bus in grants of ``grant_bytes``; returns bus beats used."""
+        """Move ``nbytes`` over the bus in grants of ``grant_bytes``; returns the bus beats used."""
         bus = self.cfg.bus
         rate = min(bus.width_bytes, bytes_per_cycle)
+        env = self.env
         beats = 0
         left = nbytes
         while left > 0:
             chunk = min(left, bus.grant_bytes)
             cycles = bus.grant_cycles + -(-chunk // rate)
-            req = self.bus_request(priority)
-            yield req
-            port = self.sram_ports.request() if uses_sram else None
-            if port is not None:
-                yield port
-            yield self.env.timeout(cycles)
-            if port is not None:
-                self.sram_ports.release(port)
-            self.bus.release(req)
+            if self.priority_bus is not None:
+                req = self.priority_bus.request(priority=priority)
+                yield req
+                begin = self.reserve_port(env.now, cycles) if uses_sram else env.now
+                yield env.timeout(begin + cycles - env.now)
+                self.priority_bus.release(req)
+            else:
+                begin = max(env.now, self.bus_free_at)
+                if uses_sram:
+                    begin = self.reserve_port(begin, cycles)
+                self.bus_free_at = begin + cycles
+                yield env.timeout(begin + cycles - env.now)
             self.bus_busy_cycles += cycles
             beats += -(-chunk // bus.width_bytes)
             left -= chunk

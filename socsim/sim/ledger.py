@@ -8,19 +8,22 @@ import pandas as pd
 
 from socsim.config import EnergyTable
 
+COUNTERS = ("busy", "cells_written")
+"""Actions counted without energy: busy time rows, weights addressed by a programming instruction."""
 COLUMNS = ["component", "action", "opcode", "layer", "phase", "count", "cycles", "energy_pj"]
 
 
 class Ledger:
     """Rows keyed by (component, action, opcode, layer, phase): count, busy cycles and pJ.
 
-    ``action`` names a row of the energy table (``EnergyTable`` field without ``_pj``), or
-    ``busy`` for time-only rows. Rows with the same key are summed as they are recorded.
+    ``action`` names a row of the energy table (``EnergyTable`` field without ``_pj``), or one of
+    :data:`COUNTERS` (priced at zero). Rows with the same key are summed as they are recorded.
     """
 
     def __init__(self, table: EnergyTable):
         self.price = {f.name[:-3]: float(getattr(table, f.name)) for f in fields(table)}
-        self.price["busy"] = 0.0
+        for counter in COUNTERS:
+            self.price[counter] = 0.0
         self.rows: dict[tuple[str, str, str, str, str], list[float]] = {}
 
     def record(self, component: str, action: str, opcode: str, layer: str, phase: str,

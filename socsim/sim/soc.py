@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 import simpy
@@ -51,6 +53,7 @@ class Soc:
         self._setup_memories()
         self._setup_units()
         self.program = Program()
+        self.hooks: dict[int, Callable[[], None]] = {}
         self.code: list[Instruction | None] = []
         self.decode_error = ""
 
@@ -89,6 +92,14 @@ class Soc:
         return min(self.dma, key=lambda d: (d.pending() + (0 if d.last_done is None or d.last_done.triggered
                                                                else 1), self.dma.index(d)))
 
+    def restore_time(self, cycle: int) -> None:
+        """Set the clock of an idle SoC (resuming from a checkpoint); every unit must be idle."""
+        if any(u.current or u.pending() for u in self.all_units()):
+            raise RuntimeError("restore_time needs an idle SoC")
+        self.env._now = cycle  # SimPy keeps the clock here; no event is pending, so nothing else changes
+        self.fabric.bus_free_at = min(self.fabric.bus_free_at, cycle)
+        self.fabric.port_free_at = [min(t, cycle) for t in self.fabric.port_free_at]
+
     def unit_states(self) -> str:
         return "; ".join(u.state() for u in self.all_units() if u.current or u.pending())
 
@@ -113,11 +124,15 @@ class Soc:
             if ins is not None:
                 object.__setattr__(ins, "line", src.line)
 
-    def run(self, program: Program | None = None) -> Result:
-        """Run ``program`` (or the loaded one) from pc 0 until ``halt``; raises :class:`Trap`."""
+    def run(self, program: Program | None = None, hooks: dict[int, Callable[[], None]] | None = None) -> Result:
+        """Run ``program`` (or the loaded one) from pc 0 until ``halt``; raises :class:`Trap`.
+
+        ``hooks`` maps a pc to a function called each time the controller fetches it (progress bars).
+        """
         from socsim.sim.controller import Controller
         if program is not None:
             self.load(program)
+        self.hooks = hooks or {}
         start = self.env.now
         self.ledger.rows.clear()  # a Result covers one run
         busy0 = {u.name: u.busy_cycles for u in self.all_units()}

@@ -56,6 +56,7 @@ class Tile(Unit):
             self.record(job, "set_pulse", rep.set_pulses)
             self.record(job, "reset_pulse", rep.reset_pulses)
             self.record(job, "verify_read", rep.verify_reads)
+            self.record(job, "cells_written", rep.cells)
         else:  # rdw
             cycles = rows * self.cfg.readback_cycles_per_row
             self.record(job, "readback_weight", rows * cols)

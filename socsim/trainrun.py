@@ -1,0 +1,200 @@
+"""``socsim train``: compile, load data, train on the simulated chip epoch by epoch, write a run folder.
+
+Per epoch it prints test accuracy, simulated latency and energy (per image and total, split by
+phase) and device writes, all read from the ledger of the programs that ran; it checkpoints
+atomically so ``--resume RUN_DIR`` continues bit-identically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from isa.spec import Phase
+from socsim.configtools import to_mapping
+from socsim.runs import (
+    CHECKPOINT,
+    CONDUCTANCES,
+    CONFIG,
+    METRICS,
+    RUN_ARGS,
+    read_checkpoint,
+    write_checkpoint,
+    write_conductances,
+    write_json,
+    write_metrics,
+)
+from socsim.sim import Result, Trap, TrapKind
+
+PHASES = [p.name.lower() for p in (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE)]
+
+
+class Diverged(RuntimeError):
+    """Training produced NaN or inf; the last good checkpoint is kept."""
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """What a run was started with (saved in run.json, reused by --resume)."""
+
+    graph: str
+    config: str
+    dataset: str
+    data_path: str | None
+    epochs: int
+    train_examples: int | None
+    test_examples: int | None
+    microbatch: int | None
+
+
+def epoch_metrics(epoch: int, accuracy: float, train: Result, evaluate: Result, images: int,
+                  weights: int, wall_s: float) -> dict[str, Any]:
+    """One metrics row: everything from the two runs' ledgers and cycle counts."""
+    led = train.ledger
+    by_phase = led.groupby("phase")["energy_pj"].sum()
+    cells = float(led.loc[led.action == "cells_written", "count"].sum())
+    row: dict[str, Any] = {
+        "epoch": epoch, "test_accuracy": accuracy, "train_images": images,
+        "train_cycles": train.cycles, "train_s": train.seconds, "latency_per_image_s": train.seconds / images,
+        "train_energy_pj": train.energy_pj, "energy_per_image_pj": train.energy_pj / images,
+        "eval_cycles": evaluate.cycles, "eval_energy_pj": evaluate.energy_pj,
+        "cells_written": cells, "writes_per_weight": cells / max(weights, 1),
+        "set_pulses": float(led.loc[led.action == "set_pulse", "count"].sum()),
+        "reset_pulses": float(led.loc[led.action == "reset_pulse", "count"].sum()),
+        "wall_s": wall_s,
+    }
+    for phase in PHASES:
+        row[f"{phase}_energy_pj"] = float(by_phase.get(phase, 0.0))
+    return row
+
+
+def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
+    split = " / ".join(f"{row[f'{p}_energy_pj'] / row['train_images'] / 1e3:.1f}" for p in PHASES)
+    base = f"  (numpy baseline {baseline:.2%})" if baseline is not None else ""
+    print(f"epoch {row['epoch']:>3}  test acc {row['test_accuracy']:.2%}{base}\n"
+          f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {row['train_s']:.3f} s total (simulated)\n"
+          f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update {split}), "
+          f"{row['train_energy_pj'] / 1e6:.3f} uJ total\n"
+          f"    writes   {row['cells_written']:.0f} weights programmed ({row['writes_per_weight']:.3f} per weight), "
+          f"{row['set_pulses']:.0f} SET + {row['reset_pulses']:.0f} RESET pulses; wall {row['wall_s']:.1f} s",
+          file=out)
+
+
+def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: bool = False,
+                 quiet: bool = False) -> list[dict[str, Any]]:
+    """Train and write ``out_dir``; returns the metrics rows. Raises Diverged on NaN."""
+    from socsim.baseline import Baseline
+    from socsim.cli import _load_graph
+    from socsim.config import load_config
+    from socsim.data import load_dataset
+    from socsim.training import ChipTrainer
+
+    cfg = load_config(args.config, {"train": {"epochs": args.epochs}})
+    graph = _load_graph(args.graph)
+    data = load_dataset(args.dataset, args.data_path, cfg.seed).subset(args.train_examples, args.test_examples)
+    state, rows = None, []
+    if resume:
+        state = read_checkpoint(out_dir)
+        rows = state["metrics"]
+    out = sys.stdout
+    trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"])
+    if not resume:
+        write_json(out_dir / CONFIG, to_mapping(cfg))
+        write_json(out_dir / RUN_ARGS, to_mapping(args))
+        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows})
+    comp = trainer.compiled
+    weights = sum(int(np.prod(graph.weight_shape(n.name))) for n in graph.weight_nodes())
+    images = comp.batches_per_epoch * cfg.train.batch
+    print(f"{graph.name} on {cfg.name} ({cfg.train.scheme.value}): {len(data.y_train)} training / "
+          f"{comp.test_examples} test images of {data.name}, batch {cfg.train.batch}, micro-batch {comp.microbatch}, "
+          f"{len(comp.placement.blocks)} crossbar blocks on {comp.placement.tiles_used} tiles", file=out)
+    ref = Baseline(graph, cfg.train) if baseline else None
+    if ref is not None:
+        for e in range(trainer.epoch):
+            idx = trainer.order(e)
+            ref.train_epoch(data.x_train[idx], data.y_train[idx])
+    update_pc = next(pc for pc, ins in enumerate(comp.train_epoch.instructions)
+                     if ins.spec.mnemonic == "mark" and ins.args[1] == int(Phase.UPDATE))
+    while trainer.epoch < cfg.train.epochs:
+        t0 = time.perf_counter()
+        with tqdm(total=comp.batches_per_epoch, desc=f"epoch {trainer.epoch + 1}/{cfg.train.epochs}",
+                  unit="batch", disable=quiet, leave=False, file=sys.stderr) as bar:
+            try:
+                train = trainer.train_epoch(hooks={update_pc: lambda: bar.update(1)})
+                acc, ev = trainer.evaluate()
+            except Trap as exc:
+                if exc.kind is TrapKind.NAN:
+                    raise Diverged(f"training diverged in epoch {trainer.epoch + 1}: {exc}; the last good "
+                                   f"checkpoint is {out_dir / CHECKPOINT} (epoch {trainer.epoch})") from None
+                raise
+        row = epoch_metrics(trainer.epoch, acc, train, ev, images, weights, time.perf_counter() - t0)
+        base_acc = None
+        if ref is not None:
+            idx = trainer.order(trainer.epoch - 1)
+            ref.train_epoch(data.x_train[idx], data.y_train[idx])
+            base_acc = ref.accuracy(data.x_test[:comp.test_examples], data.y_test[:comp.test_examples])
+            row["baseline_accuracy"] = base_acc
+        rows.append(row)
+        if not quiet:
+            _print_epoch(row, base_acc, out)
+        write_metrics(out_dir / METRICS, rows)
+        write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
+        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows})
+    return rows
+
+
+def add_train_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a network on the simulated chip (the main job)",
+                       description="Compile GRAPH, load the dataset into the simulated DRAM and run the training "
+                                   "programs epoch by epoch; print accuracy, latency, energy and writes per epoch "
+                                   "and write a run folder (config.json, run.json, metrics.csv, conductances.npz, "
+                                   "checkpoint.pkl).")
+    p.add_argument("graph", nargs="?", help="network graph (.toml or .onnx); not needed with --resume")
+    p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
+    p.add_argument("--dataset", default="mnist5k", help="digits, mnist5k (default), mnist, cifar10, synthetic")
+    p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the config's train.epochs)")
+    p.add_argument("--train-examples", type=int, help="use the first N training examples")
+    p.add_argument("--test-examples", type=int, help="use the first N test examples")
+    p.add_argument("--microbatch", type=int, help="images per pass through the network (default: largest that fits)")
+    p.add_argument("--out", help="run folder (default: runs/GRAPH-CONFIG)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.set_defaults(fn=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from socsim.config import load_config
+    if args.resume:
+        import json
+        out_dir = Path(args.resume)
+        try:
+            saved = json.loads((out_dir / RUN_ARGS).read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{out_dir / RUN_ARGS}: not a run folder written by 'socsim train'") from None
+        if args.epochs is not None:
+            saved["epochs"] = args.epochs
+        run = RunArgs(**saved)
+    else:
+        if not args.graph:
+            raise ValueError("socsim train needs a GRAPH (or --resume RUN_DIR)")
+        epochs = args.epochs if args.epochs is not None else load_config(args.config).train.epochs
+        run = RunArgs(args.graph, args.config, args.dataset, args.data_path, epochs, args.train_examples,
+                      args.test_examples, args.microbatch)
+        out_dir = Path(args.out or f"runs/{Path(args.graph).stem}-{Path(args.config).stem}")
+    try:
+        rows = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline, quiet=args.quiet)
+    except Diverged as exc:
+        print(f"socsim: {exc}", file=sys.stderr)
+        return 4
+    if rows:
+        print(f"final test accuracy {rows[-1]['test_accuracy']:.2%}; run folder {out_dir}")
+    return 0
