@@ -54,6 +54,11 @@ def _split_operands(text: str, col0: int) -> list[_Token]:
     return out
 
 
+def _words(text: str, col: int) -> list[_Token]:
+    """Whitespace-separated words of ``text``, whose first character is at 1-based column ``col``."""
+    return [_Token(m.group(), col + m.start()) for m in re.finditer(r"\S+", text)]
+
+
 class _Assembler:
     def __init__(self, source: str, file: str):
         self.lines = source.splitlines()
@@ -137,72 +142,83 @@ class _Assembler:
         self.pending.append((spec, _split_operands(rest, rest_col - 1), line, col))
 
     def directive(self, head: str, rest: str, line: int, col: int, rest_col: int) -> None:
-        words = rest.split()
+        words = _words(rest, rest_col)
         if head == ".equ":
-            if len(words) < 2 or not _NAME.fullmatch(words[0]):
+            if len(words) < 2 or not _NAME.fullmatch(words[0].text):
                 raise self.error("malformed .equ", line, col, ".equ NAME INTEGER-EXPRESSION")
-            self.equ[words[0]] = self.int_expr(" ".join(words[1:]), line, rest_col)
+            self.equ[words[0].text] = self.int_expr(rest[words[1].col - rest_col:], line, words[1].col)
         elif head == ".layer":
             if len(words) != 2:
                 raise self.error("malformed .layer", line, col, ".layer ID NAME")
-            self.program.layers[self.int_expr(words[0], line, rest_col)] = words[1]
+            self.program.layers[self.int_expr(words[0].text, line, words[0].col)] = words[1].text
         elif head == ".sym":
             self.symbol(rest, line, col, rest_col)
         else:
             raise self.error(f"unknown directive {head!r}", line, col, ".sym, .equ or .layer")
 
     def symbol(self, rest: str, line: int, col: int, rest_col: int) -> None:
-        init_text = ""
-        decl = rest
-        for key in ("=", " uniform ", " normal "):
-            idx = rest.find(key)
-            if idx >= 0:
-                decl, init_text = rest[:idx], rest[idx:].strip()
-                break
-        words = decl.split()
+        """``.sym NAME SPACE SIZE [@ADDR] [INIT]``; errors point at the offending word."""
+        cut = rest.find("=")
+        if cut < 0:
+            keyword = next((w for w in _words(rest, rest_col)[3:] if w.text in ("uniform", "normal")), None)
+            cut = keyword.col - rest_col if keyword else len(rest)
+        decl, init_raw = rest[:cut], rest[cut:]
+        words = _words(decl, rest_col)
         if len(words) < 3:
             raise self.error("malformed .sym", line, col, SYM_FORM)
-        name, space_text, size_text, *place = words
-        if not _NAME.fullmatch(name):
-            raise self.error(f"bad symbol name {name!r}", line, rest_col, "a name like w1 or x_in")
-        if name in self.program.symbols:
-            raise self.error(f"symbol {name!r} declared twice", line, rest_col, "a new symbol name")
-        parsed = parse_space(space_text)
+        name, space_w, size_w, *place = words
+        if not _NAME.fullmatch(name.text):
+            raise self.error(f"bad symbol name {name.text!r}", line, name.col, "a name like w1 or x_in")
+        if name.text in self.program.symbols:
+            raise self.error(f"symbol {name.text!r} declared twice", line, name.col, "a new symbol name")
+        parsed = parse_space(space_w.text)
         if parsed is None:
-            raise self.error(f"unknown space {space_text!r}", line, rest_col, "dram, sram, acc or tbN (tile N buffer)")
+            raise self.error(f"unknown space {space_w.text!r}", line, space_w.col,
+                             "dram, sram, acc or tbN (tile N buffer)")
         space, base = parsed
-        size = self.int_expr(size_text, line, rest_col, "a positive word count")
+        size = self.int_expr(size_w.text, line, size_w.col, "a positive word count")
         if size <= 0:
-            raise self.error(f"symbol {name!r} has size {size}", line, rest_col, "a positive word count")
+            raise self.error(f"symbol {name.text!r} has size {size}", line, size_w.col, "a positive word count")
         key = (space, base)
+        where = name
         if place:
-            if not place[0].startswith("@"):
-                raise self.error(f"unexpected {place[0]!r}", line, rest_col, SYM_FORM)
-            addr = base + self.int_expr(" ".join(place)[1:], line, rest_col, "@ADDRESS")
+            where = place[0]
+            if not where.text.startswith("@"):
+                raise self.error(f"unexpected {where.text!r}", line, where.col, SYM_FORM)
+            addr = base + self.int_expr(" ".join(w.text for w in place)[1:], line, where.col, "@ADDRESS")
         else:
             addr = self.next_addr.get(key, base)
         if space is Space.TBUF and addr + size > base + TBUF_STRIDE:
-            raise self.error(f"symbol {name!r} does not fit a tile buffer window of {TBUF_STRIDE} words",
-                             line, rest_col, "a smaller size")
+            raise self.error(f"symbol {name.text!r} does not fit a tile buffer window of {TBUF_STRIDE} words",
+                             line, size_w.col, "a smaller size")
+        for other in self.program.symbols.values():
+            if other.space is space and addr < other.end and other.addr < addr + size:
+                raise self.error(f"symbol {name.text!r} [{addr}, {addr + size}) and {other.name!r} "
+                                 f"[{other.addr}, {other.end}) overlap in {space.name.lower()}", line, where.col,
+                                 "an @ADDR outside the other symbols of the space")
         self.next_addr[key] = max(self.next_addr.get(key, base), addr + size)
-        init = self.data_init(init_text, size, line, rest_col)
-        self.program.symbols[name] = Symbol(name, space, addr, size, init)
+        init_col = rest_col + cut + len(init_raw) - len(init_raw.lstrip())
+        init = self.data_init(init_raw.strip(), size, line, init_col)
+        self.program.symbols[name.text] = Symbol(name.text, space, addr, size, init)
 
     def data_init(self, text: str, size: int, line: int, col: int) -> DataInit:
+        """An initializer ``text`` starting at column ``col``: ``= V, ...`` or ``KIND A B SEED``."""
         if not text:
             return DataInit()
         if text.startswith("="):
-            vals = [self.float_lit(v, line, col) for v in text[1:].split(",") if v.strip()]
+            toks = [t for t in _split_operands(text[1:], col) if t.text]
+            vals = [self.float_lit(t.text, line, t.col) for t in toks]
             if len(vals) > size:
-                raise self.error(f"{len(vals)} values for a symbol of {size} words", line, col,
+                raise self.error(f"{len(vals)} values for a symbol of {size} words", line, toks[size].col,
                                  f"at most {size} values")
             return DataInit("values", tuple(float(np.float32(v)) for v in vals))
-        words = text.split()
+        words = _words(text, col)
+        kind = words[0].text
         if len(words) != 4:
-            raise self.error(f"malformed {words[0]} initializer", line, col, f"{words[0]} A B SEED")
-        a, b = self.float_lit(words[1], line, col), self.float_lit(words[2], line, col)
-        seed = self.int_expr(words[3], line, col, "an integer seed")
-        return DataInit(words[0], (), a, b, seed)
+            raise self.error(f"malformed {kind} initializer", line, col, f"{kind} A B SEED")
+        a, b = (self.float_lit(w.text, line, w.col) for w in words[1:3])
+        seed = self.int_expr(words[3].text, line, words[3].col, "an integer seed")
+        return DataInit(kind, (), a, b, seed)
 
     # operands ------------------------------------------------------------------------------------
     def instruction(self, spec: OpSpec, toks: list[_Token], line: int, col: int) -> Instruction:
@@ -215,6 +231,10 @@ class _Assembler:
             problem = check_operand(f, a)
             if problem:
                 raise self.error(f"operand {f.name} {problem}", line, t.col, form.strip())
+            n = len(self.pending)
+            if f.kind is Kind.LABEL and not 0 <= a < n:  # type: ignore[operator]
+                raise self.error(f"target {a} is outside the program (0 .. {n - 1})", line, t.col,
+                                 f"a label or an instruction index 0 .. {n - 1}")
         return Instruction(spec, args, line)
 
     def register(self, text: str, line: int, col: int) -> int:
@@ -232,7 +252,8 @@ class _Assembler:
         if f.kind in (Kind.SIMM, Kind.UIMM):
             return self.int_expr(text, line, col, f.kind.value)
         if f.kind is Kind.FIMM:
-            return float(np.float32(self.float_lit(text, line, col)))
+            with np.errstate(over="ignore"):  # out of float32 range: inf, rejected by check_operand
+                return float(np.float32(self.float_lit(text, line, col)))
         if f.kind is Kind.LABEL:
             if text in self.program.labels:
                 return self.program.labels[text]

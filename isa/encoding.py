@@ -94,13 +94,14 @@ def decode_code(words: list[int]) -> list[Instruction]:
 
 
 def _meta(program: Program) -> dict:
+    """The tables in a canonical order, so that equal programs encode to equal bytes."""
     return {
         "symbols": [{"name": s.name, "space": s.space.name.lower(), "addr": s.addr, "size": s.size,
                      "init": {"kind": s.init.kind, "values": list(s.init.values), "a": s.init.a,
                               "b": s.init.b, "seed": s.init.seed}}
-                    for s in program.symbols.values()],
-        "labels": program.labels,
-        "layers": {str(k): v for k, v in program.layers.items()},
+                    for s in sorted(program.symbols.values(), key=lambda s: (s.space, s.addr, s.name))],
+        "labels": dict(sorted(program.labels.items(), key=lambda kv: (kv[1], kv[0]))),
+        "layers": {str(k): v for k, v in sorted(program.layers.items())},
     }
 
 

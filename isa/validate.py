@@ -19,7 +19,7 @@ def check_operand(f: Field, value: object) -> str | None:
             return f"base register x{value.reg} does not exist"
         return None
     if f.kind is Kind.FIMM:
-        if not isinstance(value, float) or math.isnan(value):
+        if not isinstance(value, float) or not math.isfinite(value):
             return f"is {value!r}, not a finite float"
         return None
     if isinstance(value, bool) or not isinstance(value, int):

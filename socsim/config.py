@@ -189,13 +189,15 @@ class Scheme(enum.Enum):
     """As wu2023 with every batch's update written (transfer_level 0)."""
     IDEAL = "ideal"
     """As wu2023 on ideal devices and converters; must match the numpy baseline."""
+    MP_ONARRAY = "mp_onarray"
+    """Nandakumar-style: backward by transposed MVM on the arrays, pulses = trunc(acc / eps) open loop."""
 
 
 @dataclass(frozen=True)
 class TrainConfig(Params):
     """How the compiled program trains: scheme, optimizer, batch, quantisation of the tile inputs."""
 
-    scheme: Scheme = param(Scheme.WU2023, doc="wu2023, naive or ideal")
+    scheme: Scheme = param(Scheme.WU2023, doc="wu2023, naive, ideal or mp_onarray")
     epochs: int = param(2, unit="epochs", lo=1, hi=100000)
     batch: int = param(64, unit="images", lo=1, hi=65535, source=WU)
     optimizer: str = param("adamw", doc="adamw or sgd")
@@ -205,11 +207,18 @@ class TrainConfig(Params):
     eps: float = param(1e-8, lo=0.0, hi=1.0)
     weight_decay: float = param(0.0, lo=0.0, hi=1.0)
     momentum: float = param(0.0, lo=0.0, hi=1.0, doc="SGD momentum")
-    transfer_level: float = param(0.0, unit="weight units", lo=0.0,
-                                  doc="write a weight only when |accumulated update| >= this (0: every update)")
+    transfer_levels: float = param(1.0, unit="device levels", lo=0.0,
+                                   doc="wu2023: write a weight only when |accumulated update| reaches this many "
+                                       "programming levels of one device (naive and ideal: every update)",
+                                   source=WU)
+    weight_range: float = param(3.0, unit="x init bound", lo=1e-3,
+                                doc="a layer's crossbar weight range +-w_max stands for +-weight_range / "
+                                    "sqrt(fan_in) digital weight units (ideal: 1 weight unit, unscaled)")
     in_bits: int = param(8, unit="bits", lo=0, hi=16, doc="DAC input bits (0: analog, unquantised)", source=WU)
     input_range: float = param(1.0, lo=1e-9, doc="largest network input (data in [0, 1])")
     act_range: float = param(4.0, lo=1e-9, doc="largest hidden activation before clipping at the DAC")
+    error_range: float = param(0.05, lo=1e-12,
+                               doc="mp_onarray: largest backward error before clipping at the DAC (transposed MVM)")
     init_seed: int = param(1, lo=0, hi=(1 << 31) - 1, doc="seed of the initial weights")
 
     def validate(self) -> None:

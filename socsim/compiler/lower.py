@@ -31,7 +31,8 @@ from socsim.compiler.graph import (
     SoftmaxCrossEntropy,
 )
 from socsim.compiler.placement import Placement, place_blocks
-from socsim.config import SocConfig, TrainConfig
+from socsim.config import Scheme, SocConfig, TrainConfig
+from socsim.physics.registry import pulse_step, weight_level
 
 COL_BUDGET_WORDS = 4096
 """Largest im2col band kept in SRAM at once (words)."""
@@ -73,6 +74,9 @@ class Lowering:
                                  f"(supported: {', '.join(sorted(c.kind for c in SUPPORTED))})")
             if node.inputs != (prev.name,):
                 raise GraphError(f"node {node.name!r}: the lowering supports sequential graphs only")
+        if train.scheme is Scheme.MP_ONARRAY and not cfg.tiles.transposed_mvm:
+            raise GraphError(f"scheme mp_onarray reads the arrays transposed, but {cfg.name} has "
+                             "tiles.transposed_mvm = false")
         if not isinstance(self.nodes[-1].layer, SoftmaxCrossEntropy):
             raise GraphError(f"graph {graph.name!r}: the last node must be a softmax_xent loss")
         self.n_train, self.n_test = n_train, n_test
@@ -81,7 +85,21 @@ class Lowering:
         self.feat = int(np.prod(graph.input.layer.shape))
         self.classes = int(np.prod(graph.shape(self.nodes[-2].name)))
         self.bits = train.in_bits
+        self.alpha = {n.name: self._alpha(n.name) for n in graph.weight_nodes()}
+        """Digital weight units per crossbar weight unit, per layer (the crossbar holds w / alpha)."""
         self._plan()
+
+    def _alpha(self, name: str) -> float:
+        if self.t.scheme is Scheme.IDEAL:
+            return 1.0
+        rows = self.g.weight_shape(name)[0]
+        return self.t.weight_range / float(np.sqrt(rows)) / self.cfg.tiles.physics.w_max
+
+    def transfer_level(self, name: str) -> float:
+        """Threshold of the accumulated update (digital weight units) before a weight is written."""
+        if self.t.scheme is not Scheme.WU2023:
+            return 0.0
+        return self.t.transfer_levels * self.alpha[name] * weight_level(self.cfg.tiles.physics)
 
     # buffers -------------------------------------------------------------------------------------------
     def size(self, name: str) -> int:
@@ -137,6 +155,8 @@ class Lowering:
         self.tin, self.tout = {}, {}
         for tile in sorted({p.tile for p in self.placement.blocks}):
             need_in, need_out = self.placement.tile_words(tile, self._vectors)
+            if t.scheme is Scheme.MP_ONARRAY:  # transposed reads swap the roles of the two buffers
+                need_in = need_out = max(need_in, need_out)
             self.tin[tile] = a.buffer(f"tin{tile}", f"tb{tile}", need_in)
             self.tout[tile] = a.buffer(f"tout{tile}", f"tb{tile}", need_out)
             if need_in + need_out > self.cfg.tiles.buffer_words:
@@ -155,9 +175,13 @@ class Lowering:
         max_nr = max(p.rows for p in self.placement.blocks_of(node.name))
         max_nc = max(p.cols for p in self.placement.blocks_of(node.name))
         ny = 0
+        half = self.cfg.tiles.buffer_words // 2  # input and output halves of a tile buffer
         for cand in range(1, oh + 1):
             p = cand * ow
-            if oh % cand == 0 and p * rows <= COL_BUDGET_WORDS and p * (max_nr + max_nc) <= self.cfg.tiles.buffer_words:
+            per_side = max(max_nr, max_nc) if self.t.scheme is Scheme.MP_ONARRAY else None
+            fits_in = p * (per_side or max_nr) <= half
+            fits_out = p * (per_side or max_nc) <= half
+            if oh % cand == 0 and p * rows <= COL_BUDGET_WORDS and fits_in and fits_out:
                 ny = cand
         if ny == 0:
             raise GraphError(f"node {node.name!r}: one output row ({ow} positions x {rows} im2col rows) does not "
@@ -203,7 +227,31 @@ class Lowering:
             a.op("mvm", p.tile, tout.at(), tin.at(), vectors)
             self.pattern([(p.cols, 1), (vectors, cols)])
             a.op("scatter" if p.row_start == 0 else "scadd", dst.at(p.col_start), tout.at())
-        a.op("vscl", dst.at(), dst.at(), vectors * cols, repr(float(np.float32(scale))), note="dequantise")
+        a.op("vscl", dst.at(), dst.at(), vectors * cols, repr(float(np.float32(scale * self.alpha[node.name]))),
+             note="dequantise: input scale x layer weight scale")
+
+    def mac_blocks_t(self, node, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int) -> None:
+        """dst[vectors, rows] = dequant(quant(src[vectors, cols]) @ W.T): transposed reads of every block."""
+        a = self.a
+        scale = _scale(self.bits, self.t.error_range)
+        for p in self.placement.blocks_of(node.name):
+            tin, tout = self.tin[p.tile], self.tout[p.tile]
+            self.pattern([(p.cols, 1), (vectors, cols)])
+            a.op("gather", tin.at(), src.at(p.col_start), note=f"errors of block c{p.col_start}+{p.cols}")
+            a.op("quant", tin.at(), tin.at(), vectors * p.cols, repr(float(np.float32(scale))), self.bits)
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            a.op("mvmt", p.tile, tout.at(), tin.at(), vectors)
+            self.pattern([(p.rows, 1), (vectors, rows)])
+            a.op("scatter" if p.col_start == 0 else "scadd", dst.at(p.row_start), tout.at())
+        a.op("vscl", dst.at(), dst.at(), vectors * rows, repr(float(np.float32(scale * self.alpha[node.name]))),
+             note="dequantise")
+
+    def input_gradient(self, node, gout: Buffer, gin: Buffer, vectors: int, rows: int, cols: int) -> None:
+        """gin[vectors, rows] = gout[vectors, cols] @ W.T: on the arrays (mp_onarray) or from the digital copy."""
+        if self.t.scheme is Scheme.MP_ONARRAY:
+            self.mac_blocks_t(node, gout, gin, vectors, rows, cols)
+        else:
+            self.a.op("mm", gin.at(), gout.at(), self.wfp[node.name].at(), vectors, cols, rows, 0, 1, 0)
 
     def offset(self, reg: str, terms: list[tuple[str, int]]) -> None:
         """reg = sum(register * constant)."""
@@ -319,7 +367,7 @@ class Lowering:
                     a.op("vsumr", "rowsum", gout.at(), self.m, cols)
                     a.op("vadd", f"db_{node.name}", f"db_{node.name}", "rowsum", cols)
                 if need_in:
-                    a.op("mm", gin.at(), gout.at(), self.wfp[node.name].at(), self.m, cols, rows, 0, 1, 0)
+                    self.input_gradient(node, gout, gin, self.m, rows, cols)
             elif isinstance(layer, Conv2d):
                 self.conv_backward(i, node, need_in)
             elif isinstance(layer, ReLU):
@@ -359,7 +407,8 @@ class Lowering:
                 a.op("vsumr", "rowsum", dcol.at(), p, cout)
                 a.op("vadd", f"db_{node.name}", f"db_{node.name}", "rowsum", cout)
             if need_in:
-                a.op("mm", col.at(), dcol.at(), self.wfp[node.name].at(), p, cout, rows, 0, 1, 0)
+                self.input_gradient(node, dcol, col, p, rows, cout)
+                self.pattern(self.im2col_levels(node))
                 a.op("scadd", gsrc.at(0, "x12"), col.at(), note="col2im")
 
         a.loop("x10", self.m, lambda: a.loop("x11", oh // ny, band, note="bands"), note="images")
@@ -395,9 +444,15 @@ class Lowering:
                 a.op("vadd", f"b_{name}", f"b_{name}", f"db_{name}", cols, note="bias is digital")
                 a.op("vfill", f"db_{name}", cols, 0.0)
             a.op("vadd", f"acc_{name}", f"acc_{name}", f"dw_{name}", n, note="accumulate the update")
-            a.op("xferwv", self.tgt.at(), self.msk.at(), f"acc_{name}", f"w_{name}", n,
-                 repr(float(np.float32(t.transfer_level))))
-            self.program_blocks(node, self.tgt, self.msk, cols)
+            if t.scheme is Scheme.MP_ONARRAY:
+                eps = repr(float(np.float32(self.alpha[name] * pulse_step(self.cfg.tiles.physics))))
+                a.op("xferp", self.tgt.at(), f"acc_{name}", n, eps, note="pulses = trunc(acc / eps)")
+                a.op("vaxpy", f"w_{name}", self.tgt.at(), f"w_{name}", n, eps, note="track the intended weight")
+                self.pulse_blocks(node, self.tgt, cols)
+            else:
+                a.op("xferwv", self.tgt.at(), self.msk.at(), f"acc_{name}", f"w_{name}", n,
+                     repr(float(np.float32(self.transfer_level(name)))))
+                self.program_blocks(node, self.tgt, self.msk, cols)
             a.op("vfill", f"dw_{name}", n, 0.0)
 
     def program_blocks(self, node, target: Buffer, mask: Buffer | None, cols: int) -> None:
@@ -405,12 +460,23 @@ class Lowering:
         for p in self.placement.blocks_of(node.name):
             self.pattern([(p.cols, 1), (p.rows, cols)])
             a.op("gather", self.blk_t.at(), target.at(p.row_start * cols + p.col_start))
+            if self.alpha[node.name] != 1.0:
+                a.op("vscl", self.blk_t.at(), self.blk_t.at(), p.rows * p.cols,
+                     repr(float(np.float32(1.0 / self.alpha[node.name]))), note="to crossbar weight units")
             if mask is None:
                 a.op("vfill", self.blk_m.at(), p.rows * p.cols, 1.0)
             else:
                 a.op("gather", self.blk_m.at(), mask.at(p.row_start * cols + p.col_start))
             a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
             a.op("wv", p.tile, self.blk_t.at(), self.blk_m.at())
+
+    def pulse_blocks(self, node, pulses: Buffer, cols: int) -> None:
+        a = self.a
+        for p in self.placement.blocks_of(node.name):
+            self.pattern([(p.cols, 1), (p.rows, cols)])
+            a.op("gather", self.blk_t.at(), pulses.at(p.row_start * cols + p.col_start))
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            a.op("pulse", p.tile, self.blk_t.at())
 
     # programs -------------------------------------------------------------------------------------------------
     def load_micro(self, x: str, y: str) -> None:

@@ -54,3 +54,23 @@ def make_crossbar(rows: int, cols: int, params: PhysicsParams, rng: np.random.Ge
         raise ValueError(f"unknown crossbar model {params.model!r}; valid: "
                          f"{', '.join(crossbar_models())}") from None
     return factory(rows, cols, params, rng)
+
+
+def weight_level(params: PhysicsParams) -> float:
+    """One programming level of one device, in weight units (0 for continuous or ideal devices).
+
+    The wu2023 scheme writes a weight only when its accumulated update reaches this step.
+    """
+    levels = params.device.levels
+    if params.model == "ideal" or levels < 2:
+        return 0.0
+    if params.model == "pcm_hic":
+        return params.w_max / 2 ** params.pcm.n_msb / (levels - 1)
+    return params.w_max / (levels - 1)
+
+
+def pulse_step(params: PhysicsParams) -> float:
+    """Nominal weight change of one open-loop ``pulse`` (weight units): the eps of pulses = trunc(acc / eps)."""
+    if params.model in ("ideal", "rram_pulse"):
+        return params.dw_per_pulse
+    return weight_level(params) or params.dw_per_pulse
