@@ -211,9 +211,10 @@ class TrainConfig(Params):
                                    doc="wu2023: write a weight only when |accumulated update| reaches this many "
                                        "programming levels of one device (naive and ideal: every update)",
                                    source=WU)
-    weight_range: float = param(3.0, unit="x init bound", lo=1e-3,
+    weight_range: float = param(1.5, unit="x init bound", lo=1e-3,
                                 doc="a layer's crossbar weight range +-w_max stands for +-weight_range / "
-                                    "sqrt(fan_in) digital weight units (ideal: 1 weight unit, unscaled)")
+                                    "sqrt(fan_in) digital weight units (ideal: unscaled)",
+                                source="design choice: best of 0.8-3.0 for the digits MLP on wu2023 (docs/training.md)")
     in_bits: int = param(8, unit="bits", lo=0, hi=16, doc="DAC input bits (0: analog, unquantised)", source=WU)
     input_range: float = param(1.0, lo=1e-9, doc="largest network input (data in [0, 1])")
     act_range: float = param(4.0, lo=1e-9, doc="largest hidden activation before clipping at the DAC")

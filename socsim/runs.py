@@ -17,6 +17,9 @@ METRICS = "metrics.csv"
 CONFIG = "config.json"
 RUN_ARGS = "run.json"
 CONDUCTANCES = "conductances.npz"
+LEDGER = "ledger.csv"
+"""Every epoch's ledger rows (train and evaluate programs), with columns epoch and program."""
+INITIAL_CONDUCTANCES = "conductances_initial.npz"
 
 
 def atomic_write(path: Path, write: Callable[[Any], None], binary: bool = True) -> None:
@@ -41,6 +44,10 @@ def write_json(path: Path, data: Any) -> None:
 
 def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write(path, lambda fh: pd.DataFrame(rows).to_csv(fh, index=False), binary=False)
+
+
+def write_frame(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write(path, lambda fh: frame.to_csv(fh, index=False), binary=False)
 
 
 def write_checkpoint(path: Path, state: dict[str, Any]) -> None:

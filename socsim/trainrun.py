@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from isa.spec import Phase
@@ -23,11 +24,14 @@ from socsim.runs import (
     CHECKPOINT,
     CONDUCTANCES,
     CONFIG,
+    INITIAL_CONDUCTANCES,
+    LEDGER,
     METRICS,
     RUN_ARGS,
     read_checkpoint,
     write_checkpoint,
     write_conductances,
+    write_frame,
     write_json,
     write_metrics,
 )
@@ -99,16 +103,17 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
     cfg = load_config(args.config, {"train": {"epochs": args.epochs}})
     graph = _load_graph(args.graph)
     data = load_dataset(args.dataset, args.data_path, cfg.seed).subset(args.train_examples, args.test_examples)
-    state, rows = None, []
+    state, rows, ledgers = None, [], []
     if resume:
         state = read_checkpoint(out_dir)
-        rows = state["metrics"]
+        rows, ledgers = state["metrics"], state.get("ledgers", [])
     out = sys.stdout
     trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"])
     if not resume:
         write_json(out_dir / CONFIG, to_mapping(cfg))
         write_json(out_dir / RUN_ARGS, to_mapping(args))
-        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows})
+        write_conductances(out_dir / INITIAL_CONDUCTANCES, trainer.conductances())
+        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
     comp = trainer.compiled
     weights = sum(int(np.prod(graph.weight_shape(n.name))) for n in graph.weight_nodes())
     images = comp.batches_per_epoch * cfg.train.batch
@@ -142,11 +147,14 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
             base_acc = ref.accuracy(data.x_test[:comp.test_examples], data.y_test[:comp.test_examples])
             row["baseline_accuracy"] = base_acc
         rows.append(row)
+        for program, result in (("train", train), ("evaluate", ev)):
+            ledgers.append(result.ledger.assign(epoch=trainer.epoch, program=program))
         if not quiet:
             _print_epoch(row, base_acc, out)
         write_metrics(out_dir / METRICS, rows)
+        write_frame(out_dir / LEDGER, pd.concat(ledgers, ignore_index=True))
         write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
-        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows})
+        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
     return rows
 
 

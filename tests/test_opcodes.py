@@ -655,10 +655,10 @@ def test_elementwise_values_by_hand():
     # the references above are numpy expressions; pin the comparison and masking ops by hand too
     assert run(ELEMENTWISE_PROGRAMS["vmax"]).outputs["dst"][:4].tolist() == [1.5, 4.0, 0.0, 3.25]
     assert run(ELEMENTWISE_PROGRAMS["vcmpeq"]).outputs["dst"].tolist() == [1, 0, 1, 0, 1, 0, 0, 0]
-    assert run(ELEMENTWISE_PROGRAMS["vdrelu"]).outputs["dst"].tolist() == [1.5, 0, 0, -1, 0, float(F32(3e-3)),
-                                                                           0, -2]
-    assert run(ELEMENTWISE_PROGRAMS["vrelu"]).outputs["dst"].tolist() == [1.5, 0, 0, 3.25, 0, float(F32(1e-3)),
-                                                                          0, 2]
+    vdrelu = run(ELEMENTWISE_PROGRAMS["vdrelu"]).outputs["dst"]
+    assert vdrelu.tolist() == [1.5, 0, 0, -1, 0, float(F32(3e-3)), 0, -2]
+    vrelu = run(ELEMENTWISE_PROGRAMS["vrelu"]).outputs["dst"]
+    assert vrelu.tolist() == [1.5, 0, 0, 3.25, 0, float(F32(1e-3)), 0, 2]
 
 
 P_VAXPY = register("vaxpy", f"""
@@ -844,7 +844,8 @@ def test_opacc_accumulates_k_outer_products():
     np.testing.assert_allclose(run(P_OPACC).outputs["acc"], want.ravel(), rtol=1e-5, atol=1e-6)
 
 
-ARGMAX_IN = np.array([[1, 3, 3, 0, 2], [-1, -1, -1, -1, -1], [0, 0, 0, 0, 5], [2.5, -4, 2.25, 2.5, 0]], dtype=F32)
+ARGMAX_IN = np.array([[1, 3, 3, 0, 2], [-1, -1, -1, -1, -1], [0, 0, 0, 0, 5], [2.5, -4, 2.25, 2.5, 0]],
+                     dtype=F32)
 P_ARGMAX = register("argmax", f"""
 {sym("s", "sram", ARGMAX_IN)}
 .sym d sram 4
@@ -1144,7 +1145,8 @@ TRAPS = {
 .sym d sram 16
     {op}, 1, 4, 4, 2, 0
     halt
-""", TrapKind.BAD_OPERAND, 0) for op in ("maxpool d, x", "avgpool d, x", "maxpoolb d, x, x", "avgpoolb d, x")},
+""", TrapKind.BAD_OPERAND, 0)
+       for op in ("maxpool d, x", "avgpool d, x", "maxpoolb d, x, x", "avgpoolb d, x")},
 }
 for _name, (_, _text, _, _) in TRAPS.items():
     register(f"trap_{_name}", _text)

@@ -73,7 +73,7 @@ def symbol_tables(draw) -> dict[str, Symbol]:
 @st.composite
 def memrefs(draw, symbols: dict[str, Symbol]) -> MemRef:
     reg = draw(st.integers(0, 31))
-    inside = [s for s in symbols.values()]
+    inside = list(symbols.values())
     if inside and draw(st.booleans()):     # an address inside a symbol: disassembled as SYMBOL+OFF
         s = draw(st.sampled_from(inside))
         return MemRef(s.space, draw(st.integers(s.addr, s.end - 1)), reg)
@@ -156,6 +156,29 @@ def test_instruction_words_round_trip(data):
         assert type(a) is type(b), f.name
         if f.kind is Kind.FIMM:             # -0.0 keeps its sign
             assert np.float32(a).tobytes() == np.float32(b).tobytes()
+
+
+def test_names_that_look_like_keywords_round_trip():
+    text = """.layer 2 fc
+.sym normal sram 4 uniform -1.0 1.0 3
+.sym uniform dram 2 @5 normal 0.0 2.0 4
+.sym tb0 tb3 8 @100 = 1.5, -0.0
+.sym x1 acc 1
+halt:
+    copy normal+1(x3), uniform, 2
+x1:
+    beq x1, x0, halt
+    mvm 3, tb0+7, tb3:0(x31), 1
+    lw x2, x1
+    halt
+"""
+    p = isa.assemble(text)
+    assert set(p.symbols) == {"normal", "uniform", "tb0", "x1"}
+    assert p.symbols["tb0"] == Symbol("tb0", Space.TBUF, 3 * TBUF_STRIDE + 100, 8,
+                                      DataInit("values", (1.5, -0.0)))
+    assert p.labels == {"halt": 0, "x1": 1}
+    q = isa.assemble(isa.disassemble(p))
+    assert q == p and encode(q) == encode(p)
 
 
 def test_float_immediates_keep_their_bits_through_text():
