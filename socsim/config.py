@@ -116,8 +116,9 @@ class BusConfig(Params):
 
     width_bytes: int = param(8, unit="bytes/cycle", lo=1, hi=1024, doc="data beat width")
     arbitration: Arbitration = param(Arbitration.FIFO, doc="fifo or priority")
-    grant_bytes: int = param(256, unit="bytes", lo=4, hi=1 << 20,
-                             doc="bytes a master moves per bus grant before it re-arbitrates")
+    grant_bytes: int = param(2048, unit="bytes", lo=4, hi=1 << 20,
+                             doc="bytes a master moves per bus grant before it re-arbitrates: one burst",
+                             source="AMBA AXI4: INCR bursts of up to 256 beats; 256 x 8-byte beats")
     grant_cycles: int = param(1, unit="cycles", lo=0, hi=64, doc="arbitration / address phase per grant")
 
 

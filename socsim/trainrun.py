@@ -92,8 +92,10 @@ def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
 
 
 def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: bool = False,
-                 quiet: bool = False) -> list[dict[str, Any]]:
-    """Train and write ``out_dir``; returns the metrics rows. Raises Diverged on NaN."""
+                 quiet: bool = False) -> tuple[list[dict[str, Any]], Result | None]:
+    """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result.
+
+    Raises Diverged on NaN."""
     from socsim.baseline import Baseline
     from socsim.cli import _load_graph
     from socsim.config import load_config
@@ -127,6 +129,7 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
             ref.train_epoch(data.x_train[idx], data.y_train[idx])
     update_pc = next(pc for pc, ins in enumerate(comp.train_epoch.instructions)
                      if ins.spec.mnemonic == "mark" and ins.args[1] == int(Phase.UPDATE))
+    last: Result | None = None
     while trainer.epoch < cfg.train.epochs:
         t0 = time.perf_counter()
         with tqdm(total=comp.batches_per_epoch, desc=f"epoch {trainer.epoch + 1}/{cfg.train.epochs}",
@@ -155,7 +158,8 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
         write_frame(out_dir / LEDGER, pd.concat(ledgers, ignore_index=True))
         write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
         write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
-    return rows
+        last = train
+    return rows, last
 
 
 def add_train_command(sub: argparse._SubParsersAction) -> None:
@@ -199,10 +203,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                       args.test_examples, args.microbatch)
         out_dir = Path(args.out or f"runs/{Path(args.graph).stem}-{Path(args.config).stem}")
     try:
-        rows = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline, quiet=args.quiet)
+        rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
+                                        quiet=args.quiet)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return 4
     if rows:
         print(f"final test accuracy {rows[-1]['test_accuracy']:.2%}; run folder {out_dir}")
+        if not args.quiet and last_train is not None:
+            print("\nlast training epoch on the chip:\n" + last_train.summary())
     return 0

@@ -66,10 +66,10 @@ class WriteVerifyParams(Params):
     prog_error_levels: float = param(0.5, lo=0.0, unit="level steps",
                                      doc="std of the programmed conductance about the target after a ramp "
                                          "stops", source=WU2023)
-    tolerance_levels: float = param(1.5, lo=0.0, unit="level steps",
+    tolerance_levels: float = param(0.5, lo=0.0, unit="level steps",
                                     doc="verify window: |read - target| within it ends programming",
-                                    source="assumed; calibrated so the final error std stays at Wu's "
-                                           "0.5 level with 0.3-level read noise")
+                                    source="assumed: half a level, so a one-level change is always "
+                                           "programmed (a window of a level or more would accept the old state)")
     v_start_v: float = param(1.5, lo=0.0, unit="V", doc="first pulse amplitude of a SET or RESET ramp",
                              source=WU2023)
     v_stop_v: float = param(3.0, lo=0.0, unit="V", doc="last pulse amplitude of a ramp", source=WU2023)

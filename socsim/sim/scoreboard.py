@@ -13,8 +13,13 @@ import simpy
 from socsim.sim.memory import Region
 
 
-def _overlap(a: Region, b: Region) -> bool:
-    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+def _conflict(mine: tuple[Region, ...], theirs: tuple[Region, ...]) -> bool:
+    """True if any region of ``mine`` overlaps any of ``theirs`` (same space, intersecting words)."""
+    for s, lo, hi in mine:
+        for s2, lo2, hi2 in theirs:
+            if s == s2 and lo < hi2 and lo2 < hi:
+                return True
+    return False
 
 
 @dataclass
@@ -32,12 +37,11 @@ class Scoreboard:
 
     def dependencies(self, reads: tuple[Region, ...], writes: tuple[Region, ...]) -> list[simpy.Event]:
         """Completion events of in-flight instructions that conflict with this footprint."""
-        self.inflight = [e for e in self.inflight if not e.done.triggered]
+        live = [e for e in self.inflight if not e.done.triggered]
+        self.inflight = live
         deps = []
-        for e in self.inflight:
-            if (any(_overlap(r, w) for r in reads for w in e.writes)
-                    or any(_overlap(w, x) for w in writes for x in e.writes)
-                    or any(_overlap(w, r) for w in writes for r in e.reads)):
+        for e in live:
+            if _conflict(reads, e.writes) or _conflict(writes, e.writes) or _conflict(writes, e.reads):
                 deps.append(e.done)
         return deps
 

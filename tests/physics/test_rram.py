@@ -19,11 +19,26 @@ def test_write_verify_converges_within_trial_bound_with_half_level_error():
     assert moved.mean() > 0.4
     # every device took at most max_trials ramps of ramp_pulses pulses
     assert xb.writes.max() <= f.wv_trials * f.wv_ramp
-    assert rep.failed / (2 * 64 * 64) < 0.02
-    # program error: std 0.5 level steps (Wu et al.), slightly narrowed by the verify window
-    assert err_levels.std() == pytest.approx(0.5, rel=0.12)
+    # a half-level verify window with a 0.5-level landing error and 0.3-level read noise: after the
+    # two allowed trials about 8 % of the devices are still outside the window (counted as failed)
+    assert 0.04 < rep.failed / (2 * 64 * 64) < 0.12
+    # program error: each ramp lands with std 0.5 level steps (Wu et al.); the verify window narrows
+    # the final spread to about 0.4 levels
+    assert 0.35 < err_levels.std() < 0.5
     assert abs(err_levels.mean()) < 0.03
     assert rep.verify_reads == 2 * 64 * 64 + rep.set_pulses + rep.reset_pulses
+
+
+def test_a_one_level_write_is_programmed():
+    """The wu2023 scheme writes when an update reaches one level: the verify window must not accept the old level."""
+    quiet = {"read": {"noise_levels": 0.0}, "write_verify": {"prog_error_levels": 0.0}, "adc": {"noise_lsb": 0.0},
+             "device": {"levels": 4}}
+    xb = build("rram_wv", quiet)
+    step = float(xb.sig[0] * xb.f.level_us)
+    w = np.full((4, 4), step, np.float32)
+    w[::2] = -step
+    xb.load_weights(w, 0, 0, 0.0)
+    np.testing.assert_allclose(xb.read_weights(0, 0, 4, 4, 0.0), w, rtol=1e-5, atol=1e-6)
 
 
 def test_wu_lenet_levels_are_on_the_four_level_grid():

@@ -1,0 +1,59 @@
+"""``socsim report RUN_DIR`` and ``socsim compare RUN_A RUN_B ...``: registered by :func:`add_report_commands`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from socsim.report.report import REPORT, build_report, export
+    from socsim.report.rundir import load_run
+    run = load_run(args.run_dir)
+    out = Path(args.output) if args.output else run.path / REPORT
+    out.write_text(build_report(run, embed=args.embed))
+    print(f"report -> {out}")
+    if args.export:
+        paths = export(run, args.export)
+        print(f"{len(paths)} tables and figures -> {args.export}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from socsim.report.compare import compare_table
+    from socsim.report.report import build_compare, compare_text
+    from socsim.report.rundir import load_run
+    runs = [load_run(p) for p in args.run_dirs]
+    print(compare_text(runs))
+    Path(args.output).write_text(build_compare(runs, embed=args.embed))
+    print(f"\ncomparison -> {args.output}")
+    if args.csv:
+        compare_table(runs).to_csv(args.csv)
+        print(f"table -> {args.csv}")
+    return 0
+
+
+def add_report_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``report`` and ``compare`` on the ``socsim`` subcommand parser."""
+    p = sub.add_parser("report", help="write a self-contained HTML report of a training run folder",
+                       description="Read a run folder written by 'socsim train' and write RUN_DIR/report.html: "
+                                   "headline numbers (accuracy, energy and latency per training image, TOPS/W), "
+                                   "figures, per-epoch / component / layer x phase / opcode tables, the mapping "
+                                   "and the config. Figures are embedded; the page references no other file.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run folder written by 'socsim train'")
+    p.add_argument("-o", "--output", metavar="HTML", help="page to write (default: RUN_DIR/report.html)")
+    p.add_argument("--embed", choices=("svg", "png"), default="svg",
+                   help="figures as inline SVG (default) or base64 PNG")
+    p.add_argument("--export", metavar="DIR", help="also write every table (CSV, JSON) and figure (PNG, SVG) here")
+    p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("compare", help="put training runs side by side (table on stdout and an HTML page)",
+                       description="One column per run folder: accuracy, energy and latency per training image, "
+                                   "TOPS/W, device writes. Prints the table and writes an HTML page with figures.")
+    p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="run folders written by 'socsim train'")
+    p.add_argument("-o", "--output", metavar="HTML", default="compare.html",
+                   help="page to write (default: compare.html)")
+    p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    p.add_argument("--embed", choices=("svg", "png"), default="svg",
+                   help="figures as inline SVG (default) or base64 PNG")
+    p.set_defaults(fn=cmd_compare)

@@ -1,0 +1,289 @@
+"""Report figures (matplotlib, Agg backend): each function takes DataFrames / arrays and returns a Figure.
+
+Save with :func:`save_figure` (PNG and/or SVG) or embed with :func:`embed` (inline SVG or base64 PNG).
+Energy axes pick pJ / nJ / uJ / mJ to fit; time axes use us. The same component always has the same colour.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Iterable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from socsim.report.tables import PHASES, UNIT_ACTIONS, layer_order, natural_key  # noqa: E402
+
+ENERGY_UNITS = (("pJ", 1.0), ("nJ", 1e3), ("uJ", 1e6), ("mJ", 1e9), ("J", 1e12))
+TIMELINE_BARS = 4000
+"""Above this many jobs the utilization timeline shows busy fraction per time bin instead of one bar per job."""
+PHASE_COLORS = {"forward": "tab:blue", "backward": "tab:orange", "update": "tab:green", "eval": "tab:purple",
+                "other": "tab:gray"}
+
+
+def energy_unit(largest_pj: float) -> tuple[str, float]:
+    """The unit (name, pJ per unit) that shows ``largest_pj`` as a number below 1000."""
+    for name, scale in ENERGY_UNITS:
+        if abs(largest_pj) < 1000 * scale:
+            return name, scale
+    return ENERGY_UNITS[-1]
+
+
+def component_colors(names: Iterable[str]) -> dict[str, tuple]:
+    """A stable colour per component name (tab20, in natural order)."""
+    cmap = plt.get_cmap("tab20")
+    return {n: cmap(i % 20) for i, n in enumerate(sorted(set(names), key=natural_key))}
+
+
+def _stacked(ax, table: pd.DataFrame, colors: dict[str, tuple], scale: float) -> None:
+    """Bars per row of ``table`` stacked over its columns (values / ``scale``)."""
+    bottom = np.zeros(len(table))
+    for col in table.columns:
+        vals = table[col].to_numpy(dtype=float) / scale
+        if not vals.any():
+            continue
+        ax.bar(range(len(table)), vals, bottom=bottom, color=colors.get(col), label=col, width=0.7)
+        bottom += vals
+    ax.set_xticks(range(len(table)), [str(i) for i in table.index], rotation=30, ha="right")
+
+
+def _by_name(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with string column names in natural order (tile2 before tile10)."""
+    table = table.copy()
+    table.columns = [str(c) for c in table.columns]
+    return table[sorted(table.columns, key=natural_key)]
+
+
+def _legend(fig: Figure, ax) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles[::-1], labels[::-1], loc="center right", fontsize=8, frameon=False)
+
+
+def energy_breakdown(ledger: pd.DataFrame, images: int | None = None) -> Figure:
+    """Energy per layer (left) and per phase (right), stacked by component; per image when ``images``."""
+    per = max(images or 1, 1)
+    colors = component_colors(ledger["component"])
+    by_layer = ledger.pivot_table(index="layer", columns="component", values="energy_pj", aggfunc="sum",
+                                  fill_value=0).reindex(layer_order(ledger)) / per
+    by_phase = ledger.pivot_table(index="phase", columns="component", values="energy_pj", aggfunc="sum",
+                                  fill_value=0)
+    by_phase = by_phase.reindex([p for p in PHASES if p in by_phase.index]
+                                + [p for p in by_phase.index if p not in PHASES]) / per
+    by_layer, by_phase = (_by_name(t) for t in (by_layer, by_phase))
+    unit, scale = energy_unit(max(by_layer.sum(axis=1).max(), by_phase.sum(axis=1).max(), 1.0))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    _stacked(axes[0], by_layer, colors, scale)
+    _stacked(axes[1], by_phase, colors, scale)
+    axes[0].set_title("by layer ('-': outside layers)")
+    axes[1].set_title("by phase")
+    axes[0].set_ylabel(f"energy ({unit}{' per image' if images else ''})")
+    _legend(fig, axes[0])
+    fig.suptitle("Energy breakdown by component")
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    return fig
+
+
+def latency_breakdown(ledger: pd.DataFrame, clock_hz: float, images: int | None = None,
+                      elapsed_cycles: float | None = None) -> Figure:
+    """Busy time of each unit per phase (stacked bars, us; per image when ``images``), with the elapsed time
+    as a dashed line. Units overlap, so a stack can exceed the elapsed time; the gap below it is overlap."""
+    per = max(images or 1, 1)
+    busy = ledger[ledger["action"].isin(UNIT_ACTIONS)]
+    t = busy.pivot_table(index="phase", columns="component", values="cycles", aggfunc="sum", fill_value=0)
+    t = t.reindex([p for p in PHASES if p in t.index] + [p for p in t.index if p not in PHASES])
+    t = _by_name(t) / clock_hz * 1e6 / per
+    fig, ax = plt.subplots(figsize=(8, 4))
+    _stacked(ax, t, component_colors(ledger["component"]), 1.0)
+    if elapsed_cycles:
+        ax.axhline(elapsed_cycles / clock_hz * 1e6 / per, color="k", ls="--", lw=1,
+                   label="elapsed (all phases)")
+    ax.set_ylabel(f"unit busy time (us{' per image' if images else ''})")
+    ax.set_title("Latency breakdown: busy time per unit and phase")
+    _legend(fig, ax)
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
+    return fig
+
+
+def accuracy_curve(metrics: pd.DataFrame) -> Figure:
+    """Test accuracy per epoch (%), with the numpy FP32 baseline when metrics has ``baseline_accuracy``."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(metrics["epoch"], metrics["test_accuracy"] * 100, "o-", label="on the simulated chip")
+    if "baseline_accuracy" in metrics:
+        ax.plot(metrics["epoch"], metrics["baseline_accuracy"] * 100, "s--", color="gray",
+                label="numpy FP32 baseline")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_xticks(metrics["epoch"])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Accuracy vs epoch")
+    fig.tight_layout()
+    return fig
+
+
+def _empty(title: str, message: str) -> Figure:
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    ax.set_title(title)
+    return fig
+
+
+def device_writes(final: np.ndarray, initial: np.ndarray | None, endurance_pulses: float) -> Figure:
+    """Histogram of programming pulses per device (log count), initial programming vs after training, with
+    the endurance limit (when set) and the margin endurance / most-written device in the title."""
+    title = "Device writes"
+    if final.size == 0:
+        return _empty(title, "no per-device write counters (ideal device model)")
+    top = int(final.max())
+    bins = np.arange(0, top + 2) - 0.5 if top < 60 else np.linspace(0, top + 1, 61)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    if initial is not None and initial.size == final.size:
+        ax.hist(initial, bins=bins, histtype="stepfilled", alpha=0.4, color="tab:gray",
+                label="after initial programming")
+    ax.hist(final, bins=bins, histtype="step", lw=2, color="tab:red", label="after training")
+    ax.set_yscale("log")
+    ax.set_xlabel("programming pulses per device")
+    ax.set_ylabel("devices")
+    if endurance_pulses > 0:
+        margin = endurance_pulses / max(top, 1)
+        if endurance_pulses <= 10 * max(top, 1):
+            ax.axvline(endurance_pulses, color="k", ls="--", label=f"endurance {endurance_pulses:g}")
+        title += f": max {top} pulses, endurance {endurance_pulses:g} (margin {margin:,.1f}x)"
+    else:
+        title += f": max {top} pulses, endurance unlimited in this config"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def conductance_distribution(before: np.ndarray, after: np.ndarray, quantity: str = "conductance (uS)") -> Figure:
+    """Histograms of the used devices' conductances (or weights, for the ideal model) before / after training."""
+    if before.size == 0 and after.size == 0:
+        return _empty("Conductance distribution", "no device state in the run folder")
+    vals = np.concatenate([before, after])
+    bins = np.linspace(float(vals.min()), float(vals.max()) + 1e-9, 61)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    if before.size:
+        ax.hist(before, bins=bins, alpha=0.5, color="tab:gray", label="before training")
+    if after.size:
+        ax.hist(after, bins=bins, alpha=0.6, color="tab:blue", label="after training")
+    ax.set_yscale("log")
+    ax.set_xlabel(quantity)
+    ax.set_ylabel("devices")
+    ax.set_title(f"{quantity.split(' (')[0].capitalize()} distribution before / after")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def utilization_timeline(timeline: pd.DataFrame, clock_hz: float, max_cycles: int | None = None) -> Figure:
+    """Per unit, when it was busy (one bar per job coloured by phase), or with more than
+    :data:`TIMELINE_BARS` jobs the busy fraction per time bin as a heat map. Time in us from the first job."""
+    if timeline is None or timeline.empty:
+        return _empty("Unit utilization timeline", "no timeline (run with --trace)")
+    t0 = int(timeline["start"].min())
+    tl = timeline if max_cycles is None else timeline[timeline["start"] < t0 + max_cycles]
+    units = sorted(tl["unit"].astype(str).unique(), key=natural_key)
+    us = 1e6 / clock_hz
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(units) + 1.5))
+    if len(tl) <= TIMELINE_BARS:
+        for i, u in enumerate(units):
+            jobs = tl[tl["unit"] == u]
+            for phase, grp in jobs.groupby("phase"):
+                spans = list(zip((grp["start"] - t0) * us, (grp["end"] - grp["start"]) * us))
+                ax.broken_barh(spans, (i - 0.4, 0.8), facecolors=PHASE_COLORS.get(str(phase), "tab:gray"),
+                               edgecolor="white", linewidth=0.3)
+        handles = [plt.Rectangle((0, 0), 1, 1, color=PHASE_COLORS.get(p, "tab:gray"))
+                   for p in PHASES if p in set(tl["phase"])]
+        ax.legend(handles, [p for p in PHASES if p in set(tl["phase"])], fontsize=8, loc="upper left",
+                  bbox_to_anchor=(1.0, 1.0), frameon=False)
+    else:
+        end = int(tl["end"].max())
+        edges = np.linspace(t0, end, 201)
+        busy = np.zeros((len(units), len(edges) - 1))
+        for i, u in enumerate(units):
+            jobs = tl[tl["unit"] == u]
+            for s, e in zip(jobs["start"].to_numpy(), jobs["end"].to_numpy()):
+                busy[i] += np.clip(np.minimum(e, edges[1:]) - np.maximum(s, edges[:-1]), 0, None)
+        busy /= np.diff(edges)
+        im = ax.imshow(busy, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
+                       extent=(0, (end - t0) * us, len(units) - 0.5, -0.5))
+        fig.colorbar(im, ax=ax, label="busy fraction")
+    ax.set_yticks(range(len(units)), units)
+    ax.set_ylim(len(units) - 0.5, -0.5)
+    ax.set_xlabel(f"time (us at {clock_hz / 1e6:g} MHz)")
+    ax.set_title("Unit utilization timeline")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, stem: str | Path, formats: Iterable[str] = ("png", "svg"), dpi: int = 120) -> list[Path]:
+    """Write ``stem.png`` / ``stem.svg``; returns the paths. Does not close the figure."""
+    paths = []
+    for fmt in formats:
+        path = Path(f"{stem}.{fmt}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format=fmt, dpi=dpi)
+        paths.append(path)
+    return paths
+
+
+def embed(fig: Figure, fmt: str = "svg", dpi: int = 100) -> str:
+    """HTML for ``fig`` with nothing external: inline ``<svg>`` or an ``<img>`` with a base64 PNG data URI.
+    Closes the figure."""
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=fmt, dpi=dpi)
+    finally:
+        plt.close(fig)
+    if fmt == "svg":
+        text = buf.getvalue().decode()
+        return text[text.index("<svg"):]
+    if fmt == "png":
+        return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
+    raise ValueError(f"embed format {fmt!r}; known: svg, png")
+
+
+def compare_accuracy(metrics: dict[str, pd.DataFrame]) -> Figure:
+    """Test accuracy (%) vs epoch of several runs (solid) with their baselines when present (dotted)."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for i, (label, m) in enumerate(metrics.items()):
+        color = plt.get_cmap("tab10")(i % 10)
+        ax.plot(m["epoch"], m["test_accuracy"] * 100, "o-", color=color, label=label)
+        if "baseline_accuracy" in m:
+            ax.plot(m["epoch"], m["baseline_accuracy"] * 100, ":", color=color, label=f"{label} (baseline)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("Accuracy vs epoch")
+    fig.tight_layout()
+    return fig
+
+
+def compare_energy(per_image_pj: pd.DataFrame) -> Figure:
+    """Training energy per image of several runs, stacked by phase; ``per_image_pj`` has one row per run and
+    columns ``{phase}_energy_per_image_pj``."""
+    cols = [c for c in per_image_pj.columns if c.endswith("_energy_per_image_pj")]
+    t = per_image_pj[cols].astype(float)
+    t.columns = [c.removesuffix("_energy_per_image_pj") for c in cols]
+    unit, scale = energy_unit(float(t.sum(axis=1).max()) if len(t) else 1.0)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    _stacked(ax, t, PHASE_COLORS, scale)
+    ax.set_ylabel(f"training energy per image ({unit})")
+    ax.set_title("Energy per training image by phase")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,127 @@
+"""Headline numbers of a run: TOPS/W, energy and latency per training image, accuracy, device writes.
+
+How the operations of TOPS/W are counted (shown on the report page too): a tile MVM over a block of R
+rows and C weights with b-bit inputs records ``array_cell`` = vectors x R x bit lines x b in the ledger,
+where bit lines = 2 C for differential (G+/G-) weights, else C. So the multiply-accumulates are
+
+    MACs = array_cell / (b x bit lines per weight),
+
+one MAC per weight and input, and ops = 2 x MACs. ``b`` is the DAC input bits every ``tcfg`` of the
+compiled program sets (config ``train.in_bits``; 0 = analog counts as 1 pulse). Only tile MVMs (``mvm``,
+``mvmt``) count as ops; the digital unit's FP32 work (backward, optimizer) costs energy but adds no ops.
+The count is cross-checked against the mapping's geometry (rows x cols x MVMs per image of each layer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from isa.program import Program
+    from socsim.report.rundir import RunFolder
+
+MVM_OPCODES = ("mvm", "mvmt")
+TILE_MVM_ACTIONS = ("dac_pulse", "array_cell", "adc_conversion", "shift_add")
+"""Actions of the tile's MVM datapath (DACs, array, ADC + TIA, shift-add): the 'tile' energy of TOPS/W."""
+
+
+def tile_macs(ledger: pd.DataFrame, in_bits: int, differential: bool) -> float:
+    """Multiply-accumulates (one per weight and input vector element) of the tile MVMs in ``ledger``."""
+    cells = ledger.loc[(ledger["action"] == "array_cell") & ledger["opcode"].isin(MVM_OPCODES), "count"].sum()
+    return float(cells) / (max(1, in_bits) * (2 if differential else 1))
+
+
+def tile_mvm_energy_pj(ledger: pd.DataFrame) -> float:
+    """Energy of the tile MVM datapath (:data:`TILE_MVM_ACTIONS` of ``mvm``/``mvmt`` rows), pJ."""
+    rows = ledger["action"].isin(TILE_MVM_ACTIONS) & ledger["opcode"].isin(MVM_OPCODES)
+    return float(ledger.loc[rows, "energy_pj"].sum())
+
+
+def tops_per_w(ops: float, energy_pj: float) -> float:
+    """Operations per second per watt = ops per joule / 1e12 (``energy_pj`` in pJ)."""
+    return ops / (energy_pj * 1e-12) / 1e12 if energy_pj > 0 else float("nan")
+
+
+def program_in_bits(program: "Program") -> int | None:
+    """The DAC input bits every ``tcfg`` of ``program`` sets, or None when they differ or there is none."""
+    bits = {ins.args[-1] for ins in program.instructions if ins.spec.mnemonic == "tcfg"}
+    return int(bits.pop()) if len(bits) == 1 else None
+
+
+def geometry_macs_per_image(graph, cfg) -> float:
+    """Forward MACs per image from the mapping: sum over weight layers of rows x cols x MVMs per image."""
+    from socsim.compiler.mapping import map_graph
+    return float(sum(lm.rows * lm.cols * lm.mvms for lm in map_graph(graph, cfg, check=False).layers))
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The numbers at the top of a report. Energy in pJ, time in s, accuracy as a fraction."""
+
+    final_accuracy: float
+    baseline_accuracy: float | None
+    energy_per_image_pj: float
+    """Training energy per training image, mean over epochs (every unit, memory and the bus)."""
+    latency_per_image_s: float
+    """Simulated training time per training image, mean over epochs."""
+    train_energy_pj: float
+    eval_energy_pj: float
+    tile_macs: float
+    """MACs of every tile MVM in the ledger (training and evaluation programs, all epochs)."""
+    tile_energy_pj: float
+    """Energy of those MVMs' datapath (DAC, array, ADC, shift-add)."""
+    total_energy_pj: float
+    """Energy of every ledger row (training and evaluation)."""
+    forward_macs_per_image: float
+    """Ledger: forward-phase tile MACs of the training program / training images."""
+    geometry_macs_per_image: float | None
+    """Mapping: forward MACs per image from layer geometry (None without the graph)."""
+    writes_per_weight: float
+
+    @property
+    def ops(self) -> float:
+        return 2.0 * self.tile_macs
+
+    @property
+    def tops_per_w_tile(self) -> float:
+        return tops_per_w(self.ops, self.tile_energy_pj)
+
+    @property
+    def tops_per_w_system(self) -> float:
+        return tops_per_w(self.ops, self.total_energy_pj)
+
+
+def headline(run: "RunFolder") -> Headline:
+    """The headline numbers of a run folder."""
+    m, led = run.metrics, run.ledger
+    tiles = run.config.get("tiles", {})
+    bits = int(run.config.get("train", {}).get("in_bits", 8))
+    macs = tile_macs(led, bits, bool(tiles.get("differential", True)))
+    train = led[led["program"] == "train"] if "program" in led else led
+    fwd = tile_macs(train[train["phase"] == "forward"], bits, bool(tiles.get("differential", True)))
+    images = max(run.train_images, 1)
+    geo = None
+    if run.graph is not None:
+        geo = geometry_macs_per_image(run.graph, run.soc_config)
+    base = float(m["baseline_accuracy"].iloc[-1]) if "baseline_accuracy" in m and len(m) else None
+    return Headline(
+        final_accuracy=float(m["test_accuracy"].iloc[-1]) if len(m) else float("nan"),
+        baseline_accuracy=base,
+        energy_per_image_pj=float(m["train_energy_pj"].sum()) / images,
+        latency_per_image_s=float(m["train_s"].sum()) / images,
+        train_energy_pj=float(m["train_energy_pj"].sum()),
+        eval_energy_pj=float(m["eval_energy_pj"].sum()) if "eval_energy_pj" in m else 0.0,
+        tile_macs=macs, tile_energy_pj=tile_mvm_energy_pj(led), total_energy_pj=float(led["energy_pj"].sum()),
+        forward_macs_per_image=fwd / images, geometry_macs_per_image=geo,
+        writes_per_weight=float(m["writes_per_weight"].sum()) if "writes_per_weight" in m else 0.0)
+
+
+def result_tile_macs(result) -> float:
+    """Tile MACs of one :class:`Result`, with the input bits its program's ``tcfg`` set (the config's
+    ``train.in_bits`` when the program sets several or none)."""
+    bits = program_in_bits(result.program)
+    return tile_macs(result.ledger, result.cfg.train.in_bits if bits is None else bits,
+                     result.cfg.tiles.differential)

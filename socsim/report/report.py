@@ -1,0 +1,175 @@
+"""The report of a run folder (``socsim report RUN_DIR``) and the comparison page (``socsim compare``).
+
+:func:`run_figures` and :func:`run_tables` give the pieces; :func:`build_report` lays them out as one
+self-contained HTML page; :func:`export` writes the tables (CSV, JSON) and figures (PNG, SVG) as files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from socsim.report import figures as F
+from socsim.report import html as H
+from socsim.report.compare import compare_table, run_labels
+from socsim.report.devices import device_values, endurance, placed_masks
+from socsim.report.headline import Headline, headline
+from socsim.report.rundir import RunFolder
+from socsim.report.tables import layer_phase_pivot, run_tables, write_tables
+
+REPORT = "report.html"
+
+DERIVATION = [
+    "Every energy is a count of hardware actions recorded in the ledger by the unit that performed them, "
+    "priced by the config's [energy] table (shown below); nothing else adds energy.",
+    "Energy per training image = training-program energy of all epochs / training images of all epochs "
+    "(every unit, memory, bus and DRAM access; evaluation excluded).",
+    "Latency per training image = simulated cycles of the training program / clock / training images, "
+    "mean over epochs.",
+    "TOPS/W: ops = 2 x MACs of the tile MVMs (mvm, mvmt) in the ledger, training and evaluation. A tile MVM "
+    "records array_cell = vectors x rows x bit lines x input bits, so MACs = array_cell / (input bits x bit "
+    "lines per weight): one MAC per weight (a G+/G- pair counts once) and input. Tile TOPS/W divides by the "
+    "energy of the MVM datapath (DAC pulses, array, ADC + TIA, shift-add); system TOPS/W by all energy of both "
+    "programs. Digital-unit FP32 work (backward, optimizer) costs energy but is not counted as ops. "
+    "Wu et al. count one MAC per device column (3.08 TOPS/W for a 64x64 array); multiply the tile figure by "
+    "the bit lines per weight (2 for differential) to compare.",
+    "Busy cycles per unit come from the ledger's busy rows; units work in parallel, so busy times overlap and "
+    "add up to more than the elapsed time. Utilization = busy cycles / elapsed cycles of all programs.",
+]
+
+
+def run_figures(run: RunFolder) -> dict[str, tuple[Figure, str]]:
+    """Every figure of a run folder, by file stem: (figure, caption)."""
+    led = run.ledger
+    train = led[led["program"] == "train"] if "program" in led else led
+    masks = placed_masks(run)
+    figs: dict[str, tuple[Figure, str]] = {
+        "accuracy": (F.accuracy_curve(run.metrics), "Test accuracy after each epoch."),
+        "energy_breakdown": (F.energy_breakdown(train, run.train_images),
+                             "Training-program energy per training image, by layer and by phase, stacked by "
+                             "component."),
+        "latency_breakdown": (F.latency_breakdown(train, run.clock_hz, run.train_images,
+                                                  float(run.metrics["train_cycles"].sum())),
+                              "Busy time per unit and phase of the training program per image; the dashed line "
+                              "is the elapsed time per image (units overlap)."),
+    }
+    e = endurance(run, masks)
+    final_w = device_values(run.final, "writes", masks)
+    init_w = device_values(run.initial, "writes", masks, touched=run.final)
+    figs["device_writes"] = (F.device_writes(final_w, init_w, e.endurance_pulses if e else 0.0),
+                             "Programming pulses per device under placed weight blocks (both devices of a pair).")
+    if run.final and any(k.endswith("_g") for k in run.final):
+        kind, quantity, caption = "g", "conductance (uS)", "Conductances of the used devices (G+ and G- pooled)"
+    else:
+        kind, quantity, caption = "w", "weight (ideal device model)", "Weights stored by the ideal model"
+    figs["conductances"] = (F.conductance_distribution(device_values(run.initial, kind, masks, touched=run.final),
+                                                       device_values(run.final, kind, masks), quantity),
+                            caption + " before and after training.")
+    if run.timeline is not None:
+        figs["utilization_timeline"] = (F.utilization_timeline(run.timeline, run.clock_hz),
+                                        "Per-unit activity from the run's trace.json.")
+    return figs
+
+
+def _energy(pj: float) -> str:
+    unit, scale = F.energy_unit(pj)
+    return f"{pj / scale:.4g} {unit}"
+
+
+def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
+    e = endurance(run, placed_masks(run))
+    acc = f"{h.final_accuracy:.2%}"
+    base = f" (FP32 baseline {h.baseline_accuracy:.2%})" if h.baseline_accuracy is not None else ""
+    items = [("final test accuracy" + base, acc),
+             ("energy per training image", _energy(h.energy_per_image_pj)),
+             ("latency per training image", f"{h.latency_per_image_s * 1e6:.4g} us"),
+             ("TOPS/W, tile MVM datapath", f"{h.tops_per_w_tile:.3g}"),
+             ("TOPS/W, whole chip (tile ops)", f"{h.tops_per_w_system:.3g}"),
+             ("writes per weight (all epochs)", f"{h.writes_per_weight:.3g}")]
+    if e is not None:
+        margin = "unlimited" if e.endurance_pulses <= 0 else f"{e.margin:,.1f}x, ~{e.epochs_to_limit:,.0f} more epochs"
+        items.append((f"max pulses per device (endurance margin {margin})", f"{e.max_writes:,}"))
+    return items
+
+
+def _mapping_text(run: RunFolder) -> str:
+    if run.graph is None:
+        return f"graph file {run.args.get('graph')!r} not found; run the report from where the run was started"
+    from socsim.compiler.mapping import mapping_table
+    from socsim.compiler.placement import place_blocks
+    cfg = run.soc_config
+    text = mapping_table(run.graph, cfg)
+    try:
+        text += "\n\nplacement used by the lowering (column strips):\n" + place_blocks(run.graph, cfg).table()
+    except ValueError as exc:
+        text += f"\n\nplacement used by the lowering: does not fit ({exc})"
+    return text
+
+
+def build_report(run: RunFolder, embed: str = "svg") -> str:
+    """The HTML page of ``run``: headline, derivations, figures, tables, mapping and config."""
+    h = headline(run)
+    tables = run_tables(run)
+    args = run.args
+    intro = (f"<p>{H.esc(args.get('graph', '?'))} on config <b>{H.esc(run.config.get('name', '?'))}</b> "
+             f"(scheme {H.esc(run.config.get('train', {}).get('scheme', '?'))}), dataset "
+             f"{H.esc(args.get('dataset', '?'))}, {run.epochs} epochs, {run.train_images:,} training images, "
+             f"clock {run.clock_hz / 1e6:g} MHz. Run folder <code>{H.esc(run.path)}</code>.</p>")
+    check = (f"Forward tile MACs per training image: {h.forward_macs_per_image:,.0f} from the ledger"
+             + (f", {h.geometry_macs_per_image:,.0f} from the mapping's geometry"
+                if h.geometry_macs_per_image is not None else "") + ".")
+    sections = [intro, H.cards(headline_cards(h, run)),
+                "<h2>How the numbers are derived</h2><ul class='note'>"
+                + "".join(f"<li>{H.esc(t)}</li>" for t in DERIVATION) + f"<li>{H.esc(check)}</li></ul>",
+                "<h2>Figures</h2>"]
+    sections += [H.figure(F.embed(fig, embed), cap) for fig, cap in run_figures(run).values()]
+    titles = {"epochs": "Per epoch", "components": "Per component (all programs, all epochs)",
+              "layers": "Per layer x phase (all programs, all epochs)", "opcodes": "Per opcode",
+              "actions": "Energy table as applied: actions, counts, price per action"}
+    sections.append("<h2>Tables</h2>")
+    for name, df in tables.items():
+        sections.append(f"<h3>{H.esc(titles.get(name, name))}</h3>" + H.table(df))
+        if name == "layers":
+            sections.append("<p class='note'>Energy (pJ) pivoted, layer x phase:</p>"
+                            + H.table(layer_phase_pivot(run.ledger)))
+    sections += ["<h2>Mapping</h2>", H.pre(_mapping_text(run)),
+                 "<h2>Configuration</h2><details><summary>config.json and run.json</summary>"
+                 + H.pre(json.dumps({"run": run.args, "config": run.config}, indent=2)) + "</details>"]
+    return H.page(f"socsim report: {run.name}", sections)
+
+
+def export(run: RunFolder, out_dir: str | Path, table_formats: Iterable[str] = ("csv", "json"),
+           figure_formats: Iterable[str] = ("png", "svg")) -> list[Path]:
+    """Write every table and figure of ``run`` into ``out_dir``; returns the paths."""
+    import matplotlib.pyplot as plt
+    out = Path(out_dir)
+    paths = write_tables(run_tables(run), out, tuple(table_formats))
+    for stem, (fig, _) in run_figures(run).items():
+        paths += F.save_figure(fig, out / stem, tuple(figure_formats))
+        plt.close(fig)
+    return paths
+
+
+def build_compare(runs: Sequence[RunFolder], embed: str = "svg") -> str:
+    """The comparison page: the side-by-side table and accuracy / energy figures, one column per run."""
+    table = compare_table(runs)
+    labels = run_labels(runs)
+    per_image = table.T[[c for c in table.index if c.endswith("_energy_per_image_pj") and c != "energy_per_image_pj"]]
+    sections = [f"<p>{len(runs)} runs: " + ", ".join(f"<code>{H.esc(r.path)}</code>" for r in runs) + "</p>",
+                H.table(table, index=True),
+                H.figure(F.embed(F.compare_accuracy(dict(zip(labels, (r.metrics for r in runs)))), embed),
+                         "Test accuracy per epoch; dotted: each run's FP32 baseline."),
+                H.figure(F.embed(F.compare_energy(per_image), embed), "Training energy per image by phase.")]
+    return H.page("socsim compare", sections)
+
+
+def compare_text(runs: Sequence[RunFolder]) -> str:
+    """The side-by-side table as fixed-width text (stdout of ``socsim compare``)."""
+    table = compare_table(runs)
+    text = pd.DataFrame({c: [H.fmt_value(q, v) for q, v in table[c].items()] for c in table.columns},
+                        index=table.index)
+    return text.to_string()

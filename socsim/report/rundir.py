@@ -1,0 +1,134 @@
+"""Read a run folder written by ``socsim train`` (config, run args, metrics, ledger, device state).
+
+Every other report module works on the :class:`RunFolder` fields (plain DataFrames and arrays), so a
+report never needs the simulator or the checkpoint. Files that are missing load as ``None`` or empty
+frames; :func:`load_run` fails only when the folder has no ``metrics.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from socsim.runs import CONDUCTANCES, CONFIG, INITIAL_CONDUCTANCES, LEDGER, METRICS, RUN_ARGS
+from socsim.sim.ledger import COLUMNS as LEDGER_COLUMNS
+from socsim.sim.result import TIMELINE_COLUMNS
+
+TRACE = "trace.json"
+"""Optional trace-event file in a run folder (``socsim train --trace``); the report reads it back as a timeline."""
+
+
+@dataclass
+class RunFolder:
+    """The files of one training run, loaded. Energy in pJ, time in cycles of ``clock_hz`` or seconds."""
+
+    path: Path
+    config: dict[str, Any]
+    """The full config as written in config.json (nested mapping)."""
+    args: dict[str, Any]
+    """run.json: graph, config, dataset, epochs, ..."""
+    metrics: pd.DataFrame
+    """metrics.csv: one row per epoch."""
+    ledger: pd.DataFrame
+    """ledger.csv: ledger rows with extra columns ``epoch`` and ``program`` (train / evaluate)."""
+    initial: dict[str, np.ndarray] | None
+    """conductances_initial.npz (device state after the init program), or None."""
+    final: dict[str, np.ndarray] | None
+    """conductances.npz (device state after the last epoch), or None."""
+    timeline: pd.DataFrame | None
+    """Unit jobs read back from trace.json, or None when the run was not traced."""
+
+    @property
+    def name(self) -> str:
+        return self.path.resolve().name
+
+    @property
+    def clock_hz(self) -> float:
+        return float(self.config.get("clock_hz", 100e6))
+
+    @property
+    def epochs(self) -> int:
+        return len(self.metrics)
+
+    @property
+    def train_images(self) -> int:
+        """Training images over all epochs."""
+        return int(self.metrics["train_images"].sum()) if "train_images" in self.metrics else 0
+
+    @property
+    def cycles(self) -> int:
+        """Simulated cycles of every program in the ledger (training and evaluation, all epochs)."""
+        cols = [c for c in ("train_cycles", "eval_cycles") if c in self.metrics]
+        return int(self.metrics[cols].to_numpy().sum()) if cols else 0
+
+    @property
+    def device(self) -> dict[str, Any]:
+        """config tiles.physics.device (conductance range, levels, endurance_pulses)."""
+        return dict(self.config.get("tiles", {}).get("physics", {}).get("device", {}))
+
+    @cached_property
+    def soc_config(self):
+        """The config as a :class:`socsim.config.SocConfig` (validated)."""
+        from socsim.config import SocConfig
+        from socsim.configtools import from_mapping
+        return from_mapping(SocConfig, self.config, "config.json")
+
+    @cached_property
+    def graph(self):
+        """The network graph named in run.json, or None when its file cannot be found."""
+        path = self.graph_path
+        if path is None:
+            return None
+        if path.suffix == ".onnx":
+            from socsim.compiler.frontend_onnx import load_onnx
+            return load_onnx(str(path)).graph
+        from socsim.compiler.frontend_toml import load_toml
+        return load_toml(str(path))
+
+    @property
+    def graph_path(self) -> Path | None:
+        """run.json's graph, as given or relative to the run folder's parent; None if neither exists."""
+        given = self.args.get("graph")
+        if not given:
+            return None
+        for cand in (Path(given), self.path.parent / given, self.path / Path(given).name):
+            if cand.is_file():
+                return cand
+        return None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def load_run(path: str | Path) -> RunFolder:
+    """Load the run folder at ``path``; raises FileNotFoundError naming the folder when it has no metrics.csv."""
+    root = Path(path)
+    if not (root / METRICS).is_file():
+        raise FileNotFoundError(f"{root}: not a run folder written by 'socsim train' (no {METRICS})")
+    metrics = pd.read_csv(root / METRICS)
+    if (root / LEDGER).is_file():
+        ledger = pd.read_csv(root / LEDGER, keep_default_na=False, dtype={"layer": str, "phase": str})
+    else:
+        ledger = pd.DataFrame(columns=[*LEDGER_COLUMNS, "epoch", "program"])
+    timeline = None
+    if (root / TRACE).is_file():
+        from socsim.report.trace import read_trace
+        timeline = read_trace(root / TRACE)
+        if timeline.empty:
+            timeline = pd.DataFrame(columns=TIMELINE_COLUMNS)
+    return RunFolder(root, _read_json(root / CONFIG), _read_json(root / RUN_ARGS), metrics, ledger,
+                     _read_npz(root / INITIAL_CONDUCTANCES), _read_npz(root / CONDUCTANCES), timeline)

@@ -1,0 +1,165 @@
+"""Ledger and metrics -> report tables (pandas DataFrames), and their CSV / JSON export.
+
+Every table is a plain DataFrame with a RangeIndex; the unit of each numeric column is in its name
+(``energy_pj``, ``busy_cycles``, ``latency_per_image_s``); shares and utilizations are fractions in [0, 1].
+Sums over a table's ``energy_pj`` column equal the sum over the ledger it came from (tests check this).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from socsim.report.rundir import RunFolder
+    from socsim.sim.result import Result
+
+PHASES = ("forward", "backward", "update", "eval", "other")
+"""Phase order of every table and figure (``mark`` phases of the ISA, lower case)."""
+NO_LAYER = "-"
+"""Layer name of ledger rows outside any layer (loads, loop control, init)."""
+UNIT_ACTIONS = ("busy", "ctrl_instr")
+"""Actions whose ``cycles`` are busy time of the component that recorded them."""
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that puts tile2 before tile10."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(name)))
+
+
+def _sorted_by_name(df: pd.DataFrame, col: str) -> pd.DataFrame:
+    return df.sort_values(col, key=lambda s: s.map(natural_key)).reset_index(drop=True)
+
+
+def _phase_rank(phase: str) -> int:
+    return PHASES.index(phase) if phase in PHASES else len(PHASES)
+
+
+def component_table(ledger: pd.DataFrame, cycles: int, busy_cycles: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """Per component: ``busy_cycles``, ``utilization`` (busy / ``cycles``), ``energy_pj``, ``energy_share``.
+
+    ``busy_cycles`` comes from the simulator's per-unit counters when given (a :class:`Result`), else from
+    the ledger's busy-time rows (:data:`UNIT_ACTIONS`); components that never record busy time (memories,
+    the bus in a run folder) get NaN there.
+    """
+    energy = ledger.groupby("component")["energy_pj"].sum()
+    timed = ledger[ledger["action"].isin(UNIT_ACTIONS)].groupby("component")["cycles"].sum()
+    names = sorted(set(energy.index) | set(busy_cycles or {}), key=natural_key)
+    total = float(energy.sum())
+    rows = []
+    for name in names:
+        if busy_cycles is not None:
+            busy = float(busy_cycles[name]) if name in busy_cycles else np.nan
+        else:
+            busy = float(timed[name]) if name in timed.index else np.nan
+        e = float(energy.get(name, 0.0))
+        rows.append({"component": name, "busy_cycles": busy, "utilization": busy / max(cycles, 1),
+                     "energy_pj": e, "energy_share": e / total if total else 0.0})
+    return pd.DataFrame(rows, columns=["component", "busy_cycles", "utilization", "energy_pj", "energy_share"])
+
+
+def layer_phase_table(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Per (layer, phase): ``energy_pj``, ``energy_share`` and ``busy_cycles`` (summed over the units, so it
+    can exceed elapsed time when units overlap). Layers in first-seen order, ``-`` last; phases in :data:`PHASES`."""
+    g = ledger.groupby(["layer", "phase"], sort=False)
+    df = g["energy_pj"].sum().to_frame()
+    df["busy_cycles"] = ledger[ledger["action"].isin(UNIT_ACTIONS)].groupby(["layer", "phase"])["cycles"].sum()
+    df = df.fillna({"busy_cycles": 0}).reset_index()
+    total = float(df["energy_pj"].sum())
+    df["energy_share"] = df["energy_pj"] / total if total else 0.0
+    order = {name: i for i, name in enumerate(layer_order(ledger))}
+    df = df.assign(_l=df["layer"].map(order), _p=df["phase"].map(_phase_rank))
+    df = df.sort_values(["_l", "_p"]).drop(columns=["_l", "_p"]).reset_index(drop=True)
+    return df[["layer", "phase", "energy_pj", "energy_share", "busy_cycles"]]
+
+
+def layer_order(ledger: pd.DataFrame) -> list[str]:
+    """Layer names in the order they first appear in the ledger, with ``-`` (no layer) last."""
+    names = list(dict.fromkeys(ledger["layer"].astype(str)))
+    return [n for n in names if n != NO_LAYER] + ([NO_LAYER] if NO_LAYER in names else [])
+
+
+def layer_phase_pivot(ledger: pd.DataFrame, value: str = "energy_pj") -> pd.DataFrame:
+    """``value`` summed per layer (rows) x phase (columns ``{phase}_{value}``) plus ``total_{value}``."""
+    p = ledger.pivot_table(index="layer", columns="phase", values=value, aggfunc="sum", fill_value=0)
+    phases = sorted(p.columns, key=_phase_rank)
+    p = p.reindex(index=layer_order(ledger), columns=phases)
+    p.columns = [f"{ph}_{value}" for ph in phases]
+    p[f"total_{value}"] = p.sum(axis=1)
+    return p.reset_index()
+
+
+def opcode_table(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Per opcode: ``instructions`` (issued by the controller), ``busy_cycles`` (all units' and the
+    controller's cycles on it), ``energy_pj``, ``energy_share`` and ``energy_per_instruction_pj``;
+    sorted by energy, largest first."""
+    led = ledger.assign(_n=np.where(ledger["action"] == "ctrl_instr", ledger["count"], 0))
+    df = led.groupby("opcode").agg(instructions=("_n", "sum"), busy_cycles=("cycles", "sum"),
+                                   energy_pj=("energy_pj", "sum")).reset_index()
+    total = float(df["energy_pj"].sum())
+    df["energy_share"] = df["energy_pj"] / total if total else 0.0
+    df["energy_per_instruction_pj"] = df["energy_pj"] / df["instructions"].where(df["instructions"] > 0)
+    return df.sort_values(["energy_pj", "opcode"], ascending=[False, True]).reset_index(drop=True)
+
+
+def action_table(ledger: pd.DataFrame, prices: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Per (component, action): ``count``, ``energy_pj`` and, when ``prices`` (pJ per action) are given,
+    ``price_pj`` — the energy table as it was applied."""
+    df = ledger.groupby(["component", "action"])[["count", "energy_pj"]].sum().reset_index()
+    if prices is not None:
+        df["price_pj"] = df["action"].map(lambda a: prices.get(f"{a}_pj", 0.0))
+    return _sorted_by_name(df, "component")
+
+
+EPOCH_COLUMNS = ["epoch", "test_accuracy", "baseline_accuracy", "train_images", "energy_per_image_pj",
+                 "latency_per_image_s", "train_energy_pj", "forward_energy_pj", "backward_energy_pj",
+                 "update_energy_pj", "eval_energy_pj", "train_cycles", "train_s", "eval_cycles", "cells_written",
+                 "writes_per_weight", "set_pulses", "reset_pulses", "wall_s"]
+
+
+def epoch_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per epoch: accuracy (fraction), energy (pJ), latency (s), cycles and device writes, from metrics.csv.
+
+    Columns in :data:`EPOCH_COLUMNS` order (absent ones skipped, unknown extra ones kept at the end)."""
+    cols = [c for c in EPOCH_COLUMNS if c in metrics] + [c for c in metrics if c not in EPOCH_COLUMNS]
+    return metrics[cols].reset_index(drop=True)
+
+
+def result_tables(result: "Result") -> dict[str, pd.DataFrame]:
+    """The tables of one simulator :class:`Result` (one program run)."""
+    from socsim.configtools import to_mapping
+    led = result.ledger
+    return {"components": component_table(led, result.cycles, result.busy_cycles),
+            "layers": layer_phase_table(led), "opcodes": opcode_table(led),
+            "actions": action_table(led, to_mapping(result.cfg.energy))}
+
+
+def run_tables(run: "RunFolder") -> dict[str, pd.DataFrame]:
+    """The tables of a run folder; ledger tables cover every epoch and both programs (train, evaluate)."""
+    led = run.ledger
+    return {"epochs": epoch_table(run.metrics), "components": component_table(led, run.cycles),
+            "layers": layer_phase_table(led), "opcodes": opcode_table(led),
+            "actions": action_table(led, run.config.get("energy", {}))}
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path,
+                 formats: Iterable[str] = ("csv", "json")) -> list[Path]:
+    """Write each table as ``out_dir/{name}.csv`` and/or ``.json`` (records); returns the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, df in tables.items():
+        for fmt in formats:
+            path = out / f"{name}.{fmt}"
+            if fmt == "csv":
+                df.to_csv(path, index=False)
+            elif fmt == "json":
+                df.to_json(path, orient="records", indent=2)
+            else:
+                raise ValueError(f"table format {fmt!r}; known: csv, json")
+            paths.append(path)
+    return paths

@@ -1,0 +1,81 @@
+"""Where points run: in this process, on a local process pool, or on a Dask distributed cluster.
+
+Every backend calls the same :func:`socsim.sweep.jobs.run_point` and hands each result to
+``on_result`` as soon as it arrives (in completion order); the caller writes the table.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from typing import Any, Callable, Sequence
+
+from socsim.sweep.jobs import PointJob, run_point
+from socsim.sweep.spec import SweepError
+
+OnResult = Callable[[dict[str, Any]], None]
+
+
+def default_workers() -> int:
+    """Worker processes when ``--workers`` is not given: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_serial(jobs: Sequence[PointJob], on_result: OnResult) -> None:
+    """One point after another in this process."""
+    for job in jobs:
+        on_result(run_point(job))
+
+
+def _pool_worker_init() -> None:
+    """Pool workers leave Ctrl-C to the parent (which terminates them) and keep stdout for the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout = open(os.devnull, "w")  # run_training's per-run header line
+
+
+def run_pool(jobs: Sequence[PointJob], workers: int, on_result: OnResult) -> None:
+    """A pool of ``workers`` fresh (spawned) processes; Ctrl-C terminates the pool and re-raises."""
+    if workers <= 1 or len(jobs) <= 1:
+        run_serial(jobs, on_result)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    pool = ctx.Pool(min(workers, len(jobs)), initializer=_pool_worker_init)
+    try:
+        for result in pool.imap_unordered(run_point, jobs):
+            on_result(result)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def run_dask(jobs: Sequence[PointJob], address: str, on_result: OnResult, connect_timeout_s: float = 10.0) -> None:
+    """Submit every point to the Dask scheduler at ``address`` (e.g. ``tcp://127.0.0.1:8786``).
+
+    The workers must have socsim installed and see the same paths as this process (the graph or
+    program file and the results folder): a shared filesystem, or workers on this host.
+    """
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise SweepError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+    try:
+        client = Client(address, timeout=f"{connect_timeout_s}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    futures = []
+    try:
+        futures = [client.submit(run_point, job, key=f"socsim-point-{job.key}-{os.getpid()}", pure=False)
+                   for job in jobs]
+        for future in as_completed(futures):
+            on_result(future.result())
+    finally:
+        client.cancel(futures)
+        client.close()

@@ -1,0 +1,92 @@
+"""Running one sweep point: the picklable job and the worker function every backend calls.
+
+``run_point(job)`` never raises for a failing design point: a trap, divergence or bad input is
+recorded in the returned row (``status`` and ``error``) so the sweep goes on. A training point
+resumes from its own checkpoint if an earlier, interrupted sweep left one.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from socsim.sweep import tomlw
+from socsim.sweep.spec import PROGRAM_METRICS, TRAIN_METRICS, JobSpec
+
+POINT_CONFIG = "config.toml"
+"""Each point folder's self-contained config: ``socsim train GRAPH --config points/KEY/config.toml``."""
+ERROR_FILE = "error.txt"
+"""Traceback of a point that crashed with an unexpected exception."""
+
+
+@dataclass(frozen=True)
+class PointJob:
+    """Everything a worker needs to run one point (picklable, no open files)."""
+
+    key: str
+    index: int
+    job: JobSpec
+    config: dict[str, Any]
+    """The resolved config mapping."""
+    folder: str
+    """The point's folder (absolute): config.toml and, for training, the run folder."""
+
+
+def write_point_config(job: PointJob) -> Path:
+    folder = Path(job.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / POINT_CONFIG
+    text = tomlw.dumps(job.config, header=f"sweep point {job.key}: the resolved config (every field)")
+    from socsim.runs import atomic_write
+    atomic_write(path, lambda fh: fh.write(text), binary=False)
+    return path
+
+
+def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
+    from socsim.runs import CHECKPOINT
+    from socsim.trainrun import RunArgs, run_training
+    spec = job.job
+    folder = Path(job.folder)
+    args = RunArgs(spec.graph, str(config_path), spec.dataset, spec.data_path, job.config["train"]["epochs"],
+                   spec.train_examples, spec.test_examples, spec.microbatch)
+    rows = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), quiet=True)
+    last = rows[-1]
+    return {"epochs": int(last["epoch"]), **{m: last[m] for m in TRAIN_METRICS}}
+
+
+def _program(job: PointJob) -> dict[str, Any]:
+    from socsim.cli import _load_program
+    from socsim.config import SocConfig
+    from socsim.configtools import from_mapping
+    from socsim.sim import Soc
+    cfg = from_mapping(SocConfig, job.config)
+    result = Soc.from_config(cfg).run(_load_program(job.job.program))
+    values = {"cycles": result.cycles, "seconds": result.seconds, "energy_pj": result.energy_pj,
+              "instructions": result.instructions}
+    return {m: values[m] for m in PROGRAM_METRICS}
+
+
+def run_point(job: PointJob) -> dict[str, Any]:
+    """Run one point; returns ``{key, status, error, wall_s, <metrics>}`` (status ok, trap, diverged, error, crash)."""
+    from socsim.sim import Trap
+    from socsim.trainrun import Diverged
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"key": job.key, "status": "ok", "error": ""}
+    try:
+        config_path = write_point_config(job)
+        row.update(_train(job, config_path) if job.job.kind == "train" else _program(job))
+    except Trap as exc:
+        row.update(status="trap", error=str(exc))
+    except Diverged as exc:
+        row.update(status="diverged", error=str(exc))
+    except (ValueError, KeyError, OSError) as exc:  # GraphError, ConfigError, placement does not fit, ...
+        row.update(status="error", error=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc))
+    except Exception as exc:  # a simulator bug: keep the traceback beside the point, go on with the sweep
+        Path(job.folder).mkdir(parents=True, exist_ok=True)
+        (Path(job.folder) / ERROR_FILE).write_text(traceback.format_exc())
+        row.update(status="crash", error=f"{type(exc).__name__}: {exc} (traceback in {job.folder}/{ERROR_FILE})")
+    row["wall_s"] = time.perf_counter() - t0
+    return row

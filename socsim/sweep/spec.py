@@ -1,0 +1,380 @@
+"""The sweep file: what to run (a training job or a program) over which config points.
+
+``load_sweep(path)`` reads and checks a sweep TOML file; ``expand(spec)`` turns it into
+:class:`Point` objects, each with its fully resolved :class:`~socsim.config.SocConfig`. Every
+error is a :class:`SweepError` naming the sweep file, the table or point, and the dotted field,
+raised before anything runs. The format is documented in ``docs/sweeps.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+import typing
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from socsim.config import PRESET_DIR, SocConfig, load_config
+from socsim.configtools import ConfigError, to_mapping
+
+KINDS = ("train", "program")
+TOP_KEYS = {"name": "sweep name (string)", "config": "base preset name or TOML path",
+            "out": "results folder", "job": "table: what each point runs", "set": "table: overrides for all points",
+            "grid": "table: dotted field -> list of values", "point": "array of tables: explicit points",
+            "figure": "array of tables: figures"}
+JOB_KEYS = {"train": ("kind", "graph", "dataset", "data_path", "epochs", "train_examples", "test_examples",
+                      "microbatch"),
+            "program": ("kind", "program")}
+FIGURE_KEYS = ("x", "y", "x_goal", "y_goal", "color", "file", "pareto", "title")
+GOALS = ("min", "max")
+TRAIN_METRICS = ("test_accuracy", "energy_per_image_pj", "latency_per_image_s", "writes_per_weight",
+                 "train_energy_pj", "train_cycles", "train_s", "eval_cycles", "eval_energy_pj", "cells_written",
+                 "set_pulses", "reset_pulses", "forward_energy_pj", "backward_energy_pj", "update_energy_pj")
+"""Headline metrics of a training point: the last epoch's row of ``metrics.csv`` (units in the names)."""
+PROGRAM_METRICS = ("cycles", "seconds", "energy_pj", "instructions")
+"""Headline metrics of a program point: the run's totals."""
+
+
+class SweepError(ValueError):
+    """A sweep file is malformed; the message names the file, the table or point, and the field."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What one point runs. Paths are absolute (resolved against the sweep file's folder)."""
+
+    kind: str
+    """``train`` (compile ``graph`` and train it) or ``program`` (run an assembly ``program``)."""
+    graph: str = ""
+    """Network graph (.toml or .onnx) of a training job."""
+    dataset: str = "digits"
+    """Registered dataset name (``socsim.data.DATASETS``)."""
+    data_path: str | None = None
+    """Folder of file-based datasets (mnist, cifar10)."""
+    epochs: int | None = None
+    """Epochs per point; None: each point's ``train.epochs``."""
+    train_examples: int | None = None
+    """Use the first N training images (None: all)."""
+    test_examples: int | None = None
+    """Use the first N test images (None: all)."""
+    microbatch: int | None = None
+    """Images per pass (None: the largest that fits)."""
+    program: str = ""
+    """Assembly (.s) or binary program of a program job."""
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two jobs the same: the fields, with file contents hashed instead of their paths."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("graph", "program"):
+            if out[name]:
+                out[name] = hashlib.sha256(Path(out[name]).read_bytes()).hexdigest()
+        return out
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One scatter figure of the results table, with its Pareto front."""
+
+    x: str
+    """Column on the x axis (a metric or a swept field)."""
+    y: str
+    """Column on the y axis."""
+    x_goal: str = "min"
+    """``min`` or ``max``: which x is better, for the Pareto front."""
+    y_goal: str = "max"
+    """``min`` or ``max``: which y is better."""
+    color: str = ""
+    """Column that colours the points (default: the first swept field)."""
+    file: str = ""
+    """PNG file name in the results folder (default ``Y_vs_X.png``)."""
+    pareto: bool = True
+    """Draw the Pareto front (points no other point beats in both x and y)."""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A parsed sweep file."""
+
+    path: str
+    """The sweep file (as given), named in errors."""
+    name: str
+    base: str
+    """Base preset name or absolute TOML path."""
+    out: str
+    """Results folder ('' : ``runs/sweeps/NAME``)."""
+    job: JobSpec
+    fixed: dict[str, Any]
+    """``[set]``: dotted field -> value, applied to every point."""
+    grid: dict[str, list[Any]]
+    """``[grid]``: dotted field -> values; the points are their Cartesian product (last field fastest)."""
+    points: list[dict[str, Any]]
+    """``[[point]]``: explicit points (dotted field -> value), after the grid's."""
+    figures: list[FigureSpec]
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return TRAIN_METRICS if self.job.kind == "train" else PROGRAM_METRICS
+
+    @property
+    def fields(self) -> list[str]:
+        """Every dotted field the sweep names, in file order: [set], [grid], then [[point]] fields."""
+        seen = dict.fromkeys(self.fixed)
+        seen.update(dict.fromkeys(self.grid))
+        for p in self.points:
+            seen.update(dict.fromkeys(p))
+        return list(seen)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One design point: its position, label, overrides, resolved config and key."""
+
+    index: int
+    """Position in the expansion (grid first, then explicit points; duplicates dropped), from 0."""
+    values: dict[str, Any]
+    """The point's own dotted-field values (grid or explicit), without [set]."""
+    config: dict[str, Any]
+    """The fully resolved config as a plain mapping (``to_mapping(SocConfig)``)."""
+    key: str
+    """12 hex digits: hash of the resolved config and the job (file contents, not paths)."""
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.values.items()) or "base config"
+
+    def value(self, dotted: str) -> Any:
+        """The resolved value of a dotted field."""
+        node: Any = self.config
+        for part in dotted.split("."):
+            node = node[part]
+        return node
+
+
+# parsing ----------------------------------------------------------------------------------------------
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}, "c.d": 2}`` -> ``{"a.b": 1, "c.d": 2}`` (quoted and nested spellings alike)."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def check_path(dotted: str) -> None:
+    """Raise ConfigError unless ``dotted`` names a leaf field of SocConfig."""
+    cls: Any = SocConfig
+    done: list[str] = []
+    for part in dotted.split("."):
+        if not is_dataclass(cls):
+            raise ConfigError(f"{'.'.join(done)} is a value, not a table; it has no field {part!r}")
+        names = [f.name for f in fields(cls)]
+        if part not in names:
+            where = ".".join(done) or "the top level"
+            raise ConfigError(f"unknown field {part!r} in {where}; {cls.__name__} has: {', '.join(names)}")
+        cls = typing.get_type_hints(cls)[part]
+        done.append(part)
+    if is_dataclass(cls):
+        names = [f.name for f in fields(cls)]
+        raise ConfigError(f"is a table ({cls.__name__}); name one of its fields: {', '.join(names)}")
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1}`` -> ``{"a": {"b": 1}}`` (the overrides mapping of ``load_config``)."""
+    out: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        node = out
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+def _job(table: Any, where: str, folder: Path) -> JobSpec:
+    if not isinstance(table, Mapping):
+        raise SweepError(f"{where}: missing [job] table with kind = \"train\" or \"program\"")
+    kind = table.get("kind")
+    if kind not in KINDS:
+        raise SweepError(f"{where}: [job] kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    for key in table:
+        if key not in JOB_KEYS[kind]:
+            raise SweepError(f"{where}: [job] {key}: unknown key for kind {kind!r}; allowed: "
+                             f"{', '.join(JOB_KEYS[kind])}")
+    values: dict[str, Any] = {"kind": kind}
+    for key in ("graph", "program", "dataset", "data_path"):
+        if key in table:
+            if not isinstance(table[key], str):
+                raise SweepError(f"{where}: [job] {key}: expected a string, got {table[key]!r}")
+            values[key] = table[key]
+    for key in ("epochs", "train_examples", "test_examples", "microbatch"):
+        if key in table:
+            v = table[key]
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise SweepError(f"{where}: [job] {key}: expected a positive integer, got {v!r}")
+            values[key] = v
+    need = "graph" if kind == "train" else "program"
+    if need not in values:
+        raise SweepError(f"{where}: [job] {need}: missing (kind {kind!r} needs a {need} file)")
+    for key in ("graph", "program", "data_path"):
+        if values.get(key):
+            path = folder / values[key]
+            if key != "data_path" and not path.is_file():
+                raise SweepError(f"{where}: [job] {key}: file {str(path)!r} not found")
+            values[key] = str(path.resolve())
+    return JobSpec(**values)
+
+
+def _check_job_inputs(job: JobSpec, where: str) -> None:
+    """Load the graph / assemble the program and check the dataset name, so a bad one stops the sweep early."""
+    try:
+        if job.kind == "train":
+            from socsim.cli import _load_graph
+            from socsim.data import DATASETS
+            _load_graph(job.graph)
+            if job.dataset not in DATASETS:
+                raise SweepError(f"unknown dataset {job.dataset!r}; valid: {', '.join(sorted(DATASETS))}")
+        else:
+            from socsim.cli import _load_program
+            _load_program(job.program)
+    except ValueError as exc:  # GraphError, IsaError, SweepError
+        raise SweepError(f"{where}: [job]: {exc}") from None
+
+
+def _figure(table: Any, where: str) -> FigureSpec:
+    if not isinstance(table, Mapping):
+        raise SweepError(f"{where}: expected a table with x and y")
+    for key in table:
+        if key not in FIGURE_KEYS:
+            raise SweepError(f"{where}: {key}: unknown key; allowed: {', '.join(FIGURE_KEYS)}")
+    for key in ("x", "y"):
+        if not isinstance(table.get(key), str):
+            raise SweepError(f"{where}: {key}: missing or not a string (a column of the results table)")
+    for key in ("x_goal", "y_goal"):
+        if key in table and table[key] not in GOALS:
+            raise SweepError(f"{where}: {key}: expected min or max, got {table[key]!r}")
+    if "pareto" in table and not isinstance(table["pareto"], bool):
+        raise SweepError(f"{where}: pareto: expected true or false, got {table['pareto']!r}")
+    return FigureSpec(**dict(table))
+
+
+def default_figures(kind: str) -> list[FigureSpec]:
+    if kind == "train":
+        return [FigureSpec("energy_per_image_pj", "test_accuracy", "min", "max", file="accuracy_vs_energy.png",
+                           title="test accuracy vs training energy per image")]
+    return [FigureSpec("cycles", "energy_pj", "min", "min", file="energy_vs_cycles.png",
+                       title="energy vs latency")]
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and check a sweep file (structure, job inputs, dotted paths; values are checked by ``expand``)."""
+    path = Path(path)
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise SweepError(f"{where}: cannot read sweep file: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepError(f"{where}: not valid TOML: {exc}") from None
+    for key in data:
+        if key not in TOP_KEYS:
+            raise SweepError(f"{where}: {key}: unknown key; allowed: "
+                             + "; ".join(f"{k} ({v})" for k, v in TOP_KEYS.items()))
+    for key in ("name", "config", "out"):
+        if key in data and not isinstance(data[key], str):
+            raise SweepError(f"{where}: {key}: expected a string, got {data[key]!r}")
+    folder = path.parent
+    base = data.get("config", "wu2023")
+    if Path(base).suffix:
+        base_path = folder / base
+        if not base_path.is_file():
+            raise SweepError(f"{where}: config: file {str(base_path)!r} not found")
+        base = str(base_path.resolve())
+    job = _job(data.get("job"), where, folder)
+    _check_job_inputs(job, where)
+
+    def table(key: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, Mapping):
+            raise SweepError(f"{where}: {key}: expected a table ([{key}]) of dotted field = value")
+        return _flatten(value)
+
+    fixed, grid = table("set"), table("grid")
+    for dotted, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise SweepError(f"{where}: [grid] {dotted}: expected a non-empty list of values, got {values!r}")
+    raw_points = data.get("point", [])
+    if not isinstance(raw_points, list) or not all(isinstance(p, Mapping) for p in raw_points):
+        raise SweepError(f"{where}: point: expected an array of tables ([[point]])")
+    points = [_flatten(p) for p in raw_points]
+    for section, names in (("[set]", fixed), ("[grid]", grid)):
+        for dotted in names:
+            _checked_path(dotted, f"{where}: {section}")
+    for i, p in enumerate(points):
+        for dotted in p:
+            _checked_path(dotted, f"{where}: [[point]] {i + 1}")
+    if job.epochs is not None and any("train.epochs" in d for d in (grid, *points)):
+        raise SweepError(f"{where}: train.epochs is swept; leave [job] epochs out (it would override it)")
+    raw_figures = data.get("figure", [])
+    if not isinstance(raw_figures, list):
+        raise SweepError(f"{where}: figure: expected an array of tables ([[figure]])")
+    figures = [_figure(f, f"{where}: [[figure]] {i + 1}") for i, f in enumerate(raw_figures)]
+    spec = SweepSpec(where, data.get("name", path.stem), base, data.get("out", ""), job, fixed, grid, points,
+                     figures or default_figures(job.kind))
+    columns = set(spec.fields) | set(spec.metrics)
+    for i, fig in enumerate(spec.figures):
+        for key in ("x", "y", "color"):
+            col = getattr(fig, key)
+            if col and col not in columns:
+                raise SweepError(f"{where}: [[figure]] {i + 1}: {key} = {col!r} is not a column; columns: "
+                                 f"{', '.join([*spec.fields, *spec.metrics])}")
+    return spec
+
+
+def _checked_path(dotted: str, where: str) -> None:
+    try:
+        check_path(dotted)
+    except ConfigError as exc:
+        raise SweepError(f"{where}: {dotted}: {exc}") from None
+
+
+# expansion --------------------------------------------------------------------------------------------
+def _base_file(base: str) -> str:
+    return base if Path(base).suffix else str(PRESET_DIR / f"{base}.toml")
+
+
+def expand(spec: SweepSpec) -> list[Point]:
+    """Every point of the sweep with its resolved config; a bad value raises SweepError naming the point."""
+    combos = [dict(zip(spec.grid, values)) for values in itertools.product(*spec.grid.values())]
+    if not spec.grid and spec.points:
+        combos = []
+    combos += [dict(p) for p in spec.points]
+    prefix = _base_file(spec.base) + ": "
+    job_id = spec.job.identity()
+    out: list[Point] = []
+    seen: set[str] = set()
+    for index, values in enumerate(combos):
+        flat = {**spec.fixed, **values}
+        overrides = nest(flat)
+        if spec.job.kind == "train" and spec.job.epochs is not None:
+            overrides.setdefault("train", {})["epochs"] = spec.job.epochs
+        label = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "base config"
+        try:
+            cfg = load_config(spec.base, overrides)
+        except ConfigError as exc:
+            msg = str(exc)
+            msg = msg[len(prefix):] if msg.startswith(prefix) else msg
+            raise SweepError(f"{spec.path}: point {index} ({label}): {msg}") from None
+        config = to_mapping(cfg)
+        blob = json.dumps({"job": job_id, "config": config}, sort_keys=True, default=str)
+        key = hashlib.sha256(blob.encode()).hexdigest()[:12]
+        if key not in seen:  # an explicit point equal to a grid point runs once
+            seen.add(key)
+            out.append(Point(len(out), values, config, key))
+    return out
