@@ -316,6 +316,23 @@ _TABLE: tuple[OpSpec, ...] = (
     OpSpec("argmax", 0x5B, D, Unit.DU, (_m("dst", "w", "n"), _m("src", "r", "n*classes"), _u("n", 16),
                                         _u("classes", 16)),
            "dst[i] = index of the first maximum of src[i, :]", "reduce"),
+    OpSpec("bnfwd", 0x5C, D, Unit.DU,
+           (_m("y", "w", "n*c*hw"), _m("x", "r", "n*c*hw"), _m("xhat", "w", "n*c*hw"), _m("stats", "w", "2*c"),
+            _m("gb", "r", "2*c"), _m("run", "rw", "2*c"), _u("n", 16), _u("c", 16), _u("hw", 24), _f("eps"),
+            _f("momentum")),
+           "batch norm (training) over x (n, c, hw): per channel mean, biased var; xhat = (x - mean) / "
+           "sqrt(var + eps); y = gamma xhat + beta with gb = [gamma, beta]; stats = [mean, 1/sqrt(var + eps)]; "
+           "run = [mean, var] running averages (unbiased var) with momentum", "norm"),
+    OpSpec("bnbwd", 0x5D, D, Unit.DU,
+           (_m("dx", "w", "n*c*hw"), _m("dgb", "rw", "2*c"), _m("dy", "r", "n*c*hw"), _m("xhat", "r", "n*c*hw"),
+            _m("stats", "r", "2*c"), _m("gb", "r", "2*c"), _u("n", 16), _u("c", 16), _u("hw", 24)),
+           "batch-norm backward: dgb += [sum dy xhat, sum dy] per channel; dx = gamma inv / N (N dy - sum dy - "
+           "xhat sum dy xhat), N = n hw", "norm"),
+    OpSpec("bneval", 0x5E, D, Unit.DU,
+           (_m("y", "w", "n*c*hw"), _m("x", "r", "n*c*hw"), _m("run", "r", "2*c"), _m("gb", "r", "2*c"),
+            _u("n", 16), _u("c", 16), _u("hw", 24), _f("eps")),
+           "batch norm (inference) with the running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta",
+           "norm"),
     # sync ------------------------------------------------------------------------------------------
     OpSpec("fence", 0x60, S, Unit.CTRL, (), "wait until every unit has finished its issued work", "sync"),
     OpSpec("wait", 0x61, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 8)),

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from socsim.compiler.graph import (
+    Add,
     AvgPool,
+    BatchNorm,
     Conv2d,
     Flatten,
     GlobalAvgPool,
     Graph,
     GraphError,
-    Input,
     Linear,
     MaxPool,
     ReLU,
@@ -93,18 +94,34 @@ class Baseline:
         for node in self.graph.weight_nodes():
             if node.layer.bias:
                 self.biases.setdefault(node.name, np.zeros(self.graph.weight_shape(node.name)[1], F32))
-        self.state = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in {**self.weights, **{
-            f"b:{k}": v for k, v in self.biases.items()}}.items()}
+        self.bn: dict[str, np.ndarray] = {}
+        self.bn_run: dict[str, np.ndarray] = {}
+        for node in self.graph.nodes:
+            if isinstance(node.layer, BatchNorm):
+                c = self.graph.in_shapes(node.name)[0][0]
+                self.bn[node.name] = np.stack([np.ones(c, F32), np.zeros(c, F32)])
+                self.bn_run[node.name] = np.stack([np.zeros(c, F32), np.ones(c, F32)])
+        params = {**self.weights, **{f"b:{k}": v for k, v in self.biases.items()},
+                  **{f"bn:{k}": v for k, v in self.bn.items()}}
+        self.state = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in params.items()}
 
     def _pool_ks(self, node, h: int) -> tuple[int, int]:
         layer = node.layer
         return (h, h) if isinstance(layer, GlobalAvgPool) else (layer.kernel[0], layer.stride[0])
 
-    def forward(self, x: np.ndarray) -> list[np.ndarray]:
-        """Activations of every node for a batch ``x`` (N, *input shape); the last is the logits."""
-        acts = [x.astype(F32).reshape(len(x), *self.graph.input.layer.shape)]
-        for node in self.graph.nodes[1:]:
-            a, layer = acts[-1], node.layer
+    def forward(self, x: np.ndarray, train: bool = False) -> dict[str, np.ndarray]:
+        """Every node's activation for a batch ``x`` (N, *input shape), by node name (the loss excluded).
+
+        BatchNorm uses the batch statistics (and updates its running statistics) when ``train``.
+        """
+        g = self.graph
+        acts = {g.input.name: x.astype(F32).reshape(len(x), *g.input.layer.shape)}
+        self.bn_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for node in g.nodes[1:]:
+            layer = node.layer
+            if isinstance(layer, SoftmaxCrossEntropy):
+                break
+            a = acts[node.inputs[0]]
             if isinstance(layer, Linear):
                 y = a.reshape(len(a), -1) @ self.weights[node.name]
                 y = y + self.biases[node.name] if layer.bias else y
@@ -122,58 +139,100 @@ class Baseline:
                 y = wins.max(axis=-1) if isinstance(layer, MaxPool) else wins.mean(axis=-1)
             elif isinstance(layer, Flatten):
                 y = a.reshape(len(a), -1)
-            elif isinstance(layer, SoftmaxCrossEntropy):
-                break
-            elif not isinstance(layer, Input):
+            elif isinstance(layer, Add):
+                y = a + acts[node.inputs[1]]
+            elif isinstance(layer, BatchNorm):
+                y = self._bn_forward(node, a, train)
+            else:
                 raise GraphError(f"node {node.name!r} ({layer.kind}): not supported by the baseline")
-            acts.append(y.astype(F32))
+            acts[node.name] = y.astype(F32)
         return acts
 
+    def _bn_forward(self, node, a: np.ndarray, train: bool) -> np.ndarray:
+        layer = node.layer
+        x = a.reshape(len(a), a.shape[1], -1)
+        gamma, beta = (v[:, None] for v in self.bn[node.name])
+        run_mean, run_var = self.bn_run[node.name]
+        if train:
+            mean = x.mean(axis=(0, 2), dtype=F32)
+            var = ((x - mean[:, None]) ** 2).mean(axis=(0, 2), dtype=F32)
+            inv = F32(1) / np.sqrt(var + F32(layer.eps))
+            xhat = (x - mean[:, None]) * inv[:, None]
+            count = x.shape[0] * x.shape[2]
+            mom = F32(layer.momentum)
+            run_mean[:] = (F32(1) - mom) * run_mean + mom * mean
+            run_var[:] = (F32(1) - mom) * run_var + mom * var * F32(count / max(count - 1, 1))
+            self.bn_cache[node.name] = (xhat, inv)
+            y = gamma * xhat + beta
+        else:
+            y = gamma / np.sqrt(run_var[:, None] + F32(layer.eps)) * (x - run_mean[:, None]) + beta
+        return y.reshape(a.shape)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)[self.graph.nodes[-1].inputs[0]]
+
     def gradients(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        """Mean cross-entropy loss and the gradient of every weight (and ``b:NAME`` bias)."""
-        acts = self.forward(x)
-        z = acts[-1]
+        """Mean cross-entropy loss and the gradient of every weight (``b:NAME`` biases, ``bn:NAME`` gamma/beta)."""
+        g_ = self.graph
+        acts = self.forward(x, train=True)
+        logits_name = g_.nodes[-1].inputs[0]
+        z = acts[logits_name]
         e = np.exp(z - z.max(axis=1, keepdims=True))
         p = e / e.sum(axis=1, keepdims=True)
         n = len(z)
         loss = float(-np.log(p[np.arange(n), labels] + 1e-30).mean())
-        g = p.copy()
-        g[np.arange(n), labels] -= 1
-        g = (g / n).astype(F32)
+        gl = p.copy()
+        gl[np.arange(n), labels] -= 1
+        grad_of: dict[str, np.ndarray] = {logits_name: (gl / n).astype(F32)}
         grads: dict[str, np.ndarray] = {}
-        nodes = self.graph.nodes[1:len(acts)]
-        for idx in range(len(nodes) - 1, -1, -1):
-            node, a_in, a_out = nodes[idx], acts[idx], acts[idx + 1]
-            layer = node.layer
+
+        def add(name: str, value: np.ndarray) -> None:
+            grad_of[name] = grad_of[name] + value if name in grad_of else value.astype(F32)
+
+        for node in reversed(g_.nodes[1:-1]):
+            if node.name not in grad_of:
+                continue
+            g = grad_of[node.name]
+            layer, inp = node.layer, node.inputs[0]
+            a_in, a_out = acts[inp], acts[node.name]
             if isinstance(layer, Linear):
-                flat = a_in.reshape(n, -1)
-                grads[node.name] = flat.T @ g
+                grads[node.name] = a_in.reshape(n, -1).T @ g
                 if layer.bias:
                     grads[f"b:{node.name}"] = g.sum(axis=0)
-                g = (g @ self.weights[node.name].T).reshape(a_in.shape)
+                add(inp, (g @ self.weights[node.name].T).reshape(a_in.shape))
             elif isinstance(layer, Conv2d):
                 cols, oh, ow = im2col(a_in, layer)
                 gcol = g.reshape(n, g.shape[1], -1).transpose(0, 2, 1)  # (N, P, C)
                 grads[node.name] = np.einsum("npr,npc->rc", cols, gcol).astype(F32)
                 if layer.bias:
                     grads[f"b:{node.name}"] = gcol.sum(axis=(0, 1))
-                g = col2im(gcol @ self.weights[node.name].T, layer, a_in.shape)
+                add(inp, col2im(gcol @ self.weights[node.name].T, layer, a_in.shape))
             elif isinstance(layer, ReLU):
-                g = np.where(a_out > 0, g, F32(0))
+                add(inp, np.where(a_out > 0, g, F32(0)))
             elif isinstance(layer, MaxPool):
                 k, s = self._pool_ks(node, a_in.shape[2])
                 wins = _pool_windows(a_in, k, s)
                 first = np.argmax(wins, axis=-1)
                 onehot = np.zeros(wins.shape, F32)
                 np.put_along_axis(onehot, first[..., None], g[..., None], axis=-1)
-                g = self._unpool(onehot, a_in.shape, k, s)
+                add(inp, self._unpool(onehot, a_in.shape, k, s))
             elif isinstance(layer, (AvgPool, GlobalAvgPool)):
                 k, s = self._pool_ks(node, a_in.shape[2])
-                spread = np.repeat((g / F32(k * k))[..., None], k * k, axis=-1)
-                g = self._unpool(spread, a_in.shape, k, s)
+                add(inp, self._unpool(np.repeat((g / F32(k * k))[..., None], k * k, axis=-1), a_in.shape, k, s))
             elif isinstance(layer, Flatten):
-                g = g.reshape(a_in.shape)
-            g = g.astype(F32)
+                add(inp, g.reshape(a_in.shape))
+            elif isinstance(layer, Add):
+                add(inp, g)
+                add(node.inputs[1], g)
+            elif isinstance(layer, BatchNorm):
+                xhat, inv = self.bn_cache[node.name]
+                dy = g.reshape(xhat.shape)
+                gamma = self.bn[node.name][0]
+                s_dy, s_dyx = dy.sum(axis=(0, 2)), (dy * xhat).sum(axis=(0, 2))
+                grads[f"bn:{node.name}"] = np.stack([s_dyx, s_dy]).astype(F32)
+                count = F32(xhat.shape[0] * xhat.shape[2])
+                dx = (gamma * inv / count)[:, None] * (count * dy - s_dy[:, None] - xhat * s_dyx[:, None])
+                add(inp, dx.reshape(a_in.shape).astype(F32))
         return loss, grads
 
     @staticmethod
@@ -190,7 +249,8 @@ class Baseline:
         t = self.train
         self.step += 1
         for key, grad in grads.items():
-            param = self.biases[key[2:]] if key.startswith("b:") else self.weights[key]
+            kind, _, name = key.rpartition(":")
+            param = {"b": self.biases, "bn": self.bn, "": self.weights}[kind][name]
             m, v = self.state[key]
             if t.optimizer == "adamw":
                 m[:] = F32(t.beta1) * m + F32(1 - t.beta1) * grad
@@ -213,4 +273,4 @@ class Baseline:
         return float(np.mean(losses))
 
     def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
-        return float((np.argmax(self.forward(x)[-1], axis=1) == y).mean())
+        return float((np.argmax(self.logits(x), axis=1) == y).mean())

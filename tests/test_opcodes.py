@@ -1176,3 +1176,62 @@ def test_every_opcode_has_a_semantics_program():
     missing = sorted(set(BY_MNEMONIC) - used)
     assert not missing, f"opcodes without a semantics test in tests/test_opcodes.py: {missing}"
     assert len(OPCODES) == len(BY_MNEMONIC)
+
+
+# ---------------------------------------------------------------------------------------------------
+# batch norm: bnfwd / bnbwd / bneval against a float64 textbook batch norm
+
+BN_N, BN_C, BN_HW = 3, 2, 5
+BN_X = rand(301, BN_N, BN_C, BN_HW, lo=-2.0, hi=3.0)
+BN_DY = rand(302, BN_N, BN_C, BN_HW)
+BN_GB = np.array([1.5, 0.5, 0.25, -0.75], F32)   # gamma (2), beta (2)
+BN_RUN = np.array([0.1, -0.2, 1.0, 2.0], F32)    # running mean (2), running var (2)
+BN_EPS, BN_MOM = 1e-5, 0.1
+P_BN = register("batchnorm", f"""
+{sym("x", "sram", BN_X)}
+{sym("dy", "sram", BN_DY)}
+{sym("gb", "acc", BN_GB)}
+{sym("run", "acc", BN_RUN)}
+{sym("dgb", "acc", [0.5, 0.5, 0.5, 0.5])}
+.sym y sram {BN_X.size}
+.sym xhat sram {BN_X.size}
+.sym stats sram 4
+.sym dx sram {BN_X.size}
+.sym ye sram {BN_X.size}
+    bnfwd y, x, xhat, stats, gb, run, {BN_N}, {BN_C}, {BN_HW}, {BN_EPS}, {BN_MOM}
+    bnbwd dx, dgb, dy, xhat, stats, gb, {BN_N}, {BN_C}, {BN_HW}
+    bneval ye, x, run, gb, {BN_N}, {BN_C}, {BN_HW}, {BN_EPS}
+    halt
+""")
+
+
+def test_batchnorm_forward_backward_and_eval_match_a_textbook_batch_norm():
+    x = BN_X.astype(np.float64)
+    dy = BN_DY.astype(np.float64)
+    gamma, beta = BN_GB[:2].astype(np.float64), BN_GB[2:].astype(np.float64)
+    mean = x.mean(axis=(0, 2))
+    var = x.var(axis=(0, 2))
+    inv = 1 / np.sqrt(var + BN_EPS)
+    xhat = (x - mean[None, :, None]) * inv[None, :, None]
+    y = gamma[None, :, None] * xhat + beta[None, :, None]
+    count = BN_N * BN_HW
+    run_mean = (1 - BN_MOM) * BN_RUN[:2] + BN_MOM * mean
+    run_var = (1 - BN_MOM) * BN_RUN[2:] + BN_MOM * var * count / (count - 1)
+    # backward by the chain rule through mean and variance
+    dxhat = dy * gamma[None, :, None]
+    dvar = (dxhat * (x - mean[None, :, None]) * -0.5 * inv[None, :, None] ** 3).sum(axis=(0, 2))
+    dmean = (-dxhat * inv[None, :, None]).sum(axis=(0, 2)) + dvar * (-2 * (x - mean[None, :, None])).mean(axis=(0, 2))
+    dx = dxhat * inv[None, :, None] + dvar[None, :, None] * 2 * (x - mean[None, :, None]) / count \
+        + dmean[None, :, None] / count
+    dgb = 0.5 + np.concatenate([(dy * xhat).sum(axis=(0, 2)), dy.sum(axis=(0, 2))])
+    ye = gamma[None, :, None] * (x - run_mean[None, :, None]) / np.sqrt(run_var[None, :, None] + BN_EPS) \
+        + beta[None, :, None]
+    out = run(P_BN).outputs
+    # float32 reductions over 15 values against float64
+    np.testing.assert_allclose(out["xhat"], xhat.ravel(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["y"], y.ravel(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["stats"], np.concatenate([mean, inv]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["run"], np.concatenate([run_mean, run_var]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["dx"], dx.ravel(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out["dgb"], dgb, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out["ye"], ye.ravel(), rtol=1e-5, atol=1e-6)

@@ -7,15 +7,16 @@ from pathlib import Path
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from socsim.report.report import REPORT, build_report, export
+    from socsim.report.report import REPORT, build_report, export, run_figures
     from socsim.report.rundir import load_run
     run = load_run(args.run_dir)
     out = Path(args.output) if args.output else run.path / REPORT
-    out.write_text(build_report(run, embed=args.embed))
-    print(f"report -> {out}")
+    figures = run_figures(run)
     if args.export:
-        paths = export(run, args.export)
+        paths = export(run, args.export, figures=figures)
         print(f"{len(paths)} tables and figures -> {args.export}")
+    out.write_text(build_report(run, embed=args.embed, figures=figures))
+    print(f"report -> {out}")
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -175,9 +176,9 @@ def conductance_distribution(before: np.ndarray, after: np.ndarray, quantity: st
     bins = np.linspace(float(vals.min()), float(vals.max()) + 1e-9, 61)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     if before.size:
-        ax.hist(before, bins=bins, alpha=0.5, color="tab:gray", label="before training")
+        ax.hist(before, bins=bins, histtype="stepfilled", alpha=0.4, color="tab:gray", label="before training")
     if after.size:
-        ax.hist(after, bins=bins, alpha=0.6, color="tab:blue", label="after training")
+        ax.hist(after, bins=bins, histtype="step", lw=1.5, color="tab:blue", label="after training")
     ax.set_yscale("log")
     ax.set_xlabel(quantity)
     ax.set_ylabel("devices")
@@ -203,7 +204,7 @@ def utilization_timeline(timeline: pd.DataFrame, clock_hz: float, max_cycles: in
             for phase, grp in jobs.groupby("phase"):
                 spans = list(zip((grp["start"] - t0) * us, (grp["end"] - grp["start"]) * us))
                 ax.broken_barh(spans, (i - 0.4, 0.8), facecolors=PHASE_COLORS.get(str(phase), "tab:gray"),
-                               edgecolor="white", linewidth=0.3)
+                               edgecolor="white", linewidth=0.3 if len(tl) <= 200 else 0)
         handles = [plt.Rectangle((0, 0), 1, 1, color=PHASE_COLORS.get(p, "tab:gray"))
                    for p in PHASES if p in set(tl["phase"])]
         ax.legend(handles, [p for p in PHASES if p in set(tl["phase"])], fontsize=8, loc="upper left",
@@ -249,7 +250,7 @@ def embed(fig: Figure, fmt: str = "svg", dpi: int = 100) -> str:
         plt.close(fig)
     if fmt == "svg":
         text = buf.getvalue().decode()
-        return text[text.index("<svg"):]
+        return re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg"):], count=1, flags=re.S)
     if fmt == "png":
         return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
     raise ValueError(f"embed format {fmt!r}; known: svg, png")

@@ -110,8 +110,10 @@ def _mapping_text(run: RunFolder) -> str:
     return text
 
 
-def build_report(run: RunFolder, embed: str = "svg") -> str:
-    """The HTML page of ``run``: headline, derivations, figures, tables, mapping and config."""
+def build_report(run: RunFolder, embed: str = "svg", figures: dict[str, tuple[Figure, str]] | None = None) -> str:
+    """The HTML page of ``run``: headline, derivations, figures, tables, mapping and config.
+
+    ``figures`` (from :func:`run_figures`) are made when not given; they are closed once embedded."""
     h = headline(run)
     tables = run_tables(run)
     args = run.args
@@ -126,7 +128,8 @@ def build_report(run: RunFolder, embed: str = "svg") -> str:
                 "<h2>How the numbers are derived</h2><ul class='note'>"
                 + "".join(f"<li>{H.esc(t)}</li>" for t in DERIVATION) + f"<li>{H.esc(check)}</li></ul>",
                 "<h2>Figures</h2>"]
-    sections += [H.figure(F.embed(fig, embed), cap) for fig, cap in run_figures(run).values()]
+    figures = run_figures(run) if figures is None else figures
+    sections += [H.figure(F.embed(fig, embed), cap) for fig, cap in figures.values()]
     titles = {"epochs": "Per epoch", "components": "Per component (all programs, all epochs)",
               "layers": "Per layer x phase (all programs, all epochs)", "opcodes": "Per opcode",
               "actions": "Energy table as applied: actions, counts, price per action"}
@@ -143,14 +146,17 @@ def build_report(run: RunFolder, embed: str = "svg") -> str:
 
 
 def export(run: RunFolder, out_dir: str | Path, table_formats: Iterable[str] = ("csv", "json"),
-           figure_formats: Iterable[str] = ("png", "svg")) -> list[Path]:
-    """Write every table and figure of ``run`` into ``out_dir``; returns the paths."""
+           figure_formats: Iterable[str] = ("png", "svg"),
+           figures: dict[str, tuple[Figure, str]] | None = None) -> list[Path]:
+    """Write every table and figure of ``run`` into ``out_dir``; returns the paths. Given ``figures`` are
+    saved and left open (to embed them next); figures made here are closed."""
     import matplotlib.pyplot as plt
     out = Path(out_dir)
     paths = write_tables(run_tables(run), out, tuple(table_formats))
-    for stem, (fig, _) in run_figures(run).items():
+    for stem, (fig, _) in (figures or run_figures(run)).items():
         paths += F.save_figure(fig, out / stem, tuple(figure_formats))
-        plt.close(fig)
+        if figures is None:
+            plt.close(fig)
     return paths
 
 

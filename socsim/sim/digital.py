@@ -44,6 +44,9 @@ COST: dict[str, Callable[[dict], Work]] = {
     "sgd": lambda v: (0, 3 * _n(v), 0),
     "quant": lambda v: (2 * _n(v), 0, _n(v)),
     "argmax": lambda v: (v["n"] * v["classes"], 0, 0),
+    "bnfwd": lambda v: (3 * v["n"] * v["c"] * v["hw"], 2 * v["n"] * v["c"] * v["hw"] + 4 * v["c"], 2 * v["c"]),
+    "bnbwd": lambda v: (4 * v["n"] * v["c"] * v["hw"], 3 * v["n"] * v["c"] * v["hw"], v["c"]),
+    "bneval": lambda v: (v["n"] * v["c"] * v["hw"], v["n"] * v["c"] * v["hw"], 2 * v["c"]),
 }
 
 

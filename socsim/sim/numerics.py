@@ -138,6 +138,52 @@ def _quant(c: Ctx) -> None:
     c.a("dst")[:] = x
 
 
+def _bn_shape(c: Ctx) -> tuple[int, int, int]:
+    return c.v["n"], c.v["c"], c.v["hw"]
+
+
+def _bnfwd(c: Ctx) -> None:
+    n, ch, hw = _bn_shape(c)
+    x = c.a("x").reshape(n, ch, hw)
+    mean = x.mean(axis=(0, 2), dtype=F32)
+    var = ((x - mean[None, :, None]) ** 2).mean(axis=(0, 2), dtype=F32)
+    inv = F32(1) / np.sqrt(var + F32(c.v["eps"]))
+    xhat = (x - mean[None, :, None]) * inv[None, :, None]
+    gb = c.a("gb")
+    c.a("xhat")[:] = xhat.ravel()
+    c.a("y")[:] = (gb[:ch, None] * xhat + gb[ch:, None]).ravel()
+    c.a("stats")[:] = np.concatenate([mean, inv])
+    run, mom = c.a("run"), F32(c.v["momentum"])
+    count = n * hw
+    unbiased = var * F32(count / max(count - 1, 1))
+    run[:ch] = (F32(1) - mom) * run[:ch] + mom * mean
+    run[ch:] = (F32(1) - mom) * run[ch:] + mom * unbiased
+
+
+def _bnbwd(c: Ctx) -> None:
+    n, ch, hw = _bn_shape(c)
+    dy = c.a("dy").reshape(n, ch, hw)
+    xhat = c.a("xhat").reshape(n, ch, hw)
+    inv = c.a("stats")[ch:]
+    gamma = c.a("gb")[:ch]
+    s_dy = dy.sum(axis=(0, 2), dtype=F32)
+    s_dyx = (dy * xhat).sum(axis=(0, 2), dtype=F32)
+    dgb = c.a("dgb")
+    dgb[:ch] += s_dyx
+    dgb[ch:] += s_dy
+    count = F32(n * hw)
+    dx = (gamma * inv / count)[None, :, None] * (count * dy - s_dy[None, :, None] - xhat * s_dyx[None, :, None])
+    c.a("dx")[:] = dx.ravel()
+
+
+def _bneval(c: Ctx) -> None:
+    n, ch, hw = _bn_shape(c)
+    x = c.a("x").reshape(n, ch, hw)
+    run, gb = c.a("run"), c.a("gb")
+    scale = gb[:ch] / np.sqrt(run[ch:] + F32(c.v["eps"]))
+    c.a("y")[:] = (scale[None, :, None] * (x - run[None, :ch, None]) + gb[None, ch:, None]).ravel()
+
+
 def _gather(c: Ctx) -> None:
     c.a("dst")[:] = c.a("src")[c.pattern]
 
@@ -199,5 +245,8 @@ NUMERICS: dict[str, Callable[[Ctx], None]] = {
     "adamw": _adamw,
     "sgd": _sgd,
     "quant": _quant,
+    "bnfwd": _bnfwd,
+    "bnbwd": _bnbwd,
+    "bneval": _bneval,
     "argmax": _set("dst", lambda c: np.argmax(c.a("src").reshape(c.v["n"], c.v["classes"]), axis=1)),
 }

@@ -13,8 +13,10 @@ from socsim.report.report import build_compare, build_report
 from socsim.report.rundir import load_run
 from socsim.report.trace import write_trace
 
-EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?!#|data:)|<link\b|<script\b|<iframe\b|@import|url\(\s*["']?(?!#|data:)""",
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?!#|data:)|<link\b|<script\b|<iframe\b|@import"""
+                      r"""|url\(\s*["']?(?!#|data:)|https?://(?!www\.w3\.org/(?:2000/svg|1999/xlink)")""",
                       re.IGNORECASE)
+"""Anything a browser would fetch; the SVG and XLink namespace names are identifiers, never fetched."""
 
 
 def socsim(*argv: str) -> int:

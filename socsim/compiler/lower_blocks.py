@@ -1,0 +1,104 @@
+"""Crossbar-level emission shared by the lowering: address patterns, block MVMs, block programming.
+
+A mixin of :class:`socsim.compiler.lower.Lowering`; it uses the plan's ``a`` (Asm), ``placement``,
+``tin``/``tout`` tile buffers, ``alpha`` (digital weight per crossbar weight) and ``bits``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from socsim.compiler.emit import Buffer
+from socsim.config import Scheme
+
+
+def f32(value: float) -> str:
+    """A float immediate, written as the float32 value the instruction will hold."""
+    return repr(float(np.float32(value)))
+
+
+def quant_scale(bits: int, value_range: float) -> float:
+    """DAC code scale: ``value_range`` maps to the largest signed code (1.0 for analog inputs)."""
+    return value_range / (2 ** (bits - 1) - 1) if bits else 1.0
+
+
+class BlockEmitter:
+    """Emits the instructions that touch the crossbar blocks of a layer."""
+
+    def pattern(self, levels: list[tuple[int, int]]) -> None:
+        """Set the address generator: ``levels`` innermost first, as (extent, stride)."""
+        self.a.op("agclr")
+        for i, (extent, stride) in enumerate(levels):
+            if extent != 1:
+                self.a.op("agen", i, extent, stride)
+
+    def offset(self, reg: str, terms: list[tuple[str, int]]) -> None:
+        """reg = sum(register * constant), using x30 as scratch."""
+        self.a.op("li", reg, 0)
+        for r, k in terms:
+            self.a.op("muli", "x30", r, k)
+            self.a.op("add", reg, reg, "x30")
+
+    def mac_blocks(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int,
+                   scale: float) -> None:
+        """dst[vectors, cols] = dequant(quant(src[vectors, rows]) @ W) over every block of layer ``name``."""
+        a = self.a
+        for p in self.placement.blocks_of(name):
+            tin, tout = self.tin[p.tile], self.tout[p.tile]
+            self.pattern([(p.rows, 1), (vectors, rows)])
+            a.op("gather", tin.at(), src.at(p.row_start),
+                 note=f"block r{p.row_start}+{p.rows} c{p.col_start}+{p.cols}")
+            a.op("quant", tin.at(), tin.at(), vectors * p.rows, f32(scale), self.bits)
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            a.op("mvm", p.tile, tout.at(), tin.at(), vectors)
+            self.pattern([(p.cols, 1), (vectors, cols)])
+            a.op("scatter" if p.row_start == 0 else "scadd", dst.at(p.col_start), tout.at())
+        a.op("vscl", dst.at(), dst.at(), vectors * cols, f32(scale * self.alpha[name]),
+             note="dequantise: input scale x layer weight scale")
+
+    def mac_blocks_t(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int) -> None:
+        """dst[vectors, rows] = dequant(quant(src[vectors, cols]) @ W.T): transposed reads of every block."""
+        a = self.a
+        scale = quant_scale(self.bits, self.t.error_range)
+        for p in self.placement.blocks_of(name):
+            tin, tout = self.tin[p.tile], self.tout[p.tile]
+            self.pattern([(p.cols, 1), (vectors, cols)])
+            a.op("gather", tin.at(), src.at(p.col_start), note=f"errors of block c{p.col_start}+{p.cols}")
+            a.op("quant", tin.at(), tin.at(), vectors * p.cols, f32(scale), self.bits)
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            a.op("mvmt", p.tile, tout.at(), tin.at(), vectors)
+            self.pattern([(p.rows, 1), (vectors, rows)])
+            a.op("scatter" if p.col_start == 0 else "scadd", dst.at(p.row_start), tout.at())
+        a.op("vscl", dst.at(), dst.at(), vectors * rows, f32(scale * self.alpha[name]), note="dequantise")
+
+    def input_gradient(self, name: str, gout: Buffer, gin: Buffer, vectors: int, rows: int, cols: int) -> None:
+        """gin[vectors, rows] = gout[vectors, cols] @ W.T: on the arrays (mp_onarray) or from the digital copy."""
+        if self.t.scheme is Scheme.MP_ONARRAY:
+            self.mac_blocks_t(name, gout, gin, vectors, rows, cols)
+        else:
+            self.a.op("mm", gin.at(), gout.at(), self.wfp[name].at(), vectors, cols, rows, 0, 1, 0)
+
+    def program_blocks(self, name: str, target: Buffer, mask: Buffer | None, cols: int) -> None:
+        """Write-verify every block of layer ``name`` to ``target`` (R, C) where ``mask`` (or everywhere)."""
+        a = self.a
+        for p in self.placement.blocks_of(name):
+            self.pattern([(p.cols, 1), (p.rows, cols)])
+            a.op("gather", self.blk_t.at(), target.at(p.row_start * cols + p.col_start))
+            if self.alpha[name] != 1.0:
+                a.op("vscl", self.blk_t.at(), self.blk_t.at(), p.rows * p.cols, f32(1.0 / self.alpha[name]),
+                     note="to crossbar weight units")
+            if mask is None:
+                a.op("vfill", self.blk_m.at(), p.rows * p.cols, 1.0)
+            else:
+                a.op("gather", self.blk_m.at(), mask.at(p.row_start * cols + p.col_start))
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            a.op("wv", p.tile, self.blk_t.at(), self.blk_m.at())
+
+    def pulse_blocks(self, name: str, pulses: Buffer, cols: int) -> None:
+        """Apply the (R, C) pulse counts in ``pulses`` to every block of layer ``name``."""
+        a = self.a
+        for p in self.placement.blocks_of(name):
+            self.pattern([(p.cols, 1), (p.rows, cols)])
+            a.op("gather", self.blk_t.at(), pulses.at(p.row_start * cols + p.col_start))
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            a.op("pulse", p.tile, self.blk_t.at())
