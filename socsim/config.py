@@ -187,7 +187,8 @@ class Scheme(enum.Enum):
     WU2023 = "wu2023"
     """Forward on the arrays, digital backward from the weight copy, accumulate, threshold write-verify."""
     NAIVE = "naive"
-    """As wu2023 with every batch's update written (transfer_level 0)."""
+    """No accumulation: every batch, each weight is written to (what its devices hold + the update),
+    and the digital copy is then read back from the devices, so updates below a level are lost."""
     IDEAL = "ideal"
     """As wu2023 on ideal devices and converters; must match the numpy baseline."""
     MP_ONARRAY = "mp_onarray"
@@ -210,7 +211,7 @@ class TrainConfig(Params):
     momentum: float = param(0.0, lo=0.0, hi=1.0, doc="SGD momentum")
     transfer_levels: float = param(1.0, unit="device levels", lo=0.0,
                                    doc="wu2023: write a weight only when |accumulated update| reaches this many "
-                                       "programming levels of one device (naive and ideal: every update)",
+                                       "programming levels of one device (naive, ideal: every update is written)",
                                    source=WU)
     weight_range: float = param(1.5, unit="x init bound", lo=1e-3,
                                 doc="a layer's crossbar weight range +-w_max stands for +-weight_range / "

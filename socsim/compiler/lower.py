@@ -275,6 +275,8 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
                 a.op("xferwv", self.tgt.at(), self.msk.at(), f"acc_{name}", f"w_{name}", n,
                      f32(self.transfer_level(name)))
                 self.program_blocks(name, self.tgt, self.msk, cols)
+                if t.scheme is Scheme.NAIVE:  # no high-precision copy: the weight is what the devices hold
+                    self.read_back_blocks(name, self.wfp[name], cols)
             a.op("vfill", f"dw_{name}", n, 0.0)
         for node in self.order:
             if isinstance(node.layer, BatchNorm):

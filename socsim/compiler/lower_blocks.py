@@ -94,6 +94,18 @@ class BlockEmitter:
             a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
             a.op("wv", p.tile, self.blk_t.at(), self.blk_m.at())
 
+    def read_back_blocks(self, name: str, weights: Buffer, cols: int) -> None:
+        """``weights`` (R, C) <- what the devices of every block of layer ``name`` hold (read through the array)."""
+        a = self.a
+        for p in self.placement.blocks_of(name):
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            a.op("rdw", p.tile, self.blk_t.at())
+            if self.alpha[name] != 1.0:
+                a.op("vscl", self.blk_t.at(), self.blk_t.at(), p.rows * p.cols, f32(self.alpha[name]),
+                     note="to digital weight units")
+            self.pattern([(p.cols, 1), (p.rows, cols)])
+            a.op("scatter", weights.at(p.row_start * cols + p.col_start), self.blk_t.at())
+
     def pulse_blocks(self, name: str, pulses: Buffer, cols: int) -> None:
         """Apply the (R, C) pulse counts in ``pulses`` to every block of layer ``name``."""
         a = self.a

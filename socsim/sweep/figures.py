@@ -55,7 +55,7 @@ def draw(table: pd.DataFrame, fig: FigureSpec, colour_by: str, path: Path) -> Pa
     ax.set_ylabel(fig.y)
     ax.set_title(fig.title or f"{fig.y} vs {fig.x}", fontsize=10)
     ax.grid(True, alpha=0.3)
-    if colour_by or fig.pareto:
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path)
@@ -64,7 +64,8 @@ def draw(table: pd.DataFrame, fig: FigureSpec, colour_by: str, path: Path) -> Pa
 
 def write_figures(spec: SweepSpec, table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Every figure of the sweep (or the default one) as PNG files in ``out_dir``."""
-    colour_default = next((f for f in spec.grid), "")
+    grid_fields = [f for f in spec.fields if f not in spec.fixed]
+    colour_default = grid_fields[0] if grid_fields else ""
     return [draw(table, fig, fig.color or colour_default, out_dir / _file(fig)) for fig in spec.figures]
 
 

@@ -52,7 +52,8 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
     folder = Path(job.folder)
     args = RunArgs(spec.graph, str(config_path), spec.dataset, spec.data_path, job.config["train"]["epochs"],
                    spec.train_examples, spec.test_examples, spec.microbatch)
-    rows = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), quiet=True)
+    out = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), quiet=True)
+    rows = out[0] if isinstance(out, tuple) else out  # (rows, last Result) or rows
     last = rows[-1]
     return {"epochs": int(last["epoch"]), **{m: last[m] for m in TRAIN_METRICS}}
 

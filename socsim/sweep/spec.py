@@ -110,7 +110,9 @@ class SweepSpec:
     fixed: dict[str, Any]
     """``[set]``: dotted field -> value, applied to every point."""
     grid: dict[str, list[Any]]
-    """``[grid]``: dotted field -> values; the points are their Cartesian product (last field fastest)."""
+    """``[grid]``: axis -> values; the points are their Cartesian product (last axis fastest). An axis is a
+    dotted field with a list of values, or a label with a list of tables (dotted field -> value) whose
+    fields move together (a linked axis)."""
     points: list[dict[str, Any]]
     """``[[point]]``: explicit points (dotted field -> value), after the grid's."""
     figures: list[FigureSpec]
@@ -123,7 +125,9 @@ class SweepSpec:
     def fields(self) -> list[str]:
         """Every dotted field the sweep names, in file order: [set], [grid], then [[point]] fields."""
         seen = dict.fromkeys(self.fixed)
-        seen.update(dict.fromkeys(self.grid))
+        for axis, values in self.grid.items():
+            linked = [v for v in values if isinstance(v, dict)]
+            seen.update(dict.fromkeys(k for v in linked for k in v) if linked else {axis: None})
         for p in self.points:
             seen.update(dict.fromkeys(p))
         return list(seen)
@@ -306,20 +310,32 @@ def load_sweep(path: str | Path) -> SweepSpec:
         return _flatten(value)
 
     fixed, grid = table("set"), table("grid")
-    for dotted, values in grid.items():
+    for axis, values in grid.items():
         if not isinstance(values, list) or not values:
-            raise SweepError(f"{where}: [grid] {dotted}: expected a non-empty list of values, got {values!r}")
+            raise SweepError(f"{where}: [grid] {axis}: expected a non-empty list of values, got {values!r}")
+        linked = [isinstance(v, Mapping) for v in values]
+        if any(linked) and not all(linked):
+            raise SweepError(f"{where}: [grid] {axis}: mixes tables and plain values; a linked axis is a list of "
+                             "tables (dotted field = value), a plain axis a list of values")
+        if all(linked):
+            grid[axis] = [_flatten(v) for v in values]
+            for i, v in enumerate(grid[axis]):
+                for dotted in v:
+                    _checked_path(dotted, f"{where}: [grid] {axis}[{i}]")
     raw_points = data.get("point", [])
     if not isinstance(raw_points, list) or not all(isinstance(p, Mapping) for p in raw_points):
         raise SweepError(f"{where}: point: expected an array of tables ([[point]])")
     points = [_flatten(p) for p in raw_points]
-    for section, names in (("[set]", fixed), ("[grid]", grid)):
-        for dotted in names:
-            _checked_path(dotted, f"{where}: {section}")
+    for dotted in fixed:
+        _checked_path(dotted, f"{where}: [set]")
+    for axis, values in grid.items():
+        if not isinstance(values[0], dict):
+            _checked_path(axis, f"{where}: [grid]")
     for i, p in enumerate(points):
         for dotted in p:
             _checked_path(dotted, f"{where}: [[point]] {i + 1}")
-    if job.epochs is not None and any("train.epochs" in d for d in (grid, *points)):
+    swept = {k for v in grid.values() for item in v if isinstance(item, dict) for k in item} | set(grid)
+    if job.epochs is not None and any("train.epochs" in d for d in (swept, *points)):
         raise SweepError(f"{where}: train.epochs is swept; leave [job] epochs out (it would override it)")
     raw_figures = data.get("figure", [])
     if not isinstance(raw_figures, list):
@@ -351,7 +367,12 @@ def _base_file(base: str) -> str:
 
 def expand(spec: SweepSpec) -> list[Point]:
     """Every point of the sweep with its resolved config; a bad value raises SweepError naming the point."""
-    combos = [dict(zip(spec.grid, values)) for values in itertools.product(*spec.grid.values())]
+    combos = []
+    for values in itertools.product(*spec.grid.values()):
+        combo: dict[str, Any] = {}
+        for axis, value in zip(spec.grid, values):
+            combo.update(value if isinstance(value, dict) else {axis: value})
+        combos.append(combo)
     if not spec.grid and spec.points:
         combos = []
     combos += [dict(p) for p in spec.points]
