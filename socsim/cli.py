@@ -48,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from socsim.sim import Soc
     cfg = load_config(args.config)
     program = _load_program(args.program)
-    result = Soc.from_config(cfg).run(program)
+    result = Soc.from_config(cfg, timeline=bool(args.trace)).run(program)
     print(f"program       {args.program}")
     print(f"config        {cfg.name} ({args.config})")
     print(result.summary())
@@ -57,6 +57,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise KeyError(f"--dump {name}: no such symbol; the program has: {', '.join(result.outputs)}")
         with np.printoptions(precision=5, suppress=True, linewidth=110, threshold=200):
             print(f"\n{name} =\n{result.outputs[name]}")
+    if args.trace:
+        from socsim.report.trace import write_trace
+        n = write_trace(result.timeline, args.trace, cfg.clock_hz, args.trace_cycles)
+        print(f"\ntrace: {n} unit jobs -> {args.trace}")
     if args.ledger:
         result.ledger.to_csv(args.ledger, index=False)
         print(f"\nledger rows -> {args.ledger}")
@@ -149,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dump", action="append", metavar="SYMBOL", help="print a symbol's final contents")
     p.add_argument("--ledger", metavar="CSV", help="write the energy/activity ledger rows as CSV")
     p.add_argument("--json", metavar="FILE", help="write the summary as JSON")
+    p.add_argument("--trace", metavar="FILE", help="write the unit timeline as Chrome trace-event JSON (Perfetto)")
+    p.add_argument("--trace-cycles", type=int, metavar="N",
+                   help="with --trace: only the jobs starting in the first N cycles")
 
     p = add("compile", cmd_compile, "compile a network graph (.toml or .onnx) to training programs")
     p.add_argument("graph", help="network graph: TOML layer list or ONNX model")
@@ -162,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from socsim.trainrun import add_train_command
     add_train_command(sub)
+    from socsim.report.cli import add_report_commands
+    add_report_commands(sub)
 
     add("presets", cmd_presets, "list the shipped configuration presets")
     p = add("config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")

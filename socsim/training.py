@@ -31,10 +31,10 @@ class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
-                 state: dict | None = None):
+                 state: dict | None = None, timeline: bool = False):
         self.graph, self.cfg, self.data = graph, cfg, data
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
-        self.soc = Soc.from_config(cfg)
+        self.soc = Soc.from_config(cfg, timeline=timeline)
         self.epoch = 0
         self._put("test_x", data.x_test[:self.compiled.test_examples])
         self._put("test_y", data.y_test[:self.compiled.test_examples])

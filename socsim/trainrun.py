@@ -92,7 +92,7 @@ def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
 
 
 def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: bool = False,
-                 quiet: bool = False) -> tuple[list[dict[str, Any]], Result | None]:
+                 quiet: bool = False, trace_cycles: int | None = None) -> tuple[list[dict[str, Any]], Result | None]:
     """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result.
 
     Raises Diverged on NaN."""
@@ -110,7 +110,8 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
         state = read_checkpoint(out_dir)
         rows, ledgers = state["metrics"], state.get("ledgers", [])
     out = sys.stdout
-    trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"])
+    trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"],
+                          timeline=trace_cycles is not None)
     if not resume:
         write_json(out_dir / CONFIG, to_mapping(cfg))
         write_json(out_dir / RUN_ARGS, to_mapping(args))
@@ -142,6 +143,13 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
                     raise Diverged(f"training diverged in epoch {trainer.epoch + 1}: {exc}; the last good "
                                    f"checkpoint is {out_dir / CHECKPOINT} (epoch {trainer.epoch})") from None
                 raise
+        if trace_cycles is not None:  # the first epoch trained in this call; later epochs are not recorded
+            from socsim.report.rundir import TRACE
+            from socsim.report.trace import write_trace
+            write_trace(train.timeline, out_dir / TRACE, cfg.clock_hz, trace_cycles)
+            for unit in trainer.soc.all_units():
+                unit.timeline = None
+            trace_cycles = None
         row = epoch_metrics(trainer.epoch, acc, train, ev, images, weights, time.perf_counter() - t0)
         base_acc = None
         if ref is not None:
@@ -180,6 +188,11 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.add_argument("--trace", action="store_true",
+                   help="write RUN_DIR/trace.json: the unit jobs of the first epoch trained, as Chrome trace-event "
+                        "JSON (Perfetto); socsim report then adds a utilization timeline")
+    p.add_argument("--trace-cycles", type=int, default=2_000_000, metavar="N",
+                   help="with --trace: only the jobs starting in the first N cycles (default 2000000)")
     p.set_defaults(fn=cmd_train)
 
 
@@ -204,7 +217,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         out_dir = Path(args.out or f"runs/{Path(args.graph).stem}-{Path(args.config).stem}")
     try:
         rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
-                                        quiet=args.quiet)
+                                        quiet=args.quiet, trace_cycles=args.trace_cycles if args.trace else None)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return 4

@@ -74,7 +74,7 @@ def run_dask(jobs: Sequence[PointJob], address: str, on_result: OnResult, connec
     try:
         futures = [client.submit(run_point, job, key=f"socsim-point-{job.key}-{os.getpid()}", pure=False)
                    for job in jobs]
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             on_result(future.result())
     finally:
         client.cancel(futures)

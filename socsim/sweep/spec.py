@@ -380,7 +380,7 @@ def expand(spec: SweepSpec) -> list[Point]:
     job_id = spec.job.identity()
     out: list[Point] = []
     seen: set[str] = set()
-    for index, values in enumerate(combos):
+    for values in combos:
         flat = {**spec.fixed, **values}
         overrides = nest(flat)
         if spec.job.kind == "train" and spec.job.epochs is not None:
@@ -391,7 +391,7 @@ def expand(spec: SweepSpec) -> list[Point]:
         except ConfigError as exc:
             msg = str(exc)
             msg = msg[len(prefix):] if msg.startswith(prefix) else msg
-            raise SweepError(f"{spec.path}: point {index} ({label}): {msg}") from None
+            raise SweepError(f"{spec.path}: point {len(out)} ({label}): {msg}") from None
         config = to_mapping(cfg)
         blob = json.dumps({"job": job_id, "config": config}, sort_keys=True, default=str)
         key = hashlib.sha256(blob.encode()).hexdigest()[:12]

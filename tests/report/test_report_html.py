@@ -106,3 +106,14 @@ def test_compare_labels_runs_with_the_same_folder_name_by_path(run_dir, tmp_path
 def test_not_a_run_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a run folder"):
         load_run(tmp_path)
+
+
+def test_socsim_main_runs_report_once_wired(run_dir, tmp_path):
+    from socsim.cli import build_parser, main
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    if "report" not in commands:
+        pytest.skip("socsim/cli.py does not call add_report_commands yet")
+    out = tmp_path / "main.html"
+    assert main(["report", str(run_dir), "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    assert main(["report", str(tmp_path)]) == 2  # not a run folder: error message, exit status 2

@@ -36,7 +36,7 @@ kind = "program"
 program = "{VECTOR_OPS}"
 [grid]
 du.lanes = [4, 16]
-"sram.access_cycles" = [1, 2]
+"du.startup_cycles" = [4, 40]
 [[point]]
 "du.lanes" = 64
 """
