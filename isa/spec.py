@@ -258,6 +258,8 @@ _TABLE: tuple[OpSpec, ...] = (
     OpSpec("vaxpy", 0x47, D, Unit.DU, (_m("dst", "w", "n"), _m("a", "r", "n"), _m("b", "r", "n"), _N, _f("f")),
            "dst = f * a + b", "elementwise"),
     OpSpec("vfill", 0x48, D, Unit.DU, (_m("dst", "w", "n"), _N, _f("f")), "dst = f", "elementwise"),
+    OpSpec("vclamp", 0x5F, D, Unit.DU, (_m("dst", "w", "n"), _m("a", "r", "n"), _N, _f("f")),
+           "dst = min(max(a, -f), f)", "elementwise"),
     OpSpec("vrelu", 0x49, D, Unit.DU, (_m("dst", "w", "n"), _m("a", "r", "n"), _N), "dst = max(a, 0)",
            "elementwise"),
     OpSpec("vdrelu", 0x4A, D, Unit.DU, (_m("dst", "w", "n"), _m("g", "r", "n"), _m("a", "r", "n"), _N),

@@ -15,6 +15,7 @@ from isa.program import Program
 
 EXIT_ERROR = 2
 EXIT_TRAP = 3
+EXIT_INTERRUPTED = 130
 
 
 def _load_program(path: str) -> Program:
@@ -171,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_command(sub)
     from socsim.report.cli import add_report_commands
     add_report_commands(sub)
+    from socsim.sweep import add_sweep_command
+    add_sweep_command(sub)
 
     add("presets", cmd_presets, "list the shipped configuration presets")
     p = add("config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")
@@ -186,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Trap as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_TRAP
+    except KeyboardInterrupt:
+        print("socsim: interrupted; a training run continues with --resume RUN_DIR from its last checkpoint",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (ValueError, KeyError, OSError) as exc:  # IsaError, ConfigError, GraphError, DataError among them
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"socsim: error: {msg}", file=sys.stderr)

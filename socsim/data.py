@@ -105,7 +105,10 @@ def read_idx(path: Path, dims: int) -> np.ndarray:
         if len(head) != 4 or head[:2] != b"\x00\x00" or head[2] != 0x08 or head[3] != dims:
             raise DataError(f"{path}: not an IDX unsigned-byte file with {dims} dimensions "
                             f"(magic {head.hex()}, expected 000008{dims:02x})")
-        shape = struct.unpack(f">{dims}I", fh.read(4 * dims))
+        raw = fh.read(4 * dims)
+        if len(raw) != 4 * dims:
+            raise DataError(f"{path}: IDX header cut off: {len(raw)} of {4 * dims} bytes of dimension sizes")
+        shape = struct.unpack(f">{dims}I", raw)
         data = np.frombuffer(fh.read(), dtype=np.uint8)
     if data.size != int(np.prod(shape)):
         raise DataError(f"{path}: header says {shape} = {int(np.prod(shape))} bytes, file has {data.size}")
@@ -136,7 +139,7 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             d = pickle.load(fh, encoding="bytes")
         x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         y = np.asarray(d[b"labels"], dtype=np.int64)
-    except (pickle.UnpicklingError, KeyError, ValueError, EOFError, TypeError) as exc:
+    except Exception as exc:  # unpickling malformed bytes can raise almost anything
         raise DataError(f"{path}: not a CIFAR-10 python batch (dict with b'data' N x 3072 uint8 and "
                         f"b'labels'): {exc}") from None
     return x, y

@@ -120,9 +120,11 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
     comp = trainer.compiled
     weights = sum(int(np.prod(graph.weight_shape(n.name))) for n in graph.weight_nodes())
     images = comp.batches_per_epoch * cfg.train.batch
-    print(f"{graph.name} on {cfg.name} ({cfg.train.scheme.value}): {len(data.y_train)} training / "
-          f"{comp.test_examples} test images of {data.name}, batch {cfg.train.batch}, micro-batch {comp.microbatch}, "
-          f"{len(comp.placement.blocks)} crossbar blocks on {comp.placement.tiles_used} tiles", file=out)
+    if not quiet:
+        print(f"{graph.name} on {cfg.name} ({cfg.train.scheme.value}): {len(data.y_train)} training / "
+              f"{comp.test_examples} test images of {data.name}, batch {cfg.train.batch}, micro-batch "
+              f"{comp.microbatch}, {len(comp.placement.blocks)} crossbar blocks on {comp.placement.tiles_used} tiles",
+              file=out)
     ref = Baseline(graph, cfg.train) if baseline else None
     if ref is not None:
         for e in range(trainer.epoch):

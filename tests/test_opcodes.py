@@ -1235,3 +1235,15 @@ def test_batchnorm_forward_backward_and_eval_match_a_textbook_batch_norm():
     np.testing.assert_allclose(out["dx"], dx.ravel(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(out["dgb"], dgb, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out["ye"], ye.ravel(), rtol=1e-5, atol=1e-6)
+
+
+P_VCLAMP = register("vclamp", f"""
+{sym("a", "sram", [-3.0, -0.5, 0.0, 0.25, 2.0, 7.5])}
+.sym d sram 6
+    vclamp d, a, 6, 1.5
+    halt
+""")
+
+
+def test_vclamp_clips_to_a_symmetric_range():
+    np.testing.assert_array_equal(run(P_VCLAMP).outputs["d"], np.array([-1.5, -0.5, 0.0, 0.25, 1.5, 1.5], F32))

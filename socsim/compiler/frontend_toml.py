@@ -100,7 +100,7 @@ def _node(table: Mapping[str, Any], index: int, previous: str, source: str) -> N
         where += f" ({table['name']!r})"
     if kind is None:
         raise GraphError(f"{where}: missing key 'type'; valid types: {', '.join(LAYERS)}")
-    if kind not in LAYERS or kind == "input":
+    if not isinstance(kind, str) or kind not in LAYERS or kind == "input":
         raise GraphError(f"{where}: unknown type {kind!r}; valid: {', '.join(k for k in LAYERS if k != 'input')}")
     name = table.get("name", f"{kind}{index}")
     if not isinstance(name, str):

@@ -274,6 +274,10 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
             else:
                 a.op("xferwv", self.tgt.at(), self.msk.at(), f"acc_{name}", f"w_{name}", n,
                      f32(self.transfer_level(name)))
+                if t.scheme is not Scheme.IDEAL:  # keep the digital copy inside what the devices can hold
+                    limit = f32(self.alpha[name] * self.cfg.tiles.physics.w_max)
+                    a.op("vclamp", f"w_{name}", f"w_{name}", n, limit, note="weight range of the devices")
+                    a.op("vclamp", self.tgt.at(), self.tgt.at(), n, limit)
                 self.program_blocks(name, self.tgt, self.msk, cols)
                 if t.scheme is Scheme.NAIVE:  # no high-precision copy: the weight is what the devices hold
                     self.read_back_blocks(name, self.wfp[name], cols)

@@ -27,6 +27,7 @@ COST: dict[str, Callable[[dict], Work]] = {
     "vadd": lambda v: (_n(v), 0, 0), "vsub": lambda v: (_n(v), 0, 0), "vmul": lambda v: (0, _n(v), 0),
     "vmax": lambda v: (_n(v), 0, 0), "vmin": lambda v: (_n(v), 0, 0), "vcmpeq": lambda v: (_n(v), 0, 0),
     "vscl": lambda v: (0, _n(v), 0), "vaxpy": lambda v: (0, _n(v), 0), "vfill": lambda v: (_n(v), 0, 0),
+    "vclamp": lambda v: (2 * _n(v), 0, 0),
     "vrelu": lambda v: (_n(v), 0, 0), "vdrelu": lambda v: (_n(v), 0, 0),
     "vaddr": lambda v: (v["rows"] * v["cols"], 0, 0), "vsumr": lambda v: (v["rows"] * v["cols"], 0, 0),
     "vsum": lambda v: (_n(v), 0, 0),

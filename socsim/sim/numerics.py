@@ -227,6 +227,7 @@ NUMERICS: dict[str, Callable[[Ctx], None]] = {
     "vscl": _set("dst", lambda c: F32(c.v["f"]) * c.a("a")),
     "vaxpy": _set("dst", lambda c: F32(c.v["f"]) * c.a("a") + c.a("b")),
     "vfill": _set("dst", lambda c: F32(c.v["f"])),
+    "vclamp": _set("dst", lambda c: np.clip(c.a("a"), -F32(c.v["f"]), F32(c.v["f"]))),
     "vrelu": _set("dst", lambda c: np.maximum(c.a("a"), F32(0))),
     "vdrelu": _set("dst", lambda c: np.where(c.a("a") > 0, c.a("g"), F32(0))),
     "vaddr": _set("dst", lambda c: (c.a("a").reshape(c.v["rows"], c.v["cols"]) + c.a("b")).ravel()),

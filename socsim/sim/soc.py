@@ -101,7 +101,7 @@ class Soc:
         self.fabric.port_free_at = [min(t, cycle) for t in self.fabric.port_free_at]
 
     def unit_states(self) -> str:
-        return "; ".join(u.state() for u in self.all_units() if u.current or u.pending())
+        return "; ".join(u.state() for u in self.all_units() if u.current or u.pending()) or "every unit idle"
 
     def load(self, program: Program) -> None:
         """Place the program in instruction memory (through its binary encoding) and its data."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from socsim import __version__
 from socsim.config import PRESET_DIR, SocConfig, load_config
 from socsim.configtools import ConfigError, to_mapping
 
@@ -144,7 +145,7 @@ class Point:
     config: dict[str, Any]
     """The fully resolved config as a plain mapping (``to_mapping(SocConfig)``)."""
     key: str
-    """12 hex digits: hash of the resolved config and the job (file contents, not paths)."""
+    """12 hex digits: hash of the resolved config, the job (file contents, not paths) and socsim's version."""
 
     @property
     def label(self) -> str:
@@ -393,7 +394,7 @@ def expand(spec: SweepSpec) -> list[Point]:
             msg = msg[len(prefix):] if msg.startswith(prefix) else msg
             raise SweepError(f"{spec.path}: point {len(out)} ({label}): {msg}") from None
         config = to_mapping(cfg)
-        blob = json.dumps({"job": job_id, "config": config}, sort_keys=True, default=str)
+        blob = json.dumps({"job": job_id, "config": config, "socsim": __version__}, sort_keys=True, default=str)
         key = hashlib.sha256(blob.encode()).hexdigest()[:12]
         if key not in seen:  # an explicit point equal to a grid point runs once
             seen.add(key)

@@ -11,8 +11,8 @@ TOML_VALUES = st.one_of(
     st.sampled_from(["0", "-1", "1e308", "-1e400", "nan", "inf", "-inf", "1.5", "true", "false", '""', '"x"',
                      "[]", "[1, 2]", '["a"]', "[[1], [2]]", "{}", "{ a = 1 }", "1979-05-27", "0x1f", '"\\u0000"',
                      "[1, \"a\"]", "65536", "4294967296", "-2147483649"]),
-    st.floats(allow_nan=True, allow_infinity=True).map(lambda f: repr(f).replace("inf", "inf")),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\\n'), max_size=8)
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\"\\\\"), max_size=8)
       .map(lambda s: f'"{s}"'),
 )
 """Valid TOML value texts of every type and awkward size."""

@@ -1,0 +1,79 @@
+"""Runtime traps through ``socsim run`` in a subprocess: exit status 3, a message with PC, instruction, state."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TRAPS = {
+    # id: (config, program, the message's head)
+    "illegal instruction": ("wu2023", """
+.sym x tb0 4
+.sym y tb0 4
+    tcfg 0, 0, 0, 4, 4, 8
+    mvmt 0, y, x, 1
+    halt
+""", "trap: illegal instruction at pc 1 (mvmt 0, "),
+    "out-of-range access": ("ideal", """
+.sym a sram 4
+    li x1, 20000
+    vadd a, a, a, 4
+    vadd a(x1), a, a, 4
+    halt
+""", "trap: out-of-range access at pc 2 (vadd "),
+    "deadlock": ("wu2023", """
+    post du, 0, 1
+    waitt 1
+    waitt 1
+    halt
+""", "trap: deadlock at pc 2 (waitt 1)"),
+    "NaN": ("ideal", """
+.sym a sram 4 = 100, 1, 2, 3
+    vscl a, a, 4, 1e38
+    halt
+""", "trap: NaN or inf produced at pc 0 (vscl "),
+    "missing halt": ("ideal", ".sym a sram 4\n    vfill a, 4, 1.0\n    nop\n",
+                     "trap: illegal instruction at pc 2"),
+}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "socsim.cli", "run", *args], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+
+
+CASES = [pytest.param(*v, id=k) for k, v in TRAPS.items()]
+
+
+@pytest.mark.parametrize("config, program, head", CASES)
+def test_trap_exits_3_with_pc_instruction_and_state(tmp_path, config, program, head):
+    path = tmp_path / "trap.s"
+    path.write_text(program)
+    proc = _run(str(path), "--config", config)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith(f"socsim: {head}"), proc.stderr
+    assert "unit state:" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_capacity_trap_names_the_memory(tmp_path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text('base = "wu2023"\n[controller]\nimem_kbit = 1\n')
+    proc = _run("programs/mlp_infer.s", "--config", str(cfg))
+    assert proc.returncode == 3 and "trap: capacity exceeded" in proc.stderr and "instruction memory" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_undecodable_binary_is_bad_input_not_a_trap(tmp_path):
+    import isa
+    blob = bytearray(isa.encode(isa.assemble("    nop\n    halt\n", "t.s")))
+    blob[12] = 0xFF  # the first code word's opcode byte
+    path = tmp_path / "bad.bin"
+    path.write_bytes(bytes(blob))
+    proc = _run(str(path))
+    assert proc.returncode == 2 and f"socsim: error: {path}" in proc.stderr and "opcode 0xff" in proc.stderr
