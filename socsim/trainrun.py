@@ -164,10 +164,11 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
             ledgers.append(result.ledger.assign(epoch=trainer.epoch, program=program))
         if not quiet:
             _print_epoch(row, base_acc, out)
-        write_metrics(out_dir / METRICS, rows)
-        write_frame(out_dir / LEDGER, pd.concat(ledgers, ignore_index=True))
-        write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
+        # the checkpoint first: every epoch listed in metrics.csv is then one a resume starts after
         write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
+        write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
+        write_frame(out_dir / LEDGER, pd.concat(ledgers, ignore_index=True))
+        write_metrics(out_dir / METRICS, rows)
         last = train
     return rows, last
 
