@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from isa.program import Instruction, IsaError, MemRef, Program
+import numpy as np
+
+from isa.program import TBUF_STRIDE, Instruction, IsaError, MemRef, Program
 from isa.spec import MEM_OFFSET_BITS, MEM_REG_BITS, Field, Kind, Space
 
 
@@ -21,6 +23,8 @@ def check_operand(f: Field, value: object) -> str | None:
     if f.kind is Kind.FIMM:
         if not isinstance(value, float) or not math.isfinite(value):
             return f"is {value!r}, not a finite float"
+        if float(np.float32(value)) != value:
+            return f"{value!r} is not a float32 value (the encoding holds float32)"
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         return f"is {value!r}, not an integer"
@@ -60,6 +64,11 @@ def validate(program: Program) -> None:
     for sym in program.symbols.values():
         if sym.size <= 0 or sym.addr < 0 or sym.end > (1 << MEM_OFFSET_BITS):
             raise IsaError(f"symbol {sym.name!r}: [{sym.addr}, {sym.end}) is not a valid region")
+        if sym.space is Space.TBUF and sym.addr // TBUF_STRIDE != (sym.end - 1) // TBUF_STRIDE:
+            raise IsaError(f"symbol {sym.name!r}: [{sym.addr}, {sym.end}) crosses a tile-buffer window of "
+                           f"{TBUF_STRIDE} words")
+        if len(sym.init.values) > sym.size:
+            raise IsaError(f"symbol {sym.name!r}: {len(sym.init.values)} initial values for {sym.size} words")
         if sym.init.kind not in sym.init.KINDS:
             raise IsaError(f"symbol {sym.name!r}: unknown initializer {sym.init.kind!r}; "
                            f"expected one of {sym.init.KINDS}")

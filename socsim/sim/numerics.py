@@ -26,7 +26,14 @@ class Ctx:
         return F32(self.hyper[int(name)])
 
 
+def _check_pool(v: dict) -> None:
+    h, w, k, s = v["h"], v["w"], v["k"], v["s"]
+    if k < 1 or s < 1 or k > h or k > w:
+        raise ValueError(f"a {k} x {k} pooling window with stride {s} does not fit planes of {h} x {w}")
+
+
 def _pool_windows(src: np.ndarray, v: dict) -> tuple[np.ndarray, int, int]:
+    _check_pool(v)
     planes, h, w, k, s = v["planes"], v["h"], v["w"], v["k"], v["s"]
     oh, ow = (h - k) // s + 1, (w - k) // s + 1
     x = src.reshape(planes, h, w)
@@ -58,6 +65,7 @@ def _maxpoolb(c: Ctx) -> None:
 
 def _avgpoolb(c: Ctx) -> None:
     v = c.v
+    _check_pool(v)
     k, s = v["k"], v["s"]
     oh, ow = (v["h"] - k) // s + 1, (v["w"] - k) // s + 1
     g = c.a("gout").reshape(v["planes"], oh, ow) / F32(k * k)
