@@ -97,6 +97,8 @@ def test_two_dma_transfers_on_one_bus_serialize():
     t = double.timeline[double.timeline.opcode == "copy"]
     assert set(t.unit) == {"dma0", "dma1"}  # two channels, two masters on one bus
     bus_one = single.busy_cycles["bus"]
+    led = double.ledger
+    assert led[(led.component == "bus") & (led.action == "busy")].cycles.sum() == double.busy_cycles["bus"]
     assert double.busy_cycles["bus"] == 2 * bus_one
     # the bus never carries two grants at once: total time covers both transfers' bus time
     assert double.cycles >= 2 * bus_one

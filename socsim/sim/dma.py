@@ -43,10 +43,11 @@ class Dma(Unit):
         if Space.DRAM in (dst_space, src_space):
             yield self.env.timeout(self.cfg.dram.latency_cycles)
             rate = self.cfg.dram.bytes_per_cycle
-        beats = yield from self.fabric.move(words * WORD_BYTES, rate, self.priority,
-                                            is_sram(dst_space) or is_sram(src_space))
+        beats, bus_cycles = yield from self.fabric.move(words * WORD_BYTES, rate, self.priority,
+                                                        is_sram(dst_space) or is_sram(src_space))
         self.record(job, "busy", 1, self.env.now - start)
         self.record(job, "bus_beat", beats, component="bus")
+        self.record(job, "busy", 1, bus_cycles, component="bus")
         self._endpoint(job, src_space, words, write=False)
         self._endpoint(job, dst_space, words, write=spec.mnemonic != "scadd")
         if spec.mnemonic == "scadd":  # read-modify-write of the destination

@@ -35,11 +35,11 @@ class Fabric:
         return begin
 
     def move(self, nbytes: int, bytes_per_cycle: int, priority: int, uses_sram: bool) -> Generator:
-        """Move ``nbytes`` over the bus in grants of ``grant_bytes``; returns the bus beats used."""
+        """Move ``nbytes`` over the bus in grants of ``grant_bytes``; returns (bus beats, bus-busy cycles)."""
         bus = self.cfg.bus
         rate = min(bus.width_bytes, bytes_per_cycle)
         env = self.env
-        beats = 0
+        beats = busy = 0
         left = nbytes
         while left > 0:
             chunk = min(left, bus.grant_bytes)
@@ -57,9 +57,10 @@ class Fabric:
                 self.bus_free_at = begin + cycles
                 yield env.timeout(begin + cycles - env.now)
             self.bus_busy_cycles += cycles
+            busy += cycles
             beats += -(-chunk // bus.width_bytes)
             left -= chunk
-        return beats
+        return beats, busy
 
 
 def is_sram(space: Space) -> bool:
