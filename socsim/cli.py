@@ -73,20 +73,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_graph(path: str):
-    if path.endswith(".onnx"):
-        from socsim.compiler.frontend_onnx import load_onnx
-        return load_onnx(path).graph
-    from socsim.compiler.frontend_toml import load_toml
-    return load_toml(path)
-
-
 def cmd_compile(args: argparse.Namespace) -> int:
     from socsim.compiler.lower import compile_training
     from socsim.compiler.mapping import mapping_table
     from socsim.config import load_config
     cfg = load_config(args.config)
-    graph = _load_graph(args.graph)
+    from socsim.compiler import load_graph
+    graph = load_graph(args.graph)
     if args.mapping:
         print(mapping_table(graph, cfg))
         from socsim.compiler.placement import place_blocks

@@ -127,6 +127,8 @@ class DmaConfig(Params):
     """The DMA engine (also executes on-chip copies, gathers and scatters)."""
 
     setup_cycles: int = param(4, unit="cycles", lo=0, hi=4096, doc="descriptor setup per transfer")
+    channels: int = param(2, unit="channels", lo=1, hi=16,
+                          doc="independent DMA channels; a transfer goes to the least busy one (bus masters)")
 
 
 @dataclass(frozen=True)

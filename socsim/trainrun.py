@@ -97,13 +97,13 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
 
     Raises Diverged on NaN."""
     from socsim.baseline import Baseline
-    from socsim.cli import _load_graph
+    from socsim.compiler import load_graph
     from socsim.config import load_config
     from socsim.data import load_dataset
     from socsim.training import ChipTrainer
 
     cfg = load_config(args.config, {"train": {"epochs": args.epochs}})
-    graph = _load_graph(args.graph)
+    graph = load_graph(args.graph)
     data = load_dataset(args.dataset, args.data_path, cfg.seed).subset(args.train_examples, args.test_examples)
     state, rows, ledgers = None, [], []
     if resume:

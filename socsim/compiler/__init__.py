@@ -38,6 +38,13 @@ from socsim.compiler.mapping import (
 )
 
 
+def load_graph(path: str) -> Graph:
+    """A graph from a TOML layer list, or from an ONNX model when ``path`` ends in ``.onnx``."""
+    if str(path).endswith(".onnx"):
+        return load_onnx(path).graph
+    return load_toml(path)
+
+
 def load_onnx(*args, **kwargs):
     """Import an ONNX model (see :func:`socsim.compiler.frontend_onnx.load_onnx`); onnx is imported lazily."""
     from socsim.compiler.frontend_onnx import load_onnx as _load_onnx
@@ -46,5 +53,5 @@ def load_onnx(*args, **kwargs):
 
 __all__ = ["LAYERS", "Add", "AvgPool", "BatchNorm", "Block", "CapacityError", "CapacityNeed", "Conv2d", "Flatten",
            "GlobalAvgPool", "Graph", "GraphError", "Input", "Layer", "LayerMap", "Linear", "MapOptions", "Mapping",
-           "MaxPool", "Node", "ReLU", "SoftmaxCrossEntropy", "crossbar_matrix", "dump_toml", "load_onnx",
-           "load_toml", "loads_toml", "make_layer", "map_graph", "mapping_frame", "mapping_table"]
+           "MaxPool", "Node", "ReLU", "SoftmaxCrossEntropy", "crossbar_matrix", "dump_toml", "load_graph",
+           "load_onnx", "load_toml", "loads_toml", "make_layer", "map_graph", "mapping_frame", "mapping_table"]

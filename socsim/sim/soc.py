@@ -23,8 +23,6 @@ from socsim.sim.scoreboard import Scoreboard
 from socsim.sim.tile import Tile
 from socsim.sim.traps import Trap, TrapKind
 
-DMA_CHANNELS = 2
-
 
 def decode_image(words: list[int]) -> tuple[list[Instruction | None], str]:
     """Decode an instruction-memory image; an undecodable instruction and all after it are None."""
@@ -78,7 +76,7 @@ class Soc:
                            make_crossbar(cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.physics,
                                          np.random.default_rng(seeds[i])))
                       for i in range(cfg.tiles.count)]
-        self.dma = [Dma(self.env, f"dma{i}", self.ledger, cfg, self.fabric) for i in range(DMA_CHANNELS)]
+        self.dma = [Dma(self.env, f"dma{i}", self.ledger, cfg, self.fabric) for i in range(cfg.dma.channels)]
         self.du = DigitalUnit(self.env, "du", self.ledger, cfg, self.fabric)
         if self.keep_timeline:
             for unit in self.all_units():

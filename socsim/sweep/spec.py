@@ -240,9 +240,9 @@ def _check_job_inputs(job: JobSpec, where: str) -> None:
     """Load the graph / assemble the program and check the dataset name, so a bad one stops the sweep early."""
     try:
         if job.kind == "train":
-            from socsim.cli import _load_graph
+            from socsim.compiler import load_graph
             from socsim.data import DATASETS
-            _load_graph(job.graph)
+            load_graph(job.graph)
             if job.dataset not in DATASETS:
                 raise SweepError(f"unknown dataset {job.dataset!r}; valid: {', '.join(sorted(DATASETS))}")
         else:
