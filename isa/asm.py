@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from isa.program import TBUF_STRIDE, DataInit, Instruction, IsaError, MemRef, Program, Symbol, parse_space
-from isa.spec import BY_MNEMONIC, MEM_OFFSET_BITS, Field, Kind, OpSpec, Space
+from isa.spec import BY_MNEMONIC, SYMBOL_ADDRESS_BITS, Field, Kind, OpSpec, Space
 from isa.validate import check_operand, validate
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -191,9 +191,9 @@ class _Assembler:
         if space is Space.TBUF and addr + size > base + TBUF_STRIDE:
             raise self.error(f"symbol {name.text!r} does not fit a tile buffer window of {TBUF_STRIDE} words",
                              line, size_w.col, "a smaller size")
-        if addr + size > 1 << MEM_OFFSET_BITS:
+        if addr + size > 1 << SYMBOL_ADDRESS_BITS:
             raise self.error(f"symbol {name.text!r} [{addr}, {addr + size}) ends past the "
-                             f"{1 << MEM_OFFSET_BITS}-word address range", line, where.col if place else size_w.col,
+                             f"{1 << SYMBOL_ADDRESS_BITS}-word address range", line, where.col if place else size_w.col,
                              "a smaller size or address")
         for other in self.program.symbols.values():
             if other.space is space and addr < other.end and other.addr < addr + size:

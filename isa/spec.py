@@ -84,6 +84,9 @@ MEM_SPACE_BITS = 3
 MEM_REG_BITS = 5
 MEM_OFFSET_BITS = 24
 MEM_BITS = MEM_SPACE_BITS + MEM_REG_BITS + MEM_OFFSET_BITS
+SYMBOL_ADDRESS_BITS = 32
+"""Symbols may lie anywhere in the first 2^32 words of a space (their space's capacity is checked when a
+program is loaded); an operand reaches words past the 24-bit offset through a base register."""
 OPCODE_BITS = 8
 WORD_BITS = 32
 

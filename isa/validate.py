@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from isa.program import TBUF_STRIDE, Instruction, IsaError, MemRef, Program
-from isa.spec import MEM_OFFSET_BITS, MEM_REG_BITS, Field, Kind, Space
+from isa.spec import MEM_OFFSET_BITS, MEM_REG_BITS, SYMBOL_ADDRESS_BITS, Field, Kind, Space
 
 
 def check_operand(f: Field, value: object) -> str | None:
@@ -16,7 +16,8 @@ def check_operand(f: Field, value: object) -> str | None:
         if not isinstance(value, MemRef):
             return f"is {value!r}, not a memory operand"
         if not 0 <= value.offset < (1 << MEM_OFFSET_BITS):
-            return f"address {value.offset} outside [0, {(1 << MEM_OFFSET_BITS) - 1}]"
+            return (f"address {value.offset} outside [0, {(1 << MEM_OFFSET_BITS) - 1}] (words past that are "
+                    f"reached through a base register: SYMBOL-BASE(xN))")
         if not 0 <= value.reg < (1 << MEM_REG_BITS):
             return f"base register x{value.reg} does not exist"
         return None
@@ -62,7 +63,7 @@ def validate(program: Program) -> None:
             raise IsaError(f"label {name!r} points at {pc}, outside the program (0 .. {n})")
     by_space: dict[Space, list] = {}
     for sym in program.symbols.values():
-        if sym.size <= 0 or sym.addr < 0 or sym.end > (1 << MEM_OFFSET_BITS):
+        if sym.size <= 0 or sym.addr < 0 or sym.end > (1 << SYMBOL_ADDRESS_BITS):
             raise IsaError(f"symbol {sym.name!r}: [{sym.addr}, {sym.end}) is not a valid region")
         if sym.space is Space.TBUF and sym.addr // TBUF_STRIDE != (sym.end - 1) // TBUF_STRIDE:
             raise IsaError(f"symbol {sym.name!r}: [{sym.addr}, {sym.end}) crosses a tile-buffer window of "

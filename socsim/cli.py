@@ -12,6 +12,7 @@ import numpy as np
 
 from isa import assemble_file, disassemble, read_binary, write_binary
 from isa.program import Program
+from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
 EXIT_ERROR = 2
 EXIT_TRAP = 3
@@ -49,9 +50,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from socsim.sim import Soc
     cfg = load_config(args.config)
     program = _load_program(args.program)
-    result = Soc.from_config(cfg, timeline=bool(args.trace)).run(program)
+    if args.dump and args.timing_only:
+        raise ValueError("--dump needs the numerics; --timing-only does not compute memory contents")
+    result = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only).run(program)
     print(f"program       {args.program}")
-    print(f"config        {cfg.name} ({args.config})")
+    print(f"config        {cfg.name} ({args.config})" + ("  [timing only: numerics skipped]" if args.timing_only
+                                                          else ""))
     print(result.summary())
     for name in args.dump or ():
         if name not in result.outputs:
@@ -150,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", metavar="FILE", help="write the unit timeline as Chrome trace-event JSON (Perfetto)")
     p.add_argument("--trace-cycles", type=int, metavar="N",
                    help="with --trace: only the jobs starting in the first N cycles")
+    p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP)
 
     p = add("compile", cmd_compile, "compile a network graph (.toml or .onnx) to training programs")
     p.add_argument("graph", help="network graph: TOML layer list or ONNX model")
@@ -167,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(sub)
     from socsim.sweep import add_sweep_command
     add_sweep_command(sub)
+    from socsim.drift import add_drift_command
+    add_drift_command(sub)
 
     add("presets", cmd_presets, "list the shipped configuration presets")
     p = add("config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")

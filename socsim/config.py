@@ -44,7 +44,8 @@ class ControllerConfig(Params):
     issue_cycles: int = param(1, unit="cycles", lo=1, hi=64, doc="issuing one instruction to a unit")
     unit_queue_depth: int = param(4, unit="instructions", lo=1, hi=1024,
                                   doc="instructions a unit may hold waiting before the controller stalls")
-    max_cycles: int = param(1 << 40, unit="cycles", lo=1, doc="stop with a trap past this many cycles")
+    max_cycles: int = param(1 << 40, unit="cycles", lo=1,
+                            doc="stop a run with a trap past this many cycles from its start")
     trap_on_nan: bool = param(True, doc="trap when an instruction produces NaN or inf")
 
 
@@ -77,9 +78,14 @@ class TileConfig(Params):
     physics: PhysicsParams = param(PhysicsParams(), doc="array model and its parameters (docs/physics.md)")
 
     @property
+    def devices_per_weight(self) -> int:
+        """Bit lines one weight occupies: 2 per differential pair (1 single-ended), times the physics' slices."""
+        return (2 if self.differential else 1) * self.physics.slices
+
+    @property
     def weight_cols(self) -> int:
-        """Weights per row: bit lines, halved for differential pairs."""
-        return self.bitlines // 2 if self.differential else self.bitlines
+        """Weights per row: bit lines / devices per weight."""
+        return self.bitlines // self.devices_per_weight
 
     @property
     def adcs(self) -> int:
@@ -88,6 +94,9 @@ class TileConfig(Params):
     def validate(self) -> None:
         if self.differential and self.bitlines % 2:
             raise ConfigError(f"TileConfig.bitlines = {self.bitlines} must be even for differential pairs")
+        if self.weight_cols < 1:
+            raise ConfigError(f"TileConfig.bitlines = {self.bitlines} holds no weight: one weight needs "
+                              f"{self.devices_per_weight} bit lines ({self.physics.model})")
 
 
 @dataclass(frozen=True)
@@ -195,13 +204,20 @@ class Scheme(enum.Enum):
     """As wu2023 on ideal devices and converters; must match the numpy baseline."""
     MP_ONARRAY = "mp_onarray"
     """Nandakumar-style: backward by transposed MVM on the arrays, pulses = trunc(acc / eps) open loop."""
+    PCM_HIC = "pcm_hic"
+    """Hybrid binary + multi-level PCM: backward on the arrays, low-precision accumulator, open-loop pulses
+    on the multi-level slice with refresh into the binary slices (Joshi et al. 2021)."""
+    RADIX4 = "radix4"
+    """Activations and backward errors driven as radix-4 digits; backward on the arrays, wu2023 transfer
+    (Grimm, Lee, Verma 2024)."""
 
 
 @dataclass(frozen=True)
 class TrainConfig(Params):
     """How the compiled program trains: scheme, optimizer, batch, quantisation of the tile inputs."""
 
-    scheme: Scheme = param(Scheme.WU2023, doc="wu2023, naive, ideal or mp_onarray")
+    scheme: Scheme = param(Scheme.WU2023, doc="wu2023, naive, ideal, mp_onarray, pcm_hic or radix4 "
+                                              "(socsim/compiler/recipes.py)")
     epochs: int = param(2, unit="epochs", lo=1, hi=100000)
     batch: int = param(64, unit="images", lo=1, hi=65535, source=WU)
     optimizer: str = param("adamw", doc="adamw or sgd")
@@ -223,7 +239,13 @@ class TrainConfig(Params):
     input_range: float = param(1.0, lo=1e-9, doc="largest network input (data in [0, 1])")
     act_range: float = param(4.0, lo=1e-9, doc="largest hidden activation before clipping at the DAC")
     error_range: float = param(0.05, lo=1e-12,
-                               doc="mp_onarray: largest backward error before clipping at the DAC (transposed MVM)")
+                               doc="schemes with the backward pass on the arrays: largest backward error before "
+                                   "clipping at the DAC (transposed MVM)")
+    acc_bits: int = param(0, unit="bits", lo=0, hi=24,
+                          doc="update accumulator width: signed fixed point, saturating (0: FP32 accumulator)")
+    acc_lsb: float = param(0.0625, unit="transfer quanta", lo=1e-6, hi=1.0,
+                           doc="with acc_bits > 0: the accumulator's LSB as a fraction of the scheme's transfer "
+                               "quantum (one pulse step, or the write threshold)")
     init_seed: int = param(1, lo=0, hi=(1 << 31) - 1, doc="seed of the initial weights")
 
     def validate(self) -> None:

@@ -22,7 +22,8 @@ class EpochReport:
     """What one epoch did on the chip: its training run and the evaluation run after it."""
 
     epoch: int
-    accuracy: float
+    accuracy: float | None
+    """Test accuracy; None when not measured (timing-only mode)."""
     train: Result
     evaluate: Result
 
@@ -31,10 +32,10 @@ class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
-                 state: dict | None = None, timeline: bool = False):
+                 state: dict | None = None, timeline: bool = False, timing_only: bool = False):
         self.graph, self.cfg, self.data = graph, cfg, data
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
-        self.soc = Soc.from_config(cfg, timeline=timeline)
+        self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only)
         self.epoch = 0
         self._put("test_x", data.x_test[:self.compiled.test_examples])
         self._put("test_y", data.y_test[:self.compiled.test_examples])
@@ -100,8 +101,22 @@ class ChipTrainer:
         self.epoch += 1
         return result
 
-    def evaluate(self) -> tuple[float, Result]:
+    def seconds(self) -> float:
+        """Simulated time of the chip (s since it was powered up)."""
+        return self.soc.env.now / self.cfg.clock_hz
+
+    def idle_until(self, seconds: float) -> None:
+        """Leave the chip idle, every unit stopped, until simulated time ``seconds`` (devices drift meanwhile)."""
+        cycle = round(seconds * self.cfg.clock_hz)
+        if cycle < self.soc.env.now:
+            raise ValueError(f"idle_until({seconds} s): the chip is already at {self.seconds()} s")
+        self.soc.restore_time(cycle)
+
+    def evaluate(self) -> tuple[float | None, Result]:
+        """Test accuracy and the evaluation run; accuracy None in timing-only mode (not measured)."""
         result = self.soc.run(self.compiled.evaluate)
+        if self.soc.timing_only:
+            return None, result
         correct = float(result.outputs["scalars"][1])
         return correct / self.compiled.test_examples, result
 

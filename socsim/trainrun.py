@@ -36,6 +36,7 @@ from socsim.runs import (
     write_metrics,
 )
 from socsim.sim import Result, Trap, TrapKind
+from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
 PHASES = [p.name.lower() for p in (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE)]
 
@@ -56,9 +57,11 @@ class RunArgs:
     train_examples: int | None
     test_examples: int | None
     microbatch: int | None
+    timing_only: bool = False
+    """Numerics skipped (socsim.sim.timing_only): latency and energy only, accuracy not measured."""
 
 
-def epoch_metrics(epoch: int, accuracy: float, train: Result, evaluate: Result, images: int,
+def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: Result, images: int,
                   weights: int, wall_s: float) -> dict[str, Any]:
     """One metrics row: everything from the two runs' ledgers and cycle counts."""
     led = train.ledger
@@ -82,7 +85,8 @@ def epoch_metrics(epoch: int, accuracy: float, train: Result, evaluate: Result, 
 def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
     split = " / ".join(f"{row[f'{p}_energy_pj'] / row['train_images'] / 1e3:.1f}" for p in PHASES)
     base = f"  (numpy baseline {baseline:.2%})" if baseline is not None else ""
-    print(f"epoch {row['epoch']:>3}  test acc {row['test_accuracy']:.2%}{base}\n"
+    acc = "not measured (timing only)" if row["test_accuracy"] is None else f"{row['test_accuracy']:.2%}"
+    print(f"epoch {row['epoch']:>3}  test acc {acc}{base}\n"
           f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {row['train_s']:.3f} s total (simulated)\n"
           f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update {split}), "
           f"{row['train_energy_pj'] / 1e6:.3f} uJ total\n"
@@ -111,6 +115,7 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
         rows, ledgers = state["metrics"], state.get("ledgers", [])
     out = sys.stdout
     trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"],
+                          timing_only=args.timing_only,
                           timeline=trace_cycles is not None)
     if not resume:
         write_json(out_dir / CONFIG, to_mapping(cfg))
@@ -190,6 +195,8 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run folder (default: runs/GRAPH-CONFIG)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
+    p.add_argument("--timing-only", action="store_true",
+                   help=TIMING_ONLY_HELP + "; test accuracy is recorded as not measured (empty in metrics.csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--trace", action="store_true",
                    help="write RUN_DIR/trace.json: the unit jobs of the first epoch trained, as Chrome trace-event "
@@ -201,6 +208,8 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from socsim.config import load_config
+    if args.resume and args.timing_only:
+        raise ValueError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
     if args.resume:
         import json
         out_dir = Path(args.resume)
@@ -216,7 +225,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError("socsim train needs a GRAPH (or --resume RUN_DIR)")
         epochs = args.epochs if args.epochs is not None else load_config(args.config).train.epochs
         run = RunArgs(args.graph, args.config, args.dataset, args.data_path, epochs, args.train_examples,
-                      args.test_examples, args.microbatch)
+                      args.test_examples, args.microbatch, args.timing_only)
         out_dir = Path(args.out or f"runs/{Path(args.graph).stem}-{Path(args.config).stem}")
     try:
         rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
@@ -225,7 +234,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"socsim: {exc}", file=sys.stderr)
         return 4
     if rows:
-        print(f"final test accuracy {rows[-1]['test_accuracy']:.2%}; run folder {out_dir}")
+        acc = rows[-1]["test_accuracy"]
+        print(f"final test accuracy {'not measured (timing only)' if acc is None else f'{acc:.2%}'}; "
+              f"run folder {out_dir}")
         if not args.quiet and last_train is not None:
             print("\nlast training epoch on the chip:\n" + last_train.summary())
     return 0

@@ -38,6 +38,27 @@ def test_mvm_cycles_scale_with_vectors_and_column_groups():
     assert int(_rows(narrow, "tile0", "mvm").cycles.sum()) == 4 * 9
 
 
+def _action(result, action):
+    led = result.ledger
+    return float(led[(led.component == "tile0") & (led.action == action)]["count"].sum())
+
+
+def test_mvm_cost_follows_the_input_encoding_and_the_adc():
+    """8-bit codes: 8 binary pulses + one BWMCS conversion (wu2023); 4 radix-4 pulses with one shift-and-add
+    conversion each (radix4 preset); 8 binary pulses converted one by one (pcm_hic preset)."""
+    wu = run_asm(FULL_TILE_MVM)
+    r4 = run_asm(FULL_TILE_MVM, "radix4")
+    assert r4.cfg.tiles.physics.adc.kind == "shift_add" and r4.cfg.tiles.physics.dac.levels_per_pulse == 4
+    assert int(_rows(r4, "tile0", "mvm").cycles.sum()) == 4 * int(_rows(wu, "tile0", "mvm").cycles.sum())
+    assert _action(wu, "dac_pulse") == 64 * 8 and _action(r4, "dac_pulse") == 64 * 4
+    assert _action(wu, "adc_conversion") == 64 and _action(r4, "adc_conversion") == 64 * 4
+    pcm = run_asm(FULL_TILE_MVM, "pcm_hic")
+    # a pcm_hic weight is 3 device pairs: 32 weights span 192 bit lines, each converted once per pulse
+    assert pcm.cfg.tiles.devices_per_weight == 6 and pcm.cfg.tiles.weight_cols == 32
+    assert _action(pcm, "adc_conversion") == 192 * 8 and _action(pcm, "array_cell") == 64 * 192 * 8
+    assert int(_rows(pcm, "tile0", "mvm").cycles.sum()) == 8 * 8 * 9  # 8 mux steps x 8 conversions x 9 cycles
+
+
 def test_full_tile_mvm_energy_is_2_66_nj():
     r = run_asm(FULL_TILE_MVM)
     assert _rows(r, "tile0", "mvm").energy_pj.sum() == pytest.approx(2660.0, abs=1e-9)

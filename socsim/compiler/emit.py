@@ -6,12 +6,25 @@ Emitting text (not Instruction objects) makes the readable assembly the primary 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import isa
 from isa.program import Program
+from isa.spec import MEM_OFFSET_BITS
 
 REG_ZERO = "x0"
+OFFSET_RANGE = 1 << MEM_OFFSET_BITS
+"""Words an operand's offset field reaches; words past it are reached through a base register."""
+BASE_REGS = tuple(f"x{i}" for i in range(21, 29))
+"""``BASE_REGS[k - 1]`` holds ``k * OFFSET_RANGE`` in every program that has symbols past OFFSET_RANGE."""
+
+
+_SYMBOL_OPERAND = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)([+-]\d+)?")
+
+
+class AddressError(ValueError):
+    """A buffer cannot be addressed: past the offset range and indexed by a register, or past every base."""
 
 
 @dataclass
@@ -23,11 +36,27 @@ class Buffer:
     words: int
     base: int = 0
     """Offset inside the symbol ``name`` (views carved out of a shared scratch symbol)."""
+    addr: int = 0
+    """Word address of the symbol ``name`` in its space (as the assembler lays symbols out, in order)."""
+
+    @property
+    def end(self) -> int:
+        """One past the buffer's last word address."""
+        return self.addr + self.base + self.words
 
     def at(self, offset: int = 0, reg: str | None = None) -> str:
-        """Memory operand text: ``name[+offset][(reg)]``."""
+        """Memory operand text: ``name[+offset][(reg)]``; past the offset range, ``name+off(xBASE)``."""
         offset += self.base
-        text = self.name + (f"+{offset}" if offset else "")
+        word = self.addr + offset
+        if word >= OFFSET_RANGE:
+            k = word // OFFSET_RANGE
+            if reg or k > len(BASE_REGS):
+                why = f"is indexed by {reg}" if reg else f"lies past the {len(BASE_REGS)} base registers"
+                raise AddressError(f"buffer {self.name!r} word {word} of {self.space} is past the {OFFSET_RANGE}-word "
+                                   f"operand offset and {why}")
+            offset -= k * OFFSET_RANGE
+            reg = BASE_REGS[k - 1]
+        text = self.name + (f"{offset:+d}" if offset else "")
         return text + (f"({reg})" if reg else "")
 
 
@@ -40,6 +69,8 @@ class Asm:
     symbols: list[str] = field(default_factory=list)
     layers: dict[str, int] = field(default_factory=dict)
     buffers: dict[str, Buffer] = field(default_factory=dict)
+    next_addr: dict[str, int] = field(default_factory=dict)
+    """Next free word per space (symbols are laid out in declaration order, as the assembler does)."""
     _labels: int = 0
 
     def layer_id(self, layer: str) -> int:
@@ -56,7 +87,9 @@ class Asm:
                 raise ValueError(f"buffer {name!r} redeclared as {space} {words} (was {buf.space} {buf.words})")
             return buf
         self.symbols.append(f".sym {name} {space} {max(1, words)}" + (f" {init}" if init else ""))
-        buf = Buffer(name, space, max(1, words))
+        addr = self.next_addr.get(space, 0)
+        self.next_addr[space] = addr + max(1, words)
+        buf = Buffer(name, space, max(1, words), 0, addr if not space.startswith("tb") else 0)
         self.buffers[name] = buf
         return buf
 
@@ -67,12 +100,12 @@ class Asm:
         group starts at the symbol's start. Returns the views by name.
         """
         words = max(sum(w for _, w in group) for group in parts)
-        self.buffer(name, space, words)
+        whole = self.buffer(name, space, words)
         out: dict[str, Buffer] = {}
         for group in parts:
             at = 0
             for view, w in group:
-                out[view] = Buffer(name, space, w, at)
+                out[view] = Buffer(name, space, w, at, whole.addr)
                 at += w
         self.buffers.update(out)
         return out
@@ -80,8 +113,18 @@ class Asm:
     def comment(self, text: str) -> None:
         self.lines.append(f"; ---- {text}")
 
+    def operand(self, o: object) -> str:
+        """Operand text; a bare ``SYMBOL[+OFF]`` past the offset range gets its base register."""
+        text = str(o)
+        m = _SYMBOL_OPERAND.fullmatch(text)
+        if m and m.group(1) in self.buffers:
+            buf = self.buffers[m.group(1)]
+            if buf.name == m.group(1) and buf.addr + buf.words > OFFSET_RANGE:
+                return buf.at(int(m.group(2) or 0))
+        return text
+
     def op(self, mnemonic: str, *operands: object, note: str = "") -> None:
-        text = f"    {mnemonic} " + ", ".join(str(o) for o in operands) if operands else f"    {mnemonic}"
+        text = f"    {mnemonic} " + ", ".join(self.operand(o) for o in operands) if operands else f"    {mnemonic}"
         self.lines.append(text + (f"    ; {note}" if note else ""))
 
     def label(self, stem: str) -> str:
@@ -107,10 +150,17 @@ class Asm:
         self.op("li", "x31", count)
         self.op("blt", counter, "x31", top)
 
+    def base_registers(self) -> list[str]:
+        """``li`` of the base registers the symbols need (none while every symbol ends in the offset range)."""
+        top = max((b.end for b in self.buffers.values()), default=0)
+        k = min(len(BASE_REGS), (top - 1) // OFFSET_RANGE)
+        return [f"    li {BASE_REGS[i - 1]}, {i * OFFSET_RANGE}    ; base register: words past the offset range"
+                for i in range(1, k + 1)]
+
     def text(self) -> str:
         head = [f"; {self.name}: generated by socsim.compiler; re-assembles to the program it came from"]
         head += [f".layer {i} {name}" for name, i in self.layers.items()]
-        return "\n".join(head + self.symbols + self.lines) + "\n"
+        return "\n".join(head + self.symbols + self.base_registers() + self.lines) + "\n"
 
     def program(self) -> Program:
         return isa.assemble(self.text(), f"<{self.name}>")

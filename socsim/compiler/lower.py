@@ -17,7 +17,7 @@ import numpy as np
 
 import isa
 from isa.program import Program
-from socsim.compiler.emit import Asm, Buffer
+from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer
 from socsim.compiler.graph import (
     Add,
     AvgPool,
@@ -37,11 +37,15 @@ from socsim.compiler.lower_backward import BackwardEmitter
 from socsim.compiler.lower_blocks import BlockEmitter, f32
 from socsim.compiler.lower_forward import ForwardEmitter
 from socsim.compiler.placement import Placement, place_blocks
-from socsim.config import Scheme, SocConfig, TrainConfig
+from socsim.compiler.recipes import Backward, Transfer, recipe
+from socsim.config import SocConfig, TrainConfig
 from socsim.physics.registry import pulse_step, weight_level
 
 COL_BUDGET_WORDS = 4096
-"""Largest im2col band kept in SRAM at once (words); at least one output position's column always fits."""
+"""Largest im2col band kept in SRAM at once (words), or :data:`COL_BUDGET_SHARE` of a larger SRAM; at least
+one output position's column always fits."""
+COL_BUDGET_SHARE = 64
+"""The im2col band may take 1/64 of the data SRAM when that exceeds COL_BUDGET_WORDS (SRAMs over 8 Mbit)."""
 SUPPORTED = (Input, Conv2d, Linear, ReLU, MaxPool, AvgPool, GlobalAvgPool, Flatten, Add, BatchNorm,
              SoftmaxCrossEntropy)
 
@@ -78,8 +82,14 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         losses = [n for n in self.order if isinstance(n.layer, SoftmaxCrossEntropy)]
         if len(losses) != 1 or losses[0] is not self.order[-1]:
             raise GraphError(f"graph {graph.name!r}: needs exactly one softmax_xent loss, as the last node")
-        if train.scheme is Scheme.MP_ONARRAY and not cfg.tiles.transposed_mvm:
-            raise GraphError(f"scheme mp_onarray reads the arrays transposed, but {cfg.name} has "
+        self.recipe = recipe(train.scheme)
+        self.on_arrays = self.recipe.backward is Backward.ARRAYS
+        """Backward by transposed MVMs on the arrays (tile buffers then serve both directions)."""
+        if train.acc_bits and self.recipe.transfer in (Transfer.EXACT, Transfer.EVERY_BATCH):
+            raise GraphError(f"train.acc_bits = {train.acc_bits}: scheme {train.scheme.value} writes every update, "
+                             "so it has no transfer quantum to size a low-precision accumulator by (use 0)")
+        if self.on_arrays and not cfg.tiles.transposed_mvm:
+            raise GraphError(f"scheme {train.scheme.value} reads the arrays transposed, but {cfg.name} has "
                              "tiles.transposed_mvm = false")
         self.logits = self.order[-1].inputs[0]
         self.fanout = {n.name: sum(c.inputs.count(n.name) for c in self.order) for n in self.order}
@@ -99,14 +109,14 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         self._plan()
 
     def _alpha(self, name: str) -> float:
-        if self.t.scheme is Scheme.IDEAL:
+        if not self.recipe.scaled:
             return 1.0
         rows = self.g.weight_shape(name)[0]
         return self.t.weight_range / float(np.sqrt(rows)) / self.cfg.tiles.physics.w_max
 
     def transfer_level(self, name: str) -> float:
         """Threshold of the accumulated update (digital weight units) before a weight is written."""
-        if self.t.scheme is not Scheme.WU2023:
+        if self.recipe.transfer is not Transfer.THRESHOLD:
             return 0.0
         return self.t.transfer_levels * self.alpha[name] * weight_level(self.cfg.tiles.physics)
 
@@ -119,6 +129,18 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         self._plan_parameters()
         self._plan_scratch()
         self._plan_tiles()
+        self._check_indexed()
+
+    def _check_indexed(self) -> None:
+        """Buffers addressed through an index register (activations, gradients, padding) must lie in the
+        operand offset range; buffers past it are reached through base registers (emit.BASE_REGS)."""
+        indexed = [*self.act.values(), *self.grad.values(),
+                   *(b for k, b in self.a.buffers.items() if k.startswith(("pad_", "gpad_")))]
+        for buf in indexed:
+            if buf.end > OFFSET_RANGE:
+                raise CapacityError(f"with a micro-batch of {self.m}, {buf.name} ends at word {buf.end} of "
+                                    f"{buf.space}, past the {OFFSET_RANGE}-word operand offset that register-indexed buffers "
+                                    "must stay within")
 
     def _plan_activations(self) -> None:
         a, m = self.a, self.m
@@ -174,19 +196,20 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         rows = cin * kh * kw
         max_nr = max(p.rows for p in self.placement.blocks_of(node.name))
         max_nc = max(p.cols for p in self.placement.blocks_of(node.name))
-        if self.t.scheme is Scheme.MP_ONARRAY:  # transposed reads swap the two halves' roles
+        if self.on_arrays:  # transposed reads swap the two halves' roles
             max_nr = max_nc = max(max_nr, max_nc)
         half = self.cfg.tiles.buffer_words // 2  # input and output halves of a tile buffer
+        budget = max(COL_BUDGET_WORDS, self.cfg.space_words()["sram"] // COL_BUDGET_SHARE)
 
         def fits(positions: int) -> bool:
-            return (positions * rows <= max(COL_BUDGET_WORDS, rows) and positions * max_nr <= half
+            return (positions * rows <= max(budget, rows) and positions * max_nr <= half
                     and positions * max_nc <= half)
         whole_rows = [(ny, ow) for ny in range(1, oh + 1) if oh % ny == 0 and fits(ny * ow)]
         part_rows = [(1, nx) for nx in range(1, ow + 1) if ow % nx == 0 and fits(nx)]
         bands = whole_rows or part_rows
         if not bands:
             raise GraphError(f"node {node.name!r}: one output position ({rows} im2col rows) does not fit the im2col "
-                             f"budget of {COL_BUDGET_WORDS} words or half a tile buffer of "
+                             f"budget of {budget} words or half a tile buffer of "
                              f"{self.cfg.tiles.buffer_words} words")
         ny, nx = self.bands[node.name] = max(bands, key=lambda b: b[0] * b[1])
         for name, words in (("col", ny * nx * rows), ("ycol", ny * nx * cout), ("dcol", ny * nx * cout)):
@@ -217,7 +240,7 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         self.tin, self.tout = {}, {}
         for tile in sorted({p.tile for p in self.placement.blocks}):
             need_in, need_out = self.placement.tile_words(tile, self._vectors)
-            if self.t.scheme is Scheme.MP_ONARRAY:  # transposed reads swap the roles of the two buffers
+            if self.on_arrays:  # transposed reads swap the roles of the two buffers
                 need_in = need_out = max(need_in, need_out)
             if need_in + need_out > self.cfg.tiles.buffer_words:
                 raise CapacityError(f"tile {tile} buffer needs {need_in + need_out} words; tiles.buffer_words = "
@@ -266,21 +289,12 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
             if node.layer.bias:
                 self.update_digital(f"db_{name}", f"mb_{name}", f"vb_{name}", f"b_{name}", cols, "bias")
             a.op("vadd", f"acc_{name}", f"acc_{name}", f"dw_{name}", n, note="accumulate the update")
-            if t.scheme is Scheme.MP_ONARRAY:
-                eps = f32(self.alpha[name] * pulse_step(self.cfg.tiles.physics))
-                a.op("xferp", self.tgt.at(), f"acc_{name}", n, eps, note="pulses = trunc(acc / eps)")
-                a.op("vaxpy", f"w_{name}", self.tgt.at(), f"w_{name}", n, eps, note="track the intended weight")
-                self.pulse_blocks(name, self.tgt, cols)
-            else:
-                a.op("xferwv", self.tgt.at(), self.msk.at(), f"acc_{name}", f"w_{name}", n,
-                     f32(self.transfer_level(name)))
-                if t.scheme is not Scheme.IDEAL:  # keep the digital copy inside what the devices can hold
-                    limit = f32(self.alpha[name] * self.cfg.tiles.physics.w_max)
-                    a.op("vclamp", f"w_{name}", f"w_{name}", n, limit, note="weight range of the devices")
-                    a.op("vclamp", self.tgt.at(), self.tgt.at(), n, limit)
-                self.program_blocks(name, self.tgt, self.msk, cols)
-                if t.scheme is Scheme.NAIVE:  # no high-precision copy: the weight is what the devices hold
-                    self.read_back_blocks(name, self.wfp[name], cols)
+            if t.acc_bits:
+                lsb = f32(t.acc_lsb * self.transfer_quantum(name))
+                a.op("quant", f"acc_{name}", f"acc_{name}", n, lsb, t.acc_bits,
+                     note=f"{t.acc_bits}-bit accumulator: round, saturate")
+                a.op("vscl", f"acc_{name}", f"acc_{name}", n, lsb)
+            self.transfer(name, n, cols)
             a.op("vfill", f"dw_{name}", n, 0.0)
         for node in self.order:
             if isinstance(node.layer, BatchNorm):
@@ -289,6 +303,30 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
                 name = node.name
                 self.update_digital(f"dgb_{name}", f"mgb_{name}", f"vgb_{name}", f"gb_{name}", 2 * c,
                                     "batch-norm scale and shift")
+
+    def transfer_quantum(self, name: str) -> float:
+        """Smallest update the transfer moves a weight by (digital weight units): a pulse step or the threshold."""
+        if self.recipe.transfer is Transfer.PULSES:
+            return self.alpha[name] * pulse_step(self.cfg.tiles.physics)
+        return self.transfer_level(name)
+
+    def transfer(self, name: str, n: int, cols: int) -> None:
+        """Move layer ``name``'s accumulated update onto its devices, as the recipe says."""
+        a, how = self.a, self.recipe.transfer
+        if how is Transfer.PULSES:
+            eps = f32(self.transfer_quantum(name))
+            a.op("xferp", self.tgt.at(), f"acc_{name}", n, eps, note="pulses = trunc(acc / eps)")
+            a.op("vaxpy", f"w_{name}", self.tgt.at(), f"w_{name}", n, eps, note="track the intended weight")
+            self.pulse_blocks(name, self.tgt, cols)
+            return
+        a.op("xferwv", self.tgt.at(), self.msk.at(), f"acc_{name}", f"w_{name}", n, f32(self.transfer_level(name)))
+        if self.recipe.scaled:  # keep the digital copy inside what the devices can hold
+            limit = f32(self.alpha[name] * self.cfg.tiles.physics.w_max)
+            a.op("vclamp", f"w_{name}", f"w_{name}", n, limit, note="weight range of the devices")
+            a.op("vclamp", self.tgt.at(), self.tgt.at(), n, limit)
+        self.program_blocks(name, self.tgt, self.msk, cols)
+        if how is Transfer.EVERY_BATCH:  # no high-precision copy: the weight is what the devices hold
+            self.read_back_blocks(name, self.wfp[name], cols)
 
     # programs -------------------------------------------------------------------------------------------------
     def load_micro(self, x: str, y: str) -> None:

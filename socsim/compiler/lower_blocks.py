@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from socsim.compiler.emit import Buffer
-from socsim.config import Scheme
 
 
 def f32(value: float) -> str:
@@ -73,7 +72,7 @@ class BlockEmitter:
 
     def input_gradient(self, name: str, gout: Buffer, gin: Buffer, vectors: int, rows: int, cols: int) -> None:
         """gin[vectors, rows] = gout[vectors, cols] @ W.T: on the arrays (mp_onarray) or from the digital copy."""
-        if self.t.scheme is Scheme.MP_ONARRAY:
+        if self.on_arrays:
             self.mac_blocks_t(name, gout, gin, vectors, rows, cols)
         else:
             self.a.op("mm", gin.at(), gout.at(), self.wfp[name].at(), vectors, cols, rows, 0, 1, 0)

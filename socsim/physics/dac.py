@@ -26,6 +26,16 @@ from socsim.physics.flat import Flat
 from socsim.physics.kernels.io_kernels import extract_digits, quantize_codes
 
 
+def pulse_slots(levels_per_pulse: int, in_bits: int) -> int:
+    """Pulse slots that drive one ``in_bits``-bit code with ``levels_per_pulse`` levels per pulse (timing and
+    energy): ``ceil(in_bits / log2(levels))``, 1 for analog inputs (in_bits = 0). Sign-split trains use one
+    slot fewer per phase; the slot is charged anyway (the sign phase occupies it)."""
+    if in_bits == 0:
+        return 1
+    m = levels_per_pulse.bit_length() - 1
+    return -(-in_bits // m)
+
+
 @dataclass(frozen=True)
 class PulseTrain:
     """How one input precision is driven: pulse count, weights and voltage per digit step."""

@@ -35,6 +35,11 @@ class PhysicsParams(Params):
     pulse: PulseParams = param(PulseParams(), doc="open-loop programming")
     pcm: PcmParams = param(PcmParams(), doc="PCM hybrid-precision model")
 
+    @property
+    def slices(self) -> int:
+        """Device pairs (or single devices) per weight: pcm_hic's binary MSB slices plus its multi-level one."""
+        return self.pcm.n_msb + 1 if self.model == "pcm_hic" else 1
+
     def validate(self) -> None:
         from socsim.physics.registry import crossbar_models
         if self.model not in crossbar_models():

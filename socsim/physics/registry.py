@@ -73,4 +73,6 @@ def pulse_step(params: PhysicsParams) -> float:
     """Nominal weight change of one open-loop ``pulse`` (weight units): the eps of pulses = trunc(acc / eps)."""
     if params.model in ("ideal", "rram_pulse"):
         return params.dw_per_pulse
+    if params.model == "pcm_hic":  # one gradual SET on the LSB pair at G = 0; the LSB pair spans U = w_max / 2^n_msb
+        return params.w_max / 2 ** params.pcm.n_msb * params.pcm.set_step_us / params.pcm.g_max_us
     return weight_level(params) or params.dw_per_pulse

@@ -18,6 +18,7 @@ from isa.spec import Hyper, Kind, Phase, Space, Unit, WaitUnit
 from socsim.sim.numerics import NUMERICS, Ctx
 from socsim.sim.operands import PATTERN_LEVELS, Resolved, resolve
 from socsim.sim.tile_numerics import TILE_NUMERICS
+from socsim.sim.timing_only import ALWAYS_EXECUTED, nominal_report
 from socsim.sim.traps import Trap, TrapKind
 from socsim.sim.unit import Job
 
@@ -103,6 +104,7 @@ class Controller:
         regs = self.regs
         pc = 0
         hooks = soc.hooks
+        limit = soc.env.now + cfg.max_cycles  # a budget per run: the clock may already be far along (drift studies)
         while True:
             self.pc = pc
             if hooks and pc in hooks:
@@ -113,8 +115,9 @@ class Controller:
             ins = code[pc]
             if ins is None:
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, soc.decode_error or "undecodable instruction")
-            if soc.env.now + self.lag > cfg.max_cycles:
-                raise self.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {cfg.max_cycles}", ins)
+            if soc.env.now + self.lag > limit:
+                raise self.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {cfg.max_cycles} in this run",
+                                ins)
             self.executed += 1
             spec = ins.spec
             mn = spec.mnemonic
@@ -231,9 +234,9 @@ class Controller:
         self.count(mn, cfg.alu_cycles)
 
     # unit instructions ------------------------------------------------------------------------------------
-    def resolve(self, ins: Instruction, env: dict[str, int], pattern=None) -> Resolved:
+    def resolve(self, ins: Instruction, env: dict[str, int], pattern=None, offsets: bool = True) -> Resolved:
         try:
-            ops = resolve(ins, self.regs, self.soc.memory, env, pattern)
+            ops = resolve(ins, self.regs, self.soc.memory, env, pattern, offsets)
         except ZeroDivisionError:  # an operand size is undefined, e.g. pooling with stride 0
             raise self.trap(TrapKind.BAD_OPERAND, "operand sizes are undefined for these field values "
                                                   "(division by zero)", ins) from None
@@ -247,23 +250,28 @@ class Controller:
         mn = spec.mnemonic
         info: dict = {}
         t_s = (soc.env.now + self.lag) / soc.cfg.clock_hz
+        numerics = not soc.timing_only or mn in ALWAYS_EXECUTED
         if spec.unit is Unit.TILE:
             unit, ops = self.tile_issue(ins)
             try:
-                info = TILE_NUMERICS[mn](unit, ops, soc.memory, t_s)
+                if numerics:
+                    info = TILE_NUMERICS[mn](unit, ops, soc.memory, t_s)
+                elif mn in ("wv", "pulse"):
+                    info = {"report": nominal_report(mn, ops.values["ROWS"], ops.values["COLS"])}
             except (ValueError, IndexError) as exc:
                 raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
         else:
             pattern = tuple(self.agen) if mn in ("gather", "scatter", "scadd") else None
-            ops = self.resolve(ins, {}, pattern)
+            ops = self.resolve(ins, {}, pattern, offsets=numerics)
             unit = soc.du if spec.unit is Unit.DU else soc.pick_dma()
-            ctx = Ctx(lambda name: ops.array(soc.memory, name), ops.values, self.hyper, self.regs, ops.pattern)
-            try:
-                with np.errstate(all="ignore"):
-                    NUMERICS[mn](ctx)
-            except (ValueError, IndexError) as exc:
-                raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
-        if soc.cfg.controller.trap_on_nan:
+            if numerics:
+                ctx = Ctx(lambda name: ops.array(soc.memory, name), ops.values, self.hyper, self.regs, ops.pattern)
+                try:
+                    with np.errstate(all="ignore"):
+                        NUMERICS[mn](ctx)
+                except (ValueError, IndexError) as exc:
+                    raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
+        if numerics and soc.cfg.controller.trap_on_nan:
             for f in spec.fields:
                 if "w" in f.access and f.name in ops.mem:
                     out = ops.array(soc.memory, f.name)

@@ -30,6 +30,16 @@ def pattern_offsets(levels: tuple[tuple[int, int], ...]) -> np.ndarray:
     return offs
 
 
+def pattern_extent(levels: tuple[tuple[int, int], ...]) -> tuple[int, int, int]:
+    """(number of offsets, lowest offset, highest offset) of a pattern in O(levels), without listing them."""
+    count, lo, hi = 1, 0, 0
+    for extent, stride in levels:
+        count *= extent
+        step = (extent - 1) * stride
+        lo, hi = lo + min(0, step), hi + max(0, step)
+    return (count, lo, hi) if count else (0, 0, 0)
+
+
 @dataclass
 class Resolved:
     """One issued instruction's operands: scalars by name, memory as (space, start, size)."""
@@ -47,11 +57,12 @@ class Resolved:
 
 
 def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, int],
-            pattern: tuple[tuple[int, int], ...] | None = None) -> Resolved | str:
+            pattern: tuple[tuple[int, int], ...] | None = None, offsets: bool = True) -> Resolved | str:
     """Resolve operands; returns an error text instead if an access is out of range.
 
     ``env`` supplies ROWS/COLS (the tile's active block) for tile instructions; ``pattern`` the
-    address-generator levels for gather/scatter.
+    address-generator levels for gather/scatter. ``offsets=False`` skips listing the pattern's word
+    offsets (``Resolved.pattern`` is then None): the sizes and regions still come out exactly.
     """
     spec: OpSpec = ins.spec
     values: dict[str, object] = dict(env)
@@ -61,11 +72,11 @@ def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, in
     offs = None
     lo = 0
     if pattern is not None:
-        offs = pattern_offsets(pattern)
-        lo = int(offs.min()) if offs.size else 0
-        values["PATTERN"] = int(offs.size)
-        values["SPAN"] = int(offs.max()) - lo + 1 if offs.size else 0
-        offs = offs - lo
+        count, lo, hi = pattern_extent(pattern)
+        values["PATTERN"] = count
+        values["SPAN"] = hi - lo + 1 if count else 0
+        if offsets:
+            offs = pattern_offsets(pattern) - lo
     mem: dict[str, tuple[Space, int, int]] = {}
     reads: list[Region] = []
     writes: list[Region] = []

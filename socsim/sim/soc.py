@@ -44,9 +44,11 @@ class Soc:
     Hardware state (memories, crossbar conductances, time) persists across :meth:`run` calls.
     """
 
-    def __init__(self, cfg: SocConfig, timeline: bool = False):
+    def __init__(self, cfg: SocConfig, timeline: bool = False, timing_only: bool = False):
         self.cfg = cfg
         self.keep_timeline = timeline
+        self.timing_only = timing_only
+        """Skip every instruction's numerics; cycles and ledger as the full run (socsim.sim.timing_only)."""
         self._setup_clock_and_ledger()
         self._setup_memories()
         self._setup_units()
@@ -56,9 +58,14 @@ class Soc:
         self.decode_error = ""
 
     @classmethod
-    def from_config(cls, cfg: SocConfig, timeline: bool = False) -> "Soc":
-        """Build the SoC; ``timeline`` keeps one (unit, pc, opcode, start, end) row per executed job."""
-        return cls(cfg, timeline)
+    def from_config(cls, cfg: SocConfig, timeline: bool = False, timing_only: bool = False) -> "Soc":
+        """Build the SoC; ``timeline`` keeps one (unit, pc, opcode, start, end) row per executed job.
+
+        ``timing_only`` skips the numerics (no crossbar state, memories not computed, ``Result.outputs``
+        empty); cycles and ledger counts are the full run's except programming, charged by the rule
+        in :mod:`socsim.sim.timing_only`.
+        """
+        return cls(cfg, timeline, timing_only)
 
     def _setup_clock_and_ledger(self) -> None:
         self.env = simpy.Environment()
@@ -72,9 +79,12 @@ class Soc:
     def _setup_units(self) -> None:
         cfg = self.cfg
         seeds = np.random.SeedSequence(cfg.seed).spawn(cfg.tiles.count)
+
+        def builder(seed: np.random.SeedSequence) -> Callable[[], object]:
+            return lambda: make_crossbar(cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.physics,
+                                         np.random.default_rng(seed))
         self.tiles = [Tile(self.env, f"tile{i}", self.ledger, cfg.tiles,
-                           make_crossbar(cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.physics,
-                                         np.random.default_rng(seeds[i])))
+                           None if self.timing_only else builder(seeds[i]))
                       for i in range(cfg.tiles.count)]
         self.dma = [Dma(self.env, f"dma{i}", self.ledger, cfg, self.fabric) for i in range(cfg.dma.channels)]
         self.du = DigitalUnit(self.env, "du", self.ledger, cfg, self.fabric)
@@ -154,7 +164,8 @@ class Soc:
         busy = {u.name: u.busy_cycles - busy0[u.name] for u in self.all_units()}
         busy["controller"] = ctrl.busy_cycles
         busy["bus"] = self.fabric.bus_busy_cycles - bus0
-        outputs = {name: self.memory.read_symbol(self.program, name) for name in self.program.symbols}
+        outputs = {} if self.timing_only else {name: self.memory.read_symbol(self.program, name)
+                                               for name in self.program.symbols}
         timeline = pd.DataFrame(sorted((row for u in self.all_units() for row in (u.timeline or ())),
                                        key=lambda r: (r[5], r[0], r[1])),
                                 columns=TIMELINE_COLUMNS)

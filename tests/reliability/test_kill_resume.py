@@ -31,7 +31,10 @@ def uninterrupted(tmp_path_factory) -> Path:
 
 def _kill_mid_epoch(out: Path, sig: signal.Signals) -> int:
     """Start training, wait until epoch 1 is written, let epoch 2 start, send ``sig``; returns the exit status."""
-    proc = subprocess.Popen([*TRAIN, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # a shell without job control starts background commands with SIGINT ignored, and the child would inherit
+    # that; restore the default so Python turns SIGINT into KeyboardInterrupt however the suite was started
+    proc = subprocess.Popen([*TRAIN, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not (out / METRICS).exists():
         assert proc.poll() is None and time.monotonic() < deadline, "training ended before its first epoch"

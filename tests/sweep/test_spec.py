@@ -149,3 +149,9 @@ def test_point_config_toml_round_trips(preset):
     cfg = load_config(preset)
     text = tomlw.dumps(to_mapping(cfg), header="test")
     assert from_mapping(SocConfig, tomllib.loads(text)) == cfg
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "programs" / "sweeps").glob("*.toml")), ids=lambda p: p.stem)
+def test_shipped_sweeps_load(path):
+    points = expand(load_sweep(path))
+    assert len(points) >= 2 and len({p.key for p in points}) == len(points)

@@ -15,6 +15,14 @@ def adc_models() -> list[str]:
     return sorted(_ADCS)
 
 
+def conversions_per_output(name: str, n_pulses: int) -> int:
+    """ADC conversions per bit line for one input vector driven as ``n_pulses`` pulses (timing and energy)."""
+    try:
+        return _ADCS[name].conversions(n_pulses)
+    except KeyError:
+        raise ValueError(f"unknown ADC model {name!r}; valid: {', '.join(adc_models())}") from None
+
+
 def make_adc(name: str, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float) -> Adc:
     """Build the ADC called ``name``; an unknown name raises ValueError listing the valid ones."""
     try:
@@ -24,4 +32,4 @@ def make_adc(name: str, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float)
     return cls(bits, lo_ua, hi_ua, noise_lsb)
 
 
-__all__ = ["Adc", "adc_models", "make_adc"]
+__all__ = ["Adc", "adc_models", "conversions_per_output", "make_adc"]

@@ -72,6 +72,7 @@ class Adc(ABC):
             return None
         return np.tensordot(weights * weights, var, axes=1).astype(np.float32)
 
+    @staticmethod
     @abstractmethod
-    def conversions(self, n_pulses: int) -> int:
+    def conversions(n_pulses: int) -> int:
         """ADC conversions per output column for one input vector of ``n_pulses`` pulses."""

@@ -23,5 +23,6 @@ class BwmcsAdc(Adc):
         analog = np.tensordot(weights, currents, axes=1).astype(np.float32)
         return self.convert(analog, self._summed_var(weights, var), rng)
 
-    def conversions(self, n_pulses: int) -> int:
+    @staticmethod
+    def conversions(n_pulses: int) -> int:
         return 1

@@ -24,5 +24,6 @@ class IdealAdc(Adc):
         analog = np.tensordot(weights, currents, axes=1).astype(np.float32)
         return analog if var is None else self.convert(analog, self._summed_var(weights, var), rng)
 
-    def conversions(self, n_pulses: int) -> int:
+    @staticmethod
+    def conversions(n_pulses: int) -> int:
         return 1

@@ -25,5 +25,6 @@ class ShiftAddAdc(Adc):
         q = self.convert(currents.reshape(p * b, k), v, rng).reshape(p, b, k)
         return np.tensordot(weights, q, axes=1).astype(np.float32)
 
-    def conversions(self, n_pulses: int) -> int:
+    @staticmethod
+    def conversions(n_pulses: int) -> int:
         return n_pulses

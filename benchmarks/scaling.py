@@ -1,0 +1,221 @@
+"""Scaling: wall time and peak memory of one training step, by model, batch and mode (timing-only / full).
+
+Run: .venv/bin/python benchmarks/scaling.py [--models lenet5,vgg8,resnet18] [--batches 8,16,32,64]
+     [--modes timing,full] [--full-batches 8,64] [--config scaling] [--figure scaling.png]
+
+Each point runs in a fresh subprocess (``--point``), so its peak memory (ru_maxrss of that child, from
+os.wait4) is its own: the child compiles the graph for ``train.batch = B``, builds the SoC, runs the init
+program (programs every weight), then one training step (one batch of B synthetic 3x32x32 images) whose
+wall time is reported. Peak memory covers the whole child. Tile operations per step are one block's
+MVM per input vector (mapping: tile_ops per image x B). LeNet is programs/lenet5.toml on a 3x32x32
+input without conv1's padding (the CIFAR LeNet-5). Goals (issue 7, not tests): ResNet-18, batch 64,
+timing-only < 10 s and < 2 GiB; full fidelity < 2 min; cost linear in batch and in tile operations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = {"lenet5": "programs/lenet5.toml", "vgg8": "programs/vgg8.toml", "resnet18": "programs/resnet18.toml"}
+GIB = 1 << 30
+
+
+def load_model(model: str):
+    """The graph of ``model`` with a 3x32x32 input."""
+    from socsim.compiler import load_graph
+    from socsim.compiler.frontend_toml import loads_toml
+    path = ROOT / MODELS[model]
+    if model != "lenet5":
+        return load_graph(str(path))
+    text = path.read_text().replace("shape = [1, 28, 28]", "shape = [3, 32, 32]").replace("padding = 2\n", "")
+    return loads_toml(text, f"{path} (3x32x32, no padding)")
+
+
+def point(model: str, batch: int, mode: str, config: str) -> dict:
+    """One measurement in this process (the child): compile, init, one training step."""
+    import numpy as np
+
+    from socsim.compiler.mapping import map_graph
+    from socsim.config import load_config
+    from socsim.data import synthetic
+    from socsim.training import ChipTrainer
+    t0 = time.perf_counter()
+    graph = load_model(model)
+    cfg = load_config(config, {"train": {"batch": batch}})
+    classes = int(np.prod(graph.shape(list(graph.nodes)[-1].inputs[0])))
+    data = synthetic(tuple(graph.input.layer.shape), classes, n_train=batch, n_test=batch, seed=0)
+    trainer = ChipTrainer(graph, cfg, data, timing_only=mode == "timing")
+    t1 = time.perf_counter()
+    step = trainer.train_epoch()
+    t2 = time.perf_counter()
+    return {"model": model, "batch": batch, "mode": mode, "microbatch": trainer.compiled.microbatch,
+            "setup_s": t1 - t0, "step_s": t2 - t1, "instructions": step.instructions, "cycles": step.cycles,
+            "energy_pj": step.energy_pj, "tile_ops": map_graph(graph, cfg, check=False).tile_ops * batch}
+
+
+def measure(model: str, batch: int, mode: str, config: str, timeout: float) -> dict:
+    """Run one point in a fresh subprocess; add its peak RSS (bytes) from os.wait4."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--point", model, str(batch), mode, "--config", config]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    t0 = time.monotonic()
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() - t0 > timeout:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            return {"model": model, "batch": batch, "mode": mode, "error": f"timeout after {timeout:.0f} s"}
+        time.sleep(0.05)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        return {"model": model, "batch": batch, "mode": mode, "error": (err.strip().splitlines() or ["?"])[-1]}
+    row = json.loads(out.strip().splitlines()[-1])
+    row["peak_bytes"] = usage.ru_maxrss * 1024  # Linux: KiB
+    return row
+
+
+def slope(rows: list[dict], x: str, y: str) -> float:
+    """Least-squares slope of log(y) on log(x): 1.0 is linear growth."""
+    pts = [(math.log(r[x]), math.log(r[y])) for r in rows]
+    if len(pts) < 2:
+        return float("nan")
+    mx, my = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+    den = sum((p[0] - mx) ** 2 for p in pts)
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / den if den else float("nan")
+
+
+def table(rows: list[dict]) -> str:
+    head = (f"{'model':<9}{'mode':<8}{'batch':>6}{'micro':>6}{'tile ops':>12}{'instr':>10}{'step s':>9}"
+            f"{'us/tile op':>11}{'setup s':>9}{'peak MiB':>10}{'cycles':>15}{'energy uJ':>12}")
+    lines = [head]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"{r['model']:<9}{r['mode']:<8}{r['batch']:>6}  {r['error']}")
+            continue
+        lines.append(f"{r['model']:<9}{r['mode']:<8}{r['batch']:>6}{r['microbatch']:>6}{r['tile_ops']:>12,}"
+                     f"{r['instructions']:>10,}{r['step_s']:>9.2f}{r['step_s'] / r['tile_ops'] * 1e6:>11.2f}"
+                     f"{r['setup_s']:>9.2f}{r['peak_bytes'] / 2**20:>10.0f}{r['cycles']:>15,}"
+                     f"{r['energy_pj'] / 1e6:>12.1f}")
+    return "\n".join(lines)
+
+
+def growth(rows: list[dict]) -> list[str]:
+    """Log-log slopes of step time against batch (per model and mode) and against tile ops (per mode)."""
+    ok = [r for r in rows if "error" not in r]
+    out = []
+    for mode in sorted({r["mode"] for r in ok}):
+        for model in MODELS:
+            sel = [r for r in ok if r["mode"] == mode and r["model"] == model]
+            if len(sel) > 1:
+                out.append(f"{mode:<7} {model:<9} step time ~ batch^{slope(sel, 'batch', 'step_s'):.2f}, "
+                           f"peak memory ~ batch^{slope(sel, 'batch', 'peak_bytes'):.2f}")
+        sel = [r for r in ok if r["mode"] == mode]
+        if len({r["model"] for r in sel}) > 1:
+            out.append(f"{mode:<7} all models: step time ~ tile_ops^{slope(sel, 'tile_ops', 'step_s'):.2f}")
+    return out
+
+
+def goals(rows: list[dict]) -> list[str]:
+    def find(mode: str) -> dict | None:
+        return next((r for r in rows if r["model"] == "resnet18" and r["batch"] == 64 and r["mode"] == mode), None)
+    out = []
+    t, f = find("timing"), find("full")
+    if t is None or "error" in t:
+        out.append(f"goal ResNet-18 timing-only step < 10 s and < 2 GiB: not measured ({t and t['error']})")
+    else:
+        out.append(f"goal ResNet-18 timing-only step < 10 s: {'met' if t['step_s'] < 10 else 'NOT met'} "
+                   f"({t['step_s']:.1f} s); peak < 2 GiB: {'met' if t['peak_bytes'] < 2 * GIB else 'NOT met'} "
+                   f"({t['peak_bytes'] / GIB:.2f} GiB)")
+    if f is None or "error" in f:
+        out.append(f"goal ResNet-18 full-fidelity step < 2 min: not measured ({f and f['error']})")
+    else:
+        out.append(f"goal ResNet-18 full-fidelity step < 2 min: {'met' if f['step_s'] < 120 else 'NOT met'} "
+                   f"({f['step_s']:.1f} s, peak {f['peak_bytes'] / GIB:.2f} GiB)")
+    return out
+
+
+def figure(rows: list[dict], path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ok = [r for r in rows if "error" not in r]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for model in MODELS:
+        for mode, style in (("timing", "o-"), ("full", "s--")):
+            sel = sorted((r for r in ok if r["model"] == model and r["mode"] == mode), key=lambda r: r["batch"])
+            if not sel:
+                continue
+            label = f"{model} {mode}"
+            axes[0].plot([r["batch"] for r in sel], [r["step_s"] for r in sel], style, label=label)
+            axes[1].plot([r["tile_ops"] for r in sel], [r["step_s"] for r in sel], style, label=label)
+            axes[2].plot([r["batch"] for r in sel], [r["peak_bytes"] / 2**20 for r in sel], style, label=label)
+    for ax, (xl, yl) in zip(axes, (("batch (images per step)", "wall time of one step (s)"),
+                                   ("tile operations per step", "wall time of one step (s)"),
+                                   ("batch (images per step)", "peak memory of the process (MiB)"))):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("socsim: one training step on 3x32x32 synthetic data (benchmarks/scaling.py)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="lenet5,vgg8,resnet18")
+    ap.add_argument("--batches", default="8,16,32,64", help="batches of the timing-only points")
+    ap.add_argument("--full-batches", default=None, help="batches of the full-fidelity points (default: --batches)")
+    ap.add_argument("--modes", default="timing,full")
+    ap.add_argument("--config", default="scaling", help="preset or TOML file (default: scaling)")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per point")
+    ap.add_argument("--figure", metavar="PNG", help="write the log-log figure here")
+    ap.add_argument("--json", metavar="FILE", help="write the rows as JSON")
+    ap.add_argument("--point", nargs=3, metavar=("MODEL", "BATCH", "MODE"), help=argparse.SUPPRESS)
+    ap.add_argument("--report", metavar="JSON", help="print the table, slopes and goals of rows saved by --json")
+    args = ap.parse_args()
+    if args.report:
+        rows = json.loads(Path(args.report).read_text())
+        print("\n".join([table(rows), ""] + growth(rows) + [""] + goals(rows)))
+        if args.figure:
+            figure(rows, args.figure)
+        return
+    if args.point:
+        model, batch, mode = args.point
+        print(json.dumps(point(model, int(batch), mode, args.config)))
+        return
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, {platform.processor() or platform.machine()}, "
+          f"python {platform.python_version()}")
+    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    batches = [int(b) for b in args.batches.split(",")]
+    full_batches = [int(b) for b in args.full_batches.split(",")] if args.full_batches else batches
+    rows = []
+    for mode in args.modes.split(","):
+        for model in args.models.split(","):
+            for batch in (batches if mode == "timing" else full_batches):
+                rows.append(measure(model, batch, mode, args.config, args.timeout))
+                print(table([rows[-1]]).splitlines()[-1], flush=True)
+    print("\n" + table(rows))
+    print("\n".join([""] + growth(rows) + [""] + goals(rows)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.figure:
+        figure(rows, args.figure)
+        print(f"\nfigure -> {args.figure}")
+
+
+if __name__ == "__main__":
+    main()
