@@ -139,8 +139,8 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         for buf in indexed:
             if buf.end > OFFSET_RANGE:
                 raise CapacityError(f"with a micro-batch of {self.m}, {buf.name} ends at word {buf.end} of "
-                                    f"{buf.space}, past the {OFFSET_RANGE}-word operand offset that register-indexed buffers "
-                                    "must stay within")
+                                    f"{buf.space}, past the {OFFSET_RANGE}-word operand offset that "
+                                    "register-indexed buffers must stay within")
 
     def _plan_activations(self) -> None:
         a, m = self.a, self.m
