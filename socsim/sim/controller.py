@@ -14,7 +14,7 @@ import numpy as np
 import simpy
 
 from isa.program import TBUF_STRIDE, Instruction
-from isa.spec import Hyper, Kind, Phase, Space, Unit, WaitUnit
+from isa.spec import Hyper, Kind, OpSpec, Phase, Space, Unit, WaitUnit
 from socsim.sim.numerics import NUMERICS, Ctx
 from socsim.sim.operands import PATTERN_LEVELS, Resolved, resolve
 from socsim.sim.tile_numerics import TILE_NUMERICS
@@ -263,29 +263,30 @@ class Controller:
         else:
             pattern = tuple(self.agen) if mn in ("gather", "scatter", "scadd") else None
             ops = self.resolve(ins, {}, pattern, offsets=numerics)
+            if spec.unit is Unit.DMA and soc.dma_load(soc.dma[0]):  # the choice needs the channels as of now
+                yield from self.sync()
             unit = soc.du if spec.unit is Unit.DU else soc.pick_dma()
             if numerics:
                 ctx = Ctx(lambda name: ops.array(soc.memory, name), ops.values, self.hyper, self.regs, ops.pattern)
                 try:
-                    with np.errstate(all="ignore"):
-                        NUMERICS[mn](ctx)
+                    NUMERICS[mn](ctx)  # floating-point errors are ignored for the whole run (Soc.run): NaN traps below
                 except (ValueError, IndexError) as exc:
                     raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
         if numerics and soc.cfg.controller.trap_on_nan:
-            for f in spec.fields:
-                if "w" in f.access and f.name in ops.mem:
-                    out = ops.array(soc.memory, f.name)
-                    if not np.isfinite(out).all():
-                        raise self.trap(TrapKind.NAN, f"operand {f.name} holds NaN or inf after {mn}", ins)
+            for name in _written(spec):
+                if name in ops.mem and not np.isfinite(ops.array(soc.memory, name)).all():
+                    raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {mn}", ins)
         deps = soc.scoreboard.dependencies(ops.reads, ops.writes)
         self.count(mn, soc.cfg.controller.issue_cycles)
-        yield from self.sync()
-        while unit.pending() >= soc.cfg.controller.unit_queue_depth:
-            self.waiting_on = f"{unit.name} queue (pc {self.pc})"
-            yield unit.waiting[0]
-        self.waiting_on = ""
+        # the controller runs ahead of the SimPy clock by ``lag``: it syncs only to observe a unit's queue
+        if unit.pending() >= soc.cfg.controller.unit_queue_depth:
+            yield from self.sync()
+            while unit.pending() >= soc.cfg.controller.unit_queue_depth:
+                self.waiting_on = f"{unit.name} queue (pc {self.pc})"
+                yield unit.room()
+            self.waiting_on = ""
         env = soc.env
-        job = Job(ins, self.pc, ops, self.layer, self.phase, deps, env.event(), env.event(), info)
+        job = Job(ins, self.pc, ops, self.layer, self.phase, deps, env.now + self.lag, env.event(), info)
         soc.scoreboard.add(ops.reads, ops.writes, job.done)
         unit.submit(job)
 
@@ -316,6 +317,17 @@ class Controller:
                     raise self.trap(TrapKind.OUT_OF_RANGE, f"operand {name} must be in tile {t}'s buffer tb{t}",
                                     ins)
         return tile, ops
+
+
+_WRITTEN: dict[str, tuple[str, ...]] = {}
+
+
+def _written(spec: OpSpec) -> tuple[str, ...]:
+    """Names of the operands an instruction writes (checked for NaN after its numerics)."""
+    names = _WRITTEN.get(spec.mnemonic)
+    if names is None:
+        names = _WRITTEN[spec.mnemonic] = tuple(f.name for f in spec.fields if "w" in f.access)
+    return names
 
 
 def _post_when(env: simpy.Environment, events: list, sem: simpy.Container) -> Generator:

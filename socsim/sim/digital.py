@@ -68,11 +68,11 @@ class DigitalUnit(Unit):
         return (du.startup_cycles + -(-(ops + macs) // du.lanes)
                 + -(-(special * du.special_cycles) // du.lanes))
 
-    def execute(self, job: Job) -> Generator:
+    def execute(self, job: Job, start: int) -> Generator:
         work = COST[job.ins.spec.mnemonic](job.ops.values)
         cycles = self.cycles(work)
         uses_sram = any(is_sram(space) for space, _, _ in job.ops.mem.values())
-        begin = self.fabric.reserve_port(self.env.now, cycles) if uses_sram else self.env.now
+        begin = self.fabric.reserve_port(start, cycles) if uses_sram else start
         yield self.env.timeout(begin + cycles - self.env.now)
         ops, macs, special = work
         self.record(job, "busy", 1, cycles)

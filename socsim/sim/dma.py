@@ -32,17 +32,17 @@ class Dma(Unit):
             action = "sram_write" if write else "sram_read"
         self.record(job, action, words, component=component)
 
-    def execute(self, job: Job) -> Generator:
+    def execute(self, job: Job, start: int) -> Generator:
         spec = job.ins.spec
         dst_space, _, _ = job.ops.mem["dst"]
         src_space, _, _ = job.ops.mem["src"]
         words = job.ops.values["PATTERN"] if spec.mnemonic != "copy" else job.ops.values["n"]
-        start = self.env.now
-        yield self.env.timeout(self.cfg.dma.setup_cycles)
         rate = self.cfg.bus.width_bytes
+        lead = self.cfg.dma.setup_cycles  # descriptor setup, then the DRAM's first-word latency
         if Space.DRAM in (dst_space, src_space):
-            yield self.env.timeout(self.cfg.dram.latency_cycles)
+            lead += self.cfg.dram.latency_cycles
             rate = self.cfg.dram.bytes_per_cycle
+        yield self.env.timeout(start + lead - self.env.now)
         beats, bus_cycles = yield from self.fabric.move(words * WORD_BYTES, rate, self.priority,
                                                         is_sram(dst_space) or is_sram(src_space))
         self.record(job, "busy", 1, self.env.now - start)

@@ -29,9 +29,10 @@ class Fabric:
 
     def reserve_port(self, start: int, cycles: int) -> int:
         """Reserve the SRAM port that frees first for ``cycles`` from no earlier than ``start``; returns the start."""
-        i = min(range(len(self.port_free_at)), key=lambda k: (self.port_free_at[k], k))
-        begin = max(start, self.port_free_at[i])
-        self.port_free_at[i] = begin + cycles
+        free = self.port_free_at
+        i = free.index(min(free))  # the first of the ports that free earliest
+        begin = start if start > free[i] else free[i]
+        free[i] = begin + cycles
         return begin
 
     def move(self, nbytes: int, bytes_per_cycle: int, priority: int, uses_sram: bool) -> Generator:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from isa.program import TBUF_STRIDE, MemRef, Program
+from isa.program import TBUF_STRIDE, Program
 from isa.spec import Space
 from socsim.config import SocConfig
 
@@ -55,7 +55,3 @@ class Memory:
         sym = program.symbol(name)
         return self.view(sym.space, sym.addr, sym.size).copy()
 
-
-def effective(ref: MemRef, regs: list[int]) -> int:
-    """Absolute word address of a memory operand given the register file."""
-    return ref.offset + (regs[ref.reg] if ref.reg else 0)

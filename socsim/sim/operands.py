@@ -10,7 +10,7 @@ import numpy as np
 
 from isa.program import Instruction, MemRef
 from isa.spec import Kind, OpSpec, Space
-from socsim.sim.memory import Memory, Region, effective
+from socsim.sim.memory import Memory, Region
 
 PATTERN_LEVELS = 8
 
@@ -56,6 +56,28 @@ class Resolved:
         return memory.view(space, start, size)
 
 
+_PLANS: dict[int, tuple[Instruction, dict[str, object], tuple]] = {}
+"""id(instruction) -> (the instruction, its scalar operand values, its memory operands' static parts)."""
+
+
+def _plan(ins: Instruction) -> tuple[dict[str, object], tuple]:
+    """The parts of an instruction's operands that do not change between executions (cached per instruction)."""
+    hit = _PLANS.get(id(ins))
+    if hit is not None and hit[0] is ins:
+        return hit[1], hit[2]
+    spec: OpSpec = ins.spec
+    scalars = {f.name: a for f, a in zip(spec.fields, ins.args) if f.kind is not Kind.MEM}
+    mems = []
+    for f, a in zip(spec.fields, ins.args):
+        if f.kind is Kind.MEM:
+            assert isinstance(a, MemRef)
+            mems.append((f.name, a, _size_code(f.size), f.size == "SPAN", "r" in f.access, "w" in f.access))
+    if len(_PLANS) > 1_000_000:  # a long-lived process that loads many programs: start over
+        _PLANS.clear()
+    _PLANS[id(ins)] = (ins, scalars, tuple(mems))
+    return scalars, tuple(mems)
+
+
 def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, int],
             pattern: tuple[tuple[int, int], ...] | None = None, offsets: bool = True) -> Resolved | str:
     """Resolve operands; returns an error text instead if an access is out of range.
@@ -64,11 +86,8 @@ def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, in
     address-generator levels for gather/scatter. ``offsets=False`` skips listing the pattern's word
     offsets (``Resolved.pattern`` is then None): the sizes and regions still come out exactly.
     """
-    spec: OpSpec = ins.spec
-    values: dict[str, object] = dict(env)
-    for f, a in zip(spec.fields, ins.args):
-        if f.kind is not Kind.MEM:
-            values[f.name] = a
+    scalars, mems = _plan(ins)
+    values: dict[str, object] = {**env, **scalars} if env else dict(scalars)
     offs = None
     lo = 0
     if pattern is not None:
@@ -80,21 +99,22 @@ def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, in
     mem: dict[str, tuple[Space, int, int]] = {}
     reads: list[Region] = []
     writes: list[Region] = []
-    for f, a in zip(spec.fields, ins.args):
-        if f.kind is not Kind.MEM:
-            continue
-        assert isinstance(a, MemRef)
-        size = int(eval(_size_code(f.size), {"__builtins__": {}}, values))  # noqa: S307 - table expressions
-        start = effective(a, regs)
-        if f.size == "SPAN":
+    no_builtins = _NO_BUILTINS
+    for name, ref, code, span, r, w in mems:
+        size = int(eval(code, no_builtins, values))  # noqa: S307 - table expressions
+        start = ref.offset + regs[ref.reg] if ref.reg else ref.offset
+        if span:
             start += lo
-        problem = memory.check(a.space, start, size)
+        problem = memory.check(ref.space, start, size)
         if problem:
-            return f"operand {f.name}: {problem}"
-        mem[f.name] = (a.space, start, size)
-        region = (int(a.space), start, start + size)
-        if "r" in f.access:
+            return f"operand {name}: {problem}"
+        mem[name] = (ref.space, start, size)
+        region = (int(ref.space), start, start + size)
+        if r:
             reads.append(region)
-        if "w" in f.access:
+        if w:
             writes.append(region)
     return Resolved(values, mem, tuple(reads), tuple(writes), offs)
+
+
+_NO_BUILTINS: dict = {"__builtins__": {}}

@@ -39,9 +39,10 @@ class Scoreboard:
         """Completion events of in-flight instructions that conflict with this footprint."""
         live = [e for e in self.inflight if not e.done.triggered]
         self.inflight = live
+        mine = reads + writes  # RAW and WAW: against their writes; WAR: my writes against their reads
         deps = []
         for e in live:
-            if _conflict(reads, e.writes) or _conflict(writes, e.writes) or _conflict(writes, e.reads):
+            if _conflict(mine, e.writes) or (writes and _conflict(writes, e.reads)):
                 deps.append(e.done)
         return deps
 

@@ -95,10 +95,14 @@ class Soc:
     def all_units(self) -> list:
         return [*self.dma, self.du, *self.tiles]
 
+    @staticmethod
+    def dma_load(channel: Dma) -> int:
+        """Transfers a DMA channel holds: waiting ones plus the one in flight."""
+        return channel.pending() + (0 if channel.last_done is None or channel.last_done.triggered else 1)
+
     def pick_dma(self) -> Dma:
-        """The DMA channel with the fewest waiting transfers (lowest index on ties)."""
-        return min(self.dma, key=lambda d: (d.pending() + (0 if d.last_done is None or d.last_done.triggered
-                                                               else 1), self.dma.index(d)))
+        """The DMA channel with the fewest transfers waiting or in flight (lowest index on ties)."""
+        return min(self.dma, key=lambda d: (self.dma_load(d), self.dma.index(d)))
 
     def restore_time(self, cycle: int) -> None:
         """Set the clock of an idle SoC (resuming from a checkpoint); every unit must be idle."""
@@ -152,7 +156,8 @@ class Soc:
         self.controller = ctrl
         proc = self.env.process(ctrl.run())
         try:
-            self.env.run(until=proc)
+            with np.errstate(all="ignore"):  # NaN and inf are trapped where written (controller.trap_on_nan)
+                self.env.run(until=proc)
         except RuntimeError as exc:
             if isinstance(exc, Trap) or "No scheduled events left" not in str(exc):
                 raise

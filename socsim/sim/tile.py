@@ -66,7 +66,7 @@ class Tile(Unit):
         steps = min(self.cfg.rows_per_adc_transposed, rows)
         return n * steps * conversions * self.cfg.adc_conversion_cycles
 
-    def execute(self, job: Job) -> Generator:
+    def execute(self, job: Job, start: int) -> Generator:
         mn = job.ins.spec.mnemonic
         v = job.ops.values
         rows, cols = v["ROWS"], v["COLS"]
@@ -93,5 +93,5 @@ class Tile(Unit):
             cycles = rows * self.cfg.readback_cycles_per_row
             self.record(job, "readback_weight", rows * cols)
         self.record_operand_access(job)
-        yield self.env.timeout(cycles)
+        yield self.env.timeout(start + cycles - self.env.now)
         self.record(job, "busy", 1, cycles)

@@ -24,56 +24,78 @@ class Job:
     layer: str
     phase: str
     deps: list[simpy.Event]
-    started: simpy.Event
+    issued_at: int
+    """Cycle the controller issued it (its local clock may run ahead of SimPy's); it starts no earlier."""
     done: simpy.Event
     info: dict[str, Any] = field(default_factory=dict)
     """Unit-specific results of the numerics (e.g. a ProgramReport) needed for timing and energy."""
 
 
 class Unit:
-    """A unit executes its jobs one at a time in issue order; a job first waits for its producers."""
+    """A unit executes its jobs one at a time in issue order; a job first waits for its producers.
+
+    One long-lived SimPy process per unit takes jobs from an in-order queue, so a job costs its own
+    timing events and its completion event, not a process and a resource request of its own.
+    """
 
     priority = 1
 
     def __init__(self, env: simpy.Environment, name: str, ledger: Ledger):
         self.env, self.name, self.ledger = env, name, ledger
-        self.slot = simpy.Resource(env, capacity=1)
-        self.waiting: deque[simpy.Event] = deque()
+        self.queue: deque[Job] = deque()
+        """Issued jobs that have not started (the head may be waiting for its producers)."""
         self.last_done: simpy.Event | None = None
         self.busy_cycles = 0
         self.current: Job | None = None
         self.timeline: list[tuple[str, int, str, str, str, int, int]] | None = None
         """When a list: (unit, pc, opcode, layer, phase, start cycle, end cycle) per executed job."""
+        self._wake: simpy.Event | None = None
+        self._room: simpy.Event | None = None
+        env.process(self._worker())
 
     def pending(self) -> int:
         """Jobs issued to this unit that have not started executing."""
-        while self.waiting and self.waiting[0].triggered:
-            self.waiting.popleft()
-        return len(self.waiting)
+        return len(self.queue)
+
+    def room(self) -> simpy.Event:
+        """An event that fires when the next queued job starts (the queue then has room for one more)."""
+        if self._room is None:
+            self._room = self.env.event()
+        return self._room
 
     def submit(self, job: Job) -> None:
-        self.waiting.append(job.started)
+        self.queue.append(job)
         self.last_done = job.done
-        self.env.process(self._run(job))
+        if self._wake is not None:
+            self._wake.succeed()
+            self._wake = None
 
-    def _run(self, job: Job) -> Generator:
-        with self.slot.request() as req:
-            yield req
-            if job.deps:
-                yield self.env.all_of(job.deps)
-            job.started.succeed()
+    def _worker(self) -> Generator:
+        env, queue = self.env, self.queue
+        while True:
+            if not queue:
+                self._wake = env.event()
+                yield self._wake
+            job = queue[0]
+            deps = [e for e in job.deps if not e.triggered]
+            if deps:
+                yield deps[0] if len(deps) == 1 else env.all_of(deps)
+            queue.popleft()
+            if self._room is not None:
+                self._room.succeed()
+                self._room = None
             self.current = job
-            start = self.env.now
-            yield from self.execute(job)
-            self.busy_cycles += self.env.now - start
+            start = max(env.now, job.issued_at)
+            yield from self.execute(job, start)
+            self.busy_cycles += env.now - start
             if self.timeline is not None:
                 self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, start,
-                                      self.env.now))
+                                      env.now))
             self.current = None
-        job.done.succeed()
+            job.done.succeed()
 
-    def execute(self, job: Job) -> Generator:
-        """Model the job's timing (yield SimPy events) and record its actions in the ledger."""
+    def execute(self, job: Job, start: int) -> Generator:
+        """Model the job's timing from cycle ``start`` (>= now; yield SimPy events) and record its actions."""
         raise NotImplementedError
 
     def record(self, job: Job, action: str, count: float, cycles: int = 0, component: str | None = None) -> None:
@@ -84,17 +106,31 @@ class Unit:
 
     def record_operand_access(self, job: Job) -> None:
         """Price every memory operand's reads and writes (SRAM, accumulator or tile buffer words)."""
-        for f in job.ins.spec.fields:
-            if f.name not in job.ops.mem:
+        mem = job.ops.mem
+        for name, read, write in _accesses(job.ins.spec):
+            if name not in mem:
                 continue
-            space, _, size = job.ops.mem[f.name]
-            tbuf = space is Space.TBUF
-            component = "tbuf" if tbuf else space.name.lower()
-            if "r" in f.access:
-                self.record(job, "tbuf_access" if tbuf else "sram_read", size, component=component)
-            if "w" in f.access:
-                self.record(job, "tbuf_access" if tbuf else "sram_write", size, component=component)
+            space, _, size = mem[name]
+            if space is Space.TBUF:
+                self.record(job, "tbuf_access", size * (read + write), component="tbuf")
+                continue
+            component = space.name.lower()
+            if read:
+                self.record(job, "sram_read", size, component=component)
+            if write:
+                self.record(job, "sram_write", size, component=component)
 
     def state(self) -> str:
         cur = f"executing pc {self.current.pc} ({self.current.ins.text()})" if self.current else "idle"
         return f"{self.name}: {cur}, {self.pending()} waiting"
+
+
+_ACCESSES: dict[str, tuple[tuple[str, bool, bool], ...]] = {}
+
+
+def _accesses(spec) -> tuple[tuple[str, bool, bool], ...]:
+    """(field name, reads it, writes it) of an instruction's fields, cached per mnemonic."""
+    got = _ACCESSES.get(spec.mnemonic)
+    if got is None:
+        got = _ACCESSES[spec.mnemonic] = tuple((f.name, "r" in f.access, "w" in f.access) for f in spec.fields)
+    return got
