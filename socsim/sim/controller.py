@@ -267,7 +267,7 @@ class Controller:
                 yield from self.sync()
             unit = soc.du if spec.unit is Unit.DU else soc.pick_dma()
             if numerics:
-                ctx = Ctx(lambda name: ops.array(soc.memory, name), ops.values, self.hyper, self.regs, ops.pattern)
+                ctx = Ctx(ops.mem, soc.memory.arrays, ops.values, self.hyper, self.regs, ops.pattern)
                 try:
                     NUMERICS[mn](ctx)  # floating-point errors are ignored for the whole run (Soc.run): NaN traps below
                 except (ValueError, IndexError) as exc:

@@ -75,8 +75,9 @@ class DigitalUnit(Unit):
         begin = self.fabric.reserve_port(start, cycles) if uses_sram else start
         yield self.env.timeout(begin + cycles - self.env.now)
         ops, macs, special = work
-        self.record(job, "busy", 1, cycles)
-        self.record(job, "du_op", ops)
-        self.record(job, "du_mac", macs)
-        self.record(job, "du_special", special)
+        name = self.name
+        self.ledger.record_many(job.ins.spec.mnemonic, job.layer, job.phase,
+                                [(name, action, count, c) for action, count, c in
+                                 (("busy", 1, cycles), ("du_op", ops, 0), ("du_mac", macs, 0),
+                                  ("du_special", special, 0)) if count or c])
         self.record_operand_access(job)

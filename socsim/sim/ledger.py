@@ -41,6 +41,21 @@ class Ledger:
             row[1] += cycles
             row[2] += pj
 
+    def record_many(self, opcode: str, layer: str, phase: str,
+                    items: list[tuple[str, str, float, int]]) -> None:
+        """Several :meth:`record` calls of one instruction: (component, action, count, cycles) each."""
+        price, rows = self.price, self.rows
+        for component, action, count, cycles in items:
+            key = (component, action, opcode, layer, phase)
+            pj = price[action] * count
+            row = rows.get(key)
+            if row is None:
+                rows[key] = [count, cycles, pj]
+            else:
+                row[0] += count
+                row[1] += cycles
+                row[2] += pj
+
     def frame(self) -> pd.DataFrame:
         """All rows as a DataFrame with the columns in :data:`COLUMNS`."""
         data = [(*k, *v) for k, v in self.rows.items()]

@@ -18,9 +18,16 @@ F32 = np.float32
 class Ctx:
     """What a numerics function sees: operand arrays and scalars, hyperparameters, registers."""
 
-    def __init__(self, arrays: Callable[[str], np.ndarray], values: dict, hyper: dict[int, float],
+    __slots__ = ("mem", "arrays", "v", "hyper", "regs", "pattern")
+
+    def __init__(self, mem: dict[str, tuple], arrays: dict, values: dict, hyper: dict[int, float],
                  regs: list[int], pattern: np.ndarray | None):
-        self.a, self.v, self.hyper, self.regs, self.pattern = arrays, values, hyper, regs, pattern
+        self.mem, self.arrays, self.v, self.hyper, self.regs, self.pattern = mem, arrays, values, hyper, regs, pattern
+
+    def a(self, name: str) -> np.ndarray:
+        """The words of memory operand ``name`` (a writable float32 view)."""
+        space, start, size = self.mem[name]
+        return self.arrays[space][start:start + size]
 
     def h(self, name: Hyper) -> np.float32:
         return F32(self.hyper[int(name)])

@@ -13,16 +13,7 @@ import simpy
 from socsim.sim.memory import Region
 
 
-def _conflict(mine: tuple[Region, ...], theirs: tuple[Region, ...]) -> bool:
-    """True if any region of ``mine`` overlaps any of ``theirs`` (same space, intersecting words)."""
-    for s, lo, hi in mine:
-        for s2, lo2, hi2 in theirs:
-            if s == s2 and lo < hi2 and lo2 < hi:
-                return True
-    return False
-
-
-@dataclass
+@dataclass(slots=True)
 class InFlight:
     reads: tuple[Region, ...]
     writes: tuple[Region, ...]
@@ -36,13 +27,34 @@ class Scoreboard:
         self.inflight: list[InFlight] = []
 
     def dependencies(self, reads: tuple[Region, ...], writes: tuple[Region, ...]) -> list[simpy.Event]:
-        """Completion events of in-flight instructions that conflict with this footprint."""
+        """Completion events of in-flight instructions that conflict with this footprint.
+
+        RAW and WAW: my reads and writes against their writes; WAR: my writes against their reads. Two
+        regions overlap when they are in the same space and their word ranges intersect (loops inlined:
+        this runs for every issued instruction).
+        """
         live = [e for e in self.inflight if not e.done.triggered]
         self.inflight = live
-        mine = reads + writes  # RAW and WAW: against their writes; WAR: my writes against their reads
+        mine = reads + writes
         deps = []
         for e in live:
-            if _conflict(mine, e.writes) or (writes and _conflict(writes, e.reads)):
+            hit = False
+            for s2, lo2, hi2 in e.writes:
+                for s, lo, hi in mine:
+                    if s == s2 and lo < hi2 and lo2 < hi:
+                        hit = True
+                        break
+                if hit:
+                    break
+            if not hit and writes:
+                for s2, lo2, hi2 in e.reads:
+                    for s, lo, hi in writes:
+                        if s == s2 and lo < hi2 and lo2 < hi:
+                            hit = True
+                            break
+                    if hit:
+                        break
+            if hit:
                 deps.append(e.done)
         return deps
 

@@ -14,7 +14,7 @@ from socsim.sim.ledger import Ledger
 from socsim.sim.operands import Resolved
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     """One issued instruction on its way through a unit."""
 
@@ -107,18 +107,22 @@ class Unit:
     def record_operand_access(self, job: Job) -> None:
         """Price every memory operand's reads and writes (SRAM, accumulator or tile buffer words)."""
         mem = job.ops.mem
+        items = []
         for name, read, write in _accesses(job.ins.spec):
             if name not in mem:
                 continue
             space, _, size = mem[name]
-            if space is Space.TBUF:
-                self.record(job, "tbuf_access", size * (read + write), component="tbuf")
+            if not size:
                 continue
-            component = space.name.lower()
+            if space is Space.TBUF:
+                items.append(("tbuf", "tbuf_access", size * (read + write), 0))
+                continue
+            component = _COMPONENT[space]
             if read:
-                self.record(job, "sram_read", size, component=component)
+                items.append((component, "sram_read", size, 0))
             if write:
-                self.record(job, "sram_write", size, component=component)
+                items.append((component, "sram_write", size, 0))
+        self.ledger.record_many(job.ins.spec.mnemonic, job.layer, job.phase, items)
 
     def state(self) -> str:
         cur = f"executing pc {self.current.pc} ({self.current.ins.text()})" if self.current else "idle"
@@ -126,6 +130,8 @@ class Unit:
 
 
 _ACCESSES: dict[str, tuple[tuple[str, bool, bool], ...]] = {}
+_COMPONENT = {space: space.name.lower() for space in Space}
+"""Ledger component of an on-chip memory space."""
 
 
 def _accesses(spec) -> tuple[tuple[str, bool, bool], ...]:
