@@ -44,6 +44,9 @@ def evaluate_drift(run_dir: Path, times: list[float], quiet: bool = False) -> pd
         run = RunArgs(**json.loads((run_dir / RUN_ARGS).read_text()))
     except FileNotFoundError:
         raise FileNotFoundError(f"{run_dir / RUN_ARGS}: not a run folder written by 'socsim train'") from None
+    if run.timing_only:
+        raise ValueError(f"{run_dir}: a --timing-only run has no device state or accuracy to age; "
+                         "train without --timing-only")
     state = read_checkpoint(run_dir)["trainer"]
     cfg = load_config(run.config, {"train": {"epochs": run.epochs}})
     data = load_dataset(run.dataset, run.data_path, cfg.seed).subset(run.train_examples, run.test_examples)
