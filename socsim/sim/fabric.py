@@ -38,13 +38,14 @@ class Fabric:
     def move(self, nbytes: int, bytes_per_cycle: int, priority: int, uses_sram: bool) -> Generator:
         """Move ``nbytes`` over the bus in grants of ``grant_bytes``; returns (bus beats, bus-busy cycles)."""
         bus = self.cfg.bus
-        rate = min(bus.width_bytes, bytes_per_cycle)
+        width, grant, overhead = bus.width_bytes, bus.grant_bytes, bus.grant_cycles
+        rate = min(width, bytes_per_cycle)
         env = self.env
         beats = busy = 0
         left = nbytes
-        while left > 0:
-            chunk = min(left, bus.grant_bytes)
-            cycles = bus.grant_cycles + -(-chunk // rate)
+        while left > 0:  # one bus grant per iteration (this loop is hot: bus-bound studies run it millions of times)
+            chunk = grant if left > grant else left
+            cycles = overhead + -(-chunk // rate)
             if self.priority_bus is not None:
                 req = self.priority_bus.request(priority=priority)
                 yield req
@@ -52,14 +53,19 @@ class Fabric:
                 yield env.timeout(begin + cycles - env.now)
                 self.priority_bus.release(req)
             else:
-                begin = max(env.now, self.bus_free_at)
-                if uses_sram:
-                    begin = self.reserve_port(begin, cycles)
-                self.bus_free_at = begin + cycles
-                yield env.timeout(begin + cycles - env.now)
+                now = env.now
+                begin = self.bus_free_at if self.bus_free_at > now else now
+                if uses_sram:  # reserve_port, inlined
+                    free = self.port_free_at
+                    i = free.index(min(free))
+                    if free[i] > begin:
+                        begin = free[i]
+                    free[i] = begin + cycles
+                end = self.bus_free_at = begin + cycles
+                yield env.timeout(end - now)
             self.bus_busy_cycles += cycles
             busy += cycles
-            beats += -(-chunk // bus.width_bytes)
+            beats += -(-chunk // width)
             left -= chunk
         return beats, busy
 
