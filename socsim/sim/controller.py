@@ -7,6 +7,7 @@ timing exact. Every unit instruction's numerics run at issue, in program order (
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import TYPE_CHECKING, Callable, Generator
 
@@ -20,7 +21,7 @@ from socsim.sim.operands import PATTERN_LEVELS, Resolved, resolve
 from socsim.sim.tile_numerics import TILE_NUMERICS
 from socsim.sim.timing_only import ALWAYS_EXECUTED, nominal_report
 from socsim.sim.traps import Trap, TrapKind
-from socsim.sim.unit import Job
+from socsim.sim.unit import Completion, Job, wait_for
 
 if TYPE_CHECKING:
     from socsim.sim.soc import Soc
@@ -58,6 +59,9 @@ class Controller:
         self.layer, self.phase = "-", Phase.OTHER.name.lower()
         self.pc = 0
         self.lag = 0
+        ctrl = soc.cfg.controller
+        self.trap_on_nan, self.queue_depth, self.issue_cycles = (ctrl.trap_on_nan, ctrl.unit_queue_depth,
+                                                                 ctrl.issue_cycles)
         self.executed = 0
         self.busy_cycles = 0
         self.stats: dict[tuple[str, str, str], list[int]] = {}
@@ -177,7 +181,7 @@ class Controller:
         if deps:
             yield from self.sync()
             self.waiting_on = f"operands of pc {self.pc}"
-            yield self.soc.env.all_of(deps)
+            yield wait_for(self.soc.env, deps)
         if ins.spec.mnemonic == "lw":
             if ins.args[0]:
                 value = float(ops.array(self.soc.memory, "src")[0])
@@ -208,7 +212,7 @@ class Controller:
         if events:
             yield from self.sync()
             self.waiting_on = f"units to finish ({ins.spec.mnemonic} at pc {self.pc})"
-            yield self.soc.env.all_of(events)
+            yield wait_for(self.soc.env, events)
 
     def synchronize(self, ins: Instruction) -> Generator:
         mn = ins.spec.mnemonic
@@ -249,9 +253,9 @@ class Controller:
         spec = ins.spec
         mn = spec.mnemonic
         info: dict = {}
-        t_s = (soc.env.now + self.lag) / soc.cfg.clock_hz
         numerics = not soc.timing_only or mn in ALWAYS_EXECUTED
         if spec.unit is Unit.TILE:
+            t_s = (soc.env.now + self.lag) / soc.cfg.clock_hz
             unit, ops = self.tile_issue(ins)
             try:
                 if numerics:
@@ -272,21 +276,23 @@ class Controller:
                     NUMERICS[mn](ctx)  # floating-point errors are ignored for the whole run (Soc.run): NaN traps below
                 except (ValueError, IndexError) as exc:
                     raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
-        if numerics and soc.cfg.controller.trap_on_nan:
+        if numerics and self.trap_on_nan:
             for name in _written(spec):
-                if name in ops.mem and not np.isfinite(ops.array(soc.memory, name)).all():
+                # a sum is finite unless some word is NaN or inf (or the sum overflows: then look word by word)
+                if name in ops.mem and not math.isfinite(ops.array(soc.memory, name).sum()) and \
+                        not np.isfinite(ops.array(soc.memory, name)).all():
                     raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {mn}", ins)
         deps = soc.scoreboard.dependencies(ops.reads, ops.writes)
-        self.count(mn, soc.cfg.controller.issue_cycles)
+        self.count(mn, self.issue_cycles)
         # the controller runs ahead of the SimPy clock by ``lag``: it syncs only to observe a unit's queue
-        if unit.pending() >= soc.cfg.controller.unit_queue_depth:
+        if len(unit.queue) >= self.queue_depth:
             yield from self.sync()
-            while unit.pending() >= soc.cfg.controller.unit_queue_depth:
+            while len(unit.queue) >= self.queue_depth:
                 self.waiting_on = f"{unit.name} queue (pc {self.pc})"
                 yield unit.room()
             self.waiting_on = ""
         env = soc.env
-        job = Job(ins, self.pc, ops, self.layer, self.phase, deps, env.now + self.lag, env.event(), info)
+        job = Job(ins, self.pc, ops, self.layer, self.phase, deps, env.now + self.lag, Completion(env), info)
         soc.scoreboard.add(ops.reads, ops.writes, job.done)
         unit.submit(job)
 
@@ -333,6 +339,6 @@ def _written(spec: OpSpec) -> tuple[str, ...]:
 def _post_when(env: simpy.Environment, events: list, sem: simpy.Container) -> Generator:
     pending = [e for e in events if not e.triggered]
     if pending:
-        yield env.all_of(pending)
+        yield wait_for(env, pending)
     yield sem.put(1)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generator
+from typing import Callable
 
 import simpy
 
@@ -68,16 +68,17 @@ class DigitalUnit(Unit):
         return (du.startup_cycles + -(-(ops + macs) // du.lanes)
                 + -(-(special * du.special_cycles) // du.lanes))
 
-    def execute(self, job: Job, start: int) -> Generator:
+    def finish(self, job: Job, start: int) -> int:
         work = COST[job.ins.spec.mnemonic](job.ops.values)
         cycles = self.cycles(work)
-        uses_sram = any(is_sram(space) for space, _, _ in job.ops.mem.values())
-        begin = self.fabric.reserve_port(start, cycles) if uses_sram else start
-        yield self.env.timeout(begin + cycles - self.env.now)
+        begin = start
+        for space, _, _ in job.ops.mem.values():
+            if is_sram(space):
+                begin = self.fabric.reserve_port(start, cycles)
+                break
         ops, macs, special = work
         name = self.name
-        self.ledger.record_many(job.ins.spec.mnemonic, job.layer, job.phase,
-                                [(name, action, count, c) for action, count, c in
-                                 (("busy", 1, cycles), ("du_op", ops, 0), ("du_mac", macs, 0),
-                                  ("du_special", special, 0)) if count or c])
-        self.record_operand_access(job)
+        self.record_operand_access(job, [(name, action, count, c) for action, count, c in
+                                         (("busy", 1, cycles), ("du_op", ops, 0), ("du_mac", macs, 0),
+                                          ("du_special", special, 0)) if count or c])
+        return begin + cycles

@@ -21,6 +21,7 @@ class Dma(Unit):
     """One DMA channel; transfers hold the bus one grant at a time."""
 
     priority = 0
+    fixed_duration = False  # bus grants interleave with other masters' requests
 
     def __init__(self, env: simpy.Environment, name: str, ledger: Ledger, cfg: SocConfig, fabric: Fabric):
         super().__init__(env, name, ledger)

@@ -71,7 +71,8 @@ def _plan(ins: Instruction) -> tuple[dict[str, object], tuple]:
     for f, a in zip(spec.fields, ins.args):
         if f.kind is Kind.MEM:
             assert isinstance(a, MemRef)
-            mems.append((f.name, a, _size_code(f.size), f.size == "SPAN", "r" in f.access, "w" in f.access))
+            size = f.size if f.size.isidentifier() else _size_code(f.size)  # a bare name is looked up, not evaluated
+            mems.append((f.name, a, size, f.size == "SPAN", "r" in f.access, "w" in f.access))
     if len(_PLANS) > 1_000_000:  # a long-lived process that loads many programs: start over
         _PLANS.clear()
     _PLANS[id(ins)] = (ins, scalars, tuple(mems))
@@ -101,7 +102,7 @@ def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, in
     writes: list[Region] = []
     no_builtins = _NO_BUILTINS
     for name, ref, code, span, r, w in mems:
-        size = int(eval(code, no_builtins, values))  # noqa: S307 - table expressions
+        size = int(values[code] if code.__class__ is str else eval(code, no_builtins, values))  # noqa: S307
         start = ref.offset + regs[ref.reg] if ref.reg else ref.offset
         if span:
             start += lo

@@ -7,17 +7,19 @@ computed at issue in program order, so the scoreboard only delays *timing*; resu
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import simpy
+from typing import TYPE_CHECKING
 
 from socsim.sim.memory import Region
+
+if TYPE_CHECKING:
+    from socsim.sim.unit import Completion
 
 
 @dataclass(slots=True)
 class InFlight:
     reads: tuple[Region, ...]
     writes: tuple[Region, ...]
-    done: simpy.Event
+    done: Completion
 
 
 class Scoreboard:
@@ -26,8 +28,8 @@ class Scoreboard:
     def __init__(self) -> None:
         self.inflight: list[InFlight] = []
 
-    def dependencies(self, reads: tuple[Region, ...], writes: tuple[Region, ...]) -> list[simpy.Event]:
-        """Completion events of in-flight instructions that conflict with this footprint.
+    def dependencies(self, reads: tuple[Region, ...], writes: tuple[Region, ...]) -> list[Completion]:
+        """Completions of in-flight instructions that conflict with this footprint.
 
         RAW and WAW: my reads and writes against their writes; WAR: my writes against their reads. Two
         regions overlap when they are in the same space and their word ranges intersect (loops inlined:
@@ -58,5 +60,5 @@ class Scoreboard:
                 deps.append(e.done)
         return deps
 
-    def add(self, reads: tuple[Region, ...], writes: tuple[Region, ...], done: simpy.Event) -> None:
+    def add(self, reads: tuple[Region, ...], writes: tuple[Region, ...], done: Completion) -> None:
         self.inflight.append(InFlight(reads, writes, done))

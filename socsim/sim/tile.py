@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generator
+from typing import Callable
 
 import simpy
 
@@ -66,7 +66,7 @@ class Tile(Unit):
         steps = min(self.cfg.rows_per_adc_transposed, rows)
         return n * steps * conversions * self.cfg.adc_conversion_cycles
 
-    def execute(self, job: Job, start: int) -> Generator:
+    def finish(self, job: Job, start: int) -> int:
         mn = job.ins.spec.mnemonic
         v = job.ops.values
         rows, cols = v["ROWS"], v["COLS"]
@@ -92,6 +92,6 @@ class Tile(Unit):
         else:  # rdw
             cycles = rows * self.cfg.readback_cycles_per_row
             self.record(job, "readback_weight", rows * cols)
-        self.record_operand_access(job)
-        yield self.env.timeout(start + cycles - self.env.now)
         self.record(job, "busy", 1, cycles)
+        self.record_operand_access(job)
+        return start + cycles

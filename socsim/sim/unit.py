@@ -14,6 +14,39 @@ from socsim.sim.ledger import Ledger
 from socsim.sim.operands import Resolved
 
 
+class Completion:
+    """Whether a job has finished, with a SimPy event made only if something has to wait for it.
+
+    Most jobs finish with nobody waiting (the scoreboard and the controller just look at
+    :attr:`triggered`), so the event, its scheduling and its processing are saved for them.
+    """
+
+    __slots__ = ("env", "triggered", "_event")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.triggered = False
+        self._event: simpy.Event | None = None
+
+    def event(self) -> simpy.Event:
+        """An event that succeeds when the job finishes (already succeeded if it has)."""
+        if self._event is None:
+            self._event = self.env.event()
+            if self.triggered:
+                self._event.succeed()
+        return self._event
+
+    def succeed(self) -> None:
+        self.triggered = True
+        if self._event is not None:
+            self._event.succeed()
+
+
+def wait_for(env: simpy.Environment, completions: list[Completion]) -> simpy.Event:
+    """One event for several completions (the completion's own event when there is one)."""
+    return completions[0].event() if len(completions) == 1 else env.all_of([c.event() for c in completions])
+
+
 @dataclass(slots=True)
 class Job:
     """One issued instruction on its way through a unit."""
@@ -23,10 +56,10 @@ class Job:
     ops: Resolved
     layer: str
     phase: str
-    deps: list[simpy.Event]
+    deps: list[Completion]
     issued_at: int
     """Cycle the controller issued it (its local clock may run ahead of SimPy's); it starts no earlier."""
-    done: simpy.Event
+    done: Completion
     info: dict[str, Any] = field(default_factory=dict)
     """Unit-specific results of the numerics (e.g. a ProgramReport) needed for timing and energy."""
 
@@ -39,12 +72,14 @@ class Unit:
     """
 
     priority = 1
+    fixed_duration = True
+    """Whether a job's end cycle is known when it starts (:meth:`finish`); otherwise :meth:`execute` yields."""
 
     def __init__(self, env: simpy.Environment, name: str, ledger: Ledger):
         self.env, self.name, self.ledger = env, name, ledger
         self.queue: deque[Job] = deque()
         """Issued jobs that have not started (the head may be waiting for its producers)."""
-        self.last_done: simpy.Event | None = None
+        self.last_done: Completion | None = None
         self.busy_cycles = 0
         self.current: Job | None = None
         self.timeline: list[tuple[str, int, str, str, str, int, int]] | None = None
@@ -79,14 +114,17 @@ class Unit:
             job = queue[0]
             deps = [e for e in job.deps if not e.triggered]
             if deps:
-                yield deps[0] if len(deps) == 1 else env.all_of(deps)
+                yield wait_for(env, deps)
             queue.popleft()
             if self._room is not None:
                 self._room.succeed()
                 self._room = None
             self.current = job
             start = max(env.now, job.issued_at)
-            yield from self.execute(job, start)
+            if self.fixed_duration:
+                yield env.timeout(self.finish(job, start) - env.now)
+            else:
+                yield from self.execute(job, start)
             self.busy_cycles += env.now - start
             if self.timeline is not None:
                 self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, start,
@@ -94,9 +132,13 @@ class Unit:
             self.current = None
             job.done.succeed()
 
+    def finish(self, job: Job, start: int) -> int:
+        """A fixed-duration job starting at ``start``: record its actions, return its end cycle."""
+        raise NotImplementedError
+
     def execute(self, job: Job, start: int) -> Generator:
         """Model the job's timing from cycle ``start`` (>= now; yield SimPy events) and record its actions."""
-        raise NotImplementedError
+        yield self.env.timeout(self.finish(job, start) - self.env.now)
 
     def record(self, job: Job, action: str, count: float, cycles: int = 0, component: str | None = None) -> None:
         """Ledger row for this job's actions (skipped when nothing happened)."""
@@ -104,10 +146,11 @@ class Unit:
             self.ledger.record(component or self.name, action, job.ins.spec.mnemonic, job.layer, job.phase,
                                count, cycles)
 
-    def record_operand_access(self, job: Job) -> None:
-        """Price every memory operand's reads and writes (SRAM, accumulator or tile buffer words)."""
+    def record_operand_access(self, job: Job, items: list[tuple[str, str, float, int]] | None = None) -> None:
+        """Price every memory operand's reads and writes (SRAM, accumulator or tile buffer words), with
+        ``items`` (component, action, count, cycles) of the job's own actions in the same ledger call."""
         mem = job.ops.mem
-        items = []
+        items = items if items is not None else []
         for name, read, write in _accesses(job.ins.spec):
             if name not in mem:
                 continue
