@@ -15,9 +15,9 @@ import numpy as np
 import simpy
 
 from isa.program import TBUF_STRIDE, Instruction
-from isa.spec import Hyper, Kind, OpSpec, Phase, Space, Unit, WaitUnit
+from isa.spec import Hyper, Kind, Phase, Space, Unit, WaitUnit
 from socsim.sim.numerics import NUMERICS, Ctx
-from socsim.sim.operands import PATTERN_LEVELS, Resolved, resolve
+from socsim.sim.operands import PATTERN_LEVELS, Resolved, field_access, resolve
 from socsim.sim.tile_numerics import TILE_NUMERICS
 from socsim.sim.timing_only import ALWAYS_EXECUTED, nominal_report
 from socsim.sim.traps import Trap, TrapKind
@@ -277,9 +277,9 @@ class Controller:
                 except (ValueError, IndexError) as exc:
                     raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
         if numerics and self.trap_on_nan:
-            for name in _written(spec):
+            for name, _, written in field_access(spec):
                 # a sum is finite unless some word is NaN or inf (or the sum overflows: then look word by word)
-                if name in ops.mem and not math.isfinite(ops.array(soc.memory, name).sum()) and \
+                if written and name in ops.mem and not math.isfinite(ops.array(soc.memory, name).sum()) and \
                         not np.isfinite(ops.array(soc.memory, name)).all():
                     raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {mn}", ins)
         deps = soc.scoreboard.dependencies(ops.reads, ops.writes)
@@ -323,17 +323,6 @@ class Controller:
                     raise self.trap(TrapKind.OUT_OF_RANGE, f"operand {name} must be in tile {t}'s buffer tb{t}",
                                     ins)
         return tile, ops
-
-
-_WRITTEN: dict[str, tuple[str, ...]] = {}
-
-
-def _written(spec: OpSpec) -> tuple[str, ...]:
-    """Names of the operands an instruction writes (checked for NaN after its numerics)."""
-    names = _WRITTEN.get(spec.mnemonic)
-    if names is None:
-        names = _WRITTEN[spec.mnemonic] = tuple(f.name for f in spec.fields if "w" in f.access)
-    return names
 
 
 def _post_when(env: simpy.Environment, events: list, sem: simpy.Container) -> Generator:

@@ -20,6 +20,10 @@ def _size_code(expr: str) -> CodeType:
     return compile(expr, f"<size of {expr}>", "eval")
 
 
+_NO_BUILTINS: dict = {"__builtins__": {}}
+"""Globals for evaluating a size expression: none."""
+
+
 @lru_cache(maxsize=4096)
 def pattern_offsets(levels: tuple[tuple[int, int], ...]) -> np.ndarray:
     """Word offsets of an address pattern; ``levels[0]`` is the innermost loop (extent, stride)."""
@@ -118,4 +122,13 @@ def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, in
     return Resolved(values, mem, tuple(reads), tuple(writes), offs)
 
 
-_NO_BUILTINS: dict = {"__builtins__": {}}
+_ACCESS: dict[str, tuple[tuple[str, bool, bool], ...]] = {}
+
+
+def field_access(spec: OpSpec) -> tuple[tuple[str, bool, bool], ...]:
+    """(field name, read, written) of every field of an instruction, cached per mnemonic (only memory
+    operands appear in ``Resolved.mem``; the rest are skipped by callers looking there)."""
+    got = _ACCESS.get(spec.mnemonic)
+    if got is None:
+        got = _ACCESS[spec.mnemonic] = tuple((f.name, "r" in f.access, "w" in f.access) for f in spec.fields)
+    return got

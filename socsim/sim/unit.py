@@ -11,7 +11,7 @@ import simpy
 from isa.program import Instruction
 from isa.spec import Space
 from socsim.sim.ledger import Ledger
-from socsim.sim.operands import Resolved
+from socsim.sim.operands import Resolved, field_access
 
 
 class Completion:
@@ -137,8 +137,9 @@ class Unit:
         raise NotImplementedError
 
     def execute(self, job: Job, start: int) -> Generator:
-        """Model the job's timing from cycle ``start`` (>= now; yield SimPy events) and record its actions."""
-        yield self.env.timeout(self.finish(job, start) - self.env.now)
+        """A job whose length is not known at its start (``fixed_duration = False``): model its timing from
+        cycle ``start`` (>= now; yield SimPy events) and record its actions."""
+        raise NotImplementedError
 
     def record(self, job: Job, action: str, count: float, cycles: int = 0, component: str | None = None) -> None:
         """Ledger row for this job's actions (skipped when nothing happened)."""
@@ -151,7 +152,7 @@ class Unit:
         ``items`` (component, action, count, cycles) of the job's own actions in the same ledger call."""
         mem = job.ops.mem
         items = items if items is not None else []
-        for name, read, write in _accesses(job.ins.spec):
+        for name, read, write in field_access(job.ins.spec):
             if name not in mem:
                 continue
             space, _, size = mem[name]
@@ -172,14 +173,5 @@ class Unit:
         return f"{self.name}: {cur}, {self.pending()} waiting"
 
 
-_ACCESSES: dict[str, tuple[tuple[str, bool, bool], ...]] = {}
 _COMPONENT = {space: space.name.lower() for space in Space}
 """Ledger component of an on-chip memory space."""
-
-
-def _accesses(spec) -> tuple[tuple[str, bool, bool], ...]:
-    """(field name, reads it, writes it) of an instruction's fields, cached per mnemonic."""
-    got = _ACCESSES.get(spec.mnemonic)
-    if got is None:
-        got = _ACCESSES[spec.mnemonic] = tuple((f.name, "r" in f.access, "w" in f.access) for f in spec.fields)
-    return got
