@@ -10,13 +10,12 @@ read noise. The checkpoint is not changed; ``drift.csv`` in the run folder holds
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from socsim.runs import CHECKPOINT, RUN_ARGS, read_checkpoint, write_frame
+from socsim.runs import CHECKPOINT, read_checkpoint, write_frame
 
 DRIFT = "drift.csv"
 
@@ -34,23 +33,16 @@ def parse_times(text: str) -> list[float]:
 
 def evaluate_drift(run_dir: Path, times: list[float], quiet: bool = False) -> pd.DataFrame:
     """Accuracy and evaluation energy at ``times`` seconds after the run's last checkpointed epoch."""
-    from socsim.compiler import load_graph
-    from socsim.config import load_config
-    from socsim.data import load_dataset
     from socsim.training import ChipTrainer
     from socsim.trainrun import RunArgs
 
-    try:
-        run = RunArgs(**json.loads((run_dir / RUN_ARGS).read_text()))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{run_dir / RUN_ARGS}: not a run folder written by 'socsim train'") from None
+    run = RunArgs.load(run_dir)
     if run.timing_only:
         raise ValueError(f"{run_dir}: a --timing-only run has no device state or accuracy to age; "
                          "train without --timing-only")
     state = read_checkpoint(run_dir)["trainer"]
-    cfg = load_config(run.config, {"train": {"epochs": run.epochs}})
-    data = load_dataset(run.dataset, run.data_path, cfg.seed).subset(run.train_examples, run.test_examples)
-    trainer = ChipTrainer(load_graph(run.graph), cfg, data, run.microbatch, state=state)
+    cfg, graph, data = run.inputs()
+    trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=state)
     end_s = trainer.seconds()
     rows = []
     for t in times:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,11 @@ from socsim.runs import (
 from socsim.sim import Result, Trap, TrapKind
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
+if TYPE_CHECKING:
+    from socsim.compiler.graph import Graph
+    from socsim.config import SocConfig
+    from socsim.data import Dataset
+
 PHASES = [p.name.lower() for p in (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE)]
 
 
@@ -59,6 +64,25 @@ class RunArgs:
     microbatch: int | None
     timing_only: bool = False
     """Numerics skipped (socsim.sim.timing_only): latency and energy only, accuracy not measured."""
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "RunArgs":
+        """What the run in ``run_dir`` was started with (its run.json)."""
+        import json
+        try:
+            return cls(**json.loads((run_dir / RUN_ARGS).read_text()))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{run_dir / RUN_ARGS}: not a run folder written by 'socsim train'") from None
+
+    def inputs(self) -> tuple[SocConfig, Graph, Dataset]:
+        """(config, graph, dataset) this run names: the preset with its epochs, the graph, the data subset."""
+        from socsim.compiler import load_graph
+        from socsim.config import load_config
+        from socsim.data import load_dataset
+        cfg = load_config(self.config, {"train": {"epochs": self.epochs}})
+        graph = load_graph(self.graph)
+        data = load_dataset(self.dataset, self.data_path, cfg.seed).subset(self.train_examples, self.test_examples)
+        return cfg, graph, data
 
 
 def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: Result, images: int,
@@ -101,14 +125,9 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
 
     Raises Diverged on NaN."""
     from socsim.baseline import Baseline
-    from socsim.compiler import load_graph
-    from socsim.config import load_config
-    from socsim.data import load_dataset
     from socsim.training import ChipTrainer
 
-    cfg = load_config(args.config, {"train": {"epochs": args.epochs}})
-    graph = load_graph(args.graph)
-    data = load_dataset(args.dataset, args.data_path, cfg.seed).subset(args.train_examples, args.test_examples)
+    cfg, graph, data = args.inputs()
     state, rows, ledgers = None, [], []
     if resume:
         state = read_checkpoint(out_dir)
@@ -211,15 +230,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume and args.timing_only:
         raise ValueError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
     if args.resume:
-        import json
         out_dir = Path(args.resume)
-        try:
-            saved = json.loads((out_dir / RUN_ARGS).read_text())
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{out_dir / RUN_ARGS}: not a run folder written by 'socsim train'") from None
+        run = RunArgs.load(out_dir)
         if args.epochs is not None:
-            saved["epochs"] = args.epochs
-        run = RunArgs(**saved)
+            run = replace(run, epochs=args.epochs)
     else:
         if not args.graph:
             raise ValueError("socsim train needs a GRAPH (or --resume RUN_DIR)")
