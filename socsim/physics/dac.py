@@ -84,7 +84,7 @@ class Dac:
             n_p = -(-(in_bits - 1) // m)
             lo, hi, signed_top = 0, 2 ** (in_bits - 1) - 1, False
         else:
-            n_p = -(-in_bits // m)
+            n_p = pulse_slots(lv, in_bits)
             lo, hi, signed_top = -(2 ** (in_bits - 1)), 2 ** (in_bits - 1) - 1, True
         weights = (float(lv) ** (np.arange(n_p) - (n_p - 1))).astype(np.float32)
         codes = np.arange(lo, hi + 1, dtype=np.float32)[None, :]
