@@ -55,7 +55,7 @@ class Fabric:
             else:
                 now = env.now
                 begin = self.bus_free_at if self.bus_free_at > now else now
-                if uses_sram:  # reserve_port, inlined
+                if uses_sram:  # reserve_port, inlined: a call per grant measured ~0.5-1 s of ResNet-18's ~9 s step
                     free = self.port_free_at
                     i = free.index(min(free))
                     if free[i] > begin:
