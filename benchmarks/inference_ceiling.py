@@ -52,9 +52,9 @@ def chip_accuracy(graph, cfg, data, base: Baseline) -> float:
     trainer = ChipTrainer(graph, cfg, data)
     trainer.soc.load(trainer.compiled.init)  # fresh initial data; then overwrite the digital copy
     for name, w in base.weights.items():
-        trainer._put(f"w_{name}", w)
+        trainer.write(f"w_{name}", w)
     for name, b in base.biases.items():
-        trainer._put(f"b_{name}", b)
+        trainer.write(f"b_{name}", b)
     trainer.soc.run()
     return trainer.evaluate()[0]
 

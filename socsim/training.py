@@ -37,8 +37,8 @@ class ChipTrainer:
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
         self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only)
         self.epoch = 0
-        self._put("test_x", data.x_test[:self.compiled.test_examples])
-        self._put("test_y", data.y_test[:self.compiled.test_examples])
+        self.write("test_x", data.x_test[:self.compiled.test_examples])
+        self.write("test_y", data.y_test[:self.compiled.test_examples])
         self.init_result: Result | None = None
         if state is None:
             self.init_result = self.soc.run(self.compiled.init)
@@ -58,7 +58,7 @@ class ChipTrainer:
         self.epoch = state["epoch"]
         self.soc.restore_time(state["cycle"])
         for name, values in state["memory"].items():
-            self._put(name, values)
+            self.write(name, values)
         for tile, crossbar, block in zip(self.soc.tiles, state["crossbars"], state["blocks"]):
             tile.crossbar, tile.block = crossbar, block
 
@@ -72,7 +72,8 @@ class ChipTrainer:
                     out[f"tile{i}_{attr}"] = value
         return out
 
-    def _put(self, name: str, values: np.ndarray) -> None:
+    def write(self, name: str, values: np.ndarray) -> None:
+        """Place ``values`` in symbol ``name`` of the compiled programs (the host side of a data load)."""
         sym = self.compiled.init.symbol(name)
         flat = np.asarray(values, dtype=np.float32).ravel()
         self.soc.memory.view(sym.space, sym.addr, flat.size)[:] = flat
@@ -95,8 +96,8 @@ class ChipTrainer:
     def train_epoch(self, hooks: dict | None = None) -> Result:
         """Place this epoch's example order in DRAM and run the training program once."""
         idx = self.order(self.epoch)
-        self._put("train_x", self.data.x_train[idx])
-        self._put("train_y", self.data.y_train[idx])
+        self.write("train_x", self.data.x_train[idx])
+        self.write("train_y", self.data.y_train[idx])
         result = self.soc.run(self.compiled.train_epoch, hooks)
         self.epoch += 1
         return result
