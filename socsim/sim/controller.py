@@ -15,7 +15,7 @@ import numpy as np
 import simpy
 
 from isa.program import TBUF_STRIDE, Instruction
-from isa.spec import Hyper, Kind, Phase, Space, Unit, WaitUnit
+from isa.spec import OPCODES, Hyper, Kind, Phase, Space, Unit, WaitUnit
 from socsim.sim.numerics import NUMERICS, Ctx
 from socsim.sim.operands import PATTERN_LEVELS, Resolved, field_access, resolve
 from socsim.sim.tile_numerics import TILE_NUMERICS
@@ -44,6 +44,8 @@ ALU_OPS: dict[str, Callable[[int, int], int]] = {
 BRANCHES: dict[str, Callable[[int, int], bool]] = {
     "beq": operator.eq, "bne": operator.ne, "blt": operator.lt, "bge": operator.ge,
 }
+_REG_OPERAND_ALU = frozenset(s.mnemonic for s in OPCODES if s.mnemonic in ALU_OPS and s.fields[2].kind is Kind.REG)
+"""ALU mnemonics whose second source is a register (the others take an immediate)."""
 DEFAULT_HYPER = {Hyper.LR: 1e-3, Hyper.BETA1: 0.9, Hyper.BETA2: 0.999, Hyper.EPS: 1e-8, Hyper.WD: 0.0,
                  Hyper.MOMENTUM: 0.0}
 
@@ -108,18 +110,21 @@ class Controller:
         regs = self.regs
         pc = 0
         hooks = soc.hooks
-        limit = soc.env.now + cfg.max_cycles  # a budget per run: the clock may already be far along (drift studies)
+        env = soc.env
+        n_code = len(code)
+        alu_cycles, taken_cycles = cfg.alu_cycles, cfg.alu_cycles + cfg.branch_taken_penalty_cycles
+        limit = env.now + cfg.max_cycles  # a budget per run: the clock may already be far along (drift studies)
         while True:
             self.pc = pc
             if hooks and pc in hooks:
                 hooks[pc]()
-            if not 0 <= pc < len(code):
+            if not 0 <= pc < n_code:
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION,
-                                f"pc {pc} is outside the program (0 .. {len(code) - 1}); missing halt?")
+                                f"pc {pc} is outside the program (0 .. {n_code - 1}); missing halt?")
             ins = code[pc]
             if ins is None:
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, soc.decode_error or "undecodable instruction")
-            if soc.env.now + self.lag > limit:
+            if env.now + self.lag > limit:
                 raise self.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {cfg.max_cycles} in this run",
                                 ins)
             self.executed += 1
@@ -127,17 +132,27 @@ class Controller:
             mn = spec.mnemonic
             args = ins.args
             nxt = pc + 1
-            if mn in ALU_OPS:
-                a = regs[args[1]]
-                b = args[2] if spec.fields[2].kind is not Kind.REG else regs[args[2]]
-                if args[0]:
-                    regs[args[0]] = _wrap(ALU_OPS[mn](a, b))
-                self.count(mn, cfg.alu_cycles)
-            elif mn in BRANCHES:
-                taken = BRANCHES[mn](regs[args[0]], regs[args[1]])
-                if taken:
+            # ALU ops and branches count inline (as :meth:`count` does): they are most of a training program
+            op = ALU_OPS.get(mn)
+            if op is not None or mn in BRANCHES:
+                if op is not None:
+                    b = regs[args[2]] if mn in _REG_OPERAND_ALU else args[2]
+                    if args[0]:
+                        regs[args[0]] = _wrap(op(regs[args[1]], b))
+                    cycles = alu_cycles
+                elif BRANCHES[mn](regs[args[0]], regs[args[1]]):
                     nxt = args[2]
-                self.count(mn, cfg.alu_cycles + (cfg.branch_taken_penalty_cycles if taken else 0))
+                    cycles = taken_cycles
+                else:
+                    cycles = alu_cycles
+                row = self.stats.get((mn, self.layer, self.phase))
+                if row is None:
+                    self.stats[(mn, self.layer, self.phase)] = [1, cycles]
+                else:
+                    row[0] += 1
+                    row[1] += cycles
+                self.lag += cycles
+                self.busy_cycles += cycles
             elif mn == "li":
                 if args[0]:
                     regs[args[0]] = args[1]
@@ -277,13 +292,24 @@ class Controller:
                 except (ValueError, IndexError) as exc:
                     raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
         if numerics and self.trap_on_nan:
+            mem, arrays = ops.mem, soc.memory.arrays
             for name, _, written in field_access(spec):
-                # a sum is finite unless some word is NaN or inf (or the sum overflows: then look word by word)
-                if written and name in ops.mem and not math.isfinite(ops.array(soc.memory, name).sum()) and \
-                        not np.isfinite(ops.array(soc.memory, name)).all():
-                    raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {mn}", ins)
+                if written and name in mem:
+                    space, start, size = mem[name]
+                    words = arrays[space][start:start + size]
+                    # a sum is finite unless some word is NaN or inf (or the sum overflows: then look word by word)
+                    if not math.isfinite(words.sum()) and not np.isfinite(words).all():
+                        raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {mn}", ins)
         deps = soc.scoreboard.dependencies(ops.reads, ops.writes)
-        self.count(mn, self.issue_cycles)
+        cycles = self.issue_cycles
+        row = self.stats.get((mn, self.layer, self.phase))  # self.count(mn, cycles), inlined: every unit instruction
+        if row is None:
+            self.stats[(mn, self.layer, self.phase)] = [1, cycles]
+        else:
+            row[0] += 1
+            row[1] += cycles
+        self.lag += cycles
+        self.busy_cycles += cycles
         # the controller runs ahead of the SimPy clock by ``lag``: it syncs only to observe a unit's queue
         if len(unit.queue) >= self.queue_depth:
             yield from self.sync()

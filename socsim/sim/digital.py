@@ -78,7 +78,12 @@ class DigitalUnit(Unit):
                 break
         ops, macs, special = work
         name = self.name
-        self.record_operand_access(job, [(name, action, count, c) for action, count, c in
-                                         (("busy", 1, cycles), ("du_op", ops, 0), ("du_mac", macs, 0),
-                                          ("du_special", special, 0)) if count or c])
+        items = [(name, "busy", 1, cycles)]
+        if ops:
+            items.append((name, "du_op", ops, 0))
+        if macs:
+            items.append((name, "du_mac", macs, 0))
+        if special:
+            items.append((name, "du_special", special, 0))
+        self.record_operand_access(job, items)
         return begin + cycles

@@ -120,15 +120,17 @@ class Unit:
                 self._room.succeed()
                 self._room = None
             self.current = job
-            start = max(env.now, job.issued_at)
+            now = env.now
+            start = max(now, job.issued_at)
             if self.fixed_duration:
-                yield env.timeout(self.finish(job, start) - env.now)
+                end = self.finish(job, start)
+                yield env.timeout(end - now)
             else:
                 yield from self.execute(job, start)
-            self.busy_cycles += env.now - start
+                end = env.now
+            self.busy_cycles += end - start
             if self.timeline is not None:
-                self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, start,
-                                      env.now))
+                self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, start, end))
             self.current = None
             job.done.succeed()
 

@@ -1,0 +1,134 @@
+"""What the wu2023 recipe costs by itself: numpy emulations of its algorithm without the chip's physics.
+
+Run: .venv/bin/python benchmarks/recipe_emulation.py [--preset wu2023] [--epochs 10] [--cases fp32,qat,threshold]
+
+An analysis aid, not a simulator result (those come from ``socsim train``). It separates the algorithm
+from the hardware: each case trains the numpy FP32 baseline of the graph (same data, example order,
+initial weights and optimizer as ``socsim train``) with one part of the recipe added:
+
+- ``fp32``: the baseline itself.
+- ``qat``: the forward pass uses each weight rounded to the nearest value a differential pair of
+  ``levels``-level devices holds (``2 * levels - 1`` values over the layer's range
+  ``+-train.weight_range / sqrt(fan_in)``, clamped), the backward pass and every update use the FP32
+  weights (quantisation-aware training, every update written).
+- ``threshold``: as ``qat``, with the wu2023 transfer: updates accumulate and a weight (the FP32 copy and
+  its rounded forward value) changes only when its accumulated update reaches ``train.transfer_levels``
+  levels; then the copy takes ``w + acc``, clamped to the range, and the accumulator entry clears.
+  The backward pass reads the copy, as the compiled program's ``mm`` does.
+
+No noise, converters or write errors: what is left between these and the chip is the hardware. Writes
+per weight count threshold crossings, as the chip's ``cells_written`` counts write-verified weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+
+import numpy as np
+
+from socsim.baseline import F32, Baseline
+from socsim.compiler import load_graph
+from socsim.config import load_config
+from socsim.data import load_dataset
+from socsim.physics.flat import flatten
+
+
+class QuantisedForward(Baseline):
+    """The baseline with a 7-value (4-level pair) forward weight and an optional threshold transfer."""
+
+    levels: int = 4
+    weight_range: float = 1.5
+    threshold: float | None = None
+    """Transfer threshold in weight levels (None: every update is applied, plain quantisation-aware training)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.acc = {k: np.zeros_like(w) for k, w in self.weights.items()}
+        self.writes = 0
+
+    def bound(self, name: str) -> float:
+        """The layer's largest weight magnitude (digital weight units)."""
+        return self.weight_range / float(np.sqrt(self.weights[name].shape[0]))
+
+    def level(self, name: str) -> float:
+        """One device level of the layer (digital weight units)."""
+        return self.bound(name) / (self.levels - 1)
+
+    def rounded(self, name: str, w: np.ndarray) -> np.ndarray:
+        b, s = self.bound(name), self.level(name)
+        return (np.round(np.clip(w, -b, b) / s) * s).astype(F32)
+
+    def forward(self, x: np.ndarray, train: bool = False) -> dict[str, np.ndarray]:
+        copy = self.weights
+        self.weights = {k: self.rounded(k, w) for k, w in copy.items()}
+        try:
+            return super().forward(x, train)
+        finally:
+            self.weights = copy
+
+    def apply(self, grads: dict[str, np.ndarray]) -> None:
+        before = {k: w.copy() for k, w in self.weights.items()}
+        super().apply(grads)
+        for k, w in self.weights.items():
+            if self.threshold is None:
+                np.clip(w, -self.bound(k), self.bound(k), out=w)
+                continue
+            acc = self.acc[k]
+            acc += w - before[k]
+            w[:] = before[k]
+            hit = np.abs(acc) >= F32(self.threshold * self.level(k))
+            w[hit] += acc[hit]
+            acc[hit] = 0
+            np.clip(w, -self.bound(k), self.bound(k), out=w)
+            self.writes += int(hit.sum())
+
+
+def make(case: str, graph, cfg) -> Baseline:
+    if case == "fp32":
+        return Baseline(graph, cfg.train)
+    model = QuantisedForward(graph, cfg.train)
+    model.levels = flatten(cfg.tiles.physics).levels
+    model.weight_range = cfg.train.weight_range
+    model.threshold = cfg.train.transfer_levels if case == "threshold" else None
+    return model
+
+
+CASES = ("fp32", "qat", "threshold")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--graph", default="programs/lenet_wu2023.toml")
+    ap.add_argument("--preset", default="wu2023")
+    ap.add_argument("--dataset", default="mnist5k")
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
+    args = ap.parse_args()
+    cases = args.cases.split(",")
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        ap.error(f"--cases: unknown {', '.join(unknown)}; expected some of {', '.join(CASES)}")
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    graph, cfg = load_graph(args.graph), load_config(args.preset)
+    data = load_dataset(args.dataset, None, cfg.seed)
+    models = {c: make(c, graph, cfg) for c in cases}
+    n_weights = sum(w.size for w in models[cases[0]].weights.values())
+    print(f"\n| epoch | {' | '.join(cases)} | threshold: writes per weight (cumulative) |")
+    print("|" + "---|" * (len(cases) + 2))
+    n = len(data.y_train)
+    for epoch in range(args.epochs):  # the example order of socsim train (ChipTrainer.order)
+        idx = np.arange(n) if epoch == 0 else np.random.default_rng([cfg.seed, epoch]).permutation(n)
+        accs = []
+        for model in models.values():
+            model.train_epoch(data.x_train[idx], data.y_train[idx])
+            accs.append(f"{model.accuracy(data.x_test, data.y_test):.1%}")
+        writes = f"{models['threshold'].writes / n_weights:.2f}" if "threshold" in models else "-"
+        print(f"| {epoch + 1} | {' | '.join(accs)} | {writes} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
