@@ -91,6 +91,7 @@ def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: R
     led = train.ledger
     by_phase = led.groupby("phase")["energy_pj"].sum()
     cells = float(led.loc[led.action == "cells_written", "count"].sum())
+    conversions = float(led.loc[led.action == "adc_conversion", "count"].sum())
     row: dict[str, Any] = {
         "epoch": epoch, "test_accuracy": accuracy, "train_images": images,
         "train_cycles": train.cycles, "train_s": train.seconds, "latency_per_image_s": train.seconds / images,
@@ -99,6 +100,7 @@ def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: R
         "cells_written": cells, "writes_per_weight": cells / max(weights, 1),
         "set_pulses": float(led.loc[led.action == "set_pulse", "count"].sum()),
         "reset_pulses": float(led.loc[led.action == "reset_pulse", "count"].sum()),
+        "adc_saturated_share": float(led.loc[led.action == "adc_saturated", "count"].sum()) / max(conversions, 1.0),
         "wall_s": wall_s,
     }
     for phase in PHASES:
@@ -115,7 +117,8 @@ def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
           f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update {split}), "
           f"{row['train_energy_pj'] / 1e6:.3f} uJ total\n"
           f"    writes   {row['cells_written']:.0f} weights programmed ({row['writes_per_weight']:.3f} per weight), "
-          f"{row['set_pulses']:.0f} SET + {row['reset_pulses']:.0f} RESET pulses; wall {row['wall_s']:.1f} s",
+          f"{row['set_pulses']:.0f} SET + {row['reset_pulses']:.0f} RESET pulses; "
+          f"ADC inputs over range {row['adc_saturated_share']:.2%}; wall {row['wall_s']:.1f} s",
           file=out)
 
 

@@ -59,6 +59,15 @@ def test_mvm_cost_follows_the_input_encoding_and_the_adc():
     assert int(_rows(pcm, "tile0", "mvm").cycles.sum()) == 8 * 8 * 9  # 8 mux steps x 8 conversions x 9 cycles
 
 
+def test_mvm_counts_adc_inputs_over_range_per_conversion():
+    """Counted in the ledger (priced zero): none at Wu's 70 uA full scale, every conversion at 5 uA."""
+    strong = FULL_TILE_MVM.replace("= 1, 2, 3", "= " + ", ".join(["100"] * 64))
+    assert _action(run_asm(strong), "adc_saturated") == 0
+    small = run_asm(strong, overrides={"tiles": {"physics": {"adc": {"i_max_ua": 5.0}}}})
+    assert _action(small, "adc_saturated") == _action(small, "adc_conversion") == 64
+    assert "adc_saturated" in COUNTERS
+
+
 def test_full_tile_mvm_energy_is_2_66_nj():
     r = run_asm(FULL_TILE_MVM)
     assert _rows(r, "tile0", "mvm").energy_pj.sum() == pytest.approx(2660.0, abs=1e-9)

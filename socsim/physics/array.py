@@ -110,6 +110,9 @@ class PairArray(Crossbar):
         self._cache[key] = (gm.astype(np.float32, copy=False), vm)
         return self._cache[key]
 
+    def saturated_conversions(self) -> int:
+        return self.adc.saturated + self.adc_t.saturated
+
     def mvm(self, x: np.ndarray, r0: int, c0: int, nc: int, in_bits: int, t_s: float) -> np.ndarray:
         nr = x.shape[1]
         self._check_block(r0, c0, nr, nc)

@@ -55,6 +55,11 @@ class Crossbar(ABC):
     rows: int
     cols: int
 
+    def saturated_conversions(self) -> int:
+        """ADC conversions so far (forward and transposed) whose input exceeded the converter's range
+        (0 for a model without a converter range)."""
+        return 0
+
     @abstractmethod
     def mvm(self, x: np.ndarray, r0: int, c0: int, nc: int, in_bits: int,
             t_s: float) -> np.ndarray:

@@ -118,7 +118,7 @@ def action_table(ledger: pd.DataFrame, prices: Mapping[str, float] | None = None
 EPOCH_COLUMNS = ["epoch", "test_accuracy", "baseline_accuracy", "train_images", "energy_per_image_pj",
                  "latency_per_image_s", "train_energy_pj", "forward_energy_pj", "backward_energy_pj",
                  "update_energy_pj", "eval_energy_pj", "train_cycles", "train_s", "eval_cycles", "cells_written",
-                 "writes_per_weight", "set_pulses", "reset_pulses", "wall_s"]
+                 "writes_per_weight", "set_pulses", "reset_pulses", "adc_saturated_share", "wall_s"]
 
 
 def epoch_table(metrics: pd.DataFrame) -> pd.DataFrame:

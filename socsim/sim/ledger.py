@@ -8,8 +8,9 @@ import pandas as pd
 
 from socsim.config import EnergyTable
 
-COUNTERS = ("busy", "cells_written")
-"""Actions counted without energy: busy time rows, weights addressed by a programming instruction."""
+COUNTERS = ("busy", "cells_written", "adc_saturated")
+"""Actions counted without energy: busy time rows, weights addressed by a programming instruction, ADC
+conversions whose input exceeded the converter's range (already priced as ``adc_conversion``)."""
 COLUMNS = ["component", "action", "opcode", "layer", "phase", "count", "cycles", "energy_pj"]
 
 

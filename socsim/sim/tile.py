@@ -80,6 +80,7 @@ class Tile(Unit):
             self.record(job, "dac_pulse", n * drive * slots)
             self.record(job, "array_cell", n * rows * self.bitlines(cols) * slots)
             self.record(job, "adc_conversion", n * convert * conv)
+            self.record(job, "adc_saturated", job.info.get("saturated", 0))
             self.record(job, "shift_add", n * convert * conv)
         elif mn in ("wv", "pulse"):
             rep: ProgramReport = job.info["report"]

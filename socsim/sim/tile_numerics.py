@@ -20,15 +20,19 @@ def _tcfg(tile: "Tile", o: Resolved, mem: Memory, t_s: float) -> dict:
 def _mvm(tile: "Tile", o: Resolved, mem: Memory, t_s: float) -> dict:
     r0, c0, rows, cols, bits = tile.block
     x = o.array(mem, "src").reshape(o.values["n"], rows)
-    o.array(mem, "dst")[:] = tile.crossbar.mvm(x, r0, c0, cols, bits, t_s).ravel()
-    return {}
+    xbar = tile.crossbar
+    before = xbar.saturated_conversions()
+    o.array(mem, "dst")[:] = xbar.mvm(x, r0, c0, cols, bits, t_s).ravel()
+    return {"saturated": xbar.saturated_conversions() - before}
 
 
 def _mvmt(tile: "Tile", o: Resolved, mem: Memory, t_s: float) -> dict:
     r0, c0, rows, cols, bits = tile.block
     x = o.array(mem, "src").reshape(o.values["n"], cols)
-    o.array(mem, "dst")[:] = tile.crossbar.mvm_t(x, r0, c0, rows, bits, t_s).ravel()
-    return {}
+    xbar = tile.crossbar
+    before = xbar.saturated_conversions()
+    o.array(mem, "dst")[:] = xbar.mvm_t(x, r0, c0, rows, bits, t_s).ravel()
+    return {"saturated": xbar.saturated_conversions() - before}
 
 
 def _wv(tile: "Tile", o: Resolved, mem: Memory, t_s: float) -> dict:

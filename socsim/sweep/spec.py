@@ -33,7 +33,8 @@ FIGURE_KEYS = ("x", "y", "x_goal", "y_goal", "color", "file", "pareto", "title")
 GOALS = ("min", "max")
 TRAIN_METRICS = ("test_accuracy", "energy_per_image_pj", "latency_per_image_s", "writes_per_weight",
                  "train_energy_pj", "train_cycles", "train_s", "eval_cycles", "eval_energy_pj", "cells_written",
-                 "set_pulses", "reset_pulses", "forward_energy_pj", "backward_energy_pj", "update_energy_pj")
+                 "set_pulses", "reset_pulses", "forward_energy_pj", "backward_energy_pj", "update_energy_pj",
+                 "adc_saturated_share")
 """Headline metrics of a training point: the last epoch's row of ``metrics.csv`` (units in the names)."""
 PROGRAM_METRICS = ("cycles", "seconds", "energy_pj", "instructions")
 """Headline metrics of a program point: the run's totals."""

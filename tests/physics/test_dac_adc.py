@@ -62,6 +62,18 @@ def test_adc_clips_and_quantises():
     assert out.tolist() == [[0.0, 0.0, 1.0, 7.0, 15.0, 15.0]]
 
 
+def test_adc_counts_inputs_over_its_range():
+    adc = make_adc("bwmcs", 4, 0.0, 16.0, 0.0)
+    rng = np.random.default_rng(0)
+    adc.convert(np.array([[-5.0, 0.2, 15.9, 16.0, 16.5, 99.0]], np.float32), None, rng)
+    assert adc.saturated == 2  # above hi = 16 uA; below lo clips too but is not counted
+    adc.convert(np.array([[20.0]], np.float32), None, rng)
+    assert adc.saturated == 3
+    ideal = make_adc("ideal", 4, 0.0, 16.0, 0.0)
+    ideal.convert(np.array([[1e6]], np.float32), np.ones((1, 1), np.float32), rng)
+    assert ideal.saturated == 0
+
+
 def test_adc_noise_is_input_referred_lsb():
     adc = make_adc("shift_add", 8, -70.0, 70.0, 2.0)
     a = np.full((200, 100), 3.3, np.float32)

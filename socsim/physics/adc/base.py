@@ -23,6 +23,8 @@ class Adc(ABC):
 
     name: ClassVar[str]
     sums_analog: ClassVar[bool]
+    saturated: int = 0
+    """Conversions so far whose input (noise included) exceeded the top of the range (counted, clipped there)."""
     """True if pulses are summed in the analog domain (weights w_p) and converted once."""
 
     def __init__(self, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float):
@@ -53,7 +55,7 @@ class Adc(ABC):
         seed = rng.integers(0, 2 ** 64, dtype=np.uint64) if noisy else np.uint64(0)
         v = var if var is not None else _NO_NOISE
         out = np.empty(a.shape, np.float32)
-        noisy_convert(np.ascontiguousarray(a), seed, noisy, v, adc_var, lo, hi, lsb, qmax, out)
+        self.saturated += noisy_convert(np.ascontiguousarray(a), seed, noisy, v, adc_var, lo, hi, lsb, qmax, out)
         return out
 
     @abstractmethod

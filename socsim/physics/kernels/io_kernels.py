@@ -57,7 +57,8 @@ def noisy_convert(a, seed, noisy, var, extra_var, lo, hi, lsb, qmax, out):  # pr
     a, out: (B, K) float32 currents (uA); ``noisy`` false skips the noise. var: read-noise variance
     (uA^2), shape (B, K), (B, 1) or (1, 1) (broadcast along axes of size 1). extra_var: ADC
     input-referred variance (uA^2). Clipping to [lo, hi]; when lsb > 0, quantisation to
-    ``lo + lsb * min(round((v - lo) / lsb), qmax)`` (mid-tread: lo is code 0).
+    ``lo + lsb * min(round((v - lo) / lsb), qmax)`` (mid-tread: lo is code 0). Returns how many values
+    exceeded ``hi`` (saturated at the top of the range).
     """
     b_n, k_n = a.shape
     per_k = var.shape[1] == k_n
@@ -65,6 +66,7 @@ def noisy_convert(a, seed, noisy, var, extra_var, lo, hi, lsb, qmax, out):  # pr
     kn, wn, fn = ziggurat_tables()
     z = np.zeros(k_n)
     sd = np.sqrt(var[0, 0] + extra_var)
+    saturated = 0
     for b in range(b_n):
         if noisy:
             for k in range(k_n):                  # a separate loop keeps the ziggurat's fast path tight
@@ -81,9 +83,11 @@ def noisy_convert(a, seed, noisy, var, extra_var, lo, hi, lsb, qmax, out):  # pr
                 v = lo
             elif v > hi:
                 v = hi
+                saturated += 1
             if lsb > 0.0:
                 q = np.floor((v - lo) / lsb + 0.5)
                 if q > qmax:
                     q = qmax
                 v = lo + lsb * q
             out[b, k] = v
+    return saturated
