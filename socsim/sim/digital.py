@@ -7,7 +7,7 @@ from typing import Callable
 import simpy
 
 from socsim.config import SocConfig
-from socsim.sim.fabric import Fabric, is_sram
+from socsim.sim.fabric import SRAM_SPACES, Fabric
 from socsim.sim.ledger import Ledger
 from socsim.sim.unit import Job, Unit
 
@@ -73,7 +73,7 @@ class DigitalUnit(Unit):
         cycles = self.cycles(work)
         begin = start
         for space, _, _ in job.ops.mem.values():
-            if is_sram(space):
+            if space in SRAM_SPACES:
                 begin = self.fabric.reserve_port(start, cycles)
                 break
         ops, macs, special = work

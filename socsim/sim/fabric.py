@@ -70,6 +70,10 @@ class Fabric:
         return beats, busy
 
 
+SRAM_SPACES = frozenset((Space.SRAM, Space.ACC))
+"""The spaces behind the shared SRAM ports."""
+
+
 def is_sram(space: Space) -> bool:
     """True for the spaces behind the shared SRAM ports."""
-    return space in (Space.SRAM, Space.ACC)
+    return space in SRAM_SPACES

@@ -105,14 +105,17 @@ def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, in
     reads: list[Region] = []
     writes: list[Region] = []
     no_builtins = _NO_BUILTINS
+    capacity = memory.capacity
     for name, ref, code, span, r, w in mems:
         size = int(values[code] if code.__class__ is str else eval(code, no_builtins, values))  # noqa: S307
         start = ref.offset + regs[ref.reg] if ref.reg else ref.offset
         if span:
             start += lo
-        problem = memory.check(ref.space, start, size)
-        if problem:
-            return f"operand {name}: {problem}"
+        cap = capacity.get(ref.space)  # the common in-range case without a call; Memory.check words any problem
+        if cap is None or start < 0 or start + size > cap:
+            problem = memory.check(ref.space, start, size)
+            if problem:
+                return f"operand {name}: {problem}"
         mem[name] = (ref.space, start, size)
         region = (int(ref.space), start, start + size)
         if r:

@@ -154,20 +154,20 @@ class Unit:
         ``items`` (component, action, count, cycles) of the job's own actions in the same ledger call."""
         mem = job.ops.mem
         items = items if items is not None else []
+        append = items.append
         for name, read, write in field_access(job.ins.spec):
-            if name not in mem:
+            operand = mem.get(name)
+            if operand is None or not operand[2]:
                 continue
-            space, _, size = mem[name]
-            if not size:
-                continue
+            space, _, size = operand
             if space is Space.TBUF:
-                items.append(("tbuf", "tbuf_access", size * (read + write), 0))
+                append(("tbuf", "tbuf_access", size * (read + write), 0))
                 continue
             component = _COMPONENT[space]
             if read:
-                items.append((component, "sram_read", size, 0))
+                append((component, "sram_read", size, 0))
             if write:
-                items.append((component, "sram_write", size, 0))
+                append((component, "sram_write", size, 0))
         self.ledger.record_many(job.ins.spec.mnemonic, job.layer, job.phase, items)
 
     def state(self) -> str:
