@@ -100,7 +100,8 @@ def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: R
         "cells_written": cells, "writes_per_weight": cells / max(weights, 1),
         "set_pulses": float(led.loc[led.action == "set_pulse", "count"].sum()),
         "reset_pulses": float(led.loc[led.action == "reset_pulse", "count"].sum()),
-        "adc_saturated_share": float(led.loc[led.action == "adc_saturated", "count"].sum()) / max(conversions, 1.0),
+        "adc_saturated_share": (None if accuracy is None else  # timing-only: the converters saw no currents
+                                float(led.loc[led.action == "adc_saturated", "count"].sum()) / max(conversions, 1.0)),
         "wall_s": wall_s,
     }
     for phase in PHASES:
@@ -112,13 +113,15 @@ def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
     split = " / ".join(f"{row[f'{p}_energy_pj'] / row['train_images'] / 1e3:.1f}" for p in PHASES)
     base = f"  (numpy baseline {baseline:.2%})" if baseline is not None else ""
     acc = "not measured (timing only)" if row["test_accuracy"] is None else f"{row['test_accuracy']:.2%}"
+    share = row.get("adc_saturated_share")  # absent from the rows of runs started before it was measured
+    share = "not measured" if share is None else f"{share:.2%}"
     print(f"epoch {row['epoch']:>3}  test acc {acc}{base}\n"
           f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {row['train_s']:.3f} s total (simulated)\n"
           f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update {split}), "
           f"{row['train_energy_pj'] / 1e6:.3f} uJ total\n"
           f"    writes   {row['cells_written']:.0f} weights programmed ({row['writes_per_weight']:.3f} per weight), "
           f"{row['set_pulses']:.0f} SET + {row['reset_pulses']:.0f} RESET pulses; "
-          f"ADC inputs over range {row['adc_saturated_share']:.2%}; wall {row['wall_s']:.1f} s",
+          f"ADC inputs over range {share}; wall {row['wall_s']:.1f} s",
           file=out)
 
 

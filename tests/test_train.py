@@ -43,6 +43,7 @@ def test_run_folder_contents_and_accuracy_rises(tmp_path):
                  "conductances_initial.npz", "checkpoint.pkl"):
         assert (tmp_path / name).exists(), name
     assert rows[-1]["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
+    assert rows[-1]["adc_saturated_share"] == 0.0  # measured (not None), and an ideal converter has no range
     ledger = pd.read_csv(tmp_path / "ledger.csv")
     train = ledger[(ledger.epoch == 2) & (ledger.program == "train")]
     assert train.energy_pj.sum() == pytest.approx(rows[-1]["train_energy_pj"], rel=1e-9)

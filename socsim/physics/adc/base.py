@@ -23,9 +23,9 @@ class Adc(ABC):
 
     name: ClassVar[str]
     sums_analog: ClassVar[bool]
+    """True if pulses are summed in the analog domain (weights w_p) and converted once."""
     saturated: int = 0
     """Conversions so far whose input (noise included) exceeded the top of the range (counted, clipped there)."""
-    """True if pulses are summed in the analog domain (weights w_p) and converted once."""
 
     def __init__(self, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float):
         if hi_ua <= lo_ua:
