@@ -26,6 +26,7 @@ import argparse
 import os
 import platform
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,13 +37,17 @@ from socsim.data import load_dataset
 from socsim.physics.flat import flatten
 
 
+@dataclass
 class QuantisedForward(Baseline):
-    """The baseline with a 7-value (4-level pair) forward weight and an optional threshold transfer."""
+    """The baseline whose forward pass sees each weight as a differential pair of ``levels``-level devices
+    holds it (``2 * levels - 1`` values), with an optional threshold transfer of the updates."""
 
     levels: int = 4
+    """Device levels (the physics' ``device.levels``)."""
     weight_range: float = 1.5
+    """A layer's range is +-weight_range / sqrt(fan_in) (``train.weight_range``)."""
     threshold: float | None = None
-    """Transfer threshold in weight levels (None: every update is applied, plain quantisation-aware training)."""
+    """Transfer threshold in device levels (None: every update is applied, plain quantisation-aware training)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -89,11 +94,9 @@ class QuantisedForward(Baseline):
 def make(case: str, graph, cfg) -> Baseline:
     if case == "fp32":
         return Baseline(graph, cfg.train)
-    model = QuantisedForward(graph, cfg.train)
-    model.levels = flatten(cfg.tiles.physics).levels
-    model.weight_range = cfg.train.weight_range
-    model.threshold = cfg.train.transfer_levels if case == "threshold" else None
-    return model
+    return QuantisedForward(graph, cfg.train, levels=flatten(cfg.tiles.physics).levels,
+                            weight_range=cfg.train.weight_range,
+                            threshold=cfg.train.transfer_levels if case == "threshold" else None)
 
 
 CASES = ("fp32", "qat", "threshold")
