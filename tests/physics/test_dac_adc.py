@@ -69,6 +69,9 @@ def test_adc_counts_inputs_over_its_range():
     assert adc.saturated == 2  # above hi = 16 uA; below lo clips too but is not counted
     adc.convert(np.array([[20.0]], np.float32), None, rng)
     assert adc.saturated == 3
+    bipolar = make_adc("shift_add", 4, -8.0, 8.0, 0.0)
+    bipolar.convert(np.array([[-9.0, -8.0, 0.0, 7.9, 9.0]], np.float32), None, rng)
+    assert bipolar.saturated == 2  # both ends of a bipolar range count
     ideal = make_adc("ideal", 4, 0.0, 16.0, 0.0)
     ideal.convert(np.array([[1e6]], np.float32), np.ones((1, 1), np.float32), rng)
     assert ideal.saturated == 0

@@ -25,7 +25,8 @@ class Adc(ABC):
     sums_analog: ClassVar[bool]
     """True if pulses are summed in the analog domain (weights w_p) and converted once."""
     saturated: int = 0
-    """Conversions so far whose input (noise included) exceeded the top of the range (counted, clipped there)."""
+    """Conversions so far whose input (noise included) fell outside the range and was clipped: above the top,
+    or below the bottom of a bipolar range."""
 
     def __init__(self, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float):
         if hi_ua <= lo_ua:

@@ -58,7 +58,8 @@ def noisy_convert(a, seed, noisy, var, extra_var, lo, hi, lsb, qmax, out):  # pr
     (uA^2), shape (B, K), (B, 1) or (1, 1) (broadcast along axes of size 1). extra_var: ADC
     input-referred variance (uA^2). Clipping to [lo, hi]; when lsb > 0, quantisation to
     ``lo + lsb * min(round((v - lo) / lsb), qmax)`` (mid-tread: lo is code 0). Returns how many values
-    exceeded ``hi`` (saturated at the top of the range).
+    fell outside the range: above ``hi``, or below ``lo`` when ``lo < 0`` (a bipolar range; a unipolar
+    one's idle inputs sit at ``lo`` and are not counted).
     """
     b_n, k_n = a.shape
     per_k = var.shape[1] == k_n
@@ -81,6 +82,8 @@ def noisy_convert(a, seed, noisy, var, extra_var, lo, hi, lsb, qmax, out):  # pr
                 v = v + sd * z[k]
             if v < lo:
                 v = lo
+                if lo < 0.0:
+                    saturated += 1
             elif v > hi:
                 v = hi
                 saturated += 1
