@@ -301,15 +301,7 @@ class Controller:
                     if not math.isfinite(words.sum()) and not np.isfinite(words).all():
                         raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {mn}", ins)
         deps = soc.scoreboard.dependencies(ops.reads, ops.writes)
-        cycles = self.issue_cycles
-        row = self.stats.get((mn, self.layer, self.phase))  # self.count(mn, cycles), inlined: every unit instruction
-        if row is None:
-            self.stats[(mn, self.layer, self.phase)] = [1, cycles]
-        else:
-            row[0] += 1
-            row[1] += cycles
-        self.lag += cycles
-        self.busy_cycles += cycles
+        self.count(mn, self.issue_cycles)
         # the controller runs ahead of the SimPy clock by ``lag``: it syncs only to observe a unit's queue
         if len(unit.queue) >= self.queue_depth:
             yield from self.sync()

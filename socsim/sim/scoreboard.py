@@ -33,7 +33,8 @@ class Scoreboard:
 
         RAW and WAW: my reads and writes against their writes; WAR: my writes against their reads. Two
         regions overlap when they are in the same space and their word ranges intersect (loops inlined:
-        this runs for every issued instruction).
+        this runs for every issued instruction; a shared overlap helper measured about 1.5 % slower on the
+        engine benchmark's unit loop).
         """
         live = [e for e in self.inflight if not e.done.triggered]
         self.inflight = live
