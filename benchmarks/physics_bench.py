@@ -72,7 +72,7 @@ def bench_mvm(repeat: int) -> None:
         plain = partial(np.matmul, x, w)
         for name, base, over in VARIANTS:
             for label, xin in (("signed", x), ("relu", relu_x)):
-                xb = make_crossbar(rows, cols, _params(base, over), np.random.default_rng(1))
+                xb = make_crossbar(rows, cols, _params(base, over), 1)
                 xb.load_weights(w, 0, 0, 0.0)
                 t_plain, t = _paired_min_s(plain, partial(xb.mvm, xin, 0, 0, cols, 8, 3600.0), repeat)
                 print(f"{rows}x{cols:<5} | {name:<42} | {label:<6} | {t * 1e3:8.3f} | {t_plain * 1e3:8.3f} | "
@@ -102,7 +102,7 @@ def bench_programming(repeat: int) -> None:
                              ("pcm_hic write_verify", "pcm_joshi2021", "wv"),
                              ("pcm_hic pulses (+-1..3)", "pcm_joshi2021", "pulse")]:
         over = {"model": "rram_pulse"} if name.startswith("rram_pulse") else {}
-        xb = make_crossbar(rows, cols, _params(base, over), np.random.default_rng(3))
+        xb = make_crossbar(rows, cols, _params(base, over), 3)
         devices = xb.g.size
         call = partial(_program_once, xb, kind, rng, rows, cols)
         _, t = _paired_min_s(lambda: None, call, repeat)

@@ -19,7 +19,19 @@ from pathlib import Path
 
 import numpy as np
 
-from isa.program import TBUF_STRIDE, DataInit, Instruction, IsaError, MemRef, Program, Symbol, parse_space
+from isa.directives import BY_NAME as DIRECTIVES
+from isa.directives import names as directive_names
+from isa.program import (
+    TBUF_STRIDE,
+    DataInit,
+    Instruction,
+    IsaError,
+    LaneMark,
+    MemRef,
+    Program,
+    Symbol,
+    parse_space,
+)
 from isa.spec import BY_MNEMONIC, SYMBOL_ADDRESS_BITS, Field, Kind, OpSpec, Space
 from isa.validate import check_operand, validate
 
@@ -67,6 +79,7 @@ class _Assembler:
         self.program = Program(source=file)
         self.next_addr: dict[tuple[Space, int], int] = {}
         self.pending: list[tuple[OpSpec, list[_Token], int, int]] = []
+        self.lane_marks: list[tuple[list[_Token], int, int]] = []
 
     def error(self, msg: str, line: int, col: int, expected: str = "") -> IsaError:
         return IsaError(msg, self.file, line, col, expected)
@@ -108,6 +121,8 @@ class _Assembler:
             self.statement(raw, number)
         for spec, toks, line, col in self.pending:
             self.program.instructions.append(self.instruction(spec, toks, line, col))
+        for words, line, col in self.lane_marks:
+            self.program.lanes.append(self.lanes(words, line, col))
         try:
             validate(self.program)
         except IsaError as exc:
@@ -138,7 +153,7 @@ class _Assembler:
         spec = BY_MNEMONIC.get(head.lower())
         if spec is None:
             raise self.error(f"unknown instruction {head!r}", line, col,
-                             "a mnemonic from docs/isa.md or a directive (.sym, .equ, .layer)")
+                             f"a mnemonic from docs/isa.md or a directive ({directive_names()})")
         self.pending.append((spec, _split_operands(rest, rest_col - 1), line, col))
 
     def directive(self, head: str, rest: str, line: int, col: int, rest_col: int) -> None:
@@ -153,8 +168,35 @@ class _Assembler:
             self.program.layers[self.int_expr(words[0].text, line, words[0].col)] = words[1].text
         elif head == ".sym":
             self.symbol(rest, line, col, rest_col)
+        elif head == ".lanes":
+            self.lane_marks.append((words, line, col))  # labels and symbols may come later: resolved at the end
         else:
-            raise self.error(f"unknown directive {head!r}", line, col, ".sym, .equ or .layer")
+            raise self.error(f"unknown directive {head!r}", line, col, directive_names())
+
+    def lanes(self, words: list[_Token], line: int, col: int) -> LaneMark:
+        """``.lanes LABEL xN COUNT [private SYM ...] [reduce SYM ...]``."""
+        form = DIRECTIVES[".lanes"].form
+        if len(words) < 3:
+            raise self.error("malformed .lanes", line, col, form)
+        label, reg_w, count_w, *rest = words
+        if label.text not in self.program.labels:
+            raise self.error(f"undefined label {label.text!r}", line, label.col, "the label of the loop's first "
+                                                                                  "instruction")
+        reg = self.register(reg_w.text, line, reg_w.col)
+        count = self.int_expr(count_w.text, line, count_w.col, "an iteration count of at least 2")
+        lists: dict[str, list[str]] = {"private": [], "reduce": []}
+        current: list[str] | None = None
+        for w in rest:
+            if w.text in lists:
+                current = lists[w.text]
+            elif current is None:
+                raise self.error(f"unexpected {w.text!r}", line, w.col, form)
+            elif w.text not in self.program.symbols:
+                raise self.error(f"undefined symbol {w.text!r}", line, w.col, "a symbol declared with .sym")
+            else:
+                current.append(w.text)
+        return LaneMark(label.text, self.program.labels[label.text], reg, count, tuple(lists["private"]),
+                        tuple(lists["reduce"]))
 
     def symbol(self, rest: str, line: int, col: int, rest_col: int) -> None:
         """``.sym NAME SPACE SIZE [@ADDR] [INIT]``; errors point at the offending word."""

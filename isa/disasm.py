@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from isa.program import DataInit, Instruction, MemRef, Program, Symbol, space_name
+from isa.program import DataInit, Instruction, LaneMark, MemRef, Program, Symbol, space_name
 from isa.spec import Kind
 
 
@@ -56,10 +56,17 @@ def _symbol_text(sym: Symbol) -> str:
     return f".sym {sym.name} {space} {sym.size} @{addr}{_init_text(sym.init)}"
 
 
+def _lanes_text(m: LaneMark) -> str:
+    tail = "".join(f" {kind} " + " ".join(names) for kind, names in (("private", m.private), ("reduce", m.reduce))
+                   if names)
+    return f".lanes {m.label} x{m.reg} {m.count}{tail}"
+
+
 def disassemble(program: Program) -> str:
     """Assembly text of ``program``: layer and symbol directives, then labelled instructions."""
     lines = [f".layer {k} {v}" for k, v in sorted(program.layers.items())]
     lines += [_symbol_text(s) for s in program.symbols.values()]
+    lines += [_lanes_text(m) for m in program.lanes]
     by_space: dict = {}
     for s in sorted(program.symbols.values(), key=lambda s: s.addr):
         by_space.setdefault(s.space, []).append(s)

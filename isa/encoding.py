@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from isa.program import DataInit, Instruction, IsaError, MemRef, Program, Symbol
+from isa.program import DataInit, Instruction, IsaError, LaneMark, MemRef, Program, Symbol
 from isa.spec import (
     BY_OPCODE,
     MAX_WORDS,
@@ -102,6 +102,8 @@ def _meta(program: Program) -> dict:
                     for s in sorted(program.symbols.values(), key=lambda s: (s.space, s.addr, s.name))],
         "labels": dict(sorted(program.labels.items(), key=lambda kv: (kv[1], kv[0]))),
         "layers": {str(k): v for k, v in sorted(program.layers.items())},
+        "lanes": [{"label": m.label, "head": m.head, "reg": m.reg, "count": m.count, "private": list(m.private),
+                   "reduce": list(m.reduce)} for m in program.lanes],
     }
 
 
@@ -129,11 +131,14 @@ def decode(blob: bytes, file: str = "<bytes>") -> Program:
                    for d in meta["symbols"]}
         labels = {k: int(v) for k, v in meta["labels"].items()}
         layers = {int(k): v for k, v in meta["layers"].items()}
+        lanes = [LaneMark(str(d["label"]), int(d["head"]), int(d["reg"]), int(d["count"]),
+                          tuple(str(n) for n in d["private"]), tuple(str(n) for n in d["reduce"]))
+                 for d in meta.get("lanes", [])]
     except (struct.error, ValueError, KeyError, TypeError) as exc:
         raise IsaError(f"truncated or corrupt binary: {exc}", file) from None
     try:
         instructions = decode_code(words)
-        program = Program(instructions, symbols, labels, layers, file)
+        program = Program(instructions, symbols, labels, layers, file, lanes)
         for ins in instructions:
             validate_instruction(ins, len(instructions))
         validate(program)

@@ -115,9 +115,27 @@ class Symbol:
         return self.addr + self.size
 
 
+@dataclass(frozen=True)
+class LaneMark:
+    """A loop the program declares lane-parallel (``.lanes``): its iterations are independent.
+
+    The loop starts at label ``label`` (instruction ``head``) and ends with the one branch back to it;
+    register ``reg`` counts its ``count`` iterations by one from its value at entry. Iteration i writes
+    memory only in the ``private`` symbols (each iteration writes them before it reads them) and in the
+    ``reduce`` symbols (only by accumulating into them); everything else it only reads.
+    """
+
+    label: str
+    head: int
+    reg: int
+    count: int
+    private: tuple[str, ...] = ()
+    reduce: tuple[str, ...] = ()
+
+
 @dataclass
 class Program:
-    """Instructions plus the symbol table, label table and layer names of one program."""
+    """Instructions plus the symbol table, label table, layer names and lane-parallel loops of one program."""
 
     instructions: list[Instruction] = field(default_factory=list)
     symbols: dict[str, Symbol] = field(default_factory=dict)
@@ -125,12 +143,14 @@ class Program:
     layers: dict[int, str] = field(default_factory=dict)
     source: str = ""
     """File the program came from, for error messages."""
+    lanes: list[LaneMark] = field(default_factory=list)
+    """Loops declared lane-parallel (the fast engine runs their iterations together)."""
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Program):
             return NotImplemented
         return (self.instructions == other.instructions and self.symbols == other.symbols
-                and self.labels == other.labels and self.layers == other.layers)
+                and self.labels == other.labels and self.layers == other.layers and self.lanes == other.lanes)
 
     def symbol(self, name: str) -> Symbol:
         try:

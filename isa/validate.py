@@ -61,6 +61,7 @@ def validate(program: Program) -> None:
     for name, pc in program.labels.items():
         if not 0 <= pc <= n:
             raise IsaError(f"label {name!r} points at {pc}, outside the program (0 .. {n})")
+    _validate_lanes(program)
     by_space: dict[Space, list] = {}
     for sym in program.symbols.values():
         if sym.size <= 0 or sym.addr < 0 or sym.end > (1 << SYMBOL_ADDRESS_BITS):
@@ -80,3 +81,25 @@ def validate(program: Program) -> None:
             if b.addr < a.end:
                 raise IsaError(f"symbols {a.name!r} [{a.addr}, {a.end}) and {b.name!r} "
                                f"[{b.addr}, {b.end}) overlap in {a.space.name.lower()}")
+
+
+def _validate_lanes(program: Program) -> None:
+    """Every ``.lanes`` loop names its label, a register, at least two iterations and declared symbols."""
+    heads = set()
+    for m in program.lanes:
+        where = f".lanes {m.label}"
+        if program.labels.get(m.label) != m.head:
+            raise IsaError(f"{where}: label {m.label!r} is not instruction {m.head}")
+        if m.head in heads:
+            raise IsaError(f"{where}: the loop at instruction {m.head} is declared lane-parallel twice")
+        heads.add(m.head)
+        if not 1 <= m.reg < (1 << MEM_REG_BITS):
+            raise IsaError(f"{where}: register x{m.reg} cannot count iterations (x1 .. x31)")
+        if m.count < 2:
+            raise IsaError(f"{where}: {m.count} iterations; a lane-parallel loop has at least 2")
+        names = m.private + m.reduce
+        for name in names:
+            if name not in program.symbols:
+                raise IsaError(f"{where}: symbol {name!r} is not declared")
+        if len(set(names)) != len(names):
+            raise IsaError(f"{where}: a symbol is listed twice (private and reduce are disjoint)")

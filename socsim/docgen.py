@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from isa.directives import DIRECTIVES
 from isa.spec import MEM_BITS, MEM_OFFSET_BITS, OPCODES, Group, Kind
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -42,7 +43,9 @@ def isa_markdown() -> str:
             ops = ", ".join(_operand(f) for f in s.fields) or "-"
             out.append(f"| `{s.mnemonic}` | 0x{s.opcode:02x} | {s.words} | {s.unit.value} | {ops} | {s.doc} |")
         out.append("")
-    out += ["## Field layout", "", "| mnemonic | field | bits |", "|---|---|---|"]
+    out += ["## Directives", "", "| directive | form | meaning |", "|---|---|---|"]
+    out += [f"| `{d.name}` | `{d.form}` | {d.doc} |" for d in DIRECTIVES]
+    out += ["", "## Field layout", "", "| mnemonic | field | bits |", "|---|---|---|"]
     for s in OPCODES:
         for f, off in zip(s.fields, s.offsets):
             out.append(f"| `{s.mnemonic}` | `{f.name}` | {off}..{off + f.bits - 1} |")

@@ -118,7 +118,7 @@ class ChipTrainer:
         result = self.soc.run(self.compiled.evaluate)
         if self.soc.timing_only:
             return None, result
-        correct = float(result.outputs["scalars"][1])
+        correct = float(result.outputs["correct"][0])
         return correct / self.compiled.test_examples, result
 
     def run_epoch(self) -> EpochReport:

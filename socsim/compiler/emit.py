@@ -23,6 +23,14 @@ BASE_REGS = tuple(f"x{i}" for i in range(21, 29))
 _SYMBOL_OPERAND = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)([+-]\d+)?")
 
 
+@dataclass(frozen=True)
+class LaneSymbols:
+    """The symbols a lane-parallel loop's iterations write: each its own copy, or accumulated into."""
+
+    private: tuple[str, ...]
+    reduce: tuple[str, ...]
+
+
 class AddressError(ValueError):
     """A buffer cannot be addressed: past the offset range and indexed by a register, or past every base."""
 
@@ -134,16 +142,21 @@ class Asm:
     def place(self, label: str) -> None:
         self.lines.append(f"{label}:")
 
-    def loop(self, counter: str, count: int, body, note: str = "") -> None:
+    def loop(self, counter: str, count: int, body, note: str = "", lanes: LaneSymbols | None = None) -> None:
         """Emit ``body()`` ``count`` times as a counted loop on register ``counter`` (0, 1, ... count-1).
 
-        A count of 1 emits the body once with the counter set to 0 (no branch).
+        A count of 1 emits the body once with the counter set to 0 (no branch). ``lanes`` declares the
+        iterations independent (``.lanes``, docs/isa.md): what they write privately and what they reduce into.
         """
         self.op("li", counter, 0, note=note)
         if count == 1:
             body()
             return
         top = self.label("loop")
+        if lanes is not None:
+            kinds = (("private", lanes.private), ("reduce", lanes.reduce))
+            self.lines.append(f".lanes {top} {counter} {count}"
+                              + "".join(f" {kind} " + " ".join(names) for kind, names in kinds if names))
         self.place(top)
         body()
         self.op("addi", counter, counter, 1)

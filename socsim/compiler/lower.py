@@ -17,7 +17,7 @@ import numpy as np
 
 import isa
 from isa.program import Program
-from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer
+from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer, LaneSymbols
 from socsim.compiler.graph import (
     Add,
     AvgPool,
@@ -41,6 +41,10 @@ from socsim.compiler.recipes import Backward, Transfer, recipe
 from socsim.config import SocConfig, TrainConfig
 from socsim.physics.registry import pulse_step, weight_level
 
+TRAIN_REDUCED = ("dw_", "db_", "dgb_", "run_")
+"""Symbols a training micro-batch accumulates into: weight, bias and batch-norm gradients, running statistics."""
+NOT_PRIVATE = ("step", "correct", "db_")
+"""SRAM symbols (names or prefixes) the micro-batches do not own: the step count, the correct count, bias gradients."""
 COL_BUDGET_WORDS = 4096
 """Largest im2col band kept in SRAM at once (words), or :data:`COL_BUDGET_SHARE` of a larger SRAM; at least
 one output position's column always fits."""
@@ -158,7 +162,10 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
                 self.grad[node.name] = self.grad[inp] if shared else a.buffer(f"g_{node.name}", "sram", words)
         self.labels = a.buffer("labels", "sram", m)
         self.pred = a.buffer("pred", "sram", m)
-        self.scalar = a.buffer("scalars", "sram", 4)  # step, correct, sum, spare
+        self.step = a.buffer("step", "sram", 1)
+        self.correct = a.buffer("correct", "sram", 1)
+        self.hits = a.buffer("hits", "sram", 1)
+        """Optimizer steps so far; correct test predictions; correct ones of one micro-batch."""
         self.shared_grads = [n for n in self.grad if self.fanout[n] > 1]
         """Nodes whose gradient sums several consumers' contributions (zeroed before the backward pass)."""
 
@@ -346,7 +353,7 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
     def emit_train(self) -> str:
         a, t = self.a, self.t
         a.lines = []
-        a.op("lw", "x20", self.scalar.at(0), note="optimizer step so far")
+        a.op("lw", "x20", self.step.at(), note="optimizer step so far")
         self.hyperparameters()
 
         def micro() -> None:
@@ -359,18 +366,18 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
             self.backward()
 
         def batch() -> None:
-            a.loop("x3", t.batch // self.m, micro, note="micro-batches")
+            a.loop("x3", t.batch // self.m, micro, note="micro-batches", lanes=self.lanes(TRAIN_REDUCED))
             self.update()
 
         a.loop("x2", self.n_train // t.batch, batch, note="batches")
-        a.op("sw", "x20", self.scalar.at(0))
+        a.op("sw", "x20", self.step.at())
         a.op("halt")
         return a.text()
 
     def emit_eval(self) -> str:
         a = self.a
         a.lines = []
-        a.op("vfill", self.scalar.at(1), 1, 0.0, note="correct = 0")
+        a.op("vfill", self.correct.at(), 1, 0.0, note="correct = 0")
 
         def micro() -> None:
             a.op("muli", "x4", "x3", self.m * self.feat)
@@ -381,12 +388,23 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
             a.op("mark", 0, "eval")
             a.op("argmax", self.pred.at(), self.act[self.logits].at(), self.m, self.classes)
             a.op("vcmpeq", self.pred.at(), self.pred.at(), self.labels.at(), self.m)
-            a.op("vsum", self.scalar.at(2), self.pred.at(), self.m)
-            a.op("vadd", self.scalar.at(1), self.scalar.at(1), self.scalar.at(2), 1)
+            a.op("vsum", self.hits.at(), self.pred.at(), self.m)
+            a.op("vadd", self.correct.at(), self.correct.at(), self.hits.at(), 1)
 
-        a.loop("x3", self.n_test // self.m, micro, note="test micro-batches")
+        a.loop("x3", self.n_test // self.m, micro, note="test micro-batches", lanes=self.lanes(("correct",)))
         a.op("halt")
         return a.text()
+
+    def lanes(self, reduced: tuple[str, ...]) -> LaneSymbols:
+        """A micro-batch loop's lane symbols: every per-micro-batch buffer (SRAM, tile buffers) is private, the
+        symbols named or prefixed in ``reduced`` are reduced into; the rest (weights, optimizer state, data) is
+        only read."""
+        symbols = dict.fromkeys(b.name for b in self.a.buffers.values())
+        spaces = {b.name: b.space for b in self.a.buffers.values()}
+        reduce = tuple(n for n in symbols if n in reduced or n.startswith(tuple(r for r in reduced if r.endswith("_"))))
+        private = tuple(n for n in symbols if n not in reduce and not n.startswith(NOT_PRIVATE)
+                        and (spaces[n] == "sram" or spaces[n].startswith("tb")))
+        return LaneSymbols(private, reduce)
 
     def declare_data(self) -> None:
         a = self.a

@@ -22,20 +22,27 @@ import numpy as np
 
 from socsim.physics.adc import Adc, make_adc
 from socsim.physics.dac import Dac
+from socsim.physics.draws import Site, Stream, draw_seeds
 from socsim.physics.flat import Flat, flatten
 from socsim.physics.interface import Crossbar, ProgramReport
-from socsim.physics.mvm import Variance, analog_mvm
+from socsim.physics.kernels.normal import fill_normals
+from socsim.physics.mvm import ReadDraws, Variance, analog_mvm
 from socsim.physics.params import PhysicsParams
+
+_CACHED_BLOCKS = 16
+"""Read matrices kept per array (blocks read since the last programming)."""
 
 
 class PairArray(Crossbar):
     """Conductance-slice state, fabrication maps, MVM and read-back; programming in subclasses."""
 
-    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator,
+    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream,
                  n_slices: int, g_stuck_low: float, g_stuck_high: float, g_initial: float):
+        """``rng`` draws the fabrication maps (here and in subclasses' constructors, nowhere else);
+        every later draw is counter-based on ``stream``."""
         if rows <= 0 or cols <= 0:
             raise ValueError(f"array shape {rows}x{cols} must be positive")
-        self.rows, self.cols, self.params, self.rng = rows, cols, params, rng
+        self.rows, self.cols, self.params, self.stream = rows, cols, params, stream
         self.f: Flat = flatten(params)
         self.n_slices = n_slices
         shape = (2, n_slices, rows, cols)
@@ -86,7 +93,7 @@ class PairArray(Crossbar):
 
     def _matrices(self, t_s: float, r0: int, c0: int, nr: int, nc: int,
                   transposed: bool) -> tuple[np.ndarray, Variance]:
-        key = (self._version, t_s, r0, c0, nr, nc, transposed)
+        key = (self._version, t_s if self.time_dependent_reads else 0.0, r0, c0, nr, nc, transposed)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -106,56 +113,72 @@ class PairArray(Crossbar):
             gm = np.ascontiguousarray((blk[0] - blk[1]).transpose(1, 0, 2).reshape(nr, s * nc))
             vm = (np.ascontiguousarray((vb[0] + vb[1]).transpose(1, 0, 2).reshape(nr, s * nc))
                   if isinstance(vb, np.ndarray) else (2 * vb if vb else None))
-        self._cache.clear()
+        if len(self._cache) >= _CACHED_BLOCKS:
+            self._cache.clear()
         self._cache[key] = (gm.astype(np.float32, copy=False), vm)
         return self._cache[key]
 
-    def saturated_conversions(self) -> int:
-        return self.adc.saturated + self.adc_t.saturated
-
-    def mvm(self, x: np.ndarray, r0: int, c0: int, nc: int, in_bits: int, t_s: float) -> np.ndarray:
-        nr = x.shape[1]
+    def mvm_lanes(self, x: np.ndarray, r0: int, c0: int, n_out: int, in_bits: int, t_s: np.ndarray,
+                  counters: np.ndarray, transposed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        lanes, _, n_in = x.shape
+        nr, nc = (n_out, n_in) if transposed else (n_in, n_out)
         self._check_block(r0, c0, nr, nc)
-        gm, vm = self._matrices(t_s, r0, c0, nr, nc, False)
-        y = analog_mvm(x, gm, vm, self.dac, self.adc, in_bits, self.rng, self.f.tia_max, self.f.exact_slices)
-        b = y.shape[0]
+        saturated = np.zeros(lanes, np.int64)
+        if not self.time_dependent_reads:
+            return self._read(x, r0, c0, nr, nc, in_bits, float(t_s[0]), counters, transposed, saturated), saturated
+        out = np.empty((lanes, x.shape[1], n_out), np.float32)
+        for lane in range(lanes):  # every lane reads its own drifted state
+            out[lane] = self._read(x[lane:lane + 1], r0, c0, nr, nc, in_bits, float(t_s[lane]),
+                                   counters[lane:lane + 1], transposed, saturated[lane:lane + 1])[0]
+        return out, saturated
+
+    def _read(self, x: np.ndarray, r0: int, c0: int, nr: int, nc: int, in_bits: int, t_s: float,
+              counters: np.ndarray, transposed: bool, saturated: np.ndarray) -> np.ndarray:
+        """Lanes reading one state (at ``t_s``): (L, B, nr) -> (L, B, nc) forward, (L, B, nc) -> (L, B, nr)."""
+        gm, vm = self._matrices(t_s, r0, c0, nr, nc, transposed)
+        draws = ReadDraws(self.stream.key, counters)
+        adc = self.adc_t if transposed else self.adc
+        y = analog_mvm(x, gm, vm, self.dac, adc, in_bits, draws, saturated, self.f.tia_max, self.f.exact_slices)
+        lanes, b = y.shape[:2]
+        s = self.n_slices
+        if transposed:
+            return self._weigh(y.reshape(lanes, b, s, nr))
         if self.f.pair_digital:
-            y4 = y.reshape(b, 2, self.n_slices, nc)
-            diff = y4[:, 0] - y4[:, 1]
-        else:
-            diff = y.reshape(b, self.n_slices, nc)
-        return self._weigh(diff)
-
-    def mvm_t(self, x: np.ndarray, r0: int, c0: int, nr: int, in_bits: int, t_s: float) -> np.ndarray:
-        nc = x.shape[1]
-        self._check_block(r0, c0, nr, nc)
-        gm, vm = self._matrices(t_s, r0, c0, nr, nc, True)
-        y = analog_mvm(x, gm, vm, self.dac, self.adc_t, in_bits, self.rng, self.f.tia_max,
-                       self.f.exact_slices)
-        return self._weigh(y.reshape(y.shape[0], self.n_slices, nr))
+            y5 = y.reshape(lanes, b, 2, s, nc)
+            return self._weigh(y5[:, :, 0] - y5[:, :, 1])
+        return self._weigh(y.reshape(lanes, b, s, nc))
 
     def _weigh(self, per_slice: np.ndarray) -> np.ndarray:
-        """(B, S, K) code x uS -> (B, K) code x weight units."""
-        if self.n_slices == 1:
-            out = per_slice[:, 0, :] * self.sig[0]
-        else:
-            out = np.einsum("bsk,s->bk", per_slice, self.sig)
+        """(L, B, S, K) code x uS -> (L, B, K) code x weight units, slice by slice in order."""
+        out = per_slice[:, :, 0, :] * self.sig[0]
+        for k in range(1, self.n_slices):
+            out += per_slice[:, :, k, :] * self.sig[k]
         return np.ascontiguousarray(out, dtype=np.float32)
 
-    def read_conductance(self, r0: int, c0: int, nr: int, nc: int, t_s: float) -> np.ndarray:
-        """One noisy read of every device of the block: (2, S, nr, nc) float32 uS."""
+    def read_conductance(self, r0: int, c0: int, nr: int, nc: int, t_s: float, seed: np.uint64) -> np.ndarray:
+        """One noisy read of every device of the block: (2, S, nr, nc) float32 uS; noise from ``seed``."""
         self._check_block(r0, c0, nr, nc)
         g, var = self._conductance(t_s)
         blk = g[:, :, r0:r0 + nr, c0:c0 + nc]
         if var is None or (not isinstance(var, np.ndarray) and var == 0.0):
             return blk.astype(np.float32, copy=True)
         sd = np.sqrt(var[:, :, r0:r0 + nr, c0:c0 + nc] if isinstance(var, np.ndarray) else var)
-        return (blk + sd * self.rng.standard_normal(blk.shape, dtype=np.float32)).astype(np.float32)
+        z = np.empty(blk.shape, np.float32)
+        fill_normals(seed, z)
+        return (blk + sd * z).astype(np.float32)
 
-    def read_weights(self, r0: int, c0: int, nr: int, nc: int, t_s: float) -> np.ndarray:
+    def weights_of(self, g: np.ndarray) -> np.ndarray:
+        """Weights (nr, nc) float32 of device conductances (2, S, nr, nc) uS, slice by slice in order."""
+        d = g[0] - g[1]
+        out = d[0] * self.sig[0]
+        for k in range(1, self.n_slices):
+            out += d[k] * self.sig[k]
+        return out.astype(np.float32)
+
+    def read_weights_at(self, r0: int, c0: int, nr: int, nc: int, t_s: float, counter: int) -> np.ndarray:
         """Weights from one noisy read of each device (no ADC: a dedicated read path)."""
-        g = self.read_conductance(r0, c0, nr, nc, t_s)
-        return np.einsum("snk,s->nk", g[0] - g[1], self.sig).astype(np.float32)
+        seed = draw_seeds(self.stream.key, Site.READBACK, np.array([counter]))[0]
+        return self.weights_of(self.read_conductance(r0, c0, nr, nc, t_s, seed))
 
     def load_weights(self, w: np.ndarray, r0: int, c0: int, t_s: float) -> ProgramReport:
         return self.write_verify(w, np.ones(w.shape, dtype=bool), r0, c0, t_s)

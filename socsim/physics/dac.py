@@ -96,36 +96,42 @@ class Dac:
         self._trains[in_bits] = (tr, table)
         return self._trains[in_bits]
 
-    def phases(self, x: np.ndarray, in_bits: int) -> list[tuple[float, np.ndarray]]:
-        """Split the inputs into pulse-train phases: [(sign, nonnegative-or-signed codes)].
+    def phases(self, x: np.ndarray, in_bits: int) -> list[tuple[float, np.ndarray, np.ndarray | None]]:
+        """Split the inputs (L, B, n) into pulse-train phases: [(sign, codes, lanes)].
 
         Two's complement and analog inputs give one phase; sign split gives a positive phase
-        and, when any input is negative, a negative one (its result is subtracted).
+        and, when a lane has a negative input, a negative one (its result is subtracted in the lanes
+        ``lanes``, a boolean (L,) mask; None for the first phase, which every lane drives).
         """
         x = np.asarray(x, dtype=np.float32)
         if not self.sign_split or in_bits == 0:
-            return [(1.0, x)]
+            return [(1.0, x, None)]
         pos = np.maximum(x, 0.0)
-        if not (x < 0).any():
-            return [(1.0, pos)]
-        return [(1.0, pos), (-1.0, np.maximum(-x, 0.0))]
+        neg_lanes = (x < 0).reshape(len(x), -1).any(axis=1)
+        if not neg_lanes.any():
+            return [(1.0, pos, None)]
+        return [(1.0, pos, None), (-1.0, np.maximum(-x, 0.0), neg_lanes)]
 
     def quantize(self, x: np.ndarray, in_bits: int) -> tuple[np.ndarray, np.ndarray]:
-        """Clip and round one phase's codes; returns (codes, noise weights s), both (B, n) float32."""
+        """Clip and round one phase's codes; returns (codes, noise weights s), both shaped like ``x``
+        (..., n) float32."""
         tr, table = self._train_and_table(in_bits)
         if in_bits == 0:
             codes = np.clip(x, -self.analog_fs, self.analog_fs).astype(np.float32)
             return codes, codes * codes
         codes = np.empty(x.shape, np.float32)
         s = np.empty(x.shape, np.float32)
-        quantize_codes(np.ascontiguousarray(x, dtype=np.float32), tr.lo, tr.hi, table, codes, s)
+        n = x.shape[-1]
+        quantize_codes(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, n), tr.lo, tr.hi, table,
+                       codes.reshape(-1, n), s.reshape(-1, n))
         return codes, s
 
     def digits(self, codes: np.ndarray, in_bits: int) -> np.ndarray:
-        """Pulse digits of quantised codes: (P, B, n) float32 (analog: the clipped value itself)."""
+        """Pulse digits of quantised codes (L, B, n): (L, P, B, n) float32 (analog: the clipped value itself)."""
         tr = self.train(in_bits)
         if in_bits == 0:
-            return codes[None, :, :].copy()
-        out = np.empty((tr.n_pulses,) + codes.shape, np.float32)
-        extract_digits(codes, tr.n_pulses, self.bits_per_pulse, tr.signed_top, out)
-        return out
+            return codes[:, None, :, :].copy()
+        lanes, b, n = codes.shape
+        out = np.empty((tr.n_pulses, lanes * b, n), np.float32)
+        extract_digits(codes.reshape(lanes * b, n), tr.n_pulses, self.bits_per_pulse, tr.signed_top, out)
+        return np.ascontiguousarray(out.reshape(tr.n_pulses, lanes, b, n).transpose(1, 0, 2, 3))

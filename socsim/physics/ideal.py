@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from socsim.physics.draws import Stream
 from socsim.physics.interface import Crossbar, ProgramReport
 from socsim.physics.params import PhysicsParams
 
@@ -11,22 +12,18 @@ from socsim.physics.params import PhysicsParams
 class IdealCrossbar(Crossbar):
     """Weights stored exactly; MVM is a float32 matmul; one pulse moves a weight by dw_per_pulse."""
 
-    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator):
+    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):
         self.rows, self.cols = rows, cols
-        self.params = params
+        self.params, self.stream = params, stream
         self.w = np.zeros((rows, cols), dtype=np.float32)
 
-    def mvm(self, x: np.ndarray, r0: int, c0: int, nc: int, in_bits: int,
-            t_s: float) -> np.ndarray:
-        nr = x.shape[1]
+    def mvm_lanes(self, x: np.ndarray, r0: int, c0: int, n_out: int, in_bits: int, t_s: np.ndarray,
+                  counters: np.ndarray, transposed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        n_in = x.shape[2]
+        nr, nc = (n_out, n_in) if transposed else (n_in, n_out)
         self._check_block(r0, c0, nr, nc)
-        return x @ self.w[r0:r0 + nr, c0:c0 + nc]
-
-    def mvm_t(self, x: np.ndarray, r0: int, c0: int, nr: int, in_bits: int,
-              t_s: float) -> np.ndarray:
-        nc = x.shape[1]
-        self._check_block(r0, c0, nr, nc)
-        return x @ self.w[r0:r0 + nr, c0:c0 + nc].T
+        w = self.w[r0:r0 + nr, c0:c0 + nc]
+        return np.matmul(x, w.T if transposed else w), np.zeros(len(x), np.int64)
 
     def write_verify(self, target: np.ndarray, mask: np.ndarray, r0: int, c0: int,
                      t_s: float) -> ProgramReport:
@@ -50,7 +47,7 @@ class IdealCrossbar(Crossbar):
         return ProgramReport(cells=int(np.count_nonzero(n_pulses)), set_pulses=pos,
                              reset_pulses=neg, pulse_rounds=int(np.abs(n_pulses).max(initial=0)))
 
-    def read_weights(self, r0: int, c0: int, nr: int, nc: int, t_s: float) -> np.ndarray:
+    def read_weights_at(self, r0: int, c0: int, nr: int, nc: int, t_s: float, counter: int) -> np.ndarray:
         self._check_block(r0, c0, nr, nc)
         return self.w[r0:r0 + nr, c0:c0 + nc].copy()
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
+
+from socsim.physics.draws import Stream
 
 
 @dataclass(frozen=True)
@@ -48,27 +51,45 @@ class Crossbar(ABC):
     """Numerics of one CIM tile: ``rows`` word lines (inputs) by ``cols`` weight columns.
 
     Every method works on the block ``[r0:r0+nr, c0:c0+nc]``; ``t_s`` is the simulated time in
-    seconds (for drift and timestamps). Methods must be deterministic given the generator the
-    model was built with and the sequence of calls.
+    seconds (for drift and timestamps). Random numbers are counter-based (:mod:`socsim.physics.draws`):
+    a read's noise depends on the tile's stream key and the read's number, never on the order of calls,
+    so :meth:`mvm_lanes` evaluates L independent reads at once with the same result as one at a time.
     """
 
     rows: int
     cols: int
+    stream: Stream
+    """This tile's draw counters (reads and programming operations so far)."""
+    time_dependent_reads: ClassVar[bool] = False
+    """True if a read's result depends on its time (drift): lanes are then read one at a time."""
+    saturated: int = 0
+    """ADC conversions of the single-read methods (:meth:`mvm`, :meth:`mvm_t`) whose input exceeded the
+    converter's range."""
 
     def saturated_conversions(self) -> int:
-        """ADC conversions so far (forward and transposed) whose input exceeded the converter's range
-        (0 for a model without a converter range)."""
-        return 0
+        """ADC conversions so far of :meth:`mvm` and :meth:`mvm_t` (forward and transposed) whose input exceeded
+        the converter's range (0 for a model without a converter range)."""
+        return self.saturated
 
     @abstractmethod
-    def mvm(self, x: np.ndarray, r0: int, c0: int, nc: int, in_bits: int,
-            t_s: float) -> np.ndarray:
-        """Forward MVM: ``x`` (batch, nr) codes -> (batch, nc) ~ x @ W[r0:r0+nr, c0:c0+nc]."""
+    def mvm_lanes(self, x: np.ndarray, r0: int, c0: int, n_out: int, in_bits: int, t_s: np.ndarray,
+                  counters: np.ndarray, transposed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """L independent reads. Forward: ``x`` (L, B, nr) codes -> (L, B, n_out) ~ x @ W[r0:r0+nr, c0:c0+n_out];
+        transposed: ``x`` (L, B, nc) -> (L, B, n_out) ~ x @ W[r0:r0+n_out, c0:c0+nc].T. ``t_s`` (L,) read times,
+        ``counters`` (L,) uint64 read numbers (the draws' counter). Returns the outputs and each lane's ADC
+        conversions outside the converter's range (L,) int64."""
 
-    @abstractmethod
-    def mvm_t(self, x: np.ndarray, r0: int, c0: int, nr: int, in_bits: int,
-              t_s: float) -> np.ndarray:
-        """Transposed MVM: ``x`` (batch, nc) codes -> (batch, nr) ~ x @ W[r0:r0+nr, c0:c0+nc].T."""
+    def mvm(self, x: np.ndarray, r0: int, c0: int, nc: int, in_bits: int, t_s: float) -> np.ndarray:
+        """Forward MVM, one read: ``x`` (batch, nr) codes -> (batch, nc) ~ x @ W[r0:r0+nr, c0:c0+nc]."""
+        y, sat = self.mvm_lanes(x[None], r0, c0, nc, in_bits, np.array([t_s]), self.stream.next_read())
+        self.saturated += int(sat[0])
+        return y[0]
+
+    def mvm_t(self, x: np.ndarray, r0: int, c0: int, nr: int, in_bits: int, t_s: float) -> np.ndarray:
+        """Transposed MVM, one read: ``x`` (batch, nc) codes -> (batch, nr) ~ x @ W[r0:r0+nr, c0:c0+nc].T."""
+        y, sat = self.mvm_lanes(x[None], r0, c0, nr, in_bits, np.array([t_s]), self.stream.next_read(), True)
+        self.saturated += int(sat[0])
+        return y[0]
 
     @abstractmethod
     def write_verify(self, target: np.ndarray, mask: np.ndarray, r0: int, c0: int,
@@ -80,8 +101,13 @@ class Crossbar(ABC):
         """Apply open-loop pulses: ``n_pulses`` (nr, nc) signed int32, + potentiates the weight."""
 
     @abstractmethod
+    def read_weights_at(self, r0: int, c0: int, nr: int, nc: int, t_s: float, counter: int) -> np.ndarray:
+        """Read back the block as weights (nr, nc) float32, as the chip's read path sees them; ``counter`` is
+        the read's number (its draws)."""
+
     def read_weights(self, r0: int, c0: int, nr: int, nc: int, t_s: float) -> np.ndarray:
-        """Read back the block as weights (nr, nc) float32, as the chip's read path sees them."""
+        """Read back the block as weights (nr, nc) float32, one read (numbered by :attr:`stream`)."""
+        return self.read_weights_at(r0, c0, nr, nc, t_s, int(self.stream.next_read()[0]))
 
     @abstractmethod
     def load_weights(self, w: np.ndarray, r0: int, c0: int, t_s: float) -> ProgramReport:

@@ -4,6 +4,12 @@
 Units: conductances uS, voltages V, currents uA (uS x V). The result is returned as an estimate of
 ``codes @ G`` in (code x uS), so the array only multiplies by its weight-per-uS factors.
 
+Inputs carry a leading lane axis: ``x`` is (L, B, n), L independent reads of B vectors each (the
+sequential engine reads with L = 1). Every lane's result is bit-identical to reading it alone: the
+matrix products are stacked ``np.matmul`` calls (one BLAS call of the same shape per lane), the other
+steps are elementwise or per row, and each lane's noise comes from its own seed (``seeds``, one per
+lane and draw site: :mod:`socsim.physics.draws`).
+
 Two exact evaluation orders are used:
 
 - **per pulse** (general): digits ``D_p`` (P, B, n) -> ``I_p = v_unit D_p @ G`` in one stacked matmul,
@@ -18,10 +24,13 @@ Two exact evaluation orders are used:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from socsim.physics.adc import Adc
 from socsim.physics.dac import Dac
+from socsim.physics.draws import Site, draw_seeds
 from socsim.physics.kernels.io_kernels import noisy_convert
 
 _NONE = np.zeros((1, 1), np.float32)
@@ -31,56 +40,84 @@ Variance = float | np.ndarray | None
 matrix shaped like the conductance matrix."""
 
 
+@dataclass(frozen=True)
+class ReadDraws:
+    """Where the noise of L lane reads comes from: the tile's stream key and each lane's read counter."""
+
+    key: int
+    counters: np.ndarray
+    """(L,) uint64: the read operation number of each lane (:attr:`socsim.physics.draws.Stream.reads`)."""
+
+    def seeds(self, site: Site, phase: int) -> np.ndarray:
+        return draw_seeds(self.key, site, self.counters, phase)
+
+
 def _noise_var(weights2: np.ndarray, var: Variance, v_unit: float) -> np.ndarray | None:
-    """Read-noise variance (uA^2) of every output: (rows, K) for a matrix, (rows, 1) for a scalar."""
+    """Read-noise variance (uA^2) of every output: (L, rows, K) for a matrix, (L, rows, 1) for a scalar."""
     if var is None:
         return None
     if isinstance(var, np.ndarray):
-        return (weights2 @ var) * np.float32(v_unit * v_unit)
+        return np.matmul(weights2, var) * np.float32(v_unit * v_unit)
     if var == 0.0:
         return None
-    return weights2.sum(axis=1, keepdims=True, dtype=np.float32) * np.float32(var * v_unit * v_unit)
+    return weights2.sum(axis=-1, keepdims=True, dtype=np.float32) * np.float32(var * v_unit * v_unit)
 
 
 def analog_mvm(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Adc, in_bits: int,
-               rng: np.random.Generator, tia_max_ua: float = 0.0, exact_slices: bool = False) -> np.ndarray:
-    """``x`` (B, n) input codes through the array ``gmat`` (n, K) uS -> (B, K) float32 ~ x @ gmat.
+               draws: ReadDraws, saturated: np.ndarray, tia_max_ua: float = 0.0,
+               exact_slices: bool = False) -> np.ndarray:
+    """``x`` (L, B, n) input codes through the array ``gmat`` (n, K) uS -> (L, B, K) float32 ~ x @ gmat.
 
-    ``tia_max_ua`` clips each pulse's current to +-tia_max_ua (0 = no limit).
+    ``tia_max_ua`` clips each pulse's current to +-tia_max_ua (0 = no limit). Each lane's conversions
+    outside the ADC range are added to ``saturated`` (L,). A sign-split input drives its negative
+    train only in the lanes that have a negative input (as a lane read alone would).
     """
     out: np.ndarray | None = None
-    for sign, xs in dac.phases(x, in_bits):
-        y = _one_phase(xs, gmat, var, dac, adc, in_bits, rng, tia_max_ua, exact_slices)
-        out = y if out is None else out + np.float32(sign) * y
+    for phase, (_sign, xs, used) in enumerate(dac.phases(x, in_bits)):
+        sat = np.zeros(len(x), np.int64)
+        y = _one_phase(xs, gmat, var, dac, adc, in_bits, draws, phase, sat, tia_max_ua, exact_slices)
+        if used is None:
+            out = y
+            saturated += sat
+        else:  # the negative train: subtracted only where a lane has one
+            assert out is not None
+            out[used] -= y[used]
+            saturated[used] += sat[used]
     assert out is not None
     return out
 
 
 def _one_phase(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Adc, in_bits: int,
-               rng: np.random.Generator, tia_max_ua: float, exact_slices: bool) -> np.ndarray:
+               draws: ReadDraws, phase: int, saturated: np.ndarray, tia_max_ua: float,
+               exact_slices: bool) -> np.ndarray:
     tr = dac.train(in_bits)
     codes, s = dac.quantize(x, in_bits)
     back = np.float32(tr.gain / tr.v_unit)
+    seeds = draws.seeds(Site.ADC, phase)
     if adc.sums_analog and not exact_slices and not _tia_can_clip(gmat, tr, dac, tia_max_ua):
-        a = codes @ gmat
+        a = np.matmul(codes, gmat)
         a *= np.float32(tr.v_unit / tr.gain)
-        q = adc.convert(a, _noise_var(s, var, tr.v_unit), rng)
+        q = adc.convert(a, _noise_var(s, var, tr.v_unit), seeds, saturated)
         q *= back
         return q
-    d = dac.digits(codes, in_bits)
-    p, b, n = d.shape
-    flat = d.reshape(p * b, n)
-    cur = flat @ gmat
+    lanes, b, n = codes.shape
+    d = dac.digits(codes, in_bits)                            # (L, P, B, n)
+    p = d.shape[1]
+    flat = d.reshape(lanes, p * b, n)
+    cur = np.matmul(flat, gmat)
     cur *= np.float32(tr.v_unit)
     nv = _noise_var(flat * flat, var, tr.v_unit)
     if tia_max_ua > 0.0:                 # noise, then the TIA clips each pulse's current
+        k = cur.shape[-1]
+        rows = cur.reshape(lanes * p * b, k)
+        unused = np.zeros(lanes, np.int64)
         if nv is not None:
-            seed = rng.integers(0, 2 ** 64, dtype=np.uint64)
-            noisy_convert(cur, seed, True, nv, 0.0, -np.inf, np.inf, 0.0, 0, cur)
-        noisy_convert(cur, np.uint64(0), False, _NONE, 0.0, -tia_max_ua, tia_max_ua, 0.0, 0, cur)
+            noisy_convert(rows, draws.seeds(Site.TIA, phase), p * b, True, nv.reshape(lanes * p * b, -1), 0.0,
+                          -np.inf, np.inf, 0.0, 0, rows, unused)
+        noisy_convert(rows, seeds, p * b, False, _NONE, 0.0, -tia_max_ua, tia_max_ua, 0.0, 0, rows, unused)
         nv = None
-    pulse_var = None if nv is None else nv.reshape(p, b, -1)
-    q = adc.combine(cur.reshape(p, b, -1), tr.weights, rng, pulse_var)
+    pulse_var = None if nv is None else nv.reshape(lanes, p, b, -1)
+    q = adc.combine(cur.reshape(lanes, p, b, -1), tr.weights, seeds, saturated, pulse_var)
     q *= back
     return q
 

@@ -24,6 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from socsim.physics.array import PairArray
+from socsim.physics.draws import Site, Stream, draw_seeds
 from socsim.physics.flat import flatten
 from socsim.physics.interface import ProgramReport
 from socsim.physics.kernels.pcm_kernels import (
@@ -43,9 +44,12 @@ _SET_CAP = 1000
 class PcmHybrid(PairArray):
     """Binary MSB + multi-level LSB PCM slices with drift, 1/f read noise, refresh and endurance."""
 
-    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator):
+    time_dependent_reads = True
+
+    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):
         f = flatten(params)
-        super().__init__(rows, cols, params, rng, f.pcm_n_msb + 1, f.pcm_g_reset, f.pcm_g_max, f.pcm_g_reset)
+        super().__init__(rows, cols, params, rng, stream, f.pcm_n_msb + 1, f.pcm_g_reset, f.pcm_g_max,
+                         f.pcm_g_reset)
         self.unit = f.w_max / 2 ** f.pcm_n_msb
         """Weight of the LSB pair's full range, U (weight units)."""
         self.sig[0] = self.unit / f.pcm_g_max
@@ -101,7 +105,9 @@ class PcmHybrid(PairArray):
         m = np.asarray(mask, dtype=bool)
         digits, resid = self.decompose(target)
         blk = (slice(None), slice(None), slice(r0, r0 + nr), slice(c0, c0 + nc))
-        read = self.read_conductance(r0, c0, nr, nc, t_s)            # one verify read per device
+        op = self.stream.next_program()
+        read = self.read_conductance(r0, c0, nr, nc, t_s,            # one verify read per device
+                                     draw_seeds(self.stream.key, Site.VERIFY, np.array([op]))[0])
         g = self.g[blk]                                               # view
         frozen = self.frozen[blk]
         pulses = np.zeros(g.shape, np.int64)
@@ -111,7 +117,7 @@ class PcmHybrid(PairArray):
         is_on = read[:, 1:] > 0.5 * f.pcm_g_max
         to_set = m & want_on & ~is_on
         to_reset = m & ~want_on & is_on
-        z_bin = self.rng.standard_normal(want_on.shape, dtype=np.float32)
+        z_bin = self.stream.normals(Site.BINARY_SET, op, want_on.shape, np.float32)
         msb = g[:, 1:]
         on_val = np.clip(f.pcm_g_max + f.pcm_bin_std * z_bin, 0.0, 1.2 * f.pcm_g_max)
         msb[to_set & ~frozen[:, 1:]] = on_val[to_set & ~frozen[:, 1:]]
@@ -126,7 +132,7 @@ class PcmHybrid(PairArray):
         climb = m & (g_target > f.pcm_g_reset)
         need = set_pulses_needed(np.full(int(climb.sum()), f.pcm_g_reset), g_target[climb],
                                  f.pcm_set_step, f.pcm_g_max, _SET_CAP)
-        z_prog = self.rng.standard_normal(need.size)
+        z_prog = self.stream.normals(Site.PROGRAM, op, (need.size,))
         sp = sigma_prog_many(g_target[climb], f.pcm_g_max)
         landed = np.clip(g_target[climb] + f.pcm_prog_scale * sp * z_prog, 0.0, f.pcm_g_max)
         lsb, fz = g[:, 0], frozen[:, 0]
@@ -159,7 +165,8 @@ class PcmHybrid(PairArray):
         g = np.ascontiguousarray(g_now, dtype=np.float64).ravel()
         cflat = counts.ravel()
         offsets = np.concatenate([[0], np.cumsum(cflat)[:-1]]).astype(np.int64)
-        z = self.rng.standard_normal(int(cflat.sum()))
+        op = self.stream.next_program()
+        z = self.stream.normals(Site.PULSE, op, (int(cflat.sum()),))
         gradual_set(g, cflat, np.ascontiguousarray(self.frozen[blk]).ravel(), z, offsets, f.pcm_set_step,
                     f.pcm_set_std, f.pcm_g_max)
         hit = counts > 0
@@ -174,7 +181,8 @@ class PcmHybrid(PairArray):
                             pulse_rounds=int(np.abs(n).max(initial=0)), worn_out=worn)
         over = (self.g[blk] > f.pcm_refresh * f.pcm_g_max).any(axis=0) & ~self.frozen[blk].all(axis=0)
         if over.any():
-            w_now = self.read_weights(r0, c0, nr, nc, t_s)
+            w_now = self.weights_of(self.read_conductance(  # the refresh's own read of the weights
+                r0, c0, nr, nc, t_s, draw_seeds(self.stream.key, Site.VERIFY, np.array([op]), phase=1)[0]))
             rep = rep + self.write_verify(w_now, over, r0, c0, t_s)
             rep = replace(rep, refreshed=int(over.sum()))
         return rep

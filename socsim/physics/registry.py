@@ -7,30 +7,31 @@ from typing import Callable
 
 import numpy as np
 
+from socsim.physics.draws import Stream, stream_key
 from socsim.physics.interface import Crossbar
 from socsim.physics.params import PhysicsParams
 
-CrossbarFactory = Callable[[int, int, PhysicsParams, np.random.Generator], Crossbar]
+CrossbarFactory = Callable[[int, int, PhysicsParams, np.random.Generator, Stream], Crossbar]
 
 
-def _ideal(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator) -> Crossbar:
+def _ideal(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream) -> Crossbar:
     from socsim.physics.ideal import IdealCrossbar
-    return IdealCrossbar(rows, cols, params, rng)
+    return IdealCrossbar(rows, cols, params, rng, stream)
 
 
-def _rram_wv(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator) -> Crossbar:
+def _rram_wv(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream) -> Crossbar:
     from socsim.physics.rram_wv import RramWriteVerify
-    return RramWriteVerify(rows, cols, params, rng)
+    return RramWriteVerify(rows, cols, params, rng, stream)
 
 
-def _rram_pulse(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator) -> Crossbar:
+def _rram_pulse(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream) -> Crossbar:
     from socsim.physics.rram_pulse import RramPulse
-    return RramPulse(rows, cols, params, rng)
+    return RramPulse(rows, cols, params, rng, stream)
 
 
-def _pcm_hic(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator) -> Crossbar:
+def _pcm_hic(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream) -> Crossbar:
     from socsim.physics.pcm_hic import PcmHybrid
-    return PcmHybrid(rows, cols, params, rng)
+    return PcmHybrid(rows, cols, params, rng, stream)
 
 
 _MODELS: dict[str, CrossbarFactory] = {
@@ -46,14 +47,19 @@ def crossbar_models() -> list[str]:
     return sorted(_MODELS)
 
 
-def make_crossbar(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator) -> Crossbar:
-    """Build the array model named by ``params.model`` for a ``rows`` x ``cols`` weight tile."""
+def make_crossbar(rows: int, cols: int, params: PhysicsParams, seed: np.random.SeedSequence | int) -> Crossbar:
+    """Build the array model named by ``params.model`` for a ``rows`` x ``cols`` weight tile.
+
+    ``seed`` fixes everything random about the tile: its fabrication maps (a generator drawn in the
+    constructor) and the key of its counter-based draws (:mod:`socsim.physics.draws`).
+    """
     try:
         factory = _MODELS[params.model]
     except KeyError:
         raise ValueError(f"unknown crossbar model {params.model!r}; valid: "
                          f"{', '.join(crossbar_models())}") from None
-    return factory(rows, cols, params, rng)
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return factory(rows, cols, params, np.random.default_rng(ss), Stream(stream_key(ss)))
 
 
 def weight_level(params: PhysicsParams) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from socsim.physics.draws import Site, Stream
 from socsim.physics.interface import ProgramReport
 from socsim.physics.kernels.program_kernels import pulse_steps
 from socsim.physics.params import PhysicsParams
@@ -22,8 +23,8 @@ from socsim.physics.rram_wv import RramWriteVerify
 class RramPulse(RramWriteVerify):
     """Open-loop nonlinear, asymmetric, noisy pulse updates on a differential RRAM pair."""
 
-    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator):
-        super().__init__(rows, cols, params, rng)
+    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):
+        super().__init__(rows, cols, params, rng, stream)
         f = self.f
         # fabrication maps, drawn after the stuck map, in this order
         self.step_scale = np.clip(1.0 + f.d2d_std * rng.standard_normal(self.g.shape), 0.0, None)
@@ -42,7 +43,7 @@ class RramPulse(RramWriteVerify):
         g = np.ascontiguousarray(self.g[blk]).ravel()
         counts = both.ravel()
         offsets = np.concatenate([[0], np.cumsum(np.abs(counts))[:-1]]).astype(np.int64)
-        z = self.rng.standard_normal(int(np.abs(counts).sum()), dtype=np.float32)
+        z = self.stream.normals(Site.PULSE, self.stream.next_program(), (int(np.abs(counts).sum()),), np.float32)
         pulse_steps(g, counts, np.ascontiguousarray(self.frozen[blk]).ravel(),
                     np.ascontiguousarray(self.step_scale[blk]).ravel(),
                     np.ascontiguousarray(self.g_top[blk]).ravel(), z, offsets, f.exp_model, f.g_min,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from socsim.physics.array import PairArray
+from socsim.physics.draws import Site, Stream
 from socsim.physics.flat import flatten
 from socsim.physics.interface import ProgramReport
 from socsim.physics.kernels.program_kernels import write_verify as wv_kernel
@@ -28,9 +29,9 @@ from socsim.physics.params import PhysicsParams
 class RramWriteVerify(PairArray):
     """Differential pair of multi-level RRAM devices per weight, programmed by write-verify."""
 
-    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator):
+    def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):
         f = flatten(params)
-        super().__init__(rows, cols, params, rng, 1, f.g_min, f.g_max, f.g_min)
+        super().__init__(rows, cols, params, rng, stream, 1, f.g_min, f.g_max, f.g_min)
         span = f.g_max - f.g_min
         self.sig[0] = f.w_max / span
         self.g_lo = max(0.0, f.g_min - 0.1 * span)
@@ -79,7 +80,7 @@ class RramWriteVerify(PairArray):
         tgt = np.ascontiguousarray(tg[sel2])
         frozen = np.ascontiguousarray(self.frozen[blk][sel2])
         n = g.size
-        z = self.rng.standard_normal((n, f.wv_trials + 1, 3), dtype=np.float32)
+        z = self.stream.normals(Site.WRITE_VERIFY, self.stream.next_program(), (n, f.wv_trials + 1, 3), np.float32)
         n_set = np.zeros(n, np.int64)
         n_reset = np.zeros(n, np.int64)
         n_reads = np.zeros(n, np.int64)

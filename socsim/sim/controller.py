@@ -1,74 +1,119 @@
-"""The controller: in-order fetch, decode and issue; runs scalar and sync instructions itself.
+"""The controller: in-order fetch, look up the instruction's op, call it.
 
 Scalar instructions advance a local cycle count (``lag``) and touch the SimPy clock only when the
 controller interacts with another unit, which keeps the event count per instruction O(1) and the
-timing exact. Every unit instruction's numerics run at issue, in program order (functional-first).
+timing exact. Every unit instruction's numerics run at issue, in program order (functional-first);
+the fast engine runs a lane-parallel loop's iterations together (socsim.sim.lanes).
 """
 
 from __future__ import annotations
 
 import math
-import operator
-from typing import TYPE_CHECKING, Callable, Generator
+from typing import TYPE_CHECKING, Any, Generator
 
 import numpy as np
 import simpy
 
 from isa.program import TBUF_STRIDE, Instruction
-from isa.spec import OPCODES, Hyper, Kind, Phase, Space, Unit, WaitUnit
-from socsim.sim.numerics import NUMERICS, Ctx
-from socsim.sim.operands import PATTERN_LEVELS, Resolved, field_access, resolve
-from socsim.sim.tile_numerics import TILE_NUMERICS
-from socsim.sim.timing_only import ALWAYS_EXECUTED, nominal_report
+from isa.spec import Hyper, Phase, Space, Unit, WaitUnit
+from socsim.sim.operands import Plan, Resolved, resolve
+from socsim.sim.ops import PATTERN_LEVELS, Exec, Op, TileOperands, TimingOnly, block_values, configure
+from socsim.sim.timing_only import nominal_report
 from socsim.sim.traps import Trap, TrapKind
 from socsim.sim.unit import Completion, Job, wait_for
+from socsim.sim.unit import Unit as SimUnit
 
 if TYPE_CHECKING:
     from socsim.sim.soc import Soc
+    from socsim.sim.tile import Tile
 
-_MASK64 = (1 << 64) - 1
-
-
-def _wrap(v: int) -> int:
-    """Registers are 64-bit two's complement."""
-    v &= _MASK64
-    return v - (1 << 64) if v >> 63 else v
-
-
-ALU_OPS: dict[str, Callable[[int, int], int]] = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "and": operator.and_,
-    "or": operator.or_, "xor": operator.xor, "sll": lambda a, b: a << (b & 63),
-    "sra": lambda a, b: a >> (b & 63), "slt": lambda a, b: int(a < b),
-    "addi": operator.add, "muli": operator.mul,
-}
-BRANCHES: dict[str, Callable[[int, int], bool]] = {
-    "beq": operator.eq, "bne": operator.ne, "blt": operator.lt, "bge": operator.ge,
-}
-_REG_OPERAND_ALU = frozenset(s.mnemonic for s in OPCODES if s.mnemonic in ALU_OPS and s.fields[2].kind is Kind.REG)
-"""ALU mnemonics whose second source is a register (the others take an immediate)."""
 DEFAULT_HYPER = {Hyper.LR: 1e-3, Hyper.BETA1: 0.9, Hyper.BETA2: 0.999, Hyper.EPS: 1e-8, Hyper.WD: 0.0,
                  Hyper.MOMENTUM: 0.0}
 
 
+class SeqOperands(TileOperands):
+    """One instruction's operands as numerics see them in the sequential engine: one lane, in memory."""
+
+    lanes = 1
+
+    def __init__(self, ops: Resolved, arrays: dict, ctrl: "Controller", mnemonic: str, tile: "Tile | None",
+                 t_s: float):
+        self.ops, self.arrays, self.ctrl, self.mnemonic = ops, arrays, ctrl, mnemonic
+        self.v, self.pattern, self.hyper, self.regs = ops.values, ops.pattern, ctrl.hyper, ctrl.regs
+        self.tile, self.t_s = tile, t_s  # type: ignore[assignment]
+
+    def a(self, name: str) -> np.ndarray:
+        space, start, size = self.ops.mem[name]
+        return self.arrays[space][start:start + size][None]
+
+    def same(self, first: str, second: str) -> bool:
+        return self.ops.mem[first] == self.ops.mem[second]
+
+    def read_draws(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array([self.t_s]), self.tile.crossbar.stream.next_read()
+
+    def program_time(self) -> float:
+        return self.t_s
+
+    def count_saturated(self, per_lane: np.ndarray) -> None:
+        c, n = self.ctrl, int(per_lane.sum())
+        if n:
+            c.soc.ledger.record(self.tile.name, "adc_saturated", self.mnemonic, c.layer, c.phase, n)
+
+
 class Controller:
-    """Architectural state (registers, address generator, tags) and the fetch/issue loop."""
+    """Architectural state (registers, address generator, tags) and the fetch / look up / call loop."""
 
     def __init__(self, soc: "Soc"):
         self.soc = soc
-        self.regs = [0] * 32
+        self.regs: list[Any] = [0] * 32
         self.hyper = {int(k): v for k, v in DEFAULT_HYPER.items()}
-        self.agen = [(1, 0)] * PATTERN_LEVELS
+        self.agen: list[tuple[int, int]] = [(1, 0)] * PATTERN_LEVELS
         self.layer, self.phase = "-", Phase.OTHER.name.lower()
         self.pc = 0
         self.lag = 0
         ctrl = soc.cfg.controller
         self.trap_on_nan, self.queue_depth, self.issue_cycles = (ctrl.trap_on_nan, ctrl.unit_queue_depth,
                                                                  ctrl.issue_cycles)
+        self.alu_cycles = ctrl.alu_cycles
+        self.taken_cycles = ctrl.alu_cycles + ctrl.branch_taken_penalty_cycles
         self.executed = 0
         self.busy_cycles = 0
         self.stats: dict[tuple[str, str, str], list[int]] = {}
         self.waiting_on = ""
+        self.halted = False
         self.semaphores: dict[int, simpy.Container] = {}
+
+    # the state controller operations act on (socsim.sim.ops.base.ControlState) -------------------------
+    def set_reg(self, rd: int, value: int) -> None:
+        self.regs[rd] = value
+
+    def count(self, mnemonic: str, cycles: int) -> None:
+        """One executed controller instruction of ``cycles`` (stats per mnemonic, layer and phase)."""
+        key = (mnemonic, self.layer, self.phase)
+        row = self.stats.get(key)
+        if row is None:
+            self.stats[key] = [1, cycles]
+        else:
+            row[0] += 1
+            row[1] += cycles
+        self.lag += cycles
+        self.busy_cycles += cycles
+
+    def branch(self, taken: bool, target: int, pc: int, mnemonic: str) -> int:
+        if taken:
+            self.count(mnemonic, self.taken_cycles)
+            return target
+        self.count(mnemonic, self.alu_cycles)
+        return pc + 1
+
+    def jump(self, target: int, pc: int, mnemonic: str) -> int:
+        self.count(mnemonic, self.taken_cycles)
+        return target
+
+    def tag(self, layer: int, phase: int) -> None:
+        self.layer = self.soc.program.layers.get(layer, str(layer)) if layer else "-"
+        self.phase = Phase(phase).name.lower()
 
     # helpers ----------------------------------------------------------------------------------------
     def trap(self, kind: TrapKind, detail: str, ins: Instruction | None = None) -> Trap:
@@ -81,17 +126,6 @@ class Controller:
             yield self.soc.env.timeout(self.lag)
             self.lag = 0
 
-    def count(self, mnemonic: str, cycles: int) -> None:
-        key = (mnemonic, self.layer, self.phase)
-        row = self.stats.get(key)
-        if row is None:
-            self.stats[key] = [1, cycles]
-        else:
-            row[0] += 1
-            row[1] += cycles
-        self.lag += cycles
-        self.busy_cycles += cycles
-
     def flush_stats(self) -> None:
         for (mn, layer, phase), (n, cycles) in self.stats.items():
             self.soc.ledger.record("controller", "ctrl_instr", mn, layer, phase, n, cycles)
@@ -102,19 +136,15 @@ class Controller:
             self.semaphores[tag] = simpy.Container(self.soc.env)
         return self.semaphores[tag]
 
-    # main loop -------------------------------------------------------------------------------------
+    # main loop: fetch, look up, call ------------------------------------------------------------------
     def run(self) -> Generator:
         soc = self.soc
-        code = soc.code
-        cfg = soc.cfg.controller
-        regs = self.regs
-        pc = 0
-        hooks = soc.hooks
-        env = soc.env
+        code, ops = soc.code, soc.ops
+        hooks, env, engine = soc.hooks, soc.env, soc.engine
         n_code = len(code)
-        alu_cycles, taken_cycles = cfg.alu_cycles, cfg.alu_cycles + cfg.branch_taken_penalty_cycles
-        limit = env.now + cfg.max_cycles  # a budget per run: the clock may already be far along (drift studies)
-        while True:
+        self.limit = limit = env.now + soc.cfg.controller.max_cycles  # a budget per run: the clock may be far along
+        pc = 0
+        while not self.halted:
             self.pc = pc
             if hooks and pc in hooks:
                 hooks[pc]()
@@ -125,94 +155,25 @@ class Controller:
             if ins is None:
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, soc.decode_error or "undecodable instruction")
             if env.now + self.lag > limit:
-                raise self.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {cfg.max_cycles} in this run",
-                                ins)
+                raise self.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {soc.cfg.controller.max_cycles} "
+                                                  "in this run", ins)
+            loop = engine.loop_at(pc)
+            if loop is not None:
+                pc = yield from engine.run_loop(self, loop)
+                continue
             self.executed += 1
-            spec = ins.spec
-            mn = spec.mnemonic
-            args = ins.args
-            nxt = pc + 1
-            # ALU ops and branches count inline (as :meth:`count` does): they are most of a training program
-            op = ALU_OPS.get(mn)
-            if op is not None or mn in BRANCHES:
-                if op is not None:
-                    b = regs[args[2]] if mn in _REG_OPERAND_ALU else args[2]
-                    if args[0]:
-                        regs[args[0]] = _wrap(op(regs[args[1]], b))
-                    cycles = alu_cycles
-                elif BRANCHES[mn](regs[args[0]], regs[args[1]]):
-                    nxt = args[2]
-                    cycles = taken_cycles
-                else:
-                    cycles = alu_cycles
-                row = self.stats.get((mn, self.layer, self.phase))
-                if row is None:
-                    self.stats[(mn, self.layer, self.phase)] = [1, cycles]
-                else:
-                    row[0] += 1
-                    row[1] += cycles
-                self.lag += cycles
-                self.busy_cycles += cycles
-            elif mn == "li":
-                if args[0]:
-                    regs[args[0]] = args[1]
-                self.count(mn, cfg.alu_cycles)
-            elif mn in ("jal", "jalr"):
-                target = args[1] if mn == "jal" else regs[args[1]]
-                if args[0]:
-                    regs[args[0]] = pc + 1
-                nxt = target
-                self.count(mn, cfg.alu_cycles + cfg.branch_taken_penalty_cycles)
-            elif mn == "nop":
-                self.count(mn, cfg.alu_cycles)
-            elif mn == "mark":
-                self.layer = soc.program.layers.get(args[0], str(args[0])) if args[0] else "-"
-                self.phase = Phase(args[1]).name.lower()
-            elif mn == "agen":
-                self.agen[args[0]] = (args[1], args[2])
-                self.count(mn, cfg.alu_cycles)
-            elif mn == "agclr":
-                self.agen = [(1, 0)] * PATTERN_LEVELS
-                self.count(mn, cfg.alu_cycles)
-            elif mn in ("lw", "sw"):
-                yield from self.scalar_memory(ins)
-            elif mn == "halt":
-                yield from self.wait_all(ins)
-                self.count(mn, cfg.alu_cycles)
-                yield from self.sync()
-                return
-            elif spec.unit is Unit.CTRL:
-                yield from self.synchronize(ins)
+            op = ops[pc]
+            if op.exec is Exec.CONTROL:
+                pc = op.control(self, ins.args, pc)
+                continue
+            if op.exec is Exec.UNIT:
+                yield from self.issue(ins, op, pc)
             else:
-                yield from self.issue(ins)
-            pc = nxt
+                yield from op.waits(self, ins, pc)
+            pc += 1
 
-    # controller-side memory and sync --------------------------------------------------------------------
-    def scalar_memory(self, ins: Instruction) -> Generator:
-        ops = self.resolve(ins, {})
-        if any(space is Space.DRAM for space, _, _ in ops.mem.values()):
-            raise self.trap(TrapKind.OUT_OF_RANGE, "lw/sw reach on-chip memory only, not dram", ins)
-        deps = self.soc.scoreboard.dependencies(ops.reads, ops.writes)
-        if deps:
-            yield from self.sync()
-            self.waiting_on = f"operands of pc {self.pc}"
-            yield wait_for(self.soc.env, deps)
-        if ins.spec.mnemonic == "lw":
-            if ins.args[0]:
-                value = float(ops.array(self.soc.memory, "src")[0])
-                if not np.isfinite(value):
-                    raise self.trap(TrapKind.NAN, f"lw loads {value}", ins)
-                self.regs[ins.args[0]] = int(value)
-        else:
-            ops.array(self.soc.memory, "dst")[0] = np.float32(self.regs[ins.args[0]])
-        space = next(iter(ops.mem.values()))[0]
-        self.soc.ledger.record(space.name.lower() if space is not Space.TBUF else "tbuf",
-                               ("sram_read" if ins.spec.mnemonic == "lw" else "sram_write")
-                               if space is not Space.TBUF else "tbuf_access",
-                               ins.spec.mnemonic, self.layer, self.phase, 1)
-        self.count(ins.spec.mnemonic, self.soc.cfg.sram.access_cycles)
-
-    def units_of(self, kind: WaitUnit, index: int, ins: Instruction) -> list:
+    # waiting on units ---------------------------------------------------------------------------------
+    def units_of(self, kind: WaitUnit, index: int, ins: Instruction) -> list[SimUnit]:
         soc = self.soc
         if kind is WaitUnit.TILE:
             if index >= len(soc.tiles):
@@ -221,131 +182,121 @@ class Controller:
             return [soc.tiles[index]]
         return list(soc.dma) if kind is WaitUnit.DMA else [soc.du]
 
-    def wait_all(self, ins: Instruction, units: list | None = None) -> Generator:
+    def wait_all(self, ins: Instruction, units: list[SimUnit] | None = None) -> Generator:
         events = [u.last_done for u in (units if units is not None else self.soc.all_units())
                   if u.last_done is not None and not u.last_done.triggered]
         if events:
             yield from self.sync()
             self.waiting_on = f"units to finish ({ins.spec.mnemonic} at pc {self.pc})"
             yield wait_for(self.soc.env, events)
-
-    def synchronize(self, ins: Instruction) -> Generator:
-        mn = ins.spec.mnemonic
-        cfg = self.soc.cfg.controller
-        if mn == "fence":
-            yield from self.wait_all(ins)
-        elif mn == "wait":
-            yield from self.wait_all(ins, self.units_of(WaitUnit(ins.args[0]), ins.args[1], ins))
-        elif mn == "post":
-            units = self.units_of(WaitUnit(ins.args[0]), ins.args[1], ins)
-            events = [u.last_done for u in units if u.last_done is not None]
-            sem = self.semaphore(ins.args[2])
-            yield from self.sync()
-            self.soc.env.process(_post_when(self.soc.env, events, sem))
-        elif mn == "waitt":
-            sem = self.semaphore(ins.args[0])
-            yield from self.sync()
-            self.waiting_on = f"semaphore {ins.args[0]} (waitt at pc {self.pc})"
-            yield sem.get(1)
-        else:  # pragma: no cover - the dispatch test checks every mnemonic has a handler
-            raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, f"no controller handler for {mn}", ins)
-        self.waiting_on = ""
-        self.count(mn, cfg.alu_cycles)
+            self.waiting_on = ""
 
     # unit instructions ------------------------------------------------------------------------------------
-    def resolve(self, ins: Instruction, env: dict[str, int], pattern=None, offsets: bool = True) -> Resolved:
+    def resolve(self, p: Plan, env: dict[str, int], pattern=None, offsets: bool = True) -> Resolved:
         try:
-            ops = resolve(ins, self.regs, self.soc.memory, env, pattern, offsets)
+            ops = resolve(p, self.regs, self.soc.memory, env, pattern, offsets)
         except ZeroDivisionError:  # an operand size is undefined, e.g. pooling with stride 0
             raise self.trap(TrapKind.BAD_OPERAND, "operand sizes are undefined for these field values "
-                                                  "(division by zero)", ins) from None
+                                                  "(division by zero)", self.soc.code[self.pc]) from None
         if isinstance(ops, str):
-            raise self.trap(TrapKind.OUT_OF_RANGE, ops, ins)
+            raise self.trap(TrapKind.OUT_OF_RANGE, ops, self.soc.code[self.pc])
         return ops
 
-    def issue(self, ins: Instruction) -> Generator:
+    def tile_problem(self, ins: Instruction) -> str:
+        """What is wrong with the tile a CIM instruction names ("" if nothing)."""
         soc = self.soc
-        spec = ins.spec
-        mn = spec.mnemonic
-        info: dict = {}
-        numerics = not soc.timing_only or mn in ALWAYS_EXECUTED
-        if spec.unit is Unit.TILE:
-            t_s = (soc.env.now + self.lag) / soc.cfg.clock_hz
-            unit, ops = self.tile_issue(ins)
+        t = ins.args[0]
+        if t >= len(soc.tiles):
+            return f"tile {t} does not exist (tiles.count = {len(soc.tiles)})"
+        if ins.spec.mnemonic == "mvmt" and not soc.cfg.tiles.transposed_mvm:
+            return "this configuration has no transposed read (tiles.transposed_mvm = false)"
+        return ""
+
+    def tile_of(self, ins: Instruction) -> "Tile":
+        """The tile a CIM instruction names; ``tcfg`` sets its block here, at issue."""
+        soc = self.soc
+        problem = self.tile_problem(ins)
+        if problem:
+            raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, problem, ins)
+        tile = soc.tiles[ins.args[0]]
+        if ins.spec.mnemonic == "tcfg":
+            block = configure(soc.cfg.tiles, ins.args)
+            if isinstance(block, str):
+                raise self.trap(TrapKind.OUT_OF_RANGE, block, ins)
+            tile.block = block
+        return tile
+
+    def check_tile_buffer(self, ins: Instruction, ops: Resolved) -> None:
+        """An MVM reads and writes its own tile's buffer only."""
+        if ins.spec.mnemonic in ("mvm", "mvmt"):
+            t = ins.args[0]
+            for name, (space, start, _) in ops.mem.items():
+                if space is not Space.TBUF or start // TBUF_STRIDE != t:
+                    raise self.trap(TrapKind.OUT_OF_RANGE, f"operand {name} must be in tile {t}'s buffer tb{t}", ins)
+
+    def issue(self, ins: Instruction, op: Op, pc: int) -> Generator:
+        """Resolve operands, run the numerics (functional-first), then hand the job to its unit."""
+        soc = self.soc
+        numerics = not soc.timing_only or op.timing_only is TimingOnly.EXECUTE
+        tile = None
+        if ins.spec.unit is Unit.TILE:
+            tile = self.tile_of(ins)
+            ops = self.resolve(soc.plans[pc], block_values(tile.block))
+            self.check_tile_buffer(ins, ops)
+        else:
+            pattern = tuple(self.agen) if soc.plans[pc].patterned else None
+            ops = self.resolve(soc.plans[pc], {}, pattern, offsets=numerics)
+        report = None
+        if numerics and op.numerics is not None:
+            c = SeqOperands(ops, soc.memory.arrays, self, ins.spec.mnemonic, tile,
+                            (soc.env.now + self.lag) / soc.cfg.clock_hz)
             try:
-                if numerics:
-                    info = TILE_NUMERICS[mn](unit, ops, soc.memory, t_s)
-                elif mn in ("wv", "pulse"):
-                    info = {"report": nominal_report(mn, ops.values["ROWS"], ops.values["COLS"])}
+                op.numerics(c)  # floating-point errors are ignored for the whole run (Soc.run): NaN traps below
             except (ValueError, IndexError) as exc:
                 raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
-        else:
-            pattern = tuple(self.agen) if mn in ("gather", "scatter", "scadd") else None
-            ops = self.resolve(ins, {}, pattern, offsets=numerics)
-            if spec.unit is Unit.DMA and soc.dma_load(soc.dma[0]):  # the choice needs the channels as of now
-                yield from self.sync()
-            unit = soc.du if spec.unit is Unit.DU else soc.pick_dma()
-            if numerics:
-                ctx = Ctx(ops.mem, soc.memory.arrays, ops.values, self.hyper, self.regs, ops.pattern)
-                try:
-                    NUMERICS[mn](ctx)  # floating-point errors are ignored for the whole run (Soc.run): NaN traps below
-                except (ValueError, IndexError) as exc:
-                    raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
-        if numerics and self.trap_on_nan:
-            mem, arrays = ops.mem, soc.memory.arrays
-            for name, _, written in field_access(spec):
-                if written and name in mem:
-                    space, start, size = mem[name]
-                    words = arrays[space][start:start + size]
-                    # a sum is finite unless some word is NaN or inf (or the sum overflows: then look word by word)
-                    if not math.isfinite(words.sum()) and not np.isfinite(words).all():
-                        raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {mn}", ins)
+            report = c.report
+            if self.trap_on_nan:
+                self.check_finite(ins, op, ops)
+        elif op.timing_only is TimingOnly.NOMINAL:
+            report = nominal_report(ins.spec.mnemonic, ops.values["ROWS"], ops.values["COLS"])
+        unit = tile if tile is not None else (yield from self.unit_for(ins))
+        yield from self.submit(ins, op, pc, ops, unit, report)
+
+    def check_finite(self, ins: Instruction, op: Op, ops: Resolved) -> None:
+        """Trap if an operand the instruction wrote holds NaN or inf."""
+        arrays = self.soc.memory.arrays
+        for name, _, written in op.access:
+            if written:
+                space, start, size = ops.mem[name]
+                words = arrays[space][start:start + size]
+                # a sum is finite unless some word is NaN or inf (or the sum overflows: then look word by word)
+                if not math.isfinite(words.sum()) and not np.isfinite(words).all():
+                    raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {ins.spec.mnemonic}", ins)
+
+    def unit_for(self, ins: Instruction) -> Generator:
+        """The digital unit, or the DMA channel with the fewest transfers (observed at the issue cycle)."""
+        soc = self.soc
+        if ins.spec.unit is Unit.DU:
+            return soc.du
+        if soc.dma[0].load():  # the choice needs the channels as of now
+            yield from self.sync()
+        return soc.pick_dma()
+
+    def submit(self, ins: Instruction, op: Op, pc: int, ops: Resolved, unit: SimUnit, report=None,
+               origin=None) -> Generator:
+        """Issue a resolved instruction to ``unit``: its dependences, issue cycles, queue room, the job."""
+        soc = self.soc
         deps = soc.scoreboard.dependencies(ops.reads, ops.writes)
-        self.count(mn, self.issue_cycles)
+        self.count(ins.spec.mnemonic, self.issue_cycles)
         # the controller runs ahead of the SimPy clock by ``lag``: it syncs only to observe a unit's queue
         if len(unit.queue) >= self.queue_depth:
             yield from self.sync()
             while len(unit.queue) >= self.queue_depth:
-                self.waiting_on = f"{unit.name} queue (pc {self.pc})"
+                self.waiting_on = f"{unit.name} queue (pc {pc})"
                 yield unit.room()
             self.waiting_on = ""
         env = soc.env
-        job = Job(ins, self.pc, ops, self.layer, self.phase, deps, env.now + self.lag, Completion(env), info)
-        soc.scoreboard.add(ops.reads, ops.writes, job.done)
+        job = Job(ins, op, pc, ops, self.layer, self.phase, deps, env.now + self.lag, Completion(env), report,
+                  origin)
+        soc.scoreboard.add(ops.reads, ops.writes, job.done, job)
         unit.submit(job)
-
-    def tile_issue(self, ins: Instruction):
-        soc = self.soc
-        t = ins.args[0]
-        if t >= len(soc.tiles):
-            raise self.trap(TrapKind.ILLEGAL_INSTRUCTION,
-                            f"tile {t} does not exist (tiles.count = {len(soc.tiles)})", ins)
-        tile = soc.tiles[t]
-        mn = ins.spec.mnemonic
-        if mn == "mvmt" and not soc.cfg.tiles.transposed_mvm:
-            raise self.trap(TrapKind.ILLEGAL_INSTRUCTION,
-                            "this configuration has no transposed read (tiles.transposed_mvm = false)", ins)
-        if mn == "tcfg":
-            _, r0, c0, rows, cols, bits = ins.args
-            tc = soc.cfg.tiles
-            if rows < 1 or cols < 1 or r0 + rows > tc.rows or c0 + cols > tc.weight_cols:
-                raise self.trap(TrapKind.OUT_OF_RANGE,
-                                f"block rows {r0}:{r0 + rows}, cols {c0}:{c0 + cols} does not fit the "
-                                f"{tc.rows} x {tc.weight_cols} weight array", ins)
-            tile.block = (r0, c0, rows, cols, bits)
-        r0, c0, rows, cols, bits = tile.block
-        ops = self.resolve(ins, {"ROWS": rows, "COLS": cols, "IN_BITS": bits, "R0": r0, "C0": c0})
-        if mn in ("mvm", "mvmt"):
-            for name, (space, start, _) in ops.mem.items():
-                if space is not Space.TBUF or start // TBUF_STRIDE != t:
-                    raise self.trap(TrapKind.OUT_OF_RANGE, f"operand {name} must be in tile {t}'s buffer tb{t}",
-                                    ins)
-        return tile, ops
-
-
-def _post_when(env: simpy.Environment, events: list, sem: simpy.Container) -> Generator:
-    pending = [e for e in events if not e.triggered]
-    if pending:
-        yield wait_for(env, pending)
-    yield sem.put(1)
-

@@ -26,6 +26,12 @@ class Dma(Unit):
     def __init__(self, env: simpy.Environment, name: str, ledger: Ledger, cfg: SocConfig, fabric: Fabric):
         super().__init__(env, name, ledger)
         self.cfg, self.fabric = cfg, fabric
+        self.left = 0
+        """Bytes of the current transfer still to move (its progress)."""
+
+    def load(self) -> int:
+        """Transfers this channel holds: waiting ones plus the one in flight."""
+        return self.pending() + (0 if self.last_done is None or self.last_done.triggered else 1)
 
     def _endpoint(self, job: Job, space: Space, words: int, write: bool) -> None:
         component, action = _ENDPOINT[space]
@@ -33,23 +39,23 @@ class Dma(Unit):
             action = "sram_write" if write else "sram_read"
         self.record(job, action, words, component=component)
 
-    def execute(self, job: Job, start: int) -> Generator:
-        spec = job.ins.spec
+    def execute(self, job: Job) -> Generator:
         dst_space, _, _ = job.ops.mem["dst"]
         src_space, _, _ = job.ops.mem["src"]
-        words = job.ops.values["PATTERN"] if spec.mnemonic != "copy" else job.ops.values["n"]
+        words = job.op.words(job.ops.values)
         rate = self.cfg.bus.width_bytes
         lead = self.cfg.dma.setup_cycles  # descriptor setup, then the DRAM's first-word latency
         if Space.DRAM in (dst_space, src_space):
             lead += self.cfg.dram.latency_cycles
             rate = self.cfg.dram.bytes_per_cycle
-        yield self.env.timeout(start + lead - self.env.now)
+        self.left = words * WORD_BYTES
+        yield self.wait(self.env.timeout(self.started + lead - self.env.now))
         beats, bus_cycles = yield from self.fabric.move(words * WORD_BYTES, rate, self.priority,
-                                                        is_sram(dst_space) or is_sram(src_space))
-        self.record(job, "busy", 1, self.env.now - start)
+                                                        is_sram(dst_space) or is_sram(src_space), self)
+        self.record(job, "busy", 1, self.env.now - self.started)
         self.record(job, "bus_beat", beats, component="bus")
         self.record(job, "busy", 1, bus_cycles, component="bus")
         self._endpoint(job, src_space, words, write=False)
-        self._endpoint(job, dst_space, words, write=spec.mnemonic != "scadd")
-        if spec.mnemonic == "scadd":  # read-modify-write of the destination
+        self._endpoint(job, dst_space, words, write=not job.op.read_modify_write)
+        if job.op.read_modify_write:  # read-modify-write of the destination
             self._endpoint(job, dst_space, words, write=True)

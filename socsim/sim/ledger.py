@@ -13,54 +13,66 @@ COUNTERS = ("busy", "cells_written", "adc_saturated")
 conversions whose input exceeded the converter's range (already priced as ``adc_conversion``)."""
 COLUMNS = ["component", "action", "opcode", "layer", "phase", "count", "cycles", "energy_pj"]
 
+Key = tuple[str, str, str, str, str]
+"""(component, action, opcode, layer, phase)."""
+
 
 class Ledger:
-    """Rows keyed by (component, action, opcode, layer, phase): count, busy cycles and pJ.
+    """Rows keyed by (component, action, opcode, layer, phase): integer count and busy cycles.
 
     ``action`` names a row of the energy table (``EnergyTable`` field without ``_pj``), or one of
-    :data:`COUNTERS` (priced at zero). Rows with the same key are summed as they are recorded.
+    :data:`COUNTERS` (priced at zero). Rows with the same key are summed as they are recorded; counts
+    and cycles are integers, so a sum never depends on the order it was added in, and the energy of
+    a row is its count times the table's pJ per action (:meth:`frame`).
     """
 
     def __init__(self, table: EnergyTable):
         self.price = {f.name[:-3]: float(getattr(table, f.name)) for f in fields(table)}
         for counter in COUNTERS:
             self.price[counter] = 0.0
-        self.rows: dict[tuple[str, str, str, str, str], list[float]] = {}
+        self.rows: dict[Key, list[int]] = {}
 
     def record(self, component: str, action: str, opcode: str, layer: str, phase: str,
-               count: float = 1, cycles: int = 0) -> None:
-        """Add ``count`` actions taking ``cycles`` busy cycles; priced at the table's pJ per action."""
-        try:
-            pj = self.price[action] * count
-        except KeyError:
-            raise KeyError(f"action {action!r} has no energy entry; known: {', '.join(self.price)}") from None
-        row = self.rows.get((component, action, opcode, layer, phase))
+               count: int = 1, cycles: int = 0) -> None:
+        """Add ``count`` actions taking ``cycles`` busy cycles."""
+        key = (component, action, opcode, layer, phase)
+        row = self.rows.get(key)
         if row is None:
-            self.rows[(component, action, opcode, layer, phase)] = [count, cycles, pj]
+            if action not in self.price:
+                raise KeyError(f"action {action!r} has no energy entry; known: {', '.join(self.price)}")
+            self.rows[key] = [count, cycles]
         else:
             row[0] += count
             row[1] += cycles
-            row[2] += pj
 
-    def record_many(self, opcode: str, layer: str, phase: str,
-                    items: list[tuple[str, str, float, int]]) -> None:
-        """Several :meth:`record` calls of one instruction: (component, action, count, cycles) each."""
-        price, rows = self.price, self.rows
+    def record_many(self, opcode: str, layer: str, phase: str, items: list[tuple[str, str, int, int]]) -> None:
+        """:meth:`record` of several (component, action, count, cycles) actions of one instruction."""
         for component, action, count, cycles in items:
-            key = (component, action, opcode, layer, phase)
-            pj = price[action] * count
-            row = rows.get(key)
-            if row is None:
-                rows[key] = [count, cycles, pj]
-            else:
-                row[0] += count
-                row[1] += cycles
-                row[2] += pj
+            self.record(component, action, opcode, layer, phase, count, cycles)
+
+    def snapshot(self) -> dict[Key, tuple[int, int]]:
+        """The rows as they are now (for :meth:`delta`)."""
+        return {k: (v[0], v[1]) for k, v in self.rows.items()}
+
+    def delta(self, since: dict[Key, tuple[int, int]]) -> dict[Key, tuple[int, int]]:
+        """What was recorded after the snapshot ``since``: (count, cycles) per key."""
+        out = {}
+        for k, (count, cycles) in self.rows.items():
+            c0, y0 = since.get(k, (0, 0))
+            if count != c0 or cycles != y0:
+                out[k] = (count - c0, cycles - y0)
+        return out
+
+    def add(self, delta: dict[Key, tuple[int, int]], times: int = 1) -> None:
+        """Record ``times`` repetitions of a :meth:`delta` (a replayed stretch of the timing)."""
+        for (component, action, opcode, layer, phase), (count, cycles) in delta.items():
+            self.record(component, action, opcode, layer, phase, count * times, cycles * times)
 
     def frame(self) -> pd.DataFrame:
-        """All rows as a DataFrame with the columns in :data:`COLUMNS`."""
-        data = [(*k, *v) for k, v in self.rows.items()]
+        """All rows as a DataFrame with the columns in :data:`COLUMNS` (energy in pJ = count x price)."""
+        price = self.price
+        data = [(*k, v[0], v[1], price[k[1]] * v[0]) for k, v in self.rows.items()]
         return pd.DataFrame(data, columns=COLUMNS)
 
     def total_pj(self) -> float:
-        return float(sum(v[2] for v in self.rows.values()))
+        return float(sum(self.price[k[1]] * v[0] for k, v in self.rows.items()))

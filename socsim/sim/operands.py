@@ -60,30 +60,60 @@ class Resolved:
         return memory.view(space, start, size)
 
 
-_PLANS: dict[int, tuple[Instruction, dict[str, object], tuple]] = {}
-"""id(instruction) -> (the instruction, its scalar operand values, its memory operands' static parts)."""
+@dataclass(frozen=True)
+class MemPlan:
+    """The static part of one memory operand: its field name, reference, size and access."""
+
+    name: str
+    ref: MemRef
+    size: str | CodeType
+    """A field name (looked up) or a compiled size expression (evaluated over the field values)."""
+    span: bool
+    """The operand is the SPAN of a gather/scatter pattern (its start moves to the pattern's lowest word)."""
+    read: bool
+    write: bool
 
 
-def _plan(ins: Instruction) -> tuple[dict[str, object], tuple]:
-    """The parts of an instruction's operands that do not change between executions (cached per instruction)."""
-    hit = _PLANS.get(id(ins))
-    if hit is not None and hit[0] is ins:
-        return hit[1], hit[2]
+@dataclass(frozen=True)
+class Plan:
+    """What does not change between executions of one instruction: scalar fields and memory operands."""
+
+    scalars: dict[str, object]
+    mems: tuple[MemPlan, ...]
+
+    @property
+    def patterned(self) -> bool:
+        """True for gathers and scatters (an operand is the SPAN of the address-generator pattern)."""
+        return any(m.span for m in self.mems)
+
+
+def plan(ins: Instruction) -> Plan:
+    """The operand plan of ``ins`` (made once per loaded instruction)."""
     spec: OpSpec = ins.spec
     scalars = {f.name: a for f, a in zip(spec.fields, ins.args) if f.kind is not Kind.MEM}
     mems = []
     for f, a in zip(spec.fields, ins.args):
         if f.kind is Kind.MEM:
             assert isinstance(a, MemRef)
-            size = f.size if f.size.isidentifier() else _size_code(f.size)  # a bare name is looked up, not evaluated
-            mems.append((f.name, a, size, f.size == "SPAN", "r" in f.access, "w" in f.access))
-    if len(_PLANS) > 1_000_000:  # a long-lived process that loads many programs: start over
-        _PLANS.clear()
-    _PLANS[id(ins)] = (ins, scalars, tuple(mems))
-    return scalars, tuple(mems)
+            size = f.size if f.size.isidentifier() else _size_code(f.size)
+            mems.append(MemPlan(f.name, a, size, f.size == "SPAN", "r" in f.access, "w" in f.access))
+    return Plan(scalars, tuple(mems))
 
 
-def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, int],
+def operand_size(m: MemPlan, values: dict) -> int:
+    """Words of memory operand ``m`` given the instruction's values."""
+    return int(values[m.size] if m.size.__class__ is str else eval(m.size, _NO_BUILTINS, values))  # noqa: S307
+
+
+def pattern_values(pattern: tuple[tuple[int, int], ...], values: dict, offsets: bool) -> tuple[int, np.ndarray | None]:
+    """Add PATTERN and SPAN to ``values``; returns (lowest offset, word offsets from it or None)."""
+    count, lo, hi = pattern_extent(pattern)
+    values["PATTERN"] = count
+    values["SPAN"] = hi - lo + 1 if count else 0
+    return lo, (pattern_offsets(pattern) - lo) if offsets else None
+
+
+def resolve(p: Plan, regs: list[int], memory: Memory, env: dict[str, int],
             pattern: tuple[tuple[int, int], ...] | None = None, offsets: bool = True) -> Resolved | str:
     """Resolve operands; returns an error text instead if an access is out of range.
 
@@ -91,47 +121,27 @@ def resolve(ins: Instruction, regs: list[int], memory: Memory, env: dict[str, in
     address-generator levels for gather/scatter. ``offsets=False`` skips listing the pattern's word
     offsets (``Resolved.pattern`` is then None): the sizes and regions still come out exactly.
     """
-    scalars, mems = _plan(ins)
-    values: dict[str, object] = {**env, **scalars} if env else dict(scalars)
+    values: dict[str, object] = {**env, **p.scalars} if env else dict(p.scalars)
     offs = None
     lo = 0
     if pattern is not None:
-        count, lo, hi = pattern_extent(pattern)
-        values["PATTERN"] = count
-        values["SPAN"] = hi - lo + 1 if count else 0
-        if offsets:
-            offs = pattern_offsets(pattern) - lo
+        lo, offs = pattern_values(pattern, values, offsets)
     mem: dict[str, tuple[Space, int, int]] = {}
     reads: list[Region] = []
     writes: list[Region] = []
-    no_builtins = _NO_BUILTINS
-    capacity = memory.capacity
-    for name, ref, code, span, r, w in mems:
-        size = int(values[code] if code.__class__ is str else eval(code, no_builtins, values))  # noqa: S307
+    for m in p.mems:
+        size = operand_size(m, values)
+        ref = m.ref
         start = ref.offset + regs[ref.reg] if ref.reg else ref.offset
-        if span:
+        if m.span:
             start += lo
-        cap = capacity.get(ref.space)  # the common in-range case without a call; Memory.check words any problem
-        if cap is None or start < 0 or start + size > cap:
-            problem = memory.check(ref.space, start, size)
-            if problem:
-                return f"operand {name}: {problem}"
-        mem[name] = (ref.space, start, size)
+        problem = memory.check(ref.space, start, size)
+        if problem:
+            return f"operand {m.name}: {problem}"
+        mem[m.name] = (ref.space, start, size)
         region = (int(ref.space), start, start + size)
-        if r:
+        if m.read:
             reads.append(region)
-        if w:
+        if m.write:
             writes.append(region)
     return Resolved(values, mem, tuple(reads), tuple(writes), offs)
-
-
-_ACCESS: dict[str, tuple[tuple[str, bool, bool], ...]] = {}
-
-
-def field_access(spec: OpSpec) -> tuple[tuple[str, bool, bool], ...]:
-    """(field name, read, written) of every field of an instruction, cached per mnemonic (only memory
-    operands appear in ``Resolved.mem``; the rest are skipped by callers looking there)."""
-    got = _ACCESS.get(spec.mnemonic)
-    if got is None:
-        got = _ACCESS[spec.mnemonic] = tuple((f.name, "r" in f.access, "w" in f.access) for f in spec.fields)
-    return got

@@ -13,11 +13,15 @@ from isa.program import Instruction, IsaError, Program
 from isa.spec import MAX_WORDS
 from socsim.config import SocConfig
 from socsim.physics import make_crossbar
+from socsim.sim.controller import Controller
 from socsim.sim.digital import DigitalUnit
 from socsim.sim.dma import Dma
+from socsim.sim.engines import make_engine
 from socsim.sim.fabric import Fabric
 from socsim.sim.ledger import Ledger
 from socsim.sim.memory import Memory
+from socsim.sim.operands import Plan, plan
+from socsim.sim.ops import OPS, Op
 from socsim.sim.result import TIMELINE_COLUMNS, Result
 from socsim.sim.scoreboard import Scoreboard
 from socsim.sim.tile import Tile
@@ -44,7 +48,7 @@ class Soc:
     Hardware state (memories, crossbar conductances, time) persists across :meth:`run` calls.
     """
 
-    def __init__(self, cfg: SocConfig, timeline: bool = False, timing_only: bool = False):
+    def __init__(self, cfg: SocConfig, timeline: bool = False, timing_only: bool = False, engine: str = "fast"):
         self.cfg = cfg
         self.keep_timeline = timeline
         self.timing_only = timing_only
@@ -52,20 +56,28 @@ class Soc:
         self._setup_clock_and_ledger()
         self._setup_memories()
         self._setup_units()
+        self.engine = make_engine(engine, self)
         self.program = Program()
         self.hooks: dict[int, Callable[[], None]] = {}
         self.code: list[Instruction | None] = []
+        self.ops: list[Op | None] = []
+        """The op of each instruction (looked up once per loaded program)."""
+        self.plans: list[Plan | None] = []
+        """The operand plan of each instruction (made once per loaded program)."""
         self.decode_error = ""
 
     @classmethod
-    def from_config(cls, cfg: SocConfig, timeline: bool = False, timing_only: bool = False) -> "Soc":
+    def from_config(cls, cfg: SocConfig, timeline: bool = False, timing_only: bool = False,
+                    engine: str = "fast") -> "Soc":
         """Build the SoC; ``timeline`` keeps one (unit, pc, opcode, start, end) row per executed job.
 
         ``timing_only`` skips the numerics (no crossbar state, memories not computed, ``Result.outputs``
         empty); cycles and ledger counts are the full run's except programming, charged by the rule
-        in :mod:`socsim.sim.timing_only`.
+        in :mod:`socsim.sim.timing_only`. ``engine`` is ``fast`` (lane-parallel loops with replayed timing)
+        or ``reference`` (one instruction at a time); both give the same numbers bit for bit
+        (:data:`socsim.sim.engines.ENGINES`).
         """
-        return cls(cfg, timeline, timing_only)
+        return cls(cfg, timeline, timing_only, engine)
 
     def _setup_clock_and_ledger(self) -> None:
         self.env = simpy.Environment()
@@ -81,8 +93,7 @@ class Soc:
         seeds = np.random.SeedSequence(cfg.seed).spawn(cfg.tiles.count)
 
         def builder(seed: np.random.SeedSequence) -> Callable[[], object]:
-            return lambda: make_crossbar(cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.physics,
-                                         np.random.default_rng(seed))
+            return lambda: make_crossbar(cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.physics, seed)
         self.tiles = [Tile(self.env, f"tile{i}", self.ledger, cfg.tiles,
                            None if self.timing_only else builder(seeds[i]))
                       for i in range(cfg.tiles.count)]
@@ -95,14 +106,9 @@ class Soc:
     def all_units(self) -> list:
         return [*self.dma, self.du, *self.tiles]
 
-    @staticmethod
-    def dma_load(channel: Dma) -> int:
-        """Transfers a DMA channel holds: waiting ones plus the one in flight."""
-        return channel.pending() + (0 if channel.last_done is None or channel.last_done.triggered else 1)
-
     def pick_dma(self) -> Dma:
         """The DMA channel with the fewest transfers waiting or in flight (lowest index on ties)."""
-        return min(self.dma, key=lambda d: (self.dma_load(d), self.dma.index(d)))
+        return min(self.dma, key=lambda d: (d.load(), self.dma.index(d)))
 
     def restore_time(self, cycle: int) -> None:
         """Set the clock of an idle SoC (resuming from a checkpoint); every unit must be idle."""
@@ -135,13 +141,15 @@ class Soc:
         for ins, src in zip(self.code, program.instructions):
             if ins is not None:
                 object.__setattr__(ins, "line", src.line)
+        self.ops = [None if ins is None else OPS[ins.spec.mnemonic] for ins in self.code]
+        self.plans = [None if ins is None else plan(ins) for ins in self.code]
+        self.engine.load(program, self.code)
 
     def run(self, program: Program | None = None, hooks: dict[int, Callable[[], None]] | None = None) -> Result:
         """Run ``program`` (or the loaded one) from pc 0 until ``halt``; raises :class:`Trap`.
 
         ``hooks`` maps a pc to a function called each time the controller fetches it (progress bars).
         """
-        from socsim.sim.controller import Controller
         if program is not None:
             self.load(program)
         self.hooks = hooks or {}
@@ -154,6 +162,7 @@ class Soc:
                 unit.timeline.clear()
         ctrl = Controller(self)
         self.controller = ctrl
+        self.engine.start(ctrl)
         proc = self.env.process(ctrl.run())
         try:
             with np.errstate(all="ignore"):  # NaN and inf are trapped where written (controller.trap_on_nan)

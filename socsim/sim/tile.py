@@ -7,10 +7,11 @@ from typing import Callable
 import simpy
 
 from socsim.config import TileConfig
-from socsim.physics import Crossbar, ProgramReport
+from socsim.physics import Crossbar
 from socsim.physics.adc import conversions_per_output
 from socsim.physics.dac import pulse_slots
 from socsim.sim.ledger import Ledger
+from socsim.sim.ops import Block
 from socsim.sim.unit import Job, Unit
 
 
@@ -18,7 +19,7 @@ class Tile(Unit):
     """One array with its DACs, ADCs and buffer; numerics live in its :class:`Crossbar`.
 
     ``crossbar`` is a Crossbar, or a function building one on first use (a large SoC then holds device
-    state only for the tiles a program touches; each tile's generator is its own, so the state is the
+    state only for the tiles a program touches; each tile's seed is its own, so the state is the
     same whenever it is built), or None when the SoC runs without numerics (timing-only mode).
     """
 
@@ -31,7 +32,7 @@ class Tile(Unit):
         self._make: Callable[[], Crossbar] | None = None if isinstance(crossbar, Crossbar) else crossbar
         self._crossbar: Crossbar | None = crossbar if isinstance(crossbar, Crossbar) else None
         self._read_costs: dict[int, tuple[int, int]] = {}
-        self.block = (0, 0, cfg.rows, cfg.weight_cols, 8)
+        self.block: Block = (0, 0, cfg.rows, cfg.weight_cols, 8)
         """Active block: (r0, c0, rows, cols, in_bits), set by tcfg at issue."""
 
     @property
@@ -67,32 +68,9 @@ class Tile(Unit):
         return n * steps * conversions * self.cfg.adc_conversion_cycles
 
     def finish(self, job: Job, start: int) -> int:
-        mn = job.ins.spec.mnemonic
-        v = job.ops.values
-        rows, cols = v["ROWS"], v["COLS"]
-        if mn == "tcfg":
-            cycles = self.cfg.config_cycles
-        elif mn in ("mvm", "mvmt"):
-            n = v["n"]
-            slots, conv = self.read_cost(v["IN_BITS"])
-            cycles = self.mvm_cycles(n, cols, conv) if mn == "mvm" else self.mvmt_cycles(n, rows, conv)
-            drive, convert = (rows, self.bitlines(cols)) if mn == "mvm" else (self.bitlines(cols), rows)
-            self.record(job, "dac_pulse", n * drive * slots)
-            self.record(job, "array_cell", n * rows * self.bitlines(cols) * slots)
-            self.record(job, "adc_conversion", n * convert * conv)
-            self.record(job, "adc_saturated", job.info.get("saturated", 0))
-            self.record(job, "shift_add", n * convert * conv)
-        elif mn in ("wv", "pulse"):
-            rep: ProgramReport = job.info["report"]
-            slots = -(-(rep.set_pulses + rep.reset_pulses) // self.cfg.program_parallel_cells)
-            cycles = max(1, slots * self.cfg.program_round_cycles)
-            self.record(job, "set_pulse", rep.set_pulses)
-            self.record(job, "reset_pulse", rep.reset_pulses)
-            self.record(job, "verify_read", rep.verify_reads)
-            self.record(job, "cells_written", rep.cells)
-        else:  # rdw
-            cycles = rows * self.cfg.readback_cycles_per_row
-            self.record(job, "readback_weight", rows * cols)
+        cycles, actions = job.op.tile_cost(self, job.ops.values, job.report)
         self.record(job, "busy", 1, cycles)
+        for action, count in actions:
+            self.record(job, action, count)
         self.record_operand_access(job)
         return start + cycles

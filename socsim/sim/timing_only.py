@@ -26,10 +26,6 @@ HELP = ("skip the numerics (tile MVMs and programming physics, digital-unit math
         "contents and accuracy are not computed (docs/performance.md)")
 """Command-line help of ``--timing-only`` (socsim run, socsim train)."""
 
-ALWAYS_EXECUTED = frozenset({"hp"})
-"""Unit instructions whose effect is architectural state rather than data (hyperparameter registers)."""
-
-
 def nominal_report(mnemonic: str, rows: int, cols: int) -> ProgramReport:
     """The programming report charged for ``wv`` / ``pulse`` on a ``rows`` x ``cols`` block without data."""
     cells = rows * cols

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generator
 
 import simpy
 
 from isa.program import Instruction
 from isa.spec import Space
 from socsim.sim.ledger import Ledger
-from socsim.sim.operands import Resolved, field_access
+from socsim.sim.operands import Resolved
+
+if TYPE_CHECKING:
+    from socsim.sim.ops import Op
 
 
 class Completion:
@@ -21,17 +24,20 @@ class Completion:
     :attr:`triggered`), so the event, its scheduling and its processing are saved for them.
     """
 
-    __slots__ = ("env", "triggered", "_event")
+    __slots__ = ("env", "triggered", "_event", "job")
 
     def __init__(self, env: simpy.Environment):
         self.env = env
         self.triggered = False
         self._event: simpy.Event | None = None
+        self.job: Job | None = None
+        """The job this completion belongs to (set when the job is made)."""
 
     def event(self) -> simpy.Event:
         """An event that succeeds when the job finishes (already succeeded if it has)."""
         if self._event is None:
             self._event = self.env.event()
+            self._event.completion = self  # type: ignore[attr-defined]  # the replayed timing reads it back
             if self.triggered:
                 self._event.succeed()
         return self._event
@@ -52,6 +58,7 @@ class Job:
     """One issued instruction on its way through a unit."""
 
     ins: Instruction
+    op: "Op"
     pc: int
     ops: Resolved
     layer: str
@@ -60,15 +67,22 @@ class Job:
     issued_at: int
     """Cycle the controller issued it (its local clock may run ahead of SimPy's); it starts no earlier."""
     done: Completion
-    info: dict[str, Any] = field(default_factory=dict)
-    """Unit-specific results of the numerics (e.g. a ProgramReport) needed for timing and energy."""
+    report: Any = None
+    """The programming report of a wv / pulse (its cost depends on it)."""
+    origin: Any = None
+    """Which loop iteration's instruction this is, when a lane-parallel loop issued it (replayed timing)."""
+
+    def __post_init__(self) -> None:
+        self.done.job = self
 
 
 class Unit:
     """A unit executes its jobs one at a time in issue order; a job first waits for its producers.
 
     One long-lived SimPy process per unit takes jobs from an in-order queue, so a job costs its own
-    timing events and its completion event, not a process and a resource request of its own.
+    timing events and its completion event, not a process and a resource request of its own. Its state
+    is explicit (the job it executes, since when, the event it waits on), so the replayed timing of the
+    fast engine can compare and shift it (socsim.sim.lanes.replay).
     """
 
     priority = 1
@@ -82,6 +96,10 @@ class Unit:
         self.last_done: Completion | None = None
         self.busy_cycles = 0
         self.current: Job | None = None
+        self.started = 0
+        """Cycle the current job started."""
+        self.waiting: simpy.Event | None = None
+        """The event the worker waits on (its wake-up, its head job's producers, or a timeout)."""
         self.timeline: list[tuple[str, int, str, str, str, int, int]] | None = None
         """When a list: (unit, pc, opcode, layer, phase, start cycle, end cycle) per executed job."""
         self._wake: simpy.Event | None = None
@@ -105,70 +123,71 @@ class Unit:
             self._wake.succeed()
             self._wake = None
 
+    def wait(self, event: simpy.Event) -> simpy.Event:
+        """Note ``event`` as what the worker waits on, and return it (to be yielded)."""
+        self.waiting = event
+        return event
+
     def _worker(self) -> Generator:
         env, queue = self.env, self.queue
         while True:
             if not queue:
                 self._wake = env.event()
-                yield self._wake
+                yield self.wait(self._wake)
             job = queue[0]
             deps = [e for e in job.deps if not e.triggered]
             if deps:
-                yield wait_for(env, deps)
+                yield self.wait(wait_for(env, deps))
             queue.popleft()
             if self._room is not None:
                 self._room.succeed()
                 self._room = None
             self.current = job
-            now = env.now
-            start = max(now, job.issued_at)
+            self.started = start = max(env.now, job.issued_at)
             if self.fixed_duration:
-                end = self.finish(job, start)
-                yield env.timeout(end - now)
+                yield self.wait(env.timeout(self.finish(job, start) - env.now))
             else:
-                yield from self.execute(job, start)
-                end = env.now
-            self.busy_cycles += end - start
+                yield from self.execute(job)
+            end = env.now
+            self.busy_cycles += end - self.started
             if self.timeline is not None:
-                self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, start, end))
+                self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, self.started,
+                                      end))
             self.current = None
+            self.waiting = None
             job.done.succeed()
 
     def finish(self, job: Job, start: int) -> int:
         """A fixed-duration job starting at ``start``: record its actions, return its end cycle."""
         raise NotImplementedError
 
-    def execute(self, job: Job, start: int) -> Generator:
+    def execute(self, job: Job) -> Generator:
         """A job whose length is not known at its start (``fixed_duration = False``): model its timing from
-        cycle ``start`` (>= now; yield SimPy events) and record its actions."""
+        cycle :attr:`started` (>= now; yield SimPy events through :meth:`wait`) and record its actions."""
         raise NotImplementedError
 
-    def record(self, job: Job, action: str, count: float, cycles: int = 0, component: str | None = None) -> None:
+    def record(self, job: Job, action: str, count: int, cycles: int = 0, component: str | None = None) -> None:
         """Ledger row for this job's actions (skipped when nothing happened)."""
         if count or cycles:
             self.ledger.record(component or self.name, action, job.ins.spec.mnemonic, job.layer, job.phase,
                                count, cycles)
 
-    def record_operand_access(self, job: Job, items: list[tuple[str, str, float, int]] | None = None) -> None:
-        """Price every memory operand's reads and writes (SRAM, accumulator or tile buffer words), with
-        ``items`` (component, action, count, cycles) of the job's own actions in the same ledger call."""
+    def record_operand_access(self, job: Job) -> None:
+        """Price every memory operand's reads and writes (SRAM, accumulator or tile buffer words)."""
         mem = job.ops.mem
-        items = items if items is not None else []
-        append = items.append
-        for name, read, write in field_access(job.ins.spec):
+        for name, read, write in job.op.access:
             operand = mem.get(name)
             if operand is None or not operand[2]:
                 continue
             space, _, size = operand
             if space is Space.TBUF:
-                append(("tbuf", "tbuf_access", size * (read + write), 0))
+                self.record(job, "tbuf_access", size * (read + write), component="tbuf")
                 continue
             component = _COMPONENT[space]
             if read:
-                append((component, "sram_read", size, 0))
+                self.record(job, "sram_read", size, component=component)
             if write:
-                append((component, "sram_write", size, 0))
-        self.ledger.record_many(job.ins.spec.mnemonic, job.layer, job.phase, items)
+                self.record(job, "sram_write", size, component=component)
 
     def state(self) -> str:
         cur = f"executing pc {self.current.pc} ({self.current.ins.text()})" if self.current else "idle"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 
 from socsim.configtools import deep_merge, from_mapping
@@ -30,8 +29,8 @@ def make_params(model: str, *overrides: dict[str, Any]) -> PhysicsParams:
 
 
 def build(model: str, *overrides: dict[str, Any], rows: int = 16, cols: int = 8, seed: int = 0):
-    """A crossbar of ``model`` with a fresh generator seeded ``seed``."""
-    return make_crossbar(rows, cols, make_params(model, *overrides), np.random.default_rng(seed))
+    """A crossbar of ``model`` seeded ``seed`` (fabrication maps and counter-based draws)."""
+    return make_crossbar(rows, cols, make_params(model, *overrides), seed)
 
 
 @pytest.fixture(params=crossbar_models(), ids=lambda m: f"model={m}")

@@ -8,9 +8,24 @@ import pytest
 from socsim.physics.adc import adc_models, make_adc
 from socsim.physics.dac import Dac
 from socsim.physics.flat import flatten
-from socsim.physics.mvm import analog_mvm
+from socsim.physics.mvm import ReadDraws, analog_mvm
 from tests.physics import reference as ref
 from tests.physics.conftest import make_params
+
+
+def _draws(counter: int = 0, lanes: int = 1) -> ReadDraws:
+    return ReadDraws(12345, np.arange(counter, counter + lanes, dtype=np.uint64))
+
+
+def _mvm(x: np.ndarray, g: np.ndarray, var, dac: Dac, adc, in_bits: int, counter: int = 0, **kw) -> np.ndarray:
+    """One read of ``x`` (B, n) through the lane pipeline (L = 1)."""
+    return analog_mvm(x[None], g, var, dac, adc, in_bits, _draws(counter), np.zeros(1, np.int64), **kw)[0]
+
+
+def _convert(adc, a: np.ndarray, var=None, counter: int = 0) -> tuple[np.ndarray, int]:
+    sat = np.zeros(1, np.int64)
+    v = None if var is None else var[None]
+    return adc.convert(a[None], v, _draws(counter).seeds(1, 0), sat)[0], int(sat[0])
 
 
 def _dac(levels: int = 2, mode: str = "twos_complement") -> Dac:
@@ -24,13 +39,13 @@ def test_pulse_train_reconstructs_clipped_codes(levels, in_bits):
     dac = _dac(levels)
     tr = dac.train(in_bits)
     assert tr.n_pulses == -(-in_bits // (levels.bit_length() - 1))
-    x = np.arange(-300, 300, dtype=np.float32)[None, :]
+    x = np.arange(-300, 300, dtype=np.float32)[None, None, :]
     codes, s = dac.quantize(x, in_bits)
     np.testing.assert_array_equal(codes, np.clip(x, -(2 ** (in_bits - 1)), 2 ** (in_bits - 1) - 1))
-    d = dac.digits(codes, in_bits)
+    d = dac.digits(codes, in_bits)[0]
     assert d.max() <= levels - 1 and (d.shape[0] == 1 or d[:-1].min() >= 0)
-    np.testing.assert_allclose(tr.gain * np.tensordot(tr.weights, d, axes=1), codes)
-    np.testing.assert_allclose(s, np.tensordot(tr.weights ** 2, d ** 2, axes=1), rtol=1e-6)
+    np.testing.assert_allclose(tr.gain * np.tensordot(tr.weights, d, axes=1), codes[0])
+    np.testing.assert_allclose(s[0], np.tensordot(tr.weights ** 2, d ** 2, axes=1), rtol=1e-6)
 
 
 def test_bit_serial_uses_n_pulses_and_radix4_half():
@@ -41,11 +56,12 @@ def test_bit_serial_uses_n_pulses_and_radix4_half():
 def test_sign_split_is_symmetric_and_splits_phases():
     dac = _dac(2, "sign_split")
     assert dac.train(8).n_pulses == 7
-    phases = dac.phases(np.array([[-200.0, 3.0]], np.float32), 8)
-    assert [s for s, _ in phases] == [1.0, -1.0]
+    phases = dac.phases(np.array([[[-200.0, 3.0]], [[1.0, 2.0]]], np.float32), 8)
+    assert [s for s, _, _ in phases] == [1.0, -1.0]
+    assert phases[1][2].tolist() == [True, False]        # only the first lane drives a negative train
     codes, _ = dac.quantize(phases[1][1], 8)
-    assert codes.tolist() == [[127.0, 0.0]]
-    assert len(dac.phases(np.array([[1.0, 2.0]], np.float32), 8)) == 1
+    assert codes.tolist() == [[[127.0, 0.0]], [[0.0, 0.0]]]
+    assert len(dac.phases(np.array([[[1.0, 2.0]]], np.float32), 8)) == 1
 
 
 def test_analog_input_clips_at_full_scale():
@@ -57,30 +73,26 @@ def test_analog_input_clips_at_full_scale():
 def test_adc_clips_and_quantises():
     adc = make_adc("bwmcs", 4, 0.0, 16.0, 0.0)
     a = np.array([[-5.0, 0.2, 0.6, 7.49, 15.2, 99.0]], np.float32)
-    out = adc.convert(a, None, np.random.default_rng(0))
+    out, _ = _convert(adc, a)
     assert adc.lsb_ua == 1.0 and adc.limits() == (0.0, 15.0)
     assert out.tolist() == [[0.0, 0.0, 1.0, 7.0, 15.0, 15.0]]
 
 
 def test_adc_counts_inputs_over_its_range():
     adc = make_adc("bwmcs", 4, 0.0, 16.0, 0.0)
-    rng = np.random.default_rng(0)
-    adc.convert(np.array([[-5.0, 0.2, 15.9, 16.0, 16.5, 99.0]], np.float32), None, rng)
-    assert adc.saturated == 2  # above hi = 16 uA; below lo clips too but is not counted
-    adc.convert(np.array([[20.0]], np.float32), None, rng)
-    assert adc.saturated == 3
+    _, sat = _convert(adc, np.array([[-5.0, 0.2, 15.9, 16.0, 16.5, 99.0]], np.float32))
+    assert sat == 2  # above hi = 16 uA; below lo clips too but is not counted
+    assert _convert(adc, np.array([[20.0]], np.float32))[1] == 1
     bipolar = make_adc("shift_add", 4, -8.0, 8.0, 0.0)
-    bipolar.convert(np.array([[-9.0, -8.0, 0.0, 7.9, 9.0]], np.float32), None, rng)
-    assert bipolar.saturated == 2  # both ends of a bipolar range count
+    assert _convert(bipolar, np.array([[-9.0, -8.0, 0.0, 7.9, 9.0]], np.float32))[1] == 2  # both ends count
     ideal = make_adc("ideal", 4, 0.0, 16.0, 0.0)
-    ideal.convert(np.array([[1e6]], np.float32), np.ones((1, 1), np.float32), rng)
-    assert ideal.saturated == 0
+    assert _convert(ideal, np.array([[1e6]], np.float32), np.ones((1, 1), np.float32))[1] == 0
 
 
 def test_adc_noise_is_input_referred_lsb():
     adc = make_adc("shift_add", 8, -70.0, 70.0, 2.0)
     a = np.full((200, 100), 3.3, np.float32)
-    out = adc.convert(a, None, np.random.default_rng(1))
+    out, _ = _convert(adc, a, counter=1)
     assert out.std() == pytest.approx(2.0 * adc.lsb_ua, rel=0.05)
     assert out.mean() == pytest.approx(3.3, abs=0.05)
 
@@ -102,7 +114,7 @@ def test_noiseless_mvm_matches_pulse_by_pulse_reference(adc_kind, levels):
     g = rng.uniform(-20, 20, (32, 6)).astype(np.float32)
     x = rng.integers(-128, 128, (20, 32)).astype(np.float32)
     adc = make_adc(adc_kind, f.adc_bits, f.adc_lo, f.adc_hi, 0.0)
-    got = analog_mvm(x, g, None, Dac(f), adc, 8, rng)
+    got = _mvm(x, g, None, Dac(f), adc, 8)
     want = ref.mvm_ref(x, g, 8, levels, f.v_read, adc_kind, f.adc_bits, f.adc_lo, f.adc_hi)
     step = (f.adc_hi - f.adc_lo) / 2 ** f.adc_bits * 128 / (f.v_read / (levels - 1))
     if adc_kind == "ideal":
@@ -121,12 +133,12 @@ def test_summed_path_matches_per_pulse_path_statistically():
     x = np.tile(rng.integers(-128, 128, (1, 64)).astype(np.float32), (4000, 1))
     adc = make_adc("ideal", 8, 0, 1, 0)
     var = 0.5 ** 2
-    fast = analog_mvm(x, g, var, Dac(f), adc, 8, np.random.default_rng(1))
-    slow = analog_mvm(x, g, var, Dac(f), adc, 8, np.random.default_rng(2), exact_slices=True)
+    fast = _mvm(x, g, var, Dac(f), adc, 8, counter=1)
+    slow = _mvm(x, g, var, Dac(f), adc, 8, counter=2, exact_slices=True)
     exact = x[0] @ g
     # expected std: sqrt(sum_i s(x_i) var) * v_unit, back to code x uS units: * gain / v_unit
     tr = Dac(f).train(8)
-    _, s = Dac(f).quantize(x[:1], 8)
+    _, s = Dac(f).quantize(x[None, :1], 8)
     sd = np.sqrt(s.sum() * var) * tr.gain
     for y in (fast, slow):
         np.testing.assert_allclose(y.mean(axis=0), exact, atol=4 * sd / np.sqrt(4000))
@@ -138,8 +150,7 @@ def test_tia_limit_clips_each_pulse():
     f = flatten(p)
     g = np.full((64, 1), 30.0, np.float32)
     x = np.full((1, 64), 127.0, np.float32)
-    y = analog_mvm(x, g, None, Dac(f), make_adc("ideal", 8, 0, 1, 0), 8, np.random.default_rng(0),
-                   tia_max_ua=1.0)
+    y = _mvm(x, g, None, Dac(f), make_adc("ideal", 8, 0, 1, 0), 8, tia_max_ua=1.0)
     tr = Dac(f).train(8)
     # every positive pulse clips to 1 uA; the top (sign) pulse is zero for positive codes
     assert y[0, 0] == pytest.approx(1.0 * tr.weights[:-1].sum() * tr.gain / tr.v_unit, rel=1e-5)

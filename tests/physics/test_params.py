@@ -44,7 +44,7 @@ def test_existing_fields_and_default_are_kept():
 def test_fitted_set_loads_builds_and_cites_every_value(name):
     p = load_fitted(name)
     flatten(p)
-    xb = make_crossbar(16, 8, p, np.random.default_rng(0))
+    xb = make_crossbar(16, 8, p, 0)
     xb.load_weights(np.zeros((16, 8), np.float32), 0, 0, 0.0)
     text = (FITTED / f"{name}.toml").read_text()
     with open(FITTED / f"{name}.toml", "rb") as fh:

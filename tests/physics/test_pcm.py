@@ -44,11 +44,11 @@ def test_drift_follows_power_law():
     g_prog = xb.g.astype(np.float64)
     t0 = xb.f.pcm_t0
     for t in (10.0, 100.0, 1e4, 1e6):
-        g_t = xb.read_conductance(0, 0, 32, 32, t)
+        g_t = xb.read_conductance(0, 0, 32, 32, t, np.uint64(t))
         want = g_prog * ((np.maximum(t - xb.t_prog, 0.0) + t0) / t0) ** (-xb.nu)
         np.testing.assert_allclose(g_t, want, rtol=1e-5)
     # log-log slope is -nu, and nu depends on the state as Joshi et al. fit it
-    g1, g2 = xb.read_conductance(0, 0, 32, 32, 1e5), xb.read_conductance(0, 0, 32, 32, 1e7)
+    g1, g2 = xb.read_conductance(0, 0, 32, 32, 1e5, np.uint64(1)), xb.read_conductance(0, 0, 32, 32, 1e7, np.uint64(2))
     slope = np.log(g2 / g1) / np.log((1e7 - xb.t_prog + t0) / (1e5 - xb.t_prog + t0))
     np.testing.assert_allclose(slope, -xb.nu, atol=2e-3)
     on = xb.g > 0.5 * xb.f.pcm_g_max
@@ -59,7 +59,7 @@ def test_read_noise_follows_1_over_f_law():
     xb = build("pcm_hic", QUIET, {"pcm": {"read_noise_scale": 1.0, "drift": True}}, rows=8, cols=8, seed=4)
     xb.load_weights(np.full((8, 8), 0.9, np.float32), 0, 0, 0.0)
     t = 3600.0
-    reads = np.stack([xb.read_conductance(0, 0, 8, 8, t) for _ in range(600)])
+    reads = np.stack([xb.read_conductance(0, 0, 8, 8, t, np.uint64(i)) for i in range(600)])
     j = (0, 1, 3, 5)                                         # G+ of the first binary slice, one cell
     gt, sd = ref.pcm_state_ref(float(xb.g[j]), float(xb.nu[j]), t, xb.f.pcm_t0, xb.f.pcm_t_read,
                                xb.f.pcm_g_max)

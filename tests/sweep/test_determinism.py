@@ -26,9 +26,14 @@ def serial(tmp_path_factory):
 
 
 def test_training_points_finish_with_distinct_numbers(serial):
+    """Seeds and ADC bits both matter: two points that differ in one of them differ in their numbers."""
     _, _, rows = serial
     assert [r["status"] for r in rows] == ["ok"] * 4
-    assert len({r["test_accuracy"] + r["energy_per_image_pj"] for r in rows}) == 4  # seeds and bits both matter
+    by = {(r["tiles.physics.adc.bits"], r["seed"]): r["test_accuracy"] + r["energy_per_image_pj"] for r in rows}
+    for bits in ("4", "8"):
+        assert by[(bits, "0")] != by[(bits, "1")]
+    for seed in ("0", "1"):
+        assert by[("4", seed)] != by[("8", seed)]
 
 
 def test_local_pool_equals_serial(serial):

@@ -4,6 +4,12 @@ An ADC sees either per-pulse currents (one array per input pulse) and combines t
 (:meth:`Adc.combine`), or, when :attr:`Adc.sums_analog` is true and nothing nonlinear happens
 per pulse, the already-summed analog value (:meth:`Adc.convert`), which lets the array compute
 the binary-weighted sum with one matrix product.
+
+Arrays carry a leading lane axis ``L`` (independent reads evaluated together; the sequential engine
+has L = 1) and every conversion's noise comes from its lane's seed and its index within the lane
+(:func:`socsim.physics.kernels.io_kernels.noisy_convert`), so lanes never change each other's numbers.
+Sums over pulses are written as explicit elementwise steps (never a BLAS reduction), so their rounding
+does not depend on how many lanes are evaluated together.
 """
 
 from __future__ import annotations
@@ -24,9 +30,6 @@ class Adc(ABC):
     name: ClassVar[str]
     sums_analog: ClassVar[bool]
     """True if pulses are summed in the analog domain (weights w_p) and converted once."""
-    saturated: int = 0
-    """Conversions so far whose input (noise included) fell outside the range and was clipped: above the top,
-    or below the bottom of a bipolar range."""
 
     def __init__(self, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float):
         if hi_ua <= lo_ua:
@@ -47,33 +50,43 @@ class Adc(ABC):
         lsb = self.lsb_ua
         return self.lo_ua, self.hi_ua, lsb, 2 ** self.bits - 1, (self.noise_lsb * lsb) ** 2
 
-    def convert(self, a: np.ndarray, var: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
-        """One conversion of analog values ``a`` (B, K) uA, with extra Gaussian read-noise
-        variance ``var`` (B, K), (B, 1) or (1, 1) uA^2 (None: none). Returns (B, K) float32 uA.
-        Draws one seed from ``rng`` when there is noise (the normals are counter-based)."""
+    def convert(self, a: np.ndarray, var: np.ndarray | None, seeds: np.ndarray,
+                saturated: np.ndarray) -> np.ndarray:
+        """One conversion of analog values ``a`` (L, m, K) uA, with extra Gaussian read-noise variance
+        ``var`` (L, m, K), (L, m, 1) or (1, 1, 1) uA^2 (None: none); lane l's noise from ``seeds[l]``.
+        Returns (L, m, K) float32 uA; adds each lane's out-of-range conversions to ``saturated`` (L,)."""
         lo, hi, lsb, qmax, adc_var = self._quantizer()
         noisy = adc_var > 0.0 or var is not None
-        seed = rng.integers(0, 2 ** 64, dtype=np.uint64) if noisy else np.uint64(0)
-        v = var if var is not None else _NO_NOISE
-        out = np.empty(a.shape, np.float32)
-        self.saturated += noisy_convert(np.ascontiguousarray(a), seed, noisy, v, adc_var, lo, hi, lsb, qmax, out)
-        return out
+        lanes, m, k = a.shape
+        v = _NO_NOISE if var is None else np.ascontiguousarray(var).reshape(-1, var.shape[-1])
+        flat = np.ascontiguousarray(a).reshape(lanes * m, k)
+        out = np.empty(flat.shape, np.float32)
+        noisy_convert(flat, seeds, m, noisy, v, adc_var, lo, hi, lsb, qmax, out, saturated)
+        return out.reshape(lanes, m, k)
 
     @abstractmethod
-    def combine(self, currents: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+    def combine(self, currents: np.ndarray, weights: np.ndarray, seeds: np.ndarray, saturated: np.ndarray,
                 var: np.ndarray | None = None) -> np.ndarray:
-        """Per-pulse currents (P, B, K) uA and binary weights (P,) -> digital sum_p w_p I_p (B, K) uA.
+        """Per-pulse currents (L, P, m, K) uA and binary weights (P,) -> digital sum_p w_p I_p (L, m, K) uA.
 
-        ``var`` (P, B, K) or (P, B, 1) uA^2 is per-pulse read noise not yet added to the currents
+        ``var`` (L, P, m, K) or (L, P, m, 1) uA^2 is per-pulse read noise not yet added to the currents
         (added here as Gaussian noise; only valid when nothing clips between array and ADC).
         """
+
+    @staticmethod
+    def weighted_sum(weights: np.ndarray, per_pulse: np.ndarray) -> np.ndarray:
+        """sum_p w_p x_p over axis 1 of (L, P, ...) float32, pulse by pulse in order (elementwise rounding)."""
+        out = per_pulse[:, 0] * weights[0]
+        for p in range(1, per_pulse.shape[1]):
+            out += per_pulse[:, p] * weights[p]
+        return out
 
     @staticmethod
     def _summed_var(weights: np.ndarray, var: np.ndarray | None) -> np.ndarray | None:
         """Variance of sum_p w_p (I_p + n_p): sum_p w_p^2 var_p."""
         if var is None:
             return None
-        return np.tensordot(weights * weights, var, axes=1).astype(np.float32)
+        return Adc.weighted_sum(weights * weights, var)
 
     @staticmethod
     @abstractmethod

@@ -18,10 +18,10 @@ class BwmcsAdc(Adc):
     name = "bwmcs"
     sums_analog = True
 
-    def combine(self, currents: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+    def combine(self, currents: np.ndarray, weights: np.ndarray, seeds: np.ndarray, saturated: np.ndarray,
                 var: np.ndarray | None = None) -> np.ndarray:
-        analog = np.tensordot(weights, currents, axes=1).astype(np.float32)
-        return self.convert(analog, self._summed_var(weights, var), rng)
+        analog = self.weighted_sum(weights, currents)
+        return self.convert(analog, self._summed_var(weights, var), seeds, saturated)
 
     @staticmethod
     def conversions(n_pulses: int) -> int:

@@ -19,10 +19,10 @@ class IdealAdc(Adc):
     def _quantizer(self) -> tuple[float, float, float, int, float]:
         return -np.inf, np.inf, 0.0, 0, 0.0
 
-    def combine(self, currents: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+    def combine(self, currents: np.ndarray, weights: np.ndarray, seeds: np.ndarray, saturated: np.ndarray,
                 var: np.ndarray | None = None) -> np.ndarray:
-        analog = np.tensordot(weights, currents, axes=1).astype(np.float32)
-        return analog if var is None else self.convert(analog, self._summed_var(weights, var), rng)
+        analog = self.weighted_sum(weights, currents)
+        return analog if var is None else self.convert(analog, self._summed_var(weights, var), seeds, saturated)
 
     @staticmethod
     def conversions(n_pulses: int) -> int:

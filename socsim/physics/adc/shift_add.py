@@ -18,12 +18,12 @@ class ShiftAddAdc(Adc):
     name = "shift_add"
     sums_analog = False
 
-    def combine(self, currents: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+    def combine(self, currents: np.ndarray, weights: np.ndarray, seeds: np.ndarray, saturated: np.ndarray,
                 var: np.ndarray | None = None) -> np.ndarray:
-        p, b, k = currents.shape
-        v = None if var is None else var.reshape(p * b, var.shape[-1])
-        q = self.convert(currents.reshape(p * b, k), v, rng).reshape(p, b, k)
-        return np.tensordot(weights, q, axes=1).astype(np.float32)
+        lanes, p, m, k = currents.shape
+        v = None if var is None else var.reshape(lanes, p * m, var.shape[-1])
+        q = self.convert(currents.reshape(lanes, p * m, k), v, seeds, saturated).reshape(lanes, p, m, k)
+        return self.weighted_sum(weights, q)
 
     @staticmethod
     def conversions(n_pulses: int) -> int:

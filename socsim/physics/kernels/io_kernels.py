@@ -51,46 +51,50 @@ def extract_digits(codes, n_pulses, bits_per_pulse, signed_top, out):  # pragma:
 
 
 @njit(cache=True)
-def noisy_convert(a, seed, noisy, var, extra_var, lo, hi, lsb, qmax, out):  # pragma: no cover - compiled
-    """out = Q(clip(a + sqrt(var + extra_var) * z, lo, hi)), z = normal_at(seed, b * K + k).
+def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, qmax, out,
+                  saturated):  # pragma: no cover - compiled
+    """out = Q(clip(a + sqrt(var + extra_var) * z, lo, hi)) for rows of several lanes.
 
-    a, out: (B, K) float32 currents (uA); ``noisy`` false skips the noise. var: read-noise variance
-    (uA^2), shape (B, K), (B, 1) or (1, 1) (broadcast along axes of size 1). extra_var: ADC
+    a, out: (R, K) float32 currents (uA), the rows of lane ``l`` being ``l * rows_per_lane ..``; the
+    normal of row r, column k is ``normal_at(seeds[l], (r - l * rows_per_lane) * K + k)``, so a lane's
+    numbers do not depend on the other lanes. ``noisy`` false skips the noise. var: read-noise variance
+    (uA^2), shape (R, K), (R, 1), (1, K) or (1, 1) (broadcast along axes of size 1). extra_var: ADC
     input-referred variance (uA^2). Clipping to [lo, hi]; when lsb > 0, quantisation to
-    ``lo + lsb * min(round((v - lo) / lsb), qmax)`` (mid-tread: lo is code 0). Returns how many values
-    fell outside the range: above ``hi``, or below ``lo`` when ``lo < 0`` (a bipolar range; a unipolar
-    one's idle inputs sit at ``lo`` and are not counted).
+    ``lo + lsb * min(round((v - lo) / lsb), qmax)`` (mid-tread: lo is code 0). ``saturated[l]`` is
+    increased by the values of lane l that fell outside the range: above ``hi``, or below ``lo`` when
+    ``lo < 0`` (a bipolar range; a unipolar one's idle inputs sit at ``lo`` and are not counted).
     """
-    b_n, k_n = a.shape
+    r_n, k_n = a.shape
     per_k = var.shape[1] == k_n
-    per_b = var.shape[0] == b_n
+    per_r = var.shape[0] == r_n
     kn, wn, fn = ziggurat_tables()
     z = np.zeros(k_n)
     sd = np.sqrt(var[0, 0] + extra_var)
-    saturated = 0
-    for b in range(b_n):
+    for r in range(r_n):
+        lane = r // rows_per_lane
+        local = r - lane * rows_per_lane
         if noisy:
+            seed = seeds[lane]
             for k in range(k_n):                  # a separate loop keeps the ziggurat's fast path tight
-                z[k] = normal_at(seed, b * k_n + k, kn, wn, fn)
-            if per_b and not per_k:
-                sd = np.sqrt(var[b, 0] + extra_var)
+                z[k] = normal_at(seed, local * k_n + k, kn, wn, fn)
+            if per_r and not per_k:
+                sd = np.sqrt(var[r, 0] + extra_var)
         for k in range(k_n):
-            v = a[b, k]
+            v = a[r, k]
             if noisy:
                 if per_k:
-                    sd = np.sqrt(var[b if per_b else 0, k] + extra_var)
+                    sd = np.sqrt(var[r if per_r else 0, k] + extra_var)
                 v = v + sd * z[k]
             if v < lo:
                 v = lo
                 if lo < 0.0:
-                    saturated += 1
+                    saturated[lane] += 1
             elif v > hi:
                 v = hi
-                saturated += 1
+                saturated[lane] += 1
             if lsb > 0.0:
                 q = np.floor((v - lo) / lsb + 0.5)
                 if q > qmax:
                     q = qmax
                 v = lo + lsb * q
-            out[b, k] = v
-    return saturated
+            out[r, k] = v

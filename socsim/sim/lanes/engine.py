@@ -1,0 +1,70 @@
+"""The fast engine: lane-parallel loops run as lanes (control, claims, timing with replay, numerics)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Generator
+
+from isa.program import Instruction, Program
+from socsim.sim.engines import ReferenceEngine
+from socsim.sim.lanes import timing
+from socsim.sim.lanes.claims import Claims, check, check_varying
+from socsim.sim.lanes.loop import LaneLoop, lane_loops
+from socsim.sim.lanes.numerics import NumericsPass
+from socsim.sim.lanes.trace import ControlPass, LaneViolation
+from socsim.sim.traps import Trap, TrapKind
+
+if TYPE_CHECKING:
+    from socsim.sim.controller import Controller
+    from socsim.sim.soc import Soc
+
+
+class FastEngine(ReferenceEngine):
+    """Runs every loop the program declares lane-parallel with one lane per iteration."""
+
+    name = "fast"
+
+    def __init__(self, soc: "Soc"):
+        super().__init__(soc)
+        self.loops: dict[int, LaneLoop] = {}
+        self.claims: dict[tuple, Claims] = {}
+        """Checked claims by iteration fingerprint."""
+        self.memo: dict[tuple, dict] = {}
+        """Replay periods by iteration fingerprint, then by boundary state (kept across runs of this SoC)."""
+        self.executions = 0
+
+    def load(self, program: Program, code: list[Instruction | None]) -> None:
+        self.loops = lane_loops(program, code)
+        self.claims.clear()
+
+    def loop_at(self, pc: int) -> LaneLoop | None:
+        return self.loops.get(pc)
+
+    def run_loop(self, ctrl: "Controller", loop: LaneLoop) -> Generator:
+        soc = self.soc
+        try:
+            trace = ControlPass(ctrl, loop).run()
+            fingerprint = trace.fingerprint()
+            claims = self.claims.get(fingerprint)
+            if claims is None:
+                claims = self.claims[fingerprint] = check(trace, loop, dataflow=not soc.timing_only)
+            check_varying(trace, loop)
+        except LaneViolation as v:
+            ins = soc.code[v.pc]
+            raise Trap(TrapKind.LANES, v.detail, v.pc, ins.text() if ins else "", soc.env.now + ctrl.lag,
+                       soc.unit_states()) from None
+        self.executions += 1
+        memo = self.memo.setdefault(fingerprint, {})
+        issue = yield from timing.run(ctrl, loop, trace, self.executions, memo)
+        if not soc.timing_only:
+            NumericsPass(ctrl, loop, trace, claims, issue).run()
+        ctrl.regs[:] = trace.regs
+        ctrl.agen[:] = trace.agen
+        for t, block in trace.blocks.items():
+            soc.tiles[t].block = block
+        hooks = soc.hooks
+        if hooks:
+            for pc in trace.hook_pcs:
+                if pc in hooks:
+                    for _ in range(loop.count):
+                        hooks[pc]()
+        return loop.end + 1

@@ -1,0 +1,130 @@
+"""The numerics pass: each instruction of a lane-parallel loop runs once over all its lanes.
+
+Private symbols get one copy per lane (lane storage, (L, words)); shared operands are read from
+memory (one address, broadcast, or one per lane, gathered); accumulations into reduced symbols are
+kept and added at the end lane by lane in iteration order, so every sum is the sequential one. A tile
+read sees each lane's own issue time (from the timing pass) and read number. Afterwards the words the
+lanes wrote are copied back from the last lane, as the sequential loop would leave them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from socsim.sim.lanes.claims import PRIVATE, REDUCED, Claims, Operand
+from socsim.sim.lanes.loop import LaneLoop
+from socsim.sim.lanes.trace import Trace, UnitRecord
+from socsim.sim.ops import Apply, TileOperands
+from socsim.sim.traps import Trap, TrapKind
+
+if TYPE_CHECKING:
+    from socsim.sim.controller import Controller
+
+
+class LaneOperands(TileOperands):
+    """One record's operands over all lanes."""
+
+    def __init__(self, run: "NumericsPass", rec: UnitRecord, classes: dict[str, Operand]):
+        self.run, self.rec, self.classes = run, rec, classes
+        self.lanes = run.lanes
+        self.v, self.pattern = rec.values, rec.pattern
+        self.hyper, self.regs = run.ctrl.hyper, run.ctrl.regs
+        self.tile = run.ctrl.soc.tiles[rec.tile] if rec.tile >= 0 else None  # type: ignore[assignment]
+
+    def a(self, name: str) -> np.ndarray:
+        o = self.classes[name]
+        space, start, size = self.rec.mem[name]
+        if o.kind == PRIVATE:
+            return self.run.store[o.symbol][:, o.offset:o.offset + size]
+        assert o.kind != REDUCED, "reduced operands are only accumulated into"
+        words = self.run.arrays[space]
+        if isinstance(start, np.ndarray):
+            return words[start[:, None] + np.arange(size)]
+        return np.broadcast_to(words[start:start + size], (self.lanes, size))
+
+    def reduced(self, name: str) -> bool:
+        return self.classes[name].kind == REDUCED
+
+    def accumulate(self, name: str, term: np.ndarray, apply: Apply) -> None:
+        if self.classes[name].kind == REDUCED:
+            space, start, size = self.rec.mem[name]
+            if any(np.may_share_memory(term, s) for s in self.run.store):  # lane storage is overwritten later
+                term = term.copy()
+            self.run.deferred.append((self.run.arrays[space][start:start + size][None], apply, term))
+        else:
+            apply(self.a(name), term)
+
+    def same(self, first: str, second: str) -> bool:
+        (s1, a1, n1), (s2, a2, n2) = self.rec.mem[first], self.rec.mem[second]
+        return s1 is s2 and n1 == n2 and np.array_equal(a1, a2)
+
+    def read_draws(self) -> tuple[np.ndarray, np.ndarray]:
+        rec, run = self.rec, self.run
+        base = run.read_base[rec.tile]
+        per = run.trace.tile_reads[rec.tile]
+        counters = (base + np.arange(self.lanes, dtype=np.uint64) * np.uint64(per)
+                    + np.uint64(rec.read_index))
+        return run.issue[rec.index] / run.ctrl.soc.cfg.clock_hz, counters
+
+    def program_time(self) -> float:  # pragma: no cover - programming is not allowed in lanes (trace.py)
+        raise AssertionError("programming instructions do not run in lanes")
+
+    def count_saturated(self, per_lane: np.ndarray) -> None:
+        ledger, mn = self.run.ctrl.soc.ledger, self.rec.ins.spec.mnemonic
+        for tags, n in ((self.rec.tags_first, int(per_lane[0])), (self.rec.tags, int(per_lane[1:].sum()))):
+            if n:
+                ledger.record(self.tile.name, "adc_saturated", mn, *tags, n)
+
+
+class NumericsPass:
+    """Runs the numerics of one lane-parallel loop execution (see the module docstring)."""
+
+    def __init__(self, ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray):
+        self.ctrl, self.loop, self.trace, self.claims, self.issue = ctrl, loop, trace, claims, issue
+        """``issue`` (records, lanes): the cycle each lane issued each tile read (others unused)."""
+        self.lanes = loop.count
+        self.arrays = ctrl.soc.memory.arrays
+        self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
+        self.read_base = {t: np.uint64(ctrl.soc.tiles[t].crossbar.stream.reads) for t in trace.tile_reads}
+        self.store = []
+        for sym, exposed in zip(loop.private, claims.exposed):
+            lanes_copy = np.empty((self.lanes, sym.size), np.float32)
+            lanes_copy[:, exposed] = self.arrays[sym.space][sym.start + exposed]
+            self.store.append(lanes_copy)
+
+    def run(self) -> None:
+        ctrl = self.ctrl
+        for rec, classes in zip(self.trace.units, self.claims.operands):
+            if rec.op.numerics is None:
+                continue
+            c = LaneOperands(self, rec, classes)
+            try:
+                rec.op.numerics(c)
+            except (ValueError, IndexError) as exc:
+                raise self.trap(rec, TrapKind.BAD_OPERAND, str(exc), 0) from None
+            if ctrl.trap_on_nan:
+                self.check_finite(rec, c)
+        for lane in range(self.lanes):  # reductions: lane by lane in iteration order, instructions in program order
+            for dst, apply, term in self.deferred:
+                apply(dst, term[lane:lane + 1])
+        last = self.lanes - 1
+        for sym, copy, written in zip(self.loop.private, self.store, self.claims.written):
+            self.arrays[sym.space][sym.start + written] = copy[last, written]
+        for t, per in self.trace.tile_reads.items():
+            ctrl.soc.tiles[t].crossbar.stream.reads += self.lanes * per
+
+    def check_finite(self, rec: UnitRecord, c: LaneOperands) -> None:
+        for name, _, written in rec.op.access:
+            if written and c.classes[name].kind == PRIVATE:
+                words = c.a(name)
+                if not math.isfinite(words.sum()) and not np.isfinite(words).all():
+                    lane = int(np.flatnonzero(~np.isfinite(words).all(axis=1))[0])
+                    raise self.trap(rec, TrapKind.NAN, f"operand {name} holds NaN or inf after {rec.ins.spec.mnemonic} "
+                                                       f"in iteration {lane} of {self.loop.describe()}", lane)
+
+    def trap(self, rec: UnitRecord, kind: TrapKind, detail: str, lane: int) -> Trap:
+        soc = self.ctrl.soc
+        return Trap(kind, detail, rec.pc, rec.ins.text(), int(self.issue[rec.index, lane]), soc.unit_states())

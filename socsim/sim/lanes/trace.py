@@ -1,0 +1,345 @@
+"""The control pass: a lane-parallel loop's control flow run once for all its lanes.
+
+Registers hold one integer (the same in every lane) or an int64 array of one value per lane. Every
+instruction of one iteration is recorded once, in order, with what its timing and numerics need:
+scalar instructions their cycles, unit instructions their operands (an operand's start is an array
+when it depends on the lane). Branches must agree in every lane except the loop's closing branch,
+which is taken in every lane but the last; anything else violates the loop's claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from isa.program import TBUF_STRIDE, Instruction
+from isa.spec import Phase, Space, Unit
+from socsim.sim.lanes.loop import LaneLoop
+from socsim.sim.memory import Region
+from socsim.sim.operands import Resolved, operand_size, pattern_values
+from socsim.sim.ops import Block, Exec, Op, block_values, configure
+from socsim.sim.ops.base import ControlState
+
+if TYPE_CHECKING:
+    from socsim.sim.controller import Controller
+
+SCALAR, CLOSE, MARK, UNIT = range(4)
+"""Record kinds: a controller instruction of fixed cycles, the closing branch, a ``mark``, a unit instruction."""
+READS = frozenset({"mvm", "mvmt", "rdw"})
+"""Tile instructions that draw from the tile's read counter."""
+
+
+class LaneViolation(Exception):
+    """The loop does not keep its lane-parallel claim (the engine turns it into a trap with ``pc``)."""
+
+    def __init__(self, pc: int, detail: str):
+        super().__init__(detail)
+        self.pc, self.detail = pc, detail
+
+
+Start = int | np.ndarray
+"""An operand's first word: the same in every lane, or one per lane."""
+
+
+@dataclass(slots=True, eq=False)
+class UnitRecord:
+    """One unit instruction of the iteration, with its operands in every lane."""
+
+    index: int
+    pc: int
+    ins: Instruction
+    op: Op
+    values: dict[str, Any]
+    mem: dict[str, tuple[Space, Start, int]]
+    varying: bool
+    """Some operand's start differs between lanes."""
+    pattern: np.ndarray | None
+    """Word offsets of a gather/scatter pattern from its span's start (None without numerics)."""
+    span: str
+    """The operand the pattern addresses ("" for other instructions)."""
+    tile: int
+    """The tile of a CIM instruction (-1 otherwise)."""
+    read_index: int
+    """For mvm / mvmt / rdw: how many reads of its tile come before it in the iteration (-1 otherwise)."""
+    tags_first: tuple[str, str]
+    """(layer, phase) of its ledger rows in the first lane."""
+    tags: tuple[str, str]
+    """(layer, phase) in the other lanes (they differ before the iteration's first ``mark``)."""
+    marked: bool
+    """A ``mark`` came before it in the iteration."""
+    _shared: Resolved | None = field(default=None)
+
+    def resolved(self, lane: int) -> Resolved:
+        """Its operands in ``lane`` as the timing model sees them (no pattern offsets)."""
+        if not self.varying:
+            if self._shared is None:
+                self._shared = self._resolve(0)
+            return self._shared
+        return self._resolve(lane)
+
+    def _resolve(self, lane: int) -> Resolved:
+        mem: dict[str, tuple[Space, int, int]] = {}
+        reads: list[Region] = []
+        writes: list[Region] = []
+        for name, read, write in self.op.access:
+            space, start, size = self.mem[name]
+            s = int(start[lane]) if isinstance(start, np.ndarray) else start
+            mem[name] = (space, s, size)
+            region = (int(space), s, s + size)
+            if read:
+                reads.append(region)
+            if write:
+                writes.append(region)
+        return Resolved(self.values, mem, tuple(reads), tuple(writes), None)
+
+
+@dataclass
+class Trace:
+    """One iteration of a lane-parallel loop as every lane runs it, and the state the loop leaves."""
+
+    records: list[tuple]
+    """(kind, pc, a, b): SCALAR (mnemonic, cycles), CLOSE (mnemonic, -), MARK (layer id, phase), UNIT (record, -)."""
+    units: list[UnitRecord]
+    tile_reads: dict[int, int]
+    """Reads (mvm, mvmt, rdw) of each tile per iteration."""
+    regs: list[Any]
+    agen: list[tuple[int, int]]
+    blocks: dict[int, Block]
+    tags: tuple[str, str]
+    hook_pcs: list[int]
+    """The pcs of the iteration, in order (for progress hooks)."""
+
+    def fingerprint(self) -> tuple:
+        """What the timing of an iteration depends on: every record's pc and its lane-invariant operands."""
+        out = []
+        for kind, pc, a, b in self.records:
+            if kind == UNIT:
+                out.append((pc, tuple((n, s, st if isinstance(st, int) else "lane", z)
+                                      for n, (s, st, z) in a.mem.items())))
+            else:
+                out.append((kind, pc, a, b))
+        return tuple(out)
+
+
+class _Regs(list):
+    """Registers of the control pass, noting which are read before the iteration writes them."""
+
+    def __init__(self, values: list[Any]):
+        super().__init__(values)
+        self.written: set[int] = set()
+        self.exposed: set[int] = set()
+
+    def __getitem__(self, r):  # type: ignore[override]
+        if r not in self.written:
+            self.exposed.add(r)
+        return list.__getitem__(self, r)
+
+
+class _Levels(list):
+    """Address-generator levels of the control pass, noting which the iteration has set."""
+
+    def __init__(self, values: list[tuple[int, int]]):
+        super().__init__(values)
+        self.written: set[int] = set()
+
+    def __setitem__(self, key, value) -> None:  # type: ignore[override]
+        self.written.update(range(len(self))[key] if isinstance(key, slice) else (key,))
+        list.__setitem__(self, key, value)
+
+
+class ControlPass(ControlState):
+    """Runs one iteration's control for all lanes of ``loop`` and records it (a :class:`Trace`)."""
+
+    def __init__(self, ctrl: "Controller", loop: LaneLoop):
+        self.ctrl, self.loop, self.soc = ctrl, loop, ctrl.soc
+        lanes = loop.count
+        self.v0 = ctrl.regs[loop.reg]
+        self.entry_regs = list(ctrl.regs)
+        regs = list(ctrl.regs)
+        regs[loop.reg] = self.v0 + np.arange(lanes, dtype=np.int64)
+        self.regs = _Regs(regs)
+        self.regs.written.add(0)
+        self.agen = _Levels(list(ctrl.agen))
+        self.agen_used_exposed: set[int] = set()
+        self.entry_agen = list(ctrl.agen)
+        self.alu_cycles, self.taken_cycles = ctrl.alu_cycles, ctrl.taken_cycles
+        self.blocks: dict[int, Block] = {}
+        self.entry_blocks: dict[int, Block] = {}
+        self.tags_first = (ctrl.layer, ctrl.phase)
+        self.tags = self.tags_first
+        self.marked = False
+        self.records: list[tuple] = []
+        self.units: list[UnitRecord] = []
+        self.tile_reads: dict[int, int] = {}
+        self.pcs: list[int] = []
+        self.closed = False
+
+    # ControlState --------------------------------------------------------------------------------------
+    def set_reg(self, rd: int, value) -> None:
+        if isinstance(value, np.ndarray) and (value == value[0]).all():
+            value = int(value[0])
+        self.regs.written.add(rd)
+        list.__setitem__(self.regs, rd, value)
+
+    def count(self, mnemonic: str, cycles: int) -> None:
+        self.records.append((SCALAR, self.pc, mnemonic, cycles))
+
+    def branch(self, taken, target: int, pc: int, mnemonic: str) -> int:
+        loop = self.loop
+        if pc == loop.end:
+            want = np.arange(loop.count) < loop.count - 1
+            if not np.array_equal(np.broadcast_to(np.asarray(taken), want.shape), want):
+                raise LaneViolation(pc, f"{loop.describe()} declares {loop.count} iterations counted by x{loop.reg}, "
+                                        "but its closing branch is not taken in every iteration but the last")
+            self.records.append((CLOSE, pc, mnemonic, 0))
+            self.closed = True
+            return pc + 1
+        if isinstance(taken, np.ndarray):
+            if not (taken == taken[0]).all():
+                raise LaneViolation(pc, f"the branch at pc {pc} goes different ways in different iterations of "
+                                        f"{loop.describe()}")
+            taken = bool(taken[0])
+        if taken and not loop.head <= target <= loop.end:
+            raise LaneViolation(pc, f"the branch at pc {pc} leaves {loop.describe()} before its closing branch")
+        self.records.append((SCALAR, pc, mnemonic, self.taken_cycles if taken else self.alu_cycles))
+        return target if taken else pc + 1
+
+    def jump(self, target, pc: int, mnemonic: str) -> int:
+        raise LaneViolation(pc, f"{mnemonic} at pc {pc}: calls and returns are not allowed in {self.loop.describe()}")
+
+    def tag(self, layer: int, phase: int) -> None:
+        self.records.append((MARK, self.pc, layer, phase))
+        self.tags = (self.soc.program.layers.get(layer, str(layer)) if layer else "-", Phase(phase).name.lower())
+        self.marked = True
+
+    # the pass --------------------------------------------------------------------------------------------
+    def run(self) -> Trace:
+        soc, loop = self.soc, self.loop
+        if loop.end < 0:
+            raise LaneViolation(loop.head, f"{loop.describe()} has no single conditional branch back to its first "
+                                           "instruction")
+        pc = loop.head
+        while not self.closed:
+            self.pc = pc
+            if not loop.head <= pc <= loop.end:
+                raise LaneViolation(pc, f"{loop.describe()} runs pc {pc}, outside its body")
+            ins = soc.code[pc]
+            if ins is None:
+                raise LaneViolation(pc, soc.decode_error or "undecodable instruction")
+            self.pcs.append(pc)
+            op = soc.ops[pc]
+            if op.exec is Exec.CONTROL:
+                pc = op.control(self, ins.args, pc)
+            elif op.exec is Exec.UNIT:
+                self.unit(ins, op, pc)
+                pc += 1
+            else:
+                raise LaneViolation(pc, f"{ins.spec.mnemonic} at pc {pc} waits on units or memory, which "
+                                        f"{loop.describe()} cannot do in lanes")
+        self.check_exposed()
+        for rec in self.units:
+            if not rec.marked:  # before the iteration's first mark: later lanes carry the tags of the one before
+                rec.tags = self.tags
+        return Trace(self.records, self.units, self.tile_reads, self.exit_regs(), list(self.agen),
+                     {**self.entry_blocks, **self.blocks}, self.tags, self.pcs)
+
+    def unit(self, ins: Instruction, op: Op, pc: int) -> None:
+        mn = ins.spec.mnemonic
+        if mn in ("wv", "pulse", "hp"):
+            raise LaneViolation(pc, f"{mn} at pc {pc} changes state every iteration shares (devices or "
+                                    f"hyperparameters); it cannot run in {self.loop.describe()}")
+        soc = self.soc
+        p = soc.plans[pc]
+        tile, read_index = -1, -1
+        env: dict[str, int] = {}
+        if ins.spec.unit is Unit.TILE:
+            problem = self.ctrl.tile_problem(ins)
+            if problem:
+                raise LaneViolation(pc, problem)
+            tile = ins.args[0]
+            if mn == "tcfg":
+                block = configure(soc.cfg.tiles, ins.args)
+                if isinstance(block, str):
+                    raise LaneViolation(pc, block)
+                self.blocks[tile] = block
+            elif tile not in self.blocks:  # the block set before the loop: every iteration must leave it so
+                self.entry_blocks.setdefault(tile, soc.tiles[tile].block)
+            env = block_values(self.blocks.get(tile, soc.tiles[tile].block))
+            if mn in READS:
+                read_index = self.tile_reads.get(tile, 0)
+                self.tile_reads[tile] = read_index + 1
+        values: dict[str, Any] = {**env, **p.scalars}
+        lo, offsets = 0, None
+        if p.patterned:
+            self.agen_exposed_use()
+            lo, offsets = pattern_values(tuple(self.agen), values, not soc.timing_only)
+        if "step" in values and mn == "adamw" and isinstance(self.regs[values["step"]], np.ndarray):
+            raise LaneViolation(pc, f"adamw at pc {pc}: its step register differs between iterations")
+        mem: dict[str, tuple[Space, Start, int]] = {}
+        varying = False
+        for m in p.mems:
+            try:
+                size = operand_size(m, values)
+            except ZeroDivisionError:
+                raise LaneViolation(pc, "operand sizes are undefined for these field values (division by zero)") \
+                    from None
+            start: Start = m.ref.offset + (self.regs[m.ref.reg] if m.ref.reg else 0)
+            if m.span:
+                start = start + lo
+            for s in ((int(start.min()), int(start.max())) if isinstance(start, np.ndarray) else (start,)):
+                problem = soc.memory.check(m.ref.space, s, size)
+                if problem:
+                    raise LaneViolation(pc, f"operand {m.name}: {problem}")
+            if isinstance(start, np.ndarray):
+                varying = True
+                if m.ref.space is Space.TBUF:
+                    raise LaneViolation(pc, f"operand {m.name} addresses a tile buffer by a register that differs "
+                                            "between iterations")
+            mem[m.name] = (m.ref.space, start, size)
+        if mn in ("mvm", "mvmt"):
+            for name, (space, start, _) in mem.items():
+                if space is not Space.TBUF or start // TBUF_STRIDE != tile:
+                    raise LaneViolation(pc, f"operand {name} must be in tile {tile}'s buffer tb{tile}")
+        span = next((m.name for m in p.mems if m.span), "")
+        rec = UnitRecord(len(self.units), pc, ins, op, values, mem, varying, offsets, span, tile, read_index,
+                         self.tags_first if not self.marked else self.tags, self.tags, self.marked)
+        self.units.append(rec)
+        self.records.append((UNIT, pc, rec, 0))
+
+    def agen_exposed_use(self) -> None:
+        """A gather/scatter reads every address-generator level: levels the iteration has not set must come back
+        the same at its end (checked in :meth:`check_exposed`)."""
+        self.agen_used_exposed |= set(range(len(self.agen))) - self.agen.written
+
+    # what the next iteration starts from ----------------------------------------------------------------
+    def check_exposed(self) -> None:
+        """Registers, address-generator levels and tile blocks an iteration uses before setting them must be
+        what it leaves for the next one (the loop counter: one more), else iterations depend on each other."""
+        loop, lanes = self.loop, self.loop.count
+        end = self.loop.end
+        counter = np.asarray(list.__getitem__(self.regs, loop.reg))
+        if not np.array_equal(np.broadcast_to(counter, (lanes,)), self.v0 + 1 + np.arange(lanes)):
+            raise LaneViolation(end, f"{loop.describe()}: x{loop.reg} must count the iterations by one")
+        for r in self.regs.exposed - {loop.reg, 0}:
+            now = list.__getitem__(self.regs, r)
+            left = now[:lanes - 1] if isinstance(now, np.ndarray) else now
+            if not np.all(left == self.entry_regs[r]):
+                raise LaneViolation(end, f"{loop.describe()}: x{r} is read before the iteration sets it and the "
+                                         "iteration changes it, so each iteration depends on the one before")
+        for level in self.agen_used_exposed:
+            if self.agen[level] != self.entry_agen[level]:
+                raise LaneViolation(end, f"{loop.describe()}: address-generator level {level} is used before the "
+                                         "iteration sets it and the iteration changes it")
+        for tile, block in self.entry_blocks.items():
+            if self.blocks.get(tile, block) != block:
+                raise LaneViolation(end, f"{loop.describe()}: tile {tile}'s block is used before the iteration "
+                                         "configures it and the iteration changes it")
+
+    def exit_regs(self) -> list[Any]:
+        """The registers the last iteration leaves (integers)."""
+        out = []
+        for v in list(self.regs):
+            out.append(int(v[-1]) if isinstance(v, np.ndarray) else v)
+        return out

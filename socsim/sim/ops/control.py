@@ -1,0 +1,140 @@
+"""Controller operations: scalar ALU, immediates, branches and jumps, address generator, ledger tags.
+
+Each is a function on a :class:`ControlState`, so the sequential controller (integer registers) and
+the lane-parallel control pass (a register may hold one value per lane) run the same definitions.
+Cycles: ``alu_cycles`` per instruction, plus ``branch_taken_penalty_cycles`` when control transfers;
+``mark`` is free (no cycles, not counted).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Callable
+
+import numpy as np
+
+from isa.spec import Kind, OpSpec
+from socsim.sim.ops.base import ControlState, Exec, Op
+
+_MASK64 = (1 << 64) - 1
+PATTERN_LEVELS = 8
+"""Address-generator levels (``agen`` level 0 .. 7)."""
+
+
+def wrap(v):
+    """Registers are 64-bit two's complement (int64 arrays wrap by themselves)."""
+    if isinstance(v, np.ndarray):
+        return v
+    v &= _MASK64
+    return v - (1 << 64) if v >> 63 else v
+
+
+def _shift(fn: Callable) -> Callable:
+    return lambda a, b: fn(a, b & 63)
+
+
+def _less(a, b):
+    r = a < b
+    return r.astype(np.int64) if isinstance(r, np.ndarray) else int(r)
+
+
+ALU: dict[str, Callable] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "and": operator.and_,
+    "or": operator.or_, "xor": operator.xor, "sll": _shift(operator.lshift), "sra": _shift(operator.rshift),
+    "slt": _less, "addi": operator.add, "muli": operator.mul,
+}
+"""rd = fn(rs1, second operand) of each ALU mnemonic."""
+CONDITIONS: dict[str, Callable] = {
+    "beq": operator.eq, "bne": operator.ne, "blt": operator.lt, "bge": operator.ge,
+}
+"""Branch taken when fn(rs1, rs2)."""
+
+
+def _alu(spec: OpSpec) -> Op:
+    fn = ALU[spec.mnemonic]
+    mn = spec.mnemonic
+    if spec.fields[2].kind is Kind.REG:
+        def run(s: ControlState, args: tuple, pc: int) -> int:
+            if args[0]:
+                s.set_reg(args[0], wrap(fn(s.regs[args[1]], s.regs[args[2]])))
+            s.count(mn, s.alu_cycles)
+            return pc + 1
+    else:
+        def run(s: ControlState, args: tuple, pc: int) -> int:
+            if args[0]:
+                s.set_reg(args[0], wrap(fn(s.regs[args[1]], args[2])))
+            s.count(mn, s.alu_cycles)
+            return pc + 1
+    return Op(spec, Exec.CONTROL, control=run)
+
+
+def _branch(spec: OpSpec) -> Op:
+    cond = CONDITIONS[spec.mnemonic]
+    mn = spec.mnemonic
+
+    def run(s: ControlState, args: tuple, pc: int) -> int:
+        return s.branch(cond(s.regs[args[0]], s.regs[args[1]]), args[2], pc, mn)
+    return Op(spec, Exec.CONTROL, control=run)
+
+
+def _li(s: ControlState, args: tuple, pc: int) -> int:
+    if args[0]:
+        s.set_reg(args[0], args[1])
+    s.count("li", s.alu_cycles)
+    return pc + 1
+
+
+def _link(s: ControlState, rd: int, pc: int) -> None:
+    if rd:
+        s.set_reg(rd, pc + 1)
+
+
+def _jal(s: ControlState, args: tuple, pc: int) -> int:
+    _link(s, args[0], pc)
+    return s.jump(args[1], pc, "jal")
+
+
+def _jalr(s: ControlState, args: tuple, pc: int) -> int:
+    target = s.regs[args[1]]
+    _link(s, args[0], pc)
+    return s.jump(target, pc, "jalr")
+
+
+def _nop(s: ControlState, args: tuple, pc: int) -> int:
+    s.count("nop", s.alu_cycles)
+    return pc + 1
+
+
+def _mark(s: ControlState, args: tuple, pc: int) -> int:
+    s.tag(args[0], args[1])
+    return pc + 1
+
+
+def _agen(s: ControlState, args: tuple, pc: int) -> int:
+    s.agen[args[0]] = (args[1], args[2])
+    s.count("agen", s.alu_cycles)
+    return pc + 1
+
+
+def _agclr(s: ControlState, args: tuple, pc: int) -> int:
+    s.agen[:] = [(1, 0)] * PATTERN_LEVELS
+    s.count("agclr", s.alu_cycles)
+    return pc + 1
+
+
+CONTROL = {"li": _li, "jal": _jal, "jalr": _jalr, "nop": _nop, "mark": _mark, "agen": _agen, "agclr": _agclr}
+"""The controller operations that are neither ALU ops nor conditional branches."""
+
+
+def control_ops(specs: list[OpSpec]) -> dict[str, Op]:
+    """Ops of the control group that run in the controller without waiting."""
+    out = {}
+    for spec in specs:
+        mn = spec.mnemonic
+        if mn in ALU:
+            out[mn] = _alu(spec)
+        elif mn in CONDITIONS:
+            out[mn] = _branch(spec)
+        elif mn in CONTROL:
+            out[mn] = Op(spec, Exec.CONTROL, control=CONTROL[mn])
+    return out

@@ -1,0 +1,292 @@
+"""Digital-unit operations: FP32 numerics over lanes and the work that prices them.
+
+Every function takes :class:`Operands` whose arrays have a leading lane axis (L, words). What a lane
+computes never depends on the other lanes: elementwise numpy operations, stacked ``np.matmul`` (one
+BLAS call of the same shape per lane) and reductions along a lane's own axes; batch-norm statistics
+are computed lane by lane. Accumulating instructions go through :meth:`Operands.accumulate`, so a
+lane-parallel loop can add its lanes into a reduced symbol in iteration order.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from isa.spec import Hyper
+from socsim.sim.ops.base import F32, Operands, Work, add_into
+
+_NONE: frozenset[str] = frozenset()
+
+
+def pool_out(v: dict) -> int:
+    """Output words of a k x k pooling with stride s over planes of h x w."""
+    return v["planes"] * ((v["h"] - v["k"]) // v["s"] + 1) * ((v["w"] - v["k"]) // v["s"] + 1)
+
+
+def _check_pool(v: dict) -> None:
+    h, w, k, s = v["h"], v["w"], v["k"], v["s"]
+    if k < 1 or s < 1 or k > h or k > w:
+        raise ValueError(f"a {k} x {k} pooling window with stride {s} does not fit planes of {h} x {w}")
+
+
+def _windows(c: Operands) -> np.ndarray:
+    """(L, planes, oh, ow, k*k) pooling windows of ``src``."""
+    v = c.v
+    _check_pool(v)
+    planes, h, w, k, s = v["planes"], v["h"], v["w"], v["k"], v["s"]
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    x = c.a("src").reshape(c.lanes, planes, h, w)
+    return np.stack([x[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s]
+                     for ky in range(k) for kx in range(k)], axis=-1)
+
+
+def _pool(reduce: Callable[..., np.ndarray]) -> Callable[[Operands], None]:
+    def run(c: Operands) -> None:
+        c.put("dst", reduce(_windows(c), axis=-1).reshape(c.lanes, -1))
+    return run
+
+
+def _pool_back(c: Operands, weights: np.ndarray) -> None:
+    """Scatter window-gradient ``weights`` (L, planes, oh, ow, k*k) back onto the input planes."""
+    v = c.v
+    planes, h, w, k, s = v["planes"], v["h"], v["w"], v["k"], v["s"]
+    oh, ow = weights.shape[2], weights.shape[3]
+    out = np.zeros((c.lanes, planes, h, w), dtype=F32)
+    for j in range(k * k):
+        ky, kx = divmod(j, k)
+        out[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s] += weights[..., j]
+    c.put("dst", out.reshape(c.lanes, -1))
+
+
+def _maxpoolb(c: Operands) -> None:
+    wins = _windows(c)
+    first = np.argmax(wins, axis=-1)
+    g = c.a("gout").reshape(wins.shape[:-1])
+    weights = np.zeros(wins.shape, dtype=F32)
+    np.put_along_axis(weights, first[..., None], g[..., None], axis=-1)
+    _pool_back(c, weights)
+
+
+def _avgpoolb(c: Operands) -> None:
+    v = c.v
+    _check_pool(v)
+    k, s = v["k"], v["s"]
+    oh, ow = (v["h"] - k) // s + 1, (v["w"] - k) // s + 1
+    g = c.a("gout").reshape(c.lanes, v["planes"], oh, ow) / F32(k * k)
+    _pool_back(c, np.repeat(g[..., None], k * k, axis=-1))
+
+
+def _sxent(c: Operands) -> None:
+    n, classes = c.v["n"], c.v["classes"]
+    z = c.a("logits").reshape(c.lanes, n, classes)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    p = e / e.sum(axis=-1, keepdims=True)
+    labels = c.a("labels").astype(np.int64)
+    if labels.min(initial=0) < 0 or labels.max(initial=0) >= classes:
+        raise ValueError(f"a label is outside 0 .. {classes - 1}")
+    lane, row = np.meshgrid(np.arange(c.lanes), np.arange(n), indexing="ij")
+    p[lane, row, labels] -= F32(1.0)
+    c.put("dst", (p / F32(n)).reshape(c.lanes, -1))
+
+
+def _mm(c: Operands) -> None:
+    lanes, m, k, n = c.lanes, c.v["m"], c.v["k"], c.v["n"]
+    a = c.a("a").reshape(lanes, k, m).transpose(0, 2, 1) if c.v["ta"] else c.a("a").reshape(lanes, m, k)
+    b = c.a("b").reshape(lanes, n, k).transpose(0, 2, 1) if c.v["tb"] else c.a("b").reshape(lanes, k, n)
+    out = np.matmul(a, b).reshape(lanes, -1)
+    if c.v["acc"]:
+        c.accumulate("dst", out, add_into)
+    else:
+        c.put("dst", out)
+
+
+def _opacc(c: Operands) -> None:
+    lanes, k, m, n = c.lanes, c.v["k"], c.v["m"], c.v["n"]
+    prod = np.matmul(c.a("a").reshape(lanes, k, m).transpose(0, 2, 1), c.a("b").reshape(lanes, k, n))
+    c.accumulate("acc", (F32(c.v["f"]) * prod).reshape(lanes, -1), add_into)
+
+
+def _vadd(c: Operands) -> None:
+    if c.reduced("dst"):  # dst += the other operand (dst is a or b: checked when the loop is planned)
+        c.accumulate("dst", c.a("b" if c.same("dst", "a") else "a"), add_into)
+    else:
+        c.put("dst", c.a("a") + c.a("b"))
+
+
+def _xferwv(c: Operands) -> None:
+    acc, w = c.a("acc"), c.a("w")
+    hit = np.abs(acc) >= F32(c.v["level"])
+    target = np.where(hit, w + acc, w)
+    c.put("target", target)
+    c.put("mask", hit)
+    w[...] = target
+    acc[hit] = 0
+
+
+def _xferp(c: Operands) -> None:
+    acc = c.a("acc")
+    p = np.trunc(acc / F32(c.v["eps"]))
+    acc -= p * F32(c.v["eps"])
+    c.put("pulses", p)
+
+
+def _adamw(c: Operands) -> None:
+    step = c.regs[c.v["step"]]
+    if step < 1:
+        raise ValueError(f"adamw step register x{c.v['step']} holds {step}; steps count from 1")
+    b1, b2 = c.h(Hyper.BETA1), c.h(Hyper.BETA2)
+    g, m, v = c.a("grad"), c.a("m"), c.a("v")
+    m[...] = b1 * m + (F32(1) - b1) * g
+    v[...] = b2 * v + (F32(1) - b2) * g * g
+    m_hat = m / (F32(1) - b1 ** F32(step))
+    v_hat = v / (F32(1) - b2 ** F32(step))
+    c.put("dw", -c.h(Hyper.LR) * (m_hat / (np.sqrt(v_hat) + c.h(Hyper.EPS)) + c.h(Hyper.WD) * c.a("w")))
+
+
+def _sgd(c: Operands) -> None:
+    mom = c.a("mom")
+    mom[...] = c.h(Hyper.MOMENTUM) * mom + c.a("grad") + c.h(Hyper.WD) * c.a("w")
+    c.put("dw", -c.h(Hyper.LR) * mom)
+
+
+def _quant(c: Operands) -> None:
+    x = c.a("src") / F32(c.v["scale"])
+    bits = c.v["bits"]
+    if bits:
+        top = F32(2 ** (bits - 1) - 1)
+        x = np.clip(np.rint(x), -top, top)
+    c.put("dst", x)
+
+
+def _bn_view(c: Operands, name: str) -> np.ndarray:
+    return c.a(name).reshape(c.lanes, c.v["n"], c.v["c"], c.v["hw"])
+
+
+def _bnfwd(c: Operands) -> None:
+    lanes, n, ch, hw = c.lanes, c.v["n"], c.v["c"], c.v["hw"]
+    x = _bn_view(c, "x")
+    mean = np.empty((lanes, ch), F32)
+    var = np.empty((lanes, ch), F32)
+    for lane in range(lanes):  # each lane's statistics over its own (n, hw) axes, as it would alone
+        mean[lane] = x[lane].mean(axis=(0, 2), dtype=F32)
+        var[lane] = ((x[lane] - mean[lane][None, :, None]) ** 2).mean(axis=(0, 2), dtype=F32)
+    inv = F32(1) / np.sqrt(var + F32(c.v["eps"]))
+    xhat = (x - mean[:, None, :, None]) * inv[:, None, :, None]
+    gb = c.a("gb")
+    c.put("xhat", xhat.reshape(lanes, -1))
+    c.put("y", (gb[:, None, :ch, None] * xhat + gb[:, None, ch:, None]).reshape(lanes, -1))
+    c.put("stats", np.concatenate([mean, inv], axis=1))
+    count = n * hw
+    unbiased = var * F32(count / max(count - 1, 1))
+    c.accumulate("run", np.concatenate([mean, unbiased], axis=1), _blend(F32(c.v["momentum"])))
+
+
+def _blend(mom: np.float32) -> Callable[[np.ndarray, np.ndarray], None]:
+    """run = (1 - mom) run + mom stat: the running statistics' update."""
+    def apply(run: np.ndarray, stat: np.ndarray) -> None:
+        run[...] = (F32(1) - mom) * run + mom * stat
+    return apply
+
+
+def _bnbwd(c: Operands) -> None:
+    lanes, n, ch, hw = c.lanes, c.v["n"], c.v["c"], c.v["hw"]
+    dy, xhat = _bn_view(c, "dy"), _bn_view(c, "xhat")
+    inv = c.a("stats")[:, ch:]
+    gamma = c.a("gb")[:, :ch]
+    s_dy = np.empty((lanes, ch), F32)
+    s_dyx = np.empty((lanes, ch), F32)
+    for lane in range(lanes):
+        s_dy[lane] = dy[lane].sum(axis=(0, 2), dtype=F32)
+        s_dyx[lane] = (dy[lane] * xhat[lane]).sum(axis=(0, 2), dtype=F32)
+    c.accumulate("dgb", np.concatenate([s_dyx, s_dy], axis=1), add_into)
+    count = F32(n * hw)
+    dx = ((gamma * inv / count)[:, None, :, None]
+          * (count * dy - s_dy[:, None, :, None] - xhat * s_dyx[:, None, :, None]))
+    c.put("dx", dx.reshape(lanes, -1))
+
+
+def _bneval(c: Operands) -> None:
+    ch = c.v["c"]
+    x = _bn_view(c, "x")
+    run, gb = c.a("run"), c.a("gb")
+    scale = gb[:, :ch] / np.sqrt(run[:, ch:] + F32(c.v["eps"]))
+    c.put("y", (scale[:, None, :, None] * (x - run[:, None, :ch, None]) + gb[:, None, ch:, None]).reshape(
+        c.lanes, -1))
+
+
+def _argmax(c: Operands) -> None:
+    c.put("dst", np.argmax(c.a("src").reshape(c.lanes, c.v["n"], c.v["classes"]), axis=-1))
+
+
+def _hp(c: Operands) -> None:
+    c.hyper[c.v["name"]] = float(c.v["f"])
+
+
+def _set(fn: Callable[[Operands], np.ndarray]) -> Callable[[Operands], None]:
+    def run(c: Operands) -> None:
+        c.put("dst", fn(c))
+    return run
+
+
+def _n(v: dict) -> int:
+    return int(v["n"])
+
+
+def _elementwise(ops: int = 0, macs: int = 0, special: int = 0) -> Callable[[dict], Work]:
+    """Work of an instruction with ``ops`` / ``macs`` / ``special`` operations per element of n."""
+    return lambda v: (ops * _n(v), macs * _n(v), special * _n(v))
+
+
+DIGITAL: dict[str, tuple[Callable[[Operands], None], Callable[[dict], Work]]] = {
+    "vadd": (_vadd, _elementwise(ops=1)),
+    "vsub": (_set(lambda c: c.a("a") - c.a("b")), _elementwise(ops=1)),
+    "vmul": (_set(lambda c: c.a("a") * c.a("b")), _elementwise(macs=1)),
+    "vmax": (_set(lambda c: np.maximum(c.a("a"), c.a("b"))), _elementwise(ops=1)),
+    "vmin": (_set(lambda c: np.minimum(c.a("a"), c.a("b"))), _elementwise(ops=1)),
+    "vcmpeq": (_set(lambda c: (c.a("a") == c.a("b")).astype(F32)), _elementwise(ops=1)),
+    "vscl": (_set(lambda c: F32(c.v["f"]) * c.a("a")), _elementwise(macs=1)),
+    "vaxpy": (_set(lambda c: F32(c.v["f"]) * c.a("a") + c.a("b")), _elementwise(macs=1)),
+    "vfill": (_set(lambda c: F32(c.v["f"])), _elementwise(ops=1)),
+    "vclamp": (_set(lambda c: np.clip(c.a("a"), -F32(c.v["f"]), F32(c.v["f"]))), _elementwise(ops=2)),
+    "vrelu": (_set(lambda c: np.maximum(c.a("a"), F32(0))), _elementwise(ops=1)),
+    "vdrelu": (_set(lambda c: np.where(c.a("a") > 0, c.a("g"), F32(0))), _elementwise(ops=1)),
+    "vaddr": (_set(lambda c: (c.a("a").reshape(c.lanes, c.v["rows"], c.v["cols"]) + c.a("b")[:, None, :]).reshape(
+        c.lanes, -1)), lambda v: (v["rows"] * v["cols"], 0, 0)),
+    "vsumr": (_set(lambda c: c.a("a").reshape(c.lanes, c.v["rows"], c.v["cols"]).sum(axis=1)),
+              lambda v: (v["rows"] * v["cols"], 0, 0)),
+    "vsum": (_set(lambda c: c.a("a").sum(axis=1, dtype=F32)[:, None]), _elementwise(ops=1)),
+    "maxpool": (_pool(np.max), lambda v: (pool_out(v) * v["k"] * v["k"], 0, 0)),
+    "avgpool": (_pool(np.mean), lambda v: (pool_out(v) * v["k"] * v["k"], pool_out(v), 0)),
+    "maxpoolb": (_maxpoolb, lambda v: (2 * pool_out(v) * v["k"] * v["k"], 0, 0)),
+    "avgpoolb": (_avgpoolb, lambda v: (pool_out(v) * v["k"] * v["k"], pool_out(v), 0)),
+    "sxent": (_sxent, lambda v: (3 * v["n"] * v["classes"], 0, v["n"] * v["classes"] + v["n"])),
+    "mm": (_mm, lambda v: (0, v["m"] * v["k"] * v["n"], 0)),
+    "opacc": (_opacc, lambda v: (0, v["k"] * v["m"] * v["n"] + v["m"] * v["n"], 0)),
+    "xferwv": (_xferwv, _elementwise(ops=4)),
+    "xferp": (_xferp, _elementwise(ops=1, macs=1, special=1)),
+    "hp": (_hp, lambda v: (0, 0, 0)),
+    "adamw": (_adamw, _elementwise(ops=3, macs=6, special=2)),
+    "sgd": (_sgd, _elementwise(macs=3)),
+    "quant": (_quant, _elementwise(ops=2, special=1)),
+    "argmax": (_argmax, lambda v: (v["n"] * v["classes"], 0, 0)),
+    "bnfwd": (_bnfwd, lambda v: (3 * v["n"] * v["c"] * v["hw"], 2 * v["n"] * v["c"] * v["hw"] + 4 * v["c"],
+                                 2 * v["c"])),
+    "bnbwd": (_bnbwd, lambda v: (4 * v["n"] * v["c"] * v["hw"], 3 * v["n"] * v["c"] * v["hw"], v["c"])),
+    "bneval": (_bneval, lambda v: (v["n"] * v["c"] * v["hw"], v["n"] * v["c"] * v["hw"], 2 * v["c"])),
+}
+"""mnemonic -> (numerics over lanes, work from the field values)."""
+
+REDUCIBLE: dict[str, Callable[[dict, Callable[[str, str], bool]], frozenset[str]]] = {
+    "mm": lambda v, same: frozenset({"dst"}) if v["acc"] else _NONE,
+    "opacc": lambda v, same: frozenset({"acc"}),
+    "vadd": lambda v, same: frozenset({"dst"}) if same("dst", "a") or same("dst", "b") else _NONE,
+    "bnfwd": lambda v, same: frozenset({"run"}),
+    "bnbwd": lambda v, same: frozenset({"dgb"}),
+}
+"""Operands a lane-parallel loop may reduce into (dst += term, or a running average for bnfwd)."""
+
+OVERWRITES: dict[str, Callable[[dict], frozenset[str]]] = {
+    "mm": lambda v: _NONE if v["acc"] else frozenset({"dst"}),
+}
+"""Read-write operands that these field values only write."""

@@ -1,0 +1,96 @@
+"""Controller operations that wait: load/store of one on-chip word, fence, wait, post, waitt, halt.
+
+Each is a generator function on the controller (it may yield SimPy events until the units it
+observes are done); cycles: ``sram.access_cycles`` for lw / sw, ``alu_cycles`` for the others.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Generator
+
+import numpy as np
+import simpy
+
+from isa.program import Instruction
+from isa.spec import Space, WaitUnit
+from socsim.sim.traps import TrapKind
+from socsim.sim.unit import wait_for
+
+if TYPE_CHECKING:
+    from socsim.sim.controller import Controller
+
+
+def _scalar_memory(c: "Controller", ins: Instruction, pc: int) -> Generator:
+    ops = c.resolve(c.soc.plans[pc], {}, None)
+    if any(space is Space.DRAM for space, _, _ in ops.mem.values()):
+        raise c.trap(TrapKind.OUT_OF_RANGE, "lw/sw reach on-chip memory only, not dram", ins)
+    deps = c.soc.scoreboard.dependencies(ops.reads, ops.writes)
+    if deps:
+        yield from c.sync()
+        c.waiting_on = f"operands of pc {pc}"
+        yield wait_for(c.soc.env, deps)
+    mn = ins.spec.mnemonic
+    space, start, _ = next(iter(ops.mem.values()))
+    word = c.soc.memory.arrays[space][start:start + 1]
+    if mn == "lw":
+        if ins.args[0]:
+            value = float(word[0])
+            if not np.isfinite(value):
+                raise c.trap(TrapKind.NAN, f"lw loads {value}", ins)
+            c.regs[ins.args[0]] = int(value)
+    else:
+        word[0] = np.float32(c.regs[ins.args[0]])
+    if space is Space.TBUF:
+        c.soc.ledger.record("tbuf", "tbuf_access", mn, c.layer, c.phase, 1)
+    else:
+        c.soc.ledger.record(space.name.lower(), "sram_read" if mn == "lw" else "sram_write", mn, c.layer, c.phase, 1)
+    c.count(mn, c.soc.cfg.sram.access_cycles)
+
+
+def _fence(c: "Controller", ins: Instruction, pc: int) -> Generator:
+    yield from c.wait_all(ins)
+    c.count("fence", c.alu_cycles)
+
+
+def _wait(c: "Controller", ins: Instruction, pc: int) -> Generator:
+    yield from c.wait_all(ins, c.units_of(WaitUnit(ins.args[0]), ins.args[1], ins))
+    c.count("wait", c.alu_cycles)
+
+
+def _post(c: "Controller", ins: Instruction, pc: int) -> Generator:
+    units = c.units_of(WaitUnit(ins.args[0]), ins.args[1], ins)
+    events = [u.last_done for u in units if u.last_done is not None]
+    sem = c.semaphore(ins.args[2])
+    yield from c.sync()
+    c.soc.env.process(_post_when(c.soc.env, events, sem))
+    c.count("post", c.alu_cycles)
+
+
+def _waitt(c: "Controller", ins: Instruction, pc: int) -> Generator:
+    sem = c.semaphore(ins.args[0])
+    yield from c.sync()
+    c.waiting_on = f"semaphore {ins.args[0]} (waitt at pc {pc})"
+    yield sem.get(1)
+    c.waiting_on = ""
+    c.count("waitt", c.alu_cycles)
+
+
+def _halt(c: "Controller", ins: Instruction, pc: int) -> Generator:
+    yield from c.wait_all(ins)
+    c.count("halt", c.alu_cycles)
+    yield from c.sync()
+    c.halted = True
+
+
+def _post_when(env: simpy.Environment, events: list, sem: simpy.Container) -> Generator:
+    pending = [e for e in events if not e.triggered]
+    if pending:
+        yield wait_for(env, pending)
+    yield sem.put(1)
+
+
+WAITING: dict[str, Callable[["Controller", Instruction, int], Generator]] = {
+    "lw": _scalar_memory, "sw": _scalar_memory, "fence": _fence, "wait": _wait, "post": _post,
+    "waitt": _waitt, "halt": _halt,
+}
+"""mnemonic -> the controller operation that may wait."""
