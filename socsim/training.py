@@ -32,10 +32,10 @@ class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
-                 state: dict | None = None, timeline: bool = False, timing_only: bool = False):
+                 state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast"):
         self.graph, self.cfg, self.data = graph, cfg, data
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
-        self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only)
+        self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only, engine=engine)
         self.epoch = 0
         self.write("test_x", data.x_test[:self.compiled.test_examples])
         self.write("test_y", data.y_test[:self.compiled.test_examples])

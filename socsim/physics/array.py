@@ -66,9 +66,10 @@ class PairArray(Crossbar):
         self._atten = self._ir_drop_segments() if self.f.r_wire_ohm > 0 else None
 
     # ---- hooks -------------------------------------------------------------------------------
-    def _conductance(self, t_s: float) -> tuple[np.ndarray, Variance]:
-        """Conductance seen by a read at t_s (uS) and per-device read-noise variance (uS^2)."""
-        return self.g, self.f.read_sigma_us ** 2
+    def _conductance(self, t_s: float, blk: tuple[slice, ...]) -> tuple[np.ndarray, Variance]:
+        """Conductance seen by a read at t_s (uS) and per-device read-noise variance (uS^2) of the devices
+        ``self.g[blk]`` (a scalar variance applies to every device)."""
+        return self.g[blk], self.f.read_sigma_us ** 2
 
     def _touched(self) -> None:
         """Invalidate cached read matrices after programming."""
@@ -83,11 +84,12 @@ class PairArray(Crossbar):
         bitline = (col * 2)[None] + np.arange(2)[:, None, None]
         return (r - np.arange(r))[None, None, :, None] + (bitline[:, :, None, :] + 1)
 
-    def _read_state(self, t_s: float) -> tuple[np.ndarray, Variance]:
-        g, var = self._conductance(t_s)
+    def _read_state(self, t_s: float, blk: tuple[slice, ...]) -> tuple[np.ndarray, Variance]:
+        """The block's conductances and noise variances as the read path sees them (IR drop included)."""
+        g, var = self._conductance(t_s, blk)
         if self._atten is None:
             return g, var
-        a = (1.0 / (1.0 + g * 1e-6 * self.f.r_wire_ohm * self._atten)).astype(np.float32)
+        a = (1.0 / (1.0 + g * 1e-6 * self.f.r_wire_ohm * self._atten[blk])).astype(np.float32)
         v = var * a * a if var is not None else None
         return g * a, v
 
@@ -97,9 +99,7 @@ class PairArray(Crossbar):
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        g, var = self._read_state(t_s)
-        blk = g[:, :, r0:r0 + nr, c0:c0 + nc]
-        vb = var[:, :, r0:r0 + nr, c0:c0 + nc] if isinstance(var, np.ndarray) else var
+        blk, vb = self._read_state(t_s, (slice(None), slice(None), slice(r0, r0 + nr), slice(c0, c0 + nc)))
         s = self.n_slices
         if transposed:
             gm = np.ascontiguousarray((blk[0] - blk[1]).transpose(2, 0, 1).reshape(nc, s * nr))
@@ -158,11 +158,10 @@ class PairArray(Crossbar):
     def read_conductance(self, r0: int, c0: int, nr: int, nc: int, t_s: float, seed: np.uint64) -> np.ndarray:
         """One noisy read of every device of the block: (2, S, nr, nc) float32 uS; noise from ``seed``."""
         self._check_block(r0, c0, nr, nc)
-        g, var = self._conductance(t_s)
-        blk = g[:, :, r0:r0 + nr, c0:c0 + nc]
+        blk, var = self._conductance(t_s, (slice(None), slice(None), slice(r0, r0 + nr), slice(c0, c0 + nc)))
         if var is None or (not isinstance(var, np.ndarray) and var == 0.0):
             return blk.astype(np.float32, copy=True)
-        sd = np.sqrt(var[:, :, r0:r0 + nr, c0:c0 + nc] if isinstance(var, np.ndarray) else var)
+        sd = np.sqrt(var)
         z = np.empty(blk.shape, np.float32)
         fill_normals(seed, z)
         return (blk + sd * z).astype(np.float32)

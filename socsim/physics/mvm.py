@@ -95,11 +95,8 @@ def _one_phase(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Ad
     back = np.float32(tr.gain / tr.v_unit)
     seeds = draws.seeds(Site.ADC, phase)
     if adc.sums_analog and not exact_slices and not _tia_can_clip(gmat, tr, dac, tia_max_ua):
-        a = np.matmul(codes, gmat)
-        a *= np.float32(tr.v_unit / tr.gain)
-        q = adc.convert(a, _noise_var(s, var, tr.v_unit), seeds, saturated)
-        q *= back
-        return q
+        return adc.convert(np.matmul(codes, gmat), _noise_var(s, var, tr.v_unit), seeds, saturated,
+                           tr.v_unit / tr.gain, float(back))
     lanes, b, n = codes.shape
     d = dac.digits(codes, in_bits)                            # (L, P, B, n)
     p = d.shape[1]
@@ -113,8 +110,8 @@ def _one_phase(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Ad
         unused = np.zeros(lanes, np.int64)
         if nv is not None:
             noisy_convert(rows, draws.seeds(Site.TIA, phase), p * b, True, nv.reshape(lanes * p * b, -1), 0.0,
-                          -np.inf, np.inf, 0.0, 0, rows, unused)
-        noisy_convert(rows, seeds, p * b, False, _NONE, 0.0, -tia_max_ua, tia_max_ua, 0.0, 0, rows, unused)
+                          -np.inf, np.inf, 0.0, 0, 1.0, 1.0, rows, unused)
+        noisy_convert(rows, seeds, p * b, False, _NONE, 0.0, -tia_max_ua, tia_max_ua, 0.0, 0, 1.0, 1.0, rows, unused)
         nv = None
     pulse_var = None if nv is None else nv.reshape(lanes, p, b, -1)
     q = adc.combine(cur.reshape(lanes, p, b, -1), tr.weights, seeds, saturated, pulse_var)

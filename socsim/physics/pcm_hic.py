@@ -66,15 +66,17 @@ class PcmHybrid(PairArray):
     def _redraw_nu(self, sel: np.ndarray) -> None:
         self.nu[sel] = drift_nu_many(self.g[sel].astype(np.float64), self.f.pcm_g_max, self.z_nu[sel])
 
-    def _conductance(self, t_s: float) -> tuple[np.ndarray, Variance]:
-        key = (self._version, t_s)
+    def _conductance(self, t_s: float, blk: tuple[slice, ...]) -> tuple[np.ndarray, Variance]:
+        """Drifted conductance and 1/f read-noise variance of the devices ``g[blk]`` at t_s (only those)."""
+        key = (self._version, t_s, blk)
         if self._state_key != key:
             f = self.f
-            g_t = np.empty(self.g.size, np.float32)
-            var = np.empty(self.g.size, np.float32)
-            conductance_at(self.g.ravel().astype(np.float64), self.nu.ravel(), self.t_prog.ravel(), t_s,
+            g = self.g[blk]
+            g_t = np.empty(g.size, np.float32)
+            var = np.empty(g.size, np.float32)
+            conductance_at(g.ravel().astype(np.float64), self.nu[blk].ravel(), self.t_prog[blk].ravel(), t_s,
                            f.pcm_t0, f.pcm_t_read, f.pcm_read_scale, f.pcm_g_max, f.pcm_drift, g_t, var)
-            self._state = (g_t.reshape(self.g.shape), var.reshape(self.g.shape))
+            self._state = (g_t.reshape(g.shape), var.reshape(g.shape))
             self._state_key = key
         assert self._state is not None
         return self._state
@@ -161,7 +163,7 @@ class PcmHybrid(PairArray):
         n = np.asarray(n_pulses, dtype=np.int64)
         counts = np.stack([np.maximum(n, 0), np.maximum(-n, 0)])      # (2, nr, nc) SET pulses per LSB device
         blk = (slice(None), 0, slice(r0, r0 + nr), slice(c0, c0 + nc))
-        g_now = self._conductance(t_s)[0][blk]                        # drifted state is where pulses start
+        g_now = self._conductance(t_s, (slice(None), slice(None), slice(r0, r0 + nr), slice(c0, c0 + nc)))[0][:, 0]
         g = np.ascontiguousarray(g_now, dtype=np.float64).ravel()
         cflat = counts.ravel()
         offsets = np.concatenate([[0], np.cumsum(cflat)[:-1]]).astype(np.int64)

@@ -263,12 +263,15 @@ class Controller:
         yield from self.submit(ins, op, pc, ops, unit, report)
 
     def check_finite(self, ins: Instruction, op: Op, ops: Resolved) -> None:
-        """Trap if an operand the instruction wrote holds NaN or inf."""
+        """Trap if a word the instruction wrote holds NaN or inf (a scatter writes its pattern's words only)."""
         arrays = self.soc.memory.arrays
+        span = self.soc.plans[self.pc].span
         for name, _, written in op.access:
             if written:
                 space, start, size = ops.mem[name]
                 words = arrays[space][start:start + size]
+                if name == span and ops.pattern is not None:
+                    words = words[ops.pattern]
                 # a sum is finite unless some word is NaN or inf (or the sum overflows: then look word by word)
                 if not math.isfinite(words.sum()) and not np.isfinite(words).all():
                     raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {ins.spec.mnemonic}", ins)

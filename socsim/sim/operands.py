@@ -86,6 +86,11 @@ class Plan:
         """True for gathers and scatters (an operand is the SPAN of the address-generator pattern)."""
         return any(m.span for m in self.mems)
 
+    @property
+    def span(self) -> str:
+        """The operand the address-generator pattern addresses ("" if none)."""
+        return next((m.name for m in self.mems if m.span), "")
+
 
 def plan(ins: Instruction) -> Plan:
     """The operand plan of ``ins`` (made once per loaded instruction)."""

@@ -46,7 +46,7 @@ def test_noisy_convert_matches_reference():
     lsb = (hi - lo) / 2 ** bits
     out = np.empty_like(a)
     sat = np.zeros(1, np.int64)
-    noisy_convert(a, np.array([99], np.uint64), 50, True, var, 0.3, lo, hi, lsb, 2 ** bits - 1, out, sat)
+    noisy_convert(a, np.array([99], np.uint64), 50, True, var, 0.3, lo, hi, lsb, 2 ** bits - 1, 1.0, 1.0, out, sat)
     want = np.array([[ref.convert_ref(float(a[b, k]), float(z[b, k]), float(var[b, 0]), 0.3, lo, hi, lsb,
                                       2 ** bits - 1) for k in range(7)] for b in range(50)])
     close = np.isclose(out, want, atol=1e-4)

@@ -50,18 +50,18 @@ class Adc(ABC):
         lsb = self.lsb_ua
         return self.lo_ua, self.hi_ua, lsb, 2 ** self.bits - 1, (self.noise_lsb * lsb) ** 2
 
-    def convert(self, a: np.ndarray, var: np.ndarray | None, seeds: np.ndarray,
-                saturated: np.ndarray) -> np.ndarray:
-        """One conversion of analog values ``a`` (L, m, K) uA, with extra Gaussian read-noise variance
+    def convert(self, a: np.ndarray, var: np.ndarray | None, seeds: np.ndarray, saturated: np.ndarray,
+                scale_in: float = 1.0, scale_out: float = 1.0) -> np.ndarray:
+        """One conversion of analog values ``scale_in * a`` (L, m, K) uA, with extra Gaussian read-noise variance
         ``var`` (L, m, K), (L, m, 1) or (1, 1, 1) uA^2 (None: none); lane l's noise from ``seeds[l]``.
-        Returns (L, m, K) float32 uA; adds each lane's out-of-range conversions to ``saturated`` (L,)."""
+        Returns (L, m, K) float32 ``scale_out`` x uA; adds each lane's out-of-range conversions to ``saturated``."""
         lo, hi, lsb, qmax, adc_var = self._quantizer()
         noisy = adc_var > 0.0 or var is not None
         lanes, m, k = a.shape
         v = _NO_NOISE if var is None else np.ascontiguousarray(var).reshape(-1, var.shape[-1])
         flat = np.ascontiguousarray(a).reshape(lanes * m, k)
         out = np.empty(flat.shape, np.float32)
-        noisy_convert(flat, seeds, m, noisy, v, adc_var, lo, hi, lsb, qmax, out, saturated)
+        noisy_convert(flat, seeds, m, noisy, v, adc_var, lo, hi, lsb, qmax, scale_in, scale_out, out, saturated)
         return out.reshape(lanes, m, k)
 
     @abstractmethod

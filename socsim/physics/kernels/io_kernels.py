@@ -51,9 +51,9 @@ def extract_digits(codes, n_pulses, bits_per_pulse, signed_top, out):  # pragma:
 
 
 @njit(cache=True)
-def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, qmax, out,
+def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, qmax, scale_in, scale_out, out,
                   saturated):  # pragma: no cover - compiled
-    """out = Q(clip(a + sqrt(var + extra_var) * z, lo, hi)) for rows of several lanes.
+    """out = scale_out * Q(clip(scale_in * a + sqrt(var + extra_var) * z, lo, hi)) for rows of several lanes.
 
     a, out: (R, K) float32 currents (uA), the rows of lane ``l`` being ``l * rows_per_lane ..``; the
     normal of row r, column k is ``normal_at(seeds[l], (r - l * rows_per_lane) * K + k)``, so a lane's
@@ -69,32 +69,29 @@ def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, q
     per_r = var.shape[0] == r_n
     kn, wn, fn = ziggurat_tables()
     z = np.zeros(k_n)
-    sd = np.sqrt(var[0, 0] + extra_var)
+    sd = np.zeros(k_n)
+    inv = 1.0 / lsb if lsb > 0.0 else 0.0
+    count_low = lo < 0.0
     for r in range(r_n):
         lane = r // rows_per_lane
         local = r - lane * rows_per_lane
-        if noisy:
+        if noisy:  # the normals first, in a loop of their own (the ziggurat's branches), then a branch-free pass
             seed = seeds[lane]
-            for k in range(k_n):                  # a separate loop keeps the ziggurat's fast path tight
+            for k in range(k_n):
                 z[k] = normal_at(seed, local * k_n + k, kn, wn, fn)
-            if per_r and not per_k:
-                sd = np.sqrt(var[r, 0] + extra_var)
+            if per_k:
+                for k in range(k_n):
+                    sd[k] = np.sqrt(var[r if per_r else 0, k] + extra_var)
+            else:
+                s = np.sqrt(var[r if per_r else 0, 0] + extra_var)
+                for k in range(k_n):
+                    sd[k] = s
+        over = 0
         for k in range(k_n):
-            v = a[r, k]
-            if noisy:
-                if per_k:
-                    sd = np.sqrt(var[r if per_r else 0, k] + extra_var)
-                v = v + sd * z[k]
-            if v < lo:
-                v = lo
-                if lo < 0.0:
-                    saturated[lane] += 1
-            elif v > hi:
-                v = hi
-                saturated[lane] += 1
+            v = np.float64(a[r, k]) * scale_in + sd[k] * z[k]
+            over += (v > hi) + (count_low and v < lo)
+            v = min(max(v, lo), hi)
             if lsb > 0.0:
-                q = np.floor((v - lo) / lsb + 0.5)
-                if q > qmax:
-                    q = qmax
-                v = lo + lsb * q
-            out[r, k] = v
+                v = lo + lsb * min(np.floor((v - lo) * inv + 0.5), qmax)
+            out[r, k] = v * scale_out
+        saturated[lane] += over

@@ -1,9 +1,10 @@
 """Counter-based standard normal numbers for the Numba kernels.
 
 Element ``j`` of a draw with seed ``s`` is a function of ``(s, j)`` only: its bits come from the
-SplitMix64 finaliser applied to ``s`` and ``j`` (plus a retry counter), and the Gaussian shape
-from the 128-layer ziggurat of Marsaglia & Tsang (J. Stat. Softw. 5(8), 2000), which is exact
-(rejection, with the exact tail algorithm beyond r = 3.4426). The seed is drawn from the model's
+SplitMix64 finaliser applied to ``s ^ j * golden`` (one 64-bit hash for the first ziggurat trial, a
+chain of hashes from it for the rare retries), and the Gaussian shape from the 128-layer ziggurat of
+Marsaglia & Tsang (J. Stat. Softw. 5(8), 2000), which is exact (rejection, with the exact tail
+algorithm beyond r = 3.4426). The seed is drawn from the model's
 ``np.random.Generator``, so results are reproducible and independent of loop order or threading.
 Resolution: 32-bit layer positions (values are multiples of r / 2^31 inside a layer).
 """
@@ -58,16 +59,17 @@ def _uniform(h):  # pragma: no cover - compiled
 
 @njit(cache=True, inline="always")
 def normal_at(seed, j, kn, wn, fn):  # pragma: no cover - compiled
-    """The standard normal number number ``j`` of stream ``seed`` (uint64s)."""
-    key = mix64(seed ^ (np.uint64(j) * _GOLDEN))
+    """The standard normal number ``j`` of stream ``seed`` (uint64s)."""
+    h = mix64(seed ^ (np.uint64(j) * _GOLDEN))   # the first trial: one hash, accepted about 99 % of the time
+    key = np.uint64(0)
     c = np.uint64(0)
     while True:
-        h = mix64(key + c * _GOLDEN)
-        c += np.uint64(1)
         hz = np.int64(np.int32(np.uint32(h & np.uint64(0xFFFFFFFF))))
         iz = np.int64((h >> np.uint64(32)) & np.uint64(127))
         if abs(hz) < kn[iz]:
             return hz * wn[iz]
+        if c == np.uint64(0):                    # retries draw from a chain keyed by the first hash
+            key = mix64(h ^ _GOLDEN)
         x = hz * wn[iz]
         if iz == 0:                              # the tail beyond r (Marsaglia's exact method)
             while True:
@@ -82,6 +84,8 @@ def normal_at(seed, j, kn, wn, fn):  # pragma: no cover - compiled
         c += np.uint64(1)
         if fn[iz] + u * (fn[iz - 1] - fn[iz]) < np.exp(-0.5 * x * x):
             return x
+        h = mix64(key + c * _GOLDEN)             # a new trial
+        c += np.uint64(1)
 
 
 @njit(cache=True)

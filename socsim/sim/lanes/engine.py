@@ -31,6 +31,9 @@ class FastEngine(ReferenceEngine):
         self.memo: dict[tuple, dict] = {}
         """Replay periods by iteration fingerprint, then by boundary state (kept across runs of this SoC)."""
         self.executions = 0
+        """Lane-parallel loop executions so far."""
+        self.replayed = 0
+        """Iterations whose timing was replayed rather than simulated (all runs of this SoC)."""
 
     def load(self, program: Program, code: list[Instruction | None]) -> None:
         self.loops = lane_loops(program, code)
@@ -43,18 +46,19 @@ class FastEngine(ReferenceEngine):
         soc = self.soc
         try:
             trace = ControlPass(ctrl, loop).run()
+            check_varying(trace, loop)
             fingerprint = trace.fingerprint()
             claims = self.claims.get(fingerprint)
             if claims is None:
                 claims = self.claims[fingerprint] = check(trace, loop, dataflow=not soc.timing_only)
-            check_varying(trace, loop)
         except LaneViolation as v:
             ins = soc.code[v.pc]
             raise Trap(TrapKind.LANES, v.detail, v.pc, ins.text() if ins else "", soc.env.now + ctrl.lag,
                        soc.unit_states()) from None
         self.executions += 1
         memo = self.memo.setdefault(fingerprint, {})
-        issue = yield from timing.run(ctrl, loop, trace, self.executions, memo)
+        issue, simulated = yield from timing.run(ctrl, loop, trace, self.executions, memo)
+        self.replayed += loop.count - simulated
         if not soc.timing_only:
             NumericsPass(ctrl, loop, trace, claims, issue).run()
         ctrl.regs[:] = trace.regs

@@ -91,7 +91,8 @@ class NumericsPass:
         self.read_base = {t: np.uint64(ctrl.soc.tiles[t].crossbar.stream.reads) for t in trace.tile_reads}
         self.store = []
         for sym, exposed in zip(loop.private, claims.exposed):
-            lanes_copy = np.empty((self.lanes, sym.size), np.float32)
+            # NaN where a lane has not written: a word read without being proven written would show at once
+            lanes_copy = np.full((self.lanes, sym.size), np.nan, np.float32)
             lanes_copy[:, exposed] = self.arrays[sym.space][sym.start + exposed]
             self.store.append(lanes_copy)
 
@@ -117,9 +118,12 @@ class NumericsPass:
             ctrl.soc.tiles[t].crossbar.stream.reads += self.lanes * per
 
     def check_finite(self, rec: UnitRecord, c: LaneOperands) -> None:
+        """Trap if a word the instruction wrote holds NaN or inf in some lane (as the controller checks)."""
         for name, _, written in rec.op.access:
             if written and c.classes[name].kind == PRIVATE:
                 words = c.a(name)
+                if name == rec.span and rec.pattern is not None:
+                    words = words[:, rec.pattern]
                 if not math.isfinite(words.sum()) and not np.isfinite(words).all():
                     lane = int(np.flatnonzero(~np.isfinite(words).all(axis=1))[0])
                     raise self.trap(rec, TrapKind.NAN, f"operand {name} holds NaN or inf after {rec.ins.spec.mnemonic} "

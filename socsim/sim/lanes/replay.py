@@ -2,7 +2,7 @@
 
 The state at a boundary, taken relative to the clock, is everything the SimPy model's future depends
 on: the controller's lag and ledger tags; per unit its current job (since when, bytes left), what it
-waits on and its queue (jobs, issue cycles, producers); the scoreboard's in-flight jobs; the bus and
+waits on and its queue (jobs, issue cycles not yet reached, producers); the scoreboard's in-flight jobs; the bus and
 SRAM ports' next free cycles; and the pending events in the order SimPy will process them. Jobs are
 named by (instruction of the iteration, how many iterations ago), so two boundaries with equal states
 evolve identically over the next iterations (the lane-parallel claim makes operand addresses that
@@ -71,7 +71,8 @@ def snapshot(soc: "Soc", ctrl: "Controller", execution: int, lane: int) -> tuple
             else:
                 kind = ("deps", waited(w))
             cur = u.current
-            queue = tuple((ident(j), j.issued_at - now, tuple(ident(d.job) for d in j.deps if not d.triggered))
+            # a queued job starts at max(then, issued_at): an issue cycle already past is the same as now
+            queue = tuple((ident(j), max(j.issued_at - now, 0), tuple(ident(d.job) for d in j.deps if not d.triggered))
                           for j in u.queue)
             last = u.last_done
             units.append((ident(cur) if cur is not None else None, u.started - now if cur is not None else 0,

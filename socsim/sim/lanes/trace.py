@@ -302,8 +302,7 @@ class ControlPass(ControlState):
             for name, (space, start, _) in mem.items():
                 if space is not Space.TBUF or start // TBUF_STRIDE != tile:
                     raise LaneViolation(pc, f"operand {name} must be in tile {tile}'s buffer tb{tile}")
-        span = next((m.name for m in p.mems if m.span), "")
-        rec = UnitRecord(len(self.units), pc, ins, op, values, mem, varying, offsets, span, tile, read_index,
+        rec = UnitRecord(len(self.units), pc, ins, op, values, mem, varying, offsets, p.span, tile, read_index,
                          self.tags_first if not self.marked else self.tags, self.tags, self.marked)
         self.units.append(rec)
         self.records.append((UNIT, pc, rec, 0))

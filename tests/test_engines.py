@@ -1,0 +1,113 @@
+"""The fast engine equals the reference engine bit for bit: cycles, ledger rows, busy cycles, outputs,
+timelines, conductances and draw counters, on every hand-written program and on compiled training.
+
+The compiled programs mark their micro-batch loops lane-parallel, so the fast engine runs them as lanes
+with replayed timing; the reference interprets every instruction (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import isa
+from socsim.compiler import load_graph
+from socsim.compiler.frontend_toml import loads_toml
+from socsim.config import load_config
+from socsim.data import load_dataset
+from socsim.sim import Soc
+from socsim.training import ChipTrainer
+from tests.compiler.test_lowering import RESIDUAL
+from tests.engines import assert_same_devices, assert_same_result
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = ["ideal", "wu2023", "naive", "mp_onarray", "pcm_hic", "radix4"]
+PROGRAMS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "programs").glob("*.s"))
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: f"preset={p}")
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: Path(p).stem)
+def test_hand_written_programs_run_the_same(program, preset):
+    cfg = load_config(preset)
+    socs = {e: Soc.from_config(cfg, timeline=True, engine=e) for e in ("reference", "fast")}
+    results = {e: soc.run(isa.assemble_file(ROOT / program)) for e, soc in socs.items()}
+    assert_same_result(results["reference"], results["fast"], f"{program} on {preset}")
+    assert_same_devices(socs["reference"], socs["fast"])
+
+
+def _epoch_on_both(graph, cfg, data, microbatch=None, timeline=False, timing_only=False) -> dict:
+    """Init, one training epoch and one evaluation on each engine: (trainer, results) by engine."""
+    out = {}
+    for engine in ("reference", "fast"):
+        trainer = ChipTrainer(graph, cfg, data, microbatch=microbatch, timeline=timeline, timing_only=timing_only,
+                              engine=engine)
+        out[engine] = (trainer, [trainer.init_result, trainer.train_epoch(), trainer.evaluate()[1]])
+    return out
+
+
+def _assert_same_epoch(runs: dict, what: str) -> None:
+    (ref, ref_results), (fast, fast_results) = runs["reference"], runs["fast"]
+    for name, a, b in zip(("init", "train", "evaluate"), ref_results, fast_results):
+        assert_same_result(a, b, f"{what} {name}")
+    assert_same_devices(ref.soc, fast.soc)
+    assert ref.soc.env.now == fast.soc.env.now
+
+
+@pytest.fixture(scope="module")
+def mnist() -> object:
+    return load_dataset("mnist5k").subset(256, 64)
+
+
+@pytest.fixture(scope="module")
+def digits() -> object:
+    return load_dataset("digits")
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: f"preset={p}")
+def test_lenet_epoch_is_the_same(preset, mnist):
+    runs = _epoch_on_both(load_graph(str(ROOT / "programs" / "lenet_wu2023.toml")), load_config(preset), mnist)
+    fast = runs["fast"][0]
+    assert fast.soc.engine.replayed > 0, "the micro-batch loop's timing should have been replayed"
+    _assert_same_epoch(runs, f"LeNet on {preset}")
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: f"preset={p}")
+def test_mlp_epoch_on_digits_is_the_same(preset, digits):
+    _assert_same_epoch(_epoch_on_both(load_graph(str(ROOT / "programs" / "mlp.toml")), load_config(preset), digits),
+                       f"MLP on {preset}")
+
+
+@pytest.mark.parametrize("preset", ["ideal", "wu2023"], ids=lambda p: f"preset={p}")
+def test_residual_batchnorm_graph_is_the_same(preset, digits):
+    graph = loads_toml(RESIDUAL, "tiny_residual.toml")
+    cfg = load_config(preset, {"train": {"batch": 32}, "controller": {"dmem_kbit": 4096}})
+    _assert_same_epoch(_epoch_on_both(graph, cfg, digits.subset(256, 64), microbatch=4), f"residual on {preset}")
+
+
+def test_timelines_and_timing_only_runs_are_the_same(mnist):
+    graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
+    small = mnist.subset(128, 32)
+    _assert_same_epoch(_epoch_on_both(graph, load_config("wu2023"), small, timeline=True), "LeNet with a timeline")
+    timing = _epoch_on_both(graph, load_config("wu2023"), small, timing_only=True)
+    for a, b in zip(timing["reference"][1], timing["fast"][1]):
+        assert_same_result(a, b, "LeNet, timing only")
+
+
+def test_resume_from_a_checkpoint_stays_the_same(mnist):
+    """A fast-engine run resumed from its state after an epoch equals an uninterrupted one."""
+    graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
+    cfg = load_config("wu2023")
+    data = mnist.subset(128, 32)
+    whole = ChipTrainer(graph, cfg, data)
+    whole.train_epoch()
+    state = copy.deepcopy(whole.state())  # what a checkpoint holds (written and read back)
+    second = whole.train_epoch()
+    resumed = ChipTrainer(graph, cfg, data, state=state)
+    again = resumed.train_epoch()
+    assert_same_result(second, again, "the epoch after a resume")
+    assert_same_devices(whole.soc, resumed.soc)
+    for name in whole.compiled.init.symbols:
+        np.testing.assert_array_equal(whole.read(name), resumed.read(name), err_msg=name)

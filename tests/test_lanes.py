@@ -1,0 +1,129 @@
+"""Lane-parallel loops (``.lanes``): the fast engine runs them as lanes when the claim holds, equal to the
+reference engine, and traps with the pc of the instruction that breaks the claim otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import isa
+from socsim.config import load_config
+from socsim.sim import Soc, Trap, TrapKind
+from tests.engines import assert_same_devices, assert_same_result
+
+LANES = 8
+BODY = """\
+    muli x4, x3, 4
+    copy buf, x(x4), 4
+    mm out, buf, w, 1, 4, 4, 0, 0, 0
+    vadd total, total, out, 4
+"""
+"""A lane-parallel iteration: load four words of its own, multiply by a shared matrix, add into ``total``."""
+
+
+def program(body: str = BODY, count: int = LANES, lanes: str = "private buf out reduce total", before: str = "",
+            mark: bool = True) -> str:
+    x = ", ".join(str(float(v)) for v in np.arange(4 * LANES) % 7 - 3)
+    w = ", ".join(str(float(v)) for v in (np.arange(16) % 5) / 4 - 0.5)
+    return f"""
+.sym x dram {4 * LANES} = {x}
+.sym w sram 16 = {w}
+.sym buf sram 4
+.sym out sram 4
+.sym total acc 4
+.sym tgt sram 16
+.sym msk sram 16
+{before}
+    li x3, 0
+{f'.lanes top x3 {count} {lanes}' if mark else ''}
+top:
+{body}
+    addi x3, x3, 1
+    li x31, {LANES}
+    blt x3, x31, top
+    halt
+"""
+
+
+def run(text: str, engine: str, preset: str = "wu2023") -> tuple[Soc, object]:
+    soc = Soc.from_config(load_config(preset), timeline=True, engine=engine)
+    return soc, soc.run(isa.assemble(text, "lanes.s"))
+
+
+def pc_of(text: str, start: str) -> int:
+    """The pc of the first instruction whose source line starts with ``start``."""
+    line = next(n for n, t in enumerate(text.splitlines(), start=1) if t.strip().startswith(start))
+    return next(pc for pc, ins in enumerate(isa.assemble(text, "lanes.s").instructions) if ins.line == line)
+
+
+@pytest.mark.parametrize("preset", ["ideal", "wu2023"])
+def test_a_lane_parallel_loop_equals_the_reference(preset):
+    text = program()
+    (ref_soc, ref), (fast_soc, fast) = run(text, "reference", preset), run(text, "fast", preset)
+    assert_same_result(ref, fast, "hand-written lane loop")
+    assert_same_devices(ref_soc, fast_soc)
+    x = (np.arange(4 * LANES) % 7 - 3).astype(np.float32).reshape(LANES, 4)
+    w = ((np.arange(16) % 5) / 4 - 0.5).astype(np.float32).reshape(4, 4)
+    np.testing.assert_allclose(fast.outputs["total"], (x @ w).sum(axis=0), rtol=1e-6)
+    assert fast_soc.engine.replayed > 0  # the iterations' timing repeats: most of it was replayed
+
+
+VIOLATIONS = {
+    "reads what another lane wrote": (
+        BODY.replace("    vadd total, total, out, 4\n", "") .replace("    mm out", "    vadd total, total, out, 4\n    mm out"),
+        "vadd total, total", "where the iteration has not written it yet"),
+    "writes shared memory": (BODY + "    vscl w, w, 16, 0.5\n", "vscl", "writes memory the iterations share"),
+    "uses a reduced symbol other than by accumulating": (BODY + "    vscl total, total, 4, 2.0\n", "vscl",
+                                                          "other than by accumulating"),
+    "diverges": (BODY + "    li x5, 4\n    blt x3, x5, skip\n    vfill out, 4, 0.0\nskip:\n    nop\n", "blt x3, x5",
+                 "goes different ways"),
+    "programs the devices": (BODY + "    tcfg 0, 0, 0, 4, 4, 8\n    wv 0, tgt, msk\n", "wv",
+                             "changes state every iteration shares"),
+    "addresses a private symbol per lane": (BODY.replace("copy buf, x(x4), 4", "copy buf(x3), x(x4), 1"), "copy",
+                                            "at an address that differs between iterations"),
+    "carries a register over": (BODY + "    addi x6, x6, 1\n", "blt x3, x31", "each iteration depends on the one "
+                                "before"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VIOLATIONS))
+def test_a_broken_claim_traps_with_the_pc(case):
+    body, at, message = VIOLATIONS[case]
+    text = program(body)
+    with pytest.raises(Trap) as info:
+        run(text, "fast")
+    trap = info.value
+    assert trap.kind is TrapKind.LANES
+    assert trap.pc == pc_of(text, at), str(trap)
+    assert message in str(trap)
+
+
+def test_a_wrong_iteration_count_traps_at_the_closing_branch():
+    text = program(count=LANES - 2)
+    with pytest.raises(Trap, match="not taken in every iteration but the last") as info:
+        run(text, "fast")
+    assert info.value.pc == pc_of(text, "blt x3, x31")
+
+
+def test_the_reference_engine_ignores_the_mark():
+    """The claim is the fast engine's to check; the reference runs the loop one instruction at a time."""
+    body, _, _ = VIOLATIONS["reads what another lane wrote"]
+    assert run(program(body), "reference")[1].cycles > 0
+
+
+def test_replay_never_spans_a_data_dependent_instruction():
+    """Programming (write-verify trials) is the data-dependent cost: it cannot be inside a lane loop (above),
+    and while one issued before the loop is still in flight the loop's timing is simulated, not replayed."""
+    before = "\n".join(["    tcfg 0, 0, 0, 4, 4, 8", "    vfill tgt, 16, 0.7", "    vfill msk, 16, 1.0",
+                        "    wv 0, tgt, msk"])
+    body = BODY + "    tcfg 0, 0, 0, 4, 4, 8\n"  # every iteration waits on tile 0, which the wv keeps busy
+    text = program(body, before=before)
+    (_, ref), (fast_soc, fast) = run(text, "reference"), run(text, "fast")
+    assert_same_result(ref, fast, "a lane loop behind a write-verify")
+    wv_end = int(fast.timeline[fast.timeline.opcode == "wv"].end.iloc[0])
+    first = fast.timeline[(fast.timeline.opcode == "tcfg")].start.sort_values().iloc[1]
+    assert first >= wv_end  # the loop really waited on the programming
+    unmarked = program(body, before=before, mark=False)
+    soc, result = run(unmarked, "fast")
+    assert soc.engine.replayed == 0
+    assert_same_result(run(unmarked, "reference")[1], result, "the same loop without the mark")
