@@ -69,8 +69,9 @@ def test_a_lane_parallel_loop_equals_the_reference(preset):
 
 
 VIOLATIONS = {
-    "reads what another lane wrote": (
-        BODY.replace("    vadd total, total, out, 4\n", "") .replace("    mm out", "    vadd total, total, out, 4\n    mm out"),
+    "reads what another lane wrote": (  # total += out before this iteration's mm writes out: the previous one's
+        BODY.replace("    vadd total, total, out, 4\n", "").replace("    mm out",
+                                                                    "    vadd total, total, out, 4\n    mm out"),
         "vadd total, total", "where the iteration has not written it yet"),
     "writes shared memory": (BODY + "    vscl w, w, 16, 0.5\n", "vscl", "writes memory the iterations share"),
     "uses a reduced symbol other than by accumulating": (BODY + "    vscl total, total, 4, 2.0\n", "vscl",
@@ -118,7 +119,7 @@ def test_replay_never_spans_a_data_dependent_instruction():
                         "    wv 0, tgt, msk"])
     body = BODY + "    tcfg 0, 0, 0, 4, 4, 8\n"  # every iteration waits on tile 0, which the wv keeps busy
     text = program(body, before=before)
-    (_, ref), (fast_soc, fast) = run(text, "reference"), run(text, "fast")
+    (_, ref), (_, fast) = run(text, "reference"), run(text, "fast")
     assert_same_result(ref, fast, "a lane loop behind a write-verify")
     wv_end = int(fast.timeline[fast.timeline.opcode == "wv"].end.iloc[0])
     first = fast.timeline[(fast.timeline.opcode == "tcfg")].start.sort_values().iloc[1]
