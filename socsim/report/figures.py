@@ -21,20 +21,12 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from socsim.report.tables import PHASES, UNIT_ACTIONS, layer_order, natural_key  # noqa: E402
+from socsim.units import energy_unit  # noqa: E402  (re-exported: figures pick their energy unit here)
 
-ENERGY_UNITS = (("pJ", 1.0), ("nJ", 1e3), ("uJ", 1e6), ("mJ", 1e9), ("J", 1e12))
 TIMELINE_BARS = 4000
 """Above this many jobs the utilization timeline shows busy fraction per time bin instead of one bar per job."""
 PHASE_COLORS = {"forward": "tab:blue", "backward": "tab:orange", "update": "tab:green", "eval": "tab:purple",
                 "other": "tab:gray"}
-
-
-def energy_unit(largest_pj: float) -> tuple[str, float]:
-    """The unit (name, pJ per unit) that shows ``largest_pj`` as a number below 1000."""
-    for name, scale in ENERGY_UNITS:
-        if abs(largest_pj) < 1000 * scale:
-            return name, scale
-    return ENERGY_UNITS[-1]
 
 
 def component_colors(names: Iterable[str]) -> dict[str, tuple]:
