@@ -49,6 +49,11 @@ def _number(value: float, digits: int) -> str:
     return f"{value:.{max(digits - 1 - math.floor(math.log10(abs(value))), 0)}f}"
 
 
+def fmt_sig(value: float, digits: int = 3) -> str:
+    """A plain number with ``digits`` significant digits, trailing zeros kept (``1.00``, ``0.979``, ``56.3``)."""
+    return _number(_significant(value, digits), digits)
+
+
 def _fmt(value: float, unit: tuple[str, float], digits: int) -> str:
     name, scale = unit
     scaled = value / scale
