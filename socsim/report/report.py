@@ -21,6 +21,7 @@ from socsim.report.devices import device_values, endurance, placed_masks
 from socsim.report.headline import Headline, headline
 from socsim.report.rundir import RunFolder
 from socsim.report.tables import layer_phase_pivot, run_tables, write_tables
+from socsim.units import fmt_energy, fmt_time
 
 REPORT = "report.html"
 
@@ -77,8 +78,7 @@ def run_figures(run: RunFolder) -> dict[str, tuple[Figure, str]]:
 
 
 def _energy(pj: float) -> str:
-    unit, scale = F.energy_unit(pj)
-    return f"{pj / scale:.4g} {unit}"
+    return fmt_energy(pj, 4)
 
 
 def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
@@ -87,7 +87,7 @@ def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
     base = f" (FP32 baseline {h.baseline_accuracy:.2%})" if h.baseline_accuracy is not None else ""
     items = [("final test accuracy" + base, acc),
              ("energy per training image", _energy(h.energy_per_image_pj)),
-             ("latency per training image", f"{h.latency_per_image_s * 1e6:.4g} us"),
+             ("latency per training image", fmt_time(h.latency_per_image_s, 4)),
              ("TOPS/W, tile MVM datapath", f"{h.tops_per_w_tile:.3g}"),
              ("TOPS/W, whole chip (tile ops)", f"{h.tops_per_w_system:.3g}"),
              ("writes per weight (all epochs)", f"{h.writes_per_weight:.3g}")]
