@@ -105,6 +105,16 @@ def latency_breakdown(ledger: pd.DataFrame, clock_hz: float, images: int | None 
     return fig
 
 
+def _integer_epochs(ax, epochs: Iterable[int]) -> None:
+    """Epoch ticks at whole epochs only (every epoch up to 12 of them, else matplotlib's integer locator)."""
+    from matplotlib.ticker import MaxNLocator
+    values = sorted(set(int(e) for e in epochs))
+    if 0 < len(values) <= 12:
+        ax.set_xticks(values)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def accuracy_curve(metrics: pd.DataFrame) -> Figure:
     """Test accuracy per epoch (%), with the numpy FP32 baseline when metrics has ``baseline_accuracy``."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -115,7 +125,7 @@ def accuracy_curve(metrics: pd.DataFrame) -> Figure:
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_xticks(metrics["epoch"])
+    _integer_epochs(ax, metrics["epoch"])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Accuracy vs epoch")
@@ -265,16 +275,6 @@ def run_style(i: int, n: int) -> dict[str, object]:
 def dodge(i: int, n: int) -> float:
     """The sideways offset (epochs) of run ``i`` of ``n``: centred on the true epoch, :data:`DODGE_EPOCHS` apart."""
     return (i - (n - 1) / 2) * DODGE_EPOCHS
-
-
-def _integer_epochs(ax, epochs: Iterable[int]) -> None:
-    """Epoch ticks at whole epochs only (every epoch up to 12 of them, else matplotlib's integer locator)."""
-    from matplotlib.ticker import MaxNLocator
-    values = sorted(set(int(e) for e in epochs))
-    if 0 < len(values) <= 12:
-        ax.set_xticks(values)
-    else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def compare_accuracy(metrics: dict[str, pd.DataFrame]) -> Figure:

@@ -179,8 +179,8 @@ def sandbox(folder: Path) -> dict[str, str]:
     wrapper.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
     env.update(PATH=f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-               PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", PYTHONUTF8="1", MPLBACKEND="Agg", COLUMNS="100",
-               PYTHON=sys.executable)
+               PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", PYTHONUTF8="1", PYTHONWARNINGS="ignore",
+               MPLBACKEND="Agg", COLUMNS="100", PYTHON=sys.executable)
     return env
 
 
