@@ -117,7 +117,7 @@ def make_figure(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec):
     xd, yd = display(fig.x, x_raw), display(fig.y, y_raw)
     x, y = xd.values(x_raw), yd.values(y_raw)
     ch = channels(spec, table, fig)
-    facet_fields = [f for d in ch.facets for f in d]
+    facet_fields = [f for d in ch.facets for f in d] if len(ok) else []
     facets = _levels(ok, facet_fields)
     ncols = min(len(facets), FACET_COLUMNS)
     nrows = -(-len(facets) // ncols)

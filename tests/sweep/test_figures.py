@@ -100,3 +100,13 @@ def test_summary_page_is_self_contained(three):
     for key in table["key"]:
         assert key in page
     assert "<th>energy (nJ)</th>" in page and "Pareto front" in page and "du.special_cycles" in page
+
+
+def test_a_sweep_whose_points_all_failed_still_gets_its_page(three, tmp_path):
+    from socsim.sweep.figures import write_figures
+    spec, out = three
+    failed = out.table.assign(status="error", error="boom")
+    paths = write_figures(spec, failed, tmp_path)
+    assert [p.name for p in paths] == ["energy_vs_cycles.png", "sweep.html"]
+    page = paths[-1].read_text()
+    assert "0 ok, 24 failed" in page and "boom" in page
