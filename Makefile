@@ -1,5 +1,7 @@
 # make demo: set up .venv if missing and run the main job on the default preset (wu2023).
-# make test: set up .venv if missing, lint, regenerate-check the docs and run the test suite.
+# make test: set up .venv if missing, lint, and run the test suite (which checks every recorded output of the docs).
+# make docs: rerun every recorded command of README.md and docs/*.md and write its output into the page, and
+#            regenerate docs/isa.md, docs/config.md and the generated tables (docs/recorded-output.md).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -24,7 +26,7 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 docs: $(STAMP)
-	$(BIN)/python -m socsim.docgen
+	$(BIN)/python -m pytest -q tests/docs --update-docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

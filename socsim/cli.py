@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,6 +18,8 @@ from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 EXIT_ERROR = 2
 EXIT_TRAP = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a Unix tool reports when the reader of its output (``| head``) went away."""
 
 
 def _load_program(path: str) -> Program:
@@ -56,7 +59,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"program       {args.program}")
     print(f"config        {cfg.name} ({args.config})" + ("  [timing only: numerics skipped]" if args.timing_only
                                                           else ""))
-    print(result.summary())
+    from socsim.report.summary import result_summary
+    print(result_summary(result))
     for name in args.dump or ():
         if name not in result.outputs:
             raise KeyError(f"--dump {name}: no such symbol; the program has: {', '.join(result.outputs)}")
@@ -111,10 +115,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def preset_description(name: str) -> str:
+    """A shipped preset's one-line description: the first line of its TOML file, a ``# `` comment."""
+    from socsim.config import PRESET_DIR
+    first = (PRESET_DIR / f"{name}.toml").read_text().partition("\n")[0]
+    return first[2:].strip() if first.startswith("# ") else ""
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from socsim.config import DEFAULT_PRESET, preset_names
-    for name in preset_names():
-        print(name + ("  (default)" if name == DEFAULT_PRESET else ""))
+    names = preset_names()
+    width = max(map(len, names))
+    for name in names:
+        mark = "(default) " if name == DEFAULT_PRESET else ""
+        print(f"{name:<{width}}  {mark}{preset_description(name)}")
     return 0
 
 
@@ -130,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="socsim",
         description="Cycle-level, event-driven simulator of a compute-in-memory SoC that trains neural networks.",
         epilog="Exit status: 0 ok, 2 bad input (file, field or line named), 3 the simulated program trapped.")
+    from socsim import __version__
+    parser.add_argument("--version", action="version", version=f"socsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
@@ -175,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     from socsim.drift import add_drift_command
     add_drift_command(sub)
 
-    add("presets", cmd_presets, "list the shipped configuration presets")
+    add("presets", cmd_presets, "list the shipped configuration presets with a one-line description each")
     p = add("config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")
     p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
     return parser
@@ -185,7 +201,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from socsim.sim.traps import Trap
     try:
-        return args.fn(args)
+        code = args.fn(args)
+        sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
+        return code
+    except BrokenPipeError:  # the reader went away (socsim compile ... | head): stop quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush must not fail again
+        except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+            pass
+        return EXIT_BROKEN_PIPE
     except Trap as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_TRAP

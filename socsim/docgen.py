@@ -1,6 +1,7 @@
 """Generated reference pages: ``docs/isa.md`` from the opcode table, ``docs/config.md`` from the config.
 
-``python -m socsim.docgen`` rewrites both; ``tests/test_docs.py`` fails when either is stale.
+``python -m socsim.docgen`` rewrites both (``make docs`` too, with the rest of the docs);
+``tests/docs/test_generated.py`` fails when either is stale.
 """
 
 from __future__ import annotations

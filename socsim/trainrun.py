@@ -258,5 +258,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"final test accuracy {'not measured (timing only)' if acc is None else f'{acc:.2%}'}; "
               f"run folder {out_dir}")
         if not args.quiet and last_train is not None:
-            print("\nlast training epoch on the chip:\n" + last_train.summary())
+            from socsim.report.summary import result_summary
+            print("\nlast training epoch on the chip:\n" + result_summary(last_train))
     return 0

@@ -1,8 +1,11 @@
 """ONNX front end: an ONNX model (file or ModelProto) to the same :class:`Graph`, plus its initial weights.
 
 Operators (one table, :data:`OPS`, op_type -> converter): Conv, Gemm, MatMul (+ Add of a constant bias),
-Relu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape to 2-D, Add, BatchNormalization,
-SoftmaxCrossEntropyLoss; Identity and Dropout pass through; a final Softmax/LogSoftmax becomes the loss.
+Relu, MaxPool, AveragePool, GlobalAveragePool, ReduceMean over H and W (a global average pool), Flatten,
+Reshape / Squeeze to (batch, features) or to the same shape, Add, BatchNormalization (inference form),
+SoftmaxCrossEntropyLoss; Identity and Dropout (inference) pass through; a final Softmax/LogSoftmax becomes the
+loss. A node whose inputs are all constants (``Identity`` of an initializer, ``Transpose`` of a weight, the
+``Shape -> Gather -> Concat`` arithmetic of a ``view``) is folded to a constant first (:mod:`.onnx_fold`).
 Anything else is an error naming the node and its op_type. Every layer is built through ``graph.LAYERS``.
 
 Weights (ONNX layout) are returned beside the graph, keyed by node name:
@@ -22,6 +25,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from socsim.compiler.graph import Graph, GraphError, Node, Shape, make_layer
+from socsim.compiler.onnx_fold import BATCH, FoldError, constant, fold, shape_value
 
 
 class OnnxImport(NamedTuple):
@@ -43,6 +47,8 @@ class _Ctx:
     weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     uses: dict[str, int] = field(default_factory=dict)
     outputs: set[str] = field(default_factory=set)
+    batch: int | None = None
+    """The data input's batch dimension when the model fixes it (an export with a static batch), else None."""
 
     def error(self, node: onnx.NodeProto, msg: str) -> GraphError:
         return GraphError(f"{self.source}: node {node.name or '(unnamed)'!r} ({node.op_type}): {msg}")
@@ -63,9 +69,11 @@ class _Ctx:
         return self.shapes[self.data(node, index)]
 
 
-Converted = tuple[str, dict[str, Any], dict[str, np.ndarray], list[int]] | str
-"""A converter's result: (layer kind, layer fields, weights, data input indices), or the name of the
-existing graph node its output aliases (pass-through)."""
+Step = tuple[str, dict[str, Any], dict[str, np.ndarray], list[int]]
+"""One layer of a conversion: (layer kind, layer fields, weights, data input indices)."""
+Converted = Step | list[Step] | str
+"""A converter's result: a step, a chain of steps (each after the first takes the previous one's output), or
+the name of the existing graph node its output aliases (pass-through)."""
 
 
 def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
@@ -163,9 +171,14 @@ def _output_of(ctx: _Ctx, node_name: str) -> str:
     return next(t for t, n in ctx.producer.items() if n == node_name)
 
 
+def _used(ctx: _Ctx, tensor: str) -> bool:
+    """Whether a node or the graph's outputs read ``tensor``."""
+    return bool(tensor) and (ctx.uses.get(tensor, 0) > 0 or tensor in ctx.outputs)
+
+
 def _maxpool(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
-    if len(node.output) > 1 and node.output[1]:
-        raise ctx.error(node, "the Indices output is not supported")
+    if len(node.output) > 1 and _used(ctx, node.output[1]):
+        raise ctx.error(node, "the Indices output is used; it is not supported")
     a = _window_attrs(ctx, node, {"storage_order": _Only((0,))})
     return ("maxpool", {"kernel": tuple(a["kernel_shape"]), "stride": tuple(a["strides"]), "padding": a["pads"]},
             {}, [0])
@@ -179,17 +192,86 @@ def _avgpool(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
 
 
 def _flatten(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
-    _check_attrs(ctx, node, {"axis": _Only((1,))})
+    a = _check_attrs(ctx, node, {"axis": 1})
+    if a["axis"] not in (1, 1 - (len(ctx.in_shape(node)) + 1)):
+        raise ctx.error(node, f"axis = {a['axis']} is not supported; only 1 (keep the batch, flatten the rest)")
     return ("flatten", {}, {}, [0])
 
 
 def _reshape(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
-    _check_attrs(ctx, node, {"allowzero": _Only((0,))})
-    target = [int(v) for v in ctx.const(node, 1, "shape")]
-    size = int(np.prod(ctx.in_shape(node)))
-    if len(target) != 2 or target[1] not in (-1, size):
-        raise ctx.error(node, f"only a reshape to 2-D (batch, {size}) is supported, got {target}")
+    """A reshape that keeps the batch and flattens the rest (``x.view(N, -1)``, ``x.flatten(1)``) or changes
+    nothing. allowzero = 1 (the dynamo exporter's) means the same as 0 when the target has no zero."""
+    a = _check_attrs(ctx, node, {"allowzero": _Only((0, 1))})
+    raw = [t if t is BATCH else int(t) for t in ctx.const(node, 1, "shape").ravel()]
+    in_shape = ctx.in_shape(node)
+    size = int(np.prod(in_shape))
+    full = [BATCH, *in_shape]
+    target = []
+    for i, t in enumerate(raw):
+        if t == 0 and t is not BATCH:
+            if a["allowzero"]:
+                raise ctx.error(node, f"shape {raw} has a zero dimension (allowzero = 1): an empty tensor")
+            if i >= len(full):
+                raise ctx.error(node, f"shape {raw}: a 0 at position {i} copies no input dimension")
+            t = full[i]
+        target.append(t)
+    rest = target[1:]
+    if not target or not (target[0] is BATCH or target[0] == -1 or (ctx.batch is not None and target[0] == ctx.batch)):
+        raise ctx.error(node, f"shape {raw} does not keep the batch as its first dimension")
+    if any(t is BATCH for t in rest) or (target[0] == -1 and -1 in rest):
+        raise ctx.error(node, f"shape {raw} does not keep the batch as its first dimension")
+    known = int(np.prod([t for t in rest if t != -1]))
+    if rest.count(-1) > 1 or (known == 0 or size % known):
+        raise ctx.error(node, f"shape {raw} does not fit an input of {size} values per image {in_shape}")
+    rest = [size // known if t == -1 else t for t in rest]
+    if int(np.prod(rest)) != size:
+        raise ctx.error(node, f"shape {raw} does not fit an input of {size} values per image {in_shape}")
+    if tuple(rest) == tuple(in_shape):
+        return ctx.data(node, 0)
+    if rest == [size]:
+        return ("flatten", {}, {}, [0])
+    raise ctx.error(node, f"only a reshape to (batch, {size}) or to the same shape is supported, got {raw}")
+
+
+def _axes(ctx: _Ctx, node: onnx.NodeProto, attrs: dict[str, Any]) -> list[int] | None:
+    """Axes from the ``axes`` input (opset 13 Squeeze, opset 18 ReduceMean) or the attribute (earlier opsets)."""
+    if len(node.input) > 1 and node.input[1]:
+        return [int(v) for v in ctx.const(node, 1, "axes").ravel()]
+    return None if attrs.get("axes") is None else [int(v) for v in attrs["axes"]]
+
+
+def _spatial(axes: list[int] | None) -> bool:
+    return axes is not None and sorted(a % 4 for a in axes) == [2, 3]
+
+
+def _reduce_mean(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    """The mean over H and W of (N, C, H, W): ``AdaptiveAvgPool2d(1)`` and ``x.mean((2, 3))`` as exported."""
+    a = _check_attrs(ctx, node, {"axes": None, "keepdims": 1, "noop_with_empty_axes": _Only((0,))})
+    axes, shape = _axes(ctx, node, a), ctx.in_shape(node)
+    if len(shape) != 3 or not _spatial(axes):
+        raise ctx.error(node, f"only a mean over the spatial axes [2, 3] of an (N, C, H, W) input is supported "
+                              f"(a global average pool); got axes {axes} of an input (N, {', '.join(map(str, shape))})")
+    pool: Step = ("global_avgpool", {}, {}, [0])
+    return [pool] if a["keepdims"] else [pool, ("flatten", {}, {}, [])]
+
+
+def _squeeze(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    """Squeezing the unit H and W of a pooled (N, C, 1, 1) tensor: a flatten."""
+    a = _check_attrs(ctx, node, {"axes": None})
+    axes, shape = _axes(ctx, node, a), ctx.in_shape(node)
+    if len(shape) != 3 or shape[1:] != (1, 1) or not _spatial(axes):
+        raise ctx.error(node, f"only squeezing axes [2, 3] of an (N, C, 1, 1) input is supported; got axes {axes} "
+                              f"of (N, {', '.join(map(str, shape))})")
     return ("flatten", {}, {}, [0])
+
+
+def _dropout(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
+    """Dropout in inference form passes through; training mode or a used mask is an error."""
+    if len(node.input) > 2 and node.input[2] and bool(np.asarray(ctx.const(node, 2, "training_mode")).any()):
+        raise ctx.error(node, "training_mode is true; export the model in inference mode (model.eval())")
+    if len(node.output) > 1 and _used(ctx, node.output[1]):
+        raise ctx.error(node, "the mask output is used; it is not supported")
+    return ctx.data(node, 0)
 
 
 def _batchnorm(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
@@ -223,9 +305,9 @@ def _passthrough(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
 OPS: dict[str, Callable[[_Ctx, onnx.NodeProto], Converted]] = {
     "Conv": _conv, "Gemm": _gemm, "MatMul": _matmul, "Add": _add, "Relu": lambda c, n: ("relu", {}, {}, [0]),
     "MaxPool": _maxpool, "AveragePool": _avgpool, "GlobalAveragePool": lambda c, n: ("global_avgpool", {}, {}, [0]),
-    "Flatten": _flatten, "Reshape": _reshape, "BatchNormalization": _batchnorm,
-    "SoftmaxCrossEntropyLoss": _loss, "Softmax": _loss, "LogSoftmax": _loss,
-    "Identity": _passthrough, "Dropout": _passthrough,
+    "ReduceMean": _reduce_mean, "Flatten": _flatten, "Reshape": _reshape, "Squeeze": _squeeze,
+    "BatchNormalization": _batchnorm, "SoftmaxCrossEntropyLoss": _loss, "Softmax": _loss, "LogSoftmax": _loss,
+    "Identity": _passthrough, "Dropout": _dropout,
 }
 """The supported ONNX operators: op_type -> converter."""
 
@@ -269,12 +351,10 @@ def load_onnx(model: str | Path | onnx.ModelProto, *, name: str | None = None, d
         raise GraphError(f"{source}: input {inp.name!r} has shape {dims}; expected (N, C, H, W) or (N, F) "
                          f"with known C, H, W or F")
     in_name = _name(inp.name, "input", set())
+    ctx.batch = dims[0]
     _append(ctx, Node(in_name, make_layer("input", shape=dims[1:], dataset=dataset)), inp.name, {})
     for index, node in enumerate(g.node):
-        if node.op_type == "Constant":
-            if "value" not in _attrs(node):
-                raise ctx.error(node, "only a tensor 'value' Constant is supported")
-            ctx.consts[node.output[0]] = numpy_helper.to_array(_attrs(node)["value"])
+        if _fold_node(ctx, node):
             continue
         convert = OPS.get(node.op_type)
         if convert is None:
@@ -283,13 +363,19 @@ def load_onnx(model: str | Path | onnx.ModelProto, *, name: str | None = None, d
         if isinstance(result, str):
             ctx.producer[node.output[0]] = result
             continue
-        kind, values, weights, data = result
-        node_name = _name(node.name, f"{node.op_type.lower()}{index}", {n.name for n in ctx.nodes})
-        try:
-            layer = make_layer(kind, **values)
-            _append(ctx, Node(node_name, layer, tuple(ctx.data(node, i) for i in data)), node.output[0], weights)
-        except GraphError as exc:
-            raise ctx.error(node, str(exc)) from None
+        steps = [result] if isinstance(result, tuple) else result
+        prev = ""
+        for k, (kind, values, weights, data) in enumerate(steps):
+            suffix = f"_{kind}" if k else ""
+            node_name = _name(node.name + suffix if node.name else "", f"{node.op_type.lower()}{index}{suffix}",
+                              {n.name for n in ctx.nodes})
+            inputs = tuple(ctx.data(node, i) for i in data) if k == 0 else (prev,)
+            try:
+                layer = make_layer(kind, **values)
+                _append(ctx, Node(node_name, layer, inputs), node.output[0] if k == len(steps) - 1 else "", weights)
+            except GraphError as exc:
+                raise ctx.error(node, str(exc)) from None
+            prev = node_name
     last = ctx.nodes[-1]
     if add_loss and last.layer.kind != "softmax_xent" and len(ctx.shapes[last.name]) == 1:
         _append(ctx, Node(_name("loss", "loss", set(ctx.shapes)), make_layer("softmax_xent"), (last.name,)), "", {})
@@ -298,6 +384,36 @@ def load_onnx(model: str | Path | onnx.ModelProto, *, name: str | None = None, d
     except GraphError as exc:
         raise GraphError(f"{source}: {exc}") from None
     return OnnxImport(graph, ctx.weights)
+
+
+def _fold_node(ctx: _Ctx, node: onnx.NodeProto) -> bool:
+    """Record the outputs of a Constant, of a Shape of a data tensor, or of a node whose inputs are all
+    constants, as constants; True when the node was folded (it adds no layer)."""
+    try:
+        if node.op_type == "Constant":
+            ctx.consts[node.output[0]] = constant(_attrs(node))
+            return True
+        data = node.input[0] in ctx.producer if node.input else False
+        if node.op_type == "Shape" and data:
+            attrs = _attrs(node)
+            ctx.consts[node.output[0]] = shape_value(ctx.in_shape(node), attrs.get("start", 0), attrs.get("end"))
+            return True
+        if node.op_type == "CastLike" and len(node.input) == 2 and node.input[1] in ctx.producer:
+            if node.input[0] not in ctx.consts:  # a data tensor cast like another: not a constant
+                return False
+            ctx.consts[node.output[0]] = np.asarray(ctx.consts[node.input[0]], dtype=np.float32)  # data is float32
+            return True
+    except FoldError as exc:
+        raise ctx.error(node, str(exc)) from None
+    given = [t for t in node.input if t]
+    if not given or any(t not in ctx.consts for t in given):
+        return False
+    try:
+        ctx.consts[node.output[0]] = fold(node.op_type, _attrs(node),
+                                          [ctx.consts[t] if t else None for t in node.input])
+    except FoldError as exc:
+        raise ctx.error(node, str(exc)) from None
+    return True
 
 
 def _append(ctx: _Ctx, node: Node, tensor: str, weights: dict[str, np.ndarray]) -> None:

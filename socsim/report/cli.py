@@ -50,11 +50,13 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("compare", help="put training runs side by side (table on stdout and an HTML page)",
                        description="One column per run folder: accuracy, energy and latency per training image, "
-                                   "TOPS/W, device writes. Prints the table and writes an HTML page with figures.")
+                                   "TOPS/W, device writes; a 'config: FIELD' row per config field in which the runs "
+                                   "differ; a ratio column per run against the first. Prints the table and writes an "
+                                   "HTML page with accuracy, energy and latency figures.")
     p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="run folders written by 'socsim train'")
     p.add_argument("-o", "--output", metavar="HTML", default="compare.html",
                    help="page to write (default: compare.html)")
-    p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    p.add_argument("--csv", metavar="FILE", help="also write the table as CSV (plain numbers in pJ and s)")
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")
     p.set_defaults(fn=cmd_compare)

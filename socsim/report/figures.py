@@ -21,20 +21,12 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from socsim.report.tables import PHASES, UNIT_ACTIONS, layer_order, natural_key  # noqa: E402
+from socsim.units import energy_unit  # noqa: E402  (re-exported: figures pick their energy unit here)
 
-ENERGY_UNITS = (("pJ", 1.0), ("nJ", 1e3), ("uJ", 1e6), ("mJ", 1e9), ("J", 1e12))
 TIMELINE_BARS = 4000
 """Above this many jobs the utilization timeline shows busy fraction per time bin instead of one bar per job."""
 PHASE_COLORS = {"forward": "tab:blue", "backward": "tab:orange", "update": "tab:green", "eval": "tab:purple",
                 "other": "tab:gray"}
-
-
-def energy_unit(largest_pj: float) -> tuple[str, float]:
-    """The unit (name, pJ per unit) that shows ``largest_pj`` as a number below 1000."""
-    for name, scale in ENERGY_UNITS:
-        if abs(largest_pj) < 1000 * scale:
-            return name, scale
-    return ENERGY_UNITS[-1]
 
 
 def component_colors(names: Iterable[str]) -> dict[str, tuple]:
@@ -113,6 +105,16 @@ def latency_breakdown(ledger: pd.DataFrame, clock_hz: float, images: int | None 
     return fig
 
 
+def _integer_epochs(ax, epochs: Iterable[int]) -> None:
+    """Epoch ticks at whole epochs only (every epoch up to 12 of them, else matplotlib's integer locator)."""
+    from matplotlib.ticker import MaxNLocator
+    values = sorted(set(int(e) for e in epochs))
+    if 0 < len(values) <= 12:
+        ax.set_xticks(values)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def accuracy_curve(metrics: pd.DataFrame) -> Figure:
     """Test accuracy per epoch (%), with the numpy FP32 baseline when metrics has ``baseline_accuracy``."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -123,7 +125,7 @@ def accuracy_curve(metrics: pd.DataFrame) -> Figure:
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_xticks(metrics["epoch"])
+    _integer_epochs(ax, metrics["epoch"])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Accuracy vs epoch")
@@ -256,35 +258,92 @@ def embed(fig: Figure, fmt: str = "svg", dpi: int = 100) -> str:
     raise ValueError(f"embed format {fmt!r}; known: svg, png")
 
 
+RUN_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+RUN_DASHES = ("-", "--", "-.", ":")
+DODGE_EPOCHS = 0.08
+"""Sideways offset (epochs) between the runs of a comparison, so that equal curves stay visible side by side."""
+
+
+def run_style(i: int, n: int) -> dict[str, object]:
+    """Plot style of run ``i`` of ``n``: its own colour, marker and dash, hollow markers shrinking with ``i``,
+    so that a run drawn over an identical one leaves the earlier visible."""
+    return {"color": plt.get_cmap("tab10")(i % 10), "marker": RUN_MARKERS[i % len(RUN_MARKERS)],
+            "linestyle": RUN_DASHES[i % len(RUN_DASHES)], "markersize": max(9 - 1.5 * i, 4),
+            "markerfacecolor": "none" if i else None, "linewidth": 1.6}
+
+
+def dodge(i: int, n: int) -> float:
+    """The sideways offset (epochs) of run ``i`` of ``n``: centred on the true epoch, :data:`DODGE_EPOCHS` apart."""
+    return (i - (n - 1) / 2) * DODGE_EPOCHS
+
+
 def compare_accuracy(metrics: dict[str, pd.DataFrame]) -> Figure:
-    """Test accuracy (%) vs epoch of several runs (solid) with their baselines when present (dotted)."""
+    """Test accuracy (%) vs epoch of several runs, each with its own colour, marker and dash and offset sideways
+    by :func:`dodge`, so identical runs stay visible; the FP32 baselines in gray, one line per distinct baseline
+    (runs of the same graph, data and seed share one)."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
+    n = len(metrics)
+    baselines: dict[tuple, list[str]] = {}
     for i, (label, m) in enumerate(metrics.items()):
-        color = plt.get_cmap("tab10")(i % 10)
-        ax.plot(m["epoch"], m["test_accuracy"] * 100, "o-", color=color, label=label)
+        ax.plot(m["epoch"] + dodge(i, n), m["test_accuracy"] * 100, label=label, **run_style(i, n))
         if "baseline_accuracy" in m:
-            ax.plot(m["epoch"], m["baseline_accuracy"] * 100, ":", color=color, label=f"{label} (baseline)")
+            key = (tuple(m["epoch"]), tuple(m["baseline_accuracy"]))
+            baselines.setdefault(key, []).append(label)
+    for j, ((epochs, acc), labels) in enumerate(baselines.items()):
+        ax.plot(epochs, [a * 100 for a in acc], color="gray", linestyle=RUN_DASHES[(j + 1) % len(RUN_DASHES)],
+                marker="x", markersize=5, linewidth=1, label="FP32 baseline of " + ", ".join(labels))
+    _integer_epochs(ax, pd.concat([m["epoch"] for m in metrics.values()]) if metrics else [])
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    ax.set_title("Accuracy vs epoch")
+    ax.set_title("Accuracy vs epoch" + (" (runs offset sideways so equal values stay visible)" if n > 1 else ""),
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
 
+def _bar_labels(ax, tops: Iterable[float], values: Iterable[float], fmt) -> None:
+    """Write ``fmt(value)`` above bar i, whose top is at ``tops[i]`` (axis units), with headroom for the text."""
+    tops = list(tops)
+    for i, (top, v) in enumerate(zip(tops, values)):
+        ax.annotate(fmt(v), (i, top), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+    if tops:
+        ax.set_ylim(0, max(max(tops), 1e-30) * 1.15)
+
+
 def compare_energy(per_image_pj: pd.DataFrame) -> Figure:
-    """Training energy per image of several runs, stacked by phase; ``per_image_pj`` has one row per run and
-    columns ``{phase}_energy_per_image_pj``."""
+    """Training energy per image of several runs, stacked by phase, the total on top of each bar; ``per_image_pj``
+    has one row per run and columns ``{phase}_energy_per_image_pj``."""
+    from socsim.units import fmt_energy
     cols = [c for c in per_image_pj.columns if c.endswith("_energy_per_image_pj")]
     t = per_image_pj[cols].astype(float)
     t.columns = [c.removesuffix("_energy_per_image_pj") for c in cols]
-    unit, scale = energy_unit(float(t.sum(axis=1).max()) if len(t) else 1.0)
+    totals = t.sum(axis=1)
+    unit, scale = energy_unit(float(totals.max()) if len(t) else 1.0)
     fig, ax = plt.subplots(figsize=(7, 3.8))
     _stacked(ax, t, PHASE_COLORS, scale)
+    _bar_labels(ax, totals / scale, totals, fmt_energy)
     ax.set_ylabel(f"training energy per image ({unit})")
     ax.set_title("Energy per training image by phase")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def compare_latency(per_image_s: pd.Series) -> Figure:
+    """Simulated training latency per image of several runs (one bar each, in the unit that fits, value on top);
+    ``per_image_s`` is indexed by run label, in seconds."""
+    from socsim.units import fmt_time, time_unit
+    values = per_image_s.astype(float)
+    unit, scale = time_unit(float(values.max()) if len(values) else 0.0)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.bar(range(len(values)), values.to_numpy() / scale, width=0.6,
+           color=[plt.get_cmap("tab10")(i % 10) for i in range(len(values))])
+    _bar_labels(ax, values / scale, values, fmt_time)
+    ax.set_xticks(range(len(values)), [str(i) for i in values.index], rotation=30, ha="right")
+    ax.set_ylabel(f"latency per training image ({unit})")
+    ax.set_title("Simulated latency per training image")
     fig.tight_layout()
     return fig

@@ -52,6 +52,14 @@ def fmt_value(column: str, value: object) -> str:
     return f"{v:.4g}"
 
 
+def fmt_ratio(value: object) -> str:
+    """A ratio as ``1.23x`` (3 significant digits), empty when it is not a finite number."""
+    from socsim.units import fmt_sig
+    if isinstance(value, bool) or not isinstance(value, numbers.Number) or not math.isfinite(float(value)):
+        return ""
+    return f"{fmt_sig(float(value))}x"
+
+
 def table(df: pd.DataFrame, index: bool = False) -> str:
     """``df`` as an HTML table formatted by :func:`fmt_value`. With ``index`` the index becomes the first
     column and names the quantity of its row (a transposed table such as compare's), else each column does."""

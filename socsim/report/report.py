@@ -7,6 +7,7 @@ self-contained HTML page; :func:`export` writes the tables (CSV, JSON) and figur
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -15,11 +16,12 @@ from matplotlib.figure import Figure
 
 from socsim.report import figures as F
 from socsim.report import html as H
-from socsim.report.compare import compare_table, run_labels
+from socsim.report.compare import CONFIG_ROW, compare_table, run_labels
 from socsim.report.devices import device_values, endurance, placed_masks
 from socsim.report.headline import Headline, headline
 from socsim.report.rundir import RunFolder
 from socsim.report.tables import layer_phase_pivot, run_tables, write_tables
+from socsim.units import fmt_energy, fmt_time
 
 REPORT = "report.html"
 
@@ -76,8 +78,7 @@ def run_figures(run: RunFolder) -> dict[str, tuple[Figure, str]]:
 
 
 def _energy(pj: float) -> str:
-    unit, scale = F.energy_unit(pj)
-    return f"{pj / scale:.4g} {unit}"
+    return fmt_energy(pj, 4)
 
 
 def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
@@ -86,7 +87,7 @@ def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
     base = f" (FP32 baseline {h.baseline_accuracy:.2%})" if h.baseline_accuracy is not None else ""
     items = [("final test accuracy" + base, acc),
              ("energy per training image", _energy(h.energy_per_image_pj)),
-             ("latency per training image", f"{h.latency_per_image_s * 1e6:.4g} us"),
+             ("latency per training image", fmt_time(h.latency_per_image_s, 4)),
              ("TOPS/W, tile MVM datapath", f"{h.tops_per_w_tile:.3g}"),
              ("TOPS/W, whole chip (tile ops)", f"{h.tops_per_w_system:.3g}"),
              ("writes per weight (all epochs)", f"{h.writes_per_weight:.3g}")]
@@ -161,21 +162,63 @@ def export(run: RunFolder, out_dir: str | Path, table_formats: Iterable[str] = (
 
 
 def build_compare(runs: Sequence[RunFolder], embed: str = "svg") -> str:
-    """The comparison page: the side-by-side table and accuracy / energy figures, one column per run."""
+    """The comparison page: the side-by-side table (with the differing config fields and the ratios to the first
+    run) and accuracy, energy and latency figures."""
     table = compare_table(runs)
     labels = run_labels(runs)
-    per_image = table.T[[c for c in table.index if c.endswith("_energy_per_image_pj") and c != "energy_per_image_pj"]]
-    sections = [f"<p>{len(runs)} runs: " + ", ".join(f"<code>{H.esc(r.path)}</code>" for r in runs) + "</p>",
-                H.table(table, index=True),
+    per_run = table[labels].T
+    per_image = per_run[[c for c in table.index if c.endswith("_energy_per_image_pj") and c != "energy_per_image_pj"]]
+    sections = [f"<p>{len(runs)} runs: " + ", ".join(f"<code>{H.esc(r.path)}</code>" for r in runs)
+                + f". Ratio columns divide each run's numbers by the first run's ({H.esc(labels[0])}); "
+                  "<code>config:</code> rows are the config fields in which the runs differ.</p>",
+                H.table(format_compare(table), index=True),
                 H.figure(F.embed(F.compare_accuracy(dict(zip(labels, (r.metrics for r in runs)))), embed),
-                         "Test accuracy per epoch; dotted: each run's FP32 baseline."),
-                H.figure(F.embed(F.compare_energy(per_image), embed), "Training energy per image by phase.")]
+                         "Test accuracy per epoch, each run offset sideways by a fraction of an epoch so that equal "
+                         "values stay visible; gray: the FP32 baselines (one line per distinct baseline)."),
+                H.figure(F.embed(F.compare_energy(per_image), embed), "Training energy per image by phase."),
+                H.figure(F.embed(F.compare_latency(per_run["latency_per_image_s"]), embed),
+                         "Simulated latency per training image (training-program cycles / clock / images).")]
     return H.page("socsim compare", sections)
+
+
+def _display_cell(quantity: str, value: object) -> str:
+    """One run cell of the compare table for reading: energies and times in the unit that fits (4 digits), config
+    booleans as true/false, everything else by :func:`html.fmt_value`."""
+    from socsim.units import fmt_energy, fmt_time
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    number = isinstance(value, (int, float)) and math.isfinite(float(value))
+    if number and quantity.endswith("_pj") and not quantity.startswith(CONFIG_ROW):
+        return fmt_energy(float(value), 4)
+    if number and quantity.endswith("_s") and not quantity.startswith(CONFIG_ROW):
+        return fmt_time(float(value), 4)
+    return H.fmt_value(quantity, value)
+
+
+def display_name(quantity: str) -> str:
+    """A row name for reading: the unit suffix dropped where the cells carry their unit (``train_energy``)."""
+    if quantity.startswith(CONFIG_ROW):
+        return quantity
+    return quantity.removesuffix("_pj").removesuffix("_s") if quantity.endswith(("_pj", "_s")) else quantity
+
+
+def format_compare(table: pd.DataFrame) -> pd.DataFrame:
+    """The compare table as text cells for reading: run columns by :func:`_display_cell` (energies and times with
+    their unit), ratio columns as ``1.23x`` (empty where there is no ratio)."""
+    runs = table.attrs.get("runs", list(table.columns))
+    cols = {}
+    for c in table.columns:
+        if c in runs:
+            cols[c] = [_display_cell(str(q), v) for q, v in table[c].items()]
+        else:
+            cols[c] = [H.fmt_ratio(v) for v in table[c]]
+    out = pd.DataFrame(cols, index=[display_name(str(q)) for q in table.index])
+    out.index.name = table.index.name
+    return out
 
 
 def compare_text(runs: Sequence[RunFolder]) -> str:
     """The side-by-side table as fixed-width text (stdout of ``socsim compare``)."""
-    table = compare_table(runs)
-    text = pd.DataFrame({c: [H.fmt_value(q, v) for q, v in table[c].items()] for c in table.columns},
-                        index=table.index)
-    return text.to_string()
+    return format_compare(compare_table(runs)).to_string()

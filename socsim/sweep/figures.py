@@ -1,18 +1,34 @@
-"""Figures of a results table: a scatter of two columns, coloured by a swept field, with the Pareto front.
+"""Figures of a results table: a scatter of two columns in display units, every swept field visible, the Pareto
+front; and the self-contained ``sweep.html`` that embeds them (:mod:`socsim.sweep.html`).
 
-Drawn with matplotlib's Agg canvas directly (no pyplot, no global backend switch), so it is safe
-in worker threads and on machines without a display.
+Swept fields that move together (a linked axis, or fields whose values pair one to one) form one *dimension*.
+The colour shows one dimension (the figure's ``color``, else the first), the marker shape the next, and any
+further dimensions split the figure into facets, one panel per combination of their values. A dimension on the
+x or y axis is visible there already. Drawn with matplotlib's Agg canvas directly (no pyplot, no global backend
+switch), so it is safe in worker threads and on machines without a display.
 """
 
 from __future__ import annotations
 
+import io
+import itertools
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from socsim.sweep.display import display, short_name
 from socsim.sweep.spec import FigureSpec, SweepSpec
 from socsim.sweep.table import STATUS_OK
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+FACET_COLUMNS = 3
+"""Facet panels per row."""
+SUMMARY = "sweep.html"
+"""The self-contained summary page in the results folder."""
 
 
 def pareto_mask(x: np.ndarray, y: np.ndarray, x_goal: str = "min", y_goal: str = "max") -> np.ndarray:
@@ -30,48 +46,165 @@ def _file(fig: FigureSpec) -> str:
     return fig.file or f"{fig.y}_vs_{fig.x}.png".replace(".", "_").replace("_png", ".png")
 
 
-def draw(table: pd.DataFrame, fig: FigureSpec, colour_by: str, path: Path) -> Path:
-    """One PNG: every ok point, coloured by ``colour_by``, and the Pareto front as a dashed step line."""
+def _one_to_one(a: pd.Series, b: pd.Series) -> bool:
+    pairs = pd.DataFrame({"a": a.astype(str), "b": b.astype(str)}).drop_duplicates()
+    return pairs["a"].is_unique and pairs["b"].is_unique
+
+
+def dimensions(table: pd.DataFrame, fields: Sequence[str]) -> list[list[str]]:
+    """The swept fields that vary across ``table``'s rows, grouped: fields whose values pair one to one (a linked
+    axis) are one dimension. In the order of ``fields``."""
+    varying = [f for f in fields if f in table and table[f].astype(str).nunique() > 1]
+    dims: list[list[str]] = []
+    for f in varying:
+        home = next((d for d in dims if _one_to_one(table[d[0]], table[f])), None)
+        if home is None:
+            dims.append([f])
+        else:
+            home.append(f)
+    return dims
+
+
+def _value_text(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Which dimension each visual channel shows (empty: none)."""
+
+    colour: list[str]
+    marker: list[str]
+    facets: list[list[str]]
+
+
+def channels(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec) -> Channels:
+    """Colour: the dimension of ``fig.color`` (else the first); marker: the next; facets: the rest. Dimensions of
+    the x or y column are skipped (the axis shows them)."""
+    dims = [d for d in dimensions(table, spec.fields) if fig.x not in d and fig.y not in d]
+    colour: list[str] = []
+    if fig.color:
+        colour = next((d for d in dims if fig.color in d), [fig.color])
+        dims = [d for d in dims if d is not colour]
+    elif dims:
+        colour, dims = dims[0], dims[1:]
+    marker, facets = (dims[0], dims[1:]) if dims else ([], [])
+    return Channels(colour, marker, facets)
+
+
+def _label(fields: list[str], row: pd.Series, others: Sequence[str]) -> str:
+    return ", ".join(f"{short_name(f, others)}={_value_text(row[f])}" for f in fields)
+
+
+def _levels(ok: pd.DataFrame, fields: list[str]) -> list[tuple]:
+    """The distinct value combinations of ``fields`` in row order (one level per combination)."""
+    if not fields:
+        return [()]
+    return list(dict.fromkeys(tuple(r) for r in ok[fields].itertuples(index=False)))
+
+
+def make_figure(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec):
+    """The figure of ``fig``: every ok point in display units, coloured, marked and faceted by the swept
+    dimensions (:func:`channels`), and the Pareto front of all points as a dashed step line with the front's points
+    circled. Returns a matplotlib Figure on an Agg canvas."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
-    ok = table[table["status"] == STATUS_OK]
-    figure = Figure(figsize=(6.4, 4.4), dpi=120)
+    ok = table[table["status"] == STATUS_OK].reset_index(drop=True)
+    x_raw = pd.to_numeric(ok[fig.x], errors="coerce").to_numpy(dtype=float)
+    y_raw = pd.to_numeric(ok[fig.y], errors="coerce").to_numpy(dtype=float)
+    xd, yd = display(fig.x, x_raw), display(fig.y, y_raw)
+    x, y = xd.values(x_raw), yd.values(y_raw)
+    ch = channels(spec, table, fig)
+    facet_fields = [f for d in ch.facets for f in d] if len(ok) else []
+    facets = _levels(ok, facet_fields)
+    ncols = min(len(facets), FACET_COLUMNS)
+    nrows = -(-len(facets) // ncols)
+    figure = Figure(figsize=(max(3.8 * ncols, 6.4), 3.3 * nrows + 1.0), dpi=120)
     FigureCanvasAgg(figure)
-    ax = figure.add_subplot()
-    x = pd.to_numeric(ok[fig.x], errors="coerce").to_numpy()
-    y = pd.to_numeric(ok[fig.y], errors="coerce").to_numpy()
-    groups = ok[colour_by].astype(str) if colour_by else pd.Series(["all"] * len(ok), index=ok.index)
-    for value in dict.fromkeys(groups):
-        sel = (groups == value).to_numpy()
-        ax.scatter(x[sel], y[sel], s=28, label=f"{colour_by}={value}" if colour_by else None)
-    if fig.pareto and len(ok):
-        front = pareto_mask(x, y, fig.x_goal, fig.y_goal)
-        order = np.argsort(x[front])
-        ax.plot(x[front][order], y[front][order], "k--", drawstyle="steps-post" if fig.x_goal == "min" else
-                "steps-pre", linewidth=1, label="Pareto front")
-        ax.scatter(x[front], y[front], s=70, facecolors="none", edgecolors="k")
-    ax.set_xlabel(fig.x)
-    ax.set_ylabel(fig.y)
-    ax.set_title(fig.title or f"{fig.y} vs {fig.x}", fontsize=10)
-    ax.grid(True, alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
-    figure.tight_layout()
+    axes = figure.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True).ravel()
+    colours, markers = _levels(ok, ch.colour), _levels(ok, ch.marker)
+    cmap = __import__("matplotlib").colormaps["tab10"]
+    front = pareto_mask(x, y, fig.x_goal, fig.y_goal) if fig.pareto and len(ok) else np.zeros(len(ok), bool)
+    order = np.argsort(x[front])
+    for ax, level in zip(axes, facets):
+        in_facet = np.ones(len(ok), bool)
+        for f, v in zip(facet_fields, level):
+            in_facet &= (ok[f] == v).to_numpy()
+        for (ci, cval), (mi, mval) in itertools.product(enumerate(colours), enumerate(markers)):
+            sel = in_facet.copy()
+            for f, v in [*zip(ch.colour, cval), *zip(ch.marker, mval)]:
+                sel &= (ok[f] == v).to_numpy()
+            if sel.any():
+                ax.scatter(x[sel], y[sel], s=34, color=cmap(ci % 10), marker=MARKERS[mi % len(MARKERS)],
+                           edgecolors="k", linewidths=0.3, zorder=3)
+        if front.any():
+            ax.plot(x[front][order], y[front][order], "k--", linewidth=1, zorder=2,
+                    drawstyle="steps-post" if fig.x_goal == "min" else "steps-pre")
+            sel = front & in_facet
+            ax.scatter(x[sel], y[sel], s=110, facecolors="none", edgecolors="k", zorder=4)
+        if facet_fields:
+            ax.set_title(_label(facet_fields, pd.Series(dict(zip(facet_fields, level))), spec.fields), fontsize=8)
+        ax.grid(True, alpha=0.3)
+    for ax in axes[len(facets):]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel(yd.label)
+    for ax in axes[(nrows - 1) * ncols:len(facets)] if nrows > 1 else axes[:len(facets)]:
+        ax.set_xlabel(xd.label)
+    handles: list = []
+    for ci, cval in enumerate(colours if ch.colour else []):
+        handles.append(Line2D([], [], linestyle="", marker="o", color=cmap(ci % 10), markeredgecolor="k",
+                              label=_label(ch.colour, pd.Series(dict(zip(ch.colour, cval))), spec.fields)))
+    for mi, mval in enumerate(markers if ch.marker else []):
+        handles.append(Line2D([], [], linestyle="", marker=MARKERS[mi % len(MARKERS)], color="0.55",
+                              markeredgecolor="k",
+                              label=_label(ch.marker, pd.Series(dict(zip(ch.marker, mval))), spec.fields)))
+    if front.any():
+        handles.append(Line2D([], [], color="k", linestyle="--", marker="o", markerfacecolor="none",
+                              label="Pareto front"))
+    legend_in = 0.0
+    if handles:  # below the panels, as wide as the figure: linked fields make long labels
+        ncol = 1 if max(len(h.get_label()) for h in handles) > 45 else 2
+        rows = -(-len(handles) // ncol)
+        legend_in = 0.17 * rows + 0.15
+        figure.set_figheight(figure.get_figheight() + legend_in)
+        figure.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=7, frameon=False)
+    figure.suptitle(fig.title or f"{yd.label} vs {xd.label}", fontsize=10)
+    figure.tight_layout(rect=(0, legend_in / figure.get_figheight(), 1, 1))
+    return figure
+
+
+def draw(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec, path: Path):
+    """Write the PNG of ``fig`` to ``path``; returns the Figure (to embed it too)."""
+    figure = make_figure(spec, table, fig)
     figure.savefig(path)
-    return path
+    return figure
+
+
+def svg(figure) -> str:
+    """Inline SVG markup of an Agg-canvas Figure (no XML header, no metadata)."""
+    buf = io.StringIO()
+    figure.savefig(buf, format="svg")
+    text = buf.getvalue()
+    return re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg"):], count=1, flags=re.S)
 
 
 def write_figures(spec: SweepSpec, table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Every figure of the sweep (or the default one) as PNG files in ``out_dir``."""
-    grid_fields = [f for f in spec.fields if f not in spec.fixed]
-    colour_default = grid_fields[0] if grid_fields else ""
-    return [draw(table, fig, fig.color or colour_default, out_dir / _file(fig)) for fig in spec.figures]
+    """Every figure of the sweep as a PNG in ``out_dir``, then ``sweep.html`` embedding them; returns the paths."""
+    from socsim.sweep.html import write_summary
+    paths, embedded = [], []
+    for fig in spec.figures:
+        path = out_dir / _file(fig)
+        embedded.append((fig, svg(draw(spec, table, fig, path))))
+        paths.append(path)
+    return [*paths, write_summary(spec, table, out_dir / SUMMARY, embedded)]
 
 
-def pareto_table(spec: SweepSpec, table: pd.DataFrame) -> pd.DataFrame:
-    """The ok rows on the first figure's Pareto front, sorted by its x column."""
-    fig = spec.figures[0]
+def pareto_table(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec | None = None) -> pd.DataFrame:
+    """The ok rows on the Pareto front of ``fig`` (default: the sweep's first figure), sorted by its x column."""
+    fig = fig or spec.figures[0]
     ok = table[table["status"] == STATUS_OK]
     if ok.empty:
         return ok

@@ -127,7 +127,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
     say(f"{len(table)} point(s) in {outcome.results} ({len(outcome.ran)} run now, {len(outcome.skipped)} "
         f"finished before, {len(bad)} failed)")
     for path in outcome.figures:
-        say(f"figure -> {path}")
+        say(f"{'summary' if path.suffix == '.html' else 'figure'} -> {path}")
     if len(table):
         from socsim.sweep.figures import pareto_table
         fig = spec.figures[0]

@@ -78,26 +78,30 @@ def test_ideal_run_report(ideal_run_dir):
 def test_compare_has_one_column_per_run(run_dir, ideal_run_dir, tmp_path, capsys):
     runs = [load_run(run_dir), load_run(ideal_run_dir)]
     table = compare_table(runs)
-    assert list(table.columns) == ["mlp-endurance", "mlp-ideal"]
+    assert list(table.columns) == ["mlp-endurance", "mlp-ideal", "mlp-ideal / mlp-endurance"]
+    assert table.attrs["runs"] == ["mlp-endurance", "mlp-ideal"]
     assert table.loc["config", "mlp-ideal"] == "ideal"
-    assert table.loc["epochs"].tolist() == [2, 1]
+    assert table.loc["epochs"].tolist()[:2] == [2, 1]
     html_out, csv_out = tmp_path / "cmp.html", tmp_path / "cmp.csv"
     assert socsim("compare", str(run_dir), str(ideal_run_dir), "-o", str(html_out), "--csv", str(csv_out)) == 0
     out = capsys.readouterr().out
     header = out.splitlines()[0].split()
-    assert header == ["mlp-endurance", "mlp-ideal"]
+    assert header == ["mlp-endurance", "mlp-ideal", "mlp-ideal", "/", "mlp-endurance"]
     assert "final_test_accuracy" in out and "tops_per_w_tile" in out
+    assert "config: tiles.physics.model" in out
     page = html_out.read_text()
     assert_self_contained(page)
-    assert "<th>mlp-endurance</th><th>mlp-ideal</th>" in page
-    assert csv_out.read_text().splitlines()[0] == "quantity,mlp-endurance,mlp-ideal"
+    assert "<th>mlp-endurance</th><th>mlp-ideal</th><th>mlp-ideal / mlp-endurance</th>" in page
+    assert page.count("<svg") == 3  # accuracy, energy, latency
+    assert "latency per training image" in page
+    assert csv_out.read_text().splitlines()[0] == "quantity,mlp-endurance,mlp-ideal,mlp-ideal / mlp-endurance"
 
 
 def test_compare_labels_runs_with_the_same_folder_name_by_path(run_dir, tmp_path):
     import shutil
     twin = tmp_path / "other" / run_dir.name
     shutil.copytree(run_dir, twin)
-    table = compare_table([load_run(run_dir), load_run(twin)])
+    table = compare_table([load_run(run_dir), load_run(twin)], ratios=False)
     assert len(set(table.columns)) == 2
     assert table.iloc[:, 0].tolist() == table.iloc[:, 1].tolist()
     assert "<svg" in build_compare([load_run(run_dir), load_run(twin)])

@@ -22,7 +22,8 @@ def test_program_sweep_writes_table_and_figure(program_sweep, tmp_path):
     cycles = [int(r["cycles"]) for r in rows]
     assert cycles[0] > cycles[2] > cycles[4]  # more lanes: fewer cycles
     assert int(rows[1]["cycles"]) > int(rows[0]["cycles"])  # longer pipeline fill: more cycles
-    assert [p.name for p in out.figures] == ["energy_vs_cycles.png"] and out.figures[0].stat().st_size > 1000
+    assert [p.name for p in out.figures] == ["energy_vs_cycles.png", "sweep.html"]
+    assert out.figures[0].stat().st_size > 1000
     assert (tmp_path / "out" / "points" / rows[0]["key"] / "config.toml").exists()
 
 
