@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+import isa
 from socsim import __version__
 from socsim.cli import EXIT_BROKEN_PIPE, main, preset_description
-from socsim.config import DEFAULT_PRESET, preset_names
+from socsim.config import DEFAULT_PRESET, load_config, preset_names
+from socsim.sim import Soc
 from socsim.units import energy_unit, fmt_energy, fmt_time, time_unit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,13 +55,17 @@ def test_units_tables():
 
 
 def test_run_summary_uses_display_units(capsys):
-    assert main(["run", str(ROOT / "programs" / "mlp_infer.s")]) == 0
+    program = ROOT / "programs" / "mlp_infer.s"
+    result = Soc.from_config(load_config("ideal")).run(isa.assemble_file(program))
+    assert 1_000 <= result.cycles < 100_000 and 1e6 <= result.energy_pj < 1e7  # us and uJ below
+    assert main(["run", str(program), "--config", "ideal"]) == 0
     out = capsys.readouterr().out
-    assert "cycles        5,559\n" in out
-    assert "time          55.6 us at 100 MHz\n" in out  # 5559 cycles / 100 MHz
-    assert "energy        3.74 uJ\n" in out
+    assert f"cycles        {result.cycles:,}\n" in out
+    assert f"time          {result.cycles / 100:.3g} us at 100 MHz\n" in out  # cycles / 100 MHz, in us
+    assert f"energy        {result.energy_pj / 1e6:.3g} uJ\n" in out
     assert "\ncomponent        energy nJ   share  busy cycles   util\n" in out
-    assert "\ndram             3,434.000   91.8%            0   0.0%\n" in out
+    dram = result.by_component().loc["dram"]
+    assert f"\ndram        {dram.energy_pj / 1e3:>14,.3f}{dram.share:>8.1%}            0   0.0%\n" in out
 
 
 @pytest.mark.parametrize("buffered", [True, False])

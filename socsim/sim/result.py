@@ -47,16 +47,3 @@ class Result:
     def by(self, *keys: str) -> pd.DataFrame:
         """Ledger summed over any of component, action, opcode, layer, phase."""
         return self.ledger.groupby(list(keys), sort=True)[["count", "cycles", "energy_pj"]].sum()
-
-    def summary(self) -> str:
-        """Human-readable totals: cycles, seconds, energy per component."""
-        lines = [f"cycles        {self.cycles}",
-                 f"time          {self.seconds * 1e6:.3f} us at {self.cfg.clock_hz / 1e6:g} MHz",
-                 f"instructions  {self.instructions}",
-                 f"energy        {self.energy_pj / 1e3:.3f} nJ",
-                 "",
-                 f"{'component':<12}{'energy nJ':>12}{'share':>8}{'busy cycles':>13}{'util':>7}"]
-        for comp, row in self.by_component().iterrows():
-            lines.append(f"{comp:<12}{row['energy_pj'] / 1e3:>12.3f}{row['share']:>8.1%}"
-                         f"{int(row['busy_cycles']):>13}{row['utilization']:>7.1%}")
-        return "\n".join(lines)

@@ -22,8 +22,8 @@ kind = "train"
 graph = "{MLP}"
 dataset = "digits"
 epochs = 1
-train_examples = 128
-test_examples = 64
+train_examples = 512
+test_examples = 256
 [grid]
 "tiles.physics.adc.bits" = [4, 8]
 seed = [0, 1]

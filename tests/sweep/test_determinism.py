@@ -58,7 +58,7 @@ def test_a_point_alone_equals_its_row(serial, tmp_path):
     row = rows[3]
     config = folder / "out" / "points" / row["key"] / "config.toml"
     subprocess.run([sys.executable, "-m", "socsim.cli", "train", str(MLP), "--config", str(config), "--dataset",
-                    "digits", "--epochs", "1", "--train-examples", "128", "--test-examples", "64", "--quiet",
+                    "digits", "--epochs", "1", "--train-examples", "512", "--test-examples", "256", "--quiet",
                     "--out", str(tmp_path / "alone")], check=True, capture_output=True, text=True)
     alone = pd.read_csv(tmp_path / "alone" / "metrics.csv").iloc[-1]
     for metric in ("test_accuracy", "energy_per_image_pj", "latency_per_image_s", "writes_per_weight",
