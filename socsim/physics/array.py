@@ -31,6 +31,8 @@ from socsim.physics.params import PhysicsParams
 class PairArray(Crossbar):
     """Conductance-slice state, fabrication maps, MVM and read-back; programming in subclasses."""
 
+    STATE = ("g", "writes", "t_prog", "frozen", "rng", "adc.saturated", "adc_t.saturated")
+
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator,
                  n_slices: int, g_stuck_low: float, g_stuck_high: float, g_initial: float):
         if rows <= 0 or cols <= 0:
@@ -67,6 +69,9 @@ class PairArray(Crossbar):
         """Invalidate cached read matrices after programming."""
         self._version += 1
         self._cache.clear()
+
+    def _state_loaded(self) -> None:
+        self._touched()
 
     # ---- read path ---------------------------------------------------------------------------
     def _ir_drop_segments(self) -> np.ndarray:

@@ -11,6 +11,8 @@ from socsim.physics.params import PhysicsParams
 class IdealCrossbar(Crossbar):
     """Weights stored exactly; MVM is a float32 matmul; one pulse moves a weight by dw_per_pulse."""
 
+    STATE = ("w",)
+
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator):
         self.rows, self.cols = rows, cols
         self.params = params

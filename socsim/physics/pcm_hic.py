@@ -43,6 +43,8 @@ _SET_CAP = 1000
 class PcmHybrid(PairArray):
     """Binary MSB + multi-level LSB PCM slices with drift, 1/f read noise, refresh and endurance."""
 
+    STATE = (*PairArray.STATE, "nu")
+
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator):
         f = flatten(params)
         super().__init__(rows, cols, params, rng, f.pcm_n_msb + 1, f.pcm_g_reset, f.pcm_g_max, f.pcm_g_reset)
