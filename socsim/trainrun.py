@@ -126,6 +126,8 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
         write_json(out_dir / RUN_ARGS, to_mapping(args))
         write_conductances(out_dir / INITIAL_CONDUCTANCES, trainer.conductances())
         write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
+    elif rows:  # a kill after a checkpoint may have left the other files an epoch behind it: rewrite them now
+        _write_epoch_files(out_dir, trainer, rows, ledgers)
     comp = trainer.compiled
     weights = sum(int(np.prod(graph.weight_shape(n.name))) for n in graph.weight_nodes())
     images = comp.batches_per_epoch * cfg.train.batch
@@ -175,11 +177,17 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
             _print_epoch(row, base_acc, out)
         # the checkpoint first: every epoch listed in metrics.csv is then one a resume starts after
         write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
-        write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
-        write_frame(out_dir / LEDGER, pd.concat(ledgers, ignore_index=True))
-        write_metrics(out_dir / METRICS, rows)
+        _write_epoch_files(out_dir, trainer, rows, ledgers)
         last = train
     return rows, last
+
+
+def _write_epoch_files(out_dir: Path, trainer: Any, rows: list[dict[str, Any]], ledgers: list[pd.DataFrame]) -> None:
+    """metrics.csv, ledger.csv and conductances.npz of the epochs in ``rows`` (each written atomically; a kill
+    between them leaves some one epoch behind the checkpoint, which a resume rewrites)."""
+    write_metrics(out_dir / METRICS, rows)
+    write_frame(out_dir / LEDGER, pd.concat(ledgers, ignore_index=True))
+    write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
 
 
 def add_train_command(sub: argparse._SubParsersAction) -> None:

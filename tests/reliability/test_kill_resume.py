@@ -54,7 +54,9 @@ def test_killed_run_resumes_bit_identically(tmp_path, uninterrupted, sig):
     state = read_checkpoint(out)  # loadable, and consistent with the metrics written beside it
     done = state["trainer"]["epoch"]
     assert 1 <= done < EPOCHS and len(state["metrics"]) == done
-    assert len(pd.read_csv(out / METRICS)) == done
+    # the checkpoint is written first, then metrics.csv: a kill between the two leaves it one epoch behind
+    # (the resume rewrites it from the checkpoint), never ahead and never half-written
+    assert len(pd.read_csv(out / METRICS)) in (done - 1, done)
     for name in (CHECKPOINT, METRICS, CONDUCTANCES):  # atomic writes: never a half-written file
         assert (out / name).stat().st_size > 0
     subprocess.run([sys.executable, "-m", "socsim.cli", "train", "--resume", str(out), "--quiet"], check=True,
