@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import time
 from typing import TYPE_CHECKING, Callable, Generator
 
 import numpy as np
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from socsim.sim.soc import Soc
 
 _MASK64 = (1 << 64) - 1
+WATCH_CYCLES = 1 << 14
+"""With a wall-clock deadline, the controller looks at the host clock whenever this many more cycles passed
+(every loop iteration costs at least one cycle, so a runaway loop is seen within ~0.1 s)."""
 
 
 def _wrap(v: int) -> int:
@@ -114,6 +118,8 @@ class Controller:
         n_code = len(code)
         alu_cycles, taken_cycles = cfg.alu_cycles, cfg.alu_cycles + cfg.branch_taken_penalty_cycles
         limit = env.now + cfg.max_cycles  # a budget per run: the clock may already be far along (drift studies)
+        deadline = soc.deadline  # wall clock, polled when the cycle count passes `poll` (no cost per instruction)
+        poll = limit if deadline is None else min(limit, env.now + WATCH_CYCLES)
         while True:
             self.pc = pc
             if hooks and pc in hooks:
@@ -124,9 +130,13 @@ class Controller:
             ins = code[pc]
             if ins is None:
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, soc.decode_error or "undecodable instruction")
-            if env.now + self.lag > limit:
-                raise self.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {cfg.max_cycles} in this run",
-                                ins)
+            if env.now + self.lag > poll:
+                if env.now + self.lag > limit:
+                    raise self.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {cfg.max_cycles} in this "
+                                                      "run", ins)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise self.trap(TrapKind.WALL_CLOCK, "the wall-clock deadline passed", ins)
+                poll = min(limit, env.now + self.lag + WATCH_CYCLES)
             self.executed += 1
             spec = ins.spec
             mn = spec.mnemonic

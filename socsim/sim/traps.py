@@ -13,6 +13,7 @@ class TrapKind(enum.Enum):
     NAN = "NaN or inf produced"
     BAD_OPERAND = "bad operand value"
     TIMEOUT = "cycle limit reached"
+    WALL_CLOCK = "time limit reached"
 
 
 class Trap(RuntimeError):
