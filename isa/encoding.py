@@ -8,8 +8,10 @@ float32 values written as shortest-repr float64, so they round-trip exactly.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,6 +95,48 @@ def decode_code(words: list[int]) -> list[Instruction]:
     return out
 
 
+def _field(table: Any, key: str, kinds: tuple[type, ...], where: str) -> Any:
+    """``table[key]`` if it has one of ``kinds`` (bool is not an int here), else ValueError naming it."""
+    if not isinstance(table, dict) or key not in table:
+        raise ValueError(f"metadata {where or '(top level)'}: missing {key!r}")
+    value = table[key]
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        raise ValueError(f"metadata {where}.{key}: expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+    return value
+
+
+def _tables(meta: Any) -> tuple[dict[str, Symbol], dict[str, int], dict[int, str]]:
+    """Symbols, labels and layers of the metadata JSON, every value's type checked (ValueError names it)."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"metadata is a {type(meta).__name__}, expected an object")
+    symbols = {}
+    for i, d in enumerate(_field(meta, "symbols", (list,), "")):
+        where = f"symbols[{i}]"
+        init = _field(d, "init", (dict,), where)
+        values = _field(init, "values", (list,), f"{where}.init")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise ValueError(f"metadata {where}.init.values: expected numbers")
+        space = _field(d, "space", (str,), where)
+        if space.upper() not in Space.__members__:
+            raise ValueError(f"metadata {where}.space: unknown space {space!r}")
+        name = _field(d, "name", (str,), where)
+        symbols[name] = Symbol(name, Space[space.upper()], _field(d, "addr", (int,), where),
+                               _field(d, "size", (int,), where),
+                               DataInit(_field(init, "kind", (str,), f"{where}.init"), tuple(float(v) for v in values),
+                                        float(_field(init, "a", (int, float), f"{where}.init")),
+                                        float(_field(init, "b", (int, float), f"{where}.init")),
+                                        _field(init, "seed", (int,), f"{where}.init")))
+    labels_in = _field(meta, "labels", (dict,), "")
+    labels = {k: _field(labels_in, k, (int,), "labels") for k in labels_in}
+    layers_in = _field(meta, "layers", (dict,), "")
+    layers = {}
+    for k in layers_in:
+        if not k.lstrip("-").isdigit():
+            raise ValueError(f"metadata layers: key {k!r} is not a layer id")
+        layers[int(k)] = _field(layers_in, k, (str,), "layers")
+    return symbols, labels, layers
+
+
 def _meta(program: Program) -> dict:
     """The tables in a canonical order, so that equal programs encode to equal bytes."""
     return {
@@ -123,12 +167,7 @@ def decode(blob: bytes, file: str = "<bytes>") -> Program:
         words = list(struct.unpack_from(f"<{n}I", blob, 12))
         (m,) = struct.unpack_from("<I", blob, 12 + 4 * n)
         meta = json.loads(blob[16 + 4 * n:16 + 4 * n + m].decode())
-        symbols = {d["name"]: Symbol(d["name"], Space[d["space"].upper()], d["addr"], d["size"],
-                                     DataInit(d["init"]["kind"], tuple(d["init"]["values"]), d["init"]["a"],
-                                              d["init"]["b"], d["init"]["seed"]))
-                   for d in meta["symbols"]}
-        labels = {k: int(v) for k, v in meta["labels"].items()}
-        layers = {int(k): v for k, v in meta["layers"].items()}
+        symbols, labels, layers = _tables(meta)
     except (struct.error, ValueError, KeyError, TypeError) as exc:
         raise IsaError(f"truncated or corrupt binary: {exc}", file) from None
     try:
@@ -143,7 +182,19 @@ def decode(blob: bytes, file: str = "<bytes>") -> Program:
 
 
 def write_binary(program: Program, path: str | Path) -> None:
-    Path(path).write_bytes(encode(program))
+    """Write the encoded program atomically: a temporary file beside ``path``, fsynced, renamed into place."""
+    path = Path(path)
+    blob = encode(program)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def read_binary(path: str | Path) -> Program:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, param
+from socsim.fileio import read_text
 from socsim.physics.params import PhysicsParams
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -285,12 +286,13 @@ def preset_names() -> list[str]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_text(path, "config"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # not UTF-8
+        raise ConfigError(str(exc)) from None
 
 
 def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
@@ -317,7 +319,8 @@ def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, A
 
 def _expand_fitted(data: dict[str, Any], where: str) -> dict[str, Any]:
     """``[tiles.physics] fitted = "NAME"`` stands for socsim/physics/fitted/NAME.toml, then the table's own keys."""
-    physics = data.get("tiles", {}).get("physics")
+    tiles = data.get("tiles")
+    physics = tiles.get("physics") if isinstance(tiles, dict) else None  # not a table: from_mapping names it
     if not isinstance(physics, dict) or "fitted" not in physics:
         return data
     from socsim.physics.fitted import fitted_path
