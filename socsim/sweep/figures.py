@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from socsim.fileio import atomic_write
 from socsim.sweep.spec import FigureSpec, SweepSpec
 from socsim.sweep.table import STATUS_OK
 
@@ -58,7 +59,7 @@ def draw(table: pd.DataFrame, fig: FigureSpec, colour_by: str, path: Path) -> Pa
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path)
+    atomic_write(path, lambda fh: figure.savefig(fh, format="png"))
     return path
 
 
