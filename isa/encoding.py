@@ -1,8 +1,10 @@
 """Binary encoding: instructions as little-endian 32-bit words, then the symbol/label/layer tables.
 
-File layout: magic ``SOCSIMB1``; u32 code word count; code words; u32 metadata byte count;
-metadata as UTF-8 JSON (symbols with initializers, labels, layers). Floats in the JSON are the
-float32 values written as shortest-repr float64, so they round-trip exactly.
+File layout: magic ``SOCSIMB2``; u32 code word count; code words; u32 metadata byte count;
+metadata as UTF-8 JSON (symbols with initializers, labels, layers); u32 CRC-32 of everything before it.
+Floats in the JSON are the float32 values written as shortest-repr float64, so they round-trip exactly.
+The checksum makes a damaged file an error instead of a different program that runs (format 1, without
+it, is refused).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,9 @@ from isa.spec import (
 )
 from isa.validate import validate, validate_instruction
 
-MAGIC = b"SOCSIMB1"
+MAGIC = b"SOCSIMB2"
+OLD_MAGIC = b"SOCSIMB1"
+"""Format 1: no checksum; refused (assemble the source again)."""
 
 
 def _field_bits(kind: Kind, bits: int, value: object) -> int:
@@ -154,19 +159,35 @@ def encode(program: Program) -> bytes:
     validate(program)
     words = encode_code(program.instructions)
     meta = json.dumps(_meta(program), separators=(",", ":")).encode()
-    return (MAGIC + struct.pack("<I", len(words)) + struct.pack(f"<{len(words)}I", *words)
-            + struct.pack("<I", len(meta)) + meta)
+    return seal(MAGIC + struct.pack("<I", len(words)) + struct.pack(f"<{len(words)}I", *words)
+                + struct.pack("<I", len(meta)) + meta)
+
+
+def seal(body: bytes) -> bytes:
+    """``body`` (magic, code, metadata) with its CRC-32 appended: a complete binary."""
+    return body + struct.pack("<I", zlib.crc32(body))
 
 
 def decode(blob: bytes, file: str = "<bytes>") -> Program:
     """Parse bytes written by :func:`encode`; errors name ``file`` and what was expected."""
+    if blob[:8] == OLD_MAGIC:
+        raise IsaError("a binary of format 1 (SOCSIMB1, without a checksum) from an older socsim; assemble its "
+                       "source again with 'socsim asm'", file)
     if blob[:8] != MAGIC:
         raise IsaError(f"not a socsim binary (magic {blob[:8]!r})", file, expected=f"magic {MAGIC!r}")
+    if len(blob) < 20:
+        raise IsaError(f"truncated or corrupt binary: {len(blob)} bytes, shorter than any binary", file)
+    body, (crc,) = blob[:-4], struct.unpack("<I", blob[-4:])
+    if zlib.crc32(body) != crc:
+        raise IsaError(f"truncated or corrupt binary: checksum mismatch (CRC-32 {zlib.crc32(body):08x}, the file "
+                       f"says {crc:08x}): the file is damaged", file)
     try:
-        (n,) = struct.unpack_from("<I", blob, 8)
-        words = list(struct.unpack_from(f"<{n}I", blob, 12))
-        (m,) = struct.unpack_from("<I", blob, 12 + 4 * n)
-        meta = json.loads(blob[16 + 4 * n:16 + 4 * n + m].decode())
+        (n,) = struct.unpack_from("<I", body, 8)
+        words = list(struct.unpack_from(f"<{n}I", body, 12))
+        (m,) = struct.unpack_from("<I", body, 12 + 4 * n)
+        if len(body) != 16 + 4 * n + m:
+            raise ValueError(f"{len(body)} bytes before the checksum, the header says {16 + 4 * n + m}")
+        meta = json.loads(body[16 + 4 * n:].decode())
         symbols, labels, layers = _tables(meta)
     except (struct.error, ValueError, KeyError, TypeError) as exc:
         raise IsaError(f"truncated or corrupt binary: {exc}", file) from None
