@@ -4,6 +4,7 @@ silently wrong run: the cases of issue 16 (NaN in configs, dataset vs graph, hug
 from __future__ import annotations
 
 import json
+import re
 import struct
 import tomllib
 
@@ -202,6 +203,7 @@ def test_damaged_gzip_names_the_file(tmp_path, capsys):
 
 
 def _binary_with_meta(edit) -> bytes:
+    """mlp_infer's binary with its metadata JSON edited, and a valid checksum (crafted, not damaged)."""
     blob = isa.encode(isa.assemble((PROGRAMS / "mlp_infer.s").read_text(), "m.s"))
     (n,) = struct.unpack_from("<I", blob, 8)
     off = 12 + 4 * n
@@ -209,7 +211,7 @@ def _binary_with_meta(edit) -> bytes:
     meta = json.loads(blob[off + 4:off + 4 + m])
     edit(meta)
     text = json.dumps(meta).encode()
-    return blob[:off] + struct.pack("<I", len(text)) + text
+    return isa.encoding.seal(blob[:off] + struct.pack("<I", len(text)) + text)
 
 
 META = {
@@ -264,3 +266,22 @@ def test_damaged_run_folder_in_report_and_compare_names_the_file(run_copy, tmp_p
     err = _exit2(argv, capsys)
     assert f"{run_copy}" in err and message in err
     assert not (run_copy / "report.html").exists() and not (tmp_path / "c.html").exists()
+
+
+FOUND = {
+    # energy.adc_conversion_pj = 1e308 was in range [0, inf]: the run's energy summed to inf, exit 0
+    "energy price past 1 J": ({"energy": {"adc_conversion_pj": 1e308}}, "energy.adc_conversion_pj = 1e+308 pJ is out"),
+    # write_verify.v_stop_v = 9.2e17 V: a ramp of 9e18 pulses, OverflowError inside the write-verify kernel
+    "ramp of 9e18 pulses": ({"tiles": {"physics": {"write_verify": {"v_stop_v": 9.2e17}}}}, "v_stop_v = 9.2e+17 V"),
+    # adc.i_max_ua = 1.7e156 had no bound at all: OverflowError squaring the converter's noise
+    "ADC range of 1e156 uA": ({"tiles": {"physics": {"adc": {"i_max_ua": 1.7e156}}}}, "allowed [-1e+15, 1e+15]"),
+    "ramp of 1e6 pulses": ({"tiles": {"physics": {"write_verify": {"v_step_v": 1e-3, "v_stop_v": 10.0,
+                                                                   "v_start_v": 0.0}}}}, "at most 10000"),
+}
+
+
+@pytest.mark.parametrize("override, message", FOUND.values(), ids=FOUND.keys())
+def test_values_the_run_fuzzer_found(override, message):
+    """Meaningless values that gave an infinite result or a traceback (found by tests/reliability/test_fuzz_runs)."""
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config("wu2023", override)
