@@ -131,3 +131,43 @@ def test_files_are_created_0644_and_temporaries_are_cleaned(tmp_path, tiny_run):
     assert target.read_text() == "old" and not list(tmp_path.glob(".*.tmp-*"))
     (tmp_path / ".x.csv.tmp-1234").write_text("left by a SIGKILL")
     assert [p.name for p in clean_temporaries(tmp_path)] == [".x.csv.tmp-1234"]
+
+
+def test_a_rename_is_followed_by_an_fsync_of_the_folder(tmp_path, monkeypatch):
+    import os
+
+    import socsim.fileio as fileio
+    synced = []
+    real = os.fsync
+
+    def spy(fd):
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real(fd)
+    monkeypatch.setattr(fileio.os, "fsync", spy)
+    fileio.write_text(tmp_path / "a.txt", "x")
+    assert synced == [False, True]  # the file's data, then the folder holding the new name
+
+
+def test_report_compare_and_export_write_every_file_atomically(run_copy, tmp_path, monkeypatch, capsys):
+    import os
+    written = []  # every file renamed into place: an atomic write's last step
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (written.append(str(dst)), real(src, dst)))
+    assert main(["report", str(run_copy), "--export", str(tmp_path / "export")]) == 0
+    assert main(["compare", str(run_copy), str(run_copy), "-o", str(tmp_path / "c.html"), "--csv",
+                 str(tmp_path / "c.csv")]) == 0
+    outputs = [str(run_copy / "report.html"), str(tmp_path / "c.html"), str(tmp_path / "c.csv"),
+               *(str(p) for p in (tmp_path / "export").iterdir())]
+    assert len(outputs) > 10 and sorted(set(written) & set(outputs)) == sorted(outputs)
+    assert not list(tmp_path.rglob(".*.tmp-*")) and not list(run_copy.glob(".*.tmp-*"))
+
+
+def test_resume_to_fewer_epochs_than_done_is_refused(run_copy, capsys):
+    assert train("--resume", str(run_copy), "--epochs", "1") == 0  # as many as done: nothing to train
+    capsys.readouterr()
+    state = read_checkpoint(run_copy)
+    state["trainer"]["epoch"], state["metrics"] = 2, state["metrics"] * 2
+    from socsim.checkpoint import write_checkpoint
+    write_checkpoint(run_copy / CHECKPOINT, state)
+    assert train("--resume", str(run_copy), "--epochs", "1") == 2
+    assert "has trained 2 epochs already; --epochs 1 asks for fewer" in capsys.readouterr().err

@@ -160,3 +160,23 @@ def test_crafted_cifar_batch_is_refused_and_runs_nothing(tmp_path, kind):
     with pytest.raises(Refused):
         load_data_pickle(io.BytesIO(_evil_batches(marker)[kind]))
     assert not marker.exists()
+
+
+def test_a_sweep_rerun_over_a_crafted_point_checkpoint_runs_nothing(tmp_path):
+    """A rerun sweep resumes a training point from the checkpoint in its folder: a crafted one is an error row."""
+    from socsim.sweep import expand, load_sweep, run_sweep
+    from socsim.sweep.run import POINTS_DIR
+    from tests.sweep.conftest import MLP
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(f'name = "one"\n[job]\nkind = "train"\ngraph = "{MLP}"\ndataset = "digits"\nepochs = 1\n'
+                     'train_examples = 128\ntest_examples = 64\n[grid]\nseed = [5]\n')
+    spec = load_sweep(sweep)
+    folder = tmp_path / "out" / POINTS_DIR / expand(spec)[0].key
+    folder.mkdir(parents=True)
+    marker = tmp_path / "ran.txt"
+    with open(folder / CHECKPOINT, "wb") as fh:
+        np.savez(fh, meta=np.zeros(3, np.uint8), a0=np.array([Payload(marker)], dtype=object))
+    outcome = run_sweep(spec, tmp_path / "out", workers=1, figures=False)
+    row = outcome.table.iloc[0]
+    assert row["status"] == "error" and "refused" in row["error"] and CHECKPOINT in row["error"]
+    assert not marker.exists(), "the crafted checkpoint ran code"
