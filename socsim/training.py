@@ -58,6 +58,11 @@ class ChipTrainer:
                  state: dict | None = None, timeline: bool = False, timing_only: bool = False):
         self.graph, self.cfg, self.data = graph, cfg, data
         check_inputs(graph, data)
+        batch = cfg.train.batch
+        if microbatch is not None and (microbatch > batch or batch % microbatch):
+            raise ValueError(f"micro-batch {microbatch} does not divide train.batch = {batch}: "
+                             f"{batch % microbatch if microbatch <= batch else batch} image(s) of every batch would "
+                             "be left out; use a divisor of the batch")
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
         if self.compiled.test_examples < 1:
             raise ValueError(f"{len(data.y_test)} test example(s) are fewer than one micro-batch of "

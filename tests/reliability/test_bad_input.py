@@ -109,6 +109,13 @@ def test_fewer_test_examples_than_a_microbatch_fail_before_training(tmp_path, ca
     assert not (tmp_path / "r" / "metrics.csv").exists()
 
 
+def test_a_microbatch_that_does_not_divide_the_batch_is_refused(tmp_path, capsys):
+    """--microbatch 7 with a batch of 64 trained 63 images per batch with the gradient scaled for 64, exit 0."""
+    err = _exit2(["train", MLP, "--dataset", "digits", "--train-examples", "128", "--test-examples", "64",
+                  "--microbatch", "7", "--out", str(tmp_path / "r"), "--quiet"], capsys)
+    assert "micro-batch 7 does not divide train.batch = 64: 1 image(s) of every batch would be left out" in err
+
+
 def test_more_examples_than_the_dataset_has_is_refused(tmp_path, capsys):
     err = _exit2(["train", MLP, "--dataset", "digits", "--train-examples", "5000", "--out", str(tmp_path / "r")],
                  capsys)
