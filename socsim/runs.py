@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from socsim.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
-from socsim.fileio import atomic_write, clean_temporaries
+from socsim.fileio import atomic_write
 
 CHECKPOINT = "checkpoint.npz"
 LEGACY_CHECKPOINT = "checkpoint.pkl"
@@ -75,7 +75,6 @@ def read_checkpoint(run_dir: Path) -> dict[str, Any]:
     if not path.exists() and (run_dir / LEGACY_CHECKPOINT).exists():
         raise CheckpointError(f"{run_dir / LEGACY_CHECKPOINT}: a pickle checkpoint of an older socsim; it is not "
                               "loaded, since unpickling a file can run any code. Start the run again (--force)")
-    clean_temporaries(run_dir)  # what a kill during an earlier checkpoint write left
     try:
         state = load_checkpoint(path)
     except FileNotFoundError:

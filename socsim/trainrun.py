@@ -21,6 +21,7 @@ from tqdm import tqdm
 from isa.spec import Phase
 from socsim.argtypes import positive_int
 from socsim.configtools import to_mapping
+from socsim.fileio import clean_temporaries
 from socsim.runargs import RunArgs
 from socsim.runs import (
     CHECKPOINT,
@@ -102,7 +103,8 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
     from socsim.training import ChipTrainer
 
     state, rows, ledgers = None, [], []
-    if resume:
+    if resume:  # the caller holds the folder (socsim train and sweep points lock it): no other writer is there
+        clean_temporaries(out_dir)  # what a kill during an earlier write left
         state = read_checkpoint(out_dir)
         rows, ledgers = state["metrics"], state["ledgers"]
         cfg, graph, data = args.inputs(out_dir)

@@ -171,3 +171,10 @@ def test_resume_to_fewer_epochs_than_done_is_refused(run_copy, capsys):
     write_checkpoint(run_copy / CHECKPOINT, state)
     assert train("--resume", str(run_copy), "--epochs", "1") == 2
     assert "has trained 2 epochs already; --epochs 1 asks for fewer" in capsys.readouterr().err
+
+
+def test_resume_removes_the_temporaries_of_a_killed_write(run_copy):
+    left = run_copy / f".{CHECKPOINT}.tmp-k1ll3d"
+    left.write_bytes(b"half a checkpoint")
+    assert train("--resume", str(run_copy), "--epochs", "1") == 0
+    assert not left.exists() and read_checkpoint(run_copy)["trainer"]["epoch"] == 1
