@@ -13,14 +13,13 @@ training run needs and names the file and the key on any mismatch.
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from socsim.fileio import atomic_write
+from socsim.fileio import atomic_write, read_npz
 
 FORMAT = "socsim-checkpoint"
 VERSION = 1
@@ -107,19 +106,10 @@ def _decode(value: Any, arrays: Mapping[str, np.ndarray], where: str) -> Any:
 
 def load_checkpoint(path: Path) -> Any:
     """The state tree of a checkpoint file; CheckpointError naming the file if it is not one (nothing is run)."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise CheckpointError(f"{path}: not a checkpoint archive (a single array)")
-            arrays = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise
-    except CheckpointError:
-        raise
-    except ValueError as exc:  # numpy refuses pickled data and object arrays with allow_pickle=False
-        raise CheckpointError(f"{path}: refused: {exc} (socsim checkpoints hold plain arrays only)") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    try:  # headers checked against sizes, object arrays refused before numpy sees them; nothing is unpickled
+        arrays = read_npz(path, "checkpoint", stored_only=True)
+    except ValueError as exc:
+        raise CheckpointError(f"{exc} (socsim checkpoints hold plain arrays only)") from None
     for key, arr in arrays.items():
         if arr.dtype.kind not in _KINDS:
             raise CheckpointError(f"{path}: array {key!r} has dtype {arr.dtype}; checkpoints hold plain arrays only")

@@ -118,3 +118,50 @@ def read_gzip(path: str | Path) -> bytes:
             return fh.read()
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: damaged gzip data: {exc}") from None
+
+
+MAX_NPZ_RATIO = 64
+"""A compressed ``.npz`` may expand to at most this many times its file size (plus MAX_NPZ_SLACK): a legitimate
+array archive compresses far less; a zip bomb far more."""
+MAX_NPZ_SLACK = 64 << 20
+
+
+def read_npz(path: str | Path, what: str = "array archive", stored_only: bool = False) -> dict[str, Any]:
+    """The arrays of an ``.npz`` without running or allocating what the file does not hold: every member must be
+    a ``.npy`` of a plain (not object) dtype whose header matches its size, the archive must not expand past
+    MAX_NPZ_RATIO x its size (``stored_only``: no member compressed at all), and nothing is unpickled.
+    ValueError naming the file otherwise."""
+    import zipfile
+
+    import numpy as np
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos)
+            if stored_only and any(i.compress_type != zipfile.ZIP_STORED for i in infos):
+                raise ValueError("a member is compressed (socsim writes this file uncompressed)")
+            if total > MAX_NPZ_RATIO * path.stat().st_size + MAX_NPZ_SLACK:
+                raise ValueError(f"it would expand to {total} bytes from {path.stat().st_size}")
+            out = {}
+            for info in infos:
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                with zf.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                        np.lib.format.read_array_header_2_0
+                    shape, fortran, dtype = header(fh)
+                    if dtype.hasobject:
+                        raise ValueError(f"refused array {name!r}: it holds Python objects (dtype {dtype}), which "
+                                         "would be unpickled")
+                    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                    if need != info.file_size - fh.tell():
+                        raise ValueError(f"array {name!r} claims {need} bytes and holds {info.file_size - fh.tell()}")
+                    data = fh.read()
+                out[name] = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
+            return out
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+        kind = "" if isinstance(exc, ValueError) else f"{type(exc).__name__}: "
+        raise ValueError(f"{path}: not a readable {what} (.npz): {kind}{exc}") from None

@@ -7,7 +7,6 @@ frames; :func:`load_run` fails only when the folder has no ``metrics.csv``.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socsim.fileio import read_json
+from socsim.fileio import read_json, read_npz
 from socsim.runs import CONDUCTANCES, CONFIG, INITIAL_CONDUCTANCES, LEDGER, METRICS, RUN_ARGS
 from socsim.sim.ledger import COLUMNS as LEDGER_COLUMNS
 from socsim.sim.result import TIMELINE_COLUMNS
@@ -121,15 +120,7 @@ def _read_object(path: Path) -> dict[str, Any]:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray] | None:
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ValueError("a single array, not an archive")
-            return {k: z[k] for k in z.files}
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: not a readable device-state archive (.npz): {type(exc).__name__}: {exc}") from None
+    return read_npz(path, "device-state archive") if path.is_file() else None
 
 
 def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...], **kwargs: Any) -> pd.DataFrame:

@@ -180,3 +180,20 @@ def test_a_sweep_rerun_over_a_crafted_point_checkpoint_runs_nothing(tmp_path):
     row = outcome.table.iloc[0]
     assert row["status"] == "error" and "refused" in row["error"] and CHECKPOINT in row["error"]
     assert not marker.exists(), "the crafted checkpoint ran code"
+
+
+def test_archives_that_lie_about_their_size_allocate_nothing(run_copy, capsys):
+    """An .npy header claiming 10^12 floats in 8 bytes (numpy would allocate 4 TB first), and a 300 MiB zip bomb in
+    300 kB, are refused from the archive's own bookkeeping before anything is allocated."""
+    import zipfile
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 12,)})
+    with zipfile.ZipFile(run_copy / CHECKPOINT, "w") as z:
+        z.writestr("meta.npy", header.getvalue() + b"12345678")
+    assert main(["train", "--resume", str(run_copy)]) == 2
+    assert "array 'meta' claims 4000000000000 bytes and holds 8" in capsys.readouterr().err
+    with zipfile.ZipFile(run_copy / "conductances.npz", "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("tile0_g.npy", bytes(300 << 20))
+    assert main(["report", str(run_copy)]) == 2
+    assert "conductances.npz: not a readable device-state archive (.npz): it would expand to" in \
+        capsys.readouterr().err
