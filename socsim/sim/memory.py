@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mmap
+import sys
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from socsim.config import SocConfig
 Region = tuple[int, int, int]
 """(space, first word, one past the last word)."""
 
-_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if hasattr(mmap, "MAP_ANONYMOUS") else 0)  # Linux's value
+_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)  # Linux's value
 
 
 def lazy_zeros(words: int, space: str) -> np.ndarray:
