@@ -36,7 +36,7 @@ def evaluate_drift(run_dir: Path, times: list[float], quiet: bool = False) -> pd
     """Accuracy and evaluation energy at ``times`` seconds after the run's last checkpointed epoch."""
     from socsim.runargs import RunArgs
     from socsim.runs import CheckpointError
-    from socsim.training import ChipTrainer
+    from socsim.training import ChipTrainer, StateMismatch
 
     run = RunArgs.load(run_dir)
     if run.timing_only:
@@ -46,9 +46,8 @@ def evaluate_drift(run_dir: Path, times: list[float], quiet: bool = False) -> pd
     cfg, graph, data = run.inputs(run_dir)
     try:
         trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=state)
-    except (ValueError, KeyError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        raise CheckpointError(f"{run_dir / CHECKPOINT}: does not fit the run's graph and config: {msg}") from None
+    except StateMismatch as exc:
+        raise CheckpointError(f"{run_dir / CHECKPOINT}: does not fit the run's graph and config: {exc}") from None
     end_s = trainer.seconds()
     rows = []
     for t in times:

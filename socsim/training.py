@@ -28,6 +28,10 @@ class EpochReport:
     evaluate: Result
 
 
+class StateMismatch(ValueError):
+    """A saved state (checkpoint) does not fit the compiled graph and the config's crossbars."""
+
+
 def _shape(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
@@ -76,7 +80,10 @@ class ChipTrainer:
         if state is None:
             self.init_result = self.soc.run(self.compiled.init)
         else:
-            self.restore(state)
+            try:
+                self.restore(state)
+            except (ValueError, KeyError) as exc:
+                raise StateMismatch(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)) from None
 
     # checkpoints -----------------------------------------------------------------------------------------
     DATA_SYMBOLS = ("train_x", "train_y", "test_x", "test_y")

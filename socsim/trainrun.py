@@ -100,7 +100,7 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
 
     Raises Diverged on NaN."""
     from socsim.baseline import Baseline
-    from socsim.training import ChipTrainer
+    from socsim.training import ChipTrainer, StateMismatch
 
     state, rows, ledgers = None, [], []
     if resume:  # the caller holds the folder (socsim train and sweep points lock it): no other writer is there
@@ -118,11 +118,8 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
     try:
         trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"],
                               timing_only=args.timing_only, timeline=trace_cycles is not None)
-    except (ValueError, KeyError) as exc:
-        if not resume:
-            raise
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        raise CheckpointError(f"{out_dir / CHECKPOINT}: does not fit this run's graph and config: {msg}") from None
+    except StateMismatch as exc:
+        raise CheckpointError(f"{out_dir / CHECKPOINT}: does not fit this run's graph and config: {exc}") from None
     if not resume:
         write_json(out_dir / CONFIG, to_mapping(cfg))
         write_json(out_dir / RUN_ARGS, to_mapping(args))
