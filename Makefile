@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/socsim run programs/mlp_infer.s --config wu2023 --dump pred
-	$(BIN)/socsim train programs/lenet_wu2023.toml --config wu2023 --dataset mnist5k --epochs 2 --out runs/demo
+	$(BIN)/socsim train programs/lenet_wu2023.toml --config wu2023 --dataset mnist5k --epochs 2 --out runs/demo --force
 
 lint: $(STAMP)
 	$(BIN)/ruff check socsim isa tests benchmarks

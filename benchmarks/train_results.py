@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from socsim.runs import CHECKPOINT
+
 PRESETS = "ideal,wu2023,naive,mp_onarray,pcm_hic,radix4"
 
 
@@ -27,11 +29,11 @@ def train(preset: str, args: argparse.Namespace, out: Path) -> None:
     if done.exists() and len(pd.read_csv(done)) >= args.epochs:
         return
     socsim = [sys.executable, "-m", "socsim.cli", "train"]
-    if (out / "checkpoint.pkl").exists():
+    if (out / CHECKPOINT).exists():
         cmd = socsim + ["--resume", str(out), "--epochs", str(args.epochs), "--quiet"]
-    else:
+    else:  # --force: a folder a kill left without a checkpoint starts over
         cmd = socsim + [args.graph, "--config", preset, "--dataset", args.dataset, "--epochs", str(args.epochs),
-                        "--baseline", "--quiet", "--out", str(out)]
+                        "--baseline", "--quiet", "--out", str(out), "--force"]
         if args.train_examples:
             cmd += ["--train-examples", str(args.train_examples)]
     print("running:", " ".join(cmd[2:]), flush=True)

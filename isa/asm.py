@@ -13,6 +13,7 @@ Syntax, one statement per line; ``;`` or ``#`` starts a comment::
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,21 @@ _LABEL_DEF = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:")
 _MEM = re.compile(r"^(?P<base>[^()]+?)\s*(\(\s*(?P<reg>[^)]*)\))?\s*$")
 
 SYM_FORM = ".sym NAME SPACE SIZE [@ADDR] [= V, ... | uniform LO HI SEED | normal MEAN STD SEED]"
+MAX_EXPR_CHARS = 1000
+"""Longest integer expression (characters): bounds the parse (its depth) and the work."""
+_F32_MAX = float(np.finfo(np.float32).max)
+MAX_BITS = 64
+"""Every value of an integer expression, intermediate ones included, has |v| < 2^MAX_BITS."""
+
+
+class _TooBig(ValueError):
+    """An integer expression's value leaves the bounded range."""
+
+
+def _bounded(v: int) -> int:
+    if abs(v) >> MAX_BITS:
+        raise _TooBig(f"reaches {'-' if v < 0 else ''}2^{abs(v).bit_length() - 1} or more")
+    return v
 
 
 @dataclass
@@ -86,15 +102,23 @@ class _Assembler:
 
     # expressions ------------------------------------------------------------------------------
     def int_expr(self, text: str, line: int, col: int, what: str = "an integer expression") -> int:
+        expr = text.strip()
+        if len(expr) > MAX_EXPR_CHARS:
+            raise self.error(f"integer expression of {len(expr)} characters", line, col,
+                             f"at most {MAX_EXPR_CHARS} characters")
         try:
-            tree = ast.parse(text.strip(), mode="eval")
+            tree = ast.parse(expr, mode="eval")
             return self._eval(tree.body)
-        except (SyntaxError, ValueError, KeyError, ZeroDivisionError):
-            raise self.error(f"bad integer {text.strip()!r}", line, col, what) from None
+        except _TooBig as exc:
+            raise self.error(f"integer {expr[:40]!r}{'...' if len(expr) > 40 else ''} {exc}", line, col,
+                             f"{what} below 2^{MAX_BITS} in magnitude") from None
+        except (SyntaxError, ValueError, KeyError, ZeroDivisionError, RecursionError, MemoryError):
+            raise self.error(f"bad integer {expr[:40]!r}{'...' if len(expr) > 40 else ''}", line, col, what) \
+                from None
 
     def _eval(self, node: ast.AST) -> int:
         if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-            return node.value
+            return _bounded(node.value)
         if isinstance(node, ast.Name):
             return self.equ[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -102,11 +126,13 @@ class _Assembler:
             return -v if isinstance(node.op, ast.USub) else v
         if isinstance(node, ast.BinOp):
             a, b = self._eval(node.left), self._eval(node.right)
+            if isinstance(node.op, ast.LShift) and not 0 <= b < MAX_BITS:
+                raise _TooBig(f"shifts by {b}; a shift count is 0 .. {MAX_BITS - 1}")
             ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
                    ast.FloorDiv: lambda: a // b, ast.LShift: lambda: a << b}
             for op_type, fn in ops.items():
                 if isinstance(node.op, op_type):
-                    return fn()
+                    return _bounded(fn())
         raise ValueError("unsupported expression")
 
     def float_lit(self, text: str, line: int, col: int) -> float:
@@ -254,6 +280,10 @@ class _Assembler:
         if text.startswith("="):
             toks = [t for t in _split_operands(text[1:], col) if t.text]
             vals = [self.float_lit(t.text, line, t.col) for t in toks]
+            bad = next((t for t, v in zip(toks, vals) if math.isfinite(v) and abs(v) > _F32_MAX), None)
+            if bad is not None:  # it would become inf silently; an explicit nan or inf is kept (to test traps)
+                raise self.error(f"value {bad.text!r} is beyond the float32 range", line, bad.col,
+                                 "numbers within +-3.4e38 (or an explicit nan / inf)")
             if len(vals) > size:
                 raise self.error(f"{len(vals)} values for a symbol of {size} words", line, toks[size].col,
                                  f"at most {size} values")
@@ -262,8 +292,19 @@ class _Assembler:
         kind = words[0].text
         if len(words) != 4:
             raise self.error(f"malformed {kind} initializer", line, col, f"{kind} A B SEED")
-        a, b = (self.float_lit(w.text, line, w.col) for w in words[1:3])
+        (a, b), (wa, wb) = (self.float_lit(w.text, line, w.col) for w in words[1:3]), words[1:3]
+        for value, w in ((a, wa), (b, wb)):
+            if not math.isfinite(value):
+                raise self.error(f"{kind} bound {w.text!r} is not finite", line, w.col, "a finite number")
+        if kind == "uniform" and a > b:
+            raise self.error(f"uniform {wa.text} {wb.text}: the low bound is above the high bound", line, wa.col,
+                             "uniform LO HI SEED with LO <= HI")
+        if kind == "normal" and b < 0:
+            raise self.error(f"normal standard deviation {wb.text} is negative", line, wb.col,
+                             "normal MEAN STD SEED with STD >= 0")
         seed = self.int_expr(words[3].text, line, words[3].col, "an integer seed")
+        if seed < 0:
+            raise self.error(f"seed {seed} is negative", line, words[3].col, "a seed 0 .. 2^64 - 1")
         return DataInit(kind, (), a, b, seed)
 
     # operands ------------------------------------------------------------------------------------
@@ -352,7 +393,13 @@ def assemble_file(path: str | Path) -> Program:
     """Assemble a ``.s`` file."""
     p = Path(path)
     try:
-        text = p.read_text()
+        data = p.read_bytes()
     except OSError as exc:
         raise IsaError(f"cannot read program: {exc.strerror}", str(p)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise IsaError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", str(p), line,
+                       exc.start - data.rfind(b"\n", 0, exc.start)) from None
     return assemble(text, str(p))

@@ -1,15 +1,20 @@
 """Binary encoding: instructions as little-endian 32-bit words, then the symbol/label/layer tables.
 
-File layout: magic ``SOCSIMB1``; u32 code word count; code words; u32 metadata byte count;
-metadata as UTF-8 JSON (symbols with initializers, labels, layers). Floats in the JSON are the
-float32 values written as shortest-repr float64, so they round-trip exactly.
+File layout: magic ``SOCSIMB2``; u32 code word count; code words; u32 metadata byte count;
+metadata as UTF-8 JSON (symbols with initializers, labels, layers); u32 CRC-32 of everything before it.
+Floats in the JSON are the float32 values written as shortest-repr float64, so they round-trip exactly.
+The checksum makes a damaged file an error instead of a different program that runs (format 1, without
+it, is refused).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import struct
+import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +32,9 @@ from isa.spec import (
 )
 from isa.validate import validate, validate_instruction
 
-MAGIC = b"SOCSIMB1"
+MAGIC = b"SOCSIMB2"
+OLD_MAGIC = b"SOCSIMB1"
+"""Format 1: no checksum; refused (assemble the source again)."""
 
 
 def _field_bits(kind: Kind, bits: int, value: object) -> int:
@@ -93,6 +100,63 @@ def decode_code(words: list[int]) -> list[Instruction]:
     return out
 
 
+def _field(table: Any, key: str, kinds: tuple[type, ...], where: str) -> Any:
+    """``table[key]`` if it has one of ``kinds`` (bool is not an int here), else ValueError naming it."""
+    if not isinstance(table, dict) or key not in table:
+        raise ValueError(f"metadata {where or '(top level)'}: missing {key!r}")
+    value = table[key]
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        raise ValueError(f"metadata {where}.{key}: expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+    return value
+
+
+def _tables(meta: Any) -> tuple[dict[str, Symbol], dict[str, int], dict[int, str]]:
+    """Symbols, labels and layers of the metadata JSON, every value's type checked (ValueError names it)."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"metadata is a {type(meta).__name__}, expected an object")
+    symbols = {}
+    for i, d in enumerate(_field(meta, "symbols", (list,), "")):
+        where = f"symbols[{i}]"
+        init = _field(d, "init", (dict,), where)
+        values = _field(init, "values", (list,), f"{where}.init")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise ValueError(f"metadata {where}.init.values: expected numbers")
+        space = _field(d, "space", (str,), where)
+        if space.upper() not in Space.__members__:
+            raise ValueError(f"metadata {where}.space: unknown space {space!r}")
+        name = _field(d, "name", (str,), where)
+        symbols[name] = Symbol(name, Space[space.upper()], _field(d, "addr", (int,), where),
+                               _field(d, "size", (int,), where),
+                               DataInit(_field(init, "kind", (str,), f"{where}.init"), tuple(float(v) for v in values),
+                                        float(_field(init, "a", (int, float), f"{where}.init")),
+                                        float(_field(init, "b", (int, float), f"{where}.init")),
+                                        _field(init, "seed", (int,), f"{where}.init")))
+    labels_in = _field(meta, "labels", (dict,), "")
+    labels = {k: _field(labels_in, k, (int,), "labels") for k in labels_in}
+    layers_in = _field(meta, "layers", (dict,), "")
+    layers = {}
+    for k in layers_in:
+        if not k.lstrip("-").isdigit():
+            raise ValueError(f"metadata layers: key {k!r} is not a layer id")
+        layers[int(k)] = _field(layers_in, k, (str,), "layers")
+    return symbols, labels, layers
+
+
+def _lanes(meta: dict) -> list[LaneMark]:
+    """The lane-parallel loops of the metadata JSON, every value's type checked (ValueError names it)."""
+    out = []
+    for i, d in enumerate(_field(meta, "lanes", (list,), "")):
+        where = f"lanes[{i}]"
+        names = {k: _field(d, k, (list,), where) for k in ("private", "reduce")}
+        for k, v in names.items():
+            if not all(isinstance(n, str) for n in v):
+                raise ValueError(f"metadata {where}.{k}: expected symbol names")
+        out.append(LaneMark(_field(d, "label", (str,), where), _field(d, "head", (int,), where),
+                            _field(d, "reg", (int,), where), _field(d, "count", (int,), where),
+                            tuple(names["private"]), tuple(names["reduce"])))
+    return out
+
+
 def _meta(program: Program) -> dict:
     """The tables in a canonical order, so that equal programs encode to equal bytes."""
     return {
@@ -112,28 +176,37 @@ def encode(program: Program) -> bytes:
     validate(program)
     words = encode_code(program.instructions)
     meta = json.dumps(_meta(program), separators=(",", ":")).encode()
-    return (MAGIC + struct.pack("<I", len(words)) + struct.pack(f"<{len(words)}I", *words)
-            + struct.pack("<I", len(meta)) + meta)
+    return seal(MAGIC + struct.pack("<I", len(words)) + struct.pack(f"<{len(words)}I", *words)
+                + struct.pack("<I", len(meta)) + meta)
+
+
+def seal(body: bytes) -> bytes:
+    """``body`` (magic, code, metadata) with its CRC-32 appended: a complete binary."""
+    return body + struct.pack("<I", zlib.crc32(body))
 
 
 def decode(blob: bytes, file: str = "<bytes>") -> Program:
     """Parse bytes written by :func:`encode`; errors name ``file`` and what was expected."""
+    if blob[:8] == OLD_MAGIC:
+        raise IsaError("a binary of format 1 (SOCSIMB1, without a checksum) from an older socsim; assemble its "
+                       "source again with 'socsim asm'", file)
     if blob[:8] != MAGIC:
         raise IsaError(f"not a socsim binary (magic {blob[:8]!r})", file, expected=f"magic {MAGIC!r}")
+    if len(blob) < 20:
+        raise IsaError(f"truncated or corrupt binary: {len(blob)} bytes, shorter than any binary", file)
+    body, (crc,) = blob[:-4], struct.unpack("<I", blob[-4:])
+    if zlib.crc32(body) != crc:
+        raise IsaError(f"truncated or corrupt binary: checksum mismatch (CRC-32 {zlib.crc32(body):08x}, the file "
+                       f"says {crc:08x}): the file is damaged", file)
     try:
-        (n,) = struct.unpack_from("<I", blob, 8)
-        words = list(struct.unpack_from(f"<{n}I", blob, 12))
-        (m,) = struct.unpack_from("<I", blob, 12 + 4 * n)
-        meta = json.loads(blob[16 + 4 * n:16 + 4 * n + m].decode())
-        symbols = {d["name"]: Symbol(d["name"], Space[d["space"].upper()], d["addr"], d["size"],
-                                     DataInit(d["init"]["kind"], tuple(d["init"]["values"]), d["init"]["a"],
-                                              d["init"]["b"], d["init"]["seed"]))
-                   for d in meta["symbols"]}
-        labels = {k: int(v) for k, v in meta["labels"].items()}
-        layers = {int(k): v for k, v in meta["layers"].items()}
-        lanes = [LaneMark(str(d["label"]), int(d["head"]), int(d["reg"]), int(d["count"]),
-                          tuple(str(n) for n in d["private"]), tuple(str(n) for n in d["reduce"]))
-                 for d in meta.get("lanes", [])]
+        (n,) = struct.unpack_from("<I", body, 8)
+        words = list(struct.unpack_from(f"<{n}I", body, 12))
+        (m,) = struct.unpack_from("<I", body, 12 + 4 * n)
+        if len(body) != 16 + 4 * n + m:
+            raise ValueError(f"{len(body)} bytes before the checksum, the header says {16 + 4 * n + m}")
+        meta = json.loads(body[16 + 4 * n:].decode())
+        symbols, labels, layers = _tables(meta)
+        lanes = _lanes(meta)
     except (struct.error, ValueError, KeyError, TypeError) as exc:
         raise IsaError(f"truncated or corrupt binary: {exc}", file) from None
     try:
@@ -148,7 +221,19 @@ def decode(blob: bytes, file: str = "<bytes>") -> Program:
 
 
 def write_binary(program: Program, path: str | Path) -> None:
-    Path(path).write_bytes(encode(program))
+    """Write the encoded program atomically: a temporary file beside ``path``, fsynced, renamed into place."""
+    path = Path(path)
+    blob = encode(program)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def read_binary(path: str | Path) -> Program:

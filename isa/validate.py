@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from isa.program import TBUF_STRIDE, Instruction, IsaError, MemRef, Program
+from isa.program import TBUF_STRIDE, DataInit, Instruction, IsaError, MemRef, Program
 from isa.spec import MEM_OFFSET_BITS, MEM_REG_BITS, SYMBOL_ADDRESS_BITS, Field, Kind, Space
 
 
@@ -53,6 +53,19 @@ def validate_instruction(ins: Instruction, n_instructions: int) -> None:
                            f"(0 .. {n_instructions - 1})", line=ins.line)
 
 
+def init_problem(init: DataInit) -> str | None:
+    """None if a random initializer can be drawn, else what is wrong (its bounds or seed)."""
+    if not (math.isfinite(init.a) and math.isfinite(init.b)):
+        return f"{init.kind} bounds {init.a}, {init.b} must be finite"
+    if init.kind == "uniform" and init.a > init.b:
+        return f"uniform low bound {init.a} is above the high bound {init.b}"
+    if init.kind == "normal" and init.b < 0:
+        return f"normal standard deviation {init.b} is negative"
+    if not 0 <= init.seed < 1 << 64:
+        return f"seed {init.seed} is outside 0 .. 2^64 - 1"
+    return None
+
+
 def validate(program: Program) -> None:
     """Check the whole program; raises IsaError naming the instruction or symbol."""
     n = len(program.instructions)
@@ -74,6 +87,9 @@ def validate(program: Program) -> None:
         if sym.init.kind not in sym.init.KINDS:
             raise IsaError(f"symbol {sym.name!r}: unknown initializer {sym.init.kind!r}; "
                            f"expected one of {sym.init.KINDS}")
+        problem = init_problem(sym.init)
+        if problem:
+            raise IsaError(f"symbol {sym.name!r}: {problem}")
         by_space.setdefault(sym.space, []).append(sym)
     for syms in by_space.values():
         syms.sort(key=lambda s: s.addr)

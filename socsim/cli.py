@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -13,6 +15,8 @@ import numpy as np
 
 from isa import assemble_file, disassemble, read_binary, write_binary
 from isa.program import Program
+from socsim.argtypes import positive_int, positive_seconds
+from socsim.fileio import write_text
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
 EXIT_ERROR = 2
@@ -20,6 +24,9 @@ EXIT_TRAP = 3
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a Unix tool reports when the reader of its output (``| head``) went away."""
+DEFAULT_RUN_CYCLES = 100_000_000
+"""Cycle budget of ``socsim run`` unless ``--max-cycles`` says otherwise: 1 s of simulated time at 100 MHz,
+a few minutes on the host for a runaway loop (``controller.max_cycles`` alone defaults to 2^40)."""
 
 
 def _load_program(path: str) -> Program:
@@ -42,20 +49,45 @@ def cmd_asm(args: argparse.Namespace) -> int:
 def cmd_disasm(args: argparse.Namespace) -> int:
     text = disassemble(read_binary(args.binary))
     if args.output:
-        Path(args.output).write_text(text)
+        write_text(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
 
 
+def run_budget(cfg, max_cycles: int | None):
+    """``cfg`` with the cycle budget of ``socsim run``: ``--max-cycles`` if given, else the config's
+    ``controller.max_cycles`` capped at :data:`DEFAULT_RUN_CYCLES`."""
+    budget = max_cycles if max_cycles is not None else min(cfg.controller.max_cycles, DEFAULT_RUN_CYCLES)
+    return replace(cfg, controller=replace(cfg.controller, max_cycles=budget))
+
+
+def _limit_trap(exc, args: argparse.Namespace):
+    """A cycle or wall-clock trap of ``socsim run``, its detail saying how to raise the limit."""
+    from socsim.sim.traps import Trap, TrapKind
+    if exc.kind is TrapKind.TIMEOUT:
+        hint = "; give socsim run --max-cycles N to allow more"
+    elif exc.kind is TrapKind.WALL_CLOCK:
+        hint = f" (--timeout {args.timeout:g} s)"
+    else:
+        return exc
+    return Trap(exc.kind, exc.detail + hint, exc.pc, exc.instruction, exc.cycle, exc.state)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from socsim.config import load_config
-    from socsim.sim import Soc
-    cfg = load_config(args.config)
+    from socsim.sim import Soc, Trap
+    cfg = run_budget(load_config(args.config), args.max_cycles)
     program = _load_program(args.program)
     if args.dump and args.timing_only:
         raise ValueError("--dump needs the numerics; --timing-only does not compute memory contents")
-    result = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only).run(program)
+    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only)
+    if args.timeout is not None:
+        soc.deadline = time.monotonic() + args.timeout
+    try:
+        result = soc.run(program)
+    except Trap as exc:
+        raise _limit_trap(exc, args) from None
     print(f"program       {args.program}")
     print(f"config        {cfg.name} ({args.config})" + ("  [timing only: numerics skipped]" if args.timing_only
                                                           else ""))
@@ -71,13 +103,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         n = write_trace(result.timeline, args.trace, cfg.clock_hz, args.trace_cycles)
         print(f"\ntrace: {n} unit jobs -> {args.trace}")
     if args.ledger:
-        result.ledger.to_csv(args.ledger, index=False)
+        write_text(args.ledger, result.ledger.to_csv(index=False))
         print(f"\nledger rows -> {args.ledger}")
     if args.json:
         summary = {"cycles": result.cycles, "seconds": result.seconds, "energy_pj": result.energy_pj,
                    "instructions": result.instructions,
                    "components": result.by_component().reset_index().to_dict(orient="records")}
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+        write_text(args.json, json.dumps(summary, indent=2))
     return 0
 
 
@@ -110,7 +142,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         stem = out.with_suffix("")
         for name, path in (("train_epoch", out), ("init", stem.with_suffix(".init.s")),
                            ("evaluate", stem.with_suffix(".eval.s"))):
-            path.write_text(compiled.text[name])
+            write_text(path, compiled.text[name])
             print(f"{name} -> {path}")
     return 0
 
@@ -168,9 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger", metavar="CSV", help="write the energy/activity ledger rows as CSV")
     p.add_argument("--json", metavar="FILE", help="write the summary as JSON")
     p.add_argument("--trace", metavar="FILE", help="write the unit timeline as Chrome trace-event JSON (Perfetto)")
-    p.add_argument("--trace-cycles", type=int, metavar="N",
+    p.add_argument("--trace-cycles", type=positive_int, metavar="N",
                    help="with --trace: only the jobs starting in the first N cycles")
     p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP)
+    p.add_argument("--max-cycles", type=positive_int, metavar="N",
+                   help=f"trap (exit 3, with the PC) past N cycles (default {DEFAULT_RUN_CYCLES}, or the config's "
+                        "controller.max_cycles if lower)")
+    p.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
+                   help="trap (exit 3, with the PC) when the run takes longer than this on the host (wall clock)")
 
     p = add("compile", cmd_compile, "compile a network graph (.toml or .onnx) to training programs")
     p.add_argument("graph", help="network graph: TOML layer list or ONNX model")
@@ -179,8 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print per layer: crossbars, row/col blocks, utilization, MVMs and tile operations per image")
     p.add_argument("-o", "--output", metavar="NET.s",
                    help="write the training-epoch assembly here, and NET.init.s / NET.eval.s beside it")
-    p.add_argument("--train-examples", type=int, default=4000, help="training set size (default 4000)")
-    p.add_argument("--test-examples", type=int, default=1000, help="test set size (default 1000)")
+    p.add_argument("--train-examples", type=positive_int, default=4000, help="training set size (default 4000)")
+    p.add_argument("--test-examples", type=positive_int, default=1000, help="test set size (default 1000)")
 
     from socsim.trainrun import add_train_command
     add_train_command(sub)
@@ -199,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from socsim.signals import EXIT_TERMINATED, Terminated, handle_sigterm
     from socsim.sim.traps import Trap
+    restore = handle_sigterm()  # SIGTERM is handled like Ctrl-C
     try:
         code = args.fn(args)
         sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
@@ -213,14 +252,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Trap as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_TRAP
-    except KeyboardInterrupt:
-        print("socsim: interrupted; a training run continues with --resume RUN_DIR from its last checkpoint",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        print(f"socsim: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}; a training run continues "
+              "with --resume RUN_DIR from its last checkpoint, a sweep when run again", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    except MemoryError:
+        print("socsim: error: the host ran out of memory for this input (a size in the config, graph or program is "
+              "too large for this machine)", file=sys.stderr)
+        return EXIT_ERROR
     except (ValueError, KeyError, OSError) as exc:  # IsaError, ConfigError, GraphError, DataError among them
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"socsim: error: {msg}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        restore()
 
 
 if __name__ == "__main__":

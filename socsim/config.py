@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, param
+from socsim.fileio import read_text
 from socsim.physics.params import PhysicsParams
 
 PRESET_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "wu2023"
 WU = "Wu et al. 2023, arXiv 2305.14547"
 HOROWITZ = "Horowitz, ISSCC 2014, 'Computing's energy problem' (45 nm)"
+MAX_PJ = 1e12
+"""Highest price of one action (1 J): with any count a run's energy stays a finite number."""
 
 
 class Arbitration(enum.Enum):
@@ -154,41 +157,41 @@ class DramConfig(Params):
 class EnergyTable(Params):
     """Energy per action in pJ. Units count actions in the ledger; this table prices them."""
 
-    ctrl_instr_pj: float = param(10.0, unit="pJ", lo=0.0, doc="one controller instruction",
+    ctrl_instr_pj: float = param(10.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one controller instruction",
                                  source="estimate for a 32-bit in-order RISC-V MCU core (docs/energy.md)")
-    dac_pulse_pj: float = param(0.087890625, unit="pJ", lo=0.0, doc="one input row driven for one input bit",
+    dac_pulse_pj: float = param(0.087890625, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one input row driven for one input bit",
                                 source=f"{WU}: split of 2.66 nJ / 2.93 nJ (docs/energy.md)")
-    array_cell_pj: float = param(0.001373291015625, unit="pJ", lo=0.0,
+    array_cell_pj: float = param(0.001373291015625, unit="pJ", lo=0.0, hi=MAX_PJ,
                                  doc="one device (row x bit line) read for one input bit",
                                  source=f"{WU}: split of 2.66 nJ / 2.93 nJ (docs/energy.md)")
-    adc_conversion_pj: float = param(39.15625, unit="pJ", lo=0.0,
+    adc_conversion_pj: float = param(39.15625, unit="pJ", lo=0.0, hi=MAX_PJ,
                                      doc="TIA + BWMCS ADC: one 8-bit bit-line conversion",
                                      source=f"{WU}: split of 2.66 nJ (docs/energy.md)")
-    shift_add_pj: float = param(1.0, unit="pJ", lo=0.0, doc="digital combine of one bit-line output",
+    shift_add_pj: float = param(1.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="digital combine of one bit-line output",
                                 source="estimate from 8-bit adds (Horowitz 2014: 0.03 pJ each), with registers")
-    set_pulse_pj: float = param(10.0, unit="pJ", lo=0.0, doc="one SET programming pulse",
+    set_pulse_pj: float = param(10.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one SET programming pulse",
                                 source="estimate: 2 V x 50 uA x 100 ns (pulse voltages from Wu et al.)")
-    reset_pulse_pj: float = param(10.0, unit="pJ", lo=0.0, doc="one RESET programming pulse",
+    reset_pulse_pj: float = param(10.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one RESET programming pulse",
                                   source="estimate: 2 V x 50 uA x 100 ns (pulse voltages from Wu et al.)")
-    verify_read_pj: float = param(1.0, unit="pJ", lo=0.0, doc="one verify read of one device",
+    verify_read_pj: float = param(1.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one verify read of one device",
                                   source="estimate: read at 0.2 V, 30 uA, 100 ns plus sensing")
-    readback_weight_pj: float = param(2.0, unit="pJ", lo=0.0, doc="read one weight (two devices) back",
+    readback_weight_pj: float = param(2.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="read one weight (two devices) back",
                                       source="estimate")
-    du_op_pj: float = param(0.9, unit="pJ", lo=0.0, doc="one FP32 add/compare/move-class op",
+    du_op_pj: float = param(0.9, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one FP32 add/compare/move-class op",
                             source=f"{HOROWITZ}: FP32 add 0.9 pJ")
-    du_mac_pj: float = param(4.6, unit="pJ", lo=0.0, doc="one FP32 multiply-accumulate",
+    du_mac_pj: float = param(4.6, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one FP32 multiply-accumulate",
                              source=f"{HOROWITZ}: FP32 mult 3.7 pJ + add 0.9 pJ")
-    du_special_pj: float = param(15.0, unit="pJ", lo=0.0, doc="one exp, sqrt or divide",
+    du_special_pj: float = param(15.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one exp, sqrt or divide",
                                  source="estimate: ~4 multiply-adds (iterative / polynomial)")
-    sram_read_pj: float = param(10.0, unit="pJ", lo=0.0, doc="read one 32-bit word",
+    sram_read_pj: float = param(10.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="read one 32-bit word",
                                 source=f"{HOROWITZ}: 32 KB SRAM, 20 pJ per 64-bit read")
-    sram_write_pj: float = param(10.0, unit="pJ", lo=0.0, doc="write one 32-bit word",
+    sram_write_pj: float = param(10.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="write one 32-bit word",
                                  source=f"{HOROWITZ}: 32 KB SRAM, 20 pJ per 64-bit access")
-    tbuf_access_pj: float = param(2.5, unit="pJ", lo=0.0, doc="read or write one word of a tile buffer",
+    tbuf_access_pj: float = param(2.5, unit="pJ", lo=0.0, hi=MAX_PJ, doc="read or write one word of a tile buffer",
                                   source=f"{HOROWITZ}: 8 KB SRAM, 10 pJ per 64-bit read, halved per 32-bit")
-    bus_beat_pj: float = param(12.8, unit="pJ", lo=0.0, doc="one 64-bit bus beat over ~2 mm",
+    bus_beat_pj: float = param(12.8, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one 64-bit bus beat over ~2 mm",
                                source="estimate: 0.1 pJ/bit/mm on-chip wire (docs/energy.md)")
-    dram_word_pj: float = param(1000.0, unit="pJ", lo=0.0, doc="one 32-bit word to or from DRAM",
+    dram_word_pj: float = param(1000.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one 32-bit word to or from DRAM",
                                 source=f"{HOROWITZ}: DRAM 1.3-2.6 nJ per 64-bit access, ~2 nJ")
 
 
@@ -285,12 +288,13 @@ def preset_names() -> list[str]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_text(path, "config"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # not UTF-8
+        raise ConfigError(str(exc)) from None
 
 
 def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
@@ -317,7 +321,8 @@ def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, A
 
 def _expand_fitted(data: dict[str, Any], where: str) -> dict[str, Any]:
     """``[tiles.physics] fitted = "NAME"`` stands for socsim/physics/fitted/NAME.toml, then the table's own keys."""
-    physics = data.get("tiles", {}).get("physics")
+    tiles = data.get("tiles")
+    physics = tiles.get("physics") if isinstance(tiles, dict) else None  # not a table: from_mapping names it
     if not isinstance(physics, dict) or "fitted" not in physics:
         return data
     from socsim.physics.fitted import fitted_path

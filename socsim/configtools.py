@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -75,7 +76,14 @@ def _check_value(path: str, tp: Any, value: Any) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{path}: expected a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the float range
+            digits = str(abs(value))
+            raise ConfigError(f"{path}: an integer of {len(digits)} digits is beyond the range of a float") from None
+        if not math.isfinite(number):  # NaN fails every range comparison; inf is no physical value here
+            raise ConfigError(f"{path}: expected a finite number, got {value!r}")
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{path}: expected a string, got {value!r}")
@@ -87,8 +95,26 @@ def _check_value(path: str, tp: Any, value: Any) -> Any:
     return value
 
 
+FLOAT_LIMIT = 1e15
+"""A float field without a declared bound is still bounded by +-FLOAT_LIMIT: a finite but absurd value
+(1e300 uA) would otherwise overflow inside the physics instead of being refused here."""
+
+
+def bounds(f: dataclasses.Field, tp: Any) -> tuple[Any, Any]:
+    """The inclusive (lo, hi) of a field: as declared, and +-FLOAT_LIMIT where a float field declares none."""
+    lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+    if tp is float:
+        lo = -FLOAT_LIMIT if lo is None else lo
+        hi = FLOAT_LIMIT if hi is None else hi
+    return lo, hi
+
+
+def _bound_text(v: Any) -> str:
+    return f"{v:.0e}" if isinstance(v, float) and abs(v) == FLOAT_LIMIT else str(v)
+
+
 def _range_text(lo: Any, hi: Any) -> str:
-    return f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+    return f"[{'-inf' if lo is None else _bound_text(lo)}, {'inf' if hi is None else _bound_text(hi)}]"
 
 
 @dataclass(frozen=True)
@@ -101,7 +127,7 @@ class Params:
             path = f"{type(self).__name__}.{f.name}"
             value = _check_value(path, hints[f.name], getattr(self, f.name))
             object.__setattr__(self, f.name, value)
-            lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+            lo, hi = bounds(f, hints[f.name])
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 if (lo is not None and value < lo) or (hi is not None and value > hi):
                     unit = f" {f.metadata['unit']}" if f.metadata.get("unit") else ""
@@ -177,7 +203,7 @@ def describe(cls: type, prefix: str = "") -> list[dict[str, str]]:
         if is_dataclass(tp):
             rows.extend(describe(tp, name + "."))
             continue
-        lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+        lo, hi = bounds(f, tp)
         rows.append({
             "name": name,
             "type": _type_name(tp),

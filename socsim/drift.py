@@ -10,12 +10,13 @@ read noise. The checkpoint is not changed; ``drift.csv`` in the run folder holds
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from socsim.runs import CHECKPOINT, read_checkpoint, write_frame
+from socsim.runs import CHECKPOINT, LEGACY_CHECKPOINT, read_checkpoint, write_frame
 
 DRIFT = "drift.csv"
 
@@ -26,23 +27,27 @@ def parse_times(text: str) -> list[float]:
         times = [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise ValueError(f"--after {text!r}: expected comma-separated seconds, e.g. 1,3600,86400") from None
-    if not times or any(t < 0 for t in times) or times != sorted(times):
-        raise ValueError(f"--after {text!r}: expected one or more ascending times >= 0 s")
+    if not times or any(not math.isfinite(t) or t < 0 for t in times) or times != sorted(times):
+        raise ValueError(f"--after {text!r}: expected one or more ascending, finite times >= 0 s")
     return times
 
 
 def evaluate_drift(run_dir: Path, times: list[float], quiet: bool = False) -> pd.DataFrame:
     """Accuracy and evaluation energy at ``times`` seconds after the run's last checkpointed epoch."""
-    from socsim.training import ChipTrainer
-    from socsim.trainrun import RunArgs
+    from socsim.runargs import RunArgs
+    from socsim.runs import CheckpointError
+    from socsim.training import ChipTrainer, StateMismatch
 
     run = RunArgs.load(run_dir)
     if run.timing_only:
         raise ValueError(f"{run_dir}: a --timing-only run has no device state or accuracy to age; "
                          "train without --timing-only")
     state = read_checkpoint(run_dir)["trainer"]
-    cfg, graph, data = run.inputs()
-    trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=state)
+    cfg, graph, data = run.inputs(run_dir)
+    try:
+        trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=state)
+    except StateMismatch as exc:
+        raise CheckpointError(f"{run_dir / CHECKPOINT}: does not fit the run's graph and config: {exc}") from None
     end_s = trainer.seconds()
     rows = []
     for t in times:
@@ -70,7 +75,7 @@ def add_drift_command(sub: argparse._SubParsersAction) -> None:
 
 def cmd_drift(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
-    if not (run_dir / CHECKPOINT).exists():
+    if not (run_dir / CHECKPOINT).exists() and not (run_dir / LEGACY_CHECKPOINT).exists():
         raise FileNotFoundError(f"{run_dir / CHECKPOINT}: no checkpoint; train first with 'socsim train'")
     evaluate_drift(run_dir, parse_times(args.after), quiet=args.quiet)
     if not args.quiet:

@@ -1,18 +1,25 @@
-"""Run folders: atomic writes of the config, per-epoch metrics, conductances and checkpoints."""
+"""Run folders: atomic writes of the config, per-epoch metrics, conductances and checkpoints; what a run holds.
+
+A checkpoint is data only (:mod:`socsim.checkpoint`); :func:`read_checkpoint` also checks that it has the
+structure a training run resumes from, and names the file and the key when it has not.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import pickle
-import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-CHECKPOINT = "checkpoint.pkl"
+from socsim.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
+from socsim.fileio import atomic_write
+
+CHECKPOINT = "checkpoint.npz"
+LEGACY_CHECKPOINT = "checkpoint.pkl"
+"""Checkpoints of socsim before the data-only format: pickles, which are never loaded (unpickling runs code)."""
 METRICS = "metrics.csv"
 CONFIG = "config.json"
 RUN_ARGS = "run.json"
@@ -20,22 +27,13 @@ CONDUCTANCES = "conductances.npz"
 LEDGER = "ledger.csv"
 """Every epoch's ledger rows (train and evaluate programs), with columns epoch and program."""
 INITIAL_CONDUCTANCES = "conductances_initial.npz"
+RUN_FILES = (RUN_ARGS, CONFIG, METRICS, CHECKPOINT, LEGACY_CHECKPOINT, CONDUCTANCES, INITIAL_CONDUCTANCES, LEDGER,
+             "trace.json", "report.html", "drift.csv", "error.txt")
+"""Every file ``socsim train`` (and report, drift, a sweep point) writes into a run folder."""
 
-
-def atomic_write(path: Path, write: Callable[[Any], None], binary: bool = True) -> None:
-    """Write via ``write(file)`` into a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+__all__ = ["CHECKPOINT", "CONDUCTANCES", "CONFIG", "INITIAL_CONDUCTANCES", "LEDGER", "METRICS", "RUN_ARGS",
+           "RUN_FILES", "CheckpointError", "atomic_write", "clear_run", "read_checkpoint", "run_files",
+           "write_checkpoint", "write_conductances", "write_frame", "write_json", "write_metrics"]
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -50,21 +48,76 @@ def write_frame(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, lambda fh: frame.to_csv(fh, index=False), binary=False)
 
 
-def write_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    atomic_write(path, lambda fh: pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL))
+def write_conductances(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+
+
+def run_files(run_dir: Path) -> list[str]:
+    """Names in ``run_dir`` that a run wrote (its files and the temporaries of interrupted writes)."""
+    if not run_dir.is_dir():
+        return []
+    return sorted(p.name for p in run_dir.iterdir() if p.name in RUN_FILES or (
+        p.name.startswith(".") and ".tmp-" in p.name))
+
+
+def clear_run(run_dir: Path) -> list[str]:
+    """Delete what a run wrote in ``run_dir`` (``socsim train --force``); other files stay. Returns the names."""
+    names = run_files(run_dir)
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir / name).unlink()
+    return names
 
 
 def read_checkpoint(run_dir: Path) -> dict[str, Any]:
+    """The checkpoint of a run folder, checked: ``{"trainer": {...}, "metrics": [...], "ledgers": [...]}``."""
     path = run_dir / CHECKPOINT
+    if not path.exists() and (run_dir / LEGACY_CHECKPOINT).exists():
+        raise CheckpointError(f"{run_dir / LEGACY_CHECKPOINT}: a pickle checkpoint of an older socsim; it is not "
+                              "loaded, since unpickling a file can run any code. Start the run again (--force)")
     try:
-        with path.open("rb") as fh:
-            return pickle.load(fh)
+        state = load_checkpoint(path)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no checkpoint (expected a run folder written by 'socsim train')") \
             from None
-    except (pickle.UnpicklingError, EOFError) as exc:
-        raise ValueError(f"{path}: not a readable checkpoint: {exc}") from None
+    check_run_state(state, str(path))
+    return state
 
 
-def write_conductances(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+def _need(table: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(table, dict) or key not in table:
+        raise CheckpointError(f"{where}: missing {key!r}")
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise CheckpointError(f"{where}: {key}: expected {names}, got {type(value).__name__}")
+    return value
+
+
+def check_run_state(state: Any, where: str) -> None:
+    """Raise CheckpointError naming ``where`` and the key unless ``state`` has a training run's structure."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{where}: the state is a {type(state).__name__}, expected a table")
+    trainer = _need(state, "trainer", dict, where)
+    metrics = _need(state, "metrics", list, where)
+    ledgers = _need(state, "ledgers", list, where)
+    t = f"{where}: trainer"
+    for key in ("epoch", "cycle"):
+        if _need(trainer, key, int, t) < 0:
+            raise CheckpointError(f"{t}: {key} = {trainer[key]} is negative")
+    memory = _need(trainer, "memory", dict, t)
+    for name, values in memory.items():
+        if not isinstance(values, np.ndarray) or values.dtype != np.float32 or values.ndim != 1:
+            raise CheckpointError(f"{t}: memory {name!r}: expected a 1-D float32 array")
+    for i, xbar in enumerate(_need(trainer, "crossbars", list, t)):
+        if xbar is not None and not isinstance(xbar, dict):
+            raise CheckpointError(f"{t}: crossbars[{i}]: expected a table of device state or null")
+    for i, block in enumerate(_need(trainer, "blocks", list, t)):
+        if not (isinstance(block, list) and len(block) == 5 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in block)):
+            raise CheckpointError(f"{t}: blocks[{i}]: expected 5 integers (r0, c0, rows, cols, in_bits)")
+    if len(metrics) != trainer["epoch"] or not all(isinstance(r, dict) for r in metrics):
+        raise CheckpointError(f"{where}: metrics: expected one row (a table) per finished epoch "
+                              f"({trainer['epoch']}), got {len(metrics)}")
+    if not all(isinstance(f, pd.DataFrame) for f in ledgers):
+        raise CheckpointError(f"{where}: ledgers: expected tables")

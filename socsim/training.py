@@ -13,7 +13,7 @@ import numpy as np
 from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled, compile_training
 from socsim.config import SocConfig
-from socsim.data import Dataset
+from socsim.data import DataError, Dataset
 from socsim.sim import Result, Soc
 
 
@@ -28,13 +28,50 @@ class EpochReport:
     evaluate: Result
 
 
+class StateMismatch(ValueError):
+    """A saved state (checkpoint) does not fit the compiled graph and the config's crossbars."""
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def check_inputs(graph: Graph, data: Dataset) -> None:
+    """Raise DataError unless ``data``'s images have the graph's input shape and its labels fit the graph's classes."""
+    want = tuple(graph.shape(graph.input.name))
+    where = f"graph {graph.name!r}" + (f" ({graph.source})" if graph.source else "")
+    if tuple(data.shape) != want:
+        raise DataError(f"dataset {data.name} has images of shape {_shape(data.shape)}; {where} takes input shape "
+                        f"{_shape(want)}")
+    last = graph.nodes[-1]
+    if not last.inputs:
+        return  # no loss: the compiler names the problem
+    classes = int(np.prod(graph.shape(last.inputs[0])))
+    if data.classes > classes:
+        raise DataError(f"dataset {data.name} has {data.classes} classes; {where} outputs {classes} logits")
+    for split, y in (("training", data.y_train), ("test", data.y_test)):
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= classes):
+            raise DataError(f"dataset {data.name}: {split} labels range over {int(y.min())} .. {int(y.max())}; "
+                            f"{where} has classes 0 .. {classes - 1}")
+
+
 class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
                  state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast"):
         self.graph, self.cfg, self.data = graph, cfg, data
+        check_inputs(graph, data)
+        batch = cfg.train.batch
+        if microbatch is not None and (microbatch > batch or batch % microbatch):
+            raise ValueError(f"micro-batch {microbatch} does not divide train.batch = {batch}: "
+                             f"{batch % microbatch if microbatch <= batch else batch} image(s) of every batch would "
+                             "be left out; use a divisor of the batch")
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
+        if self.compiled.test_examples < 1:
+            raise ValueError(f"{len(data.y_test)} test example(s) are fewer than one micro-batch of "
+                             f"{self.compiled.microbatch} images; give at least {self.compiled.microbatch} test "
+                             f"examples or a smaller --microbatch")
         self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only, engine=engine)
         self.epoch = 0
         self.write("test_x", data.x_test[:self.compiled.test_examples])
@@ -43,24 +80,52 @@ class ChipTrainer:
         if state is None:
             self.init_result = self.soc.run(self.compiled.init)
         else:
-            self.restore(state)
+            try:
+                self.restore(state)
+            except (ValueError, KeyError) as exc:
+                raise StateMismatch(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)) from None
 
     # checkpoints -----------------------------------------------------------------------------------------
     DATA_SYMBOLS = ("train_x", "train_y", "test_x", "test_y")
 
     def state(self) -> dict:
-        """Everything the next epoch depends on: program memory, crossbars (with their RNG), time, epoch."""
+        """Everything the next epoch depends on: program memory, the crossbars' mutable state (with their
+        generators), the tiles' active blocks, time, epoch. Plain data (arrays and numbers), no objects."""
         memory = {name: self.read(name) for name in self.compiled.init.symbols if name not in self.DATA_SYMBOLS}
-        return {"epoch": self.epoch, "cycle": self.soc.env.now, "memory": memory,
-                "crossbars": [t.crossbar for t in self.soc.tiles], "blocks": [t.block for t in self.soc.tiles]}
+        crossbars = [None if t.crossbar is None else t.crossbar.state_dict() for t in self.soc.tiles]
+        return {"epoch": self.epoch, "cycle": self.soc.env.now, "memory": memory, "crossbars": crossbars,
+                "blocks": [list(t.block) for t in self.soc.tiles]}
 
     def restore(self, state: dict) -> None:
+        """Continue from :meth:`state`: the crossbars are rebuilt from the config and seed, then their state loaded.
+        Raises ValueError saying what does not match this graph and config."""
+        tiles = self.soc.tiles
+        memory = state["memory"]
+        want = [n for n in self.compiled.init.symbols if n not in self.DATA_SYMBOLS]
+        if sorted(memory) != sorted(want):
+            missing, extra = sorted(set(want) - set(memory)), sorted(set(memory) - set(want))
+            raise ValueError(f"the saved memory does not match the compiled graph (missing: "
+                             f"{', '.join(missing) or '-'}; not in the programs: {', '.join(extra) or '-'})")
+        if len(state["crossbars"]) != len(tiles) or len(state["blocks"]) != len(tiles):
+            raise ValueError(f"the saved state has {len(state['crossbars'])} crossbars and {len(state['blocks'])} "
+                             f"blocks; the config has {len(tiles)} tiles")
+        tc = self.cfg.tiles
+        for i, block in enumerate(state["blocks"]):
+            r0, c0, rows, cols, bits = block
+            if min(r0, c0) < 0 or rows < 1 or cols < 1 or r0 + rows > tc.rows or c0 + cols > tc.weight_cols \
+                    or not 0 <= bits <= 16:
+                raise ValueError(f"tile {i}: saved block {block} does not fit the {tc.rows} x {tc.weight_cols} array")
         self.epoch = state["epoch"]
         self.soc.restore_time(state["cycle"])
-        for name, values in state["memory"].items():
+        for name, values in memory.items():
             self.write(name, values)
-        for tile, crossbar, block in zip(self.soc.tiles, state["crossbars"], state["blocks"]):
-            tile.crossbar, tile.block = crossbar, block
+        for i, (tile, saved, block) in enumerate(zip(tiles, state["crossbars"], state["blocks"])):
+            if (saved is None) != (tile.crossbar is None):
+                raise ValueError(f"tile {i}: the saved state {'has no' if saved is None else 'has'} device state, "
+                                 f"this run {'has' if saved is None else 'has none'} (timing-only mode differs)")
+            if saved is not None:
+                tile.crossbar.load_state_dict(saved)
+            tile.block = tuple(block)
 
     def conductances(self) -> dict[str, np.ndarray]:
         """The device state arrays of every tile (conductances in uS, write counters, ...), without reading."""
@@ -73,10 +138,17 @@ class ChipTrainer:
         return out
 
     def write(self, name: str, values: np.ndarray) -> None:
-        """Place ``values`` in symbol ``name`` of the compiled programs (the host side of a data load)."""
+        """Place ``values`` in symbol ``name`` of the compiled programs (the host side of a data load).
+
+        The values must fill the symbol exactly and the symbol must lie inside its memory (ValueError otherwise)."""
         sym = self.compiled.init.symbol(name)
         flat = np.asarray(values, dtype=np.float32).ravel()
-        self.soc.memory.view(sym.space, sym.addr, flat.size)[:] = flat
+        if flat.size != sym.size:
+            raise ValueError(f"host write of {flat.size} words into symbol {name!r}, which holds {sym.size} words")
+        problem = self.soc.memory.check(sym.space, sym.addr, sym.size)
+        if problem:
+            raise ValueError(f"host write into symbol {name!r}: {problem}")
+        self.soc.memory.view(sym.space, sym.addr, sym.size)[:] = flat
 
     def read(self, name: str) -> np.ndarray:
         """Current contents of a symbol of the compiled programs."""
@@ -109,6 +181,9 @@ class ChipTrainer:
     def idle_until(self, seconds: float) -> None:
         """Leave the chip idle, every unit stopped, until simulated time ``seconds`` (devices drift meanwhile)."""
         cycle = round(seconds * self.cfg.clock_hz)
+        if cycle >= 1 << 62:
+            raise ValueError(f"idle_until({seconds} s): {cycle} cycles at clock_hz = {self.cfg.clock_hz:g} is past the "
+                             f"simulated clock's range (2^62 cycles, {(1 << 62) / self.cfg.clock_hz:.3g} s)")
         if cycle < self.soc.env.now:
             raise ValueError(f"idle_until({seconds} s): the chip is already at {self.seconds()} s")
         self.soc.restore_time(cycle)

@@ -10,16 +10,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from isa.spec import Phase
+from socsim.argtypes import positive_int
 from socsim.configtools import to_mapping
+from socsim.fileio import clean_temporaries
+from socsim.runargs import RunArgs
 from socsim.runs import (
     CHECKPOINT,
     CONDUCTANCES,
@@ -28,7 +31,10 @@ from socsim.runs import (
     LEDGER,
     METRICS,
     RUN_ARGS,
+    CheckpointError,
+    clear_run,
     read_checkpoint,
+    run_files,
     write_checkpoint,
     write_conductances,
     write_frame,
@@ -38,51 +44,14 @@ from socsim.runs import (
 from socsim.sim import Result, Trap, TrapKind
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
-if TYPE_CHECKING:
-    from socsim.compiler.graph import Graph
-    from socsim.config import SocConfig
-    from socsim.data import Dataset
+__all__ = ["Diverged", "RunArgs", "add_train_command", "cmd_train", "epoch_metrics", "run_training"]
 
 PHASES = [p.name.lower() for p in (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE)]
+DEFAULT_CONFIG, DEFAULT_DATASET = "wu2023", "mnist5k"
 
 
 class Diverged(RuntimeError):
     """Training produced NaN or inf; the last good checkpoint is kept."""
-
-
-@dataclass(frozen=True)
-class RunArgs:
-    """What a run was started with (saved in run.json, reused by --resume)."""
-
-    graph: str
-    config: str
-    dataset: str
-    data_path: str | None
-    epochs: int
-    train_examples: int | None
-    test_examples: int | None
-    microbatch: int | None
-    timing_only: bool = False
-    """Numerics skipped (socsim.sim.timing_only): latency and energy only, accuracy not measured."""
-
-    @classmethod
-    def load(cls, run_dir: Path) -> "RunArgs":
-        """What the run in ``run_dir`` was started with (its run.json)."""
-        import json
-        try:
-            return cls(**json.loads((run_dir / RUN_ARGS).read_text()))
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{run_dir / RUN_ARGS}: not a run folder written by 'socsim train'") from None
-
-    def inputs(self) -> tuple[SocConfig, Graph, Dataset]:
-        """(config, graph, dataset) this run names: the preset with its epochs, the graph, the data subset."""
-        from socsim.compiler import load_graph
-        from socsim.config import load_config
-        from socsim.data import load_dataset
-        cfg = load_config(self.config, {"train": {"epochs": self.epochs}})
-        graph = load_graph(self.graph)
-        data = load_dataset(self.dataset, self.data_path, cfg.seed).subset(self.train_examples, self.test_examples)
-        return cfg, graph, data
 
 
 def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: Result, images: int,
@@ -131,22 +100,33 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
 
     Raises Diverged on NaN."""
     from socsim.baseline import Baseline
-    from socsim.training import ChipTrainer
+    from socsim.training import ChipTrainer, StateMismatch
 
-    cfg, graph, data = args.inputs()
     state, rows, ledgers = None, [], []
-    if resume:
+    if resume:  # the caller holds the folder (socsim train and sweep points lock it): no other writer is there
+        clean_temporaries(out_dir)  # what a kill during an earlier write left
         state = read_checkpoint(out_dir)
-        rows, ledgers = state["metrics"], state.get("ledgers", [])
+        rows, ledgers = state["metrics"], state["ledgers"]
+        cfg, graph, data = args.inputs(out_dir)
+        if state["trainer"]["epoch"] > cfg.train.epochs:
+            raise ValueError(f"{out_dir}: the run has trained {state['trainer']['epoch']} epochs already; "
+                             f"--epochs {cfg.train.epochs} asks for fewer")
+    else:
+        cfg, graph, data = args.inputs()
+        clear_run(out_dir)  # a fresh run starts from an empty run folder: no file of an earlier run is left
     out = sys.stdout
-    trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"],
-                          timing_only=args.timing_only,
-                          timeline=trace_cycles is not None)
+    try:
+        trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"],
+                              timing_only=args.timing_only, timeline=trace_cycles is not None)
+    except StateMismatch as exc:
+        raise CheckpointError(f"{out_dir / CHECKPOINT}: does not fit this run's graph and config: {exc}") from None
     if not resume:
         write_json(out_dir / CONFIG, to_mapping(cfg))
         write_json(out_dir / RUN_ARGS, to_mapping(args))
         write_conductances(out_dir / INITIAL_CONDUCTANCES, trainer.conductances())
         write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
+    elif rows:  # a kill after a checkpoint may have left the other files an epoch behind it: rewrite them now
+        _write_epoch_files(out_dir, trainer, rows, ledgers)
     comp = trainer.compiled
     weights = sum(int(np.prod(graph.weight_shape(n.name))) for n in graph.weight_nodes())
     images = comp.batches_per_epoch * cfg.train.batch
@@ -196,11 +176,17 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
             _print_epoch(row, base_acc, out)
         # the checkpoint first: every epoch listed in metrics.csv is then one a resume starts after
         write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
-        write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
-        write_frame(out_dir / LEDGER, pd.concat(ledgers, ignore_index=True))
-        write_metrics(out_dir / METRICS, rows)
+        _write_epoch_files(out_dir, trainer, rows, ledgers)
         last = train
     return rows, last
+
+
+def _write_epoch_files(out_dir: Path, trainer: Any, rows: list[dict[str, Any]], ledgers: list[pd.DataFrame]) -> None:
+    """metrics.csv, ledger.csv and conductances.npz of the epochs in ``rows`` (each written atomically; a kill
+    between them leaves some one epoch behind the checkpoint, which a resume rewrites)."""
+    write_metrics(out_dir / METRICS, rows)
+    write_frame(out_dir / LEDGER, pd.concat(ledgers, ignore_index=True))
+    write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
 
 
 def add_train_command(sub: argparse._SubParsersAction) -> None:
@@ -208,17 +194,21 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
                        description="Compile GRAPH, load the dataset into the simulated DRAM and run the training "
                                    "programs epoch by epoch; print accuracy, latency, energy and writes per epoch "
                                    "and write a run folder (config.json, run.json, metrics.csv, conductances.npz, "
-                                   "checkpoint.pkl).")
+                                   "checkpoint.npz). An existing run folder is refused unless --force (start over) "
+                                   "or --resume (continue it).")
     p.add_argument("graph", nargs="?", help="network graph (.toml or .onnx); not needed with --resume")
-    p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
-    p.add_argument("--dataset", default="mnist5k", help="digits, mnist5k (default), mnist, cifar10, synthetic")
+    p.add_argument("--config", help=f"preset name or TOML file (default: {DEFAULT_CONFIG})")
+    p.add_argument("--dataset", help=f"digits, {DEFAULT_DATASET} (default), mnist, cifar10, synthetic")
     p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the config's train.epochs)")
-    p.add_argument("--train-examples", type=int, help="use the first N training examples")
-    p.add_argument("--test-examples", type=int, help="use the first N test examples")
-    p.add_argument("--microbatch", type=int, help="images per pass through the network (default: largest that fits)")
-    p.add_argument("--out", help="run folder (default: runs/GRAPH-CONFIG)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the config's train.epochs)")
+    p.add_argument("--train-examples", type=positive_int, help="use the first N training examples")
+    p.add_argument("--test-examples", type=positive_int, help="use the first N test examples")
+    p.add_argument("--microbatch", type=positive_int,
+                   help="images per pass through the network (default: largest that fits)")
+    p.add_argument("--out", help="run folder (default: runs/GRAPH-CONFIG); refused if it holds a run")
+    p.add_argument("--force", action="store_true", help="with --out: delete the files of a run already there first")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue a run from its last checkpoint, with the config it saved (config.json)")
     p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
     p.add_argument("--timing-only", action="store_true",
                    help=TIMING_ONLY_HELP + "; test accuracy is recorded as not measured (empty in metrics.csv)")
@@ -226,30 +216,87 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trace", action="store_true",
                    help="write RUN_DIR/trace.json: the unit jobs of the first epoch trained, as Chrome trace-event "
                         "JSON (Perfetto); socsim report then adds a utilization timeline")
-    p.add_argument("--trace-cycles", type=int, default=2_000_000, metavar="N",
+    p.add_argument("--trace-cycles", type=positive_int, default=2_000_000, metavar="N",
                    help="with --trace: only the jobs starting in the first N cycles (default 2000000)")
     p.set_defaults(fn=cmd_train)
 
 
+def _same(given: str, saved: str | None) -> bool:
+    """Whether a path or name given now is the one saved in run.json."""
+    if saved is None:
+        return False
+    return given == saved or (Path(given).exists() and Path(saved).exists()
+                              and Path(given).resolve() == Path(saved).resolve())
+
+
+def resume_conflicts(args: argparse.Namespace, run: RunArgs) -> list[str]:
+    """The arguments given with --resume that differ from what the run was started with."""
+    out = []
+    for flag, given, saved in (("GRAPH", args.graph, run.graph), ("--config", args.config, run.config),
+                               ("--dataset", args.dataset, run.dataset), ("--data-path", args.data_path,
+                                                                          run.data_path)):
+        if given is not None and not _same(given, saved):
+            out.append(f"{flag} {given} (the run has {saved})")
+    for flag, given, saved in (("--train-examples", args.train_examples, run.train_examples),
+                               ("--test-examples", args.test_examples, run.test_examples),
+                               ("--microbatch", args.microbatch, run.microbatch)):
+        if given is not None and given != saved:
+            out.append(f"{flag} {given} (the run has {saved if saved is not None else 'the default'})")
+    if args.out is not None and not _same(args.out, args.resume):
+        out.append(f"--out {args.out} (a resumed run stays in {args.resume})")
+    return out
+
+
+def _fresh_run_dir(out_dir: Path, force: bool) -> None:
+    """Refuse ``out_dir`` if it holds a run (unless ``force``: its files are deleted) or other files."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir}: exists and is not a folder")
+    found = run_files(out_dir)
+    others = sorted(p.name for p in out_dir.iterdir() if p.name not in found and p.name != ".lock")
+    if found and not force:
+        raise ValueError(f"{out_dir}: already holds a run ({', '.join(found[:4])}{', ...' if len(found) > 4 else ''})"
+                         f"; continue it with --resume {out_dir}, or start over with --force (deletes its files)")
+    if others and not found:
+        raise ValueError(f"{out_dir}: exists and holds files that are not a run's ({', '.join(others[:4])}); "
+                         "choose a new or empty folder for --out")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from socsim.config import load_config
-    if args.resume and args.timing_only:
-        raise ValueError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
+    from socsim.locks import FolderLock
     if args.resume:
+        if args.timing_only:
+            raise ValueError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
+        if args.force:
+            raise ValueError("--force with --resume: --force starts a run over, --resume continues it; choose one")
         out_dir = Path(args.resume)
         run = RunArgs.load(out_dir)
+        conflicts = resume_conflicts(args, run)
+        if conflicts:
+            raise ValueError(f"{out_dir}: --resume continues the run as it was started (its config.json and "
+                             f"run.json); these arguments conflict: {'; '.join(conflicts)}")
         if args.epochs is not None:
             run = replace(run, epochs=args.epochs)
     else:
         if not args.graph:
             raise ValueError("socsim train needs a GRAPH (or --resume RUN_DIR)")
-        epochs = args.epochs if args.epochs is not None else load_config(args.config).train.epochs
-        run = RunArgs(args.graph, args.config, args.dataset, args.data_path, epochs, args.train_examples,
-                      args.test_examples, args.microbatch, args.timing_only)
-        out_dir = Path(args.out or f"runs/{Path(args.graph).stem}-{Path(args.config).stem}")
+        config = args.config or DEFAULT_CONFIG
+        epochs = args.epochs if args.epochs is not None else load_config(config).train.epochs
+        run = RunArgs(args.graph, config, args.dataset or DEFAULT_DATASET, args.data_path, epochs,
+                      args.train_examples, args.test_examples, args.microbatch, args.timing_only)
+        if Path(args.graph).is_file():
+            run = run.with_graph_hash()
+        out_dir = Path(args.out or f"runs/{Path(args.graph).stem}-{Path(config).stem}")
+        _fresh_run_dir(out_dir, args.force)
     try:
-        rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
-                                        quiet=args.quiet, trace_cycles=args.trace_cycles if args.trace else None)
+        with FolderLock(out_dir, "run folder"):
+            if not args.resume:
+                _fresh_run_dir(out_dir, args.force)  # again, now that no other process can start here
+            rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
+                                            quiet=args.quiet,
+                                            trace_cycles=args.trace_cycles if args.trace else None)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return 4

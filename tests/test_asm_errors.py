@@ -8,7 +8,7 @@ import pytest
 
 import isa
 from isa import IsaError
-from isa.encoding import MAGIC, decode, encode
+from isa.encoding import MAGIC, decode, encode, seal
 from isa.spec import BY_OPCODE
 
 PREAMBLE = """; a test program
@@ -163,8 +163,8 @@ def code_words(blob: bytes) -> list[int]:
 def with_code(blob: bytes, words: list[int]) -> bytes:
     """``blob`` with its code words replaced (metadata kept)."""
     (n,) = struct.unpack_from("<I", blob, 8)
-    meta = blob[12 + 4 * n:]
-    return MAGIC + struct.pack("<I", len(words)) + struct.pack(f"<{len(words)}I", *words) + meta
+    meta = blob[12 + 4 * n:-4]  # without the old checksum: seal() appends the new one
+    return seal(MAGIC + struct.pack("<I", len(words)) + struct.pack(f"<{len(words)}I", *words) + meta)
 
 
 def test_decode_of_encode_is_the_program():
@@ -174,7 +174,7 @@ def test_decode_of_encode_is_the_program():
 def test_decode_bad_magic():
     err = decode_error(b"ELF\x00SOCS" + encode(GOOD)[8:])
     assert str(err).startswith("prog.bin: not a socsim binary")
-    assert "SOCSIMB1" in err.expected
+    assert "SOCSIMB2" in err.expected
 
 
 @pytest.mark.parametrize("keep", [0, 5, 8, 10, 14, 30, -1])

@@ -11,7 +11,7 @@ from socsim.cli import EXIT_ERROR, EXIT_TRAP, main
 def test_asm_disasm_run_roundtrip(tmp_path, capsys):
     out = tmp_path / "mlp.bin"
     assert main(["asm", "programs/mlp_infer.s", "-o", str(out)]) == 0
-    assert out.read_bytes()[:8] == b"SOCSIMB1"
+    assert out.read_bytes()[:8] == b"SOCSIMB2"
     text = tmp_path / "mlp.s"
     assert main(["disasm", str(out), "-o", str(text)]) == 0
     again = tmp_path / "again.bin"

@@ -116,7 +116,7 @@ def test_drift_lowers_pcm_accuracy_and_leaves_ideal_devices_alone(tmp_path, caps
 
 def test_drift_needs_a_run_folder(tmp_path, capsys):
     assert main(["drift", str(tmp_path)]) == 2
-    assert "checkpoint.pkl" in capsys.readouterr().err
+    assert "checkpoint.npz: no checkpoint" in capsys.readouterr().err
 
 
 def test_drift_refuses_a_timing_only_run(tmp_path, capsys):

@@ -55,7 +55,9 @@ def inits(draw, size: int) -> DataInit:
         return DataInit()
     if kind == "values":
         return DataInit("values", tuple(draw(st.lists(F32S, max_size=min(size, 6)))))
-    return DataInit(kind, (), draw(F64S), draw(F64S), draw(st.integers(0, 2 ** 63)))
+    a, b = draw(F64S), draw(F64S)
+    a, b = (min(a, b), max(a, b)) if kind == "uniform" else (a, abs(b))  # valid: lo <= hi, std >= 0
+    return DataInit(kind, (), a, b, draw(st.integers(0, 2 ** 63)))
 
 
 @st.composite

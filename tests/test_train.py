@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from socsim.cli import main
+from socsim.runs import CHECKPOINT, read_checkpoint
 from socsim.trainrun import Diverged, RunArgs, run_training
 
 ARGS = RunArgs("programs/mlp.toml", "wu2023", "digits", None, 2, 192, 64, None)
 
 
 def _weights(run_dir):
-    with open(run_dir / "checkpoint.pkl", "rb") as fh:
-        return pickle.load(fh)["trainer"]["memory"]
+    return read_checkpoint(run_dir)["trainer"]["memory"]
 
 
 def test_resume_continues_bit_identically(tmp_path):
@@ -40,7 +38,7 @@ def test_run_folder_contents_and_accuracy_rises(tmp_path):
     rows, last = run_training(RunArgs(**{**ARGS.__dict__, "config": "ideal", "epochs": 2, "train_examples": 512,
                                          "test_examples": 128}), tmp_path, quiet=True)
     for name in ("config.json", "run.json", "metrics.csv", "ledger.csv", "conductances.npz",
-                 "conductances_initial.npz", "checkpoint.pkl"):
+                 "conductances_initial.npz", CHECKPOINT):
         assert (tmp_path / name).exists(), name
     assert rows[-1]["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
     assert rows[-1]["adc_saturated_share"] == 0.0  # measured (not None), and an ideal converter has no range
@@ -57,7 +55,7 @@ def test_divergence_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path
     args = RunArgs(**{**ARGS.__dict__, "config": str(bad), "epochs": 2})
     with pytest.raises(Diverged, match=r"training diverged in epoch \d+: trap: NaN or inf produced at pc \d+"):
         run_training(args, tmp_path / "run", quiet=True)
-    assert (tmp_path / "run" / "checkpoint.pkl").exists()
+    assert (tmp_path / "run" / CHECKPOINT).exists()
     code = main(["train", "programs/mlp.toml", "--config", str(bad), "--dataset", "digits", "--epochs", "2",
                  "--train-examples", "192", "--test-examples", "64", "--out", str(tmp_path / "cli"), "--quiet"])
     assert code == 4

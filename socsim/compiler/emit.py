@@ -153,7 +153,7 @@ class Asm:
             body()
             return
         top = self.label("loop")
-        if lanes is not None:
+        if lanes is not None and count >= 2:
             kinds = (("private", lanes.private), ("reduce", lanes.reduce))
             self.lines.append(f".lanes {top} {counter} {count}"
                               + "".join(f" {kind} " + " ".join(names) for kind, names in kinds if names))

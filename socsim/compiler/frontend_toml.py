@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from socsim.compiler.graph import LAYERS, Graph, GraphError, Input, Node, make_layer, type_text
+from socsim.fileio import read_text
 
 TOP_KEYS = {"name": "graph name (a string)", "input": "table: shape, dataset, name",
             "layer": "array of tables, one per layer", "train": "table passed through as graph.meta"}
@@ -38,9 +39,11 @@ def load_toml(path: str | Path) -> Graph:
     """Read a graph file; errors name the file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_text(path, "graph file")
     except OSError as exc:
         raise GraphError(f"{path}: cannot read graph file: {exc.strerror}") from None
+    except ValueError as exc:  # not UTF-8
+        raise GraphError(str(exc)) from None
     return loads_toml(text, str(path), default_name=path.stem)
 
 

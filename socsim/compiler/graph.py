@@ -15,6 +15,7 @@ Both front ends build layers through :data:`LAYERS`; a layer checks its own fiel
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 from dataclasses import dataclass, field, fields
@@ -29,6 +30,12 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 class GraphError(ValueError):
     """A layer field or a shape is wrong; the message names the node, its layer type and the problem."""
+
+
+MAX_SIZE = 1 << 24
+"""Largest integer a layer field may hold (features, channels, kernel, stride, padding, a shape's size)."""
+MAX_TENSOR_WORDS = 1 << 32
+"""Largest tensor of one image (words) and largest weight matrix (rows x cols) a graph may have."""
 
 
 def knob(default: Any = dataclasses.MISSING, *, doc: str, lo: int | float | None = None) -> Any:
@@ -93,6 +100,10 @@ class Layer:
             items = value if isinstance(value, tuple) else (value,)
             if lo is not None and any(v is not None and v < lo for v in items):
                 raise GraphError(f"{self.kind}.{f.name} = {value!r} is out of range; allowed >= {lo}")
+            if any(isinstance(v, int) and not isinstance(v, bool) and v > MAX_SIZE for v in items):
+                raise GraphError(f"{self.kind}.{f.name} = {value!r} is out of range; allowed <= {MAX_SIZE}")
+            if any(isinstance(v, float) and not math.isfinite(v) for v in items):
+                raise GraphError(f"{self.kind}.{f.name} = {value!r}: expected a finite number")
             object.__setattr__(self, f.name, value)
         self.validate()
 
@@ -380,6 +391,13 @@ class Graph:
                 shapes[node.name] = node.layer.infer(tuple(shapes[s] for s in node.inputs))
             except GraphError as exc:
                 raise GraphError(f"{where}: {exc}") from None
+            words = math.prod(shapes[node.name])
+            matrix = node.layer.weight_shape(shapes[node.inputs[0]]) if node.inputs else None
+            if words > MAX_TENSOR_WORDS or (matrix and matrix[0] * matrix[1] > MAX_TENSOR_WORDS):
+                what = f"output {_fmt(shapes[node.name])}" if words > MAX_TENSOR_WORDS else \
+                    f"weight matrix {matrix[0]} x {matrix[1]}"
+                raise GraphError(f"{where}: its {what} exceeds {MAX_TENSOR_WORDS} words per image, more than any "
+                                 "configurable memory holds")
         object.__setattr__(self, "_shapes", shapes)
 
     @classmethod

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+MAX_CROSSBARS = 1 << 18
+"""Most crossbars (blocks of all layers and copies) a mapping enumerates; a larger graph is refused before
+any block is made (each block is an object: an unbounded count is unbounded time and memory)."""
+
+
 class CapacityError(ValueError):
     """The graph does not fit a memory of the target; the message names the layer, the need and the capacity."""
 
@@ -305,6 +310,13 @@ def map_graph(graph: Graph, cfg: SocConfig, options: MapOptions | None = None, c
             raise GraphError(f"{graph.name}: replicas names {name!r}, which is not a weight layer; "
                              f"weight layers: {', '.join(weight_names)}")
     tr, tc, tiles = cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.count
+    total = 0
+    for name in weight_names:  # count first: refuse before enumerating blocks
+        rows, cols = graph.weight_shape(name)
+        total += -(-rows // tr) * -(-cols // tc) * opt.replicas.get(name, 1)
+        if total > MAX_CROSSBARS:
+            raise CapacityError(f"{graph.name}: layer {name!r} ({rows} x {cols} matrix) brings the graph to {total} "
+                                f"crossbars of {tr} x {tc}, more than the {MAX_CROSSBARS} socsim maps")
     layers: list[LayerMap] = []
     for name in weight_names:
         rows, cols = graph.weight_shape(name)

@@ -36,6 +36,8 @@ _CACHED_BLOCKS = 16
 class PairArray(Crossbar):
     """Conductance-slice state, fabrication maps, MVM and read-back; programming in subclasses."""
 
+    STATE = (*Crossbar.STATE, "g", "writes", "t_prog", "frozen")
+
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream,
                  n_slices: int, g_stuck_low: float, g_stuck_high: float, g_initial: float):
         """``rng`` draws the fabrication maps (here and in subclasses' constructors, nowhere else);
@@ -75,6 +77,9 @@ class PairArray(Crossbar):
         """Invalidate cached read matrices after programming."""
         self._version += 1
         self._cache.clear()
+
+    def _state_loaded(self) -> None:
+        self._touched()
 
     # ---- read path ---------------------------------------------------------------------------
     def _ir_drop_segments(self) -> np.ndarray:

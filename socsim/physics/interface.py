@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from socsim.physics import state as _state
 from socsim.physics.draws import Stream
 
 
@@ -65,6 +66,21 @@ class Crossbar(ABC):
     saturated: int = 0
     """ADC conversions of the single-read methods (:meth:`mvm`, :meth:`mvm_t`) whose input exceeded the
     converter's range."""
+    STATE: ClassVar[tuple[str, ...]] = ("stream.reads", "stream.programs", "saturated")
+    """Attributes that change after construction (dotted for a part's, e.g. ``stream.reads``): what a
+    checkpoint holds; the rest is rebuilt from the config and seed (socsim.physics.state)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """The mutable state: arrays (copies) and numbers."""
+        return _state.get_state(self, self.STATE)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` into a model built from the same config and seed; ValueError on a mismatch."""
+        _state.set_state(self, self.STATE, state)
+        self._state_loaded()
+
+    def _state_loaded(self) -> None:  # noqa: B027 - a hook: models without caches need nothing here
+        """Drop what is cached from the state (after :meth:`load_state_dict`)."""
 
     def saturated_conversions(self) -> int:
         """ADC conversions so far of :meth:`mvm` and :meth:`mvm_t` (forward and transposed) whose input exceeded

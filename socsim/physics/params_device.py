@@ -22,6 +22,10 @@ class StepModel(enum.Enum):
     """NeuroSim's G(P) = B (1 - exp(-P/A)) + G_min curve, with A = n_states / nonlinearity."""
 
 
+MAX_RAMP_PULSES = 10_000
+"""Longest write-verify ramp (pulses): each is simulated per device."""
+
+
 @dataclass(frozen=True)
 class DeviceParams(Params):
     """A multi-level RRAM device and the read voltage."""
@@ -70,9 +74,9 @@ class WriteVerifyParams(Params):
                                     doc="verify window: |read - target| within it ends programming",
                                     source="assumed: half a level, so a one-level change is always "
                                            "programmed (a window of a level or more would accept the old state)")
-    v_start_v: float = param(1.5, lo=0.0, unit="V", doc="first pulse amplitude of a SET or RESET ramp",
+    v_start_v: float = param(1.5, lo=0.0, hi=10.0, unit="V", doc="first pulse amplitude of a SET or RESET ramp",
                              source=WU2023)
-    v_stop_v: float = param(3.0, lo=0.0, unit="V", doc="last pulse amplitude of a ramp", source=WU2023)
+    v_stop_v: float = param(3.0, lo=0.0, hi=10.0, unit="V", doc="last pulse amplitude of a ramp", source=WU2023)
     v_step_v: float = param(0.1, lo=1e-3, unit="V", doc="amplitude increment between ramp pulses",
                             source="assumed")
     step_levels: float = param(1.0, lo=1e-3, unit="level steps",
@@ -83,6 +87,9 @@ class WriteVerifyParams(Params):
         if self.v_stop_v < self.v_start_v:
             raise ConfigError(f"WriteVerifyParams.v_stop_v = {self.v_stop_v} V is below "
                               f"WriteVerifyParams.v_start_v = {self.v_start_v} V")
+        if self.ramp_pulses > MAX_RAMP_PULSES:
+            raise ConfigError(f"WriteVerifyParams.v_step_v = {self.v_step_v} V makes a ramp of {self.ramp_pulses} "
+                              f"pulses from v_start_v to v_stop_v; at most {MAX_RAMP_PULSES}")
 
     @property
     def ramp_pulses(self) -> int:

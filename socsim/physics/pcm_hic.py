@@ -44,6 +44,7 @@ _SET_CAP = 1000
 class PcmHybrid(PairArray):
     """Binary MSB + multi-level LSB PCM slices with drift, 1/f read noise, refresh and endurance."""
 
+    STATE = (*PairArray.STATE, "nu")
     time_dependent_reads = True
 
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):

@@ -29,6 +29,8 @@ from socsim.physics.params import PhysicsParams
 class RramWriteVerify(PairArray):
     """Differential pair of multi-level RRAM devices per weight, programmed by write-verify."""
 
+    STATE = (*PairArray.STATE, "g_target")
+
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):
         f = flatten(params)
         super().__init__(rows, cols, params, rng, stream, 1, f.g_min, f.g_max, f.g_min)

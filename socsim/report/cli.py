@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from socsim.fileio import write_text
+
 
 def cmd_report(args: argparse.Namespace) -> int:
     from socsim.report.report import REPORT, build_report, export, run_figures
@@ -15,7 +17,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.export:
         paths = export(run, args.export, figures=figures)
         print(f"{len(paths)} tables and figures -> {args.export}")
-    out.write_text(build_report(run, embed=args.embed, figures=figures))
+    write_text(out, build_report(run, embed=args.embed, figures=figures))
     print(f"report -> {out}")
     return 0
 
@@ -26,10 +28,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from socsim.report.rundir import load_run
     runs = [load_run(p) for p in args.run_dirs]
     print(compare_text(runs))
-    Path(args.output).write_text(build_compare(runs, embed=args.embed))
+    write_text(args.output, build_compare(runs, embed=args.embed))
     print(f"\ncomparison -> {args.output}")
     if args.csv:
-        compare_table(runs).to_csv(args.csv)
+        write_text(args.csv, compare_table(runs).to_csv())
         print(f"table -> {args.csv}")
     return 0
 

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from socsim.fileio import atomic_write  # noqa: E402
 from socsim.report.tables import PHASES, UNIT_ACTIONS, layer_order, natural_key  # noqa: E402
 from socsim.units import energy_unit  # noqa: E402  (re-exported: figures pick their energy unit here)
 
@@ -232,12 +233,11 @@ def utilization_timeline(timeline: pd.DataFrame, clock_hz: float, max_cycles: in
 
 
 def save_figure(fig: Figure, stem: str | Path, formats: Iterable[str] = ("png", "svg"), dpi: int = 120) -> list[Path]:
-    """Write ``stem.png`` / ``stem.svg``; returns the paths. Does not close the figure."""
+    """Write ``stem.png`` / ``stem.svg`` (atomically); returns the paths. Does not close the figure."""
     paths = []
     for fmt in formats:
         path = Path(f"{stem}.{fmt}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format=fmt, dpi=dpi)
+        atomic_write(path, lambda fh, fmt=fmt: fig.savefig(fh, format=fmt, dpi=dpi))
         paths.append(path)
     return paths
 

@@ -7,7 +7,6 @@ frames; :func:`load_run` fails only when the folder has no ``metrics.csv``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from socsim.fileio import read_json, read_npz
 from socsim.runs import CONDUCTANCES, CONFIG, INITIAL_CONDUCTANCES, LEDGER, METRICS, RUN_ARGS
 from socsim.sim.ledger import COLUMNS as LEDGER_COLUMNS
 from socsim.sim.result import TIMELINE_COLUMNS
@@ -103,25 +103,60 @@ class RunFolder:
         return None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {}
+METRICS_REQUIRED = ("epoch", "test_accuracy", "train_images", "train_cycles", "train_s", "train_energy_pj",
+                    "energy_per_image_pj", "latency_per_image_s", "eval_cycles", "eval_energy_pj")
+"""Columns every report needs from metrics.csv (numbers; test_accuracy may be empty: timing-only runs)."""
+LEDGER_REQUIRED = (*LEDGER_COLUMNS, "epoch", "program")
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    """A JSON object file, {} when absent; ValueError naming the file when it is not an object."""
+    if not path.is_file():
+        return {}
+    data = read_json(path, path.name)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, got a {type(data).__name__}")
+    return data
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray] | None:
-    if not path.is_file():
-        return None
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
+    return read_npz(path, "device-state archive") if path.is_file() else None
+
+
+def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...], **kwargs: Any) -> pd.DataFrame:
+    """A CSV table with the ``required`` columns, ``numeric`` ones numbers (empty allowed); errors name the file."""
+    try:
+        frame = pd.read_csv(path, **kwargs)
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError and EmptyDataError are ValueErrors
+        raise ValueError(f"{path}: not a readable CSV table: {type(exc).__name__}: {exc}") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (not written by 'socsim train')")
+    for col in numeric:
+        if col in frame.columns and not pd.api.types.is_numeric_dtype(frame[col]):
+            bad = next(v for v in frame[col] if not _is_number(v))
+            raise ValueError(f"{path}: column {col} holds {bad!r}, expected numbers")
+    return frame
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def load_run(path: str | Path) -> RunFolder:
-    """Load the run folder at ``path``; raises FileNotFoundError naming the folder when it has no metrics.csv."""
+    """Load the run folder at ``path``; raises FileNotFoundError naming the folder when it has no metrics.csv,
+    ValueError naming the file when one is damaged."""
     root = Path(path)
     if not (root / METRICS).is_file():
         raise FileNotFoundError(f"{root}: not a run folder written by 'socsim train' (no {METRICS})")
-    metrics = pd.read_csv(root / METRICS)
+    metrics = _read_csv(root / METRICS, METRICS_REQUIRED, METRICS_REQUIRED)
     if (root / LEDGER).is_file():
-        ledger = pd.read_csv(root / LEDGER, keep_default_na=False, dtype={"layer": str, "phase": str})
+        ledger = _read_csv(root / LEDGER, LEDGER_REQUIRED, ("count", "cycles", "energy_pj", "epoch"),
+                           keep_default_na=False, dtype={"layer": str, "phase": str})
     else:
         ledger = pd.DataFrame(columns=[*LEDGER_COLUMNS, "epoch", "program"])
     timeline = None
@@ -130,5 +165,16 @@ def load_run(path: str | Path) -> RunFolder:
         timeline = read_trace(root / TRACE)
         if timeline.empty:
             timeline = pd.DataFrame(columns=TIMELINE_COLUMNS)
-    return RunFolder(root, _read_json(root / CONFIG), _read_json(root / RUN_ARGS), metrics, ledger,
-                     _read_npz(root / INITIAL_CONDUCTANCES), _read_npz(root / CONDUCTANCES), timeline)
+    config, args = _read_object(root / CONFIG), _read_object(root / RUN_ARGS)
+    if config:
+        from socsim.config import SocConfig
+        from socsim.configtools import ConfigError, from_mapping
+        try:
+            from_mapping(SocConfig, config)
+        except ConfigError as exc:
+            raise ValueError(f"{root / CONFIG}: {exc}") from None
+    if args:
+        from socsim.runargs import RunArgs
+        RunArgs.from_mapping(args, str(root / RUN_ARGS))
+    return RunFolder(root, config, args, metrics, ledger, _read_npz(root / INITIAL_CONDUCTANCES),
+                     _read_npz(root / CONDUCTANCES), timeline)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from socsim.fileio import write_text
+
 if TYPE_CHECKING:
     from socsim.report.rundir import RunFolder
     from socsim.sim.result import Result
@@ -148,7 +150,7 @@ def run_tables(run: "RunFolder") -> dict[str, pd.DataFrame]:
 
 def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path,
                  formats: Iterable[str] = ("csv", "json")) -> list[Path]:
-    """Write each table as ``out_dir/{name}.csv`` and/or ``.json`` (records); returns the paths written."""
+    """Write each table as ``out_dir/{name}.csv`` and/or ``.json`` (records, atomically); returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -156,10 +158,11 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path,
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             if fmt == "csv":
-                df.to_csv(path, index=False)
+                text = df.to_csv(index=False)
             elif fmt == "json":
-                df.to_json(path, orient="records", indent=2)
+                text = df.to_json(orient="records", indent=2)
             else:
                 raise ValueError(f"table format {fmt!r}; known: csv, json")
+            write_text(path, text)
             paths.append(path)
     return paths

@@ -18,6 +18,7 @@ from typing import IO, Iterator
 
 import pandas as pd
 
+from socsim.fileio import read_json
 from socsim.report.tables import natural_key
 from socsim.runs import atomic_write
 from socsim.sim.result import TIMELINE_COLUMNS
@@ -81,11 +82,16 @@ def write_trace(timeline: pd.DataFrame, path: str | Path, clock_hz: float, max_c
 
 
 def read_trace(path: str | Path) -> pd.DataFrame:
-    """A timeline DataFrame (cycles) back from a trace written by :func:`write_trace`."""
-    data = json.loads(Path(path).read_text())
-    names = {ev["tid"]: ev["args"]["name"] for ev in data["traceEvents"]
-             if ev.get("ph") == "M" and ev.get("name") == "thread_name"}
-    rows = [(names.get(ev["tid"], str(ev["tid"])), ev["args"]["pc"], ev["args"]["opcode"], ev["args"]["layer"],
-             ev["args"]["phase"], ev["args"]["start_cycle"], ev["args"]["end_cycle"])
-            for ev in data["traceEvents"] if ev.get("ph") == "X"]
+    """A timeline DataFrame (cycles) back from a trace written by :func:`write_trace`; ValueError naming the
+    file when it is not one."""
+    data = read_json(path, "trace file")
+    try:
+        events = data["traceEvents"]
+        names = {ev["tid"]: ev["args"]["name"] for ev in events
+                 if ev.get("ph") == "M" and ev.get("name") == "thread_name"}
+        rows = [(names.get(ev["tid"], str(ev["tid"])), ev["args"]["pc"], ev["args"]["opcode"], ev["args"]["layer"],
+                 ev["args"]["phase"], int(ev["args"]["start_cycle"]), int(ev["args"]["end_cycle"]))
+                for ev in events if ev.get("ph") == "X"]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(f"{path}: not a trace written by socsim ({type(exc).__name__}: {exc})") from None
     return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)

@@ -9,6 +9,7 @@ the fast engine runs a lane-parallel loop's iterations together (socsim.sim.lane
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING, Any, Generator
 
 import numpy as np
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from socsim.sim.soc import Soc
     from socsim.sim.tile import Tile
 
+WATCH_CYCLES = 1 << 14
+"""With a wall-clock deadline, the controller looks at the host clock whenever this many more cycles passed
+(every loop iteration costs at least one cycle, so a runaway loop is seen within ~0.1 s)."""
 DEFAULT_HYPER = {Hyper.LR: 1e-3, Hyper.BETA1: 0.9, Hyper.BETA2: 0.999, Hyper.EPS: 1e-8, Hyper.WD: 0.0,
                  Hyper.MOMENTUM: 0.0}
 
@@ -120,6 +124,17 @@ class Controller:
         return Trap(kind, detail, self.pc, ins.text() if ins else "", self.soc.env.now + self.lag,
                     self.soc.unit_states())
 
+    def check_budget(self, ins: Instruction) -> None:
+        """Trap past ``controller.max_cycles`` or the host deadline (:attr:`Soc.deadline`); the run loop calls
+        this when the cycle count passes :attr:`poll`, so the host clock is read every WATCH_CYCLES at most."""
+        soc, now = self.soc, self.soc.env.now + self.lag
+        if now > self.limit:
+            raise self.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {soc.cfg.controller.max_cycles} "
+                                              "in this run", ins)
+        if soc.deadline is not None and time.monotonic() > soc.deadline:
+            raise self.trap(TrapKind.WALL_CLOCK, "the wall-clock deadline passed", ins)
+        self.poll = min(self.limit, now + WATCH_CYCLES)
+
     def sync(self) -> Generator:
         """Bring the SimPy clock up to the controller's local time."""
         if self.lag:
@@ -142,7 +157,8 @@ class Controller:
         code, ops = soc.code, soc.ops
         hooks, env, engine = soc.hooks, soc.env, soc.engine
         n_code = len(code)
-        self.limit = limit = env.now + soc.cfg.controller.max_cycles  # a budget per run: the clock may be far along
+        self.limit = env.now + soc.cfg.controller.max_cycles  # a budget per run: the clock may be far along (drift)
+        self.poll = self.limit if soc.deadline is None else min(self.limit, env.now + WATCH_CYCLES)
         pc = 0
         while not self.halted:
             self.pc = pc
@@ -154,9 +170,8 @@ class Controller:
             ins = code[pc]
             if ins is None:
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, soc.decode_error or "undecodable instruction")
-            if env.now + self.lag > limit:
-                raise self.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {soc.cfg.controller.max_cycles} "
-                                                  "in this run", ins)
+            if env.now + self.lag > self.poll:
+                self.check_budget(ins)
             loop = engine.loop_at(pc)
             if loop is not None:
                 pc = yield from engine.run_loop(self, loop)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import mmap
+import sys
+
 import numpy as np
 
 from isa.program import TBUF_STRIDE, Program
@@ -10,6 +13,22 @@ from socsim.config import SocConfig
 
 Region = tuple[int, int, int]
 """(space, first word, one past the last word)."""
+
+_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)  # Linux's value
+
+
+def lazy_zeros(words: int, space: str) -> np.ndarray:
+    """A writable float32 array of ``words`` zeros whose pages the host allocates only when written: an
+    anonymous mapping without swap reservation, so a configured 1 TiB DRAM costs what a program touches.
+    ValueError naming the space if the host cannot map that much address space."""
+    if not hasattr(mmap, "MAP_ANONYMOUS"):  # pragma: no cover - not POSIX: numpy's calloc is lazy too
+        return np.zeros(words, dtype=np.float32)
+    try:
+        buf = mmap.mmap(-1, max(words, 1) * 4, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _NORESERVE)
+    except (OSError, OverflowError) as exc:
+        raise ValueError(f"{space}: cannot map {words} words ({words * 4 / 2 ** 30:.3g} GiB) of host address "
+                         f"space for it ({exc}); configure a smaller memory") from None
+    return np.frombuffer(buf, dtype=np.float32, count=words)
 
 
 class Memory:
@@ -20,8 +39,8 @@ class Memory:
         self.capacity = {Space.DRAM: words["dram"], Space.SRAM: words["sram"], Space.ACC: words["acc"]}
         self.tiles = cfg.tiles.count
         self.tile_words = words["tbuf"]
-        # np.zeros maps untouched pages lazily, so a 1 GiB DRAM costs only what is written.
-        self.arrays = {s: np.zeros(n, dtype=np.float32) for s, n in self.capacity.items()}
+        # pages are mapped lazily (lazy_zeros), so a large DRAM costs only what is written
+        self.arrays = {s: lazy_zeros(n, s.name.lower()) for s, n in self.capacity.items()}
         self.arrays[Space.TBUF] = np.zeros(self.tiles * TBUF_STRIDE, dtype=np.float32)
 
     def check(self, space: Space, start: int, size: int) -> str | None:

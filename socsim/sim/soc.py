@@ -48,6 +48,9 @@ class Soc:
     Hardware state (memories, crossbar conductances, time) persists across :meth:`run` calls.
     """
 
+    deadline: float | None = None
+    """Host ``time.monotonic()`` past which a run traps (WALL_CLOCK; ``socsim run --timeout``); None: no limit."""
+
     def __init__(self, cfg: SocConfig, timeline: bool = False, timing_only: bool = False, engine: str = "fast"):
         self.cfg = cfg
         self.keep_timeline = timeline

@@ -14,6 +14,7 @@ class TrapKind(enum.Enum):
     BAD_OPERAND = "bad operand value"
     TIMEOUT = "cycle limit reached"
     LANES = "lane-parallel loop claim violated"
+    WALL_CLOCK = "time limit reached"
 
 
 class Trap(RuntimeError):

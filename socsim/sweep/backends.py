@@ -33,8 +33,12 @@ def run_serial(jobs: Sequence[PointJob], on_result: OnResult) -> None:
 
 
 def _pool_worker_init() -> None:
-    """Pool workers leave Ctrl-C to the parent (which terminates them) and keep stdout for the parent."""
+    """Pool workers leave Ctrl-C to the parent (which terminates them), die with the parent however it ends
+    (no orphan goes on training and writing point folders) and keep stdout for the parent."""
+    from socsim.signals import die_with_parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # pool.terminate(): end at once
+    die_with_parent()
     sys.stdout = open(os.devnull, "w")  # run_training's per-run header line
 
 

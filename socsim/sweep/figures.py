@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from socsim.fileio import atomic_write
 from socsim.sweep.display import display, short_name
 from socsim.sweep.spec import FigureSpec, SweepSpec
 from socsim.sweep.table import STATUS_OK
@@ -179,7 +180,7 @@ def make_figure(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec):
 def draw(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec, path: Path):
     """Write the PNG of ``fig`` to ``path``; returns the Figure (to embed it too)."""
     figure = make_figure(spec, table, fig)
-    figure.savefig(path)
+    atomic_write(path, lambda fh: figure.savefig(fh, format="png"))
     return figure
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from socsim.sweep import tomlw
 from socsim.sweep.spec import PROGRAM_METRICS, TRAIN_METRICS, JobSpec
+from socsim.sweep.table import STATUS_BUSY
 
 POINT_CONFIG = "config.toml"
 """Each point folder's self-contained config: ``socsim train GRAPH --config points/KEY/config.toml``."""
@@ -71,14 +72,19 @@ def _program(job: PointJob) -> dict[str, Any]:
 
 
 def run_point(job: PointJob) -> dict[str, Any]:
-    """Run one point; returns ``{key, status, error, wall_s, <metrics>}`` (status ok, trap, diverged, error, crash)."""
+    """Run one point; returns ``{key, status, error, wall_s, <metrics>}`` (status ok, trap, diverged, error, crash,
+    or busy when another process holds the point folder's lock)."""
+    from socsim.locks import FolderBusy, FolderLock
     from socsim.sim import Trap
     from socsim.trainrun import Diverged
     t0 = time.perf_counter()
     row: dict[str, Any] = {"key": job.key, "status": "ok", "error": ""}
     try:
-        config_path = write_point_config(job)
-        row.update(_train(job, config_path) if job.job.kind == "train" else _program(job))
+        with FolderLock(job.folder, "sweep point folder"):  # one process computes a point at a time
+            config_path = write_point_config(job)
+            row.update(_train(job, config_path) if job.job.kind == "train" else _program(job))
+    except FolderBusy as exc:
+        row.update(status=STATUS_BUSY, error=str(exc))
     except Trap as exc:
         row.update(status="trap", error=str(exc))
     except Diverged as exc:
@@ -86,8 +92,8 @@ def run_point(job: PointJob) -> dict[str, Any]:
     except (ValueError, KeyError, OSError) as exc:  # GraphError, ConfigError, placement does not fit, ...
         row.update(status="error", error=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc))
     except Exception as exc:  # a simulator bug: keep the traceback beside the point, go on with the sweep
-        Path(job.folder).mkdir(parents=True, exist_ok=True)
-        (Path(job.folder) / ERROR_FILE).write_text(traceback.format_exc())
+        from socsim.fileio import write_text
+        write_text(Path(job.folder) / ERROR_FILE, traceback.format_exc())
         row.update(status="crash", error=f"{type(exc).__name__}: {exc} (traceback in {job.folder}/{ERROR_FILE})")
     row["wall_s"] = time.perf_counter() - t0
     return row

@@ -13,10 +13,14 @@ from typing import Any, Callable, TextIO
 
 import pandas as pd
 
+from socsim.argtypes import positive_int
+from socsim.fileio import clean_temporaries
+from socsim.locks import FolderLock
+from socsim.signals import EXIT_TERMINATED, Terminated
 from socsim.sweep.backends import default_workers, run_dask, run_pool
 from socsim.sweep.jobs import PointJob
 from socsim.sweep.spec import Point, SweepSpec, expand, load_sweep
-from socsim.sweep.table import RESULTS, STATUS_OK, make_row, read_table, write_table
+from socsim.sweep.table import FAILED_STATUSES, RESULTS, STATUS_OK, make_row, read_table, write_table
 
 POINTS_DIR = "points"
 """Per-point folders ``points/KEY/`` (config.toml and, for training, the run folder)."""
@@ -38,13 +42,22 @@ def out_dir_of(spec: SweepSpec, out: str | None = None) -> Path:
     return Path(out or spec.out or f"runs/sweeps/{spec.name}")
 
 
+def is_finished(spec: SweepSpec, row: dict[str, str | None]) -> bool:
+    """A row records a finished point: a final status, and for ``ok`` every metric filled in (a row with blank
+    metrics, or a point another process held locked, is run again)."""
+    status = row.get("status")
+    if status == STATUS_OK:
+        return all((row.get(m) or "").strip() for m in spec.metrics)
+    return status in FAILED_STATUSES
+
+
 def finished_rows(spec: SweepSpec, points: list[Point], results: Path, retry_failed: bool) -> dict[str, dict]:
     """Rows of an earlier run of this sweep to keep, by key, re-indexed for the current expansion."""
     by_key = {p.key: p for p in points}
     keep = {}
     for old in read_table(results):
-        point = by_key.get(old.get("key", ""))
-        if point is None or (retry_failed and old.get("status") != STATUS_OK):
+        point = by_key.get(old.get("key") or "")
+        if point is None or not is_finished(spec, old) or (retry_failed and old.get("status") != STATUS_OK):
             continue
         result = {k: v for k, v in old.items() if k not in ("point", "key", *spec.fields)}
         keep[point.key] = make_row(spec, point, result)
@@ -60,9 +73,16 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, workers: int | Non
     ``scheduler``: a Dask scheduler address, used instead of the local pool. Results go to
     ``OUT/results.csv`` (rewritten atomically as each point finishes), figures to ``OUT/*.png``.
     """
-    say = progress or (lambda line: None)
     points = expand(spec)  # every bad field or value is reported here, before anything runs
     out_dir = out_dir_of(spec, str(out) if out else None).resolve()
+    with FolderLock(out_dir, "sweep folder"):  # a second sweep into the same folder is refused, not interleaved
+        clean_temporaries(out_dir)  # what a kill during an earlier write of the table left
+        return _run_locked(spec, points, out_dir, workers, scheduler, retry_failed, figures, progress)
+
+
+def _run_locked(spec: SweepSpec, points: list[Point], out_dir: Path, workers: int | None, scheduler: str | None,
+                retry_failed: bool, figures: bool, progress: Callable[[str], None] | None) -> SweepOutcome:
+    say = progress or (lambda line: None)
     results = out_dir / RESULTS
     rows = finished_rows(spec, points, results, retry_failed)
     todo = [p for p in points if p.key not in rows]
@@ -118,10 +138,10 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         outcome = run_sweep(spec, args.out, args.workers, args.scheduler, args.retry_failed,
                             figures=not args.no_figures, progress=say)
-    except KeyboardInterrupt:
-        say(f"interrupted; finished points are in {out_dir_of(spec, args.out) / RESULTS}. "
-            "Run the same command again to resume.")
-        return 130
+    except KeyboardInterrupt as exc:
+        say(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; finished points are in "
+            f"{out_dir_of(spec, args.out) / RESULTS}. Run the same command again to resume.")
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else 130
     table = outcome.table
     bad = table[table["status"] != STATUS_OK] if len(table) else table
     say(f"{len(table)} point(s) in {outcome.results} ({len(outcome.ran)} run now, {len(outcome.skipped)} "
@@ -148,7 +168,7 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
                                    "figures. Rerunning the same command skips finished points. See docs/sweeps.md.")
     p.add_argument("sweep", help="sweep file (TOML)")
     p.add_argument("--out", help="results folder (default: the file's 'out', else runs/sweeps/NAME)")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=positive_int, default=None,
                    help="local worker processes (default: CPUs available; 1 runs in this process)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing Dask distributed cluster, e.g. tcp://127.0.0.1:8786")

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from socsim import __version__
 from socsim.config import PRESET_DIR, SocConfig, load_config
 from socsim.configtools import ConfigError, to_mapping
+from socsim.fileio import read_text
 
 KINDS = ("train", "program")
 TOP_KEYS = {"name": "sweep name (string)", "config": "base preset name or TOML path",
@@ -253,6 +254,15 @@ def _check_job_inputs(job: JobSpec, where: str) -> None:
         raise SweepError(f"{where}: [job]: {exc}") from None
 
 
+def plain_name_problem(name: str) -> str | None:
+    """None if ``name`` is a plain file or folder name (it stays inside the folder it is joined to)."""
+    if not name or name in (".", "..") or len(name) > 120:
+        return "expected a plain name of 1 to 120 characters, not '.' or '..'"
+    if any(c in name for c in "/\\\0") or Path(name).is_absolute():
+        return "a name may not contain '/', '\\' or NUL (it would leave its folder)"
+    return None
+
+
 def _figure(table: Any, where: str) -> FigureSpec:
     if not isinstance(table, Mapping):
         raise SweepError(f"{where}: expected a table with x and y")
@@ -267,6 +277,14 @@ def _figure(table: Any, where: str) -> FigureSpec:
             raise SweepError(f"{where}: {key}: expected min or max, got {table[key]!r}")
     if "pareto" in table and not isinstance(table["pareto"], bool):
         raise SweepError(f"{where}: pareto: expected true or false, got {table['pareto']!r}")
+    for key in ("color", "file", "title"):
+        if key in table and not isinstance(table[key], str):
+            raise SweepError(f"{where}: {key}: expected a string, got {table[key]!r}")
+    if table.get("file"):
+        problem = plain_name_problem(table["file"])
+        if problem or not table["file"].endswith(".png"):
+            raise SweepError(f"{where}: file {table['file']!r}: {problem or 'expected a .png file name'} "
+                             "(figures are written into the results folder)")
     return FigureSpec(**dict(table))
 
 
@@ -283,11 +301,13 @@ def load_sweep(path: str | Path) -> SweepSpec:
     path = Path(path)
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_text(path, "sweep file"))
     except OSError as exc:
         raise SweepError(f"{where}: cannot read sweep file: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SweepError(f"{where}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # not UTF-8
+        raise SweepError(str(exc)) from None
     for key in data:
         if key not in TOP_KEYS:
             raise SweepError(f"{where}: {key}: unknown key; allowed: "
@@ -295,6 +315,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
     for key in ("name", "config", "out"):
         if key in data and not isinstance(data[key], str):
             raise SweepError(f"{where}: {key}: expected a string, got {data[key]!r}")
+    name = data.get("name", path.stem)
+    problem = plain_name_problem(name)
+    if problem:
+        raise SweepError(f"{where}: name {name!r}: {problem} (the default results folder is runs/sweeps/NAME)")
     folder = path.parent
     base = data.get("config", "wu2023")
     if Path(base).suffix:
@@ -343,7 +367,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     if not isinstance(raw_figures, list):
         raise SweepError(f"{where}: figure: expected an array of tables ([[figure]])")
     figures = [_figure(f, f"{where}: [[figure]] {i + 1}") for i, f in enumerate(raw_figures)]
-    spec = SweepSpec(where, data.get("name", path.stem), base, data.get("out", ""), job, fixed, grid, points,
+    spec = SweepSpec(where, name, base, data.get("out", ""), job, fixed, grid, points,
                      figures or default_figures(job.kind))
     columns = set(spec.fields) | set(spec.metrics)
     for i, fig in enumerate(spec.figures):

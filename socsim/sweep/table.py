@@ -12,11 +12,16 @@ import io
 from pathlib import Path
 from typing import Any, Iterable
 
+from socsim.fileio import read_text
 from socsim.runs import atomic_write
 from socsim.sweep.spec import Point, SweepSpec
 
 RESULTS = "results.csv"
 STATUS_OK = "ok"
+STATUS_BUSY = "busy"
+"""A point whose folder another process held locked: not run here, not finished (run again later)."""
+FAILED_STATUSES = ("trap", "diverged", "error", "crash")
+"""Final statuses of a point that did not finish ok (kept unless --retry-failed)."""
 NONDETERMINISTIC = ("wall_s",)
 """Columns that differ between runs of the same point (host wall-clock time)."""
 
@@ -51,11 +56,14 @@ def make_row(spec: SweepSpec, point: Point, result: dict[str, Any]) -> dict[str,
 
 
 def read_table(path: Path) -> list[dict[str, str]]:
-    """The rows of an existing results table (strings, as written); [] if there is none."""
+    """The rows of an existing results table (strings, as written); [] if there is none. ValueError naming the
+    file when it cannot be read as CSV text."""
     if not path.exists():
         return []
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
+    try:
+        return list(csv.DictReader(io.StringIO(read_text(path, "results table"), newline="")))
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable results table: {exc}") from None
 
 
 def write_table(path: Path, spec: SweepSpec, rows: Iterable[dict[str, str]]) -> None:

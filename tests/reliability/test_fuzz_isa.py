@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from hypothesis import given
@@ -11,8 +12,11 @@ from hypothesis import strategies as st
 import isa
 from isa import IsaError
 from isa.spec import OPCODES
+from socsim.config import load_config
+from socsim.sim import Soc, Trap
 from tests.reliability.conftest import FUZZ
 from tests.reliability.mutate import JUNK, edit_text
+from tests.reliability.sanity import check_result
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = {p.name: p.read_text() for p in sorted((ROOT / "programs").glob("*.s"))}
@@ -36,11 +40,28 @@ LINE = st.one_of(
 )
 
 
-def _assemble(text: str) -> None:
+RUN_CYCLES = 200_000
+"""Cycle budget of a fuzzed program's run (a generated loop may never end)."""
+CONFIG = load_config("wu2023", {"controller": {"max_cycles": RUN_CYCLES}})
+
+
+def _assemble(text: str, run: bool = True) -> None:
+    """Assemble; an accepted program must also run to a trap or to a sane result (tests.reliability.sanity)."""
     try:
-        isa.assemble(text, "fuzz.s")
+        program = isa.assemble(text, "fuzz.s")
     except IsaError as exc:
         assert POSITION.match(str(exc)) or str(exc).startswith("fuzz.s: "), str(exc)
+        return
+    assert isa.decode(isa.encode(program), "again.bin") == program  # what runs is what was written
+    if not run:
+        return
+    soc = Soc.from_config(CONFIG)
+    soc.deadline = time.monotonic() + 1.5
+    try:
+        result = soc.run(program)
+    except Trap:
+        return
+    check_result(result, program)
 
 
 @FUZZ
@@ -52,6 +73,12 @@ def test_generated_programs_assemble_or_name_the_line(text):
 @FUZZ
 @given(st.sampled_from(sorted(SOURCES)).flatmap(lambda name: edit_text(SOURCES[name])))
 def test_damaged_shipped_programs_assemble_or_name_the_line(text):
+    _assemble(text, run=False)  # running each (~0.1 s, the MLP) is left to the generated programs above
+
+
+@FUZZ
+@given(st.sampled_from(["tile_mvm.s", "vector_ops.s"]).flatmap(lambda name: edit_text(SOURCES[name])))
+def test_damaged_small_programs_run_to_a_trap_or_a_sane_result(text):
     _assemble(text)
 
 
@@ -78,10 +105,14 @@ def damaged_binary(draw) -> bytes:
 
 
 def _decode(blob: bytes) -> None:
+    """Decode: an IsaError naming the file, or exactly the program that was written (the checksum catches damage:
+    a damaged binary never loads as another program)."""
     try:
-        isa.decode(blob, "fuzz.bin")
+        program = isa.decode(blob, "fuzz.bin")
     except IsaError as exc:
         assert str(exc).startswith("fuzz.bin"), str(exc)
+        return
+    assert isa.encode(program) == blob and blob == BINARY, "a damaged binary loaded as a program"
 
 
 @FUZZ
@@ -91,7 +122,7 @@ def test_damaged_binaries_decode_or_raise_isa_error(blob):
 
 
 @FUZZ
-@given(st.binary(max_size=64).map(lambda b: b"SOCSIMB1" + b))
+@given(st.binary(max_size=64).map(lambda b: isa.encoding.MAGIC + b))
 def test_random_bytes_after_the_magic_raise_isa_error(blob):
     _decode(blob)
 

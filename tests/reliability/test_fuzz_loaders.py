@@ -21,6 +21,7 @@ from socsim.configtools import ConfigError, describe
 from socsim.data import DataError, load_dataset
 from tests.reliability.conftest import FUZZ
 from tests.reliability.mutate import TOML_VALUES, drop_toml_lines, edit_text, replace_toml_values
+from tests.reliability.sanity import check_config, check_dataset, check_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESETS = {p.name: p.read_text() for p in sorted(PRESET_DIR.glob("*.toml"))}
@@ -34,9 +35,11 @@ def _load_config_text(text: str) -> None:
         path = Path(tmp) / "fuzz.toml"
         path.write_text(text)
         try:
-            load_config(str(path))
+            cfg = load_config(str(path))
         except ConfigError as exc:
             assert str(exc).startswith(str(path)) or "preset" in str(exc), str(exc)
+        else:
+            check_config(cfg)
 
 
 @FUZZ
@@ -58,17 +61,21 @@ def test_any_field_with_any_value_loads_or_names_the_field(dotted, value_text):
         node = node.setdefault(part, {})
     node[leaf] = value
     try:
-        load_config("wu2023", override)
+        cfg = load_config("wu2023", override)
     except ConfigError as exc:
         assert dotted in str(exc) or leaf in str(exc), (dotted, value, str(exc))
+    else:
+        check_config(cfg)
 
 
 # graph TOML ----------------------------------------------------------------------------------------------
 def _loads_graph(text: str) -> None:
     try:
-        loads_toml(text, "fuzz.toml")
+        graph = loads_toml(text, "fuzz.toml")
     except GraphError as exc:
         assert str(exc).startswith("fuzz.toml: "), str(exc)
+    else:
+        check_graph(graph)
 
 
 @FUZZ
@@ -141,9 +148,11 @@ def onnx_models(draw) -> onnx.ModelProto:
 @given(onnx_models())
 def test_random_onnx_models_import_or_name_the_node(model):
     try:
-        load_onnx(model)
+        imported = load_onnx(model)
     except GraphError as exc:
         assert str(exc).startswith("fuzz"), str(exc)
+    else:
+        check_graph(imported.graph)
 
 
 @FUZZ
@@ -177,9 +186,11 @@ def test_damaged_mnist_files_raise_data_error(blobs):
         for (name, _), blob in zip(MNIST_FILES, blobs):
             (Path(tmp) / name).write_bytes(blob)
         try:
-            load_dataset("mnist", tmp)
+            ds = load_dataset("mnist", tmp)
         except DataError as exc:
             assert tmp in str(exc), str(exc)
+        else:
+            check_dataset(ds)
 
 
 PICKLES = st.one_of(
@@ -199,6 +210,8 @@ def test_damaged_cifar_batches_raise_data_error(blobs):
         for name, blob in zip([*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"], blobs):
             (Path(tmp) / name).write_bytes(blob)
         try:
-            load_dataset("cifar10", tmp)
+            ds = load_dataset("cifar10", tmp)
         except DataError as exc:
             assert tmp in str(exc), str(exc)
+        else:
+            check_dataset(ds)

@@ -74,6 +74,38 @@ def test_undecodable_binary_is_bad_input_not_a_trap(tmp_path):
     blob = bytearray(isa.encode(isa.assemble("    nop\n    halt\n", "t.s")))
     blob[12] = 0xFF  # the first code word's opcode byte
     path = tmp_path / "bad.bin"
-    path.write_bytes(bytes(blob))
+    path.write_bytes(isa.encoding.seal(bytes(blob[:-4])))  # a valid checksum: the opcode itself is refused
     proc = _run(str(path))
     assert proc.returncode == 2 and f"socsim: error: {path}" in proc.stderr and "opcode 0xff" in proc.stderr
+
+
+SPIN = "loop:\n    addi x1, x1, 1\n    jal x0, loop\n    halt\n"
+"""A runaway program: it never reaches halt."""
+
+
+def test_runaway_program_stops_at_the_default_budget(tmp_path, capsys, monkeypatch):
+    """controller.max_cycles defaults to 2^40 (days); socsim run has a budget of its own, raised by --max-cycles."""
+    import socsim.cli as cli
+    from socsim.config import load_config
+    assert cli.run_budget(load_config("wu2023"), None).controller.max_cycles == cli.DEFAULT_RUN_CYCLES
+    low = load_config("wu2023", {"controller": {"max_cycles": 1000}})
+    assert cli.run_budget(low, None).controller.max_cycles == 1000  # a lower config budget is kept
+    assert cli.run_budget(low, 5000).controller.max_cycles == 5000  # --max-cycles wins
+    path = tmp_path / "spin.s"
+    path.write_text(SPIN)
+    monkeypatch.setattr(cli, "DEFAULT_RUN_CYCLES", 30_000)
+    assert cli.main(["run", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("socsim: trap: cycle limit reached at pc ") and "controller.max_cycles = 30000" in err
+    assert "--max-cycles" in err
+    assert cli.main(["run", str(path), "--max-cycles", "60000"]) == 3
+    assert "controller.max_cycles = 60000" in capsys.readouterr().err
+
+
+def test_wall_clock_timeout_traps_with_the_pc(tmp_path):
+    path = tmp_path / "spin.s"
+    path.write_text(SPIN)
+    proc = _run(str(path), "--timeout", "0.5", "--max-cycles", str(1 << 40))
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith("socsim: trap: time limit reached at pc "), proc.stderr
+    assert "(--timeout 0.5 s)" in proc.stderr and "Traceback" not in proc.stderr and proc.stdout == ""

@@ -19,7 +19,6 @@ from isa.spec import Unit
 from socsim.sim.lanes import replay
 from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.lanes.trace import CLOSE, MARK, SCALAR, Trace
-from socsim.sim.traps import TrapKind
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
@@ -42,9 +41,8 @@ def run(ctrl: "Controller", loop: LaneLoop, trace: Trace, execution: int,
     taken, not_taken = ctrl.taken_cycles, ctrl.alu_cycles
     lane = simulated = 0
     while lane < lanes:
-        if env.now + ctrl.lag > ctrl.limit:
-            raise ctrl.trap(TrapKind.TIMEOUT, f"more than controller.max_cycles = {soc.cfg.controller.max_cycles} "
-                                              "in this run", soc.code[loop.head])
+        if env.now + ctrl.lag > ctrl.poll:
+            ctrl.check_budget(soc.code[loop.head])
         if memo is not None:
             state = replay.snapshot(soc, ctrl, execution, lane)
             if state is not None:

@@ -1,0 +1,131 @@
+"""What a training run was started with (``run.json``), checked on load, and the inputs it names.
+
+A resumed run takes its config from the resolved ``config.json`` it saved (not from the preset or file it
+named, which may have changed since) and refuses a graph file whose contents changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import typing
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from socsim.fileio import read_json
+from socsim.runs import CONFIG, RUN_ARGS
+
+if TYPE_CHECKING:
+    from socsim.compiler.graph import Graph
+    from socsim.config import SocConfig
+    from socsim.data import Dataset
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """What a run was started with (saved in run.json, reused by --resume)."""
+
+    graph: str
+    config: str
+    dataset: str
+    data_path: str | None
+    epochs: int
+    train_examples: int | None
+    test_examples: int | None
+    microbatch: int | None
+    timing_only: bool = False
+    """Numerics skipped (socsim.sim.timing_only): latency and energy only, accuracy not measured."""
+    graph_sha256: str | None = None
+    """SHA-256 of the graph file when the run started (None: not recorded); a resume refuses another graph."""
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "train_examples", "test_examples", "microbatch"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} = {value}; expected a positive number (or none: all / the default)")
+
+    @classmethod
+    def from_mapping(cls, data: Any, where: str) -> "RunArgs":
+        """Build from a run.json mapping; ValueError naming ``where`` and the key on an unknown, missing or
+        mistyped key."""
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in fields(cls)]
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected a JSON object with keys {', '.join(names)}, got a "
+                             f"{type(data).__name__}")
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ValueError(f"{where}: unknown key {unknown[0]!r}; run.json has: {', '.join(names)}")
+        for f in fields(cls):
+            if f.name not in data:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    raise ValueError(f"{where}: missing key {f.name!r}")
+                continue
+            value, tp = data[f.name], hints[f.name]
+            allowed = typing.get_args(tp) or (tp,)
+            ok = any((value is None) if a is type(None) else
+                     (isinstance(value, a) and (a is bool or not isinstance(value, bool))) for a in allowed)
+            if not ok:
+                kinds = " or ".join("null" if a is type(None) else a.__name__ for a in allowed)
+                raise ValueError(f"{where}: {f.name}: expected {kinds}, got {value!r}")
+        try:
+            return cls(**data)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "RunArgs":
+        """What the run in ``run_dir`` was started with (its run.json)."""
+        path = run_dir / RUN_ARGS
+        try:
+            data = read_json(path, "run.json")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{path}: not a run folder written by 'socsim train'") from None
+        return cls.from_mapping(data, str(path))
+
+    def with_graph_hash(self) -> "RunArgs":
+        """These arguments with the graph file's SHA-256 recorded."""
+        return replace(self, graph_sha256=file_sha256(self.graph))
+
+    def check_graph(self) -> None:
+        """ValueError if the graph file is not the one the run started with."""
+        if self.graph_sha256 is not None and Path(self.graph).is_file() and \
+                file_sha256(self.graph) != self.graph_sha256:
+            raise ValueError(f"{self.graph}: the graph file changed since the run started (its SHA-256 differs "
+                             "from run.json's); a resumed run needs the graph it started with")
+
+    def saved_config(self, run_dir: Path) -> "SocConfig":
+        """The resolved config the run saved (config.json), with this run's epochs."""
+        from socsim.config import SocConfig
+        from socsim.configtools import ConfigError, from_mapping
+        path = run_dir / CONFIG
+        try:
+            data = read_json(path, "config.json")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{path}: missing; the run folder is incomplete (start it again with --force)") \
+                from None
+        try:
+            cfg = from_mapping(SocConfig, data)
+            return replace(cfg, train=replace(cfg.train, epochs=self.epochs))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+    def inputs(self, run_dir: Path | None = None) -> tuple[SocConfig, Graph, Dataset]:
+        """(config, graph, dataset) this run names: the config (the one saved in ``run_dir`` if given, else the
+        preset or file), the graph, the data subset."""
+        from socsim.compiler import load_graph
+        from socsim.config import load_config
+        from socsim.data import load_dataset
+        if run_dir is not None:
+            cfg = self.saved_config(run_dir)
+            self.check_graph()
+        else:
+            cfg = load_config(self.config, {"train": {"epochs": self.epochs}})
+        graph = load_graph(self.graph)
+        data = load_dataset(self.dataset, self.data_path, cfg.seed).subset(self.train_examples, self.test_examples)
+        return cfg, graph, data
