@@ -11,7 +11,7 @@ import enum
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, param
 from socsim.fileio import read_text
@@ -54,7 +54,12 @@ class ControllerConfig(Params):
 
 @dataclass(frozen=True)
 class TileConfig(Params):
-    """The CIM tiles: array geometry, converters' timing and the physics model behind them."""
+    """The CIM tiles: array geometry, how bit lines share converters, and the physics model behind them.
+
+    A conversion's cycles and energy follow the ADC model and its bits (``physics.adc``; docs/energy.md)."""
+
+    REMOVED: ClassVar[dict[str, str]] = {
+        "adc_conversion_cycles": "a conversion's cycles follow tiles.physics.adc.kind and bits (docs/energy.md)"}
 
     count: int = param(4, unit="tiles", lo=1, hi=255, source=WU)
     rows: int = param(64, unit="word lines", lo=1, hi=4095, doc="inputs per array", source=WU)
@@ -62,9 +67,6 @@ class TileConfig(Params):
     differential: bool = param(True, doc="a weight is a G+/G- pair on adjacent bit lines", source=WU)
     bitlines_per_adc: int = param(8, unit="bit lines", lo=1, hi=8190,
                                   doc="bit lines multiplexed onto one ADC (converted in sequence)", source=WU)
-    adc_conversion_cycles: int = param(9, unit="cycles", lo=1, hi=1024,
-                                       doc="one ADC output: 8 binary-weighted samples + 1 conversion (BWMCS)",
-                                       source=WU)
     rows_per_adc_transposed: int = param(8, unit="word lines", lo=1, hi=4095,
                                          doc="rows multiplexed per ADC for transposed reads")
     transposed_mvm: bool = param(False, doc="the array can be read transposed (mvmt); Wu et al.'s cannot",
@@ -155,7 +157,11 @@ class DramConfig(Params):
 
 @dataclass(frozen=True)
 class EnergyTable(Params):
-    """Energy per action in pJ. Units count actions in the ledger; this table prices them."""
+    """Energy per action in pJ. Units count actions in the ledger; this table prices them (an ADC conversion
+    through the figure of merit ``adc_fom_fj`` and the converter's bits)."""
+
+    REMOVED: ClassVar[dict[str, str]] = {
+        "adc_conversion_pj": "a conversion costs energy.adc_fom_fj x 2^bits of tiles.physics.adc (docs/energy.md)"}
 
     ctrl_instr_pj: float = param(10.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one controller instruction",
                                  source="estimate for a 32-bit in-order RISC-V MCU core (docs/energy.md)")
@@ -164,9 +170,11 @@ class EnergyTable(Params):
     array_cell_pj: float = param(0.001373291015625, unit="pJ", lo=0.0, hi=MAX_PJ,
                                  doc="one device (row x bit line) read for one input bit",
                                  source=f"{WU}: split of 2.66 nJ / 2.93 nJ (docs/energy.md)")
-    adc_conversion_pj: float = param(39.15625, unit="pJ", lo=0.0, hi=MAX_PJ,
-                                     doc="TIA + BWMCS ADC: one 8-bit bit-line conversion",
-                                     source=f"{WU}: split of 2.66 nJ (docs/energy.md)")
+    adc_fom_fj: float = param(152.9541015625, unit="fJ/step", lo=0.0, hi=MAX_PJ,
+                              doc="TIA + ADC energy per conversion step (Walden figure of merit): one conversion "
+                                  "of an N-bit ADC costs adc_fom_fj x 2^N (action adc_conversion)",
+                              source=f"{WU}: 2506 pJ per 64 8-bit conversions of the 2.66 nJ split / 2^8 "
+                                     "(docs/energy.md); scaling: Walden, IEEE JSAC 17(4) 1999")
     shift_add_pj: float = param(1.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="digital combine of one bit-line output",
                                 source="estimate from 8-bit adds (Horowitz 2014: 0.03 pJ each), with registers")
     set_pulse_pj: float = param(10.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one SET programming pulse",

@@ -149,6 +149,9 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
     for key, value in data.items():
         path = f"{where}.{key}" if where else key
         if key not in known:
+            removed = getattr(cls, "REMOVED", {}).get(key)
+            if removed:
+                raise ConfigError(f"{path}: no longer a field: {removed}")
             raise ConfigError(f"{path}: unknown field; {cls.__name__} has: {', '.join(sorted(known))}")
         tp = hints[key]
         if is_dataclass(tp) and isinstance(value, Mapping):

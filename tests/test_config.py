@@ -13,7 +13,7 @@ def test_default_preset_is_wu2023_with_paper_values():
     assert cfg.name == "wu2023"
     assert cfg.clock_hz == 100e6
     assert (cfg.tiles.count, cfg.tiles.rows, cfg.tiles.bitlines, cfg.tiles.weight_cols) == (4, 64, 64, 32)
-    assert cfg.tiles.adcs == 8 and cfg.tiles.adc_conversion_cycles == 9
+    assert cfg.tiles.adcs == 8
     assert cfg.controller.imem_kbit == 32 and cfg.controller.dmem_kbit == 512
 
 

@@ -49,14 +49,46 @@ def test_mvm_cost_follows_the_input_encoding_and_the_adc():
     wu = run_asm(FULL_TILE_MVM)
     r4 = run_asm(FULL_TILE_MVM, "radix4")
     assert r4.cfg.tiles.physics.adc.kind == "shift_add" and r4.cfg.tiles.physics.dac.levels_per_pulse == 4
-    assert int(_rows(r4, "tile0", "mvm").cycles.sum()) == 4 * int(_rows(wu, "tile0", "mvm").cycles.sum())
+    # 8 mux steps x 4 conversions x 8 cycles (an 8-bit SAR conversion per pulse)
+    assert int(_rows(r4, "tile0", "mvm").cycles.sum()) == 8 * 4 * 8
     assert _action(wu, "dac_pulse") == 64 * 8 and _action(r4, "dac_pulse") == 64 * 4
     assert _action(wu, "adc_conversion") == 64 and _action(r4, "adc_conversion") == 64 * 4
     pcm = run_asm(FULL_TILE_MVM, "pcm_hic")
     # a pcm_hic weight is 3 device pairs: 32 weights span 192 bit lines, each converted once per pulse
     assert pcm.cfg.tiles.devices_per_weight == 6 and pcm.cfg.tiles.weight_cols == 32
     assert _action(pcm, "adc_conversion") == 192 * 8 and _action(pcm, "array_cell") == 64 * 192 * 8
-    assert int(_rows(pcm, "tile0", "mvm").cycles.sum()) == 8 * 8 * 9  # 8 mux steps x 8 conversions x 9 cycles
+    assert int(_rows(pcm, "tile0", "mvm").cycles.sum()) == 8 * 8 * 8  # 8 mux steps x 8 conversions x 8 cycles
+
+
+@pytest.mark.parametrize("kind, cycles_of", [("bwmcs", lambda b: b + 1), ("shift_add", lambda b: b),
+                                             ("ideal", lambda b: b + 1)])
+def test_converter_cycles_and_energy_follow_its_bits(kind, cycles_of):
+    """A bits sweep moves the MVM's cycles (BWMCS: bits + 1 per conversion, SAR: bits) and its energy per
+    conversion (figure of merit x 2^bits); at 8 bits a BWMCS conversion is Wu et al.'s 39.15625 pJ."""
+    conversions = {"bwmcs": 1, "shift_add": 8, "ideal": 1}[kind]  # 8-bit codes: 8 binary pulses
+    seen = []
+    for bits in (4, 6, 8, 10):
+        r = run_asm(FULL_TILE_MVM, overrides={"tiles": {"physics": {"adc": {"kind": kind, "bits": bits}}}})
+        mvm = _rows(r, "tile0", "mvm")
+        assert int(mvm.cycles.sum()) == 8 * conversions * cycles_of(bits)
+        conv = mvm[mvm.action == "adc_conversion"]
+        assert int(conv["count"].sum()) == 64 * conversions
+        assert float(conv.energy_pj.sum()) == pytest.approx(64 * conversions * r.cfg.energy.adc_fom_fj * 2 ** bits
+                                                            / 1000, rel=1e-12)
+        seen.append((int(mvm.cycles.sum()), float(conv.energy_pj.sum())))
+    assert all(a[0] < b[0] and 3.9 < b[1] / a[1] < 4.1 for a, b in zip(seen, seen[1:]))
+    if kind == "bwmcs":
+        assert seen[2][1] / 64 == pytest.approx(39.15625, rel=1e-12)
+
+
+def test_removed_converter_fields_say_where_the_cost_went(tmp_path):
+    from socsim.config import load_config
+    from socsim.configtools import ConfigError
+    for table, name in (("tiles", "adc_conversion_cycles"), ("energy", "adc_conversion_pj")):
+        f = tmp_path / f"{name}.toml"
+        f.write_text(f'base = "wu2023"\n[{table}]\n{name} = 9\n')
+        with pytest.raises(ConfigError, match=rf"{table}\.{name}: no longer a field: .*adc"):
+            load_config(str(f))
 
 
 def test_mvm_counts_adc_inputs_over_range_per_conversion():
@@ -85,8 +117,9 @@ def test_ledger_totals_equal_the_sum_of_rows():
     assert r.energy_pj == pytest.approx(float(rows.energy_pj.sum()), rel=0, abs=1e-6)
     assert (rows[rows.action.isin(COUNTERS)].energy_pj == 0).all()
     assert r.by_component().energy_pj.sum() == pytest.approx(r.energy_pj, rel=1e-12)
-    # every priced row is count x the table price of its action
+    # every priced row is count x the table price of its action (an ADC conversion: figure of merit x 2^bits)
     price = {name[:-3]: value for name, value in vars(r.cfg.energy).items()}
+    price["adc_conversion"] = r.cfg.energy.adc_fom_fj * 2 ** r.cfg.tiles.physics.adc.bits / 1000
     for _, row in rows[~rows.action.isin(COUNTERS)].iterrows():
         assert row.energy_pj == pytest.approx(row["count"] * price[row.action], rel=1e-12)
 

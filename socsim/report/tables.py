@@ -110,10 +110,12 @@ def opcode_table(ledger: pd.DataFrame) -> pd.DataFrame:
 
 def action_table(ledger: pd.DataFrame, prices: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Per (component, action): ``count``, ``energy_pj`` and, when ``prices`` (pJ per action) are given,
-    ``price_pj`` — the energy table as it was applied."""
+    ``price_pj`` — the energy table as it was applied (an action the table prices through a model, an ADC
+    conversion, shows its energy per count)."""
     df = ledger.groupby(["component", "action"])[["count", "energy_pj"]].sum().reset_index()
     if prices is not None:
-        df["price_pj"] = df["action"].map(lambda a: prices.get(f"{a}_pj", 0.0))
+        per = (df["energy_pj"] / df["count"].where(df["count"] > 0)).fillna(0.0)
+        df["price_pj"] = [prices.get(f"{a}_pj", p) for a, p in zip(df["action"], per)]
     return _sorted_by_name(df, "component")
 
 

@@ -20,14 +20,17 @@ Key = tuple[str, str, str, str, str]
 class Ledger:
     """Rows keyed by (component, action, opcode, layer, phase): integer count and busy cycles.
 
-    ``action`` names a row of the energy table (``EnergyTable`` field without ``_pj``), or one of
-    :data:`COUNTERS` (priced at zero). Rows with the same key are summed as they are recorded; counts
-    and cycles are integers, so a sum never depends on the order it was added in, and the energy of
-    a row is its count times the table's pJ per action (:meth:`frame`).
+    ``action`` names a row of the energy table (``EnergyTable`` field without ``_pj``), an action priced through
+    a model (``derived``: ``adc_conversion``), or one of :data:`COUNTERS` (priced at zero). Rows with the same
+    key are summed as they are recorded; counts and cycles are integers, so a sum never depends on the order it
+    was added in, and the energy of a row is its count times the table's pJ per action (:meth:`frame`).
     """
 
-    def __init__(self, table: EnergyTable):
-        self.price = {f.name[:-3]: float(getattr(table, f.name)) for f in fields(table)}
+    def __init__(self, table: EnergyTable, derived: dict[str, float] | None = None):
+        """``derived``: prices (pJ) of actions the table prices through a model rather than per action (an ADC
+        conversion: figure of merit x 2^bits, :func:`socsim.sim.tile.converter_prices`)."""
+        self.price = {f.name[:-3]: float(getattr(table, f.name)) for f in fields(table) if f.name.endswith("_pj")}
+        self.price.update(derived or {})
         for counter in COUNTERS:
             self.price[counter] = 0.0
         self.rows: dict[Key, list[int]] = {}

@@ -24,7 +24,7 @@ from socsim.sim.operands import Plan, plan
 from socsim.sim.ops import OPS, Op
 from socsim.sim.result import TIMELINE_COLUMNS, Result
 from socsim.sim.scoreboard import Scoreboard
-from socsim.sim.tile import Tile
+from socsim.sim.tile import Tile, converter_prices
 from socsim.sim.traps import Trap, TrapKind
 
 
@@ -84,7 +84,7 @@ class Soc:
 
     def _setup_clock_and_ledger(self) -> None:
         self.env = simpy.Environment()
-        self.ledger = Ledger(self.cfg.energy)
+        self.ledger = Ledger(self.cfg.energy, converter_prices(self.cfg.tiles, self.cfg.energy.adc_fom_fj))
         self.scoreboard = Scoreboard()
 
     def _setup_memories(self) -> None:

@@ -8,7 +8,7 @@ import simpy
 
 from socsim.config import TileConfig
 from socsim.physics import Crossbar
-from socsim.physics.adc import conversions_per_output
+from socsim.physics.adc import conversions_per_output, converter_cost
 from socsim.physics.dac import pulse_slots
 from socsim.sim.ledger import Ledger
 from socsim.sim.ops import Block
@@ -31,7 +31,7 @@ class Tile(Unit):
         self.cfg = cfg
         self._make: Callable[[], Crossbar] | None = None if isinstance(crossbar, Crossbar) else crossbar
         self._crossbar: Crossbar | None = crossbar if isinstance(crossbar, Crossbar) else None
-        self._read_costs: dict[int, tuple[int, int]] = {}
+        self._read_costs: dict[int, tuple[int, int, int]] = {}
         self.block: Block = (0, 0, cfg.rows, cfg.weight_cols, 8)
         """Active block: (r0, c0, rows, cols, in_bits), set by tcfg at issue."""
 
@@ -48,24 +48,26 @@ class Tile(Unit):
     def bitlines(self, cols: int) -> int:
         return cols * self.cfg.devices_per_weight
 
-    def read_cost(self, in_bits: int) -> tuple[int, int]:
-        """(pulse slots per input code, ADC conversions per output) of the tile's DAC and ADC at ``in_bits``."""
+    def read_cost(self, in_bits: int) -> tuple[int, int, int]:
+        """(pulse slots per input code, ADC conversions per output, cycles per conversion) of the tile's DAC and
+        ADC at ``in_bits``: the ADC model's, at its configured bits (docs/energy.md)."""
         cost = self._read_costs.get(in_bits)
         if cost is None:
             phys = self.cfg.physics
             slots = pulse_slots(phys.dac.levels_per_pulse, in_bits)
-            cost = self._read_costs[in_bits] = (slots, conversions_per_output(phys.adc.kind, slots))
+            cycles = converter_cost(phys.adc.kind, phys.adc.bits).cycles
+            cost = self._read_costs[in_bits] = (slots, conversions_per_output(phys.adc.kind, slots), cycles)
         return cost
 
-    def mvm_cycles(self, n: int, cols: int, conversions: int = 1) -> int:
+    def mvm_cycles(self, n: int, cols: int, conversions: int, cycles: int) -> int:
         """n vectors: each reads its bit lines in ``min(bitlines_per_adc, active)`` ADC steps of ``conversions``
-        conversions (1 for BWMCS, one per pulse for shift-and-add)."""
+        conversions (1 for BWMCS, one per pulse for shift-and-add) of ``cycles`` cycles each."""
         steps = min(self.cfg.bitlines_per_adc, self.bitlines(cols))
-        return n * steps * conversions * self.cfg.adc_conversion_cycles
+        return n * steps * conversions * cycles
 
-    def mvmt_cycles(self, n: int, rows: int, conversions: int = 1) -> int:
+    def mvmt_cycles(self, n: int, rows: int, conversions: int, cycles: int) -> int:
         steps = min(self.cfg.rows_per_adc_transposed, rows)
-        return n * steps * conversions * self.cfg.adc_conversion_cycles
+        return n * steps * conversions * cycles
 
     def finish(self, job: Job, start: int) -> int:
         cycles, actions = job.op.tile_cost(self, job.ops.values, job.report)
@@ -74,3 +76,10 @@ class Tile(Unit):
             self.record(job, action, count)
         self.record_operand_access(job)
         return start + cycles
+
+
+def converter_prices(cfg: TileConfig, fom_fj: float) -> dict[str, float]:
+    """Ledger prices (pJ per action) the tiles' converter sets: one ``adc_conversion`` costs the figure of merit
+    ``fom_fj`` (fJ per step) times the 2^bits steps of the configured ADC (Walden's figure of merit)."""
+    adc = cfg.physics.adc
+    return {"adc_conversion": fom_fj * converter_cost(adc.kind, adc.bits).steps / 1000.0}

@@ -83,7 +83,7 @@ def display(column: str, values: Iterable[float] = ()) -> Display:
 
 def short_name(field: str, others: Iterable[str] = ()) -> str:
     """A dotted field by its last part when that is telling and unique among ``others``
-    (``adc_conversion_pj`` for ``energy.adc_conversion_pj``), else by as many trailing parts as make it unique
+    (``dac_pulse_pj`` for ``energy.dac_pulse_pj``), else by as many trailing parts as make it unique
     (``adc.bits`` for ``tiles.physics.adc.bits``)."""
     parts = field.split(".")
     first = 1 if len(parts[-1]) >= 6 or len(parts) == 1 else 2

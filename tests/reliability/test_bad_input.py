@@ -276,8 +276,8 @@ def test_damaged_run_folder_in_report_and_compare_names_the_file(run_copy, tmp_p
 
 
 FOUND = {
-    # energy.adc_conversion_pj = 1e308 was in range [0, inf]: the run's energy summed to inf, exit 0
-    "energy price past 1 J": ({"energy": {"adc_conversion_pj": 1e308}}, "energy.adc_conversion_pj = 1e+308 pJ is out"),
+    # energy.dac_pulse_pj = 1e308 was in range [0, inf]: the run's energy summed to inf, exit 0
+    "energy price past 1 J": ({"energy": {"dac_pulse_pj": 1e308}}, "energy.dac_pulse_pj = 1e+308 pJ is out"),
     # write_verify.v_stop_v = 9.2e17 V: a ramp of 9e18 pulses, OverflowError inside the write-verify kernel
     "ramp of 9e18 pulses": ({"tiles": {"physics": {"write_verify": {"v_stop_v": 9.2e17}}}}, "v_stop_v = 9.2e+17 V"),
     # adc.i_max_ua = 1.7e156 had no bound at all: OverflowError squaring the converter's noise

@@ -38,7 +38,7 @@ def test_report_command_writes_a_self_contained_page(run_dir, capsys):
     assert_self_contained(page)
     assert page.count("<svg") >= 5  # accuracy, energy, latency, device writes, conductances
     for text in ("TOPS/W", "energy per training image", "latency per training image", "final test accuracy",
-                 "Mapping", "fc1", "Per opcode", "Per layer x phase", "adc_conversion_pj",
+                 "Mapping", "fc1", "Per opcode", "Per layer x phase", "adc_fom_fj",
                  "endurance margin"):
         assert text in page, text
 

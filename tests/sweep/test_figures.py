@@ -85,9 +85,8 @@ def test_display_units(column, values, label, scale):
 
 
 def test_short_names():
-    fields = ["tiles.physics.adc.bits", "tiles.adc_conversion_cycles", "energy.adc_conversion_pj", "seed"]
-    assert [short_name(f, fields) for f in fields] == ["adc.bits", "adc_conversion_cycles", "adc_conversion_pj",
-                                                       "seed"]
+    fields = ["tiles.physics.adc.bits", "tiles.bitlines_per_adc", "energy.adc_fom_fj", "seed"]
+    assert [short_name(f, fields) for f in fields] == ["adc.bits", "bitlines_per_adc", "adc_fom_fj", "seed"]
     assert short_name("a.noise_levels", ["a.noise_levels", "b.noise_levels"]) == "a.noise_levels"
 
 

@@ -43,13 +43,20 @@ def test_explicit_point_equal_to_a_grid_point_runs_once(tmp_path):
 
 
 def test_linked_axis_moves_fields_together(tmp_path):
-    spec = load_sweep(ROOT / "programs" / "sweeps" / "adc_bits.toml")
+    text = TRAIN_SWEEP.split("[grid]")[0] + """[grid]
+seed = [0, 1]
+adc = [
+  { "tiles.physics.adc.bits" = 4, "tiles.physics.adc.noise_lsb" = 0.5 },
+  { "tiles.physics.adc.bits" = 6, "tiles.physics.adc.noise_lsb" = 1.0 },
+  { "tiles.physics.adc.bits" = 8, "tiles.physics.adc.noise_lsb" = 2.0 },
+]
+"""
+    spec = load_sweep(write_sweep(tmp_path, text))
     points = expand(spec)
     assert len(points) == 6
-    assert {(p.value("tiles.physics.adc.bits"), p.value("tiles.adc_conversion_cycles")) for p in points} == {
-        (4, 5), (6, 7), (8, 9)}
-    assert spec.fields == ["seed", "tiles.physics.adc.bits", "tiles.adc_conversion_cycles",
-                           "energy.adc_conversion_pj"]
+    assert {(p.value("tiles.physics.adc.bits"), p.value("tiles.physics.adc.noise_lsb")) for p in points} == {
+        (4, 0.5), (6, 1.0), (8, 2.0)}
+    assert spec.fields == ["seed", "tiles.physics.adc.bits", "tiles.physics.adc.noise_lsb"]
 
 
 def test_nested_and_quoted_spellings_are_the_same(tmp_path):

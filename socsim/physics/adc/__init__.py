@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from socsim.physics.adc.base import Adc
 from socsim.physics.adc.bwmcs import BwmcsAdc
 from socsim.physics.adc.ideal import IdealAdc
@@ -15,21 +17,37 @@ def adc_models() -> list[str]:
     return sorted(_ADCS)
 
 
-def conversions_per_output(name: str, n_pulses: int) -> int:
-    """ADC conversions per bit line for one input vector driven as ``n_pulses`` pulses (timing and energy)."""
+def _model(name: str) -> type[Adc]:
     try:
-        return _ADCS[name].conversions(n_pulses)
+        return _ADCS[name]
     except KeyError:
         raise ValueError(f"unknown ADC model {name!r}; valid: {', '.join(adc_models())}") from None
+
+
+def conversions_per_output(name: str, n_pulses: int) -> int:
+    """ADC conversions per bit line for one input vector driven as ``n_pulses`` pulses (timing and energy)."""
+    return _model(name).conversions(n_pulses)
+
+
+@dataclass(frozen=True)
+class ConverterCost:
+    """What one conversion of an ADC model at a resolution costs: cycles, and quantisation steps (energy)."""
+
+    cycles: int
+    """Clock cycles of one conversion."""
+    steps: int
+    """2^bits: one conversion costs ``steps`` x the energy table's ``adc_fom_fj`` (Walden figure of merit)."""
+
+
+def converter_cost(name: str, bits: int) -> ConverterCost:
+    """Cycles and steps of one ``bits``-bit conversion of the ADC model ``name`` (docs/energy.md)."""
+    cls = _model(name)
+    return ConverterCost(cls.conversion_cycles(bits), cls.conversion_steps(bits))
 
 
 def make_adc(name: str, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float) -> Adc:
     """Build the ADC called ``name``; an unknown name raises ValueError listing the valid ones."""
-    try:
-        cls = _ADCS[name]
-    except KeyError:
-        raise ValueError(f"unknown ADC model {name!r}; valid: {', '.join(adc_models())}") from None
-    return cls(bits, lo_ua, hi_ua, noise_lsb)
+    return _model(name)(bits, lo_ua, hi_ua, noise_lsb)
 
 
-__all__ = ["Adc", "adc_models", "conversions_per_output", "make_adc"]
+__all__ = ["Adc", "ConverterCost", "adc_models", "conversions_per_output", "converter_cost", "make_adc"]

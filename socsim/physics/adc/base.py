@@ -92,3 +92,14 @@ class Adc(ABC):
     @abstractmethod
     def conversions(n_pulses: int) -> int:
         """ADC conversions per output column for one input vector of ``n_pulses`` pulses."""
+
+    @staticmethod
+    @abstractmethod
+    def conversion_cycles(bits: int) -> int:
+        """Clock cycles of one ``bits``-bit conversion (timing; docs/energy.md)."""
+
+    @staticmethod
+    def conversion_steps(bits: int) -> int:
+        """Quantisation steps of one ``bits``-bit conversion, 2^bits: the energy of a conversion is the energy
+        table's figure of merit ``adc_fom_fj`` times this (Walden's figure of merit, docs/energy.md)."""
+        return 2 ** bits

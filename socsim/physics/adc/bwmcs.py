@@ -3,6 +3,9 @@
 Each input pulse's column current is sampled in its own cycle and the samples are summed in the
 analog domain with weights 2^-k (k = 0 for the most significant pulse); the sum is converted
 once: ``y = Q(clip(sum_p w_p I_p + n_adc))`` with ``n_adc ~ N(0, (noise_lsb * lsb)^2)``.
+
+Timing: ``bits + 1`` cycles per conversion (Wu et al.: 9 cycles at 8 bits, 8 binary-weighted samples of the
+bit-serial input and one conversion; the sample count is taken to follow the converter's bits).
 """
 
 from __future__ import annotations
@@ -26,3 +29,7 @@ class BwmcsAdc(Adc):
     @staticmethod
     def conversions(n_pulses: int) -> int:
         return 1
+
+    @staticmethod
+    def conversion_cycles(bits: int) -> int:
+        return bits + 1

@@ -3,6 +3,8 @@
 Every input pulse's column current is converted on its own (clipping, quantisation and
 input-referred noise per conversion) and the codes are combined digitally:
 ``y = sum_p w_p Q(clip(I_p + n_p))``.
+
+Timing: each conversion is a successive-approximation (SAR) conversion of ``bits`` cycles, one per bit.
 """
 
 from __future__ import annotations
@@ -28,3 +30,7 @@ class ShiftAddAdc(Adc):
     @staticmethod
     def conversions(n_pulses: int) -> int:
         return n_pulses
+
+    @staticmethod
+    def conversion_cycles(bits: int) -> int:
+        return bits

@@ -97,12 +97,12 @@ def _rdw(c: TileOperands) -> None:
 def _read_cost(transposed: bool) -> Callable[["Tile", dict, ProgramReport | None], tuple[int, Actions]]:
     def cost(tile: "Tile", v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
         n, rows, cols = v["n"], v["ROWS"], v["COLS"]
-        slots, conv = tile.read_cost(v["IN_BITS"])
+        slots, conv, per = tile.read_cost(v["IN_BITS"])
         bitlines = tile.bitlines(cols)
         if transposed:
-            cycles, drive, convert = tile.mvmt_cycles(n, rows, conv), bitlines, rows
+            cycles, drive, convert = tile.mvmt_cycles(n, rows, conv, per), bitlines, rows
         else:
-            cycles, drive, convert = tile.mvm_cycles(n, cols, conv), rows, bitlines
+            cycles, drive, convert = tile.mvm_cycles(n, cols, conv, per), rows, bitlines
         return cycles, [("dac_pulse", n * drive * slots), ("array_cell", n * rows * bitlines * slots),
                         ("adc_conversion", n * convert * conv), ("shift_add", n * convert * conv)]
     return cost
