@@ -47,6 +47,7 @@ class Phase(enum.IntEnum):
     BACKWARD = 2
     UPDATE = 3
     EVAL = 4
+    CALIBRATE = 5
 
 
 class Hyper(enum.IntEnum):
@@ -249,6 +250,12 @@ _TABLE: tuple[OpSpec, ...] = (
            "apply round(npulses) open-loop pulses per weight (+ potentiates)", "program"),
     OpSpec("rdw", 0x35, T, Unit.TILE, (_TILE, _m("dst", "w", "ROWS*COLS")),
            "dst[ROWS, COLS] = the block's weights as read back through the array", "readback"),
+    OpSpec("mvmr", 0x36, T, Unit.TILE, (_TILE, _m("dst", "w", "n*COLS"), _m("src", "r", "n*ROWS"), _u("n", 16)),
+           "dst[n, COLS] = the ADC readings (uA) of the read src[n, ROWS] @ W_block: per weight the largest "
+           "magnitude among the conversions behind it, at the block's full scale (calibration)", "mvm"),
+    OpSpec("tgain", 0x37, T, Unit.TILE, (_TILE, _m("src", "r", "1")),
+           "set the forward ADC full-scale current (uA) of the active block to src[0], rounded and clamped to "
+           "the converter's settings (a fixed-range converter keeps its range)", "gain"),
     # digital unit ---------------------------------------------------------------------------------
     _vbin("vadd", 0x40, "dst = a + b"),
     _vbin("vsub", 0x41, "dst = a - b"),
@@ -338,6 +345,14 @@ _TABLE: tuple[OpSpec, ...] = (
             _u("n", 16), _u("c", 16), _u("hw", 24), _f("eps")),
            "batch norm (inference) with the running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta",
            "norm"),
+    OpSpec("vhist", 0x70, D, Unit.DU,
+           (_m("dst", "rw", "bins"), _m("src", "r", "n"), _N, _u("bins", 16), _f("lo"), _f("hi")),
+           "dst[b] += the number of |src[i]| in bin b of bins log-spaced bins over [lo, hi]: b = "
+           "floor(bins log(|x| / lo) / log(hi / lo)), clipped to 0 .. bins - 1", "reduce"),
+    OpSpec("vpctl", 0x71, D, Unit.DU,
+           (_m("dst", "w", "1"), _m("hist", "r", "bins"), _u("bins", 16), _f("q"), _f("lo"), _f("hi")),
+           "dst[0] = lo (hi / lo)^((b + 1) / bins), the upper edge of the first bin b of a vhist histogram at "
+           "which the cumulative count reaches q x the total (a percentile)", "reduce"),
     # sync ------------------------------------------------------------------------------------------
     OpSpec("fence", 0x60, S, Unit.CTRL, (), "wait until every unit has finished its issued work", "sync"),
     OpSpec("wait", 0x61, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 8)),

@@ -175,6 +175,10 @@ class EnergyTable(Params):
                                   "of an N-bit ADC costs adc_fom_fj x 2^N (action adc_conversion)",
                               source=f"{WU}: 2506 pJ per 64 8-bit conversions of the 2.66 nJ split / 2^8 "
                                      "(docs/energy.md); scaling: Walden, IEEE JSAC 17(4) 1999")
+    adc_fs_set_pj: float = param(10.0, unit="pJ", lo=0.0, hi=MAX_PJ,
+                                 doc="tgain: set a block's converter full scale (the tile's references and TIA "
+                                     "gains)", source="estimate: 8 reference DACs settling, ~1 pJ each, and a "
+                                                      "register write")
     shift_add_pj: float = param(1.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="digital combine of one bit-line output",
                                 source="estimate from 8-bit adds (Horowitz 2014: 0.03 pJ each), with registers")
     set_pulse_pj: float = param(10.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one SET programming pulse",

@@ -68,6 +68,28 @@ def test_a_lane_parallel_loop_equals_the_reference(preset):
     assert fast_soc.engine.replayed > 0  # the iterations' timing repeats: most of it was replayed
 
 
+CALIBRATION_BODY = """\
+    muli x4, x3, 4
+    copy tin, x(x4), 4
+    quant tin, tin, 4, 0.05, 8
+    mvmr 0, tread, tin, 1
+    vhist hist, tread, 4, 16, 0.5, 64.0
+    mvm 0, tout, tin, 1
+    vadd total, total, tout, 4
+"""
+"""A calibration pass in lanes: each image's converter readings into a shared histogram, and its products."""
+
+
+def test_converter_readings_and_histograms_in_lanes_equal_the_reference():
+    before = (".sym hist sram 16\n.sym tin tb0 4\n.sym tread tb0 4\n.sym tout tb0 4\n.sym ones sram 16 = "
+              + ", ".join(["1"] * 16) + "\n    tcfg 0, 0, 0, 4, 4, 8\n    wv 0, w, ones\n")
+    text = program(CALIBRATION_BODY, lanes="private tin tread tout reduce total hist", before=before)
+    (ref_soc, ref), (fast_soc, fast) = run(text, "reference"), run(text, "fast")
+    assert_same_result(ref, fast, "calibration lane loop")
+    assert_same_devices(ref_soc, fast_soc)
+    assert fast.outputs["hist"].sum() == 4 * LANES and fast.outputs["hist"].max() < 4 * LANES
+
+
 VIOLATIONS = {
     "reads what another lane wrote": (  # total += out before this iteration's mm writes out: the previous one's
         BODY.replace("    vadd total, total, out, 4\n", "").replace("    mm out",
@@ -82,6 +104,8 @@ VIOLATIONS = {
                              "changes state every iteration shares"),
     "addresses a private symbol per lane": (BODY.replace("copy buf, x(x4), 4", "copy buf(x3), x(x4), 1"), "copy",
                                             "at an address that differs between iterations"),
+    "sets a block's full scale": (BODY + "    tcfg 0, 0, 0, 4, 4, 8\n    tgain 0, w\n", "tgain",
+                                  "changes state every iteration shares"),
     "carries a register over": (BODY + "    addi x6, x6, 1\n", "blt x3, x31", "each iteration depends on the one "
                                 "before"),
 }

@@ -1247,3 +1247,148 @@ P_VCLAMP = register("vclamp", f"""
 
 def test_vclamp_clips_to_a_symmetric_range():
     np.testing.assert_array_equal(run(P_VCLAMP).outputs["d"], np.array([-1.5, -0.5, 0.0, 0.25, 1.5, 1.5], F32))
+
+
+# ---------------------------------------------------------------------------------------------------
+# calibration: converter readings (mvmr), a block's full scale (tgain), histogram and percentile
+
+QUIET_RRAM = {"tiles": {"physics": {"read": {"noise_levels": 0.0}, "write_verify": {"prog_error_levels": 0.0},
+                                    "adc": {"noise_lsb": 0.0, "fs_bits": 10, "fs_min_ua": 1.0,
+                                            "fs_max_ua": 256.0}}}}
+"""wu2023 devices without read noise, programming error or converter noise, and a programmable full scale
+(multiples of 0.25 uA in [1, 256] uA): every reading is a function of the conductances."""
+CAL_W = rand(401, 6, 3, lo=-0.9, hi=0.9)
+CAL_X = rng(402).integers(0, 60, (2, 6)).astype(F32)
+P_CALIBRATE_READ = register("calibrate_read", f"""
+.sym ones sram 18 = {", ".join(["1"] * 18)}
+{sym("w", "sram", CAL_W)}
+{sym("x", "tb0", CAL_X)}
+.sym r0 tb0 6
+.sym y0 tb0 6
+.sym r1 tb0 6
+.sym y1 tb0 6
+.sym r2 tb0 6
+.sym fs sram 3 = 2.1, 0.01, 1000
+    tcfg 0, 4, 2, 6, 3, 8
+    wv 0, w, ones
+    mvmr 0, r0, x, 2         ; nominal range, 0 .. 70 uA
+    mvm 0, y0, x, 2
+    tgain 0, fs              ; 2.1 uA -> 2.0 uA, the nearest multiple of 0.25 uA
+    mvmr 0, r1, x, 2
+    mvm 0, y1, x, 2
+    tcfg 0, 4, 2, 6, 2, 8    ; the same block origin: its full scale
+    tgain 0, fs+1            ; 0.01 uA -> 1.0 uA, the smallest setting
+    tcfg 1, 0, 0, 6, 3, 8
+    tgain 1, fs+2            ; 1000 uA -> 256 uA, the largest, on another tile
+    tcfg 0, 4, 2, 6, 3, 8
+    mvmr 0, r2, x, 2
+    halt
+""")
+
+
+def _cal_soc(overrides=QUIET_RRAM) -> Soc:
+    return Soc.from_config(load_config("wu2023", overrides))
+
+
+def _bitline_reading(soc: Soc, fs_ua: float) -> np.ndarray:
+    """The BWMCS reading of both bit lines of each weight of the block (quantised, clipped) -> (2, 3) largest."""
+    xbar = soc.tiles[0].crossbar
+    adc = soc.cfg.tiles.physics.adc
+    tr = xbar.dac.train(8)
+    g = xbar.g[:, 0, 4:10, 2:5].astype(np.float64)              # (pair, rows, weights) uS
+    analog = np.einsum("bn,pnk->pbk", CAL_X.astype(np.float64) / tr.gain, g) * tr.v_unit
+    k = fs_ua / adc.full_scale_ua
+    lo, hi = adc.i_min_ua * k, adc.i_max_ua * k
+    lsb = (hi - lo) / 2 ** adc.bits
+    q = lo + lsb * np.minimum(np.floor((np.clip(analog, lo, hi) - lo) / lsb + 0.5), 2 ** adc.bits - 1)
+    return q.max(axis=0)
+
+
+def test_mvmr_reads_the_converter_and_tgain_sets_the_block_full_scale():
+    soc = _cal_soc()
+    r = soc.run(isa.assemble(P_CALIBRATE_READ, "cal.s"))
+    xbar = soc.tiles[0].crossbar
+    assert soc.cfg.tiles.physics.adc.pair_readout.name == "DIGITAL" and soc.cfg.tiles.physics.adc.kind == "bwmcs"
+    # quantised readings: the float32 and float64 sums may round to neighbouring codes at a code boundary
+    lsb70 = 70.0 / 256
+    np.testing.assert_allclose(r.outputs["r0"], _bitline_reading(soc, 70.0).ravel(), rtol=0, atol=lsb70 * 1.01)
+    np.testing.assert_allclose(r.outputs["r1"], _bitline_reading(soc, 2.0).ravel(), rtol=0, atol=2.0 / 256 * 1.01)
+    assert r.outputs["r1"].max() == np.float32(2.0 * 255 / 256) < r.outputs["r0"].max()
+    np.testing.assert_allclose(r.outputs["r2"], _bitline_reading(soc, 1.0).ravel(), rtol=0, atol=1.01 / 256)
+    assert xbar.full_scale[4, 2] == 1.0 and xbar.full_scale[0, 0] == 0.0
+    assert soc.tiles[1].crossbar.full_scale[0, 0] == 256.0
+    # the mvm outputs follow the same converter: at 2 uA some bit lines saturate, so the products change
+    assert not np.array_equal(r.outputs["y0"], r.outputs["y1"])
+    led = r.ledger
+    assert int(led[(led.action == "adc_fs_set")]["count"].sum()) == 3
+    sat = led[led.action == "adc_saturated"].groupby("opcode")["count"].sum()
+    assert sat.get("mvmr", 0) > 0 and sat.get("mvm", 0) > 0
+    # mvmr costs what mvm costs: the same conversions and cycles
+    by = led[led.component == "tile0"].groupby(["opcode", "action"])["count"].sum()
+    assert by[("mvmr", "adc_conversion")] == 3 * by[("mvm", "adc_conversion")] / 2 == 3 * 2 * 2 * 3
+
+
+def test_tgain_on_a_fixed_range_converter_keeps_the_range():
+    fixed = {"tiles": {"physics": {**QUIET_RRAM["tiles"]["physics"],
+                                   "adc": {**QUIET_RRAM["tiles"]["physics"]["adc"], "fs_bits": 0}}}}
+    soc = _cal_soc(fixed)
+    r = soc.run(isa.assemble(P_CALIBRATE_READ, "cal.s"))
+    np.testing.assert_array_equal(r.outputs["r0"], r.outputs["r1"])
+    np.testing.assert_array_equal(r.outputs["y0"], r.outputs["y1"])
+    assert soc.tiles[0].crossbar.full_scale[4, 2] == 70.0
+
+
+P_TGAIN_NEGATIVE = register("tgain_negative", """
+.sym fs sram 1 = -3
+    tcfg 0, 0, 0, 4, 4, 8
+    tgain 0, fs
+    halt
+""")
+
+
+def test_tgain_of_a_negative_current_traps():
+    t = run_trap(P_TGAIN_NEGATIVE, "wu2023")
+    assert t.kind is TrapKind.BAD_OPERAND and t.pc == 1 and "full-scale current -3.0 uA" in str(t)
+
+
+def test_mvmr_on_a_model_without_converter_traps():
+    t = run_trap(".sym x tb0 4\n.sym r tb0 4\n    tcfg 0, 0, 0, 4, 4, 8\n    mvmr 0, r, x, 1\n    halt\n")
+    assert t.kind is TrapKind.BAD_OPERAND and "no converter" in str(t)
+
+
+HIST_X = np.array([0.0, 0.5, 1.0, 1.9, 2.0, -3.9, 4.0, 7.99, 8.0, 1e9, -0.25, 3.0], dtype=F32)
+P_HIST = register("hist", f"""
+{sym("x", "sram", HIST_X)}
+.sym h sram 4 = 1, 0, 0, 2
+.sym p sram 4
+    vhist h, x, 12, 3, 1.0, 8.0     ; bins [1, 2), [2, 4), [4, 8]: edges 1, 2, 4, 8
+    vpctl p, h, 3, 0.5, 1.0, 8.0
+    vpctl p+1, h, 3, 0.75, 1.0, 8.0
+    vpctl p+2, h, 3, 1.0, 1.0, 8.0
+    vpctl p+3, h, 3, 0.0, 1.0, 8.0
+    halt
+""")
+
+
+def test_vhist_counts_magnitudes_in_log_bins_and_vpctl_finds_the_percentile():
+    r = run(P_HIST)
+    # below lo (0, 0.5, 0.25) and [1, 2) (1.0, 1.9) -> bin 0; [2, 4): 2.0, 3.9, 3.0; >= 4 (4, 7.99, 8, 1e9) -> bin 2
+    np.testing.assert_array_equal(r.outputs["h"], np.array([1, 0, 0, 2]) + np.array([5, 3, 4, 0]))
+    # cumulative 6, 9, 15 of 15: half (7.5) is reached in bin 1 (upper edge 4), 0.75 (11.25) and all in bin 2
+    np.testing.assert_array_equal(r.outputs["p"], np.array([4.0, 8.0, 8.0, 2.0], F32))
+
+
+def test_vhist_bin_edges_of_a_finer_histogram():
+    from socsim.sim.ops.histogram import bin_index, upper_edge
+    x = np.array([[1.0, 1.0905, 1.0906, 255.9, 256.0]], F32)
+    b = bin_index(x, 64, 1.0, 256.0)  # ratio 2^(8/64) = 1.0905 per bin
+    np.testing.assert_array_equal(b, [[0, 0, 1, 63, 63]])
+    assert upper_edge(np.array([63]), 64, 1.0, 256.0)[0] == pytest.approx(256.0, rel=1e-12)
+
+
+P_HIST_BAD = register("hist_bad", ".sym x sram 2\n.sym h sram 2\n    vhist h, x, 2, 2, 0.0, 8.0\n    halt\n")
+
+
+def test_vhist_of_an_empty_log_range_traps():
+    t = run_trap(P_HIST_BAD)
+    assert t.kind is TrapKind.BAD_OPERAND and "0 < lo < hi" in str(t)

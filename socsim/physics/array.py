@@ -36,7 +36,7 @@ _CACHED_BLOCKS = 16
 class PairArray(Crossbar):
     """Conductance-slice state, fabrication maps, MVM and read-back; programming in subclasses."""
 
-    STATE = (*Crossbar.STATE, "g", "writes", "t_prog", "frozen")
+    STATE = (*Crossbar.STATE, "g", "writes", "t_prog", "frozen", "full_scale")
 
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream,
                  n_slices: int, g_stuck_low: float, g_stuck_high: float, g_initial: float):
@@ -62,6 +62,10 @@ class PairArray(Crossbar):
                                  self.f.adc_noise_lsb)
         span = max(abs(self.f.adc_lo), abs(self.f.adc_hi))
         self.adc_t: Adc = make_adc(self.f.adc_kind, self.f.adc_bits, -span, span, self.f.adc_noise_lsb)
+        self.full_scale = np.zeros((rows, cols), dtype=np.float32)
+        """Full-scale current (uA) of the forward converter for the block whose first weight is [r, c], as set by
+        :meth:`set_full_scale` (0: never set, the nominal range [i_min_ua, i_max_ua])."""
+        self._scaled: dict[float, Adc] = {}
         self.sig = np.ones(n_slices, dtype=np.float32)
         self._version = 0
         self._cache: dict[tuple, tuple[np.ndarray, Variance]] = {}
@@ -80,6 +84,7 @@ class PairArray(Crossbar):
 
     def _state_loaded(self) -> None:
         self._touched()
+        self._scaled.clear()
 
     # ---- read path ---------------------------------------------------------------------------
     def _ir_drop_segments(self) -> np.ndarray:
@@ -125,27 +130,62 @@ class PairArray(Crossbar):
 
     def mvm_lanes(self, x: np.ndarray, r0: int, c0: int, n_out: int, in_bits: int, t_s: np.ndarray,
                   counters: np.ndarray, transposed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        return self._lanes(x, r0, c0, n_out, in_bits, t_s, counters, transposed, False)
+
+    def readings_lanes(self, x: np.ndarray, r0: int, c0: int, n_out: int, in_bits: int, t_s: np.ndarray,
+                       counters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._lanes(x, r0, c0, n_out, in_bits, t_s, counters, False, True)
+
+    def set_full_scale(self, r0: int, c0: int, fs_ua: float) -> float:
+        if not np.isfinite(fs_ua) or fs_ua < 0:
+            raise ValueError(f"full-scale current {fs_ua} uA: expected a finite value >= 0")
+        self._check_block(r0, c0, 1, 1)
+        value = self.params.adc.settable_full_scale(float(fs_ua))
+        self.full_scale[r0, c0] = value
+        return value
+
+    def forward_adc(self, r0: int, c0: int) -> Adc:
+        """The forward converter of the block at (r0, c0): the nominal range scaled to its full-scale setting."""
+        fs = float(self.full_scale[r0, c0])
+        nominal = self.params.adc.full_scale_ua
+        if fs == 0.0 or fs == nominal:
+            return self.adc
+        adc = self._scaled.get(fs)
+        if adc is None:
+            k = fs / nominal
+            adc = self._scaled[fs] = make_adc(self.f.adc_kind, self.f.adc_bits, self.f.adc_lo * k,
+                                              self.f.adc_hi * k, self.f.adc_noise_lsb)
+        return adc
+
+    def _lanes(self, x: np.ndarray, r0: int, c0: int, n_out: int, in_bits: int, t_s: np.ndarray,
+               counters: np.ndarray, transposed: bool, peak: bool) -> tuple[np.ndarray, np.ndarray]:
         lanes, _, n_in = x.shape
         nr, nc = (n_out, n_in) if transposed else (n_in, n_out)
         self._check_block(r0, c0, nr, nc)
         saturated = np.zeros(lanes, np.int64)
         if not self.time_dependent_reads:
-            return self._read(x, r0, c0, nr, nc, in_bits, float(t_s[0]), counters, transposed, saturated), saturated
+            return self._read(x, r0, c0, nr, nc, in_bits, float(t_s[0]), counters, transposed, saturated,
+                              peak), saturated
         out = np.empty((lanes, x.shape[1], n_out), np.float32)
         for lane in range(lanes):  # every lane reads its own drifted state
             out[lane] = self._read(x[lane:lane + 1], r0, c0, nr, nc, in_bits, float(t_s[lane]),
-                                   counters[lane:lane + 1], transposed, saturated[lane:lane + 1])[0]
+                                   counters[lane:lane + 1], transposed, saturated[lane:lane + 1], peak)[0]
         return out, saturated
 
     def _read(self, x: np.ndarray, r0: int, c0: int, nr: int, nc: int, in_bits: int, t_s: float,
-              counters: np.ndarray, transposed: bool, saturated: np.ndarray) -> np.ndarray:
-        """Lanes reading one state (at ``t_s``): (L, B, nr) -> (L, B, nc) forward, (L, B, nc) -> (L, B, nr)."""
+              counters: np.ndarray, transposed: bool, saturated: np.ndarray, peak: bool = False) -> np.ndarray:
+        """Lanes reading one state (at ``t_s``): (L, B, nr) -> (L, B, nc) forward, (L, B, nc) -> (L, B, nr);
+        ``peak`` (forward): the converter readings (uA) instead, the largest of each weight's bit lines."""
         gm, vm = self._matrices(t_s, r0, c0, nr, nc, transposed)
         draws = ReadDraws(self.stream.key, counters)
-        adc = self.adc_t if transposed else self.adc
-        y = analog_mvm(x, gm, vm, self.dac, adc, in_bits, draws, saturated, self.f.tia_max, self.f.exact_slices)
+        adc = self.adc_t if transposed else self.forward_adc(r0, c0)
+        y = analog_mvm(x, gm, vm, self.dac, adc, in_bits, draws, saturated, self.f.tia_max, self.f.exact_slices,
+                       peak)
         lanes, b = y.shape[:2]
         s = self.n_slices
+        if peak:
+            per_weight = y.reshape(lanes, b, -1, nc)  # (pair devices x) slices, weights
+            return np.ascontiguousarray(per_weight.max(axis=2), dtype=np.float32)
         if transposed:
             return self._weigh(y.reshape(lanes, b, s, nr))
         if self.f.pair_digital:

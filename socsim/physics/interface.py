@@ -59,6 +59,8 @@ class Crossbar(ABC):
 
     rows: int
     cols: int
+    params: Any
+    """The model's :class:`socsim.physics.params.PhysicsParams`."""
     stream: Stream
     """This tile's draw counters (reads and programming operations so far)."""
     time_dependent_reads: ClassVar[bool] = False
@@ -94,6 +96,25 @@ class Crossbar(ABC):
         transposed: ``x`` (L, B, nc) -> (L, B, n_out) ~ x @ W[r0:r0+n_out, c0:c0+nc].T. ``t_s`` (L,) read times,
         ``counters`` (L,) uint64 read numbers (the draws' counter). Returns the outputs and each lane's ADC
         conversions outside the converter's range (L,) int64."""
+
+    def readings_lanes(self, x: np.ndarray, r0: int, c0: int, n_out: int, in_bits: int, t_s: np.ndarray,
+                       counters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """L independent forward reads returning the converter's readings instead of the products: ``x`` (L, B, nr)
+        codes -> (L, B, n_out) uA, for each weight the largest magnitude among the conversions behind it (both
+        bit lines of a pair read digitally, every pulse of a shift-and-add converter, both trains of a sign-split
+        input), at the block's full scale; and each lane's conversions outside the range (L,) int64. The same
+        read as :meth:`mvm_lanes` (conversions, noise, counter). ValueError for a model without a converter."""
+        raise ValueError(f"{type(self).__name__} has no converter to read (array model {self.params.model!r})")
+
+    def set_full_scale(self, r0: int, c0: int, fs_ua: float) -> float:
+        """Set the full-scale current (uA) of the forward converter for the block whose first weight is (r0, c0)
+        (the tile's gain register of that block); returns the value set, rounded and clamped to what the converter
+        can be set to (``adc.fs_bits``, ``fs_min_ua``, ``fs_max_ua``; a fixed-range converter keeps its nominal
+        full scale). A model without a converter ignores the setting (returns 0.0). ValueError if ``fs_ua`` is
+        negative or not finite."""
+        if not np.isfinite(fs_ua) or fs_ua < 0:
+            raise ValueError(f"full-scale current {fs_ua} uA: expected a finite value >= 0")
+        return 0.0
 
     def mvm(self, x: np.ndarray, r0: int, c0: int, nc: int, in_bits: int, t_s: float) -> np.ndarray:
         """Forward MVM, one read: ``x`` (batch, nr) codes -> (batch, nc) ~ x @ W[r0:r0+nr, c0:c0+nc]."""

@@ -65,23 +65,27 @@ def _noise_var(weights2: np.ndarray, var: Variance, v_unit: float) -> np.ndarray
 
 def analog_mvm(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Adc, in_bits: int,
                draws: ReadDraws, saturated: np.ndarray, tia_max_ua: float = 0.0,
-               exact_slices: bool = False) -> np.ndarray:
+               exact_slices: bool = False, peak: bool = False) -> np.ndarray:
     """``x`` (L, B, n) input codes through the array ``gmat`` (n, K) uS -> (L, B, K) float32 ~ x @ gmat.
 
     ``tia_max_ua`` clips each pulse's current to +-tia_max_ua (0 = no limit). Each lane's conversions
     outside the ADC range are added to ``saturated`` (L,). A sign-split input drives its negative
     train only in the lanes that have a negative input (as a lane read alone would).
+
+    ``peak``: return instead the converter's readings, (L, B, K) uA: the largest magnitude among the
+    conversions behind each output (both trains of a sign-split input, every pulse of a shift-and-add
+    converter), from the same conversions and draws as the MVM.
     """
     out: np.ndarray | None = None
     for phase, (_sign, xs, used) in enumerate(dac.phases(x, in_bits)):
         sat = np.zeros(len(x), np.int64)
-        y = _one_phase(xs, gmat, var, dac, adc, in_bits, draws, phase, sat, tia_max_ua, exact_slices)
+        y = _one_phase(xs, gmat, var, dac, adc, in_bits, draws, phase, sat, tia_max_ua, exact_slices, peak)
         if used is None:
             out = y
             saturated += sat
-        else:  # the negative train: subtracted only where a lane has one
+        else:  # the negative train: subtracted (readings: the larger kept) only where a lane has one
             assert out is not None
-            out[used] -= y[used]
+            out[used] = np.maximum(out[used], y[used]) if peak else out[used] - y[used]
             saturated[used] += sat[used]
     assert out is not None
     return out
@@ -89,14 +93,15 @@ def analog_mvm(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Ad
 
 def _one_phase(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Adc, in_bits: int,
                draws: ReadDraws, phase: int, saturated: np.ndarray, tia_max_ua: float,
-               exact_slices: bool) -> np.ndarray:
+               exact_slices: bool, peak: bool = False) -> np.ndarray:
     tr = dac.train(in_bits)
     codes, s = dac.quantize(x, in_bits)
     back = np.float32(tr.gain / tr.v_unit)
     seeds = draws.seeds(Site.ADC, phase)
     if adc.sums_analog and not exact_slices and not _tia_can_clip(gmat, tr, dac, tia_max_ua):
-        return adc.convert(np.matmul(codes, gmat), _noise_var(s, var, tr.v_unit), seeds, saturated,
-                           tr.v_unit / tr.gain, float(back))
+        y = adc.convert(np.matmul(codes, gmat), _noise_var(s, var, tr.v_unit), seeds, saturated,
+                        tr.v_unit / tr.gain, 1.0 if peak else float(back))
+        return np.abs(y) if peak else y
     lanes, b, n = codes.shape
     d = dac.digits(codes, in_bits)                            # (L, P, B, n)
     p = d.shape[1]
@@ -114,6 +119,8 @@ def _one_phase(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Ad
         noisy_convert(rows, seeds, p * b, False, _NONE, 0.0, -tia_max_ua, tia_max_ua, 0.0, 0, 1.0, 1.0, rows, unused)
         nv = None
     pulse_var = None if nv is None else nv.reshape(lanes, p, b, -1)
+    if peak:
+        return adc.peak(cur.reshape(lanes, p, b, -1), tr.weights, seeds, saturated, pulse_var)
     q = adc.combine(cur.reshape(lanes, p, b, -1), tr.weights, seeds, saturated, pulse_var)
     q *= back
     return q

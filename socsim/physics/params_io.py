@@ -8,6 +8,7 @@ engineering choices where the cited papers give no number; the fitted TOML files
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 from socsim.configtools import ConfigError, Params, param
@@ -74,14 +75,47 @@ class AdcParams(Params):
     pair_readout: PairReadout = param(PairReadout.DIGITAL,
                                       doc="analog: pair subtracted on chip before the ADC; digital: each "
                                           "bit line converted, pair subtracted after", source=WU2023)
+    fs_bits: int = param(0, lo=0, hi=16, unit="bit",
+                         doc="resolution of the programmable full-scale current of the forward converter (TIA "
+                             "gain / ADC reference), one setting per block, set by tgain; 0 = fixed at "
+                             "[i_min_ua, i_max_ua]",
+                         source="assumed (Wu et al.'s chip sets the cell current per tile with a 10-bit word-line "
+                                "DAC; modelled as the converter's full scale, docs/physics.md)")
+    fs_min_ua: float = param(1.0, lo=1e-6, unit="uA", doc="smallest settable full-scale current (fs_bits > 0)",
+                             source="assumed")
+    fs_max_ua: float = param(256.0, lo=1e-6, unit="uA",
+                             doc="largest settable full-scale current; settings are multiples of "
+                                 "fs_max_ua / 2^fs_bits", source="assumed")
+    fs_settle_cycles: int = param(10, lo=0, hi=1 << 20, unit="cycles",
+                                  doc="tgain: the reference and TIA gain settle to a new full scale",
+                                  source="estimate: 100 ns at 100 MHz")
 
     def validate(self) -> None:
         if self.i_max_ua <= self.i_min_ua:
             raise ConfigError(f"AdcParams.i_max_ua = {self.i_max_ua} uA must exceed "
                               f"AdcParams.i_min_ua = {self.i_min_ua} uA")
+        if self.fs_max_ua < self.fs_min_ua:
+            raise ConfigError(f"AdcParams.fs_max_ua = {self.fs_max_ua} uA is below "
+                              f"AdcParams.fs_min_ua = {self.fs_min_ua} uA")
         from socsim.physics.adc import adc_models
         if self.kind not in adc_models():
             raise ConfigError(f"AdcParams.kind = {self.kind!r} is unknown; valid: {', '.join(adc_models())}")
+
+    @property
+    def full_scale_ua(self) -> float:
+        """The nominal full-scale current: the largest magnitude of [i_min_ua, i_max_ua] (uA)."""
+        return max(abs(self.i_min_ua), abs(self.i_max_ua))
+
+    def settable_full_scale(self, fs_ua: float) -> float:
+        """The full scale (uA) a request of ``fs_ua`` sets: the nearest multiple of fs_max_ua / 2^fs_bits within
+        [fs_min_ua, fs_max_ua] (the nearest at or above fs_min_ua); the nominal full scale when fs_bits = 0."""
+        if self.fs_bits == 0:
+            return self.full_scale_ua
+        codes = 1 << self.fs_bits
+        step = self.fs_max_ua / codes
+        lowest = min(codes, max(1, math.ceil(self.fs_min_ua / step)))
+        code = min(codes, max(lowest, int(round(fs_ua / step))))
+        return code * step
 
 
 @dataclass(frozen=True)

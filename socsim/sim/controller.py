@@ -18,7 +18,16 @@ import simpy
 from isa.program import TBUF_STRIDE, Instruction
 from isa.spec import Hyper, Phase, Space, Unit, WaitUnit
 from socsim.sim.operands import Plan, Resolved, resolve
-from socsim.sim.ops import PATTERN_LEVELS, Exec, Op, TileOperands, TimingOnly, block_values, configure
+from socsim.sim.ops import (
+    OWN_BUFFER,
+    PATTERN_LEVELS,
+    Exec,
+    Op,
+    TileOperands,
+    TimingOnly,
+    block_values,
+    configure,
+)
 from socsim.sim.timing_only import nominal_report
 from socsim.sim.traps import Trap, TrapKind
 from socsim.sim.unit import Completion, Job, wait_for
@@ -243,7 +252,7 @@ class Controller:
 
     def check_tile_buffer(self, ins: Instruction, ops: Resolved) -> None:
         """An MVM reads and writes its own tile's buffer only."""
-        if ins.spec.mnemonic in ("mvm", "mvmt"):
+        if ins.spec.mnemonic in OWN_BUFFER:
             t = ins.args[0]
             for name, (space, start, _) in ops.mem.items():
                 if space is not Space.TBUF or start // TBUF_STRIDE != t:

@@ -73,6 +73,18 @@ class Adc(ABC):
         (added here as Gaussian noise; only valid when nothing clips between array and ADC).
         """
 
+    def peak(self, currents: np.ndarray, weights: np.ndarray, seeds: np.ndarray, saturated: np.ndarray,
+             var: np.ndarray | None = None) -> np.ndarray:
+        """The readings behind :meth:`combine`: per-pulse currents (L, P, m, K) uA -> the largest magnitude (uA)
+        among each output's conversions, (L, m, K): the one conversion of the analog sum, or the largest of the
+        per-pulse conversions. Same conversions and noise draws as :meth:`combine`."""
+        if self.sums_analog:
+            return np.abs(self.combine(currents, weights, seeds, saturated, var))
+        lanes, p, m, k = currents.shape
+        v = None if var is None else var.reshape(lanes, p * m, var.shape[-1])
+        q = self.convert(currents.reshape(lanes, p * m, k), v, seeds, saturated).reshape(lanes, p, m, k)
+        return np.abs(q).max(axis=1)
+
     @staticmethod
     def weighted_sum(weights: np.ndarray, per_pulse: np.ndarray) -> np.ndarray:
         """sum_p w_p x_p over axis 1 of (L, P, ...) float32, pulse by pulse in order (elementwise rounding)."""

@@ -19,7 +19,7 @@ from isa.spec import Phase, Space, Unit
 from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.memory import Region
 from socsim.sim.operands import Resolved, operand_size, pattern_values
-from socsim.sim.ops import Block, Exec, Op, block_values, configure
+from socsim.sim.ops import OWN_BUFFER, READS, SHARED_STATE, Block, Exec, Op, block_values, configure
 from socsim.sim.ops.base import ControlState
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 SCALAR, CLOSE, MARK, UNIT = range(4)
 """Record kinds: a controller instruction of fixed cycles, the closing branch, a ``mark``, a unit instruction."""
-READS = frozenset({"mvm", "mvmt", "rdw"})
 """Tile instructions that draw from the tile's read counter."""
 
 
@@ -247,9 +246,9 @@ class ControlPass(ControlState):
 
     def unit(self, ins: Instruction, op: Op, pc: int) -> None:
         mn = ins.spec.mnemonic
-        if mn in ("wv", "pulse", "hp"):
-            raise LaneViolation(pc, f"{mn} at pc {pc} changes state every iteration shares (devices or "
-                                    f"hyperparameters); it cannot run in {self.loop.describe()}")
+        if mn in SHARED_STATE or mn == "hp":
+            raise LaneViolation(pc, f"{mn} at pc {pc} changes state every iteration shares (devices, a block's "
+                                    f"full scale or hyperparameters); it cannot run in {self.loop.describe()}")
         soc = self.soc
         p = soc.plans[pc]
         tile, read_index = -1, -1
@@ -298,7 +297,7 @@ class ControlPass(ControlState):
                     raise LaneViolation(pc, f"operand {m.name} addresses a tile buffer by a register that differs "
                                             "between iterations")
             mem[m.name] = (m.ref.space, start, size)
-        if mn in ("mvm", "mvmt"):
+        if mn in OWN_BUFFER:
             for name, (space, start, _) in mem.items():
                 if space is not Space.TBUF or start // TBUF_STRIDE != tile:
                     raise LaneViolation(pc, f"operand {name} must be in tile {tile}'s buffer tb{tile}")

@@ -24,7 +24,7 @@ from socsim.sim.ops.control import PATTERN_LEVELS, control_ops
 from socsim.sim.ops.digital import DIGITAL, OVERWRITES, REDUCIBLE, pool_out
 from socsim.sim.ops.move import MOVES
 from socsim.sim.ops.sync import WAITING
-from socsim.sim.ops.tile import TILE, Block, TileOperands, block_values, configure
+from socsim.sim.ops.tile import OWN_BUFFER, READS, SHARED_STATE, TILE, Block, TileOperands, block_values, configure
 
 SCALAR_MEMORY = frozenset({"lw", "sw"})
 SYNC = frozenset({"fence", "wait", "post", "waitt", "halt"})
@@ -71,4 +71,5 @@ OPS: dict[str, Op] = _build()
 """mnemonic -> its op, for every instruction of the ISA table."""
 
 __all__ = ["OPS", "Apply", "Op", "Exec", "TimingOnly", "Operands", "TileOperands", "ControlState", "Work", "F32",
-           "add_into", "PATTERN_LEVELS", "Block", "block_values", "configure", "pool_out"]
+           "add_into", "PATTERN_LEVELS", "Block", "block_values", "configure", "pool_out", "READS", "OWN_BUFFER",
+           "SHARED_STATE"]

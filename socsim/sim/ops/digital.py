@@ -15,6 +15,7 @@ import numpy as np
 
 from isa.spec import Hyper
 from socsim.sim.ops.base import F32, Operands, Work, add_into
+from socsim.sim.ops.histogram import HISTOGRAM
 
 _NONE: frozenset[str] = frozenset()
 
@@ -276,6 +277,7 @@ DIGITAL: dict[str, tuple[Callable[[Operands], None], Callable[[dict], Work]]] = 
     "bneval": (_bneval, lambda v: (v["n"] * v["c"] * v["hw"], v["n"] * v["c"] * v["hw"], 2 * v["c"])),
 }
 """mnemonic -> (numerics over lanes, work from the field values)."""
+DIGITAL.update(HISTOGRAM)
 
 REDUCIBLE: dict[str, Callable[[dict, Callable[[str, str], bool]], frozenset[str]]] = {
     "mm": lambda v, same: frozenset({"dst"}) if v["acc"] else _NONE,
@@ -283,6 +285,7 @@ REDUCIBLE: dict[str, Callable[[dict, Callable[[str, str], bool]], frozenset[str]
     "vadd": lambda v, same: frozenset({"dst"}) if same("dst", "a") or same("dst", "b") else _NONE,
     "bnfwd": lambda v, same: frozenset({"run"}),
     "bnbwd": lambda v, same: frozenset({"dgb"}),
+    "vhist": lambda v, same: frozenset({"dst"}),
 }
 """Operands a lane-parallel loop may reduce into (dst += term, or a running average for bnfwd)."""
 

@@ -59,17 +59,35 @@ class TileOperands(Operands):
         raise NotImplementedError
 
 
-def _read(transposed: bool) -> Callable[[TileOperands], None]:
+READS = frozenset({"mvm", "mvmt", "mvmr", "rdw"})
+"""Tile instructions that read the array (each takes one read number for its draws)."""
+OWN_BUFFER = frozenset({"mvm", "mvmt", "mvmr"})
+"""Tile instructions whose memory operands must lie in their own tile's buffer."""
+SHARED_STATE = frozenset({"wv", "pulse", "tgain"})
+"""Tile instructions that change state every later read shares (devices, the block's full scale): never in a
+lane-parallel loop."""
+
+
+def _read(transposed: bool, readings: bool = False) -> Callable[[TileOperands], None]:
     def run(c: TileOperands) -> None:
         v = c.v
         rows, cols = v["ROWS"], v["COLS"]
         n_in, n_out = (cols, rows) if transposed else (rows, cols)
         x = c.a("src").reshape(c.lanes, v["n"], n_in)
         t_s, counters = c.read_draws()
-        y, sat = c.tile.crossbar.mvm_lanes(x, v["R0"], v["C0"], n_out, v["IN_BITS"], t_s, counters, transposed)
+        xbar = c.tile.crossbar
+        if readings:
+            y, sat = xbar.readings_lanes(x, v["R0"], v["C0"], n_out, v["IN_BITS"], t_s, counters)
+        else:
+            y, sat = xbar.mvm_lanes(x, v["R0"], v["C0"], n_out, v["IN_BITS"], t_s, counters, transposed)
         c.put("dst", y.reshape(c.lanes, -1))
         c.count_saturated(sat)
     return run
+
+
+def _tgain(c: TileOperands) -> None:
+    v = c.v
+    c.tile.crossbar.set_full_scale(v["R0"], v["C0"], float(c.a("src")[0, 0]))
 
 
 def _wv(c: TileOperands) -> None:
@@ -125,5 +143,7 @@ TILE: dict[str, tuple[Callable[[TileOperands], None] | None,
     "pulse": (_pulse, _program_cost),
     "rdw": (_rdw, lambda tile, v, report: (v["ROWS"] * tile.cfg.readback_cycles_per_row,
                                            [("readback_weight", v["ROWS"] * v["COLS"])])),
+    "mvmr": (_read(False, readings=True), _read_cost(False)),
+    "tgain": (_tgain, lambda tile, v, report: (tile.cfg.physics.adc.fs_settle_cycles, [("adc_fs_set", 1)])),
 }
 """mnemonic -> (numerics over lanes, cost: (tile, field values, programming report) -> (cycles, actions))."""

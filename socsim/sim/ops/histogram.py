@@ -1,0 +1,66 @@
+"""Histogram and percentile on the digital unit (``vhist``, ``vpctl``): how a calibration program condenses many
+converter readings into one full-scale setting without storing them.
+
+Bins are log-spaced over [lo, hi]: bin ``b`` holds magnitudes in ``[lo r^b, lo r^(b+1))`` with ``r = (hi /
+lo)^(1 / bins)``; smaller magnitudes (zero included) count in bin 0, larger ones in the last bin. Counts are
+float32 words (exact up to 2^24 per bin). Each lane computes from its own operands only.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from socsim.sim.ops.base import F32, Operands, Work, add_into
+
+
+def _bins(v: dict) -> tuple[int, float, float]:
+    bins, lo, hi = int(v["bins"]), float(v["lo"]), float(v["hi"])
+    if bins < 1 or not (math.isfinite(lo) and math.isfinite(hi)) or not 0.0 < lo < hi:
+        raise ValueError(f"a histogram of {bins} bins over [{lo}, {hi}]: needs bins >= 1 and 0 < lo < hi")
+    return bins, lo, hi
+
+
+def bin_index(x: np.ndarray, bins: int, lo: float, hi: float) -> np.ndarray:
+    """The log-spaced bin (int64) of each magnitude |x| (float64 arithmetic, so every engine bins alike)."""
+    mag = np.abs(x.astype(np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.floor(bins * np.log(mag / lo) / math.log(hi / lo))
+    return np.clip(np.nan_to_num(b, nan=bins - 1, neginf=0, posinf=bins - 1), 0, bins - 1).astype(np.int64)
+
+
+def upper_edge(b: np.ndarray, bins: int, lo: float, hi: float) -> np.ndarray:
+    """Upper edge lo (hi / lo)^((b + 1) / bins) of bins ``b``."""
+    return lo * (hi / lo) ** ((b.astype(np.float64) + 1.0) / bins)
+
+
+def _vhist(c: Operands) -> None:
+    bins, lo, hi = _bins(c.v)
+    idx = bin_index(c.a("src"), bins, lo, hi)
+    counts = np.stack([np.bincount(row, minlength=bins) for row in idx]).astype(F32)
+    c.accumulate("dst", counts, add_into)
+
+
+def _vpctl(c: Operands) -> None:
+    bins, lo, hi = _bins(c.v)
+    q = float(c.v["q"])
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"vpctl: q = {q} is outside [0, 1]")
+    h = c.a("hist").astype(np.float64)
+    reached = np.cumsum(h, axis=1) >= q * h.sum(axis=1, keepdims=True)
+    c.put("dst", upper_edge(np.argmax(reached, axis=1), bins, lo, hi).astype(F32)[:, None])
+
+
+def _steps(bins: int) -> int:
+    """Comparisons that place one value among ``bins`` bin edges (a binary search)."""
+    return max(1, math.ceil(math.log2(max(bins, 2))))
+
+
+HISTOGRAM: dict[str, tuple[Callable[[Operands], None], Callable[[dict], Work]]] = {
+    "vhist": (_vhist, lambda v: (v["n"] * _steps(v["bins"]) + v["n"], 0, 0)),
+    "vpctl": (_vpctl, lambda v: (2 * v["bins"], 1, 1)),
+}
+"""mnemonic -> (numerics over lanes, work: vhist a binary search and an increment per value; vpctl a running sum
+and a compare per bin, the edge's power as one special function)."""
