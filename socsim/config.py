@@ -262,6 +262,25 @@ class TrainConfig(Params):
                            doc="with acc_bits > 0: the accumulator's LSB as a fraction of the scheme's transfer "
                                "quantum (one pulse step, or the write threshold)")
     init_seed: int = param(1, lo=0, hi=(1 << 31) - 1, doc="seed of the initial weights")
+    calibration_images: int = param(16, unit="images", lo=0, hi=1 << 20,
+                                    doc="training images (at least, in whole micro-batches) the calibrate program "
+                                        "reads to set each block's converter full scale, after init and every "
+                                        "epoch; 0 = no calibration (also none without tiles.physics.adc.fs_bits)",
+                                    source="design choice (docs/training.md)")
+    calibration_percentile: float = param(99.9, unit="%", lo=0.0, hi=100.0,
+                                          doc="a block's full scale is this percentile of its converter readings",
+                                          source="design choice (docs/training.md)")
+    calibration_headroom: float = param(1.0, unit="x percentile", lo=0.01, hi=100.0,
+                                        doc="multiplies the percentile: the full scale a block is set to",
+                                        source="design choice (docs/training.md)")
+    calibrate_every: int = param(8, unit="batches", lo=0, hi=1 << 20,
+                                 doc="during an epoch, calibrate after every this many batches (the epoch's training "
+                                     "runs in stretches); 0 = after every epoch only",
+                                 source="design choice (docs/training.md)")
+    calibration_passes: int = param(2, unit="passes", lo=1, hi=16,
+                                    doc="passes of the calibrate program: the first reads at the widest full scale, "
+                                        "each next one at the full scale the pass before set",
+                                    source="design choice (docs/training.md)")
 
     def validate(self) -> None:
         if self.optimizer not in ("adamw", "sgd"):

@@ -78,7 +78,8 @@ class ChipTrainer:
         self.write("test_y", data.y_test[:self.compiled.test_examples])
         self.init_result: Result | None = None
         if state is None:
-            self.init_result = self.soc.run(self.compiled.init)
+            self.place_training_data(0)  # the calibration after init reads the first epoch's first images
+            self.init_result = self.calibrated(self.soc.run(self.compiled.init))
         else:
             try:
                 self.restore(state)
@@ -165,12 +166,37 @@ class ChipTrainer:
         n = len(self.data.y_train)
         return np.arange(n) if epoch == 0 else np.random.default_rng([self.cfg.seed, epoch]).permutation(n)
 
-    def train_epoch(self, hooks: dict | None = None) -> Result:
-        """Place this epoch's example order in DRAM and run the training program once."""
-        idx = self.order(self.epoch)
+    def place_training_data(self, epoch: int) -> None:
+        """Put the training set in DRAM in the order of ``epoch``."""
+        idx = self.order(epoch)
         self.write("train_x", self.data.x_train[idx])
         self.write("train_y", self.data.y_train[idx])
-        result = self.soc.run(self.compiled.train_epoch, hooks)
+
+    def calibrated(self, result: Result) -> Result:
+        """``result`` followed by the calibrate program's run (the converters' full scales set from the programmed
+        weights), as one result; ``result`` itself when the programs do not calibrate."""
+        if self.compiled.calibrate is None:
+            return result
+        return result.then(self.soc.run(self.compiled.calibrate))
+
+    def runs(self) -> list[tuple[int, int]]:
+        """The [first, end) batch ranges of one epoch's training runs: the whole epoch, or stretches of
+        ``train.calibrate_every`` batches when the programs calibrate (a calibration follows each)."""
+        n, every = self.compiled.batches_per_epoch, self.cfg.train.calibrate_every
+        if self.compiled.calibrate is None or every == 0 or every >= n:
+            return [(0, n)]
+        return [(b, min(b + every, n)) for b in range(0, n, every)]
+
+    def train_epoch(self, hooks: dict | None = None) -> Result:
+        """Place this epoch's example order in DRAM and run the training program over its batches, each stretch
+        of :meth:`runs` followed by the calibration (the weights moved): one result of them all."""
+        self.place_training_data(self.epoch)
+        result: Result | None = None
+        for first, end in self.runs():
+            self.write("batches", np.array([first, end], np.float32))
+            part = self.calibrated(self.soc.run(self.compiled.train_epoch, hooks))
+            result = part if result is None else result.then(part)
+        assert result is not None
         self.epoch += 1
         return result
 

@@ -46,7 +46,7 @@ from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
 __all__ = ["Diverged", "RunArgs", "add_train_command", "cmd_train", "epoch_metrics", "run_training"]
 
-PHASES = [p.name.lower() for p in (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE)]
+PHASES = [p.name.lower() for p in (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.CALIBRATE)]
 DEFAULT_CONFIG, DEFAULT_DATASET = "wu2023", "mnist5k"
 
 
@@ -86,7 +86,7 @@ def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
     share = "not measured" if share is None else f"{share:.2%}"
     print(f"epoch {row['epoch']:>3}  test acc {acc}{base}\n"
           f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {row['train_s']:.3f} s total (simulated)\n"
-          f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update {split}), "
+          f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update / calibrate {split}), "
           f"{row['train_energy_pj'] / 1e6:.3f} uJ total\n"
           f"    writes   {row['cells_written']:.0f} weights programmed ({row['writes_per_weight']:.3f} per weight), "
           f"{row['set_pulses']:.0f} SET + {row['reset_pulses']:.0f} RESET pulses; "

@@ -1,9 +1,10 @@
 """Lowering: a graph -> the ISA programs that initialise, train and evaluate it on the SoC.
 
-Three programs share one memory layout (the same symbol declarations in the same order):
+The programs share one memory layout (the same symbol declarations in the same order):
 ``init`` (weights' digital copy -> write-verified onto the tiles), ``train_epoch`` (loops over
 batches and micro-batches: DMA in, forward on the tiles, loss gradient, backward, optimizer,
-accumulate, transfer to the devices) and ``evaluate`` (forward, argmax, count correct). The host
+accumulate, transfer to the devices), ``evaluate`` (forward, argmax, count correct) and, when the
+converters have a programmable full scale, ``calibrate`` (lower_calibrate). The host
 loads the dataset into the DRAM symbols ``train_x``, ``train_y``, ``test_x``, ``test_y`` before
 running them (socsim.training does). Emission per layer type lives in ``lower_forward``,
 ``lower_backward`` and ``lower_blocks``; this module plans memory and assembles the programs.
@@ -35,6 +36,7 @@ from socsim.compiler.graph import (
 )
 from socsim.compiler.lower_backward import BackwardEmitter
 from socsim.compiler.lower_blocks import BlockEmitter, f32
+from socsim.compiler.lower_calibrate import CalibrationEmitter
 from socsim.compiler.lower_forward import ForwardEmitter
 from socsim.compiler.placement import Placement, place_blocks
 from socsim.compiler.recipes import Backward, Transfer, recipe
@@ -43,8 +45,9 @@ from socsim.physics.registry import pulse_step, weight_level
 
 TRAIN_REDUCED = ("dw_", "db_", "dgb_", "run_")
 """Symbols a training micro-batch accumulates into: weight, bias and batch-norm gradients, running statistics."""
-NOT_PRIVATE = ("step", "correct", "db_")
-"""SRAM symbols (names or prefixes) the micro-batches do not own: the step count, the correct count, bias gradients."""
+NOT_PRIVATE = ("step", "correct", "db_", "batches")
+"""SRAM symbols (names or prefixes) the micro-batches do not own: the step count, the correct count, bias gradients,
+the batch range of a training run."""
 COL_BUDGET_WORDS = 4096
 """Largest im2col band kept in SRAM at once (words), or :data:`COL_BUDGET_SHARE` of a larger SRAM; at least
 one output position's column always fits."""
@@ -65,6 +68,9 @@ class Compiled:
     init: Program
     train_epoch: Program
     evaluate: Program
+    calibrate: Program | None
+    """Sets every forward block's converter full scale from its readings (None: the converters are not
+    calibrated, socsim.compiler.lower_calibrate.calibrates)."""
     microbatch: int
     batches_per_epoch: int
     test_examples: int
@@ -73,7 +79,7 @@ class Compiled:
     """Readable assembly of each program, by name."""
 
 
-class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
+class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter):
     """Plans buffers for micro-batch ``m`` and emits the programs (one instance per micro-batch size)."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, train: TrainConfig, m: int, n_train: int, n_test: int):
@@ -133,6 +139,7 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         self._plan_parameters()
         self._plan_scratch()
         self._plan_tiles()
+        self._plan_calibration()
         self._check_indexed()
 
     def _check_indexed(self) -> None:
@@ -166,6 +173,8 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         self.correct = a.buffer("correct", "sram", 1)
         self.hits = a.buffer("hits", "sram", 1)
         """Optimizer steps so far; correct test predictions; correct ones of one micro-batch."""
+        self.batch_range = a.buffer("batches", "sram", 2, f"= 0, {self.n_train // self.t.batch}")
+        """[first, end) of the batches one run of train_epoch trains (the host writes it; socsim.training)."""
         self.shared_grads = [n for n in self.grad if self.fanout[n] > 1]
         """Nodes whose gradient sums several consumers' contributions (zeroed before the backward pass)."""
 
@@ -365,11 +374,14 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
             self.loss_gradient()
             self.backward()
 
-        def batch() -> None:
-            a.loop("x3", t.batch // self.m, micro, note="micro-batches", lanes=self.lanes(TRAIN_REDUCED))
-            self.update()
-
-        a.loop("x2", self.n_train // t.batch, batch, note="batches")
+        a.op("lw", "x2", self.batch_range.at(), note="first batch of this run")
+        a.op("lw", "x19", self.batch_range.at(1), note="one past its last")
+        top = a.label("batches")
+        a.place(top)
+        a.loop("x3", t.batch // self.m, micro, note="micro-batches", lanes=self.lanes(TRAIN_REDUCED))
+        self.update()
+        a.op("addi", "x2", "x2", 1)
+        a.op("blt", "x2", "x19", top)
         a.op("sw", "x20", self.step.at())
         a.op("halt")
         return a.text()
@@ -456,6 +468,8 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     low.declare_data()
     texts = {"init": low.emit_init(), "train_epoch": _strip_init(low.emit_train()),
              "evaluate": _strip_init(low.emit_eval())}
+    if low.calibrated:
+        texts["calibrate"] = _strip_init(low.emit_calibrate())
     programs = {k: isa.assemble(v, f"<{graph.name}.{k}>") for k, v in texts.items()}
-    return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], low.m,
-                    n_train // t.batch, low.n_test, low.placement, texts)
+    return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], programs.get("calibrate"),
+                    low.m, n_train // t.batch, low.n_test, low.placement, texts)

@@ -49,6 +49,8 @@ class BlockEmitter:
                  note=f"block r{p.row_start}+{p.rows} c{p.col_start}+{p.cols}")
             a.op("quant", tin.at(), tin.at(), vectors * p.rows, f32(scale), self.bits)
             a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            if self.calibrating:
+                self.calibration_reads(self.placement.blocks.index(p), p.tile, tout, tin, vectors, p.cols)
             a.op("mvm", p.tile, tout.at(), tin.at(), vectors)
             self.pattern([(p.cols, 1), (vectors, cols)])
             a.op("scatter" if p.row_start == 0 else "scadd", dst.at(p.col_start), tout.at())

@@ -26,7 +26,8 @@ class ForwardEmitter:
     """Emits every node's forward computation in graph order."""
 
     def forward(self, phase: str) -> None:
-        """The whole forward pass of one micro-batch (``phase`` is forward or eval: BatchNorm differs)."""
+        """The whole forward pass of one micro-batch (``phase`` is forward, eval or calibrate: BatchNorm trains
+        only in forward)."""
         for node in self.order[1:-1]:
             self.a.comment(f"{node.name} ({node.layer.kind}) {phase}")
             self.a.op("mark", self.a.layer_id(node.name), phase)
@@ -54,7 +55,7 @@ class ForwardEmitter:
             a.op("vadd", dst.at(), src.at(), self.act[node.inputs[1]].at(), n)
         elif isinstance(layer, BatchNorm):
             c, hw = self.bn_dims(node)
-            if phase == "eval":
+            if phase != "forward":  # evaluation and calibration use the running statistics
                 a.op("bneval", dst.at(), src.at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
             else:
                 a.op("bnfwd", dst.at(), src.at(), f"xhat_{node.name}", f"stats_{node.name}", f"gb_{node.name}",

@@ -47,3 +47,17 @@ class Result:
     def by(self, *keys: str) -> pd.DataFrame:
         """Ledger summed over any of component, action, opcode, layer, phase."""
         return self.ledger.groupby(list(keys), sort=True)[["count", "cycles", "energy_pj"]].sum()
+
+    def then(self, other: "Result") -> "Result":
+        """This run followed by ``other`` on the same SoC, as one result: cycles, instructions, busy cycles and
+        ledger counts added (rows of the same key summed), ``other``'s outputs, both timelines."""
+        keys = ["component", "action", "opcode", "layer", "phase"]
+        ledger = (pd.concat([self.ledger, other.ledger], ignore_index=True)
+                  .groupby(keys, sort=False, as_index=False)[["count", "cycles", "energy_pj"]].sum())
+        busy = {k: self.busy_cycles.get(k, 0) + other.busy_cycles.get(k, 0)
+                for k in dict.fromkeys([*self.busy_cycles, *other.busy_cycles])}
+        timeline = (pd.concat([self.timeline, other.timeline], ignore_index=True)
+                    if len(other.timeline) else self.timeline)
+        return Result(self.cfg, self.program, self.cycles + other.cycles, self.instructions + other.instructions,
+                      ledger, busy, other.outputs or self.outputs, timeline)
+

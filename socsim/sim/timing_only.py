@@ -3,7 +3,8 @@
 In this mode no instruction computes data: tile MVMs, programming and read-back, digital-unit math
 and DMA data movement are skipped, so memories and crossbars keep stale contents. Everything whose
 cost depends only on the instruction stream (operand sizes, address patterns, register values,
-cycles, bus and port contention, every ledger count but programming) is exactly what the full run
+cycles, bus and port contention, every ledger count but programming and the count of ADC inputs over range,
+``adc_saturated``, which needs the currents) is exactly what the full run
 produces. Registers, branches, ``lw``/``sw`` and ``hp`` still execute, so control flow is exact as long
 as it does not depend on values computed by skipped instructions.
 

@@ -1,0 +1,95 @@
+"""Calibration program emission: every forward block's converter full scale from its own readings, on the chip.
+
+A mixin of :class:`socsim.compiler.lower.Lowering`. The ``calibrate`` program sets every block's full scale to
+the widest setting, then runs ``train.calibration_passes`` passes over the first training images (at least
+``train.calibration_images``, in whole micro-batches): each pass runs the forward pass, and before each block's
+``mvm`` reads its converter (``mvmr``) and adds the readings' magnitudes to the block's histogram (``vhist``,
+log-spaced bins over the settable range). After each pass every block's full scale becomes the
+``calibration_percentile`` of its readings (``vpctl``) times ``calibration_headroom`` (``tgain``). The first pass
+reads at the widest full scale (coarse, rarely clipped), the next ones at the full scale the pass before set.
+The host runs it after ``init`` and after every training epoch (socsim.training): the programmed weights, and
+with them the currents, change as the network trains.
+"""
+
+from __future__ import annotations
+
+from socsim.compiler.lower_blocks import f32
+from socsim.config import SocConfig
+
+HIST_BINS = 128
+"""Bins of a block's histogram: log-spaced over [fs_min_ua, fs_max_ua] (256x in 128 bins: 4.4 % per bin)."""
+
+
+def calibrates(cfg: SocConfig) -> bool:
+    """Whether the compiled programs calibrate the converters: the tiles' forward converter has a programmable
+    full scale (``adc.fs_bits > 0``) and a range to set (not an ideal converter or array) and
+    ``train.calibration_images > 0``."""
+    phys = cfg.tiles.physics
+    return (cfg.train.calibration_images > 0 and phys.adc.fs_bits > 0 and phys.adc.kind != "ideal"
+            and phys.model != "ideal")
+
+
+class CalibrationEmitter:
+    """Plans the histograms and emits the ``calibrate`` program."""
+
+    calibrating: bool = False
+    """True while the forward pass is emitted for calibration: each block's mvm is preceded by its readings."""
+
+    def _plan_calibration(self) -> None:
+        self.calibrated = calibrates(self.cfg)
+        self.hist: dict[int, object] = {}
+        if not self.calibrated:
+            return
+        self.cal = self.a.buffer("cal", "sram", 1)
+        for k, _ in enumerate(self.placement.blocks):
+            self.hist[k] = self.a.buffer(f"hist_{k}", "sram", HIST_BINS)
+
+    def _hist_range(self) -> tuple[str, str]:
+        adc = self.cfg.tiles.physics.adc
+        return f32(adc.fs_min_ua), f32(adc.fs_max_ua)
+
+    def calibration_reads(self, block_index: int, tile: int, tout, tin, vectors: int, cols: int) -> None:
+        """Before a block's mvm (``tcfg`` done): its converter readings into its histogram."""
+        lo, hi = self._hist_range()
+        self.a.op("mvmr", tile, tout.at(), tin.at(), vectors, note="converter readings (uA)")
+        self.a.op("vhist", self.hist[block_index].at(), tout.at(), vectors * cols, HIST_BINS, lo, hi)
+
+    def set_full_scales(self, percentile: float | None) -> None:
+        """Every block's full scale: the widest (``percentile`` None) or the percentile of its histogram x headroom."""
+        a, t = self.a, self.t
+        lo, hi = self._hist_range()
+        if percentile is None:
+            a.op("vfill", self.cal.at(), 1, hi, note="the widest full scale")
+        for k, p in enumerate(self.placement.blocks):
+            if percentile is not None:
+                a.op("vpctl", self.cal.at(), self.hist[k].at(), HIST_BINS, f32(percentile / 100.0), lo, hi,
+                     note=f"block {k}: percentile of its readings")
+                a.op("vscl", self.cal.at(), self.cal.at(), 1, f32(t.calibration_headroom))
+                a.op("vfill", self.hist[k].at(), HIST_BINS, 0.0)
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            a.op("tgain", p.tile, self.cal.at())
+
+    def emit_calibrate(self) -> str:
+        a, t = self.a, self.t
+        a.lines = []
+        a.op("mark", 0, "calibrate")
+        for k in self.hist:
+            a.op("vfill", self.hist[k].at(), HIST_BINS, 0.0)
+        self.set_full_scales(None)
+        count = max(1, min(-(-t.calibration_images // self.m), self.n_train // self.m))
+
+        def micro() -> None:
+            a.op("muli", "x4", "x3", self.m * self.feat)
+            a.op("mark", 0, "calibrate")
+            a.op("copy", self.act[self.order[0].name].at(), "train_x(x4)", self.m * self.feat)
+            self.calibrating = True
+            self.forward("calibrate")
+            self.calibrating = False
+
+        def one_pass() -> None:
+            a.loop("x3", count, micro, note="calibration micro-batches", lanes=self.lanes(("hist_",)))
+            self.set_full_scales(t.calibration_percentile)
+
+        a.loop("x2", t.calibration_passes, one_pass, note="calibration passes")
+        a.op("halt")
+        return a.text()

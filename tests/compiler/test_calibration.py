@@ -1,0 +1,97 @@
+"""The calibrate program: when it is compiled, what it sets each block's converter full scale to, what it costs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from socsim.compiler.frontend_toml import load_toml
+from socsim.compiler.lower import compile_training
+from socsim.compiler.lower_calibrate import HIST_BINS, calibrates
+from socsim.config import load_config
+from socsim.data import load_dataset
+from socsim.sim.ops.histogram import bin_index, upper_edge
+from socsim.training import ChipTrainer
+
+MLP = load_toml("programs/mlp.toml")
+QUIET = {"tiles": {"physics": {"read": {"noise_levels": 0.0}, "write_verify": {"prog_error_levels": 0.0},
+                               "adc": {"noise_lsb": 0.0}}}}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    d = load_dataset("digits")
+    return type(d)(d.name, d.x_train[:128], d.y_train[:128], d.x_test[:64], d.y_test[:64], d.classes)
+
+
+@pytest.mark.parametrize("preset, overrides, expected", [
+    ("wu2023", None, True),
+    ("wu2023_analog", None, True),
+    ("naive", None, True),
+    ("wu2023", {"train": {"calibration_images": 0}}, False),
+    ("wu2023", {"tiles": {"physics": {"adc": {"fs_bits": 0}}}}, False),
+    ("wu2023", {"tiles": {"physics": {"adc": {"kind": "ideal"}}}}, False),
+    ("ideal", None, False),
+    ("radix4", None, False),
+    ("pcm_hic", None, False),
+])
+def test_which_configurations_calibrate(preset, overrides, expected):
+    cfg = load_config(preset, overrides)
+    assert calibrates(cfg) is expected
+    compiled = compile_training(MLP, cfg, 128, 64)
+    assert (compiled.calibrate is not None) is expected
+    if expected:
+        assert compiled.calibrate.code_bytes() <= cfg.controller.imem_kbit * 1024 // 8
+
+
+def test_lenet_calibration_fits_the_instruction_memory():
+    cfg = load_config("wu2023")
+    compiled = compile_training(load_toml("programs/lenet_wu2023.toml"), cfg, 256, 64)
+    assert compiled.calibrate.code_bytes() <= cfg.controller.imem_kbit * 1024 // 8
+
+
+def test_one_pass_sets_the_first_block_to_the_percentile_of_its_readings(digits):
+    """One pass at the widest full scale, noiseless: the host recomputes fc1's readings of the same images with
+    the same converter and finds the full scale the program set."""
+    cfg = load_config("wu2023", {**QUIET, "train": {"calibration_passes": 1, "calibration_images": 32}})
+    trainer = ChipTrainer(MLP, cfg, digits)
+    adc = cfg.tiles.physics.adc
+    fc1 = trainer.compiled.placement.blocks[0]
+    xbar = trainer.soc.tiles[fc1.tile].crossbar
+    set_to = float(xbar.full_scale[fc1.tile_row, fc1.tile_col])
+    images = digits.x_train[:32].reshape(32, -1).astype(np.float32)
+    codes = np.clip(np.rint(images / np.float32(1.0 / 127)), -127, 127)   # quant with the input range 1.0
+    full = xbar.full_scale.copy()
+    xbar.full_scale[fc1.tile_row, fc1.tile_col] = adc.fs_max_ua                # the pass read at the widest
+    readings, _ = xbar.readings_lanes(codes[None], fc1.tile_row, fc1.tile_col, fc1.cols, 8, np.zeros(1),
+                                      np.zeros(1, np.uint64))
+    xbar.full_scale[...] = full
+    counts = np.bincount(bin_index(readings.ravel(), HIST_BINS, adc.fs_min_ua, adc.fs_max_ua), minlength=HIST_BINS)
+    b = int(np.argmax(np.cumsum(counts) >= 0.999 * counts.sum()))
+    want = adc.settable_full_scale(float(np.float32(upper_edge(np.array([b]), HIST_BINS, adc.fs_min_ua,
+                                                                adc.fs_max_ua)[0])))
+    assert set_to == pytest.approx(want, abs=1e-6)
+    assert adc.fs_min_ua < set_to < adc.fs_max_ua / 2  # digits through 64 rows at 0.1 V: well inside the range
+    assert (readings > set_to).mean() <= 0.001 + 1e-9
+
+
+def test_calibration_is_charged_and_keeps_the_converters_in_range(digits):
+    cfg = load_config("wu2023", {"train": {"calibrate_every": 1}})
+    trainer = ChipTrainer(MLP, cfg, digits)
+    init = trainer.init_result.ledger
+    assert {"mvmr", "vhist", "vpctl", "tgain"} <= set(init[init.phase == "calibrate"].opcode)
+    passes, blocks = cfg.train.calibration_passes, len(trainer.compiled.placement.blocks)
+    assert int(init[init.action == "adc_fs_set"]["count"].sum()) == (passes + 1) * blocks
+    assert trainer.runs() == [(0, 1), (1, 2)]  # 128 images: two batches of 64, a calibration after each
+    epoch = trainer.train_epoch().ledger
+    assert int(epoch[epoch.action == "adc_fs_set"]["count"].sum()) == 2 * (passes + 1) * blocks
+    assert epoch[epoch.phase == "calibrate"].energy_pj.sum() > 0
+    _, ev = trainer.evaluate()
+    led = ev.ledger
+    share = led[led.action == "adc_saturated"]["count"].sum() / led[led.action == "adc_conversion"]["count"].sum()
+    assert share < 0.01
+    # fc2's 32 rows of small hidden activations: its full scale is a fraction of the fixed 70 uA, so its
+    # converter resolves them at least 8 times finer than the fixed range would
+    fc2 = trainer.compiled.placement.blocks[1]
+    fs = float(trainer.soc.tiles[fc2.tile].crossbar.full_scale[fc2.tile_row, fc2.tile_col])
+    assert cfg.tiles.physics.adc.fs_min_ua <= fs < 70.0 / 8
