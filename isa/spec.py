@@ -345,6 +345,12 @@ _TABLE: tuple[OpSpec, ...] = (
             _u("n", 16), _u("c", 16), _u("hw", 24), _f("eps")),
            "batch norm (inference) with the running statistics: y = gamma (x - mean) / sqrt(var + eps) + beta",
            "norm"),
+    OpSpec("quantm", 0x72, D, Unit.DU, (_m("dst", "w", "n"), _m("src", "r", "n"), _m("scale", "r", "1"), _N,
+                                         _u("bits", 5)),
+           "quant with the scale in memory: dst = clip(round_half_even(src / scale[0]), -(2^(bits-1) - 1), "
+           "2^(bits-1) - 1); scale[0] must be finite and > 0", "elementwise"),
+    OpSpec("vsclm", 0x73, D, Unit.DU, (_m("dst", "w", "n"), _m("a", "r", "n"), _m("s", "r", "1"), _N, _f("f")),
+           "dst = f * s[0] * a (a scale held in memory, e.g. a calibrated input scale)", "elementwise"),
     OpSpec("vhist", 0x70, D, Unit.DU,
            (_m("dst", "rw", "bins"), _m("src", "r", "n"), _N, _u("bins", 16), _f("lo"), _f("hi")),
            "dst[b] += the number of |src[i]| in bin b of bins log-spaced bins over [lo, hi]: b = "

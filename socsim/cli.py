@@ -134,14 +134,17 @@ def cmd_compile(args: argparse.Namespace) -> int:
     print(f"{graph.name} on {cfg.name}: scheme {cfg.train.scheme.value}, batch {cfg.train.batch}, micro-batch "
           f"{compiled.microbatch}, {compiled.batches_per_epoch} batches per epoch")
     print(compiled.placement.table())
-    for name in ("init", "train_epoch", "evaluate"):
+    for name in ("init", "train_epoch", "evaluate", "calibrate"):
         prog = getattr(compiled, name)
-        print(f"{name:<12} {len(prog.instructions):>5} instructions {prog.code_bytes():>7} bytes")
+        if prog is not None:  # calibrate: only for converters with a programmable full scale
+            print(f"{name:<12} {len(prog.instructions):>5} instructions {prog.code_bytes():>7} bytes")
     if args.output:
         out = Path(args.output)
         stem = out.with_suffix("")
         for name, path in (("train_epoch", out), ("init", stem.with_suffix(".init.s")),
-                           ("evaluate", stem.with_suffix(".eval.s"))):
+                           ("evaluate", stem.with_suffix(".eval.s")), ("calibrate", stem.with_suffix(".cal.s"))):
+            if name not in compiled.text:
+                continue
             write_text(path, compiled.text[name])
             print(f"{name} -> {path}")
     return 0
@@ -215,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", action="store_true",
                    help="print per layer: crossbars, row/col blocks, utilization, MVMs and tile operations per image")
     p.add_argument("-o", "--output", metavar="NET.s",
-                   help="write the training-epoch assembly here, and NET.init.s / NET.eval.s beside it")
+                   help="write the training-epoch assembly here, and NET.init.s / NET.eval.s (/ NET.cal.s) beside it")
     p.add_argument("--train-examples", type=positive_int, default=4000, help="training set size (default 4000)")
     p.add_argument("--test-examples", type=positive_int, default=1000, help="test set size (default 1000)")
 

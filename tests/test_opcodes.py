@@ -1025,6 +1025,35 @@ def test_quant_0_bits_only_scales():
     np.testing.assert_array_equal(run(Q_PROGRAMS[0.5, 0]).outputs["q"], Q_IN / F32(0.5))
 
 
+P_QUANTM = register("quantm", f"""
+{sym("x", "sram", Q_IN)}
+.sym s sram 2 = 0.0390625, 0.75
+.sym q sram {Q_IN.size}
+.sym qi sram {Q_IN.size}
+.sym d sram {Q_IN.size}
+    quantm q, x, s, {Q_IN.size}, 8
+    quant qi, x, {Q_IN.size}, 0.0390625, 8
+    vsclm d, q, s+1, {Q_IN.size}, -2.5
+    halt
+""")
+
+
+def test_quantm_is_quant_with_the_scale_in_memory_and_vsclm_scales_by_a_word():
+    r = run(P_QUANTM)
+    np.testing.assert_array_equal(r.outputs["q"], r.outputs["qi"])
+    assert np.abs(r.outputs["q"]).max() == 127 and len(np.unique(r.outputs["q"])) > 5
+    # (f * s) * a in float32: f * s = -1.875 exactly
+    np.testing.assert_array_equal(r.outputs["d"], F32(-1.875) * r.outputs["q"])
+
+
+P_QUANTM_ZERO = register("quantm_zero", ".sym x sram 2 = 1, 2\n.sym s sram 1\n    quantm x, x, s, 2, 8\n    halt\n")
+
+
+def test_quantm_with_a_scale_of_zero_traps():
+    t = run_trap(P_QUANTM_ZERO)
+    assert t.kind is TrapKind.BAD_OPERAND and "expected a finite scale > 0" in str(t)
+
+
 # ---------------------------------------------------------------------------------------------------
 # synchronization (timing-visible: the DMA copy is independent of the digital-unit work)
 

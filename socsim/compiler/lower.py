@@ -45,9 +45,9 @@ from socsim.physics.registry import pulse_step, weight_level
 
 TRAIN_REDUCED = ("dw_", "db_", "dgb_", "run_")
 """Symbols a training micro-batch accumulates into: weight, bias and batch-norm gradients, running statistics."""
-NOT_PRIVATE = ("step", "correct", "db_", "batches")
+NOT_PRIVATE = ("step", "correct", "db_", "batches", "inscale_")
 """SRAM symbols (names or prefixes) the micro-batches do not own: the step count, the correct count, bias gradients,
-the batch range of a training run."""
+the batch range of a training run, the layers' input scales."""
 COL_BUDGET_WORDS = 4096
 """Largest im2col band kept in SRAM at once (words), or :data:`COL_BUDGET_SHARE` of a larger SRAM; at least
 one output position's column always fits."""
@@ -173,6 +173,9 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
         self.correct = a.buffer("correct", "sram", 1)
         self.hits = a.buffer("hits", "sram", 1)
         """Optimizer steps so far; correct test predictions; correct ones of one micro-batch."""
+        self.in_scale = {n.name: a.buffer(f"inscale_{n.name}", "sram", 1, f"= {f32(self.scale_of(n))}")
+                         for n in self.g.weight_nodes()}
+        """Each weight layer's DAC input scale (value per code); the calibrate program may reset it."""
         self.batch_range = a.buffer("batches", "sram", 2, f"= 0, {self.n_train // self.t.batch}")
         """[first, end) of the batches one run of train_epoch trains (the host writes it; socsim.training)."""
         self.shared_grads = [n for n in self.grad if self.fanout[n] > 1]

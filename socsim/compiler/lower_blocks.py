@@ -38,23 +38,26 @@ class BlockEmitter:
             self.a.op("muli", "x30", r, k)
             self.a.op("add", reg, reg, "x30")
 
-    def mac_blocks(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int,
-                   scale: float) -> None:
-        """dst[vectors, cols] = dequant(quant(src[vectors, rows]) @ W) over every block of layer ``name``."""
+    def mac_blocks(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int) -> None:
+        """dst[vectors, cols] = dequant(quant(src[vectors, rows]) @ W) over every block of layer ``name``, with the
+        layer's input scale held in memory (``inscale_NAME``: set at compile time, recalibrated on the chip)."""
         a = self.a
+        scale = self.in_scale[name]
         for p in self.placement.blocks_of(name):
             tin, tout = self.tin[p.tile], self.tout[p.tile]
             self.pattern([(p.rows, 1), (vectors, rows)])
             a.op("gather", tin.at(), src.at(p.row_start),
                  note=f"block r{p.row_start}+{p.rows} c{p.col_start}+{p.cols}")
-            a.op("quant", tin.at(), tin.at(), vectors * p.rows, f32(scale), self.bits)
+            if self.calibrating:
+                self.input_reads(name, tin, vectors * p.rows)
+            a.op("quantm", tin.at(), tin.at(), scale.at(), vectors * p.rows, self.bits)
             a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
             if self.calibrating:
                 self.calibration_reads(self.placement.blocks.index(p), p.tile, tout, tin, vectors, p.cols)
             a.op("mvm", p.tile, tout.at(), tin.at(), vectors)
             self.pattern([(p.cols, 1), (vectors, cols)])
             a.op("scatter" if p.row_start == 0 else "scadd", dst.at(p.col_start), tout.at())
-        a.op("vscl", dst.at(), dst.at(), vectors * cols, f32(scale * self.alpha[name]),
+        a.op("vsclm", dst.at(), dst.at(), scale.at(), vectors * cols, f32(self.alpha[name]),
              note="dequantise: input scale x layer weight scale")
 
     def mac_blocks_t(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int) -> None:

@@ -4,9 +4,12 @@ A mixin of :class:`socsim.compiler.lower.Lowering`. The ``calibrate`` program se
 the widest setting, then runs ``train.calibration_passes`` passes over the first training images (at least
 ``train.calibration_images``, in whole micro-batches): each pass runs the forward pass, and before each block's
 ``mvm`` reads its converter (``mvmr``) and adds the readings' magnitudes to the block's histogram (``vhist``,
-log-spaced bins over the settable range). After each pass every block's full scale becomes the
-``calibration_percentile`` of its readings (``vpctl``) times ``calibration_headroom`` (``tgain``). The first pass
-reads at the widest full scale (coarse, rarely clipped), the next ones at the full scale the pass before set.
+log-spaced bins over the settable range), and adds each layer's inputs to the layer's input histogram. After the
+first pass every layer's DAC input scale (``inscale_NAME``, the value of one code) becomes the
+``calibration_percentile`` of its inputs times ``calibration_headroom`` over the largest code; after each pass
+every block's full scale becomes the percentile of its readings times the headroom (``vpctl``, ``tgain``). The
+first pass reads at the widest full scale (coarse, rarely clipped), the next ones at the full scales and input
+scales the first set.
 The host runs it after ``init`` and after every training epoch (socsim.training): the programmed weights, and
 with them the currents, change as the network trains.
 """
@@ -18,6 +21,10 @@ from socsim.config import SocConfig
 
 HIST_BINS = 128
 """Bins of a block's histogram: log-spaced over [fs_min_ua, fs_max_ua] (256x in 128 bins: 4.4 % per bin)."""
+INPUT_BINS = 256
+"""Bins of a layer's input histogram: log-spaced over INPUT_RANGE (2^24 in 256 bins: 6.7 % per bin)."""
+INPUT_RANGE = (2.0 ** -12, 2.0 ** 12)
+"""Magnitudes of layer inputs the input histograms resolve (digital units; smaller ones count in the first bin)."""
 
 
 def calibrates(cfg: SocConfig) -> bool:
@@ -43,6 +50,28 @@ class CalibrationEmitter:
         self.cal = self.a.buffer("cal", "sram", 1)
         for k, _ in enumerate(self.placement.blocks):
             self.hist[k] = self.a.buffer(f"hist_{k}", "sram", HIST_BINS)
+        self.input_hist = {n.name: self.a.buffer(f"hist_in_{n.name}", "sram", INPUT_BINS)
+                           for n in self.g.weight_nodes()} if self.bits else {}
+        """Per weight layer, the histogram of its inputs (none for analog inputs, whose scale is fixed)."""
+
+    def input_reads(self, name: str, tin, words: int) -> None:
+        """Before a block's inputs are quantised: their magnitudes into the layer's input histogram."""
+        if name in self.input_hist:
+            lo, hi = (f32(v) for v in INPUT_RANGE)
+            self.a.op("vhist", self.input_hist[name].at(), tin.at(), words, INPUT_BINS, lo, hi,
+                      note="layer inputs")
+
+    def set_input_scales(self) -> None:
+        """Every layer's input scale: the percentile of its inputs x headroom over the largest DAC code."""
+        a, t = self.a, self.t
+        lo, hi = (f32(v) for v in INPUT_RANGE)
+        top = 2 ** (self.bits - 1) - 1
+        for name, hist in self.input_hist.items():
+            scale = self.in_scale[name]
+            a.op("vpctl", scale.at(), hist.at(), INPUT_BINS, f32(t.calibration_percentile / 100.0), lo, hi,
+                 note=f"{name}: percentile of its inputs")
+            a.op("vscl", scale.at(), scale.at(), 1, f32(t.calibration_headroom / top), note="per DAC code")
+            a.op("vfill", hist.at(), INPUT_BINS, 0.0)
 
     def _hist_range(self) -> tuple[str, str]:
         adc = self.cfg.tiles.physics.adc
@@ -64,7 +93,8 @@ class CalibrationEmitter:
             if percentile is not None:
                 a.op("vpctl", self.cal.at(), self.hist[k].at(), HIST_BINS, f32(percentile / 100.0), lo, hi,
                      note=f"block {k}: percentile of its readings")
-                a.op("vscl", self.cal.at(), self.cal.at(), 1, f32(t.calibration_headroom))
+                if t.calibration_headroom != 1.0:
+                    a.op("vscl", self.cal.at(), self.cal.at(), 1, f32(t.calibration_headroom))
                 a.op("vfill", self.hist[k].at(), HIST_BINS, 0.0)
             a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
             a.op("tgain", p.tile, self.cal.at())
@@ -75,6 +105,8 @@ class CalibrationEmitter:
         a.op("mark", 0, "calibrate")
         for k in self.hist:
             a.op("vfill", self.hist[k].at(), HIST_BINS, 0.0)
+        for hist in self.input_hist.values():
+            a.op("vfill", hist.at(), INPUT_BINS, 0.0)
         self.set_full_scales(None)
         count = max(1, min(-(-t.calibration_images // self.m), self.n_train // self.m))
 
@@ -88,6 +120,11 @@ class CalibrationEmitter:
 
         def one_pass() -> None:
             a.loop("x3", count, micro, note="calibration micro-batches", lanes=self.lanes(("hist_",)))
+            if self.input_hist:
+                later = a.label("later_pass")
+                a.op("bne", "x2", "x0", later, note="input scales after the first pass only")
+                self.set_input_scales()
+                a.place(later)
             self.set_full_scales(t.calibration_percentile)
 
         a.loop("x2", t.calibration_passes, one_pass, note="calibration passes")

@@ -40,7 +40,7 @@ class ForwardEmitter:
         n = m * self.size(node.name)
         if isinstance(layer, Linear):
             rows, cols = self.g.weight_shape(node.name)
-            self.mac_blocks(node.name, src, dst, m, rows, cols, self.scale_of(node))
+            self.mac_blocks(node.name, src, dst, m, rows, cols)
             if layer.bias:
                 a.op("vaddr", dst.at(), dst.at(), f"b_{node.name}", m, cols)
         elif isinstance(layer, Conv2d):
@@ -68,7 +68,8 @@ class ForwardEmitter:
         return shape[0], (shape[1] * shape[2] if len(shape) == 3 else 1)
 
     def scale_of(self, node: Node) -> float:
-        """Quantisation scale of a weight node's input: network input range or hidden activation range."""
+        """Quantisation scale of a weight node's input before any calibration (the initial ``inscale_`` word):
+        network input range or hidden activation range."""
         first = not self.weighted[node.inputs[0]]
         return quant_scale(self.bits, self.t.input_range if first else self.t.act_range)
 
@@ -136,12 +137,11 @@ class ForwardEmitter:
         ny, nx = self.bands[node.name]
         p, rows = ny * nx, cin * kh * kw
         col, ycol, out = a.buffers["col"], a.buffers["ycol"], self.act[node.name]
-        scale = self.scale_of(node)
 
         def band() -> None:
             self.pattern(self.im2col_levels(node))
             a.op("gather", col.at(), src.at(0, "x12"), note="im2col band")
-            self.mac_blocks(node.name, col, ycol, p, rows, cout, scale)
+            self.mac_blocks(node.name, col, ycol, p, rows, cout)
             if node.layer.bias:
                 a.op("vaddr", ycol.at(), ycol.at(), f"b_{node.name}", p, cout)
             self.pattern([(cout, oh * ow), (nx, 1), (ny, ow)])

@@ -90,8 +90,26 @@ def test_calibration_is_charged_and_keeps_the_converters_in_range(digits):
     led = ev.ledger
     share = led[led.action == "adc_saturated"]["count"].sum() / led[led.action == "adc_conversion"]["count"].sum()
     assert share < 0.01
-    # fc2's 32 rows of small hidden activations: its full scale is a fraction of the fixed 70 uA, so its
-    # converter resolves them at least 8 times finer than the fixed range would
+    # fc2's 32 rows: its full scale is a fraction of the fixed 70 uA, so its converter resolves its currents
+    # at least twice as finely as the fixed range would
     fc2 = trainer.compiled.placement.blocks[1]
     fs = float(trainer.soc.tiles[fc2.tile].crossbar.full_scale[fc2.tile_row, fc2.tile_col])
-    assert cfg.tiles.physics.adc.fs_min_ua <= fs < 70.0 / 8
+    assert cfg.tiles.physics.adc.fs_min_ua <= fs < 70.0 / 2
+    # the hidden layer's input scale moved from act_range / 127 to what its inputs need; the first layer's
+    # inputs (pixels in [0, 1]) keep about input_range / 127
+    hidden = float(trainer.read("inscale_fc2")[0])
+    assert hidden != np.float32(cfg.train.act_range / 127)
+    assert float(trainer.read("inscale_fc1")[0]) == pytest.approx(1.0 / 127, rel=0.15)
+
+
+def test_input_histogram_sets_the_input_scale_to_the_percentile(digits):
+    """One pass: inscale_fc1 is the upper edge of the bin where 99.9 % of the calibration images' pixels lie,
+    over 127 codes."""
+    from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE
+    cfg = load_config("wu2023", {"train": {"calibration_passes": 1, "calibration_images": 32}})
+    trainer = ChipTrainer(MLP, cfg, digits)
+    x = digits.x_train[:32].ravel()
+    counts = np.bincount(bin_index(x, INPUT_BINS, *INPUT_RANGE), minlength=INPUT_BINS)
+    b = int(np.argmax(np.cumsum(counts) >= np.float32(0.999) * counts.sum()))
+    edge = np.float32(upper_edge(np.array([b]), INPUT_BINS, *INPUT_RANGE)[0])
+    assert float(trainer.read("inscale_fc1")[0]) == pytest.approx(float(edge * np.float32(1 / 127)), rel=1e-6)

@@ -160,6 +160,23 @@ def _quant(c: Operands) -> None:
     c.put("dst", x)
 
 
+def _scalar(c: Operands, name: str) -> np.ndarray:
+    """A one-word operand of every lane as (L, 1) float32; ValueError unless each is finite and positive."""
+    v = c.a(name)[:, :1]
+    if not (np.isfinite(v).all() and (v > 0).all()):
+        raise ValueError(f"operand {name} = {float(v.min())}: expected a finite scale > 0")
+    return v
+
+
+def _quantm(c: Operands) -> None:
+    x = c.a("src") / _scalar(c, "scale")
+    bits = c.v["bits"]
+    if bits:
+        top = F32(2 ** (bits - 1) - 1)
+        x = np.clip(np.rint(x), -top, top)
+    c.put("dst", x)
+
+
 def _bn_view(c: Operands, name: str) -> np.ndarray:
     return c.a(name).reshape(c.lanes, c.v["n"], c.v["c"], c.v["hw"])
 
@@ -270,6 +287,8 @@ DIGITAL: dict[str, tuple[Callable[[Operands], None], Callable[[dict], Work]]] = 
     "adamw": (_adamw, _elementwise(ops=3, macs=6, special=2)),
     "sgd": (_sgd, _elementwise(macs=3)),
     "quant": (_quant, _elementwise(ops=2, special=1)),
+    "quantm": (_quantm, _elementwise(ops=2, special=1)),
+    "vsclm": (_set(lambda c: F32(c.v["f"]) * c.a("s")[:, :1] * c.a("a")), _elementwise(macs=1)),
     "argmax": (_argmax, lambda v: (v["n"] * v["classes"], 0, 0)),
     "bnfwd": (_bnfwd, lambda v: (3 * v["n"] * v["c"] * v["hw"], 2 * v["n"] * v["c"] * v["hw"] + 4 * v["c"],
                                  2 * v["c"])),
