@@ -92,8 +92,9 @@ def test_removed_converter_fields_say_where_the_cost_went(tmp_path):
 
 
 def test_mvm_counts_adc_inputs_over_range_per_conversion():
-    """Counted in the ledger (priced zero): none at Wu's 70 uA full scale, every conversion at 5 uA."""
-    strong = FULL_TILE_MVM.replace("= 1, 2, 3", "= " + ", ".join(["100"] * 64))
+    """Counted in the ledger (priced zero): none at Wu's 70 uA full scale, every conversion at 5 uA (fresh devices
+    at g_min = 8.2 uS read at 0.1 V: each bit line sees 64 x 8.2 uS x 0.1 V x 50 / 64 = 41 uA)."""
+    strong = FULL_TILE_MVM.replace("= 1, 2, 3", "= " + ", ".join(["50"] * 64))
     assert _action(run_asm(strong), "adc_saturated") == 0
     small = run_asm(strong, overrides={"tiles": {"physics": {"adc": {"i_max_ua": 5.0}}}})
     assert _action(small, "adc_saturated") == _action(small, "adc_conversion") == 64

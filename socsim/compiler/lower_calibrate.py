@@ -27,13 +27,19 @@ INPUT_RANGE = (2.0 ** -12, 2.0 ** 12)
 """Magnitudes of layer inputs the input histograms resolve (digital units; smaller ones count in the first bin)."""
 
 
+def calibrates_adc(cfg: SocConfig) -> bool:
+    """Whether the calibration sets the converters' full scales: the forward converter has a programmable full
+    scale (``adc.fs_bits > 0``) and a range to set (not an ideal converter)."""
+    adc = cfg.tiles.physics.adc
+    return adc.fs_bits > 0 and adc.kind != "ideal"
+
+
 def calibrates(cfg: SocConfig) -> bool:
-    """Whether the compiled programs calibrate the converters: the tiles' forward converter has a programmable
-    full scale (``adc.fs_bits > 0``) and a range to set (not an ideal converter or array) and
-    ``train.calibration_images > 0``."""
-    phys = cfg.tiles.physics
-    return (cfg.train.calibration_images > 0 and phys.adc.fs_bits > 0 and phys.adc.kind != "ideal"
-            and phys.model != "ideal")
+    """Whether the compiled programs include ``calibrate``: ``train.calibration_images > 0`` on an array with a
+    read path (not the ideal model), and something to set: the converters' full scales (:func:`calibrates_adc`)
+    or the DAC input scales (``train.in_bits > 0``)."""
+    return (cfg.train.calibration_images > 0 and cfg.tiles.physics.model != "ideal"
+            and (calibrates_adc(cfg) or cfg.train.in_bits > 0))
 
 
 class CalibrationEmitter:
@@ -48,8 +54,9 @@ class CalibrationEmitter:
         if not self.calibrated:
             return
         self.cal = self.a.buffer("cal", "sram", 1)
-        for k, _ in enumerate(self.placement.blocks):
-            self.hist[k] = self.a.buffer(f"hist_{k}", "sram", HIST_BINS)
+        if calibrates_adc(self.cfg):
+            for k, _ in enumerate(self.placement.blocks):
+                self.hist[k] = self.a.buffer(f"hist_{k}", "sram", HIST_BINS)
         self.input_hist = {n.name: self.a.buffer(f"hist_in_{n.name}", "sram", INPUT_BINS)
                            for n in self.g.weight_nodes()} if self.bits else {}
         """Per weight layer, the histogram of its inputs (none for analog inputs, whose scale is fixed)."""
@@ -79,6 +86,8 @@ class CalibrationEmitter:
 
     def calibration_reads(self, block_index: int, tile: int, tout, tin, vectors: int, cols: int) -> None:
         """Before a block's mvm (``tcfg`` done): its converter readings into its histogram."""
+        if block_index not in self.hist:
+            return
         lo, hi = self._hist_range()
         self.a.op("mvmr", tile, tout.at(), tin.at(), vectors, note="converter readings (uA)")
         self.a.op("vhist", self.hist[block_index].at(), tout.at(), vectors * cols, HIST_BINS, lo, hi)
@@ -87,6 +96,8 @@ class CalibrationEmitter:
         """Every block's full scale: the widest (``percentile`` None) or the percentile of its histogram x headroom."""
         a, t = self.a, self.t
         lo, hi = self._hist_range()
+        if not self.hist:
+            return
         if percentile is None:
             a.op("vfill", self.cal.at(), 1, hi, note="the widest full scale")
         for k, p in enumerate(self.placement.blocks):

@@ -26,7 +26,8 @@ from socsim.units import energy_unit  # noqa: E402  (re-exported: figures pick t
 
 TIMELINE_BARS = 4000
 """Above this many jobs the utilization timeline shows busy fraction per time bin instead of one bar per job."""
-PHASE_COLORS = {"forward": "tab:blue", "backward": "tab:orange", "update": "tab:green", "eval": "tab:purple",
+PHASE_COLORS = {"forward": "tab:blue", "backward": "tab:orange", "update": "tab:green", "calibrate": "tab:olive",
+                "eval": "tab:purple",
                 "other": "tab:gray"}
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from socsim.report.rundir import RunFolder
     from socsim.sim.result import Result
 
-PHASES = ("forward", "backward", "update", "eval", "other")
+PHASES = ("forward", "backward", "update", "calibrate", "eval", "other")
 """Phase order of every table and figure (``mark`` phases of the ISA, lower case)."""
 NO_LAYER = "-"
 """Layer name of ledger rows outside any layer (loads, loop control, init)."""

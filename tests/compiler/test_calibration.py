@@ -7,7 +7,7 @@ import pytest
 
 from socsim.compiler.frontend_toml import load_toml
 from socsim.compiler.lower import compile_training
-from socsim.compiler.lower_calibrate import HIST_BINS, calibrates
+from socsim.compiler.lower_calibrate import HIST_BINS, calibrates, calibrates_adc
 from socsim.config import load_config
 from socsim.data import load_dataset
 from socsim.sim.ops.histogram import bin_index, upper_edge
@@ -29,8 +29,9 @@ def digits():
     ("wu2023_analog", None, True),
     ("naive", None, True),
     ("wu2023", {"train": {"calibration_images": 0}}, False),
-    ("wu2023", {"tiles": {"physics": {"adc": {"fs_bits": 0}}}}, False),
-    ("wu2023", {"tiles": {"physics": {"adc": {"kind": "ideal"}}}}, False),
+    ("wu2023", {"tiles": {"physics": {"adc": {"fs_bits": 0}}}}, True),     # the input scales only
+    ("wu2023", {"tiles": {"physics": {"adc": {"kind": "ideal"}}}}, True),  # the input scales only
+    ("wu2023", {"tiles": {"physics": {"adc": {"fs_bits": 0}}}, "train": {"in_bits": 0}}, False),
     ("ideal", None, False),
     ("radix4", None, False),
     ("pcm_hic", None, False),
@@ -42,6 +43,8 @@ def test_which_configurations_calibrate(preset, overrides, expected):
     assert (compiled.calibrate is not None) is expected
     if expected:
         assert compiled.calibrate.code_bytes() <= cfg.controller.imem_kbit * 1024 // 8
+        used = {ins.spec.mnemonic for ins in compiled.calibrate.instructions}
+        assert ({"mvmr", "tgain"} <= used) is calibrates_adc(cfg) and "vpctl" in used
 
 
 def test_lenet_calibration_fits_the_instruction_memory():
