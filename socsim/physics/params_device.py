@@ -39,7 +39,7 @@ class DeviceParams(Params):
                         source=WU2023)
     v_read_v: float = param(0.1, lo=1e-3, hi=2.0, unit="V",
                             doc="read voltage of a full-amplitude input pulse",
-                            source="assumed")
+                            source="assumed; the Wu fitted sets read at 0.1 V, as " + WU2023 + " does (verify and VMM)")
     stuck_fraction: float = param(0.0, lo=0.0, hi=1.0, unit="fraction",
                                   doc="devices stuck at fabrication (half at g_min, half at g_max)",
                                   source="assumed")

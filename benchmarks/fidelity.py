@@ -1,0 +1,110 @@
+"""How close on-chip training comes to the numpy baseline, and what each part of the hardware costs: the tables
+of docs/results.md ("Training fidelity").
+
+Run: .venv/bin/python benchmarks/fidelity.py [--graph G] [--dataset D] [--epochs N] [--cases a,b] [--out DIR]
+
+Each case is the ``wu2023`` preset (or ``--preset``) with a few fields changed; it trains with ``socsim train
+... --baseline`` into OUT/CASE (a finished run folder is reused, an unfinished one resumed). One markdown table
+is printed from the run folders' metrics.csv: test accuracy per epoch, the numpy FP32 baseline's, the mean of
+the last ``--mean-of`` epochs of both and their gap, writes per weight over the run, and the share of ADC
+conversions over range in the last epoch. The cases go from the chip as configured towards a clean one, so the
+differences between rows are what each part costs:
+
+- ``configured``: the preset as it is (calibrated converter full scales and input scales);
+- ``analog``: the pair subtracted before a centred converter (preset ``wu2023_analog``);
+- ``fixed``: no calibration (the converter's 0-70 uA range and the input scales input_range / act_range);
+- ``ideal_adc``: an ideal converter (no range, quantisation or noise), input scales still calibrated;
+- ``clean``: an ideal converter and devices without read noise or programming error (levels, DAC, recipe);
+- ``seed1``: the configured chip with config seed 1 (another example order and other device draws).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from socsim.runs import CHECKPOINT
+
+CASES: dict[str, tuple[str, str]] = {
+    "configured": ("", "the preset as configured"),
+    "analog": ("base = \"wu2023_analog\"\n", "pair subtracted before a centred ADC (wu2023_analog)"),
+    "fixed": ("[train]\ncalibration_images = 0\n", "no calibration: 0-70 uA, input scales input_range / act_range"),
+    "ideal_adc": ("[tiles.physics.adc]\nkind = \"ideal\"\n", "ideal ADC, input scales calibrated"),
+    "clean": ("[tiles.physics.adc]\nkind = \"ideal\"\n[tiles.physics.read]\nnoise_levels = 0.0\n"
+              "[tiles.physics.write_verify]\nprog_error_levels = 0.0\n", "ideal ADC, noiseless devices"),
+    "seed1": ("seed = 1\n", "as configured, config seed 1"),
+}
+"""case -> (TOML laid over the preset, description)."""
+
+
+def config_file(case: str, preset: str, out: Path) -> Path:
+    """The case's config: a TOML file in its run folder's parent naming the preset as its base."""
+    text = CASES[case][0]
+    head = "" if text.startswith("base") else f"base = \"{preset}\"\n"
+    path = out.parent / f"{case}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{head}name = \"{case}\"\n{text}")
+    return path
+
+
+def train(case: str, args: argparse.Namespace, out: Path) -> None:
+    done = out / "metrics.csv"
+    if done.exists() and len(pd.read_csv(done)) >= args.epochs:
+        return
+    socsim = [sys.executable, "-m", "socsim.cli", "train"]
+    if (out / CHECKPOINT).exists():
+        cmd = socsim + ["--resume", str(out), "--epochs", str(args.epochs), "--quiet"]
+    else:
+        cmd = socsim + [args.graph, "--config", str(config_file(case, args.preset, out)), "--dataset", args.dataset,
+                        "--epochs", str(args.epochs), "--baseline", "--quiet", "--out", str(out), "--force"]
+    print("running:", " ".join(cmd[2:]), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def table(cases: list[str], root: Path, epochs: int, mean_of: int) -> str:
+    span = f"{epochs - mean_of + 1}-{epochs}"
+    lines = [f"| case | test accuracy per epoch (%) | numpy baseline per epoch (%) | mean of epochs {span}: chip / "
+             "baseline / gap | writes per weight | ADC inputs over range, last epoch |",
+             "|" + "---|" * 6]
+    for case in cases:
+        m = pd.read_csv(root / case / "metrics.csv").iloc[:epochs]
+        acc, base = m.test_accuracy * 100, m.baseline_accuracy * 100
+        a, b = acc.iloc[-mean_of:].mean(), base.iloc[-mean_of:].mean()
+        lines.append(f"| {CASES[case][1]} | {' / '.join(f'{v:.1f}' for v in acc)} | "
+                     f"{' / '.join(f'{v:.1f}' for v in base)} | {a:.2f} / {b:.2f} / {b - a:+.2f} pt | "
+                     f"{m.writes_per_weight.sum():.3g} | {m.adc_saturated_share.iloc[-1] * 100:.2f} % |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--graph", default="programs/lenet_wu2023.toml")
+    ap.add_argument("--dataset", default="mnist5k")
+    ap.add_argument("--preset", default="wu2023")
+    ap.add_argument("--epochs", type=int, default=16)
+    ap.add_argument("--mean-of", type=int, default=3, help="epochs at the end averaged (default 3)")
+    ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
+    ap.add_argument("--out", default="runs/fidelity", help="one run folder per case below this")
+    ap.add_argument("--table-only", action="store_true", help="print the table from existing run folders")
+    args = ap.parse_args()
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        ap.error(f"unknown case(s) {', '.join(unknown)}; valid: {', '.join(CASES)}")
+    root = Path(args.out)
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    if not args.table_only:
+        for case in cases:
+            train(case, args, root / case)
+    print(table(cases, root, args.epochs, args.mean_of))
+
+
+if __name__ == "__main__":
+    main()
