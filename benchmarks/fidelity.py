@@ -68,9 +68,9 @@ def train(case: str, args: argparse.Namespace, out: Path) -> None:
 
 
 def table(cases: list[str], root: Path, epochs: int, mean_of: int) -> str:
-    span = f"{epochs - mean_of + 1}-{epochs}"
-    lines = [f"| case | test accuracy per epoch (%) | numpy baseline per epoch (%) | mean of epochs {span}: chip / "
-             "baseline / gap | writes per weight | ADC inputs over range, last epoch |",
+    span = f"epoch {epochs}" if mean_of == 1 else f"mean of epochs {epochs - mean_of + 1}-{epochs}"
+    lines = [f"| case | test accuracy per epoch (%) | numpy baseline per epoch (%) | {span}: chip / baseline / gap | "
+             "writes per weight | ADC inputs over range, last epoch |",
              "|" + "---|" * 6]
     for case in cases:
         m = pd.read_csv(root / case / "metrics.csv").iloc[:epochs]

@@ -3,7 +3,8 @@
 Run: .venv/bin/python benchmarks/inference_ceiling.py [--preset wu2023] [--epochs 3] [--test-examples 1000]
 The numpy baseline trains the graph in FP32 (same data, seed and initial weights as ``socsim train``);
 its weights and biases are placed in the compiled programs' digital weight copy, the compiled ``init``
-program write-verifies them onto the arrays, and the compiled ``evaluate`` program tests them on the
+program write-verifies them onto the arrays, the compiled ``calibrate`` program (when the preset has one) sets
+the converters' full scales and the input scales, and the compiled ``evaluate`` program tests them on the
 chip. Each row switches one non-ideality of the preset off (or changes one field), so the table shows
 what the hardware alone costs a trained network, separately from how training on it behaves.
 """
@@ -55,7 +56,7 @@ def chip_accuracy(graph, cfg, data, base: Baseline) -> float:
         trainer.write(f"w_{name}", w)
     for name, b in base.biases.items():
         trainer.write(f"b_{name}", b)
-    trainer.soc.run()
+    trainer.calibrated(trainer.soc.run())  # the calibration, as after every programming: full and input scales
     return trainer.evaluate()[0]
 
 
