@@ -42,6 +42,7 @@ from socsim.runs import (
     write_metrics,
 )
 from socsim.sim import Result, Trap, TrapKind
+from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
 __all__ = ["Diverged", "RunArgs", "add_train_command", "cmd_train", "epoch_metrics", "run_training"]
@@ -95,8 +96,10 @@ def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
 
 
 def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: bool = False,
-                 quiet: bool = False, trace_cycles: int | None = None) -> tuple[list[dict[str, Any]], Result | None]:
-    """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result.
+                 quiet: bool = False, trace_cycles: int | None = None,
+                 engine: str = DEFAULT_ENGINE) -> tuple[list[dict[str, Any]], Result | None]:
+    """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result. ``engine``
+    runs the programs (socsim.sim.engines; the numbers do not depend on it).
 
     Raises Diverged on NaN."""
     from socsim.baseline import Baseline
@@ -117,7 +120,7 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
     out = sys.stdout
     try:
         trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"],
-                              timing_only=args.timing_only, timeline=trace_cycles is not None)
+                              timing_only=args.timing_only, timeline=trace_cycles is not None, engine=engine)
     except StateMismatch as exc:
         raise CheckpointError(f"{out_dir / CHECKPOINT}: does not fit this run's graph and config: {exc}") from None
     if not resume:
@@ -212,6 +215,7 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
     p.add_argument("--timing-only", action="store_true",
                    help=TIMING_ONLY_HELP + "; test accuracy is recorded as not measured (empty in metrics.csv)")
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--trace", action="store_true",
                    help="write RUN_DIR/trace.json: the unit jobs of the first epoch trained, as Chrome trace-event "
@@ -296,7 +300,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 _fresh_run_dir(out_dir, args.force)  # again, now that no other process can start here
             rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
                                             quiet=args.quiet,
-                                            trace_cycles=args.trace_cycles if args.trace else None)
+                                            trace_cycles=args.trace_cycles if args.trace else None,
+                                            engine=args.engine)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return 4

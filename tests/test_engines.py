@@ -11,6 +11,7 @@ import copy
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import isa
@@ -111,3 +112,28 @@ def test_resume_from_a_checkpoint_stays_the_same(mnist):
     assert_same_devices(whole.soc, resumed.soc)
     for name in whole.compiled.init.symbols:
         np.testing.assert_array_equal(whole.read(name), resumed.read(name), err_msg=name)
+
+
+def test_the_command_line_selects_the_engine(tmp_path):
+    """``socsim train --engine`` and ``socsim run --engine``: the same metrics and summary from either engine."""
+    from socsim.cli import main
+    rows = {}
+    for engine in ("reference", "fast"):
+        out = tmp_path / engine
+        assert main(["train", str(ROOT / "programs" / "mlp.toml"), "--dataset", "digits", "--epochs", "1",
+                     "--train-examples", "256", "--test-examples", "64", "--quiet", "--engine", engine,
+                     "--out", str(out)]) == 0
+        rows[engine] = pd.read_csv(out / "metrics.csv").drop(columns=["wall_s"])
+    pd.testing.assert_frame_equal(rows["reference"], rows["fast"], check_exact=True)
+
+
+def test_a_sweep_point_keeps_its_key_on_either_engine(tmp_path):
+    from socsim.sweep import load_sweep
+    from socsim.sweep.spec import expand
+    text = (ROOT / "programs" / "sweeps" / "adc_bits.toml").read_text()
+    text = text.replace('"../mlp.toml"', f'"{ROOT / "programs" / "mlp.toml"}"')
+    (tmp_path / "s.toml").write_text(text.replace("[job]", "[job]\nengine = \"reference\"", 1))
+    spec = load_sweep(str(tmp_path / "s.toml"))
+    assert spec.job.engine == "reference"
+    base = load_sweep(str(ROOT / "programs" / "sweeps" / "adc_bits.toml"))
+    assert [p.key for p in expand(spec)] == [p.key for p in expand(base)]

@@ -48,6 +48,10 @@ def _fast(soc: "Soc"):
 
 ENGINES: dict[str, Callable[["Soc"], object]] = {"fast": _fast, "reference": ReferenceEngine}
 """Engine name -> constructor."""
+DEFAULT_ENGINE = "fast"
+ENGINE_HELP = ("how loops the program declares lane-parallel run: fast (default: iterations as lanes, timing replayed "
+               "once it repeats) or reference (one instruction at a time); both give the same numbers bit for bit")
+"""Command-line help of ``--engine`` (socsim run, train, sweep)."""
 
 
 def make_engine(name: str, soc: "Soc"):

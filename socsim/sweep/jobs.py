@@ -53,7 +53,7 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
     folder = Path(job.folder)
     args = RunArgs(spec.graph, str(config_path), spec.dataset, spec.data_path, job.config["train"]["epochs"],
                    spec.train_examples, spec.test_examples, spec.microbatch)
-    out = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), quiet=True)
+    out = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), quiet=True, engine=spec.engine)
     rows = out[0] if isinstance(out, tuple) else out  # (rows, last Result) or rows
     last = rows[-1]
     return {"epochs": int(last["epoch"]), **{m: last[m] for m in TRAIN_METRICS}}
@@ -65,7 +65,7 @@ def _program(job: PointJob) -> dict[str, Any]:
     from socsim.configtools import from_mapping
     from socsim.sim import Soc
     cfg = from_mapping(SocConfig, job.config)
-    result = Soc.from_config(cfg).run(_load_program(job.job.program))
+    result = Soc.from_config(cfg, engine=job.job.engine).run(_load_program(job.job.program))
     values = {"cycles": result.cycles, "seconds": result.seconds, "energy_pj": result.energy_pj,
               "instructions": result.instructions}
     return {m: values[m] for m in PROGRAM_METRICS}
