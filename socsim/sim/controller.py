@@ -8,7 +8,6 @@ the fast engine runs a lane-parallel loop's iterations together (socsim.sim.lane
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING, Any, Generator
 
@@ -19,6 +18,7 @@ from isa.program import TBUF_STRIDE, Instruction
 from isa.spec import Hyper, Phase, Space, Unit, WaitUnit
 from socsim.sim.operands import Plan, Resolved, resolve
 from socsim.sim.ops import PATTERN_LEVELS, Exec, Op, TileOperands, TimingOnly, block_values, configure
+from socsim.sim.ops.kernels import first_nonfinite
 from socsim.sim.timing_only import nominal_report
 from socsim.sim.traps import Trap, TrapKind
 from socsim.sim.unit import Completion, Job, wait_for
@@ -270,7 +270,7 @@ class Controller:
             except (ValueError, IndexError) as exc:
                 raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
             report = c.report
-            if self.trap_on_nan:
+            if self.trap_on_nan and not op.only_moves:
                 self.check_finite(ins, op, ops)
         elif op.timing_only is TimingOnly.NOMINAL:
             report = nominal_report(ins.spec.mnemonic, ops.values["ROWS"], ops.values["COLS"])
@@ -278,17 +278,17 @@ class Controller:
         yield from self.submit(ins, op, pc, ops, unit, report)
 
     def check_finite(self, ins: Instruction, op: Op, ops: Resolved) -> None:
-        """Trap if a word the instruction wrote holds NaN or inf (a scatter writes its pattern's words only)."""
+        """Trap if a word the instruction wrote holds NaN or inf (a scatter-add writes its pattern's words only)."""
         arrays = self.soc.memory.arrays
         span = self.soc.plans[self.pc].span
         for name, _, written in op.access:
             if written:
                 space, start, size = ops.mem[name]
-                words = arrays[space][start:start + size]
                 if name == span and ops.pattern is not None:
-                    words = words[ops.pattern]
-                # a sum is finite unless some word is NaN or inf (or the sum overflows: then look word by word)
-                if not math.isfinite(words.sum()) and not np.isfinite(words).all():
+                    bad = not np.isfinite(arrays[space][start:start + size][ops.pattern]).all()
+                else:
+                    bad = first_nonfinite(arrays[space][None], start, size) >= 0
+                if bad:
                     raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {ins.spec.mnemonic}", ins)
 
     def unit_for(self, ins: Instruction) -> Generator:

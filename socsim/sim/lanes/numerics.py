@@ -9,7 +9,6 @@ lanes wrote are copied back from the last lane, as the sequential loop would lea
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +17,7 @@ from socsim.sim.lanes.claims import PRIVATE, REDUCED, Claims, Operand
 from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.lanes.trace import Trace, UnitRecord
 from socsim.sim.ops import Apply, TileOperands
+from socsim.sim.ops.kernels import first_nonfinite
 from socsim.sim.traps import Trap, TrapKind
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class NumericsPass:
                 rec.op.numerics(c)
             except (ValueError, IndexError) as exc:
                 raise self.trap(rec, TrapKind.BAD_OPERAND, str(exc), 0) from None
-            if ctrl.trap_on_nan:
+            if ctrl.trap_on_nan and not rec.op.only_moves:
                 self.check_finite(rec, c)
         for lane in range(self.lanes):  # reductions: lane by lane in iteration order, instructions in program order
             for dst, apply, term in self.deferred:
@@ -120,12 +120,14 @@ class NumericsPass:
     def check_finite(self, rec: UnitRecord, c: LaneOperands) -> None:
         """Trap if a word the instruction wrote holds NaN or inf in some lane (as the controller checks)."""
         for name, _, written in rec.op.access:
-            if written and c.classes[name].kind == PRIVATE:
-                words = c.a(name)
+            o = c.classes[name]
+            if written and o.kind == PRIVATE:
                 if name == rec.span and rec.pattern is not None:
-                    words = words[:, rec.pattern]
-                if not math.isfinite(words.sum()) and not np.isfinite(words).all():
-                    lane = int(np.flatnonzero(~np.isfinite(words).all(axis=1))[0])
+                    rows = ~np.isfinite(c.a(name)[:, rec.pattern]).all(axis=1)
+                    lane = int(np.flatnonzero(rows)[0]) if rows.any() else -1
+                else:
+                    lane = first_nonfinite(self.store[o.symbol], o.offset, rec.mem[name][2])
+                if lane >= 0:
                     raise self.trap(rec, TrapKind.NAN, f"operand {name} holds NaN or inf after {rec.ins.spec.mnemonic} "
                                                        f"in iteration {lane} of {self.loop.describe()}", lane)
 
