@@ -40,7 +40,7 @@ def load_model(model: str):
     return loads_toml(text, f"{path} (3x32x32, no padding)")
 
 
-def point(model: str, batch: int, mode: str, config: str) -> dict:
+def point(model: str, batch: int, mode: str, config: str, engine: str = "fast") -> dict:
     """One measurement in this process (the child): compile, init, one training step."""
     import numpy as np
 
@@ -53,7 +53,7 @@ def point(model: str, batch: int, mode: str, config: str) -> dict:
     cfg = load_config(config, {"train": {"batch": batch}})
     classes = int(np.prod(graph.shape(list(graph.nodes)[-1].inputs[0])))
     data = synthetic(tuple(graph.input.layer.shape), classes, n_train=batch, n_test=batch, seed=0)
-    trainer = ChipTrainer(graph, cfg, data, timing_only=mode == "timing")
+    trainer = ChipTrainer(graph, cfg, data, timing_only=mode == "timing", engine=engine)
     t1 = time.perf_counter()
     step = trainer.train_epoch()
     t2 = time.perf_counter()
@@ -62,9 +62,10 @@ def point(model: str, batch: int, mode: str, config: str) -> dict:
             "energy_pj": step.energy_pj, "tile_ops": map_graph(graph, cfg, check=False).tile_ops * batch}
 
 
-def measure(model: str, batch: int, mode: str, config: str, timeout: float) -> dict:
+def measure(model: str, batch: int, mode: str, config: str, timeout: float, engine: str = "fast") -> dict:
     """Run one point in a fresh subprocess; add its peak RSS (bytes) from os.wait4."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--point", model, str(batch), mode, "--config", config]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--point", model, str(batch), mode, "--config", config,
+           "--engine", engine]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     t0 = time.monotonic()
     while True:
@@ -181,6 +182,7 @@ def main() -> None:
     ap.add_argument("--full-batches", default=None, help="batches of the full-fidelity points (default: --batches)")
     ap.add_argument("--modes", default="timing,full")
     ap.add_argument("--config", default="scaling", help="preset or TOML file (default: scaling)")
+    ap.add_argument("--engine", default="fast", help="simulator engine (fast or reference)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per point")
     ap.add_argument("--figure", metavar="PNG", help="write the log-log figure here")
     ap.add_argument("--json", metavar="FILE", help="write the rows as JSON")
@@ -195,7 +197,7 @@ def main() -> None:
         return
     if args.point:
         model, batch, mode = args.point
-        print(json.dumps(point(model, int(batch), mode, args.config)))
+        print(json.dumps(point(model, int(batch), mode, args.config, args.engine)))
         return
     print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, {platform.processor() or platform.machine()}, "
           f"python {platform.python_version()}")
@@ -206,7 +208,7 @@ def main() -> None:
     for mode in args.modes.split(","):
         for model in args.models.split(","):
             for batch in (batches if mode == "timing" else full_batches):
-                rows.append(measure(model, batch, mode, args.config, args.timeout))
+                rows.append(measure(model, batch, mode, args.config, args.timeout, args.engine))
                 print(table([rows[-1]]).splitlines()[-1], flush=True)
     print("\n" + table(rows))
     print("\n".join([""] + growth(rows) + [""] + goals(rows)))

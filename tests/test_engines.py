@@ -137,3 +137,20 @@ def test_a_sweep_point_keeps_its_key_on_either_engine(tmp_path):
     assert spec.job.engine == "reference"
     base = load_sweep(str(ROOT / "programs" / "sweeps" / "adc_bits.toml"))
     assert [p.key for p in expand(spec)] == [p.key for p in expand(base)]
+
+
+@pytest.mark.parametrize("preset", ["wu2023", "pcm_hic"], ids=lambda p: f"preset={p}")
+def test_lanes_in_turn_are_the_same(preset, mnist, monkeypatch):
+    """Large loops run their lanes in turn on memory (no lane storage): the same numbers as the reference."""
+    from socsim.sim.lanes import numerics
+    monkeypatch.setattr(numerics, "TOGETHER_WORDS", 0)
+    graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
+    _assert_same_epoch(_epoch_on_both(graph, load_config(preset), mnist.subset(128, 32)), f"LeNet in turn on {preset}")
+
+
+def test_residual_in_turn_is_the_same(digits, monkeypatch):
+    from socsim.sim.lanes import numerics
+    monkeypatch.setattr(numerics, "TOGETHER_WORDS", 0)
+    graph = loads_toml(RESIDUAL, "tiny_residual.toml")
+    cfg = load_config("wu2023", {"train": {"batch": 32}, "controller": {"dmem_kbit": 4096}})
+    _assert_same_epoch(_epoch_on_both(graph, cfg, digits.subset(128, 32), microbatch=4), "residual in turn")

@@ -16,9 +16,9 @@ import simpy
 
 from isa.program import TBUF_STRIDE, Instruction
 from isa.spec import Hyper, Phase, Space, Unit, WaitUnit
+from socsim.sim.finite import nonfinite_operand
 from socsim.sim.operands import Plan, Resolved, resolve
 from socsim.sim.ops import PATTERN_LEVELS, Exec, Op, TileOperands, TimingOnly, block_values, configure
-from socsim.sim.ops.kernels import first_nonfinite
 from socsim.sim.timing_only import nominal_report
 from socsim.sim.traps import Trap, TrapKind
 from socsim.sim.unit import Completion, Job, wait_for
@@ -274,22 +274,15 @@ class Controller:
                 self.check_finite(ins, op, ops)
         elif op.timing_only is TimingOnly.NOMINAL:
             report = nominal_report(ins.spec.mnemonic, ops.values["ROWS"], ops.values["COLS"])
+        ops.pattern = None  # the units time the words, not their offsets: let the job not hold them
         unit = tile if tile is not None else (yield from self.unit_for(ins))
         yield from self.submit(ins, op, pc, ops, unit, report)
 
     def check_finite(self, ins: Instruction, op: Op, ops: Resolved) -> None:
-        """Trap if a word the instruction wrote holds NaN or inf (a scatter-add writes its pattern's words only)."""
-        arrays = self.soc.memory.arrays
-        span = self.soc.plans[self.pc].span
-        for name, _, written in op.access:
-            if written:
-                space, start, size = ops.mem[name]
-                if name == span and ops.pattern is not None:
-                    bad = not np.isfinite(arrays[space][start:start + size][ops.pattern]).all()
-                else:
-                    bad = first_nonfinite(arrays[space][None], start, size) >= 0
-                if bad:
-                    raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {ins.spec.mnemonic}", ins)
+        """Trap if a word the instruction wrote holds NaN or inf."""
+        name = nonfinite_operand(self.soc.memory.arrays, op.access, ops.mem, self.soc.plans[self.pc].span, ops.pattern)
+        if name:
+            raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {ins.spec.mnemonic}", ins)
 
     def unit_for(self, ins: Instruction) -> Generator:
         """The digital unit, or the DMA channel with the fewest transfers (observed at the issue cycle)."""

@@ -9,7 +9,7 @@ from socsim.sim.engines import ReferenceEngine
 from socsim.sim.lanes import timing
 from socsim.sim.lanes.claims import Claims, check, check_varying
 from socsim.sim.lanes.loop import LaneLoop, lane_loops
-from socsim.sim.lanes.numerics import NumericsPass
+from socsim.sim.lanes.numerics import run_numerics
 from socsim.sim.lanes.trace import ControlPass, LaneViolation
 from socsim.sim.traps import Trap, TrapKind
 
@@ -60,7 +60,7 @@ class FastEngine(ReferenceEngine):
         issue, simulated = yield from timing.run(ctrl, loop, trace, self.executions, memo)
         self.replayed += loop.count - simulated
         if not soc.timing_only:
-            NumericsPass(ctrl, loop, trace, claims, issue).run()
+            run_numerics(ctrl, loop, trace, claims, issue)
         ctrl.regs[:] = trace.regs
         ctrl.agen[:] = trace.agen
         for t, block in trace.blocks.items():
