@@ -1,6 +1,7 @@
 """Training throughput: the Wu et al. LeNet on mnist5k on the simulated chip vs the numpy FP32 baseline.
 
-Run: .venv/bin/python benchmarks/train_speed.py [--images N] [--graph programs/lenet_wu2023.toml] [--engines fast,reference]
+Run: .venv/bin/python benchmarks/train_speed.py [--images N] [--graph programs/lenet_wu2023.toml]
+     [--engines fast,reference]
 
 Prints the machine, the command, and images/s of training epochs under ``ideal`` and ``wu2023`` (full
 fidelity) on each engine, beside the numpy baseline trainer of the same graph and data, measured in the

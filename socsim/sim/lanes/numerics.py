@@ -76,7 +76,7 @@ class LaneOperands(TileOperands):
         per = run.trace.tile_reads[rec.tile]
         counters = (base + np.arange(self.lanes, dtype=np.uint64) * np.uint64(per)
                     + np.uint64(rec.read_index))
-        return run.issue[rec.index] / run.ctrl.soc.cfg.clock_hz, counters
+        return run.issue[:, rec.index] / run.ctrl.soc.cfg.clock_hz, counters
 
     def program_time(self) -> float:  # pragma: no cover - programming is not allowed in lanes (trace.py)
         raise AssertionError("programming instructions do not run in lanes")
@@ -131,7 +131,7 @@ class TurnOperands(TileOperands):
     def read_draws(self) -> tuple[np.ndarray, np.ndarray]:
         rec, run = self.rec, self.run
         counter = run.read_base[rec.tile] + self.lane * run.trace.tile_reads[rec.tile] + rec.read_index
-        return run.issue[rec.index, self.lane:self.lane + 1] / run.ctrl.soc.cfg.clock_hz, \
+        return run.issue[self.lane:self.lane + 1, rec.index] / run.ctrl.soc.cfg.clock_hz, \
             np.array([counter], np.uint64)
 
     def program_time(self) -> float:  # pragma: no cover - programming is not allowed in lanes (trace.py)
@@ -174,7 +174,7 @@ class InTurnPass:
 
 
 def _trap(ctrl: "Controller", issue: np.ndarray, rec: UnitRecord, kind: TrapKind, detail: str, lane: int) -> Trap:
-    return Trap(kind, detail, rec.pc, rec.ins.text(), int(issue[rec.index, lane]), ctrl.soc.unit_states())
+    return Trap(kind, detail, rec.pc, rec.ins.text(), int(issue[lane, rec.index]), ctrl.soc.unit_states())
 
 
 class NumericsPass:
@@ -182,7 +182,7 @@ class NumericsPass:
 
     def __init__(self, ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray):
         self.ctrl, self.loop, self.trace, self.claims, self.issue = ctrl, loop, trace, claims, issue
-        """``issue`` (records, lanes): the cycle each lane issued each tile read (others unused)."""
+        """``issue`` (lanes, unit records): the cycle each lane issued each unit instruction."""
         self.lanes = loop.count
         self.arrays = ctrl.soc.memory.arrays
         self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
