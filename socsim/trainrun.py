@@ -159,8 +159,7 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
             from socsim.report.rundir import TRACE
             from socsim.report.trace import write_trace
             write_trace(train.timeline, out_dir / TRACE, cfg.clock_hz, trace_cycles)
-            for unit in trainer.soc.all_units():
-                unit.timeline = None
+            trainer.soc.keep_timeline = False  # later epochs: the elapsed time by layer only
             trace_cycles = None
         row = epoch_metrics(trainer.epoch, acc, train, ev, images, weights, time.perf_counter() - t0)
         base_acc = None
