@@ -221,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from socsim.trainrun import add_train_command
     add_train_command(sub)
+    from socsim.inferrun import add_infer_command
+    add_infer_command(sub)
     from socsim.report.cli import add_report_commands
     add_report_commands(sub)
     from socsim.sweep import add_sweep_command

@@ -141,8 +141,10 @@ def action_table(ledger: pd.DataFrame, prices: Mapping[str, float] | None = None
 
 
 EPOCH_COLUMNS = ["epoch", "test_accuracy", "baseline_accuracy", "train_images", "energy_per_image_pj",
-                 "latency_per_image_s", "train_energy_pj", "forward_energy_pj", "backward_energy_pj",
-                 "update_energy_pj", "eval_energy_pj", "train_cycles", "train_s", "eval_cycles", "cells_written",
+                 "latency_per_image_s", "step_latency_s", "infer_latency_per_image_s", "infer_energy_per_image_pj",
+                 "train_energy_pj", "static_energy_pj", "forward_energy_pj", "backward_energy_pj",
+                 "update_energy_pj", "eval_energy_pj", "eval_images", "train_cycles", "train_s", "eval_cycles",
+                 "cells_written",
                  "writes_per_weight", "set_pulses", "reset_pulses", "adc_saturated_share", "wall_s"]
 
 

@@ -83,7 +83,7 @@ def test_epoch_table_matches_ledger_per_epoch(run):
 def test_numeric_columns_name_their_unit(run):
     for name, df in run_tables(run).items():
         for col in df.select_dtypes("number").columns:
-            if col in ("epoch", "instructions", "count", "train_images", "cells_written", "set_pulses",
+            if col in ("epoch", "instructions", "count", "train_images", "eval_images", "cells_written", "set_pulses",
                        "reset_pulses", "writes_per_weight"):
                 continue  # counts: dimensionless
             assert col.endswith(UNIT_SUFFIXES), f"{name}.{col} has no unit in its name"
