@@ -63,3 +63,19 @@ def result_summary(result: "Result") -> str:
     if layers:
         lines += ["", *layers]
     return "\n".join(lines)
+
+
+def area_text(cfg) -> str:
+    """``socsim area``: one line per part of the chip (instances, area, share, leakage, how it is made up), then the
+    total, which is the sum of the lines."""
+    from socsim.area import area_table
+    t = area_table(cfg)
+    lines = [f"{cfg.name}: chip area and leakage, first order (docs/area.md)",
+             f"{'component':<12}{'part':<20}{'instances':>11}{'area mm^2':>12}{'share':>8}{'leakage uW':>12}  basis"]
+    for _, r in t.iterrows():
+        lines.append(f"{r['component']:<12}{r['part']:<20}{r['instances']:>11,}{r['area_mm2']:>12.5f}"
+                     f"{r['area_share']:>8.1%}{r['leakage_uw']:>12.3f}  {r['basis']}")
+    lines.append(f"{'total':<32}{'':>11}{t['area_mm2'].sum():>12.5f}{1.0:>8.1%}{t['leakage_uw'].sum():>12.3f}  "
+                 f"leakage {t['leakage_uw'].sum() * 1e6 / cfg.clock_hz:.4g} pJ per cycle at "
+                 f"{cfg.clock_hz / 1e6:g} MHz")
+    return "\n".join(lines)
