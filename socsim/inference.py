@@ -45,6 +45,20 @@ class Inference:
     epoch: int = 0
     """Epochs the weights were trained for (0: initial weights)."""
 
+    def tables(self) -> dict:
+        """The evaluation run's tables (components, layers, opcodes, actions, area) and ``inference`` (the headline
+        numbers, one row)."""
+        import pandas as pd
+
+        from socsim.api import result_tables
+        from socsim.inferrun import inference_json
+        return {"inference": pd.DataFrame([inference_json(self)]), **result_tables(self.result)}
+
+    def figures(self) -> dict:
+        """Energy and latency breakdowns of the evaluation run, per image."""
+        from socsim.api import result_figures
+        return result_figures(self.result, self.images)
+
     @property
     def seconds(self) -> float:
         """Simulated time of the whole batch: the program's cycles / clock."""
