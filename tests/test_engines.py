@@ -111,3 +111,13 @@ def test_resume_from_a_checkpoint_stays_the_same(mnist):
     assert_same_devices(whole.soc, resumed.soc)
     for name in whole.compiled.init.symbols:
         np.testing.assert_array_equal(whole.read(name), resumed.read(name), err_msg=name)
+
+
+def test_inference_is_the_same(digits):
+    """socsim infer's run (init, then the evaluation program) on both engines: the same Result, latency and energy."""
+    from socsim.inference import run_inference
+    graph, cfg = load_graph(str(ROOT / "programs" / "mlp.toml")), load_config("wu2023")
+    runs = {e: run_inference(graph, cfg, digits, images=96, engine=e) for e in ("reference", "fast")}
+    assert_same_result(runs["reference"].result, runs["fast"].result, "inference")
+    assert runs["reference"].latency_per_image_s == runs["fast"].latency_per_image_s
+    assert runs["reference"].energy_per_image_pj == runs["fast"].energy_per_image_pj

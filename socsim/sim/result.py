@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,14 +36,15 @@ class Result:
 
     @property
     def energy_pj(self) -> float:
-        """All energy of the run (pJ): dynamic (actions) and static (leakage)."""
-        return float(self.ledger["energy_pj"].sum())
+        """All energy of the run (pJ): dynamic (actions) and static (leakage); the exactly rounded sum of the rows
+        (math.fsum), so it does not depend on the order the rows were recorded in."""
+        return math.fsum(self.ledger["energy_pj"])
 
     @property
     def static_energy_pj(self) -> float:
         """Leakage energy of the run (pJ): every component's leakage power x the run's time."""
         led = self.ledger
-        return float(led.loc[led["action"] == LEAKAGE, "energy_pj"].sum())
+        return math.fsum(led.loc[led["action"] == LEAKAGE, "energy_pj"])
 
     @property
     def dynamic_energy_pj(self) -> float:
