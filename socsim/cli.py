@@ -172,6 +172,13 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_area(args: argparse.Namespace) -> int:
+    from socsim.config import load_config
+    from socsim.report.summary import area_text
+    print(area_text(load_config(args.config)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="socsim",
@@ -223,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from socsim.trainrun import add_train_command
     add_train_command(sub)
+    from socsim.inferrun import add_infer_command
+    add_infer_command(sub)
     from socsim.report.cli import add_report_commands
     add_report_commands(sub)
     from socsim.sweep import add_sweep_command
@@ -231,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_drift_command(sub)
 
     add("presets", cmd_presets, "list the shipped configuration presets with a one-line description each")
+    p = add("area", cmd_area, "print the chip area and leakage of a preset or TOML config, part by part "
+                              "(docs/area.md)")
+    p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
     p = add("config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")
     p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
     return parser

@@ -56,8 +56,9 @@ class Diverged(RuntimeError):
 
 
 def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: Result, images: int,
-                  weights: int, wall_s: float) -> dict[str, Any]:
-    """One metrics row: everything from the two runs' ledgers and cycle counts."""
+                  weights: int, wall_s: float, batches: int = 1, test_images: int = 1) -> dict[str, Any]:
+    """One metrics row: everything from the two runs' ledgers and cycle counts (``batches`` optimizer steps of the
+    training program, ``test_images`` images of the evaluation program)."""
     led = train.ledger
     by_phase = led.groupby("phase")["energy_pj"].sum()
     cells = float(led.loc[led.action == "cells_written", "count"].sum())
@@ -66,7 +67,10 @@ def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: R
         "epoch": epoch, "test_accuracy": accuracy, "train_images": images,
         "train_cycles": train.cycles, "train_s": train.seconds, "latency_per_image_s": train.seconds / images,
         "train_energy_pj": train.energy_pj, "energy_per_image_pj": train.energy_pj / images,
-        "eval_cycles": evaluate.cycles, "eval_energy_pj": evaluate.energy_pj,
+        "static_energy_pj": train.static_energy_pj, "step_latency_s": train.seconds / batches,
+        "eval_cycles": evaluate.cycles, "eval_energy_pj": evaluate.energy_pj, "eval_images": test_images,
+        "infer_latency_per_image_s": evaluate.seconds / test_images,
+        "infer_energy_per_image_pj": evaluate.energy_pj / test_images,
         "cells_written": cells, "writes_per_weight": cells / max(weights, 1),
         "set_pulses": float(led.loc[led.action == "set_pulse", "count"].sum()),
         "reset_pulses": float(led.loc[led.action == "reset_pulse", "count"].sum()),
@@ -85,14 +89,31 @@ def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
     acc = "not measured (timing only)" if row["test_accuracy"] is None else f"{row['test_accuracy']:.2%}"
     share = row.get("adc_saturated_share")  # absent from the rows of runs started before it was measured
     share = "not measured" if share is None else f"{share:.2%}"
+    static = row.get("static_energy_pj")  # absent from the rows of runs started before leakage was counted
+    static = "" if static is None else f"; of it static {static / row['train_images'] / 1e3:.1f}"
     print(f"epoch {row['epoch']:>3}  test acc {acc}{base}\n"
-          f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {row['train_s']:.3f} s total (simulated)\n"
-          f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update {split}), "
+          f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {_step(row)}{row['train_s']:.3f} s total "
+          f"(simulated)\n"
+          f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update {split}{static}), "
           f"{row['train_energy_pj'] / 1e6:.3f} uJ total\n"
+          f"{_inference(row)}"
           f"    writes   {row['cells_written']:.0f} weights programmed ({row['writes_per_weight']:.3f} per weight), "
           f"{row['set_pulses']:.0f} SET + {row['reset_pulses']:.0f} RESET pulses; "
           f"ADC inputs over range {share}; wall {row['wall_s']:.1f} s",
           file=out)
+
+
+def _step(row: dict[str, Any]) -> str:
+    step = row.get("step_latency_s")
+    return "" if step is None else f"{step * 1e3:.3f} ms per batch step, "
+
+
+def _inference(row: dict[str, Any]) -> str:
+    """The epoch's evaluation program as inference: latency and energy per test image."""
+    if row.get("infer_latency_per_image_s") is None:
+        return ""
+    return (f"    infer    {row['infer_latency_per_image_s'] * 1e3:.3f} ms/image, "
+            f"{row['infer_energy_per_image_pj'] / 1e3:.1f} nJ/image over {row['eval_images']} test images\n")
 
 
 def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: bool = False,
@@ -162,10 +183,10 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
             from socsim.report.rundir import TRACE
             from socsim.report.trace import write_trace
             write_trace(train.timeline, out_dir / TRACE, cfg.clock_hz, trace_cycles)
-            for unit in trainer.soc.all_units():
-                unit.timeline = None
+            trainer.soc.keep_timeline = False  # later epochs: the elapsed time by layer only
             trace_cycles = None
-        row = epoch_metrics(trainer.epoch, acc, train, ev, images, weights, time.perf_counter() - t0)
+        row = epoch_metrics(trainer.epoch, acc, train, ev, images, weights, time.perf_counter() - t0,
+                            comp.batches_per_epoch, comp.test_examples)
         base_acc = None
         if ref is not None:
             idx = trainer.order(trainer.epoch - 1)

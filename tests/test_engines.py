@@ -154,3 +154,13 @@ def test_residual_in_turn_is_the_same(digits, monkeypatch):
     graph = loads_toml(RESIDUAL, "tiny_residual.toml")
     cfg = load_config("wu2023", {"train": {"batch": 32}, "controller": {"dmem_kbit": 4096}})
     _assert_same_epoch(_epoch_on_both(graph, cfg, digits.subset(128, 32), microbatch=4), "residual in turn")
+
+
+def test_inference_is_the_same(digits):
+    """socsim infer's run (init, then the evaluation program) on both engines: the same Result, latency and energy."""
+    from socsim.inference import run_inference
+    graph, cfg = load_graph(str(ROOT / "programs" / "mlp.toml")), load_config("wu2023")
+    runs = {e: run_inference(graph, cfg, digits, images=96, engine=e) for e in ("reference", "fast")}
+    assert_same_result(runs["reference"].result, runs["fast"].result, "inference")
+    assert runs["reference"].latency_per_image_s == runs["fast"].latency_per_image_s
+    assert runs["reference"].energy_per_image_pj == runs["fast"].energy_per_image_pj

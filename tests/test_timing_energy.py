@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socsim.sim.ledger import COUNTERS
+from socsim.area import leakage_pj_per_cycle
+from socsim.sim.ledger import COUNTERS, LEAKAGE
 from tests.helpers import run_asm
 
 FULL_TILE_MVM = """
@@ -85,10 +86,15 @@ def test_ledger_totals_equal_the_sum_of_rows():
     assert r.energy_pj == pytest.approx(float(rows.energy_pj.sum()), rel=0, abs=1e-6)
     assert (rows[rows.action.isin(COUNTERS)].energy_pj == 0).all()
     assert r.by_component().energy_pj.sum() == pytest.approx(r.energy_pj, rel=1e-12)
-    # every priced row is count x the table price of its action
+    # every priced row is count x the table price of its action; leakage: cycles x the component's pJ per cycle
     price = {name[:-3]: value for name, value in vars(r.cfg.energy).items()}
+    leak = leakage_pj_per_cycle(r.cfg)
     for _, row in rows[~rows.action.isin(COUNTERS)].iterrows():
-        assert row.energy_pj == pytest.approx(row["count"] * price[row.action], rel=1e-12)
+        want = leak[row.component] if row.action == LEAKAGE else price[row.action]
+        assert row.energy_pj == pytest.approx(row["count"] * want, rel=1e-12)
+    # static energy = every component's leakage power x the run's time
+    assert r.static_energy_pj == pytest.approx(sum(leak.values()) * r.cycles, rel=1e-12)
+    assert r.static_energy_pj > 0 and r.dynamic_energy_pj + r.static_energy_pj == pytest.approx(r.energy_pj)
 
 
 def test_two_independent_mvms_on_two_tiles_overlap():

@@ -16,9 +16,10 @@ from socsim.physics import make_crossbar
 from socsim.sim.controller import Controller
 from socsim.sim.digital import DigitalUnit
 from socsim.sim.dma import Dma
+from socsim.sim.elapsed import elapsed_by_layer
 from socsim.sim.engines import make_engine
 from socsim.sim.fabric import Fabric
-from socsim.sim.ledger import Ledger
+from socsim.sim.ledger import CHIP, LEAKAGE, STATIC_OPCODE, Ledger
 from socsim.sim.memory import Memory
 from socsim.sim.operands import Plan, plan
 from socsim.sim.ops import OPS, Op
@@ -83,8 +84,9 @@ class Soc:
         return cls(cfg, timeline, timing_only, engine)
 
     def _setup_clock_and_ledger(self) -> None:
+        from socsim.area import leakage_pj_per_cycle
         self.env = simpy.Environment()
-        self.ledger = Ledger(self.cfg.energy)
+        self.ledger = Ledger(self.cfg.energy, leakage_pj_per_cycle(self.cfg))
         self.scoreboard = Scoreboard()
 
     def _setup_memories(self) -> None:
@@ -102,9 +104,8 @@ class Soc:
                       for i in range(cfg.tiles.count)]
         self.dma = [Dma(self.env, f"dma{i}", self.ledger, cfg, self.fabric) for i in range(cfg.dma.channels)]
         self.du = DigitalUnit(self.env, "du", self.ledger, cfg, self.fabric)
-        if self.keep_timeline:
-            for unit in self.all_units():
-                unit.timeline = []
+        for unit in self.all_units():  # always kept: the elapsed time by layer comes from it (Result.timeline if asked)
+            unit.timeline = []
 
     def all_units(self) -> list:
         return [*self.dma, self.du, *self.tiles]
@@ -178,16 +179,34 @@ class Soc:
                        ctrl.pc, _text(self.code, ctrl.pc), self.env.now, self.unit_states()) from None
         finally:
             ctrl.flush_stats()
+        self._record_time(start)
         busy = {u.name: u.busy_cycles - busy0[u.name] for u in self.all_units()}
         busy["controller"] = ctrl.busy_cycles
         busy["bus"] = self.fabric.bus_busy_cycles - bus0
         outputs = {} if self.timing_only else {name: self.memory.read_symbol(self.program, name)
                                                for name in self.program.symbols}
-        timeline = pd.DataFrame(sorted((row for u in self.all_units() for row in (u.timeline or ())),
-                                       key=lambda r: (r[5], r[0], r[1])),
-                                columns=TIMELINE_COLUMNS)
+        rows = (row for u in self.all_units() for row in (u.timeline or ())) if self.keep_timeline else ()
+        timeline = pd.DataFrame(sorted(rows, key=lambda r: (r[5], r[0], r[1])), columns=TIMELINE_COLUMNS)
+        if not self.keep_timeline:
+            for unit in self.all_units():
+                unit.timeline.clear()
         return Result(self.cfg, self.program, self.env.now - start, ctrl.executed, self.ledger.frame(), busy,
                       outputs, timeline)
+
+
+    def _record_time(self, start: int) -> None:
+        """Ledger rows of the run's time: its elapsed cycles by (layer, phase) (component ``chip``, action
+        ``elapsed``, :mod:`socsim.sim.elapsed`) and every component's leakage over those cycles (action ``leakage``,
+        count = cycles, priced in pJ per cycle by :mod:`socsim.area`). Both come from the run's cycles and job
+        timeline, which both engines produce alike."""
+        elapsed = elapsed_by_layer([u.timeline or () for u in self.all_units()], start, self.env.now)
+        ledger = self.ledger
+        for (layer, phase), cycles in elapsed.items():
+            ledger.record(CHIP, "elapsed", STATIC_OPCODE, layer, phase, 0, cycles)
+        for component, price in ledger.leakage_pj.items():
+            if price:
+                for (layer, phase), cycles in elapsed.items():
+                    ledger.record(component, LEAKAGE, STATIC_OPCODE, layer, phase, cycles)
 
 
 def _text(code: list[Instruction | None], pc: int) -> str:

@@ -36,10 +36,11 @@ GOALS = ("min", "max")
 TRAIN_METRICS = ("test_accuracy", "energy_per_image_pj", "latency_per_image_s", "writes_per_weight",
                  "train_energy_pj", "train_cycles", "train_s", "eval_cycles", "eval_energy_pj", "cells_written",
                  "set_pulses", "reset_pulses", "forward_energy_pj", "backward_energy_pj", "update_energy_pj",
-                 "adc_saturated_share")
-"""Headline metrics of a training point: the last epoch's row of ``metrics.csv`` (units in the names)."""
-PROGRAM_METRICS = ("cycles", "seconds", "energy_pj", "instructions")
-"""Headline metrics of a program point: the run's totals."""
+                 "adc_saturated_share", "static_energy_pj", "area_mm2")
+"""Headline metrics of a training point: the last epoch's row of ``metrics.csv`` (units in the names), and the
+chip area of the point's config (socsim.area)."""
+PROGRAM_METRICS = ("cycles", "seconds", "energy_pj", "instructions", "static_energy_pj", "area_mm2")
+"""Headline metrics of a program point: the run's totals and the chip area of the point's config."""
 
 
 class SweepError(ValueError):
