@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,6 +15,7 @@ from socsim.config import load_config
 from socsim.data import load_dataset
 from socsim.sim import Soc
 from socsim.sim.elapsed import NO_JOB, elapsed_by_layer
+from socsim.sim.joblog import JobLog
 from socsim.training import ChipTrainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +54,33 @@ def test_nested_overlaps_sum_to_the_interval():
     # 0-5 l1/f, 5-20 l2, 20-60 tile l1/eval (latest start), 60-61 l3, 61-80 l1/eval, 80-90 tail: l3 (started last)
     assert got == {("l1", "forward"): 5, ("l2", "backward"): 15, ("l1", "eval"): 59, ("l3", "update"): 11}
     assert sum(got.values()) == 90
+
+
+def _repeated_log(as_rows: bool) -> JobLog:
+    """A log with direct rows around a replayed period that itself holds a replayed inner loop."""
+    log = JobLog()
+    log.append(job("du", "a", "forward", 0, 4))
+    outer = log.mark()
+    log.append(job("du", "b", "forward", 4, 6))
+    inner = log.mark()
+    log.append(job("du", "c", "backward", 6, 7))
+    log.repeat(log.since(inner, 6), np.array([7, 8], np.int64), as_rows)  # two more c: 7-8, 8-9
+    log.append(job("du", "d", "update", 9, 12))
+    log.repeat(log.since(outer, 4), np.array([12, 20], np.int64), as_rows)  # the period 4-12 twice more
+    log.append(job("du", "e", "other", 28, 30))
+    return log
+
+
+def test_a_replayed_block_lists_the_jobs_its_rows_would():
+    rows, blocks = _repeated_log(as_rows=True), _repeated_log(as_rows=False)
+    assert blocks.blocks and not rows.blocks
+    assert blocks.table_rows() == rows.rows
+    assert [r[5] for r in rows.rows] == [0, 4, 6, 7, 8, 9, 12, 14, 15, 16, 17, 20, 22, 23, 24, 25, 28]
+    a, b = rows.columns(), blocks.columns()
+    assert [a.names[k] for k in a.keys] == [b.names[k] for k in b.keys]
+    np.testing.assert_array_equal(a.starts, b.starts)
+    np.testing.assert_array_equal(a.ends, b.ends)
+    assert elapsed_by_layer([blocks], 0, 31) == elapsed_by_layer([rows.rows], 0, 31)
 
 
 @pytest.mark.parametrize("preset", ["wu2023", "radix4"])

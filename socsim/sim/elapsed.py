@@ -22,6 +22,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from numba import njit
 
+from socsim.sim.joblog import JobLog, Row
+
 NO_JOB = ("-", "other")
 """(layer, phase) of a run without any unit job."""
 
@@ -61,31 +63,24 @@ def _attribute(starts: np.ndarray, ends: np.ndarray, keys: np.ndarray, t0: int, 
     return out
 
 
-def elapsed_by_layer(timelines: Sequence[Iterable[tuple]], start: int, end: int) -> dict[tuple[str, str], int]:
+def elapsed_by_layer(logs: Sequence[JobLog | Iterable[Row]], start: int, end: int) -> dict[tuple[str, str], int]:
     """Cycles of [``start``, ``end``) per (layer, phase), by the rule of this module.
 
-    ``timelines`` holds one list of rows (unit, pc, opcode, layer, phase, start cycle, end cycle) per unit, in
-    ``Soc.all_units()`` order. The values sum to ``end - start``; keys with no cycle are left out.
+    ``logs`` holds one :class:`JobLog` (or list of rows (unit, pc, opcode, layer, phase, start cycle, end cycle))
+    per unit, in ``Soc.all_units()`` order. The values sum to ``end - start``; keys with no cycle are left out.
     """
     ids: dict[tuple[str, str], int] = {}
-    starts: list[int] = []
-    ends: list[int] = []
-    keys: list[int] = []
-    order: list[int] = []
-    for u, rows in enumerate(timelines):
-        for row in rows:
-            key = (row[3], row[4])
-            k = ids.get(key)
-            if k is None:
-                k = ids[key] = len(ids)
-            starts.append(row[5])
-            ends.append(row[6])
-            keys.append(k)
-            order.append(u)
+    starts, ends, keys, order = [], [], [], []
+    for u, log in enumerate(logs):
+        cols = (log if isinstance(log, JobLog) else JobLog(list(log))).columns()
+        remap = np.fromiter((ids.setdefault(name, len(ids)) for name in cols.names), np.int64, len(cols.names))
+        starts.append(cols.starts)
+        ends.append(cols.ends)
+        keys.append(remap[cols.keys])
+        order.append(np.full(cols.starts.shape[0], u, np.int64))
     empty = ids.setdefault(NO_JOB, len(ids))
-    s = np.asarray(starts, np.int64)
-    idx = np.lexsort((np.asarray(order, np.int64), s))  # by start, then unit order
-    cycles = _attribute(s[idx], np.asarray(ends, np.int64)[idx], np.asarray(keys, np.int64)[idx], start, end,
-                        len(ids), empty)
+    s, e, k, o = (np.concatenate(parts) if parts else np.zeros(0, np.int64) for parts in (starts, ends, keys, order))
+    idx = np.lexsort((o, s))  # by start, then unit order (a stable sort: then log order)
+    cycles = _attribute(s[idx], e[idx], k[idx], start, end, len(ids), empty)
     names = list(ids)
     return {names[k]: int(c) for k, c in enumerate(cycles) if c}

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from socsim.sim.joblog import Segment
 from socsim.sim.lanes.trace import UnitRecord
 
 if TYPE_CHECKING:
@@ -116,14 +117,15 @@ class Boundary:
     stats: dict
     ctrl_busy: int
     executed: int
-    timeline: list[int]
+    timeline: list[tuple[int, int]]
+    """Each unit's :meth:`JobLog.mark`."""
 
 
 def boundary(soc: "Soc", ctrl: "Controller", here: int, unit: int) -> Boundary:
     units = soc.all_units()
     return Boundary(here, unit, soc.env.now, soc.ledger.snapshot(), [u.busy_cycles for u in units],
                     soc.fabric.bus_busy_cycles, {k: (v[0], v[1]) for k, v in ctrl.stats.items()}, ctrl.busy_cycles,
-                    ctrl.executed, [len(u.timeline) if u.timeline is not None else 0 for u in units])
+                    ctrl.executed, [u.timeline.mark() for u in units])
 
 
 @dataclass
@@ -140,8 +142,8 @@ class Period:
     stats: dict
     ctrl_busy: int
     executed: int
-    timeline: list[list[tuple]]
-    """Per unit, the rows of jobs that ended in the period (start and end relative to its first cycle)."""
+    timeline: list[Segment]
+    """Per unit, the jobs that ended in the period (start and end relative to its first cycle)."""
     issue: np.ndarray
     """The issue cycle of each of its unit instructions, relative to its first cycle."""
 
@@ -156,10 +158,7 @@ def period(soc: "Soc", ctrl: "Controller", first: Boundary, here: int, unit: int
         n0, c0 = first.stats.get(k, (0, 0))
         if v[0] != n0 or v[1] != c0:
             stats[k] = (v[0] - n0, v[1] - c0)
-    rows = []
-    for u, start in zip(units, first.timeline):
-        tl = u.timeline or []
-        rows.append([(*r[:5], r[5] - first.now, r[6] - first.now) for r in tl[start:]])
+    rows = [u.timeline.since(mark, first.now) for u, mark in zip(units, first.timeline)]
     return Period(here - first.here, unit - first.unit, now - first.now, soc.ledger.delta(first.ledger),
                   [u.busy_cycles - b for u, b in zip(units, first.busy)], soc.fabric.bus_busy_cycles - first.bus,
                   stats, ctrl.busy_cycles - first.ctrl_busy, ctrl.executed - first.executed, rows,
@@ -183,12 +182,10 @@ def apply(soc: "Soc", ctrl: "Controller", p: Period, times: int, unit: int, issu
         row[1] += c * times
     ctrl.busy_cycles += p.ctrl_busy * times
     ctrl.executed += p.executed * times
-    for m in range(times):
-        base = now + m * p.cycles
-        issue[unit + m * p.units:unit + (m + 1) * p.units] = p.issue + base
-        for u, rows in zip(all_units, p.timeline):
-            if u.timeline is not None:
-                u.timeline.extend((*r[:5], r[5] + base, r[6] + base) for r in rows)
+    bases = now + np.arange(times, dtype=np.int64) * p.cycles
+    issue[unit:unit + times * p.units] = (p.issue[None, :] + bases[:, None]).ravel()
+    for u, segment in zip(all_units, p.timeline):
+        u.timeline.repeat(segment, bases, soc.keep_timeline)
     shift(soc, times * p.cycles, times * p.positions, units, per_lane, execution)
 
 
