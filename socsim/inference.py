@@ -18,6 +18,7 @@ from socsim.config import SocConfig
 from socsim.data import Dataset
 from socsim.report.headline import result_tile_macs, tile_mvm_energy_pj, tops_per_w
 from socsim.sim import Result
+from socsim.sim.engines import DEFAULT_ENGINE
 
 PIPELINED_UNAVAILABLE = (
     "--pipelined: not available. The compiler emits the evaluation program micro-batch after micro-batch, each "
@@ -104,7 +105,7 @@ class Inference:
 
 def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | None = None,
                   microbatch: int | None = None, weights: str | Path | None = None, timing_only: bool = False,
-                  engine: str = "fast") -> Inference:
+                  engine: str = DEFAULT_ENGINE) -> Inference:
     """Run ``graph``'s evaluation program on ``cfg`` over the first ``images`` test images of ``data`` (all if None;
     rounded down to whole micro-batches).
 

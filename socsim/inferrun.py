@@ -10,6 +10,7 @@ from pathlib import Path
 from socsim.argtypes import positive_int
 from socsim.fileio import write_text
 from socsim.inference import PIPELINED_UNAVAILABLE, Inference, run_inference
+from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 from socsim.units import fmt_energy, fmt_sig, fmt_time
 
@@ -79,7 +80,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
     from socsim.data import load_dataset
     cfg, graph, dataset, data_path, microbatch, images = _inputs(args)
     data = load_dataset(dataset, data_path, cfg.seed)
-    inf = run_inference(graph, cfg, data, images, microbatch, args.weights, args.timing_only)
+    inf = run_inference(graph, cfg, data, images, microbatch, args.weights, args.timing_only, args.engine)
     print(inference_summary(inf))
     if args.ledger:
         write_text(args.ledger, inf.result.ledger.to_csv(index=False))
@@ -119,6 +120,7 @@ def add_infer_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pipelined", action="store_true",
                    help="overlap layers on different tiles: not available yet (the message says why)")
     p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP + "; accuracy is not measured")
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     p.add_argument("--ledger", metavar="CSV", help="write the evaluation run's ledger rows as CSV")
     p.add_argument("--json", metavar="FILE", help="write the headline numbers as JSON")
     p.set_defaults(fn=cmd_infer)

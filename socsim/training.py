@@ -78,7 +78,7 @@ class ChipTrainer:
         self.write("test_y", data.y_test[:self.compiled.test_examples])
         self.init_result: Result | None = None
         if state is None:
-            self.init_result = self.soc.run(self.compiled.init)
+            self.init_result = self.soc.run(self.compiled.init, outputs=())
         else:
             try:
                 self.restore(state)
@@ -170,7 +170,7 @@ class ChipTrainer:
         idx = self.order(self.epoch)
         self.write("train_x", self.data.x_train[idx])
         self.write("train_y", self.data.y_train[idx])
-        result = self.soc.run(self.compiled.train_epoch, hooks)
+        result = self.soc.run(self.compiled.train_epoch, hooks, outputs=())
         self.epoch += 1
         return result
 
@@ -190,7 +190,7 @@ class ChipTrainer:
 
     def evaluate(self) -> tuple[float | None, Result]:
         """Test accuracy and the evaluation run; accuracy None in timing-only mode (not measured)."""
-        result = self.soc.run(self.compiled.evaluate)
+        result = self.soc.run(self.compiled.evaluate, outputs=("correct",))
         if self.soc.timing_only:
             return None, result
         correct = float(result.outputs["correct"][0])

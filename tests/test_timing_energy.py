@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import isa
 from socsim.area import leakage_pj_per_cycle
+from socsim.config import load_config
+from socsim.sim import Soc
 from socsim.sim.ledger import COUNTERS, LEAKAGE
 from tests.helpers import run_asm
 
@@ -172,3 +175,14 @@ def test_same_program_same_numbers():
     assert a.ledger.equals(b.ledger)
     for name in a.outputs:
         np.testing.assert_array_equal(a.outputs[name], b.outputs[name])
+
+
+def test_a_run_copies_only_the_outputs_asked_for():
+    program = isa.assemble(open("programs/mlp_infer.s").read(), "mlp_infer.s")
+    every = Soc.from_config(load_config("wu2023")).run(program)
+    some = Soc.from_config(load_config("wu2023")).run(program, outputs=["pred"])
+    assert set(every.outputs) == set(program.symbols) and list(some.outputs) == ["pred"]
+    np.testing.assert_array_equal(some.outputs["pred"], every.outputs["pred"])
+    assert some.cycles == every.cycles
+    with pytest.raises(ValueError, match="outputs: no symbol 'nope' in the program"):
+        Soc.from_config(load_config("wu2023")).run(program, outputs=["pred", "nope"])

@@ -62,11 +62,6 @@ class Ledger:
             row[0] += count
             row[1] += cycles
 
-    def record_many(self, opcode: str, layer: str, phase: str, items: list[tuple[str, str, int, int]]) -> None:
-        """:meth:`record` of several (component, action, count, cycles) actions of one instruction."""
-        for component, action, count, cycles in items:
-            self.record(component, action, opcode, layer, phase, count, cycles)
-
     def snapshot(self) -> dict[Key, tuple[int, int]]:
         """The rows as they are now (for :meth:`delta`)."""
         return {k: (v[0], v[1]) for k, v in self.rows.items()}

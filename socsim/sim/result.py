@@ -26,7 +26,8 @@ class Result:
     ledger: pd.DataFrame
     busy_cycles: dict[str, int]
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
-    """Every symbol's final contents, by name."""
+    """Final contents of the symbols the run was asked for (``Soc.run(outputs=...)``; default every symbol), by
+    name."""
     timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
     """One row per executed unit job when the SoC was built with ``timeline=True``."""
 

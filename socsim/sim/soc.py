@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Collection, Iterator
 
 import numpy as np
 import pandas as pd
@@ -149,13 +149,19 @@ class Soc:
         self.plans = [None if ins is None else plan(ins) for ins in self.code]
         self.engine.load(program, self.code)
 
-    def run(self, program: Program | None = None, hooks: dict[int, Callable[[], None]] | None = None) -> Result:
+    def run(self, program: Program | None = None, hooks: dict[int, Callable[[], None]] | None = None,
+            outputs: Collection[str] | None = None) -> Result:
         """Run ``program`` (or the loaded one) from pc 0 until ``halt``; raises :class:`Trap`.
 
         ``hooks`` maps a pc to a function called each time the controller fetches it (progress bars).
+        ``outputs`` names the symbols whose final words ``Result.outputs`` copies (None: every symbol).
         """
         if program is not None:
             self.load(program)
+        unknown = sorted(set(outputs or ()) - set(self.program.symbols))
+        if unknown:
+            raise ValueError(f"outputs: no symbol {', '.join(map(repr, unknown))} in the program; it has "
+                             f"{', '.join(self.program.symbols) or 'none'}")
         self.hooks = hooks or {}
         start = self.env.now
         self.ledger.rows.clear()  # a Result covers one run
@@ -182,15 +188,15 @@ class Soc:
         busy = {u.name: u.busy_cycles - busy0[u.name] for u in self.all_units()}
         busy["controller"] = ctrl.busy_cycles
         busy["bus"] = self.fabric.bus_busy_cycles - bus0
-        outputs = {} if self.timing_only else {name: self.memory.read_symbol(self.program, name)
-                                               for name in self.program.symbols}
+        names = self.program.symbols if outputs is None else outputs
+        copied = {} if self.timing_only else {name: self.memory.read_symbol(self.program, name) for name in names}
         rows = (row for u in self.all_units() for row in u.timeline.table_rows()) if self.keep_timeline else ()
         timeline = pd.DataFrame(sorted(rows, key=lambda r: (r[5], r[0], r[1])), columns=TIMELINE_COLUMNS)
         if not self.keep_timeline:
             for unit in self.all_units():
                 unit.timeline.clear()
         return Result(self.cfg, self.program, self.env.now - start, ctrl.executed, self.ledger.frame(), busy,
-                      outputs, timeline)
+                      copied, timeline)
 
     def _record_time(self, start: int) -> None:
         """Ledger rows of the run's time: its elapsed cycles by (layer, phase) (component ``chip``, action
