@@ -1,12 +1,13 @@
 """Training throughput: the Wu et al. LeNet on mnist5k on the simulated chip vs the numpy FP32 baseline.
 
 Run: .venv/bin/python benchmarks/train_speed.py [--images N] [--graph programs/lenet_wu2023.toml]
-     [--engines fast,reference]
+     [--engines fast,reference] [--rounds 3]
 
 Prints the machine, the command, and images/s of training epochs under ``ideal`` and ``wu2023`` (full
 fidelity) on each engine, beside the numpy baseline trainer of the same graph and data, measured in the
-same run. Each trainer runs two epochs: the first (cold: kernels load from the numba cache, the fast
-engine's replay memo is empty) and the second (steady), both printed; ratios use the steady epochs.
+same run. Each trainer runs a first epoch (cold: kernels load from the numba cache, the fast engine's
+replay memo is empty), then ``--rounds`` steady epochs taken in turn with the baseline's, each
+chip epoch divided by the baseline epoch just before it; the medians are printed.
 Goals (issue 14, not tests): wu2023 >= 50 % of the baseline's images/s, ideal >= 80 %.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -34,18 +36,29 @@ def _rate(images: int, epoch) -> float:
     return images / (time.perf_counter() - t0)
 
 
-def chip_rates(graph, preset: str, data, engine: str) -> tuple[float, float]:
-    """(cold, steady) images/s of two training epochs on the chip."""
+class Trainer:
+    """One trainer under measurement: its epoch and the images/s of every epoch it ran (the first cold)."""
+
+    def __init__(self, label: str, images: int, epoch):
+        self.label, self.images, self.epoch = label, images, epoch
+        self.rates: list[float] = []
+
+    def run(self) -> float:
+        rate = _rate(self.images, self.epoch)
+        self.rates.append(rate)
+        return rate
+
+
+def chip(graph, preset: str, data, engine: str) -> Trainer:
     trainer = ChipTrainer(graph, load_config(preset), data, engine=engine)
     images = trainer.compiled.batches_per_epoch * trainer.cfg.train.batch
-    return _rate(images, trainer.train_epoch), _rate(images, trainer.train_epoch)
+    return Trainer(f"chip, {preset}, {engine} engine", images, trainer.train_epoch)
 
 
-def baseline_rates(graph, data) -> tuple[float, float]:
+def baseline(graph, data) -> Trainer:
     base = Baseline(graph, load_config("ideal").train)
     images = len(data.y_train) // base.train.batch * base.train.batch
-    epoch = lambda: base.train_epoch(data.x_train, data.y_train)  # noqa: E731
-    return _rate(images, epoch), _rate(images, epoch)
+    return Trainer("numpy FP32 baseline", images, lambda: base.train_epoch(data.x_train, data.y_train))
 
 
 def main() -> None:
@@ -53,20 +66,30 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=512, help="training images per measured epoch")
     ap.add_argument("--graph", default="programs/lenet_wu2023.toml")
     ap.add_argument("--engines", default="fast,reference", help="comma-separated engines to time")
+    ap.add_argument("--rounds", type=int, default=3, help="steady epochs per trainer, taken in turn (default 3)")
     args = ap.parse_args()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     graph = load_toml(args.graph)
     data = load_dataset("mnist5k").subset(args.images, 64)
-    cold, base = baseline_rates(graph, data)
-    print(f"{'':34}{'cold epoch':>14}{'steady epoch':>16}")
-    print(f"{'numpy FP32 baseline':<34}{cold:10.1f} im/s{base:12.1f} im/s")
-    for engine in args.engines.split(","):
-        for preset in ("ideal", "wu2023"):
-            cold, steady = chip_rates(graph, preset, data, engine)
-            print(f"{f'chip, {preset}, {engine} engine':<34}{cold:10.1f} im/s{steady:12.1f} im/s"
-                  f"   {steady / base:7.1%} of the baseline")
+    base = baseline(graph, data)
+    chips = [chip(graph, preset, data, engine) for engine in args.engines.split(",") for preset in ("ideal", "wu2023")]
+    ratios: dict[str, list[float]] = {c.label: [] for c in chips}
+    for trainer in (base, *chips):
+        trainer.run()  # cold
+    for _ in range(args.rounds):  # in turn, so a change in the machine's speed moves all trainers alike
+        b = base.run()
+        for c in chips:
+            ratios[c.label].append(c.run() / b)
+    print(f"{'':34}{'cold epoch':>14}{'steady (median)':>19}   steady / baseline, median (min-max) of "
+          f"{args.rounds} rounds")
+    for t in (base, *chips):
+        line = f"{t.label:<34}{t.rates[0]:10.1f} im/s{statistics.median(t.rates[1:]):15.1f} im/s"
+        if t is not base:
+            r = ratios[t.label]
+            line += f"   {statistics.median(r):7.1%} ({min(r):.1%}-{max(r):.1%})"
+        print(line)
 
 
 if __name__ == "__main__":

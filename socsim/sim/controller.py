@@ -24,6 +24,8 @@ from socsim.sim.traps import Trap, TrapKind
 from socsim.sim.unit import Completion, Job, wait_for
 from socsim.sim.unit import Unit as SimUnit
 
+CONTROL, UNIT = Exec.CONTROL, Exec.UNIT
+
 if TYPE_CHECKING:
     from socsim.sim.soc import Soc
     from socsim.sim.tile import Tile
@@ -156,9 +158,11 @@ class Controller:
         soc = self.soc
         code, ops = soc.code, soc.ops
         hooks, env, engine = soc.hooks, soc.env, soc.engine
+        loops = engine.loops
         n_code = len(code)
         self.limit = env.now + soc.cfg.controller.max_cycles  # a budget per run: the clock may be far along (drift)
         self.poll = self.limit if soc.deadline is None else min(self.limit, env.now + WATCH_CYCLES)
+        now = env.now  # the SimPy clock moves only while this generator waits (yield from below)
         pc = 0
         while not self.halted:
             self.pc = pc
@@ -170,21 +174,22 @@ class Controller:
             ins = code[pc]
             if ins is None:
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, soc.decode_error or "undecodable instruction")
-            if env.now + self.lag > self.poll:
+            if now + self.lag > self.poll:
                 self.check_budget(ins)
-            loop = engine.loop_at(pc)
-            if loop is not None:
-                pc = yield from engine.run_loop(self, loop)
+            if pc in loops:
+                pc = yield from engine.run_loop(self, loops[pc])
+                now = env.now
                 continue
             self.executed += 1
             op = ops[pc]
-            if op.exec is Exec.CONTROL:
+            if op.exec is CONTROL:
                 pc = op.control(self, ins.args, pc)
                 continue
-            if op.exec is Exec.UNIT:
+            if op.exec is UNIT:
                 yield from self.issue(ins, op, pc)
             else:
                 yield from op.waits(self, ins, pc)
+            now = env.now
             pc += 1
 
     # waiting on units ---------------------------------------------------------------------------------

@@ -42,9 +42,6 @@ class FastEngine(ReferenceEngine):
         self.loops = lane_loops(program, code)
         self.claims.clear()
 
-    def loop_at(self, pc: int) -> LaneLoop | None:
-        return self.loops.get(pc)
-
     def run_loop(self, ctrl: "Controller", loop: LaneLoop) -> Generator:
         soc = self.soc
         try:
