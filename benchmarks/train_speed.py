@@ -1,9 +1,14 @@
 """Training throughput: the Wu et al. LeNet on mnist5k on the simulated chip vs the numpy FP32 baseline.
 
 Run: .venv/bin/python benchmarks/train_speed.py [--images N] [--graph programs/lenet_wu2023.toml]
-Prints the machine, the command, images/s of one training epoch under wu2023 (full fidelity) and
-ideal, and of the numpy baseline trainer of the same graph and data in the same run, with ratios.
-Goal (issue 7, not a test): wu2023 >= 25 % of the baseline's images/s, ideal >= 50 %.
+     [--engines fast,reference] [--rounds 3]
+
+Prints the machine, the command, and images/s of training epochs under ``ideal`` and ``wu2023`` (full
+fidelity) on each engine, beside the numpy baseline trainer of the same graph and data, measured in the
+same run. Each trainer runs a first epoch (cold: kernels load from the numba cache, the fast engine's
+replay memo is empty), then ``--rounds`` steady epochs taken in turn with the baseline's, each
+chip epoch divided by the baseline epoch just before it; the medians are printed.
+Goals (issue 14, not tests): wu2023 >= 50 % of the baseline's images/s, ideal >= 80 %.
 """
 
 from __future__ import annotations
@@ -11,47 +16,80 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
+from pathlib import Path
 
-from socsim.baseline import Baseline
-from socsim.compiler.frontend_toml import load_toml
-from socsim.config import load_config
-from socsim.data import load_dataset
-from socsim.training import ChipTrainer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout without installing
+
+from socsim.baseline import Baseline  # noqa: E402
+from socsim.compiler.frontend_toml import load_toml  # noqa: E402
+from socsim.config import load_config  # noqa: E402
+from socsim.data import load_dataset  # noqa: E402
+from socsim.training import ChipTrainer  # noqa: E402
 
 
-def chip_rate(graph, preset: str, data) -> float:
-    trainer = ChipTrainer(graph, load_config(preset), data)
+def _rate(images: int, epoch) -> float:
+    t0 = time.perf_counter()
+    epoch()
+    return images / (time.perf_counter() - t0)
+
+
+class Trainer:
+    """One trainer under measurement: its epoch and the images/s of every epoch it ran (the first cold)."""
+
+    def __init__(self, label: str, images: int, epoch):
+        self.label, self.images, self.epoch = label, images, epoch
+        self.rates: list[float] = []
+
+    def run(self) -> float:
+        rate = _rate(self.images, self.epoch)
+        self.rates.append(rate)
+        return rate
+
+
+def chip(graph, preset: str, data, engine: str) -> Trainer:
+    trainer = ChipTrainer(graph, load_config(preset), data, engine=engine)
     images = trainer.compiled.batches_per_epoch * trainer.cfg.train.batch
-    t0 = time.perf_counter()
-    trainer.train_epoch()
-    return images / (time.perf_counter() - t0)
+    return Trainer(f"chip, {preset}, {engine} engine", images, trainer.train_epoch)
 
 
-def baseline_rate(graph, data) -> float:
+def baseline(graph, data) -> Trainer:
     base = Baseline(graph, load_config("ideal").train)
-    batch = base.train.batch
-    images = len(data.y_train) // batch * batch
-    t0 = time.perf_counter()
-    base.train_epoch(data.x_train, data.y_train)
-    return images / (time.perf_counter() - t0)
+    images = len(data.y_train) // base.train.batch * base.train.batch
+    return Trainer("numpy FP32 baseline", images, lambda: base.train_epoch(data.x_train, data.y_train))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=512, help="training images per measured epoch")
     ap.add_argument("--graph", default="programs/lenet_wu2023.toml")
+    ap.add_argument("--engines", default="fast,reference", help="comma-separated engines to time")
+    ap.add_argument("--rounds", type=int, default=3, help="steady epochs per trainer, taken in turn (default 3)")
     args = ap.parse_args()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     graph = load_toml(args.graph)
     data = load_dataset("mnist5k").subset(args.images, 64)
-    base = baseline_rate(graph, data)
-    print(f"{'numpy FP32 baseline':<28} {base:10.1f} images/s")
-    for preset in ("ideal", "wu2023"):
-        rate = chip_rate(graph, preset, data)
-        print(f"{'chip, ' + preset:<28} {rate:10.1f} images/s   {rate / base:7.2%} of the baseline")
+    base = baseline(graph, data)
+    chips = [chip(graph, preset, data, engine) for engine in args.engines.split(",") for preset in ("ideal", "wu2023")]
+    ratios: dict[str, list[float]] = {c.label: [] for c in chips}
+    for trainer in (base, *chips):
+        trainer.run()  # cold
+    for _ in range(args.rounds):  # in turn, so a change in the machine's speed moves all trainers alike
+        b = base.run()
+        for c in chips:
+            ratios[c.label].append(c.run() / b)
+    print(f"{'':34}{'cold epoch':>14}{'steady (median)':>19}   steady / baseline, median (min-max) of "
+          f"{args.rounds} rounds")
+    for t in (base, *chips):
+        line = f"{t.label:<34}{t.rates[0]:10.1f} im/s{statistics.median(t.rates[1:]):15.1f} im/s"
+        if t is not base:
+            r = ratios[t.label]
+            line += f"   {statistics.median(r):7.1%} ({min(r):.1%}-{max(r):.1%})"
+        print(line)
 
 
 if __name__ == "__main__":

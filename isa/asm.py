@@ -43,7 +43,13 @@ _MEM = re.compile(r"^(?P<base>[^()]+?)\s*(\(\s*(?P<reg>[^)]*)\))?\s*$")
 SYM_FORM = ".sym NAME SPACE SIZE [@ADDR] [= V, ... | uniform LO HI SEED | normal MEAN STD SEED]"
 MAX_EXPR_CHARS = 1000
 """Longest integer expression (characters): bounds the parse (its depth) and the work."""
-_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _fits_f32(value: float) -> bool:
+    """Whether a finite ``value`` rounds to a finite float32 (the largest float32 prints as 3.4028235e+38, which
+    is just above it and still rounds back to it)."""
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(np.float32(value)))
 MAX_BITS = 64
 """Every value of an integer expression, intermediate ones included, has |v| < 2^MAX_BITS."""
 
@@ -280,7 +286,7 @@ class _Assembler:
         if text.startswith("="):
             toks = [t for t in _split_operands(text[1:], col) if t.text]
             vals = [self.float_lit(t.text, line, t.col) for t in toks]
-            bad = next((t for t, v in zip(toks, vals) if math.isfinite(v) and abs(v) > _F32_MAX), None)
+            bad = next((t for t, v in zip(toks, vals) if math.isfinite(v) and not _fits_f32(v)), None)
             if bad is not None:  # it would become inf silently; an explicit nan or inf is kept (to test traps)
                 raise self.error(f"value {bad.text!r} is beyond the float32 range", line, bad.col,
                                  "numbers within +-3.4e38 (or an explicit nan / inf)")

@@ -17,6 +17,7 @@ from isa import assemble_file, disassemble, read_binary, write_binary
 from isa.program import Program
 from socsim.argtypes import positive_int, positive_seconds
 from socsim.fileio import write_text
+from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
 EXIT_ERROR = 2
@@ -81,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     program = _load_program(args.program)
     if args.dump and args.timing_only:
         raise ValueError("--dump needs the numerics; --timing-only does not compute memory contents")
-    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only)
+    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only, engine=args.engine)
     if args.timeout is not None:
         soc.deadline = time.monotonic() + args.timeout
     try:
@@ -174,6 +175,13 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_area(args: argparse.Namespace) -> int:
+    from socsim.config import load_config
+    from socsim.report.summary import area_text
+    print(area_text(load_config(args.config)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="socsim",
@@ -206,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace-cycles", type=positive_int, metavar="N",
                    help="with --trace: only the jobs starting in the first N cycles")
     p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP)
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     p.add_argument("--max-cycles", type=positive_int, metavar="N",
                    help=f"trap (exit 3, with the PC) past N cycles (default {DEFAULT_RUN_CYCLES}, or the config's "
                         "controller.max_cycles if lower)")
@@ -224,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from socsim.trainrun import add_train_command
     add_train_command(sub)
+    from socsim.inferrun import add_infer_command
+    add_infer_command(sub)
     from socsim.report.cli import add_report_commands
     add_report_commands(sub)
     from socsim.sweep import add_sweep_command
@@ -232,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_drift_command(sub)
 
     add("presets", cmd_presets, "list the shipped configuration presets with a one-line description each")
+    p = add("area", cmd_area, "print the chip area and leakage of a preset or TOML config, part by part "
+                              "(docs/area.md)")
+    p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
     p = add("config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")
     p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
     return parser

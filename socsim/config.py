@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from socsim.area_params import AreaTable
 from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, param
 from socsim.fileio import read_text
 from socsim.physics.params import PhysicsParams
@@ -302,6 +303,7 @@ class SocConfig(Params):
     dma: DmaConfig = param(DmaConfig())
     dram: DramConfig = param(DramConfig())
     energy: EnergyTable = param(EnergyTable())
+    area: AreaTable = param(AreaTable(), doc="area and leakage per component (docs/area.md)")
     train: TrainConfig = param(TrainConfig())
 
     def space_words(self) -> dict[str, int]:

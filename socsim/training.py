@@ -79,7 +79,7 @@ class ChipTrainer:
         self.init_result: Result | None = None
         if state is None:
             self.place_training_data(0)  # the calibration after init reads the first epoch's first images
-            self.init_result = self.calibrated(self.soc.run(self.compiled.init))
+            self.init_result = self.calibrated(self.soc.run(self.compiled.init, outputs=()))
         else:
             try:
                 self.restore(state)
@@ -177,7 +177,7 @@ class ChipTrainer:
         weights), as one result; ``result`` itself when the programs do not calibrate."""
         if self.compiled.calibrate is None:
             return result
-        return result.then(self.soc.run(self.compiled.calibrate))
+        return result.then(self.soc.run(self.compiled.calibrate, outputs=()))
 
     def runs(self) -> list[tuple[int, int]]:
         """The [first, end) batch ranges of one epoch's training runs: the whole epoch, or stretches of
@@ -194,7 +194,7 @@ class ChipTrainer:
         result: Result | None = None
         for first, end in self.runs():
             self.write("batches", np.array([first, end], np.float32))
-            part = self.calibrated(self.soc.run(self.compiled.train_epoch, hooks))
+            part = self.calibrated(self.soc.run(self.compiled.train_epoch, hooks, outputs=()))
             result = part if result is None else result.then(part)
         assert result is not None
         self.epoch += 1
@@ -216,7 +216,7 @@ class ChipTrainer:
 
     def evaluate(self) -> tuple[float | None, Result]:
         """Test accuracy and the evaluation run; accuracy None in timing-only mode (not measured)."""
-        result = self.soc.run(self.compiled.evaluate)
+        result = self.soc.run(self.compiled.evaluate, outputs=("correct",))
         if self.soc.timing_only:
             return None, result
         correct = float(result.outputs["correct"][0])

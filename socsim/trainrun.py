@@ -42,6 +42,7 @@ from socsim.runs import (
     write_metrics,
 )
 from socsim.sim import Result, Trap, TrapKind
+from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
 __all__ = ["Diverged", "RunArgs", "add_train_command", "cmd_train", "epoch_metrics", "run_training"]
@@ -55,8 +56,9 @@ class Diverged(RuntimeError):
 
 
 def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: Result, images: int,
-                  weights: int, wall_s: float) -> dict[str, Any]:
-    """One metrics row: everything from the two runs' ledgers and cycle counts."""
+                  weights: int, wall_s: float, batches: int = 1, test_images: int = 1) -> dict[str, Any]:
+    """One metrics row: everything from the two runs' ledgers and cycle counts (``batches`` optimizer steps of the
+    training program, ``test_images`` images of the evaluation program)."""
     led = train.ledger
     by_phase = led.groupby("phase")["energy_pj"].sum()
     cells = float(led.loc[led.action == "cells_written", "count"].sum())
@@ -65,7 +67,10 @@ def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: R
         "epoch": epoch, "test_accuracy": accuracy, "train_images": images,
         "train_cycles": train.cycles, "train_s": train.seconds, "latency_per_image_s": train.seconds / images,
         "train_energy_pj": train.energy_pj, "energy_per_image_pj": train.energy_pj / images,
-        "eval_cycles": evaluate.cycles, "eval_energy_pj": evaluate.energy_pj,
+        "static_energy_pj": train.static_energy_pj, "step_latency_s": train.seconds / batches,
+        "eval_cycles": evaluate.cycles, "eval_energy_pj": evaluate.energy_pj, "eval_images": test_images,
+        "infer_latency_per_image_s": evaluate.seconds / test_images,
+        "infer_energy_per_image_pj": evaluate.energy_pj / test_images,
         "cells_written": cells, "writes_per_weight": cells / max(weights, 1),
         "set_pulses": float(led.loc[led.action == "set_pulse", "count"].sum()),
         "reset_pulses": float(led.loc[led.action == "reset_pulse", "count"].sum()),
@@ -84,19 +89,39 @@ def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
     acc = "not measured (timing only)" if row["test_accuracy"] is None else f"{row['test_accuracy']:.2%}"
     share = row.get("adc_saturated_share")  # absent from the rows of runs started before it was measured
     share = "not measured" if share is None else f"{share:.2%}"
+    static = row.get("static_energy_pj")  # absent from the rows of runs started before leakage was counted
+    static = "" if static is None else f"; of it static {static / row['train_images'] / 1e3:.1f}"
     print(f"epoch {row['epoch']:>3}  test acc {acc}{base}\n"
-          f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {row['train_s']:.3f} s total (simulated)\n"
-          f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update / calibrate {split}), "
+          f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {_step(row)}{row['train_s']:.3f} s total "
+          f"(simulated)\n"
+          f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update / calibrate {split}"
+          f"{static}), "
           f"{row['train_energy_pj'] / 1e6:.3f} uJ total\n"
+          f"{_inference(row)}"
           f"    writes   {row['cells_written']:.0f} weights programmed ({row['writes_per_weight']:.3f} per weight), "
           f"{row['set_pulses']:.0f} SET + {row['reset_pulses']:.0f} RESET pulses; "
           f"ADC inputs over range {share}; wall {row['wall_s']:.1f} s",
           file=out)
 
 
+def _step(row: dict[str, Any]) -> str:
+    step = row.get("step_latency_s")
+    return "" if step is None else f"{step * 1e3:.3f} ms per batch step, "
+
+
+def _inference(row: dict[str, Any]) -> str:
+    """The epoch's evaluation program as inference: latency and energy per test image."""
+    if row.get("infer_latency_per_image_s") is None:
+        return ""
+    return (f"    infer    {row['infer_latency_per_image_s'] * 1e3:.3f} ms/image, "
+            f"{row['infer_energy_per_image_pj'] / 1e3:.1f} nJ/image over {row['eval_images']} test images\n")
+
+
 def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: bool = False,
-                 quiet: bool = False, trace_cycles: int | None = None) -> tuple[list[dict[str, Any]], Result | None]:
-    """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result.
+                 quiet: bool = False, trace_cycles: int | None = None,
+                 engine: str = DEFAULT_ENGINE) -> tuple[list[dict[str, Any]], Result | None]:
+    """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result. ``engine``
+    runs the programs (socsim.sim.engines; the numbers do not depend on it).
 
     Raises Diverged on NaN."""
     from socsim.baseline import Baseline
@@ -117,7 +142,7 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
     out = sys.stdout
     try:
         trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"],
-                              timing_only=args.timing_only, timeline=trace_cycles is not None)
+                              timing_only=args.timing_only, timeline=trace_cycles is not None, engine=engine)
     except StateMismatch as exc:
         raise CheckpointError(f"{out_dir / CHECKPOINT}: does not fit this run's graph and config: {exc}") from None
     if not resume:
@@ -159,10 +184,10 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
             from socsim.report.rundir import TRACE
             from socsim.report.trace import write_trace
             write_trace(train.timeline, out_dir / TRACE, cfg.clock_hz, trace_cycles)
-            for unit in trainer.soc.all_units():
-                unit.timeline = None
+            trainer.soc.keep_timeline = False  # later epochs: the elapsed time by layer only
             trace_cycles = None
-        row = epoch_metrics(trainer.epoch, acc, train, ev, images, weights, time.perf_counter() - t0)
+        row = epoch_metrics(trainer.epoch, acc, train, ev, images, weights, time.perf_counter() - t0,
+                            comp.batches_per_epoch, comp.test_examples)
         base_acc = None
         if ref is not None:
             idx = trainer.order(trainer.epoch - 1)
@@ -212,6 +237,7 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
     p.add_argument("--timing-only", action="store_true",
                    help=TIMING_ONLY_HELP + "; test accuracy is recorded as not measured (empty in metrics.csv)")
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--trace", action="store_true",
                    help="write RUN_DIR/trace.json: the unit jobs of the first epoch trained, as Chrome trace-event "
@@ -296,7 +322,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 _fresh_run_dir(out_dir, args.force)  # again, now that no other process can start here
             rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
                                             quiet=args.quiet,
-                                            trace_cycles=args.trace_cycles if args.trace else None)
+                                            trace_cycles=args.trace_cycles if args.trace else None,
+                                            engine=args.engine)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return 4

@@ -27,6 +27,12 @@ def assert_same_result(a: Result, b: Result, what: str) -> None:
         np.testing.assert_array_equal(a.outputs[name], b.outputs[name], err_msg=f"{what}: output {name}")
     pd.testing.assert_frame_equal(a.timeline.reset_index(drop=True), b.timeline.reset_index(drop=True),
                                   check_exact=True, obj=f"{what}: timeline")
+    # the rows recorded from the run's time (elapsed by layer, leakage) are in the ledger compared above; say it
+    key = ["layer", "phase"]
+    pd.testing.assert_frame_equal(a.elapsed.sort_values(key).reset_index(drop=True),
+                                  b.elapsed.sort_values(key).reset_index(drop=True), obj=f"{what}: elapsed by layer")
+    assert int(a.elapsed["cycles"].sum()) == a.cycles, f"{what}: elapsed by layer does not sum to the cycles"
+    assert a.static_energy_pj == b.static_energy_pj, f"{what}: static energy differs"
 
 
 def assert_same_devices(a: Soc, b: Soc) -> None:

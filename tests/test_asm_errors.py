@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 
 import isa
@@ -56,6 +57,8 @@ CASES = {
     "bad hyperparameter": ("    hp alpha, 0.1", "alpha", "bad name 'alpha'", "lr, beta1, beta2, eps, wd"),
     "bad float operand": ("    vfill a, 4, 1.0.0", "1.0.0", "bad number '1.0.0'", "a decimal number"),
     "float operand overflows float32": ("    vscl a, a, 4, 1e39", "1e39", "not a finite float", "vscl"),
+    ".sym value beyond float32": (".sym b sram 2 = 1.0, 3.5e38", "3.5e38", "beyond the float32 range",
+                                  "numbers within"),
     ".sym missing size": (".sym b sram", ".sym", "malformed .sym", ".sym NAME SPACE SIZE"),
     ".sym bad name": (".sym 1b sram 4", "1b", "bad symbol name '1b'", "a name like"),
     ".sym zero size": (".sym b sram 0", "0", "symbol 'b' has size 0", "a positive word count"),
@@ -125,6 +128,12 @@ def test_the_preamble_is_valid():
 def test_symbols_that_do_not_overlap(text):
     prog = isa.assemble(PREAMBLE + text + "\n    halt\n")
     assert prog.symbols["u"].size == 4
+
+
+def test_the_largest_float32_as_printed_is_a_valid_value():
+    top = float(np.finfo(np.float32).max)
+    prog = isa.assemble(PREAMBLE + f".sym u sram 2 = {np.float32(top)}, -{np.float32(top)}\n    halt\n")
+    assert prog.symbols["u"].init.values == (top, -top)
 
 
 def test_error_on_a_line_with_a_label_and_a_comment():

@@ -62,7 +62,9 @@ def test_run_summary_uses_display_units(capsys):
     out = capsys.readouterr().out
     assert f"cycles        {result.cycles:,}\n" in out
     assert f"time          {result.cycles / 100:.3g} us at 100 MHz\n" in out  # cycles / 100 MHz, in us
-    assert f"energy        {result.energy_pj / 1e6:.3g} uJ\n" in out
+    assert (f"energy        {result.energy_pj / 1e6:.3g} uJ (dynamic {result.dynamic_energy_pj / 1e6:.3g} uJ + static "
+            f"{result.static_energy_pj / 1e3:.3g} nJ)\n") in out
+    assert 1e3 <= result.static_energy_pj < 1e6  # nJ above
     assert "\ncomponent        energy nJ   share  busy cycles   util\n" in out
     dram = result.by_component().loc["dram"]
     assert f"\ndram        {dram.energy_pj / 1e3:>14,.3f}{dram.share:>8.1%}            0   0.0%\n" in out

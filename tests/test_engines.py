@@ -11,6 +11,7 @@ import copy
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import isa
@@ -39,19 +40,32 @@ def test_hand_written_programs_run_the_same(program, preset):
 
 
 def _epoch_on_both(graph, cfg, data, microbatch=None, timeline=False, timing_only=False) -> dict:
-    """Init, one training epoch and one evaluation on each engine: (trainer, results) by engine."""
+    """Init, one training epoch and one evaluation on each engine: (trainer, results, every symbol's words after
+    each of the three) by engine."""
     out = {}
     for engine in ("reference", "fast"):
         trainer = ChipTrainer(graph, cfg, data, microbatch=microbatch, timeline=timeline, timing_only=timing_only,
                               engine=engine)
-        out[engine] = (trainer, [trainer.init_result, trainer.train_epoch(), trainer.evaluate()[1]])
+        memory = [_symbols(trainer)]
+        results = [trainer.init_result, trainer.train_epoch()]
+        memory.append(_symbols(trainer))
+        results.append(trainer.evaluate()[1])
+        memory.append(_symbols(trainer))
+        out[engine] = (trainer, results, memory)
     return out
 
 
+def _symbols(trainer) -> dict:
+    return {} if trainer.soc.timing_only else {name: trainer.read(name) for name in trainer.compiled.init.symbols}
+
+
 def _assert_same_epoch(runs: dict, what: str) -> None:
-    (ref, ref_results), (fast, fast_results) = runs["reference"], runs["fast"]
-    for name, a, b in zip(("init", "train", "evaluate"), ref_results, fast_results):
+    (ref, ref_results, ref_memory), (fast, fast_results, fast_memory) = runs["reference"], runs["fast"]
+    for name, a, b, ma, mb in zip(("init", "train", "evaluate"), ref_results, fast_results, ref_memory, fast_memory):
         assert_same_result(a, b, f"{what} {name}")
+        assert ma.keys() == mb.keys()
+        for symbol in ma:
+            np.testing.assert_array_equal(ma[symbol], mb[symbol], err_msg=f"{what} after {name}: symbol {symbol}")
     assert_same_devices(ref.soc, fast.soc)
     assert ref.soc.env.now == fast.soc.env.now
 
@@ -109,5 +123,73 @@ def test_resume_from_a_checkpoint_stays_the_same(mnist):
     again = resumed.train_epoch()
     assert_same_result(second, again, "the epoch after a resume")
     assert_same_devices(whole.soc, resumed.soc)
+    for name, words in _symbols(whole).items():
+        np.testing.assert_array_equal(words, resumed.read(name), err_msg=f"symbol {name} after the resumed epoch")
     for name in whole.compiled.init.symbols:
         np.testing.assert_array_equal(whole.read(name), resumed.read(name), err_msg=name)
+
+
+def test_the_command_line_selects_the_engine(tmp_path, capsys):
+    """``socsim train``, ``run`` and ``infer`` with ``--engine``: the same metrics and summaries from either engine."""
+    import json
+
+    from socsim.cli import main
+    rows, runs, infers = {}, {}, {}
+    for engine in ("reference", "fast"):
+        out = tmp_path / engine
+        assert main(["train", str(ROOT / "programs" / "mlp.toml"), "--dataset", "digits", "--epochs", "1",
+                     "--train-examples", "256", "--test-examples", "64", "--quiet", "--engine", engine,
+                     "--out", str(out)]) == 0
+        rows[engine] = pd.read_csv(out / "metrics.csv").drop(columns=["wall_s"])
+        assert main(["run", str(ROOT / "programs" / "mlp_infer.s"), "--engine", engine,
+                     "--json", str(tmp_path / f"run_{engine}.json")]) == 0
+        runs[engine] = json.loads((tmp_path / f"run_{engine}.json").read_text())
+        assert main(["infer", str(ROOT / "programs" / "mlp.toml"), "--dataset", "digits", "--images", "64",
+                     "--engine", engine, "--json", str(tmp_path / f"infer_{engine}.json")]) == 0
+        infers[engine] = json.loads((tmp_path / f"infer_{engine}.json").read_text())
+    capsys.readouterr()
+    pd.testing.assert_frame_equal(rows["reference"], rows["fast"], check_exact=True)
+    assert runs["reference"] == runs["fast"]
+    assert infers["reference"] == infers["fast"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["infer", str(ROOT / "programs" / "mlp.toml"), "--engine", "turbo"])
+    assert exit_.value.code == 2 and "invalid choice: 'turbo'" in capsys.readouterr().err
+
+
+def test_a_sweep_point_keeps_its_key_on_either_engine(tmp_path):
+    from socsim.sweep import load_sweep
+    from socsim.sweep.spec import expand
+    text = (ROOT / "programs" / "sweeps" / "adc_bits.toml").read_text()
+    text = text.replace('"../mlp.toml"', f'"{ROOT / "programs" / "mlp.toml"}"')
+    (tmp_path / "s.toml").write_text(text.replace("[job]", "[job]\nengine = \"reference\"", 1))
+    spec = load_sweep(str(tmp_path / "s.toml"))
+    assert spec.job.engine == "reference"
+    base = load_sweep(str(ROOT / "programs" / "sweeps" / "adc_bits.toml"))
+    assert [p.key for p in expand(spec)] == [p.key for p in expand(base)]
+
+
+@pytest.mark.parametrize("preset", ["wu2023", "pcm_hic"], ids=lambda p: f"preset={p}")
+def test_lanes_in_turn_are_the_same(preset, mnist, monkeypatch):
+    """Large loops run their lanes in turn on memory (no lane storage): the same numbers as the reference."""
+    from socsim.sim.lanes import numerics
+    monkeypatch.setattr(numerics, "TOGETHER_WORDS", 0)
+    graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
+    _assert_same_epoch(_epoch_on_both(graph, load_config(preset), mnist.subset(128, 32)), f"LeNet in turn on {preset}")
+
+
+def test_residual_in_turn_is_the_same(digits, monkeypatch):
+    from socsim.sim.lanes import numerics
+    monkeypatch.setattr(numerics, "TOGETHER_WORDS", 0)
+    graph = loads_toml(RESIDUAL, "tiny_residual.toml")
+    cfg = load_config("wu2023", {"train": {"batch": 32}, "controller": {"dmem_kbit": 4096}})
+    _assert_same_epoch(_epoch_on_both(graph, cfg, digits.subset(128, 32), microbatch=4), "residual in turn")
+
+
+def test_inference_is_the_same(digits):
+    """socsim infer's run (init, then the evaluation program) on both engines: the same Result, latency and energy."""
+    from socsim.inference import run_inference
+    graph, cfg = load_graph(str(ROOT / "programs" / "mlp.toml")), load_config("wu2023")
+    runs = {e: run_inference(graph, cfg, digits, images=96, engine=e) for e in ("reference", "fast")}
+    assert_same_result(runs["reference"].result, runs["fast"].result, "inference")
+    assert runs["reference"].latency_per_image_s == runs["fast"].latency_per_image_s
+    assert runs["reference"].energy_per_image_pj == runs["fast"].energy_per_image_pj

@@ -152,3 +152,25 @@ def test_replay_never_spans_a_data_dependent_instruction():
     soc, result = run(unmarked, "fast")
     assert soc.engine.replayed == 0
     assert_same_result(run(unmarked, "reference")[1], result, "the same loop without the mark")
+
+
+def test_an_inner_loop_is_replayed_and_equals_the_reference():
+    """An inner loop of many iterations inside each lane (as a convolution's bands): its repeating iterations are
+    replayed within the simulated lanes, and nothing differs from the reference engine."""
+    body = """\
+    muli x4, x3, 4
+    copy buf, x(x4), 4
+    li x10, 0
+band:
+    mm out, buf, w, 1, 4, 4, 0, 0, 0
+    vadd total, total, out, 4
+    vscl buf, buf, 4, 0.5
+    addi x10, x10, 1
+    li x11, 16
+    blt x10, x11, band
+"""
+    text = program(body)
+    (ref_soc, ref), (fast_soc, fast) = run(text, "reference"), run(text, "fast")
+    assert_same_result(ref, fast, "lanes with an inner loop")
+    assert_same_devices(ref_soc, fast_soc)
+    assert fast_soc.engine.inner_replayed > 0

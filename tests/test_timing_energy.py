@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socsim.sim.ledger import COUNTERS
+import isa
+from socsim.area import leakage_pj_per_cycle
+from socsim.config import load_config
+from socsim.sim import Soc
+from socsim.sim.ledger import COUNTERS, LEAKAGE
 from tests.helpers import run_asm
 
 FULL_TILE_MVM = """
@@ -118,11 +122,17 @@ def test_ledger_totals_equal_the_sum_of_rows():
     assert r.energy_pj == pytest.approx(float(rows.energy_pj.sum()), rel=0, abs=1e-6)
     assert (rows[rows.action.isin(COUNTERS)].energy_pj == 0).all()
     assert r.by_component().energy_pj.sum() == pytest.approx(r.energy_pj, rel=1e-12)
-    # every priced row is count x the table price of its action (an ADC conversion: figure of merit x 2^bits)
+    # every priced row is count x the table price of its action (an ADC conversion: figure of merit x 2^bits);
+    # leakage: cycles x the component's pJ per cycle
     price = {name[:-3]: value for name, value in vars(r.cfg.energy).items()}
     price["adc_conversion"] = r.cfg.energy.adc_fom_fj * 2 ** r.cfg.tiles.physics.adc.bits / 1000
+    leak = leakage_pj_per_cycle(r.cfg)
     for _, row in rows[~rows.action.isin(COUNTERS)].iterrows():
-        assert row.energy_pj == pytest.approx(row["count"] * price[row.action], rel=1e-12)
+        want = leak[row.component] if row.action == LEAKAGE else price[row.action]
+        assert row.energy_pj == pytest.approx(row["count"] * want, rel=1e-12)
+    # static energy = every component's leakage power x the run's time
+    assert r.static_energy_pj == pytest.approx(sum(leak.values()) * r.cycles, rel=1e-12)
+    assert r.static_energy_pj > 0 and r.dynamic_energy_pj + r.static_energy_pj == pytest.approx(r.energy_pj)
 
 
 def test_two_independent_mvms_on_two_tiles_overlap():
@@ -200,3 +210,14 @@ def test_same_program_same_numbers():
     assert a.ledger.equals(b.ledger)
     for name in a.outputs:
         np.testing.assert_array_equal(a.outputs[name], b.outputs[name])
+
+
+def test_a_run_copies_only_the_outputs_asked_for():
+    program = isa.assemble(open("programs/mlp_infer.s").read(), "mlp_infer.s")
+    every = Soc.from_config(load_config("wu2023")).run(program)
+    some = Soc.from_config(load_config("wu2023")).run(program, outputs=["pred"])
+    assert set(every.outputs) == set(program.symbols) and list(some.outputs) == ["pred"]
+    np.testing.assert_array_equal(some.outputs["pred"], every.outputs["pred"])
+    assert some.cycles == every.cycles
+    with pytest.raises(ValueError, match="outputs: no symbol 'nope' in the program"):
+        Soc.from_config(load_config("wu2023")).run(program, outputs=["pred", "nope"])

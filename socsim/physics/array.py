@@ -29,8 +29,8 @@ from socsim.physics.kernels.normal import fill_normals
 from socsim.physics.mvm import ReadDraws, Variance, analog_mvm
 from socsim.physics.params import PhysicsParams
 
-_CACHED_BLOCKS = 16
-"""Read matrices kept per array (blocks read since the last programming)."""
+_CACHE_BYTES = 4 << 20
+"""Read matrices kept per array (blocks read since the last programming), up to this many bytes."""
 
 
 class PairArray(Crossbar):
@@ -123,7 +123,8 @@ class PairArray(Crossbar):
             gm = np.ascontiguousarray((blk[0] - blk[1]).transpose(1, 0, 2).reshape(nr, s * nc))
             vm = (np.ascontiguousarray((vb[0] + vb[1]).transpose(1, 0, 2).reshape(nr, s * nc))
                   if isinstance(vb, np.ndarray) else (2 * vb if vb else None))
-        if len(self._cache) >= _CACHED_BLOCKS:
+        if sum(g.nbytes + (v.nbytes if isinstance(v, np.ndarray) else 0) for g, v in self._cache.values()) \
+                + gm.nbytes > _CACHE_BYTES:
             self._cache.clear()
         self._cache[key] = (gm.astype(np.float32, copy=False), vm)
         return self._cache[key]

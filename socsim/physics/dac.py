@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from socsim.physics.flat import Flat
-from socsim.physics.kernels.io_kernels import extract_digits, quantize_codes
+from socsim.physics.kernels.io_kernels import extract_digits, quantize_codes, quantize_rows
 
 
 def pulse_slots(levels_per_pulse: int, in_bits: int) -> int:
@@ -125,6 +125,19 @@ class Dac:
         quantize_codes(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, n), tr.lo, tr.hi, table,
                        codes.reshape(-1, n), s.reshape(-1, n))
         return codes, s
+
+    def quantize_summed(self, x: np.ndarray, in_bits: int) -> tuple[np.ndarray, np.ndarray]:
+        """Clip and round one phase's codes (..., n); returns (codes, row sums of the noise weights (..., 1))."""
+        tr, table = self._train_and_table(in_bits)
+        if in_bits == 0:
+            codes = np.clip(x, -self.analog_fs, self.analog_fs).astype(np.float32)
+            return codes, (codes * codes).sum(axis=-1, keepdims=True, dtype=np.float32)
+        n = x.shape[-1]
+        codes = np.empty(x.shape, np.float32)
+        sums = np.empty(x.shape[:-1] + (1,), np.float32)
+        quantize_rows(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, n), tr.lo, tr.hi, table,
+                      codes.reshape(-1, n), sums.reshape(-1))
+        return codes, sums
 
     def digits(self, codes: np.ndarray, in_bits: int) -> np.ndarray:
         """Pulse digits of quantised codes (L, B, n): (L, P, B, n) float32 (analog: the clipped value itself)."""

@@ -95,13 +95,19 @@ def _one_phase(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Ad
                draws: ReadDraws, phase: int, saturated: np.ndarray, tia_max_ua: float,
                exact_slices: bool, peak: bool = False) -> np.ndarray:
     tr = dac.train(in_bits)
-    codes, s = dac.quantize(x, in_bits)
     back = np.float32(tr.gain / tr.v_unit)
     seeds = draws.seeds(Site.ADC, phase)
     if adc.sums_analog and not exact_slices and not _tia_can_clip(gmat, tr, dac, tia_max_ua):
-        y = adc.convert(np.matmul(codes, gmat), _noise_var(s, var, tr.v_unit), seeds, saturated,
-                        tr.v_unit / tr.gain, 1.0 if peak else float(back))
+        if isinstance(var, np.ndarray):  # per-device variance: the noise weights of every input
+            codes, s = dac.quantize(x, in_bits)
+            nv = _noise_var(s, var, tr.v_unit)
+        else:                            # one variance for every device: their row sums suffice
+            codes, sums = dac.quantize_summed(x, in_bits)
+            nv = None if not var else sums * np.float32(var * tr.v_unit * tr.v_unit)
+        y = adc.convert(np.matmul(codes, gmat), nv, seeds, saturated, tr.v_unit / tr.gain,
+                        1.0 if peak else float(back))
         return np.abs(y) if peak else y
+    codes, _ = dac.quantize(x, in_bits)
     lanes, b, n = codes.shape
     d = dac.digits(codes, in_bits)                            # (L, P, B, n)
     p = d.shape[1]

@@ -21,7 +21,14 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from socsim.fileio import atomic_write  # noqa: E402
-from socsim.report.tables import PHASES, UNIT_ACTIONS, layer_order, natural_key  # noqa: E402
+from socsim.report.tables import (  # noqa: E402
+    PHASES,
+    UNIT_ACTIONS,
+    elapsed_rows,
+    layer_order,
+    natural_key,
+    units_only,
+)
 from socsim.units import energy_unit  # noqa: E402  (re-exported: figures pick their energy unit here)
 
 TIMELINE_BARS = 4000
@@ -65,6 +72,7 @@ def _legend(fig: Figure, ax) -> None:
 def energy_breakdown(ledger: pd.DataFrame, images: int | None = None) -> Figure:
     """Energy per layer (left) and per phase (right), stacked by component; per image when ``images``."""
     per = max(images or 1, 1)
+    ledger = units_only(ledger)
     colors = component_colors(ledger["component"])
     by_layer = ledger.pivot_table(index="layer", columns="component", values="energy_pj", aggfunc="sum",
                                   fill_value=0).reindex(layer_order(ledger)) / per
@@ -88,22 +96,41 @@ def energy_breakdown(ledger: pd.DataFrame, images: int | None = None) -> Figure:
 
 def latency_breakdown(ledger: pd.DataFrame, clock_hz: float, images: int | None = None,
                       elapsed_cycles: float | None = None) -> Figure:
-    """Busy time of each unit per phase (stacked bars, us; per image when ``images``), with the elapsed time
-    as a dashed line. Units overlap, so a stack can exceed the elapsed time; the gap below it is overlap."""
+    """Left: elapsed time by layer, stacked by phase (the ledger's ``chip``/``elapsed`` rows: each cycle attributed
+    to one layer, so the bars add up to the elapsed time). Right, a separate view: busy time of each unit per phase
+    (stacked), with the elapsed time as a dashed line; units overlap, so a stack can exceed it. Time in the unit
+    that fits, per image when ``images``."""
+    from socsim.units import time_unit
     per = max(images or 1, 1)
-    busy = ledger[ledger["action"].isin(UNIT_ACTIONS)]
+    el = elapsed_rows(ledger)
+    by_layer = el.pivot_table(index="layer", columns="phase", values="cycles", aggfunc="sum", fill_value=0)
+    by_layer = by_layer.reindex([n for n in layer_order(ledger) if n in by_layer.index])
+    by_layer = by_layer[sorted(by_layer.columns, key=lambda p: PHASES.index(p) if p in PHASES else len(PHASES))]
+    busy = units_only(ledger)
+    busy = busy[busy["action"].isin(UNIT_ACTIONS)]
     t = busy.pivot_table(index="phase", columns="component", values="cycles", aggfunc="sum", fill_value=0)
-    t = t.reindex([p for p in PHASES if p in t.index] + [p for p in t.index if p not in PHASES])
-    t = _by_name(t) / clock_hz * 1e6 / per
-    fig, ax = plt.subplots(figsize=(8, 4))
-    _stacked(ax, t, component_colors(ledger["component"]), 1.0)
+    t = _by_name(t.reindex([p for p in PHASES if p in t.index] + [p for p in t.index if p not in PHASES]))
+    seconds = 1.0 / clock_hz / per
+    largest = max(float(by_layer.sum(axis=1).max()) if len(by_layer) else 0.0,
+                  float(t.sum(axis=1).max()) if len(t) else 0.0, float(elapsed_cycles or 0.0)) * seconds
+    unit, scale = time_unit(largest)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    if len(by_layer):
+        _stacked(axes[0], by_layer * seconds, PHASE_COLORS, scale)
+        axes[0].legend(fontsize=8, title="phase", title_fontsize=8)
+    else:
+        axes[0].text(0.5, 0.5, "no elapsed-time rows in this ledger", ha="center", va="center",
+                     transform=axes[0].transAxes)
+    axes[0].set_title("elapsed time by layer and phase ('-': outside layers)", fontsize=10)
+    axes[0].set_ylabel(f"elapsed time ({unit}{' per image' if images else ''})")
+    _stacked(axes[1], t * seconds, component_colors(ledger["component"]), scale)
     if elapsed_cycles:
-        ax.axhline(elapsed_cycles / clock_hz * 1e6 / per, color="k", ls="--", lw=1,
-                   label="elapsed (all phases)")
-    ax.set_ylabel(f"unit busy time (us{' per image' if images else ''})")
-    ax.set_title("Latency breakdown: busy time per unit and phase")
-    _legend(fig, ax)
-    fig.tight_layout(rect=(0, 0, 0.8, 1))
+        axes[1].axhline(elapsed_cycles * seconds / scale, color="k", ls="--", lw=1, label="elapsed (all phases)")
+    axes[1].set_title("unit busy time by phase (units overlap)", fontsize=10)
+    axes[1].set_ylabel(f"unit busy time ({unit}{' per image' if images else ''})")
+    _legend(fig, axes[1])
+    fig.suptitle("Latency breakdown")
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
     return fig
 
 

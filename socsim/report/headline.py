@@ -80,6 +80,16 @@ class Headline:
     geometry_macs_per_image: float | None
     """Mapping: forward MACs per image from layer geometry (None without the graph)."""
     writes_per_weight: float
+    step_latency_s: float = float("nan")
+    """Simulated time of one training batch (forward, backward and update of its images), mean over epochs."""
+    infer_latency_per_image_s: float = float("nan")
+    """Evaluation-program cycles / clock / test images, mean over epochs: inference per image."""
+    infer_energy_per_image_pj: float = float("nan")
+    """Evaluation-program energy / test images, mean over epochs."""
+    static_energy_pj: float = float("nan")
+    """Leakage energy of every ledger row (training and evaluation)."""
+    area_mm2: float = float("nan")
+    """Chip area of the run's config (socsim.area)."""
 
     @property
     def ops(self) -> float:
@@ -107,6 +117,9 @@ def headline(run: "RunFolder") -> Headline:
     if run.graph is not None:
         geo = geometry_macs_per_image(run.graph, run.soc_config)
     base = float(m["baseline_accuracy"].iloc[-1]) if "baseline_accuracy" in m and len(m) else None
+    per_epoch = _per_epoch(m)
+    from socsim.area import total_area_mm2
+    from socsim.sim.ledger import LEAKAGE
     return Headline(
         final_accuracy=float(m["test_accuracy"].iloc[-1]) if len(m) else float("nan"),
         baseline_accuracy=base,
@@ -116,7 +129,17 @@ def headline(run: "RunFolder") -> Headline:
         eval_energy_pj=float(m["eval_energy_pj"].sum()) if "eval_energy_pj" in m else 0.0,
         tile_macs=macs, tile_energy_pj=tile_mvm_energy_pj(led), total_energy_pj=float(led["energy_pj"].sum()),
         forward_macs_per_image=fwd / images, geometry_macs_per_image=geo,
-        writes_per_weight=float(m["writes_per_weight"].sum()) if "writes_per_weight" in m else 0.0)
+        writes_per_weight=float(m["writes_per_weight"].sum()) if "writes_per_weight" in m else 0.0,
+        **per_epoch, static_energy_pj=float(led.loc[led["action"] == LEAKAGE, "energy_pj"].sum()),
+        area_mm2=total_area_mm2(run.soc_config) if run.config else float("nan"))
+
+
+def _per_epoch(m: pd.DataFrame) -> dict[str, float]:
+    """Means over epochs of the step and inference columns of metrics.csv (NaN when a run lacks them)."""
+    out = {}
+    for name in ("step_latency_s", "infer_latency_per_image_s", "infer_energy_per_image_pj"):
+        out[name] = float(m[name].mean()) if name in m and len(m) else float("nan")
+    return out
 
 
 def result_tile_macs(result) -> float:

@@ -20,7 +20,7 @@ from socsim.report.compare import CONFIG_ROW, compare_table, run_labels
 from socsim.report.devices import device_values, endurance, placed_masks
 from socsim.report.headline import Headline, headline
 from socsim.report.rundir import RunFolder
-from socsim.report.tables import layer_phase_pivot, run_tables, write_tables
+from socsim.report.tables import elapsed_rows, layer_phase_pivot, run_tables, write_tables
 from socsim.units import fmt_energy, fmt_time
 
 REPORT = "report.html"
@@ -31,7 +31,14 @@ DERIVATION = [
     "Energy per training image = training-program energy of all epochs / training images of all epochs "
     "(every unit, memory, bus and DRAM access; evaluation excluded).",
     "Latency per training image = simulated cycles of the training program / clock / training images, "
-    "mean over epochs.",
+    "mean over epochs; per batch step = the same cycles / batches (forward, backward and update of one batch).",
+    "Inference per test image = cycles (and energy) of the evaluation program / clock / test images, mean over "
+    "epochs: the program socsim infer runs.",
+    "Static energy = every component's leakage power (the config's [area] table) x the simulated time, in the "
+    "ledger as leakage rows attributed to the layer and phase of each cycle; chip area = the sum of the area "
+    "table (socsim area CONFIG).",
+    "Elapsed time by layer: each cycle of a program goes to the unit job that started most recently among those "
+    "running (the next job to start when none runs), so the layers' elapsed times add up to the program's time.",
     "TOPS/W: ops = 2 x MACs of the tile MVMs (mvm, mvmt) in the ledger, training and evaluation. A tile MVM "
     "records array_cell = vectors x rows x bit lines x input bits, so MACs = array_cell / (input bits x bit "
     "lines per weight): one MAC per weight (a G+/G- pair counts once) and input. Tile TOPS/W divides by the "
@@ -56,8 +63,9 @@ def run_figures(run: RunFolder) -> dict[str, tuple[Figure, str]]:
                              "component."),
         "latency_breakdown": (F.latency_breakdown(train, run.clock_hz, run.train_images,
                                                   float(run.metrics["train_cycles"].sum())),
-                              "Busy time per unit and phase of the training program per image; the dashed line "
-                              "is the elapsed time per image (units overlap)."),
+                              "Training program per image. Left: elapsed time by layer and phase (each cycle "
+                              "attributed to one layer; the bars add up to the elapsed time). Right: busy time per "
+                              "unit and phase; the dashed line is the elapsed time per image (units overlap)."),
     }
     e = endurance(run, masks)
     final_w = device_values(run.final, "writes", masks)
@@ -81,6 +89,11 @@ def _energy(pj: float) -> str:
     return fmt_energy(pj, 4)
 
 
+def _maybe(value: float, fmt) -> str:
+    """``fmt(value, 4)``, or "not recorded" for a run folder written before the number was measured."""
+    return fmt(value, 4) if value == value else "not recorded"
+
+
 def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
     e = endurance(run, placed_masks(run))
     acc = f"{h.final_accuracy:.2%}"
@@ -88,6 +101,13 @@ def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
     items = [("final test accuracy" + base, acc),
              ("energy per training image", _energy(h.energy_per_image_pj)),
              ("latency per training image", fmt_time(h.latency_per_image_s, 4)),
+             ("latency per training batch step", _maybe(h.step_latency_s, fmt_time)),
+             ("inference latency per test image", _maybe(h.infer_latency_per_image_s, fmt_time)),
+             ("inference energy per test image", _maybe(h.infer_energy_per_image_pj, fmt_energy)),
+             ("static (leakage) share of all energy", _maybe(h.static_energy_pj / h.total_energy_pj
+                                                             if h.total_energy_pj else float("nan"),
+                                                             lambda v, _d: f"{v:.2%}")),
+             ("chip area", _maybe(h.area_mm2, lambda v, _d: f"{v:.4g} mm^2")),
              ("TOPS/W, tile MVM datapath", f"{h.tops_per_w_tile:.3g}"),
              ("TOPS/W, whole chip (tile ops)", f"{h.tops_per_w_system:.3g}"),
              ("writes per weight (all epochs)", f"{h.writes_per_weight:.3g}")]
@@ -140,6 +160,9 @@ def build_report(run: RunFolder, embed: str = "svg", figures: dict[str, tuple[Fi
         if name == "layers":
             sections.append("<p class='note'>Energy (pJ) pivoted, layer x phase:</p>"
                             + H.table(layer_phase_pivot(run.ledger)))
+            sections.append("<p class='note'>Elapsed cycles pivoted, layer x phase (each cycle of every program "
+                            "attributed to one layer; they add up to the programs' cycles):</p>"
+                            + H.table(layer_phase_pivot(elapsed_rows(run.ledger), "cycles")))
     sections += ["<h2>Mapping</h2>", H.pre(_mapping_text(run)),
                  "<h2>Configuration</h2><details><summary>config.json and run.json</summary>"
                  + H.pre(json.dumps({"run": run.args, "config": run.config}, indent=2)) + "</details>"]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from socsim.fileio import write_text
+from socsim.sim.ledger import CHIP, LEAKAGE
 
 if TYPE_CHECKING:
     from socsim.report.rundir import RunFolder
@@ -41,14 +42,26 @@ def _phase_rank(phase: str) -> int:
     return PHASES.index(phase) if phase in PHASES else len(PHASES)
 
 
+def units_only(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ledger without the ``chip`` rows (elapsed time by layer: no component's activity)."""
+    return ledger[ledger["component"] != CHIP]
+
+
+def elapsed_rows(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ``chip`` / ``elapsed`` rows: elapsed cycles by (layer, phase) of every run in the ledger."""
+    return ledger[(ledger["component"] == CHIP) & (ledger["action"] == "elapsed")]
+
+
 def component_table(ledger: pd.DataFrame, cycles: int, busy_cycles: Mapping[str, int] | None = None) -> pd.DataFrame:
     """Per component: ``busy_cycles``, ``utilization`` (busy / ``cycles``), ``energy_pj``, ``energy_share``.
 
     ``busy_cycles`` comes from the simulator's per-unit counters when given (a :class:`Result`), else from
     the ledger's busy-time rows (:data:`UNIT_ACTIONS`); components that never record busy time (memories,
-    the bus in a run folder) get NaN there.
+    the bus in a run folder) get NaN there. ``static_energy_pj`` is the component's leakage energy.
     """
+    ledger = units_only(ledger)
     energy = ledger.groupby("component")["energy_pj"].sum()
+    static = ledger[ledger["action"] == LEAKAGE].groupby("component")["energy_pj"].sum()
     timed = ledger[ledger["action"].isin(UNIT_ACTIONS)].groupby("component")["cycles"].sum()
     names = sorted(set(energy.index) | set(busy_cycles or {}), key=natural_key)
     total = float(energy.sum())
@@ -60,23 +73,30 @@ def component_table(ledger: pd.DataFrame, cycles: int, busy_cycles: Mapping[str,
             busy = float(timed[name]) if name in timed.index else np.nan
         e = float(energy.get(name, 0.0))
         rows.append({"component": name, "busy_cycles": busy, "utilization": busy / max(cycles, 1),
-                     "energy_pj": e, "energy_share": e / total if total else 0.0})
-    return pd.DataFrame(rows, columns=["component", "busy_cycles", "utilization", "energy_pj", "energy_share"])
+                     "energy_pj": e, "energy_share": e / total if total else 0.0,
+                     "static_energy_pj": float(static.get(name, 0.0))})
+    return pd.DataFrame(rows, columns=["component", "busy_cycles", "utilization", "energy_pj", "energy_share",
+                                       "static_energy_pj"])
 
 
 def layer_phase_table(ledger: pd.DataFrame) -> pd.DataFrame:
-    """Per (layer, phase): ``energy_pj``, ``energy_share`` and ``busy_cycles`` (summed over the units, so it
-    can exceed elapsed time when units overlap). Layers in first-seen order, ``-`` last; phases in :data:`PHASES`."""
+    """Per (layer, phase): ``energy_pj`` (its ``static_energy_pj`` part: leakage over its elapsed time),
+    ``energy_share``, ``elapsed_cycles`` (the run's cycles attributed to it, socsim.sim.elapsed: they sum to the
+    elapsed time) and ``busy_cycles`` (summed over the units, so it can exceed elapsed time when units overlap).
+    Layers in first-seen order, ``-`` last; phases in :data:`PHASES`."""
     g = ledger.groupby(["layer", "phase"], sort=False)
     df = g["energy_pj"].sum().to_frame()
+    df["static_energy_pj"] = ledger[ledger["action"] == LEAKAGE].groupby(["layer", "phase"])["energy_pj"].sum()
+    df["elapsed_cycles"] = elapsed_rows(ledger).groupby(["layer", "phase"])["cycles"].sum()
     df["busy_cycles"] = ledger[ledger["action"].isin(UNIT_ACTIONS)].groupby(["layer", "phase"])["cycles"].sum()
-    df = df.fillna({"busy_cycles": 0}).reset_index()
+    df = df.fillna({"busy_cycles": 0, "elapsed_cycles": 0, "static_energy_pj": 0.0}).reset_index()
+    df = df.astype({"busy_cycles": "int64", "elapsed_cycles": "int64"})
     total = float(df["energy_pj"].sum())
     df["energy_share"] = df["energy_pj"] / total if total else 0.0
     order = {name: i for i, name in enumerate(layer_order(ledger))}
     df = df.assign(_l=df["layer"].map(order), _p=df["phase"].map(_phase_rank))
     df = df.sort_values(["_l", "_p"]).drop(columns=["_l", "_p"]).reset_index(drop=True)
-    return df[["layer", "phase", "energy_pj", "energy_share", "busy_cycles"]]
+    return df[["layer", "phase", "energy_pj", "static_energy_pj", "energy_share", "elapsed_cycles", "busy_cycles"]]
 
 
 def layer_order(ledger: pd.DataFrame) -> list[str]:
@@ -98,7 +118,8 @@ def layer_phase_pivot(ledger: pd.DataFrame, value: str = "energy_pj") -> pd.Data
 def opcode_table(ledger: pd.DataFrame) -> pd.DataFrame:
     """Per opcode: ``instructions`` (issued by the controller), ``busy_cycles`` (all units' and the
     controller's cycles on it), ``energy_pj``, ``energy_share`` and ``energy_per_instruction_pj``;
-    sorted by energy, largest first."""
+    sorted by energy, largest first. Leakage rows have opcode ``-`` (no instruction)."""
+    ledger = units_only(ledger)
     led = ledger.assign(_n=np.where(ledger["action"] == "ctrl_instr", ledger["count"], 0))
     df = led.groupby("opcode").agg(instructions=("_n", "sum"), busy_cycles=("cycles", "sum"),
                                    energy_pj=("energy_pj", "sum")).reset_index()
@@ -111,17 +132,21 @@ def opcode_table(ledger: pd.DataFrame) -> pd.DataFrame:
 def action_table(ledger: pd.DataFrame, prices: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Per (component, action): ``count``, ``energy_pj`` and, when ``prices`` (pJ per action) are given,
     ``price_pj`` — the energy table as it was applied (an action the table prices through a model, an ADC
-    conversion, shows its energy per count)."""
-    df = ledger.groupby(["component", "action"])[["count", "energy_pj"]].sum().reset_index()
+    conversion, shows its energy per count; ``leakage``: the component's pJ per cycle)."""
+    df = units_only(ledger).groupby(["component", "action"])[["count", "energy_pj"]].sum().reset_index()
     if prices is not None:
         per = (df["energy_pj"] / df["count"].where(df["count"] > 0)).fillna(0.0)
         df["price_pj"] = [prices.get(f"{a}_pj", p) for a, p in zip(df["action"], per)]
+        leak = df["action"] == LEAKAGE
+        df.loc[leak, "price_pj"] = per[leak]
     return _sorted_by_name(df, "component")
 
 
 EPOCH_COLUMNS = ["epoch", "test_accuracy", "baseline_accuracy", "train_images", "energy_per_image_pj",
-                 "latency_per_image_s", "train_energy_pj", "forward_energy_pj", "backward_energy_pj",
-                 "update_energy_pj", "eval_energy_pj", "train_cycles", "train_s", "eval_cycles", "cells_written",
+                 "latency_per_image_s", "step_latency_s", "infer_latency_per_image_s", "infer_energy_per_image_pj",
+                 "train_energy_pj", "static_energy_pj", "forward_energy_pj", "backward_energy_pj",
+                 "update_energy_pj", "eval_energy_pj", "eval_images", "train_cycles", "train_s", "eval_cycles",
+                 "cells_written",
                  "writes_per_weight", "set_pulses", "reset_pulses", "adc_saturated_share", "wall_s"]
 
 

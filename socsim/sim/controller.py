@@ -8,7 +8,6 @@ the fast engine runs a lane-parallel loop's iterations together (socsim.sim.lane
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING, Any, Generator
 
@@ -17,6 +16,7 @@ import simpy
 
 from isa.program import TBUF_STRIDE, Instruction
 from isa.spec import Hyper, Phase, Space, Unit, WaitUnit
+from socsim.sim.finite import nonfinite_operand
 from socsim.sim.operands import Plan, Resolved, resolve
 from socsim.sim.ops import (
     OWN_BUFFER,
@@ -32,6 +32,8 @@ from socsim.sim.timing_only import nominal_report
 from socsim.sim.traps import Trap, TrapKind
 from socsim.sim.unit import Completion, Job, wait_for
 from socsim.sim.unit import Unit as SimUnit
+
+CONTROL, UNIT = Exec.CONTROL, Exec.UNIT
 
 if TYPE_CHECKING:
     from socsim.sim.soc import Soc
@@ -165,9 +167,11 @@ class Controller:
         soc = self.soc
         code, ops = soc.code, soc.ops
         hooks, env, engine = soc.hooks, soc.env, soc.engine
+        loops = engine.loops
         n_code = len(code)
         self.limit = env.now + soc.cfg.controller.max_cycles  # a budget per run: the clock may be far along (drift)
         self.poll = self.limit if soc.deadline is None else min(self.limit, env.now + WATCH_CYCLES)
+        now = env.now  # the SimPy clock moves only while this generator waits (yield from below)
         pc = 0
         while not self.halted:
             self.pc = pc
@@ -179,21 +183,22 @@ class Controller:
             ins = code[pc]
             if ins is None:
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, soc.decode_error or "undecodable instruction")
-            if env.now + self.lag > self.poll:
+            if now + self.lag > self.poll:
                 self.check_budget(ins)
-            loop = engine.loop_at(pc)
-            if loop is not None:
-                pc = yield from engine.run_loop(self, loop)
+            if pc in loops:
+                pc = yield from engine.run_loop(self, loops[pc])
+                now = env.now
                 continue
             self.executed += 1
             op = ops[pc]
-            if op.exec is Exec.CONTROL:
+            if op.exec is CONTROL:
                 pc = op.control(self, ins.args, pc)
                 continue
-            if op.exec is Exec.UNIT:
+            if op.exec is UNIT:
                 yield from self.issue(ins, op, pc)
             else:
                 yield from op.waits(self, ins, pc)
+            now = env.now
             pc += 1
 
     # waiting on units ---------------------------------------------------------------------------------
@@ -279,26 +284,19 @@ class Controller:
             except (ValueError, IndexError) as exc:
                 raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
             report = c.report
-            if self.trap_on_nan:
+            if self.trap_on_nan and not op.only_moves:
                 self.check_finite(ins, op, ops)
         elif op.timing_only is TimingOnly.NOMINAL:
             report = nominal_report(ins.spec.mnemonic, ops.values["ROWS"], ops.values["COLS"])
+        ops.pattern = None  # the units time the words, not their offsets: let the job not hold them
         unit = tile if tile is not None else (yield from self.unit_for(ins))
         yield from self.submit(ins, op, pc, ops, unit, report)
 
     def check_finite(self, ins: Instruction, op: Op, ops: Resolved) -> None:
-        """Trap if a word the instruction wrote holds NaN or inf (a scatter writes its pattern's words only)."""
-        arrays = self.soc.memory.arrays
-        span = self.soc.plans[self.pc].span
-        for name, _, written in op.access:
-            if written:
-                space, start, size = ops.mem[name]
-                words = arrays[space][start:start + size]
-                if name == span and ops.pattern is not None:
-                    words = words[ops.pattern]
-                # a sum is finite unless some word is NaN or inf (or the sum overflows: then look word by word)
-                if not math.isfinite(words.sum()) and not np.isfinite(words).all():
-                    raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {ins.spec.mnemonic}", ins)
+        """Trap if a word the instruction wrote holds NaN or inf."""
+        name = nonfinite_operand(self.soc.memory.arrays, op.access, ops.mem, self.soc.plans[self.pc].span, ops.pattern)
+        if name:
+            raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {ins.spec.mnemonic}", ins)
 
     def unit_for(self, ins: Instruction) -> Generator:
         """The digital unit, or the DMA channel with the fewest transfers (observed at the issue cycle)."""

@@ -26,16 +26,15 @@ class ReferenceEngine:
 
     def __init__(self, soc: "Soc"):
         self.soc = soc
+        self.loops: dict[int, object] = {}
+        """The lane-parallel loops this engine runs, by the pc of their first instruction (none here: every
+        instruction runs as usual)."""
 
     def load(self, program: Program, code: list[Instruction | None]) -> None:
         """A program was loaded."""
 
     def start(self, ctrl: "Controller") -> None:
         """A run starts with controller ``ctrl``."""
-
-    def loop_at(self, pc: int) -> object | None:
-        """The lane-parallel loop whose first instruction is ``pc`` (None: run it as usual)."""
-        return None
 
     def run_loop(self, ctrl: "Controller", loop: object) -> Generator:
         raise NotImplementedError
@@ -48,6 +47,10 @@ def _fast(soc: "Soc"):
 
 ENGINES: dict[str, Callable[["Soc"], object]] = {"fast": _fast, "reference": ReferenceEngine}
 """Engine name -> constructor."""
+DEFAULT_ENGINE = "fast"
+ENGINE_HELP = ("how loops the program declares lane-parallel run: fast (default: iterations as lanes, timing replayed "
+               "once it repeats) or reference (one instruction at a time); both give the same numbers bit for bit")
+"""Command-line help of ``--engine`` (socsim run, train, sweep)."""
 
 
 def make_engine(name: str, soc: "Soc"):

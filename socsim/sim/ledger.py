@@ -8,9 +8,17 @@ import pandas as pd
 
 from socsim.config import EnergyTable
 
-COUNTERS = ("busy", "cells_written", "adc_saturated")
+COUNTERS = ("busy", "cells_written", "adc_saturated", "elapsed")
 """Actions counted without energy: busy time rows, weights addressed by a programming instruction, ADC
-conversions whose input exceeded the converter's range (already priced as ``adc_conversion``)."""
+conversions whose input exceeded the converter's range (already priced as ``adc_conversion``), and the
+run's elapsed cycles by layer and phase (component :data:`CHIP`, :mod:`socsim.sim.elapsed`)."""
+LEAKAGE = "leakage"
+"""Static energy: a row's count is cycles, priced at its component's leakage in pJ per cycle
+(:mod:`socsim.area`), so one action has a price per component."""
+CHIP = "chip"
+"""Component of the ``elapsed`` rows (the whole chip's time, not a unit's)."""
+STATIC_OPCODE = "-"
+"""Opcode of the rows recorded at the end of a run (elapsed and leakage): no instruction."""
 COLUMNS = ["component", "action", "opcode", "layer", "phase", "count", "cycles", "energy_pj"]
 
 Key = tuple[str, str, str, str, str]
@@ -26,14 +34,25 @@ class Ledger:
     was added in, and the energy of a row is its count times the table's pJ per action (:meth:`frame`).
     """
 
-    def __init__(self, table: EnergyTable, derived: dict[str, float] | None = None):
+    def __init__(self, table: EnergyTable, derived: dict[str, float] | None = None,
+                 leakage_pj: dict[str, float] | None = None):
         """``derived``: prices (pJ) of actions the table prices through a model rather than per action (an ADC
-        conversion: figure of merit x 2^bits, :func:`socsim.sim.tile.converter_prices`)."""
+        conversion: figure of merit x 2^bits, :func:`socsim.sim.tile.converter_prices`); ``leakage_pj``: pJ per
+        cycle of each component's leakage."""
         self.price = {f.name[:-3]: float(getattr(table, f.name)) for f in fields(table) if f.name.endswith("_pj")}
         self.price.update(derived or {})
         for counter in COUNTERS:
             self.price[counter] = 0.0
+        self.leakage_pj = dict(leakage_pj or {})
+        """pJ per cycle of each component's leakage (the price of its ``leakage`` rows)."""
+        self.price[LEAKAGE] = 0.0  # a component without a leakage entry leaks nothing
         self.rows: dict[Key, list[int]] = {}
+
+    def price_of(self, component: str, action: str) -> float:
+        """pJ per counted action of ``component`` (leakage: pJ per cycle of that component)."""
+        if action == LEAKAGE:
+            return self.leakage_pj.get(component, 0.0)
+        return self.price[action]
 
     def record(self, component: str, action: str, opcode: str, layer: str, phase: str,
                count: int = 1, cycles: int = 0) -> None:
@@ -47,11 +66,6 @@ class Ledger:
         else:
             row[0] += count
             row[1] += cycles
-
-    def record_many(self, opcode: str, layer: str, phase: str, items: list[tuple[str, str, int, int]]) -> None:
-        """:meth:`record` of several (component, action, count, cycles) actions of one instruction."""
-        for component, action, count, cycles in items:
-            self.record(component, action, opcode, layer, phase, count, cycles)
 
     def snapshot(self) -> dict[Key, tuple[int, int]]:
         """The rows as they are now (for :meth:`delta`)."""
@@ -73,9 +87,9 @@ class Ledger:
 
     def frame(self) -> pd.DataFrame:
         """All rows as a DataFrame with the columns in :data:`COLUMNS` (energy in pJ = count x price)."""
-        price = self.price
-        data = [(*k, v[0], v[1], price[k[1]] * v[0]) for k, v in self.rows.items()]
+        price = self.price_of
+        data = [(*k, v[0], v[1], price(k[0], k[1]) * v[0]) for k, v in self.rows.items()]
         return pd.DataFrame(data, columns=COLUMNS)
 
     def total_pj(self) -> float:
-        return float(sum(self.price[k[1]] * v[0] for k, v in self.rows.items()))
+        return float(sum(self.price_of(k[0], k[1]) * v[0] for k, v in self.rows.items()))

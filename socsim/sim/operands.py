@@ -24,12 +24,19 @@ _NO_BUILTINS: dict = {"__builtins__": {}}
 """Globals for evaluating a size expression: none."""
 
 
-@lru_cache(maxsize=4096)
 def pattern_offsets(levels: tuple[tuple[int, int], ...]) -> np.ndarray:
     """Word offsets of an address pattern; ``levels[0]`` is the innermost loop (extent, stride)."""
     offs = np.zeros(1, dtype=np.int64)
     for extent, stride in reversed(levels):
         offs = (offs[:, None] + np.arange(extent, dtype=np.int64)[None, :] * stride).ravel()
+    return offs
+
+
+@lru_cache(maxsize=512)
+def _span_offsets(levels: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """The pattern's word offsets from its lowest word (read-only; made once per pattern)."""
+    offs = pattern_offsets(levels)
+    offs -= offs.min(initial=0)
     offs.setflags(write=False)
     return offs
 
@@ -115,7 +122,7 @@ def pattern_values(pattern: tuple[tuple[int, int], ...], values: dict, offsets: 
     count, lo, hi = pattern_extent(pattern)
     values["PATTERN"] = count
     values["SPAN"] = hi - lo + 1 if count else 0
-    return lo, (pattern_offsets(pattern) - lo) if offsets else None
+    return lo, _span_offsets(pattern) if offsets else None
 
 
 def resolve(p: Plan, regs: list[int], memory: Memory, env: dict[str, int],

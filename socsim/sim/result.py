@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 
 from isa.program import Program
 from socsim.config import SocConfig
+from socsim.sim.ledger import CHIP, LEAKAGE
 
 TIMELINE_COLUMNS = ["unit", "pc", "opcode", "layer", "phase", "start", "end"]
 
@@ -24,7 +26,8 @@ class Result:
     ledger: pd.DataFrame
     busy_cycles: dict[str, int]
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
-    """Every symbol's final contents, by name."""
+    """Final contents of the symbols the run was asked for (``Soc.run(outputs=...)``; default every symbol), by
+    name."""
     timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
     """One row per executed unit job when the SoC was built with ``timeline=True``."""
 
@@ -34,11 +37,33 @@ class Result:
 
     @property
     def energy_pj(self) -> float:
-        return float(self.ledger["energy_pj"].sum())
+        """All energy of the run (pJ): dynamic (actions) and static (leakage); the exactly rounded sum of the rows
+        (math.fsum), so it does not depend on the order the rows were recorded in."""
+        return math.fsum(self.ledger["energy_pj"])
+
+    @property
+    def static_energy_pj(self) -> float:
+        """Leakage energy of the run (pJ): every component's leakage power x the run's time."""
+        led = self.ledger
+        return math.fsum(led.loc[led["action"] == LEAKAGE, "energy_pj"])
+
+    @property
+    def dynamic_energy_pj(self) -> float:
+        """Energy of the counted actions (pJ): everything but leakage."""
+        return self.energy_pj - self.static_energy_pj
+
+    @property
+    def elapsed(self) -> pd.DataFrame:
+        """Elapsed cycles by (layer, phase): columns ``layer``, ``phase``, ``cycles``; they sum to :attr:`cycles`
+        (socsim.sim.elapsed says how each cycle is attributed)."""
+        led = self.ledger
+        rows = led[(led["component"] == CHIP) & (led["action"] == "elapsed")]
+        return rows[["layer", "phase", "cycles"]].reset_index(drop=True)
 
     def by_component(self) -> pd.DataFrame:
         """Per component: energy (pJ), share of the total, busy cycles and utilization."""
-        df = self.ledger.groupby("component", sort=True)["energy_pj"].sum().to_frame()
+        led = self.ledger[self.ledger["component"] != CHIP]
+        df = led.groupby("component", sort=True)["energy_pj"].sum().to_frame()
         df["share"] = df["energy_pj"] / max(self.energy_pj, 1e-30)
         df["busy_cycles"] = [self.busy_cycles.get(c, 0) for c in df.index]
         df["utilization"] = df["busy_cycles"] / max(self.cycles, 1)

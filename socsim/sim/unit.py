@@ -10,6 +10,7 @@ import simpy
 
 from isa.program import Instruction
 from isa.spec import Space
+from socsim.sim.joblog import JobLog
 from socsim.sim.ledger import Ledger
 from socsim.sim.operands import Resolved
 
@@ -100,8 +101,8 @@ class Unit:
         """Cycle the current job started."""
         self.waiting: simpy.Event | None = None
         """The event the worker waits on (its wake-up, its head job's producers, or a timeout)."""
-        self.timeline: list[tuple[str, int, str, str, str, int, int]] | None = None
-        """When a list: (unit, pc, opcode, layer, phase, start cycle, end cycle) per executed job."""
+        self.timeline = JobLog()
+        """The jobs finished in the current run (the elapsed time by layer and the timeline table come from it)."""
         self._wake: simpy.Event | None = None
         self._room: simpy.Event | None = None
         env.process(self._worker())
@@ -150,9 +151,7 @@ class Unit:
                 yield from self.execute(job)
             end = env.now
             self.busy_cycles += end - self.started
-            if self.timeline is not None:
-                self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, self.started,
-                                      end))
+            self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, self.started, end))
             self.current = None
             self.waiting = None
             job.done.succeed()

@@ -35,6 +35,8 @@ NAMES = {
     "seconds": "simulated time",
     "energy_pj": "energy",
     "instructions": "instructions",
+    "static_energy_pj": "static (leakage) energy",
+    "area_mm2": "chip area",
     "wall_s": "wall time",
 }
 """Readable names of the metric columns (sweep/spec.py's TRAIN_METRICS and PROGRAM_METRICS, and wall_s)."""
@@ -75,6 +77,8 @@ def display(column: str, values: Iterable[float] = ()) -> Display:
     if column.endswith("_s") or column == "seconds":
         unit, scale = time_unit(largest)
         return Display(f"{name} ({unit}{per})", scale)
+    if column.endswith("_mm2"):
+        return Display(f"{name} (mm^2)")
     if column.endswith(("cycles", "pulses", "written")) or column == "instructions":
         prefix, scale = next(((p, s) for p, s in reversed(COUNT_UNITS) if largest >= 10 * s), COUNT_UNITS[0])
         return Display(f"{name}{f' ({prefix})' if prefix else ''}", scale)

@@ -53,10 +53,18 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
     folder = Path(job.folder)
     args = RunArgs(spec.graph, str(config_path), spec.dataset, spec.data_path, job.config["train"]["epochs"],
                    spec.train_examples, spec.test_examples, spec.microbatch)
-    out = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), quiet=True)
+    out = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), quiet=True, engine=spec.engine)
     rows = out[0] if isinstance(out, tuple) else out  # (rows, last Result) or rows
-    last = rows[-1]
-    return {"epochs": int(last["epoch"]), **{m: last[m] for m in TRAIN_METRICS}}
+    last = dict(rows[-1], area_mm2=_area(job))
+    return {"epochs": int(last["epoch"]), **{m: last.get(m) for m in TRAIN_METRICS}}  # older rows lack some
+
+
+def _area(job: PointJob) -> float:
+    """Chip area (mm^2) of the point's config."""
+    from socsim.area import total_area_mm2
+    from socsim.config import SocConfig
+    from socsim.configtools import from_mapping
+    return total_area_mm2(from_mapping(SocConfig, job.config))
 
 
 def _program(job: PointJob) -> dict[str, Any]:
@@ -65,9 +73,10 @@ def _program(job: PointJob) -> dict[str, Any]:
     from socsim.configtools import from_mapping
     from socsim.sim import Soc
     cfg = from_mapping(SocConfig, job.config)
-    result = Soc.from_config(cfg).run(_load_program(job.job.program))
+    result = Soc.from_config(cfg, engine=job.job.engine).run(_load_program(job.job.program))
     values = {"cycles": result.cycles, "seconds": result.seconds, "energy_pj": result.energy_pj,
-              "instructions": result.instructions}
+              "instructions": result.instructions, "static_energy_pj": result.static_energy_pj,
+              "area_mm2": _area(job)}
     return {m: values[m] for m in PROGRAM_METRICS}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -17,6 +17,7 @@ from socsim.argtypes import positive_int
 from socsim.fileio import clean_temporaries
 from socsim.locks import FolderLock
 from socsim.signals import EXIT_TERMINATED, Terminated
+from socsim.sim.engines import ENGINE_HELP, ENGINES
 from socsim.sweep.backends import default_workers, run_dask, run_pool
 from socsim.sweep.jobs import PointJob
 from socsim.sweep.spec import Point, SweepSpec, expand, load_sweep
@@ -129,6 +130,8 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     say = (lambda line: print(line, file=stream, flush=True))
     spec = load_sweep(args.sweep)
+    if args.engine:
+        spec = replace(spec, job=replace(spec.job, engine=args.engine))
     if args.dry_run:
         points = expand(spec)
         say(f"sweep {spec.name!r}: {len(points)} point(s), job {spec.job.kind}, base config {spec.base}")
@@ -175,5 +178,7 @@ def add_sweep_command(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--retry-failed", action="store_true", help="rerun points that finished with a trap or error")
     p.add_argument("--dry-run", action="store_true", help="check the file and list the points and keys; run nothing")
     p.add_argument("--no-figures", action="store_true", help="write the table only")
+    p.add_argument("--engine", choices=sorted(ENGINES), help=ENGINE_HELP + " (default: the file's [job] engine, else "
+                   "fast)")
     p.set_defaults(fn=cmd_sweep)
     return p

@@ -21,6 +21,7 @@ from socsim import __version__
 from socsim.config import PRESET_DIR, SocConfig, load_config
 from socsim.configtools import ConfigError, to_mapping
 from socsim.fileio import read_text
+from socsim.sim.engines import DEFAULT_ENGINE, ENGINES
 
 KINDS = ("train", "program")
 TOP_KEYS = {"name": "sweep name (string)", "config": "base preset name or TOML path",
@@ -28,17 +29,18 @@ TOP_KEYS = {"name": "sweep name (string)", "config": "base preset name or TOML p
             "grid": "table: dotted field -> list of values", "point": "array of tables: explicit points",
             "figure": "array of tables: figures"}
 JOB_KEYS = {"train": ("kind", "graph", "dataset", "data_path", "epochs", "train_examples", "test_examples",
-                      "microbatch"),
-            "program": ("kind", "program")}
+                      "microbatch", "engine"),
+            "program": ("kind", "program", "engine")}
 FIGURE_KEYS = ("x", "y", "x_goal", "y_goal", "color", "file", "pareto", "title")
 GOALS = ("min", "max")
 TRAIN_METRICS = ("test_accuracy", "energy_per_image_pj", "latency_per_image_s", "writes_per_weight",
                  "train_energy_pj", "train_cycles", "train_s", "eval_cycles", "eval_energy_pj", "cells_written",
                  "set_pulses", "reset_pulses", "forward_energy_pj", "backward_energy_pj", "update_energy_pj",
-                 "adc_saturated_share")
-"""Headline metrics of a training point: the last epoch's row of ``metrics.csv`` (units in the names)."""
-PROGRAM_METRICS = ("cycles", "seconds", "energy_pj", "instructions")
-"""Headline metrics of a program point: the run's totals."""
+                 "adc_saturated_share", "static_energy_pj", "area_mm2")
+"""Headline metrics of a training point: the last epoch's row of ``metrics.csv`` (units in the names), and the
+chip area of the point's config (socsim.area)."""
+PROGRAM_METRICS = ("cycles", "seconds", "energy_pj", "instructions", "static_energy_pj", "area_mm2")
+"""Headline metrics of a program point: the run's totals and the chip area of the point's config."""
 
 
 class SweepError(ValueError):
@@ -67,10 +69,13 @@ class JobSpec:
     """Images per pass (None: the largest that fits)."""
     program: str = ""
     """Assembly (.s) or binary program of a program job."""
+    engine: str = DEFAULT_ENGINE
+    """The simulator engine that runs the point (socsim.sim.engines); not part of its identity: every engine
+    gives the same numbers."""
 
     def identity(self) -> dict[str, Any]:
-        """What makes two jobs the same: the fields, with file contents hashed instead of their paths."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        """What makes two jobs the same: the fields but the engine, with file contents hashed instead of paths."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "engine"}
         for name in ("graph", "program"):
             if out[name]:
                 out[name] = hashlib.sha256(Path(out[name]).read_bytes()).hexdigest()
@@ -215,11 +220,14 @@ def _job(table: Any, where: str, folder: Path) -> JobSpec:
             raise SweepError(f"{where}: [job] {key}: unknown key for kind {kind!r}; allowed: "
                              f"{', '.join(JOB_KEYS[kind])}")
     values: dict[str, Any] = {"kind": kind}
-    for key in ("graph", "program", "dataset", "data_path"):
+    for key in ("graph", "program", "dataset", "data_path", "engine"):
         if key in table:
             if not isinstance(table[key], str):
                 raise SweepError(f"{where}: [job] {key}: expected a string, got {table[key]!r}")
             values[key] = table[key]
+    if values.get("engine", DEFAULT_ENGINE) not in ENGINES:
+        raise SweepError(f"{where}: [job] engine: expected one of {', '.join(sorted(ENGINES))}, got "
+                         f"{values['engine']!r}")
     for key in ("epochs", "train_examples", "test_examples", "microbatch"):
         if key in table:
             v = table[key]

@@ -30,6 +30,27 @@ def quantize_codes(x, lo, hi, table, codes, s):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def quantize_rows(x, lo, hi, table, codes, sums):  # pragma: no cover - compiled
+    """codes = clip(rint(x), lo, hi) (float32); sums[b] = sum_i table[code - lo] (row sums of the noise weights,
+    accumulated in float64 in index order, stored float32).
+
+    x, codes: (B, n) float32; sums: (B,) float32; lo, hi: int code limits; table: float32 (hi - lo + 1,).
+    """
+    b_n, n = x.shape
+    for b in range(b_n):
+        total = 0.0
+        for i in range(n):
+            v = np.rint(x[b, i])
+            if v < lo:
+                v = lo
+            elif v > hi:
+                v = hi
+            codes[b, i] = v
+            total += table[int(v) - lo]
+        sums[b] = total
+
+
+@njit(cache=True)
 def extract_digits(codes, n_pulses, bits_per_pulse, signed_top, out):  # pragma: no cover - compiled
     """Split integer codes into pulse digits, least significant pulse first.
 

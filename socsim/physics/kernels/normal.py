@@ -4,8 +4,9 @@ Element ``j`` of a draw with seed ``s`` is a function of ``(s, j)`` only: its bi
 SplitMix64 finaliser applied to ``s ^ j * golden`` (one 64-bit hash for the first ziggurat trial, a
 chain of hashes from it for the rare retries), and the Gaussian shape from the 128-layer ziggurat of
 Marsaglia & Tsang (J. Stat. Softw. 5(8), 2000), which is exact (rejection, with the exact tail
-algorithm beyond r = 3.4426). The seed is drawn from the model's
-``np.random.Generator``, so results are reproducible and independent of loop order or threading.
+algorithm beyond r = 3.4426). Seeds come from :func:`socsim.physics.draws.draw_seeds` (a function of the
+tile, the draw site and the operation's counter), so results are reproducible and independent of loop
+order, lanes or threading.
 Resolution: 32-bit layer positions (values are multiples of r / 2^31 inside a layer).
 """
 

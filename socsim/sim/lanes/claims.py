@@ -149,7 +149,9 @@ def check(trace: Trace, loop: LaneLoop, dataflow: bool) -> Claims:
                     raise LaneViolation(rec.pc, f"{rec.ins.spec.mnemonic} at pc {rec.pc} reads private symbol "
                                                 f"{sym.name} where the iteration has not written it yet, so it would "
                                                 "read what another iteration wrote")
-                exposed[o.symbol][np.asarray(np.arange(sizes[o.symbol])[words])[fresh]] = True
+                if fresh.any():
+                    index = np.arange(words.start, words.stop) if isinstance(words, slice) else words
+                    exposed[o.symbol][index[fresh]] = True
         for name, _, write in access:
             o = classes[name]
             if write and o.kind == PRIVATE:

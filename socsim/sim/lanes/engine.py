@@ -8,8 +8,9 @@ from isa.program import Instruction, Program
 from socsim.sim.engines import ReferenceEngine
 from socsim.sim.lanes import timing
 from socsim.sim.lanes.claims import Claims, check, check_varying
+from socsim.sim.lanes.inner import InnerLoop, replayable
 from socsim.sim.lanes.loop import LaneLoop, lane_loops
-from socsim.sim.lanes.numerics import NumericsPass
+from socsim.sim.lanes.numerics import run_numerics
 from socsim.sim.lanes.trace import ControlPass, LaneViolation
 from socsim.sim.traps import Trap, TrapKind
 
@@ -26,21 +27,20 @@ class FastEngine(ReferenceEngine):
     def __init__(self, soc: "Soc"):
         super().__init__(soc)
         self.loops: dict[int, LaneLoop] = {}
-        self.claims: dict[tuple, Claims] = {}
-        """Checked claims by iteration fingerprint."""
+        self.claims: dict[tuple, tuple[Claims, list[InnerLoop]]] = {}
+        """Checked claims and replayable inner loops by iteration fingerprint."""
         self.memo: dict[tuple, dict] = {}
         """Replay periods by iteration fingerprint, then by boundary state (kept across runs of this SoC)."""
         self.executions = 0
         """Lane-parallel loop executions so far."""
         self.replayed = 0
         """Iterations whose timing was replayed rather than simulated (all runs of this SoC)."""
+        self.inner_replayed = 0
+        """Inner-loop iterations (of simulated lane iterations) whose timing was replayed."""
 
     def load(self, program: Program, code: list[Instruction | None]) -> None:
         self.loops = lane_loops(program, code)
         self.claims.clear()
-
-    def loop_at(self, pc: int) -> LaneLoop | None:
-        return self.loops.get(pc)
 
     def run_loop(self, ctrl: "Controller", loop: LaneLoop) -> Generator:
         soc = self.soc
@@ -48,19 +48,21 @@ class FastEngine(ReferenceEngine):
             trace = ControlPass(ctrl, loop).run()
             check_varying(trace, loop)
             fingerprint = trace.fingerprint()
-            claims = self.claims.get(fingerprint)
-            if claims is None:
-                claims = self.claims[fingerprint] = check(trace, loop, dataflow=not soc.timing_only)
+            known = self.claims.get(fingerprint)
+            if known is None:
+                known = self.claims[fingerprint] = (check(trace, loop, dataflow=not soc.timing_only), replayable(trace))
+            claims, inner = known
         except LaneViolation as v:
             ins = soc.code[v.pc]
             raise Trap(TrapKind.LANES, v.detail, v.pc, ins.text() if ins else "", soc.env.now + ctrl.lag,
                        soc.unit_states()) from None
         self.executions += 1
         memo = self.memo.setdefault(fingerprint, {})
-        issue, simulated = yield from timing.run(ctrl, loop, trace, self.executions, memo)
+        issue, simulated, inner_replayed = yield from timing.run(ctrl, loop, trace, self.executions, memo, inner)
         self.replayed += loop.count - simulated
+        self.inner_replayed += inner_replayed
         if not soc.timing_only:
-            NumericsPass(ctrl, loop, trace, claims, issue).run()
+            run_numerics(ctrl, loop, trace, claims, issue)
         ctrl.regs[:] = trace.regs
         ctrl.agen[:] = trace.agen
         for t, block in trace.blocks.items():

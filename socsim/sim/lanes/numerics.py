@@ -1,23 +1,32 @@
-"""The numerics pass: each instruction of a lane-parallel loop runs once over all its lanes.
+"""The numerics passes of a lane-parallel loop, after its timing pass (which gave every issue cycle).
 
-Private symbols get one copy per lane (lane storage, (L, words)); shared operands are read from
-memory (one address, broadcast, or one per lane, gathered); accumulations into reduced symbols are
-kept and added at the end lane by lane in iteration order, so every sum is the sequential one. A tile
-read sees each lane's own issue time (from the timing pass) and read number. Afterwards the words the
-lanes wrote are copied back from the last lane, as the sequential loop would leave them.
+**Together** (:class:`NumericsPass`): each instruction runs once over all the lanes. Private symbols
+get one copy per lane (lane storage, (L, words)); shared operands are read from memory (one address,
+broadcast, or one per lane, gathered); accumulations into reduced symbols are kept and added at the end
+lane by lane in iteration order, so every sum is the sequential one. Afterwards the words the lanes
+wrote are copied back from the last lane, as the sequential loop would leave them.
+
+**In turn** (:class:`InTurnPass`): the recorded iteration runs lane after lane on memory, which is the
+sequential loop's own order. It needs no lane storage and keeps no accumulations, so it is chosen when
+those would take more than :data:`TOGETHER_WORDS` (large layers, where one instruction is big work
+anyway); it still skips the control and the timing of every iteration.
+
+Either way a tile read sees its lane's issue time and read number, and the numbers equal the reference
+engine's bit for bit.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from socsim.sim.finite import nonfinite_operand
 from socsim.sim.lanes.claims import PRIVATE, REDUCED, Claims, Operand
 from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.lanes.trace import Trace, UnitRecord
 from socsim.sim.ops import Apply, TileOperands
+from socsim.sim.ops.kernels import first_nonfinite
 from socsim.sim.traps import Trap, TrapKind
 
 if TYPE_CHECKING:
@@ -67,7 +76,7 @@ class LaneOperands(TileOperands):
         per = run.trace.tile_reads[rec.tile]
         counters = (base + np.arange(self.lanes, dtype=np.uint64) * np.uint64(per)
                     + np.uint64(rec.read_index))
-        return run.issue[rec.index] / run.ctrl.soc.cfg.clock_hz, counters
+        return run.issue[:, rec.index] / run.ctrl.soc.cfg.clock_hz, counters
 
     def program_time(self) -> float:  # pragma: no cover - programming is not allowed in lanes (trace.py)
         raise AssertionError("programming instructions do not run in lanes")
@@ -79,12 +88,101 @@ class LaneOperands(TileOperands):
                 ledger.record(self.tile.name, "adc_saturated", mn, *tags, n)
 
 
+TOGETHER_WORDS = 24 << 20
+"""Lane storage plus kept accumulations (float32 words) above which a loop's lanes run in turn."""
+
+
+def together_words(loop: LaneLoop, trace: Trace, claims: Claims) -> int:
+    """Words the together pass would hold: every lane's private symbols and every reduced term of lanes 1..L-1."""
+    lanes = loop.count
+    kept = sum(rec.mem[name][2] for rec, classes in zip(trace.units, claims.operands)
+               for name, o in classes.items() if o.kind == REDUCED)
+    return lanes * sum(s.size for s in loop.private) + (lanes - 1) * kept
+
+
+def run_numerics(ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray) -> None:
+    """The numerics of one execution of ``loop``, together or in turn (see the module docstring)."""
+    if together_words(loop, trace, claims) > TOGETHER_WORDS:
+        InTurnPass(ctrl, loop, trace, issue).run()
+    else:
+        NumericsPass(ctrl, loop, trace, claims, issue).run()
+
+
+class TurnOperands(TileOperands):
+    """One lane's operands of a recorded instruction, in memory (the sequential loop's view)."""
+
+    lanes = 1
+
+    def __init__(self, run: "InTurnPass", rec: UnitRecord, lane: int):
+        self.run, self.rec, self.lane = run, rec, lane
+        self.v, self.pattern = rec.values, rec.pattern
+        self.hyper, self.regs = run.ctrl.hyper, run.ctrl.regs
+        self.tile = run.ctrl.soc.tiles[rec.tile] if rec.tile >= 0 else None  # type: ignore[assignment]
+        self.mem = {name: (space, int(start[lane]) if isinstance(start, np.ndarray) else start, size)
+                    for name, (space, start, size) in rec.mem.items()}
+
+    def a(self, name: str) -> np.ndarray:
+        space, start, size = self.mem[name]
+        return self.run.arrays[space][start:start + size][None]
+
+    def same(self, first: str, second: str) -> bool:
+        return self.mem[first] == self.mem[second]
+
+    def read_draws(self) -> tuple[np.ndarray, np.ndarray]:
+        rec, run = self.rec, self.run
+        counter = run.read_base[rec.tile] + self.lane * run.trace.tile_reads[rec.tile] + rec.read_index
+        return run.issue[self.lane:self.lane + 1, rec.index] / run.ctrl.soc.cfg.clock_hz, \
+            np.array([counter], np.uint64)
+
+    def program_time(self) -> float:  # pragma: no cover - programming is not allowed in lanes (trace.py)
+        raise AssertionError("programming instructions do not run in lanes")
+
+    def count_saturated(self, per_lane: np.ndarray) -> None:
+        n = int(per_lane.sum())
+        if n:
+            tags = self.rec.tags_first if self.lane == 0 else self.rec.tags
+            self.run.ctrl.soc.ledger.record(self.tile.name, "adc_saturated", self.rec.ins.spec.mnemonic, *tags, n)
+
+
+class InTurnPass:
+    """Runs the recorded iteration lane after lane on memory (see the module docstring)."""
+
+    def __init__(self, ctrl: "Controller", loop: LaneLoop, trace: Trace, issue: np.ndarray):
+        self.ctrl, self.loop, self.trace, self.issue = ctrl, loop, trace, issue
+        self.arrays = ctrl.soc.memory.arrays
+        self.read_base = {t: int(ctrl.soc.tiles[t].crossbar.stream.reads) for t in trace.tile_reads}
+
+    def run(self) -> None:
+        ctrl = self.ctrl
+        check = ctrl.trap_on_nan
+        for lane in range(self.loop.count):
+            for rec in self.trace.units:
+                if rec.op.numerics is None:
+                    continue
+                c = TurnOperands(self, rec, lane)
+                try:
+                    rec.op.numerics(c)
+                except (ValueError, IndexError) as exc:
+                    raise _trap(ctrl, self.issue, rec, TrapKind.BAD_OPERAND, str(exc), lane) from None
+                if check and not rec.op.only_moves:
+                    name = nonfinite_operand(self.arrays, rec.op.access, c.mem, rec.span, rec.pattern)
+                    if name:
+                        raise _trap(ctrl, self.issue, rec, TrapKind.NAN, f"operand {name} holds NaN or inf after "
+                                    f"{rec.ins.spec.mnemonic} in iteration {lane} of {self.loop.describe()}", lane)
+        for t, per in self.trace.tile_reads.items():
+            ctrl.soc.tiles[t].crossbar.stream.reads += self.loop.count * per
+
+
+def _trap(ctrl: "Controller", issue: np.ndarray, rec: UnitRecord, kind: TrapKind, detail: str, lane: int) -> Trap:
+    return Trap(kind, detail, rec.pc, rec.ins.text(), int(issue[lane, rec.index]), ctrl.soc.unit_states())
+
+
 class NumericsPass:
-    """Runs the numerics of one lane-parallel loop execution (see the module docstring)."""
+    """Runs each instruction of one lane-parallel loop execution over all its lanes (see the module docstring)."""
 
     def __init__(self, ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray):
         self.ctrl, self.loop, self.trace, self.claims, self.issue = ctrl, loop, trace, claims, issue
-        """``issue`` (records, lanes): the cycle each lane issued each tile read (others unused)."""
+        """``issue`` (lanes, unit records): the cycle each lane issued each unit instruction."""
         self.lanes = loop.count
         self.arrays = ctrl.soc.memory.arrays
         self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
@@ -105,8 +203,8 @@ class NumericsPass:
             try:
                 rec.op.numerics(c)
             except (ValueError, IndexError) as exc:
-                raise self.trap(rec, TrapKind.BAD_OPERAND, str(exc), 0) from None
-            if ctrl.trap_on_nan:
+                raise _trap(ctrl, self.issue, rec, TrapKind.BAD_OPERAND, str(exc), 0) from None
+            if ctrl.trap_on_nan and not rec.op.only_moves:
                 self.check_finite(rec, c)
         for lane in range(self.lanes):  # reductions: lane by lane in iteration order, instructions in program order
             for dst, apply, term in self.deferred:
@@ -120,15 +218,13 @@ class NumericsPass:
     def check_finite(self, rec: UnitRecord, c: LaneOperands) -> None:
         """Trap if a word the instruction wrote holds NaN or inf in some lane (as the controller checks)."""
         for name, _, written in rec.op.access:
-            if written and c.classes[name].kind == PRIVATE:
-                words = c.a(name)
+            o = c.classes[name]
+            if written and o.kind == PRIVATE:
                 if name == rec.span and rec.pattern is not None:
-                    words = words[:, rec.pattern]
-                if not math.isfinite(words.sum()) and not np.isfinite(words).all():
-                    lane = int(np.flatnonzero(~np.isfinite(words).all(axis=1))[0])
-                    raise self.trap(rec, TrapKind.NAN, f"operand {name} holds NaN or inf after {rec.ins.spec.mnemonic} "
-                                                       f"in iteration {lane} of {self.loop.describe()}", lane)
-
-    def trap(self, rec: UnitRecord, kind: TrapKind, detail: str, lane: int) -> Trap:
-        soc = self.ctrl.soc
-        return Trap(kind, detail, rec.pc, rec.ins.text(), int(self.issue[rec.index, lane]), soc.unit_states())
+                    rows = ~np.isfinite(c.a(name)[:, rec.pattern]).all(axis=1)
+                    lane = int(np.flatnonzero(rows)[0]) if rows.any() else -1
+                else:
+                    lane = first_nonfinite(self.store[o.symbol], o.offset, rec.mem[name][2])
+                if lane >= 0:
+                    raise _trap(self.ctrl, self.issue, rec, TrapKind.NAN, f"operand {name} holds NaN or inf after "
+                                f"{rec.ins.spec.mnemonic} in iteration {lane} of {self.loop.describe()}", lane)

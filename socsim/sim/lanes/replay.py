@@ -1,18 +1,23 @@
 """Replayed timing: once the SoC's timing state at an iteration boundary repeats, skip whole periods.
 
+The instructions of a lane-parallel loop execution form one stream: iteration (lane) 0's records, then
+lane 1's, ...; a record's **position** in it is ``lane * records per lane + its index``. Loops in it are
+the lane loop itself and the inner loops a lane runs (:mod:`socsim.sim.lanes.inner`).
+
 The state at a boundary, taken relative to the clock, is everything the SimPy model's future depends
 on: the controller's lag and ledger tags; per unit its current job (since when, bytes left), what it
-waits on and its queue (jobs, issue cycles not yet reached, producers); the scoreboard's in-flight jobs; the bus and
-SRAM ports' next free cycles; and the pending events in the order SimPy will process them. Jobs are
-named by (instruction of the iteration, how many iterations ago), so two boundaries with equal states
-evolve identically over the next iterations (the lane-parallel claim makes operand addresses that
-differ between iterations conflict with nothing). A state holding anything else (a job from before
-the loop, an unknown event, a priority bus) is not compared: the timing is then simulated.
+waits on and its queue (jobs, issue cycles not yet reached, producers); the scoreboard's in-flight jobs;
+the bus and SRAM ports' next free cycles; and the pending events in the order SimPy will process them.
+Jobs are named by how many positions before the boundary their instruction is, so two boundaries with
+equal states evolve identically over the next iterations (the lane-parallel claim, and the inner-loop
+checks, make operand addresses that differ between iterations conflict only as they did before). A
+state holding anything else (a job from before the loop, an unknown event, a priority bus) is not
+compared: the timing is then simulated.
 
-When boundary j repeats boundary i (period p = j - i iterations, P cycles), the next F whole periods
-are applied in one step: the clock and every pending time move by F P, the ledger rows, busy cycles,
+When boundary j repeats boundary i (a period of p iterations, P cycles), the next F whole periods are
+applied in one step: the clock and every pending time move by F P, the ledger rows, busy cycles,
 controller counts and timeline rows of the period are added F times, and the in-flight jobs become
-those of the iterations F p later (FastSim-style memoization: exact, not sampled).
+those F periods later (FastSim-style memoization: exact, not sampled).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from socsim.sim.joblog import Segment
 from socsim.sim.lanes.trace import UnitRecord
 
 if TYPE_CHECKING:
@@ -34,18 +40,19 @@ class _Foreign(Exception):
     """The state holds something the snapshot cannot name."""
 
 
-def snapshot(soc: "Soc", ctrl: "Controller", execution: int, lane: int) -> tuple | None:
-    """The canonical timing state at the start of iteration ``lane`` (None: not comparable)."""
+def snapshot(soc: "Soc", ctrl: "Controller", execution: int, here: int, first: int) -> tuple | None:
+    """The canonical timing state at stream position ``here`` (None: not comparable). Jobs of positions before
+    ``first`` (the start of the loop whose boundary this is) or of another execution count as foreign."""
     if soc.fabric.priority_bus is not None:
         return None
     env = soc.env
     now = env.now
 
-    def ident(job: "Job | None") -> tuple[int, int]:
+    def ident(job: "Job | None") -> int:
         o = job.origin if job is not None else None
-        if o is None or o[0] != execution:
+        if o is None or o[0] != execution or o[1] < first:
             raise _Foreign
-        return o[1], lane - o[2]
+        return here - o[1]
 
     def waited(event) -> tuple:
         completion = getattr(event, "completion", None)
@@ -99,7 +106,10 @@ def snapshot(soc: "Soc", ctrl: "Controller", execution: int, lane: int) -> tuple
 class Boundary:
     """What the counters held at one iteration boundary (to measure a period from)."""
 
-    lane: int
+    here: int
+    """Stream position."""
+    unit: int
+    """Unit instructions of the stream before it."""
     now: int
     ledger: dict
     busy: list[int]
@@ -107,21 +117,24 @@ class Boundary:
     stats: dict
     ctrl_busy: int
     executed: int
-    timeline: list[int]
+    timeline: list[tuple[int, int]]
+    """Each unit's :meth:`JobLog.mark`."""
 
 
-def boundary(soc: "Soc", ctrl: "Controller", lane: int) -> Boundary:
+def boundary(soc: "Soc", ctrl: "Controller", here: int, unit: int) -> Boundary:
     units = soc.all_units()
-    return Boundary(lane, soc.env.now, soc.ledger.snapshot(), [u.busy_cycles for u in units],
+    return Boundary(here, unit, soc.env.now, soc.ledger.snapshot(), [u.busy_cycles for u in units],
                     soc.fabric.bus_busy_cycles, {k: (v[0], v[1]) for k, v in ctrl.stats.items()}, ctrl.busy_cycles,
-                    ctrl.executed, [len(u.timeline) if u.timeline is not None else 0 for u in units])
+                    ctrl.executed, [u.timeline.mark() for u in units])
 
 
 @dataclass
 class Period:
-    """``lanes`` iterations of ``cycles`` cycles that repeat: everything they add, relative to their start."""
+    """Iterations that repeat: how many stream positions and unit instructions they span, their cycles, and
+    everything they add (relative to their first cycle)."""
 
-    lanes: int
+    positions: int
+    units: int
     cycles: int
     ledger: dict
     busy: list[int]
@@ -129,14 +142,15 @@ class Period:
     stats: dict
     ctrl_busy: int
     executed: int
-    timeline: list[list[tuple]]
-    """Per unit, the rows of jobs that ended in the period (start and end relative to its first cycle)."""
+    timeline: list[Segment]
+    """Per unit, the jobs that ended in the period (start and end relative to its first cycle)."""
     issue: np.ndarray
-    """(records, lanes) issue cycle of each unit instruction relative to the period's first cycle."""
+    """The issue cycle of each of its unit instructions, relative to its first cycle."""
 
 
-def period(soc: "Soc", ctrl: "Controller", first: Boundary, lane: int, issue: np.ndarray) -> Period:
-    """The period from boundary ``first`` to the start of iteration ``lane`` now (the states there are equal)."""
+def period(soc: "Soc", ctrl: "Controller", first: Boundary, here: int, unit: int, issue: np.ndarray) -> Period:
+    """The period from boundary ``first`` to position ``here`` now (the states there are equal). ``issue`` is the
+    execution's issue cycles, flat in stream order of the unit instructions."""
     now = soc.env.now
     units = soc.all_units()
     stats = {}
@@ -144,24 +158,22 @@ def period(soc: "Soc", ctrl: "Controller", first: Boundary, lane: int, issue: np
         n0, c0 = first.stats.get(k, (0, 0))
         if v[0] != n0 or v[1] != c0:
             stats[k] = (v[0] - n0, v[1] - c0)
-    rows = []
-    for u, start in zip(units, first.timeline):
-        tl = u.timeline or []
-        rows.append([(*r[:5], r[5] - first.now, r[6] - first.now) for r in tl[start:]])
-    return Period(lane - first.lane, now - first.now, soc.ledger.delta(first.ledger),
+    rows = [u.timeline.since(mark, first.now) for u, mark in zip(units, first.timeline)]
+    return Period(here - first.here, unit - first.unit, now - first.now, soc.ledger.delta(first.ledger),
                   [u.busy_cycles - b for u, b in zip(units, first.busy)], soc.fabric.bus_busy_cycles - first.bus,
                   stats, ctrl.busy_cycles - first.ctrl_busy, ctrl.executed - first.executed, rows,
-                  issue[:, first.lane:lane] - first.now)
+                  issue[first.unit:unit] - first.now)
 
 
-def apply(soc: "Soc", ctrl: "Controller", p: Period, times: int, lane: int, issue: np.ndarray,
-          records: list[UnitRecord], execution: int) -> int:
-    """Skip ``times`` periods from the start of iteration ``lane`` (the state equals the period's start state);
-    returns the iteration the simulation continues with. ``issue`` gets the skipped iterations' issue cycles."""
+def apply(soc: "Soc", ctrl: "Controller", p: Period, times: int, unit: int, issue: np.ndarray,
+          units: dict[int, UnitRecord], per_lane: int, execution: int) -> None:
+    """Skip ``times`` periods from the boundary now (its state equals the period's start state), whose first unit
+    instruction is number ``unit`` of the stream; ``issue`` (flat) gets the skipped instructions' issue cycles.
+    ``units`` are one lane's unit records by position, ``per_lane`` the records of one lane."""
     now = soc.env.now
-    units = soc.all_units()
+    all_units = soc.all_units()
     soc.ledger.add(p.ledger, times)
-    for u, d in zip(units, p.busy):
+    for u, d in zip(all_units, p.busy):
         u.busy_cycles += d * times
     soc.fabric.bus_busy_cycles += p.bus * times
     for k, (n, c) in p.stats.items():
@@ -170,18 +182,16 @@ def apply(soc: "Soc", ctrl: "Controller", p: Period, times: int, lane: int, issu
         row[1] += c * times
     ctrl.busy_cycles += p.ctrl_busy * times
     ctrl.executed += p.executed * times
-    for m in range(times):
-        base = now + m * p.cycles
-        issue[:, lane + m * p.lanes:lane + (m + 1) * p.lanes] = p.issue + base
-        for u, rows in zip(units, p.timeline):
-            if u.timeline is not None:
-                u.timeline.extend((*r[:5], r[5] + base, r[6] + base) for r in rows)
-    shift(soc, times * p.cycles, times * p.lanes, records, execution)
-    return lane + times * p.lanes
+    bases = now + np.arange(times, dtype=np.int64) * p.cycles
+    issue[unit:unit + times * p.units] = (p.issue[None, :] + bases[:, None]).ravel()
+    for u, segment in zip(all_units, p.timeline):
+        u.timeline.repeat(segment, bases, soc.keep_timeline)
+    shift(soc, times * p.cycles, times * p.positions, units, per_lane, execution)
 
 
-def shift(soc: "Soc", cycles: int, lanes: int, records: list[UnitRecord], execution: int) -> None:
-    """Move the whole timing state ``cycles`` later and its jobs ``lanes`` iterations on."""
+def shift(soc: "Soc", cycles: int, positions: int, units: dict[int, UnitRecord], per_lane: int,
+          execution: int) -> None:
+    """Move the whole timing state ``cycles`` later and its jobs ``positions`` stream positions on."""
     env = soc.env
     env._now += cycles
     env._queue[:] = [(t + cycles, prio, eid, ev) for t, prio, eid, ev in env._queue]  # a uniform shift keeps the heap
@@ -204,10 +214,8 @@ def shift(soc: "Soc", cycles: int, lanes: int, records: list[UnitRecord], execut
     f.bus_free_at += cycles
     f.port_free_at = [t + cycles for t in f.port_free_at]
     for job in jobs.values():
-        _, index, lane = job.origin
-        job.origin = (execution, index, lane + lanes)
-        rec = records[index]
-        if rec.varying:
-            job.ops = rec.resolved(lane + lanes)
+        g = job.origin[1] + positions
+        job.origin = (execution, g)
+        job.ops = units[g % per_lane].resolved(g // per_lane)
     for e in board:
         e.reads, e.writes = e.job.ops.reads, e.job.ops.writes

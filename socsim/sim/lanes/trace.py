@@ -10,6 +10,7 @@ which is taken in every lane but the last; anything else violates the loop's cla
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,6 +48,9 @@ class UnitRecord:
     """One unit instruction of the iteration, with its operands in every lane."""
 
     index: int
+    """Its place among the iteration's unit instructions."""
+    pos: int
+    """Its place among all the iteration's records."""
     pc: int
     ins: Instruction
     op: Op
@@ -109,6 +113,14 @@ class Trace:
     tags: tuple[str, str]
     hook_pcs: list[int]
     """The pcs of the iteration, in order (for progress hooks)."""
+    inner: list[tuple[int, ...]]
+    """Inner loops run by the iteration: for each, the record index where each of its iterations starts and,
+    last, the index after it (socsim.sim.lanes.inner)."""
+
+    @cached_property
+    def unit_at(self) -> dict[int, UnitRecord]:
+        """The unit record at each record position."""
+        return {rec.pos: rec for rec in self.units}
 
     def fingerprint(self) -> tuple:
         """What the timing of an iteration depends on: every record's pc and its lane-invariant operands."""
@@ -174,6 +186,10 @@ class ControlPass(ControlState):
         self.tile_reads: dict[int, int] = {}
         self.pcs: list[int] = []
         self.closed = False
+        self.entered: dict[int, int] = {}
+        """pc -> the record index it was last run at."""
+        self.open: dict[tuple[int, int], list[int]] = {}
+        self.inner: list[tuple[int, ...]] = []
 
     # ControlState --------------------------------------------------------------------------------------
     def set_reg(self, rd: int, value) -> None:
@@ -203,6 +219,12 @@ class ControlPass(ControlState):
         if taken and not loop.head <= target <= loop.end:
             raise LaneViolation(pc, f"the branch at pc {pc} leaves {loop.describe()} before its closing branch")
         self.records.append((SCALAR, pc, mnemonic, self.taken_cycles if taken else self.alu_cycles))
+        if target <= pc:  # the closing branch of an inner loop: where its iterations start
+            key = (target, pc)
+            if taken:
+                self.open.setdefault(key, [self.entered[target]]).append(len(self.records))
+            elif key in self.open:
+                self.inner.append((*self.open.pop(key), len(self.records)))
         return target if taken else pc + 1
 
     def jump(self, target, pc: int, mnemonic: str) -> int:
@@ -228,6 +250,7 @@ class ControlPass(ControlState):
             if ins is None:
                 raise LaneViolation(pc, soc.decode_error or "undecodable instruction")
             self.pcs.append(pc)
+            self.entered[pc] = len(self.records)
             op = soc.ops[pc]
             if op.exec is Exec.CONTROL:
                 pc = op.control(self, ins.args, pc)
@@ -242,7 +265,7 @@ class ControlPass(ControlState):
             if not rec.marked:  # before the iteration's first mark: later lanes carry the tags of the one before
                 rec.tags = self.tags
         return Trace(self.records, self.units, self.tile_reads, self.exit_regs(), list(self.agen),
-                     {**self.entry_blocks, **self.blocks}, self.tags, self.pcs)
+                     {**self.entry_blocks, **self.blocks}, self.tags, self.pcs, self.inner)
 
     def unit(self, ins: Instruction, op: Op, pc: int) -> None:
         mn = ins.spec.mnemonic
@@ -301,7 +324,8 @@ class ControlPass(ControlState):
             for name, (space, start, _) in mem.items():
                 if space is not Space.TBUF or start // TBUF_STRIDE != tile:
                     raise LaneViolation(pc, f"operand {name} must be in tile {tile}'s buffer tb{tile}")
-        rec = UnitRecord(len(self.units), pc, ins, op, values, mem, varying, offsets, p.span, tile, read_index,
+        rec = UnitRecord(len(self.units), len(self.records), pc, ins, op, values, mem, varying, offsets, p.span, tile,
+                         read_index,
                          self.tags_first if not self.marked else self.tags, self.tags, self.marked)
         self.units.append(rec)
         self.records.append((UNIT, pc, rec, 0))

@@ -26,6 +26,9 @@ from socsim.sim.ops.move import MOVES
 from socsim.sim.ops.sync import WAITING
 from socsim.sim.ops.tile import OWN_BUFFER, READS, SHARED_STATE, TILE, Block, TileOperands, block_values, configure
 
+ONLY_MOVES = frozenset({"copy", "gather", "scatter", "vfill", "vmax", "vmin", "vclamp", "vrelu", "vdrelu", "vcmpeq",
+                        "maxpool", "maxpoolb", "argmax", "tcfg"})
+"""Operations that only move, select or compare words (Op.only_moves)."""
 SCALAR_MEMORY = frozenset({"lw", "sw"})
 SYNC = frozenset({"fence", "wait", "post", "waitt", "halt"})
 EXECUTED_WITHOUT_NUMERICS = frozenset({"hp"})
@@ -55,15 +58,16 @@ def _build() -> dict[str, Op]:
             numerics, work = DIGITAL[mn]
             ops[mn] = Op(spec, Exec.UNIT, numerics=numerics, work=work,
                          reducible=REDUCIBLE.get(mn, no_operands), overwrites=OVERWRITES.get(mn, no_operands),
-                         timing_only=_timing_only(mn))
+                         timing_only=_timing_only(mn), only_moves=mn in ONLY_MOVES)
         elif spec.unit is Unit.DMA:
             numerics, words, rmw = MOVES[mn]
             reducible = (lambda v, same: frozenset({"dst"})) if rmw else no_operands
             ops[mn] = Op(spec, Exec.UNIT, numerics=numerics, words=words, read_modify_write=rmw,
-                         reducible=reducible, timing_only=_timing_only(mn))
+                         reducible=reducible, timing_only=_timing_only(mn), only_moves=mn in ONLY_MOVES)
         elif spec.unit is Unit.TILE:
             numerics, cost = TILE[mn]
-            ops[mn] = Op(spec, Exec.UNIT, numerics=numerics, tile_cost=cost, timing_only=_timing_only(mn))
+            ops[mn] = Op(spec, Exec.UNIT, numerics=numerics, tile_cost=cost, timing_only=_timing_only(mn),
+                         only_moves=mn in ONLY_MOVES)
     return ops
 
 

@@ -154,6 +154,9 @@ class Op:
     overwrites: Callable[[dict], frozenset[str]] = no_operands
     """Read-write operands that these field values only write (``mm`` without ``acc``)."""
     timing_only: TimingOnly = TimingOnly.SKIP
+    only_moves: bool = False
+    """Its outputs are words of its inputs, immediates or constants, so it cannot make NaN or inf from finite
+    inputs: the NaN check (``controller.trap_on_nan``) skips it and traps at the arithmetic that made them."""
 
     @property
     def mnemonic(self) -> str:

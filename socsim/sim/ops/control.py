@@ -53,18 +53,20 @@ CONDITIONS: dict[str, Callable] = {
 def _alu(spec: OpSpec) -> Op:
     fn = ALU[spec.mnemonic]
     mn = spec.mnemonic
-    if spec.fields[2].kind is Kind.REG:
-        def run(s: ControlState, args: tuple, pc: int) -> int:
-            if args[0]:
-                s.set_reg(args[0], wrap(fn(s.regs[args[1]], s.regs[args[2]])))
-            s.count(mn, s.alu_cycles)
-            return pc + 1
-    else:
-        def run(s: ControlState, args: tuple, pc: int) -> int:
-            if args[0]:
-                s.set_reg(args[0], wrap(fn(s.regs[args[1]], args[2])))
-            s.count(mn, s.alu_cycles)
-            return pc + 1
+    second_is_reg = spec.fields[2].kind is Kind.REG
+
+    def run(s: ControlState, args: tuple, pc: int) -> int:
+        rd = args[0]
+        if rd:
+            regs = s.regs
+            v = fn(regs[args[1]], regs[args[2]] if second_is_reg else args[2])
+            if type(v) is int:  # wrap(v), inline: this is most of a program's instructions
+                v &= _MASK64
+                if v >> 63:
+                    v -= 1 << 64
+            s.set_reg(rd, v)
+        s.count(mn, s.alu_cycles)
+        return pc + 1
     return Op(spec, Exec.CONTROL, control=run)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from isa.spec import Hyper
 from socsim.sim.ops.base import F32, Operands, Work, add_into
 from socsim.sim.ops.histogram import HISTOGRAM
+from socsim.sim.ops.kernels import maxpool_back
 
 _NONE: frozenset[str] = frozenset()
 
@@ -31,42 +32,46 @@ def _check_pool(v: dict) -> None:
         raise ValueError(f"a {k} x {k} pooling window with stride {s} does not fit planes of {h} x {w}")
 
 
-def _windows(c: Operands) -> np.ndarray:
-    """(L, planes, oh, ow, k*k) pooling windows of ``src``."""
+def _window_views(c: Operands) -> tuple[list[np.ndarray], int, int]:
+    """The k*k strided views (L, planes, oh, ow) of ``src``, one per window offset in row-major order."""
     v = c.v
     _check_pool(v)
     planes, h, w, k, s = v["planes"], v["h"], v["w"], v["k"], v["s"]
     oh, ow = (h - k) // s + 1, (w - k) // s + 1
     x = c.a("src").reshape(c.lanes, planes, h, w)
-    return np.stack([x[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s]
-                     for ky in range(k) for kx in range(k)], axis=-1)
+    return [x[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s] for ky in range(k) for kx in range(k)], \
+        oh, ow
 
 
-def _pool(reduce: Callable[..., np.ndarray]) -> Callable[[Operands], None]:
-    def run(c: Operands) -> None:
-        c.put("dst", reduce(_windows(c), axis=-1).reshape(c.lanes, -1))
-    return run
+def _maxpool(c: Operands) -> None:
+    views, _, _ = _window_views(c)
+    out = views[0].copy()
+    for view in views[1:]:  # a running maximum in window order (what np.max over the window computes)
+        np.maximum(out, view, out=out)
+    c.put("dst", out.reshape(c.lanes, -1))
 
 
-def _pool_back(c: Operands, weights: np.ndarray) -> None:
-    """Scatter window-gradient ``weights`` (L, planes, oh, ow, k*k) back onto the input planes."""
+def _avgpool(c: Operands) -> None:
+    views, _, _ = _window_views(c)
+    c.put("dst", np.stack(views, axis=-1).mean(axis=-1).reshape(c.lanes, -1))
+
+
+def _pool_back(c: Operands, per_offset) -> None:
+    """Add window offset j's gradient ``per_offset(j)`` (L, planes, oh, ow) onto the input planes, j in order."""
     v = c.v
     planes, h, w, k, s = v["planes"], v["h"], v["w"], v["k"], v["s"]
-    oh, ow = weights.shape[2], weights.shape[3]
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
     out = np.zeros((c.lanes, planes, h, w), dtype=F32)
     for j in range(k * k):
         ky, kx = divmod(j, k)
-        out[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s] += weights[..., j]
+        out[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s] += per_offset(j)
     c.put("dst", out.reshape(c.lanes, -1))
 
 
 def _maxpoolb(c: Operands) -> None:
-    wins = _windows(c)
-    first = np.argmax(wins, axis=-1)
-    g = c.a("gout").reshape(wins.shape[:-1])
-    weights = np.zeros(wins.shape, dtype=F32)
-    np.put_along_axis(weights, first[..., None], g[..., None], axis=-1)
-    _pool_back(c, weights)
+    v = c.v
+    _check_pool(v)
+    maxpool_back(c.a("src"), c.a("gout"), c.a("dst"), v["planes"], v["h"], v["w"], v["k"], v["s"])
 
 
 def _avgpoolb(c: Operands) -> None:
@@ -75,7 +80,7 @@ def _avgpoolb(c: Operands) -> None:
     k, s = v["k"], v["s"]
     oh, ow = (v["h"] - k) // s + 1, (v["w"] - k) // s + 1
     g = c.a("gout").reshape(c.lanes, v["planes"], oh, ow) / F32(k * k)
-    _pool_back(c, np.repeat(g[..., None], k * k, axis=-1))
+    _pool_back(c, lambda j: g)
 
 
 def _sxent(c: Operands) -> None:
@@ -274,8 +279,8 @@ DIGITAL: dict[str, tuple[Callable[[Operands], None], Callable[[dict], Work]]] = 
     "vsumr": (_set(lambda c: c.a("a").reshape(c.lanes, c.v["rows"], c.v["cols"]).sum(axis=1)),
               lambda v: (v["rows"] * v["cols"], 0, 0)),
     "vsum": (_set(lambda c: c.a("a").sum(axis=1, dtype=F32)[:, None]), _elementwise(ops=1)),
-    "maxpool": (_pool(np.max), lambda v: (pool_out(v) * v["k"] * v["k"], 0, 0)),
-    "avgpool": (_pool(np.mean), lambda v: (pool_out(v) * v["k"] * v["k"], pool_out(v), 0)),
+    "maxpool": (_maxpool, lambda v: (pool_out(v) * v["k"] * v["k"], 0, 0)),
+    "avgpool": (_avgpool, lambda v: (pool_out(v) * v["k"] * v["k"], pool_out(v), 0)),
     "maxpoolb": (_maxpoolb, lambda v: (2 * pool_out(v) * v["k"] * v["k"], 0, 0)),
     "avgpoolb": (_avgpoolb, lambda v: (pool_out(v) * v["k"] * v["k"], pool_out(v), 0)),
     "sxent": (_sxent, lambda v: (3 * v["n"] * v["classes"], 0, v["n"] * v["classes"] + v["n"])),

@@ -10,8 +10,8 @@ from typing import Callable
 
 import numpy as np
 
-from socsim.physics.kernels.scatter import scatter_add
 from socsim.sim.ops.base import Operands
+from socsim.sim.ops.kernels import gather, scatter, scatter_add
 
 
 def _copy(c: Operands) -> None:
@@ -19,11 +19,11 @@ def _copy(c: Operands) -> None:
 
 
 def _gather(c: Operands) -> None:
-    c.put("dst", c.a("src")[:, c.pattern])
+    gather(c.a("src"), c.pattern, c.a("dst"))
 
 
 def _scatter(c: Operands) -> None:
-    c.a("dst")[:, c.pattern] = c.a("src")
+    scatter(c.a("src"), c.pattern, c.a("dst"))
 
 
 def _scadd(c: Operands) -> None:

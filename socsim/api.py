@@ -1,0 +1,194 @@
+"""The Python API for notebooks: ``socsim.compile``, ``socsim.run``, ``socsim.train``, ``socsim.infer``.
+
+Each returns an object with ``.tables()`` (pandas DataFrames by name: per component, layer x phase, opcode,
+action, epoch, the area) and ``.figures()`` (matplotlib figures by name), made by the same functions as the command
+line and the HTML report (socsim.report). A graph is a path (.toml or .onnx) or a :class:`Graph`; a config a preset
+name, a TOML path or a :class:`SocConfig`; a program a path (.s or .bin), assembly text or an ``isa.Program``.
+docs/api.md has examples (run by the test suite).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from isa.program import Program
+from socsim.compiler.graph import Graph
+from socsim.compiler.lower import Compiled
+from socsim.config import SocConfig
+from socsim.inference import Inference
+from socsim.report.rundir import RunFolder
+from socsim.sim import Result
+
+__all__ = ["CompiledNetwork", "ProgramRun", "TrainingRun", "compile", "infer", "run", "train"]
+
+
+def _config(config: str | SocConfig) -> SocConfig:
+    from socsim.config import load_config
+    return config if isinstance(config, SocConfig) else load_config(str(config))
+
+
+def _graph(graph: str | Path | Graph) -> Graph:
+    from socsim.compiler import load_graph
+    return graph if isinstance(graph, Graph) else load_graph(str(graph))
+
+
+def _program(program: str | Path | Program) -> Program:
+    if isinstance(program, Program):
+        return program
+    text = str(program)
+    if "\n" in text:  # assembly text
+        import isa
+        return isa.assemble(text, "<api>")
+    from socsim.cli import _load_program
+    return _load_program(text)
+
+
+def result_tables(result: Result) -> dict[str, pd.DataFrame]:
+    """The tables of one program run: components, layers (energy, elapsed and busy cycles), opcodes, actions, and
+    the area of its config."""
+    from socsim.area import area_table
+    from socsim.report.tables import result_tables as tables
+    return {**tables(result), "area": area_table(result.cfg)}
+
+
+def result_figures(result: Result, images: int | None = None) -> dict[str, Figure]:
+    """Energy and latency breakdowns of one run (per image when ``images``), and the unit timeline if it was kept."""
+    from socsim.report import figures as F
+    figs = {"energy_breakdown": F.energy_breakdown(result.ledger, images),
+            "latency_breakdown": F.latency_breakdown(result.ledger, result.cfg.clock_hz, images, result.cycles)}
+    if not result.timeline.empty:
+        figs["utilization_timeline"] = F.utilization_timeline(result.timeline, result.cfg.clock_hz)
+    return figs
+
+
+@dataclass
+class CompiledNetwork:
+    """A graph compiled for a config: the ``init``, ``train_epoch`` and ``evaluate`` programs and the mapping."""
+
+    graph: Graph
+    cfg: SocConfig
+    compiled: Compiled
+
+    @property
+    def programs(self) -> dict[str, Program]:
+        c = self.compiled
+        return {"init": c.init, "train_epoch": c.train_epoch, "evaluate": c.evaluate}
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``mapping`` (per weight layer: rows, cols, blocks, crossbars, cells, MVMs and tile ops per image),
+        ``programs`` (instructions and code bytes), ``area``."""
+        from socsim.area import area_table
+        from socsim.compiler.mapping import map_graph
+        layers = map_graph(self.graph, self.cfg, check=False).layers
+        mapping = pd.DataFrame([{k: getattr(lm, k) for k in ("name", "kind", "rows", "cols", "row_blocks",
+                                                              "col_blocks", "replicas", "crossbars", "used_cells",
+                                                              "allocated_cells", "mvms", "tile_ops")}
+                                for lm in layers])
+        programs = pd.DataFrame([{"program": k, "instructions": len(p.instructions), "code_bytes": p.code_bytes()}
+                                 for k, p in self.programs.items()])
+        return {"mapping": mapping, "programs": programs, "area": area_table(self.cfg)}
+
+    def figures(self) -> dict[str, Figure]:
+        """None yet: a compiled network has not run (``socsim.run(net.programs['evaluate'], ...)`` does)."""
+        return {}
+
+
+@dataclass
+class ProgramRun:
+    """One program run on the SoC model (the :class:`Result`)."""
+
+    result: Result
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return result_tables(self.result)
+
+    def figures(self) -> dict[str, Figure]:
+        return result_figures(self.result)
+
+
+@dataclass
+class TrainingRun:
+    """A training run on the chip and its run folder (socsim.report.load_run)."""
+
+    folder: RunFolder
+    last: Result | None
+    """The last training epoch's program run."""
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        return self.folder.metrics
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """epochs, components, layers, opcodes, actions (every epoch, both programs) and area."""
+        from socsim.area import area_table
+        from socsim.report.tables import run_tables
+        return {**run_tables(self.folder), "area": area_table(self.folder.soc_config)}
+
+    def figures(self) -> dict[str, Figure]:
+        """The report's figures (accuracy, energy and latency breakdowns, device writes, conductances)."""
+        from socsim.report.report import run_figures
+        return {k: fig for k, (fig, _caption) in run_figures(self.folder).items()}
+
+
+def compile(graph: str | Path | Graph, config: str | SocConfig = "wu2023", train_examples: int = 4000,  # noqa: A001
+            test_examples: int = 1000, microbatch: int | None = None) -> CompiledNetwork:
+    """Compile ``graph`` for ``config`` (``socsim compile``)."""
+    from socsim.compiler.lower import compile_training
+    g, cfg = _graph(graph), _config(config)
+    return CompiledNetwork(g, cfg, compile_training(g, cfg, train_examples, test_examples, microbatch))
+
+
+def run(program: str | Path | Program, config: str | SocConfig = "wu2023", timeline: bool = False,
+        timing_only: bool = False, engine: str = "fast") -> ProgramRun:
+    """Run a program on a fresh SoC of ``config`` (``socsim run``); raises ``socsim.sim.Trap`` when it traps."""
+    from socsim.sim import Soc
+    soc = Soc.from_config(_config(config), timeline=timeline, timing_only=timing_only, engine=engine)
+    return ProgramRun(soc.run(_program(program)))
+
+
+def train(graph: str | Path, config: str = "wu2023", dataset: str = "digits", epochs: int | None = None,
+          out: str | Path | None = None, train_examples: int | None = None, test_examples: int | None = None,
+          microbatch: int | None = None, data_path: str | None = None) -> TrainingRun:
+    """Train ``graph`` on the chip (``socsim train``, quietly) into the run folder ``out`` (a new temporary folder
+    if None; an existing run there is replaced)."""
+    from socsim.config import load_config
+    from socsim.report import load_run
+    from socsim.runargs import RunArgs
+    from socsim.trainrun import run_training
+    n = epochs if epochs is not None else load_config(config).train.epochs
+    args = RunArgs(str(graph), config, dataset, data_path, n, train_examples, test_examples, microbatch)
+    if Path(graph).is_file():
+        args = args.with_graph_hash()
+    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="socsim-train-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    _, last = run_training(args, folder, quiet=True)
+    return TrainingRun(load_run(folder), last)
+
+
+def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, dataset: str = "digits",
+          weights: str | Path | TrainingRun | None = None, images: int | None = None, microbatch: int | None = None,
+          data_path: str | None = None, timing_only: bool = False) -> Inference:
+    """Inference over the first ``images`` test images (``socsim infer``) on ``config`` (default wu2023).
+    ``weights``: a run folder (or a :class:`TrainingRun`) whose trained state is loaded, on the config the run saved
+    (``config`` must then be None)."""
+    from socsim.data import load_dataset
+    from socsim.inference import run_inference
+    if isinstance(weights, TrainingRun):
+        weights = weights.folder.path
+    if weights is None:
+        cfg = _config(config or "wu2023")
+    elif config is not None:
+        raise ValueError(f"infer(config=..., weights={str(weights)!r}): the weights were trained on the run's own "
+                         "config, which infer uses; leave config out")
+    else:
+        from socsim.runargs import RunArgs
+        saved = RunArgs.load(Path(weights))
+        cfg = saved.saved_config(Path(weights))
+        images = images if images is not None else saved.test_examples  # the run's own test images by default
+    data = load_dataset(dataset, data_path, cfg.seed)
+    return run_inference(_graph(graph), cfg, data, images, microbatch, weights, timing_only)

@@ -1,0 +1,147 @@
+"""Area and leakage of a config, first order: every part of every component, priced by the ``[area]`` table.
+
+:func:`area_parts` lists the parts (a tile's crossbar, ADCs, TIAs, DACs and shift-and-add units; each SRAM by
+its bits; the digital unit's lanes; the controller; the DMA channels) with their area (mm^2) and leakage (uW);
+:func:`area_table` is that list as a DataFrame whose ``area_mm2`` column sums to :func:`total_area_mm2`;
+:func:`leakage_pj_per_cycle` gives each ledger component's leakage in pJ per clock cycle, the price of the
+``leakage`` rows the SoC records at the end of every run (static energy = leakage power x simulated time).
+
+Not counted: the DRAM (off chip), the bus wires (routed over the logic) and the RRAM cells' leakage (the
+devices are nonvolatile and draw no current unless read). docs/area.md gives every entry and its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import pandas as pd
+
+from socsim.area_params import AreaTable
+
+if TYPE_CHECKING:
+    from socsim.config import SocConfig
+
+UM2_PER_MM2 = 1e6
+ADC_AREA: dict[str, Callable[[AreaTable, int], float]] = {}
+"""ADC kind (``tiles.physics.adc.kind``) -> area in um^2 of one converter of ``bits`` bits."""
+
+
+def _sar_um2(t: AreaTable, bits: int) -> float:
+    """A SAR-class converter: ``adc_um2`` at ``adc_ref_bits``, times ``adc_area_per_bit`` per bit more."""
+    return t.adc_um2 * t.adc_area_per_bit ** (bits - t.adc_ref_bits)
+
+
+for _kind in ("bwmcs", "shift_add", "ideal"):
+    # bwmcs samples the binary-weighted pulses in the analog domain, then converts once; shift_add converts each
+    # pulse; both end in a SAR-class converter of the same resolution (the kind changes how often it converts,
+    # docs/energy.md). The ideal converter stands for one of its nominal bits.
+    ADC_AREA[_kind] = _sar_um2
+
+
+def adc_um2(t: AreaTable, kind: str, bits: int) -> float:
+    """Area (um^2) of one ADC of ``kind`` and ``bits``; ValueError naming the known kinds."""
+    try:
+        return ADC_AREA[kind](t, bits)
+    except KeyError:
+        raise ValueError(f"no area model for ADC kind {kind!r}; known: {', '.join(sorted(ADC_AREA))}") from None
+
+
+def adc_leakage_uw(t: AreaTable, kind: str, bits: int) -> float:
+    """Leakage (uW) of one ADC: its area times the logic leakage density."""
+    return adc_um2(t, kind, bits) / UM2_PER_MM2 * t.logic_leakage_uw_per_mm2
+
+
+@dataclass(frozen=True)
+class Part:
+    """One kind of part of a component: how many, the area of one (um^2), the leakage of all (uW)."""
+
+    component: str
+    """The ledger component it belongs to (its leakage is charged there)."""
+    part: str
+    instances: int
+    unit_um2: float
+    leakage_uw: float
+    basis: str
+    """How the area is made up (for the table)."""
+
+    @property
+    def area_mm2(self) -> float:
+        return self.instances * self.unit_um2 / UM2_PER_MM2
+
+
+def _sram(t: AreaTable, component: str, part: str, bits: int) -> Part:
+    cell_um2 = t.sram_cell_f2 * (t.feature_nm * 1e-3) ** 2
+    return Part(component, part, bits, cell_um2 * (1.0 + t.sram_periphery), bits * t.sram_leakage_pw_per_bit * 1e-6,
+                f"{bits:,} bits x {t.sram_cell_f2:g} F^2 x (1 + {t.sram_periphery:g} periphery)")
+
+
+def _logic(t: AreaTable, component: str, part: str, instances: int, unit_um2: float, basis: str,
+           extra_uw: float = 0.0) -> Part:
+    leak = instances * (unit_um2 / UM2_PER_MM2 * t.logic_leakage_uw_per_mm2 + extra_uw)
+    return Part(component, part, instances, unit_um2, leak, basis)
+
+
+def _tile_parts(cfg: "SocConfig", name: str) -> list[Part]:
+    t, tc = cfg.area, cfg.tiles
+    adc = tc.physics.adc
+    in_levels = tc.physics.dac.levels_per_pulse
+    dac_bits = max(1, (in_levels - 1).bit_length())
+    cell_um2 = t.rram_cell_f2 * (t.feature_nm * 1e-3) ** 2
+    return [
+        Part(name, "crossbar", tc.rows * tc.bitlines, cell_um2, 0.0,
+             f"{tc.rows} rows x {tc.bitlines} bit lines x {t.rram_cell_f2:g} F^2 (nonvolatile: no leakage)"),
+        _logic(t, name, "adc", tc.adcs, adc_um2(t, adc.kind, adc.bits),
+               f"{adc.bits}-bit {adc.kind}, one per {tc.bitlines_per_adc} bit lines"),
+        _logic(t, name, "tia", tc.adcs, t.tia_um2, "one per ADC", extra_uw=t.tia_bias_uw),
+        _logic(t, name, "dac", tc.rows, t.dac_um2 * 2 ** (dac_bits - 1),
+               f"one {dac_bits}-bit driver per row ({in_levels} levels per pulse)"),
+        _logic(t, name, "shift_add", tc.adcs, t.shift_add_um2, "one per ADC"),
+    ]
+
+
+def area_parts(cfg: "SocConfig") -> list[Part]:
+    """Every part of the chip ``cfg`` describes, component by component (tiles first)."""
+    t = cfg.area
+    parts: list[Part] = []
+    for i in range(cfg.tiles.count):
+        parts += _tile_parts(cfg, f"tile{i}")
+    parts.append(_sram(t, "tbuf", "tile buffers", cfg.tiles.count * cfg.tiles.buffer_words * 32))
+    parts.append(_sram(t, "sram", "data SRAM", cfg.controller.dmem_kbit * 1024))
+    parts.append(_sram(t, "acc", "accumulator SRAM", cfg.sram.acc_kbit * 1024))
+    parts.append(_logic(t, "du", "FP32 lanes", cfg.du.lanes, t.du_lane_um2, f"{cfg.du.lanes} multiply-add lanes"))
+    parts.append(_logic(t, "controller", "core", 1, t.controller_um2, "in-order 32-bit core"))
+    parts.append(_sram(t, "controller", "instruction memory", cfg.controller.imem_kbit * 1024))
+    for i in range(cfg.dma.channels):
+        parts.append(_logic(t, f"dma{i}", "channel", 1, t.dma_um2, "address generator and descriptors"))
+    return parts
+
+
+def area_table(cfg: "SocConfig") -> pd.DataFrame:
+    """One row per part: ``component``, ``part``, ``instances``, ``unit_um2``, ``area_mm2``, ``area_share``,
+    ``leakage_uw``, ``basis``. ``area_mm2`` sums to :func:`total_area_mm2`."""
+    parts = area_parts(cfg)
+    total = sum(p.area_mm2 for p in parts)
+    rows = [{"component": p.component, "part": p.part, "instances": p.instances, "unit_um2": p.unit_um2,
+             "area_mm2": p.area_mm2, "area_share": p.area_mm2 / total if total else 0.0, "leakage_uw": p.leakage_uw,
+             "basis": p.basis} for p in parts]
+    return pd.DataFrame(rows, columns=["component", "part", "instances", "unit_um2", "area_mm2", "area_share",
+                                       "leakage_uw", "basis"])
+
+
+def total_area_mm2(cfg: "SocConfig") -> float:
+    """Chip area (mm^2): the sum of :func:`area_table`'s ``area_mm2``."""
+    return float(sum(p.area_mm2 for p in area_parts(cfg)))
+
+
+def leakage_uw(cfg: "SocConfig") -> dict[str, float]:
+    """Leakage power (uW) of each ledger component."""
+    out: dict[str, float] = {}
+    for p in area_parts(cfg):
+        out[p.component] = out.get(p.component, 0.0) + p.leakage_uw
+    return out
+
+
+def leakage_pj_per_cycle(cfg: "SocConfig") -> dict[str, float]:
+    """Leakage energy (pJ) of each ledger component per cycle of ``cfg.clock_hz``: uW x 1e6 / clock_hz."""
+    return {c: uw * 1e6 / cfg.clock_hz for c, uw in leakage_uw(cfg).items()}

@@ -1,0 +1,132 @@
+"""Inference as a job of its own: compile a graph, program its weights (initial, or a training run's trained
+state), run the evaluation program over a batch of test images, and read latency, energy, throughput, TOPS/W and
+accuracy from that run.
+
+Every number comes from the one run of the compiled ``evaluate`` program on the SoC model (socsim.lower): its
+cycles / clock is the latency of the batch, its ledger the energy. The program runs the test images micro-batch
+by micro-batch, each layer after the one before (no pipelining across layers or micro-batches, no weight
+replicas: docs/compiler.md, "Inference").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from socsim.compiler.graph import Graph
+from socsim.config import SocConfig
+from socsim.data import Dataset
+from socsim.report.headline import result_tile_macs, tile_mvm_energy_pj, tops_per_w
+from socsim.sim import Result
+from socsim.sim.engines import DEFAULT_ENGINE
+
+PIPELINED_UNAVAILABLE = (
+    "--pipelined: not available. The compiler emits the evaluation program micro-batch after micro-batch, each "
+    "layer after the one before, with one set of activation and tile buffers; overlapping layers on different "
+    "tiles needs a lowering that double-buffers every activation and tile buffer and interleaves the micro-batches "
+    "(and compiling the mapping's replicas needs placement of several copies of a layer), which socsim does not "
+    "have yet (docs/compiler.md, 'Inference')")
+
+
+@dataclass
+class Inference:
+    """One inference job: the evaluation program's run over ``images`` test images. Energy in pJ, time in s."""
+
+    graph: Graph
+    cfg: SocConfig
+    result: Result
+    """The run of the compiled ``evaluate`` program (cycles, ledger, busy cycles, elapsed time by layer)."""
+    images: int
+    microbatch: int
+    dataset: str
+    accuracy: float | None
+    """Test accuracy of the trained weights; None without trained weights or in timing-only mode."""
+    weights: str | None
+    """The run folder the trained state came from (None: the initial weights of the graph)."""
+    epoch: int = 0
+    """Epochs the weights were trained for (0: initial weights)."""
+
+    def tables(self) -> dict:
+        """The evaluation run's tables (components, layers, opcodes, actions, area) and ``inference`` (the headline
+        numbers, one row)."""
+        import pandas as pd
+
+        from socsim.api import result_tables
+        from socsim.inferrun import inference_json
+        return {"inference": pd.DataFrame([inference_json(self)]), **result_tables(self.result)}
+
+    def figures(self) -> dict:
+        """Energy and latency breakdowns of the evaluation run, per image."""
+        from socsim.api import result_figures
+        return result_figures(self.result, self.images)
+
+    @property
+    def seconds(self) -> float:
+        """Simulated time of the whole batch: the program's cycles / clock."""
+        return self.result.cycles / self.cfg.clock_hz
+
+    @property
+    def latency_per_image_s(self) -> float:
+        """Program cycles / clock / images."""
+        return self.seconds / self.images
+
+    @property
+    def images_per_s(self) -> float:
+        """Throughput: images / simulated time of the batch."""
+        return self.images / self.seconds
+
+    @property
+    def energy_per_image_pj(self) -> float:
+        return self.result.energy_pj / self.images
+
+    @property
+    def static_energy_per_image_pj(self) -> float:
+        return self.result.static_energy_pj / self.images
+
+    @property
+    def dynamic_energy_per_image_pj(self) -> float:
+        return self.result.dynamic_energy_pj / self.images
+
+    @property
+    def tile_macs(self) -> float:
+        """MACs of the tile MVMs of the run (socsim.report.headline counts them)."""
+        return result_tile_macs(self.result)
+
+    @property
+    def tops_per_w_tile(self) -> float:
+        """2 x tile MACs / energy of the tiles' MVM datapath (DACs, array, ADC + TIA, shift-add)."""
+        return tops_per_w(2 * self.tile_macs, tile_mvm_energy_pj(self.result.ledger))
+
+    @property
+    def tops_per_w_chip(self) -> float:
+        """2 x tile MACs / all energy of the run, static included."""
+        return tops_per_w(2 * self.tile_macs, self.result.energy_pj)
+
+
+def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | None = None,
+                  microbatch: int | None = None, weights: str | Path | None = None, timing_only: bool = False,
+                  engine: str = DEFAULT_ENGINE) -> Inference:
+    """Run ``graph``'s evaluation program on ``cfg`` over the first ``images`` test images of ``data`` (all if None;
+    rounded down to whole micro-batches).
+
+    ``weights`` names a run folder of ``socsim train``: its checkpoint's trained state (memory, crossbars, time) is
+    loaded (read as data, never unpickled) and must fit the graph and config (a StateMismatch otherwise); without
+    it the init program programs the graph's initial weights and accuracy is not reported.
+    """
+    from socsim.runs import read_checkpoint
+    from socsim.training import ChipTrainer, StateMismatch
+    n_test = len(data.y_test) if images is None else images
+    subset = data.subset(min(cfg.train.batch, len(data.y_train)), n_test)
+    state = None
+    if weights is not None:
+        state = read_checkpoint(Path(weights))["trainer"]
+    try:
+        trainer = ChipTrainer(graph, cfg, subset, microbatch, state=state, timing_only=timing_only, engine=engine)
+    except StateMismatch as exc:
+        raise StateMismatch(f"{Path(weights) / 'checkpoint.npz'}: does not fit this graph and config: {exc}") \
+            from None
+    accuracy, result = trainer.evaluate()
+    comp = trainer.compiled
+    return Inference(graph, cfg, result, comp.test_examples, comp.microbatch, data.name,
+                     accuracy if weights is not None else None, None if weights is None else str(weights),
+                     trainer.epoch)

@@ -1,0 +1,126 @@
+"""``socsim infer``: run a graph's evaluation program over a batch of test images and print latency, energy and
+throughput per image, TOPS/W and, with trained weights (``--weights RUN_DIR``), accuracy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from socsim.argtypes import positive_int
+from socsim.fileio import write_text
+from socsim.inference import PIPELINED_UNAVAILABLE, Inference, run_inference
+from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
+from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
+from socsim.units import fmt_energy, fmt_sig, fmt_time
+
+DEFAULT_CONFIG, DEFAULT_DATASET = "wu2023", "mnist5k"
+
+
+def _count(value: float) -> str:
+    """3 significant digits below 1000, whole numbers with separators above (``344,350``)."""
+    return fmt_sig(value) if value < 1000 else f"{value:,.0f}"
+
+
+def inference_summary(inf: Inference) -> str:
+    """The headline lines of an inference job, then the run's summary (per component and per layer)."""
+    from socsim.report.summary import result_summary
+    r, cfg = inf.result, inf.cfg
+    source = (f"trained weights of {inf.weights} (epoch {inf.epoch})" if inf.weights else
+              "initial weights (give --weights RUN_DIR for trained ones)")
+    acc = (f"{inf.accuracy:.2%}" if inf.accuracy is not None else
+           "not measured (" + ("timing only" if inf.weights else "no trained weights") + ")")
+    lines = [f"{inf.graph.name} on {cfg.name}: {inf.images} test images of {inf.dataset}, micro-batch "
+             f"{inf.microbatch}, {source}",
+             f"accuracy      {acc}",
+             f"latency       {fmt_time(inf.latency_per_image_s)} per image ({r.cycles:,} cycles at "
+             f"{cfg.clock_hz / 1e6:g} MHz for {inf.images} images)",
+             f"throughput    {_count(inf.images_per_s)} images/s",
+             f"energy        {fmt_energy(inf.energy_per_image_pj)} per image (dynamic "
+             f"{fmt_energy(inf.dynamic_energy_per_image_pj)} + static {fmt_energy(inf.static_energy_per_image_pj)})",
+             f"TOPS/W        {fmt_sig(inf.tops_per_w_tile)} tile MVM datapath, {fmt_sig(inf.tops_per_w_chip)} whole "
+             f"chip ({inf.tile_macs / inf.images:,.0f} tile MACs per image)",
+             "",
+             "the evaluation program on the chip:",
+             result_summary(r)]
+    return "\n".join(lines)
+
+
+def _inputs(args: argparse.Namespace):
+    """(config, graph, dataset name, data path, microbatch, images) from the arguments, or from the run folder of
+    ``--weights`` (its saved config.json and run.json: by default its test images; a GRAPH given must be the run's
+    graph)."""
+    from socsim.compiler import load_graph
+    from socsim.config import load_config
+    if args.weights is None:
+        if not args.graph:
+            raise ValueError("socsim infer needs a GRAPH (or --weights RUN_DIR)")
+        return (load_config(args.config or DEFAULT_CONFIG), load_graph(args.graph), args.dataset or DEFAULT_DATASET,
+                args.data_path, args.microbatch, args.images)
+    from socsim.runargs import RunArgs, file_sha256
+    run_dir = Path(args.weights)
+    run = RunArgs.load(run_dir)
+    if args.config is not None:
+        raise ValueError(f"--config with --weights {run_dir}: the weights were trained on the run's own config "
+                         f"({run_dir / 'config.json'}), which infer uses; leave --config out")
+    if args.microbatch is not None and run.microbatch is not None and args.microbatch != run.microbatch:
+        raise ValueError(f"--microbatch {args.microbatch}: the run {run_dir} trained with micro-batch "
+                         f"{run.microbatch}, whose buffers its checkpoint holds")
+    graph_path = args.graph or run.graph
+    if run.graph_sha256 is not None and Path(graph_path).is_file() and file_sha256(graph_path) != run.graph_sha256:
+        raise ValueError(f"{graph_path}: not the graph the run {run_dir} was trained on (its SHA-256 differs from "
+                         f"run.json's)")
+    return (run.saved_config(run_dir), load_graph(graph_path), args.dataset or run.dataset,
+            args.data_path or run.data_path, args.microbatch or run.microbatch, args.images or run.test_examples)
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    if args.pipelined:
+        raise ValueError(PIPELINED_UNAVAILABLE)
+    from socsim.data import load_dataset
+    cfg, graph, dataset, data_path, microbatch, images = _inputs(args)
+    data = load_dataset(dataset, data_path, cfg.seed)
+    inf = run_inference(graph, cfg, data, images, microbatch, args.weights, args.timing_only, args.engine)
+    print(inference_summary(inf))
+    if args.ledger:
+        write_text(args.ledger, inf.result.ledger.to_csv(index=False))
+        print(f"\nledger rows -> {args.ledger}")
+    if args.json:
+        write_text(args.json, json.dumps(inference_json(inf), indent=2))
+        print(f"summary -> {args.json}")
+    return 0
+
+
+def inference_json(inf: Inference) -> dict:
+    """The headline numbers of an inference job (units in the names)."""
+    return {"graph": inf.graph.name, "config": inf.cfg.name, "images": inf.images, "microbatch": inf.microbatch,
+            "weights": inf.weights, "accuracy": inf.accuracy, "cycles": inf.result.cycles,
+            "latency_per_image_s": inf.latency_per_image_s, "images_per_s": inf.images_per_s,
+            "energy_per_image_pj": inf.energy_per_image_pj,
+            "static_energy_per_image_pj": inf.static_energy_per_image_pj,
+            "tops_per_w_tile": inf.tops_per_w_tile, "tops_per_w_chip": inf.tops_per_w_chip}
+
+
+def add_infer_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("infer", help="run a network's inference (evaluation program) on the chip; latency, energy, "
+                                     "throughput and TOPS/W per image",
+                       description="Compile GRAPH, program its weights (the initial ones, or the trained state of a "
+                                   "run folder with --weights), run the evaluation program over a batch of test "
+                                   "images and print latency and energy per image, throughput, TOPS/W of the tiles "
+                                   "and of the chip, the area, and accuracy when trained weights are given.")
+    p.add_argument("graph", nargs="?", help="network graph (.toml or .onnx); with --weights, the run's by default")
+    p.add_argument("--config", help=f"preset name or TOML file (default: {DEFAULT_CONFIG}; with --weights the run's)")
+    p.add_argument("--weights", metavar="RUN_DIR", help="a run folder of socsim train: infer with its trained state")
+    p.add_argument("--dataset", help=f"test images from this dataset (default: {DEFAULT_DATASET}, or the run's)")
+    p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
+    p.add_argument("--images", type=positive_int, help="the first N test images (default: the whole test set, or "
+                                                       "the run's test images), rounded down to whole micro-batches")
+    p.add_argument("--microbatch", type=positive_int, help="images per pass through the network (default: largest "
+                                                           "that fits; with --weights the run's)")
+    p.add_argument("--pipelined", action="store_true",
+                   help="overlap layers on different tiles: not available yet (the message says why)")
+    p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP + "; accuracy is not measured")
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    p.add_argument("--ledger", metavar="CSV", help="write the evaluation run's ledger rows as CSV")
+    p.add_argument("--json", metavar="FILE", help="write the headline numbers as JSON")
+    p.set_defaults(fn=cmd_infer)
