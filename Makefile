@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/socsim train programs/lenet_wu2023.toml --config wu2023 --dataset mnist5k --epochs 2 --out runs/demo --force
 
 lint: $(STAMP)
-	$(BIN)/ruff check socsim isa tests benchmarks
+	$(BIN)/ruff check socsim isa tests benchmarks docs/studies
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

@@ -49,8 +49,8 @@ def point(model: str, batch: int, mode: str, config: str, engine: str = "fast") 
 
     from socsim.compiler.mapping import map_graph
     from socsim.config import load_config
-    from socsim.data import synthetic
-    from socsim.training import ChipTrainer
+    from socsim.host.data import synthetic
+    from socsim.host.training import ChipTrainer
     t0 = time.perf_counter()
     graph = load_model(model)
     cfg = load_config(config, {"train": {"batch": batch}})

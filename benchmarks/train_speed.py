@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout without installing
 
-from socsim.baseline import Baseline  # noqa: E402
 from socsim.compiler.frontend_toml import load_toml  # noqa: E402
 from socsim.config import load_config  # noqa: E402
-from socsim.data import load_dataset  # noqa: E402
-from socsim.training import ChipTrainer  # noqa: E402
+from socsim.host.baseline import Baseline  # noqa: E402
+from socsim.host.data import load_dataset  # noqa: E402
+from socsim.host.training import ChipTrainer  # noqa: E402
 
 
 def _rate(images: int, epoch) -> float:

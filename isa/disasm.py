@@ -4,43 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from isa.program import DataInit, Instruction, LaneMark, MemRef, Program, Symbol, space_name
-from isa.spec import Kind
-
-
-def _mem_text(ref: MemRef, symbols: dict) -> str:
-    sym = None
-    for s in symbols.get(ref.space, ()):
-        if s.addr <= ref.offset < s.end:
-            sym = s
-            break
-    if sym is not None:
-        off = ref.offset - sym.addr
-        text = sym.name + (f"+{off}" if off else "")
-    else:
-        name, off = space_name(ref.space, ref.offset)
-        text = f"{name}:{off}"
-    return text + (f"(x{ref.reg})" if ref.reg else "")
-
-
-def format_instruction(ins: Instruction, symbols_by_space: dict, label_at: dict[int, str]) -> str:
-    """One instruction as assembly; memory operands by symbol when one covers the address."""
-    parts = []
-    for f, a in zip(ins.spec.fields, ins.args):
-        if f.kind is Kind.REG:
-            parts.append(f"x{a}")
-        elif f.kind is Kind.FIMM:
-            parts.append(str(np.float32(a)))
-        elif f.kind is Kind.LABEL:
-            parts.append(label_at.get(int(a), str(a)))  # type: ignore[arg-type]
-        elif f.kind is Kind.ENUM:
-            assert f.enum is not None
-            parts.append(f.enum(a).name.lower())
-        elif f.kind is Kind.MEM:
-            parts.append(_mem_text(a, symbols_by_space))  # type: ignore[arg-type]
-        else:
-            parts.append(str(a))
-    return ins.spec.mnemonic + (" " + ", ".join(parts) if parts else "")
+from isa.program import DataInit, LaneMark, Program, Symbol, format_instruction, space_name
 
 
 def _init_text(init: DataInit) -> str:

@@ -16,24 +16,32 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from isa import assemble, load_program
 from isa.program import Program
+from socsim.area import area_table
+from socsim.compiler import load_graph
 from socsim.compiler.graph import Graph
-from socsim.compiler.lower import Compiled
-from socsim.config import SocConfig
-from socsim.inference import Inference
-from socsim.report.rundir import RunFolder
-from socsim.sim import Result
+from socsim.compiler.lower import Compiled, compile_training
+from socsim.compiler.mapping import map_graph
+from socsim.config import SocConfig, load_config
+from socsim.host.data import load_dataset
+from socsim.host.inference import Inference, run_inference
+from socsim.host.train import run_training
+from socsim.report import load_run, views
+from socsim.report.report import run_figures
+from socsim.report.tables import run_tables
+from socsim.runfolder.read import RunFolder
+from socsim.runfolder.runargs import RunArgs
+from socsim.sim import Result, Soc
 
 __all__ = ["CompiledNetwork", "ProgramRun", "TrainingRun", "compile", "infer", "run", "train"]
 
 
 def _config(config: str | SocConfig) -> SocConfig:
-    from socsim.config import load_config
     return config if isinstance(config, SocConfig) else load_config(str(config))
 
 
 def _graph(graph: str | Path | Graph) -> Graph:
-    from socsim.compiler import load_graph
     return graph if isinstance(graph, Graph) else load_graph(str(graph))
 
 
@@ -42,28 +50,8 @@ def _program(program: str | Path | Program) -> Program:
         return program
     text = str(program)
     if "\n" in text:  # assembly text
-        import isa
-        return isa.assemble(text, "<api>")
-    from socsim.cli import _load_program
-    return _load_program(text)
-
-
-def result_tables(result: Result) -> dict[str, pd.DataFrame]:
-    """The tables of one program run: components, layers (energy, elapsed and busy cycles), opcodes, actions, and
-    the area of its config."""
-    from socsim.area import area_table
-    from socsim.report.tables import result_tables as tables
-    return {**tables(result), "area": area_table(result.cfg)}
-
-
-def result_figures(result: Result, images: int | None = None) -> dict[str, Figure]:
-    """Energy and latency breakdowns of one run (per image when ``images``), and the unit timeline if it was kept."""
-    from socsim.report import figures as F
-    figs = {"energy_breakdown": F.energy_breakdown(result.ledger, images),
-            "latency_breakdown": F.latency_breakdown(result.ledger, result.cfg.clock_hz, images, result.cycles)}
-    if not result.timeline.empty:
-        figs["utilization_timeline"] = F.utilization_timeline(result.timeline, result.cfg.clock_hz)
-    return figs
+        return assemble(text, "<api>")
+    return load_program(text)
 
 
 @dataclass
@@ -82,8 +70,6 @@ class CompiledNetwork:
     def tables(self) -> dict[str, pd.DataFrame]:
         """``mapping`` (per weight layer: rows, cols, blocks, crossbars, cells, MVMs and tile ops per image),
         ``programs`` (instructions and code bytes), ``area``."""
-        from socsim.area import area_table
-        from socsim.compiler.mapping import map_graph
         layers = map_graph(self.graph, self.cfg, check=False).layers
         mapping = pd.DataFrame([{k: getattr(lm, k) for k in ("name", "kind", "rows", "cols", "row_blocks",
                                                               "col_blocks", "replicas", "crossbars", "used_cells",
@@ -105,10 +91,10 @@ class ProgramRun:
     result: Result
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return result_tables(self.result)
+        return views.run_tables(self.result)
 
     def figures(self) -> dict[str, Figure]:
-        return result_figures(self.result)
+        return views.run_figures(self.result)
 
 
 @dataclass
@@ -125,20 +111,16 @@ class TrainingRun:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """epochs, components, layers, opcodes, actions (every epoch, both programs) and area."""
-        from socsim.area import area_table
-        from socsim.report.tables import run_tables
         return {**run_tables(self.folder), "area": area_table(self.folder.soc_config)}
 
     def figures(self) -> dict[str, Figure]:
         """The report's figures (accuracy, energy and latency breakdowns, device writes, conductances)."""
-        from socsim.report.report import run_figures
         return {k: fig for k, (fig, _caption) in run_figures(self.folder).items()}
 
 
 def compile(graph: str | Path | Graph, config: str | SocConfig = "wu2023", train_examples: int = 4000,  # noqa: A001
             test_examples: int = 1000, microbatch: int | None = None) -> CompiledNetwork:
     """Compile ``graph`` for ``config`` (``socsim compile``)."""
-    from socsim.compiler.lower import compile_training
     g, cfg = _graph(graph), _config(config)
     return CompiledNetwork(g, cfg, compile_training(g, cfg, train_examples, test_examples, microbatch))
 
@@ -146,7 +128,6 @@ def compile(graph: str | Path | Graph, config: str | SocConfig = "wu2023", train
 def run(program: str | Path | Program, config: str | SocConfig = "wu2023", timeline: bool = False,
         timing_only: bool = False, engine: str = "fast") -> ProgramRun:
     """Run a program on a fresh SoC of ``config`` (``socsim run``); raises ``socsim.sim.Trap`` when it traps."""
-    from socsim.sim import Soc
     soc = Soc.from_config(_config(config), timeline=timeline, timing_only=timing_only, engine=engine)
     return ProgramRun(soc.run(_program(program)))
 
@@ -156,17 +137,13 @@ def train(graph: str | Path, config: str = "wu2023", dataset: str = "digits", ep
           microbatch: int | None = None, data_path: str | None = None) -> TrainingRun:
     """Train ``graph`` on the chip (``socsim train``, quietly) into the run folder ``out`` (a new temporary folder
     if None; an existing run there is replaced)."""
-    from socsim.config import load_config
-    from socsim.report import load_run
-    from socsim.runargs import RunArgs
-    from socsim.trainrun import run_training
     n = epochs if epochs is not None else load_config(config).train.epochs
     args = RunArgs(str(graph), config, dataset, data_path, n, train_examples, test_examples, microbatch)
     if Path(graph).is_file():
         args = args.with_graph_hash()
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="socsim-train-"))
     folder.mkdir(parents=True, exist_ok=True)
-    _, last = run_training(args, folder, quiet=True)
+    _, last = run_training(args, folder)
     return TrainingRun(load_run(folder), last)
 
 
@@ -176,8 +153,6 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
     """Inference over the first ``images`` test images (``socsim infer``) on ``config`` (default wu2023).
     ``weights``: a run folder (or a :class:`TrainingRun`) whose trained state is loaded, on the config the run saved
     (``config`` must then be None)."""
-    from socsim.data import load_dataset
-    from socsim.inference import run_inference
     if isinstance(weights, TrainingRun):
         weights = weights.folder.path
     if weights is None:
@@ -186,7 +161,6 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
         raise ValueError(f"infer(config=..., weights={str(weights)!r}): the weights were trained on the run's own "
                          "config, which infer uses; leave config out")
     else:
-        from socsim.runargs import RunArgs
         saved = RunArgs.load(Path(weights))
         cfg = saved.saved_config(Path(weights))
         images = images if images is not None else saved.test_examples  # the run's own test images by default

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from socsim.area_params import AreaTable
 from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, param
 from socsim.fileio import read_text
+from socsim.physics.fitted import fitted_path
 from socsim.physics.params import PhysicsParams
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -358,7 +359,6 @@ def _expand_fitted(data: dict[str, Any], where: str) -> dict[str, Any]:
     physics = tiles.get("physics") if isinstance(tiles, dict) else None  # not a table: from_mapping names it
     if not isinstance(physics, dict) or "fitted" not in physics:
         return data
-    from socsim.physics.fitted import fitted_path
     name = physics.pop("fitted")
     try:
         path = fitted_path(name)

@@ -14,9 +14,12 @@ import gzip
 import json
 import os
 import tempfile
+import zipfile
 import zlib
 from pathlib import Path
 from typing import IO, Any, Callable
+
+import numpy as np
 
 TEMP_MARK = ".tmp-"
 """Temporary files are named ``.{target name}{TEMP_MARK}{random}``."""
@@ -131,9 +134,7 @@ def read_npz(path: str | Path, what: str = "array archive", stored_only: bool = 
     a ``.npy`` of a plain (not object) dtype whose header matches its size, the archive must not expand past
     MAX_NPZ_RATIO x its size (``stored_only``: no member compressed at all), and nothing is unpickled.
     ValueError naming the file otherwise."""
-    import zipfile
 
-    import numpy as np
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as zf:

@@ -17,7 +17,8 @@ import threading
 import time
 from typing import Any, Callable
 
-EXIT_TERMINATED = 128 + signal.SIGTERM
+from socsim.exits import EXIT_TERMINATED
+
 PARENT_POLL_S = 0.5
 """How often a worker looks whether its parent is still alive (where PR_SET_PDEATHSIG is missing)."""
 

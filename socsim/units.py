@@ -1,4 +1,4 @@
-"""Display units: pick the unit that shows a time or an energy as a number in [1, 1000), and format it.
+"""Display units and order: pick the unit that shows a time or an energy as a number in [1, 1000), and format it.
 
 One table per quantity; every printed summary, figure axis and table header takes its unit from here, so
 4435675.71 us prints as ``4.44 s`` and 3740778 pJ as ``3.74 uJ``.
@@ -7,6 +7,7 @@ One table per quantity; every printed summary, figure axis and table header take
 from __future__ import annotations
 
 import math
+import re
 
 ENERGY_UNITS = (("pJ", 1.0), ("nJ", 1e3), ("uJ", 1e6), ("mJ", 1e9), ("J", 1e12))
 """Energy units as (name, picojoules per unit), smallest first."""
@@ -70,3 +71,8 @@ def fmt_time(seconds: float, digits: int = 3) -> str:
 def fmt_energy(pj: float, digits: int = 3) -> str:
     """An energy in the unit of :func:`energy_unit`, e.g. ``3.74 uJ``, ``29.6 nJ``."""
     return _fmt(pj, energy_unit(_significant(pj, digits)), digits)
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that puts tile2 before tile10."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(name)))

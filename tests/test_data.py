@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-from socsim.data import DataError, load_dataset, read_idx
+from socsim.host.data import DataError, load_dataset, read_idx
 
 
 def test_digits_and_mnist5k_shapes_and_fixed_split():

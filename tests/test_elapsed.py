@@ -12,11 +12,11 @@ import pytest
 import isa
 from socsim.compiler import load_graph
 from socsim.config import load_config
-from socsim.data import load_dataset
+from socsim.host.data import load_dataset
+from socsim.host.training import ChipTrainer
 from socsim.sim import Soc
 from socsim.sim.elapsed import NO_JOB, elapsed_by_layer
 from socsim.sim.joblog import JobLog
-from socsim.training import ChipTrainer
 
 ROOT = Path(__file__).resolve().parents[1]
 

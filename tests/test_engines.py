@@ -18,9 +18,9 @@ import isa
 from socsim.compiler import load_graph
 from socsim.compiler.frontend_toml import loads_toml
 from socsim.config import load_config
-from socsim.data import load_dataset
+from socsim.host.data import load_dataset
+from socsim.host.training import ChipTrainer
 from socsim.sim import Soc
-from socsim.training import ChipTrainer
 from tests.compiler.test_lowering import RESIDUAL
 from tests.engines import assert_same_devices, assert_same_result
 
@@ -187,7 +187,7 @@ def test_residual_in_turn_is_the_same(digits, monkeypatch):
 
 def test_inference_is_the_same(digits):
     """socsim infer's run (init, then the evaluation program) on both engines: the same Result, latency and energy."""
-    from socsim.inference import run_inference
+    from socsim.host.inference import run_inference
     graph, cfg = load_graph(str(ROOT / "programs" / "mlp.toml")), load_config("wu2023")
     runs = {e: run_inference(graph, cfg, digits, images=96, engine=e) for e in ("reference", "fast")}
     assert_same_result(runs["reference"].result, runs["fast"].result, "inference")

@@ -11,8 +11,8 @@ from socsim.cli import main
 from socsim.compiler import load_graph
 from socsim.compiler.lower import compile_training
 from socsim.config import load_config
-from socsim.data import load_dataset
-from socsim.inference import run_inference
+from socsim.host.data import load_dataset
+from socsim.host.inference import run_inference
 from socsim.sim import Soc
 from socsim.units import fmt_time
 

@@ -7,16 +7,17 @@ import pandas as pd
 import pytest
 
 from socsim.cli import main
+from socsim.cli.drift import parse_times
 from socsim.compiler import load_graph
 from socsim.compiler.graph import GraphError
 from socsim.compiler.lower import compile_training
 from socsim.compiler.recipes import RECIPES, Backward, Transfer
 from socsim.config import Scheme, load_config
-from socsim.data import load_dataset
-from socsim.drift import DRIFT, parse_times
+from socsim.host.data import load_dataset
+from socsim.host.train import RunArgs, run_training
+from socsim.host.training import ChipTrainer
 from socsim.physics.registry import pulse_step
-from socsim.training import ChipTrainer
-from socsim.trainrun import RunArgs, run_training
+from socsim.runfolder.files import DRIFT
 from tests.helpers import run_asm
 
 MLP = "programs/mlp.toml"
@@ -98,7 +99,7 @@ def test_cycle_budget_counts_from_the_start_of_each_run():
 
 def _trained(tmp_path, preset: str) -> str:
     out = tmp_path / preset
-    run_training(RunArgs(MLP, preset, "digits", None, 3, None, 128, None), out, quiet=True)
+    run_training(RunArgs(MLP, preset, "digits", None, 3, None, 128, None), out)
     return str(out)
 
 
@@ -121,6 +122,6 @@ def test_drift_needs_a_run_folder(tmp_path, capsys):
 
 def test_drift_refuses_a_timing_only_run(tmp_path, capsys):
     out = tmp_path / "t"
-    run_training(RunArgs(MLP, "wu2023", "digits", None, 1, 128, 64, None, True), out, quiet=True)
+    run_training(RunArgs(MLP, "wu2023", "digits", None, 1, 128, 64, None, True), out)
     assert main(["drift", str(out), "--quiet"]) == 2
     assert "timing-only" in capsys.readouterr().err

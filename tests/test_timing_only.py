@@ -14,11 +14,11 @@ import isa
 from socsim.cli import main
 from socsim.compiler import load_graph
 from socsim.config import load_config
-from socsim.data import load_dataset
+from socsim.host.data import load_dataset
+from socsim.host.train import RunArgs, run_training
+from socsim.host.training import ChipTrainer
 from socsim.sim import Result, Soc
 from socsim.sim.operands import pattern_extent, pattern_offsets
-from socsim.training import ChipTrainer
-from socsim.trainrun import RunArgs, run_training
 
 KEY = ["component", "action", "opcode", "layer", "phase"]
 PULSES = ("set_pulse", "reset_pulse")
@@ -130,7 +130,7 @@ def test_accuracy_is_not_measured_in_timing_only_mode(ideal_epoch):
 
 def test_train_command_records_accuracy_as_not_measured(tmp_path, capsys):
     args = RunArgs("programs/mlp.toml", "ideal", "digits", None, 1, 128, 32, None, timing_only=True)
-    rows, last = run_training(args, tmp_path, quiet=True)
+    rows, last = run_training(args, tmp_path)
     assert rows[0]["test_accuracy"] is None and rows[0]["adc_saturated_share"] is None
     assert np.isnan(pd.read_csv(tmp_path / "metrics.csv")["test_accuracy"].iloc[0])
     assert rows[0]["train_cycles"] == last.cycles > 0

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from socsim.cli import main
-from socsim.runs import CHECKPOINT, read_checkpoint
-from socsim.trainrun import Diverged, RunArgs, run_training
+from socsim.host.train import Diverged, RunArgs, run_training
+from socsim.runfolder.files import CHECKPOINT, read_checkpoint
 
 ARGS = RunArgs("programs/mlp.toml", "wu2023", "digits", None, 2, 192, 64, None)
 
@@ -19,9 +19,9 @@ def _weights(run_dir):
 
 def test_resume_continues_bit_identically(tmp_path):
     whole, part = tmp_path / "whole", tmp_path / "part"
-    run_training(ARGS, whole, quiet=True)
-    run_training(RunArgs(**{**ARGS.__dict__, "epochs": 1}), part, quiet=True)
-    run_training(ARGS, part, resume=True, quiet=True)
+    run_training(ARGS, whole)
+    run_training(RunArgs(**{**ARGS.__dict__, "epochs": 1}), part)
+    run_training(ARGS, part, resume=True)
     a, b = pd.read_csv(whole / "metrics.csv"), pd.read_csv(part / "metrics.csv")
     cols = [c for c in a.columns if c != "wall_s"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
@@ -36,7 +36,7 @@ def test_resume_continues_bit_identically(tmp_path):
 
 def test_run_folder_contents_and_accuracy_rises(tmp_path):
     rows, last = run_training(RunArgs(**{**ARGS.__dict__, "config": "ideal", "epochs": 2, "train_examples": 512,
-                                         "test_examples": 128}), tmp_path, quiet=True)
+                                         "test_examples": 128}), tmp_path)
     for name in ("config.json", "run.json", "metrics.csv", "ledger.csv", "conductances.npz",
                  "conductances_initial.npz", CHECKPOINT):
         assert (tmp_path / name).exists(), name
@@ -54,7 +54,7 @@ def test_divergence_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path
     bad.write_text('base = "ideal"\n[train]\neps = 0.0\n')
     args = RunArgs(**{**ARGS.__dict__, "config": str(bad), "epochs": 2})
     with pytest.raises(Diverged, match=r"training diverged in epoch \d+: trap: NaN or inf produced at pc \d+"):
-        run_training(args, tmp_path / "run", quiet=True)
+        run_training(args, tmp_path / "run")
     assert (tmp_path / "run" / CHECKPOINT).exists()
     code = main(["train", "programs/mlp.toml", "--config", str(bad), "--dataset", "digits", "--epochs", "2",
                  "--train-examples", "192", "--test-examples", "64", "--out", str(tmp_path / "cli"), "--quiet"])

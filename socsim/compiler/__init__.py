@@ -47,7 +47,7 @@ def load_graph(path: str) -> Graph:
 
 def load_onnx(*args, **kwargs):
     """Import an ONNX model (see :func:`socsim.compiler.frontend_onnx.load_onnx`); onnx is imported lazily."""
-    from socsim.compiler.frontend_onnx import load_onnx as _load_onnx
+    from socsim.compiler.frontend_onnx import load_onnx as _load_onnx  # deferred: onnx is a heavy import
     return _load_onnx(*args, **kwargs)
 
 

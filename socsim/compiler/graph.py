@@ -162,7 +162,7 @@ class Input(Layer):
     arity: ClassVar[int] = 0
     doc: ClassVar[str] = "the network input of one image, batch excluded"
     shape: Shape = knob(doc="[C, H, W] for images or [features] for vectors")
-    dataset: str = knob("", doc="the data it is meant for (a name from socsim.data.DATASETS), a marker only")
+    dataset: str = knob("", doc="the data it is meant for (a name from socsim.host.data.DATASETS), a marker only")
 
     def infer(self, ins: tuple[Shape, ...]) -> Shape:
         return self.shape

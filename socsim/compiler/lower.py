@@ -6,7 +6,7 @@ batches and micro-batches: DMA in, forward on the tiles, loss gradient, backward
 accumulate, transfer to the devices), ``evaluate`` (forward, argmax, count correct) and, when the
 converters have a programmable full scale, ``calibrate`` (lower_calibrate). The host
 loads the dataset into the DRAM symbols ``train_x``, ``train_y``, ``test_x``, ``test_y`` before
-running them (socsim.training does). Emission per layer type lives in ``lower_forward``,
+running them (socsim.host.training does). Emission per layer type lives in ``lower_forward``,
 ``lower_backward`` and ``lower_blocks``; this module plans memory and assembles the programs.
 """
 
@@ -177,7 +177,7 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
                          for n in self.g.weight_nodes()}
         """Each weight layer's DAC input scale (value per code); the calibrate program may reset it."""
         self.batch_range = a.buffer("batches", "sram", 2, f"= 0, {self.n_train // self.t.batch}")
-        """[first, end) of the batches one run of train_epoch trains (the host writes it; socsim.training)."""
+        """[first, end) of the batches one run of train_epoch trains (the host writes it; socsim.host.training)."""
         self.shared_grads = [n for n in self.grad if self.fanout[n] > 1]
         """Nodes whose gradient sums several consumers' contributions (zeroed before the backward pass)."""
 

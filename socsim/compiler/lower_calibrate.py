@@ -10,7 +10,7 @@ first pass every layer's DAC input scale (``inscale_NAME``, the value of one cod
 every block's full scale becomes the percentile of its readings times the headroom (``vpctl``, ``tgain``). The
 first pass reads at the widest full scale (coarse, rarely clipped), the next ones at the full scales and input
 scales the first set.
-The host runs it after ``init`` and after every training epoch (socsim.training): the programmed weights, and
+The host runs it after ``init`` and after every training epoch (socsim.host.training): the programmed weights, and
 with them the currents, change as the network trains.
 """
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from typing import Mapping as MappingT
 
+import pandas as pd
+
 from socsim.compiler.graph import Graph, GraphError
 from socsim.config import SocConfig
 
@@ -192,7 +194,6 @@ class Mapping:
 
     def frame(self) -> pd.DataFrame:
         """One row per weight layer (the table's columns)."""
-        import pandas as pd
         return pd.DataFrame([{"layer": lm.name, "kind": lm.kind, "rows": lm.rows, "cols": lm.cols,
                               "row_blocks": lm.row_blocks, "col_blocks": lm.col_blocks, "replicas": lm.replicas,
                               "crossbars": lm.crossbars, "utilization": lm.utilization, "mvms": lm.mvms,

@@ -152,7 +152,7 @@ CONSTANT_ATTRS = ("value", "value_float", "value_floats", "value_int", "value_in
 
 def constant(attrs: dict[str, Any]) -> np.ndarray:
     """The value of a Constant node from its attributes."""
-    from onnx import numpy_helper
+    from onnx import numpy_helper  # deferred: onnx is a heavy import
     for key in CONSTANT_ATTRS:
         if key in attrs:
             value = attrs[key]

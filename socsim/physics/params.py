@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socsim.configtools import ConfigError, Params, param
+from socsim.physics.model_names import MODEL_NAMES
 from socsim.physics.params_device import DeviceParams, PcmParams, PulseParams, StepModel, WriteVerifyParams
 from socsim.physics.params_io import AdcParams, DacParams, PairReadout, ReadParams, SignedMode
 
@@ -41,7 +42,6 @@ class PhysicsParams(Params):
         return self.pcm.n_msb + 1 if self.model == "pcm_hic" else 1
 
     def validate(self) -> None:
-        from socsim.physics.registry import crossbar_models
-        if self.model not in crossbar_models():
+        if self.model not in MODEL_NAMES:
             raise ConfigError(f"PhysicsParams.model = {self.model!r} is unknown; "
-                              f"valid models: {', '.join(crossbar_models())}")
+                              f"valid models: {', '.join(MODEL_NAMES)}")

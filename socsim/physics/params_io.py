@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from socsim.configtools import ConfigError, Params, param
+from socsim.physics.adc import adc_models
 
 WU2023 = "Wu et al. 2023, arXiv 2305.14547"
 
@@ -97,7 +98,6 @@ class AdcParams(Params):
         if self.fs_max_ua < self.fs_min_ua:
             raise ConfigError(f"AdcParams.fs_max_ua = {self.fs_max_ua} uA is below "
                               f"AdcParams.fs_min_ua = {self.fs_min_ua} uA")
-        from socsim.physics.adc import adc_models
         if self.kind not in adc_models():
             raise ConfigError(f"AdcParams.kind = {self.kind!r} is unknown; valid: {', '.join(adc_models())}")
 

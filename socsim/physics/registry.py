@@ -1,5 +1,4 @@
-"""The one table of array models: name -> constructor (imported lazily, so a model's kernels
-compile only when it is used)."""
+"""The one table of array models: name -> constructor (the names themselves: :mod:`socsim.physics.model_names`)."""
 
 from __future__ import annotations
 
@@ -8,29 +7,30 @@ from typing import Callable
 import numpy as np
 
 from socsim.physics.draws import Stream, stream_key
+from socsim.physics.ideal import IdealCrossbar
 from socsim.physics.interface import Crossbar
+from socsim.physics.model_names import MODEL_NAMES
 from socsim.physics.params import PhysicsParams
+from socsim.physics.pcm_hic import PcmHybrid
+from socsim.physics.rram_pulse import RramPulse
+from socsim.physics.rram_wv import RramWriteVerify
 
 CrossbarFactory = Callable[[int, int, PhysicsParams, np.random.Generator, Stream], Crossbar]
 
 
 def _ideal(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream) -> Crossbar:
-    from socsim.physics.ideal import IdealCrossbar
     return IdealCrossbar(rows, cols, params, rng, stream)
 
 
 def _rram_wv(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream) -> Crossbar:
-    from socsim.physics.rram_wv import RramWriteVerify
     return RramWriteVerify(rows, cols, params, rng, stream)
 
 
 def _rram_pulse(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream) -> Crossbar:
-    from socsim.physics.rram_pulse import RramPulse
     return RramPulse(rows, cols, params, rng, stream)
 
 
 def _pcm_hic(rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream) -> Crossbar:
-    from socsim.physics.pcm_hic import PcmHybrid
     return PcmHybrid(rows, cols, params, rng, stream)
 
 
@@ -40,6 +40,11 @@ _MODELS: dict[str, CrossbarFactory] = {
     "rram_pulse": _rram_pulse,  # open-loop nonlinear asymmetric pulses (NeuroSim / soft bounds)
     "pcm_hic": _pcm_hic,        # binary MSB + multi-level LSB PCM, drift, 1/f noise, refresh, endurance
 }
+
+
+if tuple(sorted(_MODELS)) != MODEL_NAMES:
+    raise ImportError(f"socsim.physics: the model table {sorted(_MODELS)} and MODEL_NAMES {list(MODEL_NAMES)} "
+                      "differ; add a new model to both")
 
 
 def crossbar_models() -> list[str]:

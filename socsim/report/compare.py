@@ -11,7 +11,7 @@ import pandas as pd
 
 from socsim.report.devices import endurance, placed_masks
 from socsim.report.headline import headline
-from socsim.report.rundir import RunFolder
+from socsim.runfolder.read import RunFolder
 
 CONFIG_ROW = "config: "
 """Prefix of the rows that show a config field in which the runs differ (``config: train.scheme``)."""

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from socsim.compiler.placement import place_blocks
+
 if TYPE_CHECKING:
-    from socsim.report.rundir import RunFolder
+    from socsim.runfolder.read import RunFolder
 
 Masks = dict[int, np.ndarray]
 """Per tile index: a (rows, cols) bool array, True where a weight block is placed."""
@@ -33,7 +35,6 @@ def placed_masks(run: "RunFolder") -> Masks | None:
     graph = run.graph
     if graph is None:
         return None
-    from socsim.compiler.placement import place_blocks
     cfg = run.soc_config
     try:
         placement = place_blocks(graph, cfg)

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator
 
 from socsim.fileio import atomic_write  # noqa: E402
 from socsim.report.tables import (  # noqa: E402
@@ -26,10 +27,15 @@ from socsim.report.tables import (  # noqa: E402
     UNIT_ACTIONS,
     elapsed_rows,
     layer_order,
-    natural_key,
     units_only,
 )
-from socsim.units import energy_unit  # noqa: E402  (re-exported: figures pick their energy unit here)
+from socsim.units import (
+    energy_unit,  # noqa: E402  (re-exported: figures pick their energy unit here)
+    fmt_energy,
+    fmt_time,
+    natural_key,  # noqa: E402
+    time_unit,
+)
 
 TIMELINE_BARS = 4000
 """Above this many jobs the utilization timeline shows busy fraction per time bin instead of one bar per job."""
@@ -100,7 +106,6 @@ def latency_breakdown(ledger: pd.DataFrame, clock_hz: float, images: int | None 
     to one layer, so the bars add up to the elapsed time). Right, a separate view: busy time of each unit per phase
     (stacked), with the elapsed time as a dashed line; units overlap, so a stack can exceed it. Time in the unit
     that fits, per image when ``images``."""
-    from socsim.units import time_unit
     per = max(images or 1, 1)
     el = elapsed_rows(ledger)
     by_layer = el.pivot_table(index="layer", columns="phase", values="cycles", aggfunc="sum", fill_value=0)
@@ -136,7 +141,6 @@ def latency_breakdown(ledger: pd.DataFrame, clock_hz: float, images: int | None 
 
 def _integer_epochs(ax, epochs: Iterable[int]) -> None:
     """Epoch ticks at whole epochs only (every epoch up to 12 of them, else matplotlib's integer locator)."""
-    from matplotlib.ticker import MaxNLocator
     values = sorted(set(int(e) for e in epochs))
     if 0 < len(values) <= 12:
         ax.set_xticks(values)
@@ -344,7 +348,6 @@ def _bar_labels(ax, tops: Iterable[float], values: Iterable[float], fmt) -> None
 def compare_energy(per_image_pj: pd.DataFrame) -> Figure:
     """Training energy per image of several runs, stacked by phase, the total on top of each bar; ``per_image_pj``
     has one row per run and columns ``{phase}_energy_per_image_pj``."""
-    from socsim.units import fmt_energy
     cols = [c for c in per_image_pj.columns if c.endswith("_energy_per_image_pj")]
     t = per_image_pj[cols].astype(float)
     t.columns = [c.removesuffix("_energy_per_image_pj") for c in cols]
@@ -363,7 +366,6 @@ def compare_energy(per_image_pj: pd.DataFrame) -> Figure:
 def compare_latency(per_image_s: pd.Series) -> Figure:
     """Simulated training latency per image of several runs (one bar each, in the unit that fits, value on top);
     ``per_image_s`` is indexed by run label, in seconds."""
-    from socsim.units import fmt_time, time_unit
     values = per_image_s.astype(float)
     unit, scale = time_unit(float(values.max()) if len(values) else 0.0)
     fig, ax = plt.subplots(figsize=(7, 3.8))

@@ -19,9 +19,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from socsim.area import total_area_mm2
+from socsim.compiler.mapping import map_graph
+from socsim.sim.ledger import LEAKAGE
+
 if TYPE_CHECKING:
     from isa.program import Program
-    from socsim.report.rundir import RunFolder
+    from socsim.runfolder.read import RunFolder
 
 MVM_OPCODES = ("mvm", "mvmt")
 TILE_MVM_ACTIONS = ("dac_pulse", "array_cell", "adc_conversion", "shift_add")
@@ -53,7 +57,6 @@ def program_in_bits(program: "Program") -> int | None:
 
 def geometry_macs_per_image(graph, cfg) -> float:
     """Forward MACs per image from the mapping: sum over weight layers of rows x cols x MVMs per image."""
-    from socsim.compiler.mapping import map_graph
     return float(sum(lm.rows * lm.cols * lm.mvms for lm in map_graph(graph, cfg, check=False).layers))
 
 
@@ -118,8 +121,6 @@ def headline(run: "RunFolder") -> Headline:
         geo = geometry_macs_per_image(run.graph, run.soc_config)
     base = float(m["baseline_accuracy"].iloc[-1]) if "baseline_accuracy" in m and len(m) else None
     per_epoch = _per_epoch(m)
-    from socsim.area import total_area_mm2
-    from socsim.sim.ledger import LEAKAGE
     return Headline(
         final_accuracy=float(m["test_accuracy"].iloc[-1]) if len(m) else float("nan"),
         baseline_accuracy=base,

@@ -9,6 +9,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from socsim.units import fmt_sig
+
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 1.8em; }
@@ -54,7 +56,6 @@ def fmt_value(column: str, value: object) -> str:
 
 def fmt_ratio(value: object) -> str:
     """A ratio as ``1.23x`` (3 significant digits), empty when it is not a finite number."""
-    from socsim.units import fmt_sig
     if isinstance(value, bool) or not isinstance(value, numbers.Number) or not math.isfinite(float(value)):
         return ""
     return f"{fmt_sig(float(value))}x"

@@ -14,16 +14,16 @@ from typing import Iterable, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
+from socsim.compiler.mapping import mapping_table
+from socsim.compiler.placement import place_blocks
 from socsim.report import figures as F
 from socsim.report import html as H
 from socsim.report.compare import CONFIG_ROW, compare_table, run_labels
 from socsim.report.devices import device_values, endurance, placed_masks
 from socsim.report.headline import Headline, headline
-from socsim.report.rundir import RunFolder
 from socsim.report.tables import elapsed_rows, layer_phase_pivot, run_tables, write_tables
+from socsim.runfolder.read import RunFolder
 from socsim.units import fmt_energy, fmt_time
-
-REPORT = "report.html"
 
 DERIVATION = [
     "Every energy is a count of hardware actions recorded in the ledger by the unit that performed them, "
@@ -120,8 +120,6 @@ def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
 def _mapping_text(run: RunFolder) -> str:
     if run.graph is None:
         return f"graph file {run.args.get('graph')!r} not found; run the report from where the run was started"
-    from socsim.compiler.mapping import mapping_table
-    from socsim.compiler.placement import place_blocks
     cfg = run.soc_config
     text = mapping_table(run.graph, cfg)
     try:
@@ -174,7 +172,7 @@ def export(run: RunFolder, out_dir: str | Path, table_formats: Iterable[str] = (
            figures: dict[str, tuple[Figure, str]] | None = None) -> list[Path]:
     """Write every table and figure of ``run`` into ``out_dir``; returns the paths. Given ``figures`` are
     saved and left open (to embed them next); figures made here are closed."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: pyplot starts a backend; only the export closes figures with it
     out = Path(out_dir)
     paths = write_tables(run_tables(run), out, tuple(table_formats))
     for stem, (fig, _) in (figures or run_figures(run)).items():
@@ -207,7 +205,6 @@ def build_compare(runs: Sequence[RunFolder], embed: str = "svg") -> str:
 def _display_cell(quantity: str, value: object) -> str:
     """One run cell of the compare table for reading: energies and times in the unit that fits (4 digits), config
     booleans as true/false, everything else by :func:`html.fmt_value`."""
-    from socsim.units import fmt_energy, fmt_time
     if isinstance(value, str):
         return value
     if isinstance(value, bool):

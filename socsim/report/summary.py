@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from socsim.area import area_table
 from socsim.report.tables import layer_phase_table
 from socsim.units import energy_unit, fmt_energy, fmt_time, time_unit
 
@@ -22,7 +23,6 @@ def energy_line(result: "Result") -> str:
 
 def area_line(cfg) -> str:
     """``1.32 mm^2 (4 tiles 0.0474 mm^2; socsim area CONFIG lists every part)``."""
-    from socsim.area import area_table
     table = area_table(cfg)
     tiles = float(table.loc[table["component"].str.startswith("tile"), "area_mm2"].sum())
     return (f"{table['area_mm2'].sum():.3g} mm^2 ({cfg.tiles.count} tiles {tiles:.3g} mm^2; "
@@ -68,7 +68,6 @@ def result_summary(result: "Result") -> str:
 def area_text(cfg) -> str:
     """``socsim area``: one line per part of the chip (instances, area, share, leakage, how it is made up), then the
     total, which is the sum of the lines."""
-    from socsim.area import area_table
     t = area_table(cfg)
     lines = [f"{cfg.name}: chip area and leakage, first order (docs/area.md)",
              f"{'component':<12}{'part':<20}{'instances':>11}{'area mm^2':>12}{'share':>8}{'leakage uW':>12}  basis"]

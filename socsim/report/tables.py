@@ -7,18 +7,19 @@ Sums over a table's ``energy_pj`` column equal the sum over the ledger it came f
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from socsim.configtools import to_mapping
 from socsim.fileio import write_text
 from socsim.sim.ledger import CHIP, LEAKAGE
+from socsim.units import natural_key
 
 if TYPE_CHECKING:
-    from socsim.report.rundir import RunFolder
+    from socsim.runfolder.read import RunFolder
     from socsim.sim.result import Result
 
 PHASES = ("forward", "backward", "update", "calibrate", "eval", "other")
@@ -27,11 +28,6 @@ NO_LAYER = "-"
 """Layer name of ledger rows outside any layer (loads, loop control, init)."""
 UNIT_ACTIONS = ("busy", "ctrl_instr")
 """Actions whose ``cycles`` are busy time of the component that recorded them."""
-
-
-def natural_key(name: str) -> tuple:
-    """Sort key that puts tile2 before tile10."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(name)))
 
 
 def _sorted_by_name(df: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -160,7 +156,6 @@ def epoch_table(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def result_tables(result: "Result") -> dict[str, pd.DataFrame]:
     """The tables of one simulator :class:`Result` (one program run)."""
-    from socsim.configtools import to_mapping
     led = result.ledger
     return {"components": component_table(led, result.cycles, result.busy_cycles),
             "layers": layer_phase_table(led), "opcodes": opcode_table(led),

@@ -1,4 +1,4 @@
-"""The two engines: how the controller runs a loop the compiler marked lane-parallel.
+"""The table of the two engines: how the controller runs a loop the compiler marked lane-parallel.
 
 - ``reference`` interprets every instruction one at a time (the oracle);
 - ``fast`` runs a lane-parallel loop's iterations together, one lane each, and replays its timing
@@ -10,42 +10,16 @@ to it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Generator
+from typing import TYPE_CHECKING, Callable
 
-from isa.program import Instruction, Program
+from socsim.sim.lanes.engine import FastEngine
+from socsim.sim.reference import ReferenceEngine
 
 if TYPE_CHECKING:
-    from socsim.sim.controller import Controller
     from socsim.sim.soc import Soc
 
 
-class ReferenceEngine:
-    """One instruction at a time: lane-parallel marks are ignored."""
-
-    name = "reference"
-
-    def __init__(self, soc: "Soc"):
-        self.soc = soc
-        self.loops: dict[int, object] = {}
-        """The lane-parallel loops this engine runs, by the pc of their first instruction (none here: every
-        instruction runs as usual)."""
-
-    def load(self, program: Program, code: list[Instruction | None]) -> None:
-        """A program was loaded."""
-
-    def start(self, ctrl: "Controller") -> None:
-        """A run starts with controller ``ctrl``."""
-
-    def run_loop(self, ctrl: "Controller", loop: object) -> Generator:
-        raise NotImplementedError
-
-
-def _fast(soc: "Soc"):
-    from socsim.sim.lanes.engine import FastEngine
-    return FastEngine(soc)
-
-
-ENGINES: dict[str, Callable[["Soc"], object]] = {"fast": _fast, "reference": ReferenceEngine}
+ENGINES: dict[str, Callable[["Soc"], ReferenceEngine]] = {"fast": FastEngine, "reference": ReferenceEngine}
 """Engine name -> constructor."""
 DEFAULT_ENGINE = "fast"
 ENGINE_HELP = ("how loops the program declares lane-parallel run: fast (default: iterations as lanes, timing replayed "

@@ -13,6 +13,7 @@ import simpy
 from isa.encoding import decode_instruction, encode_code
 from isa.program import Instruction, IsaError, Program
 from isa.spec import MAX_WORDS
+from socsim.area import leakage_pj_per_cycle
 from socsim.config import SocConfig
 from socsim.physics import make_crossbar
 from socsim.sim.controller import Controller
@@ -86,7 +87,6 @@ class Soc:
         return cls(cfg, timeline, timing_only, engine)
 
     def _setup_clock_and_ledger(self) -> None:
-        from socsim.area import leakage_pj_per_cycle
         self.env = simpy.Environment()
         self.ledger = Ledger(self.cfg.energy, converter_prices(self.cfg.tiles, self.cfg.energy.adc_fom_fj),
                              leakage_pj_per_cycle(self.cfg))

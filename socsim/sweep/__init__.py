@@ -3,12 +3,12 @@
 Modules: :mod:`~socsim.sweep.spec` (the sweep file, its points and keys), :mod:`~socsim.sweep.jobs`
 (one point, the worker function), :mod:`~socsim.sweep.backends` (in process, local pool, Dask),
 :mod:`~socsim.sweep.table` (the results CSV), :mod:`~socsim.sweep.figures` (scatter + Pareto front),
-:mod:`~socsim.sweep.run` (resume, orchestration, the CLI command). Format: ``docs/sweeps.md``.
+:mod:`~socsim.sweep.run` (resume, orchestration; the command is :mod:`socsim.cli.sweep`). Format: ``docs/sweeps.md``.
 """
 
 from socsim.sweep.jobs import PointJob, run_point
-from socsim.sweep.run import SweepOutcome, add_sweep_command, cmd_sweep, run_sweep
+from socsim.sweep.run import SweepOutcome, run_sweep
 from socsim.sweep.spec import FigureSpec, JobSpec, Point, SweepError, SweepSpec, expand, load_sweep
 
 __all__ = ["FigureSpec", "JobSpec", "Point", "PointJob", "SweepError", "SweepOutcome", "SweepSpec",
-           "add_sweep_command", "cmd_sweep", "expand", "load_sweep", "run_point", "run_sweep"]
+           "expand", "load_sweep", "run_point", "run_sweep"]

@@ -12,6 +12,7 @@ import signal
 import sys
 from typing import Any, Callable, Sequence
 
+from socsim.signals import die_with_parent
 from socsim.sweep.jobs import PointJob, run_point
 from socsim.sweep.spec import SweepError
 
@@ -35,7 +36,6 @@ def run_serial(jobs: Sequence[PointJob], on_result: OnResult) -> None:
 def _pool_worker_init() -> None:
     """Pool workers leave Ctrl-C to the parent (which terminates them), die with the parent however it ends
     (no orphan goes on training and writing point folders) and keep stdout for the parent."""
-    from socsim.signals import die_with_parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # pool.terminate(): end at once
     die_with_parent()
@@ -67,7 +67,7 @@ def run_dask(jobs: Sequence[PointJob], address: str, on_result: OnResult, connec
     program file and the results folder): a shared filesystem, or workers on this host.
     """
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, as_completed  # deferred: optional (only --scheduler needs it)
     except ImportError:
         raise SweepError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
     try:

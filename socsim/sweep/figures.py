@@ -19,9 +19,14 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from socsim.fileio import atomic_write
 from socsim.sweep.display import display, short_name
+from socsim.sweep.html import write_summary
+from socsim.sweep.pareto import pareto_mask
 from socsim.sweep.spec import FigureSpec, SweepSpec
 from socsim.sweep.table import STATUS_OK
 
@@ -30,17 +35,6 @@ FACET_COLUMNS = 3
 """Facet panels per row."""
 SUMMARY = "sweep.html"
 """The self-contained summary page in the results folder."""
-
-
-def pareto_mask(x: np.ndarray, y: np.ndarray, x_goal: str = "min", y_goal: str = "max") -> np.ndarray:
-    """True for the points that no other point dominates (at least as good in both, better in one)."""
-    xs = np.asarray(x, dtype=float) * (1.0 if x_goal == "min" else -1.0)  # both to "smaller is better"
-    ys = np.asarray(y, dtype=float) * (1.0 if y_goal == "min" else -1.0)
-    keep = np.ones(len(xs), dtype=bool)
-    for i in range(len(xs)):
-        dominated = (xs <= xs[i]) & (ys <= ys[i]) & ((xs < xs[i]) | (ys < ys[i]))
-        keep[i] = not dominated.any()
-    return keep & np.isfinite(xs) & np.isfinite(ys)
 
 
 def _file(fig: FigureSpec) -> str:
@@ -108,9 +102,6 @@ def make_figure(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec):
     """The figure of ``fig``: every ok point in display units, coloured, marked and faceted by the swept
     dimensions (:func:`channels`), and the Pareto front of all points as a dashed step line with the front's points
     circled. Returns a matplotlib Figure on an Agg canvas."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     ok = table[table["status"] == STATUS_OK].reset_index(drop=True)
     x_raw = pd.to_numeric(ok[fig.x], errors="coerce").to_numpy(dtype=float)
@@ -194,21 +185,9 @@ def svg(figure) -> str:
 
 def write_figures(spec: SweepSpec, table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Every figure of the sweep as a PNG in ``out_dir``, then ``sweep.html`` embedding them; returns the paths."""
-    from socsim.sweep.html import write_summary
     paths, embedded = [], []
     for fig in spec.figures:
         path = out_dir / _file(fig)
         embedded.append((fig, svg(draw(spec, table, fig, path))))
         paths.append(path)
     return [*paths, write_summary(spec, table, out_dir / SUMMARY, embedded)]
-
-
-def pareto_table(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec | None = None) -> pd.DataFrame:
-    """The ok rows on the Pareto front of ``fig`` (default: the sweep's first figure), sorted by its x column."""
-    fig = fig or spec.figures[0]
-    ok = table[table["status"] == STATUS_OK]
-    if ok.empty:
-        return ok
-    mask = pareto_mask(pd.to_numeric(ok[fig.x], errors="coerce").to_numpy(),
-                       pd.to_numeric(ok[fig.y], errors="coerce").to_numpy(), fig.x_goal, fig.y_goal)
-    return ok[mask].sort_values(fig.x)

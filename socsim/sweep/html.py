@@ -13,6 +13,7 @@ import pandas as pd
 
 from socsim.report import html as H
 from socsim.sweep.display import display
+from socsim.sweep.pareto import pareto_table
 from socsim.sweep.spec import FigureSpec, SweepSpec
 from socsim.sweep.table import STATUS_OK
 
@@ -53,7 +54,6 @@ def _swept(spec: SweepSpec, table: pd.DataFrame) -> pd.DataFrame:
 
 def build_summary(spec: SweepSpec, table: pd.DataFrame, figures: Sequence[tuple[FigureSpec, str]]) -> str:
     """The page: ``figures`` are (figure spec, inline SVG markup) pairs, in the sweep's figure order."""
-    from socsim.sweep.figures import pareto_table
     ok = table[table["status"] == STATUS_OK]
     failed = table[table["status"] != STATUS_OK]
     metrics = [m for m in spec.metrics if m in table]

@@ -13,13 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from isa import load_program
+from socsim.area import total_area_mm2
+from socsim.config import SocConfig
+from socsim.configtools import from_mapping
+from socsim.fileio import write_text
+from socsim.host.train import Diverged, RunArgs, run_training
+from socsim.locks import FolderBusy, FolderLock
+from socsim.runfolder.files import CHECKPOINT, ERROR_FILE, atomic_write
+from socsim.sim import Soc, Trap
 from socsim.sweep import tomlw
 from socsim.sweep.spec import PROGRAM_METRICS, TRAIN_METRICS, JobSpec
 from socsim.sweep.table import STATUS_BUSY
 
 POINT_CONFIG = "config.toml"
 """Each point folder's self-contained config: ``socsim train GRAPH --config points/KEY/config.toml``."""
-ERROR_FILE = "error.txt"
 """Traceback of a point that crashed with an unexpected exception."""
 
 
@@ -41,19 +49,16 @@ def write_point_config(job: PointJob) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / POINT_CONFIG
     text = tomlw.dumps(job.config, header=f"sweep point {job.key}: the resolved config (every field)")
-    from socsim.runs import atomic_write
     atomic_write(path, lambda fh: fh.write(text), binary=False)
     return path
 
 
 def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
-    from socsim.runs import CHECKPOINT
-    from socsim.trainrun import RunArgs, run_training
     spec = job.job
     folder = Path(job.folder)
     args = RunArgs(spec.graph, str(config_path), spec.dataset, spec.data_path, job.config["train"]["epochs"],
                    spec.train_examples, spec.test_examples, spec.microbatch)
-    out = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), quiet=True, engine=spec.engine)
+    out = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), engine=spec.engine)
     rows = out[0] if isinstance(out, tuple) else out  # (rows, last Result) or rows
     last = dict(rows[-1], area_mm2=_area(job))
     return {"epochs": int(last["epoch"]), **{m: last.get(m) for m in TRAIN_METRICS}}  # older rows lack some
@@ -61,19 +66,12 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
 
 def _area(job: PointJob) -> float:
     """Chip area (mm^2) of the point's config."""
-    from socsim.area import total_area_mm2
-    from socsim.config import SocConfig
-    from socsim.configtools import from_mapping
     return total_area_mm2(from_mapping(SocConfig, job.config))
 
 
 def _program(job: PointJob) -> dict[str, Any]:
-    from socsim.cli import _load_program
-    from socsim.config import SocConfig
-    from socsim.configtools import from_mapping
-    from socsim.sim import Soc
     cfg = from_mapping(SocConfig, job.config)
-    result = Soc.from_config(cfg, engine=job.job.engine).run(_load_program(job.job.program))
+    result = Soc.from_config(cfg, engine=job.job.engine).run(load_program(job.job.program))
     values = {"cycles": result.cycles, "seconds": result.seconds, "energy_pj": result.energy_pj,
               "instructions": result.instructions, "static_energy_pj": result.static_energy_pj,
               "area_mm2": _area(job)}
@@ -83,9 +81,6 @@ def _program(job: PointJob) -> dict[str, Any]:
 def run_point(job: PointJob) -> dict[str, Any]:
     """Run one point; returns ``{key, status, error, wall_s, <metrics>}`` (status ok, trap, diverged, error, crash,
     or busy when another process holds the point folder's lock)."""
-    from socsim.locks import FolderBusy, FolderLock
-    from socsim.sim import Trap
-    from socsim.trainrun import Diverged
     t0 = time.perf_counter()
     row: dict[str, Any] = {"key": job.key, "status": "ok", "error": ""}
     try:
@@ -101,7 +96,6 @@ def run_point(job: PointJob) -> dict[str, Any]:
     except (ValueError, KeyError, OSError) as exc:  # GraphError, ConfigError, placement does not fit, ...
         row.update(status="error", error=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc))
     except Exception as exc:  # a simulator bug: keep the traceback beside the point, go on with the sweep
-        from socsim.fileio import write_text
         write_text(Path(job.folder) / ERROR_FILE, traceback.format_exc())
         row.update(status="crash", error=f"{type(exc).__name__}: {exc} (traceback in {job.folder}/{ERROR_FILE})")
     row["wall_s"] = time.perf_counter() - t0

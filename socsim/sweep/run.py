@@ -1,26 +1,22 @@
 """Running a whole sweep: skip finished points, run the rest, write the table per point, draw figures.
 
-``run_sweep`` is the library entry point; ``add_sweep_command`` registers ``socsim sweep``.
+``run_sweep`` is the library entry point (``socsim sweep``: :mod:`socsim.cli.sweep`).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable
 
 import pandas as pd
 
-from socsim.argtypes import positive_int
 from socsim.fileio import clean_temporaries
 from socsim.locks import FolderLock
-from socsim.signals import EXIT_TERMINATED, Terminated
-from socsim.sim.engines import ENGINE_HELP, ENGINES
 from socsim.sweep.backends import default_workers, run_dask, run_pool
+from socsim.sweep.figures import write_figures
 from socsim.sweep.jobs import PointJob
-from socsim.sweep.spec import Point, SweepSpec, expand, load_sweep
+from socsim.sweep.spec import Point, SweepSpec, expand
 from socsim.sweep.table import FAILED_STATUSES, RESULTS, STATUS_OK, make_row, read_table, write_table
 
 POINTS_DIR = "points"
@@ -111,7 +107,6 @@ def _run_locked(spec: SweepSpec, points: list[Point], out_dir: Path, workers: in
             run_pool(jobs, workers or default_workers(), on_result)
     outcome.table = pd.read_csv(results, keep_default_na=False, na_values=[""])
     if figures and len(outcome.table):
-        from socsim.sweep.figures import write_figures
         outcome.figures = write_figures(spec, outcome.table, out_dir)
     return outcome
 
@@ -123,62 +118,3 @@ def _progress_line(spec: SweepSpec, point: Point, result: dict[str, Any], done: 
     shown = spec.figures[0]
     values = "  ".join(f"{m} {result[m]:.6g}" for m in dict.fromkeys((shown.y, shown.x)) if m in result)
     return f"{head}  {values}  ({result['wall_s']:.1f} s)"
-
-
-# command line ------------------------------------------------------------------------------------------
-def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    stream = out or sys.stdout
-    say = (lambda line: print(line, file=stream, flush=True))
-    spec = load_sweep(args.sweep)
-    if args.engine:
-        spec = replace(spec, job=replace(spec.job, engine=args.engine))
-    if args.dry_run:
-        points = expand(spec)
-        say(f"sweep {spec.name!r}: {len(points)} point(s), job {spec.job.kind}, base config {spec.base}")
-        for p in points:
-            say(f"  point {p.index:>3}  {p.key}  {p.label}")
-        return 0
-    try:
-        outcome = run_sweep(spec, args.out, args.workers, args.scheduler, args.retry_failed,
-                            figures=not args.no_figures, progress=say)
-    except KeyboardInterrupt as exc:
-        say(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; finished points are in "
-            f"{out_dir_of(spec, args.out) / RESULTS}. Run the same command again to resume.")
-        return EXIT_TERMINATED if isinstance(exc, Terminated) else 130
-    table = outcome.table
-    bad = table[table["status"] != STATUS_OK] if len(table) else table
-    say(f"{len(table)} point(s) in {outcome.results} ({len(outcome.ran)} run now, {len(outcome.skipped)} "
-        f"finished before, {len(bad)} failed)")
-    for path in outcome.figures:
-        say(f"{'summary' if path.suffix == '.html' else 'figure'} -> {path}")
-    if len(table):
-        from socsim.sweep.figures import pareto_table
-        fig = spec.figures[0]
-        front = pareto_table(spec, table)
-        if len(front):
-            say(f"Pareto front ({fig.x} {fig.x_goal}, {fig.y} {fig.y_goal}):")
-            cols = ["point", *spec.fields, fig.x, fig.y]
-            say(front[list(dict.fromkeys(cols))].to_string(index=False))
-    return 0
-
-
-def add_sweep_command(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``socsim sweep`` on the CLI's subparsers."""
-    p = sub.add_parser("sweep", help="run a design-space sweep (grid / points of config fields)",
-                       description="Expand SWEEP.toml into design points (config fields by dotted path), run each "
-                                   "as an independent job on a local process pool or a Dask cluster, and write "
-                                   "OUT/results.csv (one row per finished point, written as each finishes) and "
-                                   "figures. Rerunning the same command skips finished points. See docs/sweeps.md.")
-    p.add_argument("sweep", help="sweep file (TOML)")
-    p.add_argument("--out", help="results folder (default: the file's 'out', else runs/sweeps/NAME)")
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="local worker processes (default: CPUs available; 1 runs in this process)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on an existing Dask distributed cluster, e.g. tcp://127.0.0.1:8786")
-    p.add_argument("--retry-failed", action="store_true", help="rerun points that finished with a trap or error")
-    p.add_argument("--dry-run", action="store_true", help="check the file and list the points and keys; run nothing")
-    p.add_argument("--no-figures", action="store_true", help="write the table only")
-    p.add_argument("--engine", choices=sorted(ENGINES), help=ENGINE_HELP + " (default: the file's [job] engine, else "
-                   "fast)")
-    p.set_defaults(fn=cmd_sweep)
-    return p

@@ -17,10 +17,13 @@ from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from isa import load_program
 from socsim import __version__
+from socsim.compiler import load_graph
 from socsim.config import PRESET_DIR, SocConfig, load_config
 from socsim.configtools import ConfigError, to_mapping
 from socsim.fileio import read_text
+from socsim.host.data import DATASETS
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINES
 
 KINDS = ("train", "program")
@@ -56,7 +59,7 @@ class JobSpec:
     graph: str = ""
     """Network graph (.toml or .onnx) of a training job."""
     dataset: str = "digits"
-    """Registered dataset name (``socsim.data.DATASETS``)."""
+    """Registered dataset name (``socsim.host.data.DATASETS``)."""
     data_path: str | None = None
     """Folder of file-based datasets (mnist, cifar10)."""
     epochs: int | None = None
@@ -250,14 +253,11 @@ def _check_job_inputs(job: JobSpec, where: str) -> None:
     """Load the graph / assemble the program and check the dataset name, so a bad one stops the sweep early."""
     try:
         if job.kind == "train":
-            from socsim.compiler import load_graph
-            from socsim.data import DATASETS
             load_graph(job.graph)
             if job.dataset not in DATASETS:
                 raise SweepError(f"unknown dataset {job.dataset!r}; valid: {', '.join(sorted(DATASETS))}")
         else:
-            from socsim.cli import _load_program
-            _load_program(job.program)
+            load_program(job.program)
     except ValueError as exc:  # GraphError, IsaError, SweepError
         raise SweepError(f"{where}: [job]: {exc}") from None
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from socsim.fileio import read_text
-from socsim.runs import atomic_write
+from socsim.runfolder.files import atomic_write
 from socsim.sweep.spec import Point, SweepSpec
 
 RESULTS = "results.csv"

@@ -9,9 +9,9 @@ from socsim.compiler.frontend_toml import load_toml
 from socsim.compiler.lower import compile_training
 from socsim.compiler.lower_calibrate import HIST_BINS, calibrates, calibrates_adc
 from socsim.config import load_config
-from socsim.data import load_dataset
+from socsim.host.data import load_dataset
+from socsim.host.training import ChipTrainer
 from socsim.sim.ops.histogram import bin_index, upper_edge
-from socsim.training import ChipTrainer
 
 MLP = load_toml("programs/mlp.toml")
 QUIET = {"tiles": {"physics": {"read": {"noise_levels": 0.0}, "write_verify": {"prog_error_levels": 0.0},

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 import isa
-from socsim.baseline import Baseline
 from socsim.compiler.frontend_toml import load_toml, loads_toml
 from socsim.compiler.graph import GraphError
 from socsim.compiler.lower import CapacityError, compile_training
 from socsim.config import load_config
-from socsim.data import load_dataset, synthetic
-from socsim.training import ChipTrainer
+from socsim.host.baseline import Baseline
+from socsim.host.data import load_dataset, synthetic
+from socsim.host.training import ChipTrainer
 
 SMALL_CONV = """
 name = "small_conv"

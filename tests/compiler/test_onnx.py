@@ -202,8 +202,8 @@ def _bn_params(prefix: str, c: int) -> list[onnx.TensorProto]:
 
 def chip_logits(imported, x: np.ndarray) -> np.ndarray:
     """The imported graph's logits for ``x`` from the numpy baseline, loaded with the imported weights."""
-    from socsim.baseline import Baseline
     from socsim.config import load_config
+    from socsim.host.baseline import Baseline
     graph, w = imported
     base = Baseline(graph, load_config("ideal").train,
                     weights={n.name: crossbar_matrix(n.layer, w[n.name]["weight"]) for n in graph.weight_nodes()},

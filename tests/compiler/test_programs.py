@@ -63,5 +63,5 @@ def test_resnet_stages_and_shortcuts(name, stages):
 
 
 def test_dataset_markers_are_registered_datasets():
-    from socsim.data import DATASETS
+    from socsim.host.data import DATASETS
     assert {load_toml(p).input.layer.dataset for p in GRAPHS} <= set(DATASETS)

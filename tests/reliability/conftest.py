@@ -23,10 +23,9 @@ FUZZ = settings(max_examples=_EXAMPLES or 150, deadline=2000, derandomize=not _E
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """A finished run folder of the real training path: digits MLP on ideal, 1 epoch of 128 / 64 images."""
-    from socsim.trainrun import RunArgs, run_training
+    from socsim.host.train import RunArgs, run_training
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    run_training(RunArgs(str(ROOT / "programs" / "mlp.toml"), "ideal", "digits", None, 1, 128, 64, None), out,
-                 quiet=True)
+    run_training(RunArgs(str(ROOT / "programs" / "mlp.toml"), "ideal", "digits", None, 1, 128, 64, None), out)
     return out
 
 

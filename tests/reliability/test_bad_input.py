@@ -90,8 +90,8 @@ def test_labels_beyond_the_graph_classes_are_bad_input_not_a_trap(tmp_path, caps
 
 def test_host_writes_are_bounds_checked():
     from socsim.compiler import load_graph
-    from socsim.data import load_dataset
-    from socsim.training import ChipTrainer
+    from socsim.host.data import load_dataset
+    from socsim.host.training import ChipTrainer
     data = load_dataset("digits").subset(128, 64)
     trainer = ChipTrainer(load_graph(MLP), load_config("ideal", {"train": {"epochs": 1}}), data)
     labels = trainer.read("train_y")
@@ -147,7 +147,7 @@ def test_bad_arguments_are_refused_before_anything_runs(argv, capsys):
 
 def test_drift_times_must_be_finite(capsys):
     with pytest.raises(ValueError, match="finite times"):
-        from socsim.drift import parse_times
+        from socsim.cli.drift import parse_times
         parse_times("1,inf")
 
 

@@ -18,7 +18,7 @@ from socsim.compiler.frontend_toml import loads_toml
 from socsim.compiler.graph import GraphError
 from socsim.config import PRESET_DIR, SocConfig, load_config
 from socsim.configtools import ConfigError, describe
-from socsim.data import DataError, load_dataset
+from socsim.host.data import DataError, load_dataset
 from tests.reliability.conftest import FUZZ
 from tests.reliability.mutate import TOML_VALUES, drop_toml_lines, edit_text, replace_toml_values
 from tests.reliability.sanity import check_config, check_dataset, check_graph

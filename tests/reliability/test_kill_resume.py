@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socsim.runs import CHECKPOINT, CONDUCTANCES, METRICS, read_checkpoint
+from socsim.runfolder.files import CHECKPOINT, CONDUCTANCES, METRICS, read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 EPOCHS = 3

@@ -6,7 +6,7 @@ import pytest
 
 from socsim.compiler.frontend_toml import loads_toml
 from socsim.compiler.graph import GraphError
-from socsim.data import DataError, load_dataset
+from socsim.host.data import DataError, load_dataset
 
 GRAPH = '[input]\nshape = [4]\n[[layer]]\ntype = []\n'
 

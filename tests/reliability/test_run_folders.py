@@ -12,7 +12,7 @@ import pytest
 
 from socsim.cli import main
 from socsim.fileio import atomic_write, clean_temporaries
-from socsim.runs import CHECKPOINT, CONFIG, METRICS, RUN_ARGS, read_checkpoint
+from socsim.runfolder.files import CHECKPOINT, CONFIG, METRICS, RUN_ARGS, read_checkpoint
 from tests.reliability.conftest import ROOT
 
 MLP = str(ROOT / "programs" / "mlp.toml")
@@ -167,7 +167,7 @@ def test_resume_to_fewer_epochs_than_done_is_refused(run_copy, capsys):
     capsys.readouterr()
     state = read_checkpoint(run_copy)
     state["trainer"]["epoch"], state["metrics"] = 2, state["metrics"] * 2
-    from socsim.checkpoint import write_checkpoint
+    from socsim.runfolder.checkpoint import write_checkpoint
     write_checkpoint(run_copy / CHECKPOINT, state)
     assert train("--resume", str(run_copy), "--epochs", "1") == 2
     assert "has trained 2 epochs already; --epochs 1 asks for fewer" in capsys.readouterr().err

@@ -85,20 +85,22 @@ SPIN = "loop:\n    addi x1, x1, 1\n    jal x0, loop\n    halt\n"
 
 def test_runaway_program_stops_at_the_default_budget(tmp_path, capsys, monkeypatch):
     """controller.max_cycles defaults to 2^40 (days); socsim run has a budget of its own, raised by --max-cycles."""
-    import socsim.cli as cli
+    import socsim.cli.program as run_command
+    from socsim.cli import main
     from socsim.config import load_config
-    assert cli.run_budget(load_config("wu2023"), None).controller.max_cycles == cli.DEFAULT_RUN_CYCLES
+    budget = run_command.run_budget
+    assert budget(load_config("wu2023"), None).controller.max_cycles == run_command.DEFAULT_RUN_CYCLES
     low = load_config("wu2023", {"controller": {"max_cycles": 1000}})
-    assert cli.run_budget(low, None).controller.max_cycles == 1000  # a lower config budget is kept
-    assert cli.run_budget(low, 5000).controller.max_cycles == 5000  # --max-cycles wins
+    assert budget(low, None).controller.max_cycles == 1000  # a lower config budget is kept
+    assert budget(low, 5000).controller.max_cycles == 5000  # --max-cycles wins
     path = tmp_path / "spin.s"
     path.write_text(SPIN)
-    monkeypatch.setattr(cli, "DEFAULT_RUN_CYCLES", 30_000)
-    assert cli.main(["run", str(path)]) == 3
+    monkeypatch.setattr(run_command, "DEFAULT_RUN_CYCLES", 30_000)
+    assert main(["run", str(path)]) == 3
     err = capsys.readouterr().err
     assert err.startswith("socsim: trap: cycle limit reached at pc ") and "controller.max_cycles = 30000" in err
     assert "--max-cycles" in err
-    assert cli.main(["run", str(path), "--max-cycles", "60000"]) == 3
+    assert main(["run", str(path), "--max-cycles", "60000"]) == 3
     assert "controller.max_cycles = 60000" in capsys.readouterr().err
 
 

@@ -9,10 +9,10 @@ import struct
 import numpy as np
 import pytest
 
-from socsim.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 from socsim.cli import main
-from socsim.data import DataError, load_dataset
-from socsim.runs import CHECKPOINT, LEGACY_CHECKPOINT, read_checkpoint
+from socsim.host.data import DataError, load_dataset
+from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
+from socsim.runfolder.files import CHECKPOINT, LEGACY_CHECKPOINT, read_checkpoint
 from socsim.safepickle import Refused, load_data_pickle
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from socsim.report.rundir import RunFolder, load_run
+from socsim.runfolder.read import RunFolder, load_run
 from socsim.sim import Result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,21 +25,21 @@ scheme = "naive"                 # write every batch's update, so devices take p
 def run_dir(tmp_path_factory) -> Path:
     """A run folder written by the real training path: wu2023 with an endurance limit, naive updates,
     digits, 2 epochs of 192 training / 64 test images, with the numpy baseline."""
-    from socsim.trainrun import RunArgs, run_training
+    from socsim.host.train import RunArgs, run_training
     tmp = tmp_path_factory.mktemp("runs")
     (tmp / "endurance.toml").write_text(PRESET)
     out = tmp / "mlp-endurance"
     args = RunArgs(str(PROGRAMS / "mlp.toml"), str(tmp / "endurance.toml"), "digits", None, 2, 192, 64, None)
-    run_training(args, out, baseline=True, quiet=True)
+    run_training(args, out, baseline=True)
     return out
 
 
 @pytest.fixture(scope="session")
 def ideal_run_dir(tmp_path_factory) -> Path:
     """The same network on the ideal preset (weights instead of conductances, no write counters), 1 epoch."""
-    from socsim.trainrun import RunArgs, run_training
+    from socsim.host.train import RunArgs, run_training
     out = tmp_path_factory.mktemp("runs") / "mlp-ideal"
-    run_training(RunArgs(str(PROGRAMS / "mlp.toml"), "ideal", "digits", None, 1, 128, 64, None), out, quiet=True)
+    run_training(RunArgs(str(PROGRAMS / "mlp.toml"), "ideal", "digits", None, 1, 128, 64, None), out)
     return out
 
 

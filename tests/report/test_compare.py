@@ -12,7 +12,7 @@ import pytest
 from socsim.report import figures as F
 from socsim.report.compare import CONFIG_ROW, NO_DIFFERENCE, compare_table, config_differences, flat_fields
 from socsim.report.report import compare_text, format_compare
-from socsim.report.rundir import load_run
+from socsim.runfolder.read import load_run
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from socsim.sweep import add_sweep_command
+from socsim.cli.sweep import register
 
 ROOT = Path(__file__).resolve().parents[2]
 MLP = ROOT / "programs" / "mlp.toml"
@@ -51,7 +51,7 @@ def write_sweep(folder: Path, text: str, name: str = "sweep.toml") -> Path:
 def sweep_cli(*argv: str) -> tuple[int, str]:
     """Run ``socsim sweep ARGV`` through its own parser; returns (exit code, printed text)."""
     parser = argparse.ArgumentParser(prog="socsim")
-    add_sweep_command(parser.add_subparsers())
+    register(parser.add_subparsers())
     args = parser.parse_args(["sweep", *argv])
     out = io.StringIO()
     return args.fn(args, out), out.getvalue()

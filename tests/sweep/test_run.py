@@ -82,8 +82,7 @@ def test_command_dry_run_and_run(program_sweep, tmp_path):
 
 def test_registered_in_the_socsim_command(program_sweep, tmp_path, capsys):
     from socsim.cli import EXIT_ERROR, build_parser, main
-    if "sweep" not in build_parser()._subparsers._group_actions[0].choices:
-        pytest.skip("socsim/cli.py does not register add_sweep_command yet")
+    assert "sweep" in build_parser()._subparsers._group_actions[0].choices
     assert main(["sweep", str(program_sweep), "--dry-run"]) == 0
     bad = write_sweep(tmp_path, PROGRAM_SWEEP.replace("du.lanes = [4, 16]", "du.lane = [4, 16]"), "bad.toml")
     assert main(["sweep", str(bad)]) == EXIT_ERROR

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Generator
 
 from isa.program import Instruction, Program
-from socsim.sim.engines import ReferenceEngine
 from socsim.sim.lanes import timing
 from socsim.sim.lanes.claims import Claims, check, check_varying
 from socsim.sim.lanes.inner import InnerLoop, replayable
 from socsim.sim.lanes.loop import LaneLoop, lane_loops
 from socsim.sim.lanes.numerics import run_numerics
 from socsim.sim.lanes.trace import ControlPass, LaneViolation
+from socsim.sim.reference import ReferenceEngine
 from socsim.sim.traps import Trap, TrapKind
 
 if TYPE_CHECKING:

@@ -1,16 +1,20 @@
-"""``socsim report RUN_DIR`` and ``socsim compare RUN_A RUN_B ...``: registered by :func:`add_report_commands`."""
+"""``socsim report RUN_DIR`` and ``socsim compare RUN_A RUN_B ...``: a run folder's HTML report, runs side by side."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from socsim.cli.commands import command
+from socsim.exits import EXIT_OK
 from socsim.fileio import write_text
+from socsim.report.compare import compare_table
+from socsim.report.report import build_compare, build_report, compare_text, export, run_figures
+from socsim.runfolder.files import REPORT
+from socsim.runfolder.read import load_run
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from socsim.report.report import REPORT, build_report, export, run_figures
-    from socsim.report.rundir import load_run
     run = load_run(args.run_dir)
     out = Path(args.output) if args.output else run.path / REPORT
     figures = run_figures(run)
@@ -19,13 +23,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"{len(paths)} tables and figures -> {args.export}")
     write_text(out, build_report(run, embed=args.embed, figures=figures))
     print(f"report -> {out}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from socsim.report.compare import compare_table
-    from socsim.report.report import build_compare, compare_text
-    from socsim.report.rundir import load_run
     runs = [load_run(p) for p in args.run_dirs]
     print(compare_text(runs))
     write_text(args.output, build_compare(runs, embed=args.embed))
@@ -33,13 +34,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.csv:
         write_text(args.csv, compare_table(runs).to_csv())
         print(f"table -> {args.csv}")
-    return 0
+    return EXIT_OK
 
 
-def add_report_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``report`` and ``compare`` on the ``socsim`` subcommand parser."""
-    p = sub.add_parser("report", help="write a self-contained HTML report of a training run folder",
-                       description="Read a run folder written by 'socsim train' and write RUN_DIR/report.html: "
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``report`` and ``compare`` to the CLI's subcommands."""
+    p = command(sub, "report", cmd_report, "write a self-contained HTML report of a training run folder",
+                description="Read a run folder written by 'socsim train' and write RUN_DIR/report.html: "
                                    "headline numbers (accuracy, energy and latency per training image, TOPS/W), "
                                    "figures, per-epoch / component / layer x phase / opcode tables, the mapping "
                                    "and the config. Figures are embedded; the page references no other file.")
@@ -48,10 +49,9 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")
     p.add_argument("--export", metavar="DIR", help="also write every table (CSV, JSON) and figure (PNG, SVG) here")
-    p.set_defaults(fn=cmd_report)
 
-    p = sub.add_parser("compare", help="put training runs side by side (table on stdout and an HTML page)",
-                       description="One column per run folder: accuracy, energy and latency per training image, "
+    p = command(sub, "compare", cmd_compare, "put training runs side by side (table on stdout and an HTML page)",
+                description="One column per run folder: accuracy, energy and latency per training image, "
                                    "TOPS/W, device writes; a 'config: FIELD' row per config field in which the runs "
                                    "differ; a ratio column per run against the first. Prints the table and writes an "
                                    "HTML page with accuracy, energy and latency figures.")
@@ -61,4 +61,3 @@ def add_report_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV (plain numbers in pJ and s)")
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")
-    p.set_defaults(fn=cmd_compare)

@@ -13,13 +13,13 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from socsim.config import SocConfig
+from socsim.configtools import ConfigError, from_mapping
 from socsim.fileio import read_json
-from socsim.runs import CONFIG, RUN_ARGS
+from socsim.runfolder.files import CONFIG, RUN_ARGS
 
 if TYPE_CHECKING:
-    from socsim.compiler.graph import Graph
     from socsim.config import SocConfig
-    from socsim.data import Dataset
 
 
 def file_sha256(path: str | Path) -> str:
@@ -101,8 +101,6 @@ class RunArgs:
 
     def saved_config(self, run_dir: Path) -> "SocConfig":
         """The resolved config the run saved (config.json), with this run's epochs."""
-        from socsim.config import SocConfig
-        from socsim.configtools import ConfigError, from_mapping
         path = run_dir / CONFIG
         try:
             data = read_json(path, "config.json")
@@ -114,18 +112,3 @@ class RunArgs:
             return replace(cfg, train=replace(cfg.train, epochs=self.epochs))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-
-    def inputs(self, run_dir: Path | None = None) -> tuple[SocConfig, Graph, Dataset]:
-        """(config, graph, dataset) this run names: the config (the one saved in ``run_dir`` if given, else the
-        preset or file), the graph, the data subset."""
-        from socsim.compiler import load_graph
-        from socsim.config import load_config
-        from socsim.data import load_dataset
-        if run_dir is not None:
-            cfg = self.saved_config(run_dir)
-            self.check_graph()
-        else:
-            cfg = load_config(self.config, {"train": {"epochs": self.epochs}})
-        graph = load_graph(self.graph)
-        data = load_dataset(self.dataset, self.data_path, cfg.seed).subset(self.train_examples, self.test_examples)
-        return cfg, graph, data

@@ -1,6 +1,6 @@
 """Inference ceiling: FP32-trained weights programmed onto the chip, tested there, one non-ideality at a time.
 
-Run: .venv/bin/python benchmarks/inference_ceiling.py [--preset wu2023] [--epochs 3] [--test-examples 1000]
+Run: .venv/bin/python docs/studies/inference_ceiling.py [--preset wu2023] [--epochs 3] [--test-examples 1000]
 The numpy baseline trains the graph in FP32 (same data, seed and initial weights as ``socsim train``);
 its weights and biases are placed in the compiled programs' digital weight copy, the compiled ``init``
 program write-verifies them onto the arrays, the compiled ``calibrate`` program (when the preset has one) sets
@@ -18,11 +18,11 @@ import sys
 
 import numpy as np
 
-from socsim.baseline import Baseline
 from socsim.compiler import load_graph
 from socsim.config import load_config
-from socsim.data import load_dataset
-from socsim.training import ChipTrainer
+from socsim.host.baseline import Baseline
+from socsim.host.data import load_dataset
+from socsim.host.training import ChipTrainer
 
 CASES: dict[str, dict] = {
     "as configured": {},

@@ -1,6 +1,6 @@
 """Accuracy, writes and energy of every training scheme on one graph and dataset: the tables of docs/results.md.
 
-Run: .venv/bin/python benchmarks/train_results.py [--presets wu2023,naive,...] [--epochs 3] [--out runs/results]
+Run: .venv/bin/python docs/studies/train_results.py [--presets wu2023,naive,...] [--epochs 3] [--out runs/results]
 Each preset trains with ``socsim train ... --baseline`` into OUT/PRESET (a finished run folder is reused, an
 unfinished one resumed), then one markdown table is printed from the run folders' metrics.csv: test accuracy
 per epoch beside the numpy FP32 baseline, the gap, device writes per weight (total over the run) and the
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from socsim.runs import CHECKPOINT
+from socsim.runfolder.files import CHECKPOINT
 
 PRESETS = "ideal,wu2023,naive,mp_onarray,pcm_hic,radix4"
 

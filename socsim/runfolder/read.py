@@ -1,4 +1,5 @@
-"""Read a run folder written by ``socsim train`` (config, run args, metrics, ledger, device state).
+"""Run folders, the reading side: a run folder written by ``socsim train`` (config, run args, metrics, ledger,
+device state).
 
 Every other report module works on the :class:`RunFolder` fields (plain DataFrames and arrays), so a
 report never needs the simulator or the checkpoint. Files that are missing load as ``None`` or empty
@@ -15,13 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from socsim.compiler import load_graph
+from socsim.config import SocConfig
+from socsim.configtools import ConfigError, from_mapping
 from socsim.fileio import read_json, read_npz
-from socsim.runs import CONDUCTANCES, CONFIG, INITIAL_CONDUCTANCES, LEDGER, METRICS, RUN_ARGS
+from socsim.runfolder.files import CONDUCTANCES, CONFIG, INITIAL_CONDUCTANCES, LEDGER, METRICS, RUN_ARGS, TRACE
+from socsim.runfolder.runargs import RunArgs
 from socsim.sim.ledger import COLUMNS as LEDGER_COLUMNS
 from socsim.sim.result import TIMELINE_COLUMNS
-
-TRACE = "trace.json"
-"""Optional trace-event file in a run folder (``socsim train --trace``); the report reads it back as a timeline."""
+from socsim.tracefile import read_trace
 
 
 @dataclass
@@ -75,8 +78,6 @@ class RunFolder:
     @cached_property
     def soc_config(self):
         """The config as a :class:`socsim.config.SocConfig` (validated)."""
-        from socsim.config import SocConfig
-        from socsim.configtools import from_mapping
         return from_mapping(SocConfig, self.config, "config.json")
 
     @cached_property
@@ -85,11 +86,7 @@ class RunFolder:
         path = self.graph_path
         if path is None:
             return None
-        if path.suffix == ".onnx":
-            from socsim.compiler.frontend_onnx import load_onnx
-            return load_onnx(str(path)).graph
-        from socsim.compiler.frontend_toml import load_toml
-        return load_toml(str(path))
+        return load_graph(str(path))
 
     @property
     def graph_path(self) -> Path | None:
@@ -161,20 +158,16 @@ def load_run(path: str | Path) -> RunFolder:
         ledger = pd.DataFrame(columns=[*LEDGER_COLUMNS, "epoch", "program"])
     timeline = None
     if (root / TRACE).is_file():
-        from socsim.report.trace import read_trace
         timeline = read_trace(root / TRACE)
         if timeline.empty:
             timeline = pd.DataFrame(columns=TIMELINE_COLUMNS)
     config, args = _read_object(root / CONFIG), _read_object(root / RUN_ARGS)
     if config:
-        from socsim.config import SocConfig
-        from socsim.configtools import ConfigError, from_mapping
         try:
             from_mapping(SocConfig, config)
         except ConfigError as exc:
             raise ValueError(f"{root / CONFIG}: {exc}") from None
     if args:
-        from socsim.runargs import RunArgs
         RunArgs.from_mapping(args, str(root / RUN_ARGS))
     return RunFolder(root, config, args, metrics, ledger, _read_npz(root / INITIAL_CONDUCTANCES),
                      _read_npz(root / CONDUCTANCES), timeline)

@@ -1,6 +1,7 @@
-"""Run folders: atomic writes of the config, per-epoch metrics, conductances and checkpoints; what a run holds.
+"""Run folders, the writing side: every file name, atomic writes of the config, per-epoch metrics,
+conductances and checkpoints; what a run holds. The reading side is :mod:`socsim.runfolder.read`.
 
-A checkpoint is data only (:mod:`socsim.checkpoint`); :func:`read_checkpoint` also checks that it has the
+A checkpoint is data only (:mod:`socsim.runfolder.checkpoint`); :func:`read_checkpoint` also checks that it has the
 structure a training run resumes from, and names the file and the key when it has not.
 """
 
@@ -14,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socsim.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 from socsim.fileio import atomic_write
+from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 
 CHECKPOINT = "checkpoint.npz"
 LEGACY_CHECKPOINT = "checkpoint.pkl"
@@ -27,12 +28,22 @@ CONDUCTANCES = "conductances.npz"
 LEDGER = "ledger.csv"
 """Every epoch's ledger rows (train and evaluate programs), with columns epoch and program."""
 INITIAL_CONDUCTANCES = "conductances_initial.npz"
+TRACE = "trace.json"
+"""The unit jobs of the first epoch trained (``socsim train --trace``), as Chrome trace events; the report reads
+it back as a timeline."""
+REPORT = "report.html"
+"""The page ``socsim report`` writes."""
+DRIFT = "drift.csv"
+"""``socsim drift``'s table: accuracy at later times."""
+ERROR_FILE = "error.txt"
+"""A sweep point's error, when it failed."""
 RUN_FILES = (RUN_ARGS, CONFIG, METRICS, CHECKPOINT, LEGACY_CHECKPOINT, CONDUCTANCES, INITIAL_CONDUCTANCES, LEDGER,
-             "trace.json", "report.html", "drift.csv", "error.txt")
+             TRACE, REPORT, DRIFT, ERROR_FILE)
 """Every file ``socsim train`` (and report, drift, a sweep point) writes into a run folder."""
 
-__all__ = ["CHECKPOINT", "CONDUCTANCES", "CONFIG", "INITIAL_CONDUCTANCES", "LEDGER", "METRICS", "RUN_ARGS",
-           "RUN_FILES", "CheckpointError", "atomic_write", "clear_run", "read_checkpoint", "run_files",
+__all__ = ["CHECKPOINT", "CONDUCTANCES", "CONFIG", "DRIFT", "ERROR_FILE", "INITIAL_CONDUCTANCES", "LEDGER",
+           "METRICS", "REPORT", "RUN_ARGS", "RUN_FILES", "TRACE", "CheckpointError", "atomic_write", "clear_run",
+           "read_checkpoint", "run_files",
            "write_checkpoint", "write_conductances", "write_frame", "write_json", "write_metrics"]
 
 

@@ -8,8 +8,15 @@ import json
 from pathlib import Path
 
 from socsim.argtypes import positive_int
+from socsim.cli.commands import command
+from socsim.compiler import load_graph
+from socsim.config import load_config
+from socsim.exits import EXIT_OK
 from socsim.fileio import write_text
-from socsim.inference import PIPELINED_UNAVAILABLE, Inference, run_inference
+from socsim.host.data import load_dataset
+from socsim.host.inference import PIPELINED_UNAVAILABLE, Inference, inference_json, run_inference
+from socsim.report.summary import result_summary
+from socsim.runfolder.runargs import RunArgs, file_sha256
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 from socsim.units import fmt_energy, fmt_sig, fmt_time
@@ -24,7 +31,6 @@ def _count(value: float) -> str:
 
 def inference_summary(inf: Inference) -> str:
     """The headline lines of an inference job, then the run's summary (per component and per layer)."""
-    from socsim.report.summary import result_summary
     r, cfg = inf.result, inf.cfg
     source = (f"trained weights of {inf.weights} (epoch {inf.epoch})" if inf.weights else
               "initial weights (give --weights RUN_DIR for trained ones)")
@@ -50,14 +56,11 @@ def _inputs(args: argparse.Namespace):
     """(config, graph, dataset name, data path, microbatch, images) from the arguments, or from the run folder of
     ``--weights`` (its saved config.json and run.json: by default its test images; a GRAPH given must be the run's
     graph)."""
-    from socsim.compiler import load_graph
-    from socsim.config import load_config
     if args.weights is None:
         if not args.graph:
             raise ValueError("socsim infer needs a GRAPH (or --weights RUN_DIR)")
         return (load_config(args.config or DEFAULT_CONFIG), load_graph(args.graph), args.dataset or DEFAULT_DATASET,
                 args.data_path, args.microbatch, args.images)
-    from socsim.runargs import RunArgs, file_sha256
     run_dir = Path(args.weights)
     run = RunArgs.load(run_dir)
     if args.config is not None:
@@ -77,7 +80,6 @@ def _inputs(args: argparse.Namespace):
 def cmd_infer(args: argparse.Namespace) -> int:
     if args.pipelined:
         raise ValueError(PIPELINED_UNAVAILABLE)
-    from socsim.data import load_dataset
     cfg, graph, dataset, data_path, microbatch, images = _inputs(args)
     data = load_dataset(dataset, data_path, cfg.seed)
     inf = run_inference(graph, cfg, data, images, microbatch, args.weights, args.timing_only, args.engine)
@@ -88,23 +90,14 @@ def cmd_infer(args: argparse.Namespace) -> int:
     if args.json:
         write_text(args.json, json.dumps(inference_json(inf), indent=2))
         print(f"summary -> {args.json}")
-    return 0
+    return EXIT_OK
 
 
-def inference_json(inf: Inference) -> dict:
-    """The headline numbers of an inference job (units in the names)."""
-    return {"graph": inf.graph.name, "config": inf.cfg.name, "images": inf.images, "microbatch": inf.microbatch,
-            "weights": inf.weights, "accuracy": inf.accuracy, "cycles": inf.result.cycles,
-            "latency_per_image_s": inf.latency_per_image_s, "images_per_s": inf.images_per_s,
-            "energy_per_image_pj": inf.energy_per_image_pj,
-            "static_energy_per_image_pj": inf.static_energy_per_image_pj,
-            "tops_per_w_tile": inf.tops_per_w_tile, "tops_per_w_chip": inf.tops_per_w_chip}
-
-
-def add_infer_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("infer", help="run a network's inference (evaluation program) on the chip; latency, energy, "
-                                     "throughput and TOPS/W per image",
-                       description="Compile GRAPH, program its weights (the initial ones, or the trained state of a "
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``infer`` to the CLI's subcommands."""
+    p = command(sub, "infer", cmd_infer, "run a network's inference (evaluation program) on the chip; latency, "
+                "energy, throughput and TOPS/W per image",
+                description="Compile GRAPH, program its weights (the initial ones, or the trained state of a "
                                    "run folder with --weights), run the evaluation program over a batch of test "
                                    "images and print latency and energy per image, throughput, TOPS/W of the tiles "
                                    "and of the chip, the area, and accuracy when trained weights are given.")
@@ -123,4 +116,3 @@ def add_infer_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     p.add_argument("--ledger", metavar="CSV", help="write the evaluation run's ledger rows as CSV")
     p.add_argument("--json", metavar="FILE", help="write the headline numbers as JSON")
-    p.set_defaults(fn=cmd_infer)

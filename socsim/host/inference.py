@@ -13,10 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from socsim.compiler.graph import Graph
 from socsim.config import SocConfig
-from socsim.data import Dataset
+from socsim.host.data import Dataset
+from socsim.host.training import ChipTrainer, StateMismatch
+from socsim.report import views
 from socsim.report.headline import result_tile_macs, tile_mvm_energy_pj, tops_per_w
+from socsim.runfolder.files import read_checkpoint
 from socsim.sim import Result
 from socsim.sim.engines import DEFAULT_ENGINE
 
@@ -49,16 +54,11 @@ class Inference:
     def tables(self) -> dict:
         """The evaluation run's tables (components, layers, opcodes, actions, area) and ``inference`` (the headline
         numbers, one row)."""
-        import pandas as pd
-
-        from socsim.api import result_tables
-        from socsim.inferrun import inference_json
-        return {"inference": pd.DataFrame([inference_json(self)]), **result_tables(self.result)}
+        return {"inference": pd.DataFrame([inference_json(self)]), **views.run_tables(self.result)}
 
     def figures(self) -> dict:
         """Energy and latency breakdowns of the evaluation run, per image."""
-        from socsim.api import result_figures
-        return result_figures(self.result, self.images)
+        return views.run_figures(self.result, self.images)
 
     @property
     def seconds(self) -> float:
@@ -113,8 +113,6 @@ def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | Non
     loaded (read as data, never unpickled) and must fit the graph and config (a StateMismatch otherwise); without
     it the init program programs the graph's initial weights and accuracy is not reported.
     """
-    from socsim.runs import read_checkpoint
-    from socsim.training import ChipTrainer, StateMismatch
     n_test = len(data.y_test) if images is None else images
     subset = data.subset(min(cfg.train.batch, len(data.y_train)), n_test)
     state = None
@@ -130,3 +128,13 @@ def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | Non
     return Inference(graph, cfg, result, comp.test_examples, comp.microbatch, data.name,
                      accuracy if weights is not None else None, None if weights is None else str(weights),
                      trainer.epoch)
+
+
+def inference_json(inf: Inference) -> dict:
+    """The headline numbers of an inference job (units in the names)."""
+    return {"graph": inf.graph.name, "config": inf.cfg.name, "images": inf.images, "microbatch": inf.microbatch,
+            "weights": inf.weights, "accuracy": inf.accuracy, "cycles": inf.result.cycles,
+            "latency_per_image_s": inf.latency_per_image_s, "images_per_s": inf.images_per_s,
+            "energy_per_image_pj": inf.energy_per_image_pj,
+            "static_energy_per_image_pj": inf.static_energy_per_image_pj,
+            "tops_per_w_tile": inf.tops_per_w_tile, "tops_per_w_chip": inf.tops_per_w_chip}

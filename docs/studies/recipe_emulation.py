@@ -1,6 +1,6 @@
 """What the wu2023 recipe costs by itself: numpy emulations of its algorithm without the chip's physics.
 
-Run: .venv/bin/python benchmarks/recipe_emulation.py [--preset wu2023] [--epochs 10] [--cases fp32,qat,threshold]
+Run: .venv/bin/python docs/studies/recipe_emulation.py [--preset wu2023] [--epochs 10] [--cases fp32,qat,threshold]
 
 An analysis aid, not a simulator result (those come from ``socsim train``). It separates the algorithm
 from the hardware: each case trains the numpy FP32 baseline of the graph (same data, example order,
@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from socsim.baseline import F32, Baseline
 from socsim.compiler import load_graph
 from socsim.config import load_config
-from socsim.data import load_dataset
+from socsim.host.baseline import F32, Baseline
+from socsim.host.data import load_dataset
 from socsim.physics.flat import flatten
 
 

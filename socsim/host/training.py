@@ -13,7 +13,7 @@ import numpy as np
 from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled, compile_training
 from socsim.config import SocConfig
-from socsim.data import DataError, Dataset
+from socsim.host.data import DataError, Dataset
 from socsim.sim import Result, Soc
 
 

@@ -1,86 +1,60 @@
-"""``socsim train``: compile, load data, train on the simulated chip epoch by epoch, write a run folder.
+"""``socsim train``: the arguments of a training run, its console output, and the run folder it may use.
 
-Per epoch it prints test accuracy, simulated latency and energy (per image and total, split by
-phase) and device writes, all read from the ledger of the programs that ran; it checkpoints
-atomically so ``--resume RUN_DIR`` continues bit-identically.
+Per epoch it prints test accuracy, simulated latency and energy (per image and total, split by phase) and
+device writes from the run's metrics rows (:mod:`socsim.host.train`), with a progress bar per epoch.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
-from isa.spec import Phase
 from socsim.argtypes import positive_int
-from socsim.configtools import to_mapping
-from socsim.fileio import clean_temporaries
-from socsim.runargs import RunArgs
-from socsim.runs import (
-    CHECKPOINT,
-    CONDUCTANCES,
-    CONFIG,
-    INITIAL_CONDUCTANCES,
-    LEDGER,
-    METRICS,
-    RUN_ARGS,
-    CheckpointError,
-    clear_run,
-    read_checkpoint,
-    run_files,
-    write_checkpoint,
-    write_conductances,
-    write_frame,
-    write_json,
-    write_metrics,
-)
-from socsim.sim import Result, Trap, TrapKind
+from socsim.cli.commands import command
+from socsim.config import load_config
+from socsim.exits import EXIT_DIVERGED, EXIT_OK
+from socsim.host.data import Dataset
+from socsim.host.train import PHASES, Diverged, TrainListener, run_training
+from socsim.host.training import ChipTrainer
+from socsim.locks import FolderLock
+from socsim.report.summary import result_summary
+from socsim.runfolder.files import run_files
+from socsim.runfolder.runargs import RunArgs
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
-__all__ = ["Diverged", "RunArgs", "add_train_command", "cmd_train", "epoch_metrics", "run_training"]
-
-PHASES = [p.name.lower() for p in (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.CALIBRATE)]
 DEFAULT_CONFIG, DEFAULT_DATASET = "wu2023", "mnist5k"
 
 
-class Diverged(RuntimeError):
-    """Training produced NaN or inf; the last good checkpoint is kept."""
+class ConsoleListener(TrainListener):
+    """Prints the run's setup line and each epoch's lines to stdout, a progress bar per epoch to stderr."""
 
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
 
-def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: Result, images: int,
-                  weights: int, wall_s: float, batches: int = 1, test_images: int = 1) -> dict[str, Any]:
-    """One metrics row: everything from the two runs' ledgers and cycle counts (``batches`` optimizer steps of the
-    training program, ``test_images`` images of the evaluation program)."""
-    led = train.ledger
-    by_phase = led.groupby("phase")["energy_pj"].sum()
-    cells = float(led.loc[led.action == "cells_written", "count"].sum())
-    conversions = float(led.loc[led.action == "adc_conversion", "count"].sum())
-    row: dict[str, Any] = {
-        "epoch": epoch, "test_accuracy": accuracy, "train_images": images,
-        "train_cycles": train.cycles, "train_s": train.seconds, "latency_per_image_s": train.seconds / images,
-        "train_energy_pj": train.energy_pj, "energy_per_image_pj": train.energy_pj / images,
-        "static_energy_pj": train.static_energy_pj, "step_latency_s": train.seconds / batches,
-        "eval_cycles": evaluate.cycles, "eval_energy_pj": evaluate.energy_pj, "eval_images": test_images,
-        "infer_latency_per_image_s": evaluate.seconds / test_images,
-        "infer_energy_per_image_pj": evaluate.energy_pj / test_images,
-        "cells_written": cells, "writes_per_weight": cells / max(weights, 1),
-        "set_pulses": float(led.loc[led.action == "set_pulse", "count"].sum()),
-        "reset_pulses": float(led.loc[led.action == "reset_pulse", "count"].sum()),
-        "adc_saturated_share": (None if accuracy is None else  # timing-only: the converters saw no currents
-                                float(led.loc[led.action == "adc_saturated", "count"].sum()) / max(conversions, 1.0)),
-        "wall_s": wall_s,
-    }
-    for phase in PHASES:
-        row[f"{phase}_energy_pj"] = float(by_phase.get(phase, 0.0))
-    return row
+    def started(self, trainer: ChipTrainer, data: Dataset) -> None:
+        comp, cfg, graph = trainer.compiled, trainer.cfg, trainer.graph
+        print(f"{graph.name} on {cfg.name} ({cfg.train.scheme.value}): {len(data.y_train)} training / "
+              f"{comp.test_examples} test images of {data.name}, batch {cfg.train.batch}, micro-batch "
+              f"{comp.microbatch}, {len(comp.placement.blocks)} crossbar blocks on {comp.placement.tiles_used} tiles")
+
+    def epoch_started(self, epoch: int, epochs: int, batches: int) -> None:
+        self.bar = tqdm(total=batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, file=sys.stderr)
+
+    def batch_done(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def epoch_done(self, row: dict[str, Any], baseline_accuracy: float | None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        _print_epoch(row, baseline_accuracy, sys.stdout)
 
 
 def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
@@ -117,106 +91,10 @@ def _inference(row: dict[str, Any]) -> str:
             f"{row['infer_energy_per_image_pj'] / 1e3:.1f} nJ/image over {row['eval_images']} test images\n")
 
 
-def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: bool = False,
-                 quiet: bool = False, trace_cycles: int | None = None,
-                 engine: str = DEFAULT_ENGINE) -> tuple[list[dict[str, Any]], Result | None]:
-    """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result. ``engine``
-    runs the programs (socsim.sim.engines; the numbers do not depend on it).
-
-    Raises Diverged on NaN."""
-    from socsim.baseline import Baseline
-    from socsim.training import ChipTrainer, StateMismatch
-
-    state, rows, ledgers = None, [], []
-    if resume:  # the caller holds the folder (socsim train and sweep points lock it): no other writer is there
-        clean_temporaries(out_dir)  # what a kill during an earlier write left
-        state = read_checkpoint(out_dir)
-        rows, ledgers = state["metrics"], state["ledgers"]
-        cfg, graph, data = args.inputs(out_dir)
-        if state["trainer"]["epoch"] > cfg.train.epochs:
-            raise ValueError(f"{out_dir}: the run has trained {state['trainer']['epoch']} epochs already; "
-                             f"--epochs {cfg.train.epochs} asks for fewer")
-    else:
-        cfg, graph, data = args.inputs()
-        clear_run(out_dir)  # a fresh run starts from an empty run folder: no file of an earlier run is left
-    out = sys.stdout
-    try:
-        trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"],
-                              timing_only=args.timing_only, timeline=trace_cycles is not None, engine=engine)
-    except StateMismatch as exc:
-        raise CheckpointError(f"{out_dir / CHECKPOINT}: does not fit this run's graph and config: {exc}") from None
-    if not resume:
-        write_json(out_dir / CONFIG, to_mapping(cfg))
-        write_json(out_dir / RUN_ARGS, to_mapping(args))
-        write_conductances(out_dir / INITIAL_CONDUCTANCES, trainer.conductances())
-        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
-    elif rows:  # a kill after a checkpoint may have left the other files an epoch behind it: rewrite them now
-        _write_epoch_files(out_dir, trainer, rows, ledgers)
-    comp = trainer.compiled
-    weights = sum(int(np.prod(graph.weight_shape(n.name))) for n in graph.weight_nodes())
-    images = comp.batches_per_epoch * cfg.train.batch
-    if not quiet:
-        print(f"{graph.name} on {cfg.name} ({cfg.train.scheme.value}): {len(data.y_train)} training / "
-              f"{comp.test_examples} test images of {data.name}, batch {cfg.train.batch}, micro-batch "
-              f"{comp.microbatch}, {len(comp.placement.blocks)} crossbar blocks on {comp.placement.tiles_used} tiles",
-              file=out)
-    ref = Baseline(graph, cfg.train) if baseline else None
-    if ref is not None:
-        for e in range(trainer.epoch):
-            idx = trainer.order(e)
-            ref.train_epoch(data.x_train[idx], data.y_train[idx])
-    update_pc = next(pc for pc, ins in enumerate(comp.train_epoch.instructions)
-                     if ins.spec.mnemonic == "mark" and ins.args[1] == int(Phase.UPDATE))
-    last: Result | None = None
-    while trainer.epoch < cfg.train.epochs:
-        t0 = time.perf_counter()
-        with tqdm(total=comp.batches_per_epoch, desc=f"epoch {trainer.epoch + 1}/{cfg.train.epochs}",
-                  unit="batch", disable=quiet, leave=False, file=sys.stderr) as bar:
-            try:
-                train = trainer.train_epoch(hooks={update_pc: lambda: bar.update(1)})
-                acc, ev = trainer.evaluate()
-            except Trap as exc:
-                if exc.kind is TrapKind.NAN:
-                    raise Diverged(f"training diverged in epoch {trainer.epoch + 1}: {exc}; the last good "
-                                   f"checkpoint is {out_dir / CHECKPOINT} (epoch {trainer.epoch})") from None
-                raise
-        if trace_cycles is not None:  # the first epoch trained in this call; later epochs are not recorded
-            from socsim.report.rundir import TRACE
-            from socsim.report.trace import write_trace
-            write_trace(train.timeline, out_dir / TRACE, cfg.clock_hz, trace_cycles)
-            trainer.soc.keep_timeline = False  # later epochs: the elapsed time by layer only
-            trace_cycles = None
-        row = epoch_metrics(trainer.epoch, acc, train, ev, images, weights, time.perf_counter() - t0,
-                            comp.batches_per_epoch, comp.test_examples)
-        base_acc = None
-        if ref is not None:
-            idx = trainer.order(trainer.epoch - 1)
-            ref.train_epoch(data.x_train[idx], data.y_train[idx])
-            base_acc = ref.accuracy(data.x_test[:comp.test_examples], data.y_test[:comp.test_examples])
-            row["baseline_accuracy"] = base_acc
-        rows.append(row)
-        for program, result in (("train", train), ("evaluate", ev)):
-            ledgers.append(result.ledger.assign(epoch=trainer.epoch, program=program))
-        if not quiet:
-            _print_epoch(row, base_acc, out)
-        # the checkpoint first: every epoch listed in metrics.csv is then one a resume starts after
-        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
-        _write_epoch_files(out_dir, trainer, rows, ledgers)
-        last = train
-    return rows, last
-
-
-def _write_epoch_files(out_dir: Path, trainer: Any, rows: list[dict[str, Any]], ledgers: list[pd.DataFrame]) -> None:
-    """metrics.csv, ledger.csv and conductances.npz of the epochs in ``rows`` (each written atomically; a kill
-    between them leaves some one epoch behind the checkpoint, which a resume rewrites)."""
-    write_metrics(out_dir / METRICS, rows)
-    write_frame(out_dir / LEDGER, pd.concat(ledgers, ignore_index=True))
-    write_conductances(out_dir / CONDUCTANCES, trainer.conductances())
-
-
-def add_train_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a network on the simulated chip (the main job)",
-                       description="Compile GRAPH, load the dataset into the simulated DRAM and run the training "
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``train`` to the CLI's subcommands."""
+    p = command(sub, "train", cmd_train, "train a network on the simulated chip (the main job)",
+                description="Compile GRAPH, load the dataset into the simulated DRAM and run the training "
                                    "programs epoch by epoch; print accuracy, latency, energy and writes per epoch "
                                    "and write a run folder (config.json, run.json, metrics.csv, conductances.npz, "
                                    "checkpoint.npz). An existing run folder is refused unless --force (start over) "
@@ -244,7 +122,6 @@ def add_train_command(sub: argparse._SubParsersAction) -> None:
                         "JSON (Perfetto); socsim report then adds a utilization timeline")
     p.add_argument("--trace-cycles", type=positive_int, default=2_000_000, metavar="N",
                    help="with --trace: only the jobs starting in the first N cycles (default 2000000)")
-    p.set_defaults(fn=cmd_train)
 
 
 def _same(given: str, saved: str | None) -> bool:
@@ -290,8 +167,6 @@ def _fresh_run_dir(out_dir: Path, force: bool) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from socsim.config import load_config
-    from socsim.locks import FolderLock
     if args.resume:
         if args.timing_only:
             raise ValueError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
@@ -321,17 +196,16 @@ def cmd_train(args: argparse.Namespace) -> int:
             if not args.resume:
                 _fresh_run_dir(out_dir, args.force)  # again, now that no other process can start here
             rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
-                                            quiet=args.quiet,
+                                            listener=None if args.quiet else ConsoleListener(),
                                             trace_cycles=args.trace_cycles if args.trace else None,
                                             engine=args.engine)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_DIVERGED
     if rows:
         acc = rows[-1]["test_accuracy"]
         print(f"final test accuracy {'not measured (timing only)' if acc is None else f'{acc:.2%}'}; "
               f"run folder {out_dir}")
         if not args.quiet and last_train is not None:
-            from socsim.report.summary import result_summary
             print("\nlast training epoch on the chip:\n" + result_summary(last_train))
-    return 0
+    return EXIT_OK

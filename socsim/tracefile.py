@@ -18,10 +18,9 @@ from typing import IO, Iterator
 
 import pandas as pd
 
-from socsim.fileio import read_json
-from socsim.report.tables import natural_key
-from socsim.runs import atomic_write
+from socsim.fileio import atomic_write, read_json
 from socsim.sim.result import TIMELINE_COLUMNS
+from socsim.units import natural_key
 
 PID = 1
 CYCLE_ARGS = ("start_cycle", "end_cycle")

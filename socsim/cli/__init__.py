@@ -1,0 +1,75 @@
+"""Command line: ``socsim COMMAND``, one module per command (``socsim COMMAND --help`` for each).
+
+Each module of this package parses its command's arguments, calls the host layer (:mod:`socsim.host`) or the
+simulator, and prints; :data:`COMMANDS` lists them in the order ``socsim --help`` shows them. Exit statuses
+come from :mod:`socsim.exits`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from socsim import __version__
+from socsim.cli import compile as compile_command
+from socsim.cli import configs, drift, infer, program, report, sweep, train
+from socsim.exits import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_TRAP,
+)
+from socsim.signals import Terminated, handle_sigterm
+from socsim.sim.traps import Trap
+
+COMMANDS = (program, compile_command, train, infer, report, sweep, drift, configs)
+"""The command modules, each with ``register(subparsers)``, in help order."""
+
+__all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_TRAP", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="socsim",
+        description="Cycle-level, event-driven simulator of a compute-in-memory SoC that trains neural networks.",
+        epilog="Exit status: 0 ok, 2 bad input (file, field or line named), 3 the simulated program trapped.")
+    parser.add_argument("--version", action="version", version=f"socsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    restore = handle_sigterm()  # SIGTERM is handled like Ctrl-C
+    try:
+        code = args.fn(args)
+        sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
+        return code
+    except BrokenPipeError:  # the reader went away (socsim compile ... | head): stop quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush must not fail again
+        except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+            pass
+        return EXIT_BROKEN_PIPE
+    except Trap as exc:
+        print(f"socsim: {exc}", file=sys.stderr)
+        return EXIT_TRAP
+    except KeyboardInterrupt as exc:
+        print(f"socsim: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}; a training run continues "
+              "with --resume RUN_DIR from its last checkpoint, a sweep when run again", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    except MemoryError:
+        print("socsim: error: the host ran out of memory for this input (a size in the config, graph or program is "
+              "too large for this machine)", file=sys.stderr)
+        return EXIT_ERROR
+    except (ValueError, KeyError, OSError) as exc:  # IsaError, ConfigError, GraphError, DataError among them
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"socsim: error: {msg}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        restore()

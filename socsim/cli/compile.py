@@ -1,0 +1,61 @@
+"""``socsim compile``: a network graph compiled to its training programs, or its mapping onto the tiles."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from socsim.argtypes import positive_int
+from socsim.cli.commands import command
+from socsim.compiler import load_graph
+from socsim.compiler.lower import compile_training
+from socsim.compiler.mapping import mapping_table
+from socsim.compiler.placement import place_blocks
+from socsim.config import load_config
+from socsim.exits import EXIT_OK
+from socsim.fileio import write_text
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    graph = load_graph(args.graph)
+    if args.mapping:
+        print(mapping_table(graph, cfg))
+        try:
+            placement = place_blocks(graph, cfg)
+            print(f"packing used by the lowering: {len(placement.blocks)} blocks as column strips on "
+                  f"{placement.tiles_used} of {cfg.tiles.count} tiles, all resident")
+        except ValueError as exc:
+            print(f"packing used by the lowering: does not fit ({exc})")
+        return EXIT_OK
+    compiled = compile_training(graph, cfg, args.train_examples, args.test_examples)
+    print(f"{graph.name} on {cfg.name}: scheme {cfg.train.scheme.value}, batch {cfg.train.batch}, micro-batch "
+          f"{compiled.microbatch}, {compiled.batches_per_epoch} batches per epoch")
+    print(compiled.placement.table())
+    for name in ("init", "train_epoch", "evaluate", "calibrate"):
+        prog = getattr(compiled, name)
+        if prog is not None:  # calibrate: only for converters with a programmable full scale
+            print(f"{name:<12} {len(prog.instructions):>5} instructions {prog.code_bytes():>7} bytes")
+    if args.output:
+        out = Path(args.output)
+        stem = out.with_suffix("")
+        for name, path in (("train_epoch", out), ("init", stem.with_suffix(".init.s")),
+                           ("evaluate", stem.with_suffix(".eval.s")), ("calibrate", stem.with_suffix(".cal.s"))):
+            if name not in compiled.text:
+                continue
+            write_text(path, compiled.text[name])
+            print(f"{name} -> {path}")
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``compile`` to the CLI's subcommands."""
+    p = command(sub, "compile", cmd_compile, "compile a network graph (.toml or .onnx) to training programs")
+    p.add_argument("graph", help="network graph: TOML layer list or ONNX model")
+    p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
+    p.add_argument("--mapping", action="store_true",
+                   help="print per layer: crossbars, row/col blocks, utilization, MVMs and tile operations per image")
+    p.add_argument("-o", "--output", metavar="NET.s",
+                   help="write the training-epoch assembly here, and NET.init.s / NET.eval.s (/ NET.cal.s) beside it")
+    p.add_argument("--train-examples", type=positive_int, default=4000, help="training set size (default 4000)")
+    p.add_argument("--test-examples", type=positive_int, default=1000, help="test set size (default 1000)")

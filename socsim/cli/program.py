@@ -1,0 +1,128 @@
+"""``socsim asm``, ``disasm`` and ``run``: a program file assembled, printed back, or run on the SoC model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from isa import assemble_file, disassemble, load_program, read_binary, write_binary
+from socsim.argtypes import positive_int, positive_seconds
+from socsim.cli.commands import command
+from socsim.config import load_config
+from socsim.exits import EXIT_OK
+from socsim.fileio import write_text
+from socsim.report.summary import result_summary
+from socsim.sim import Soc, Trap
+from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
+from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
+from socsim.sim.traps import TrapKind
+from socsim.tracefile import write_trace
+
+DEFAULT_RUN_CYCLES = 100_000_000
+"""Cycle budget of ``socsim run`` unless ``--max-cycles`` says otherwise: 1 s of simulated time at 100 MHz,
+a few minutes on the host for a runaway loop (``controller.max_cycles`` alone defaults to 2^40)."""
+
+
+def cmd_asm(args: argparse.Namespace) -> int:
+    program = assemble_file(args.source)
+    out = args.output or str(Path(args.source).with_suffix(".bin"))
+    write_binary(program, out)
+    print(f"{args.source}: {len(program.instructions)} instructions, {program.code_bytes()} bytes of code, "
+          f"{len(program.symbols)} symbols -> {out}")
+    return EXIT_OK
+
+
+def cmd_disasm(args: argparse.Namespace) -> int:
+    text = disassemble(read_binary(args.binary))
+    if args.output:
+        write_text(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def run_budget(cfg, max_cycles: int | None):
+    """``cfg`` with the cycle budget of ``socsim run``: ``--max-cycles`` if given, else the config's
+    ``controller.max_cycles`` capped at :data:`DEFAULT_RUN_CYCLES`."""
+    budget = max_cycles if max_cycles is not None else min(cfg.controller.max_cycles, DEFAULT_RUN_CYCLES)
+    return replace(cfg, controller=replace(cfg.controller, max_cycles=budget))
+
+
+def _limit_trap(exc, args: argparse.Namespace):
+    """A cycle or wall-clock trap of ``socsim run``, its detail saying how to raise the limit."""
+    if exc.kind is TrapKind.TIMEOUT:
+        hint = "; give socsim run --max-cycles N to allow more"
+    elif exc.kind is TrapKind.WALL_CLOCK:
+        hint = f" (--timeout {args.timeout:g} s)"
+    else:
+        return exc
+    return Trap(exc.kind, exc.detail + hint, exc.pc, exc.instruction, exc.cycle, exc.state)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = run_budget(load_config(args.config), args.max_cycles)
+    program = load_program(args.program)
+    if args.dump and args.timing_only:
+        raise ValueError("--dump needs the numerics; --timing-only does not compute memory contents")
+    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only, engine=args.engine)
+    if args.timeout is not None:
+        soc.deadline = time.monotonic() + args.timeout
+    try:
+        result = soc.run(program)
+    except Trap as exc:
+        raise _limit_trap(exc, args) from None
+    print(f"program       {args.program}")
+    print(f"config        {cfg.name} ({args.config})" + ("  [timing only: numerics skipped]" if args.timing_only
+                                                          else ""))
+    print(result_summary(result))
+    for name in args.dump or ():
+        if name not in result.outputs:
+            raise KeyError(f"--dump {name}: no such symbol; the program has: {', '.join(result.outputs)}")
+        with np.printoptions(precision=5, suppress=True, linewidth=110, threshold=200):
+            print(f"\n{name} =\n{result.outputs[name]}")
+    if args.trace:
+        n = write_trace(result.timeline, args.trace, cfg.clock_hz, args.trace_cycles)
+        print(f"\ntrace: {n} unit jobs -> {args.trace}")
+    if args.ledger:
+        write_text(args.ledger, result.ledger.to_csv(index=False))
+        print(f"\nledger rows -> {args.ledger}")
+    if args.json:
+        summary = {"cycles": result.cycles, "seconds": result.seconds, "energy_pj": result.energy_pj,
+                   "instructions": result.instructions,
+                   "components": result.by_component().reset_index().to_dict(orient="records")}
+        write_text(args.json, json.dumps(summary, indent=2))
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``asm``, ``disasm`` and ``run`` to the CLI's subcommands."""
+    p = command(sub, "asm", cmd_asm, "assemble a .s program into a binary")
+    p.add_argument("source", help="assembly file (.s)")
+    p.add_argument("-o", "--output", help="binary to write (default: SOURCE with .bin)")
+
+    p = command(sub, "disasm", cmd_disasm, "print the assembly of a binary (re-assembles to the same binary)")
+    p.add_argument("binary", help="binary written by 'socsim asm'")
+    p.add_argument("-o", "--output", help="write the text here instead of stdout")
+
+    p = command(sub, "run", cmd_run, "run a program (.s or .bin) on the SoC model; print cycles, time and energy")
+    p.add_argument("program", help="assembly (.s) or binary (.bin) program")
+    p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
+    p.add_argument("--dump", action="append", metavar="SYMBOL", help="print a symbol's final contents")
+    p.add_argument("--ledger", metavar="CSV", help="write the energy/activity ledger rows as CSV")
+    p.add_argument("--json", metavar="FILE", help="write the summary as JSON")
+    p.add_argument("--trace", metavar="FILE", help="write the unit timeline as Chrome trace-event JSON (Perfetto)")
+    p.add_argument("--trace-cycles", type=positive_int, metavar="N",
+                   help="with --trace: only the jobs starting in the first N cycles")
+    p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP)
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    p.add_argument("--max-cycles", type=positive_int, metavar="N",
+                   help=f"trap (exit 3, with the PC) past N cycles (default {DEFAULT_RUN_CYCLES}, or the config's "
+                        "controller.max_cycles if lower)")
+    p.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
+                   help="trap (exit 3, with the PC) when the run takes longer than this on the host (wall clock)")

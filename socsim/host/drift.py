@@ -1,0 +1,49 @@
+"""Test accuracy of a trained chip at later times, as its devices drift.
+
+The chip of the run's last checkpoint is left idle (no instruction runs, simulated time passes) until
+each requested time after the end of training and the compiled ``evaluate`` program is run there. PCM
+conductances drift as ``G(t) = G(t_prog) (t / t_prog)^-nu`` and read noise follows the state at the read
+time (socsim/physics/pcm_hic.py); models without drift give the same accuracy at every time up to
+read noise. The checkpoint is not changed; ``drift.csv`` in the run folder holds the table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from socsim.host.inputs import run_inputs
+from socsim.host.training import ChipTrainer, StateMismatch
+from socsim.runfolder.files import CHECKPOINT, DRIFT, CheckpointError, read_checkpoint, write_frame
+from socsim.runfolder.runargs import RunArgs
+
+
+def evaluate_drift(run_dir: Path, times: list[float],
+                   measured: Callable[[dict[str, Any]], None] | None = None) -> pd.DataFrame:
+    """Accuracy and evaluation energy at ``times`` seconds after the run's last checkpointed epoch, written to the
+    run folder's drift table; ``measured`` hears each row as it is measured."""
+
+    run = RunArgs.load(run_dir)
+    if run.timing_only:
+        raise ValueError(f"{run_dir}: a --timing-only run has no device state or accuracy to age; "
+                         "train without --timing-only")
+    state = read_checkpoint(run_dir)["trainer"]
+    cfg, graph, data = run_inputs(run, run_dir)
+    try:
+        trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=state)
+    except StateMismatch as exc:
+        raise CheckpointError(f"{run_dir / CHECKPOINT}: does not fit the run's graph and config: {exc}") from None
+    end_s = trainer.seconds()
+    rows = []
+    for t in times:
+        trainer.idle_until(end_s + t)
+        acc, result = trainer.evaluate()
+        rows.append({"epoch": trainer.epoch, "seconds_after_training": t, "test_accuracy": acc,
+                     "eval_energy_pj": result.energy_pj, "eval_cycles": result.cycles})
+        if measured is not None:
+            measured(rows[-1])
+    frame = pd.DataFrame(rows)
+    write_frame(run_dir / DRIFT, frame)
+    return frame
