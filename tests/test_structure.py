@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("isa", "socsim")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("isa", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.argtypes", "socsim.locks",
+    ("isa", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry", "socsim.argtypes", "socsim.locks",
      "socsim.configtools", "socsim.safepickle", "socsim.signals"),
     ("socsim.physics", "socsim.area_params"),
     ("socsim.config",),

@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from socsim.geometry import window_out
+
 Shape = tuple[int, ...]
 Pair = tuple[int, int]
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -149,7 +151,7 @@ def _window(shape: Shape, kernel: Pair, stride: Pair, padding: Pair) -> tuple[in
     if kernel[0] > ph or kernel[1] > pw:
         raise GraphError(f"kernel {kernel[0]}x{kernel[1]} is larger than its padded input {ph}x{pw} "
                          f"(input {_fmt(shape)}, padding {padding[0]}x{padding[1]})")
-    return (ph - kernel[0]) // stride[0] + 1, (pw - kernel[1]) // stride[1] + 1
+    return window_out(ph, kernel[0], stride[0]), window_out(pw, kernel[1], stride[1])
 
 
 def _fmt(shape: Shape) -> str:

@@ -27,6 +27,7 @@ from socsim.compiler.graph import (
     SoftmaxCrossEntropy,
 )
 from socsim.config import TrainConfig
+from socsim.geometry import window_out
 
 F32 = np.float32
 
@@ -73,7 +74,7 @@ def col2im(cols: np.ndarray, layer: Conv2d, shape: tuple[int, ...]) -> np.ndarra
 
 def _pool_windows(x: np.ndarray, k: int, s: int) -> np.ndarray:
     n, c, h, w = x.shape
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    oh, ow = window_out(h, k, s), window_out(w, k, s)
     return np.stack([x[:, :, i:i + s * (oh - 1) + 1:s, j:j + s * (ow - 1) + 1:s]
                      for i in range(k) for j in range(k)], axis=-1)
 

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from isa.spec import Hyper
+from socsim.geometry import window_out
 from socsim.sim.ops.base import F32, Operands, Work, add_into
 from socsim.sim.ops.histogram import HISTOGRAM
 from socsim.sim.ops.kernels import maxpool_back
@@ -23,7 +24,7 @@ _NONE: frozenset[str] = frozenset()
 
 def pool_out(v: dict) -> int:
     """Output words of a k x k pooling with stride s over planes of h x w."""
-    return v["planes"] * ((v["h"] - v["k"]) // v["s"] + 1) * ((v["w"] - v["k"]) // v["s"] + 1)
+    return v["planes"] * window_out(v["h"], v["k"], v["s"]) * window_out(v["w"], v["k"], v["s"])
 
 
 def _check_pool(v: dict) -> None:
@@ -37,7 +38,7 @@ def _window_views(c: Operands) -> tuple[list[np.ndarray], int, int]:
     v = c.v
     _check_pool(v)
     planes, h, w, k, s = v["planes"], v["h"], v["w"], v["k"], v["s"]
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    oh, ow = window_out(h, k, s), window_out(w, k, s)
     x = c.a("src").reshape(c.lanes, planes, h, w)
     return [x[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s] for ky in range(k) for kx in range(k)], \
         oh, ow
@@ -60,7 +61,7 @@ def _pool_back(c: Operands, per_offset) -> None:
     """Add window offset j's gradient ``per_offset(j)`` (L, planes, oh, ow) onto the input planes, j in order."""
     v = c.v
     planes, h, w, k, s = v["planes"], v["h"], v["w"], v["k"], v["s"]
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    oh, ow = window_out(h, k, s), window_out(w, k, s)
     out = np.zeros((c.lanes, planes, h, w), dtype=F32)
     for j in range(k * k):
         ky, kx = divmod(j, k)
@@ -71,14 +72,15 @@ def _pool_back(c: Operands, per_offset) -> None:
 def _maxpoolb(c: Operands) -> None:
     v = c.v
     _check_pool(v)
-    maxpool_back(c.a("src"), c.a("gout"), c.a("dst"), v["planes"], v["h"], v["w"], v["k"], v["s"])
+    maxpool_back(c.a("src"), c.a("gout"), c.a("dst"), v["planes"], v["h"], v["w"], v["k"], v["s"],
+                 window_out(v["h"], v["k"], v["s"]), window_out(v["w"], v["k"], v["s"]))
 
 
 def _avgpoolb(c: Operands) -> None:
     v = c.v
     _check_pool(v)
     k, s = v["k"], v["s"]
-    oh, ow = (v["h"] - k) // s + 1, (v["w"] - k) // s + 1
+    oh, ow = window_out(v["h"], k, s), window_out(v["w"], k, s)
     g = c.a("gout").reshape(c.lanes, v["planes"], oh, ow) / F32(k * k)
     _pool_back(c, lambda j: g)
 

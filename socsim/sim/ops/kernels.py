@@ -53,13 +53,13 @@ def first_nonfinite(rows, start, size):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def maxpool_back(src, gout, dst, planes, h, w, k, s):  # pragma: no cover - compiled
+def maxpool_back(src, gout, dst, planes, h, w, k, s, oh, ow):  # pragma: no cover - compiled
     """Max-pool backward over lanes: each k x k window's gradient goes to its first maximum of ``src`` (a NaN
     counts as the maximum, as ``np.argmax``); dst = 0 + the contributions of window offset 0, then 1, ...
 
-    src, dst: (L, planes * h * w) float32; gout: (L, planes * oh * ow) float32 (any strides).
+    src, dst: (L, planes * h * w) float32; gout: (L, planes * oh * ow) float32 (any strides); oh x ow the
+    windows (:func:`socsim.geometry.window_out`).
     """
-    oh, ow = (h - k) // s + 1, (w - k) // s + 1
     first = np.empty((planes, oh, ow), np.int64)
     for lane in range(src.shape[0]):
         for p in range(planes):
