@@ -173,7 +173,8 @@ def _e(name: str, values: type[enum.IntEnum], bits: int) -> Field:
 
 
 _LABEL = Field("target", Kind.LABEL, 20)
-_TILE = _u("tile", 8)
+_TILE = _u("tile", 12)
+"""A tile index: up to 4095 (socsim.config.MAX_TILES bounds the tiles a config may have)."""
 _N = _u("n", 24)
 C, M, T, D, S = Group.CONTROL, Group.MOVE, Group.CIM, Group.DIGITAL, Group.SYNC
 
@@ -340,9 +341,9 @@ _TABLE: tuple[OpSpec, ...] = (
            "norm"),
     # sync ------------------------------------------------------------------------------------------
     OpSpec("fence", 0x60, S, Unit.CTRL, (), "wait until every unit has finished its issued work", "sync"),
-    OpSpec("wait", 0x61, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 8)),
+    OpSpec("wait", 0x61, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 12)),
            "wait until one unit (dma 0, du 0, tile i) has finished its issued work", "sync"),
-    OpSpec("post", 0x62, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 8), _u("tag", 4)),
+    OpSpec("post", 0x62, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 12), _u("tag", 4)),
            "queue a marker on a unit that increments semaphore tag when the unit's earlier work is done",
            "sync"),
     OpSpec("waitt", 0x63, S, Unit.CTRL, (_u("tag", 4),),

@@ -2,9 +2,10 @@
 
 Rules (see docs/compiler.md):
 
-- A weight layer's rows x cols matrix (crossbar view, :mod:`socsim.compiler.graph`) is cut into
-  ``ceil(rows / tiles.rows)`` row blocks x ``ceil(cols / tiles.weight_cols)`` col blocks; each block
-  needs one crossbar (one tile's array). Partial sums of a layer's row blocks add in the digital unit.
+- A weight layer's rows x cols matrix (crossbar view, :mod:`socsim.compiler.graph`) is cut into row blocks
+  (every ``tiles.rows`` rows, or after whole kernels: ``compiler.row_blocking``, :mod:`socsim.compiler.blocking`)
+  x ``ceil(cols / tiles.weight_cols)`` col blocks; each block needs one crossbar (one tile's array). Partial sums
+  of a layer's row blocks add in the digital unit (sequential datapath) or in the tiles' output stages.
 - ``replicas[layer] = k`` places k copies of a layer (throughput); its MVMs are shared among the copies.
 - Crossbars are numbered in layer, copy, row-block, col-block order and placed round-robin:
   crossbar i goes to tile ``i % tiles.count`` in *slot* ``i // tiles.count``. A slot is one programming
@@ -22,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from typing import Mapping as MappingT
 
+from socsim.compiler.blocking import blocks_of, col_cuts, row_cuts
 from socsim.compiler.graph import Graph, GraphError
-from socsim.config import SocConfig
+from socsim.config import RowBlocking, SocConfig
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +58,8 @@ class MapOptions:
     """Keep an FP32 digital copy of all parameters (and BatchNorm statistics) in SRAM (wu2023 backward)."""
     optimizer_words: int = 0
     """Extra SRAM words per trainable parameter for optimizer state (e.g. 2 for AdamW's moments)."""
+    row_blocking: RowBlocking | None = None
+    """Where row blocks are cut; None: the config's ``compiler.row_blocking``."""
 
     def __post_init__(self) -> None:
         if self.batch < 1:
@@ -225,15 +229,16 @@ class Mapping:
         return "\n".join(lines)
 
 
-def _layer_map(graph: Graph, name: str, rows: int, cols: int, copies: int, tr: int, tc: int,
-               first: int) -> LayerMap:
-    rb, cb = -(-rows // tr), -(-cols // tc)
+def _layer_map(graph: Graph, name: str, cfg: SocConfig, blocking: RowBlocking, copies: int, first: int) -> LayerMap:
+    rows, cols = graph.weight_shape(name)
+    tr, tc = cfg.tiles.rows, cfg.tiles.weight_cols
+    cuts = blocks_of(graph, name, cfg, blocking)
+    cb = -(-cols // tc)
+    rb = len(cuts) // cb
     blocks = []
     for r in range(copies):
-        for i in range(rb):
-            for j in range(cb):
-                blocks.append(Block(name, r, i, j, i * tr, min(tr, rows - i * tr), j * tc, min(tc, cols - j * tc),
-                                    first + len(blocks), None, None))
+        for k, (r0, nr, c0, nc) in enumerate(cuts):
+            blocks.append(Block(name, r, k // cb, k % cb, r0, nr, c0, nc, first + len(blocks), None, None))
     mvms = graph.mvms(name)
     return LayerMap(name, graph.node(name).layer.kind, rows, cols, rb, cb, copies, len(blocks), rows * cols * copies,
                     len(blocks) * tr * tc, mvms, mvms * rb * cb, tuple(blocks))
@@ -310,17 +315,17 @@ def map_graph(graph: Graph, cfg: SocConfig, options: MapOptions | None = None, c
             raise GraphError(f"{graph.name}: replicas names {name!r}, which is not a weight layer; "
                              f"weight layers: {', '.join(weight_names)}")
     tr, tc, tiles = cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.count
+    blocking = cfg.compiler.row_blocking if opt.row_blocking is None else opt.row_blocking
     total = 0
     for name in weight_names:  # count first: refuse before enumerating blocks
         rows, cols = graph.weight_shape(name)
-        total += -(-rows // tr) * -(-cols // tc) * opt.replicas.get(name, 1)
+        total += len(row_cuts(graph, name, tr, blocking)) * len(col_cuts(graph, name, tc)) * opt.replicas.get(name, 1)
         if total > MAX_CROSSBARS:
             raise CapacityError(f"{graph.name}: layer {name!r} ({rows} x {cols} matrix) brings the graph to {total} "
                                 f"crossbars of {tr} x {tc}, more than the {MAX_CROSSBARS} socsim maps")
     layers: list[LayerMap] = []
     for name in weight_names:
-        rows, cols = graph.weight_shape(name)
-        layers.append(_layer_map(graph, name, rows, cols, opt.replicas.get(name, 1), tr, tc,
+        layers.append(_layer_map(graph, name, cfg, blocking, opt.replicas.get(name, 1),
                                  sum(lm.crossbars for lm in layers)))
     total = sum(lm.crossbars for lm in layers)
     multiplex = total > tiles if opt.time_multiplex is None else opt.time_multiplex

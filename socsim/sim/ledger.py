@@ -35,7 +35,7 @@ class Ledger:
     """
 
     def __init__(self, table: EnergyTable, leakage_pj: dict[str, float] | None = None):
-        self.price = {f.name[:-3]: float(getattr(table, f.name)) for f in fields(table)}
+        self.price = {f.name[:-3]: float(getattr(table, f.name)) for f in fields(table) if f.name.endswith("_pj")}
         for counter in COUNTERS:
             self.price[counter] = 0.0
         self.leakage_pj = dict(leakage_pj or {})

@@ -26,9 +26,11 @@ class Tile(Unit):
     priority = 2
 
     def __init__(self, env: simpy.Environment, name: str, ledger: Ledger, cfg: TileConfig,
-                 crossbar: Crossbar | Callable[[], Crossbar] | None):
+                 crossbar: Crossbar | Callable[[], Crossbar] | None, full_tile: bool = False):
         super().__init__(env, name, ledger)
         self.cfg = cfg
+        self.full_tile = full_tile
+        """Count every MVM vector as a full-array operation (``energy.mvm_pricing = full_tile``)."""
         self._make: Callable[[], Crossbar] | None = None if isinstance(crossbar, Crossbar) else crossbar
         self._crossbar: Crossbar | None = crossbar if isinstance(crossbar, Crossbar) else None
         self._read_costs: dict[int, tuple[int, int]] = {}

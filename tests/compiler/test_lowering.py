@@ -161,7 +161,8 @@ def test_assembly_reassembles_to_the_identical_program():
 def test_a_graph_too_large_for_the_memories_is_a_capacity_error():
     graph = load_toml("programs/vgg8.toml")
     with pytest.raises(GraphError, match=r"graph 'vgg8', layer 'conv2': block rows 0\+64, cols 0\+32 does not "
-                                         r"fit; .* the target has 4 tiles x 32 columns = 128"):
+                                         r"fit \(pack placement\): the graph has 6348 blocks of up to 64 rows x 32 "
+                                         r"weights, the target 4 tiles; raise tiles.count"):
         compile_training(graph, load_config("wu2023"), 128, 64)
     mlp = load_toml("programs/mlp.toml")
     tiny = load_config("wu2023", {"controller": {"dmem_kbit": 8}})

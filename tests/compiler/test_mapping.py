@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from socsim.compiler.frontend_toml import load_toml
 from socsim.compiler.graph import Conv2d, Flatten, Graph, GraphError, Input, Linear
 from socsim.compiler.mapping import CapacityError, MapOptions, map_graph, mapping_frame, mapping_table
-from socsim.config import load_config
+from socsim.config import RowBlocking, load_config
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
 
@@ -114,3 +114,50 @@ def test_block_counts_cover_the_matrix(cfg, cin, cout, k, size):
 def test_every_shipped_graph_maps(cfg, path):
     m = map_graph(load_toml(path), cfg, check=False)
     assert m.crossbars >= len(m.layers) and m.tile_ops >= m.mvms > 0
+
+
+def test_wu_table2_counts_on_256_row_arrays():
+    """Wu et al.'s Table 2 counts (crossbars / MVMs / tile operations per image) on wu2023_256: VGG-8 exactly; the
+    CIFAR ResNet-18 with whole 3x3 kernels per 256-row block (28 channels, 252 rows), and not when the im2col rows
+    are cut every 256."""
+    cfg = load_config("wu2023_256")
+    vgg = map_graph(load_toml(PROGRAMS / "vgg8_wu.toml"), cfg, check=False)
+    assert (vgg.crossbars, vgg.mvms, vgg.tile_ops) == (78, 2690, 7713)
+    resnet = load_toml(PROGRAMS / "resnet18.toml")
+    whole = map_graph(resnet, cfg, MapOptions(row_blocking=RowBlocking.KERNEL), check=False)
+    assert (whole.crossbars, whole.mvms, whole.tile_ops) == (1480, 6801, 81922)
+    cut = map_graph(resnet, cfg, MapOptions(row_blocking=RowBlocking.CUT), check=False)
+    assert (cut.crossbars, cut.mvms, cut.tile_ops) == (1392, 6801, 79362)
+    assert [(b.row_start, b.rows) for b in whole.layer("layer4.0.conv2").blocks[::16]][:3] == [(0, 252), (252, 252),
+                                                                                               (504, 252)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(cin=st.integers(1, 40), k=st.integers(1, 5), rows=st.integers(25, 300))
+def test_kernel_row_blocks_hold_whole_kernels(cin, k, rows):
+    cfg = load_config("wu2023", {"tiles": {"rows": rows}, "compiler": {"row_blocking": "kernel"}})
+    g = Graph.sequential([("x", Input((cin, 8, 8))), ("c", Conv2d(5, k, padding=k // 2))])
+    lm = map_graph(g, cfg, check=False).layer("c")
+    per = rows // (k * k)
+    assert lm.row_blocks == -(-cin // per)
+    assert all(b.row_start % (k * k) == 0 and b.rows % (k * k) == 0 and b.rows <= rows for b in lm.blocks)
+    assert sum(b.rows for b in lm.blocks) == cin * k * k
+
+
+def test_kernel_row_blocking_needs_a_kernel_that_fits():
+    cfg = load_config("wu2023", {"tiles": {"rows": 16}, "compiler": {"row_blocking": "kernel"}})
+    g = Graph.sequential([("x", Input((2, 8, 8))), ("c", Conv2d(4, 5))])
+    with pytest.raises(GraphError, match=r"layer 'c': one 5x5 kernel is 25 rows, more than the 16 rows of a tile.*"
+                                         r"row_blocking = cut or larger tiles.rows"):
+        map_graph(g, cfg, check=False)
+
+
+def test_spread_placement_puts_a_layers_blocks_on_distinct_tiles(lenet):
+    from socsim.compiler.placement import place_blocks
+    packed = place_blocks(lenet, load_config("wu2023"))
+    assert [b.tile for b in packed.blocks_of("conv2")] == [0, 0]
+    spread = place_blocks(lenet, load_config("wu2023", {"compiler": {"placement": "spread"}}))
+    for layer in ("conv1", "conv2", "fc"):
+        tiles = [b.tile for b in spread.blocks_of(layer)]
+        assert len(set(tiles)) == len(tiles)
+    assert [(b.tile, b.tile_col) for b in spread.blocks] == [(0, 0), (0, 4), (1, 0), (0, 16), (1, 12), (2, 0)]
