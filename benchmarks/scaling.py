@@ -59,7 +59,7 @@ def point(model: str, batch: int, mode: str, config: str, engine: str = "fast") 
     t2 = time.perf_counter()
     return {"model": model, "batch": batch, "mode": mode, "microbatch": trainer.compiled.microbatch,
             "setup_s": t1 - t0, "step_s": t2 - t1, "instructions": step.instructions, "cycles": step.cycles,
-            "energy_pj": step.energy_pj, "tile_ops": map_graph(graph, cfg, check=False).tile_ops * batch}
+            "energy_pj": step.energy_pj, "tile_ops": map_graph(graph, cfg).tile_ops * batch}
 
 
 def measure(model: str, batch: int, mode: str, config: str, timeout: float, engine: str = "fast") -> dict:

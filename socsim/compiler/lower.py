@@ -36,6 +36,7 @@ from socsim.compiler.graph import (
 from socsim.compiler.lower_backward import BackwardEmitter
 from socsim.compiler.lower_blocks import BlockEmitter, f32
 from socsim.compiler.lower_forward import ForwardEmitter
+from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use
 from socsim.compiler.placement import Placement, place_blocks
 from socsim.compiler.recipes import Backward, Transfer, recipe
 from socsim.config import SocConfig, TrainConfig
@@ -54,10 +55,6 @@ SUPPORTED = (Input, Conv2d, Linear, ReLU, MaxPool, AvgPool, GlobalAvgPool, Flatt
              SoftmaxCrossEntropy)
 
 
-class CapacityError(GraphError):
-    """The program does not fit the target's memories; the message names what and where."""
-
-
 @dataclass(frozen=True)
 class Compiled:
     """The three programs of a network and the facts the host needs to drive them."""
@@ -71,6 +68,8 @@ class Compiled:
     placement: Placement
     text: dict[str, str]
     """Readable assembly of each program, by name."""
+    memory: MemoryPlan
+    """What the programs need of each on-chip memory (``socsim compile --mapping`` prints it)."""
 
 
 class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
@@ -144,7 +143,7 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
             if buf.end > OFFSET_RANGE:
                 raise CapacityError(f"with a micro-batch of {self.m}, {buf.name} ends at word {buf.end} of "
                                     f"{buf.space}, past the {OFFSET_RANGE}-word operand offset that "
-                                    "register-indexed buffers must stay within")
+                                    "register-indexed buffers must stay within (a smaller micro-batch: --microbatch)")
 
     def _plan_activations(self) -> None:
         a, m = self.a, self.m
@@ -215,9 +214,10 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         part_rows = [(1, nx) for nx in range(1, ow + 1) if ow % nx == 0 and fits(nx)]
         bands = whole_rows or part_rows
         if not bands:
-            raise GraphError(f"node {node.name!r}: one output position ({rows} im2col rows) does not fit the im2col "
-                             f"budget of {budget} words or half a tile buffer of "
-                             f"{self.cfg.tiles.buffer_words} words")
+            least = 2 * max(max_nr, max_nc)
+            raise CapacityError(f"the tile buffer (tbuf) of node {node.name!r}: one output position ({max_nr} input "
+                                f"and {max_nc} output words of a block) does not fit half of tiles.buffer_words = "
+                                f"{self.cfg.tiles.buffer_words}; raise tiles.buffer_words to at least {least}")
         ny, nx = self.bands[node.name] = max(bands, key=lambda b: b[0] * b[1])
         for name, words in (("col", ny * nx * rows), ("ycol", ny * nx * cout), ("dcol", ny * nx * cout)):
             self.scratch[name] = max(self.scratch.get(name, 0), words)
@@ -250,8 +250,10 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
             if self.on_arrays:  # transposed reads swap the roles of the two buffers
                 need_in = need_out = max(need_in, need_out)
             if need_in + need_out > self.cfg.tiles.buffer_words:
-                raise CapacityError(f"tile {tile} buffer needs {need_in + need_out} words; tiles.buffer_words = "
-                                    f"{self.cfg.tiles.buffer_words}")
+                raise CapacityError(f"the tile buffer (tbuf) of tile {tile} needs {need_in + need_out} words with a "
+                                    f"micro-batch of {self.m} but tiles.buffer_words = "
+                                    f"{self.cfg.tiles.buffer_words}; raise tiles.buffer_words to at least "
+                                    f"{need_in + need_out}")
             self.tin[tile] = self.a.buffer(f"tin{tile}", f"tb{tile}", need_in)
             self.tout[tile] = self.a.buffer(f"tout{tile}", f"tb{tile}", need_out)
 
@@ -429,33 +431,33 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
                      microbatch: int | None = None) -> Compiled:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples.
 
-    The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``).
+    The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``); a graph
+    that fits no micro-batch, or whose programs do not fit the instruction memory, is a CapacityError naming the
+    memory and the config field to raise (socsim.compiler.memplan).
     """
     t = cfg.train
     if n_train < t.batch:
         raise GraphError(f"{n_train} training examples are fewer than one batch of {t.batch}")
-    sram, acc = cfg.space_words()["sram"], cfg.space_words()["acc"]
     candidates = [microbatch] if microbatch else [m for m in range(t.batch, 0, -1) if t.batch % m == 0]
-    low, problem = None, ""
-    for m in candidates:
-        try:
-            low = Lowering(graph, cfg, t, m, n_train, n_test - n_test % m)
-        except CapacityError as exc:
-            low, problem = None, str(exc)
-            continue
-        if low.words("sram") <= sram and low.words("acc") <= acc:
-            break
-        biggest = sorted((b for k, b in low.a.buffers.items() if b.space == "sram" and k == b.name),
-                         key=lambda b: -b.words)[:3]
-        problem = (f"with a micro-batch of {m} it needs {low.words('sram')} SRAM words (controller.dmem_kbit gives "
-                   f"{sram}; largest: " + ", ".join(f"{b.name} {b.words}" for b in biggest)
-                   + f") and {low.words('acc')} accumulator words (sram.acc_kbit gives {acc})")
-        low = None
-    if low is None:
-        raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}: {problem}")
+    low, uses = fit(lambda m: Lowering(graph, cfg, t, m, n_train, n_test - n_test % m), candidates, cfg, graph.name)
     low.declare_data()
     texts = {"init": low.emit_init(), "train_epoch": _strip_init(low.emit_train()),
              "evaluate": _strip_init(low.emit_eval())}
     programs = {k: isa.assemble(v, f"<{graph.name}.{k}>") for k, v in texts.items()}
+    imem = imem_use({k: p.code_bytes() for k, p in programs.items()}, cfg)
+    if not imem.ok:
+        raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}: {imem.problem(cfg, low.m)}")
     return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], low.m,
-                    n_train // t.batch, low.n_test, low.placement, texts)
+                    n_train // t.batch, low.n_test, low.placement, texts, MemoryPlan(low.m, (*uses, imem)))
+
+
+def memory_plan(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
+                microbatch: int | None = None) -> MemoryPlan:
+    """The memory plan :func:`compile_training` makes, or why it cannot make one (``MemoryPlan.problem``): the same
+    code path, so the mapping check and the compiler agree."""
+    try:
+        return compile_training(graph, cfg, n_train, n_test, microbatch).memory
+    except CapacityError as exc:
+        return MemoryPlan(0, (), str(exc))
+    except GraphError as exc:
+        return MemoryPlan(0, (), str(exc), fits=True)

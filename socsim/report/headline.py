@@ -54,7 +54,7 @@ def program_in_bits(program: "Program") -> int | None:
 def geometry_macs_per_image(graph, cfg) -> float:
     """Forward MACs per image from the mapping: sum over weight layers of rows x cols x MVMs per image."""
     from socsim.compiler.mapping import map_graph
-    return float(sum(lm.rows * lm.cols * lm.mvms for lm in map_graph(graph, cfg, check=False).layers))
+    return float(sum(lm.rows * lm.cols * lm.mvms for lm in map_graph(graph, cfg).layers))
 
 
 @dataclass(frozen=True)

@@ -166,8 +166,9 @@ def test_a_graph_too_large_for_the_memories_is_a_capacity_error():
         compile_training(graph, load_config("wu2023"), 128, 64)
     mlp = load_toml("programs/mlp.toml")
     tiny = load_config("wu2023", {"controller": {"dmem_kbit": 8}})
-    with pytest.raises(CapacityError, match=r"graph 'mlp' does not fit wu2023: with a micro-batch of 1 it needs "
-                                            r"\d+ SRAM words \(controller.dmem_kbit gives 256;"):
+    with pytest.raises(CapacityError, match=r"graph 'mlp' does not fit wu2023: the data SRAM \(sram\) needs \d+ words "
+                                            r"with a micro-batch of 1 \(largest: .*\) but controller.dmem_kbit = 8 "
+                                            r"gives 256; raise controller.dmem_kbit to at least \d+"):
         compile_training(mlp, tiny, 128, 64)
 
 
