@@ -53,4 +53,5 @@ def load_onnx(*args, **kwargs):
 __all__ = ["LAYERS", "Add", "AvgPool", "BatchNorm", "Block", "CapacityError", "Conv2d", "Flatten",
            "GlobalAvgPool", "Graph", "GraphError", "Input", "Layer", "LayerMap", "Linear", "MapOptions", "Mapping",
            "MaxPool", "Node", "ReLU", "SoftmaxCrossEntropy", "crossbar_matrix", "dump_toml", "load_graph",
-           "load_onnx", "load_toml", "loads_toml", "make_layer", "map_graph", "mapping_frame", "mapping_table", "MemoryPlan", "SpaceUse"]
+           "load_onnx", "load_toml", "loads_toml", "make_layer", "map_graph", "mapping_frame", "mapping_table",
+           "MemoryPlan", "SpaceUse"]

@@ -1,4 +1,4 @@
-"""Map a graph's weight matrices onto crossbar blocks of the target's tiles; count work (memory capacity: socsim.compiler.memplan).
+"""Map a graph's weight matrices onto crossbar blocks of the target's tiles and count the work per image.
 
 Rules (see docs/compiler.md):
 
@@ -216,7 +216,7 @@ def _place(layers: list[LayerMap], tiles: int, multiplex: bool) -> tuple[LayerMa
 
 def map_graph(graph: Graph, cfg: SocConfig, options: MapOptions | None = None) -> Mapping:
     """Map ``graph`` onto ``cfg``'s tiles: its crossbar blocks, their round-robin placement and the work per image.
-    Raises CapacityError past :data:`MAX_CROSSBARS`; memory capacity is the compiler's plan (socsim.compiler.memplan)."""
+    Raises CapacityError past :data:`MAX_CROSSBARS`; memory capacity is the compiler's plan (compiler.memplan)."""
     opt = options or MapOptions()
     weight_names = [n.name for n in graph.weight_nodes()]
     for name in opt.replicas:

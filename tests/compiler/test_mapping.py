@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from socsim.compiler.frontend_toml import load_toml, loads_toml
-from socsim.compiler.graph import Conv2d, Flatten, Graph, GraphError, Input, Linear
+from socsim.compiler.graph import Conv2d, Graph, GraphError, Input
 from socsim.compiler.mapping import CapacityError, MapOptions, map_graph, mapping_frame, mapping_table
 from socsim.config import RowBlocking, load_config, preset_names
 
@@ -107,8 +107,8 @@ def test_a_graph_the_compiler_refuses_is_not_ok_in_the_mapping_check(cfg):
         compile_training(g, cfg, 4000, 1000)
     with pytest.raises(CapacityError, match=r"the tile buffer \(tbuf\) of node 'conv2': .* raise "
                                             r"tiles.buffer_words to at least 128"):
-        compile_training(load_toml(PROGRAMS / "lenet_wu2023.toml"), load_config("wu2023", {"tiles": {"buffer_words": 64}}),
-                         4000, 1000)
+        small = load_config("wu2023", {"tiles": {"buffer_words": 64}})
+        compile_training(load_toml(PROGRAMS / "lenet_wu2023.toml"), small, 4000, 1000)
 
 
 @settings(max_examples=40, deadline=None)
