@@ -68,6 +68,13 @@ class WaitUnit(enum.IntEnum):
     TILE = 2
 
 
+class TileStream(enum.IntEnum):
+    """A tile's two address generators, which ``tpat`` sets: where ``mvms`` reads its inputs and writes its outputs."""
+
+    IN = 0
+    OUT = 1
+
+
 class Kind(enum.Enum):
     """Operand kinds: how a field is written in assembly and how its bits are read."""
 
@@ -250,6 +257,21 @@ _TABLE: tuple[OpSpec, ...] = (
            "apply round(npulses) open-loop pulses per weight (+ potentiates)", "program"),
     OpSpec("rdw", 0x35, T, Unit.TILE, (_TILE, _m("dst", "w", "ROWS*COLS")),
            "dst[ROWS, COLS] = the block's weights as read back through the array", "readback"),
+    OpSpec("tpat", 0x36, T, Unit.TILE, (_TILE, _e("which", TileStream, 1)),
+           "latch the address-generator levels (agen) as the tile's input (in) or output (out) stream pattern",
+           "config"),
+    OpSpec("tepi", 0x37, T, Unit.TILE,
+           (_TILE, _m("b", "r", "hb*COLS"), _m("run", "r", "hn*(ch+COLS)"), _m("gb", "r", "hn*(ch+COLS)"),
+            _u("ch", 16), _f("f"), _f("eps"), _u("hb", 1), _u("hn", 1), _u("relu", 1)),
+           "set the output stage's epilogue for the block's COLS outputs: y = f y, + b[j] if hb, batch norm if hn "
+           "(run = [mean, var], gb = [gamma, beta] of ch channels, starting at the block's first), then (mvms: + res), "
+           "max(y, 0) if relu", "config"),
+    OpSpec("mvms", 0x38, T, Unit.TILE,
+           (_TILE, _m("dst", "w", "OUT_SPAN"), _m("src", "r", "IN_SPAN"), _m("psum", "r", "acc*n*COLS"),
+            _m("res", "r", "hres*OUT_SPAN"), _u("n", 16), _f("scale"), _u("acc", 1), _u("post", 1), _u("hres", 1)),
+           "streamed MVM of n vectors: x = src at the input pattern, quantised (scale, IN_BITS); y = x @ W_block "
+           "(+ psum[n, COLS] if acc, added as the vectors come); the epilogue if post (+ res at the output pattern if "
+           "hres); dst at the output pattern = y", "mvm"),
     # digital unit ---------------------------------------------------------------------------------
     _vbin("vadd", 0x40, "dst = a + b"),
     _vbin("vsub", 0x41, "dst = a - b"),

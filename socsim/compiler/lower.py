@@ -36,10 +36,11 @@ from socsim.compiler.graph import (
 from socsim.compiler.lower_backward import BackwardEmitter
 from socsim.compiler.lower_blocks import BlockEmitter, f32
 from socsim.compiler.lower_forward import ForwardEmitter
+from socsim.compiler.lower_pipelined import PipelinedEmitter
 from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use
 from socsim.compiler.placement import Placement, place_blocks
 from socsim.compiler.recipes import Backward, Transfer, recipe
-from socsim.config import SocConfig, TrainConfig
+from socsim.config import Datapath, SocConfig, TrainConfig
 from socsim.physics.registry import pulse_step, weight_level
 
 TRAIN_REDUCED = ("dw_", "db_", "dgb_", "run_")
@@ -70,9 +71,11 @@ class Compiled:
     """Readable assembly of each program, by name."""
     memory: MemoryPlan
     """What the programs need of each on-chip memory (``socsim compile --mapping`` prints it)."""
+    logits: tuple[str, int, int]
+    """Where ``evaluate`` leaves the last micro-batch's logits: (symbol, first word in it, words)."""
 
 
-class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
+class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, PipelinedEmitter):
     """Plans buffers for micro-batch ``m`` and emits the programs (one instance per micro-batch size)."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, train: TrainConfig, m: int, n_train: int, n_test: int):
@@ -102,6 +105,8 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
             self.weighted[node.name] = (graph.weight_shape(node.name) is not None
                                         or any(self.weighted[i] for i in node.inputs))
         self.n_train, self.n_test = n_train, n_test
+        self.pipelined = cfg.compiler.datapath is Datapath.PIPELINED
+        """The evaluation program streams its MVMs (socsim.compiler.lower_pipelined); training stays sequential."""
         self.placement = place_blocks(graph, cfg)
         self.a = Asm(graph.name)
         self.feat = int(np.prod(graph.input.layer.shape))
@@ -130,14 +135,18 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
     def _plan(self) -> None:
         self._plan_activations()
         self._plan_parameters()
+        if self.pipelined:
+            self._plan_pipelined()
         self._plan_scratch()
         self._plan_tiles()
+        if self.pipelined:
+            self._place_pipelined(self.pipelined_views)
         self._check_indexed()
 
     def _check_indexed(self) -> None:
         """Buffers addressed through an index register (activations, gradients, padding) must lie in the
         operand offset range; buffers past it are reached through base registers (emit.BASE_REGS)."""
-        indexed = [*self.act.values(), *self.grad.values(),
+        indexed = [*self.act.values(), *self.grad.values(), *self.pipelined_indexed(),
                    *(b for k, b in self.a.buffers.items() if k.startswith(("pad_", "gpad_")))]
         for buf in indexed:
             if buf.end > OFFSET_RANGE:
@@ -237,9 +246,12 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         if self.shared_grads:
             self.gtmp = a.buffer("gtmp", "sram", self.m * max(self.size(n.name) for n in self.order[:-1]))
         # forward/backward scratch and update scratch are never live together: one symbol holds both
-        views = a.views("scratch", "sram", [list(self.scratch.items()),
-                                           [("xfer_target", wmax), ("xfer_mask", wmax), ("blk_target", blk),
-                                            ("blk_mask", blk)]])
+        groups = [list(self.scratch.items()),
+                  [("xfer_target", wmax), ("xfer_mask", wmax), ("blk_target", blk), ("blk_mask", blk)]]
+        if self.pipelined:  # the pipelined evaluation program's activations: dead during training, and vice versa
+            groups.append(list(self.pp.sram.items()))
+        views = a.views("scratch", "sram", groups)
+        self.pipelined_views = {k: views[k] for k in (self.pp.sram if self.pipelined else ())}
         self.tgt, self.msk = views["xfer_target"], views["xfer_mask"]
         self.blk_t, self.blk_m = views["blk_target"], views["blk_mask"]
 
@@ -254,6 +266,12 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
                                     f"micro-batch of {self.m} but tiles.buffer_words = "
                                     f"{self.cfg.tiles.buffer_words}; raise tiles.buffer_words to at least "
                                     f"{need_in + need_out}")
+            slots = self.slot_words(tile) if self.pipelined else 0
+            if slots:  # the pipelined program's partial-sum slots share the buffer with the sequential vectors
+                views = self.a.views(f"tbuf{tile}", f"tb{tile}", [[("tin", need_in), ("tout", need_out)],
+                                                                  [("ps", slots)]])
+                self.tin[tile], self.tout[tile], self.pp.slots[tile] = views["tin"], views["tout"], views["ps"]
+                continue
             self.tin[tile] = self.a.buffer(f"tin{tile}", f"tb{tile}", need_in)
             self.tout[tile] = self.a.buffer(f"tout{tile}", f"tb{tile}", need_out)
 
@@ -380,15 +398,21 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter):
         a = self.a
         a.lines = []
         a.op("vfill", self.correct.at(), 1, 0.0, note="correct = 0")
+        if self.pipelined:
+            self.pipelined_prologue()
+        logits = self.pp.layouts[self.logits].buf if self.pipelined else self.act[self.logits]
 
         def micro() -> None:
             a.op("muli", "x4", "x3", self.m * self.feat)
             a.op("muli", "x5", "x3", self.m)
             a.op("mark", 0, "eval")
-            self.load_micro("test_x", "test_y")
-            self.forward("eval")
+            if self.pipelined:
+                self.pipelined_forward()
+            else:
+                self.load_micro("test_x", "test_y")
+                self.forward("eval")
             a.op("mark", 0, "eval")
-            a.op("argmax", self.pred.at(), self.act[self.logits].at(), self.m, self.classes)
+            a.op("argmax", self.pred.at(), logits.at(), self.m, self.classes)
             a.op("vcmpeq", self.pred.at(), self.pred.at(), self.labels.at(), self.m)
             a.op("vsum", self.hits.at(), self.pred.at(), self.m)
             a.op("vadd", self.correct.at(), self.correct.at(), self.hits.at(), 1)
@@ -447,8 +471,10 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     imem = imem_use({k: p.code_bytes() for k, p in programs.items()}, cfg)
     if not imem.ok:
         raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}: {imem.problem(cfg, low.m)}")
+    logits = low.pp.layouts[low.logits].buf if low.pipelined else low.act[low.logits]
     return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], low.m,
-                    n_train // t.batch, low.n_test, low.placement, texts, MemoryPlan(low.m, (*uses, imem)))
+                    n_train // t.batch, low.n_test, low.placement, texts, MemoryPlan(low.m, (*uses, imem)),
+                    (logits.name, logits.base, low.m * low.classes))
 
 
 def memory_plan(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,

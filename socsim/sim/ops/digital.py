@@ -155,13 +155,17 @@ def _sgd(c: Operands) -> None:
     c.put("dw", -c.h(Hyper.LR) * mom)
 
 
-def _quant(c: Operands) -> None:
-    x = c.a("src") / F32(c.v["scale"])
-    bits = c.v["bits"]
+def quantize(x: np.ndarray, scale: float, bits: int) -> np.ndarray:
+    """DAC codes: clip(round_half_even(x / scale), +-(2^(bits-1) - 1)); bits = 0: x / scale (analog inputs)."""
+    x = x / F32(scale)
     if bits:
         top = F32(2 ** (bits - 1) - 1)
         x = np.clip(np.rint(x), -top, top)
-    c.put("dst", x)
+    return x
+
+
+def _quant(c: Operands) -> None:
+    c.put("dst", quantize(c.a("src"), c.v["scale"], c.v["bits"]))
 
 
 def _bn_view(c: Operands, name: str) -> np.ndarray:
