@@ -84,7 +84,7 @@ class CompiledNetwork:
         ``programs`` (instructions and code bytes), ``area``."""
         from socsim.area import area_table
         from socsim.compiler.mapping import map_graph
-        layers = map_graph(self.graph, self.cfg, check=False).layers
+        layers = map_graph(self.graph, self.cfg).layers
         mapping = pd.DataFrame([{k: getattr(lm, k) for k in ("name", "kind", "rows", "cols", "row_blocks",
                                                               "col_blocks", "replicas", "crossbars", "used_cells",
                                                               "allocated_cells", "mvms", "tile_ops")}

@@ -116,20 +116,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from socsim.compiler.lower import compile_training
-    from socsim.compiler.mapping import mapping_table
     from socsim.config import load_config
     cfg = load_config(args.config)
     from socsim.compiler import load_graph
     graph = load_graph(args.graph)
     if args.mapping:
-        print(mapping_table(graph, cfg))
-        from socsim.compiler.placement import place_blocks
-        try:
-            placement = place_blocks(graph, cfg)
-            print(f"packing used by the lowering: {len(placement.blocks)} blocks as column strips on "
-                  f"{placement.tiles_used} of {cfg.tiles.count} tiles, all resident")
-        except ValueError as exc:
-            print(f"packing used by the lowering: does not fit ({exc})")
+        from socsim.compiler.check import mapping_check
+        text, _ = mapping_check(graph, cfg, args.train_examples, args.test_examples)
+        print(text)
         return 0
     compiled = compile_training(graph, cfg, args.train_examples, args.test_examples)
     print(f"{graph.name} on {cfg.name}: scheme {cfg.train.scheme.value}, batch {cfg.train.batch}, micro-batch "

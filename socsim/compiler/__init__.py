@@ -27,8 +27,6 @@ from socsim.compiler.graph import (
 )
 from socsim.compiler.mapping import (
     Block,
-    CapacityError,
-    CapacityNeed,
     LayerMap,
     MapOptions,
     Mapping,
@@ -36,6 +34,7 @@ from socsim.compiler.mapping import (
     mapping_frame,
     mapping_table,
 )
+from socsim.compiler.memplan import CapacityError, MemoryPlan, SpaceUse
 
 
 def load_graph(path: str) -> Graph:
@@ -51,7 +50,8 @@ def load_onnx(*args, **kwargs):
     return _load_onnx(*args, **kwargs)
 
 
-__all__ = ["LAYERS", "Add", "AvgPool", "BatchNorm", "Block", "CapacityError", "CapacityNeed", "Conv2d", "Flatten",
+__all__ = ["LAYERS", "Add", "AvgPool", "BatchNorm", "Block", "CapacityError", "Conv2d", "Flatten",
            "GlobalAvgPool", "Graph", "GraphError", "Input", "Layer", "LayerMap", "Linear", "MapOptions", "Mapping",
            "MaxPool", "Node", "ReLU", "SoftmaxCrossEntropy", "crossbar_matrix", "dump_toml", "load_graph",
-           "load_onnx", "load_toml", "loads_toml", "make_layer", "map_graph", "mapping_frame", "mapping_table"]
+           "load_onnx", "load_toml", "loads_toml", "make_layer", "map_graph", "mapping_frame", "mapping_table",
+           "MemoryPlan", "SpaceUse"]

@@ -7,7 +7,7 @@ where bit lines = 2 C for differential (G+/G-) weights, else C. So the multiply-
     MACs = array_cell / (b x bit lines per weight),
 
 one MAC per weight and input, and ops = 2 x MACs. ``b`` is the DAC input bits every ``tcfg`` of the
-compiled program sets (config ``train.in_bits``; 0 = analog counts as 1 pulse). Only tile MVMs (``mvm``,
+compiled program sets (config ``train.in_bits``; 0 = analog counts as 1 pulse). Only tile MVMs (``mvm``, ``mvms``,
 ``mvmt``) count as ops; the digital unit's FP32 work (backward, optimizer) costs energy but adds no ops.
 The count is cross-checked against the mapping's geometry (rows x cols x MVMs per image of each layer).
 """
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from isa.program import Program
     from socsim.report.rundir import RunFolder
 
-MVM_OPCODES = ("mvm", "mvmt")
+MVM_OPCODES = ("mvm", "mvmt", "mvms")
 TILE_MVM_ACTIONS = ("dac_pulse", "array_cell", "adc_conversion", "shift_add")
 """Actions of the tile's MVM datapath (DACs, array, ADC + TIA, shift-add): the 'tile' energy of TOPS/W."""
 
@@ -35,7 +35,7 @@ def tile_macs(ledger: pd.DataFrame, in_bits: int, differential: bool) -> float:
 
 
 def tile_mvm_energy_pj(ledger: pd.DataFrame) -> float:
-    """Energy of the tile MVM datapath (:data:`TILE_MVM_ACTIONS` of ``mvm``/``mvmt`` rows), pJ."""
+    """Energy of the tile MVM datapath (:data:`TILE_MVM_ACTIONS` of :data:`MVM_OPCODES` rows), pJ."""
     rows = ledger["action"].isin(TILE_MVM_ACTIONS) & ledger["opcode"].isin(MVM_OPCODES)
     return float(ledger.loc[rows, "energy_pj"].sum())
 
@@ -54,7 +54,7 @@ def program_in_bits(program: "Program") -> int | None:
 def geometry_macs_per_image(graph, cfg) -> float:
     """Forward MACs per image from the mapping: sum over weight layers of rows x cols x MVMs per image."""
     from socsim.compiler.mapping import map_graph
-    return float(sum(lm.rows * lm.cols * lm.mvms for lm in map_graph(graph, cfg, check=False).layers))
+    return float(sum(lm.rows * lm.cols * lm.mvms for lm in map_graph(graph, cfg).layers))
 
 
 @dataclass(frozen=True)

@@ -120,10 +120,12 @@ def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
 def _mapping_text(run: RunFolder) -> str:
     if run.graph is None:
         return f"graph file {run.args.get('graph')!r} not found; run the report from where the run was started"
-    from socsim.compiler.mapping import mapping_table
+    from socsim.compiler.check import mapping_check
     from socsim.compiler.placement import place_blocks
     cfg = run.soc_config
-    text = mapping_table(run.graph, cfg)
+    n_train = int(run.args.get("train_examples") or cfg.train.batch)
+    n_test = int(run.args.get("test_examples") or 1)
+    text, _ = mapping_check(run.graph, cfg, max(n_train, cfg.train.batch), n_test)
     try:
         text += "\n\nplacement used by the lowering (column strips):\n" + place_blocks(run.graph, cfg).table()
     except ValueError as exc:

@@ -1,0 +1,31 @@
+"""``socsim compile --mapping``: the mapping table, the placement the lowering uses and the compiler's memory plan.
+
+Everything it prints about memories and tiles comes from compiling the graph (:func:`memory_plan` runs
+:func:`compile_training`), so "ok" here means the compiler accepts the graph, and an overflow names the memory and
+the config field to raise (socsim.compiler.memplan).
+"""
+
+from __future__ import annotations
+
+from socsim.compiler.graph import Graph, GraphError
+from socsim.compiler.lower import memory_plan
+from socsim.compiler.mapping import mapping_table
+from socsim.compiler.memplan import MemoryPlan
+from socsim.compiler.placement import place_blocks
+from socsim.config import SocConfig
+
+
+def placement_line(graph: Graph, cfg: SocConfig) -> str:
+    """How the lowering places the blocks (or why they do not fit the tiles)."""
+    try:
+        placement = place_blocks(graph, cfg)
+    except GraphError as exc:
+        return f"placement used by the lowering: does not fit ({exc})"
+    return (f"placement used by the lowering ({cfg.compiler.placement.value}): {len(placement.blocks)} blocks as "
+            f"column strips on {placement.tiles_used} of {cfg.tiles.count} tiles, all resident")
+
+
+def mapping_check(graph: Graph, cfg: SocConfig, n_train: int, n_test: int) -> tuple[str, MemoryPlan]:
+    """The text ``socsim compile --mapping`` prints and the memory plan it reports."""
+    plan = memory_plan(graph, cfg, n_train, n_test)
+    return "\n".join([mapping_table(graph, cfg), placement_line(graph, cfg), *plan.lines()]), plan
