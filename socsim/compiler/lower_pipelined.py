@@ -391,8 +391,8 @@ class PipelinedEmitter:
             channels, _ = self.bn_dims(bn)
             run, gb, eps = f"run_{bn.name}+{block.col_start}", f"gb_{bn.name}+{block.col_start}", f32(bn.layer.eps)
         scale = self.in_scale[node.name].at()
-        self.a.op("tepi", block.tile, bias, run, gb, scale, channels, f, eps, int(node.layer.bias), int(group.bn is not None),
-                  int(group.relu is not None))
+        self.a.op("tepi", block.tile, bias, run, gb, scale, channels, f, eps, int(node.layer.bias),
+                  int(group.bn is not None), int(group.relu is not None))
 
     def shared_tiles(self, layer: str) -> set[int]:
         """Tiles holding several blocks of ``layer``: reconfigured before each of its mvms."""
