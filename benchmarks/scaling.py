@@ -66,7 +66,7 @@ def point(model: str, batch: int, mode: str, config: str, engine: str = "fast") 
     t3 = time.perf_counter()
     return {"model": model, "batch": batch, "mode": mode, "microbatch": trainer.compiled.microbatch,
             "setup_s": t1 - t0, "step_s": t2 - t1, "steady_s": t3 - t2, **counts,
-            "tile_ops": map_graph(graph, cfg, check=False).tile_ops * batch}
+            "tile_ops": map_graph(graph, cfg).tile_ops * batch}
 
 
 def measure(model: str, batch: int, mode: str, config: str, timeout: float, engine: str = "fast") -> dict:

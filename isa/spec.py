@@ -69,6 +69,13 @@ class WaitUnit(enum.IntEnum):
     TILE = 2
 
 
+class TileStream(enum.IntEnum):
+    """A tile's two address generators, which ``tpat`` sets: where ``mvms`` reads its inputs and writes its outputs."""
+
+    IN = 0
+    OUT = 1
+
+
 class Kind(enum.Enum):
     """Operand kinds: how a field is written in assembly and how its bits are read."""
 
@@ -174,7 +181,8 @@ def _e(name: str, values: type[enum.IntEnum], bits: int) -> Field:
 
 
 _LABEL = Field("target", Kind.LABEL, 20)
-_TILE = _u("tile", 8)
+_TILE = _u("tile", 12)
+"""A tile index: up to 4095 (socsim.config.MAX_TILES bounds the tiles a config may have)."""
 _N = _u("n", 24)
 C, M, T, D, S = Group.CONTROL, Group.MOVE, Group.CIM, Group.DIGITAL, Group.SYNC
 
@@ -256,6 +264,24 @@ _TABLE: tuple[OpSpec, ...] = (
     OpSpec("tgain", 0x37, T, Unit.TILE, (_TILE, _m("src", "r", "1")),
            "set the forward ADC full-scale current (uA) of the active block to src[0], rounded and clamped to "
            "the converter's settings (a fixed-range converter keeps its range)", "gain"),
+    OpSpec("tpat", 0x38, T, Unit.TILE, (_TILE, _e("which", TileStream, 1)),
+           "latch the address-generator levels (agen) as the tile's input (in) or output (out) stream pattern",
+           "config"),
+    OpSpec("tepi", 0x39, T, Unit.TILE,
+           (_TILE, _m("b", "r", "hb*COLS"), _m("run", "r", "hn*(ch+COLS)"), _m("gb", "r", "hn*(ch+COLS)"),
+            _m("s", "r", "1"), _u("ch", 16), _f("f"), _f("eps"), _u("hb", 1), _u("hn", 1), _u("relu", 1)),
+           "set the output stage's epilogue for the block's COLS outputs: y = (f s[0]) y (s: the layer's input scale "
+           "in memory, as vsclm), + b[j] if hb, batch norm if hn "
+           "(run = [mean, var], gb = [gamma, beta] of ch channels, starting at the block's first), then (mvms: + res), "
+           "max(y, 0) if relu", "config"),
+    OpSpec("mvms", 0x3A, T, Unit.TILE,
+           (_TILE, _m("dst", "w", "OUT_SPAN"), _m("src", "r", "IN_SPAN"), _m("psum", "r", "acc*n*COLS"),
+            _m("res", "r", "hres*OUT_SPAN"), _m("scale", "r", "1"), _u("n", 16), _u("acc", 1), _u("post", 1),
+            _u("hres", 1)),
+           "streamed MVM of n vectors: x = src at the input pattern, quantised as quantm (scale[0], IN_BITS); "
+           "y = x @ W_block "
+           "(+ psum[n, COLS] if acc, added as the vectors come); the epilogue if post (+ res at the output pattern if "
+           "hres); dst at the output pattern = y", "mvm"),
     # digital unit ---------------------------------------------------------------------------------
     _vbin("vadd", 0x40, "dst = a + b"),
     _vbin("vsub", 0x41, "dst = a - b"),
@@ -361,9 +387,9 @@ _TABLE: tuple[OpSpec, ...] = (
            "which the cumulative count reaches q x the total (a percentile)", "reduce"),
     # sync ------------------------------------------------------------------------------------------
     OpSpec("fence", 0x60, S, Unit.CTRL, (), "wait until every unit has finished its issued work", "sync"),
-    OpSpec("wait", 0x61, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 8)),
+    OpSpec("wait", 0x61, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 12)),
            "wait until one unit (dma 0, du 0, tile i) has finished its issued work", "sync"),
-    OpSpec("post", 0x62, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 8), _u("tag", 4)),
+    OpSpec("post", 0x62, S, Unit.CTRL, (_e("unit", WaitUnit, 2), _u("index", 12), _u("tag", 4)),
            "queue a marker on a unit that increments semaphore tag when the unit's earlier work is done",
            "sync"),
     OpSpec("waitt", 0x63, S, Unit.CTRL, (_u("tag", 4),),

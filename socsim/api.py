@@ -70,7 +70,7 @@ class CompiledNetwork:
     def tables(self) -> dict[str, pd.DataFrame]:
         """``mapping`` (per weight layer: rows, cols, blocks, crossbars, cells, MVMs and tile ops per image),
         ``programs`` (instructions and code bytes), ``area``."""
-        layers = map_graph(self.graph, self.cfg, check=False).layers
+        layers = map_graph(self.graph, self.cfg).layers
         mapping = pd.DataFrame([{k: getattr(lm, k) for k in ("name", "kind", "rows", "cols", "row_blocks",
                                                               "col_blocks", "replicas", "crossbars", "used_cells",
                                                               "allocated_cells", "mvms", "tile_ops")}

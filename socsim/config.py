@@ -23,8 +23,21 @@ PRESET_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "wu2023"
 WU = "Wu et al. 2023, arXiv 2305.14547"
 HOROWITZ = "Horowitz, ISSCC 2014, 'Computing's energy problem' (45 nm)"
+MAX_TILES = 2048
+"""Most tiles a config may have: tile t's buffer starts at word t x 2^16 of its space, and the lowering reaches the
+words past the 24-bit operand offset through the 8 base registers x21..x28 (isa/spec.py, socsim/compiler/emit.py)."""
 MAX_PJ = 1e12
 """Highest price of one action (1 J): with any count a run's energy stays a finite number."""
+
+
+class MvmPricing(enum.Enum):
+    """How the tile's MVM actions are counted (and so priced)."""
+
+    ACTIVE = "active"
+    """The physical count: the active block's rows drive DAC pulses and its bit lines are converted."""
+    FULL_TILE = "full_tile"
+    """Every MVM vector is counted as a full-array operation (all rows, all bit lines), whatever the block:
+    Wu et al.'s accounting of a tile operation (their Table 2 energies)."""
 
 
 class Arbitration(enum.Enum):
@@ -63,7 +76,9 @@ class TileConfig(Params):
     REMOVED: ClassVar[dict[str, str]] = {
         "adc_conversion_cycles": "a conversion's cycles follow tiles.physics.adc.kind and bits (docs/energy.md)"}
 
-    count: int = param(4, unit="tiles", lo=1, hi=255, source=WU)
+    count: int = param(4, unit="tiles", lo=1, hi=MAX_TILES, source=WU,
+                       doc="CIM tiles; tile buffers past word 2^24 of the tile-buffer space are reached through "
+                           "base registers (docs/compiler.md), so at most 2048")
     rows: int = param(64, unit="word lines", lo=1, hi=4095, doc="inputs per array", source=WU)
     bitlines: int = param(64, unit="bit lines", lo=2, hi=8190, doc="columns of devices", source=WU)
     differential: bool = param(True, doc="a weight is a G+/G- pair on adjacent bit lines", source=WU)
@@ -82,6 +97,14 @@ class TileConfig(Params):
     program_parallel_cells: int = param(32, unit="weights", lo=1, hi=1 << 20,
                                         doc="weights pulsed in one slot (one row of the array)")
     readback_cycles_per_row: int = param(9, unit="cycles", lo=1, hi=1024, doc="rdw: read one row of weights")
+    stream_words_per_cycle: int = param(1, unit="words/cycle", lo=1, hi=1024,
+                                        doc="mvms: words per cycle the tile's own address generator reads from an "
+                                            "on-chip memory into its double-buffered input, and its output stage "
+                                            "writes back (a port of its own, not the shared bus)",
+                                        source="design choice (docs/compiler.md, 'Pipelined datapath')")
+    psum_add_cycles: int = param(1, unit="cycles", lo=0, hi=1024,
+                                 doc="mvms: the output stage's last partial-sum add and epilogue after the job's "
+                                     "last conversion and its partial-sum producer", source="design choice")
     physics: PhysicsParams = param(PhysicsParams(), doc="array model and its parameters (docs/physics.md)")
 
     @property
@@ -207,6 +230,10 @@ class EnergyTable(Params):
                                source="estimate: 0.1 pJ/bit/mm on-chip wire (docs/energy.md)")
     dram_word_pj: float = param(1000.0, unit="pJ", lo=0.0, hi=MAX_PJ, doc="one 32-bit word to or from DRAM",
                                 source=f"{HOROWITZ}: DRAM 1.3-2.6 nJ per 64-bit access, ~2 nJ")
+    mvm_pricing: MvmPricing = param(MvmPricing.ACTIVE,
+                                    doc="active: DAC pulses, cell reads and conversions of the active block; "
+                                        "full_tile: every MVM vector counted as a full-array operation",
+                                    source=f"full_tile: {WU}, Table 2 (a full tile operation per MVM)")
 
 
 class Scheme(enum.Enum):
@@ -289,6 +316,49 @@ class TrainConfig(Params):
             raise ConfigError(f"TrainConfig.optimizer = {self.optimizer!r}; expected adamw or sgd")
 
 
+class RowBlocking(enum.Enum):
+    """Where a weight matrix's rows are cut into crossbar row blocks."""
+
+    CUT = "cut"
+    """Every ``tiles.rows`` rows (a 3 x 3 kernel of one channel may straddle two blocks)."""
+    KERNEL = "kernel"
+    """Whole kernels: a block of a convolution holds floor(tiles.rows / (kh x kw)) input channels (28 of a 3 x 3
+    kernel on 256 rows: 252 rows), so a block's im2col rows are an address pattern over its channels."""
+
+
+class PlacementPolicy(enum.Enum):
+    """How the lowering places blocks on tiles (socsim/compiler/placement.py)."""
+
+    PACK = "pack"
+    """Column strips, first fit in layer order: small layers share a tile, as do a layer's own blocks."""
+    SPREAD = "spread"
+    """Column strips, first fit, but the blocks of one layer on distinct tiles, so they can run concurrently."""
+
+
+class Datapath(enum.Enum):
+    """How the evaluation program drives the tiles (docs/compiler.md)."""
+
+    SEQUENTIAL = "sequential"
+    """Per block: DMA gather into the tile buffer, quantise in the digital unit, mvm, DMA scatter-add the partial
+    sums; one block after another."""
+    PIPELINED = "pipelined"
+    """mvms: each tile streams its inputs from SRAM with its own address generator (double-buffered), quantises
+    them, adds the partial sums of the tile before it in its output stage (chained as the vectors come) and applies
+    the layer's epilogue; the blocks of a layer run concurrently. Same numerics as sequential, other timing."""
+
+
+@dataclass(frozen=True)
+class CompilerConfig(Params):
+    """How the compiler maps a graph onto the tiles and lowers it (docs/compiler.md)."""
+
+    row_blocking: RowBlocking = param(RowBlocking.CUT, doc="cut: every tiles.rows rows; kernel: whole kernels per "
+                                                            "block", source=f"kernel: {WU}, Table 2 crossbar counts")
+    placement: PlacementPolicy = param(PlacementPolicy.PACK,
+                                       doc="pack: first-fit column strips; spread: a layer's blocks on distinct tiles")
+    datapath: Datapath = param(Datapath.SEQUENTIAL, doc="sequential or pipelined evaluation program (socsim infer "
+                                                        "--pipelined sets pipelined)")
+
+
 @dataclass(frozen=True)
 class SocConfig(Params):
     """The whole SoC: composition of the parts above, the clock and the seed."""
@@ -306,6 +376,7 @@ class SocConfig(Params):
     energy: EnergyTable = param(EnergyTable())
     area: AreaTable = param(AreaTable(), doc="area and leakage per component (docs/area.md)")
     train: TrainConfig = param(TrainConfig())
+    compiler: CompilerConfig = param(CompilerConfig())
 
     def space_words(self) -> dict[str, int]:
         """Capacity in 32-bit words of each address space."""

@@ -34,7 +34,8 @@ def isa_markdown() -> str:
            "offset + register. Spaces: `dram`, `sram` (data SRAM), `acc` (accumulator SRAM), `tbN` "
            "(tile N's buffer, 65536-word windows of one space). Sizes in brackets are the words an operand "
            "touches; `ROWS`/`COLS` are the tile's active block (set by `tcfg`), `PATTERN` the element count "
-           "and `SPAN` the address extent of the `agen` pattern.", "",
+           "and `SPAN` the address extent of the `agen` pattern; `IN_SPAN`/`OUT_SPAN` the address extents of the "
+           "tile's input and output stream patterns (set by `tpat`), and `IN_BITS` the block's input bits.", "",
            "Assembly syntax: see `isa/asm.py`. Vector instructions take a count: one instruction is a "
            "batch of work.", ""]
     for group in Group:

@@ -37,7 +37,7 @@ CASES = {
     "simm too small": ("    li x1, -2147483649", "-2147483649", "does not fit 32 bits",
                        "li rd:reg, imm:simm"),
     "uimm negative": ("    vfill a, -1, 1.0", "-1", "operand n value -1 does not fit", "vfill"),
-    "uimm too large": ("    tcfg 256, 0, 0, 1, 1, 8", "256", "operand tile value 256 does not fit 8 bits",
+    "uimm too large": ("    tcfg 4096, 0, 0, 1, 1, 8", "4096", "operand tile value 4096 does not fit 12 bits",
                        "tcfg"),
     "level too large": ("    agen 8, 1, 1", "8", "operand level value 8 does not fit 3 bits", "agen"),
     "bad integer": ("    addi x1, x2, 3x", "3x", "bad integer '3x'", "signed integer"),

@@ -38,7 +38,7 @@ def test_unknown_field_is_named_with_the_valid_ones(tmp_path):
 def test_out_of_range_field_names_the_range(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text('base = "wu2023"\n[tiles]\ncount = 0\n')
-    with pytest.raises(ConfigError, match=r"tiles\.count = 0 tiles is out of range; allowed \[1, 255\]"):
+    with pytest.raises(ConfigError, match=r"tiles\.count = 0 tiles is out of range; allowed \[1, 2048\]"):
         load_config(str(f))
 
 

@@ -47,16 +47,27 @@ def test_infer_latency_is_the_evaluation_programs_cycles_over_the_clock(digits):
     assert inf.tile_macs == 96 * (64 * 32 + 32 * 10)  # one MAC per weight and image
 
 
-def test_infer_command_prints_latency_and_refuses_pipelined(capsys, digits):
+def test_infer_command_prints_latency_and_runs_pipelined(capsys, digits):
     assert main(["infer", MLP, "--dataset", "digits", "--images", "64"]) == 0
     out = capsys.readouterr().out
     inf = run_inference(load_graph(MLP), load_config("wu2023"), digits, images=64)
     assert f"latency       {fmt_time(inf.latency_per_image_s)} per image ({inf.result.cycles:,} cycles" in out
     assert "accuracy      not measured (no trained weights)" in out
     assert "\nlayer         phase" in out  # elapsed time by layer of the evaluation program
-    assert main(["infer", MLP, "--pipelined"]) == 2
+    assert main(["infer", MLP, "--dataset", "digits", "--images", "64", "--pipelined"]) == 0
+    piped = capsys.readouterr().out
+    cycles = {text: int(text.split(" cycles at")[0].split("(")[-1].replace(",", "")) for text in (out, piped)}
+    assert cycles[piped] < cycles[out], "the pipelined evaluation program should take less time"
+
+
+def test_pipelined_inference_is_refused_with_a_sequential_runs_weights(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", MLP, "--config", "ideal", "--dataset", "digits", "--epochs", "1", "--train-examples", "64",
+                 "--test-examples", "64", "--out", str(run), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["infer", "--weights", str(run), "--pipelined"]) == 2
     err = capsys.readouterr().err
-    assert "--pipelined: not available" in err and "double-buffers" in err
+    assert "--pipelined with --weights" in err and "compiler.datapath = sequential" in err
 
 
 def test_trained_weights_give_the_runs_accuracy(tmp_path, capsys):

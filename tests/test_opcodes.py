@@ -19,6 +19,7 @@ import pytest
 import isa
 from isa.spec import BY_MNEMONIC, OPCODES
 from socsim.config import load_config
+from socsim.physics.adc import converter_cost
 from socsim.sim import Result, Soc, Trap, TrapKind
 
 F32 = np.float32
@@ -611,6 +612,157 @@ P_MVM_WRONG_BUFFER = register("mvm_wrong_buffer", """
 def test_mvm_operand_outside_its_tile_buffer_traps():
     t = run_trap(P_MVM_WRONG_BUFFER)
     assert t.kind is TrapKind.OUT_OF_RANGE and t.pc == 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# CIM: the streamed MVM (tpat, tepi, mvms) against the sequential instructions it replaces
+
+SX, SRES = rand(120, 3, 8), rand(121, 3, 4)
+SW = rand(122, 8, 4, lo=-0.5, hi=0.5)
+SBIAS, SRUN, SGB = rand(123, 4), np.concatenate([rand(124, 4), rand(125, 4, lo=0.5, hi=2)]), rand(126, 8, lo=0.5)
+S_SCALE, S_F, S_EPS = 0.0078125, 0.03125, 1e-5
+S_HEAD = f"""
+{sym("x", "sram", SX)}
+{sym("res", "sram", SRES)}
+{sym("w0", "sram", SW[:4])}
+{sym("w1", "sram", SW[4:])}
+.sym ones sram 16
+{sym("b", "sram", SBIAS)}
+{sym("run", "sram", SRUN)}
+{sym("gb", "sram", SGB)}
+.sym y sram 12
+.sym sc sram 1 = {S_SCALE}
+.sym one sram 1 = 1.0
+.sym tin0 tb0 12
+.sym tout0 tb0 12
+.sym ps tb0 12
+.sym tin1 tb1 12
+.sym tout1 tb1 12
+    vfill ones, 16, 1.0
+    tcfg 0, 0, 0, 4, 4, 8
+    wv 0, w0, ones
+    tcfg 1, 0, 0, 4, 4, 8
+    wv 1, w1, ones
+"""
+P_SEQ_BLOCKS = register("sequential_blocks", S_HEAD + f"""
+    agclr
+    agen 0, 4, 1
+    agen 1, 3, 8
+    gather tin0, x
+    quantm tin0, tin0, sc, 12, 8
+    tcfg 0, 0, 0, 4, 4, 8
+    mvm 0, tout0, tin0, 3
+    agclr
+    agen 0, 4, 1
+    agen 1, 3, 4
+    scatter y, tout0
+    agclr
+    agen 0, 4, 1
+    agen 1, 3, 8
+    gather tin1, x+4
+    quantm tin1, tin1, sc, 12, 8
+    tcfg 1, 0, 0, 4, 4, 8
+    mvm 1, tout1, tin1, 3
+    agclr
+    agen 0, 4, 1
+    agen 1, 3, 4
+    scadd y, tout1
+    vsclm y, y, one, 12, {S_F}
+    vaddr y, y, b, 3, 4
+    bneval y, y, run, gb, 3, 4, 1, {S_EPS}
+    vadd y, y, res, 12
+    vrelu y, y, 12
+    halt
+""")
+P_STREAMED = register("streamed_blocks", S_HEAD + f"""
+    agclr
+    agen 0, 4, 1
+    agen 1, 3, 8
+    tpat 0, in
+    tpat 1, in
+    agclr
+    agen 0, 12, 1
+    tpat 0, out
+    agclr
+    agen 0, 4, 1
+    agen 1, 3, 4
+    tpat 1, out
+    tepi 1, b, run, gb, one, 4, {S_F}, {S_EPS}, 1, 1, 1
+    mvms 0, ps, x, sram:0, sram:0, sc, 3, 0, 0, 0
+    mvms 1, y, x+4, ps, res, sc, 3, 1, 1, 1
+    halt
+""")
+
+
+@pytest.mark.parametrize("preset", ["ideal", "wu2023"])
+def test_mvms_chain_and_epilogue_equal_the_sequential_instructions_bit_for_bit(preset):
+    """Two row blocks on two tiles: quantise, read, add the partial sums, dequantise, bias, batch norm, residual, ReLU:
+    the streamed instructions give the sequential ones' numbers exactly (the same reads of the same tiles)."""
+    seq, stream = run(P_SEQ_BLOCKS, preset), run(P_STREAMED, preset)
+    np.testing.assert_array_equal(stream.outputs["y"], seq.outputs["y"])
+    if preset == "ideal":  # and they are what the layer computes (float32 sums of 4 products: a tolerance)
+        codes = np.clip(np.rint(SX / F32(S_SCALE)), -127, 127)
+        z = (codes @ SW) * S_F + SBIAS
+        z = SGB[:4] / np.sqrt(SRUN[4:] + S_EPS) * (z - SRUN[:4]) + SGB[4:] + SRES
+        np.testing.assert_allclose(stream.outputs["y"], np.maximum(z, 0).ravel(), rtol=1e-5, atol=1e-5)
+    assert (stream.outputs["y"] == 0).any() and (stream.outputs["y"] > 0).any()
+
+
+def test_mvms_of_a_chain_convert_at_once_and_the_last_ends_after_its_producer():
+    r = run(P_STREAMED, "wu2023", timeline=True)
+    jobs = r.timeline[r.timeline.opcode == "mvms"].set_index("unit")
+    first, second = jobs.loc["tile0"], jobs.loc["tile1"]
+    assert second.start < first.end, "the second block converts while the first does"
+    cfg = _cfg("wu2023").tiles
+    tail = cfg.psum_add_cycles + -(-4 * 3 // cfg.stream_words_per_cycle)  # psum, res and result words of a vector
+    assert second.end >= first.end + tail
+    conv = converter_cost(cfg.physics.adc.kind, cfg.physics.adc.bits).cycles
+    per = max(8 * conv, 4 // cfg.stream_words_per_cycle, 12 // cfg.stream_words_per_cycle)
+    assert first.end - first.start >= 3 * per
+
+
+P_STREAM_TWICE = register("streamed_back_to_back", S_HEAD + """
+.sym big sram 4096
+    agclr
+    agen 0, 4, 1
+    agen 1, 3, 8
+    tpat 0, in
+    agclr
+    agen 0, 12, 1
+    tpat 0, out
+    vfill big, 4096, 0.0
+    vscl x, x, 24, 1.0
+    mvms 0, ps, x, sram:0, sram:0, sc, 3, 0, 0, 0
+    mvms 0, tout0, x, sram:0, sram:0, sc, 3, 0, 0, 0
+    halt
+""")
+
+
+def test_back_to_back_mvms_hide_the_first_fetch():
+    """The tile's address generator fetches the next job's first vector while the array converts the last one of
+    the job before: the second job has no fetch at its start."""
+    cfg = load_config("wu2023", {"tiles": {"stream_words_per_cycle": 1, "psum_add_cycles": 0}})
+    r = Soc(cfg, timeline=True).run(isa.assemble(P_STREAM_TWICE, "t.s"))
+    a, b = r.timeline[r.timeline.opcode == "mvms"].itertuples()
+    vscl = job(r, "vscl")
+    conv = converter_cost(cfg.tiles.physics.adc.kind, cfg.tiles.physics.adc.bits).cycles
+    per, fetch, tail = 8 * conv, 4, 4  # 4 rows in, 4 results out, one word per cycle
+    assert a.start == vscl.end and a.end - a.start == fetch + 3 * per + tail, "the first waits for its first input"
+    assert b.start == a.end and b.end - b.start == 3 * per + tail
+
+
+P_MVMS_BAD_PATTERN = register("mvms_bad_pattern", S_HEAD + """
+    agclr
+    agen 0, 5, 1
+    tpat 0, in
+    mvms 0, ps, x, sram:0, sram:0, one, 1, 0, 0, 0
+    halt
+""")
+
+
+def test_mvms_with_a_pattern_of_the_wrong_size_traps():
+    t = run_trap(P_MVMS_BAD_PATTERN)
+    assert t.kind is TrapKind.BAD_OPERAND and "input pattern has 5 words" in t.detail and "n x ROWS = 4" in t.detail
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from isa.spec import OPCODES, Unit
 from socsim.sim.ops import OPS, Exec, TimingOnly
 from socsim.sim.ops.digital import DIGITAL
 from socsim.sim.ops.move import MOVES
+from socsim.sim.ops.stream import STREAM
 from socsim.sim.ops.tile import TILE
 
 
@@ -17,8 +18,9 @@ def test_the_op_table_covers_the_isa_table_exactly():
 
 
 def test_each_unit_table_holds_exactly_the_instructions_of_its_unit():
-    for table, unit in ((DIGITAL, Unit.DU), (MOVES, Unit.DMA), (TILE, Unit.TILE)):
+    for table, unit in ((DIGITAL, Unit.DU), (MOVES, Unit.DMA), ({**TILE, **STREAM}, Unit.TILE)):
         assert set(table) == {s.mnemonic for s in OPCODES if s.unit is unit}, unit
+    assert not set(TILE) & set(STREAM)
 
 
 @pytest.mark.parametrize("spec", OPCODES, ids=lambda s: s.mnemonic)

@@ -249,7 +249,7 @@ def test_field_kinds_are_well_formed(spec):
         if f.kind is Kind.MEM:
             assert f.bits == MEM_BITS and f.access in ("r", "w", "rw"), f.name
             # the size expression uses only the other fields and the documented run-time names
-            env = {name: 3 for name in names | {"ROWS", "COLS", "PATTERN", "SPAN"}}
+            env = {name: 3 for name in names | {"ROWS", "COLS", "PATTERN", "SPAN", "IN_SPAN", "OUT_SPAN"}}
             env.update(k=2, s=1)
             assert isinstance(eval(f.size, {"__builtins__": {}}, env), int), f.size  # noqa: S307
         else:

@@ -8,9 +8,8 @@ from pathlib import Path
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
 from socsim.compiler import load_graph
+from socsim.compiler.check import mapping_check
 from socsim.compiler.lower import compile_training
-from socsim.compiler.mapping import mapping_table
-from socsim.compiler.placement import place_blocks
 from socsim.config import load_config
 from socsim.exits import EXIT_OK
 from socsim.fileio import write_text
@@ -20,13 +19,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     graph = load_graph(args.graph)
     if args.mapping:
-        print(mapping_table(graph, cfg))
-        try:
-            placement = place_blocks(graph, cfg)
-            print(f"packing used by the lowering: {len(placement.blocks)} blocks as column strips on "
-                  f"{placement.tiles_used} of {cfg.tiles.count} tiles, all resident")
-        except ValueError as exc:
-            print(f"packing used by the lowering: does not fit ({exc})")
+        text, _ = mapping_check(graph, cfg, args.train_examples, args.test_examples)
+        print(text)
         return EXIT_OK
     compiled = compile_training(graph, cfg, args.train_examples, args.test_examples)
     print(f"{graph.name} on {cfg.name}: scheme {cfg.train.scheme.value}, batch {cfg.train.batch}, micro-batch "

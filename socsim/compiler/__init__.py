@@ -4,6 +4,7 @@ The back half (lowering a mapped graph to an ``isa.Program``) consumes :class:`G
 See docs/compiler.md.
 """
 
+from socsim.compiler.frontend_onnx import load_onnx as _load_onnx
 from socsim.compiler.frontend_toml import dump_toml, load_toml, loads_toml
 from socsim.compiler.graph import (
     LAYERS,
@@ -27,8 +28,6 @@ from socsim.compiler.graph import (
 )
 from socsim.compiler.mapping import (
     Block,
-    CapacityError,
-    CapacityNeed,
     LayerMap,
     MapOptions,
     Mapping,
@@ -36,6 +35,7 @@ from socsim.compiler.mapping import (
     mapping_frame,
     mapping_table,
 )
+from socsim.compiler.memplan import CapacityError, MemoryPlan, SpaceUse
 
 
 def load_graph(path: str) -> Graph:
@@ -47,11 +47,11 @@ def load_graph(path: str) -> Graph:
 
 def load_onnx(*args, **kwargs):
     """Import an ONNX model (see :func:`socsim.compiler.frontend_onnx.load_onnx`); onnx is imported lazily."""
-    from socsim.compiler.frontend_onnx import load_onnx as _load_onnx  # deferred: onnx is a heavy import
     return _load_onnx(*args, **kwargs)
 
 
-__all__ = ["LAYERS", "Add", "AvgPool", "BatchNorm", "Block", "CapacityError", "CapacityNeed", "Conv2d", "Flatten",
+__all__ = ["LAYERS", "Add", "AvgPool", "BatchNorm", "Block", "CapacityError", "Conv2d", "Flatten",
            "GlobalAvgPool", "Graph", "GraphError", "Input", "Layer", "LayerMap", "Linear", "MapOptions", "Mapping",
            "MaxPool", "Node", "ReLU", "SoftmaxCrossEntropy", "crossbar_matrix", "dump_toml", "load_graph",
-           "load_onnx", "load_toml", "loads_toml", "make_layer", "map_graph", "mapping_frame", "mapping_table"]
+           "load_onnx", "load_toml", "loads_toml", "make_layer", "map_graph", "mapping_frame", "mapping_table",
+           "MemoryPlan", "SpaceUse"]

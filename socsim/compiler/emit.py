@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 import isa
-from isa.program import Program
+from isa.program import TBUF_STRIDE, Program
 from isa.spec import MEM_OFFSET_BITS
 
 REG_ZERO = "x0"
@@ -97,7 +97,8 @@ class Asm:
         self.symbols.append(f".sym {name} {space} {max(1, words)}" + (f" {init}" if init else ""))
         addr = self.next_addr.get(space, 0)
         self.next_addr[space] = addr + max(1, words)
-        buf = Buffer(name, space, max(1, words), 0, addr if not space.startswith("tb") else 0)
+        base = int(space[2:]) * TBUF_STRIDE if space.startswith("tb") else 0  # tile t's window of the tile buffers
+        buf = Buffer(name, space, max(1, words), 0, base + addr)
         self.buffers[name] = buf
         return buf
 

@@ -38,9 +38,11 @@ from socsim.compiler.lower_backward import BackwardEmitter
 from socsim.compiler.lower_blocks import BlockEmitter, f32
 from socsim.compiler.lower_calibrate import CalibrationEmitter
 from socsim.compiler.lower_forward import ForwardEmitter
+from socsim.compiler.lower_pipelined import PipelinedEmitter
+from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use
 from socsim.compiler.placement import Placement, place_blocks
 from socsim.compiler.recipes import Backward, Transfer, recipe
-from socsim.config import SocConfig, TrainConfig
+from socsim.config import Datapath, SocConfig, TrainConfig
 from socsim.physics.registry import pulse_step, weight_level
 
 TRAIN_REDUCED = ("dw_", "db_", "dgb_", "run_")
@@ -55,10 +57,6 @@ COL_BUDGET_SHARE = 64
 """The im2col band may take 1/64 of the data SRAM when that exceeds COL_BUDGET_WORDS (SRAMs over 8 Mbit)."""
 SUPPORTED = (Input, Conv2d, Linear, ReLU, MaxPool, AvgPool, GlobalAvgPool, Flatten, Add, BatchNorm,
              SoftmaxCrossEntropy)
-
-
-class CapacityError(GraphError):
-    """The program does not fit the target's memories; the message names what and where."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +75,13 @@ class Compiled:
     placement: Placement
     text: dict[str, str]
     """Readable assembly of each program, by name."""
+    memory: MemoryPlan
+    """What the programs need of each on-chip memory (``socsim compile --mapping`` prints it)."""
+    logits: tuple[str, int, int]
+    """Where ``evaluate`` leaves the last micro-batch's logits: (symbol, first word in it, words)."""
 
 
-class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter):
+class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter, PipelinedEmitter):
     """Plans buffers for micro-batch ``m`` and emits the programs (one instance per micro-batch size)."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, train: TrainConfig, m: int, n_train: int, n_test: int):
@@ -109,6 +111,8 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
             self.weighted[node.name] = (graph.weight_shape(node.name) is not None
                                         or any(self.weighted[i] for i in node.inputs))
         self.n_train, self.n_test = n_train, n_test
+        self.pipelined = cfg.compiler.datapath is Datapath.PIPELINED
+        """The evaluation program streams its MVMs (socsim.compiler.lower_pipelined); training stays sequential."""
         self.placement = place_blocks(graph, cfg)
         self.a = Asm(graph.name)
         self.feat = int(np.prod(graph.input.layer.shape))
@@ -137,21 +141,25 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
     def _plan(self) -> None:
         self._plan_activations()
         self._plan_parameters()
+        if self.pipelined:
+            self._plan_pipelined()
         self._plan_scratch()
         self._plan_tiles()
         self._plan_calibration()
+        if self.pipelined:
+            self._place_pipelined(self.pipelined_views)
         self._check_indexed()
 
     def _check_indexed(self) -> None:
         """Buffers addressed through an index register (activations, gradients, padding) must lie in the
         operand offset range; buffers past it are reached through base registers (emit.BASE_REGS)."""
-        indexed = [*self.act.values(), *self.grad.values(),
+        indexed = [*self.act.values(), *self.grad.values(), *self.pipelined_indexed(),
                    *(b for k, b in self.a.buffers.items() if k.startswith(("pad_", "gpad_")))]
         for buf in indexed:
             if buf.end > OFFSET_RANGE:
                 raise CapacityError(f"with a micro-batch of {self.m}, {buf.name} ends at word {buf.end} of "
                                     f"{buf.space}, past the {OFFSET_RANGE}-word operand offset that "
-                                    "register-indexed buffers must stay within")
+                                    "register-indexed buffers must stay within (a smaller micro-batch: --microbatch)")
 
     def _plan_activations(self) -> None:
         a, m = self.a, self.m
@@ -227,9 +235,10 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
         part_rows = [(1, nx) for nx in range(1, ow + 1) if ow % nx == 0 and fits(nx)]
         bands = whole_rows or part_rows
         if not bands:
-            raise GraphError(f"node {node.name!r}: one output position ({rows} im2col rows) does not fit the im2col "
-                             f"budget of {budget} words or half a tile buffer of "
-                             f"{self.cfg.tiles.buffer_words} words")
+            least = 2 * max(max_nr, max_nc)
+            raise CapacityError(f"the tile buffer (tbuf) of node {node.name!r}: one output position ({max_nr} input "
+                                f"and {max_nc} output words of a block) does not fit half of tiles.buffer_words = "
+                                f"{self.cfg.tiles.buffer_words}; raise tiles.buffer_words to at least {least}")
         ny, nx = self.bands[node.name] = max(bands, key=lambda b: b[0] * b[1])
         for name, words in (("col", ny * nx * rows), ("ycol", ny * nx * cout), ("dcol", ny * nx * cout)):
             self.scratch[name] = max(self.scratch.get(name, 0), words)
@@ -249,9 +258,12 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
         if self.shared_grads:
             self.gtmp = a.buffer("gtmp", "sram", self.m * max(self.size(n.name) for n in self.order[:-1]))
         # forward/backward scratch and update scratch are never live together: one symbol holds both
-        views = a.views("scratch", "sram", [list(self.scratch.items()),
-                                           [("xfer_target", wmax), ("xfer_mask", wmax), ("blk_target", blk),
-                                            ("blk_mask", blk)]])
+        groups = [list(self.scratch.items()),
+                  [("xfer_target", wmax), ("xfer_mask", wmax), ("blk_target", blk), ("blk_mask", blk)]]
+        if self.pipelined:  # the pipelined evaluation program's activations: dead during training, and vice versa
+            groups.append(list(self.pp.sram.items()))
+        views = a.views("scratch", "sram", groups)
+        self.pipelined_views = {k: views[k] for k in (self.pp.sram if self.pipelined else ())}
         self.tgt, self.msk = views["xfer_target"], views["xfer_mask"]
         self.blk_t, self.blk_m = views["blk_target"], views["blk_mask"]
 
@@ -262,8 +274,16 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
             if self.on_arrays:  # transposed reads swap the roles of the two buffers
                 need_in = need_out = max(need_in, need_out)
             if need_in + need_out > self.cfg.tiles.buffer_words:
-                raise CapacityError(f"tile {tile} buffer needs {need_in + need_out} words; tiles.buffer_words = "
-                                    f"{self.cfg.tiles.buffer_words}")
+                raise CapacityError(f"the tile buffer (tbuf) of tile {tile} needs {need_in + need_out} words with a "
+                                    f"micro-batch of {self.m} but tiles.buffer_words = "
+                                    f"{self.cfg.tiles.buffer_words}; raise tiles.buffer_words to at least "
+                                    f"{need_in + need_out}")
+            slots = self.slot_words(tile) if self.pipelined else 0
+            if slots:  # the pipelined program's partial-sum slots share the buffer with the sequential vectors
+                views = self.a.views(f"tbuf{tile}", f"tb{tile}", [[("tin", need_in), ("tout", need_out)],
+                                                                  [("ps", slots)]])
+                self.tin[tile], self.tout[tile], self.pp.slots[tile] = views["tin"], views["tout"], views["ps"]
+                continue
             self.tin[tile] = self.a.buffer(f"tin{tile}", f"tb{tile}", need_in)
             self.tout[tile] = self.a.buffer(f"tout{tile}", f"tb{tile}", need_out)
 
@@ -393,15 +413,21 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
         a = self.a
         a.lines = []
         a.op("vfill", self.correct.at(), 1, 0.0, note="correct = 0")
+        if self.pipelined:
+            self.pipelined_prologue()
+        logits = self.pp.layouts[self.logits].buf if self.pipelined else self.act[self.logits]
 
         def micro() -> None:
             a.op("muli", "x4", "x3", self.m * self.feat)
             a.op("muli", "x5", "x3", self.m)
             a.op("mark", 0, "eval")
-            self.load_micro("test_x", "test_y")
-            self.forward("eval")
+            if self.pipelined:
+                self.pipelined_forward()
+            else:
+                self.load_micro("test_x", "test_y")
+                self.forward("eval")
             a.op("mark", 0, "eval")
-            a.op("argmax", self.pred.at(), self.act[self.logits].at(), self.m, self.classes)
+            a.op("argmax", self.pred.at(), logits.at(), self.m, self.classes)
             a.op("vcmpeq", self.pred.at(), self.pred.at(), self.labels.at(), self.m)
             a.op("vsum", self.hits.at(), self.pred.at(), self.m)
             a.op("vadd", self.correct.at(), self.correct.at(), self.hits.at(), 1)
@@ -444,35 +470,37 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
                      microbatch: int | None = None) -> Compiled:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples.
 
-    The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``).
+    The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``); a graph
+    that fits no micro-batch, or whose programs do not fit the instruction memory, is a CapacityError naming the
+    memory and the config field to raise (socsim.compiler.memplan).
     """
     t = cfg.train
     if n_train < t.batch:
         raise GraphError(f"{n_train} training examples are fewer than one batch of {t.batch}")
-    sram, acc = cfg.space_words()["sram"], cfg.space_words()["acc"]
     candidates = [microbatch] if microbatch else [m for m in range(t.batch, 0, -1) if t.batch % m == 0]
-    low, problem = None, ""
-    for m in candidates:
-        try:
-            low = Lowering(graph, cfg, t, m, n_train, n_test - n_test % m)
-        except CapacityError as exc:
-            low, problem = None, str(exc)
-            continue
-        if low.words("sram") <= sram and low.words("acc") <= acc:
-            break
-        biggest = sorted((b for k, b in low.a.buffers.items() if b.space == "sram" and k == b.name),
-                         key=lambda b: -b.words)[:3]
-        problem = (f"with a micro-batch of {m} it needs {low.words('sram')} SRAM words (controller.dmem_kbit gives "
-                   f"{sram}; largest: " + ", ".join(f"{b.name} {b.words}" for b in biggest)
-                   + f") and {low.words('acc')} accumulator words (sram.acc_kbit gives {acc})")
-        low = None
-    if low is None:
-        raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}: {problem}")
+    low, uses = fit(lambda m: Lowering(graph, cfg, t, m, n_train, n_test - n_test % m), candidates, cfg, graph.name)
     low.declare_data()
     texts = {"init": low.emit_init(), "train_epoch": _strip_init(low.emit_train()),
              "evaluate": _strip_init(low.emit_eval())}
     if low.calibrated:
         texts["calibrate"] = _strip_init(low.emit_calibrate())
     programs = {k: isa.assemble(v, f"<{graph.name}.{k}>") for k, v in texts.items()}
-    return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], programs.get("calibrate"),
-                    low.m, n_train // t.batch, low.n_test, low.placement, texts)
+    imem = imem_use({k: p.code_bytes() for k, p in programs.items()}, cfg)
+    if not imem.ok:
+        raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}: {imem.problem(cfg, low.m)}")
+    logits = low.pp.layouts[low.logits].buf if low.pipelined else low.act[low.logits]
+    return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], programs.get("calibrate"), low.m,
+                    n_train // t.batch, low.n_test, low.placement, texts, MemoryPlan(low.m, (*uses, imem)),
+                    (logits.name, logits.base, low.m * low.classes))
+
+
+def memory_plan(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
+                microbatch: int | None = None) -> MemoryPlan:
+    """The memory plan :func:`compile_training` makes, or why it cannot make one (``MemoryPlan.problem``): the same
+    code path, so the mapping check and the compiler agree."""
+    try:
+        return compile_training(graph, cfg, n_train, n_test, microbatch).memory
+    except CapacityError as exc:
+        return MemoryPlan(0, (), str(exc))
+    except GraphError as exc:
+        return MemoryPlan(0, (), str(exc), fits=True)

@@ -1,10 +1,11 @@
-"""Map a graph's weight matrices onto crossbar blocks of the target's tiles; count work; check capacity.
+"""Map a graph's weight matrices onto crossbar blocks of the target's tiles and count the work per image.
 
 Rules (see docs/compiler.md):
 
-- A weight layer's rows x cols matrix (crossbar view, :mod:`socsim.compiler.graph`) is cut into
-  ``ceil(rows / tiles.rows)`` row blocks x ``ceil(cols / tiles.weight_cols)`` col blocks; each block
-  needs one crossbar (one tile's array). Partial sums of a layer's row blocks add in the digital unit.
+- A weight layer's rows x cols matrix (crossbar view, :mod:`socsim.compiler.graph`) is cut into row blocks
+  (every ``tiles.rows`` rows, or after whole kernels: ``compiler.row_blocking``, :mod:`socsim.compiler.blocking`)
+  x ``ceil(cols / tiles.weight_cols)`` col blocks; each block needs one crossbar (one tile's array). Partial sums
+  of a layer's row blocks add in the digital unit (sequential datapath) or in the tiles' output stages.
 - ``replicas[layer] = k`` places k copies of a layer (throughput); its MVMs are shared among the copies.
 - Crossbars are numbered in layer, copy, row-block, col-block order and placed round-robin:
   crossbar i goes to tile ``i % tiles.count`` in *slot* ``i // tiles.count``. A slot is one programming
@@ -13,7 +14,8 @@ Rules (see docs/compiler.md):
   that it does not fit; mapping never fails on tile count. The lowering may place blocks otherwise.
 - Work per image: MVMs (input vectors: conv output positions, 1 per linear layer) and tile operations
   (one block's MVM: MVMs x row blocks x col blocks).
-- Capacity (32-bit words, per ``cfg.space_words()``): see :func:`capacity_needs`.
+- Memory capacity is not estimated here: the compiler's memory plan (:mod:`socsim.compiler.memplan`) is what
+  ``socsim compile --mapping`` prints and what the compiler enforces.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from typing import Mapping as MappingT
 
 import pandas as pd
 
+from socsim.compiler.blocking import blocks_of, col_cuts, row_cuts
 from socsim.compiler.graph import Graph, GraphError
-from socsim.config import SocConfig
+from socsim.compiler.memplan import CapacityError
+from socsim.config import RowBlocking, SocConfig
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,34 +40,19 @@ MAX_CROSSBARS = 1 << 18
 any block is made (each block is an object: an unbounded count is unbounded time and memory)."""
 
 
-class CapacityError(ValueError):
-    """The graph does not fit a memory of the target; the message names the layer, the need and the capacity."""
-
-
 @dataclass(frozen=True)
 class MapOptions:
-    """How to map: batch, replication, tile rotation and what training keeps on chip."""
+    """How to map: replication, tile rotation, row blocking. (What the compiled programs need of each memory is
+    the compiler's memory plan: socsim.compiler.memplan.)"""
 
-    batch: int = 1
-    """Images processed together (activations held at once), >= 1."""
     replicas: MappingT[str, int] = field(default_factory=dict)
     """Copies per weight-layer name (default 1)."""
     time_multiplex: bool | None = None
     """Rotate crossbars through the tiles in slots: None = only when they do not fit, True, False = never."""
-    keep_activations: bool = True
-    """Keep every node's output of the batch in SRAM for the backward pass (training). False: activations
-    are streamed (inference, or a lowering that stashes them in DRAM); SRAM then holds only the largest
-    working set, one node's inputs and output."""
-    weight_copy: bool = True
-    """Keep an FP32 digital copy of all parameters (and BatchNorm statistics) in SRAM (wu2023 backward)."""
-    optimizer_words: int = 0
-    """Extra SRAM words per trainable parameter for optimizer state (e.g. 2 for AdamW's moments)."""
+    row_blocking: RowBlocking | None = None
+    """Where row blocks are cut; None: the config's ``compiler.row_blocking``."""
 
     def __post_init__(self) -> None:
-        if self.batch < 1:
-            raise ValueError(f"MapOptions.batch = {self.batch}; allowed >= 1")
-        if self.optimizer_words < 0:
-            raise ValueError(f"MapOptions.optimizer_words = {self.optimizer_words}; allowed >= 0")
         for name, k in self.replicas.items():
             if not isinstance(k, int) or k < 1:
                 raise ValueError(f"MapOptions.replicas[{name!r}] = {k!r}; allowed an integer >= 1")
@@ -120,24 +109,8 @@ class LayerMap:
 
 
 @dataclass(frozen=True)
-class CapacityNeed:
-    """One capacity check: ``need`` words of ``space`` for ``what``; ``layer`` is where it is largest or
-    where the running total first exceeds ``have``."""
-
-    space: str
-    what: str
-    need: int
-    have: int
-    layer: str
-
-    @property
-    def ok(self) -> bool:
-        return self.need <= self.have
-
-
-@dataclass(frozen=True)
 class Mapping:
-    """The whole graph on the target: layers, placed blocks, tile fit and capacity."""
+    """The whole graph on the target: layers, placed blocks, tile fit."""
 
     graph: Graph
     target: str
@@ -147,7 +120,6 @@ class Mapping:
     tile_rows: int
     tile_cols: int
     time_multiplex: bool
-    capacity: tuple[CapacityNeed, ...]
 
     @property
     def blocks(self) -> tuple[Block, ...]:
@@ -185,13 +157,6 @@ class Mapping:
                 return lm
         raise KeyError(f"no weight layer {name!r}; weight layers: {', '.join(lm.name for lm in self.layers)}")
 
-    def check(self) -> None:
-        """Raise CapacityError for the first capacity need that exceeds the target."""
-        for c in self.capacity:
-            if not c.ok:
-                raise CapacityError(f"{self.graph.name}: layer {c.layer!r}: {c.what} needs {c.need} words of "
-                                    f"{c.space} but target {self.target!r} has {c.have}")
-
     def frame(self) -> pd.DataFrame:
         """One row per weight layer (the table's columns)."""
         return pd.DataFrame([{"layer": lm.name, "kind": lm.kind, "rows": lm.rows, "cols": lm.cols,
@@ -200,7 +165,7 @@ class Mapping:
                               "tile_ops": lm.tile_ops} for lm in self.layers])
 
     def table(self) -> str:
-        """A fixed-width table with totals, the tile fit and the capacity checks."""
+        """A fixed-width table with totals and the tile fit."""
         w = max([5] + [len(lm.name) for lm in self.layers])
         head = (f"{'layer':<{w}} {'kind':<7} {'matrix':>9} {'row_blk':>7} {'col_blk':>7} {'copies':>6} "
                 f"{'xbars':>5} {'util':>6} {'MVMs/img':>9} {'tile_ops/img':>12}")
@@ -220,21 +185,19 @@ class Mapping:
         else:
             lines.append(f"tiles: {self.crossbars} crossbars > {self.tiles} tiles: DOES NOT FIT "
                          f"(time_multiplex=False)")
-        for c in self.capacity:
-            lines.append(f"{c.space:<5} {c.need:>9} / {c.have:<9} words {'ok  ' if c.ok else 'OVER'} "
-                         f"{c.what} (at {c.layer})")
         return "\n".join(lines)
 
 
-def _layer_map(graph: Graph, name: str, rows: int, cols: int, copies: int, tr: int, tc: int,
-               first: int) -> LayerMap:
-    rb, cb = -(-rows // tr), -(-cols // tc)
+def _layer_map(graph: Graph, name: str, cfg: SocConfig, blocking: RowBlocking, copies: int, first: int) -> LayerMap:
+    rows, cols = graph.weight_shape(name)
+    tr, tc = cfg.tiles.rows, cfg.tiles.weight_cols
+    cuts = blocks_of(graph, name, cfg, blocking)
+    cb = -(-cols // tc)
+    rb = len(cuts) // cb
     blocks = []
     for r in range(copies):
-        for i in range(rb):
-            for j in range(cb):
-                blocks.append(Block(name, r, i, j, i * tr, min(tr, rows - i * tr), j * tc, min(tc, cols - j * tc),
-                                    first + len(blocks), None, None))
+        for k, (r0, nr, c0, nc) in enumerate(cuts):
+            blocks.append(Block(name, r, k // cb, k % cb, r0, nr, c0, nc, first + len(blocks), None, None))
     mvms = graph.mvms(name)
     return LayerMap(name, graph.node(name).layer.kind, rows, cols, rb, cb, copies, len(blocks), rows * cols * copies,
                     len(blocks) * tr * tc, mvms, mvms * rb * cb, tuple(blocks))
@@ -252,58 +215,9 @@ def _place(layers: list[LayerMap], tiles: int, multiplex: bool) -> tuple[LayerMa
     return tuple(out)
 
 
-def _where(contribs: list[tuple[str, int]], have: int) -> str:
-    """The node where the running total first exceeds ``have``, else the largest contributor."""
-    total = 0
-    for name, add in contribs:
-        total += add
-        if total > have:
-            return name
-    return max(contribs, key=lambda c: c[1])[0] if contribs else ""
-
-
-def capacity_needs(graph: Graph, cfg: SocConfig, layers: tuple[LayerMap, ...], opt: MapOptions) -> list[CapacityNeed]:
-    """The capacity checks, one per space (32-bit words):
-
-    - ``sram``: digital parameter copy (all trainable parameters + BatchNorm statistics, if ``weight_copy``)
-      + optimizer state (``optimizer_words`` per parameter) + activations: every node's output for the batch
-      when ``keep_activations``, else the largest input + output of one node for the batch.
-    - ``acc``: one accumulator word per crossbar weight (update accumulation of the wu2023 scheme).
-    - ``tbuf``: one input and one output vector of a block (rows + cols) in its tile's buffer.
-
-    Each need names the layer where the running total (in node order) first exceeds the capacity, or
-    else its largest contributor.
-    """
-    words = cfg.space_words()
-    contribs: list[tuple[str, int]] = []
-    work, work_at = 0, ""
-    for n in graph.nodes:
-        params, state = graph.param_count(n.name), graph.state_count(n.name)
-        add = ((params + state) if opt.weight_copy else 0) + params * opt.optimizer_words
-        out = graph.activation_words(n.name) * opt.batch
-        ins = sum(graph.activation_words(s) for s in n.inputs) * opt.batch
-        if opt.keep_activations:
-            add += out
-        elif out + ins > work:
-            work, work_at = out + ins, n.name
-        contribs.append((n.name, add))
-    need = sum(c for _, c in contribs) + work
-    where = _where(contribs, words["sram"] - work) if opt.keep_activations or need - work > words["sram"] else work_at
-    what = ("parameter copy + " if opt.weight_copy else "") + ("optimizer state + " if opt.optimizer_words else "")
-    what += f"activations of a batch of {opt.batch}" + ("" if opt.keep_activations else " (largest working set)")
-    needs = [CapacityNeed("sram", what, need, words["sram"], where)]
-    if layers:
-        acc = [(lm.name, lm.rows * lm.cols) for lm in layers]
-        needs.append(CapacityNeed("acc", "update accumulators (one per crossbar weight)", sum(c for _, c in acc),
-                                  words["acc"], _where(acc, words["acc"])))
-        vec = [(lm.name, min(lm.rows, cfg.tiles.rows) + min(lm.cols, cfg.tiles.weight_cols)) for lm in layers]
-        big = max(vec, key=lambda c: c[1])
-        needs.append(CapacityNeed("tbuf", "one input + one output vector of a block", big[1], words["tbuf"], big[0]))
-    return needs
-
-
-def map_graph(graph: Graph, cfg: SocConfig, options: MapOptions | None = None, check: bool = True) -> Mapping:
-    """Map ``graph`` onto ``cfg``'s tiles; with ``check`` raise CapacityError when a memory is too small."""
+def map_graph(graph: Graph, cfg: SocConfig, options: MapOptions | None = None) -> Mapping:
+    """Map ``graph`` onto ``cfg``'s tiles: its crossbar blocks, their round-robin placement and the work per image.
+    Raises CapacityError past :data:`MAX_CROSSBARS`; memory capacity is the compiler's plan (compiler.memplan)."""
     opt = options or MapOptions()
     weight_names = [n.name for n in graph.weight_nodes()]
     for name in opt.replicas:
@@ -311,33 +225,29 @@ def map_graph(graph: Graph, cfg: SocConfig, options: MapOptions | None = None, c
             raise GraphError(f"{graph.name}: replicas names {name!r}, which is not a weight layer; "
                              f"weight layers: {', '.join(weight_names)}")
     tr, tc, tiles = cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.count
+    blocking = cfg.compiler.row_blocking if opt.row_blocking is None else opt.row_blocking
     total = 0
     for name in weight_names:  # count first: refuse before enumerating blocks
         rows, cols = graph.weight_shape(name)
-        total += -(-rows // tr) * -(-cols // tc) * opt.replicas.get(name, 1)
+        total += len(row_cuts(graph, name, tr, blocking)) * len(col_cuts(graph, name, tc)) * opt.replicas.get(name, 1)
         if total > MAX_CROSSBARS:
             raise CapacityError(f"{graph.name}: layer {name!r} ({rows} x {cols} matrix) brings the graph to {total} "
                                 f"crossbars of {tr} x {tc}, more than the {MAX_CROSSBARS} socsim maps")
     layers: list[LayerMap] = []
     for name in weight_names:
-        rows, cols = graph.weight_shape(name)
-        layers.append(_layer_map(graph, name, rows, cols, opt.replicas.get(name, 1), tr, tc,
+        layers.append(_layer_map(graph, name, cfg, blocking, opt.replicas.get(name, 1),
                                  sum(lm.crossbars for lm in layers)))
     total = sum(lm.crossbars for lm in layers)
     multiplex = total > tiles if opt.time_multiplex is None else opt.time_multiplex
     placed = _place(layers, tiles, multiplex)
-    mapping = Mapping(graph, cfg.name, placed, tiles, tr, tc, multiplex,
-                      tuple(capacity_needs(graph, cfg, placed, opt)))
-    if check:
-        mapping.check()
-    return mapping
+    return Mapping(graph, cfg.name, placed, tiles, tr, tc, multiplex)
 
 
 def mapping_table(graph: Graph, cfg: SocConfig, options: MapOptions | None = None) -> str:
-    """The readable fixed-width mapping table (capacity shown, not enforced: OVER marks a need that fails)."""
-    return map_graph(graph, cfg, options, check=False).table()
+    """The readable fixed-width mapping table (crossbars, blocks, utilization, work per image, tile fit)."""
+    return map_graph(graph, cfg, options).table()
 
 
 def mapping_frame(graph: Graph, cfg: SocConfig, options: MapOptions | None = None) -> pd.DataFrame:
     """The mapping as a DataFrame, one row per weight layer."""
-    return map_graph(graph, cfg, options, check=False).frame()
+    return map_graph(graph, cfg, options).frame()

@@ -1,18 +1,22 @@
 """Placement: every crossbar block of every weight layer gets a region (tile, row, column) of a tile.
 
-Blocks are cut at the array's rows x weight columns; each block takes a strip of columns starting
-at row 0 of a tile, first-fit in layer order, so small layers share a tile (the Wu et al. LeNet's
-six 64x64 blocks fit on two 64x64 tiles). A graph whose strips do not fit the tiles is an error
-naming the layer (time-multiplexed reprogramming is not supported for training).
+Blocks are cut as :mod:`socsim.compiler.blocking` says (the mapping table's crossbars); each block takes a strip
+of columns starting at row 0 of a tile, first fit in layer order, so small layers share a tile (the Wu et al.
+LeNet's six 64x64 blocks fit on two 64x64 tiles). With ``compiler.placement = spread`` the blocks of one layer go
+to distinct tiles (a layer's blocks can then run at once; layers still share tiles). A graph whose strips do not
+fit the tiles is an error naming the layer and the config field (time-multiplexed reprogramming is not supported
+for training).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
+from socsim.compiler.blocking import blocks_of
 from socsim.compiler.graph import Graph, GraphError
-from socsim.config import SocConfig
+from socsim.config import PlacementPolicy, SocConfig
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,31 @@ class Placement:
     blocks: tuple[PlacedBlock, ...]
     tiles_used: int
 
+    @cached_property
+    def _by_layer(self) -> dict[str, list[PlacedBlock]]:
+        out: dict[str, list[PlacedBlock]] = {}
+        for b in self.blocks:
+            out.setdefault(b.layer, []).append(b)
+        return out
+
+    @cached_property
+    def _by_tile(self) -> dict[int, list[PlacedBlock]]:
+        out: dict[int, list[PlacedBlock]] = {}
+        for b in self.blocks:
+            out.setdefault(b.tile, []).append(b)
+        return out
+
     def blocks_of(self, layer: str) -> list[PlacedBlock]:
-        return [b for b in self.blocks if b.layer == layer]
+        """The blocks of weight layer ``layer``: row blocks outer, column blocks inner."""
+        return list(self._by_layer.get(layer, ()))
+
+    def on_tile(self, tile: int) -> list[PlacedBlock]:
+        """The blocks placed on ``tile``, in layer order."""
+        return list(self._by_tile.get(tile, ()))
 
     def tile_words(self, tile: int, vectors: Callable[[str], int]) -> tuple[int, int]:
         """Input and output buffer words the tile needs: the largest block x its layer's vectors per MVM."""
-        here = [b for b in self.blocks if b.tile == tile]
+        here = self.on_tile(tile)
         return (max(vectors(b.layer) * b.rows for b in here), max(vectors(b.layer) * b.cols for b in here))
 
     def table(self) -> str:
@@ -51,23 +74,27 @@ class Placement:
 
 
 def place_blocks(graph: Graph, cfg: SocConfig) -> Placement:
-    """First-fit column strips of every weight layer's blocks onto ``cfg.tiles.count`` tiles."""
+    """First-fit column strips of every weight layer's blocks onto ``cfg.tiles.count`` tiles (``spread``: a layer's
+    blocks on distinct tiles)."""
     rows, cols, tiles = cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.count
+    spread = cfg.compiler.placement is PlacementPolicy.SPREAD
     free = [0] * tiles  # next free weight column per tile
     out: list[PlacedBlock] = []
+    start = 0  # first tile that may have room (the tiles before it are full)
     for node in graph.weight_nodes():
-        r_total, c_total = graph.weight_shape(node.name)
-        for r0 in range(0, r_total, rows):
-            for c0 in range(0, c_total, cols):
-                nr, nc = min(rows, r_total - r0), min(cols, c_total - c0)
-                tile = next((t for t in range(tiles) if free[t] + nc <= cols), None)
-                if tile is None:
-                    need = sum(-(-graph.weight_shape(n.name)[0] // rows) * graph.weight_shape(n.name)[1]
-                               for n in graph.weight_nodes())
-                    raise GraphError(f"graph {graph.name!r}, layer {node.name!r}: block rows {r0}+{nr}, "
-                                     f"cols {c0}+{nc} does not fit; "
-                                     f"the graph needs about {need} weight columns of {rows}-row strips, the "
-                                     f"target has {tiles} tiles x {cols} columns = {tiles * cols}")
-                out.append(PlacedBlock(node.name, r0, nr, c0, nc, tile, 0, free[tile]))
-                free[tile] += nc
+        taken: set[int] = set()  # tiles holding a block of this layer
+        for r0, nr, c0, nc in blocks_of(graph, node.name, cfg):
+            while start < tiles and free[start] == cols:
+                start += 1
+            tile = next((t for t in range(start, tiles) if free[t] + nc <= cols and not (spread and t in taken)),
+                        None)
+            if tile is None:
+                need = sum(len(blocks_of(graph, n.name, cfg)) for n in graph.weight_nodes())
+                raise GraphError(f"graph {graph.name!r}, layer {node.name!r}: block rows {r0}+{nr}, cols {c0}+{nc} "
+                                 f"does not fit ({cfg.compiler.placement.value} placement): the graph has {need} "
+                                 f"blocks of up to {rows} rows x {cols} weights, the target {tiles} tiles; raise "
+                                 "tiles.count")
+            out.append(PlacedBlock(node.name, r0, nr, c0, nc, tile, 0, free[tile]))
+            free[tile] += nc
+            taken.add(tile)
     return Placement(tuple(out), sum(1 for f in free if f))

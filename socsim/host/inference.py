@@ -5,7 +5,8 @@ accuracy from that run.
 Every number comes from the one run of the compiled ``evaluate`` program on the SoC model (socsim.lower): its
 cycles / clock is the latency of the batch, its ledger the energy. The program runs the test images micro-batch
 by micro-batch, each layer after the one before (no pipelining across layers or micro-batches, no weight
-replicas: docs/compiler.md, "Inference").
+replicas: docs/compiler.md, "Inference"); with ``compiler.datapath = pipelined`` (``socsim infer --pipelined``) the
+blocks of a layer convert concurrently and stream their inputs (docs/compiler.md, "Pipelined datapath").
 """
 
 from __future__ import annotations
@@ -25,12 +26,11 @@ from socsim.runfolder.files import read_checkpoint
 from socsim.sim import Result
 from socsim.sim.engines import DEFAULT_ENGINE
 
-PIPELINED_UNAVAILABLE = (
-    "--pipelined: not available. The compiler emits the evaluation program micro-batch after micro-batch, each "
-    "layer after the one before, with one set of activation and tile buffers; overlapping layers on different "
-    "tiles needs a lowering that double-buffers every activation and tile buffer and interleaves the micro-batches "
-    "(and compiling the mapping's replicas needs placement of several copies of a layer), which socsim does not "
-    "have yet (docs/compiler.md, 'Inference')")
+PIPELINED_WITH_WEIGHTS = (
+    "--pipelined with --weights: the run's checkpoint holds the memory of the programs compiled for its own config "
+    "(compiler.datapath = {datapath}); the pipelined evaluation program lays out its activations and tile buffers "
+    "otherwise. Train with compiler.datapath = \"pipelined\" in the config (training itself stays sequential), or "
+    "leave --pipelined out")
 
 
 @dataclass

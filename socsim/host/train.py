@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from isa.spec import Phase
+from socsim.compiler.check import mapping_record
 from socsim.configtools import to_mapping
 from socsim.fileio import clean_temporaries
 from socsim.host.baseline import Baseline
@@ -27,6 +28,7 @@ from socsim.runfolder.files import (
     CONFIG,
     INITIAL_CONDUCTANCES,
     LEDGER,
+    MAPPING,
     METRICS,
     RUN_ARGS,
     TRACE,
@@ -123,6 +125,8 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
                               timing_only=args.timing_only, timeline=trace_cycles is not None, engine=engine)
     except StateMismatch as exc:
         raise CheckpointError(f"{out_dir / CHECKPOINT}: does not fit this run's graph and config: {exc}") from None
+    if not resume or not (out_dir / MAPPING).exists():
+        write_json(out_dir / MAPPING, mapping_record(graph, cfg, trainer.compiled))
     if not resume:
         write_json(out_dir / CONFIG, to_mapping(cfg))
         write_json(out_dir / RUN_ARGS, to_mapping(args))

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from socsim.compiler.placement import place_blocks
-
 if TYPE_CHECKING:
     from socsim.runfolder.read import RunFolder
 
@@ -30,20 +28,16 @@ def tiles_in(state: dict[str, np.ndarray], kind: str) -> list[int]:
 
 
 def placed_masks(run: "RunFolder") -> Masks | None:
-    """Where the lowering placed weight blocks (:func:`socsim.compiler.placement.place_blocks`), or None when
-    the graph file is not found or the placement fails."""
-    graph = run.graph
-    if graph is None:
+    """Where the lowering placed weight blocks, as the run folder's mapping.json records them, or None for a run
+    without one."""
+    if run.mapping is None:
         return None
-    cfg = run.soc_config
-    try:
-        placement = place_blocks(graph, cfg)
-    except ValueError:
-        return None
+    tiles = run.config.get("tiles", {})
+    rows, cols = int(tiles.get("rows", 64)), int(tiles.get("weight_cols", 32))
     masks: Masks = {}
-    for b in placement.blocks:
-        m = masks.setdefault(b.tile, np.zeros((cfg.tiles.rows, cfg.tiles.weight_cols), dtype=bool))
-        m[b.tile_row:b.tile_row + b.rows, b.tile_col:b.tile_col + b.cols] = True
+    for b in run.mapping["placement"]["blocks"]:
+        m = masks.setdefault(int(b["tile"]), np.zeros((rows, cols), dtype=bool))
+        m[b["tile_row"]:b["tile_row"] + b["rows"], b["tile_col"]:b["tile_col"] + b["cols"]] = True
     return masks
 
 

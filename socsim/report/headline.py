@@ -7,7 +7,7 @@ where bit lines = 2 C for differential (G+/G-) weights, else C. So the multiply-
     MACs = array_cell / (b x bit lines per weight),
 
 one MAC per weight and input, and ops = 2 x MACs. ``b`` is the DAC input bits every ``tcfg`` of the
-compiled program sets (config ``train.in_bits``; 0 = analog counts as 1 pulse). Only tile MVMs (``mvm``,
+compiled program sets (config ``train.in_bits``; 0 = analog counts as 1 pulse). Only tile MVMs (``mvm``, ``mvms``,
 ``mvmt``) count as ops; the digital unit's FP32 work (backward, optimizer) costs energy but adds no ops.
 The count is cross-checked against the mapping's geometry (rows x cols x MVMs per image of each layer).
 """
@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from socsim.area import total_area_mm2
-from socsim.compiler.mapping import map_graph
 from socsim.sim.ledger import LEAKAGE
 
 if TYPE_CHECKING:
     from isa.program import Program
     from socsim.runfolder.read import RunFolder
 
-MVM_OPCODES = ("mvm", "mvmt")
+MVM_OPCODES = ("mvm", "mvmt", "mvms")
 TILE_MVM_ACTIONS = ("dac_pulse", "array_cell", "adc_conversion", "shift_add")
 """Actions of the tile's MVM datapath (DACs, array, ADC + TIA, shift-add): the 'tile' energy of TOPS/W."""
 
@@ -39,7 +38,7 @@ def tile_macs(ledger: pd.DataFrame, in_bits: int, differential: bool) -> float:
 
 
 def tile_mvm_energy_pj(ledger: pd.DataFrame) -> float:
-    """Energy of the tile MVM datapath (:data:`TILE_MVM_ACTIONS` of ``mvm``/``mvmt`` rows), pJ."""
+    """Energy of the tile MVM datapath (:data:`TILE_MVM_ACTIONS` of :data:`MVM_OPCODES` rows), pJ."""
     rows = ledger["action"].isin(TILE_MVM_ACTIONS) & ledger["opcode"].isin(MVM_OPCODES)
     return float(ledger.loc[rows, "energy_pj"].sum())
 
@@ -53,11 +52,6 @@ def program_in_bits(program: "Program") -> int | None:
     """The DAC input bits every ``tcfg`` of ``program`` sets, or None when they differ or there is none."""
     bits = {ins.args[-1] for ins in program.instructions if ins.spec.mnemonic == "tcfg"}
     return int(bits.pop()) if len(bits) == 1 else None
-
-
-def geometry_macs_per_image(graph, cfg) -> float:
-    """Forward MACs per image from the mapping: sum over weight layers of rows x cols x MVMs per image."""
-    return float(sum(lm.rows * lm.cols * lm.mvms for lm in map_graph(graph, cfg, check=False).layers))
 
 
 @dataclass(frozen=True)
@@ -116,9 +110,7 @@ def headline(run: "RunFolder") -> Headline:
     train = led[led["program"] == "train"] if "program" in led else led
     fwd = tile_macs(train[train["phase"] == "forward"], bits, bool(tiles.get("differential", True)))
     images = max(run.train_images, 1)
-    geo = None
-    if run.graph is not None:
-        geo = geometry_macs_per_image(run.graph, run.soc_config)
+    geo = None if run.mapping is None else float(run.mapping["geometry_macs_per_image"])
     base = float(m["baseline_accuracy"].iloc[-1]) if "baseline_accuracy" in m and len(m) else None
     per_epoch = _per_epoch(m)
     return Headline(

@@ -14,8 +14,6 @@ from typing import Iterable, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from socsim.compiler.mapping import mapping_table
-from socsim.compiler.placement import place_blocks
 from socsim.report import figures as F
 from socsim.report import html as H
 from socsim.report.compare import CONFIG_ROW, compare_table, run_labels
@@ -118,15 +116,11 @@ def headline_cards(h: Headline, run: RunFolder) -> list[tuple[str, str]]:
 
 
 def _mapping_text(run: RunFolder) -> str:
-    if run.graph is None:
-        return f"graph file {run.args.get('graph')!r} not found; run the report from where the run was started"
-    cfg = run.soc_config
-    text = mapping_table(run.graph, cfg)
-    try:
-        text += "\n\nplacement used by the lowering (column strips):\n" + place_blocks(run.graph, cfg).table()
-    except ValueError as exc:
-        text += f"\n\nplacement used by the lowering: does not fit ({exc})"
-    return text
+    """The mapping the run's programs were compiled with (its mapping.json)."""
+    if run.mapping is None:
+        return "no mapping.json in the run folder (a run of an older socsim): the mapping is not recorded"
+    return (run.mapping["text"] + "\n\nplacement used by the lowering (column strips):\n"
+            + run.mapping["placement"]["table"])
 
 
 def build_report(run: RunFolder, embed: str = "svg", figures: dict[str, tuple[Figure, str]] | None = None) -> str:

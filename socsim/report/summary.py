@@ -35,9 +35,10 @@ def elapsed_lines(layers: pd.DataFrame, clock_hz: float, cycles: int) -> list[st
     if rows.empty:
         return []
     unit, scale = time_unit(float(rows["elapsed_cycles"].max()) / clock_hz)
-    lines = [f"{'layer':<14}{'phase':<10}{'elapsed ' + unit:>14}{'share':>8}{'unit busy ' + unit:>16}"]
+    width = max(14, 2 + max(len(str(name)) for name in rows["layer"]))  # a long name keeps a gap to its phase
+    lines = [f"{'layer':<{width}}{'phase':<10}{'elapsed ' + unit:>14}{'share':>8}{'unit busy ' + unit:>16}"]
     for _, r in rows.iterrows():
-        lines.append(f"{str(r['layer']):<14}{str(r['phase']):<10}{r['elapsed_cycles'] / clock_hz / scale:>14,.3f}"
+        lines.append(f"{str(r['layer']):<{width}}{str(r['phase']):<10}{r['elapsed_cycles'] / clock_hz / scale:>14,.3f}"
                      f"{r['elapsed_cycles'] / max(cycles, 1):>8.1%}{r['busy_cycles'] / clock_hz / scale:>16,.3f}")
     return lines
 

@@ -28,6 +28,8 @@ CONDUCTANCES = "conductances.npz"
 LEDGER = "ledger.csv"
 """Every epoch's ledger rows (train and evaluate programs), with columns epoch and program."""
 INITIAL_CONDUCTANCES = "conductances_initial.npz"
+MAPPING = "mapping.json"
+"""The mapping and placement the run's programs were compiled with (``socsim.compiler.check.mapping_record``)."""
 TRACE = "trace.json"
 """The unit jobs of the first epoch trained (``socsim train --trace``), as Chrome trace events; the report reads
 it back as a timeline."""
@@ -38,13 +40,13 @@ DRIFT = "drift.csv"
 ERROR_FILE = "error.txt"
 """A sweep point's error, when it failed."""
 RUN_FILES = (RUN_ARGS, CONFIG, METRICS, CHECKPOINT, LEGACY_CHECKPOINT, CONDUCTANCES, INITIAL_CONDUCTANCES, LEDGER,
-             TRACE, REPORT, DRIFT, ERROR_FILE)
+             MAPPING, TRACE, REPORT, DRIFT, ERROR_FILE)
 """Every file ``socsim train`` (and report, drift, a sweep point) writes into a run folder."""
 
 __all__ = ["CHECKPOINT", "CONDUCTANCES", "CONFIG", "DRIFT", "ERROR_FILE", "INITIAL_CONDUCTANCES", "LEDGER",
-           "METRICS", "REPORT", "RUN_ARGS", "RUN_FILES", "TRACE", "CheckpointError", "atomic_write", "clear_run",
-           "read_checkpoint", "run_files",
-           "write_checkpoint", "write_conductances", "write_frame", "write_json", "write_metrics"]
+           "MAPPING", "METRICS", "REPORT", "RUN_ARGS", "RUN_FILES", "TRACE", "CheckpointError", "atomic_write",
+           "clear_run", "read_checkpoint", "run_files", "write_checkpoint", "write_conductances", "write_frame",
+           "write_json", "write_metrics"]
 
 
 def write_json(path: Path, data: Any) -> None:

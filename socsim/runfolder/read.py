@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socsim.compiler import load_graph
+from socsim.compiler.check import MAPPING_FORMAT
 from socsim.config import SocConfig
 from socsim.configtools import ConfigError, from_mapping
 from socsim.fileio import read_json, read_npz
-from socsim.runfolder.files import CONDUCTANCES, CONFIG, INITIAL_CONDUCTANCES, LEDGER, METRICS, RUN_ARGS, TRACE
+from socsim.runfolder.files import CONDUCTANCES, CONFIG, INITIAL_CONDUCTANCES, LEDGER, MAPPING, METRICS, RUN_ARGS, TRACE
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim.ledger import COLUMNS as LEDGER_COLUMNS
 from socsim.sim.result import TIMELINE_COLUMNS
@@ -46,6 +46,9 @@ class RunFolder:
     """conductances.npz (device state after the last epoch), or None."""
     timeline: pd.DataFrame | None
     """Unit jobs read back from trace.json, or None when the run was not traced."""
+    mapping: dict[str, Any] | None = None
+    """mapping.json: the mapping text, the placed blocks and the geometry's MACs per image the programs were
+    compiled with (``socsim.compiler.check.mapping_record``); None for a run of a socsim that did not write it."""
 
     @property
     def name(self) -> str:
@@ -79,25 +82,6 @@ class RunFolder:
     def soc_config(self):
         """The config as a :class:`socsim.config.SocConfig` (validated)."""
         return from_mapping(SocConfig, self.config, "config.json")
-
-    @cached_property
-    def graph(self):
-        """The network graph named in run.json, or None when its file cannot be found."""
-        path = self.graph_path
-        if path is None:
-            return None
-        return load_graph(str(path))
-
-    @property
-    def graph_path(self) -> Path | None:
-        """run.json's graph, as given or relative to the run folder's parent; None if neither exists."""
-        given = self.args.get("graph")
-        if not given:
-            return None
-        for cand in (Path(given), self.path.parent / given, self.path / Path(given).name):
-            if cand.is_file():
-                return cand
-        return None
 
 
 METRICS_REQUIRED = ("epoch", "test_accuracy", "train_images", "train_cycles", "train_s", "train_energy_pj",
@@ -169,5 +153,9 @@ def load_run(path: str | Path) -> RunFolder:
             raise ValueError(f"{root / CONFIG}: {exc}") from None
     if args:
         RunArgs.from_mapping(args, str(root / RUN_ARGS))
+    mapping = _read_object(root / MAPPING) or None
+    if mapping is not None and mapping.get("format") != MAPPING_FORMAT:
+        raise ValueError(f"{root / MAPPING}: format {mapping.get('format')!r}; this socsim reads format "
+                         f"{MAPPING_FORMAT}")
     return RunFolder(root, config, args, metrics, ledger, _read_npz(root / INITIAL_CONDUCTANCES),
-                     _read_npz(root / CONDUCTANCES), timeline)
+                     _read_npz(root / CONDUCTANCES), timeline, mapping)

@@ -19,6 +19,7 @@ from isa.spec import Hyper, Phase, Space, Unit, WaitUnit
 from socsim.sim.finite import nonfinite_operand
 from socsim.sim.operands import Plan, Resolved, resolve
 from socsim.sim.ops import (
+    CONFIGURES_STREAMS,
     OWN_BUFFER,
     PATTERN_LEVELS,
     Exec,
@@ -27,6 +28,8 @@ from socsim.sim.ops import (
     TimingOnly,
     block_values,
     configure,
+    configure_stream,
+    stream_env,
 )
 from socsim.sim.timing_only import nominal_report
 from socsim.sim.traps import Trap, TrapKind
@@ -55,6 +58,7 @@ class SeqOperands(TileOperands):
                  t_s: float):
         self.ops, self.arrays, self.ctrl, self.mnemonic = ops, arrays, ctrl, mnemonic
         self.v, self.pattern, self.hyper, self.regs = ops.values, ops.pattern, ctrl.hyper, ctrl.regs
+        self.streams = ops.streams
         self.tile, self.t_s = tile, t_s  # type: ignore[assignment]
 
     def a(self, name: str) -> np.ndarray:
@@ -221,9 +225,9 @@ class Controller:
             self.waiting_on = ""
 
     # unit instructions ------------------------------------------------------------------------------------
-    def resolve(self, p: Plan, env: dict[str, int], pattern=None, offsets: bool = True) -> Resolved:
+    def resolve(self, p: Plan, env: dict[str, int], pattern=None, offsets: bool = True, streams=None) -> Resolved:
         try:
-            ops = resolve(p, self.regs, self.soc.memory, env, pattern, offsets)
+            ops = resolve(p, self.regs, self.soc.memory, env, pattern, offsets, streams)
         except ZeroDivisionError:  # an operand size is undefined, e.g. pooling with stride 0
             raise self.trap(TrapKind.BAD_OPERAND, "operand sizes are undefined for these field values "
                                                   "(division by zero)", self.soc.code[self.pc]) from None
@@ -248,11 +252,14 @@ class Controller:
         if problem:
             raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, problem, ins)
         tile = soc.tiles[ins.args[0]]
-        if ins.spec.mnemonic == "tcfg":
+        mnemonic = ins.spec.mnemonic
+        if mnemonic == "tcfg":
             block = configure(soc.cfg.tiles, ins.args)
             if isinstance(block, str):
                 raise self.trap(TrapKind.OUT_OF_RANGE, block, ins)
             tile.block = block
+        elif mnemonic in CONFIGURES_STREAMS:
+            configure_stream(tile.streams, ins.args, self.agen, mnemonic)
         return tile
 
     def check_tile_buffer(self, ins: Instruction, ops: Resolved) -> None:
@@ -270,7 +277,12 @@ class Controller:
         tile = None
         if ins.spec.unit is Unit.TILE:
             tile = self.tile_of(ins)
-            ops = self.resolve(soc.plans[pc], block_values(tile.block))
+            p = soc.plans[pc]
+            if p.streamed:
+                ops = self.resolve(p, {**block_values(tile.block), **stream_env(tile.streams)}, offsets=numerics,
+                                   streams=tile.streams)
+            else:
+                ops = self.resolve(p, block_values(tile.block))
             self.check_tile_buffer(ins, ops)
         else:
             pattern = tuple(self.agen) if soc.plans[pc].patterned else None
@@ -288,13 +300,14 @@ class Controller:
                 self.check_finite(ins, op, ops)
         elif op.timing_only is TimingOnly.NOMINAL:
             report = nominal_report(ins.spec.mnemonic, ops.values["ROWS"], ops.values["COLS"])
-        ops.pattern = None  # the units time the words, not their offsets: let the job not hold them
+        ops.pattern = ops.streams = None  # the units time the words, not their offsets: let the job not hold them
         unit = tile if tile is not None else (yield from self.unit_for(ins))
         yield from self.submit(ins, op, pc, ops, unit, report)
 
     def check_finite(self, ins: Instruction, op: Op, ops: Resolved) -> None:
         """Trap if a word the instruction wrote holds NaN or inf."""
-        name = nonfinite_operand(self.soc.memory.arrays, op.access, ops.mem, self.soc.plans[self.pc].span, ops.pattern)
+        name = nonfinite_operand(self.soc.memory.arrays, op.access, ops.mem, self.soc.plans[self.pc].span, ops.pattern,
+                                 ops.streams)
         if name:
             raise self.trap(TrapKind.NAN, f"operand {name} holds NaN or inf after {ins.spec.mnemonic}", ins)
 
@@ -312,6 +325,9 @@ class Controller:
         """Issue a resolved instruction to ``unit``: its dependences, issue cycles, queue room, the job."""
         soc = self.soc
         deps = soc.scoreboard.dependencies(ops.reads, ops.writes)
+        late: tuple[Completion, ...] = ()
+        if op.late_reads and deps:
+            deps, late = soc.scoreboard.split_late(deps, ops, op.late_reads)
         self.count(ins.spec.mnemonic, self.issue_cycles)
         # the controller runs ahead of the SimPy clock by ``lag``: it syncs only to observe a unit's queue
         if len(unit.queue) >= self.queue_depth:
@@ -322,6 +338,6 @@ class Controller:
             self.waiting_on = ""
         env = soc.env
         job = Job(ins, op, pc, ops, self.layer, self.phase, deps, env.now + self.lag, Completion(env), report,
-                  origin)
+                  origin, late)
         soc.scoreboard.add(ops.reads, ops.writes, job.done, job)
         unit.submit(job)

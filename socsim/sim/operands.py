@@ -61,6 +61,8 @@ class Resolved:
     writes: tuple[Region, ...]
     pattern: np.ndarray | None = None
     """Gather/scatter offsets relative to the start of the SPAN operand."""
+    streams: dict[str, np.ndarray] | None = None
+    """``mvms``: each streamed operand's word offsets (its tile's input or output pattern) from its start."""
 
     def array(self, memory: Memory, name: str) -> np.ndarray:
         space, start, size = self.mem[name]
@@ -79,6 +81,9 @@ class MemPlan:
     """The operand is the SPAN of a gather/scatter pattern (its start moves to the pattern's lowest word)."""
     read: bool
     write: bool
+    stream: str = ""
+    """"IN" or "OUT": the operand is addressed by that stream pattern of its tile (``mvms``: size ``IN_SPAN`` /
+    ``OUT_SPAN``; its start moves to the pattern's lowest word); "" otherwise."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,11 @@ class Plan:
         """The operand the address-generator pattern addresses ("" if none)."""
         return next((m.name for m in self.mems if m.span), "")
 
+    @property
+    def streamed(self) -> bool:
+        """True for ``mvms``: operands addressed by its tile's stream patterns."""
+        return any(m.stream for m in self.mems)
+
 
 def plan(ins: Instruction) -> Plan:
     """The operand plan of ``ins`` (made once per loaded instruction)."""
@@ -108,7 +118,8 @@ def plan(ins: Instruction) -> Plan:
         if f.kind is Kind.MEM:
             assert isinstance(a, MemRef)
             size = f.size if f.size.isidentifier() else _size_code(f.size)
-            mems.append(MemPlan(f.name, a, size, f.size == "SPAN", "r" in f.access, "w" in f.access))
+            stream = next((s for s in STREAMS if f"{s}_SPAN" in f.size), "")
+            mems.append(MemPlan(f.name, a, size, f.size == "SPAN", "r" in f.access, "w" in f.access, stream))
     return Plan(scalars, tuple(mems))
 
 
@@ -117,36 +128,63 @@ def operand_size(m: MemPlan, values: dict) -> int:
     return int(values[m.size] if m.size.__class__ is str else eval(m.size, _NO_BUILTINS, values))  # noqa: S307
 
 
-def pattern_values(pattern: tuple[tuple[int, int], ...], values: dict, offsets: bool) -> tuple[int, np.ndarray | None]:
-    """Add PATTERN and SPAN to ``values``; returns (lowest offset, word offsets from it or None)."""
+def pattern_values(pattern: tuple[tuple[int, int], ...], values: dict, offsets: bool,
+                   prefix: str = "") -> tuple[int, np.ndarray | None]:
+    """Add PATTERN and SPAN (``prefix`` first: IN_, OUT_) to ``values``; returns (lowest offset, word offsets from it
+    or None)."""
     count, lo, hi = pattern_extent(pattern)
-    values["PATTERN"] = count
-    values["SPAN"] = hi - lo + 1 if count else 0
+    values[f"{prefix}PATTERN"] = count
+    values[f"{prefix}SPAN"] = hi - lo + 1 if count else 0
     return lo, _span_offsets(pattern) if offsets else None
 
 
+STREAMS = ("IN", "OUT")
+"""A tile's stream patterns, by name (isa.spec.TileStream)."""
+
+
+def stream_values(streams: dict[str, tuple[tuple[int, int], ...]], values: dict,
+                  offsets: bool) -> tuple[dict[str, int], dict[str, np.ndarray | None]]:
+    """Add IN_/OUT_ PATTERN and SPAN of a tile's stream patterns to ``values``; returns the lowest offset and the word
+    offsets (or None) of each stream."""
+    lows, offs = {}, {}
+    for name in STREAMS:
+        lows[name], offs[name] = pattern_values(streams[name], values, offsets, f"{name}_")
+    return lows, offs
+
+
 def resolve(p: Plan, regs: list[int], memory: Memory, env: dict[str, int],
-            pattern: tuple[tuple[int, int], ...] | None = None, offsets: bool = True) -> Resolved | str:
+            pattern: tuple[tuple[int, int], ...] | None = None, offsets: bool = True,
+            streams: dict[str, tuple[tuple[int, int], ...]] | None = None) -> Resolved | str:
     """Resolve operands; returns an error text instead if an access is out of range.
 
     ``env`` supplies ROWS/COLS (the tile's active block) for tile instructions; ``pattern`` the
-    address-generator levels for gather/scatter. ``offsets=False`` skips listing the pattern's word
-    offsets (``Resolved.pattern`` is then None): the sizes and regions still come out exactly.
+    address-generator levels for gather/scatter; ``streams`` the tile's stream patterns for ``mvms``.
+    ``offsets=False`` skips listing the patterns' word offsets (``Resolved.pattern`` and ``streams``
+    are then None): the sizes and regions still come out exactly.
     """
     values: dict[str, object] = {**env, **p.scalars} if env else dict(p.scalars)
     offs = None
     lo = 0
     if pattern is not None:
         lo, offs = pattern_values(pattern, values, offsets)
+    lows: dict[str, int] = {}
+    stream_offs: dict[str, np.ndarray | None] = {}
+    if streams is not None:
+        lows, stream_offs = stream_values(streams, values, offsets)
     mem: dict[str, tuple[Space, int, int]] = {}
     reads: list[Region] = []
     writes: list[Region] = []
+    by_operand: dict[str, np.ndarray] | None = {} if streams is not None and offsets else None
     for m in p.mems:
         size = operand_size(m, values)
         ref = m.ref
         start = ref.offset + regs[ref.reg] if ref.reg else ref.offset
         if m.span:
             start += lo
+        elif m.stream and streams is not None:
+            start += lows[m.stream]
+            if by_operand is not None:
+                by_operand[m.name] = stream_offs[m.stream]  # type: ignore[assignment]
         problem = memory.check(ref.space, start, size)
         if problem:
             return f"operand {m.name}: {problem}"
@@ -156,4 +194,4 @@ def resolve(p: Plan, regs: list[int], memory: Memory, env: dict[str, int],
             reads.append(region)
         if m.write:
             writes.append(region)
-    return Resolved(values, mem, tuple(reads), tuple(writes), offs)
+    return Resolved(values, mem, tuple(reads), tuple(writes), offs, by_operand)

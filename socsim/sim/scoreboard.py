@@ -51,5 +51,18 @@ class Scoreboard:
         return [e.done for e in self.live()
                 if overlaps(e.writes, mine) or (writes and overlaps(e.reads, writes))]
 
+    def split_late(self, deps: list[Completion], ops: Any, late_reads: frozenset[str]) \
+            -> tuple[list[Completion], tuple[Completion, ...]]:
+        """``deps`` split into (firm, late): a late producer conflicts only with the operands the instruction reads as
+        it proceeds (``late_reads``, read-only, so only by writing them: RAW); the job may start before it finishes."""
+        streamed = tuple((int(ops.mem[n][0]), ops.mem[n][1], ops.mem[n][1] + ops.mem[n][2]) for n in late_reads
+                         if n in ops.mem and ops.mem[n][2])
+        if not streamed:
+            return deps, ()
+        firm_reads = tuple(r for r in ops.reads if r not in streamed)
+        firm = self.dependencies(firm_reads, ops.writes)
+        kept = {id(d) for d in firm}
+        return firm, tuple(d for d in deps if id(d) not in kept)
+
     def add(self, reads: tuple[Region, ...], writes: tuple[Region, ...], done: Completion, job: Any = None) -> None:
         self.inflight.append(InFlight(reads, writes, done, job))

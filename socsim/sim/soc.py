@@ -14,7 +14,7 @@ from isa.encoding import decode_instruction, encode_code
 from isa.program import Instruction, IsaError, Program
 from isa.spec import MAX_WORDS
 from socsim.area import leakage_pj_per_cycle
-from socsim.config import SocConfig
+from socsim.config import MvmPricing, SocConfig
 from socsim.physics import make_crossbar
 from socsim.sim.controller import Controller
 from socsim.sim.digital import DigitalUnit
@@ -102,8 +102,9 @@ class Soc:
 
         def builder(seed: np.random.SeedSequence) -> Callable[[], object]:
             return lambda: make_crossbar(cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.physics, seed)
+        full = cfg.energy.mvm_pricing is MvmPricing.FULL_TILE
         self.tiles = [Tile(self.env, f"tile{i}", self.ledger, cfg.tiles,
-                           None if self.timing_only else builder(seeds[i]))
+                           None if self.timing_only else builder(seeds[i]), full)
                       for i in range(cfg.tiles.count)]
         self.dma = [Dma(self.env, f"dma{i}", self.ledger, cfg, self.fabric) for i in range(cfg.dma.channels)]
         self.du = DigitalUnit(self.env, "du", self.ledger, cfg, self.fabric)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Generator
 
 import simpy
 
+from isa.spec import Space
 from socsim.config import TileConfig
 from socsim.physics import Crossbar
 from socsim.physics.adc import conversions_per_output, converter_cost
 from socsim.physics.dac import pulse_slots
 from socsim.sim.ledger import Ledger
-from socsim.sim.ops import Block
-from socsim.sim.unit import Job, Unit
+from socsim.sim.ops import IDENTITY, Block, Epilogue
+from socsim.sim.unit import Job, Unit, wait_for
+
+NO_STREAMS = {"IN": ((1, 0),), "OUT": ((1, 0),), "EPI": (0, 0, 0)}
+"""A tile's stream state before any tpat or tepi: one word at offset 0 each way, no epilogue step."""
 
 
 class Tile(Unit):
@@ -26,14 +30,23 @@ class Tile(Unit):
     priority = 2
 
     def __init__(self, env: simpy.Environment, name: str, ledger: Ledger, cfg: TileConfig,
-                 crossbar: Crossbar | Callable[[], Crossbar] | None):
+                 crossbar: Crossbar | Callable[[], Crossbar] | None, full_tile: bool = False):
         super().__init__(env, name, ledger)
         self.cfg = cfg
+        self.full_tile = full_tile
+        """Count every MVM vector as a full-array operation (``energy.mvm_pricing = full_tile``)."""
         self._make: Callable[[], Crossbar] | None = None if isinstance(crossbar, Crossbar) else crossbar
         self._crossbar: Crossbar | None = crossbar if isinstance(crossbar, Crossbar) else None
         self._read_costs: dict[int, tuple[int, int, int]] = {}
         self.block: Block = (0, 0, cfg.rows, cfg.weight_cols, 8)
         """Active block: (r0, c0, rows, cols, in_bits), set by tcfg at issue."""
+        self.streams: dict[str, tuple] = dict(NO_STREAMS)
+        """The address generators' patterns (``IN``, ``OUT``: mvms's input and output, latched by tpat at issue) and
+        which epilogue steps tepi turned on (``EPI``: bias, batch norm, ReLU flags, set at issue)."""
+        self.epilogue: Epilogue = IDENTITY
+        """The output stage's function, latched by tepi when its numerics run."""
+        self.stage = 0
+        """Where a job with late dependencies is: 0 converting (or none), 1 waiting for them, 2 its last output."""
 
     @property
     def crossbar(self) -> Crossbar | None:
@@ -70,12 +83,44 @@ class Tile(Unit):
         return n * steps * conversions * cycles
 
     def finish(self, job: Job, start: int) -> int:
-        cycles, actions = job.op.tile_cost(self, job.ops.values, job.report)
-        self.record(job, "busy", 1, cycles)
+        cycles, tail = self._cost(job, start)
+        self.record(job, "busy", 1, cycles + tail)
+        return start + cycles + tail
+
+    def execute(self, job: Job) -> Generator:
+        """A streamed job with late dependencies: converts from its start, then waits for its partial-sum producers
+        (they may finish after it), then adds and writes its last output."""
+        env = self.env
+        cycles, tail = self._cost(job, self.started)
+        self.stage = 0
+        yield self.wait(env.timeout(self.started + cycles - env.now))
+        pending = [d for d in job.late if not d.triggered]
+        if pending:
+            self.stage = 1
+            yield self.wait(wait_for(env, pending))
+        self.stage = 2
+        yield self.wait(env.timeout(tail))
+        self.stage = 0
+        self.record(job, "busy", 1, env.now - self.started)
+
+    def _cost(self, job: Job, start: int) -> tuple[int, int]:
+        """Record the job's actions; returns (its cycles from ``start`` to its last conversion, the cycles after)."""
+        op, v = job.op, job.ops.values
+        cycles, actions = op.tile_cost(self, v, job.report)
         for action, count in actions:
             self.record(job, action, count)
-        self.record_operand_access(job)
-        return start + cycles
+        if op.stream_edges is None:
+            self.record_operand_access(job)
+            return cycles, 0
+        fetch, tail = op.stream_edges(self, v)
+        cycles += max(0, job.ready_at() + fetch - start)  # the first fetch, unless made while the array was busy
+        for name, kind, words in op.stream_accesses(v, job.ops.mem):
+            space = job.ops.mem[name][0]
+            if space is Space.TBUF:
+                self.record(job, "tbuf_access", words, component="tbuf")
+            else:
+                self.record(job, f"sram_{kind}", words, component=space.name.lower())
+        return cycles, tail
 
 
 def converter_prices(cfg: TileConfig, fom_fj: float) -> dict[str, float]:

@@ -25,7 +25,7 @@ class Completion:
     :attr:`triggered`), so the event, its scheduling and its processing are saved for them.
     """
 
-    __slots__ = ("env", "triggered", "_event", "job")
+    __slots__ = ("env", "triggered", "_event", "job", "at")
 
     def __init__(self, env: simpy.Environment):
         self.env = env
@@ -33,6 +33,8 @@ class Completion:
         self._event: simpy.Event | None = None
         self.job: Job | None = None
         """The job this completion belongs to (set when the job is made)."""
+        self.at = 0
+        """The cycle the job finished (once triggered)."""
 
     def event(self) -> simpy.Event:
         """An event that succeeds when the job finishes (already succeeded if it has)."""
@@ -45,6 +47,7 @@ class Completion:
 
     def succeed(self) -> None:
         self.triggered = True
+        self.at = self.env.now
         if self._event is not None:
             self._event.succeed()
 
@@ -72,9 +75,16 @@ class Job:
     """The programming report of a wv / pulse (its cost depends on it)."""
     origin: Any = None
     """Which loop iteration's instruction this is, when a lane-parallel loop issued it (replayed timing)."""
+    late: tuple[Completion, ...] = ()
+    """Producers of operands the job reads as it proceeds (``Op.late_reads``): it may start before they finish and
+    ends no earlier than they do."""
 
     def __post_init__(self) -> None:
         self.done.job = self
+
+    def ready_at(self) -> int:
+        """The cycle the job could first have started: issued and its producers done (they all are, once started)."""
+        return max([self.issued_at, *(d.at for d in self.deps)])
 
 
 class Unit:
@@ -145,7 +155,7 @@ class Unit:
                 self._room = None
             self.current = job
             self.started = start = max(env.now, job.issued_at)
-            if self.fixed_duration:
+            if self.fixed_duration and not job.late:
                 yield self.wait(env.timeout(self.finish(job, start) - env.now))
             else:
                 yield from self.execute(job)
@@ -161,8 +171,9 @@ class Unit:
         raise NotImplementedError
 
     def execute(self, job: Job) -> Generator:
-        """A job whose length is not known at its start (``fixed_duration = False``): model its timing from
-        cycle :attr:`started` (>= now; yield SimPy events through :meth:`wait`) and record its actions."""
+        """A job whose length is not known at its start (``fixed_duration = False``, or one with late dependencies):
+        model its timing from cycle :attr:`started` (>= now; yield SimPy events through :meth:`wait`) and record its
+        actions."""
         raise NotImplementedError
 
     def record(self, job: Job, action: str, count: int, cycles: int = 0, component: str | None = None) -> None:

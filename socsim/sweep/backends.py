@@ -39,7 +39,7 @@ def _pool_worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # pool.terminate(): end at once
     die_with_parent()
-    sys.stdout = open(os.devnull, "w")  # run_training's per-run header line
+    sys.stdout = open(os.devnull, "w")  # a library's stray message must not interleave with the parent's lines
 
 
 def run_pool(jobs: Sequence[PointJob], workers: int, on_result: OnResult) -> None:

@@ -161,12 +161,14 @@ def test_assembly_reassembles_to_the_identical_program():
 def test_a_graph_too_large_for_the_memories_is_a_capacity_error():
     graph = load_toml("programs/vgg8.toml")
     with pytest.raises(GraphError, match=r"graph 'vgg8', layer 'conv2': block rows 0\+64, cols 0\+32 does not "
-                                         r"fit; .* the target has 4 tiles x 32 columns = 128"):
+                                         r"fit \(pack placement\): the graph has 6348 blocks of up to 64 rows x 32 "
+                                         r"weights, the target 4 tiles; raise tiles.count"):
         compile_training(graph, load_config("wu2023"), 128, 64)
     mlp = load_toml("programs/mlp.toml")
     tiny = load_config("wu2023", {"controller": {"dmem_kbit": 8}})
-    with pytest.raises(CapacityError, match=r"graph 'mlp' does not fit wu2023: with a micro-batch of 1 it needs "
-                                            r"\d+ SRAM words \(controller.dmem_kbit gives 256;"):
+    with pytest.raises(CapacityError, match=r"graph 'mlp' does not fit wu2023: the data SRAM \(sram\) needs \d+ words "
+                                            r"with a micro-batch of 1 \(largest: .*\) but controller.dmem_kbit = 8 "
+                                            r"gives 256; raise controller.dmem_kbit to at least \d+"):
         compile_training(mlp, tiny, 128, 64)
 
 

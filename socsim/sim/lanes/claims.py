@@ -116,6 +116,8 @@ def check_varying(trace: Trace, loop: LaneLoop) -> None:
 def _words(rec: UnitRecord, name: str, operand: Operand) -> slice | np.ndarray:
     """The words of a private operand within its symbol (a gather/scatter span: the pattern's words)."""
     size = rec.mem[name][2]
+    if rec.streams is not None and name in rec.streams:
+        return operand.offset + rec.streams[name]
     if rec.pattern is not None and rec.span == name:
         return operand.offset + rec.pattern
     return slice(operand.offset, operand.offset + size)

@@ -67,6 +67,8 @@ class FastEngine(ReferenceEngine):
         ctrl.agen[:] = trace.agen
         for t, block in trace.blocks.items():
             soc.tiles[t].block = block
+        for t, streams in trace.streams.items():
+            soc.tiles[t].streams = dict(streams)
         hooks = soc.hooks
         if hooks:
             for pc in trace.hook_pcs:

@@ -39,7 +39,7 @@ class LaneOperands(TileOperands):
     def __init__(self, run: "NumericsPass", rec: UnitRecord, classes: dict[str, Operand]):
         self.run, self.rec, self.classes = run, rec, classes
         self.lanes = run.lanes
-        self.v, self.pattern = rec.values, rec.pattern
+        self.v, self.pattern, self.streams = rec.values, rec.pattern, rec.streams
         self.hyper, self.regs = run.ctrl.hyper, run.ctrl.regs
         self.tile = run.ctrl.soc.tiles[rec.tile] if rec.tile >= 0 else None  # type: ignore[assignment]
 
@@ -115,7 +115,7 @@ class TurnOperands(TileOperands):
 
     def __init__(self, run: "InTurnPass", rec: UnitRecord, lane: int):
         self.run, self.rec, self.lane = run, rec, lane
-        self.v, self.pattern = rec.values, rec.pattern
+        self.v, self.pattern, self.streams = rec.values, rec.pattern, rec.streams
         self.hyper, self.regs = run.ctrl.hyper, run.ctrl.regs
         self.tile = run.ctrl.soc.tiles[rec.tile] if rec.tile >= 0 else None  # type: ignore[assignment]
         self.mem = {name: (space, int(start[lane]) if isinstance(start, np.ndarray) else start, size)
@@ -165,7 +165,7 @@ class InTurnPass:
                 except (ValueError, IndexError) as exc:
                     raise _trap(ctrl, self.issue, rec, TrapKind.BAD_OPERAND, str(exc), lane) from None
                 if check and not rec.op.only_moves:
-                    name = nonfinite_operand(self.arrays, rec.op.access, c.mem, rec.span, rec.pattern)
+                    name = nonfinite_operand(self.arrays, rec.op.access, c.mem, rec.span, rec.pattern, rec.streams)
                     if name:
                         raise _trap(ctrl, self.issue, rec, TrapKind.NAN, f"operand {name} holds NaN or inf after "
                                     f"{rec.ins.spec.mnemonic} in iteration {lane} of {self.loop.describe()}", lane)
@@ -220,8 +220,10 @@ class NumericsPass:
         for name, _, written in rec.op.access:
             o = c.classes[name]
             if written and o.kind == PRIVATE:
-                if name == rec.span and rec.pattern is not None:
-                    rows = ~np.isfinite(c.a(name)[:, rec.pattern]).all(axis=1)
+                offsets = rec.streams[name] if rec.streams is not None and name in rec.streams else (
+                    rec.pattern if name == rec.span else None)
+                if offsets is not None:
+                    rows = ~np.isfinite(c.a(name)[:, offsets]).all(axis=1)
                     lane = int(np.flatnonzero(rows)[0]) if rows.any() else -1
                 else:
                     lane = first_nonfinite(self.store[o.symbol], o.offset, rec.mem[name][2])

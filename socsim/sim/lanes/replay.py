@@ -63,6 +63,12 @@ def snapshot(soc: "Soc", ctrl: "Controller", execution: int, here: int, first: i
             raise _Foreign
         return tuple((ident(m.completion.job), m.processed) for m in members)
 
+    fill = -(-soc.cfg.tiles.rows // soc.cfg.tiles.stream_words_per_cycle)  # a streamed job's longest first fetch
+
+    def ready(job: "Job") -> int:
+        """When a queued job became ready, relative to now; all times over a first fetch ago are alike."""
+        return max(job.ready_at() - now, -fill) if job.op.stream_edges is not None else 0
+
     try:
         queued: dict[int, int] = {}
         units = []
@@ -79,11 +85,14 @@ def snapshot(soc: "Soc", ctrl: "Controller", execution: int, here: int, first: i
                 kind = ("deps", waited(w))
             cur = u.current
             # a queued job starts at max(then, issued_at): an issue cycle already past is the same as now
-            queue = tuple((ident(j), max(j.issued_at - now, 0), tuple(ident(d.job) for d in j.deps if not d.triggered))
+            queue = tuple((ident(j), max(j.issued_at - now, 0), tuple(ident(d.job) for d in j.deps if not d.triggered),
+                           tuple(ident(d.job) for d in j.late if not d.triggered), ready(j))
                           for j in u.queue)
             last = u.last_done
+            late = tuple(ident(d.job) for d in cur.late if not d.triggered) if cur is not None else ()
             units.append((ident(cur) if cur is not None else None, u.started - now if cur is not None else 0,
-                          getattr(u, "left", 0) if cur is not None else 0, kind, queue,
+                          getattr(u, "left", 0) if cur is not None else 0, getattr(u, "stage", 0) if cur is not None
+                          else 0, late, kind, queue,
                           ident(last.job) if last is not None and not last.triggered else None, u._room is not None))
         events = []
         for t, prio, _eid, ev in sorted(env._queue, key=lambda e: (e[0], e[1], e[2])):
@@ -213,9 +222,14 @@ def shift(soc: "Soc", cycles: int, positions: int, units: dict[int, UnitRecord],
     f = soc.fabric
     f.bus_free_at += cycles
     f.port_free_at = [t + cycles for t in f.port_free_at]
+    moved: set[int] = set()
     for job in jobs.values():
         g = job.origin[1] + positions
         job.origin = (execution, g)
         job.ops = units[g % per_lane].resolved(g // per_lane)
+        for d in (*job.deps, *job.late):  # when a producer finished, for a streamed job's first fetch
+            if d.triggered and id(d) not in moved:
+                moved.add(id(d))
+                d.at += cycles
     for e in board:
         e.reads, e.writes = e.job.ops.reads, e.job.ops.writes

@@ -19,9 +19,22 @@ from isa.program import TBUF_STRIDE, Instruction
 from isa.spec import Phase, Space, Unit
 from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.memory import Region
-from socsim.sim.operands import Resolved, operand_size, pattern_values
-from socsim.sim.ops import OWN_BUFFER, READS, SHARED_STATE, Block, Exec, Op, block_values, configure
+from socsim.sim.operands import Resolved, operand_size, pattern_values, stream_values
+from socsim.sim.ops import (
+    CONFIGURES_STREAMS,
+    OWN_BUFFER,
+    READS,
+    SHARED_STATE,
+    Block,
+    Exec,
+    Op,
+    block_values,
+    configure,
+    configure_stream,
+    stream_env,
+)
 from socsim.sim.ops.base import ControlState
+from socsim.sim.ops.stream import STREAM_NAMES
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
@@ -64,6 +77,8 @@ class UnitRecord:
     """The operand the pattern addresses ("" for other instructions)."""
     tile: int
     """The tile of a CIM instruction (-1 otherwise)."""
+    streams: dict[str, np.ndarray] | None
+    """``mvms``: each streamed operand's word offsets from its start (None without numerics or for other ops)."""
     read_index: int
     """For mvm / mvmt / rdw: how many reads of its tile come before it in the iteration (-1 otherwise)."""
     tags_first: tuple[str, str]
@@ -110,6 +125,8 @@ class Trace:
     regs: list[Any]
     agen: list[tuple[int, int]]
     blocks: dict[int, Block]
+    streams: dict[int, dict[str, tuple]]
+    """The stream state (tpat, tepi) each tile has after the iteration."""
     tags: tuple[str, str]
     hook_pcs: list[int]
     """The pcs of the iteration, in order (for progress hooks)."""
@@ -178,6 +195,12 @@ class ControlPass(ControlState):
         self.alu_cycles, self.taken_cycles = ctrl.alu_cycles, ctrl.taken_cycles
         self.blocks: dict[int, Block] = {}
         self.entry_blocks: dict[int, Block] = {}
+        self.streams: dict[int, dict[str, tuple]] = {}
+        self.entry_streams: dict[int, dict[str, tuple]] = {}
+        self.streams_set: dict[int, set[str]] = {}
+        """Per tile, the stream state (IN, OUT, EPI) the iteration has set so far."""
+        self.streams_exposed: dict[int, set[str]] = {}
+        """Per tile, the stream state an mvms used before the iteration set it."""
         self.tags_first = (ctrl.layer, ctrl.phase)
         self.tags = self.tags_first
         self.marked = False
@@ -265,7 +288,8 @@ class ControlPass(ControlState):
             if not rec.marked:  # before the iteration's first mark: later lanes carry the tags of the one before
                 rec.tags = self.tags
         return Trace(self.records, self.units, self.tile_reads, self.exit_regs(), list(self.agen),
-                     {**self.entry_blocks, **self.blocks}, self.tags, self.pcs, self.inner)
+                     {**self.entry_blocks, **self.blocks}, {**self.entry_streams, **self.streams}, self.tags, self.pcs,
+                     self.inner)
 
     def unit(self, ins: Instruction, op: Op, pc: int) -> None:
         mn = ins.spec.mnemonic
@@ -289,6 +313,22 @@ class ControlPass(ControlState):
             elif tile not in self.blocks:  # the block set before the loop: every iteration must leave it so
                 self.entry_blocks.setdefault(tile, soc.tiles[tile].block)
             env = block_values(self.blocks.get(tile, soc.tiles[tile].block))
+            if mn in CONFIGURES_STREAMS or p.streamed:
+                if tile not in self.streams:
+                    self.entry_streams[tile] = dict(soc.tiles[tile].streams)
+                    self.streams[tile] = dict(soc.tiles[tile].streams)
+                    self.streams_set[tile] = set()
+                if mn in CONFIGURES_STREAMS:
+                    if mn == "tpat":
+                        self.agen_exposed_use()
+                    before = dict(self.streams[tile])
+                    configure_stream(self.streams[tile], ins.args, self.agen, mn)
+                    self.streams_set[tile] |= {k for k, v in self.streams[tile].items() if v != before[k]} | (
+                        {"EPI"} if mn == "tepi" else {STREAM_NAMES[ins.args[1]]})
+                else:
+                    exposed = self.streams_exposed.setdefault(tile, set())
+                    exposed.update(set(self.streams[tile]) - self.streams_set[tile])
+                    env = {**env, **stream_env(self.streams[tile])}
             if mn in READS:
                 read_index = self.tile_reads.get(tile, 0)
                 self.tile_reads[tile] = read_index + 1
@@ -297,6 +337,11 @@ class ControlPass(ControlState):
         if p.patterned:
             self.agen_exposed_use()
             lo, offsets = pattern_values(tuple(self.agen), values, not soc.timing_only)
+        lows: dict[str, int] = {}
+        streams: dict[str, np.ndarray] | None = None
+        if p.streamed:
+            lows, stream_offs = stream_values(self.streams[tile], values, not soc.timing_only)
+            streams = None if soc.timing_only else {m.name: stream_offs[m.stream] for m in p.mems if m.stream}
         if "step" in values and mn == "adamw" and isinstance(self.regs[values["step"]], np.ndarray):
             raise LaneViolation(pc, f"adamw at pc {pc}: its step register differs between iterations")
         mem: dict[str, tuple[Space, Start, int]] = {}
@@ -310,6 +355,8 @@ class ControlPass(ControlState):
             start: Start = m.ref.offset + (self.regs[m.ref.reg] if m.ref.reg else 0)
             if m.span:
                 start = start + lo
+            elif m.stream:
+                start = start + lows[m.stream]
             for s in ((int(start.min()), int(start.max())) if isinstance(start, np.ndarray) else (start,)):
                 problem = soc.memory.check(m.ref.space, s, size)
                 if problem:
@@ -325,7 +372,7 @@ class ControlPass(ControlState):
                 if space is not Space.TBUF or start // TBUF_STRIDE != tile:
                     raise LaneViolation(pc, f"operand {name} must be in tile {tile}'s buffer tb{tile}")
         rec = UnitRecord(len(self.units), len(self.records), pc, ins, op, values, mem, varying, offsets, p.span, tile,
-                         read_index,
+                         streams, read_index,
                          self.tags_first if not self.marked else self.tags, self.tags, self.marked)
         self.units.append(rec)
         self.records.append((UNIT, pc, rec, 0))
@@ -358,6 +405,10 @@ class ControlPass(ControlState):
             if self.blocks.get(tile, block) != block:
                 raise LaneViolation(end, f"{loop.describe()}: tile {tile}'s block is used before the iteration "
                                          "configures it and the iteration changes it")
+        for tile, keys in self.streams_exposed.items():
+            if any(self.streams[tile][k] != self.entry_streams[tile][k] for k in keys):
+                raise LaneViolation(end, f"{loop.describe()}: tile {tile}'s stream patterns or epilogue are used "
+                                         "before the iteration sets them and the iteration changes them")
 
     def exit_regs(self) -> list[Any]:
         """The registers the last iteration leaves (integers)."""

@@ -23,17 +23,29 @@ from socsim.sim.ops.base import (
 from socsim.sim.ops.control import PATTERN_LEVELS, control_ops
 from socsim.sim.ops.digital import DIGITAL, OVERWRITES, REDUCIBLE, pool_out
 from socsim.sim.ops.move import MOVES
+from socsim.sim.ops.stream import (
+    CONFIGURES_STREAMS,
+    IDENTITY,
+    STREAM,
+    Epilogue,
+    configure_stream,
+    stream_accesses,
+    stream_edges,
+    stream_env,
+)
 from socsim.sim.ops.sync import WAITING
 from socsim.sim.ops.tile import OWN_BUFFER, READS, SHARED_STATE, TILE, Block, TileOperands, block_values, configure
 
 ONLY_MOVES = frozenset({"copy", "gather", "scatter", "vfill", "vmax", "vmin", "vclamp", "vrelu", "vdrelu", "vcmpeq",
-                        "maxpool", "maxpoolb", "argmax", "tcfg"})
+                        "maxpool", "maxpoolb", "argmax", "tcfg", "tpat"})
 """Operations that only move, select or compare words (Op.only_moves)."""
 SCALAR_MEMORY = frozenset({"lw", "sw"})
 SYNC = frozenset({"fence", "wait", "post", "waitt", "halt"})
 EXECUTED_WITHOUT_NUMERICS = frozenset({"hp"})
 """Unit instructions whose effect is architectural state rather than data (run in timing-only mode too)."""
 NOMINAL_WITHOUT_NUMERICS = frozenset({"wv", "pulse"})
+STREAMED = frozenset({"mvms"})
+"""Tile operations that stream their operands through the tile's own address generators (socsim.sim.ops.stream)."""
 """Programming instructions: charged a nominal report in timing-only mode (socsim.sim.timing_only)."""
 
 
@@ -65,9 +77,12 @@ def _build() -> dict[str, Op]:
             ops[mn] = Op(spec, Exec.UNIT, numerics=numerics, words=words, read_modify_write=rmw,
                          reducible=reducible, timing_only=_timing_only(mn), only_moves=mn in ONLY_MOVES)
         elif spec.unit is Unit.TILE:
-            numerics, cost = TILE[mn]
+            numerics, cost = {**TILE, **STREAM}[mn]
+            streamed = mn in STREAMED
             ops[mn] = Op(spec, Exec.UNIT, numerics=numerics, tile_cost=cost, timing_only=_timing_only(mn),
-                         only_moves=mn in ONLY_MOVES)
+                         only_moves=mn in ONLY_MOVES, late_reads=frozenset({"psum"}) if streamed else frozenset(),
+                         stream_edges=stream_edges if streamed else None,
+                         stream_accesses=stream_accesses if streamed else None)
     return ops
 
 
@@ -76,4 +91,4 @@ OPS: dict[str, Op] = _build()
 
 __all__ = ["OPS", "Apply", "Op", "Exec", "TimingOnly", "Operands", "TileOperands", "ControlState", "Work", "F32",
            "add_into", "PATTERN_LEVELS", "Block", "block_values", "configure", "pool_out", "READS", "OWN_BUFFER",
-           "SHARED_STATE"]
+           "SHARED_STATE", "Epilogue", "IDENTITY", "CONFIGURES_STREAMS", "configure_stream", "stream_env", "STREAMED"]

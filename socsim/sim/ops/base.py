@@ -59,6 +59,8 @@ class Operands:
     lanes: int
     v: dict[str, Any]
     pattern: np.ndarray | None
+    streams: dict[str, np.ndarray] | None = None
+    """``mvms``: the word offsets of each streamed operand (its tile's input or output pattern) from its start."""
     hyper: dict[int, float]
     regs: list
 
@@ -153,6 +155,15 @@ class Op:
     predicate telling whether two of its operands are the same words."""
     overwrites: Callable[[dict], frozenset[str]] = no_operands
     """Read-write operands that these field values only write (``mm`` without ``acc``)."""
+    late_reads: frozenset[str] = frozenset()
+    """Operands read as the job proceeds (``mvms``'s partial sums): their producers are late dependencies, which the
+    job need not wait for to start, only to end (socsim.sim.unit.Job.late)."""
+    stream_edges: Callable[[Any, dict], tuple[int, int]] | None = None
+    """Streamed tile ops: (tile, field values) -> (the first input's fetch, the last output's add and write) in
+    cycles; the fetch is hidden when the tile could make it while its previous job converted."""
+    stream_accesses: Callable[[dict, dict], list[tuple[str, str, int]]] | None = None
+    """Streamed tile ops: (field values, operands) -> (operand, read or write, words) the streams move (priced per
+    word instead of each operand's whole span)."""
     timing_only: TimingOnly = TimingOnly.SKIP
     only_moves: bool = False
     """Its outputs are words of its inputs, immediates or constants, so it cannot make NaN or inf from finite

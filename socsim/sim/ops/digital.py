@@ -158,16 +158,20 @@ def _sgd(c: Operands) -> None:
     c.put("dw", -c.h(Hyper.LR) * mom)
 
 
-def _quant(c: Operands) -> None:
-    x = c.a("src") / F32(c.v["scale"])
-    bits = c.v["bits"]
+def quantize(x: np.ndarray, scale: float, bits: int) -> np.ndarray:
+    """DAC codes: clip(round_half_even(x / scale), +-(2^(bits-1) - 1)); bits = 0: x / scale (analog inputs)."""
+    x = x / F32(scale)
     if bits:
         top = F32(2 ** (bits - 1) - 1)
         x = np.clip(np.rint(x), -top, top)
-    c.put("dst", x)
+    return x
 
 
-def _scalar(c: Operands, name: str) -> np.ndarray:
+def _quant(c: Operands) -> None:
+    c.put("dst", quantize(c.a("src"), c.v["scale"], c.v["bits"]))
+
+
+def scale_operand(c: Operands, name: str) -> np.ndarray:
     """A one-word operand of every lane as (L, 1) float32; ValueError unless each is finite and positive."""
     v = c.a(name)[:, :1]
     if not (np.isfinite(v).all() and (v > 0).all()):
@@ -175,13 +179,17 @@ def _scalar(c: Operands, name: str) -> np.ndarray:
     return v
 
 
-def _quantm(c: Operands) -> None:
-    x = c.a("src") / _scalar(c, "scale")
-    bits = c.v["bits"]
+def quantize_by(x: np.ndarray, scale: np.ndarray, bits: int) -> np.ndarray:
+    """DAC codes of every lane's x (L, n) with its scale (L, 1): as :func:`quantize` with the scale in memory."""
+    x = x / scale
     if bits:
         top = F32(2 ** (bits - 1) - 1)
         x = np.clip(np.rint(x), -top, top)
-    c.put("dst", x)
+    return x
+
+
+def _quantm(c: Operands) -> None:
+    c.put("dst", quantize_by(c.a("src"), scale_operand(c, "scale"), c.v["bits"]))
 
 
 def _bn_view(c: Operands, name: str) -> np.ndarray:

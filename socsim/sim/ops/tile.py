@@ -59,7 +59,7 @@ class TileOperands(Operands):
         raise NotImplementedError
 
 
-READS = frozenset({"mvm", "mvmt", "mvmr", "rdw"})
+READS = frozenset({"mvm", "mvmt", "mvmr", "rdw", "mvms"})
 """Tile instructions that read the array (each takes one read number for its draws)."""
 OWN_BUFFER = frozenset({"mvm", "mvmt", "mvmr"})
 """Tile instructions whose memory operands must lie in their own tile's buffer."""
@@ -116,14 +116,21 @@ def _read_cost(transposed: bool) -> Callable[["Tile", dict, ProgramReport | None
     def cost(tile: "Tile", v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
         n, rows, cols = v["n"], v["ROWS"], v["COLS"]
         slots, conv, per = tile.read_cost(v["IN_BITS"])
-        bitlines = tile.bitlines(cols)
-        if transposed:
-            cycles, drive, convert = tile.mvmt_cycles(n, rows, conv, per), bitlines, rows
-        else:
-            cycles, drive, convert = tile.mvm_cycles(n, cols, conv, per), rows, bitlines
-        return cycles, [("dac_pulse", n * drive * slots), ("array_cell", n * rows * bitlines * slots),
-                        ("adc_conversion", n * convert * conv), ("shift_add", n * convert * conv)]
+        cycles = tile.mvmt_cycles(n, rows, conv, per) if transposed else tile.mvm_cycles(n, cols, conv, per)
+        return cycles, read_actions(tile, n, rows, cols, slots, conv, transposed)
     return cost
+
+
+def read_actions(tile: "Tile", n: int, rows: int, cols: int, slots: int, conv: int, transposed: bool) -> Actions:
+    """DAC pulses, cell reads, conversions and shift-adds of ``n`` reads of a rows x cols block: of the block, or of
+    the whole array when the energy table prices a full tile operation per MVM (``energy.mvm_pricing``)."""
+    if tile.full_tile:
+        rows, bitlines = tile.cfg.rows, tile.cfg.bitlines
+    else:
+        bitlines = tile.bitlines(cols)
+    drive, convert = (bitlines, rows) if transposed else (rows, bitlines)
+    return [("dac_pulse", n * drive * slots), ("array_cell", n * rows * bitlines * slots),
+            ("adc_conversion", n * convert * conv), ("shift_add", n * convert * conv)]
 
 
 def _program_cost(tile: "Tile", v: dict, report: ProgramReport | None) -> tuple[int, Actions]:

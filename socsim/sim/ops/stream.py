@@ -1,0 +1,177 @@
+"""The streamed MVM of the pipelined datapath: ``tpat`` (a tile's stream patterns), ``tepi`` (its output stage's
+epilogue) and ``mvms`` (n vectors streamed in through the input pattern, converted, chained and written out).
+
+Numerics are those of the sequential datapath's instructions, in the same order and float32 operations: the input
+stage quantises as ``quant`` does, the array reads as ``mvm`` does (one read number per instruction), the partial sum
+of the tile before is added as ``scadd`` adds it (``psum + y``), and the epilogue applies ``vscl``, ``vaddr``,
+``bneval``, ``vadd`` and ``vrelu``'s operations in that order. So a pipelined program that feeds the same vectors in
+the same instructions computes bit for bit what the sequential one does; only the timing differs.
+
+Timing (docs/architecture.md, "Streamed MVM"): per vector the slowest of the conversion (as ``mvm``), the input
+fetch (ROWS words at ``tiles.stream_words_per_cycle``) and the output stage's traffic; before the first vector the
+fetch of one input (hidden when the tile's address generator could fetch it while the previous job converted);
+after the last one the output stage's last add and write (``tiles.psum_add_cycles`` + its words). The partial-sum
+operand is read as it arrives: its producer is a late dependency (the job converts meanwhile and ends no earlier
+than the producer, plus the tail).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from isa.spec import Space, TileStream
+from socsim.sim.ops.base import F32
+from socsim.sim.ops.digital import quantize_by, scale_operand
+from socsim.sim.ops.tile import read_actions
+
+if TYPE_CHECKING:
+    from socsim.physics import ProgramReport
+    from socsim.sim.ops.tile import Actions, TileOperands
+    from socsim.sim.tile import Tile
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    """The output stage's function, latched by ``tepi``: per lane (L, COLS) arrays, None where the step is off."""
+
+    f: np.ndarray
+    """(L, 1): the dequantisation factor (tepi's f times its scale in memory)."""
+    bias: np.ndarray | None
+    bn_scale: np.ndarray | None
+    bn_mean: np.ndarray | None
+    bn_beta: np.ndarray | None
+    relu: bool
+
+    def lanes(self, lanes: int) -> "Epilogue":
+        """The epilogue for an instruction of ``lanes`` lanes (set by a loop of others: its last lane's)."""
+        arrays = (self.f, self.bias, self.bn_scale, self.bn_mean, self.bn_beta)
+        if all(a is None or a.shape[0] in (1, lanes) for a in arrays):
+            return self
+        return Epilogue(*(None if a is None else a[-1:] for a in arrays), self.relu)
+
+
+IDENTITY = Epilogue(np.ones((1, 1), F32), None, None, None, None, False)
+"""The epilogue of a tile no ``tepi`` has configured."""
+
+
+def _tepi(c: "TileOperands") -> None:
+    v = c.v
+    cols, ch = v["COLS"], v["ch"]
+    bias = c.a("b").astype(F32, copy=True) if v["hb"] else None
+    scale = mean = beta = None
+    if v["hn"]:
+        run, gb = c.a("run"), c.a("gb")
+        scale = gb[:, :cols] / np.sqrt(run[:, ch:ch + cols] + F32(v["eps"]))  # as bneval: gamma / sqrt(var + eps)
+        mean, beta = run[:, :cols].copy(), gb[:, ch:ch + cols].copy()
+    f = F32(v["f"]) * scale_operand(c, "s")  # (L, 1): as vsclm, f times the scale in memory
+    c.tile.epilogue = Epilogue(f, bias, scale, mean, beta, bool(v["relu"]))
+
+
+def apply_epilogue(ep: Epilogue, y: np.ndarray, res: np.ndarray | None) -> np.ndarray:
+    """y (L, n, COLS) through the epilogue, in the sequential datapath's order: vscl, vaddr, bneval, vadd, vrelu."""
+    y = ep.f[:, :, None] * y
+    if ep.bias is not None:
+        y = y + ep.bias[:, None, :]
+    if ep.bn_scale is not None:
+        y = ep.bn_scale[:, None, :] * (y - ep.bn_mean[:, None, :]) + ep.bn_beta[:, None, :]
+    if res is not None:
+        y = y + res
+    if ep.relu:
+        y = np.maximum(y, F32(0))
+    return y
+
+
+def _mvms(c: "TileOperands") -> None:
+    v = c.v
+    n, rows, cols = v["n"], v["ROWS"], v["COLS"]
+    if v["IN_PATTERN"] != n * rows or v["OUT_PATTERN"] != n * cols:
+        raise ValueError(f"mvms: the tile's input pattern has {v['IN_PATTERN']} words and its output pattern "
+                         f"{v['OUT_PATTERN']}; n x ROWS = {n * rows} and n x COLS = {n * cols} expected")
+    lanes, streams = c.lanes, c.streams
+    x = quantize_by(c.a("src")[:, streams["src"]], scale_operand(c, "scale"), v["IN_BITS"]).reshape(lanes, n, rows)
+    t_s, counters = c.read_draws()
+    y, sat = c.tile.crossbar.mvm_lanes(x, v["R0"], v["C0"], cols, v["IN_BITS"], t_s, counters)
+    c.count_saturated(sat)
+    if v["acc"]:
+        y = c.a("psum").reshape(lanes, n, cols) + y
+    if v["post"]:
+        res = c.a("res")[:, streams["res"]].reshape(lanes, n, cols) if v["hres"] else None
+        y = apply_epilogue(c.tile.epilogue.lanes(lanes), y, res)
+    c.a("dst")[:, streams["dst"]] = y.reshape(lanes, -1)
+
+
+def output_words(v: dict) -> int:
+    """Words the output stage moves per vector: the result, and the partial sum and residual it reads."""
+    return v["COLS"] * (1 + v["acc"] + v["hres"])
+
+
+def _mvms_cost(tile: "Tile", v: dict, report: "ProgramReport | None") -> tuple[int, "Actions"]:
+    """Cycles of the n vectors (without the first fetch and the last output, :func:`stream_edges`) and the tile's
+    actions: the array's reads as ``mvm``, and the input stage's quantiser and the output stage's adds priced as the
+    digital unit's operations they replace."""
+    n, rows, cols = v["n"], v["ROWS"], v["COLS"]
+    slots, conv, conv_cycles = tile.read_cost(v["IN_BITS"])
+    rate = tile.cfg.stream_words_per_cycle
+    per = max(tile.mvm_cycles(1, cols, conv, conv_cycles), -(-rows // rate), -(-output_words(v) // rate))
+    outs = n * cols
+    adds = outs * (v["acc"] + v["hres"])
+    ops = 2 * n * rows + adds
+    macs = 0
+    if v["post"]:  # the steps tepi turned on (EPI_*: control state at issue, as the numerics' epilogue)
+        macs += outs * (1 + v["EPI_N"])
+        ops += outs * (v["EPI_B"] + v["EPI_N"] + v["EPI_R"])
+    return n * per, [*read_actions(tile, n, rows, cols, slots, conv, False), ("du_op", ops), ("du_mac", macs),
+                     ("du_special", n * rows)]
+
+
+def stream_edges(tile: "Tile", v: dict) -> tuple[int, int]:
+    """(the first input's fetch, the last output's add and write) of an ``mvms``, in cycles."""
+    rate = tile.cfg.stream_words_per_cycle
+    return -(-v["ROWS"] // rate), tile.cfg.psum_add_cycles + -(-output_words(v) // rate)
+
+
+def stream_accesses(v: dict, mem: dict[str, tuple[Space, int, int]]) -> list[tuple[str, str, int]]:
+    """(operand, ``read`` or ``write``, words) the streams move: the words the patterns address, not their spans."""
+    n, rows, cols = v["n"], v["ROWS"], v["COLS"]
+    out = [("src", "read", n * rows), ("scale", "read", 1), ("dst", "write", n * cols)]
+    if v["acc"]:
+        out.append(("psum", "read", n * cols))
+    if v["hres"]:
+        out.append(("res", "read", n * cols))
+    return out
+
+
+def _tepi_cost(tile: "Tile", v: dict, report: "ProgramReport | None") -> tuple[int, "Actions"]:
+    words = v["COLS"] * (v["hb"] + 4 * v["hn"])
+    return tile.cfg.config_cycles + -(-words // tile.cfg.stream_words_per_cycle), \
+        [("du_special", v["COLS"] * v["hn"]), ("du_op", v["COLS"] * v["hn"])]
+
+
+def configure_stream(streams: dict[str, tuple], ins_args: tuple, agen: list[tuple[int, int]], mnemonic: str) -> None:
+    """The control state ``tpat`` and ``tepi`` set at issue: a stream pattern from the address generator's levels, or
+    the epilogue's step flags."""
+    if mnemonic == "tpat":
+        streams[STREAM_NAMES[ins_args[1]]] = tuple(agen)
+    elif mnemonic == "tepi":
+        *_, hb, hn, relu = ins_args
+        streams["EPI"] = (hb, hn, relu)
+
+
+def stream_env(streams: dict[str, tuple]) -> dict[str, int]:
+    """The epilogue flags as size names of an mvms (EPI_B, EPI_N, EPI_R)."""
+    hb, hn, relu = streams["EPI"]
+    return {"EPI_B": hb, "EPI_N": hn, "EPI_R": relu}
+
+
+STREAM_NAMES = {int(TileStream.IN): "IN", int(TileStream.OUT): "OUT"}
+CONFIGURES_STREAMS = frozenset({"tpat", "tepi"})
+
+STREAM = {
+    "tpat": (None, lambda tile, v, report: (tile.cfg.config_cycles, [])),
+    "tepi": (_tepi, _tepi_cost),
+    "mvms": (_mvms, _mvms_cost),
+}
+"""mnemonic -> (numerics over lanes, cost), as socsim.sim.ops.tile.TILE."""
