@@ -72,7 +72,7 @@ class CompiledNetwork:
         ``programs`` (instructions and code bytes), ``area``."""
         layers = map_graph(self.graph, self.cfg).layers
         mapping = pd.DataFrame([{k: getattr(lm, k) for k in ("name", "kind", "rows", "cols", "row_blocks",
-                                                              "col_blocks", "replicas", "crossbars", "used_cells",
+                                                              "col_blocks", "crossbars", "used_cells",
                                                               "allocated_cells", "mvms", "tile_ops")}
                                 for lm in layers])
         programs = pd.DataFrame([{"program": k, "instructions": len(p.instructions), "code_bytes": p.code_bytes()}

@@ -1,4 +1,4 @@
-"""Mapping onto crossbar tiles: the Wu LeNet counts, placement, replication and capacity errors."""
+"""Mapping onto crossbar tiles: the Wu LeNet counts, the placement of the same blocks, capacity errors."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from socsim.compiler.frontend_toml import load_toml, loads_toml
 from socsim.compiler.graph import Conv2d, Graph, GraphError, Input
 from socsim.compiler.mapping import CapacityError, MapOptions, map_graph, mapping_frame, mapping_table
+from socsim.compiler.placement import place_blocks
 from socsim.config import RowBlocking, load_config, preset_names
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
@@ -34,30 +35,19 @@ def test_wu_lenet_counts(cfg, lenet):
             for lm in m.layers] == [("conv1", 25, 4, 1, 1, 1, 576, 576), ("conv2", 100, 12, 2, 1, 2, 64, 128),
                                     ("fc", 192, 10, 3, 1, 3, 1, 3)]
     assert (m.tile_rows, m.tile_cols, m.tiles) == (64, 32, 4)
-    assert not m.fits_tiles and m.time_multiplex and m.slots == 2
-    assert [(b.layer, b.row_start, b.rows, b.tile, b.slot) for b in m.blocks] == [
-        ("conv1", 0, 25, 0, 0), ("conv2", 0, 64, 1, 0), ("conv2", 64, 36, 2, 0), ("fc", 0, 64, 3, 0),
-        ("fc", 64, 64, 0, 1), ("fc", 128, 64, 1, 1)]
+    assert [(b.layer, b.row_start, b.rows, b.crossbar) for b in m.blocks] == [
+        ("conv1", 0, 25, 0), ("conv2", 0, 64, 1), ("conv2", 64, 36, 2), ("fc", 0, 64, 3), ("fc", 64, 64, 4),
+        ("fc", 128, 64, 5)]
     assert m.layer("conv2").utilization == pytest.approx(1200 / (2 * 64 * 32))
 
 
-def test_without_time_multiplexing_the_mapping_reports_the_overflow(cfg, lenet):
-    m = map_graph(lenet, cfg, MapOptions(time_multiplex=False))
-    assert not m.time_multiplex and m.slots == 1 and not m.fits_tiles
-    assert [b.tile for b in m.blocks] == [0, 1, 2, 3, None, None]
-    assert "DOES NOT FIT" in m.table()
-
-
-def test_replicas_multiply_crossbars_not_work(cfg, lenet):
-    m = map_graph(lenet, cfg, MapOptions(replicas={"conv1": 3}))
-    conv1 = m.layer("conv1")
-    assert (conv1.replicas, conv1.crossbars, conv1.mvms, conv1.tile_ops) == (3, 3, 576, 576)
-    assert (m.crossbars, m.tile_ops) == (8, 707)
-    assert [b.replica for b in conv1.blocks] == [0, 1, 2]
-    with pytest.raises(GraphError, match=r"replicas names 'pool1', which is not a weight layer"):
-        map_graph(lenet, cfg, MapOptions(replicas={"pool1": 2}))
-    with pytest.raises(ValueError, match=r"replicas\['conv1'\] = 0"):
-        MapOptions(replicas={"conv1": 0})
+def test_the_mapping_counts_and_the_placement_places_the_same_blocks(cfg, lenet):
+    """One model of the blocks: the placement the lowering compiles puts exactly the mapping's blocks (six
+    crossbars as column strips on two of wu2023's four tiles, all resident: no replicas, no time multiplexing)."""
+    m, placed = map_graph(lenet, cfg), place_blocks(lenet, cfg)
+    assert [(b.layer, b.row_start, b.rows, b.col_start, b.cols) for b in m.blocks] == \
+        [(b.layer, b.row_start, b.rows, b.col_start, b.cols) for b in placed.blocks]
+    assert placed.tiles_used == 2 <= cfg.tiles.count < m.crossbars
 
 
 def test_mapping_table_and_frame(cfg, lenet):
@@ -65,7 +55,7 @@ def test_mapping_table_and_frame(cfg, lenet):
     lines = text.splitlines()
     total = next(line for line in lines if line.startswith("total"))
     assert total.split() == ["total", "6", "26.2%", "641", "707"]
-    assert "time-multiplexed in 2 slots" in text
+    assert "copies" not in text and "time-multiplexed" not in text
     df = mapping_frame(lenet, cfg)
     assert list(df["crossbars"]) == [1, 2, 3] and df["tile_ops"].sum() == 707
 
