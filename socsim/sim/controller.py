@@ -39,7 +39,7 @@ from socsim.sim.unit import Unit as SimUnit
 CONTROL, UNIT = Exec.CONTROL, Exec.UNIT
 
 if TYPE_CHECKING:
-    from socsim.sim.soc import Soc
+    from socsim.sim.machine import Machine
     from socsim.sim.tile import Tile
 
 WATCH_CYCLES = 1 << 14
@@ -83,7 +83,7 @@ class SeqOperands(TileOperands):
 class Controller:
     """Architectural state (registers, address generator, tags) and the fetch / look up / call loop."""
 
-    def __init__(self, soc: "Soc"):
+    def __init__(self, soc: "Machine"):
         self.soc = soc
         self.regs: list[Any] = [0] * 32
         self.hyper = {int(k): v for k, v in DEFAULT_HYPER.items()}
@@ -140,7 +140,7 @@ class Controller:
                     self.soc.unit_states())
 
     def check_budget(self, ins: Instruction) -> None:
-        """Trap past ``controller.max_cycles`` or the host deadline (:attr:`Soc.deadline`); the run loop calls
+        """Trap past ``controller.max_cycles`` or the host deadline (:attr:`Machine.deadline`); the run loop calls
         this when the cycle count passes :attr:`poll`, so the host clock is read every WATCH_CYCLES at most."""
         soc, now = self.soc, self.soc.env.now + self.lag
         if now > self.limit:

@@ -16,10 +16,10 @@ from socsim.sim.lanes.engine import FastEngine
 from socsim.sim.reference import ReferenceEngine
 
 if TYPE_CHECKING:
-    from socsim.sim.soc import Soc
+    from socsim.sim.machine import Machine
 
 
-ENGINES: dict[str, Callable[["Soc"], ReferenceEngine]] = {"fast": FastEngine, "reference": ReferenceEngine}
+ENGINES: dict[str, Callable[["Machine"], ReferenceEngine]] = {"fast": FastEngine, "reference": ReferenceEngine}
 """Engine name -> constructor."""
 DEFAULT_ENGINE = "fast"
 ENGINE_HELP = ("how loops the program declares lane-parallel run: fast (default: iterations as lanes, timing replayed "
@@ -27,7 +27,7 @@ ENGINE_HELP = ("how loops the program declares lane-parallel run: fast (default:
 """Command-line help of ``--engine`` (socsim run, train, sweep)."""
 
 
-def make_engine(name: str, soc: "Soc"):
+def make_engine(name: str, soc: "Machine"):
     """The engine called ``name``; an unknown name raises ValueError listing the valid ones."""
     try:
         return ENGINES[name](soc)

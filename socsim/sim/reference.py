@@ -9,7 +9,7 @@ from isa.program import Instruction, Program
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
-    from socsim.sim.soc import Soc
+    from socsim.sim.machine import Machine
 
 
 class ReferenceEngine:
@@ -17,7 +17,7 @@ class ReferenceEngine:
 
     name = "reference"
 
-    def __init__(self, soc: "Soc"):
+    def __init__(self, soc: "Machine"):
         self.soc = soc
         self.loops: dict[int, object] = {}
         """The lane-parallel loops this engine runs, by the pc of their first instruction (none here: every

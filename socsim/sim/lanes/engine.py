@@ -16,7 +16,7 @@ from socsim.sim.traps import Trap, TrapKind
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
-    from socsim.sim.soc import Soc
+    from socsim.sim.machine import Machine
 
 
 class FastEngine(ReferenceEngine):
@@ -24,7 +24,7 @@ class FastEngine(ReferenceEngine):
 
     name = "fast"
 
-    def __init__(self, soc: "Soc"):
+    def __init__(self, soc: "Machine"):
         super().__init__(soc)
         self.loops: dict[int, LaneLoop] = {}
         self.claims: dict[tuple, tuple[Claims, list[InnerLoop]]] = {}

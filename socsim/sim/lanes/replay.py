@@ -32,7 +32,7 @@ from socsim.sim.lanes.trace import UnitRecord
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
-    from socsim.sim.soc import Soc
+    from socsim.sim.machine import Machine
     from socsim.sim.unit import Job
 
 
@@ -40,7 +40,7 @@ class _Foreign(Exception):
     """The state holds something the snapshot cannot name."""
 
 
-def snapshot(soc: "Soc", ctrl: "Controller", execution: int, here: int, first: int) -> tuple | None:
+def snapshot(soc: "Machine", ctrl: "Controller", execution: int, here: int, first: int) -> tuple | None:
     """The canonical timing state at stream position ``here`` (None: not comparable). Jobs of positions before
     ``first`` (the start of the loop whose boundary this is) or of another execution count as foreign."""
     if soc.fabric.priority_bus is not None:
@@ -130,7 +130,7 @@ class Boundary:
     """Each unit's :meth:`JobLog.mark`."""
 
 
-def boundary(soc: "Soc", ctrl: "Controller", here: int, unit: int) -> Boundary:
+def boundary(soc: "Machine", ctrl: "Controller", here: int, unit: int) -> Boundary:
     units = soc.all_units()
     return Boundary(here, unit, soc.env.now, soc.ledger.snapshot(), [u.busy_cycles for u in units],
                     soc.fabric.bus_busy_cycles, {k: (v[0], v[1]) for k, v in ctrl.stats.items()}, ctrl.busy_cycles,
@@ -157,7 +157,7 @@ class Period:
     """The issue cycle of each of its unit instructions, relative to its first cycle."""
 
 
-def period(soc: "Soc", ctrl: "Controller", first: Boundary, here: int, unit: int, issue: np.ndarray) -> Period:
+def period(soc: "Machine", ctrl: "Controller", first: Boundary, here: int, unit: int, issue: np.ndarray) -> Period:
     """The period from boundary ``first`` to position ``here`` now (the states there are equal). ``issue`` is the
     execution's issue cycles, flat in stream order of the unit instructions."""
     now = soc.env.now
@@ -174,7 +174,7 @@ def period(soc: "Soc", ctrl: "Controller", first: Boundary, here: int, unit: int
                   issue[first.unit:unit] - first.now)
 
 
-def apply(soc: "Soc", ctrl: "Controller", p: Period, times: int, unit: int, issue: np.ndarray,
+def apply(soc: "Machine", ctrl: "Controller", p: Period, times: int, unit: int, issue: np.ndarray,
           units: dict[int, UnitRecord], per_lane: int, execution: int) -> None:
     """Skip ``times`` periods from the boundary now (its state equals the period's start state), whose first unit
     instruction is number ``unit`` of the stream; ``issue`` (flat) gets the skipped instructions' issue cycles.
@@ -198,7 +198,7 @@ def apply(soc: "Soc", ctrl: "Controller", p: Period, times: int, unit: int, issu
     shift(soc, times * p.cycles, times * p.positions, units, per_lane, execution)
 
 
-def shift(soc: "Soc", cycles: int, positions: int, units: dict[int, UnitRecord], per_lane: int,
+def shift(soc: "Machine", cycles: int, positions: int, units: dict[int, UnitRecord], per_lane: int,
           execution: int) -> None:
     """Move the whole timing state ``cycles`` later and its jobs ``positions`` stream positions on."""
     env = soc.env

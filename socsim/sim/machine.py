@@ -1,0 +1,65 @@
+"""What the controller and the engines use of the SoC: the :class:`Machine` protocol :class:`socsim.sim.soc.Soc`
+satisfies. The controller is written against this, not against ``Soc``, so the SoC builds its controller without
+the two importing each other."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:
+    import simpy
+
+    from isa.program import Instruction, Program
+    from socsim.config import SocConfig
+    from socsim.sim.digital import DigitalUnit
+    from socsim.sim.dma import Dma
+    from socsim.sim.fabric import Fabric
+    from socsim.sim.ledger import Ledger
+    from socsim.sim.memory import Memory
+    from socsim.sim.operands import Plan
+    from socsim.sim.ops import Op
+    from socsim.sim.reference import ReferenceEngine
+    from socsim.sim.scoreboard import Scoreboard
+    from socsim.sim.tile import Tile
+    from socsim.sim.unit import Unit
+
+
+class Machine(Protocol):
+    """The SoC's units, memories, clock, ledger and loaded program, as the controller sees them."""
+
+    cfg: SocConfig
+    env: simpy.Environment
+    ledger: Ledger
+    scoreboard: Scoreboard
+    memory: Memory
+    fabric: Fabric
+    tiles: list[Tile]
+    dma: list[Dma]
+    du: DigitalUnit
+    engine: ReferenceEngine
+    timing_only: bool
+    """Numerics skipped (socsim.sim.timing_only)."""
+    keep_timeline: bool
+    """Every unit job is kept for the timeline table."""
+    deadline: float | None
+    """Host wall-clock time (time.monotonic) past which the run traps; None: no limit."""
+    program: Program
+    code: list[Instruction | None]
+    """The decoded instruction memory, by pc (None: a word that does not decode; ``decode_error`` says why)."""
+    ops: list[Op | None]
+    plans: list[Plan | None]
+    decode_error: str
+    hooks: dict[int, Callable[[], None]]
+    """Host callbacks by pc (progress bars), called when the controller reaches it."""
+
+    def all_units(self) -> list[Unit]:
+        """Every unit that runs jobs: the DMA channels, the digital unit, the tiles."""
+        ...
+
+    def pick_dma(self) -> Dma:
+        """The DMA channel a transfer goes to."""
+        ...
+
+    def unit_states(self) -> str:
+        """What each busy unit is doing (for a trap's message)."""
+        ...
