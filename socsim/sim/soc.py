@@ -219,10 +219,10 @@ class Soc:
 def _heap_frozen() -> Iterator[None]:
     """Keep the objects that exist before a run out of the cyclic garbage collector's scans during it.
 
-    A run allocates many short-lived objects (SimPy events, jobs), so the collector runs often; a full
-    collection also walks the whole heap of numba, pandas and the compiled program (about 0.1 s for the 170 k
-    objects of a LeNet training process, a fifth of a 1024-image epoch on the fast engine). Garbage created in the
-    run is still collected; the frozen objects return to the collector when the run ends."""
+    A run allocates many short-lived objects (SimPy events, jobs), so the collector runs often, and a full
+    collection also walks the whole heap of numba, pandas and the compiled program (what that cost is measured in
+    docs/performance.md, "Where a batch's time goes"). Garbage created in the run is still collected; the frozen
+    objects return to the collector when the run ends."""
     gc.freeze()
     try:
         yield
