@@ -58,6 +58,8 @@ class PairArray(Crossbar):
         self.g[u < self.f.stuck_fraction / 2] = g_stuck_high
         self.frozen = self.stuck_fab.copy()
         self.dac = Dac(self.f)
+        self.dac_t = Dac(self.f, transposed=True)
+        """The bit lines' DAC (transposed reads)."""
         self.adc: Adc = make_adc(self.f.adc_kind, self.f.adc_bits, self.f.adc_lo, self.f.adc_hi,
                                  self.f.adc_noise_lsb)
         span = max(abs(self.f.adc_lo), abs(self.f.adc_hi))
@@ -143,8 +145,8 @@ class PairArray(Crossbar):
         """Lanes reading one state (at ``t_s``): (L, B, nr) -> (L, B, nc) forward, (L, B, nc) -> (L, B, nr)."""
         gm, vm = self._matrices(t_s, r0, c0, nr, nc, transposed)
         draws = ReadDraws(self.stream.key, counters)
-        adc = self.adc_t if transposed else self.adc
-        y = analog_mvm(x, gm, vm, self.dac, adc, in_bits, draws, saturated, self.f.tia_max, self.f.exact_slices)
+        adc, dac = (self.adc_t, self.dac_t) if transposed else (self.adc, self.dac)
+        y = analog_mvm(x, gm, vm, dac, adc, in_bits, draws, saturated, self.f.tia_max, self.f.exact_slices)
         lanes, b = y.shape[:2]
         s = self.n_slices
         if transposed:

@@ -10,6 +10,7 @@ from socsim.config import TileConfig
 from socsim.physics import Crossbar
 from socsim.physics.adc import conversions_per_output
 from socsim.physics.dac import pulse_slots
+from socsim.physics.params import DacEncoding
 from socsim.sim.ledger import Ledger
 from socsim.sim.ops import Block
 from socsim.sim.unit import Job, Unit
@@ -31,7 +32,7 @@ class Tile(Unit):
         self.cfg = cfg
         self._make: Callable[[], Crossbar] | None = None if isinstance(crossbar, Crossbar) else crossbar
         self._crossbar: Crossbar | None = crossbar if isinstance(crossbar, Crossbar) else None
-        self._read_costs: dict[int, tuple[int, int]] = {}
+        self._read_costs: dict[tuple[int, bool], tuple[int, int]] = {}
         self.block: Block = (0, 0, cfg.rows, cfg.weight_cols, 8)
         """Active block: (r0, c0, rows, cols, in_bits), set by tcfg at issue."""
 
@@ -48,13 +49,16 @@ class Tile(Unit):
     def bitlines(self, cols: int) -> int:
         return cols * self.cfg.devices_per_weight
 
-    def read_cost(self, in_bits: int) -> tuple[int, int]:
-        """(pulse slots per input code, ADC conversions per output) of the tile's DAC and ADC at ``in_bits``."""
-        cost = self._read_costs.get(in_bits)
+    def read_cost(self, in_bits: int, transposed: bool = False) -> tuple[int, int]:
+        """(pulse slots per input code, ADC conversions per output) of the tile's DAC (the bit lines' when
+        ``transposed``) and ADC at ``in_bits``."""
+        cost = self._read_costs.get((in_bits, transposed))
         if cost is None:
             phys = self.cfg.physics
-            slots = pulse_slots(phys.dac.levels_per_pulse, in_bits)
-            cost = self._read_costs[in_bits] = (slots, conversions_per_output(phys.adc.kind, slots))
+            dac = phys.dac_t if transposed else phys.dac
+            radix4 = dac.radix4_exponents_per_pulse if dac.encoding is DacEncoding.RADIX4 else 0
+            slots = pulse_slots(dac.levels_per_pulse, in_bits, radix4)
+            cost = self._read_costs[(in_bits, transposed)] = (slots, conversions_per_output(phys.adc.kind, slots))
         return cost
 
     def mvm_cycles(self, n: int, cols: int, conversions: int = 1) -> int:

@@ -27,7 +27,7 @@ from socsim.sim.ops.sync import WAITING
 from socsim.sim.ops.tile import TILE, Block, TileOperands, block_values, configure
 
 ONLY_MOVES = frozenset({"copy", "gather", "scatter", "vfill", "vmax", "vmin", "vclamp", "vrelu", "vdrelu", "vcmpeq",
-                        "maxpool", "maxpoolb", "argmax", "tcfg"})
+                        "maxpool", "maxpoolb", "argmax", "tcfg", "vamax"})
 """Operations that only move, select or compare words (Op.only_moves)."""
 SCALAR_MEMORY = frozenset({"lw", "sw"})
 SYNC = frozenset({"fence", "wait", "post", "waitt", "halt"})

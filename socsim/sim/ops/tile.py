@@ -97,7 +97,7 @@ def _rdw(c: TileOperands) -> None:
 def _read_cost(transposed: bool) -> Callable[["Tile", dict, ProgramReport | None], tuple[int, Actions]]:
     def cost(tile: "Tile", v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
         n, rows, cols = v["n"], v["ROWS"], v["COLS"]
-        slots, conv = tile.read_cost(v["IN_BITS"])
+        slots, conv = tile.read_cost(v["IN_BITS"], transposed)
         bitlines = tile.bitlines(cols)
         if transposed:
             cycles, drive, convert = tile.mvmt_cycles(n, rows, conv), bitlines, rows
