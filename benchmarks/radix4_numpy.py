@@ -10,9 +10,11 @@ the radix4 preset's quantisers (socsim.baseline_quant):
 - ``fp32``: the baseline itself;
 - ``int4``: INT4 weights (the master copy rounded to the array's codes, clamped to its range) and activations
   (``train.in_bits`` codes) in the forward pass, FP32 errors;
-- ``fp4``: as ``int4``, with radix-4 FP4 errors (GradScale per layer and micro-batch, two-phase rounding): the
-  quantisers of the chip, with nothing else of the chip;
-- ``fp4_one_phase``: as ``fp4`` with both copies of the errors rounded to even powers of two.
+- ``fp4``: as ``int4``, with radix-4 FP4 errors (GradScale per layer and micro-batch, two-phase rounding) and,
+  as the preset says (``train.error_last_fp32``), the last weight layer's errors FP32: the quantisers of the
+  chip, with nothing else of the chip;
+- ``fp4_one_phase``: as ``fp4`` with both copies of the errors rounded to even powers of two;
+- ``fp4_every_layer``: as ``fp4`` with the last weight layer's errors radix-4 too.
 """
 
 from __future__ import annotations
@@ -31,14 +33,15 @@ from socsim.compiler.lower import compile_training
 from socsim.config import load_config
 from socsim.data import load_dataset
 
-CASES = ("fp32", "int4", "fp4", "fp4_one_phase")
+CASES = ("fp32", "int4", "fp4", "fp4_one_phase", "fp4_every_layer")
 
 
 def make(case: str, graph, cfg, microbatch: int) -> Baseline:
     if case == "fp32":
         return Baseline(graph, cfg.train)
     return QuantisedBaseline(graph, cfg.train, cfg=cfg, microbatch=microbatch, fp4_errors=case != "int4",
-                             two_phase=case != "fp4_one_phase")
+                             two_phase=case != "fp4_one_phase",
+                             fp32_last=False if case == "fp4_every_layer" else None)
 
 
 def main() -> None:

@@ -200,7 +200,7 @@ class Baseline:
                 grads[node.name] = a_in.reshape(n, -1).T @ g_w
                 if layer.bias:
                     grads[f"b:{node.name}"] = g_w.sum(axis=0)
-                add(inp, (g_x @ self.forward_weight(node.name).T).reshape(a_in.shape))
+                add(inp, (g_x @ self.backward_weight(node.name).T).reshape(a_in.shape))
             elif isinstance(layer, Conv2d):
                 cols, oh, ow = im2col(a_in, layer)
                 g_w, g_x = self.layer_errors(node, g)
@@ -209,7 +209,7 @@ class Baseline:
                 if layer.bias:
                     grads[f"b:{node.name}"] = gcol.sum(axis=(0, 1))
                 gcol_x = g_x.reshape(n, g.shape[1], -1).transpose(0, 2, 1)
-                add(inp, col2im(gcol_x @ self.forward_weight(node.name).T, layer, a_in.shape))
+                add(inp, col2im(gcol_x @ self.backward_weight(node.name).T, layer, a_in.shape))
             elif isinstance(layer, ReLU):
                 add(inp, np.where(a_out > 0, g, F32(0)))
             elif isinstance(layer, MaxPool):
@@ -246,6 +246,10 @@ class Baseline:
     def forward_weight(self, name: str) -> np.ndarray:
         """The weight matrix the forward pass (and the input gradient) uses."""
         return self.weights[name]
+
+    def backward_weight(self, name: str) -> np.ndarray:
+        """The weight matrix the input gradient uses."""
+        return self.forward_weight(name)
 
     def layer_errors(self, node, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A weight layer's output gradient as (the copy for dL/dW, the copy for dL/dX)."""

@@ -67,11 +67,17 @@ class QuantisedBaseline(Baseline):
     """False: the errors stay FP32 (INT forward only), to separate the two quantisers."""
     two_phase: bool = True
     """False: both copies are rounded to even powers of two (no two-phase rounding)."""
+    fp32_last: bool | None = None
+    """True: the last weight layer's errors stay FP32 and its input gradient uses the FP32 master weights (the
+    last layer at higher precision); None: as ``train.error_last_fp32`` says."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.cfg is None:
             raise ValueError("QuantisedBaseline needs cfg, the SoC configuration whose quantisers it copies")
+        if self.fp32_last is None:
+            self.fp32_last = self.train.error_last_fp32
+        self.last = self.graph.weight_nodes()[-1].name
         phys, t = self.cfg.tiles.physics, self.train
         top = 2 ** (t.in_bits - 1) - 1
         graph: Graph = self.graph
@@ -95,8 +101,13 @@ class QuantisedBaseline(Baseline):
     def forward_weight(self, name: str) -> np.ndarray:
         return int_codes(self.weights[name], self.w_step[name], self.w_bits)
 
+    def backward_weight(self, name: str) -> np.ndarray:
+        if self.fp4_errors and self.fp32_last and name == self.last:
+            return self.weights[name]                   # the digital unit's FP32 master copy
+        return self.forward_weight(name)
+
     def layer_errors(self, node, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not self.fp4_errors:
+        if not self.fp4_errors or (self.fp32_last and node.name == self.last):
             return g, g
         out = []
         for odd in (False, self.two_phase):

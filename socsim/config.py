@@ -254,6 +254,11 @@ class TrainConfig(Params):
                                      "k < this (3 exponent bits: 7 and one code for zero); the codes take 2 x this DAC "
                                      "bits",
                                  source="Sun et al., NeurIPS 2020 (radix-4 FP4, [1,3,0]); the zero code is our choice")
+    error_last_fp32: bool = param(False, doc="radix-4 FP4 errors (scheme radix4): the last weight layer's errors (the "
+                                             "loss gradient) stay FP32, its input gradient computed on the digital "
+                                             "unit from the FP32 master copy (the last layer at higher precision)",
+                                  source="our choice (docs/training.md): rounded to radix-4, the softmax gradient "
+                                         "keeps a common mode that destabilises LeNet training (docs/results.md)")
     acc_bits: int = param(0, unit="bits", lo=0, hi=24,
                           doc="update accumulator width: signed fixed point, saturating (0: FP32 accumulator)")
     acc_lsb: float = param(0.0625, unit="transfer quanta", lo=1e-6, hi=1.0,

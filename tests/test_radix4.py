@@ -21,6 +21,8 @@ from socsim.training import ChipTrainer
 MLP = "programs/mlp.toml"
 CLEAN = {"tiles": {"physics": {"adc": {"kind": "ideal", "noise_lsb": 0.0}}}}
 """An exact converter: what is left of the chip is its number formats."""
+FP4_LAST = {"train": {"error_last_fp32": False}}
+"""Every layer's errors radix-4, the last one's too: the MLP's fc2 errors then go through the arrays."""
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +30,15 @@ def digits():
     return load_dataset("digits")
 
 
-def test_the_chip_computes_what_the_quantised_baseline_computes(digits):
-    graph, cfg = load_graph(MLP), load_config("radix4", CLEAN)
+@pytest.mark.parametrize("last_fp32", [True, False], ids=["last_fp32", "every_layer_fp4"])
+def test_the_chip_computes_what_the_quantised_baseline_computes(digits, last_fp32):
+    graph = load_graph(MLP)
+    cfg = load_config("radix4", CLEAN if last_fp32 else {**CLEAN, **FP4_LAST})
+    assert cfg.train.error_last_fp32 is last_fp32                          # the preset keeps the last layer FP32
     data = digits.subset(64, 64)                             # one batch: one optimizer step
     trainer = ChipTrainer(graph, cfg, data)
+    text = trainer.compiled.text["train_epoch"]
+    assert ("mvmt" in text) is not last_fp32         # fc2's input gradient: digital (FP32 master) or the arrays
     base = QuantisedBaseline(graph, cfg.train, cfg=cfg, microbatch=trainer.compiled.microbatch)
     trainer.evaluate()
     chip_logits = trainer.read(f"a_{graph.nodes[-2].name}").reshape(-1, 10)
@@ -72,7 +79,7 @@ def _tile_counts(result, action: str) -> dict[str, float]:
 
 def test_errors_take_three_multilevel_pulses_or_fourteen_bit_serial_ones(digits):
     graph, data = load_graph(MLP), digits.subset(64, 32)
-    runs = {p: ChipTrainer(graph, load_config(p), data).train_epoch() for p in ("radix4", "radix4_bitserial")}
+    runs = {p: ChipTrainer(graph, load_config(p, FP4_LAST), data).train_epoch() for p in ("radix4", "radix4_bitserial")}
     pulses = {p: _tile_counts(r, "dac_pulse") for p, r in runs.items()}
     conversions = {p: _tile_counts(r, "adc_conversion") for p, r in runs.items()}
     assert pulses["radix4"]["mvm"] == pulses["radix4_bitserial"]["mvm"]          # the forward pass is the same
@@ -87,3 +94,22 @@ def test_integer_weight_codes_need_levels_of_the_form_two_to_the_k_minus_one():
         "levels": 5, "g_min_us": 7.6, "g_max_us": 31.3, "v_read_v": 0.1}}}})
     with pytest.raises(GraphError, match="rounds weights to signed integer codes, but rram_wv holds 4.0 levels"):
         compile_training(load_graph(MLP), cfg, 128, 64)
+
+
+def test_the_quantised_baseline_switches_each_quantiser_on_its_own():
+    graph, cfg = load_graph(MLP), load_config("radix4")
+    g = np.random.default_rng(3).standard_normal((4, 10)).astype(np.float32)
+    first, last = graph.weight_nodes()[0], graph.weight_nodes()[-1]
+
+    def errors(node, **kw):
+        kw = {"fp32_last": False, **kw}
+        return QuantisedBaseline(graph, cfg.train, cfg=cfg, microbatch=2, **kw).layer_errors(node, g)
+
+    w, x = errors(last)
+    assert not np.array_equal(w, g) and not np.array_equal(w, x)          # two phases, two roundings
+    w1, x1 = errors(last, two_phase=False)
+    np.testing.assert_array_equal(w1, x1)
+    np.testing.assert_array_equal(w1, w)                                  # one phase: the even copy twice
+    for got in errors(last, fp32_last=True) + errors(first, fp4_errors=False):
+        np.testing.assert_array_equal(got, g)
+    np.testing.assert_array_equal(errors(first, fp32_last=True)[1], errors(first)[1])

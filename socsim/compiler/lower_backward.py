@@ -70,8 +70,8 @@ class BackwardEmitter:
         n_in = m * self.size(inp)
         if isinstance(layer, Linear):
             rows, cols = self.g.weight_shape(node.name)
-            self.error_scale(gout, m * cols)
-            e = self.weight_gradient_errors(gout, m * cols)
+            self.error_scale(node.name, gout, m * cols)
+            e = self.weight_gradient_errors(node.name, gout, m * cols)
             a.op("mm", f"dw_{node.name}", x.at(), e.at(), rows, m, cols, 1, 0, 1)
             if layer.bias:
                 a.op("vsumr", "rowsum", e.at(), m, cols)
@@ -115,14 +115,14 @@ class BackwardEmitter:
         col, dcol, gout = a.buffers["col"], a.buffers["dcol"], self.grad[node.name]
         if need_in:
             a.op("vfill", gsrc.at(), self.m * cin * hp * wp, 0.0)
-        self.error_scale(gout, self.m * cout * oh * ow)
+        self.error_scale(node.name, gout, self.m * cout * oh * ow)
 
         def band() -> None:
             self.pattern([(cout, oh * ow), (nx, 1), (ny, ow)])
             a.op("gather", dcol.at(), gout.at(0, "x13"), note="CHW -> (pos, c)")
             self.pattern(self.im2col_levels(node))
             a.op("gather", col.at(), src.at(0, "x12"), note="im2col band (recomputed)")
-            e = self.weight_gradient_errors(dcol, p * cout)
+            e = self.weight_gradient_errors(node.name, dcol, p * cout)
             a.op("mm", f"dw_{node.name}", col.at(), e.at(), rows, p, cout, 1, 0, 1)
             if node.layer.bias:
                 a.op("vsumr", "rowsum", e.at(), p, cout)

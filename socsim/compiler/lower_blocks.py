@@ -71,8 +71,9 @@ class BlockEmitter:
         self.dequantize_errors(dst, vectors * rows, name)
 
     def input_gradient(self, name: str, gout: Buffer, gin: Buffer, vectors: int, rows: int, cols: int) -> None:
-        """gin[vectors, rows] = gout[vectors, cols] @ W.T: on the arrays (mp_onarray) or from the digital copy."""
-        if self.on_arrays:
+        """gin[vectors, rows] = gout[vectors, cols] @ W.T: on the arrays (mp_onarray) or from the digital copy
+        (digital backward schemes, and a layer whose errors stay FP32: ``wide_errors``)."""
+        if self.on_arrays and not self.wide_errors(name):
             self.mac_blocks_t(name, gout, gin, vectors, rows, cols)
         else:
             self.a.op("mm", gin.at(), gout.at(), self.wfp[name].at(), vectors, cols, rows, 0, 1, 0)

@@ -11,6 +11,10 @@ plan). With :attr:`socsim.compiler.recipes.Errors.FP4` (Sun et al. 2020, as Grim
   these codes drive the transposed MVM, and ``vsclm`` dequantises its output with the unit times the layer's weight
   scale.
 
+With ``train.error_last_fp32`` the last weight layer's errors (the loss gradient) are not rounded: its weight
+gradient takes the FP32 errors and its input gradient is an ``mm`` on the digital unit with the FP32 master
+copy (``wide_errors``), the last layer kept at higher precision.
+
 With :attr:`~socsim.compiler.recipes.Errors.INT` the errors are ``quant``-ised to ``train.in_bits`` over
 ``train.error_range`` (both copies the same: the weight gradient uses the FP32 errors).
 """
@@ -32,6 +36,10 @@ class ErrorEmitter:
     def fp4(self) -> bool:
         return self.on_arrays and self.recipe.errors is Errors.FP4
 
+    def wide_errors(self, name: str) -> bool:
+        """True if layer ``name``'s errors stay FP32 (FP4 scheme, ``train.error_last_fp32``, the last weight layer)."""
+        return self.fp4 and self.t.error_last_fp32 and name == self.g.weight_nodes()[-1].name
+
     @property
     def error_bits(self) -> int:
         """DAC bits of the transposed MVM's codes: ``2 x train.error_exponents`` for FP4 (codes up to 4^(E-1))."""
@@ -43,14 +51,15 @@ class ErrorEmitter:
             self.r4s = self.a.buffer("r4s", "sram", 3)
             self.ecopy = self.a.buffer("ecopy", "sram", dw_words)
 
-    def error_scale(self, gout: Buffer, words: int) -> None:
-        """GradScale's statistic of a layer's output gradient (``words`` of ``gout``), once per micro-batch."""
-        if self.fp4:
+    def error_scale(self, name: str, gout: Buffer, words: int) -> None:
+        """GradScale's statistic of layer ``name``'s output gradient (``words`` of ``gout``), once per micro-batch."""
+        if self.fp4 and not self.wide_errors(name):
             self.a.op("vamax", self.r4s.at(), gout.at(), words, note="GradScale: the layer's largest error")
 
-    def weight_gradient_errors(self, src: Buffer, words: int) -> Buffer:
-        """The errors the weight (and bias) gradient uses: ``src`` itself, or its even-phase radix-4 copy."""
-        if not self.fp4:
+    def weight_gradient_errors(self, name: str, src: Buffer, words: int) -> Buffer:
+        """The errors layer ``name``'s weight (and bias) gradient uses: ``src`` itself, or its even-phase radix-4
+        copy."""
+        if not self.fp4 or self.wide_errors(name):
             return src
         a = self.a
         a.op("r4q", self.ecopy.at(), self.r4s.at(1), src.at(), self.r4s.at(), words, EVEN, self.t.error_exponents,

@@ -63,7 +63,7 @@ class PairArray(Crossbar):
         self.adc: Adc = make_adc(self.f.adc_kind, self.f.adc_bits, self.f.adc_lo, self.f.adc_hi,
                                  self.f.adc_noise_lsb)
         span = max(abs(self.f.adc_lo), abs(self.f.adc_hi))
-        self.adc_t: Adc = make_adc(self.f.adc_kind, self.f.adc_bits, -span, span, self.f.adc_noise_lsb)
+        self.adc_t: Adc = make_adc(self.f.adc_kind, self.f.adc_bits, -span, span, self.f.adc_noise_t_lsb)
         self.sig = np.ones(n_slices, dtype=np.float32)
         self._version = 0
         self._cache: dict[tuple, tuple[np.ndarray, Variance]] = {}

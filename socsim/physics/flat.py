@@ -51,6 +51,8 @@ class Flat(NamedTuple):
     adc_lo: float
     adc_hi: float
     adc_noise_lsb: float
+    adc_noise_t_lsb: float
+    """The transposed reads' converter noise (LSB)."""
     tia_max: float
     pair_digital: bool
     read_sigma_us: float
@@ -99,6 +101,7 @@ def flatten(p: PhysicsParams) -> Flat:
         dac=flatten_dac(p.dac), dac_t=flatten_dac(p.dac_t),
         adc_kind=p.adc.kind, adc_bits=p.adc.bits, adc_lo=p.adc.i_min_ua, adc_hi=p.adc.i_max_ua,
         adc_noise_lsb=p.adc.noise_lsb, tia_max=p.adc.tia_max_ua,
+        adc_noise_t_lsb=p.adc.noise_lsb if p.adc.noise_t_lsb < 0 else p.adc.noise_t_lsb,
         pair_digital=p.adc.pair_readout is PairReadout.DIGITAL,
         read_sigma_us=p.read.noise_levels * step, r_wire_ohm=p.read.r_wire_ohm,
         exact_slices=p.read.exact_slices,

@@ -89,6 +89,10 @@ class AdcParams(Params):
     i_max_ua: float = param(70.0, unit="uA", doc="full-scale current of the forward ADC", source=WU2023)
     noise_lsb: float = param(2.0, lo=0.0, unit="LSB", doc="input-referred ADC noise, standard deviation",
                              source=WU2023 + " (256x64 array)")
+    noise_t_lsb: float = param(-1.0, lo=-1.0, unit="LSB",
+                               doc="input-referred noise of the converters of transposed reads (the backward errors), "
+                                   "standard deviation; negative: noise_lsb",
+                               source="simulator option: separates the backward pass's analog noise from the forward's")
     tia_max_ua: float = param(0.0, lo=0.0, unit="uA",
                               doc="per-pulse TIA current limit (|I| clips there); 0 = no limit",
                               source="assumed")

@@ -118,3 +118,13 @@ def test_multilevel_radix4_errors_are_less_noisy_than_bit_serial_ones():
         exact = x @ noisy.read_weights(0, 0, rows, cols, 0.0).T
         rms[name] = float(np.sqrt(np.mean((noisy.mvm_t(x, 0, 0, rows, 14, 0.0) - exact) ** 2)))
     assert rms["radix4"] < 0.8 * rms["bit_serial"], rms
+
+
+def test_the_bit_lines_take_the_word_lines_dac_keys_they_do_not_set():
+    p = make_params("rram_wv", {"dac": {"signed_mode": "sign_split", "levels_per_pulse": 4}},
+                    {"dac_t": {"levels_per_pulse": 2}})
+    assert p.dac_t.signed_mode.name == "SIGN_SPLIT" and p.dac_t.levels_per_pulse == 2
+    assert p.dac.levels_per_pulse == 4
+    from socsim.config import load_config
+    mp = load_config("mp_onarray").tiles.physics              # one kind of driver: the same DAC both ways
+    assert mp.dac_t == mp.dac and mp.dac.signed_mode.name == "SIGN_SPLIT"

@@ -81,3 +81,19 @@ def test_quiet_reads_equal_the_weights_with_fine_codes():
     w = _w(3) / 1.5
     xb.load_weights(w, 0, 0, 0.0)
     np.testing.assert_allclose(xb.read_weights(0, 0, ROWS, COLS, 0.0), w, atol=0.5 / 255 + 1e-6)
+
+
+@pytest.mark.parametrize("noise_t, forward_noisy, transposed_noisy", [(-1.0, True, True), (0.0, True, False)])
+def test_transposed_reads_take_their_own_converter_noise(noise_t, forward_noisy, transposed_noisy):
+    adc = {"kind": "shift_add", "noise_lsb": 1.0, "noise_t_lsb": noise_t, "pair_readout": "analog",
+           "i_min_ua": -16.0, "i_max_ua": 16.0}
+    xb = build("sram_cd", {"adc": adc}, rows=ROWS, cols=COLS)
+    xb.load_weights(_w(), 0, 0, 0.0)
+    x = np.random.default_rng(2).integers(-15, 16, (6, ROWS)).astype(np.float32)
+    e = np.random.default_rng(3).integers(-15, 16, (6, COLS)).astype(np.float32)
+    assert (not np.array_equal(xb.mvm(x, 0, 0, COLS, 5, 0.0), xb.mvm(x, 0, 0, COLS, 5, 0.0))) is forward_noisy
+    assert (not np.array_equal(xb.mvm_t(e, 0, 0, ROWS, 5, 0.0), xb.mvm_t(e, 0, 0, ROWS, 5, 0.0))) is transposed_noisy
+    quiet = build("sram_cd", {"adc": {**adc, "noise_lsb": 0.0, "noise_t_lsb": 1.0}}, rows=ROWS, cols=COLS)
+    quiet.load_weights(_w(), 0, 0, 0.0)
+    assert np.array_equal(quiet.mvm(x, 0, 0, COLS, 5, 0.0), quiet.mvm(x, 0, 0, COLS, 5, 0.0))
+    assert not np.array_equal(quiet.mvm_t(e, 0, 0, ROWS, 5, 0.0), quiet.mvm_t(e, 0, 0, ROWS, 5, 0.0))
