@@ -1,7 +1,7 @@
 """What the radix4 scheme's number formats cost by themselves: the numpy baseline with its quantisers against FP32.
 
 Run: .venv/bin/python benchmarks/radix4_numpy.py [--graph programs/lenet_wu2023.toml] [--dataset mnist5k]
-     [--epochs 10] [--cases fp32,int4,fp4,fp4_one_phase]
+     [--epochs 10] [--cases fp32,int4,fp4,fp4_one_phase,fp4_every_layer] [--seed 0]
 
 An analysis aid, not a simulator result (those come from ``socsim train``): each case trains the numpy baseline
 of the graph (same data, example order, initial weights and optimizer as ``socsim train --config radix4``) with
@@ -50,6 +50,9 @@ def main() -> None:
     ap.add_argument("--preset", default="radix4")
     ap.add_argument("--dataset", default="mnist5k")
     ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=None,
+                    help="seed S: the config's seed (example order) S and train.init_seed S + 1 "
+                         "(default: the preset's)")
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     args = ap.parse_args()
     cases = args.cases.split(",")
@@ -58,7 +61,8 @@ def main() -> None:
         ap.error(f"--cases: unknown {', '.join(unknown)}; expected some of {', '.join(CASES)}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
-    graph, cfg = load_graph(args.graph), load_config(args.preset)
+    overrides = None if args.seed is None else {"seed": args.seed, "train": {"init_seed": args.seed + 1}}
+    graph, cfg = load_graph(args.graph), load_config(args.preset, overrides)
     data = load_dataset(args.dataset, None, cfg.seed)
     n = len(data.y_train)
     microbatch = compile_training(graph, cfg, n, len(data.y_test)).microbatch

@@ -6,9 +6,9 @@ the set cell of a pair carries the weight's sign), so ``w = sum_s 2^s step (G+_s
 cell 0 or ``cell_us`` (:class:`socsim.physics.array.PairArray`, one slice per magnitude bit, each converted on its
 own and recombined digitally with weight 2^s).
 
-Capacitor-based compute is precise (Lee et al., VLSI 2021; Grimm & Verma, TCAS-I 2022: "analog noise effects can
-be made well below quantization effects"): there is no per-device read noise, and the analog noise of a read is
-the converter's input-referred noise, ``adc.noise_lsb``. Programming is an SRAM write: exact, one counted bit flip
+Capacitor-based compute (Lee et al., VLSI 2021) is taken as free of per-device read noise (an assumption): the
+analog noise of a read is the converter's input-referred noise, ``adc.noise_lsb`` (``adc.noise_t_lsb`` for
+transposed reads). Programming is an SRAM write: exact, one counted bit flip
 per changed cell (``set_pulses`` 0 -> 1, ``reset_pulses`` 1 -> 0), no verify reads; stuck cells
 (``device.stuck_fraction``) keep their value.
 """
