@@ -16,6 +16,8 @@ EXPECTED = {
     "lenet_wu2023": ((1, 28, 28), "mnist", 3220, 3),
     "lenet5": ((1, 28, 28), "mnist", 61706, 5),
     "mlp": ((1, 8, 8), "digits", 2410, 2),
+    # 1x8x3x3 stem + 4 x 8x8x3x3 block convs (72 + 2304), 5 batch norms x (8 scales + 8 shifts), 8x10 + 10 head
+    "resnet_digits": ((1, 8, 8), "digits", 2546, 6),
     "vgg8": ((3, 32, 32), "cifar10", 12976266, 8),
     "resnet18": ((3, 32, 32), "cifar10", 11173962, 21),
     "resnet32": ((3, 32, 32), "cifar10", 466906, 34),
