@@ -54,7 +54,8 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("rram_wv  bwmcs  summed (exact rewrite)", "rram_wu2023_16level", {}),
     ("rram_wv  bwmcs  per-pulse currents", "rram_wu2023_16level", {"read": {"exact_slices": True}}),
     ("rram_wv  shift_add per-pulse ADC", "rram_wu2023_16level", {"adc": {"kind": "shift_add"}}),
-    ("rram_wv  radix-4 shift_add (4 pulses)", "radix4_grimm2024", {}),
+    ("rram_wv  radix-4 digits shift_add (4 pulses)", "radix4_digits", {}),
+    ("sram_cd  INT4, 5-b pulse, 3 bit slices", "radix4_grimm2024", {}),
     ("pcm_hic  3 slices, drift, 1/f, shift_add", "pcm_joshi2021", {}),
 ]
 

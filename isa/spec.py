@@ -351,6 +351,16 @@ _TABLE: tuple[OpSpec, ...] = (
     OpSpec("quant", 0x5A, D, Unit.DU, (_m("dst", "w", "n"), _m("src", "r", "n"), _N, _f("scale"), _u("bits", 5)),
            "dst = clip(round_half_even(src / scale), -(2^(bits-1) - 1), 2^(bits-1) - 1) (DAC codes)",
            "elementwise"),
+    OpSpec("vamax", 0x74, D, Unit.DU, (_m("dst", "w", "1"), _m("a", "r", "n"), _N),
+           "dst[0] = max_i |a[i]| (0 for n = 0): the scale statistic of a tensor (GradScale)", "reduce"),
+    OpSpec("r4q", 0x75, D, Unit.DU,
+           (_m("dst", "w", "n"), _m("unit", "w", "1"), _m("src", "r", "n"), _m("amax", "r", "1"), _N,
+            _u("phase", 1), _u("exps", 4)),
+           "radix-4 FP4 quantisation (Sun et al. 2020): s = the nearest to amax[0] of the powers 2^e with e = phase "
+           "(mod 2) (linear midpoints, ties up; 2^phase if amax[0] = 0); unit[0] = s * 4^-(exps-1); "
+           "dst = sign(src) * the nearest of 0, 1, 4, .., 4^(exps-1) to |src| / unit[0] (linear midpoints, ties away "
+           "from zero): DAC codes of radix-4 values",
+           "elementwise"),
     OpSpec("argmax", 0x5B, D, Unit.DU, (_m("dst", "w", "n"), _m("src", "r", "n*classes"), _u("n", 16),
                                         _u("classes", 16)),
            "dst[i] = index of the first maximum of src[i, :]", "reduce"),

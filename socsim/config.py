@@ -18,6 +18,7 @@ from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, pa
 from socsim.fileio import read_text
 from socsim.physics.fitted import fitted_path
 from socsim.physics.params import PhysicsParams
+from socsim.physics.registry import slices
 
 PRESET_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "wu2023"
@@ -110,7 +111,7 @@ class TileConfig(Params):
     @property
     def devices_per_weight(self) -> int:
         """Bit lines one weight occupies: 2 per differential pair (1 single-ended), times the physics' slices."""
-        return (2 if self.differential else 1) * self.physics.slices
+        return (2 if self.differential else 1) * slices(self.physics)
 
     @property
     def weight_cols(self) -> int:
@@ -252,15 +253,19 @@ class Scheme(enum.Enum):
     """Hybrid binary + multi-level PCM: backward on the arrays, low-precision accumulator, open-loop pulses
     on the multi-level slice with refresh into the binary slices (Joshi et al. 2021)."""
     RADIX4 = "radix4"
-    """Activations and backward errors driven as radix-4 digits; backward on the arrays, wu2023 transfer
-    (Grimm, Lee, Verma 2024)."""
+    """Grimm, Lee, Verma 2024 on Sun et al. 2020's number formats: INT weights and activations forward, radix-4 FP4
+    backward errors (GradScale, two-phase rounding) driven through the transposed arrays, FP32 master weights
+    re-quantised every batch."""
+    RADIX4_DIGITS = "radix4_digits"
+    """The earlier reading of radix-4: integer activations and errors driven as radix-4 digit pulses (4 levels);
+    backward on the arrays, wu2023 transfer."""
 
 
 @dataclass(frozen=True)
 class TrainConfig(Params):
     """How the compiled program trains: scheme, optimizer, batch, quantisation of the tile inputs."""
 
-    scheme: Scheme = param(Scheme.WU2023, doc="wu2023, naive, ideal, mp_onarray, pcm_hic or radix4 "
+    scheme: Scheme = param(Scheme.WU2023, doc="wu2023, naive, ideal, mp_onarray, pcm_hic, radix4 or radix4_digits "
                                               "(socsim/compiler/recipes.py)")
     epochs: int = param(2, unit="epochs", lo=1, hi=100000)
     batch: int = param(64, unit="images", lo=1, hi=65535, source=WU)
@@ -285,6 +290,16 @@ class TrainConfig(Params):
     error_range: float = param(0.05, lo=1e-12,
                                doc="schemes with the backward pass on the arrays: largest backward error before "
                                    "clipping at the DAC (transposed MVM)")
+    error_exponents: int = param(7, unit="exponents", lo=1, hi=7,
+                                 doc="radix-4 FP4 errors (scheme radix4): nonzero magnitudes 4^-k of the format, "
+                                     "k < this (3 exponent bits: 7 and one code for zero); the codes take 2 x this DAC "
+                                     "bits",
+                                 source="Sun et al., NeurIPS 2020 (radix-4 FP4, [1,3,0]); the zero code is our choice")
+    error_last_fp32: bool = param(False, doc="radix-4 FP4 errors (scheme radix4): the last weight layer's errors (the "
+                                             "loss gradient) stay FP32, its input gradient computed on the digital "
+                                             "unit from the FP32 master copy (the last layer at higher precision)",
+                                  source="our choice (docs/training.md): rounded to radix-4, the softmax gradient "
+                                         "keeps a common mode that destabilises LeNet training (docs/results.md)")
     acc_bits: int = param(0, unit="bits", lo=0, hi=24,
                           doc="update accumulator width: signed fixed point, saturating (0: FP32 accumulator)")
     acc_lsb: float = param(0.0625, unit="transfer quanta", lo=1e-6, hi=1.0,

@@ -138,11 +138,19 @@ class Params:
     def validate(self) -> None:
         """Cross-field checks; subclasses override and raise ConfigError naming the fields."""
 
+    @classmethod
+    def inherit(cls, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The table ``data`` with the keys one field takes from another filled in (before it is read); subclasses
+        override (none by default)."""
+        return data
+
 
 def from_mapping(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
     """Build dataclass ``cls`` from ``data``; errors name ``where.field`` and what is allowed."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where or cls.__name__}: expected a table, got {data!r}")
+    if issubclass(cls, Params):
+        data = cls.inherit(data)
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in fields(cls)}
     kwargs: dict[str, Any] = {}

@@ -25,7 +25,8 @@ from tests.compiler.test_lowering import RESIDUAL
 from tests.engines import assert_same_devices, assert_same_result
 
 ROOT = Path(__file__).resolve().parents[1]
-PRESETS = ["ideal", "wu2023", "naive", "mp_onarray", "pcm_hic", "radix4", "wu2023_256", "wu2023_table2"]
+PRESETS = ["ideal", "wu2023", "naive", "mp_onarray", "pcm_hic", "radix4", "radix4_bitserial", "radix4_digits",
+           "wu2023_256", "wu2023_table2"]
 PROGRAMS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "programs").glob("*.s"))
 
 

@@ -1431,6 +1431,70 @@ def test_vclamp_clips_to_a_symmetric_range():
 
 
 # ---------------------------------------------------------------------------------------------------
+# number formats: vamax, r4q (radix-4 FP4 with a power-of-two scale and two phases), vsclm
+
+R4_X = np.concatenate([rand(401, 40) * F32(0.3), [F32(0.0), F32(2.5 * 4.0 ** -3) * F32(0.25),  # a tie (midpoint)
+                                                  F32(-1e-7), F32(0.45)]]).astype(F32)
+P_R4Q = {phase: register(f"r4q_phase{phase}", f"""
+{sym("x", "sram", R4_X)}
+.sym amax sram 1
+.sym q sram {R4_X.size}
+.sym unit sram 1
+.sym v sram {R4_X.size}
+    vamax amax, x, {R4_X.size}
+    r4q q, unit, x, amax, {R4_X.size}, {phase}, 7
+    vsclm v, q, unit, {R4_X.size}, 2.0
+    halt
+""") for phase in (0, 1)}
+
+
+@pytest.mark.parametrize("phase", [0, 1], ids=["even", "odd"])
+def test_r4q_rounds_to_radix4_fp4_with_the_scale_of_vamax(phase):
+    from socsim.host.baseline_quant import fp4_scale, fp4_values  # the baseline's own implementation of the format
+    out = run(P_R4Q[phase]).outputs
+    assert out["amax"][0] == np.abs(R4_X).max()
+    scale = fp4_scale(float(np.abs(R4_X).max()), odd=phase == 1)
+    assert out["unit"][0] == F32(scale * 4.0 ** -6)
+    assert np.log2(scale) % 2 == phase                                   # even or odd powers of two
+    q = out["q"]
+    assert set(np.abs(q[q != 0]).tolist()) <= {4.0 ** k for k in range(7)}   # DAC codes: signed powers of 4
+    np.testing.assert_array_equal(q * out["unit"][0], fp4_values(R4_X, phase == 1, 7))
+    np.testing.assert_array_equal(out["v"], F32(2.0) * out["unit"][0] * q)   # vsclm: (f s[0]) a
+
+
+P_R4Q_ZERO = register("r4q_zero", """
+.sym x sram 3
+.sym amax sram 1
+.sym q sram 3 = 5, 5, 5
+.sym unit sram 1
+    vamax amax, x, 3
+    r4q q, unit, x, amax, 3, 1, 3
+    halt
+""")
+
+
+def test_r4q_of_zeros_is_zero_codes_with_the_phase_unit():
+    out = run(P_R4Q_ZERO).outputs
+    assert out["amax"][0] == 0 and out["q"].tolist() == [0, 0, 0] and out["unit"][0] == F32(2.0 / 16)
+
+
+P_R4Q_BAD = register("r4q_bad_exps", """
+.sym x sram 2 = 1, 2
+.sym a sram 1 = 2
+.sym q sram 2
+.sym u sram 1
+    nop
+    r4q q, u, x, a, 2, 0, 9
+    halt
+""")
+
+
+def test_r4q_refuses_a_format_without_magnitudes_it_can_drive():
+    t = run_trap(P_R4Q_BAD)
+    assert (t.kind, t.pc) == (TrapKind.BAD_OPERAND, 1) and "exps = 9" in str(t)
+
+
+# ---------------------------------------------------------------------------------------------------
 # calibration: converter readings (mvmr), a block's full scale (tgain), histogram and percentile
 
 QUIET_RRAM = {"tiles": {"physics": {"read": {"noise_levels": 0.0}, "write_verify": {"prog_error_levels": 0.0},

@@ -49,9 +49,9 @@ def _action(result, action):
 
 def test_mvm_cost_follows_the_input_encoding_and_the_adc():
     """8-bit codes: 8 binary pulses + one BWMCS conversion (wu2023); 4 radix-4 pulses with one shift-and-add
-    conversion each (radix4 preset); 8 binary pulses converted one by one (pcm_hic preset)."""
+    conversion each (radix4_digits preset); 8 binary pulses converted one by one (pcm_hic preset)."""
     wu = run_asm(FULL_TILE_MVM)
-    r4 = run_asm(FULL_TILE_MVM, "radix4")
+    r4 = run_asm(FULL_TILE_MVM, "radix4_digits")
     assert r4.cfg.tiles.physics.adc.kind == "shift_add" and r4.cfg.tiles.physics.dac.levels_per_pulse == 4
     # 8 mux steps x 4 conversions x 8 cycles (an 8-bit SAR conversion per pulse)
     assert int(_rows(r4, "tile0", "mvm").cycles.sum()) == 8 * 4 * 8

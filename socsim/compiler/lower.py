@@ -37,6 +37,7 @@ from socsim.compiler.graph import (
 from socsim.compiler.lower_backward import BackwardEmitter
 from socsim.compiler.lower_blocks import BlockEmitter, f32
 from socsim.compiler.lower_calibrate import CalibrationEmitter
+from socsim.compiler.lower_errors import ErrorEmitter
 from socsim.compiler.lower_forward import ForwardEmitter
 from socsim.compiler.lower_pipelined import PipelinedEmitter
 from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use
@@ -81,7 +82,7 @@ class Compiled:
     """Where ``evaluate`` leaves the last micro-batch's logits: (symbol, first word in it, words)."""
 
 
-class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter, PipelinedEmitter):
+class Lowering(BlockEmitter, ErrorEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter, PipelinedEmitter):
     """Plans buffers for micro-batch ``m`` and emits the programs (one instance per micro-batch size)."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, train: TrainConfig, m: int, n_train: int, n_test: int):
@@ -144,6 +145,8 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
         if self.pipelined:
             self._plan_pipelined()
         self._plan_scratch()
+        linear = [self.m * self.g.weight_shape(n.name)[1] for n in self.g.weight_nodes() if isinstance(n.layer, Linear)]
+        self.plan_errors(max(linear + [self.scratch.get("dcol", 0)]))
         self._plan_tiles()
         self._plan_calibration()
         if self.pipelined:
@@ -344,14 +347,46 @@ class Lowering(BlockEmitter, ForwardEmitter, BackwardEmitter, CalibrationEmitter
                                     "batch-norm scale and shift")
 
     def transfer_quantum(self, name: str) -> float:
-        """Smallest update the transfer moves a weight by (digital weight units): a pulse step or the threshold."""
+        """Smallest update the transfer moves a weight by (digital weight units): a pulse step, the threshold, or
+        one code step of the quantised weights."""
         if self.recipe.transfer is Transfer.PULSES:
             return self.alpha[name] * pulse_step(self.cfg.tiles.physics)
+        if self.recipe.transfer is Transfer.QUANTIZED:
+            return self.alpha[name] * weight_level(self.cfg.tiles.physics)
         return self.transfer_level(name)
+
+    def weight_code_bits(self) -> int:
+        """Bits of the signed codes the devices hold (``quant`` clips to +-(2^(b-1) - 1)): QUANTIZED transfers."""
+        phys = self.cfg.tiles.physics
+        level = weight_level(phys)
+        top = round(phys.w_max / level) if level else 0
+        if top < 1 or (top + 1) & top or abs(top * level - phys.w_max) > 1e-6 * phys.w_max:
+            raise GraphError(f"scheme {self.t.scheme.value} rounds weights to signed integer codes, but "
+                             f"{phys.model} holds {phys.w_max / level if level else 'continuous'} levels per sign; "
+                             "it needs 2^(b-1) - 1 (e.g. sram_cd, or rram_wv with 2^k levels)")
+        return top.bit_length() + 1
+
+    def transfer_quantized(self, name: str, n: int, cols: int) -> None:
+        """The master copy takes the update; the devices whose code changed are written with the new codes."""
+        a = self.a
+        step = f32(self.transfer_quantum(name))
+        bits = self.weight_code_bits()
+        a.op("quant", self.msk.at(), f"w_{name}", n, step, bits, note="codes the devices hold")
+        a.op("vadd", f"w_{name}", f"w_{name}", f"acc_{name}", n, note="the FP32 master copy takes the update")
+        a.op("vfill", f"acc_{name}", n, 0.0)
+        a.op("vclamp", f"w_{name}", f"w_{name}", n, f32(self.alpha[name] * self.cfg.tiles.physics.w_max),
+             note="weight range of the devices")
+        a.op("quant", self.tgt.at(), f"w_{name}", n, step, bits, note=f"INT{bits} codes of the new weights")
+        a.op("vsub", self.msk.at(), self.tgt.at(), self.msk.at(), n, note="nonzero where a code changed")
+        a.op("vscl", self.tgt.at(), self.tgt.at(), n, step)
+        self.program_blocks(name, self.tgt, self.msk, cols)
 
     def transfer(self, name: str, n: int, cols: int) -> None:
         """Move layer ``name``'s accumulated update onto its devices, as the recipe says."""
         a, how = self.a, self.recipe.transfer
+        if how is Transfer.QUANTIZED:
+            self.transfer_quantized(name, n, cols)
+            return
         if how is Transfer.PULSES:
             eps = f32(self.transfer_quantum(name))
             a.op("xferp", self.tgt.at(), f"acc_{name}", n, eps, note="pulses = trunc(acc / eps)")

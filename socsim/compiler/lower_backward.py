@@ -70,9 +70,11 @@ class BackwardEmitter:
         n_in = m * self.size(inp)
         if isinstance(layer, Linear):
             rows, cols = self.g.weight_shape(node.name)
-            a.op("mm", f"dw_{node.name}", x.at(), gout.at(), rows, m, cols, 1, 0, 1)
+            self.error_scale(node.name, gout, m * cols)
+            e = self.weight_gradient_errors(node.name, gout, m * cols)
+            a.op("mm", f"dw_{node.name}", x.at(), e.at(), rows, m, cols, 1, 0, 1)
             if layer.bias:
-                a.op("vsumr", "rowsum", gout.at(), m, cols)
+                a.op("vsumr", "rowsum", e.at(), m, cols)
                 a.op("vadd", f"db_{node.name}", f"db_{node.name}", "rowsum", cols)
             self.into(inp, n_in, lambda d: self.input_gradient(node.name, gout, d, m, rows, cols))
         elif isinstance(layer, Conv2d):
@@ -113,15 +115,17 @@ class BackwardEmitter:
         col, dcol, gout = a.buffers["col"], a.buffers["dcol"], self.grad[node.name]
         if need_in:
             a.op("vfill", gsrc.at(), self.m * cin * hp * wp, 0.0)
+        self.error_scale(node.name, gout, self.m * cout * oh * ow)
 
         def band() -> None:
             self.pattern([(cout, oh * ow), (nx, 1), (ny, ow)])
             a.op("gather", dcol.at(), gout.at(0, "x13"), note="CHW -> (pos, c)")
             self.pattern(self.im2col_levels(node))
             a.op("gather", col.at(), src.at(0, "x12"), note="im2col band (recomputed)")
-            a.op("mm", f"dw_{node.name}", col.at(), dcol.at(), rows, p, cout, 1, 0, 1)
+            e = self.weight_gradient_errors(node.name, dcol, p * cout)
+            a.op("mm", f"dw_{node.name}", col.at(), e.at(), rows, p, cout, 1, 0, 1)
             if node.layer.bias:
-                a.op("vsumr", "rowsum", dcol.at(), p, cout)
+                a.op("vsumr", "rowsum", e.at(), p, cout)
                 a.op("vadd", f"db_{node.name}", f"db_{node.name}", "rowsum", cout)
             if need_in:
                 self.input_gradient(node.name, dcol, col, p, rows, cout)

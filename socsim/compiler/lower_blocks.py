@@ -1,7 +1,8 @@
 """Crossbar-level emission shared by the lowering: address patterns, block MVMs, block programming.
 
 A mixin of :class:`socsim.compiler.lower.Lowering`; it uses the plan's ``a`` (Asm), ``placement``,
-``tin``/``tout`` tile buffers, ``alpha`` (digital weight per crossbar weight) and ``bits``.
+``tin``/``tout`` tile buffers, ``alpha`` (digital weight per crossbar weight) and ``bits``, and the error
+quantisation of :class:`socsim.compiler.lower_errors.ErrorEmitter`.
 """
 
 from __future__ import annotations
@@ -63,21 +64,21 @@ class BlockEmitter:
     def mac_blocks_t(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int) -> None:
         """dst[vectors, rows] = dequant(quant(src[vectors, cols]) @ W.T): transposed reads of every block."""
         a = self.a
-        scale = quant_scale(self.bits, self.t.error_range)
         for p in self.placement.blocks_of(name):
             tin, tout = self.tin[p.tile], self.tout[p.tile]
             self.pattern([(p.cols, 1), (vectors, cols)])
             a.op("gather", tin.at(), src.at(p.col_start), note=f"errors of block c{p.col_start}+{p.cols}")
-            a.op("quant", tin.at(), tin.at(), vectors * p.cols, f32(scale), self.bits)
-            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
+            self.quantize_errors(tin, vectors * p.cols)
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.error_bits)
             a.op("mvmt", p.tile, tout.at(), tin.at(), vectors)
             self.pattern([(p.rows, 1), (vectors, rows)])
             a.op("scatter" if p.col_start == 0 else "scadd", dst.at(p.row_start), tout.at())
-        a.op("vscl", dst.at(), dst.at(), vectors * rows, f32(scale * self.alpha[name]), note="dequantise")
+        self.dequantize_errors(dst, vectors * rows, name)
 
     def input_gradient(self, name: str, gout: Buffer, gin: Buffer, vectors: int, rows: int, cols: int) -> None:
-        """gin[vectors, rows] = gout[vectors, cols] @ W.T: on the arrays (mp_onarray) or from the digital copy."""
-        if self.on_arrays:
+        """gin[vectors, rows] = gout[vectors, cols] @ W.T: on the arrays (mp_onarray) or from the digital copy
+        (digital backward schemes, and a layer whose errors stay FP32: ``wide_errors``)."""
+        if self.on_arrays and not self.wide_errors(name):
             self.mac_blocks_t(name, gout, gin, vectors, rows, cols)
         else:
             self.a.op("mm", gin.at(), gout.at(), self.wfp[name].at(), vectors, cols, rows, 0, 1, 0)

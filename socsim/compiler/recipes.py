@@ -1,8 +1,8 @@
 """Training recipes: what the compiled program does for each ``[train] scheme``, in one table.
 
-A recipe fixes where the backward pass reads the weights, how accumulated updates reach the devices and
-whether the crossbars hold scaled weights. The lowering consults :func:`recipe` and nothing else about
-the scheme; ``docs/training.md`` describes each row.
+A recipe fixes where the backward pass reads the weights, how accumulated updates reach the devices, whether
+the crossbars hold scaled weights and how the backward errors are quantised. The lowering consults
+:func:`recipe` and nothing else about the scheme; ``docs/training.md`` describes each row.
 """
 
 from __future__ import annotations
@@ -33,6 +33,21 @@ class Transfer(enum.Enum):
     """Write every weight to ``w_FP + acc`` every batch (ideal devices: exact)."""
     PULSES = "pulses"
     """Open-loop pulses ``trunc(acc / eps)`` (one pulse moves a weight by about ``eps``)."""
+    QUANTIZED = "quantized"
+    """Every batch the digital weight takes ``w_FP + update`` (clamped to the devices' range) and is rounded to the
+    array's integer codes (``quant``); the weights whose code changed are written (INT-b forward weights over an FP32
+    master copy, as in Sun et al. 2020)."""
+
+
+class Errors(enum.Enum):
+    """How the backward errors are quantised (schemes with the backward pass on the arrays)."""
+
+    INT = "int"
+    """``train.in_bits``-bit integer codes over the fixed range ``train.error_range`` (``quant``)."""
+    FP4 = "fp4"
+    """Radix-4 FP4 values ``+-4^k`` (1 sign + 3 exponent bits) with a per-layer power-of-two scale from the error
+    tensor's largest magnitude (GradScale, ``vamax``) and two-phase rounding (``r4q``): the copy rounded to odd powers
+    of two drives the transposed MVM (dL/dX), the copy rounded to even powers feeds dL/dW (Sun et al. 2020)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ class Recipe:
     """Crossbars hold ``w / alpha`` (the layer's range mapped onto the devices') and the digital copy is clamped
     to what the devices can hold; False only for ideal devices, which hold the digital weights unscaled."""
     source: str
+    errors: Errors = Errors.INT
 
 
 RECIPES: dict[Scheme, Recipe] = {
@@ -53,7 +69,10 @@ RECIPES: dict[Scheme, Recipe] = {
     Scheme.IDEAL: Recipe(Backward.DIGITAL, Transfer.EXACT, False, "reference: equals the numpy baseline"),
     Scheme.MP_ONARRAY: Recipe(Backward.ARRAYS, Transfer.PULSES, True, "Nandakumar et al. 2020"),
     Scheme.PCM_HIC: Recipe(Backward.ARRAYS, Transfer.PULSES, True, "Joshi et al. 2021; Nandakumar et al. 2020"),
-    Scheme.RADIX4: Recipe(Backward.ARRAYS, Transfer.THRESHOLD, True, "Grimm, Lee, Verma 2024; Wu et al. 2023"),
+    Scheme.RADIX4: Recipe(Backward.ARRAYS, Transfer.QUANTIZED, True, "Grimm, Lee, Verma 2024; Sun et al. 2020",
+                          Errors.FP4),
+    Scheme.RADIX4_DIGITS: Recipe(Backward.ARRAYS, Transfer.THRESHOLD, True,
+                                 "integer codes as radix-4 digit pulses; Wu et al. 2023 transfer"),
 }
 
 

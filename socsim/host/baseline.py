@@ -124,11 +124,11 @@ class Baseline:
                 break
             a = acts[node.inputs[0]]
             if isinstance(layer, Linear):
-                y = a.reshape(len(a), -1) @ self.weights[node.name]
+                y = self.layer_input(node, a.reshape(len(a), -1)) @ self.forward_weight(node.name)
                 y = y + self.biases[node.name] if layer.bias else y
             elif isinstance(layer, Conv2d):
                 cols, oh, ow = im2col(a, layer)
-                y = cols @ self.weights[node.name]
+                y = self.layer_input(node, cols) @ self.forward_weight(node.name)
                 if layer.bias:
                     y = y + self.biases[node.name]
                 y = y.transpose(0, 2, 1).reshape(len(a), -1, oh, ow)
@@ -197,17 +197,20 @@ class Baseline:
             layer, inp = node.layer, node.inputs[0]
             a_in, a_out = acts[inp], acts[node.name]
             if isinstance(layer, Linear):
-                grads[node.name] = a_in.reshape(n, -1).T @ g
+                g_w, g_x = self.layer_errors(node, g)
+                grads[node.name] = a_in.reshape(n, -1).T @ g_w
                 if layer.bias:
-                    grads[f"b:{node.name}"] = g.sum(axis=0)
-                add(inp, (g @ self.weights[node.name].T).reshape(a_in.shape))
+                    grads[f"b:{node.name}"] = g_w.sum(axis=0)
+                add(inp, (g_x @ self.backward_weight(node.name).T).reshape(a_in.shape))
             elif isinstance(layer, Conv2d):
                 cols, oh, ow = im2col(a_in, layer)
-                gcol = g.reshape(n, g.shape[1], -1).transpose(0, 2, 1)  # (N, P, C)
+                g_w, g_x = self.layer_errors(node, g)
+                gcol = g_w.reshape(n, g.shape[1], -1).transpose(0, 2, 1)  # (N, P, C)
                 grads[node.name] = np.einsum("npr,npc->rc", cols, gcol).astype(F32)
                 if layer.bias:
                     grads[f"b:{node.name}"] = gcol.sum(axis=(0, 1))
-                add(inp, col2im(gcol @ self.weights[node.name].T, layer, a_in.shape))
+                gcol_x = g_x.reshape(n, g.shape[1], -1).transpose(0, 2, 1)
+                add(inp, col2im(gcol_x @ self.backward_weight(node.name).T, layer, a_in.shape))
             elif isinstance(layer, ReLU):
                 add(inp, np.where(a_out > 0, g, F32(0)))
             elif isinstance(layer, MaxPool):
@@ -235,6 +238,23 @@ class Baseline:
                 dx = (gamma * inv / count)[:, None] * (count * dy - s_dy[:, None] - xhat * s_dyx[:, None])
                 add(inp, dx.reshape(a_in.shape).astype(F32))
         return loss, grads
+
+    # ---- hooks of a baseline with quantisers (socsim.host.baseline_quant); FP32 here ------------------------------
+    def layer_input(self, node, a: np.ndarray) -> np.ndarray:
+        """What a weight layer multiplies: its input ``a`` (rows of the weight's row dimension)."""
+        return a
+
+    def forward_weight(self, name: str) -> np.ndarray:
+        """The weight matrix the forward pass (and the input gradient) uses."""
+        return self.weights[name]
+
+    def backward_weight(self, name: str) -> np.ndarray:
+        """The weight matrix the input gradient uses."""
+        return self.forward_weight(name)
+
+    def layer_errors(self, node, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A weight layer's output gradient as (the copy for dL/dW, the copy for dL/dX)."""
+        return g, g
 
     @staticmethod
     def _unpool(wins: np.ndarray, shape: tuple[int, ...], k: int, s: int) -> np.ndarray:

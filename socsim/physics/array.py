@@ -58,10 +58,12 @@ class PairArray(Crossbar):
         self.g[u < self.f.stuck_fraction / 2] = g_stuck_high
         self.frozen = self.stuck_fab.copy()
         self.dac = Dac(self.f)
+        self.dac_t = Dac(self.f, transposed=True)
+        """The bit lines' DAC (transposed reads)."""
         self.adc: Adc = make_adc(self.f.adc_kind, self.f.adc_bits, self.f.adc_lo, self.f.adc_hi,
                                  self.f.adc_noise_lsb)
         span = max(abs(self.f.adc_lo), abs(self.f.adc_hi))
-        self.adc_t: Adc = make_adc(self.f.adc_kind, self.f.adc_bits, -span, span, self.f.adc_noise_lsb)
+        self.adc_t: Adc = make_adc(self.f.adc_kind, self.f.adc_bits, -span, span, self.f.adc_noise_t_lsb)
         self.full_scale = np.zeros((rows, cols), dtype=np.float32)
         """Full-scale current (uA) of the forward converter for the block whose first weight is [r, c], as set by
         :meth:`set_full_scale` (0: never set, the nominal range [i_min_ua, i_max_ua])."""
@@ -179,9 +181,8 @@ class PairArray(Crossbar):
         ``peak`` (forward): the converter readings (uA) instead, the largest of each weight's bit lines."""
         gm, vm = self._matrices(t_s, r0, c0, nr, nc, transposed)
         draws = ReadDraws(self.stream.key, counters)
-        adc = self.adc_t if transposed else self.forward_adc(r0, c0)
-        y = analog_mvm(x, gm, vm, self.dac, adc, in_bits, draws, saturated, self.f.tia_max, self.f.exact_slices,
-                       peak)
+        adc, dac = (self.adc_t, self.dac_t) if transposed else (self.forward_adc(r0, c0), self.dac)
+        y = analog_mvm(x, gm, vm, dac, adc, in_bits, draws, saturated, self.f.tia_max, self.f.exact_slices, peak)
         lanes, b = y.shape[:2]
         s = self.n_slices
         if peak:

@@ -1,15 +1,24 @@
-"""Input path: signed integer codes -> a train of read pulses on the word lines.
+"""Input path: signed integer codes -> a train of read pulses on the word lines (or, transposed, the bit lines).
 
-A code of ``in_bits`` bits is driven as ``P`` pulses of ``L = 2^m`` amplitude levels each (L = 2:
-bit-serial 1-bit pulses; L = 4: radix-4 digits). Pulse p (least significant first) carries digit
-``d_p`` at voltage ``d_p * v_read / (L - 1)`` and has binary weight ``w_p = L^(p - (P - 1))`` (the
-most significant pulse weighs 1), so the code is ``x = L^(P-1) * sum_p w_p d_p``.
+A code of ``in_bits`` bits is driven as ``P`` pulses. Pulse p (least significant first) carries digit
+``d_p`` at voltage ``d_p * v_unit`` and has binary weight ``w_p`` (the most significant pulse weighs 1),
+so the code is ``x = gain * sum_p w_p d_p``.
+
+Integer encoding, ``L = 2^m`` amplitude levels per pulse (L = 2: bit-serial 1-bit pulses; L = 4: radix-4
+digits), ``v_unit = v_read / (L - 1)``, ``w_p = L^(p - (P - 1))``, ``gain = L^(P-1)``:
 
 - two's complement: codes clip to [-2^(n-1), 2^(n-1) - 1]; P = ceil(n / m); the top digit is the
   arithmetic shift ``x >> m(P-1)`` and is driven with negative polarity when negative;
 - sign split: codes clip to [-(2^(n-1) - 1), 2^(n-1) - 1]; the positive and negative parts are
   driven as two unsigned trains of P = ceil((n - 1) / m) pulses and subtracted digitally;
 - analog (in_bits = 0): one pulse of voltage ``v_read * x / analog_full_scale``, |x| clipped there.
+
+Radix-4 encoding (multi-level radix-4 inputs, Grimm, Lee, Verma 2024): a code is 0 or ``+-4^j`` with
+``j < E = in_bits // 2`` (a radix-4 FP4 value in units of its smallest magnitude); any other code is an
+error. The exponents are grouped from the top, ``J = radix4_exponents_per_pulse`` per pulse: with
+``P = ceil(E / J)`` and ``o = P J - E``, exponent j goes to pulse ``g = (j + o) // J`` as the signed digit
+``+-4^((j + o) mod J)``, driven at ``v_unit = v_read / 4^(J-1)`` (so the top exponent of every pulse is at
+full scale), ``w_g = 4^(J (g - (P-1)))``, ``gain = 4^(E - J)``. Each code has one nonzero digit.
 
 For the read-noise model each code also gets a noise weight ``s(x) = sum_p (w_p d_p)^2`` (in
 units of the pulse-voltage step squared): the variance of the binary-weighted sum of per-pulse
@@ -22,18 +31,48 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from socsim.physics.flat import Flat
+from socsim.physics.flat import DacFlat, Flat
 from socsim.physics.kernels.io_kernels import extract_digits, quantize_codes, quantize_rows
 
 
-def pulse_slots(levels_per_pulse: int, in_bits: int) -> int:
-    """Pulse slots that drive one ``in_bits``-bit code with ``levels_per_pulse`` levels per pulse (timing and
-    energy): ``ceil(in_bits / log2(levels))``, 1 for analog inputs (in_bits = 0). Sign-split trains use one
-    slot fewer per phase; the slot is charged anyway (the sign phase occupies it)."""
+def pulse_slots(levels_per_pulse: int, in_bits: int, radix4_exps: int = 0) -> int:
+    """Pulse slots that drive one ``in_bits``-bit code (timing and energy): integer encoding with
+    ``levels_per_pulse`` levels per pulse, ``ceil(in_bits / log2(levels))``; radix-4 encoding with
+    ``radix4_exps`` exponents per pulse, ``ceil((in_bits // 2) / radix4_exps)``; 1 for analog inputs
+    (in_bits = 0). Sign-split trains use one slot fewer per phase; the slot is charged anyway (the sign phase
+    occupies it)."""
     if in_bits == 0:
         return 1
+    if radix4_exps:
+        return max(1, -(-(in_bits // 2) // radix4_exps))
     m = levels_per_pulse.bit_length() - 1
     return -(-in_bits // m)
+
+
+def radix4_exponents(in_bits: int) -> int:
+    """Radix-4 exponents an ``in_bits``-bit code holds: ``4^j <= 2^(in_bits-1) - 1`` for ``j < in_bits // 2``."""
+    return in_bits // 2
+
+
+def radix4_digits(codes: np.ndarray, n_exp: int, per_pulse: int) -> np.ndarray:
+    """Pulse digits (P, ...) float32 of radix-4 codes (...): each code 0 or +-4^j, j < n_exp; ValueError otherwise."""
+    n_p = -(-n_exp // per_pulse)
+    offset = n_p * per_pulse - n_exp
+    mag = np.abs(codes.astype(np.float64))
+    j = np.zeros(mag.shape, np.int64)
+    nz = mag > 0
+    j[nz] = np.rint(np.log2(mag[nz]) / 2).astype(np.int64)
+    ok = ~nz | ((j >= 0) & (j < n_exp) & (np.ldexp(1.0, 2 * np.clip(j, 0, 62)) == mag))
+    if not ok.all():
+        bad = codes[~ok].ravel()[0]
+        raise ValueError(f"radix-4 DAC: input code {bad!r} is not 0 or a signed power of 4 below 4^{n_exp} "
+                         "(quantise the inputs with r4q)")
+    v = j + offset
+    out = np.zeros((n_p, *codes.shape), np.float32)
+    digit = (np.sign(codes) * np.ldexp(1.0, 2 * (v % per_pulse))).astype(np.float32)
+    for g in range(n_p):
+        out[g] = np.where(nz & (v // per_pulse == g), digit, np.float32(0))
+    return out
 
 
 @dataclass(frozen=True)
@@ -51,16 +90,22 @@ class PulseTrain:
     lo: int
     hi: int
     signed_top: bool
+    max_digit: float
+    """Largest digit magnitude (the full-scale pulse is ``max_digit * v_unit``)."""
 
 
 class Dac:
-    """Input encoder of one tile; caches a pulse train and noise-weight table per input precision."""
+    """Input encoder of one tile's word lines (or, ``transposed``, bit lines); caches a pulse train and noise-weight
+    table per input precision."""
 
-    def __init__(self, f: Flat):
-        self.levels = f.dac_levels
-        self.bits_per_pulse = f.dac_bits_per_pulse
-        self.sign_split = f.sign_split
-        self.analog_fs = f.analog_fs
+    def __init__(self, f: Flat, transposed: bool = False):
+        d: DacFlat = f.dac_t if transposed else f.dac
+        self.levels = d.levels
+        self.bits_per_pulse = d.bits_per_pulse
+        self.sign_split = d.sign_split and not d.radix4_exps
+        self.analog_fs = d.analog_fs
+        self.radix4_exps = d.radix4_exps
+        """Exponents per pulse of the radix-4 encoding (0: integer encoding)."""
         self.v_read = f.v_read
         self._trains: dict[int, tuple[PulseTrain, np.ndarray]] = {}
 
@@ -74,9 +119,13 @@ class Dac:
         if in_bits < 0 or in_bits > 16:
             raise ValueError(f"in_bits = {in_bits} is outside 0..16 (0 = analog input)")
         if in_bits == 0:
-            tr = PulseTrain(0, 1, np.ones(1, np.float32), self.v_read / self.analog_fs, 1.0, 0, 0, False)
+            tr = PulseTrain(0, 1, np.ones(1, np.float32), self.v_read / self.analog_fs, 1.0, 0, 0, False,
+                            self.analog_fs)
             self._trains[0] = (tr, np.zeros(1, np.float32))
             return self._trains[0]
+        if self.radix4_exps:
+            self._trains[in_bits] = self._radix4_train(in_bits)
+            return self._trains[in_bits]
         m, lv = self.bits_per_pulse, self.levels
         if self.sign_split:
             if in_bits < 2:
@@ -92,9 +141,29 @@ class Dac:
         extract_digits(codes, n_p, m, signed_top, digits)
         table = ((weights[:, None] * digits[:, 0, :]) ** 2).sum(axis=0).astype(np.float32)
         tr = PulseTrain(in_bits, n_p, weights, self.v_read / (lv - 1), float(lv) ** (n_p - 1), lo, hi,
-                        signed_top)
+                        signed_top, float(lv - 1))
         self._trains[in_bits] = (tr, table)
         return self._trains[in_bits]
+
+    def _radix4_train(self, in_bits: int) -> tuple[PulseTrain, np.ndarray]:
+        n_exp, per = radix4_exponents(in_bits), self.radix4_exps
+        if n_exp < 1:
+            raise ValueError(f"radix-4 inputs need in_bits >= 2 (got {in_bits})")
+        n_p = -(-n_exp // per)
+        top = 4 ** (n_exp - 1)
+        weights = (4.0 ** (per * (np.arange(n_p) - (n_p - 1)))).astype(np.float32)
+        valid = np.concatenate([-(4 ** np.arange(n_exp))[::-1], [0], 4 ** np.arange(n_exp)]).astype(np.float32)
+        d = radix4_digits(valid, n_exp, per)
+        s_valid = ((weights[:, None] * d) ** 2).sum(axis=0)
+        table = np.zeros(2 * top + 1, np.float32)       # indexed by code + top; codes not in ``valid`` are refused
+        table[(valid + top).astype(np.int64)] = s_valid
+        tr = PulseTrain(in_bits, n_p, weights, self.v_read / 4 ** (per - 1), 4.0 ** (n_exp - per), -top, top,
+                        False, float(4 ** (per - 1)))
+        return tr, table
+
+    def _check_radix4(self, codes: np.ndarray, in_bits: int) -> None:
+        if self.radix4_exps and in_bits:
+            radix4_digits(codes, radix4_exponents(in_bits), self.radix4_exps)  # raises on a code it cannot drive
 
     def phases(self, x: np.ndarray, in_bits: int) -> list[tuple[float, np.ndarray, np.ndarray | None]]:
         """Split the inputs (L, B, n) into pulse-train phases: [(sign, codes, lanes)].
@@ -124,6 +193,7 @@ class Dac:
         n = x.shape[-1]
         quantize_codes(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, n), tr.lo, tr.hi, table,
                        codes.reshape(-1, n), s.reshape(-1, n))
+        self._check_radix4(codes, in_bits)
         return codes, s
 
     def quantize_summed(self, x: np.ndarray, in_bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -137,6 +207,7 @@ class Dac:
         sums = np.empty(x.shape[:-1] + (1,), np.float32)
         quantize_rows(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, n), tr.lo, tr.hi, table,
                       codes.reshape(-1, n), sums.reshape(-1))
+        self._check_radix4(codes, in_bits)
         return codes, sums
 
     def digits(self, codes: np.ndarray, in_bits: int) -> np.ndarray:
@@ -145,6 +216,9 @@ class Dac:
         if in_bits == 0:
             return codes[:, None, :, :].copy()
         lanes, b, n = codes.shape
+        if self.radix4_exps:
+            d = radix4_digits(codes, radix4_exponents(in_bits), self.radix4_exps)   # (P, L, B, n)
+            return np.ascontiguousarray(d.transpose(1, 0, 2, 3))
         out = np.empty((tr.n_pulses, lanes * b, n), np.float32)
         extract_digits(codes.reshape(lanes * b, n), tr.n_pulses, self.bits_per_pulse, tr.signed_top, out)
         return np.ascontiguousarray(out.reshape(tr.n_pulses, lanes, b, n).transpose(1, 0, 2, 3))

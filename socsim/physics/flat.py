@@ -8,7 +8,25 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from socsim.physics.params import PairReadout, PhysicsParams, SignedMode, StepModel
+from socsim.physics.params import DacEncoding, DacParams, PairReadout, PhysicsParams, SignedMode, StepModel
+
+
+class DacFlat(NamedTuple):
+    """One input DAC (word lines or bit lines) as plain scalars."""
+
+    levels: int
+    bits_per_pulse: int
+    sign_split: bool
+    analog_fs: float
+    radix4_exps: int
+    """Exponents per pulse of the radix-4 encoding; 0 = integer encoding."""
+
+
+def flatten_dac(d: DacParams) -> DacFlat:
+    radix4 = d.encoding is DacEncoding.RADIX4
+    return DacFlat(levels=d.levels_per_pulse, bits_per_pulse=d.levels_per_pulse.bit_length() - 1,
+                   sign_split=d.signed_mode is SignedMode.SIGN_SPLIT, analog_fs=d.analog_full_scale,
+                   radix4_exps=d.radix4_exponents_per_pulse if radix4 else 0)
 
 
 class Flat(NamedTuple):
@@ -24,17 +42,17 @@ class Flat(NamedTuple):
     v_read: float
     stuck_fraction: float
     endurance: float
-    # DAC
-    dac_levels: int
-    dac_bits_per_pulse: int
-    sign_split: bool
-    analog_fs: float
+    # DACs of the word lines (forward) and of the bit lines (transposed)
+    dac: DacFlat
+    dac_t: DacFlat
     # ADC / read path
     adc_kind: str
     adc_bits: int
     adc_lo: float
     adc_hi: float
     adc_noise_lsb: float
+    adc_noise_t_lsb: float
+    """The transposed reads' converter noise (LSB)."""
     tia_max: float
     pair_digital: bool
     read_sigma_us: float
@@ -67,6 +85,9 @@ class Flat(NamedTuple):
     pcm_t0: float
     pcm_read_scale: float
     pcm_t_read: float
+    # charge-domain SRAM
+    sram_bits: int
+    sram_cell_us: float
 
 
 def flatten(p: PhysicsParams) -> Flat:
@@ -77,10 +98,10 @@ def flatten(p: PhysicsParams) -> Flat:
         w_max=p.w_max, dw_per_pulse=p.dw_per_pulse,
         g_min=d.g_min_us, g_max=d.g_max_us, levels=d.levels, level_us=step, v_read=d.v_read_v,
         stuck_fraction=d.stuck_fraction, endurance=d.endurance_pulses,
-        dac_levels=p.dac.levels_per_pulse, dac_bits_per_pulse=p.dac.levels_per_pulse.bit_length() - 1,
-        sign_split=p.dac.signed_mode is SignedMode.SIGN_SPLIT, analog_fs=p.dac.analog_full_scale,
+        dac=flatten_dac(p.dac), dac_t=flatten_dac(p.dac_t),
         adc_kind=p.adc.kind, adc_bits=p.adc.bits, adc_lo=p.adc.i_min_ua, adc_hi=p.adc.i_max_ua,
         adc_noise_lsb=p.adc.noise_lsb, tia_max=p.adc.tia_max_ua,
+        adc_noise_t_lsb=p.adc.noise_lsb if p.adc.noise_t_lsb < 0 else p.adc.noise_t_lsb,
         pair_digital=p.adc.pair_readout is PairReadout.DIGITAL,
         read_sigma_us=p.read.noise_levels * step, r_wire_ohm=p.read.r_wire_ohm,
         exact_slices=p.read.exact_slices,
@@ -93,4 +114,5 @@ def flatten(p: PhysicsParams) -> Flat:
         pcm_set_step=pc.set_step_us, pcm_set_std=pc.set_step_std, pcm_bin_std=pc.binary_set_std_us,
         pcm_prog_scale=pc.prog_noise_scale, pcm_drift=pc.drift, pcm_t0=pc.t0_s,
         pcm_read_scale=pc.read_noise_scale, pcm_t_read=pc.t_read_s,
+        sram_bits=p.sram.weight_bits, sram_cell_us=p.sram.cell_us,
     )

@@ -4,5 +4,5 @@
 for every name here and none else; adding a model touches both.
 """
 
-MODEL_NAMES: tuple[str, ...] = ("ideal", "pcm_hic", "rram_pulse", "rram_wv")
+MODEL_NAMES: tuple[str, ...] = ("ideal", "pcm_hic", "rram_pulse", "rram_wv", "sram_cd")
 """Valid values of ``tiles.physics.model``, sorted."""

@@ -136,6 +136,5 @@ def _tia_can_clip(gmat: np.ndarray, tr, dac: Dac, tia_max_ua: float) -> bool:
     """True if some pulse's noiseless current could exceed the TIA limit (so pulses must be split)."""
     if tia_max_ua <= 0.0:
         return False
-    max_digit = dac.analog_fs if tr.in_bits == 0 else dac.levels - 1
-    worst = float(np.abs(gmat).sum(axis=0).max(initial=0.0)) * tr.v_unit * max_digit
+    worst = float(np.abs(gmat).sum(axis=0).max(initial=0.0)) * tr.v_unit * tr.max_digit
     return worst > tia_max_ua

@@ -9,14 +9,22 @@ live in ``socsim/physics/fitted/*.toml``; the flattening into kernel scalars is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
-from socsim.configtools import ConfigError, Params, param
+from socsim.configtools import ConfigError, Params, deep_merge, param
 from socsim.physics.model_names import MODEL_NAMES
-from socsim.physics.params_device import DeviceParams, PcmParams, PulseParams, StepModel, WriteVerifyParams
-from socsim.physics.params_io import AdcParams, DacParams, PairReadout, ReadParams, SignedMode
+from socsim.physics.params_device import (
+    DeviceParams,
+    PcmParams,
+    PulseParams,
+    SramParams,
+    StepModel,
+    WriteVerifyParams,
+)
+from socsim.physics.params_io import AdcParams, DacEncoding, DacParams, PairReadout, ReadParams, SignedMode
 
-__all__ = ["PhysicsParams", "DeviceParams", "DacParams", "AdcParams", "ReadParams", "WriteVerifyParams",
-           "PulseParams", "PcmParams", "StepModel", "SignedMode", "PairReadout"]
+__all__ = ["PhysicsParams", "DeviceParams", "DacParams", "DacEncoding", "AdcParams", "ReadParams", "WriteVerifyParams",
+           "PulseParams", "PcmParams", "SramParams", "StepModel", "SignedMode", "PairReadout"]
 
 
 @dataclass(frozen=True)
@@ -29,17 +37,23 @@ class PhysicsParams(Params):
     dw_per_pulse: float = param(0.01, lo=0.0, unit="weight units",
                                 doc="nominal weight change of one open-loop pulse (ideal model: exact)")
     device: DeviceParams = param(DeviceParams(), doc="multi-level RRAM device")
-    dac: DacParams = param(DacParams(), doc="input DAC")
+    dac: DacParams = param(DacParams(), doc="input DAC of the word lines (forward MVM)")
+    dac_t: DacParams = param(DacParams(), doc="input DAC of the bit lines (transposed MVM, backward errors); in a "
+                                              "config file, the keys it does not give are dac's")
     adc: AdcParams = param(AdcParams(), doc="TIA and ADC")
     read: ReadParams = param(ReadParams(), doc="read noise and IR drop")
     write_verify: WriteVerifyParams = param(WriteVerifyParams(), doc="closed-loop programming")
     pulse: PulseParams = param(PulseParams(), doc="open-loop programming")
     pcm: PcmParams = param(PcmParams(), doc="PCM hybrid-precision model")
+    sram: SramParams = param(SramParams(), doc="charge-domain SRAM model")
 
-    @property
-    def slices(self) -> int:
-        """Device pairs (or single devices) per weight: pcm_hic's binary MSB slices plus its multi-level one."""
-        return self.pcm.n_msb + 1 if self.model == "pcm_hic" else 1
+    @classmethod
+    def inherit(cls, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The bit lines' DAC is the word lines' unless ``dac_t`` says otherwise, key by key."""
+        dac, dac_t = data.get("dac"), data.get("dac_t", {})
+        if isinstance(dac, Mapping) and isinstance(dac_t, Mapping):
+            return {**data, "dac_t": deep_merge(dac, dac_t)}
+        return data
 
     def validate(self) -> None:
         if self.model not in MODEL_NAMES:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from socsim.configtools import ConfigError, Params, param
 
 WU2023 = "Wu et al. 2023, arXiv 2305.14547"
+LEE2021 = "Lee, Valavi, Tang, Verma, VLSI 2021 (capacitor-based charge-domain SRAM IMC macro, 5-b inputs)"
 JOSHI2020 = "Joshi et al. 2020, Nat. Commun. 11:2473, Methods (statistical PCM model)"
 NEUROSIM = "Chen, Peng, Yu, NeuroSim+ 2017/2018 (device model)"
 
@@ -154,3 +155,18 @@ class PcmParams(Params):
         if self.g_reset_us >= self.g_max_us:
             raise ConfigError(f"PcmParams.g_reset_us = {self.g_reset_us} uS must be below "
                               f"PcmParams.g_max_us = {self.g_max_us} uS")
+
+
+@dataclass(frozen=True)
+class SramParams(Params):
+    """Charge-domain SRAM in-memory computing: binary bit cells, a weight as a signed integer over bit columns."""
+
+    weight_bits: int = param(4, lo=2, hi=9, unit="bits",
+                             doc="signed weight precision: sign + (weight_bits - 1) magnitude bits, each magnitude bit "
+                                 "a pair of cells (positive, negative) on its own column pair",
+                             source="INT4 weights: Sun et al., NeurIPS 2020; bit cells on columns: " + LEE2021
+                                    + " (column mapping assumed)")
+    cell_us: float = param(1.0, lo=1e-6, hi=1e6, unit="uS",
+                           doc="read-path strength of one set bit cell, written as the conductance that gives the "
+                               "same column current at v_read (a charge-domain cell couples a unit capacitor)",
+                           source="simulator normalisation: with v_read = 1 V a set cell at full input adds 1 uA")

@@ -26,6 +26,17 @@ class SignedMode(enum.Enum):
     """Positive and negative parts are driven in two pulse trains and subtracted digitally."""
 
 
+class DacEncoding(enum.Enum):
+    """How the DAC turns an input code into pulses."""
+
+    INTEGER = 1
+    """Integer codes as radix-L digits of L-level pulses (``levels_per_pulse``; 2 = bit-serial)."""
+    RADIX4 = 2
+    """Radix-4 values: a code is 0 or a signed power of 4 (a radix-4 FP4 value in units of its smallest
+    magnitude); groups of ``radix4_exponents_per_pulse`` exponents share one multi-level pulse whose amplitudes
+    are 4^-i of full scale, the sign driven by polarity."""
+
+
 class PairReadout(enum.Enum):
     """Where the two devices of a differential pair are subtracted."""
 
@@ -50,6 +61,16 @@ class DacParams(Params):
     analog_full_scale: float = param(1.0, lo=1e-12, unit="code",
                                      doc="input magnitude driven at v_read when in_bits = 0 (analog input); "
                                          "larger magnitudes clip", source="assumed")
+    encoding: DacEncoding = param(DacEncoding.INTEGER,
+                                  doc="integer: codes as radix-L digits of levels_per_pulse-level pulses; radix4: "
+                                      "codes are 0 or signed powers of 4, several exponents per multi-level pulse",
+                                  source="radix4: Grimm, Lee, Verma 2024 (multi-level radix-4 inputs)")
+    radix4_exponents_per_pulse: int = param(3, lo=1, hi=8, unit="exponents",
+                                            doc="radix4 encoding: radix-4 exponents one pulse carries, at amplitudes "
+                                                "4^-i of full scale (i < this); the top exponent of each pulse is "
+                                                "driven at full scale",
+                                            source="assumed: a 5-bit input DAC (Lee et al., VLSI 2021) makes 1, 4 and "
+                                                   "16 sixteenths of full scale exactly")
 
     def validate(self) -> None:
         n = self.levels_per_pulse
@@ -70,6 +91,10 @@ class AdcParams(Params):
     i_max_ua: float = param(70.0, unit="uA", doc="full-scale current of the forward ADC", source=WU2023)
     noise_lsb: float = param(2.0, lo=0.0, unit="LSB", doc="input-referred ADC noise, standard deviation",
                              source=WU2023 + " (256x64 array)")
+    noise_t_lsb: float = param(-1.0, lo=-1.0, unit="LSB",
+                               doc="input-referred noise of the converters of transposed reads (the backward errors), "
+                                   "standard deviation; negative: noise_lsb",
+                               source="simulator option: separates the backward pass's analog noise from the forward's")
     tia_max_ua: float = param(0.0, lo=0.0, unit="uA",
                               doc="per-pulse TIA current limit (|I| clips there); 0 = no limit",
                               source="assumed")

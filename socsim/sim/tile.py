@@ -11,6 +11,7 @@ from socsim.config import TileConfig
 from socsim.physics import Crossbar
 from socsim.physics.adc import conversions_per_output, converter_cost
 from socsim.physics.dac import pulse_slots
+from socsim.physics.params import DacEncoding
 from socsim.sim.ledger import Ledger
 from socsim.sim.ops import IDENTITY, Block, Epilogue
 from socsim.sim.unit import Job, Unit, wait_for
@@ -37,7 +38,7 @@ class Tile(Unit):
         """Count every MVM vector as a full-array operation (``energy.mvm_pricing = full_tile``)."""
         self._make: Callable[[], Crossbar] | None = None if isinstance(crossbar, Crossbar) else crossbar
         self._crossbar: Crossbar | None = crossbar if isinstance(crossbar, Crossbar) else None
-        self._read_costs: dict[int, tuple[int, int, int]] = {}
+        self._read_costs: dict[tuple[int, bool], tuple[int, int, int]] = {}
         self.block: Block = (0, 0, cfg.rows, cfg.weight_cols, 8)
         """Active block: (r0, c0, rows, cols, in_bits), set by tcfg at issue."""
         self.streams: dict[str, tuple] = dict(NO_STREAMS)
@@ -61,15 +62,18 @@ class Tile(Unit):
     def bitlines(self, cols: int) -> int:
         return cols * self.cfg.devices_per_weight
 
-    def read_cost(self, in_bits: int) -> tuple[int, int, int]:
-        """(pulse slots per input code, ADC conversions per output, cycles per conversion) of the tile's DAC and
-        ADC at ``in_bits``: the ADC model's, at its configured bits (docs/energy.md)."""
-        cost = self._read_costs.get(in_bits)
+    def read_cost(self, in_bits: int, transposed: bool = False) -> tuple[int, int, int]:
+        """(pulse slots per input code, ADC conversions per output, cycles per conversion) of the tile's DAC (the bit
+        lines' when ``transposed``) and ADC at ``in_bits``: the ADC model's, at its configured bits (docs/energy.md)."""
+        cost = self._read_costs.get((in_bits, transposed))
         if cost is None:
             phys = self.cfg.physics
-            slots = pulse_slots(phys.dac.levels_per_pulse, in_bits)
+            dac = phys.dac_t if transposed else phys.dac
+            radix4 = dac.radix4_exponents_per_pulse if dac.encoding is DacEncoding.RADIX4 else 0
+            slots = pulse_slots(dac.levels_per_pulse, in_bits, radix4)
             cycles = converter_cost(phys.adc.kind, phys.adc.bits).cycles
-            cost = self._read_costs[in_bits] = (slots, conversions_per_output(phys.adc.kind, slots), cycles)
+            cost = self._read_costs[(in_bits, transposed)] = (slots, conversions_per_output(phys.adc.kind, slots),
+                                                              cycles)
         return cost
 
     def mvm_cycles(self, n: int, cols: int, conversions: int, cycles: int) -> int:

@@ -17,6 +17,8 @@ EXPECTED = {
     "lenet5": ((1, 28, 28), "mnist", 61706, 5),
     "mlp": ((1, 8, 8), "digits", 2410, 2),
     "cnn_digits": ((1, 8, 8), "digits", 1898, 3),
+    # 1x8x3x3 stem + 4 x 8x8x3x3 block convs (72 + 2304), 5 batch norms x (8 scales + 8 shifts), 8x10 + 10 head
+    "resnet_digits": ((1, 8, 8), "digits", 2546, 6),
     "vgg8": ((3, 32, 32), "cifar10", 12976266, 8),
     "vgg8_wu": ((3, 32, 32), "cifar10", 549984, 8),
     "resnet18": ((3, 32, 32), "cifar10", 11173962, 21),

@@ -27,6 +27,44 @@ def digits_ref(code: int, n_pulses: int, bits_per_pulse: int, signed_top: bool) 
     return out
 
 
+def radix4_digits_ref(code: int, n_exp: int, per_pulse: int) -> list[int]:
+    """Pulse digits of one radix-4 code (0 or +-4^j, j < n_exp), least significant pulse first: the exponents are
+    grouped from the top, ``per_pulse`` to a pulse, the top exponent of a pulse at digit 4^(per_pulse - 1)."""
+    n_p = -(-n_exp // per_pulse)
+    out = [0] * n_p
+    if code == 0:
+        return out
+    j = 0
+    while 4 ** j < abs(code):
+        j += 1
+    assert 4 ** j == abs(code) and j < n_exp, f"{code} is not a radix-4 code below 4^{n_exp}"
+    top_down = n_exp - 1 - j                         # 0 for the largest exponent
+    pulse = n_p - 1 - top_down // per_pulse
+    out[pulse] = (1 if code > 0 else -1) * 4 ** (per_pulse - 1 - top_down % per_pulse)
+    return out
+
+
+def radix4_mvm_ref(x: np.ndarray, gmat: np.ndarray, n_exp: int, per_pulse: int, v_read: float,
+                   bits: int, lo: float, hi: float) -> np.ndarray:
+    """Noiseless radix-4 MVM with one shift-and-add conversion per pulse, float64: codes ``x`` (B, n) through
+    ``gmat`` (n, K) uS -> the estimate of x @ gmat (code x uS)."""
+    n_p = -(-n_exp // per_pulse)
+    v_unit = v_read / 4 ** (per_pulse - 1)
+    lsb = (hi - lo) / 2 ** bits
+    out = np.zeros((x.shape[0], gmat.shape[1]))
+    for b in range(x.shape[0]):
+        digs = [radix4_digits_ref(int(c), n_exp, per_pulse) for c in x[b]]
+        total = np.zeros(gmat.shape[1])
+        for p in range(n_p):
+            d = np.array([dd[p] for dd in digs], dtype=np.float64)
+            current = v_unit * (d @ gmat.astype(np.float64))
+            current = np.array([convert_ref(c, 0, 0, 0, lo, hi, lsb, 2 ** bits - 1) for c in current])
+            # pulse p's digit 4^(per_pulse - 1) stands for code 4^(n_exp - 1 - per_pulse (n_p - 1 - p))
+            total += current * 4.0 ** (n_exp - 1 - per_pulse * (n_p - 1 - p)) / 4.0 ** (per_pulse - 1)
+        out[b] = total / v_unit
+    return out
+
+
 # ---- ADC ---------------------------------------------------------------------------------------
 def convert_ref(a: float, z: float, var: float, extra_var: float, lo: float, hi: float, lsb: float,
                 qmax: int) -> float:

@@ -45,7 +45,8 @@ def test_same_seed_is_bit_identical(model):
 
 
 def test_quiet_model_reads_back_its_weights(model):
-    xb = build(model, QUIET, {"device": {"levels": 0}}, rows=ROWS, cols=COLS)
+    # the finest weights each model offers: continuous devices, or 9-bit codes on the SRAM model
+    xb = build(model, QUIET, {"device": {"levels": 0}, "sram": {"weight_bits": 9}}, rows=ROWS, cols=COLS)
     w = _weights()
     xb.load_weights(w, 0, 0, 0.0)
     np.testing.assert_allclose(xb.read_weights(0, 0, ROWS, COLS, 0.0), w, atol=0.02)
@@ -109,7 +110,7 @@ def test_out_of_range_block_is_an_error(model):
 
 def test_every_model_is_registered_once():
     assert crossbar_models() == sorted(set(crossbar_models()))
-    assert {"ideal", "rram_wv", "rram_pulse", "pcm_hic"} <= set(crossbar_models())
+    assert {"ideal", "rram_wv", "rram_pulse", "pcm_hic", "sram_cd"} <= set(crossbar_models())
     with pytest.raises(ValueError, match="valid models: "):
         PhysicsParams(model="mram")
 

@@ -55,7 +55,8 @@ def test_fitted_set_loads_builds_and_cites_every_value(name):
 
 
 def test_fitted_sets_cover_the_papers():
-    assert {"rram_wu2023", "rram_wu2023_16level", "pcm_joshi2021", "radix4_grimm2024"} <= set(fitted_sets())
+    assert {"rram_wu2023", "rram_wu2023_16level", "pcm_joshi2021", "radix4_grimm2024",
+            "radix4_digits"} <= set(fitted_sets())
     lenet = load_fitted("rram_wu2023").device
     assert (lenet.levels, lenet.g_min_us, lenet.g_max_us) == (4, 8.2, 32.9)
     with pytest.raises(ValueError, match="valid: pcm_joshi2021"):

@@ -37,7 +37,7 @@ from socsim.sim.ops.sync import WAITING
 from socsim.sim.ops.tile import OWN_BUFFER, READS, SHARED_STATE, TILE, Block, TileOperands, block_values, configure
 
 ONLY_MOVES = frozenset({"copy", "gather", "scatter", "vfill", "vmax", "vmin", "vclamp", "vrelu", "vdrelu", "vcmpeq",
-                        "maxpool", "maxpoolb", "argmax", "tcfg", "tpat"})
+                        "maxpool", "maxpoolb", "argmax", "tcfg", "tpat", "vamax"})
 """Operations that only move, select or compare words (Op.only_moves)."""
 SCALAR_MEMORY = frozenset({"lw", "sw"})
 SYNC = frozenset({"fence", "wait", "post", "waitt", "halt"})

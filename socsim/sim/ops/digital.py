@@ -192,6 +192,35 @@ def _quantm(c: Operands) -> None:
     c.put("dst", quantize_by(c.a("src"), scale_operand(c, "scale"), c.v["bits"]))
 
 
+def _vamax(c: Operands) -> None:
+    c.put("dst", np.abs(c.a("a")).max(axis=1, initial=F32(0))[:, None])
+
+
+def _r4q(c: Operands) -> None:
+    """Radix-4 FP4 codes of ``src`` with the per-tensor power-of-two scale of ``amax`` (docs/isa.md, ``r4q``)."""
+    exps, phase = c.v["exps"], c.v["phase"]
+    if not 1 <= exps <= 8:
+        raise ValueError(f"r4q: exps = {exps}; a radix-4 format has 1 .. 8 nonzero magnitudes")
+    amax = c.a("amax")[:, 0].astype(np.float64)
+    if not np.isfinite(amax).all() or (amax < 0).any():
+        raise ValueError(f"r4q: the scale statistic amax[0] = {amax[~np.isfinite(amax) | (amax < 0)][0]!r} must be "
+                         "finite and >= 0")
+    mant, e = np.frexp(amax)                      # amax = mant 2^e, mant in [0.5, 1)
+    e = np.where(mant == 0.5, e - 1, e)           # e0: the smallest e with 2^e >= amax
+    frac = amax / np.ldexp(1.0, e)                # amax / 2^e0, in (0.5, 1]
+    # the phase's parity: even (4^k) or odd (2 4^k) powers; the nearest of them to amax (linear midpoint 0.625 2^e0)
+    e = np.where((e - phase) % 2 == 0, np.where(frac >= 0.625, e, e - 2), e - 1)
+    e = np.where(amax == 0, phase, e)
+    unit = np.ldexp(np.float32(1), (e - 2 * (exps - 1)).astype(np.int64)).astype(F32)   # (L,)
+    x = c.a("src")
+    r = np.abs(x) / unit[:, None]
+    thresholds = np.array([0.5] + [2.5 * 4.0 ** j for j in range(exps - 1)], F32)
+    k = np.searchsorted(thresholds, r, side="right")
+    mag = np.where(k > 0, np.ldexp(F32(1), 2 * np.maximum(k - 1, 0)), F32(0)).astype(F32)
+    c.put("dst", np.where(mag > 0, np.copysign(mag, x), F32(0)))
+    c.put("unit", unit[:, None])
+
+
 def _bn_view(c: Operands, name: str) -> np.ndarray:
     return c.a(name).reshape(c.lanes, c.v["n"], c.v["c"], c.v["hw"])
 
@@ -304,6 +333,8 @@ DIGITAL: dict[str, tuple[Callable[[Operands], None], Callable[[dict], Work]]] = 
     "quant": (_quant, _elementwise(ops=2, special=1)),
     "quantm": (_quantm, _elementwise(ops=2, special=1)),
     "vsclm": (_set(lambda c: F32(c.v["f"]) * c.a("s")[:, :1] * c.a("a")), _elementwise(macs=1)),
+    "vamax": (_vamax, _elementwise(ops=1)),
+    "r4q": (_r4q, _elementwise(ops=4)),
     "argmax": (_argmax, lambda v: (v["n"] * v["classes"], 0, 0)),
     "bnfwd": (_bnfwd, lambda v: (3 * v["n"] * v["c"] * v["hw"], 2 * v["n"] * v["c"] * v["hw"] + 4 * v["c"],
                                  2 * v["c"])),

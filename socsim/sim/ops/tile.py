@@ -115,7 +115,7 @@ def _rdw(c: TileOperands) -> None:
 def _read_cost(transposed: bool) -> Callable[["Tile", dict, ProgramReport | None], tuple[int, Actions]]:
     def cost(tile: "Tile", v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
         n, rows, cols = v["n"], v["ROWS"], v["COLS"]
-        slots, conv, per = tile.read_cost(v["IN_BITS"])
+        slots, conv, per = tile.read_cost(v["IN_BITS"], transposed)
         cycles = tile.mvmt_cycles(n, rows, conv, per) if transposed else tile.mvm_cycles(n, cols, conv, per)
         return cycles, read_actions(tile, n, rows, cols, slots, conv, transposed)
     return cost

@@ -1,0 +1,84 @@
+"""How a weight layer's backward errors are quantised: integer codes over a fixed range, or radix-4 FP4.
+
+A mixin of :class:`socsim.compiler.lower.Lowering` (it uses ``a``, ``recipe``, ``t``, ``bits``, ``alpha`` and the
+plan). With :attr:`socsim.compiler.recipes.Errors.FP4` (Sun et al. 2020, as Grimm, Lee, Verma 2024 train on IMC):
+
+- ``vamax`` takes the largest error magnitude of the layer's output gradient of the micro-batch (GradScale's
+  statistic, one per layer and micro-batch) into ``r4s[0]``;
+- ``r4q`` with phase 0 rounds a copy to even powers of two (``r4s[1]`` = its unit) and ``vsclm`` turns the codes back
+  into values: this copy feeds the weight and bias gradients on the digital unit;
+- ``r4q`` with phase 1 rounds each block's errors in the tile buffer to odd powers of two (``r4s[2]`` = the unit):
+  these codes drive the transposed MVM, and ``vsclm`` dequantises its output with the unit times the layer's weight
+  scale.
+
+With ``train.error_last_fp32`` the last weight layer's errors (the loss gradient) are not rounded: its weight
+gradient takes the FP32 errors and its input gradient is an ``mm`` on the digital unit with the FP32 master
+copy (``wide_errors``), the last layer kept at higher precision.
+
+With :attr:`~socsim.compiler.recipes.Errors.INT` the errors are ``quant``-ised to ``train.in_bits`` over
+``train.error_range`` (both copies the same: the weight gradient uses the FP32 errors).
+"""
+
+from __future__ import annotations
+
+from socsim.compiler.emit import Buffer
+from socsim.compiler.lower_blocks import f32, quant_scale
+from socsim.compiler.recipes import Errors
+
+EVEN, ODD = 0, 1
+"""r4q phases: rounding to even (4^k) or odd (2 4^k) powers of two."""
+
+
+class ErrorEmitter:
+    """Emits the quantisation of backward errors around the transposed MVMs and the weight gradients."""
+
+    @property
+    def fp4(self) -> bool:
+        return self.on_arrays and self.recipe.errors is Errors.FP4
+
+    def wide_errors(self, name: str) -> bool:
+        """True if layer ``name``'s errors stay FP32 (FP4 scheme, ``train.error_last_fp32``, the last weight layer)."""
+        return self.fp4 and self.t.error_last_fp32 and name == self.g.weight_nodes()[-1].name
+
+    @property
+    def error_bits(self) -> int:
+        """DAC bits of the transposed MVM's codes: ``2 x train.error_exponents`` for FP4 (codes up to 4^(E-1))."""
+        return 2 * self.t.error_exponents if self.fp4 else self.bits
+
+    def plan_errors(self, dw_words: int) -> None:
+        """FP4: the scale words ``r4s`` (amax, even unit, odd unit) and the even copy ``ecopy`` of ``dw_words``."""
+        if self.fp4:
+            self.r4s = self.a.buffer("r4s", "sram", 3)
+            self.ecopy = self.a.buffer("ecopy", "sram", dw_words)
+
+    def error_scale(self, name: str, gout: Buffer, words: int) -> None:
+        """GradScale's statistic of layer ``name``'s output gradient (``words`` of ``gout``), once per micro-batch."""
+        if self.fp4 and not self.wide_errors(name):
+            self.a.op("vamax", self.r4s.at(), gout.at(), words, note="GradScale: the layer's largest error")
+
+    def weight_gradient_errors(self, name: str, src: Buffer, words: int) -> Buffer:
+        """The errors layer ``name``'s weight (and bias) gradient uses: ``src`` itself, or its even-phase radix-4
+        copy."""
+        if not self.fp4 or self.wide_errors(name):
+            return src
+        a = self.a
+        a.op("r4q", self.ecopy.at(), self.r4s.at(1), src.at(), self.r4s.at(), words, EVEN, self.t.error_exponents,
+             note="radix-4, even powers of two: for dL/dW")
+        a.op("vsclm", self.ecopy.at(), self.ecopy.at(), self.r4s.at(1), words, 1.0)
+        return self.ecopy
+
+    def quantize_errors(self, tin: Buffer, words: int) -> None:
+        """DAC codes of a block's errors in the tile buffer (in place)."""
+        if self.fp4:
+            self.a.op("r4q", tin.at(), self.r4s.at(2), tin.at(), self.r4s.at(), words, ODD, self.t.error_exponents,
+                      note="radix-4, odd powers of two: for dL/dX")
+        else:
+            self.a.op("quant", tin.at(), tin.at(), words, f32(quant_scale(self.bits, self.t.error_range)), self.bits)
+
+    def dequantize_errors(self, dst: Buffer, words: int, name: str) -> None:
+        """The transposed MVM's output back to digital units (input unit x the layer's weight scale)."""
+        if self.fp4:
+            self.a.op("vsclm", dst.at(), dst.at(), self.r4s.at(2), words, f32(self.alpha[name]), note="dequantise")
+        else:
+            scale = quant_scale(self.bits, self.t.error_range)
+            self.a.op("vscl", dst.at(), dst.at(), words, f32(scale * self.alpha[name]), note="dequantise")

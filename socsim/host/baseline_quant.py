@@ -1,0 +1,124 @@
+"""The numpy baseline with the radix4 scheme's quantisers: INT weights and activations forward, radix-4 FP4 errors.
+
+An analysis baseline, like :mod:`socsim.host.baseline` (which it extends): it shares the graph, the data order, the
+initial weights and the optimizer with the chip and nothing else, and it re-implements each quantiser from its
+definition (Sun et al., NeurIPS 2020), so a test can hold the chip's instructions to it:
+
+- a weight layer's input is rounded to ``train.in_bits``-bit signed codes over ``train.input_range`` (the network
+  input) or ``train.act_range`` (hidden activations), as the compiled ``quant`` does;
+- its weights are the FP32 master copy rounded to the array's signed integer codes (step ``alpha x`` one level,
+  clamped to ``+-alpha w_max``), the master copy clamped there after every update (the QUANTIZED transfer);
+- its output gradient is rounded per micro-batch to radix-4 FP4: the scale is the power of two nearest to the
+  tensor's largest magnitude whose exponent is even (the copy for dL/dW) or odd (the copy for dL/dX), the values
+  the nearest of 0 and ``+-scale 4^-k``, ``k < train.error_exponents`` (ties away from zero).
+
+The weight gradient multiplies the FP32 activations, as the chip's digital unit does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from socsim.compiler.graph import Graph
+from socsim.config import SocConfig
+from socsim.host.baseline import F32, Baseline
+from socsim.physics.registry import weight_level
+
+
+def int_codes(x: np.ndarray, scale: np.float32, bits: int) -> np.ndarray:
+    """``x`` rounded (half to even) to signed ``bits``-bit codes of ``scale``, clipped to +-(2^(bits-1) - 1), times
+    ``scale``."""
+    top = 2 ** (bits - 1) - 1
+    return (np.clip(np.round(x / scale), -top, top) * scale).astype(F32)
+
+
+def fp4_scale(amax: float, odd: bool) -> float:
+    """The power of two nearest to ``amax`` whose exponent is odd (``odd``) or even (on a tie the larger); 2 or 1
+    when amax = 0."""
+    if amax == 0:
+        return 2.0 if odd else 1.0
+    e = int(np.floor(np.log2(amax)))
+    powers = [2.0 ** k for k in range(e - 3, e + 4) if (k % 2 == 1) == odd]
+    return min(powers, key=lambda p: (abs(p - amax), -p))
+
+
+def fp4_values(x: np.ndarray, odd: bool, exponents: int) -> np.ndarray:
+    """``x`` rounded to radix-4 FP4 with the scale of its own largest magnitude (:func:`fp4_scale`)."""
+    scale = fp4_scale(float(np.abs(x).max(initial=0.0)), odd)
+    grid = scale * 4.0 ** -np.arange(exponents)[::-1]                   # smallest first
+    candidates = np.concatenate([[0.0], grid])
+    r = np.abs(x.astype(np.float64))[..., None]
+    dist = np.abs(r - candidates)
+    nearest = candidates.size - 1 - np.argmin(dist[..., ::-1], axis=-1)  # on a tie, the larger magnitude
+    return (np.sign(x) * candidates[nearest]).astype(F32)
+
+
+@dataclass
+class QuantisedBaseline(Baseline):
+    """The numpy baseline with the radix4 scheme's INT forward and radix-4 FP4 backward quantisers."""
+
+    cfg: SocConfig | None = None
+    """The chip configuration whose quantisers to copy (``train``: in_bits, ranges, error_exponents)."""
+    microbatch: int = 1
+    """Images per GradScale statistic (the compiled program's micro-batch)."""
+    fp4_errors: bool = True
+    """False: the errors stay FP32 (INT forward only), to separate the two quantisers."""
+    two_phase: bool = True
+    """False: both copies are rounded to even powers of two (no two-phase rounding)."""
+    fp32_last: bool | None = None
+    """True: the last weight layer's errors stay FP32 and its input gradient uses the FP32 master weights (the
+    last layer at higher precision); None: as ``train.error_last_fp32`` says."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.cfg is None:
+            raise ValueError("QuantisedBaseline needs cfg, the SoC configuration whose quantisers it copies")
+        if self.fp32_last is None:
+            self.fp32_last = self.train.error_last_fp32
+        self.last = self.graph.weight_nodes()[-1].name
+        phys, t = self.cfg.tiles.physics, self.train
+        top = 2 ** (t.in_bits - 1) - 1
+        graph: Graph = self.graph
+        weighted: dict[str, bool] = {}
+        for node in graph.nodes:
+            weighted[node.name] = (graph.weight_shape(node.name) is not None
+                                   or any(weighted[i] for i in node.inputs))
+        self.in_scale = {n.name: F32((t.act_range if weighted[n.inputs[0]] else t.input_range) / top)
+                         for n in graph.weight_nodes()}
+        self.w_step, self.w_bound = {}, {}
+        level = weight_level(phys)
+        self.w_bits = int(round(phys.w_max / level)).bit_length() + 1
+        for node in graph.weight_nodes():
+            alpha = t.weight_range / float(np.sqrt(graph.weight_shape(node.name)[0])) / phys.w_max
+            self.w_step[node.name] = F32(alpha * level)
+            self.w_bound[node.name] = F32(alpha * phys.w_max)
+
+    def layer_input(self, node, a: np.ndarray) -> np.ndarray:
+        return int_codes(a, self.in_scale[node.name], self.train.in_bits)
+
+    def forward_weight(self, name: str) -> np.ndarray:
+        return int_codes(self.weights[name], self.w_step[name], self.w_bits)
+
+    def backward_weight(self, name: str) -> np.ndarray:
+        if self.fp4_errors and self.fp32_last and name == self.last:
+            return self.weights[name]                   # the digital unit's FP32 master copy
+        return self.forward_weight(name)
+
+    def layer_errors(self, node, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not self.fp4_errors or (self.fp32_last and node.name == self.last):
+            return g, g
+        out = []
+        for odd in (False, self.two_phase):
+            q = np.empty_like(g)
+            for start in range(0, len(g), self.microbatch):  # one GradScale statistic per micro-batch
+                q[start:start + self.microbatch] = fp4_values(g[start:start + self.microbatch], odd,
+                                                              self.train.error_exponents)
+            out.append(q)
+        return out[0], out[1]
+
+    def apply(self, grads: dict[str, np.ndarray]) -> None:
+        super().apply(grads)
+        for name, w in self.weights.items():
+            np.clip(w, -self.w_bound[name], self.w_bound[name], out=w)
