@@ -7,6 +7,8 @@ nothing is imported when the program runs), so it is no tie between files and is
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -196,3 +198,11 @@ def test_deferred_heavy_imports_say_why(module):
                     and "#" not in stripped:
                 bad.append(f"{path.relative_to(ROOT)}:{n}: {stripped}")
     assert not bad, f"deferred imports of {module} without a comment saying why:\n" + "\n".join(bad)
+
+
+def test_the_command_line_does_not_import_the_heavy_optional_dependencies():
+    """``socsim --help`` and every command but an ONNX import start without onnx, dask or scikit-learn."""
+    code = ("import sys, socsim.cli, socsim.api; "
+            "print(sorted(m for m in ('onnx', 'dask', 'distributed', 'sklearn', 'mlxtend') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

@@ -4,7 +4,6 @@ The back half (lowering a mapped graph to an ``isa.Program``) consumes :class:`G
 See docs/compiler.md.
 """
 
-from socsim.compiler.frontend_onnx import load_onnx as _load_onnx
 from socsim.compiler.frontend_toml import dump_toml, load_toml, loads_toml
 from socsim.compiler.graph import (
     LAYERS,
@@ -47,6 +46,7 @@ def load_graph(path: str) -> Graph:
 
 def load_onnx(*args, **kwargs):
     """Import an ONNX model (see :func:`socsim.compiler.frontend_onnx.load_onnx`); onnx is imported lazily."""
+    from socsim.compiler.frontend_onnx import load_onnx as _load_onnx  # deferred: onnx is a heavy import
     return _load_onnx(*args, **kwargs)
 
 
