@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from isa.spec import Phase
-from socsim.compiler.check import mapping_record
 from socsim.configtools import to_mapping
 from socsim.fileio import clean_temporaries
 from socsim.host.baseline import Baseline
@@ -34,6 +33,7 @@ from socsim.runfolder.files import (
     TRACE,
     CheckpointError,
     clear_run,
+    mapping_record,
     read_checkpoint,
     write_checkpoint,
     write_conductances,

@@ -8,6 +8,7 @@ structure a training run resumes from, and names the file and the key when it ha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from socsim.compiler.check import mapping_text, placed_line
+from socsim.compiler.graph import Graph
+from socsim.compiler.lower import Compiled
+from socsim.compiler.mapping import map_graph
+from socsim.config import SocConfig
 from socsim.fileio import atomic_write
 from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 
@@ -29,7 +35,9 @@ LEDGER = "ledger.csv"
 """Every epoch's ledger rows (train and evaluate programs), with columns epoch and program."""
 INITIAL_CONDUCTANCES = "conductances_initial.npz"
 MAPPING = "mapping.json"
-"""The mapping and placement the run's programs were compiled with (``socsim.compiler.check.mapping_record``)."""
+"""The mapping and placement the run's programs were compiled with (:func:`mapping_record`)."""
+MAPPING_FORMAT = 1
+"""Version of :func:`mapping_record`'s layout."""
 TRACE = "trace.json"
 """The unit jobs of the first epoch trained (``socsim train --trace``), as Chrome trace events; the report reads
 it back as a timeline."""
@@ -46,7 +54,7 @@ RUN_FILES = (RUN_ARGS, CONFIG, METRICS, CHECKPOINT, LEGACY_CHECKPOINT, CONDUCTAN
 __all__ = ["CHECKPOINT", "CONDUCTANCES", "CONFIG", "DRIFT", "ERROR_FILE", "INITIAL_CONDUCTANCES", "LEDGER",
            "MAPPING", "METRICS", "REPORT", "RUN_ARGS", "RUN_FILES", "TRACE", "CheckpointError", "atomic_write",
            "clear_run", "read_checkpoint", "run_files", "write_checkpoint", "write_conductances", "write_frame",
-           "write_json", "write_metrics"]
+           "write_json", "write_metrics", "MAPPING_FORMAT", "mapping_record"]
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -63,6 +71,19 @@ def write_frame(path: Path, frame: pd.DataFrame) -> None:
 
 def write_conductances(path: Path, arrays: dict[str, np.ndarray]) -> None:
     atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+
+
+def mapping_record(graph: Graph, cfg: SocConfig, compiled: Compiled) -> dict[str, Any]:
+    """What a run folder keeps of the mapping its programs were compiled with (``mapping.json``), so a report
+    needs neither the graph file nor the compiler: the ``--mapping`` text, every placed block, the lowering's
+    placement table and the forward MACs per image of the mapping's geometry."""
+    mapping, placement = map_graph(graph, cfg), compiled.placement
+    text = mapping_text(mapping, placed_line(placement, cfg), compiled.memory)
+    macs = float(sum(lm.rows * lm.cols * lm.mvms for lm in mapping.layers))
+    blocks = [dataclasses.asdict(b) for b in placement.blocks]
+    return {"format": MAPPING_FORMAT, "graph": graph.name, "text": text,
+            "placement": {"tiles_used": placement.tiles_used, "blocks": blocks, "table": placement.table()},
+            "geometry_macs_per_image": macs}
 
 
 def run_files(run_dir: Path) -> list[str]:

@@ -16,11 +16,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socsim.compiler.check import MAPPING_FORMAT
 from socsim.config import SocConfig
 from socsim.configtools import ConfigError, from_mapping
 from socsim.fileio import read_json, read_npz
-from socsim.runfolder.files import CONDUCTANCES, CONFIG, INITIAL_CONDUCTANCES, LEDGER, MAPPING, METRICS, RUN_ARGS, TRACE
+from socsim.runfolder.files import (
+    CONDUCTANCES,
+    CONFIG,
+    INITIAL_CONDUCTANCES,
+    LEDGER,
+    MAPPING,
+    MAPPING_FORMAT,
+    METRICS,
+    RUN_ARGS,
+    TRACE,
+)
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim.ledger import COLUMNS as LEDGER_COLUMNS
 from socsim.sim.result import TIMELINE_COLUMNS
@@ -48,7 +57,7 @@ class RunFolder:
     """Unit jobs read back from trace.json, or None when the run was not traced."""
     mapping: dict[str, Any] | None = None
     """mapping.json: the mapping text, the placed blocks and the geometry's MACs per image the programs were
-    compiled with (``socsim.compiler.check.mapping_record``); None for a run of a socsim that did not write it."""
+    compiled with (``socsim.runfolder.files.mapping_record``); None for a run of a socsim that did not write it."""
 
     @property
     def name(self) -> str:
