@@ -11,6 +11,17 @@ from numba import njit
 from socsim.physics.kernels.normal import normal_at, ziggurat_tables
 
 
+@njit(cache=True, inline="always")
+def _code(x, lo, hi):  # pragma: no cover - compiled
+    """clip(rint(x), lo, hi): one input's DAC code."""
+    v = np.rint(x)
+    if v < lo:
+        v = lo
+    elif v > hi:
+        v = hi
+    return v
+
+
 @njit(cache=True)
 def quantize_codes(x, lo, hi, table, codes, s):  # pragma: no cover - compiled
     """codes = clip(rint(x), lo, hi) (float32); s = table[code - lo] (noise weight of the code).
@@ -20,11 +31,7 @@ def quantize_codes(x, lo, hi, table, codes, s):  # pragma: no cover - compiled
     b_n, n = x.shape
     for b in range(b_n):
         for i in range(n):
-            v = np.rint(x[b, i])
-            if v < lo:
-                v = lo
-            elif v > hi:
-                v = hi
+            v = _code(x[b, i], lo, hi)
             codes[b, i] = v
             s[b, i] = table[int(v) - lo]
 
@@ -40,11 +47,7 @@ def quantize_rows(x, lo, hi, table, codes, sums):  # pragma: no cover - compiled
     for b in range(b_n):
         total = 0.0
         for i in range(n):
-            v = np.rint(x[b, i])
-            if v < lo:
-                v = lo
-            elif v > hi:
-                v = hi
+            v = _code(x[b, i], lo, hi)
             codes[b, i] = v
             total += table[int(v) - lo]
         sums[b] = total

@@ -160,11 +160,7 @@ def _sgd(c: Operands) -> None:
 
 def quantize(x: np.ndarray, scale: float, bits: int) -> np.ndarray:
     """DAC codes: clip(round_half_even(x / scale), +-(2^(bits-1) - 1)); bits = 0: x / scale (analog inputs)."""
-    x = x / F32(scale)
-    if bits:
-        top = F32(2 ** (bits - 1) - 1)
-        x = np.clip(np.rint(x), -top, top)
-    return x
+    return quantize_by(x, F32(scale), bits)
 
 
 def _quant(c: Operands) -> None:
@@ -179,8 +175,9 @@ def scale_operand(c: Operands, name: str) -> np.ndarray:
     return v
 
 
-def quantize_by(x: np.ndarray, scale: np.ndarray, bits: int) -> np.ndarray:
-    """DAC codes of every lane's x (L, n) with its scale (L, 1): as :func:`quantize` with the scale in memory."""
+def quantize_by(x: np.ndarray, scale: np.ndarray | np.float32, bits: int) -> np.ndarray:
+    """DAC codes of x with a float32 scale (one, or every lane's (L, 1) in memory): clip(round_half_even(x / scale),
+    +-(2^(bits-1) - 1)); bits = 0: x / scale (analog inputs)."""
     x = x / scale
     if bits:
         top = F32(2 ** (bits - 1) - 1)
