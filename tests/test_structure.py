@@ -2,7 +2,9 @@
 circle, and imports sit at module top (docs/architecture.md, "Layers").
 
 An import under ``if TYPE_CHECKING:`` names a type for annotations only (``from __future__ import annotations``:
-nothing is imported when the program runs), so it is no tie between files and is not counted here."""
+nothing is imported when the program runs), yet it still ties the two files: one cannot be read without the other.
+It counts like any import for the layers and the circles; only the module-top rule does not apply (it is at the
+top)."""
 
 from __future__ import annotations
 
@@ -66,17 +68,6 @@ def _layer(module: str) -> int:
     return layer
 
 
-def _typing_only(tree: ast.Module) -> set[int]:
-    """Line numbers of the imports under ``if TYPE_CHECKING:`` (annotations only: no tie at run time)."""
-    lines: set[int] = set()
-    for node in tree.body:
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-            for sub in ast.walk(node):
-                if isinstance(sub, (ast.Import, ast.ImportFrom)):
-                    lines.add(sub.lineno)
-    return lines
-
-
 def _in_functions(tree: ast.Module) -> set[int]:
     """``id`` of every import statement inside a function."""
     return {id(sub) for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -84,13 +75,13 @@ def _in_functions(tree: ast.Module) -> set[int]:
 
 
 def _imports(path: Path, known: set[str]) -> list[tuple[int, str, bool]]:
-    """(line, imported project module, at module top) for every project import of ``path`` that runs."""
+    """(line, imported project module, at module top) for every project import of ``path``, those under
+    ``if TYPE_CHECKING:`` included."""
     tree = ast.parse(path.read_text())
-    typing_only = _typing_only(tree)
     inner = _in_functions(tree)
     out = []
     for node in ast.walk(tree):
-        if not isinstance(node, (ast.Import, ast.ImportFrom)) or node.lineno in typing_only:
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]

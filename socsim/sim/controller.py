@@ -9,7 +9,7 @@ the fast engine runs a lane-parallel loop's iterations together (socsim.sim.lane
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Generator
+from typing import TYPE_CHECKING, Any, Generator, Protocol
 
 import numpy as np
 import simpy
@@ -80,11 +80,23 @@ class SeqOperands(TileOperands):
             c.soc.ledger.record(self.tile.name, "adc_saturated", self.mnemonic, c.layer, c.phase, n)
 
 
+class LoopEngine(Protocol):
+    """What the controller asks of its engine (:mod:`socsim.sim.engines`): the lane-parallel loops it runs."""
+
+    loops: dict[int, Any]
+    """The loops it runs, by the pc of their first instruction."""
+
+    def run_loop(self, ctrl: Controller, loop: Any) -> Generator:
+        """Run ``loop`` from its first instruction; returns the pc after it."""
+        ...
+
+
 class Controller:
     """Architectural state (registers, address generator, tags) and the fetch / look up / call loop."""
 
-    def __init__(self, soc: "Machine"):
+    def __init__(self, soc: "Machine", engine: LoopEngine):
         self.soc = soc
+        self.engine = engine
         self.regs: list[Any] = [0] * 32
         self.hyper = {int(k): v for k, v in DEFAULT_HYPER.items()}
         self.agen: list[tuple[int, int]] = [(1, 0)] * PATTERN_LEVELS
@@ -170,7 +182,7 @@ class Controller:
     def run(self) -> Generator:
         soc = self.soc
         code, ops = soc.code, soc.ops
-        hooks, env, engine = soc.hooks, soc.env, soc.engine
+        hooks, env, engine = soc.hooks, soc.env, self.engine
         loops = engine.loops
         n_code = len(code)
         self.limit = env.now + soc.cfg.controller.max_cycles  # a budget per run: the clock may be far along (drift)

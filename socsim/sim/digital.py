@@ -7,7 +7,7 @@ import simpy
 from socsim.config import SocConfig
 from socsim.sim.fabric import SRAM_SPACES, Fabric
 from socsim.sim.ledger import Ledger
-from socsim.sim.ops import Work
+from socsim.sim.ops.base import Work
 from socsim.sim.unit import Job, Unit
 
 

@@ -1,6 +1,7 @@
-"""What the controller and the engines use of the SoC: the :class:`Machine` protocol :class:`socsim.sim.soc.Soc`
-satisfies. The controller is written against this, not against ``Soc``, so the SoC builds its controller without
-the two importing each other."""
+"""What the controller, its waiting operations and the engines use of the SoC: the :class:`Machine` protocol
+:class:`socsim.sim.soc.Soc` satisfies. They are written against this, not against ``Soc``, so the SoC builds its
+controller and its engine without the two importing each other. It names the units and memories, which import none
+of them back (the controller is given its engine: :class:`socsim.sim.controller.LoopEngine`)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ if TYPE_CHECKING:
     from socsim.sim.ledger import Ledger
     from socsim.sim.memory import Memory
     from socsim.sim.operands import Plan
-    from socsim.sim.ops import Op
-    from socsim.sim.reference import ReferenceEngine
+    from socsim.sim.ops.base import Op
     from socsim.sim.scoreboard import Scoreboard
     from socsim.sim.tile import Tile
     from socsim.sim.unit import Unit
@@ -36,7 +36,6 @@ class Machine(Protocol):
     tiles: list[Tile]
     dma: list[Dma]
     du: DigitalUnit
-    engine: ReferenceEngine
     timing_only: bool
     """Numerics skipped (socsim.sim.timing_only)."""
     keep_timeline: bool

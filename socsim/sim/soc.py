@@ -171,7 +171,7 @@ class Soc:
         bus0 = self.fabric.bus_busy_cycles
         for unit in self.all_units():
             unit.timeline.clear()
-        ctrl = Controller(self)
+        ctrl = Controller(self, self.engine)
         self.controller = ctrl
         self.engine.start(ctrl)
         proc = self.env.process(ctrl.run())

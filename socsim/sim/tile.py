@@ -13,7 +13,8 @@ from socsim.physics.adc import conversions_per_output, converter_cost
 from socsim.physics.dac import pulse_slots
 from socsim.physics.params import DacEncoding
 from socsim.sim.ledger import Ledger
-from socsim.sim.ops import IDENTITY, Block, Epilogue
+from socsim.sim.ops.epilogue import IDENTITY, Epilogue
+from socsim.sim.ops.tile import Block
 from socsim.sim.unit import Job, Unit, wait_for
 
 NO_STREAMS = {"IN": ((1, 0),), "OUT": ((1, 0),), "EPI": (0, 0, 0)}

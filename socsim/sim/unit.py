@@ -15,7 +15,7 @@ from socsim.sim.ledger import Ledger
 from socsim.sim.operands import Resolved
 
 if TYPE_CHECKING:
-    from socsim.sim.ops import Op
+    from socsim.sim.ops.base import Op
 
 
 class Completion:

@@ -22,12 +22,11 @@ from socsim.sim.ops.base import (
 )
 from socsim.sim.ops.control import PATTERN_LEVELS, control_ops
 from socsim.sim.ops.digital import DIGITAL, OVERWRITES, REDUCIBLE, pool_out
+from socsim.sim.ops.epilogue import IDENTITY, Epilogue
 from socsim.sim.ops.move import MOVES
 from socsim.sim.ops.stream import (
     CONFIGURES_STREAMS,
-    IDENTITY,
     STREAM,
-    Epilogue,
     configure_stream,
     stream_accesses,
     stream_edges,

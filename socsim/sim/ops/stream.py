@@ -17,7 +17,6 @@ than the producer, plus the tail).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,36 +24,12 @@ import numpy as np
 from isa.spec import Space, TileStream
 from socsim.sim.ops.base import F32
 from socsim.sim.ops.digital import quantize_by, scale_operand
+from socsim.sim.ops.epilogue import Epilogue, apply_epilogue
 from socsim.sim.ops.tile import read_actions
 
 if TYPE_CHECKING:
     from socsim.physics import ProgramReport
-    from socsim.sim.ops.tile import Actions, TileOperands
-    from socsim.sim.tile import Tile
-
-
-@dataclass(frozen=True)
-class Epilogue:
-    """The output stage's function, latched by ``tepi``: per lane (L, COLS) arrays, None where the step is off."""
-
-    f: np.ndarray
-    """(L, 1): the dequantisation factor (tepi's f times its scale in memory)."""
-    bias: np.ndarray | None
-    bn_scale: np.ndarray | None
-    bn_mean: np.ndarray | None
-    bn_beta: np.ndarray | None
-    relu: bool
-
-    def lanes(self, lanes: int) -> "Epilogue":
-        """The epilogue for an instruction of ``lanes`` lanes (set by a loop of others: its last lane's)."""
-        arrays = (self.f, self.bias, self.bn_scale, self.bn_mean, self.bn_beta)
-        if all(a is None or a.shape[0] in (1, lanes) for a in arrays):
-            return self
-        return Epilogue(*(None if a is None else a[-1:] for a in arrays), self.relu)
-
-
-IDENTITY = Epilogue(np.ones((1, 1), F32), None, None, None, None, False)
-"""The epilogue of a tile no ``tepi`` has configured."""
+    from socsim.sim.ops.tile import Actions, TileOperands, TileView
 
 
 def _tepi(c: "TileOperands") -> None:
@@ -68,20 +43,6 @@ def _tepi(c: "TileOperands") -> None:
         mean, beta = run[:, :cols].copy(), gb[:, ch:ch + cols].copy()
     f = F32(v["f"]) * scale_operand(c, "s")  # (L, 1): as vsclm, f times the scale in memory
     c.tile.epilogue = Epilogue(f, bias, scale, mean, beta, bool(v["relu"]))
-
-
-def apply_epilogue(ep: Epilogue, y: np.ndarray, res: np.ndarray | None) -> np.ndarray:
-    """y (L, n, COLS) through the epilogue, in the sequential datapath's order: vscl, vaddr, bneval, vadd, vrelu."""
-    y = ep.f[:, :, None] * y
-    if ep.bias is not None:
-        y = y + ep.bias[:, None, :]
-    if ep.bn_scale is not None:
-        y = ep.bn_scale[:, None, :] * (y - ep.bn_mean[:, None, :]) + ep.bn_beta[:, None, :]
-    if res is not None:
-        y = y + res
-    if ep.relu:
-        y = np.maximum(y, F32(0))
-    return y
 
 
 def _mvms(c: "TileOperands") -> None:
@@ -108,7 +69,7 @@ def output_words(v: dict) -> int:
     return v["COLS"] * (1 + v["acc"] + v["hres"])
 
 
-def _mvms_cost(tile: "Tile", v: dict, report: "ProgramReport | None") -> tuple[int, "Actions"]:
+def _mvms_cost(tile: TileView, v: dict, report: "ProgramReport | None") -> tuple[int, "Actions"]:
     """Cycles of the n vectors (without the first fetch and the last output, :func:`stream_edges`) and the tile's
     actions: the array's reads as ``mvm``, and the input stage's quantiser and the output stage's adds priced as the
     digital unit's operations they replace."""
@@ -127,7 +88,7 @@ def _mvms_cost(tile: "Tile", v: dict, report: "ProgramReport | None") -> tuple[i
                      ("du_special", n * rows)]
 
 
-def stream_edges(tile: "Tile", v: dict) -> tuple[int, int]:
+def stream_edges(tile: TileView, v: dict) -> tuple[int, int]:
     """(the first input's fetch, the last output's add and write) of an ``mvms``, in cycles."""
     rate = tile.cfg.stream_words_per_cycle
     return -(-v["ROWS"] // rate), tile.cfg.psum_add_cycles + -(-output_words(v) // rate)
@@ -144,7 +105,7 @@ def stream_accesses(v: dict, mem: dict[str, tuple[Space, int, int]]) -> list[tup
     return out
 
 
-def _tepi_cost(tile: "Tile", v: dict, report: "ProgramReport | None") -> tuple[int, "Actions"]:
+def _tepi_cost(tile: TileView, v: dict, report: "ProgramReport | None") -> tuple[int, "Actions"]:
     words = v["COLS"] * (v["hb"] + 4 * v["hn"])
     return tile.cfg.config_cycles + -(-words // tile.cfg.stream_words_per_cycle), \
         [("du_special", v["COLS"] * v["hn"]), ("du_op", v["COLS"] * v["hn"])]

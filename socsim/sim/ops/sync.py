@@ -6,7 +6,7 @@ observes are done); cycles: ``sram.access_cycles`` for lw / sw, ``alu_cycles`` f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator, Protocol
 
 import numpy as np
 import simpy
@@ -17,10 +17,54 @@ from socsim.sim.traps import TrapKind
 from socsim.sim.unit import wait_for
 
 if TYPE_CHECKING:
-    from socsim.sim.controller import Controller
+    from socsim.sim.machine import Machine
+    from socsim.sim.operands import Plan, Resolved
+    from socsim.sim.traps import Trap
+    from socsim.sim.unit import Unit
 
 
-def _scalar_memory(c: "Controller", ins: Instruction, pc: int) -> Generator:
+class Waiter(Protocol):
+    """What a waiting operation reads and changes of the controller (:class:`socsim.sim.controller.Controller`,
+    interface): the SoC, the registers and ledger tags, and the controller's ways to wait."""
+
+    soc: Machine
+    regs: list
+    layer: str
+    phase: str
+    alu_cycles: int
+    waiting_on: str
+    """What the controller waits on (a deadlock's message)."""
+    halted: bool
+
+    def resolve(self, p: Plan, env: dict[str, int], pattern: Any = None, offsets: bool = True,
+                streams: Any = None) -> Resolved:
+        """The instruction's operands (traps when they are out of range)."""
+        ...
+
+    def trap(self, kind: TrapKind, detail: str, ins: Instruction | None = None) -> Trap:
+        ...
+
+    def count(self, mnemonic: str, cycles: int) -> None:
+        """One executed controller instruction of ``cycles``."""
+        ...
+
+    def sync(self) -> Generator:
+        """Bring the SimPy clock up to the controller's local time."""
+        ...
+
+    def units_of(self, kind: WaitUnit, index: int, ins: Instruction) -> list[Unit]:
+        """The units a wait or post names."""
+        ...
+
+    def wait_all(self, ins: Instruction, units: list[Unit] | None = None) -> Generator:
+        """Wait until ``units`` (all units: None) finished every job issued to them."""
+        ...
+
+    def semaphore(self, tag: int) -> simpy.Container:
+        ...
+
+
+def _scalar_memory(c: Waiter, ins: Instruction, pc: int) -> Generator:
     ops = c.resolve(c.soc.plans[pc], {}, None)
     if any(space is Space.DRAM for space, _, _ in ops.mem.values()):
         raise c.trap(TrapKind.OUT_OF_RANGE, "lw/sw reach on-chip memory only, not dram", ins)
@@ -47,17 +91,17 @@ def _scalar_memory(c: "Controller", ins: Instruction, pc: int) -> Generator:
     c.count(mn, c.soc.cfg.sram.access_cycles)
 
 
-def _fence(c: "Controller", ins: Instruction, pc: int) -> Generator:
+def _fence(c: Waiter, ins: Instruction, pc: int) -> Generator:
     yield from c.wait_all(ins)
     c.count("fence", c.alu_cycles)
 
 
-def _wait(c: "Controller", ins: Instruction, pc: int) -> Generator:
+def _wait(c: Waiter, ins: Instruction, pc: int) -> Generator:
     yield from c.wait_all(ins, c.units_of(WaitUnit(ins.args[0]), ins.args[1], ins))
     c.count("wait", c.alu_cycles)
 
 
-def _post(c: "Controller", ins: Instruction, pc: int) -> Generator:
+def _post(c: Waiter, ins: Instruction, pc: int) -> Generator:
     units = c.units_of(WaitUnit(ins.args[0]), ins.args[1], ins)
     events = [u.last_done for u in units if u.last_done is not None]
     sem = c.semaphore(ins.args[2])
@@ -66,7 +110,7 @@ def _post(c: "Controller", ins: Instruction, pc: int) -> Generator:
     c.count("post", c.alu_cycles)
 
 
-def _waitt(c: "Controller", ins: Instruction, pc: int) -> Generator:
+def _waitt(c: Waiter, ins: Instruction, pc: int) -> Generator:
     sem = c.semaphore(ins.args[0])
     yield from c.sync()
     c.waiting_on = f"semaphore {ins.args[0]} (waitt at pc {pc})"
@@ -75,7 +119,7 @@ def _waitt(c: "Controller", ins: Instruction, pc: int) -> Generator:
     c.count("waitt", c.alu_cycles)
 
 
-def _halt(c: "Controller", ins: Instruction, pc: int) -> Generator:
+def _halt(c: Waiter, ins: Instruction, pc: int) -> Generator:
     yield from c.wait_all(ins)
     c.count("halt", c.alu_cycles)
     yield from c.sync()
@@ -89,7 +133,7 @@ def _post_when(env: simpy.Environment, events: list, sem: simpy.Container) -> Ge
     yield sem.put(1)
 
 
-WAITING: dict[str, Callable[["Controller", Instruction, int], Generator]] = {
+WAITING: dict[str, Callable[[Waiter, Instruction, int], Generator]] = {
     "lw": _scalar_memory, "sw": _scalar_memory, "fence": _fence, "wait": _wait, "post": _post,
     "waitt": _waitt, "halt": _halt,
 }

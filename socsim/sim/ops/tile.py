@@ -8,7 +8,7 @@ programming pulses, verify reads).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
@@ -17,12 +17,50 @@ from socsim.sim.ops.base import Operands
 
 if TYPE_CHECKING:
     from socsim.config import TileConfig
-    from socsim.sim.tile import Tile
+    from socsim.physics import Crossbar
+    from socsim.sim.ops.epilogue import Epilogue
 
 Block = tuple[int, int, int, int, int]
 """A tile's active block: (r0, c0, rows, cols, in_bits)."""
 Actions = list[tuple[str, int]]
 """(ledger action, count) of one instruction on its tile."""
+
+
+class TileView(Protocol):
+    """What the tile operations see of their tile (:class:`socsim.sim.tile.Tile`, interface): its configuration,
+    its array, its output stage and the cost of a read."""
+
+    name: str
+    cfg: TileConfig
+    full_tile: bool
+    """Every MVM vector counts as a full-array operation (``energy.mvm_pricing = full_tile``)."""
+    epilogue: Epilogue
+    """The output stage's function (``tepi`` latches it)."""
+
+    @property
+    def crossbar(self) -> Crossbar | None:
+        """The array's numerics (None without numerics: timing-only mode)."""
+        ...
+
+    def bitlines(self, cols: int) -> int:
+        """Bit lines of ``cols`` weight columns."""
+        ...
+
+    def read_cost(self, in_bits: int, transposed: bool = False) -> tuple[int, int, int]:
+        """(pulse slots per input code, ADC conversions per output, cycles per conversion) at ``in_bits``."""
+        ...
+
+    def mvm_cycles(self, n: int, cols: int, conversions: int, cycles: int) -> int:
+        """Cycles of ``n`` forward reads of ``cols`` weight columns."""
+        ...
+
+    def mvmt_cycles(self, n: int, rows: int, conversions: int, cycles: int) -> int:
+        """Cycles of ``n`` transposed reads of ``rows`` rows."""
+        ...
+
+
+TileCost = Callable[[TileView, dict, ProgramReport | None], tuple[int, Actions]]
+"""A tile instruction's cost: (its tile, field values, programming report) -> (tile cycles, actions)."""
 
 
 def configure(cfg: "TileConfig", args: tuple) -> Block | str:
@@ -43,7 +81,7 @@ def block_values(block: Block) -> dict[str, int]:
 class TileOperands(Operands):
     """Operands of a tile instruction: also the tile, and where each lane's read draws come from."""
 
-    tile: "Tile"
+    tile: TileView
     report: ProgramReport | None = None
 
     def read_draws(self) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +150,8 @@ def _rdw(c: TileOperands) -> None:
                                                 int(counters[lane])).ravel() for lane in range(c.lanes)]))
 
 
-def _read_cost(transposed: bool) -> Callable[["Tile", dict, ProgramReport | None], tuple[int, Actions]]:
-    def cost(tile: "Tile", v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
+def _read_cost(transposed: bool) -> TileCost:
+    def cost(tile: TileView, v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
         n, rows, cols = v["n"], v["ROWS"], v["COLS"]
         slots, conv, per = tile.read_cost(v["IN_BITS"], transposed)
         cycles = tile.mvmt_cycles(n, rows, conv, per) if transposed else tile.mvm_cycles(n, cols, conv, per)
@@ -121,7 +159,7 @@ def _read_cost(transposed: bool) -> Callable[["Tile", dict, ProgramReport | None
     return cost
 
 
-def read_actions(tile: "Tile", n: int, rows: int, cols: int, slots: int, conv: int, transposed: bool) -> Actions:
+def read_actions(tile: TileView, n: int, rows: int, cols: int, slots: int, conv: int, transposed: bool) -> Actions:
     """DAC pulses, cell reads, conversions and shift-adds of ``n`` reads of a rows x cols block: of the block, or of
     the whole array when the energy table prices a full tile operation per MVM (``energy.mvm_pricing``)."""
     if tile.full_tile:
@@ -133,7 +171,7 @@ def read_actions(tile: "Tile", n: int, rows: int, cols: int, slots: int, conv: i
             ("adc_conversion", n * convert * conv), ("shift_add", n * convert * conv)]
 
 
-def _program_cost(tile: "Tile", v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
+def _program_cost(tile: TileView, v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
     assert report is not None
     slots = -(-(report.set_pulses + report.reset_pulses) // tile.cfg.program_parallel_cells)
     return max(1, slots * tile.cfg.program_round_cycles), [
@@ -141,8 +179,7 @@ def _program_cost(tile: "Tile", v: dict, report: ProgramReport | None) -> tuple[
         ("verify_read", report.verify_reads), ("cells_written", report.cells)]
 
 
-TILE: dict[str, tuple[Callable[[TileOperands], None] | None,
-                      Callable[["Tile", dict, ProgramReport | None], tuple[int, Actions]]]] = {
+TILE: dict[str, tuple[Callable[[TileOperands], None] | None, TileCost]] = {
     "tcfg": (None, lambda tile, v, report: (tile.cfg.config_cycles, [])),
     "mvm": (_read(False), _read_cost(False)),
     "mvmt": (_read(True), _read_cost(True)),
