@@ -183,8 +183,9 @@ class DramConfig(Params):
 
 @dataclass(frozen=True)
 class EnergyTable(Params):
-    """Energy per action in pJ. Units count actions in the ledger; this table prices them (an ADC conversion
-    through the figure of merit ``adc_fom_fj`` and the converter's bits)."""
+    """Energy per action in pJ. Units count actions in the ledger; this table prices them, one field
+    ``<action>_pj`` per action of ``socsim.actions.PRICED_BY_TABLE`` (an ADC conversion through the figure of merit
+    ``adc_fom_fj`` and the converter's bits)."""
 
     REMOVED: ClassVar[dict[str, str]] = {
         "adc_conversion_pj": "a conversion costs energy.adc_fom_fj x 2^bits of tiles.physics.adc (docs/energy.md)"}

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 import isa
+from socsim.actions import Action
 from socsim.area import adc_leakage_uw, adc_um2, area_table, leakage_uw, total_area_mm2
 from socsim.cli import main
 from socsim.config import load_config
 from socsim.configtools import ConfigError
 from socsim.sim import Soc
-from socsim.sim.ledger import LEAKAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = isa.assemble_file(ROOT / "programs" / "mlp_infer.s")
@@ -21,7 +21,7 @@ PROGRAM = isa.assemble_file(ROOT / "programs" / "mlp_infer.s")
 
 def _tile_static_pj(cfg) -> float:
     led = Soc.from_config(cfg).run(PROGRAM).ledger
-    return float(led.loc[(led.action == LEAKAGE) & (led.component == "tile0"), "energy_pj"].sum())
+    return float(led.loc[(led.action == Action.LEAKAGE) & (led.component == "tile0"), "energy_pj"].sum())
 
 
 def test_area_table_sums_to_the_printed_total(capsys):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import isa
+from socsim.actions import COUNTERS, Action
 from socsim.area import leakage_pj_per_cycle
 from socsim.config import load_config
 from socsim.sim import Soc
-from socsim.sim.ledger import COUNTERS, LEAKAGE
 from tests.helpers import run_asm
 
 FULL_TILE_MVM = """
@@ -128,7 +128,7 @@ def test_ledger_totals_equal_the_sum_of_rows():
     price["adc_conversion"] = r.cfg.energy.adc_fom_fj * 2 ** r.cfg.tiles.physics.adc.bits / 1000
     leak = leakage_pj_per_cycle(r.cfg)
     for _, row in rows[~rows.action.isin(COUNTERS)].iterrows():
-        want = leak[row.component] if row.action == LEAKAGE else price[row.action]
+        want = leak[row.component] if row.action == Action.LEAKAGE else price[row.action]
         assert row.energy_pj == pytest.approx(row["count"] * want, rel=1e-12)
     # static energy = every component's leakage power x the run's time
     assert r.static_energy_pj == pytest.approx(sum(leak.values()) * r.cycles, rel=1e-12)

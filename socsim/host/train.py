@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from isa.spec import Phase
+from socsim.actions import Action
 from socsim.configtools import to_mapping
 from socsim.fileio import clean_temporaries
 from socsim.host.baseline import Baseline
@@ -61,8 +62,9 @@ def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: R
     training program, ``test_images`` images of the evaluation program)."""
     led = train.ledger
     by_phase = led.groupby("phase")["energy_pj"].sum()
-    cells = float(led.loc[led.action == "cells_written", "count"].sum())
-    conversions = float(led.loc[led.action == "adc_conversion", "count"].sum())
+    cells = float(led.loc[led.action == Action.CELLS_WRITTEN, "count"].sum())
+    conversions = float(led.loc[led.action == Action.ADC_CONVERSION, "count"].sum())
+    saturated = float(led.loc[led.action == Action.ADC_SATURATED, "count"].sum())
     row: dict[str, Any] = {
         "epoch": epoch, "test_accuracy": accuracy, "train_images": images,
         "train_cycles": train.cycles, "train_s": train.seconds, "latency_per_image_s": train.seconds / images,
@@ -72,10 +74,10 @@ def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: R
         "infer_latency_per_image_s": evaluate.seconds / test_images,
         "infer_energy_per_image_pj": evaluate.energy_pj / test_images,
         "cells_written": cells, "writes_per_weight": cells / max(weights, 1),
-        "set_pulses": float(led.loc[led.action == "set_pulse", "count"].sum()),
-        "reset_pulses": float(led.loc[led.action == "reset_pulse", "count"].sum()),
+        "set_pulses": float(led.loc[led.action == Action.SET_PULSE, "count"].sum()),
+        "reset_pulses": float(led.loc[led.action == Action.RESET_PULSE, "count"].sum()),
         "adc_saturated_share": (None if accuracy is None else  # timing-only: the converters saw no currents
-                                float(led.loc[led.action == "adc_saturated", "count"].sum()) / max(conversions, 1.0)),
+                                saturated / max(conversions, 1.0)),
         "wall_s": wall_s,
     }
     for phase in PHASES:

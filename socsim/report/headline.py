@@ -19,21 +19,21 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from socsim.actions import Action
 from socsim.area import total_area_mm2
-from socsim.sim.ledger import LEAKAGE
 
 if TYPE_CHECKING:
     from isa.program import Program
     from socsim.runfolder.read import RunFolder
 
 MVM_OPCODES = ("mvm", "mvmt", "mvms")
-TILE_MVM_ACTIONS = ("dac_pulse", "array_cell", "adc_conversion", "shift_add")
+TILE_MVM_ACTIONS = (Action.DAC_PULSE, Action.ARRAY_CELL, Action.ADC_CONVERSION, Action.SHIFT_ADD)
 """Actions of the tile's MVM datapath (DACs, array, ADC + TIA, shift-add): the 'tile' energy of TOPS/W."""
 
 
 def tile_macs(ledger: pd.DataFrame, in_bits: int, differential: bool) -> float:
     """Multiply-accumulates (one per weight and input vector element) of the tile MVMs in ``ledger``."""
-    cells = ledger.loc[(ledger["action"] == "array_cell") & ledger["opcode"].isin(MVM_OPCODES), "count"].sum()
+    cells = ledger.loc[(ledger["action"] == Action.ARRAY_CELL) & ledger["opcode"].isin(MVM_OPCODES), "count"].sum()
     return float(cells) / (max(1, in_bits) * (2 if differential else 1))
 
 
@@ -123,7 +123,7 @@ def headline(run: "RunFolder") -> Headline:
         tile_macs=macs, tile_energy_pj=tile_mvm_energy_pj(led), total_energy_pj=float(led["energy_pj"].sum()),
         forward_macs_per_image=fwd / images, geometry_macs_per_image=geo,
         writes_per_weight=float(m["writes_per_weight"].sum()) if "writes_per_weight" in m else 0.0,
-        **per_epoch, static_energy_pj=float(led.loc[led["action"] == LEAKAGE, "energy_pj"].sum()),
+        **per_epoch, static_energy_pj=float(led.loc[led["action"] == Action.LEAKAGE, "energy_pj"].sum()),
         area_mm2=total_area_mm2(run.soc_config) if run.config else float("nan"))
 
 

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from socsim.actions import Action
 from socsim.configtools import to_mapping
 from socsim.fileio import write_text
-from socsim.sim.ledger import CHIP, LEAKAGE
+from socsim.sim.ledger import CHIP
 from socsim.units import natural_key
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ PHASES = ("forward", "backward", "update", "calibrate", "eval", "other")
 """Phase order of every table and figure (``mark`` phases of the ISA, lower case)."""
 NO_LAYER = "-"
 """Layer name of ledger rows outside any layer (loads, loop control, init)."""
-UNIT_ACTIONS = ("busy", "ctrl_instr")
+UNIT_ACTIONS = (Action.BUSY, Action.CTRL_INSTR)
 """Actions whose ``cycles`` are busy time of the component that recorded them."""
 
 
@@ -45,7 +46,7 @@ def units_only(ledger: pd.DataFrame) -> pd.DataFrame:
 
 def elapsed_rows(ledger: pd.DataFrame) -> pd.DataFrame:
     """The ``chip`` / ``elapsed`` rows: elapsed cycles by (layer, phase) of every run in the ledger."""
-    return ledger[(ledger["component"] == CHIP) & (ledger["action"] == "elapsed")]
+    return ledger[(ledger["component"] == CHIP) & (ledger["action"] == Action.ELAPSED)]
 
 
 def component_table(ledger: pd.DataFrame, cycles: int, busy_cycles: Mapping[str, int] | None = None) -> pd.DataFrame:
@@ -57,7 +58,7 @@ def component_table(ledger: pd.DataFrame, cycles: int, busy_cycles: Mapping[str,
     """
     ledger = units_only(ledger)
     energy = ledger.groupby("component")["energy_pj"].sum()
-    static = ledger[ledger["action"] == LEAKAGE].groupby("component")["energy_pj"].sum()
+    static = ledger[ledger["action"] == Action.LEAKAGE].groupby("component")["energy_pj"].sum()
     timed = ledger[ledger["action"].isin(UNIT_ACTIONS)].groupby("component")["cycles"].sum()
     names = sorted(set(energy.index) | set(busy_cycles or {}), key=natural_key)
     total = float(energy.sum())
@@ -82,7 +83,7 @@ def layer_phase_table(ledger: pd.DataFrame) -> pd.DataFrame:
     Layers in first-seen order, ``-`` last; phases in :data:`PHASES`."""
     g = ledger.groupby(["layer", "phase"], sort=False)
     df = g["energy_pj"].sum().to_frame()
-    df["static_energy_pj"] = ledger[ledger["action"] == LEAKAGE].groupby(["layer", "phase"])["energy_pj"].sum()
+    df["static_energy_pj"] = ledger[ledger["action"] == Action.LEAKAGE].groupby(["layer", "phase"])["energy_pj"].sum()
     df["elapsed_cycles"] = elapsed_rows(ledger).groupby(["layer", "phase"])["cycles"].sum()
     df["busy_cycles"] = ledger[ledger["action"].isin(UNIT_ACTIONS)].groupby(["layer", "phase"])["cycles"].sum()
     df = df.fillna({"busy_cycles": 0, "elapsed_cycles": 0, "static_energy_pj": 0.0}).reset_index()
@@ -116,7 +117,7 @@ def opcode_table(ledger: pd.DataFrame) -> pd.DataFrame:
     controller's cycles on it), ``energy_pj``, ``energy_share`` and ``energy_per_instruction_pj``;
     sorted by energy, largest first. Leakage rows have opcode ``-`` (no instruction)."""
     ledger = units_only(ledger)
-    led = ledger.assign(_n=np.where(ledger["action"] == "ctrl_instr", ledger["count"], 0))
+    led = ledger.assign(_n=np.where(ledger["action"] == Action.CTRL_INSTR, ledger["count"], 0))
     df = led.groupby("opcode").agg(instructions=("_n", "sum"), busy_cycles=("cycles", "sum"),
                                    energy_pj=("energy_pj", "sum")).reset_index()
     total = float(df["energy_pj"].sum())
@@ -132,8 +133,8 @@ def action_table(ledger: pd.DataFrame, prices: Mapping[str, float] | None = None
     df = units_only(ledger).groupby(["component", "action"])[["count", "energy_pj"]].sum().reset_index()
     if prices is not None:
         per = (df["energy_pj"] / df["count"].where(df["count"] > 0)).fillna(0.0)
-        df["price_pj"] = [prices.get(f"{a}_pj", p) for a, p in zip(df["action"], per)]
-        leak = df["action"] == LEAKAGE
+        df["price_pj"] = [prices.get(Action(a).price_field, p) for a, p in zip(df["action"], per)]
+        leak = df["action"] == Action.LEAKAGE
         df.loc[leak, "price_pj"] = per[leak]
     return _sorted_by_name(df, "component")
 

@@ -16,6 +16,7 @@ import simpy
 
 from isa.program import TBUF_STRIDE, Instruction
 from isa.spec import Hyper, Phase, Space, Unit, WaitUnit
+from socsim.actions import Action
 from socsim.sim.finite import nonfinite_operand
 from socsim.sim.operands import Plan, Resolved, resolve
 from socsim.sim.ops import (
@@ -77,7 +78,7 @@ class SeqOperands(TileOperands):
     def count_saturated(self, per_lane: np.ndarray) -> None:
         c, n = self.ctrl, int(per_lane.sum())
         if n:
-            c.soc.ledger.record(self.tile.name, "adc_saturated", self.mnemonic, c.layer, c.phase, n)
+            c.soc.ledger.record(self.tile.name, Action.ADC_SATURATED, self.mnemonic, c.layer, c.phase, n)
 
 
 class LoopEngine(Protocol):
@@ -170,7 +171,7 @@ class Controller:
 
     def flush_stats(self) -> None:
         for (mn, layer, phase), (n, cycles) in self.stats.items():
-            self.soc.ledger.record("controller", "ctrl_instr", mn, layer, phase, n, cycles)
+            self.soc.ledger.record("controller", Action.CTRL_INSTR, mn, layer, phase, n, cycles)
         self.stats.clear()
 
     def semaphore(self, tag: int) -> simpy.Container:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import simpy
 
+from socsim.actions import Action
 from socsim.config import SocConfig
 from socsim.sim.fabric import SRAM_SPACES, Fabric
 from socsim.sim.ledger import Ledger
@@ -35,9 +36,9 @@ class DigitalUnit(Unit):
         uses_sram = any(space in SRAM_SPACES for space, _, _ in job.ops.mem.values())
         begin = self.fabric.reserve_port(start, cycles) if uses_sram else start
         ops, macs, special = work
-        self.record(job, "busy", 1, cycles)
-        self.record(job, "du_op", ops)
-        self.record(job, "du_mac", macs)
-        self.record(job, "du_special", special)
+        self.record(job, Action.BUSY, 1, cycles)
+        self.record(job, Action.DU_OP, ops)
+        self.record(job, Action.DU_MAC, macs)
+        self.record(job, Action.DU_SPECIAL, special)
         self.record_operand_access(job)
         return begin + cycles

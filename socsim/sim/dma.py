@@ -7,14 +7,15 @@ from typing import Generator
 import simpy
 
 from isa.spec import Space
+from socsim.actions import Action
 from socsim.config import SocConfig
 from socsim.sim.fabric import Fabric, is_sram
 from socsim.sim.ledger import Ledger
 from socsim.sim.unit import Job, Unit
 
 WORD_BYTES = 4
-_ENDPOINT = {Space.DRAM: ("dram", "dram_word"), Space.SRAM: ("sram", None), Space.ACC: ("acc", None),
-             Space.TBUF: ("tbuf", "tbuf_access")}
+_ENDPOINT = {Space.DRAM: ("dram", Action.DRAM_WORD), Space.SRAM: ("sram", None), Space.ACC: ("acc", None),
+             Space.TBUF: ("tbuf", Action.TBUF_ACCESS)}
 
 
 class Dma(Unit):
@@ -36,7 +37,7 @@ class Dma(Unit):
     def _endpoint(self, job: Job, space: Space, words: int, write: bool) -> None:
         component, action = _ENDPOINT[space]
         if action is None:
-            action = "sram_write" if write else "sram_read"
+            action = Action.SRAM_WRITE if write else Action.SRAM_READ
         self.record(job, action, words, component=component)
 
     def execute(self, job: Job) -> Generator:
@@ -52,9 +53,9 @@ class Dma(Unit):
         yield self.wait(self.env.timeout(self.started + lead - self.env.now))
         beats, bus_cycles = yield from self.fabric.move(words * WORD_BYTES, rate, self.priority,
                                                         is_sram(dst_space) or is_sram(src_space), self)
-        self.record(job, "busy", 1, self.env.now - self.started)
-        self.record(job, "bus_beat", beats, component="bus")
-        self.record(job, "busy", 1, bus_cycles, component="bus")
+        self.record(job, Action.BUSY, 1, self.env.now - self.started)
+        self.record(job, Action.BUS_BEAT, beats, component="bus")
+        self.record(job, Action.BUSY, 1, bus_cycles, component="bus")
         self._endpoint(job, src_space, words, write=False)
         self._endpoint(job, dst_space, words, write=not job.op.read_modify_write)
         if job.op.read_modify_write:  # read-modify-write of the destination

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import pandas as pd
 
+from socsim.actions import COUNTERS, PRICED_BY_TABLE, Action
 from socsim.config import EnergyTable
 
-COUNTERS = ("busy", "cells_written", "adc_saturated", "elapsed")
-"""Actions counted without energy: busy time rows, weights addressed by a programming instruction, ADC
-conversions whose input exceeded the converter's range (already priced as ``adc_conversion``), and the
-run's elapsed cycles by layer and phase (component :data:`CHIP`, :mod:`socsim.sim.elapsed`)."""
-LEAKAGE = "leakage"
-"""Static energy: a row's count is cycles, priced at its component's leakage in pJ per cycle
-(:mod:`socsim.area`), so one action has a price per component."""
 CHIP = "chip"
 """Component of the ``elapsed`` rows (the whole chip's time, not a unit's)."""
 STATIC_OPCODE = "-"
@@ -28,9 +20,9 @@ Key = tuple[str, str, str, str, str]
 class Ledger:
     """Rows keyed by (component, action, opcode, layer, phase): integer count and busy cycles.
 
-    ``action`` names a row of the energy table (``EnergyTable`` field without ``_pj``), an action priced through
-    a model (``derived``: ``adc_conversion``), or one of :data:`COUNTERS` (priced at zero). Rows with the same
-    key are summed as they are recorded; counts and cycles are integers, so a sum never depends on the order it
+    ``action`` is an :class:`socsim.actions.Action`: priced by the energy table (its ``price_field``), through a
+    model (``derived``: ``adc_conversion``), per component (``leakage``) or not at all (the counters). Rows with
+    the same key are summed as they are recorded; counts and cycles are integers, so a sum never depends on the order it
     was added in, and the energy of a row is its count times the table's pJ per action (:meth:`frame`).
     """
 
@@ -39,22 +31,22 @@ class Ledger:
         """``derived``: prices (pJ) of actions the table prices through a model rather than per action (an ADC
         conversion: figure of merit x 2^bits, :func:`socsim.sim.tile.converter_prices`); ``leakage_pj``: pJ per
         cycle of each component's leakage."""
-        self.price = {f.name[:-3]: float(getattr(table, f.name)) for f in fields(table) if f.name.endswith("_pj")}
+        self.price: dict[str, float] = {a: float(getattr(table, a.price_field)) for a in PRICED_BY_TABLE}
         self.price.update(derived or {})
         for counter in COUNTERS:
             self.price[counter] = 0.0
         self.leakage_pj = dict(leakage_pj or {})
         """pJ per cycle of each component's leakage (the price of its ``leakage`` rows)."""
-        self.price[LEAKAGE] = 0.0  # a component without a leakage entry leaks nothing
+        self.price[Action.LEAKAGE] = 0.0  # a component without a leakage entry leaks nothing
         self.rows: dict[Key, list[int]] = {}
 
     def price_of(self, component: str, action: str) -> float:
         """pJ per counted action of ``component`` (leakage: pJ per cycle of that component)."""
-        if action == LEAKAGE:
+        if action == Action.LEAKAGE:
             return self.leakage_pj.get(component, 0.0)
         return self.price[action]
 
-    def record(self, component: str, action: str, opcode: str, layer: str, phase: str,
+    def record(self, component: str, action: Action, opcode: str, layer: str, phase: str,
                count: int = 1, cycles: int = 0) -> None:
         """Add ``count`` actions taking ``cycles`` busy cycles."""
         key = (component, action, opcode, layer, phase)
@@ -88,7 +80,7 @@ class Ledger:
     def frame(self) -> pd.DataFrame:
         """All rows as a DataFrame with the columns in :data:`COLUMNS` (energy in pJ = count x price)."""
         price = self.price_of
-        data = [(*k, v[0], v[1], price(k[0], k[1]) * v[0]) for k, v in self.rows.items()]
+        data = [(k[0], str(k[1]), *k[2:], v[0], v[1], price(k[0], k[1]) * v[0]) for k, v in self.rows.items()]
         return pd.DataFrame(data, columns=COLUMNS)
 
     def total_pj(self) -> float:

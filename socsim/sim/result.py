@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from isa.program import Program
+from socsim.actions import Action
 from socsim.config import SocConfig
-from socsim.sim.ledger import CHIP, LEAKAGE
+from socsim.sim.ledger import CHIP
 
 TIMELINE_COLUMNS = ["unit", "pc", "opcode", "layer", "phase", "start", "end"]
 
@@ -45,7 +46,7 @@ class Result:
     def static_energy_pj(self) -> float:
         """Leakage energy of the run (pJ): every component's leakage power x the run's time."""
         led = self.ledger
-        return math.fsum(led.loc[led["action"] == LEAKAGE, "energy_pj"])
+        return math.fsum(led.loc[led["action"] == Action.LEAKAGE, "energy_pj"])
 
     @property
     def dynamic_energy_pj(self) -> float:
@@ -57,7 +58,7 @@ class Result:
         """Elapsed cycles by (layer, phase): columns ``layer``, ``phase``, ``cycles``; they sum to :attr:`cycles`
         (socsim.sim.elapsed says how each cycle is attributed)."""
         led = self.ledger
-        rows = led[(led["component"] == CHIP) & (led["action"] == "elapsed")]
+        rows = led[(led["component"] == CHIP) & (led["action"] == Action.ELAPSED)]
         return rows[["layer", "phase", "cycles"]].reset_index(drop=True)
 
     def by_component(self) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import simpy
 from isa.encoding import decode_instruction, encode_code
 from isa.program import Instruction, IsaError, Program
 from isa.spec import MAX_WORDS
+from socsim.actions import Action
 from socsim.area import leakage_pj_per_cycle
 from socsim.config import MvmPricing, SocConfig
 from socsim.physics import make_crossbar
@@ -22,7 +23,7 @@ from socsim.sim.dma import Dma
 from socsim.sim.elapsed import elapsed_by_layer
 from socsim.sim.engines import make_engine
 from socsim.sim.fabric import Fabric
-from socsim.sim.ledger import CHIP, LEAKAGE, STATIC_OPCODE, Ledger
+from socsim.sim.ledger import CHIP, STATIC_OPCODE, Ledger
 from socsim.sim.memory import Memory
 from socsim.sim.operands import Plan, plan
 from socsim.sim.ops import OPS, Op
@@ -208,11 +209,11 @@ class Soc:
         elapsed = elapsed_by_layer([u.timeline for u in self.all_units()], start, self.env.now)
         ledger = self.ledger
         for (layer, phase), cycles in elapsed.items():
-            ledger.record(CHIP, "elapsed", STATIC_OPCODE, layer, phase, 0, cycles)
+            ledger.record(CHIP, Action.ELAPSED, STATIC_OPCODE, layer, phase, 0, cycles)
         for component, price in ledger.leakage_pj.items():
             if price:
                 for (layer, phase), cycles in elapsed.items():
-                    ledger.record(component, LEAKAGE, STATIC_OPCODE, layer, phase, cycles)
+                    ledger.record(component, Action.LEAKAGE, STATIC_OPCODE, layer, phase, cycles)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from typing import Callable, Generator
 import simpy
 
 from isa.spec import Space
+from socsim.actions import Action
 from socsim.config import TileConfig
 from socsim.physics import Crossbar
 from socsim.physics.adc import conversions_per_output, converter_cost
@@ -89,7 +90,7 @@ class Tile(Unit):
 
     def finish(self, job: Job, start: int) -> int:
         cycles, tail = self._cost(job, start)
-        self.record(job, "busy", 1, cycles + tail)
+        self.record(job, Action.BUSY, 1, cycles + tail)
         return start + cycles + tail
 
     def execute(self, job: Job) -> Generator:
@@ -106,7 +107,7 @@ class Tile(Unit):
         self.stage = 2
         yield self.wait(env.timeout(tail))
         self.stage = 0
-        self.record(job, "busy", 1, env.now - self.started)
+        self.record(job, Action.BUSY, 1, env.now - self.started)
 
     def _cost(self, job: Job, start: int) -> tuple[int, int]:
         """Record the job's actions; returns (its cycles from ``start`` to its last conversion, the cycles after)."""
@@ -119,17 +120,18 @@ class Tile(Unit):
             return cycles, 0
         fetch, tail = op.stream_edges(self, v)
         cycles += max(0, job.ready_at() + fetch - start)  # the first fetch, unless made while the array was busy
-        for name, kind, words in op.stream_accesses(v, job.ops.mem):
+        for name, written, words in op.stream_accesses(v, job.ops.mem):
             space = job.ops.mem[name][0]
             if space is Space.TBUF:
-                self.record(job, "tbuf_access", words, component="tbuf")
+                self.record(job, Action.TBUF_ACCESS, words, component="tbuf")
             else:
-                self.record(job, f"sram_{kind}", words, component=space.name.lower())
+                self.record(job, Action.SRAM_WRITE if written else Action.SRAM_READ, words,
+                            component=space.name.lower())
         return cycles, tail
 
 
-def converter_prices(cfg: TileConfig, fom_fj: float) -> dict[str, float]:
+def converter_prices(cfg: TileConfig, fom_fj: float) -> dict[Action, float]:
     """Ledger prices (pJ per action) the tiles' converter sets: one ``adc_conversion`` costs the figure of merit
     ``fom_fj`` (fJ per step) times the 2^bits steps of the configured ADC (Walden's figure of merit)."""
     adc = cfg.physics.adc
-    return {"adc_conversion": fom_fj * converter_cost(adc.kind, adc.bits).steps / 1000.0}
+    return {Action.ADC_CONVERSION: fom_fj * converter_cost(adc.kind, adc.bits).steps / 1000.0}

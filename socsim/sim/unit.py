@@ -10,6 +10,7 @@ import simpy
 
 from isa.program import Instruction
 from isa.spec import Space
+from socsim.actions import Action
 from socsim.sim.joblog import JobLog
 from socsim.sim.ledger import Ledger
 from socsim.sim.operands import Resolved
@@ -176,7 +177,7 @@ class Unit:
         actions."""
         raise NotImplementedError
 
-    def record(self, job: Job, action: str, count: int, cycles: int = 0, component: str | None = None) -> None:
+    def record(self, job: Job, action: Action, count: int, cycles: int = 0, component: str | None = None) -> None:
         """Ledger row for this job's actions (skipped when nothing happened)."""
         if count or cycles:
             self.ledger.record(component or self.name, action, job.ins.spec.mnemonic, job.layer, job.phase,
@@ -191,13 +192,13 @@ class Unit:
                 continue
             space, _, size = operand
             if space is Space.TBUF:
-                self.record(job, "tbuf_access", size * (read + write), component="tbuf")
+                self.record(job, Action.TBUF_ACCESS, size * (read + write), component="tbuf")
                 continue
             component = _COMPONENT[space]
             if read:
-                self.record(job, "sram_read", size, component=component)
+                self.record(job, Action.SRAM_READ, size, component=component)
             if write:
-                self.record(job, "sram_write", size, component=component)
+                self.record(job, Action.SRAM_WRITE, size, component=component)
 
     def state(self) -> str:
         cur = f"executing pc {self.current.pc} ({self.current.ins.text()})" if self.current else "idle"

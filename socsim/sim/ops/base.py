@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from isa.spec import Hyper, Kind, OpSpec
+from socsim.actions import Action
 
 F32 = np.float32
 
@@ -144,7 +145,7 @@ class Op:
     """UNIT ops: the data effect over lanes (None: no data effect, e.g. tcfg)."""
     work: Callable[[dict], Work] | None = None
     """Digital-unit ops: the work of the instruction from its field values."""
-    tile_cost: Callable[[Any, dict, Any], tuple[int, list[tuple[str, int]]]] | None = None
+    tile_cost: Callable[[Any, dict, Any], tuple[int, list[tuple[Action, int]]]] | None = None
     """Tile ops: (tile, field values, programming report) -> (tile cycles, [(ledger action, count)])."""
     words: Callable[[dict], int] | None = None
     """DMA ops: words moved."""
@@ -161,8 +162,8 @@ class Op:
     stream_edges: Callable[[Any, dict], tuple[int, int]] | None = None
     """Streamed tile ops: (tile, field values) -> (the first input's fetch, the last output's add and write) in
     cycles; the fetch is hidden when the tile could make it while its previous job converted."""
-    stream_accesses: Callable[[dict, dict], list[tuple[str, str, int]]] | None = None
-    """Streamed tile ops: (field values, operands) -> (operand, read or write, words) the streams move (priced per
+    stream_accesses: Callable[[dict, dict], list[tuple[str, bool, int]]] | None = None
+    """Streamed tile ops: (field values, operands) -> (operand, written, words) the streams move (priced per
     word instead of each operand's whole span)."""
     timing_only: TimingOnly = TimingOnly.SKIP
     only_moves: bool = False

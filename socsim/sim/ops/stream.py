@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from isa.spec import Space, TileStream
+from socsim.actions import Action
 from socsim.sim.ops.base import F32
 from socsim.sim.ops.digital import quantize_by, scale_operand
 from socsim.sim.ops.epilogue import Epilogue, apply_epilogue
@@ -84,8 +85,8 @@ def _mvms_cost(tile: TileView, v: dict, report: "ProgramReport | None") -> tuple
     if v["post"]:  # the steps tepi turned on (EPI_*: control state at issue, as the numerics' epilogue)
         macs += outs * (1 + v["EPI_N"])
         ops += outs * (v["EPI_B"] + v["EPI_N"] + v["EPI_R"])
-    return n * per, [*read_actions(tile, n, rows, cols, slots, conv, False), ("du_op", ops), ("du_mac", macs),
-                     ("du_special", n * rows)]
+    return n * per, [*read_actions(tile, n, rows, cols, slots, conv, False), (Action.DU_OP, ops), (Action.DU_MAC, macs),
+                     (Action.DU_SPECIAL, n * rows)]
 
 
 def stream_edges(tile: TileView, v: dict) -> tuple[int, int]:
@@ -94,21 +95,21 @@ def stream_edges(tile: TileView, v: dict) -> tuple[int, int]:
     return -(-v["ROWS"] // rate), tile.cfg.psum_add_cycles + -(-output_words(v) // rate)
 
 
-def stream_accesses(v: dict, mem: dict[str, tuple[Space, int, int]]) -> list[tuple[str, str, int]]:
-    """(operand, ``read`` or ``write``, words) the streams move: the words the patterns address, not their spans."""
+def stream_accesses(v: dict, mem: dict[str, tuple[Space, int, int]]) -> list[tuple[str, bool, int]]:
+    """(operand, written, words) the streams move: the words the patterns address, not their spans."""
     n, rows, cols = v["n"], v["ROWS"], v["COLS"]
-    out = [("src", "read", n * rows), ("scale", "read", 1), ("dst", "write", n * cols)]
+    out = [("src", False, n * rows), ("scale", False, 1), ("dst", True, n * cols)]
     if v["acc"]:
-        out.append(("psum", "read", n * cols))
+        out.append(("psum", False, n * cols))
     if v["hres"]:
-        out.append(("res", "read", n * cols))
+        out.append(("res", False, n * cols))
     return out
 
 
 def _tepi_cost(tile: TileView, v: dict, report: "ProgramReport | None") -> tuple[int, "Actions"]:
     words = v["COLS"] * (v["hb"] + 4 * v["hn"])
     return tile.cfg.config_cycles + -(-words // tile.cfg.stream_words_per_cycle), \
-        [("du_special", v["COLS"] * v["hn"]), ("du_op", v["COLS"] * v["hn"])]
+        [(Action.DU_SPECIAL, v["COLS"] * v["hn"]), (Action.DU_OP, v["COLS"] * v["hn"])]
 
 
 def configure_stream(streams: dict[str, tuple], ins_args: tuple, agen: list[tuple[int, int]], mnemonic: str) -> None:

@@ -13,6 +13,7 @@ import simpy
 
 from isa.program import Instruction
 from isa.spec import Space, WaitUnit
+from socsim.actions import Action
 from socsim.sim.traps import TrapKind
 from socsim.sim.unit import wait_for
 
@@ -85,9 +86,10 @@ def _scalar_memory(c: Waiter, ins: Instruction, pc: int) -> Generator:
     else:
         word[0] = np.float32(c.regs[ins.args[0]])
     if space is Space.TBUF:
-        c.soc.ledger.record("tbuf", "tbuf_access", mn, c.layer, c.phase, 1)
+        c.soc.ledger.record("tbuf", Action.TBUF_ACCESS, mn, c.layer, c.phase, 1)
     else:
-        c.soc.ledger.record(space.name.lower(), "sram_read" if mn == "lw" else "sram_write", mn, c.layer, c.phase, 1)
+        action = Action.SRAM_READ if mn == "lw" else Action.SRAM_WRITE
+        c.soc.ledger.record(space.name.lower(), action, mn, c.layer, c.phase, 1)
     c.count(mn, c.soc.cfg.sram.access_cycles)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
+from socsim.actions import Action
 from socsim.physics import ProgramReport
 from socsim.sim.ops.base import Operands
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 Block = tuple[int, int, int, int, int]
 """A tile's active block: (r0, c0, rows, cols, in_bits)."""
-Actions = list[tuple[str, int]]
+Actions = list[tuple[Action, int]]
 """(ledger action, count) of one instruction on its tile."""
 
 
@@ -167,16 +168,16 @@ def read_actions(tile: TileView, n: int, rows: int, cols: int, slots: int, conv:
     else:
         bitlines = tile.bitlines(cols)
     drive, convert = (bitlines, rows) if transposed else (rows, bitlines)
-    return [("dac_pulse", n * drive * slots), ("array_cell", n * rows * bitlines * slots),
-            ("adc_conversion", n * convert * conv), ("shift_add", n * convert * conv)]
+    return [(Action.DAC_PULSE, n * drive * slots), (Action.ARRAY_CELL, n * rows * bitlines * slots),
+            (Action.ADC_CONVERSION, n * convert * conv), (Action.SHIFT_ADD, n * convert * conv)]
 
 
 def _program_cost(tile: TileView, v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
     assert report is not None
     slots = -(-(report.set_pulses + report.reset_pulses) // tile.cfg.program_parallel_cells)
     return max(1, slots * tile.cfg.program_round_cycles), [
-        ("set_pulse", report.set_pulses), ("reset_pulse", report.reset_pulses),
-        ("verify_read", report.verify_reads), ("cells_written", report.cells)]
+        (Action.SET_PULSE, report.set_pulses), (Action.RESET_PULSE, report.reset_pulses),
+        (Action.VERIFY_READ, report.verify_reads), (Action.CELLS_WRITTEN, report.cells)]
 
 
 TILE: dict[str, tuple[Callable[[TileOperands], None] | None, TileCost]] = {
@@ -186,8 +187,8 @@ TILE: dict[str, tuple[Callable[[TileOperands], None] | None, TileCost]] = {
     "wv": (_wv, _program_cost),
     "pulse": (_pulse, _program_cost),
     "rdw": (_rdw, lambda tile, v, report: (v["ROWS"] * tile.cfg.readback_cycles_per_row,
-                                           [("readback_weight", v["ROWS"] * v["COLS"])])),
+                                           [(Action.READBACK_WEIGHT, v["ROWS"] * v["COLS"])])),
     "mvmr": (_read(False, readings=True), _read_cost(False)),
-    "tgain": (_tgain, lambda tile, v, report: (tile.cfg.physics.adc.fs_settle_cycles, [("adc_fs_set", 1)])),
+    "tgain": (_tgain, lambda tile, v, report: (tile.cfg.physics.adc.fs_settle_cycles, [(Action.ADC_FS_SET, 1)])),
 }
 """mnemonic -> (numerics over lanes, cost: (tile, field values, programming report) -> (cycles, actions))."""
