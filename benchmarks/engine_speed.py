@@ -8,12 +8,10 @@ instruction every iteration (one SimPy process per unit instruction). Prints the
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import sys
 import time
 
 import isa
+from socsim.benchmarking import print_header
 from socsim.config import load_config
 from socsim.sim import Soc
 
@@ -51,8 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--iterations", type=int, default=50_000)
     args = ap.parse_args()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header()
     measure("scalar loop", SCALAR, args.iterations)
     measure("unit loop", UNIT, args.iterations // 5)
 

@@ -11,8 +11,6 @@ Run: .venv/bin/python benchmarks/physics_bench.py [--repeat N]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from functools import partial
@@ -23,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout without installing
 
+from socsim.benchmarking import print_header  # noqa: E402
 from socsim.configtools import deep_merge, from_mapping, to_mapping  # noqa: E402
 from socsim.physics import Crossbar, PhysicsParams, load_fitted, make_crossbar  # noqa: E402
 
@@ -115,9 +114,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15, help="timed repetitions per case (best reported)")
     args = ap.parse_args()
     print("# socsim physics benchmark")
-    print(f"machine: {platform.platform()} | {platform.processor() or platform.machine()} | "
-          f"cpus: {os.cpu_count()} | python {platform.python_version()} | numpy {np.__version__}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header(f"numpy {np.__version__}", processor=True)
     bench_mvm(args.repeat)
     bench_programming(args.repeat)
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))   # run from a checkout without installing
+from socsim.benchmarking import print_header  # noqa: E402
+
 MODELS = {"lenet5": "programs/lenet5.toml", "vgg8": "programs/vgg8.toml", "resnet18": "programs/resnet18.toml"}
 GIB = 1 << 30
 
@@ -213,9 +214,7 @@ def main() -> None:
         model, batch, mode = args.point
         print(json.dumps(point(model, int(batch), mode, args.config, args.engine)))
         return
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, {platform.processor() or platform.machine()}, "
-          f"python {platform.python_version()}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header(processor=True)
     batches = [int(b) for b in args.batches.split(",")]
     full_batches = [int(b) for b in args.full_batches.split(",")] if args.full_batches else batches
     rows = []

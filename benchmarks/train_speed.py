@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout without installing
 
+from socsim.benchmarking import print_header  # noqa: E402
 from socsim.compiler.frontend_toml import load_toml  # noqa: E402
 from socsim.config import load_config  # noqa: E402
 from socsim.host.baseline import Baseline  # noqa: E402
@@ -68,9 +68,7 @@ def main() -> None:
     ap.add_argument("--engines", default="fast,reference", help="comma-separated engines to time")
     ap.add_argument("--rounds", type=int, default=3, help="steady epochs per trainer, taken in turn (default 3)")
     args = ap.parse_args()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}, "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     graph = load_toml(args.graph)
     data = load_dataset("mnist5k").subset(args.images, 64)
     base = baseline(graph, data)

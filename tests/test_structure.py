@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("isa", "socsim")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("isa", "socsim.actions", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry", "socsim.argtypes",
-     "socsim.locks", "socsim.configtools", "socsim.safepickle", "socsim.signals"),
+    ("isa", "socsim.actions", "socsim.benchmarking", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry",
+     "socsim.argtypes", "socsim.locks", "socsim.configtools", "socsim.safepickle", "socsim.signals"),
     ("socsim.physics", "socsim.area_params"),
     ("socsim.config",),
     ("socsim.compiler", "socsim.area", "socsim.docgen"),

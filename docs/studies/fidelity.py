@@ -21,14 +21,13 @@ differences between rows are what each part costs:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from socsim.benchmarking import print_header
 from socsim.runfolder.files import CHECKPOINT
 
 CASES: dict[str, tuple[str, str]] = {
@@ -98,8 +97,7 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown case(s) {', '.join(unknown)}; valid: {', '.join(CASES)}")
     root = Path(args.out)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header()
     if not args.table_only:
         for case in cases:
             train(case, args, root / case)

@@ -12,12 +12,10 @@ what the hardware alone costs a trained network, separately from how training on
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import sys
 
 import numpy as np
 
+from socsim.benchmarking import print_header
 from socsim.compiler import load_graph
 from socsim.config import load_config
 from socsim.host.baseline import Baseline
@@ -69,8 +67,7 @@ def main() -> None:
     ap.add_argument("--test-examples", type=int, default=1000)
     ap.add_argument("--cases", help="comma-separated row labels to run (default: all)")
     args = ap.parse_args()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header()
     graph = load_graph(args.graph)
     cfg = load_config(args.preset)
     data = load_dataset(args.dataset, None, cfg.seed).subset(None, args.test_examples)

@@ -23,13 +23,11 @@ per weight count threshold crossings, as the chip's ``cells_written`` counts wri
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from socsim.benchmarking import print_header
 from socsim.compiler import load_graph
 from socsim.config import load_config
 from socsim.host.baseline import F32, Baseline
@@ -114,8 +112,7 @@ def main() -> None:
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         ap.error(f"--cases: unknown {', '.join(unknown)}; expected some of {', '.join(CASES)}")
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header()
     graph, cfg = load_graph(args.graph), load_config(args.preset)
     data = load_dataset(args.dataset, None, cfg.seed)
     models = {c: make(c, graph, cfg) for c in cases}

@@ -24,14 +24,12 @@ the busy time of each unit kind on it.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from socsim.benchmarking import print_header
 from socsim.compiler import load_graph
 from socsim.compiler.mapping import map_graph
 from socsim.config import load_config
@@ -107,8 +105,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=8, help="test images, one per micro-batch")
     ap.add_argument("--layers", action="store_true", help="elapsed and busy time per layer")
     args = ap.parse_args()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header()
     rows, details = [], []
     for key in args.networks.split(","):
         net = NETWORKS[key]

@@ -10,14 +10,13 @@ write reduction against ``naive``, energy and simulated latency per training ima
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from socsim.benchmarking import print_header
 from socsim.runfolder.files import CHECKPOINT
 
 PRESETS = "ideal,wu2023,naive,mp_onarray,pcm_hic,radix4"
@@ -79,8 +78,7 @@ def main() -> None:
     args = ap.parse_args()
     presets = [p for p in args.presets.split(",") if p]
     root = Path(args.out)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header()
     if not args.table_only:
         for p in presets:
             train(p, args, root / p)
