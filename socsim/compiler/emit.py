@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 import isa
 from isa.program import TBUF_STRIDE, Program
 from isa.spec import MEM_OFFSET_BITS
+from socsim.compiler.registers import REG
 
-REG_ZERO = "x0"
 OFFSET_RANGE = 1 << MEM_OFFSET_BITS
 """Words an operand's offset field reaches; words past it are reached through a base register."""
-BASE_REGS = tuple(f"x{i}" for i in range(21, 29))
-"""``BASE_REGS[k - 1]`` holds ``k * OFFSET_RANGE`` in every program that has symbols past OFFSET_RANGE."""
 
 
 _SYMBOL_OPERAND = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)([+-]\d+)?")
@@ -58,12 +56,12 @@ class Buffer:
         word = self.addr + offset
         if word >= OFFSET_RANGE:
             k = word // OFFSET_RANGE
-            if reg or k > len(BASE_REGS):
-                why = f"is indexed by {reg}" if reg else f"lies past the {len(BASE_REGS)} base registers"
+            if reg or k > len(REG.bases):
+                why = f"is indexed by {reg}" if reg else f"lies past the {len(REG.bases)} base registers"
                 raise AddressError(f"buffer {self.name!r} word {word} of {self.space} is past the {OFFSET_RANGE}-word "
                                    f"operand offset and {why}")
             offset -= k * OFFSET_RANGE
-            reg = BASE_REGS[k - 1]
+            reg = REG.bases[k - 1]
         text = self.name + (f"{offset:+d}" if offset else "")
         return text + (f"({reg})" if reg else "")
 
@@ -161,14 +159,14 @@ class Asm:
         self.place(top)
         body()
         self.op("addi", counter, counter, 1)
-        self.op("li", "x31", count)
-        self.op("blt", counter, "x31", top)
+        self.op("li", REG.loop_limit, count)
+        self.op("blt", counter, REG.loop_limit, top)
 
     def base_registers(self) -> list[str]:
         """``li`` of the base registers the symbols need (none while every symbol ends in the offset range)."""
         top = max((b.end for b in self.buffers.values()), default=0)
-        k = min(len(BASE_REGS), (top - 1) // OFFSET_RANGE)
-        return [f"    li {BASE_REGS[i - 1]}, {i * OFFSET_RANGE}    ; base register: words past the offset range"
+        k = min(len(REG.bases), (top - 1) // OFFSET_RANGE)
+        return [f"    li {REG.bases[i - 1]}, {i * OFFSET_RANGE}    ; base register: words past the offset range"
                 for i in range(1, k + 1)]
 
     def text(self) -> str:

@@ -17,6 +17,7 @@ with them the currents, change as the network trains.
 from __future__ import annotations
 
 from socsim.compiler.lower_blocks import f32
+from socsim.compiler.registers import REG
 from socsim.config import SocConfig
 
 HIST_BINS = 128
@@ -50,29 +51,29 @@ class CalibrationEmitter:
 
     def _plan_calibration(self) -> None:
         self.calibrated = calibrates(self.cfg)
-        self.hist: dict[int, object] = {}
+        self.block_hist: dict[int, object] = {}
         if not self.calibrated:
             return
-        self.cal = self.a.buffer("cal", "sram", 1)
+        self.full_scale_word = self.asm.buffer("cal", "sram", 1)
         if calibrates_adc(self.cfg):
             for k, _ in enumerate(self.placement.blocks):
-                self.hist[k] = self.a.buffer(f"hist_{k}", "sram", HIST_BINS)
-        self.input_hist = {n.name: self.a.buffer(f"hist_in_{n.name}", "sram", INPUT_BINS)
-                           for n in self.g.weight_nodes()} if self.bits else {}
+                self.block_hist[k] = self.asm.buffer(f"hist_{k}", "sram", HIST_BINS)
+        self.input_hist = {n.name: self.asm.buffer(f"hist_in_{n.name}", "sram", INPUT_BINS)
+                           for n in self.graph.weight_nodes()} if self.in_bits else {}
         """Per weight layer, the histogram of its inputs (none for analog inputs, whose scale is fixed)."""
 
     def input_reads(self, name: str, tin, words: int) -> None:
         """Before a block's inputs are quantised: their magnitudes into the layer's input histogram."""
         if name in self.input_hist:
             lo, hi = (f32(v) for v in INPUT_RANGE)
-            self.a.op("vhist", self.input_hist[name].at(), tin.at(), words, INPUT_BINS, lo, hi,
+            self.asm.op("vhist", self.input_hist[name].at(), tin.at(), words, INPUT_BINS, lo, hi,
                       note="layer inputs")
 
     def set_input_scales(self) -> None:
         """Every layer's input scale: the percentile of its inputs x headroom over the largest DAC code."""
-        a, t = self.a, self.t
+        a, t = self.asm, self.train
         lo, hi = (f32(v) for v in INPUT_RANGE)
-        top = 2 ** (self.bits - 1) - 1
+        top = 2 ** (self.in_bits - 1) - 1
         for name, hist in self.input_hist.items():
             scale = self.in_scale[name]
             a.op("vpctl", scale.at(), hist.at(), INPUT_BINS, f32(t.calibration_percentile / 100.0), lo, hi,
@@ -86,58 +87,58 @@ class CalibrationEmitter:
 
     def calibration_reads(self, block_index: int, tile: int, tout, tin, vectors: int, cols: int) -> None:
         """Before a block's mvm (``tcfg`` done): its converter readings into its histogram."""
-        if block_index not in self.hist:
+        if block_index not in self.block_hist:
             return
         lo, hi = self._hist_range()
-        self.a.op("mvmr", tile, tout.at(), tin.at(), vectors, note="converter readings (uA)")
-        self.a.op("vhist", self.hist[block_index].at(), tout.at(), vectors * cols, HIST_BINS, lo, hi)
+        self.asm.op("mvmr", tile, tout.at(), tin.at(), vectors, note="converter readings (uA)")
+        self.asm.op("vhist", self.block_hist[block_index].at(), tout.at(), vectors * cols, HIST_BINS, lo, hi)
 
     def set_full_scales(self, percentile: float | None) -> None:
         """Every block's full scale: the widest (``percentile`` None) or the percentile of its histogram x headroom."""
-        a, t = self.a, self.t
+        a, t = self.asm, self.train
         lo, hi = self._hist_range()
-        if not self.hist:
+        if not self.block_hist:
             return
         if percentile is None:
-            a.op("vfill", self.cal.at(), 1, hi, note="the widest full scale")
+            a.op("vfill", self.full_scale_word.at(), 1, hi, note="the widest full scale")
         for k, p in enumerate(self.placement.blocks):
             if percentile is not None:
-                a.op("vpctl", self.cal.at(), self.hist[k].at(), HIST_BINS, f32(percentile / 100.0), lo, hi,
+                a.op("vpctl", self.full_scale_word.at(), self.block_hist[k].at(), HIST_BINS, f32(percentile / 100.0), lo, hi,
                      note=f"block {k}: percentile of its readings")
                 if t.calibration_headroom != 1.0:
-                    a.op("vscl", self.cal.at(), self.cal.at(), 1, f32(t.calibration_headroom))
-                a.op("vfill", self.hist[k].at(), HIST_BINS, 0.0)
-            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.bits)
-            a.op("tgain", p.tile, self.cal.at())
+                    a.op("vscl", self.full_scale_word.at(), self.full_scale_word.at(), 1, f32(t.calibration_headroom))
+                a.op("vfill", self.block_hist[k].at(), HIST_BINS, 0.0)
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.in_bits)
+            a.op("tgain", p.tile, self.full_scale_word.at())
 
     def emit_calibrate(self) -> str:
-        a, t = self.a, self.t
+        a, t = self.asm, self.train
         a.lines = []
         a.op("mark", 0, "calibrate")
-        for k in self.hist:
-            a.op("vfill", self.hist[k].at(), HIST_BINS, 0.0)
+        for k in self.block_hist:
+            a.op("vfill", self.block_hist[k].at(), HIST_BINS, 0.0)
         for hist in self.input_hist.values():
             a.op("vfill", hist.at(), INPUT_BINS, 0.0)
         self.set_full_scales(None)
-        count = max(1, min(-(-t.calibration_images // self.m), self.n_train // self.m))
+        count = max(1, min(-(-t.calibration_images // self.microbatch), self.n_train // self.microbatch))
 
         def micro() -> None:
-            a.op("muli", "x4", "x3", self.m * self.feat)
+            a.op("muli", REG.image_offset, REG.micro, self.microbatch * self.features)
             a.op("mark", 0, "calibrate")
-            a.op("copy", self.act[self.order[0].name].at(), "train_x(x4)", self.m * self.feat)
+            a.op("copy", self.activation[self.order[0].name].at(), "train_x(x4)", self.microbatch * self.features)
             self.calibrating = True
             self.forward("calibrate")
             self.calibrating = False
 
         def one_pass() -> None:
-            a.loop("x3", count, micro, note="calibration micro-batches", lanes=self.lanes(("hist_",)))
+            a.loop(REG.micro, count, micro, note="calibration micro-batches", lanes=self.lanes(("hist_",)))
             if self.input_hist:
                 later = a.label("later_pass")
-                a.op("bne", "x2", "x0", later, note="input scales after the first pass only")
+                a.op("bne", REG.outer, REG.zero, later, note="input scales after the first pass only")
                 self.set_input_scales()
                 a.place(later)
             self.set_full_scales(t.calibration_percentile)
 
-        a.loop("x2", t.calibration_passes, one_pass, note="calibration passes")
+        a.loop(REG.outer, t.calibration_passes, one_pass, note="calibration passes")
         a.op("halt")
         return a.text()

@@ -38,47 +38,47 @@ class ErrorEmitter:
 
     def wide_errors(self, name: str) -> bool:
         """True if layer ``name``'s errors stay FP32 (FP4 scheme, ``train.error_last_fp32``, the last weight layer)."""
-        return self.fp4 and self.t.error_last_fp32 and name == self.g.weight_nodes()[-1].name
+        return self.fp4 and self.train.error_last_fp32 and name == self.graph.weight_nodes()[-1].name
 
     @property
     def error_bits(self) -> int:
         """DAC bits of the transposed MVM's codes: ``2 x train.error_exponents`` for FP4 (codes up to 4^(E-1))."""
-        return 2 * self.t.error_exponents if self.fp4 else self.bits
+        return 2 * self.train.error_exponents if self.fp4 else self.in_bits
 
     def plan_errors(self, dw_words: int) -> None:
         """FP4: the scale words ``r4s`` (amax, even unit, odd unit) and the even copy ``ecopy`` of ``dw_words``."""
         if self.fp4:
-            self.r4s = self.a.buffer("r4s", "sram", 3)
-            self.ecopy = self.a.buffer("ecopy", "sram", dw_words)
+            self.fp4_scales = self.asm.buffer("r4s", "sram", 3)
+            self.even_errors = self.asm.buffer("ecopy", "sram", dw_words)
 
     def error_scale(self, name: str, gout: Buffer, words: int) -> None:
         """GradScale's statistic of layer ``name``'s output gradient (``words`` of ``gout``), once per micro-batch."""
         if self.fp4 and not self.wide_errors(name):
-            self.a.op("vamax", self.r4s.at(), gout.at(), words, note="GradScale: the layer's largest error")
+            self.asm.op("vamax", self.fp4_scales.at(), gout.at(), words, note="GradScale: the layer's largest error")
 
     def weight_gradient_errors(self, name: str, src: Buffer, words: int) -> Buffer:
         """The errors layer ``name``'s weight (and bias) gradient uses: ``src`` itself, or its even-phase radix-4
         copy."""
         if not self.fp4 or self.wide_errors(name):
             return src
-        a = self.a
-        a.op("r4q", self.ecopy.at(), self.r4s.at(1), src.at(), self.r4s.at(), words, EVEN, self.t.error_exponents,
+        a = self.asm
+        a.op("r4q", self.even_errors.at(), self.fp4_scales.at(1), src.at(), self.fp4_scales.at(), words, EVEN, self.train.error_exponents,
              note="radix-4, even powers of two: for dL/dW")
-        a.op("vsclm", self.ecopy.at(), self.ecopy.at(), self.r4s.at(1), words, 1.0)
-        return self.ecopy
+        a.op("vsclm", self.even_errors.at(), self.even_errors.at(), self.fp4_scales.at(1), words, 1.0)
+        return self.even_errors
 
     def quantize_errors(self, tin: Buffer, words: int) -> None:
         """DAC codes of a block's errors in the tile buffer (in place)."""
         if self.fp4:
-            self.a.op("r4q", tin.at(), self.r4s.at(2), tin.at(), self.r4s.at(), words, ODD, self.t.error_exponents,
+            self.asm.op("r4q", tin.at(), self.fp4_scales.at(2), tin.at(), self.fp4_scales.at(), words, ODD, self.train.error_exponents,
                       note="radix-4, odd powers of two: for dL/dX")
         else:
-            self.a.op("quant", tin.at(), tin.at(), words, f32(quant_scale(self.bits, self.t.error_range)), self.bits)
+            self.asm.op("quant", tin.at(), tin.at(), words, f32(quant_scale(self.in_bits, self.train.error_range)), self.in_bits)
 
     def dequantize_errors(self, dst: Buffer, words: int, name: str) -> None:
         """The transposed MVM's output back to digital units (input unit x the layer's weight scale)."""
         if self.fp4:
-            self.a.op("vsclm", dst.at(), dst.at(), self.r4s.at(2), words, f32(self.alpha[name]), note="dequantise")
+            self.asm.op("vsclm", dst.at(), dst.at(), self.fp4_scales.at(2), words, f32(self.alpha[name]), note="dequantise")
         else:
-            scale = quant_scale(self.bits, self.t.error_range)
-            self.a.op("vscl", dst.at(), dst.at(), words, f32(scale * self.alpha[name]), note="dequantise")
+            scale = quant_scale(self.in_bits, self.train.error_range)
+            self.asm.op("vscl", dst.at(), dst.at(), words, f32(scale * self.alpha[name]), note="dequantise")

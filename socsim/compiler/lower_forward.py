@@ -20,6 +20,7 @@ from socsim.compiler.graph import (
     ReLU,
 )
 from socsim.compiler.lower_blocks import f32, quant_scale
+from socsim.compiler.registers import REG
 
 
 class ForwardEmitter:
@@ -29,17 +30,17 @@ class ForwardEmitter:
         """The whole forward pass of one micro-batch (``phase`` is forward, eval or calibrate: BatchNorm trains
         only in forward)."""
         for node in self.order[1:-1]:
-            self.a.comment(f"{node.name} ({node.layer.kind}) {phase}")
-            self.a.op("mark", self.a.layer_id(node.name), phase)
+            self.asm.comment(f"{node.name} ({node.layer.kind}) {phase}")
+            self.asm.op("mark", self.asm.layer_id(node.name), phase)
             self.forward_node(node, phase)
 
     def forward_node(self, node: Node, phase: str) -> None:
-        a, layer, m = self.a, node.layer, self.m
-        dst = self.act[node.name]
-        src = self.act[node.inputs[0]]
+        a, layer, m = self.asm, node.layer, self.microbatch
+        dst = self.activation[node.name]
+        src = self.activation[node.inputs[0]]
         n = m * self.size(node.name)
         if isinstance(layer, Linear):
-            rows, cols = self.g.weight_shape(node.name)
+            rows, cols = self.graph.weight_shape(node.name)
             self.mac_blocks(node.name, src, dst, m, rows, cols)
             if layer.bias:
                 a.op("vaddr", dst.at(), dst.at(), f"b_{node.name}", m, cols)
@@ -48,11 +49,11 @@ class ForwardEmitter:
         elif isinstance(layer, ReLU):
             a.op("vrelu", dst.at(), src.at(), n)
         elif isinstance(layer, (MaxPool, AvgPool, GlobalAvgPool)):
-            c, h, w = self.g.in_shapes(node.name)[0]
+            c, h, w = self.graph.in_shapes(node.name)[0]
             k, s = self.pool_ks(node, h, w)
             a.op("maxpool" if isinstance(layer, MaxPool) else "avgpool", dst.at(), src.at(), m * c, h, w, k, s)
         elif isinstance(layer, Add):
-            a.op("vadd", dst.at(), src.at(), self.act[node.inputs[1]].at(), n)
+            a.op("vadd", dst.at(), src.at(), self.activation[node.inputs[1]].at(), n)
         elif isinstance(layer, BatchNorm):
             c, hw = self.bn_dims(node)
             if phase != "forward":  # evaluation and calibration use the running statistics
@@ -64,14 +65,14 @@ class ForwardEmitter:
 
     def bn_dims(self, node: Node) -> tuple[int, int]:
         """(channels, elements per channel per image) of a BatchNorm input."""
-        shape = self.g.in_shapes(node.name)[0]
+        shape = self.graph.in_shapes(node.name)[0]
         return shape[0], (shape[1] * shape[2] if len(shape) == 3 else 1)
 
     def scale_of(self, node: Node) -> float:
         """Quantisation scale of a weight node's input before any calibration (the initial ``inscale_`` word):
         network input range or hidden activation range."""
         first = not self.weighted[node.inputs[0]]
-        return quant_scale(self.bits, self.t.input_range if first else self.t.act_range)
+        return quant_scale(self.in_bits, self.train.input_range if first else self.train.act_range)
 
     def pool_ks(self, node: Node, h: int, w: int) -> tuple[int, int]:
         layer = node.layer
@@ -87,8 +88,8 @@ class ForwardEmitter:
     def conv_geometry(self, node: Node) -> tuple[int, ...]:
         """cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp of a convolution."""
         layer: Conv2d = node.layer
-        cin, h, w = self.g.in_shapes(node.name)[0]
-        cout, oh, ow = self.g.shape(node.name)
+        cin, h, w = self.graph.in_shapes(node.name)[0]
+        cout, oh, ow = self.graph.shape(node.name)
         (kh, kw), (sh, sw), (ph, pw) = layer.kernel, layer.stride, layer.padding
         return cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, h + 2 * ph, w + 2 * pw
 
@@ -104,47 +105,47 @@ class ForwardEmitter:
         Before ``body()`` runs, x12 holds the band's offset in the (padded) input and x13 its offset in
         the CHW output; a band is ``ny`` output rows of ``nx`` positions.
         """
-        a = self.a
+        a = self.asm
         cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp = self.conv_geometry(node)
         ny, nx = self.bands[node.name]
 
         def band() -> None:
-            self.offset("x12", [("x10", cin * hp * wp), ("x11", ny * sh * wp), ("x14", nx * sw)])
-            self.offset("x13", [("x10", cout * oh * ow), ("x11", ny * ow), ("x14", nx)])
+            self.offset(REG.band_in, [(REG.image, cin * hp * wp), (REG.band_row, ny * sh * wp), (REG.band_col, nx * sw)])
+            self.offset(REG.band_out, [(REG.image, cout * oh * ow), (REG.band_row, ny * ow), (REG.band_col, nx)])
             body()
 
-        a.loop("x10", self.m, lambda: a.loop("x11", oh // ny, lambda: a.loop("x14", ow // nx, band,
+        a.loop(REG.image, self.microbatch, lambda: a.loop(REG.band_row, oh // ny, lambda: a.loop(REG.band_col, ow // nx, band,
                                                                                 note="band columns"),
                                              note="band rows"), note="images")
 
     def padded_input(self, node: Node) -> Buffer:
         """The conv's input, copied into a zero-padded buffer when the layer pads."""
-        a = self.a
+        a = self.asm
         cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp = self.conv_geometry(node)
-        src = self.act[node.inputs[0]]
+        src = self.activation[node.inputs[0]]
         if not (ph or pw):
             return src
         pad = a.buffers[f"pad_{node.name}"]
-        a.op("vfill", pad.at(), self.m * cin * hp * wp, 0.0, note="zero padding")
-        self.pattern([(w, 1), (h, wp), (self.m * cin, hp * wp)])
+        a.op("vfill", pad.at(), self.microbatch * cin * hp * wp, 0.0, note="zero padding")
+        self.pattern([(w, 1), (h, wp), (self.microbatch * cin, hp * wp)])
         a.op("scatter", pad.at(ph * wp + pw), src.at())
         return pad
 
     def conv_forward(self, node: Node) -> None:
-        a = self.a
+        a = self.asm
         cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp = self.conv_geometry(node)
         src = self.padded_input(node)
         ny, nx = self.bands[node.name]
         p, rows = ny * nx, cin * kh * kw
-        col, ycol, out = a.buffers["col"], a.buffers["ycol"], self.act[node.name]
+        col, ycol, out = a.buffers["col"], a.buffers["ycol"], self.activation[node.name]
 
         def band() -> None:
             self.pattern(self.im2col_levels(node))
-            a.op("gather", col.at(), src.at(0, "x12"), note="im2col band")
+            a.op("gather", col.at(), src.at(0, REG.band_in), note="im2col band")
             self.mac_blocks(node.name, col, ycol, p, rows, cout)
             if node.layer.bias:
                 a.op("vaddr", ycol.at(), ycol.at(), f"b_{node.name}", p, cout)
             self.pattern([(cout, oh * ow), (nx, 1), (ny, ow)])
-            a.op("scatter", out.at(0, "x13"), ycol.at(), note="(pos, c) -> CHW")
+            a.op("scatter", out.at(0, REG.band_out), ycol.at(), note="(pos, c) -> CHW")
 
         self.conv_bands(node, band)

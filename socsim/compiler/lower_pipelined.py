@@ -34,9 +34,7 @@ from socsim.compiler.graph import (
 )
 from socsim.compiler.lower_blocks import f32
 from socsim.compiler.placement import PlacedBlock
-
-SLOT_REGS = ("x16", "x18", "x19", "x29", "x1", "x6", "x7", "x8", "x9")
-"""``SLOT_REGS[k]``: the band's partial-sum slot offset plus k x 2^24 (tile buffers in operand window k)."""
+from socsim.compiler.registers import REG
 
 
 @dataclass
@@ -125,7 +123,7 @@ class PipelinedEmitter:
     def _plan_pipelined(self) -> None:
         """Groups, borders and the SRAM buffers the program needs (:attr:`PipelinePlan.sram`, placed by
         :meth:`_place_pipelined` as views of the shared scratch: the training buffers are dead while it runs)."""
-        pp = self.pp = PipelinePlan()
+        pp = self.pipeline = PipelinePlan()
         consumers: dict[str, list[Node]] = {n.name: [] for n in self.order}
         for node in self.order:
             for i in node.inputs:
@@ -135,7 +133,7 @@ class PipelinedEmitter:
             nxt = consumers[name]
             return nxt[0] if len(nxt) == 1 and isinstance(nxt[0].layer, kind) and nxt[0].name not in pp.fused else None
         for node in self.order:
-            if self.g.weight_shape(node.name) is None:
+            if self.graph.weight_shape(node.name) is None:
                 continue
             group = Group(node)
             group.bn = only(group.tail, BatchNorm)
@@ -149,34 +147,34 @@ class PipelinedEmitter:
         self._plan_borders(consumers)
         self._plan_copies()
         self._plan_slots()
-        if any(not self.whole_kernels(n, b) for n in self.g.weight_nodes() for b in self.placement.blocks_of(n.name)):
-            pp.sram["pcol"] = max(self.bands[n.name][0] * self.bands[n.name][1] * self.g.weight_shape(n.name)[0]
-                                  for n in self.g.weight_nodes() if n.name in self.bands)
+        if any(not self.whole_kernels(n, b) for n in self.graph.weight_nodes() for b in self.placement.blocks_of(n.name)):
+            pp.sram["pcol"] = max(self.bands[n.name][0] * self.bands[n.name][1] * self.graph.weight_shape(n.name)[0]
+                                  for n in self.graph.weight_nodes() if n.name in self.bands)
 
     def _materialised(self) -> list[str]:
-        pp = self.pp
+        pp = self.pipeline
         return [n.name for n in self.order[:-1] if (n.name in pp.groups or n.name not in pp.fused)
                 and not isinstance(n.layer, Flatten)]
 
     def _plan_borders(self, consumers: dict[str, list[Node]]) -> None:
-        pp = self.pp
+        pp = self.pipeline
         res_of = {g.res: tail for tail, g in pp.groups.items() if g.res}
         for name in reversed(self._materialised()):
             pads = [c.layer.padding for c in consumers[name] if isinstance(c.layer, Conv2d)]
             b = (max((p[0] for p in pads), default=0), max((p[1] for p in pads), default=0))
             if not pads and name in res_of:  # a residual only: its reader's layout
                 b = pp.borders[res_of[name]]
-            pp.borders[name] = b if len(self.g.shape(name)) == 3 else (0, 0)
+            pp.borders[name] = b if len(self.graph.shape(name)) == 3 else (0, 0)
         for tail, g in pp.groups.items():  # read by no conv: take its residual's border (readers gather anyway)
             if g.res and not any(isinstance(c.layer, Conv2d) for c in consumers[tail]):
                 pp.borders[tail] = max(pp.borders[tail], pp.borders[g.res])
         for name in self._materialised():
-            if pp.borders[name] != (0, 0) or not isinstance(self.g.node(name).layer, Input):
-                pp.sram[f"p_{name}"] = self.m * image_words(tuple(self.g.shape(name)), pp.borders[name])
+            if pp.borders[name] != (0, 0) or not isinstance(self.graph.node(name).layer, Input):
+                pp.sram[f"p_{name}"] = self.microbatch * image_words(tuple(self.graph.shape(name)), pp.borders[name])
 
     def _plan_copies(self) -> None:
         """Border-free copies for the readers that need them, and residuals in their reader's layout."""
-        pp = self.pp
+        pp = self.pipeline
         for node in self.order[1:-1]:
             if node.name in pp.groups:
                 g = pp.groups[node.name]
@@ -184,40 +182,40 @@ class PipelinedEmitter:
                     self._unpadded(self.materialised(g.weight.inputs[0]))
                 if g.res and pp.borders[g.res] != pp.borders[g.tail]:
                     self._unpadded(g.res)
-                    pp.sram[f"r_{g.tail}"] = self.m * image_words(tuple(self.g.shape(g.tail)), pp.borders[g.tail])
+                    pp.sram[f"r_{g.tail}"] = self.microbatch * image_words(tuple(self.graph.shape(g.tail)), pp.borders[g.tail])
             elif node.name not in pp.fused and not isinstance(node.layer, Flatten):
                 for i in node.inputs:
                     self._unpadded(self.materialised(i))
                 self._unpadded(node.name)
 
     def _unpadded(self, name: str) -> None:
-        if self.pp.borders[name] != (0, 0):
-            self.pp.sram[f"u_{name}"] = self.m * self.size(name)
+        if self.pipeline.borders[name] != (0, 0):
+            self.pipeline.sram[f"u_{name}"] = self.microbatch * self.size(name)
 
     def _place_pipelined(self, views: dict[str, Buffer]) -> None:
         """The planned buffers, as ``views`` gives them; then the partial-sum slots in the tile buffers."""
-        pp = self.pp
+        pp = self.pipeline
         for name in self._materialised():
-            buf = views.get(f"p_{name}", self.act[name])
-            pp.layouts[name] = Layout(buf, tuple(self.g.shape(name)), pp.borders[name])
+            buf = views.get(f"p_{name}", self.activation[name])
+            pp.layouts[name] = Layout(buf, tuple(self.graph.shape(name)), pp.borders[name])
         for key, buf in views.items():
             if key.startswith("u_"):
                 pp.unpadded[key[2:]] = buf
             elif key.startswith("r_"):
                 tail = key[2:]
-                pp.res_copies[tail] = Layout(buf, tuple(self.g.shape(tail)), pp.borders[tail])
+                pp.res_copies[tail] = Layout(buf, tuple(self.graph.shape(tail)), pp.borders[tail])
         pp.col = views.get("pcol")
 
     def materialised(self, name: str) -> str:
         """The materialised node behind ``name`` (through flatten views)."""
-        while isinstance(self.g.node(name).layer, Flatten):
-            name = self.g.node(name).inputs[0]
+        while isinstance(self.graph.node(name).layer, Flatten):
+            name = self.graph.node(name).inputs[0]
         return name
 
     def _plan_slots(self) -> None:
         """Slot strides per layer, words per tile (declared with the tile buffers) and the tiles to configure once."""
-        pp = self.pp
-        for node in self.g.weight_nodes():
+        pp = self.pipeline
+        for node in self.graph.weight_nodes():
             blocks = self.placement.blocks_of(node.name)
             stride = pp.slot_stride[node.name] = self._vectors(node.name) * max(b.cols for b in blocks)
             last = self.chain_ends(node.name)
@@ -231,7 +229,7 @@ class PipelinedEmitter:
 
     def slot_words(self, tile: int) -> int:
         """Words of a tile's two partial-sum slots (0: no block of the tile passes partial sums on)."""
-        return self.pp.slot_need.get(tile, 0)
+        return self.pipeline.slot_need.get(tile, 0)
 
     def chain_ends(self, layer: str) -> list[PlacedBlock]:
         """The last row block of each column block of ``layer`` (where its chain of partial sums ends)."""
@@ -242,7 +240,7 @@ class PipelinedEmitter:
 
     def pipelined_indexed(self) -> list[Buffer]:
         """The pipelined program's buffers addressed through an index register."""
-        pp = getattr(self, "pp", None)
+        pp = getattr(self, "pipeline", None)
         if pp is None:
             return []
         return [lay.buf for lay in (*pp.layouts.values(), *pp.res_copies.values())] + list(pp.unpadded.values())
@@ -250,20 +248,20 @@ class PipelinedEmitter:
     # emission ---------------------------------------------------------------------------------------------------
     def pipelined_prologue(self) -> None:
         """Before the loop: zero every bordered buffer (its border stays zero) and configure single-block tiles."""
-        a, pp = self.a, self.pp
+        a, pp = self.asm, self.pipeline
         for lay in (*pp.layouts.values(), *pp.res_copies.values()):
             if lay.border != (0, 0):
                 a.op("vfill", lay.buf.at(), lay.buf.words, 0.0, note=f"{lay.buf.name}: zero border")
-        a.op("li", "x17", 1)
-        for node in self.g.weight_nodes():
+        a.op("li", REG.one, 1)
+        for node in self.graph.weight_nodes():
             for b in self.placement.blocks_of(node.name):
                 if b.tile in pp.hoisted:
                     self.configure_block(node, b)
 
     def pipelined_forward(self) -> None:
         """The forward pass of one micro-batch: load its images, then every group and unfused node in order."""
-        pp, a = self.pp, self.a
-        self.fresh: set[str] = set()
+        pp, a = self.pipeline, self.asm
+        self.written: set[str] = set()
         """Nodes whose border-free copy this micro-batch has made."""
         self.load_input()
         for node in self.order[1:-1]:
@@ -281,48 +279,48 @@ class PipelinedEmitter:
     def load_input(self) -> None:
         """The micro-batch's images from DRAM into the input node's layout."""
         name = self.order[0].name
-        lay = self.pp.layouts[name]
+        lay = self.pipeline.layouts[name]
         self.load_micro("test_x", "test_y")
-        if lay.buf is not self.act[name]:
-            self.relayout(self.act[name], lay, into=True)
+        if lay.buf is not self.activation[name]:
+            self.relayout(self.activation[name], lay, into=True)
 
     def relayout(self, flat: Buffer, lay: Layout, into: bool) -> None:
         """DMA between a border-free CHW buffer and ``lay``'s bordered one: scatter into it, or gather out of it."""
         c, h, w = lay.shape
         hp, wp = lay.padded
-        self.pattern([(w, 1), (h, wp), (self.m * c, hp * wp)])
+        self.pattern([(w, 1), (h, wp), (self.microbatch * c, hp * wp)])
         if into:
-            self.a.op("scatter", lay.buf.at(lay.interior), flat.at(), note="into the bordered layout")
+            self.asm.op("scatter", lay.buf.at(lay.interior), flat.at(), note="into the bordered layout")
         else:
-            self.a.op("gather", flat.at(), lay.buf.at(lay.interior), note="out of the bordered layout")
+            self.asm.op("gather", flat.at(), lay.buf.at(lay.interior), note="out of the bordered layout")
 
     def source(self, name: str) -> Layout:
         """A node's activation as its readers see it."""
-        return self.pp.layouts[self.materialised(name)]
+        return self.pipeline.layouts[self.materialised(name)]
 
     def flat_source(self, name: str) -> Buffer:
         """A node's activation without a border: a DMA gather out of its layout, once per micro-batch."""
         name = self.materialised(name)
-        lay = self.pp.layouts[name]
+        lay = self.pipeline.layouts[name]
         if lay.border == (0, 0):
             return lay.buf
-        buf = self.pp.unpadded[name]
-        if name not in self.fresh:
+        buf = self.pipeline.unpadded[name]
+        if name not in self.written:
             self.relayout(buf, lay, into=False)
-            self.fresh.add(name)
+            self.written.add(name)
         return buf
 
     def emit_digital(self, node: Node) -> None:
         """An unfused node on the digital unit, on border-free buffers."""
-        a, m, layer = self.a, self.m, node.layer
-        out = self.pp.layouts[node.name]
-        dst = out.buf if out.border == (0, 0) else self.pp.unpadded[node.name]
+        a, m, layer = self.asm, self.microbatch, node.layer
+        out = self.pipeline.layouts[node.name]
+        dst = out.buf if out.border == (0, 0) else self.pipeline.unpadded[node.name]
         ins = [self.flat_source(i) for i in node.inputs]
         n = m * self.size(node.name)
         if isinstance(layer, ReLU):
             a.op("vrelu", dst.at(), ins[0].at(), n)
         elif isinstance(layer, (MaxPool, AvgPool, GlobalAvgPool)):
-            c, h, w = self.g.in_shapes(node.name)[0]
+            c, h, w = self.graph.in_shapes(node.name)[0]
             k, s = self.pool_ks(node, h, w)
             a.op("maxpool" if isinstance(layer, MaxPool) else "avgpool", dst.at(), ins[0].at(), m * c, h, w, k, s)
         elif isinstance(layer, Add):
@@ -346,8 +344,8 @@ class PipelinedEmitter:
     def in_pattern(self, node: Node, block: PlacedBlock) -> tuple[list[tuple[int, int]], int]:
         """The block's input stream pattern and its first word, from the band's input (or the im2col band)."""
         if isinstance(node.layer, Linear):
-            rows = self.g.weight_shape(node.name)[0]
-            return [(block.rows, 1), (self.m, rows)], block.row_start
+            rows = self.graph.weight_shape(node.name)[0]
+            return [(block.rows, 1), (self.microbatch, rows)], block.row_start
         cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp = self.conv_geometry(node)
         ny, nx = self.bands[node.name]
         if not self.whole_kernels(node, block):  # rows of the im2col band, one position after another
@@ -360,17 +358,17 @@ class PipelinedEmitter:
     def out_pattern(self, node: Node, block: PlacedBlock, out: Layout) -> tuple[list[tuple[int, int]], int]:
         """A chain end's output pattern into ``out`` and its first word, from the band's output offset."""
         if isinstance(node.layer, Linear):
-            cols = self.g.weight_shape(node.name)[1]
-            return [(block.cols, 1), (self.m, cols)], block.col_start
+            cols = self.graph.weight_shape(node.name)[1]
+            return [(block.cols, 1), (self.microbatch, cols)], block.col_start
         ny, nx = self.bands[node.name]
         ohp, owp = out.padded
         return [(block.cols, ohp * owp), (nx, 1), (ny, owp)], block.col_start * ohp * owp + out.interior
 
     def configure_block(self, node: Node, block: PlacedBlock) -> None:
         """tcfg, the stream patterns and, at a chain's end, the epilogue of one block's tile."""
-        a, pp = self.a, self.pp
+        a, pp = self.asm, self.pipeline
         group = pp.fused[node.name]
-        a.op("tcfg", block.tile, block.tile_row, block.tile_col, block.rows, block.cols, self.bits)
+        a.op("tcfg", block.tile, block.tile_row, block.tile_col, block.rows, block.cols, self.in_bits)
         self.pattern(self.in_pattern(node, block)[0])
         a.op("tpat", block.tile, "in")
         if block in self.chain_ends(node.name):
@@ -391,7 +389,7 @@ class PipelinedEmitter:
             channels, _ = self.bn_dims(bn)
             run, gb, eps = f"run_{bn.name}+{block.col_start}", f"gb_{bn.name}+{block.col_start}", f32(bn.layer.eps)
         scale = self.in_scale[node.name].at()
-        self.a.op("tepi", block.tile, bias, run, gb, scale, channels, f, eps, int(node.layer.bias),
+        self.asm.op("tepi", block.tile, bias, run, gb, scale, channels, f, eps, int(node.layer.bias),
                   int(group.bn is not None), int(group.relu is not None))
 
     def shared_tiles(self, layer: str) -> set[int]:
@@ -403,7 +401,7 @@ class PipelinedEmitter:
         return twice
 
     def emit_group(self, group: Group) -> None:
-        node, pp = group.weight, self.pp
+        node, pp = group.weight, self.pipeline
         shared = self.shared_tiles(node.name)
         for b in self.placement.blocks_of(node.name):
             if b.tile not in pp.hoisted and b.tile not in shared:
@@ -416,54 +414,54 @@ class PipelinedEmitter:
                 self.relayout(self.flat_source(group.res), res, into=True)
         if isinstance(node.layer, Linear):
             flat = self.flat_source(node.inputs[0])
-            self.a.op("li", "x16", 0)
+            self.asm.op("li", REG.slot_offset, 0)
             self.slot_windows(node)
             self.group_band(group, res, "", "", flat)
         else:
             self.conv_group(group, res)
 
     def slot_windows(self, node: Node) -> None:
-        """``SLOT_REGS[k] = x16 + k x 2^24`` for each window k > 0 of this layer's slots."""
-        windows = {self.pp.slots[b.tile].addr // OFFSET_RANGE for b in self.placement.blocks_of(node.name)
-                   if b.tile in self.pp.slots}
+        """``REG.slots[k] = REG.slot_offset + k x 2^24`` for each window k > 0 of this layer's slots."""
+        windows = {self.pipeline.slots[b.tile].addr // OFFSET_RANGE for b in self.placement.blocks_of(node.name)
+                   if b.tile in self.pipeline.slots}
         for k in sorted(windows - {0}):
-            self.a.op("add", SLOT_REGS[k], "x16", f"x{20 + k}", note="slot offset in a tile-buffer window")
+            self.asm.op("add", REG.slots[k], REG.slot_offset, REG.bases[k - 1], note="slot offset in a tile-buffer window")
 
     def slot(self, tile: int) -> str:
         """A tile's partial-sum slot of this band: ``ps{tile}`` through its window's slot register."""
-        buf = self.pp.slots[tile]
+        buf = self.pipeline.slots[tile]
         k = buf.addr // OFFSET_RANGE
-        return f"{buf.name}{-k * OFFSET_RANGE:+d}({SLOT_REGS[k]})" if k else f"{buf.name}({SLOT_REGS[k]})"
+        return f"{buf.name}{-k * OFFSET_RANGE:+d}({REG.slots[k]})" if k else f"{buf.name}({REG.slots[k]})"
 
     def conv_group(self, group: Group, res: Layout | None) -> None:
-        a, node = self.a, group.weight
+        a, node = self.asm, group.weight
         cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp = self.conv_geometry(node)
         ny, nx = self.bands[node.name]
-        src, out = self.source(node.inputs[0]), self.pp.layouts[group.tail]
+        src, out = self.source(node.inputs[0]), self.pipeline.layouts[group.tail]
         (php, pwp), (ohp, owp) = src.padded, out.padded
-        stride = self.pp.slot_stride[node.name]
+        stride = self.pipeline.slot_stride[node.name]
         cut = not all(self.whole_kernels(node, b) for b in self.placement.blocks_of(node.name))
-        a.op("li", "x15", 0, note="partial-sum slot of the band: 0, 1, 0, ...")
+        a.op("li", REG.slot, 0, note="partial-sum slot of the band: 0, 1, 0, ...")
 
         def band() -> None:
-            self.offset("x12", [("x10", cin * php * pwp), ("x11", ny * sh * pwp), ("x14", nx * sw)])
-            self.offset("x13", [("x10", cout * ohp * owp), ("x11", ny * owp), ("x14", nx)])
-            a.op("muli", "x16", "x15", stride)
+            self.offset(REG.band_in, [(REG.image, cin * php * pwp), (REG.band_row, ny * sh * pwp), (REG.band_col, nx * sw)])
+            self.offset(REG.band_out, [(REG.image, cout * ohp * owp), (REG.band_row, ny * owp), (REG.band_col, nx)])
+            a.op("muli", REG.slot_offset, REG.slot, stride)
             self.slot_windows(node)
-            a.op("sub", "x15", "x17", "x15")
+            a.op("sub", REG.slot, REG.one, REG.slot)
             if cut:
                 self.pattern([(kw, 1), (kh, pwp), (cin, php * pwp), (nx, sw), (ny, sh * pwp)])
-                a.op("gather", self.pp.col.at(), src.buf.at((src.border[0] - ph) * pwp + src.border[1] - pw, "x12"),
+                a.op("gather", self.pipeline.col.at(), src.buf.at((src.border[0] - ph) * pwp + src.border[1] - pw, REG.band_in),
                      note="im2col band (blocks without whole kernels)")
-            self.group_band(group, res, "x12", "x13", None)
+            self.group_band(group, res, REG.band_in, REG.band_out, None)
 
-        a.loop("x10", self.m, lambda: a.loop("x11", oh // ny, lambda: a.loop("x14", ow // nx, band,
+        a.loop(REG.image, self.microbatch, lambda: a.loop(REG.band_row, oh // ny, lambda: a.loop(REG.band_col, ow // nx, band,
                                                                                 note="band columns"),
                                              note="band rows"), note="images")
 
     def group_band(self, group: Group, res: Layout | None, in_reg: str, out_reg: str, flat: Buffer | None) -> None:
         """One mvms per block of the band, row blocks in order: each adds the partial sums of the one before."""
-        a, node, pp = self.a, group.weight, self.pp
+        a, node, pp = self.asm, group.weight, self.pipeline
         out = pp.layouts[group.tail]
         ends = self.chain_ends(node.name)
         before: dict[int, PlacedBlock] = {}

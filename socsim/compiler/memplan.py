@@ -151,7 +151,7 @@ def fit(make: Callable[[int], object], candidates: list[int], cfg: SocConfig, na
         except CapacityError as exc:
             problem = str(exc)
             continue
-        uses = space_uses(low.a, cfg)  # type: ignore[attr-defined]
+        uses = space_uses(low.asm, cfg)  # type: ignore[attr-defined]
         over = [u for u in uses if not u.ok]
         if not over:
             return low, uses

@@ -76,7 +76,7 @@ def test_the_mapping_check_prints_the_compilers_memory_plan(cfg, lenet):
 def compiled_buffers(graph, cfg):
     from socsim.compiler.lower import Lowering
     low = Lowering(graph, cfg, cfg.train, 1, 4000, 1000)
-    return [(k, b) for k, b in low.a.buffers.items() if k == b.name]
+    return [(k, b) for k, b in low.asm.buffers.items() if k == b.name]
 
 
 def test_a_graph_the_compiler_refuses_is_not_ok_in_the_mapping_check(cfg):
