@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 import isa
 from isa.program import TBUF_STRIDE, Program
 from isa.spec import MEM_OFFSET_BITS
@@ -19,6 +21,11 @@ OFFSET_RANGE = 1 << MEM_OFFSET_BITS
 
 
 _SYMBOL_OPERAND = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)([+-]\d+)?")
+
+
+def f32(value: float) -> str:
+    """A float immediate, written as the float32 value the instruction will hold."""
+    return repr(float(np.float32(value)))
 
 
 @dataclass(frozen=True)
@@ -176,3 +183,19 @@ class Asm:
 
     def program(self) -> Program:
         return isa.assemble(self.text(), f"<{self.name}>")
+
+
+def pattern(asm: Asm, levels: list[tuple[int, int]]) -> None:
+    """Set the address generator: ``levels`` innermost first, as (extent, stride)."""
+    asm.op("agclr")
+    for i, (extent, stride) in enumerate(levels):
+        if extent != 1:
+            asm.op("agen", i, extent, stride)
+
+
+def offset(asm: Asm, reg: str, terms: list[tuple[str, int]]) -> None:
+    """reg = sum(register * constant), using ``REG.temp`` as scratch."""
+    asm.op("li", reg, 0)
+    for r, k in terms:
+        asm.op("muli", REG.temp, r, k)
+        asm.op("add", reg, reg, REG.temp)

@@ -1,122 +1,137 @@
-"""Crossbar-level emission shared by the lowering: address patterns, block MVMs, block programming.
+"""Crossbar-level emission shared by the lowering: block MVMs, block programming, convolution band loops.
 
-A mixin of :class:`socsim.compiler.lower.Lowering`; it uses the plan's ``a`` (Asm), ``placement``,
-``tin``/``tout`` tile buffers, ``alpha`` (digital weight per crossbar weight) and ``bits``, and the error
-quantisation of :class:`socsim.compiler.lower_errors.ErrorEmitter`.
+:class:`Blocks` is given the network (placement, weight scales), the tile buffers, the layers' input scales and
+weight copies, the block scratch, the error quantiser its transposed MVMs call and, while it emits the ``calibrate``
+program's forward pass, the calibration whose readings precede each block's ``mvm``.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
+from typing import Callable
 
-from socsim.compiler.emit import Buffer
+from socsim.compiler.emit import Asm, Buffer, f32, offset, pattern
+from socsim.compiler.lower_calibrate import Calibration
+from socsim.compiler.lower_errors import ErrorQuantiser
+from socsim.compiler.lower_network import ConvGeometry, Network
+from socsim.compiler.lower_plan import TileBuffers
 from socsim.compiler.registers import REG
 
 
-def f32(value: float) -> str:
-    """A float immediate, written as the float32 value the instruction will hold."""
-    return repr(float(np.float32(value)))
-
-
-def quant_scale(bits: int, value_range: float) -> float:
-    """DAC code scale: ``value_range`` maps to the largest signed code (1.0 for analog inputs)."""
-    return value_range / (2 ** (bits - 1) - 1) if bits else 1.0
-
-
-class BlockEmitter:
+@dataclass(frozen=True)
+class Blocks:
     """Emits the instructions that touch the crossbar blocks of a layer."""
 
-    def pattern(self, levels: list[tuple[int, int]]) -> None:
-        """Set the address generator: ``levels`` innermost first, as (extent, stride)."""
-        self.asm.op("agclr")
-        for i, (extent, stride) in enumerate(levels):
-            if extent != 1:
-                self.asm.op("agen", i, extent, stride)
-
-    def offset(self, reg: str, terms: list[tuple[str, int]]) -> None:
-        """reg = sum(register * constant), using x30 as scratch."""
-        self.asm.op("li", reg, 0)
-        for r, k in terms:
-            self.asm.op("muli", REG.temp, r, k)
-            self.asm.op("add", reg, reg, REG.temp)
+    asm: Asm
+    net: Network
+    tiles: TileBuffers
+    input_scale: dict[str, Buffer]
+    """Each weight layer's DAC input scale word (``inscale_LAYER``)."""
+    weight_copy: dict[str, Buffer]
+    """Each weight layer's digital copy (``w_LAYER``), for the digital input gradient and read-backs."""
+    block_target: Buffer
+    block_mask: Buffer
+    errors: ErrorQuantiser
+    readings: Calibration | None = None
+    """Set while emitting the calibration's forward pass: each block's mvm is preceded by its readings."""
 
     def mac_blocks(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int) -> None:
         """dst[vectors, cols] = dequant(quant(src[vectors, rows]) @ W) over every block of layer ``name``, with the
         layer's input scale held in memory (``inscale_NAME``: set at compile time, recalibrated on the chip)."""
-        a = self.asm
-        scale = self.in_scale[name]
-        for p in self.placement.blocks_of(name):
-            tin, tout = self.tile_in[p.tile], self.tile_out[p.tile]
-            self.pattern([(p.rows, 1), (vectors, rows)])
+        a, net = self.asm, self.net
+        scale = self.input_scale[name]
+        for p in net.placement.blocks_of(name):
+            tin, tout = self.tiles.tile_in[p.tile], self.tiles.tile_out[p.tile]
+            pattern(a, [(p.rows, 1), (vectors, rows)])
             a.op("gather", tin.at(), src.at(p.row_start),
                  note=f"block r{p.row_start}+{p.rows} c{p.col_start}+{p.cols}")
-            if self.calibrating:
-                self.input_reads(name, tin, vectors * p.rows)
-            a.op("quantm", tin.at(), tin.at(), scale.at(), vectors * p.rows, self.in_bits)
-            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.in_bits)
-            if self.calibrating:
-                self.calibration_reads(self.placement.blocks.index(p), p.tile, tout, tin, vectors, p.cols)
+            if self.readings is not None:
+                self.readings.input_reads(name, tin, vectors * p.rows)
+            a.op("quantm", tin.at(), tin.at(), scale.at(), vectors * p.rows, net.in_bits)
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, net.in_bits)
+            if self.readings is not None:
+                self.readings.block_reads(net.placement.blocks.index(p), p.tile, tout, tin, vectors, p.cols)
             a.op("mvm", p.tile, tout.at(), tin.at(), vectors)
-            self.pattern([(p.cols, 1), (vectors, cols)])
+            pattern(a, [(p.cols, 1), (vectors, cols)])
             a.op("scatter" if p.row_start == 0 else "scadd", dst.at(p.col_start), tout.at())
-        a.op("vsclm", dst.at(), dst.at(), scale.at(), vectors * cols, f32(self.alpha[name]),
+        a.op("vsclm", dst.at(), dst.at(), scale.at(), vectors * cols, f32(net.alpha[name]),
              note="dequantise: input scale x layer weight scale")
 
     def mac_blocks_t(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int) -> None:
         """dst[vectors, rows] = dequant(quant(src[vectors, cols]) @ W.T): transposed reads of every block."""
         a = self.asm
-        for p in self.placement.blocks_of(name):
-            tin, tout = self.tile_in[p.tile], self.tile_out[p.tile]
-            self.pattern([(p.cols, 1), (vectors, cols)])
+        for p in self.net.placement.blocks_of(name):
+            tin, tout = self.tiles.tile_in[p.tile], self.tiles.tile_out[p.tile]
+            pattern(a, [(p.cols, 1), (vectors, cols)])
             a.op("gather", tin.at(), src.at(p.col_start), note=f"errors of block c{p.col_start}+{p.cols}")
-            self.quantize_errors(tin, vectors * p.cols)
-            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.error_bits)
+            self.errors.quantize_errors(tin, vectors * p.cols)
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.errors.error_bits)
             a.op("mvmt", p.tile, tout.at(), tin.at(), vectors)
-            self.pattern([(p.rows, 1), (vectors, rows)])
+            pattern(a, [(p.rows, 1), (vectors, rows)])
             a.op("scatter" if p.col_start == 0 else "scadd", dst.at(p.row_start), tout.at())
-        self.dequantize_errors(dst, vectors * rows, name)
+        self.errors.dequantize_errors(dst, vectors * rows, name)
 
     def input_gradient(self, name: str, gout: Buffer, gin: Buffer, vectors: int, rows: int, cols: int) -> None:
         """gin[vectors, rows] = gout[vectors, cols] @ W.T: on the arrays (mp_onarray) or from the digital copy
         (digital backward schemes, and a layer whose errors stay FP32: ``wide_errors``)."""
-        if self.on_arrays and not self.wide_errors(name):
+        if self.net.on_arrays and not self.errors.wide_errors(name):
             self.mac_blocks_t(name, gout, gin, vectors, rows, cols)
         else:
             self.asm.op("mm", gin.at(), gout.at(), self.weight_copy[name].at(), vectors, cols, rows, 0, 1, 0)
 
     def program_blocks(self, name: str, target: Buffer, mask: Buffer | None, cols: int) -> None:
         """Write-verify every block of layer ``name`` to ``target`` (R, C) where ``mask`` (or everywhere)."""
-        a = self.asm
-        for p in self.placement.blocks_of(name):
-            self.pattern([(p.cols, 1), (p.rows, cols)])
-            a.op("gather", self.block_target.at(), target.at(p.row_start * cols + p.col_start))
-            if self.alpha[name] != 1.0:
-                a.op("vscl", self.block_target.at(), self.block_target.at(), p.rows * p.cols, f32(1.0 / self.alpha[name]),
-                     note="to crossbar weight units")
+        a, alpha, bt, bm = self.asm, self.net.alpha[name], self.block_target, self.block_mask
+        for p in self.net.placement.blocks_of(name):
+            pattern(a, [(p.cols, 1), (p.rows, cols)])
+            a.op("gather", bt.at(), target.at(p.row_start * cols + p.col_start))
+            if alpha != 1.0:
+                a.op("vscl", bt.at(), bt.at(), p.rows * p.cols, f32(1.0 / alpha), note="to crossbar weight units")
             if mask is None:
-                a.op("vfill", self.block_mask.at(), p.rows * p.cols, 1.0)
+                a.op("vfill", bm.at(), p.rows * p.cols, 1.0)
             else:
-                a.op("gather", self.block_mask.at(), mask.at(p.row_start * cols + p.col_start))
-            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.in_bits)
-            a.op("wv", p.tile, self.block_target.at(), self.block_mask.at())
+                a.op("gather", bm.at(), mask.at(p.row_start * cols + p.col_start))
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.net.in_bits)
+            a.op("wv", p.tile, bt.at(), bm.at())
 
     def read_back_blocks(self, name: str, weights: Buffer, cols: int) -> None:
         """``weights`` (R, C) <- what the devices of every block of layer ``name`` hold (read through the array)."""
-        a = self.asm
-        for p in self.placement.blocks_of(name):
-            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.in_bits)
-            a.op("rdw", p.tile, self.block_target.at())
-            if self.alpha[name] != 1.0:
-                a.op("vscl", self.block_target.at(), self.block_target.at(), p.rows * p.cols, f32(self.alpha[name]),
-                     note="to digital weight units")
-            self.pattern([(p.cols, 1), (p.rows, cols)])
-            a.op("scatter", weights.at(p.row_start * cols + p.col_start), self.block_target.at())
+        a, alpha, bt = self.asm, self.net.alpha[name], self.block_target
+        for p in self.net.placement.blocks_of(name):
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.net.in_bits)
+            a.op("rdw", p.tile, bt.at())
+            if alpha != 1.0:
+                a.op("vscl", bt.at(), bt.at(), p.rows * p.cols, f32(alpha), note="to digital weight units")
+            pattern(a, [(p.cols, 1), (p.rows, cols)])
+            a.op("scatter", weights.at(p.row_start * cols + p.col_start), bt.at())
 
     def pulse_blocks(self, name: str, pulses: Buffer, cols: int) -> None:
         """Apply the (R, C) pulse counts in ``pulses`` to every block of layer ``name``."""
-        a = self.asm
-        for p in self.placement.blocks_of(name):
-            self.pattern([(p.cols, 1), (p.rows, cols)])
-            a.op("gather", self.block_target.at(), pulses.at(p.row_start * cols + p.col_start))
-            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.in_bits)
-            a.op("pulse", p.tile, self.block_target.at())
+        a, bt = self.asm, self.block_target
+        for p in self.net.placement.blocks_of(name):
+            pattern(a, [(p.cols, 1), (p.rows, cols)])
+            a.op("gather", bt.at(), pulses.at(p.row_start * cols + p.col_start))
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.net.in_bits)
+            a.op("pulse", p.tile, bt.at())
+
+
+def conv_bands(asm: Asm, microbatch: int, geo: ConvGeometry, band: tuple[int, int], body: Callable[[], None],
+               in_plane: tuple[int, int] | None = None, out_plane: tuple[int, int] | None = None) -> None:
+    """Loop over images, band rows and band columns of a convolution's output (``band``: ``ny`` output rows of
+    ``nx`` positions).
+
+    Before ``body()`` runs, ``REG.band_in`` holds the band's offset in the input and ``REG.band_out`` its offset in
+    the CHW output, whose planes are ``in_plane`` and ``out_plane`` (rows, columns): by default the padded input
+    and the output without a border.
+    """
+    g, (ny, nx) = geo, band
+    (hp, wp), (ohp, owp) = in_plane or (g.hp, g.wp), out_plane or (g.oh, g.ow)
+
+    def one_band() -> None:
+        offset(asm, REG.band_in, [(REG.image, g.cin * hp * wp), (REG.band_row, ny * g.sh * wp),
+                                  (REG.band_col, nx * g.sw)])
+        offset(asm, REG.band_out, [(REG.image, g.cout * ohp * owp), (REG.band_row, ny * owp), (REG.band_col, nx)])
+        body()
+
+    asm.loop(REG.image, microbatch, lambda: asm.loop(REG.band_row, g.oh // ny, lambda: asm.loop(
+        REG.band_col, g.ow // nx, one_band, note="band columns"), note="band rows"), note="images")

@@ -1,23 +1,25 @@
-"""Calibration program emission: every forward block's converter full scale from its own readings, on the chip.
+"""Calibration: every forward block's converter full scale and every layer's input scale from its own readings.
 
-A mixin of :class:`socsim.compiler.lower.Lowering`. The ``calibrate`` program sets every block's full scale to
-the widest setting, then runs ``train.calibration_passes`` passes over the first training images (at least
+The ``calibrate`` program (socsim.compiler.lower_programs) sets every block's full scale to the widest setting,
+then runs ``train.calibration_passes`` passes over the first training images (at least
 ``train.calibration_images``, in whole micro-batches): each pass runs the forward pass, and before each block's
 ``mvm`` reads its converter (``mvmr``) and adds the readings' magnitudes to the block's histogram (``vhist``,
-log-spaced bins over the settable range), and adds each layer's inputs to the layer's input histogram. After the
-first pass every layer's DAC input scale (``inscale_NAME``, the value of one code) becomes the
-``calibration_percentile`` of its inputs times ``calibration_headroom`` over the largest code; after each pass
-every block's full scale becomes the percentile of its readings times the headroom (``vpctl``, ``tgain``). The
-first pass reads at the widest full scale (coarse, rarely clipped), the next ones at the full scales and input
-scales the first set.
+log-spaced bins over the settable range), and adds each layer's inputs to the layer's input histogram
+(:class:`Calibration`, which the blocks call while they emit for it). After the first pass every layer's DAC input
+scale (``inscale_NAME``, the value of one code) becomes the ``calibration_percentile`` of its inputs times
+``calibration_headroom`` over the largest code; after each pass every block's full scale becomes the percentile of
+its readings times the headroom (``vpctl``, ``tgain``). The first pass reads at the widest full scale (coarse,
+rarely clipped), the next ones at the full scales and input scales the first set.
 The host runs it after ``init`` and after every training epoch (socsim.host.training): the programmed weights, and
 with them the currents, change as the network trains.
 """
 
 from __future__ import annotations
 
-from socsim.compiler.lower_blocks import f32
-from socsim.compiler.registers import REG
+from dataclasses import dataclass
+
+from socsim.compiler.emit import Asm, Buffer, f32
+from socsim.compiler.lower_network import Network
 from socsim.config import SocConfig
 
 HIST_BINS = 128
@@ -43,102 +45,96 @@ def calibrates(cfg: SocConfig) -> bool:
             and (calibrates_adc(cfg) or cfg.train.in_bits > 0))
 
 
-class CalibrationEmitter:
-    """Plans the histograms and emits the ``calibrate`` program."""
+@dataclass(frozen=True)
+class CalibrationBuffers:
+    """The calibration's words: the full-scale word and the histograms (all empty when it does not run)."""
 
-    calibrating: bool = False
-    """True while the forward pass is emitted for calibration: each block's mvm is preceded by its readings."""
+    enabled: bool
+    """The programs include ``calibrate`` (:func:`calibrates`)."""
+    full_scale: Buffer | None
+    """``cal``: one block's full scale (uA) on its way to ``tgain``."""
+    block_hist: dict[int, Buffer]
+    """``hist_K``: per placed block (index into the placement), its readings' histogram."""
+    input_hist: dict[str, Buffer]
+    """``hist_in_NAME``: per weight layer, the histogram of its inputs (none for analog inputs, whose scale is
+    fixed)."""
 
-    def _plan_calibration(self) -> None:
-        self.calibrated = calibrates(self.cfg)
-        self.block_hist: dict[int, object] = {}
-        if not self.calibrated:
-            return
-        self.full_scale_word = self.asm.buffer("cal", "sram", 1)
-        if calibrates_adc(self.cfg):
-            for k, _ in enumerate(self.placement.blocks):
-                self.block_hist[k] = self.asm.buffer(f"hist_{k}", "sram", HIST_BINS)
-        self.input_hist = {n.name: self.asm.buffer(f"hist_in_{n.name}", "sram", INPUT_BINS)
-                           for n in self.graph.weight_nodes()} if self.in_bits else {}
-        """Per weight layer, the histogram of its inputs (none for analog inputs, whose scale is fixed)."""
 
-    def input_reads(self, name: str, tin, words: int) -> None:
+def plan_calibration(net: Network, asm: Asm) -> CalibrationBuffers:
+    """Declare the full-scale word and the histograms (nothing when the programs do not calibrate)."""
+    if not calibrates(net.cfg):
+        return CalibrationBuffers(False, None, {}, {})
+    full_scale = asm.buffer("cal", "sram", 1)
+    block_hist = {}
+    if calibrates_adc(net.cfg):
+        for k, _ in enumerate(net.placement.blocks):
+            block_hist[k] = asm.buffer(f"hist_{k}", "sram", HIST_BINS)
+    input_hist = {n.name: asm.buffer(f"hist_in_{n.name}", "sram", INPUT_BINS)
+                  for n in net.graph.weight_nodes()} if net.in_bits else {}
+    return CalibrationBuffers(True, full_scale, block_hist, input_hist)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Emits the calibration's readings (called by the blocks before their mvms) and the scales set from them."""
+
+    asm: Asm
+    net: Network
+    buffers: CalibrationBuffers
+    input_scale: dict[str, Buffer]
+    """The layers' DAC input scales the calibration sets."""
+
+    def input_reads(self, name: str, tin: Buffer, words: int) -> None:
         """Before a block's inputs are quantised: their magnitudes into the layer's input histogram."""
-        if name in self.input_hist:
+        if name in self.buffers.input_hist:
             lo, hi = (f32(v) for v in INPUT_RANGE)
-            self.asm.op("vhist", self.input_hist[name].at(), tin.at(), words, INPUT_BINS, lo, hi,
-                      note="layer inputs")
+            self.asm.op("vhist", self.buffers.input_hist[name].at(), tin.at(), words, INPUT_BINS, lo, hi,
+                        note="layer inputs")
+
+    def block_reads(self, block_index: int, tile: int, tout: Buffer, tin: Buffer, vectors: int, cols: int) -> None:
+        """Before a block's mvm (``tcfg`` done): its converter readings into its histogram."""
+        if block_index not in self.buffers.block_hist:
+            return
+        lo, hi = self._hist_range()
+        self.asm.op("mvmr", tile, tout.at(), tin.at(), vectors, note="converter readings (uA)")
+        self.asm.op("vhist", self.buffers.block_hist[block_index].at(), tout.at(), vectors * cols, HIST_BINS, lo, hi)
+
+    def clear_histograms(self) -> None:
+        for hist in self.buffers.block_hist.values():
+            self.asm.op("vfill", hist.at(), HIST_BINS, 0.0)
+        for hist in self.buffers.input_hist.values():
+            self.asm.op("vfill", hist.at(), INPUT_BINS, 0.0)
 
     def set_input_scales(self) -> None:
         """Every layer's input scale: the percentile of its inputs x headroom over the largest DAC code."""
-        a, t = self.asm, self.train
+        a, t = self.asm, self.net.train
         lo, hi = (f32(v) for v in INPUT_RANGE)
-        top = 2 ** (self.in_bits - 1) - 1
-        for name, hist in self.input_hist.items():
-            scale = self.in_scale[name]
+        top = 2 ** (self.net.in_bits - 1) - 1
+        for name, hist in self.buffers.input_hist.items():
+            scale = self.input_scale[name]
             a.op("vpctl", scale.at(), hist.at(), INPUT_BINS, f32(t.calibration_percentile / 100.0), lo, hi,
                  note=f"{name}: percentile of its inputs")
             a.op("vscl", scale.at(), scale.at(), 1, f32(t.calibration_headroom / top), note="per DAC code")
             a.op("vfill", hist.at(), INPUT_BINS, 0.0)
 
     def _hist_range(self) -> tuple[str, str]:
-        adc = self.cfg.tiles.physics.adc
+        adc = self.net.cfg.tiles.physics.adc
         return f32(adc.fs_min_ua), f32(adc.fs_max_ua)
-
-    def calibration_reads(self, block_index: int, tile: int, tout, tin, vectors: int, cols: int) -> None:
-        """Before a block's mvm (``tcfg`` done): its converter readings into its histogram."""
-        if block_index not in self.block_hist:
-            return
-        lo, hi = self._hist_range()
-        self.asm.op("mvmr", tile, tout.at(), tin.at(), vectors, note="converter readings (uA)")
-        self.asm.op("vhist", self.block_hist[block_index].at(), tout.at(), vectors * cols, HIST_BINS, lo, hi)
 
     def set_full_scales(self, percentile: float | None) -> None:
         """Every block's full scale: the widest (``percentile`` None) or the percentile of its histogram x headroom."""
-        a, t = self.asm, self.train
+        a, t, hists, word = self.asm, self.net.train, self.buffers.block_hist, self.buffers.full_scale
         lo, hi = self._hist_range()
-        if not self.block_hist:
+        if not hists:
             return
         if percentile is None:
-            a.op("vfill", self.full_scale_word.at(), 1, hi, note="the widest full scale")
-        for k, p in enumerate(self.placement.blocks):
+            a.op("vfill", word.at(), 1, hi, note="the widest full scale")
+        for k, p in enumerate(self.net.placement.blocks):
             if percentile is not None:
-                a.op("vpctl", self.full_scale_word.at(), self.block_hist[k].at(), HIST_BINS, f32(percentile / 100.0), lo, hi,
+                a.op("vpctl", word.at(), hists[k].at(), HIST_BINS, f32(percentile / 100.0), lo, hi,
                      note=f"block {k}: percentile of its readings")
                 if t.calibration_headroom != 1.0:
-                    a.op("vscl", self.full_scale_word.at(), self.full_scale_word.at(), 1, f32(t.calibration_headroom))
-                a.op("vfill", self.block_hist[k].at(), HIST_BINS, 0.0)
-            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.in_bits)
-            a.op("tgain", p.tile, self.full_scale_word.at())
-
-    def emit_calibrate(self) -> str:
-        a, t = self.asm, self.train
-        a.lines = []
-        a.op("mark", 0, "calibrate")
-        for k in self.block_hist:
-            a.op("vfill", self.block_hist[k].at(), HIST_BINS, 0.0)
-        for hist in self.input_hist.values():
-            a.op("vfill", hist.at(), INPUT_BINS, 0.0)
-        self.set_full_scales(None)
-        count = max(1, min(-(-t.calibration_images // self.microbatch), self.n_train // self.microbatch))
-
-        def micro() -> None:
-            a.op("muli", REG.image_offset, REG.micro, self.microbatch * self.features)
-            a.op("mark", 0, "calibrate")
-            a.op("copy", self.activation[self.order[0].name].at(), "train_x(x4)", self.microbatch * self.features)
-            self.calibrating = True
-            self.forward("calibrate")
-            self.calibrating = False
-
-        def one_pass() -> None:
-            a.loop(REG.micro, count, micro, note="calibration micro-batches", lanes=self.lanes(("hist_",)))
-            if self.input_hist:
-                later = a.label("later_pass")
-                a.op("bne", REG.outer, REG.zero, later, note="input scales after the first pass only")
-                self.set_input_scales()
-                a.place(later)
-            self.set_full_scales(t.calibration_percentile)
-
-        a.loop(REG.outer, t.calibration_passes, one_pass, note="calibration passes")
-        a.op("halt")
-        return a.text()
+                    a.op("vscl", word.at(), word.at(), 1, f32(t.calibration_headroom))
+                a.op("vfill", hists[k].at(), HIST_BINS, 0.0)
+            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.net.in_bits)
+            a.op("tgain", p.tile, word.at())

@@ -1,7 +1,8 @@
 """How a weight layer's backward errors are quantised: integer codes over a fixed range, or radix-4 FP4.
 
-A mixin of :class:`socsim.compiler.lower.Lowering` (it uses ``a``, ``recipe``, ``t``, ``bits``, ``alpha`` and the
-plan). With :attr:`socsim.compiler.recipes.Errors.FP4` (Sun et al. 2020, as Grimm, Lee, Verma 2024 train on IMC):
+:class:`ErrorQuantiser` is given the network and its two buffers (:class:`ErrorBuffers`, planned by
+:func:`plan_errors`). With :attr:`socsim.compiler.recipes.Errors.FP4` (Sun et al. 2020, as Grimm, Lee, Verma 2024
+train on IMC):
 
 - ``vamax`` takes the largest error magnitude of the layer's output gradient of the micro-batch (GradScale's
   statistic, one per layer and micro-batch) into ``r4s[0]``;
@@ -21,64 +22,84 @@ With :attr:`~socsim.compiler.recipes.Errors.INT` the errors are ``quant``-ised t
 
 from __future__ import annotations
 
-from socsim.compiler.emit import Buffer
-from socsim.compiler.lower_blocks import f32, quant_scale
-from socsim.compiler.recipes import Errors
+from dataclasses import dataclass
+
+from socsim.compiler.emit import Asm, Buffer, f32
+from socsim.compiler.lower_network import Network, quant_scale
 
 EVEN, ODD = 0, 1
 """r4q phases: rounding to even (4^k) or odd (2 4^k) powers of two."""
 
 
-class ErrorEmitter:
+@dataclass(frozen=True)
+class ErrorBuffers:
+    """FP4's words (both None otherwise)."""
+
+    fp4_scales: Buffer | None
+    """``r4s``: the layer's largest error magnitude, the even unit, the odd unit."""
+    even_errors: Buffer | None
+    """``ecopy``: the even-phase copy of the errors the weight gradient takes."""
+
+
+def plan_errors(net: Network, asm: Asm, dw_words: int) -> ErrorBuffers:
+    """FP4: the scale words ``r4s`` (amax, even unit, odd unit) and the even copy ``ecopy`` of ``dw_words``."""
+    if not net.fp4:
+        return ErrorBuffers(None, None)
+    return ErrorBuffers(asm.buffer("r4s", "sram", 3), asm.buffer("ecopy", "sram", dw_words))
+
+
+@dataclass(frozen=True)
+class ErrorQuantiser:
     """Emits the quantisation of backward errors around the transposed MVMs and the weight gradients."""
 
-    @property
-    def fp4(self) -> bool:
-        return self.on_arrays and self.recipe.errors is Errors.FP4
+    asm: Asm
+    net: Network
+    buffers: ErrorBuffers
 
     def wide_errors(self, name: str) -> bool:
         """True if layer ``name``'s errors stay FP32 (FP4 scheme, ``train.error_last_fp32``, the last weight layer)."""
-        return self.fp4 and self.train.error_last_fp32 and name == self.graph.weight_nodes()[-1].name
+        net = self.net
+        return net.fp4 and net.train.error_last_fp32 and name == net.graph.weight_nodes()[-1].name
 
     @property
     def error_bits(self) -> int:
         """DAC bits of the transposed MVM's codes: ``2 x train.error_exponents`` for FP4 (codes up to 4^(E-1))."""
-        return 2 * self.train.error_exponents if self.fp4 else self.in_bits
-
-    def plan_errors(self, dw_words: int) -> None:
-        """FP4: the scale words ``r4s`` (amax, even unit, odd unit) and the even copy ``ecopy`` of ``dw_words``."""
-        if self.fp4:
-            self.fp4_scales = self.asm.buffer("r4s", "sram", 3)
-            self.even_errors = self.asm.buffer("ecopy", "sram", dw_words)
+        return 2 * self.net.train.error_exponents if self.net.fp4 else self.net.in_bits
 
     def error_scale(self, name: str, gout: Buffer, words: int) -> None:
         """GradScale's statistic of layer ``name``'s output gradient (``words`` of ``gout``), once per micro-batch."""
-        if self.fp4 and not self.wide_errors(name):
-            self.asm.op("vamax", self.fp4_scales.at(), gout.at(), words, note="GradScale: the layer's largest error")
+        if self.net.fp4 and not self.wide_errors(name):
+            self.asm.op("vamax", self.buffers.fp4_scales.at(), gout.at(), words,
+                        note="GradScale: the layer's largest error")
 
     def weight_gradient_errors(self, name: str, src: Buffer, words: int) -> Buffer:
         """The errors layer ``name``'s weight (and bias) gradient uses: ``src`` itself, or its even-phase radix-4
         copy."""
-        if not self.fp4 or self.wide_errors(name):
+        if not self.net.fp4 or self.wide_errors(name):
             return src
-        a = self.asm
-        a.op("r4q", self.even_errors.at(), self.fp4_scales.at(1), src.at(), self.fp4_scales.at(), words, EVEN, self.train.error_exponents,
+        a, scales, even = self.asm, self.buffers.fp4_scales, self.buffers.even_errors
+        a.op("r4q", even.at(), scales.at(1), src.at(), scales.at(), words, EVEN, self.net.train.error_exponents,
              note="radix-4, even powers of two: for dL/dW")
-        a.op("vsclm", self.even_errors.at(), self.even_errors.at(), self.fp4_scales.at(1), words, 1.0)
-        return self.even_errors
+        a.op("vsclm", even.at(), even.at(), scales.at(1), words, 1.0)
+        return even
 
     def quantize_errors(self, tin: Buffer, words: int) -> None:
         """DAC codes of a block's errors in the tile buffer (in place)."""
-        if self.fp4:
-            self.asm.op("r4q", tin.at(), self.fp4_scales.at(2), tin.at(), self.fp4_scales.at(), words, ODD, self.train.error_exponents,
-                      note="radix-4, odd powers of two: for dL/dX")
+        net = self.net
+        if net.fp4:
+            scales = self.buffers.fp4_scales
+            self.asm.op("r4q", tin.at(), scales.at(2), tin.at(), scales.at(), words, ODD, net.train.error_exponents,
+                        note="radix-4, odd powers of two: for dL/dX")
         else:
-            self.asm.op("quant", tin.at(), tin.at(), words, f32(quant_scale(self.in_bits, self.train.error_range)), self.in_bits)
+            self.asm.op("quant", tin.at(), tin.at(), words, f32(quant_scale(net.in_bits, net.train.error_range)),
+                        net.in_bits)
 
     def dequantize_errors(self, dst: Buffer, words: int, name: str) -> None:
         """The transposed MVM's output back to digital units (input unit x the layer's weight scale)."""
-        if self.fp4:
-            self.asm.op("vsclm", dst.at(), dst.at(), self.fp4_scales.at(2), words, f32(self.alpha[name]), note="dequantise")
+        net = self.net
+        if net.fp4:
+            self.asm.op("vsclm", dst.at(), dst.at(), self.buffers.fp4_scales.at(2), words, f32(net.alpha[name]),
+                        note="dequantise")
         else:
-            scale = quant_scale(self.in_bits, self.train.error_range)
-            self.asm.op("vscl", dst.at(), dst.at(), words, f32(scale * self.alpha[name]), note="dequantise")
+            scale = quant_scale(net.in_bits, net.train.error_range)
+            self.asm.op("vscl", dst.at(), dst.at(), words, f32(scale * net.alpha[name]), note="dequantise")

@@ -141,7 +141,7 @@ def fit(make: Callable[[int], object], candidates: list[int], cfg: SocConfig, na
     """The first micro-batch of ``candidates`` whose plan fits: ``(lowering, uses)``; raises CapacityError naming the
     memory that overflows (for the last, smallest candidate) and the field to raise.
 
-    ``make(m)`` builds the lowering of micro-batch ``m`` (its ``a`` holds the declared buffers); it may raise
+    ``make(m)`` builds the lowering of micro-batch ``m`` (its ``asm`` holds the declared buffers); it may raise
     CapacityError itself (a tile buffer, an address range), which also moves on to the next candidate.
     """
     problem = ""

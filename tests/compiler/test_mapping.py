@@ -74,8 +74,8 @@ def test_the_mapping_check_prints_the_compilers_memory_plan(cfg, lenet):
 
 
 def compiled_buffers(graph, cfg):
-    from socsim.compiler.lower import Lowering
-    low = Lowering(graph, cfg, cfg.train, 1, 4000, 1000)
+    from socsim.compiler.lower import lowering
+    low = lowering(graph, cfg, cfg.train, 1, 4000, 1000)
     return [(k, b) for k, b in low.asm.buffers.items() if k == b.name]
 
 

@@ -1,0 +1,184 @@
+"""The facts of a network the lowering's parts read, and the geometry of its layers (plain functions).
+
+:func:`network` checks that the lowering supports the graph and the training scheme on the target, places the
+blocks and computes what every planning step and emitter asks of the graph: the nodes in order, each node's
+consumers and whether it needs a gradient, the logits, the input and class sizes and each weight layer's scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from socsim.compiler.graph import (
+    Add,
+    AvgPool,
+    BatchNorm,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Graph,
+    GraphError,
+    Input,
+    Linear,
+    MaxPool,
+    Node,
+    ReLU,
+    SoftmaxCrossEntropy,
+)
+from socsim.compiler.placement import Placement, place_blocks
+from socsim.compiler.recipes import Backward, Errors, Recipe, Transfer, recipe
+from socsim.config import Datapath, SocConfig, TrainConfig
+
+SUPPORTED = (Input, Conv2d, Linear, ReLU, MaxPool, AvgPool, GlobalAvgPool, Flatten, Add, BatchNorm,
+             SoftmaxCrossEntropy)
+
+
+@dataclass(frozen=True)
+class Network:
+    """A graph as the lowering of one micro-batch size sees it (built by :func:`network`)."""
+
+    graph: Graph
+    cfg: SocConfig
+    train: TrainConfig
+    microbatch: int
+    n_train: int
+    """Training examples in DRAM."""
+    n_test: int
+    """Test examples evaluated (whole micro-batches)."""
+    order: tuple[Node, ...]
+    """Every node in graph order (the input first, the loss last)."""
+    recipe: Recipe
+    on_arrays: bool
+    """Backward by transposed MVMs on the arrays (tile buffers then serve both directions)."""
+    logits: str
+    """The node the loss reads."""
+    fanout: dict[str, int]
+    """Per node: how many inputs of other nodes read it."""
+    weighted: dict[str, bool]
+    """Whether a node or any of its ancestors has weights: only then is its gradient needed."""
+    pipelined: bool
+    """The evaluation program streams its MVMs (socsim.compiler.lower_pipelined); training stays sequential."""
+    placement: Placement
+    features: int
+    """Words of one input image."""
+    classes: int
+    """Words of one example's logits."""
+    in_bits: int
+    """DAC bits of the forward inputs (0: analog)."""
+    alpha: dict[str, float]
+    """Digital weight units per crossbar weight unit, per layer (the crossbar holds w / alpha)."""
+
+    def size(self, name: str) -> int:
+        """Words of one example's output of node ``name``."""
+        return int(np.prod(self.graph.shape(name)))
+
+    @property
+    def fp4(self) -> bool:
+        """Backward errors as radix-4 FP4 codes on the arrays (socsim.compiler.lower_errors)."""
+        return self.on_arrays and self.recipe.errors is Errors.FP4
+
+
+def _alpha(graph: Graph, cfg: SocConfig, train: TrainConfig, rec: Recipe, name: str) -> float:
+    if not rec.scaled:
+        return 1.0
+    rows = graph.weight_shape(name)[0]
+    return train.weight_range / float(np.sqrt(rows)) / cfg.tiles.physics.w_max
+
+
+def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
+            n_test: int) -> Network:
+    """The facts of ``graph`` for micro-batch ``microbatch``; a GraphError if the lowering cannot compile it."""
+    order = tuple(graph.nodes)
+    for node in order:
+        if not isinstance(node.layer, SUPPORTED):
+            raise GraphError(f"node {node.name!r} ({node.layer.kind}): not supported by the lowering "
+                             f"(supported: {', '.join(sorted(c.kind for c in SUPPORTED))})")
+    losses = [n for n in order if isinstance(n.layer, SoftmaxCrossEntropy)]
+    if len(losses) != 1 or losses[0] is not order[-1]:
+        raise GraphError(f"graph {graph.name!r}: needs exactly one softmax_xent loss, as the last node")
+    rec = recipe(train.scheme)
+    on_arrays = rec.backward is Backward.ARRAYS
+    if train.acc_bits and rec.transfer in (Transfer.EXACT, Transfer.EVERY_BATCH):
+        raise GraphError(f"train.acc_bits = {train.acc_bits}: scheme {train.scheme.value} writes every update, "
+                         "so it has no transfer quantum to size a low-precision accumulator by (use 0)")
+    if on_arrays and not cfg.tiles.transposed_mvm:
+        raise GraphError(f"scheme {train.scheme.value} reads the arrays transposed, but {cfg.name} has "
+                         "tiles.transposed_mvm = false")
+    logits = order[-1].inputs[0]
+    fanout = {n.name: sum(c.inputs.count(n.name) for c in order) for n in order}
+    weighted: dict[str, bool] = {}
+    for node in order:
+        weighted[node.name] = graph.weight_shape(node.name) is not None or any(weighted[i] for i in node.inputs)
+    return Network(graph, cfg, train, microbatch, n_train, n_test, order, rec, on_arrays, logits, fanout, weighted,
+                   cfg.compiler.datapath is Datapath.PIPELINED, place_blocks(graph, cfg),
+                   int(np.prod(graph.input.layer.shape)), int(np.prod(graph.shape(logits))), train.in_bits,
+                   {n.name: _alpha(graph, cfg, train, rec, n.name) for n in graph.weight_nodes()})
+
+
+def quant_scale(bits: int, value_range: float) -> float:
+    """DAC code scale: ``value_range`` maps to the largest signed code (1.0 for analog inputs)."""
+    return value_range / (2 ** (bits - 1) - 1) if bits else 1.0
+
+
+def initial_input_scale(net: Network, node: Node) -> float:
+    """Quantisation scale of a weight node's input before any calibration (the initial ``inscale_`` word):
+    network input range or hidden activation range."""
+    first = not net.weighted[node.inputs[0]]
+    return quant_scale(net.in_bits, net.train.input_range if first else net.train.act_range)
+
+
+class ConvGeometry(NamedTuple):
+    """Shapes of a convolution: input (cin, h, w), output (cout, oh, ow), kernel, stride, padding, padded input."""
+
+    cin: int
+    h: int
+    w: int
+    cout: int
+    oh: int
+    ow: int
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    ph: int
+    pw: int
+    hp: int
+    wp: int
+
+
+def conv_geometry(graph: Graph, node: Node) -> ConvGeometry:
+    """cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp of a convolution."""
+    layer: Conv2d = node.layer
+    cin, h, w = graph.in_shapes(node.name)[0]
+    cout, oh, ow = graph.shape(node.name)
+    (kh, kw), (sh, sw), (ph, pw) = layer.kernel, layer.stride, layer.padding
+    return ConvGeometry(cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, h + 2 * ph, w + 2 * pw)
+
+
+def im2col_levels(geo: ConvGeometry, band: tuple[int, int]) -> list[tuple[int, int]]:
+    """Address pattern of one band (``ny`` rows of ``nx`` positions) of im2col rows: (kx, ky, c) innermost, then
+    (ox, oy)."""
+    ny, nx = band
+    return [(geo.kw, 1), (geo.kh, geo.wp), (geo.cin, geo.hp * geo.wp), (nx, geo.sw), (ny, geo.sh * geo.wp)]
+
+
+def bn_dims(graph: Graph, node: Node) -> tuple[int, int]:
+    """(channels, elements per channel per image) of a BatchNorm input."""
+    shape = graph.in_shapes(node.name)[0]
+    return shape[0], (shape[1] * shape[2] if len(shape) == 3 else 1)
+
+
+def pool_ks(node: Node, h: int, w: int) -> tuple[int, int]:
+    """(kernel, stride) of a square pooling window over an ``h`` x ``w`` input."""
+    layer = node.layer
+    if isinstance(layer, GlobalAvgPool):
+        if h != w:
+            raise GraphError(f"node {node.name!r}: global pooling of a non-square {h}x{w} input")
+        return h, h
+    if layer.kernel[0] != layer.kernel[1] or layer.stride[0] != layer.stride[1] or getattr(layer, "padding", 0) \
+            not in (0, (0, 0)):
+        raise GraphError(f"node {node.name!r}: only square, unpadded pooling windows and strides are supported")
+    return layer.kernel[0], layer.stride[0]
