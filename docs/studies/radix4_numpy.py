@@ -1,7 +1,12 @@
 """What the radix4 scheme's number formats cost by themselves: the numpy baseline with its quantisers against FP32.
 
 Run: .venv/bin/python docs/studies/radix4_numpy.py [--graph programs/lenet_wu2023.toml] [--dataset mnist5k]
-     [--epochs 10] [--cases fp32,int4,fp4,fp4_one_phase,fp4_every_layer] [--seed 0]
+     [--epochs 10] [--cases fp32,int4,fp4,fp4_one_phase,fp4_every_layer] [--seed 0] [--preset radix4]
+     [--set train.act_range=6 ...] [--vary train.weight_range=1,1.5,2 ...]
+
+``--set FIELD=VALUE`` changes a config field (dotted, as in a sweep file) for every case; ``--vary
+FIELD=V1,V2,...`` trains every case at every point of the grid of the values given (one ``--vary`` per field) and
+prints one row per point: each case's test accuracy after the last epoch and its mean over the last three.
 
 An analysis aid, not a simulator result (those come from ``socsim train``): each case trains the numpy baseline
 of the graph (same data, example order, initial weights and optimizer as ``socsim train --config radix4``) with
@@ -20,18 +25,21 @@ the radix4 preset's quantisers (socsim.host.baseline_quant):
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import sys
+import tomllib
 
 import numpy as np
 
 from socsim.compiler import load_graph
 from socsim.compiler.lower import compile_training
-from socsim.config import load_config
+from socsim.config import ConfigError, load_config
 from socsim.host.baseline import Baseline
 from socsim.host.baseline_quant import QuantisedBaseline
 from socsim.host.data import load_dataset
+from socsim.sweep.spec import check_path
 
 CASES = ("fp32", "int4", "fp4", "fp4_one_phase", "fp4_every_layer")
 
@@ -44,6 +52,58 @@ def make(case: str, graph, cfg, microbatch: int) -> Baseline:
                              fp32_last=False if case == "fp4_every_layer" else None)
 
 
+def _value(text: str):
+    """A TOML value (number, boolean, quoted string) or, failing that, the text as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _field(spec: str, option: str) -> tuple[str, str]:
+    """``train.act_range=6`` -> ("train.act_range", "6"); exits naming the option when the field is not a config
+    field."""
+    path, sep, value = spec.partition("=")
+    if not sep or not value:
+        sys.exit(f"{option} {spec!r}: expected FIELD=VALUE, e.g. train.act_range=6")
+    try:
+        check_path(path)
+    except ConfigError as exc:
+        sys.exit(f"{option} {spec!r}: {exc}")
+    return path, value
+
+
+def nested(values: dict[str, object]) -> dict:
+    """``{"train.act_range": 6}`` -> ``{"train": {"act_range": 6}}`` (load_config's overrides)."""
+    out: dict = {}
+    for path, value in values.items():
+        *tables, leaf = path.split(".")
+        node = out
+        for t in tables:
+            node = node.setdefault(t, {})
+        node[leaf] = value
+    return out
+
+
+def train_cases(cases: list[str], graph, preset: str, overrides: dict, dataset: str, epochs: int,
+                on_epoch=None) -> dict[str, list[float]]:
+    """Test accuracy per epoch of every case with the preset and overrides (the example order of socsim train)."""
+    cfg = load_config(preset, nested(overrides) or None)
+    data = load_dataset(dataset, None, cfg.seed)
+    n = len(data.y_train)
+    microbatch = compile_training(graph, cfg, n, len(data.y_test)).microbatch
+    models = {c: make(c, graph, cfg, microbatch) for c in cases}
+    accs: dict[str, list[float]] = {c: [] for c in cases}
+    for epoch in range(epochs):  # the example order of socsim train (ChipTrainer.order)
+        idx = np.arange(n) if epoch == 0 else np.random.default_rng([cfg.seed, epoch]).permutation(n)
+        for case, model in models.items():
+            model.train_epoch(data.x_train[idx], data.y_train[idx])
+            accs[case].append(model.accuracy(data.x_test, data.y_test))
+        if on_epoch:
+            on_epoch(epoch, [accs[c][-1] for c in cases])
+    return accs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--graph", default="programs/lenet_wu2023.toml")
@@ -54,30 +114,45 @@ def main() -> None:
                     help="seed S: the config's seed (example order) S and train.init_seed S + 1 "
                          "(default: the preset's)")
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="a config field for every case, e.g. train.act_range=6 (repeatable)")
+    ap.add_argument("--vary", action="append", default=[], metavar="FIELD=V1,V2,...",
+                    help="a grid over this field's values, one row per point (repeatable: the product)")
     args = ap.parse_args()
     cases = args.cases.split(",")
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         ap.error(f"--cases: unknown {', '.join(unknown)}; expected some of {', '.join(CASES)}")
+    fixed = {p: _value(v) for p, v in (_field(s, "--set") for s in args.set)}
+    if args.seed is not None:
+        fixed.update({"seed": args.seed, "train.init_seed": args.seed + 1})
+    grid = {p: [_value(v) for v in vs.split(",")] for p, vs in (_field(s, "--vary") for s in args.vary)}
     print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
-    overrides = None if args.seed is None else {"seed": args.seed, "train": {"init_seed": args.seed + 1}}
-    graph, cfg = load_graph(args.graph), load_config(args.preset, overrides)
+    graph = load_graph(args.graph)
+    cfg = load_config(args.preset, nested(fixed) or None)
     data = load_dataset(args.dataset, None, cfg.seed)
-    n = len(data.y_train)
-    microbatch = compile_training(graph, cfg, n, len(data.y_test)).microbatch
-    print(f"{graph.name}, {args.dataset}: {n} training / {len(data.y_test)} test images, micro-batch {microbatch} "
-          f"(the GradScale statistic's), {args.preset}'s quantisers")
-    models = {c: make(c, graph, cfg, microbatch) for c in cases}
-    print(f"\n| epoch | {' | '.join(cases)} |")
-    print("|" + "---|" * (len(cases) + 1))
-    for epoch in range(args.epochs):  # the example order of socsim train (ChipTrainer.order)
-        idx = np.arange(n) if epoch == 0 else np.random.default_rng([cfg.seed, epoch]).permutation(n)
-        accs = []
-        for model in models.values():
-            model.train_epoch(data.x_train[idx], data.y_train[idx])
-            accs.append(f"{model.accuracy(data.x_test, data.y_test):.1%}")
-        print(f"| {epoch + 1} | {' | '.join(accs)} |", flush=True)
+    microbatch = compile_training(graph, cfg, len(data.y_train), len(data.y_test)).microbatch
+    print(f"{graph.name}, {args.dataset}: {len(data.y_train)} training / {len(data.y_test)} test images, micro-batch "
+          f"{microbatch} (the GradScale statistic's), {args.preset}'s quantisers"
+          + "".join(f", {p} = {v}" for p, v in fixed.items()))
+    if not grid:
+        print(f"\n| epoch | {' | '.join(cases)} |")
+        print("|" + "---|" * (len(cases) + 1))
+        train_cases(cases, graph, args.preset, fixed, args.dataset, args.epochs, lambda e, accs: print(
+            f"| {e + 1} | {' | '.join(f'{a:.1%}' for a in accs)} |", flush=True))
+        return
+    last = min(3, args.epochs)
+    print(f"\nper case: test accuracy after epoch {args.epochs} "
+          f"(mean of epochs {args.epochs - last + 1}-{args.epochs})")
+    print(f"\n| {' | '.join(p.rpartition('.')[2] for p in grid)} | {' | '.join(cases)} |")
+    print("|" + "---|" * (len(grid) + len(cases)))
+    for point in itertools.product(*grid.values()):
+        values = dict(zip(grid, point))
+        accs = train_cases(cases, graph, args.preset, {**fixed, **values}, args.dataset, args.epochs)
+        cells = [f"{a[-1]:.1%} ({np.mean(a[-last:]):.1%})" for a in accs.values()]
+        print(f"| {' | '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in point)} | {' | '.join(cells)} |",
+              flush=True)
 
 
 if __name__ == "__main__":
