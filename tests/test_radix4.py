@@ -13,6 +13,7 @@ import pytest
 from socsim.compiler import load_graph
 from socsim.compiler.graph import GraphError
 from socsim.compiler.lower import compile_training
+from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE
 from socsim.config import load_config
 from socsim.host.baseline_quant import QuantisedBaseline
 from socsim.host.data import load_dataset
@@ -113,3 +114,30 @@ def test_the_quantised_baseline_switches_each_quantiser_on_its_own():
     for got in errors(last, fp32_last=True) + errors(first, fp4_errors=False):
         np.testing.assert_array_equal(got, g)
     np.testing.assert_array_equal(errors(first, fp32_last=True)[1], errors(first)[1])
+
+
+def test_the_quantised_baseline_calibrates_its_input_scales_as_the_chip_does(digits):
+    graph = load_graph(MLP)
+    cfg = load_config("radix4", {**CLEAN, "train": {"calibration_images": 16, "calibrate_every": 1}})
+    data = digits.subset(128, 64)                            # two batches: a calibration after init and after each
+    trainer = ChipTrainer(graph, cfg, data)
+    base = QuantisedBaseline(graph, cfg.train, cfg=cfg, microbatch=trainer.compiled.microbatch)
+    assert base.calibrates and trainer.compiled.calibrate is not None
+    fixed = dict(base.in_scale)
+
+    def chip() -> dict[str, np.float32]:
+        return {n.name: trainer.read(f"inscale_{n.name}")[0] for n in graph.weight_nodes()}
+
+    base.calibrate(data.x_train)                             # the chip calibrated after init, on the same images
+    assert chip() == base.in_scale
+    assert all(base.in_scale[k] != fixed[k] for k in fixed)  # statistics, not the configured ranges
+    trainer.evaluate()
+    m = trainer.compiled.microbatch
+    np.testing.assert_allclose(trainer.read(f"a_{graph.nodes[-2].name}").reshape(-1, 10),
+                               base.logits(data.x_test[64 - m:64]), rtol=1e-4, atol=1e-5)
+    trainer.train_epoch()
+    base.train_epoch(data.x_train, data.y_train)
+    assert base.calibrations == 3                            # after init and after each of the two batches
+    bin_ratio = (INPUT_RANGE[1] / INPUT_RANGE[0]) ** (1 / INPUT_BINS)
+    for name, scale in chip().items():                       # the weights agree to float32 rounding: the same
+        assert abs(np.log(scale / base.in_scale[name])) <= np.log(bin_ratio) * 1.001, name  # bin or the next

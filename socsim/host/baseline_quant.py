@@ -5,7 +5,10 @@ initial weights and the optimizer with the chip and nothing else, and it re-impl
 definition (Sun et al., NeurIPS 2020), so a test can hold the chip's instructions to it:
 
 - a weight layer's input is rounded to ``train.in_bits``-bit signed codes over ``train.input_range`` (the network
-  input) or ``train.act_range`` (hidden activations), as the compiled ``quant`` does;
+  input) or ``train.act_range`` (hidden activations), as the compiled ``quant`` does; when the config calibrates
+  (``train.calibration_images > 0``), each layer's input scale is then set from its inputs' statistics as the
+  compiled ``calibrate`` program sets ``inscale_NAME`` (:meth:`QuantisedBaseline.calibrate`), at the same points
+  of training (before the first epoch and after every ``train.calibrate_every`` batches);
 - its weights are the FP32 master copy rounded to the array's signed integer codes (step ``alpha x`` one level,
   clamped to ``+-alpha w_max``), the master copy clamped there after every update (the QUANTIZED transfer);
 - its output gradient is rounded per micro-batch to radix-4 FP4: the scale is the power of two nearest to the
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from socsim.compiler.graph import Graph
+from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE, calibrates
 from socsim.config import SocConfig
 from socsim.host.baseline import F32, Baseline
 from socsim.physics.registry import weight_level
@@ -53,6 +57,20 @@ def fp4_values(x: np.ndarray, odd: bool, exponents: int) -> np.ndarray:
     dist = np.abs(r - candidates)
     nearest = candidates.size - 1 - np.argmin(dist[..., ::-1], axis=-1)  # on a tie, the larger magnitude
     return (np.sign(x) * candidates[nearest]).astype(F32)
+
+
+def histogram_percentile(mags: list[np.ndarray], q: float, bins: int, lo: float, hi: float) -> float:
+    """The ``q`` quantile (0..1) of the magnitudes, read from their log-spaced histogram as the chip's ``vpctl``
+    does: the upper edge ``lo (hi / lo)^((b + 1) / bins)`` of the first bin ``b`` whose running count reaches ``q``
+    of all. Bin ``b`` holds ``[lo r^b, lo r^(b + 1))``, ``r = (hi / lo)^(1 / bins)``; smaller magnitudes (zero too)
+    count in bin 0, larger ones in the last."""
+    counts = np.zeros(bins, np.float64)
+    for m in mags:
+        with np.errstate(divide="ignore"):
+            b = np.floor(bins * np.log(m.astype(np.float64).ravel() / lo) / np.log(hi / lo))
+        counts += np.bincount(np.clip(np.nan_to_num(b, neginf=0), 0, bins - 1).astype(np.int64), minlength=bins)
+    first = int(np.argmax(np.cumsum(counts) >= q * counts.sum()))
+    return lo * (hi / lo) ** ((first + 1.0) / bins)
 
 
 @dataclass
@@ -87,6 +105,11 @@ class QuantisedBaseline(Baseline):
                                    or any(weighted[i] for i in node.inputs))
         self.in_scale = {n.name: F32((t.act_range if weighted[n.inputs[0]] else t.input_range) / top)
                          for n in graph.weight_nodes()}
+        self.calibrates = calibrates(self.cfg) and t.in_bits > 0
+        """Whether the input scales follow the calibration (the compiled programs include ``calibrate``)."""
+        self.calibrations = 0
+        """Calibrations so far (the first precedes the first epoch)."""
+        self._seen: dict[str, list[np.ndarray]] | None = None   # layer inputs' magnitudes, while calibrating
         self.w_step, self.w_bound = {}, {}
         level = weight_level(phys)
         self.w_bits = int(round(phys.w_max / level)).bit_length() + 1
@@ -96,7 +119,45 @@ class QuantisedBaseline(Baseline):
             self.w_bound[node.name] = F32(alpha * phys.w_max)
 
     def layer_input(self, node, a: np.ndarray) -> np.ndarray:
+        if self._seen is not None:
+            self._seen[node.name].append(np.abs(a))
         return int_codes(a, self.in_scale[node.name], self.train.in_bits)
+
+    def calibrate(self, x: np.ndarray) -> None:
+        """Every layer's input scale from the first calibration images of ``x`` (the epoch's order), as the compiled
+        ``calibrate`` program's first pass sets ``inscale_NAME``: one forward pass (BatchNorm on its running
+        statistics) over ``train.calibration_images`` images rounded up to whole micro-batches (at most the whole
+        micro-batches of ``x``), each layer's inputs before rounding, their ``train.calibration_percentile`` from
+        the histogram (:func:`histogram_percentile`), times ``train.calibration_headroom`` over the largest code."""
+        t, m = self.train, self.microbatch
+        count = max(1, min(-(-t.calibration_images // m), len(x) // m))
+        self._seen = {n.name: [] for n in self.graph.weight_nodes()}
+        try:
+            self.forward(x[:count * m])
+            seen = self._seen
+        finally:
+            self._seen = None
+        top = 2 ** (t.in_bits - 1) - 1
+        for name, mags in seen.items():
+            edge = F32(histogram_percentile(mags, t.calibration_percentile / 100.0, INPUT_BINS, *INPUT_RANGE))
+            self.in_scale[name] = F32(edge * F32(t.calibration_headroom / top))
+        self.calibrations += 1
+
+    def train_epoch(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One epoch as the base class trains it; when the config calibrates, calibrated before the first epoch
+        (on its first images) and after every ``train.calibrate_every`` batches and the epoch's last one, on the
+        first images of ``x``, where socsim.host.training.ChipTrainer runs the ``calibrate`` program."""
+        if not self.calibrates:
+            return super().train_epoch(x, y)
+        if self.calibrations == 0:
+            self.calibrate(x)
+        b, n, every = self.train.batch, len(x) // self.train.batch, self.train.calibrate_every
+        stretches = [(0, n)] if every == 0 or every >= n else [(s, min(s + every, n)) for s in range(0, n, every)]
+        losses = []
+        for first, end in stretches:
+            losses.append(super().train_epoch(x[first * b:end * b], y[first * b:end * b]) * (end - first))
+            self.calibrate(x)
+        return float(sum(losses) / n)
 
     def forward_weight(self, name: str) -> np.ndarray:
         return int_codes(self.weights[name], self.w_step[name], self.w_bits)
