@@ -13,6 +13,7 @@ Syntax, one statement per line; ``;`` or ``#`` starts a comment::
 from __future__ import annotations
 
 import ast
+import bisect
 import math
 import re
 from dataclasses import dataclass
@@ -100,6 +101,8 @@ class _Assembler:
         self.equ: dict[str, int] = {}
         self.program = Program(source=file)
         self.next_addr: dict[tuple[Space, int], int] = {}
+        self.spans: dict[Space, list[tuple[int, int]]] = {}
+        """Each space's symbols as sorted, disjoint [addr, end) (the overlap check is a bisection, not a scan)."""
         self.pending: list[tuple[OpSpec, list[_Token], int, int]] = []
         self.lane_marks: list[tuple[list[_Token], int, int]] = []
 
@@ -269,12 +272,16 @@ class _Assembler:
             raise self.error(f"symbol {name.text!r} [{addr}, {addr + size}) ends past the "
                              f"{1 << SYMBOL_ADDRESS_BITS}-word address range", line, where.col if place else size_w.col,
                              "a smaller size or address")
-        for other in self.program.symbols.values():
+        spans = self.spans.setdefault(space, [])
+        i = bisect.bisect_left(spans, (addr, addr + size))
+        clash = any(0 <= j < len(spans) and addr < spans[j][1] and spans[j][0] < addr + size for j in (i - 1, i))
+        for other in self.program.symbols.values() if clash else ():  # the first it overlaps, in declaration order
             if other.space is space and addr < other.end and other.addr < addr + size:
                 raise self.error(f"symbol {name.text!r} [{addr}, {addr + size}) and {other.name!r} "
                                  f"[{other.addr}, {other.end}) overlap in {space.name.lower()}", line, where.col,
                                  "an @ADDR outside the other symbols of the space")
         self.next_addr[key] = max(self.next_addr.get(key, base), addr + size)
+        bisect.insort(spans, (addr, addr + size))
         init_col = rest_col + cut + len(init_raw) - len(init_raw.lstrip())
         init = self.data_init(init_raw.strip(), size, line, init_col)
         self.program.symbols[name.text] = Symbol(name.text, space, addr, size, init)
