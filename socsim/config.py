@@ -363,6 +363,20 @@ class Datapath(enum.Enum):
     the layer's epilogue; the blocks of a layer run concurrently. Same numerics as sequential, other timing."""
 
 
+class Staging(enum.Enum):
+    """Whether the training program stages activations and gradients through DRAM (docs/compiler.md, "Staging
+    through DRAM")."""
+
+    OFF = "off"
+    """Every activation, gradient and padded copy has its own data-SRAM symbol for the whole micro-batch."""
+    AUTO = "auto"
+    """As off when that plan fits the data SRAM at some micro-batch; otherwise as always."""
+    ALWAYS = "always"
+    """Tensors share one SRAM pool by liveness over the forward and backward steps; a forward tensor the backward
+    pass reads again is copied out to DRAM after its last forward use and back before its first backward use, and
+    the update transfer works on one block row band of a layer at a time."""
+
+
 @dataclass(frozen=True)
 class CompilerConfig(Params):
     """How the compiler maps a graph onto the tiles and lowers it (docs/compiler.md)."""
@@ -373,6 +387,9 @@ class CompilerConfig(Params):
                                        doc="pack: first-fit column strips; spread: a layer's blocks on distinct tiles")
     datapath: Datapath = param(Datapath.SEQUENTIAL, doc="sequential or pipelined evaluation program (socsim infer "
                                                         "--pipelined sets pipelined)")
+    staging: Staging = param(Staging.AUTO, doc="off, auto (only when the data SRAM does not hold the unstaged plan) "
+                                               "or always: activations and gradients staged through DRAM",
+                             source="design choice (docs/compiler.md, 'Staging through DRAM')")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ Emitting text (not Instruction objects) makes the readable assembly the primary 
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -123,6 +125,17 @@ class Asm:
                 at += w
         self.buffers.update(out)
         return out
+
+    @contextmanager
+    def discarded(self) -> Iterator[None]:
+        """Emit into a throwaway list: the lines, layer tags and labels emitted inside are dropped (the symbols
+        declared inside are kept)."""
+        saved = self.lines, dict(self.layers), self._labels
+        self.lines = []
+        try:
+            yield
+        finally:
+            self.lines, self.layers, self._labels = saved
 
     def comment(self, text: str) -> None:
         self.lines.append(f"; ---- {text}")

@@ -29,12 +29,24 @@ from socsim.compiler.lower_errors import ErrorQuantiser
 from socsim.compiler.lower_forward import Forward
 from socsim.compiler.lower_network import Network, network
 from socsim.compiler.lower_pipelined import PipelinedEvaluation
-from socsim.compiler.lower_plan import MemoryLayout, plan_memory
-from socsim.compiler.lower_programs import calibrate_program, declare_data, eval_program, init_program, train_program
+from socsim.compiler.lower_plan import MemoryLayout, check_in_offset_range, plan_memory
+from socsim.compiler.lower_programs import (
+    calibrate_program,
+    declare_data,
+    eval_program,
+    init_program,
+    train_micro,
+    train_program,
+)
+from socsim.compiler.lower_tensors import Tensors
 from socsim.compiler.lower_update import Update
 from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use
 from socsim.compiler.placement import Placement
-from socsim.config import SocConfig, TrainConfig
+from socsim.compiler.staging import StagingPlan
+from socsim.config import Datapath, SocConfig, Staging, TrainConfig
+
+STAGED_NOTE = "even with activations and gradients staged through DRAM (compiler.staging)"
+"""What a CapacityError adds when the staged plan does not fit either."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,8 @@ class Compiled:
     """What the programs need of each on-chip memory (``socsim compile --mapping`` prints it)."""
     logits: tuple[str, int, int]
     """Where ``evaluate`` leaves the last micro-batch's logits: (symbol, first word in it, words)."""
+    staging: StagingPlan | None = None
+    """How activations and gradients are staged through DRAM (None: not staged, every tensor has its own symbol)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,8 @@ class Lowering:
     asm: Asm
     """The assembly writer: the declared symbols (``asm.buffers``) and the program being emitted."""
     layout: MemoryLayout
+    tensors: Tensors
+    """Where the activations, gradients and padded copies are at each step (staged: views of the pool)."""
     errors: ErrorQuantiser
     blocks: Blocks
     forward: Forward
@@ -86,43 +102,52 @@ class Lowering:
         net = self.network
         if self.pipelined is not None:
             return self.pipelined.plan.layouts[net.logits].buf
-        return self.layout.activations.output[net.logits]
+        return self.tensors.final_output(net.logits)
 
     def programs(self) -> dict[str, str]:
         """The text of every program, in emission order (the DRAM data declared first). Call it once: the programs
         share the writer's layer tags and labels, so a second emission would number them on."""
-        net, asm, acts = self.network, self.asm, self.layout.activations
-        declare_data(asm, net)
+        net, asm, acts, tensors = self.network, self.asm, self.layout.activations, self.tensors
+        declare_data(asm, net, tensors)
         texts = {"init": init_program(asm, net, self.layout.parameters.weight_copy, self.blocks),
-                 "train_epoch": _strip_init(train_program(asm, net, acts, self.forward, self.backward, self.update)),
-                 "evaluate": _strip_init(eval_program(asm, net, acts, self.logits, self.forward, self.pipelined))}
+                 "train_epoch": _strip_init(train_program(asm, net, acts, tensors, self.forward, self.backward,
+                                                          self.update)),
+                 "evaluate": _strip_init(eval_program(asm, net, acts, tensors, self.logits, self.forward,
+                                                      self.pipelined))}
         if self.calibration is not None:
-            texts["calibrate"] = _strip_init(calibrate_program(asm, net, acts, self.reading_forward,
+            texts["calibrate"] = _strip_init(calibrate_program(asm, net, tensors, self.reading_forward,
                                                                self.calibration))
         return texts
 
 
 def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
-             n_test: int) -> Lowering:
+             n_test: int, staged: bool = False) -> Lowering:
     """Plan the buffers of micro-batch ``microbatch`` and compose the emitters (a GraphError, or a CapacityError
-    naming the memory, if it cannot)."""
-    net = network(graph, cfg, train, microbatch, n_train, n_test)
+    naming the memory, if it cannot); ``staged``: activations and gradients staged through DRAM, their SRAM pool
+    planned from a recording of the training micro-batch (socsim.compiler.lower_tensors)."""
+    net = network(graph, cfg, train, microbatch, n_train, n_test, staged)
     asm = Asm(graph.name)
     layout = plan_memory(net, asm)
     acts, params, scratch = layout.activations, layout.parameters, layout.scratch
+    tensors = Tensors(asm, net, layout.tensor_names(), layout.tensor_buffers())
     errors = ErrorQuantiser(asm, net, layout.errors)
     blocks = Blocks(asm, net, layout.tiles, acts.input_scale, params.weight_copy, scratch.block_target,
                     scratch.block_mask, errors)
-    forward = Forward(asm, net, acts, params, scratch, blocks)
-    backward = Backward(asm, net, acts, params, scratch, blocks, errors)
+    forward = Forward(asm, net, tensors, params, scratch, blocks)
+    backward = Backward(asm, net, acts, tensors, params, scratch, blocks, errors)
+    if staged:
+        sram_over = sum(b.words for k, b in asm.buffers.items()
+                        if b.space == "sram" and k == b.name) > cfg.space_words()["sram"]
+        tensors.stage(lambda: train_micro(asm, net, acts, tensors, forward, backward), sram_over)
+        check_in_offset_range(net, [tensors.pool])
     update = Update(asm, net, params.weight_copy, scratch.xfer_target, scratch.xfer_mask, blocks)
     calibration = Calibration(asm, net, layout.calibration, acts.input_scale) if layout.calibration.enabled else None
     reading_forward = (replace(forward, blocks=replace(blocks, readings=calibration))
                        if calibration is not None else None)
     pipelined = (PipelinedEvaluation(asm, net, acts, params, layout.pipeline)
                  if layout.pipeline is not None else None)
-    return Lowering(net, asm, layout, errors, blocks, forward, backward, update, calibration, reading_forward,
-                    pipelined)
+    return Lowering(net, asm, layout, tensors, errors, blocks, forward, backward, update, calibration,
+                    reading_forward, pipelined)
 
 
 def _strip_init(text: str) -> str:
@@ -148,17 +173,34 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     if n_train < t.batch:
         raise GraphError(f"{n_train} training examples are fewer than one batch of {t.batch}")
     candidates = [microbatch] if microbatch else [m for m in range(t.batch, 0, -1) if t.batch % m == 0]
-    low, uses = fit(lambda m: lowering(graph, cfg, t, m, n_train, n_test - n_test % m), candidates, cfg, graph.name)
+
+    def plan(staged: bool):
+        return fit(lambda m: lowering(graph, cfg, t, m, n_train, n_test - n_test % m, staged), candidates, cfg,
+                   graph.name, STAGED_NOTE if staged else "")
+    staging = cfg.compiler.staging
+    if staging is Staging.AUTO:
+        try:
+            low, uses = plan(False)
+        except CapacityError as exc:
+            # staging shrinks the data SRAM's share only, and the pipelined layouts are not staged: the error stands
+            if exc.space != "sram" or cfg.compiler.datapath is Datapath.PIPELINED:
+                raise
+            low, uses = plan(True)
+    else:
+        low, uses = plan(staging is Staging.ALWAYS)
     net = low.network
     texts = low.programs()
     programs = {k: isa.assemble(v, f"<{graph.name}.{k}>") for k, v in texts.items()}
     imem = imem_use({k: p.code_bytes() for k, p in programs.items()}, cfg)
     if not imem.ok:
-        raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}: {imem.problem(cfg, net.microbatch)}")
+        note = f" {STAGED_NOTE}" if net.staged else ""
+        raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}{note}: "
+                            f"{imem.problem(cfg, net.microbatch)}")
     logits = low.logits
+    memory = MemoryPlan(net.microbatch, (*uses, imem), staged=low.tensors.staged_words)
     return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], programs.get("calibrate"),
-                    net.microbatch, n_train // t.batch, net.n_test, net.placement, texts,
-                    MemoryPlan(net.microbatch, (*uses, imem)), (logits.name, logits.base, net.microbatch * net.classes))
+                    net.microbatch, n_train // t.batch, net.n_test, net.placement, texts, memory,
+                    (logits.name, logits.base, net.microbatch * net.classes), low.tensors.plan)
 
 
 def memory_plan(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,

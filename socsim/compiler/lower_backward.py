@@ -19,6 +19,7 @@ from socsim.compiler.lower_blocks import Blocks, conv_bands
 from socsim.compiler.lower_errors import ErrorQuantiser
 from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, im2col_levels, pool_ks
 from socsim.compiler.lower_plan import ActivationBuffers, ParameterBuffers, ScratchBuffers
+from socsim.compiler.lower_tensors import BACKWARD, LOSS, Tensors
 from socsim.compiler.registers import REG
 
 
@@ -29,6 +30,9 @@ class Backward:
     asm: Asm
     net: Network
     activations: ActivationBuffers
+    """The labels and the nodes whose gradient sums several consumers'."""
+    tensors: Tensors
+    """Where the activations, gradients, padded copies and normalised activations are at each step."""
     parameters: ParameterBuffers
     scratch: ScratchBuffers
     blocks: Blocks
@@ -42,7 +46,7 @@ class Backward:
         """
         if not self.net.weighted[inp]:
             return
-        grad = self.activations.gradient[inp]
+        grad = self.tensors.gradient(inp)
         if self.net.fanout[inp] > 1:
             emit(self.scratch.gradient_sum)
             self.asm.op("vadd", grad.at(), grad.at(), self.scratch.gradient_sum.at(), words)
@@ -51,25 +55,26 @@ class Backward:
 
     def pass_through(self, inp: str, words: int, src: Buffer) -> None:
         """Contribution equal to ``src`` (Add, Flatten): added directly, or copied when it is the only one."""
-        if not self.net.weighted[inp] or self.activations.gradient[inp] is src:
+        if not self.net.weighted[inp] or self.tensors.gradient(inp) is src:
             return
-        grad = self.activations.gradient[inp]
+        grad = self.tensors.gradient(inp)
         if self.net.fanout[inp] > 1:
             self.asm.op("vadd", grad.at(), grad.at(), src.at(), words)
         else:
             self.asm.op("vscl", grad.at(), src.at(), words, 1.0)
 
     def loss_gradient(self) -> None:
-        a, net, acts = self.asm, self.net, self.activations
+        a, net, acts, tensors = self.asm, self.net, self.activations, self.tensors
         m, logits = net.microbatch, net.logits
         a.comment("loss gradient")
         a.op("mark", a.layer_id(net.order[-1].name), "backward")
+        tensors.enter(LOSS)
         for name in acts.shared_gradients:
-            a.op("vfill", acts.gradient[name].at(), m * net.size(name), 0.0, note="sum of several consumers")
+            a.op("vfill", tensors.gradient(name).at(), m * net.size(name), 0.0, note="sum of several consumers")
         words = m * net.classes
 
         def emit(dest: Buffer) -> None:
-            a.op("sxent", dest.at(), acts.output[logits].at(), acts.labels.at(), m, net.classes)
+            a.op("sxent", dest.at(), tensors.output(logits).at(), acts.labels.at(), m, net.classes)
             a.op("vscl", dest.at(), dest.at(), words, repr(m / net.train.batch),
                  note="mean over the batch, not the micro-batch")
         self.into(logits, words, emit)
@@ -80,14 +85,15 @@ class Backward:
                 continue
             self.asm.comment(f"{node.name} ({node.layer.kind}) backward")
             self.asm.op("mark", self.asm.layer_id(node.name), "backward")
+            self.tensors.enter(BACKWARD, node.name)
             self.backward_node(node)
 
     def backward_node(self, node: Node) -> None:
         a, layer, net = self.asm, node.layer, self.net
         m, graph, errors = net.microbatch, net.graph, self.errors
         inp = node.inputs[0]
-        gout = self.activations.gradient[node.name]
-        x, y = self.activations.output[inp], self.activations.output[node.name]
+        gout = self.tensors.gradient(node.name)
+        x, y = self.tensors.output(inp), self.tensors.output(node.name)
         n_in = m * net.size(inp)
         if isinstance(layer, Linear):
             rows, cols = graph.weight_shape(node.name)
@@ -101,7 +107,7 @@ class Backward:
         elif isinstance(layer, Conv2d):
             self.conv_backward(node)
         elif isinstance(layer, ReLU):
-            if self.activations.gradient[inp] is gout:
+            if self.tensors.gradient(inp) is gout:
                 a.op("vdrelu", gout.at(), gout.at(), y.at(), n_in, note="in place")
             else:
                 self.into(inp, n_in, lambda d: a.op("vdrelu", d.at(), gout.at(), y.at(), n_in))
@@ -117,8 +123,9 @@ class Backward:
                 self.pass_through(i, n_in, gout)
         elif isinstance(layer, BatchNorm):
             c, hw = bn_dims(graph, node)
-            self.into(inp, n_in, lambda d: a.op("bnbwd", d.at(), f"dgb_{node.name}", gout.at(), f"xhat_{node.name}",
-                                               f"stats_{node.name}", f"gb_{node.name}", m, c, hw))
+            self.into(inp, n_in, lambda d: a.op("bnbwd", d.at(), f"dgb_{node.name}", gout.at(),
+                                               self.tensors.xhat(node.name).at(), f"stats_{node.name}",
+                                               f"gb_{node.name}", m, c, hw))
         elif isinstance(layer, Flatten):
             self.pass_through(inp, n_in, gout)
 
@@ -129,13 +136,15 @@ class Backward:
         inp = node.inputs[0]
         need_in = net.weighted[inp]
         padded = bool(g.ph or g.pw)
-        src = self.parameters.pad[node.name] if padded else self.activations.output[inp]
-        private = node.name in self.parameters.gradient_pad
-        gsrc = self.parameters.gradient_pad[node.name] if private else self.activations.gradient.get(inp)
+        tensors = self.tensors
+        src = tensors.pad(node.name) if padded else tensors.output(inp)
+        private = tensors.has_gradient_pad(node.name)
+        gsrc = (tensors.gradient_pad(node.name) if private
+                else tensors.gradient(inp) if tensors.has_gradient(inp) else None)
         band = self.parameters.bands[node.name]
         ny, nx = band
         p, rows = ny * nx, g.cin * g.kh * g.kw
-        col, dcol, gout = self.scratch.im2col, self.scratch.band_errors, self.activations.gradient[node.name]
+        col, dcol, gout = self.scratch.im2col, self.scratch.band_errors, tensors.gradient(node.name)
         rowsum = self.scratch.rowsum.name
         if need_in:
             a.op("vfill", gsrc.at(), m * g.cin * g.hp * g.wp, 0.0)

@@ -15,6 +15,7 @@ from socsim.compiler.lower_calibrate import Calibration
 from socsim.compiler.lower_errors import ErrorQuantiser
 from socsim.compiler.lower_network import ConvGeometry, Network
 from socsim.compiler.lower_plan import TileBuffers
+from socsim.compiler.placement import PlacedBlock
 from socsim.compiler.registers import REG
 
 
@@ -79,18 +80,21 @@ class Blocks:
         else:
             self.asm.op("mm", gin.at(), gout.at(), self.weight_copy[name].at(), vectors, cols, rows, 0, 1, 0)
 
-    def program_blocks(self, name: str, target: Buffer, mask: Buffer | None, cols: int) -> None:
-        """Write-verify every block of layer ``name`` to ``target`` (R, C) where ``mask`` (or everywhere)."""
+    def program_blocks(self, name: str, target: Buffer, mask: Buffer | None, cols: int,
+                       blocks: list[PlacedBlock] | None = None, row0: int = 0) -> None:
+        """Write-verify every block of layer ``name`` (or ``blocks`` of it) to ``target`` (R, C) where ``mask`` (or
+        everywhere); ``target`` and ``mask`` start at weight row ``row0``."""
         a, alpha, bt, bm = self.asm, self.net.alpha[name], self.block_target, self.block_mask
-        for p in self.net.placement.blocks_of(name):
+        for p in self.net.placement.blocks_of(name) if blocks is None else blocks:
+            at = (p.row_start - row0) * cols + p.col_start
             pattern(a, [(p.cols, 1), (p.rows, cols)])
-            a.op("gather", bt.at(), target.at(p.row_start * cols + p.col_start))
+            a.op("gather", bt.at(), target.at(at))
             if alpha != 1.0:
                 a.op("vscl", bt.at(), bt.at(), p.rows * p.cols, f32(1.0 / alpha), note="to crossbar weight units")
             if mask is None:
                 a.op("vfill", bm.at(), p.rows * p.cols, 1.0)
             else:
-                a.op("gather", bm.at(), mask.at(p.row_start * cols + p.col_start))
+                a.op("gather", bm.at(), mask.at(at))
             a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.net.in_bits)
             a.op("wv", p.tile, bt.at(), bm.at())
 
@@ -105,12 +109,14 @@ class Blocks:
             pattern(a, [(p.cols, 1), (p.rows, cols)])
             a.op("scatter", weights.at(p.row_start * cols + p.col_start), bt.at())
 
-    def pulse_blocks(self, name: str, pulses: Buffer, cols: int) -> None:
-        """Apply the (R, C) pulse counts in ``pulses`` to every block of layer ``name``."""
+    def pulse_blocks(self, name: str, pulses: Buffer, cols: int, blocks: list[PlacedBlock] | None = None,
+                     row0: int = 0) -> None:
+        """Apply the (R, C) pulse counts in ``pulses`` (from weight row ``row0``) to every block of layer ``name``
+        (or ``blocks`` of it)."""
         a, bt = self.asm, self.block_target
-        for p in self.net.placement.blocks_of(name):
+        for p in self.net.placement.blocks_of(name) if blocks is None else blocks:
             pattern(a, [(p.cols, 1), (p.rows, cols)])
-            a.op("gather", bt.at(), pulses.at(p.row_start * cols + p.col_start))
+            a.op("gather", bt.at(), pulses.at((p.row_start - row0) * cols + p.col_start))
             a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.net.in_bits)
             a.op("pulse", p.tile, bt.at())
 

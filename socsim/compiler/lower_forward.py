@@ -14,15 +14,21 @@ from socsim.compiler.graph import Add, AvgPool, BatchNorm, Conv2d, GlobalAvgPool
 from socsim.compiler.lower_blocks import Blocks, conv_bands
 from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, im2col_levels, pool_ks
 from socsim.compiler.lower_plan import ActivationBuffers, ParameterBuffers, ScratchBuffers
+from socsim.compiler.lower_tensors import FORWARD, LOAD, Tensors
 from socsim.compiler.registers import REG
 
 
-def load_micro(asm: Asm, net: Network, activations: ActivationBuffers, x: str, y: str) -> None:
-    """DMA one micro-batch: images from DRAM ``x`` at ``REG.image_offset``, labels from ``y`` at
-    ``REG.label_offset``."""
-    asm.op("copy", activations.output[net.order[0].name].at(), f"{x}({REG.image_offset})",
-           net.microbatch * net.features)
-    asm.op("copy", activations.labels.at(), f"{y}({REG.label_offset})", net.microbatch)
+def load_micro(asm: Asm, net: Network, images: Buffer, labels: Buffer, x: str, y: str) -> None:
+    """DMA one micro-batch into ``images`` and ``labels``: images from DRAM ``x`` at ``REG.image_offset``, labels
+    from ``y`` at ``REG.label_offset``."""
+    asm.op("copy", images.at(), f"{x}({REG.image_offset})", net.microbatch * net.features)
+    asm.op("copy", labels.at(), f"{y}({REG.label_offset})", net.microbatch)
+
+
+def load_step(asm: Asm, net: Network, activations: ActivationBuffers, tensors: Tensors, x: str, y: str) -> None:
+    """The load step of a sequential micro-batch: :func:`load_micro` into the input's tensor."""
+    tensors.enter(LOAD)
+    load_micro(asm, net, tensors.output(net.order[0].name), activations.labels, x, y)
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,8 @@ class Forward:
 
     asm: Asm
     net: Network
-    activations: ActivationBuffers
+    tensors: Tensors
+    """Where the activations, padded inputs and normalised activations are at each step."""
     parameters: ParameterBuffers
     scratch: ScratchBuffers
     blocks: Blocks
@@ -42,13 +49,14 @@ class Forward:
         for node in self.net.order[1:-1]:
             self.asm.comment(f"{node.name} ({node.layer.kind}) {phase}")
             self.asm.op("mark", self.asm.layer_id(node.name), phase)
+            self.tensors.enter(FORWARD, node.name)
             self.forward_node(node, phase)
 
     def forward_node(self, node: Node, phase: str) -> None:
         a, layer, net = self.asm, node.layer, self.net
-        m, graph, acts = net.microbatch, net.graph, self.activations.output
-        dst = acts[node.name]
-        src = acts[node.inputs[0]]
+        m, graph, tensors = net.microbatch, net.graph, self.tensors
+        dst = tensors.output(node.name)
+        src = tensors.output(node.inputs[0])
         n = m * net.size(node.name)
         if isinstance(layer, Linear):
             rows, cols = graph.weight_shape(node.name)
@@ -64,24 +72,24 @@ class Forward:
             k, s = pool_ks(node, h, w)
             a.op("maxpool" if isinstance(layer, MaxPool) else "avgpool", dst.at(), src.at(), m * c, h, w, k, s)
         elif isinstance(layer, Add):
-            a.op("vadd", dst.at(), src.at(), acts[node.inputs[1]].at(), n)
+            a.op("vadd", dst.at(), src.at(), tensors.output(node.inputs[1]).at(), n)
         elif isinstance(layer, BatchNorm):
             c, hw = bn_dims(graph, node)
             if phase != "forward":  # evaluation and calibration use the running statistics
                 a.op("bneval", dst.at(), src.at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
             else:
-                a.op("bnfwd", dst.at(), src.at(), f"xhat_{node.name}", f"stats_{node.name}", f"gb_{node.name}",
-                     f"run_{node.name}", m, c, hw, f32(layer.eps), f32(layer.momentum))
+                a.op("bnfwd", dst.at(), src.at(), tensors.xhat(node.name).at(), f"stats_{node.name}",
+                     f"gb_{node.name}", f"run_{node.name}", m, c, hw, f32(layer.eps), f32(layer.momentum))
         # Flatten: a view of its input, nothing to do
 
     def padded_input(self, node: Node) -> Buffer:
         """The conv's input, copied into a zero-padded buffer when the layer pads."""
         a, m = self.asm, self.net.microbatch
         g = conv_geometry(self.net.graph, node)
-        src = self.activations.output[node.inputs[0]]
+        src = self.tensors.output(node.inputs[0])
         if not (g.ph or g.pw):
             return src
-        pad = self.parameters.pad[node.name]
+        pad = self.tensors.pad(node.name)
         a.op("vfill", pad.at(), m * g.cin * g.hp * g.wp, 0.0, note="zero padding")
         pattern(a, [(g.w, 1), (g.h, g.wp), (m * g.cin, g.hp * g.wp)])
         a.op("scatter", pad.at(g.ph * g.wp + g.pw), src.at())
@@ -94,7 +102,7 @@ class Forward:
         band = self.parameters.bands[node.name]
         ny, nx = band
         p, rows = ny * nx, g.cin * g.kh * g.kw
-        col, ycol, out = self.scratch.im2col, self.scratch.band_outputs, self.activations.output[node.name]
+        col, ycol, out = self.scratch.im2col, self.scratch.band_outputs, self.tensors.output(node.name)
 
         def one_band() -> None:
             pattern(a, im2col_levels(g, band))

@@ -28,7 +28,7 @@ from socsim.compiler.graph import (
     ReLU,
     SoftmaxCrossEntropy,
 )
-from socsim.compiler.placement import Placement, place_blocks
+from socsim.compiler.placement import PlacedBlock, Placement, place_blocks
 from socsim.compiler.recipes import Backward, Errors, Recipe, Transfer, recipe
 from socsim.config import Datapath, SocConfig, TrainConfig
 
@@ -70,6 +70,9 @@ class Network:
     """DAC bits of the forward inputs (0: analog)."""
     alpha: dict[str, float]
     """Digital weight units per crossbar weight unit, per layer (the crossbar holds w / alpha)."""
+    staged: bool = False
+    """Activations and gradients share one SRAM pool and are staged through DRAM (socsim.compiler.staging); the
+    update transfer works on one block row band at a time (:func:`row_bands`)."""
 
     def size(self, name: str) -> int:
         """Words of one example's output of node ``name``."""
@@ -89,8 +92,14 @@ def _alpha(graph: Graph, cfg: SocConfig, train: TrainConfig, rec: Recipe, name: 
 
 
 def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
-            n_test: int) -> Network:
-    """The facts of ``graph`` for micro-batch ``microbatch``; a GraphError if the lowering cannot compile it."""
+            n_test: int, staged: bool = False) -> Network:
+    """The facts of ``graph`` for micro-batch ``microbatch`` (``staged``: through DRAM); a GraphError if the
+    lowering cannot compile it."""
+    pipelined = cfg.compiler.datapath is Datapath.PIPELINED
+    if staged and pipelined:
+        raise GraphError(f"graph {graph.name!r} on {cfg.name}: compiler.staging stages the sequential programs' "
+                         "tensors through DRAM; the pipelined datapath keeps its own layouts in SRAM (use "
+                         "compiler.datapath = sequential, or compiler.staging = off)")
     order = tuple(graph.nodes)
     for node in order:
         if not isinstance(node.layer, SUPPORTED):
@@ -113,9 +122,25 @@ def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n
     for node in order:
         weighted[node.name] = graph.weight_shape(node.name) is not None or any(weighted[i] for i in node.inputs)
     return Network(graph, cfg, train, microbatch, n_train, n_test, order, rec, on_arrays, logits, fanout, weighted,
-                   cfg.compiler.datapath is Datapath.PIPELINED, place_blocks(graph, cfg),
+                   pipelined, place_blocks(graph, cfg),
                    int(np.prod(graph.input.layer.shape)), int(np.prod(graph.shape(logits))), train.in_bits,
-                   {n.name: _alpha(graph, cfg, train, rec, n.name) for n in graph.weight_nodes()})
+                   {n.name: _alpha(graph, cfg, train, rec, n.name) for n in graph.weight_nodes()}, staged)
+
+
+def row_bands(net: Network, name: str) -> list[tuple[int, int, list[PlacedBlock]]]:
+    """The row bands layer ``name``'s update transfer works on, as (first row, end row, blocks): the whole layer
+    unstaged; staged, each row band of its blocks (contiguous in the row-major weights, in placement order)."""
+    blocks = net.placement.blocks_of(name)
+    if not net.staged:
+        return [(0, net.graph.weight_shape(name)[0], blocks)]
+    bands: list[tuple[int, int, list[PlacedBlock]]] = []
+    for p in blocks:  # row blocks outer, column blocks inner (Placement.blocks_of)
+        if bands and p.row_start < bands[-1][1]:
+            r0, r1, members = bands[-1]
+            bands[-1] = (r0, max(r1, p.row_start + p.rows), members + [p])
+        else:
+            bands.append((p.row_start, p.row_start + p.rows, [p]))
+    return bands
 
 
 def quant_scale(bits: int, value_range: float) -> float:

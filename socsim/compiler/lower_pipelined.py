@@ -86,7 +86,8 @@ class PipelinedEvaluation:
         """The micro-batch's images from DRAM into the input node's layout."""
         name = self.net.order[0].name
         lay = self.plan.layouts[name]
-        load_micro(self.asm, self.net, self.activations, "test_x", "test_y")
+        load_micro(self.asm, self.net, self.activations.output[self.net.order[0].name], self.activations.labels,
+                   "test_x", "test_y")
         if lay.buf is not self.activations.output[name]:
             self.relayout(self.activations.output[name], lay, into=True)
 

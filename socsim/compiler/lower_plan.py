@@ -27,8 +27,9 @@ from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer, f32
 from socsim.compiler.graph import BatchNorm, Conv2d, Flatten, Input, Linear, Node, ReLU
 from socsim.compiler.lower_calibrate import CalibrationBuffers, plan_calibration
 from socsim.compiler.lower_errors import ErrorBuffers, plan_errors
-from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, initial_input_scale
+from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, initial_input_scale, row_bands
 from socsim.compiler.lower_pipeline_plan import PipelineNeeds, PipelinePlan, place_pipeline, plan_pipeline
+from socsim.compiler.lower_tensors import TensorNames
 from socsim.compiler.memplan import CapacityError
 
 COL_BUDGET_WORDS = 4096
@@ -83,6 +84,8 @@ class ParameterBuffers:
     """``pad_CONV``: a padding convolution's zero-padded input."""
     gradient_pad: dict[str, Buffer]
     """``gpad_CONV``: the (padded) input gradient a convolution builds before adding it to its input's."""
+    xhat: dict[str, Buffer]
+    """``xhat_BN``: a batch norm's normalised activations (written forward, read backward)."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,28 @@ class MemoryLayout:
     pipeline: PipelinePlan | None
     """The pipelined evaluation's plan (None: sequential datapath)."""
 
+    def tensor_names(self) -> TensorNames:
+        """Which tensor (by symbol name) holds each activation, gradient, padded copy and normalised activation."""
+        acts, params = self.activations, self.parameters
+        every = {b.name: b.words for group in (acts.output, acts.gradient, params.pad, params.gradient_pad,
+                                               params.xhat) for b in group.values()}
+        return TensorNames({n: b.name for n, b in acts.output.items()}, {n: b.name for n, b in acts.gradient.items()},
+                           {n: b.name for n, b in params.pad.items()},
+                           {n: b.name for n, b in params.gradient_pad.items()},
+                           {n: b.name for n, b in params.xhat.items()}, every)
+
+    def tensor_buffers(self) -> dict[str, Buffer]:
+        """Every tensor's buffer by its name: its own symbol (unstaged) or an undeclared placeholder (staged)."""
+        acts, params = self.activations, self.parameters
+        return {b.name: b for group in (acts.output, acts.gradient, params.pad, params.gradient_pad, params.xhat)
+                for b in group.values()}
+
+
+def tensor(net: Network, asm: Asm, name: str, words: int) -> Buffer:
+    """A per-micro-batch tensor: its own SRAM symbol, or (staged) a placeholder the staging plan places in the pool
+    (socsim.compiler.lower_tensors)."""
+    return Buffer(name, "sram", max(1, words)) if net.staged else asm.buffer(name, "sram", words)
+
 
 def plan_memory(net: Network, asm: Asm) -> MemoryLayout:
     """Declare every buffer of the programs into ``asm`` (the order fixes the addresses), then check the indexed
@@ -166,10 +191,10 @@ def plan_activations(net: Network, asm: Asm) -> ActivationBuffers:
         alias = inp is not None and (isinstance(node.layer, Flatten) or (
             isinstance(node.layer, ReLU) and net.fanout[inp] == 1
             and not isinstance(net.graph.node(inp).layer, Input)))
-        output[node.name] = output[inp] if alias else a.buffer(f"a_{node.name}", "sram", words)
+        output[node.name] = output[inp] if alias else tensor(net, a, f"a_{node.name}", words)
         if net.weighted[node.name]:
             shared = alias and net.fanout[inp] == 1 and net.weighted[inp]
-            gradient[node.name] = gradient[inp] if shared else a.buffer(f"g_{node.name}", "sram", words)
+            gradient[node.name] = gradient[inp] if shared else tensor(net, a, f"g_{node.name}", words)
     labels = a.buffer("labels", "sram", m)
     predictions = a.buffer("pred", "sram", m)
     step = a.buffer("step", "sram", 1)
@@ -189,6 +214,7 @@ def plan_parameters(net: Network, asm: Asm) -> ParameterBuffers:
     band_words: dict[str, int] = {}
     pad: dict[str, Buffer] = {}
     gradient_pad: dict[str, Buffer] = {}
+    xhat: dict[str, Buffer] = {}
     for k, node in enumerate(graph.weight_nodes()):
         rows, cols = graph.weight_shape(node.name)
         bound = float(1.0 / np.sqrt(rows))
@@ -210,11 +236,11 @@ def plan_parameters(net: Network, asm: Asm) -> ParameterBuffers:
             a.buffer(f"run_{node.name}", "acc", 2 * c, f"= {zeros}, {ones}")     # running mean 0, var 1
             for stem in ("mgb", "vgb", "dgb"):
                 a.buffer(f"{stem}_{node.name}", "acc", 2 * c)
-            a.buffer(f"xhat_{node.name}", "sram", net.microbatch * net.size(node.name))
+            xhat[node.name] = tensor(net, a, f"xhat_{node.name}", net.microbatch * net.size(node.name))
             a.buffer(f"stats_{node.name}", "sram", 2 * c)
     vectors = {n.name: bands[n.name][0] * bands[n.name][1] if n.name in bands else net.microbatch
                for n in graph.weight_nodes()}
-    return ParameterBuffers(weight_copy, bands, vectors, band_words, pad, gradient_pad)
+    return ParameterBuffers(weight_copy, bands, vectors, band_words, pad, gradient_pad, xhat)
 
 
 def _plan_conv(net: Network, asm: Asm, node: Node, band_words: dict[str, int], pad: dict[str, Buffer],
@@ -246,10 +272,10 @@ def _plan_conv(net: Network, asm: Asm, node: Node, band_words: dict[str, int], p
         band_words[name] = max(band_words.get(name, 0), words)
     padded_words = net.microbatch * g.cin * g.hp * g.wp
     if g.ph or g.pw:
-        pad[node.name] = asm.buffer(f"pad_{node.name}", "sram", padded_words)
+        pad[node.name] = tensor(net, asm, f"pad_{node.name}", padded_words)
     inp = node.inputs[0]
     if net.weighted[inp] and (g.ph or g.pw or net.fanout[inp] > 1):
-        gradient_pad[node.name] = asm.buffer(f"gpad_{node.name}", "sram", padded_words)
+        gradient_pad[node.name] = tensor(net, asm, f"gpad_{node.name}", padded_words)
     return ny, nx
 
 
@@ -258,7 +284,8 @@ def plan_scratch(net: Network, asm: Asm, activations: ActivationBuffers, paramet
     a, graph = asm, net.graph
     weights = [graph.weight_shape(n.name) for n in graph.weight_nodes()]
     blk = max(p.rows * p.cols for p in net.placement.blocks)
-    wmax = max(r * c for r, c in weights)
+    wmax = max((r1 - r0) * graph.weight_shape(n.name)[1] for n in graph.weight_nodes()
+               for r0, r1, _ in row_bands(net, n.name))  # the whole layer, or (staged) its largest row band
     rowsum = a.buffer("rowsum", "sram", max(c for _, c in weights))
     gradient_sum = None
     if activations.shared_gradients:
@@ -301,13 +328,22 @@ def plan_tiles(net: Network, asm: Asm, parameters: ParameterBuffers, pipeline: P
 
 def check_indexed(net: Network, asm: Asm, layout: MemoryLayout) -> None:
     """Buffers addressed through an index register (activations, gradients, padding) must lie in the
-    operand offset range; buffers past it are reached through base registers (registers.REG.bases)."""
+    operand offset range; buffers past it are reached through base registers (registers.REG.bases). Staged, the
+    tensors are views of the pool (:func:`check_in_offset_range` of the pool, once it is placed)."""
     acts = layout.activations
+    if net.staged:
+        return
     indexed = [*acts.output.values(), *acts.gradient.values(),
                *(layout.pipeline.indexed() if layout.pipeline is not None else ()),
                *(b for k, b in asm.buffers.items() if k.startswith(("pad_", "gpad_")))]
+    check_in_offset_range(net, indexed)
+
+
+def check_in_offset_range(net: Network, indexed: list[Buffer]) -> None:
+    """A CapacityError if a register-indexed buffer ends past the operand offset range."""
     for buf in indexed:
         if buf.end > OFFSET_RANGE:
             raise CapacityError(f"with a micro-batch of {net.microbatch}, {buf.name} ends at word {buf.end} of "
                                 f"{buf.space}, past the {OFFSET_RANGE}-word operand offset that "
-                                "register-indexed buffers must stay within (a smaller micro-batch: --microbatch)")
+                                "register-indexed buffers must stay within (a smaller micro-batch: --microbatch)",
+                                buf.space)

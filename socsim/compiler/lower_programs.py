@@ -11,10 +11,11 @@ from socsim.compiler.emit import Asm, Buffer, LaneSymbols, offset
 from socsim.compiler.lower_backward import Backward
 from socsim.compiler.lower_blocks import Blocks
 from socsim.compiler.lower_calibrate import Calibration
-from socsim.compiler.lower_forward import Forward, load_micro
+from socsim.compiler.lower_forward import Forward, load_step
 from socsim.compiler.lower_network import Network
 from socsim.compiler.lower_pipelined import PipelinedEvaluation
 from socsim.compiler.lower_plan import ActivationBuffers
+from socsim.compiler.lower_tensors import LOAD, Tensors
 from socsim.compiler.lower_update import Update
 from socsim.compiler.registers import REG
 
@@ -25,24 +26,26 @@ NOT_PRIVATE = ("step", "correct", "db_", "batches", "inscale_")
 the batch range of a training run, the layers' input scales."""
 
 
-def lanes(asm: Asm, reduced: tuple[str, ...]) -> LaneSymbols:
-    """A micro-batch loop's lane symbols: every per-micro-batch buffer (SRAM, tile buffers) is private, the
-    symbols named or prefixed in ``reduced`` are reduced into; the rest (weights, optimizer state, data) is
-    only read."""
+def lanes(asm: Asm, reduced: tuple[str, ...], private_dram: tuple[str, ...] = ()) -> LaneSymbols:
+    """A micro-batch loop's lane symbols: every per-micro-batch buffer (SRAM, tile buffers, the DRAM symbols named
+    in ``private_dram``: staged tensors' homes) is private, the symbols named or prefixed in ``reduced`` are reduced
+    into; the rest (weights, optimizer state, data) is only read."""
     symbols = dict.fromkeys(b.name for b in asm.buffers.values())
+    homes = set(private_dram)
     spaces = {b.name: b.space for b in asm.buffers.values()}
     reduce = tuple(n for n in symbols if n in reduced or n.startswith(tuple(r for r in reduced if r.endswith("_"))))
     private = tuple(n for n in symbols if n not in reduce and not n.startswith(NOT_PRIVATE)
-                    and (spaces[n] == "sram" or spaces[n].startswith("tb")))
+                    and (spaces[n] == "sram" or spaces[n].startswith("tb") or n in homes))
     return LaneSymbols(private, reduce)
 
 
-def declare_data(asm: Asm, net: Network) -> None:
-    """The DRAM symbols the host loads the dataset into (socsim.host.training)."""
+def declare_data(asm: Asm, net: Network, tensors: Tensors) -> None:
+    """The DRAM symbols the host loads the dataset into (socsim.host.training), then the staged tensors' homes."""
     asm.buffer("train_x", "dram", net.n_train * net.features)
     asm.buffer("train_y", "dram", net.n_train)
     asm.buffer("test_x", "dram", net.n_test * net.features)
     asm.buffer("test_y", "dram", net.n_test)
+    tensors.declare_homes()
 
 
 def init_program(asm: Asm, net: Network, weight_copy: dict[str, Buffer], blocks: Blocks) -> str:
@@ -56,10 +59,10 @@ def init_program(asm: Asm, net: Network, weight_copy: dict[str, Buffer], blocks:
     return asm.text()
 
 
-def train_program(asm: Asm, net: Network, activations: ActivationBuffers, forward: Forward, backward: Backward,
-                  update: Update) -> str:
+def train_program(asm: Asm, net: Network, activations: ActivationBuffers, tensors: Tensors, forward: Forward,
+                  backward: Backward, update: Update) -> str:
     """``train_epoch``: the batches of ``activations.batch_range``, each its micro-batches' forward and backward
-    passes, then the update."""
+    passes (staged: with the copies to and from DRAM), then the update."""
     a, t, m, features = asm, net.train, net.microbatch, net.features
     a.lines = []
     a.op("lw", REG.step, activations.step.at(), note="optimizer step so far")
@@ -68,17 +71,15 @@ def train_program(asm: Asm, net: Network, activations: ActivationBuffers, forwar
     def micro() -> None:
         offset(a, REG.image_offset, [(REG.outer, t.batch * features), (REG.micro, m * features)])
         offset(a, REG.label_offset, [(REG.outer, t.batch), (REG.micro, m)])
-        a.op("mark", 0, "forward")
-        load_micro(a, net, activations, "train_x", "train_y")
-        forward.forward("forward")
-        backward.loss_gradient()
-        backward.backward()
+        with tensors.copying():
+            train_micro(a, net, activations, tensors, forward, backward)
 
     a.op("lw", REG.outer, activations.batch_range.at(), note="first batch of this run")
     a.op("lw", REG.batch_end, activations.batch_range.at(1), note="one past its last")
     top = a.label("batches")
     a.place(top)
-    a.loop(REG.micro, t.batch // m, micro, note="micro-batches", lanes=lanes(a, TRAIN_REDUCED))
+    a.loop(REG.micro, t.batch // m, micro, note="micro-batches",
+           lanes=lanes(a, TRAIN_REDUCED, tuple(h.name for h in tensors.homes.values())))
     update.update()
     a.op("addi", REG.outer, REG.outer, 1)
     a.op("blt", REG.outer, REG.batch_end, top)
@@ -87,8 +88,19 @@ def train_program(asm: Asm, net: Network, activations: ActivationBuffers, forwar
     return a.text()
 
 
-def eval_program(asm: Asm, net: Network, activations: ActivationBuffers, logits: Buffer, forward: Forward,
-                 pipelined: PipelinedEvaluation | None) -> str:
+def train_micro(asm: Asm, net: Network, activations: ActivationBuffers, tensors: Tensors, forward: Forward,
+                backward: Backward) -> None:
+    """One training micro-batch after its offsets: load, forward, loss gradient, backward (the micro-batch the
+    staging plan is recorded from)."""
+    asm.op("mark", 0, "forward")
+    load_step(asm, net, activations, tensors, "train_x", "train_y")
+    forward.forward("forward")
+    backward.loss_gradient()
+    backward.backward()
+
+
+def eval_program(asm: Asm, net: Network, activations: ActivationBuffers, tensors: Tensors, logits: Buffer,
+                 forward: Forward, pipelined: PipelinedEvaluation | None) -> str:
     """``evaluate``: every test micro-batch's forward pass (sequential, or ``pipelined``), argmax of ``logits``,
     the count of correct predictions."""
     a, m, acts = asm, net.microbatch, activations
@@ -104,7 +116,7 @@ def eval_program(asm: Asm, net: Network, activations: ActivationBuffers, logits:
         if pipelined is not None:
             pipelined.forward()
         else:
-            load_micro(a, net, acts, "test_x", "test_y")
+            load_step(a, net, acts, tensors, "test_x", "test_y")
             forward.forward("eval")
         a.op("mark", 0, "eval")
         a.op("argmax", acts.predictions.at(), logits.at(), m, net.classes)
@@ -117,7 +129,7 @@ def eval_program(asm: Asm, net: Network, activations: ActivationBuffers, logits:
     return a.text()
 
 
-def calibrate_program(asm: Asm, net: Network, activations: ActivationBuffers, reading_forward: Forward,
+def calibrate_program(asm: Asm, net: Network, tensors: Tensors, reading_forward: Forward,
                       calibration: Calibration) -> str:
     """``calibrate`` (socsim.compiler.lower_calibrate): passes over the first training images through
     ``reading_forward`` (a forward pass whose blocks record their readings), setting the scales after each."""
@@ -131,7 +143,8 @@ def calibrate_program(asm: Asm, net: Network, activations: ActivationBuffers, re
     def micro() -> None:
         a.op("muli", REG.image_offset, REG.micro, m * net.features)
         a.op("mark", 0, "calibrate")
-        a.op("copy", activations.output[net.order[0].name].at(), f"train_x({REG.image_offset})", m * net.features)
+        tensors.enter(LOAD)
+        a.op("copy", tensors.output(net.order[0].name).at(), f"train_x({REG.image_offset})", m * net.features)
         reading_forward.forward("calibrate")
 
     def one_pass() -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from socsim.compiler.emit import Asm, Buffer, f32
 from socsim.compiler.graph import BatchNorm, GraphError
 from socsim.compiler.lower_blocks import Blocks
-from socsim.compiler.lower_network import Network, bn_dims
+from socsim.compiler.lower_network import Network, bn_dims, row_bands
 from socsim.compiler.recipes import Transfer
 from socsim.compiler.registers import REG
 from socsim.physics.registry import pulse_step, weight_level
@@ -69,7 +69,7 @@ class Update:
                 a.op("quant", f"acc_{name}", f"acc_{name}", n, lsb, t.acc_bits,
                      note=f"{t.acc_bits}-bit accumulator: round, saturate")
                 a.op("vscl", f"acc_{name}", f"acc_{name}", n, lsb)
-            self.transfer(name, n, cols)
+            self.transfer(name, cols)
             a.op("vfill", f"dw_{name}", n, 0.0)
         for node in net.order:
             if isinstance(node.layer, BatchNorm):
@@ -107,38 +107,48 @@ class Update:
                              "it needs 2^(b-1) - 1 (e.g. sram_cd, or rram_wv with 2^k levels)")
         return top.bit_length() + 1
 
-    def transfer_quantized(self, name: str, n: int, cols: int) -> None:
-        """The master copy takes the update; the devices whose code changed are written with the new codes."""
+    def part(self, stem: str, name: str, offset: int) -> str:
+        """Operand text of word ``offset`` of symbol ``STEM_NAME`` (the bare name at offset 0)."""
+        return f"{stem}_{name}" if offset == 0 else self.asm.buffers[f"{stem}_{name}"].at(offset)
+
+    def transfer_quantized(self, name: str, cols: int) -> None:
+        """The master copy takes the update; the devices whose code changed are written with the new codes (one
+        row band at a time: :func:`~socsim.compiler.lower_network.row_bands`)."""
         a, target, mask = self.asm, self.xfer_target, self.xfer_mask
         step = f32(self.transfer_quantum(name))
         bits = self.weight_code_bits()
-        a.op("quant", mask.at(), f"w_{name}", n, step, bits, note="codes the devices hold")
-        a.op("vadd", f"w_{name}", f"w_{name}", f"acc_{name}", n, note="the FP32 master copy takes the update")
-        a.op("vfill", f"acc_{name}", n, 0.0)
-        a.op("vclamp", f"w_{name}", f"w_{name}", n, f32(self.net.alpha[name] * self.net.cfg.tiles.physics.w_max),
-             note="weight range of the devices")
-        a.op("quant", target.at(), f"w_{name}", n, step, bits, note=f"INT{bits} codes of the new weights")
-        a.op("vsub", mask.at(), target.at(), mask.at(), n, note="nonzero where a code changed")
-        a.op("vscl", target.at(), target.at(), n, step)
-        self.blocks.program_blocks(name, target, mask, cols)
+        for r0, r1, blocks in row_bands(self.net, name):
+            n, w, acc = (r1 - r0) * cols, self.part("w", name, r0 * cols), self.part("acc", name, r0 * cols)
+            a.op("quant", mask.at(), w, n, step, bits, note="codes the devices hold")
+            a.op("vadd", w, w, acc, n, note="the FP32 master copy takes the update")
+            a.op("vfill", acc, n, 0.0)
+            a.op("vclamp", w, w, n, f32(self.net.alpha[name] * self.net.cfg.tiles.physics.w_max),
+                 note="weight range of the devices")
+            a.op("quant", target.at(), w, n, step, bits, note=f"INT{bits} codes of the new weights")
+            a.op("vsub", mask.at(), target.at(), mask.at(), n, note="nonzero where a code changed")
+            a.op("vscl", target.at(), target.at(), n, step)
+            self.blocks.program_blocks(name, target, mask, cols, blocks, r0)
 
-    def transfer(self, name: str, n: int, cols: int) -> None:
-        """Move layer ``name``'s accumulated update onto its devices, as the recipe says."""
+    def transfer(self, name: str, cols: int) -> None:
+        """Move layer ``name``'s accumulated update onto its devices, as the recipe says (one row band at a time
+        when staged: the transfer scratch holds a band, not the layer)."""
         a, how, target, mask = self.asm, self.net.recipe.transfer, self.xfer_target, self.xfer_mask
         if how is Transfer.QUANTIZED:
-            self.transfer_quantized(name, n, cols)
+            self.transfer_quantized(name, cols)
             return
-        if how is Transfer.PULSES:
-            eps = f32(self.transfer_quantum(name))
-            a.op("xferp", target.at(), f"acc_{name}", n, eps, note="pulses = trunc(acc / eps)")
-            a.op("vaxpy", f"w_{name}", target.at(), f"w_{name}", n, eps, note="track the intended weight")
-            self.blocks.pulse_blocks(name, target, cols)
-            return
-        a.op("xferwv", target.at(), mask.at(), f"acc_{name}", f"w_{name}", n, f32(self.transfer_level(name)))
-        if self.net.recipe.scaled:  # keep the digital copy inside what the devices can hold
-            limit = f32(self.net.alpha[name] * self.net.cfg.tiles.physics.w_max)
-            a.op("vclamp", f"w_{name}", f"w_{name}", n, limit, note="weight range of the devices")
-            a.op("vclamp", target.at(), target.at(), n, limit)
-        self.blocks.program_blocks(name, target, mask, cols)
+        for r0, r1, blocks in row_bands(self.net, name):
+            n, w, acc = (r1 - r0) * cols, self.part("w", name, r0 * cols), self.part("acc", name, r0 * cols)
+            if how is Transfer.PULSES:
+                eps = f32(self.transfer_quantum(name))
+                a.op("xferp", target.at(), acc, n, eps, note="pulses = trunc(acc / eps)")
+                a.op("vaxpy", w, target.at(), w, n, eps, note="track the intended weight")
+                self.blocks.pulse_blocks(name, target, cols, blocks, r0)
+                continue
+            a.op("xferwv", target.at(), mask.at(), acc, w, n, f32(self.transfer_level(name)))
+            if self.net.recipe.scaled:  # keep the digital copy inside what the devices can hold
+                limit = f32(self.net.alpha[name] * self.net.cfg.tiles.physics.w_max)
+                a.op("vclamp", w, w, n, limit, note="weight range of the devices")
+                a.op("vclamp", target.at(), target.at(), n, limit)
+            self.blocks.program_blocks(name, target, mask, cols, blocks, r0)
         if how is Transfer.EVERY_BATCH:  # no high-precision copy: the weight is what the devices hold
             self.blocks.read_back_blocks(name, self.weight_copy[name], cols)

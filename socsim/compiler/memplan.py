@@ -22,6 +22,11 @@ class CapacityError(GraphError):
     """The graph does not fit a memory of the target; the message names the memory, the need, the capacity and the
     config field that sizes it."""
 
+    def __init__(self, message: str, space: str = ""):
+        super().__init__(message)
+        self.space = space
+        """The plan space that overflowed (``sram``, ``acc``, ``tbuf``, ``imem``; "" when not a plan space)."""
+
 
 @dataclass(frozen=True)
 class Memory:
@@ -123,6 +128,8 @@ class MemoryPlan:
     """Why the graph does not compile ("" if it does)."""
     fits: bool = False
     """With a problem: True when it is not a memory (an unsupported layer, too few tiles)."""
+    staged: int = -1
+    """Words one micro-batch copies out to DRAM and back (compiler.staging); -1: not staged."""
 
     @property
     def ok(self) -> bool:
@@ -132,28 +139,33 @@ class MemoryPlan:
         head = (f"memory plan of the compiled programs (micro-batch {self.microbatch}):" if self.microbatch else
                 "memory plan of the compiled programs:")
         out = [head] + [u.line() for u in self.uses]
+        if self.staged >= 0:
+            out.append(f"staged through DRAM: {self.staged} words per micro-batch copied out after their last forward "
+                       "use and back before their first backward use; activations and gradients share the SRAM pool "
+                       "by liveness")
         if self.problem:
             out.append(f"{'DOES NOT COMPILE' if self.fits else 'DOES NOT FIT'}: {self.problem}")
         return out
 
 
-def fit(make: Callable[[int], object], candidates: list[int], cfg: SocConfig, name: str):
+def fit(make: Callable[[int], object], candidates: list[int], cfg: SocConfig, name: str, note: str = ""):
     """The first micro-batch of ``candidates`` whose plan fits: ``(lowering, uses)``; raises CapacityError naming the
     memory that overflows (for the last, smallest candidate) and the field to raise.
 
     ``make(m)`` builds the lowering of micro-batch ``m`` (its ``asm`` holds the declared buffers); it may raise
-    CapacityError itself (a tile buffer, an address range), which also moves on to the next candidate.
+    CapacityError itself (a tile buffer, an address range), which also moves on to the next candidate. ``note``
+    qualifies the error (how the plan was made).
     """
-    problem = ""
+    problem, space = "", ""
     for m in candidates:
         try:
             low = make(m)
         except CapacityError as exc:
-            problem = str(exc)
+            problem, space = str(exc), exc.space
             continue
         uses = space_uses(low.asm, cfg)  # type: ignore[attr-defined]
         over = [u for u in uses if not u.ok]
         if not over:
             return low, uses
-        problem = over[0].problem(cfg, m)
-    raise CapacityError(f"graph {name!r} does not fit {cfg.name}: {problem}")
+        problem, space = over[0].problem(cfg, m), over[0].space
+    raise CapacityError(f"graph {name!r} does not fit {cfg.name}{' ' + note if note else ''}: {problem}", space)

@@ -165,11 +165,17 @@ def test_a_graph_too_large_for_the_memories_is_a_capacity_error():
                                          r"weights, the target 4 tiles; raise tiles.count"):
         compile_training(graph, load_config("wu2023"), 128, 64)
     mlp = load_toml("programs/mlp.toml")
-    tiny = load_config("wu2023", {"controller": {"dmem_kbit": 8}})
+    tiny = load_config("wu2023", {"controller": {"dmem_kbit": 8}, "compiler": {"staging": "off"}})
     with pytest.raises(CapacityError, match=r"graph 'mlp' does not fit wu2023: the data SRAM \(sram\) needs \d+ words "
                                             r"with a micro-batch of 1 \(largest: .*\) but controller.dmem_kbit = 8 "
                                             r"gives 256; raise controller.dmem_kbit to at least \d+"):
         compile_training(mlp, tiny, 128, 64)
+    auto = load_config("wu2023", {"controller": {"dmem_kbit": 8}})  # staging = auto: staged, and still too large
+    with pytest.raises(CapacityError, match=r"graph 'mlp' does not fit wu2023 even with activations and gradients "
+                                            r"staged through DRAM \(compiler.staging\): the data SRAM \(sram\) needs "
+                                            r"\d+ words with a micro-batch of 1 \(largest: scratch .*\) but "
+                                            r"controller.dmem_kbit = 8 gives 256; raise controller.dmem_kbit"):
+        compile_training(mlp, auto, 128, 64)
 
 
 def test_synthetic_data_runs():
