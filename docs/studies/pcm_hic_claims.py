@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import subprocess
 import sys
 import tomllib
@@ -34,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from socsim.benchmarking import print_header
 from socsim.compiler import load_graph
 from socsim.report.devices import device_values, placed_masks
 from socsim.runfolder.files import CHECKPOINT
@@ -126,8 +125,7 @@ def main() -> None:
     ap.add_argument("--drift", action="store_true", help="also evaluate the width-1 run after 1 s and 1 year")
     args = ap.parse_args()
     out = Path(args.out)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header()
     rows = []
     for width in (float(w) for w in args.widths.split(",")):
         graph = widened(Path(args.graph), width, out)

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import platform
 import sys
 import tomllib
 
 import numpy as np
 
+from socsim.benchmarking import print_header
 from socsim.compiler import load_graph
 from socsim.compiler.lower import compile_training
 from socsim.config import ConfigError, load_config
@@ -127,8 +126,7 @@ def main() -> None:
     if args.seed is not None:
         fixed.update({"seed": args.seed, "train.init_seed": args.seed + 1})
     grid = {p: [_value(v) for v in vs.split(",")] for p, vs in (_field(s, "--vary") for s in args.vary)}
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
-    print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print_header()
     graph = load_graph(args.graph)
     cfg = load_config(args.preset, nested(fixed) or None)
     data = load_dataset(args.dataset, None, cfg.seed)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from socsim.actions import Action
 from socsim.sim.finite import nonfinite_operand
 from socsim.sim.lanes.claims import PRIVATE, REDUCED, Claims, Operand
 from socsim.sim.lanes.loop import LaneLoop
@@ -85,7 +86,7 @@ class LaneOperands(TileOperands):
         ledger, mn = self.run.ctrl.soc.ledger, self.rec.ins.spec.mnemonic
         for tags, n in ((self.rec.tags_first, int(per_lane[0])), (self.rec.tags, int(per_lane[1:].sum()))):
             if n:
-                ledger.record(self.tile.name, "adc_saturated", mn, *tags, n)
+                ledger.record(self.tile.name, Action.ADC_SATURATED, mn, *tags, n)
 
 
 TOGETHER_WORDS = 24 << 20
@@ -141,7 +142,7 @@ class TurnOperands(TileOperands):
         n = int(per_lane.sum())
         if n:
             tags = self.rec.tags_first if self.lane == 0 else self.rec.tags
-            self.run.ctrl.soc.ledger.record(self.tile.name, "adc_saturated", self.rec.ins.spec.mnemonic, *tags, n)
+            self.run.ctrl.soc.ledger.record(self.tile.name, Action.ADC_SATURATED, self.rec.ins.spec.mnemonic, *tags, n)
 
 
 class InTurnPass:
