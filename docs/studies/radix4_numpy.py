@@ -38,7 +38,7 @@ from socsim.config import ConfigError, load_config
 from socsim.host.baseline import Baseline
 from socsim.host.baseline_quant import QuantisedBaseline
 from socsim.host.data import load_dataset
-from socsim.sweep.spec import check_path
+from socsim.sweep.spec import check_path, nest
 
 CASES = ("fp32", "int4", "fp4", "fp4_one_phase", "fp4_every_layer")
 
@@ -72,22 +72,10 @@ def _field(spec: str, option: str) -> tuple[str, str]:
     return path, value
 
 
-def nested(values: dict[str, object]) -> dict:
-    """``{"train.act_range": 6}`` -> ``{"train": {"act_range": 6}}`` (load_config's overrides)."""
-    out: dict = {}
-    for path, value in values.items():
-        *tables, leaf = path.split(".")
-        node = out
-        for t in tables:
-            node = node.setdefault(t, {})
-        node[leaf] = value
-    return out
-
-
 def train_cases(cases: list[str], graph, preset: str, overrides: dict, dataset: str, epochs: int,
                 on_epoch=None) -> dict[str, list[float]]:
     """Test accuracy per epoch of every case with the preset and overrides (the example order of socsim train)."""
-    cfg = load_config(preset, nested(overrides) or None)
+    cfg = load_config(preset, nest(overrides) or None)
     data = load_dataset(dataset, None, cfg.seed)
     n = len(data.y_train)
     microbatch = compile_training(graph, cfg, n, len(data.y_test)).microbatch
@@ -128,7 +116,7 @@ def main() -> None:
     grid = {p: [_value(v) for v in vs.split(",")] for p, vs in (_field(s, "--vary") for s in args.vary)}
     print_header()
     graph = load_graph(args.graph)
-    cfg = load_config(args.preset, nested(fixed) or None)
+    cfg = load_config(args.preset, nest(fixed) or None)
     data = load_dataset(args.dataset, None, cfg.seed)
     microbatch = compile_training(graph, cfg, len(data.y_train), len(data.y_test)).microbatch
     print(f"{graph.name}, {args.dataset}: {len(data.y_train)} training / {len(data.y_test)} test images, micro-batch "
