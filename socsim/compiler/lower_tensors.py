@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 
 from socsim.compiler.emit import Asm, Buffer
 from socsim.compiler.lower_network import Network
-from socsim.compiler.staging import StagingPlan, plan_staging
+from socsim.compiler.staging import Segment, StagingPlan, plan_staging
 
 LOAD, FORWARD, LOSS, BACKWARD = "load", "forward", "loss", "backward"
 """Kinds of micro-batch step: the input load, a node's forward computation, the loss gradient, a node's backward."""
@@ -61,11 +61,15 @@ class DeadBuffer(Buffer):
                              "for it")
 
 
+def _unrecorded(tensor: str) -> None:
+    """A recorded tensor's use, noted nowhere (the default of :class:`_Recorded`)."""
+
+
 @dataclass
 class _Recorded(Buffer):
     """A tensor while the training micro-batch is recorded: each operand made of it notes its use at the step."""
 
-    note: Callable[[str], None] = field(default=print, repr=False)
+    note: Callable[[str], None] = field(default=_unrecorded, repr=False)
 
     def at(self, offset: int = 0, reg: str | None = None) -> str:
         self.note(self.name)
@@ -87,7 +91,7 @@ class Tensors:
         self.pool: Buffer | None = None
         self.homes: dict[str, Buffer] = {}
         """The DRAM home of each staged tensor (declared with the datasets: :meth:`declare_homes`)."""
-        self._views: dict = {}
+        self._views: dict[Segment, Buffer] = {}
         self._fixed = dict(fixed)
         self._now: dict[str, Buffer] = dict(fixed)
         self._used: dict[int, set[str]] = {}
