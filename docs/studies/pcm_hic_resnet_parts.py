@@ -1,0 +1,202 @@
+"""Where the small ResNet loses its accuracy on pcm_hic: the table of docs/results.md ("Where the small ResNet loses
+its accuracy on pcm_hic").
+
+Run: .venv/bin/python docs/studies/pcm_hic_resnet_parts.py [--epochs 3] [--cases a,b] [--out DIR] [--errors | --reads]
+
+Each case is ``docs/studies/pcm_hic_wide8.toml`` (pcm_hic with 8 tiles and 4 Mbit SRAMs) with a few fields changed;
+it trains ``programs/resnet_digits.toml`` on digits at a micro-batch of 2 with ``socsim train`` into OUT/CASE (a
+finished run folder is reused; the ``configured`` case also trains the numpy FP32 baseline, ``--baseline``). One
+markdown table is printed from the run folders' metrics.csv: test accuracy per epoch, the baseline's last. The
+cases switch off one part of the chip at a time, then combine the parts that matter.
+
+``--errors`` prints, instead, the size of the errors each weight layer's transposed read is driven with: the numpy
+FP32 baseline's output gradient of every weight layer over the first batch, computed in micro-batches of 2 as the
+chip does (the loss gradient over the 64-image batch), as rms, in LSBs of the 8-bit codes over
+``train.error_range``, and the share that rounds to code 0 (numpy, an analysis aid; the first layer's errors drive
+no transposed read).
+
+``--reads`` prints, instead, how faithfully one transposed read (the backward pass's MVM on a pcm_hic tile of 64
+rows x 8 weights, weights uniform over 2/3 of the device range) carries errors of a given rms: the 8-bit codes over
+``train.error_range``, the read, its correlation with the exact product of the unrounded errors and the weights
+and its error relative to that product, per config case (an analysis of the read path alone: the tile model of
+socsim.physics, no program).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from socsim.benchmarking import print_header
+from socsim.compiler import load_graph
+from socsim.config import load_config
+from socsim.host.baseline import Baseline
+from socsim.host.data import load_dataset
+from socsim.physics import make_crossbar
+
+BASE = Path(__file__).resolve().parent / "pcm_hic_wide8.toml"
+GRAPH = "programs/resnet_digits.toml"
+
+ADC_IDEAL = "[tiles.physics.adc]\nkind = \"ideal\"\n"
+QUIET_PCM = ("[tiles.physics.pcm]\nread_noise_scale = 0.0\nprog_noise_scale = 0.0\nset_step_std = 0.0\n"
+             "binary_set_std_us = 0.0\ndrift = false\n")
+CASES: dict[str, tuple[str, str]] = {
+    "configured": ("", "pcm_hic as configured (wide8)"),
+    "acc_fp32": ("[train]\nacc_bits = 0\n", "FP32 accumulator (acc_bits = 0)"),
+    "calibrated": ("[train]\ncalibration_images = 16\n", "input scales calibrated (16 images)"),
+    "no_drift": ("[tiles.physics.pcm]\ndrift = false\n", "no drift"),
+    "no_prog_error": ("[tiles.physics.pcm]\nprog_noise_scale = 0.0\nset_step_std = 0.0\nbinary_set_std_us = 0.0\n",
+                      "no programming error (program-and-verify, SET steps, binary SET)"),
+    "no_read_noise": ("[tiles.physics.pcm]\nread_noise_scale = 0.0\n", "no 1/f read noise"),
+    "ideal_adc": (ADC_IDEAL, "ideal ADC (forward and transposed)"),
+    "bwd_adc_noiseless": ("[tiles.physics.adc]\nnoise_t_lsb = 0.0\n", "transposed reads' ADC without noise"),
+    "error_02": ("[train]\nerror_range = 0.02\n", "error_range 0.02 (configured 0.05)"),
+    "error_005": ("[train]\nerror_range = 0.005\n", "error_range 0.005"),
+    "err02_split": ("[tiles.physics.dac_t]\nsigned_mode = \"sign_split\"\n[train]\nerror_range = 0.02\n",
+                    "error_range 0.02, errors sign-split (not two's complement)"),
+    "arrays_wv": ("[train]\nscheme = \"radix4_digits\"\n",
+                  "backward on the arrays, threshold write-verify transfer (scheme radix4_digits' recipe)"),
+    "digital_bwd": ("[train]\nscheme = \"wu2023\"\n", "backward digital, threshold write-verify (scheme wu2023)"),
+    "noread_err02": ("[tiles.physics.pcm]\nread_noise_scale = 0.0\n[train]\nerror_range = 0.02\n",
+                     "no read noise, error_range 0.02"),
+    "quiet_t_err02": ("[tiles.physics.adc]\nnoise_t_lsb = 0.0\n[tiles.physics.pcm]\nread_noise_scale = 0.0\n"
+                      "[train]\nerror_range = 0.02\n",
+                      "transposed reads' ADC without noise, no read noise, error_range 0.02"),
+    "ideal_adc_err02": (ADC_IDEAL + "[train]\nerror_range = 0.02\n", "ideal ADC, error_range 0.02"),
+    "iae02_noprog": (ADC_IDEAL + "[tiles.physics.pcm]\nprog_noise_scale = 0.0\nset_step_std = 0.0\n"
+                     "binary_set_std_us = 0.0\n[train]\nerror_range = 0.02\n",
+                     "ideal ADC, error_range 0.02, no programming error"),
+    "iae02_noread": (ADC_IDEAL + "[tiles.physics.pcm]\nread_noise_scale = 0.0\n[train]\nerror_range = 0.02\n",
+                     "ideal ADC, error_range 0.02, no read noise"),
+    "clean": (ADC_IDEAL + QUIET_PCM, "ideal ADC, noiseless drift-free PCM"),
+    "clean_err02": (ADC_IDEAL + QUIET_PCM + "[train]\nerror_range = 0.02\n",
+                    "ideal ADC, noiseless drift-free PCM, error_range 0.02"),
+    "clean_digital": (ADC_IDEAL + QUIET_PCM + "[train]\nscheme = \"wu2023\"\n",
+                      "ideal ADC, noiseless drift-free PCM, backward digital (wu2023)"),
+}
+"""case -> (TOML laid over pcm_hic_wide8.toml, description)."""
+
+BASELINE_CASE = "configured"
+"""The case trained with ``--baseline`` (the numpy baseline is the same for every case)."""
+
+READ_CASES = ("configured", "no_read_noise", "ideal_adc", "clean", "err02_split")
+"""Cases whose tile model ``--reads`` measures."""
+
+
+def config_file(case: str, out: Path) -> Path:
+    """The case's config: a TOML file beside its run folder naming pcm_hic_wide8.toml as its base."""
+    path = out.parent / f"{case}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"base = \"{BASE}\"\nname = \"{case}\"\n{CASES[case][0]}")
+    return path
+
+
+def train(case: str, epochs: int, out: Path) -> None:
+    done = out / "metrics.csv"
+    if done.exists() and len(pd.read_csv(done)) >= epochs:
+        return
+    cmd = [sys.executable, "-m", "socsim.cli", "train", GRAPH, "--config", str(config_file(case, out)),
+           "--dataset", "digits", "--epochs", str(epochs), "--microbatch", "2", "--quiet", "--out", str(out), "--force"]
+    if case == BASELINE_CASE:  # the baseline does not depend on the chip: trained once, beside this case
+        cmd.append("--baseline")
+    print("running:", " ".join(cmd[2:]), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def table(cases: list[str], root: Path, epochs: int) -> str:
+    lines = ["| case | chip test accuracy per epoch (%) |", "|---|---|"]
+    for case in cases:
+        acc = pd.read_csv(root / case / "metrics.csv").test_accuracy.iloc[:epochs] * 100
+        lines.append(f"| {CASES[case][1]} | {' / '.join(f'{v:.1f}' for v in acc)} |")
+    base = root / BASELINE_CASE / "metrics.csv"
+    if base.exists():
+        b = pd.read_csv(base).baseline_accuracy.iloc[:epochs] * 100
+        lines.append(f"| numpy FP32 baseline (same data, order, initial weights; batch statistics over the whole "
+                     f"batch) | {' / '.join(f'{v:.1f}' for v in b)} |")
+    return "\n".join(lines)
+
+
+def read_fidelity(case: str, rms: float, root: Path) -> str:
+    """One transposed read of 256 error vectors of ``rms`` (digital units) on case ``case``'s tile model."""
+    cfg = load_config(str(config_file(case, root / case)))
+    rows, cols = 64, 8
+    rng = np.random.default_rng(0)
+    w = rng.uniform(-1 / 1.5, 1 / 1.5, (rows, cols)).astype(np.float32)
+    xb = make_crossbar(rows, cols, cfg.tiles.physics, 3)
+    xb.load_weights(w, 0, 0, 0.0)
+    lsb = cfg.train.error_range / (2 ** (cfg.train.in_bits - 1) - 1)
+    e = rng.normal(0.0, rms, (1, 256, cols)).astype(np.float32)
+    top = 2 ** (cfg.train.in_bits - 1) - 1
+    codes = np.clip(np.round(e / lsb), -top, top).astype(np.float32)
+    y, _ = xb.mvm_lanes(codes, 0, 0, rows, cfg.train.in_bits, np.array([1.0]), np.array([5], np.uint64), True)
+    exact = (e[0] / lsb) @ w.T
+    corr = np.corrcoef(y[0].ravel(), exact.ravel())[0, 1]
+    off = np.linalg.norm(y[0] - exact) / np.linalg.norm(exact)
+    return (f"| {CASES[case][1]} | {rms:.1e} | {rms / lsb:.2f} | {np.mean(codes == 0) * 100:.0f} % | "
+            f"{corr:.2f} | {off:.2f} |")
+
+
+def error_sizes(root: Path) -> str:
+    """Per weight layer: rms, rms in code LSBs and share rounded to 0 of its output gradient (first batch, numpy)."""
+    cfg = load_config(str(config_file("configured", root / "configured")))
+    ref = Baseline(load_graph(GRAPH), cfg.train)
+    data = load_dataset("digits", None, cfg.seed)
+    lsb = cfg.train.error_range / (2 ** (cfg.train.in_bits - 1) - 1)
+    mb, batch = 2, cfg.train.batch
+    seen: dict[str, list[np.ndarray]] = {}
+    plain = ref.layer_errors
+
+    def record(node, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seen.setdefault(node.name, []).append(g.ravel() * (mb / batch))  # the gradient of the batch's mean loss
+        return plain(node, g)
+
+    ref.layer_errors = record
+    for s in range(0, batch, mb):
+        ref.gradients(data.x_train[s:s + mb], data.y_train[s:s + mb])
+    lines = ["| weight layer | output-gradient rms | in code LSBs | rounded to code 0 |", "|---|---|---|---|"]
+    for name, parts in seen.items():
+        v = np.abs(np.concatenate(parts))
+        rms = float(np.sqrt((v ** 2).mean()))
+        lines.append(f"| {name} | {rms:.1e} | {rms / lsb:.2f} | {np.mean(v < lsb / 2) * 100:.0f} % |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
+    ap.add_argument("--out", default="runs/pcm_hic_resnet_parts", help="one run folder per case below this")
+    ap.add_argument("--reads", action="store_true", help="the transposed-read table instead of trainings")
+    ap.add_argument("--errors", action="store_true", help="the error-size table (numpy) instead of trainings")
+    ap.add_argument("--rms", default="9.3e-5,4.7e-3",
+                    help="--reads: error rms values (digital units); defaults: b2_conv2's and fc's output gradient "
+                         "at initialisation (numpy baseline, micro-batch 2)")
+    args = ap.parse_args()
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        ap.error(f"unknown case(s) {', '.join(unknown)}; valid: {', '.join(CASES)}")
+    root = Path(args.out)
+    print_header()
+    if args.errors:
+        print(error_sizes(root))
+        return
+    if args.reads:
+        print("| case | error rms | rms in code LSBs | codes rounded to 0 | correlation of the read with the exact "
+              "product | rms of (read - exact) / rms of exact |\n|---|---|---|---|---|---|")
+        for case in READ_CASES:
+            for rms in (float(v) for v in args.rms.split(",")):
+                print(read_fidelity(case, rms, root))
+        return
+    for case in cases:
+        train(case, args.epochs, root / case)
+    print(table(cases, root, args.epochs))
+
+
+if __name__ == "__main__":
+    main()
