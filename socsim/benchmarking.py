@@ -1,11 +1,18 @@
-"""The two lines a benchmark or a study prints first: the machine it ran on and the command that ran it, so a
-recorded output says where its numbers come from (``benchmarks/``, ``docs/studies/``, docs/performance.md)."""
+"""What the benchmarks and studies share: the two lines they print first (the machine it ran on and the command
+that ran it, so a recorded output says where its numbers come from: ``benchmarks/``, ``docs/studies/``,
+docs/performance.md), and training a run folder through the command line (:func:`train_run_folder`)."""
 
 from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
+from pathlib import Path
+
+import pandas as pd
+
+from socsim.runfolder.files import CHECKPOINT, METRICS
 
 
 def machine_line(*details: str, processor: bool = False) -> str:
@@ -27,3 +34,20 @@ def print_header(*details: str, processor: bool = False) -> None:
     """Print :func:`machine_line` (with ``details`` and ``processor``) and :func:`command_line` to stdout."""
     print(machine_line(*details, processor=processor))
     print(command_line())
+
+
+def train_run_folder(out: Path, epochs: int, fresh: list[str]) -> None:
+    """Bring run folder ``out`` to ``epochs`` trained epochs with ``socsim train`` in a subprocess, printing the
+    command: nothing when its metrics.csv has them, a ``--resume`` from its checkpoint when it has one, else a fresh
+    run of ``fresh`` (the graph and its options) into ``out`` (``--force``: a folder a kill left without a checkpoint
+    starts over)."""
+    done = out / METRICS
+    if done.exists() and len(pd.read_csv(done)) >= epochs:
+        return
+    socsim = [sys.executable, "-m", "socsim.cli", "train"]
+    if (out / CHECKPOINT).exists():
+        cmd = socsim + ["--resume", str(out), "--epochs", str(epochs), "--quiet"]
+    else:
+        cmd = socsim + [*fresh, "--epochs", str(epochs), "--quiet", "--out", str(out), "--force"]
+    print("running:", " ".join(cmd[2:]), flush=True)
+    subprocess.run(cmd, check=True)

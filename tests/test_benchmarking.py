@@ -1,12 +1,19 @@
-"""The machine and command lines every benchmark and study prints first (socsim.benchmarking)."""
+"""What the benchmarks and studies share (socsim.benchmarking): the machine and command lines they print first,
+training a run folder through the command line."""
 
 from __future__ import annotations
 
 import os
 import platform
 import sys
+from pathlib import Path
 
-from socsim.benchmarking import command_line, machine_line, print_header
+import pandas as pd
+
+from socsim.benchmarking import command_line, machine_line, print_header, train_run_folder
+from socsim.runfolder.files import CHECKPOINT, METRICS
+
+MLP = str(Path(__file__).resolve().parents[1] / "programs" / "mlp.toml")
 
 
 def test_machine_line_names_the_platform_cpus_python_and_the_details_in_order():
@@ -27,3 +34,16 @@ def test_print_header_prints_the_two_lines(capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["study.py"])
     print_header("OPENBLAS_NUM_THREADS=1")
     assert capsys.readouterr().out.splitlines() == [machine_line("OPENBLAS_NUM_THREADS=1"), command_line()]
+
+
+def test_train_run_folder_trains_skips_a_finished_folder_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    fresh = [MLP, "--config", "ideal", "--dataset", "digits", "--train-examples", "64", "--test-examples", "32"]
+    train_run_folder(out, 1, fresh)
+    assert len(pd.read_csv(out / METRICS)) == 1 and (out / CHECKPOINT).exists()
+    assert "--out" in capsys.readouterr().out
+    train_run_folder(out, 1, fresh)                          # finished: no command runs
+    assert capsys.readouterr().out == ""
+    train_run_folder(out, 2, fresh)                          # one more epoch, from the checkpoint
+    assert "--resume" in capsys.readouterr().out
+    assert list(pd.read_csv(out / METRICS)["epoch"]) == [1, 2]

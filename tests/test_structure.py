@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("isa", "socsim")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("isa", "socsim.actions", "socsim.benchmarking", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry",
+    ("isa", "socsim.actions", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry",
      "socsim.argtypes", "socsim.locks", "socsim.configtools", "socsim.safepickle", "socsim.signals"),
     ("socsim.physics", "socsim.area_params"),
     ("socsim.config",),
@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("socsim.report",),
     ("socsim.host",),
     ("socsim.api", "socsim.sweep"),
-    ("socsim.cli", "socsim.__main__"),
+    ("socsim.cli", "socsim.__main__", "socsim.benchmarking"),
 )
 """Every module's layer, lowest first: a module imports only from its own layer or the ones below (a package
 named here stands for all its modules; the longest prefix decides)."""

@@ -21,14 +21,11 @@ differences between rows are what each part costs:
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-from socsim.benchmarking import print_header
-from socsim.runfolder.files import CHECKPOINT
+from socsim.benchmarking import print_header, train_run_folder
 
 CASES: dict[str, tuple[str, str]] = {
     "configured": ("", "the preset as configured"),
@@ -53,17 +50,8 @@ def config_file(case: str, preset: str, out: Path) -> Path:
 
 
 def train(case: str, args: argparse.Namespace, out: Path) -> None:
-    done = out / "metrics.csv"
-    if done.exists() and len(pd.read_csv(done)) >= args.epochs:
-        return
-    socsim = [sys.executable, "-m", "socsim.cli", "train"]
-    if (out / CHECKPOINT).exists():
-        cmd = socsim + ["--resume", str(out), "--epochs", str(args.epochs), "--quiet"]
-    else:
-        cmd = socsim + [args.graph, "--config", str(config_file(case, args.preset, out)), "--dataset", args.dataset,
-                        "--epochs", str(args.epochs), "--baseline", "--quiet", "--out", str(out), "--force"]
-    print("running:", " ".join(cmd[2:]), flush=True)
-    subprocess.run(cmd, check=True)
+    train_run_folder(out, args.epochs, [args.graph, "--config", str(config_file(case, args.preset, out)),
+                                        "--dataset", args.dataset, "--baseline"])
 
 
 def table(cases: list[str], root: Path, epochs: int, mean_of: int) -> str:

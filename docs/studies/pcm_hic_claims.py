@@ -32,10 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from socsim.benchmarking import print_header
+from socsim.benchmarking import print_header, train_run_folder
 from socsim.compiler import load_graph
 from socsim.report.devices import device_values, placed_masks
-from socsim.runfolder.files import CHECKPOINT
 from socsim.runfolder.read import load_run
 
 
@@ -70,21 +69,10 @@ def widened(graph_file: Path, width: float, out: Path) -> Path:
 
 def train(graph: Path, args: argparse.Namespace, run: Path) -> None:
     """Train (or finish) one run folder."""
-    done = run / "metrics.csv"
-    if done.exists() and len(pd.read_csv(done)) >= args.epochs:
-        return
-    socsim = [sys.executable, "-m", "socsim", "train"]
-    if (run / CHECKPOINT).exists():
-        cmd = socsim + ["--resume", str(run), "--epochs", str(args.epochs), "--quiet"]
-    else:
-        cmd = socsim + [str(graph), "--config", args.config, "--dataset", args.dataset, "--epochs", str(args.epochs),
-                        "--baseline", "--quiet", "--out", str(run), "--force"]
-        if args.microbatch:
-            cmd += ["--microbatch", str(args.microbatch)]
-        if args.data_path:
-            cmd += ["--data-path", args.data_path]
-    print("running:", " ".join(cmd[2:]), flush=True)
-    subprocess.run(cmd, check=True)
+    extra = ["--microbatch", str(args.microbatch)] if args.microbatch else []
+    extra += ["--data-path", args.data_path] if args.data_path else []
+    train_run_folder(run, args.epochs, [str(graph), "--config", args.config, "--dataset", args.dataset, "--baseline",
+                                        *extra])
 
 
 def bits_per_weight(device: dict, pcm: dict) -> float:

@@ -25,14 +25,12 @@ socsim.physics, no program).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from socsim.benchmarking import print_header
+from socsim.benchmarking import print_header, train_run_folder
 from socsim.compiler import load_graph
 from socsim.config import load_config
 from socsim.host.baseline import Baseline
@@ -97,15 +95,9 @@ def config_file(case: str, out: Path) -> Path:
 
 
 def train(case: str, epochs: int, out: Path) -> None:
-    done = out / "metrics.csv"
-    if done.exists() and len(pd.read_csv(done)) >= epochs:
-        return
-    cmd = [sys.executable, "-m", "socsim.cli", "train", GRAPH, "--config", str(config_file(case, out)),
-           "--dataset", "digits", "--epochs", str(epochs), "--microbatch", "2", "--quiet", "--out", str(out), "--force"]
-    if case == BASELINE_CASE:  # the baseline does not depend on the chip: trained once, beside this case
-        cmd.append("--baseline")
-    print("running:", " ".join(cmd[2:]), flush=True)
-    subprocess.run(cmd, check=True)
+    baseline = ["--baseline"] if case == BASELINE_CASE else []  # it does not depend on the chip: trained once
+    train_run_folder(out, epochs, [GRAPH, "--config", str(config_file(case, out)), "--dataset", "digits",
+                                   "--microbatch", "2", *baseline])
 
 
 def table(cases: list[str], root: Path, epochs: int) -> str:

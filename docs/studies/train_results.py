@@ -10,33 +10,20 @@ write reduction against ``naive``, energy and simulated latency per training ima
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-from socsim.benchmarking import print_header
-from socsim.runfolder.files import CHECKPOINT
+from socsim.benchmarking import print_header, train_run_folder
 
 PRESETS = "ideal,wu2023,naive,mp_onarray,pcm_hic,radix4"
 
 
 def train(preset: str, args: argparse.Namespace, out: Path) -> None:
     """Train (or finish) one preset's run folder."""
-    done = out / "metrics.csv"
-    if done.exists() and len(pd.read_csv(done)) >= args.epochs:
-        return
-    socsim = [sys.executable, "-m", "socsim.cli", "train"]
-    if (out / CHECKPOINT).exists():
-        cmd = socsim + ["--resume", str(out), "--epochs", str(args.epochs), "--quiet"]
-    else:  # --force: a folder a kill left without a checkpoint starts over
-        cmd = socsim + [args.graph, "--config", preset, "--dataset", args.dataset, "--epochs", str(args.epochs),
-                        "--baseline", "--quiet", "--out", str(out), "--force"]
-        if args.train_examples:
-            cmd += ["--train-examples", str(args.train_examples)]
-    print("running:", " ".join(cmd[2:]), flush=True)
-    subprocess.run(cmd, check=True)
+    extra = ["--train-examples", str(args.train_examples)] if args.train_examples else []
+    train_run_folder(out, args.epochs, [args.graph, "--config", preset, "--dataset", args.dataset, "--baseline",
+                                        *extra])
 
 
 def _si(value: float, unit: str) -> str:
