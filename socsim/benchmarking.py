@@ -1,14 +1,17 @@
 """What the benchmarks and studies share: the two lines they print first (the machine it ran on and the command
 that ran it, so a recorded output says where its numbers come from: ``benchmarks/``, ``docs/studies/``,
-docs/performance.md), and training a run folder through the command line (:func:`train_run_folder`)."""
+docs/performance.md), training a run folder through the command line (:func:`train_run_folder`) and the
+``--cases`` option's check (:func:`chosen_cases`)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -51,3 +54,14 @@ def train_run_folder(out: Path, epochs: int, fresh: list[str]) -> None:
         cmd = socsim + [*fresh, "--epochs", str(epochs), "--quiet", "--out", str(out), "--force"]
     print("running:", " ".join(cmd[2:]), flush=True)
     subprocess.run(cmd, check=True)
+
+
+def chosen_cases(ap: argparse.ArgumentParser, text: str, known: Iterable[str]) -> list[str]:
+    """The cases a comma-separated ``--cases`` names, in its order; ``ap.error`` (exit 2) naming any unknown one
+    and the known ones."""
+    known = list(known)
+    cases = [c for c in text.split(",") if c]
+    unknown = [c for c in cases if c not in known]
+    if unknown:
+        ap.error(f"--cases: unknown {', '.join(unknown)}; expected some of {', '.join(known)}")
+    return cases

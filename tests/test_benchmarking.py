@@ -3,14 +3,16 @@ training a run folder through the command line."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from socsim.benchmarking import command_line, machine_line, print_header, train_run_folder
+from socsim.benchmarking import chosen_cases, command_line, machine_line, print_header, train_run_folder
 from socsim.runfolder.files import CHECKPOINT, METRICS
 
 MLP = str(Path(__file__).resolve().parents[1] / "programs" / "mlp.toml")
@@ -47,3 +49,12 @@ def test_train_run_folder_trains_skips_a_finished_folder_and_resumes(tmp_path, c
     train_run_folder(out, 2, fresh)                          # one more epoch, from the checkpoint
     assert "--resume" in capsys.readouterr().out
     assert list(pd.read_csv(out / METRICS)["epoch"]) == [1, 2]
+
+
+def test_chosen_cases_keeps_the_order_and_refuses_an_unknown_case(capsys):
+    ap = argparse.ArgumentParser()
+    assert chosen_cases(ap, "b,a,", ["a", "b", "c"]) == ["b", "a"]
+    with pytest.raises(SystemExit) as exc:
+        chosen_cases(ap, "a,z", ["a", "b"])
+    assert exc.value.code == 2
+    assert "--cases: unknown z; expected some of a, b" in capsys.readouterr().err

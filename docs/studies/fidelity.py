@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from socsim.benchmarking import print_header, train_run_folder
+from socsim.benchmarking import chosen_cases, print_header, train_run_folder
 
 CASES: dict[str, tuple[str, str]] = {
     "configured": ("", "the preset as configured"),
@@ -80,10 +80,7 @@ def main() -> None:
     ap.add_argument("--out", default="runs/fidelity", help="one run folder per case below this")
     ap.add_argument("--table-only", action="store_true", help="print the table from existing run folders")
     args = ap.parse_args()
-    cases = [c for c in args.cases.split(",") if c]
-    unknown = [c for c in cases if c not in CASES]
-    if unknown:
-        ap.error(f"unknown case(s) {', '.join(unknown)}; valid: {', '.join(CASES)}")
+    cases = chosen_cases(ap, args.cases, CASES)
     root = Path(args.out)
     print_header()
     if not args.table_only:

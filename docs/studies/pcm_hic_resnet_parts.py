@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from socsim.benchmarking import print_header, train_run_folder
+from socsim.benchmarking import chosen_cases, print_header, train_run_folder
 from socsim.compiler import load_graph
 from socsim.config import load_config
 from socsim.host.baseline import Baseline
@@ -169,10 +169,7 @@ def main() -> None:
                     help="--reads: error rms values (digital units); defaults: b2_conv2's and fc's output gradient "
                          "at initialisation (numpy baseline, micro-batch 2)")
     args = ap.parse_args()
-    cases = [c for c in args.cases.split(",") if c]
-    unknown = [c for c in cases if c not in CASES]
-    if unknown:
-        ap.error(f"unknown case(s) {', '.join(unknown)}; valid: {', '.join(CASES)}")
+    cases = chosen_cases(ap, args.cases, CASES)
     root = Path(args.out)
     print_header()
     if args.errors:

@@ -31,7 +31,7 @@ import tomllib
 
 import numpy as np
 
-from socsim.benchmarking import print_header
+from socsim.benchmarking import chosen_cases, print_header
 from socsim.compiler import load_graph
 from socsim.compiler.lower import compile_training
 from socsim.config import ConfigError, load_config
@@ -106,10 +106,7 @@ def main() -> None:
     ap.add_argument("--vary", action="append", default=[], metavar="FIELD=V1,V2,...",
                     help="a grid over this field's values, one row per point (repeatable: the product)")
     args = ap.parse_args()
-    cases = args.cases.split(",")
-    unknown = [c for c in cases if c not in CASES]
-    if unknown:
-        ap.error(f"--cases: unknown {', '.join(unknown)}; expected some of {', '.join(CASES)}")
+    cases = chosen_cases(ap, args.cases, CASES)
     fixed = {p: _value(v) for p, v in (_field(s, "--set") for s in args.set)}
     if args.seed is not None:
         fixed.update({"seed": args.seed, "train.init_seed": args.seed + 1})

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from socsim.benchmarking import print_header
+from socsim.benchmarking import chosen_cases, print_header
 from socsim.compiler import load_graph
 from socsim.config import load_config
 from socsim.host.baseline import F32, Baseline
@@ -108,10 +108,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     args = ap.parse_args()
-    cases = args.cases.split(",")
-    unknown = [c for c in cases if c not in CASES]
-    if unknown:
-        ap.error(f"--cases: unknown {', '.join(unknown)}; expected some of {', '.join(CASES)}")
+    cases = chosen_cases(ap, args.cases, CASES)
     print_header()
     graph, cfg = load_graph(args.graph), load_config(args.preset)
     data = load_dataset(args.dataset, None, cfg.seed)
