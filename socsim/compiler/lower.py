@@ -40,7 +40,7 @@ from socsim.compiler.lower_programs import (
 )
 from socsim.compiler.lower_tensors import Tensors
 from socsim.compiler.lower_update import Update
-from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use
+from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use, space_uses
 from socsim.compiler.placement import Placement
 from socsim.compiler.staging import StagingPlan
 from socsim.config import Datapath, SocConfig, Staging, TrainConfig
@@ -136,8 +136,7 @@ def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, 
     forward = Forward(asm, net, tensors, params, scratch, blocks)
     backward = Backward(asm, net, acts, tensors, params, scratch, blocks, errors)
     if staged:
-        sram_over = sum(b.words for k, b in asm.buffers.items()
-                        if b.space == "sram" and k == b.name) > cfg.space_words()["sram"]
+        sram_over = not next(u for u in space_uses(asm, cfg) if u.space == "sram").ok
         tensors.stage(lambda: train_micro(asm, net, acts, tensors, forward, backward), sram_over)
         check_in_offset_range(net, [tensors.pool])
     update = Update(asm, net, params.weight_copy, scratch.xfer_target, scratch.xfer_mask, blocks)

@@ -129,7 +129,8 @@ class Tensors:
         if self.plan is None:
             return self._fixed[tensor]
         last = max(self.steps[k] for k in self.steps if k[0] == FORWARD)
-        seg = next(s for s in self.plan.segments if s.tensor == tensor and s.live(last))
+        seg = self.plan.at(tensor, last)
+        assert seg is not None, f"the logits' tensor {tensor!r} is not resident after the forward pass"
         return self._views[seg]
 
     # steps ----------------------------------------------------------------------------------------------------
