@@ -207,6 +207,8 @@ def decode(blob: bytes, file: str = "<bytes>") -> Program:
         meta = json.loads(body[16 + 4 * n:].decode())
         symbols, labels, layers = _tables(meta)
         lanes = _lanes(meta)
+    except RecursionError:
+        raise IsaError("corrupt binary: metadata nested too deeply", file) from None
     except (struct.error, ValueError, KeyError, TypeError) as exc:
         raise IsaError(f"truncated or corrupt binary: {exc}", file) from None
     try:

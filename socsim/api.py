@@ -27,6 +27,7 @@ from socsim.config import SocConfig, load_config
 from socsim.host.data import load_dataset
 from socsim.host.inference import Inference, run_inference
 from socsim.host.train import run_training
+from socsim.locks import FolderLock
 from socsim.report import load_run, views
 from socsim.report.report import run_figures
 from socsim.report.tables import run_tables
@@ -142,8 +143,8 @@ def train(graph: str | Path, config: str = "wu2023", dataset: str = "digits", ep
     if Path(graph).is_file():
         args = args.with_graph_hash()
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="socsim-train-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    _, last = run_training(args, folder)
+    with FolderLock(folder, "run folder"):  # the lock socsim train takes: never two writers in one folder
+        _, last = run_training(args, folder)
     return TrainingRun(load_run(folder), last)
 
 

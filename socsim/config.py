@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from socsim.area_params import AreaTable
 from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, param
-from socsim.fileio import read_text
+from socsim.fileio import loads_toml, read_text
 from socsim.physics.fitted import fitted_path
 from socsim.physics.params import PhysicsParams
 from socsim.physics.registry import slices
@@ -426,7 +426,7 @@ def preset_names() -> list[str]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(read_text(path, "config"))
+        return loads_toml(read_text(path, "config"), str(path))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:

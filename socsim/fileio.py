@@ -1,8 +1,10 @@
 """Files written safely and read with errors that name them.
 
-A write goes to a temporary file beside its target (``.NAME.tmp-XXXXXXXX``), is flushed and fsynced,
+A write goes to a temporary file beside its target (``.NAME.tmp-socsim-XXXXXXXX``), is flushed and fsynced,
 renamed into place, and the folder is fsynced, so a kill leaves the old file or the new one, never half
-of one; :func:`clean_temporaries` removes what a kill left behind. Files are created readable by the group
+of one; :func:`clean_temporaries` removes what a kill left behind (only names of that exact form). A write never
+replaces a symbolic link, a device, a FIFO or a socket (:func:`check_output`). Inputs are read only from regular
+files and at most :data:`MAX_INPUT_BYTES` (:func:`read_bytes`), JSON nested at most :data:`MAX_NESTING` deep. Files are created readable by the group
 and others (0666 minus the umask, 0644 with the usual umask), as ``open`` would. Reads raise ValueError
 naming the file for text that is not UTF-8, JSON that does not parse and gzip data that is damaged.
 """
@@ -11,8 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import json
 import os
+import re
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -21,8 +26,13 @@ from typing import IO, Any, Callable
 
 import numpy as np
 
-TEMP_MARK = ".tmp-"
-"""Temporary files are named ``.{target name}{TEMP_MARK}{random}``."""
+TEMP_MARK = ".tmp-socsim-"
+"""Temporary files are named ``.{target name}{TEMP_MARK}{8 random characters}``."""
+_TEMPORARY = re.compile(r"\..+" + re.escape(TEMP_MARK) + r"[a-z0-9_]{8}")
+MAX_INPUT_BYTES = 1 << 30
+"""An input file (run.json, a config, a graph, a dataset file) is read up to this many bytes (1 GiB)."""
+MAX_NESTING = 64
+"""JSON and TOML inputs are nested at most this many arrays / tables deep (socsim writes at most 8)."""
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once, at import (os.umask has no read-only form; threads may start later)
@@ -31,6 +41,44 @@ os.umask(_UMASK)  # read once, at import (os.umask has no read-only form; thread
 def temporary_name(path: Path) -> str:
     """The prefix of the temporary files written for ``path``."""
     return f".{path.name}{TEMP_MARK}"
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is a temporary file :func:`atomic_write` makes (and may delete)."""
+    return _TEMPORARY.fullmatch(name) is not None
+
+
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def check_output(path: str | Path) -> Path:
+    """``path`` as a Path when socsim may write it: absent or a regular file. A symbolic link (which would be
+    replaced, or followed out of its place), a folder, a device, a FIFO or a socket is a ValueError naming it."""
+    path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return path
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot write here: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{path}: is {_kind(mode)}; socsim writes only regular files (give another path)")
+    return path
+
+
+def output_file(text: str) -> str:
+    """An argparse type for a file to write: checked by :func:`check_output` before anything runs."""
+    import argparse
+    try:
+        check_output(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def fsync_dir(folder: Path) -> None:
@@ -49,7 +97,7 @@ def fsync_dir(folder: Path) -> None:
 
 def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], binary: bool = True) -> None:
     """Write via ``write(file)`` into a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
+    path = check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=temporary_name(path), dir=path.parent)
     try:
@@ -84,17 +132,78 @@ def clean_temporaries(folder: str | Path) -> list[Path]:
     if not folder.is_dir():
         return removed
     for entry in folder.iterdir():
-        if entry.name.startswith(".") and TEMP_MARK in entry.name and entry.is_file():
+        if is_temporary(entry.name) and (entry.is_symlink() or entry.is_file()):
             with contextlib.suppress(FileNotFoundError):
                 entry.unlink()
                 removed.append(entry)
     return removed
 
 
-def read_text(path: str | Path, what: str = "file") -> str:
-    """The UTF-8 text of ``path``; OSError as is (it names the file), bad UTF-8 as ValueError naming it."""
+def open_input(path: str | Path, what: str = "file") -> int:
+    """A read-only descriptor of ``path``, which must be a regular file (a FIFO, a device or a folder is a
+    ValueError naming it, refused at once: the open does not block on a FIFO)."""
     path = Path(path)
-    data = path.read_bytes()
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ValueError(f"{path}: {what} is {_kind(mode)}; expected a regular file")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return fd
+
+
+def read_bytes(path: str | Path, what: str = "file", limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` (a larger file is a ValueError naming it)."""
+    fd = open_input(path, what)
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path}: {what} is larger than {limit} bytes")
+    return data
+
+
+def check_nesting(value: Any, where: str, limit: int = MAX_NESTING) -> Any:
+    """``value`` (parsed JSON / TOML) unless its lists and tables nest deeper than ``limit``: ValueError naming
+    ``where``."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            if level > limit:
+                raise ValueError(f"{where}: nested more than {limit} levels deep")
+            stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return value
+
+
+def loads_json(text: str, where: str, what: str = "JSON") -> Any:
+    """Parsed JSON text with bounded nesting; errors are ValueErrors naming ``where`` (line and column)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: {what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") \
+            from None
+    except RecursionError:
+        raise ValueError(f"{where}: {what} is nested more than {MAX_NESTING} levels deep") from None
+    return check_nesting(value, where)
+
+
+def loads_toml(text: str, where: str) -> Any:
+    """Parsed TOML text with bounded nesting; a recursion is a ValueError naming ``where`` (parse errors as
+    tomllib raises them)."""
+    import tomllib
+    try:
+        value = tomllib.loads(text)
+    except RecursionError:
+        raise ValueError(f"{where}: nested more than {MAX_NESTING} levels deep") from None
+    return check_nesting(value, where)
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The UTF-8 text of the regular file ``path``; OSError as is (it names the file), bad UTF-8, a FIFO, a device
+    or a file over MAX_INPUT_BYTES as ValueError naming it."""
+    path = Path(path)
+    data = read_bytes(path, what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -105,22 +214,30 @@ def read_text(path: str | Path, what: str = "file") -> str:
 
 def read_json(path: str | Path, what: str = "JSON file") -> Any:
     """The parsed JSON of ``path``; a decode error names the file, the line and the column."""
-    text = read_text(path, what)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: {what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") \
-            from None
+    return loads_json(read_text(path, what), str(path), what)
+
+
+MAX_GZIP_RATIO = 64
+"""A ``.gz`` input may expand to at most this many times its size plus MAX_GZIP_SLACK (MNIST's files expand 1.5
+to 9 x); a gzip bomb expands about 1000 x."""
+MAX_GZIP_SLACK = 64 << 20
 
 
 def read_gzip(path: str | Path) -> bytes:
-    """The decompressed bytes of a gzip file; damaged or cut-off data is a ValueError naming the file."""
+    """The decompressed bytes of a regular gzip file, at most MAX_GZIP_RATIO x its size (+ MAX_GZIP_SLACK);
+    damaged or cut-off data, or more than that, is a ValueError naming the file."""
     path = Path(path)
+    raw = read_bytes(path, "gzip file")
+    limit = MAX_GZIP_RATIO * len(raw) + MAX_GZIP_SLACK
     try:
-        with gzip.open(path, "rb") as fh:
-            return fh.read()
+        with gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb") as fh:
+            data = fh.read(limit + 1)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: damaged gzip data: {exc}") from None
+    if len(data) > limit:
+        raise ValueError(f"{path}: gzip data expands past {limit} bytes from {len(raw)} (more than "
+                         f"{MAX_GZIP_RATIO} x); refused")
+    return data
 
 
 MAX_NPZ_RATIO = 64
@@ -137,7 +254,7 @@ def read_npz(path: str | Path, what: str = "array archive", stored_only: bool = 
 
     path = Path(path)
     try:
-        with zipfile.ZipFile(path) as zf:
+        with os.fdopen(open_input(path, what), "rb") as raw, zipfile.ZipFile(raw) as zf:
             infos = zf.infolist()
             total = sum(i.file_size for i in infos)
             if stored_only and any(i.compress_type != zipfile.ZIP_STORED for i in infos):

@@ -1,13 +1,17 @@
 """Folder locks: one process at a time trains in a run folder, runs a sweep folder or computes a sweep point.
 
 ``FolderLock(folder)`` takes an exclusive ``flock`` on ``folder/.lock`` without waiting and writes its pid
-there; the kernel drops the lock when the process exits, however it ends (a SIGKILL included), so a stale
+there. The lock file is created exclusively and never through a symbolic link (``O_CREAT | O_EXCL |
+O_NOFOLLOW``); an existing one is opened without following a link and must be a regular file, so a ``.lock``
+planted as a link to another file is refused, not truncated; the kernel drops the lock when the process exits, however it ends (a SIGKILL included), so a stale
 lock file never blocks a later run. Where ``fcntl`` is missing (not POSIX) the lock does nothing.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 from types import TracebackType
 
@@ -23,17 +27,44 @@ class FolderBusy(ValueError):
     """Another process holds the folder's lock; the message names the folder and that process."""
 
 
-class FolderLock:
-    """Context manager holding ``folder/.lock`` (the folder is created if needed)."""
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
-    def __init__(self, folder: str | Path, what: str = "folder"):
-        self.folder, self.what = Path(folder), what
+
+def open_lock_file(path: Path) -> int:
+    """A read-write descriptor of the regular file ``path``, created exclusively when absent; a link, a device or
+    a FIFO there is a ValueError naming it (nothing is opened through it)."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+    except FileExistsError:
+        pass
+    try:
+        fd = os.open(path, os.O_RDWR | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):
+            raise ValueError(f"{path}: the lock file is a symbolic link; socsim does not follow it (remove it)") \
+                from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{path}: the lock file is not a regular file (remove it)")
+    os.set_blocking(fd, True)
+    return fd
+
+
+class FolderLock:
+    """Context manager holding ``folder/.lock`` (the folder is created if needed; with ``create=False`` a missing
+    folder is a FileNotFoundError naming it: readers lock a folder that must exist)."""
+
+    def __init__(self, folder: str | Path, what: str = "folder", create: bool = True):
+        self.folder, self.what, self.create = Path(folder), what, create
         self.fd: int | None = None
 
     def __enter__(self) -> "FolderLock":
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / LOCK
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if self.create:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        elif not self.folder.is_dir():
+            raise FileNotFoundError(f"{self.folder}: no such {self.what}")
+        fd = open_lock_file(self.folder / LOCK)
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -11,6 +11,7 @@ from pathlib import Path
 from socsim.cli.commands import command
 from socsim.exits import EXIT_OK
 from socsim.host.drift import evaluate_drift
+from socsim.locks import FolderLock
 from socsim.runfolder.files import CHECKPOINT, DRIFT, LEGACY_CHECKPOINT
 
 
@@ -40,7 +41,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / CHECKPOINT).exists() and not (run_dir / LEGACY_CHECKPOINT).exists():
         raise FileNotFoundError(f"{run_dir / CHECKPOINT}: no checkpoint; train first with 'socsim train'")
-    evaluate_drift(run_dir, parse_times(args.after), measured=None if args.quiet else _print_row)
+    with FolderLock(run_dir, "run folder", create=False):  # a train --force or another drift waits its turn
+        evaluate_drift(run_dir, parse_times(args.after), measured=None if args.quiet else _print_row)
     if not args.quiet:
         print(f"wrote {run_dir / DRIFT}", file=sys.stdout)
     return EXIT_OK

@@ -13,7 +13,8 @@ from socsim.cli.commands import command
 from socsim.compiler import load_graph
 from socsim.config import Datapath, SocConfig, load_config
 from socsim.exits import EXIT_OK
-from socsim.fileio import write_text
+from socsim.fileio import output_file, write_text
+from socsim.locks import FolderLock
 from socsim.host.data import load_dataset
 from socsim.host.inference import PIPELINED_WITH_WEIGHTS, Inference, inference_json, run_inference
 from socsim.report.summary import result_summary
@@ -87,6 +88,13 @@ def pipelined(cfg: SocConfig, weights: str | None) -> SocConfig:
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
+    if args.weights is None:
+        return _infer(args)
+    with FolderLock(args.weights, "run folder", create=False):  # no train --force may replace it meanwhile
+        return _infer(args)
+
+
+def _infer(args: argparse.Namespace) -> int:
     cfg, graph, dataset, data_path, microbatch, images = _inputs(args)
     if args.pipelined:
         cfg = pipelined(cfg, args.weights)
@@ -125,5 +133,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "numbers as the sequential program, other timing")
     p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP + "; accuracy is not measured")
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
-    p.add_argument("--ledger", metavar="CSV", help="write the evaluation run's ledger rows as CSV")
-    p.add_argument("--json", metavar="FILE", help="write the headline numbers as JSON")
+    p.add_argument("--ledger", metavar="CSV", type=output_file, help="write the evaluation run's ledger rows as CSV")
+    p.add_argument("--json", metavar="FILE", type=output_file, help="write the headline numbers as JSON")

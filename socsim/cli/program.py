@@ -16,7 +16,7 @@ from socsim.argtypes import positive_int, positive_seconds
 from socsim.cli.commands import command
 from socsim.config import load_config
 from socsim.exits import EXIT_OK
-from socsim.fileio import write_text
+from socsim.fileio import output_file, write_text
 from socsim.report.summary import result_summary
 from socsim.sim import Soc, Trap
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
@@ -114,9 +114,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("program", help="assembly (.s) or binary (.bin) program")
     p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
     p.add_argument("--dump", action="append", metavar="SYMBOL", help="print a symbol's final contents")
-    p.add_argument("--ledger", metavar="CSV", help="write the energy/activity ledger rows as CSV")
-    p.add_argument("--json", metavar="FILE", help="write the summary as JSON")
-    p.add_argument("--trace", metavar="FILE", help="write the unit timeline as Chrome trace-event JSON (Perfetto)")
+    p.add_argument("--ledger", type=output_file, metavar="CSV", help="write the energy/activity ledger rows as CSV")
+    p.add_argument("--json", type=output_file, metavar="FILE", help="write the summary as JSON")
+    p.add_argument("--trace", type=output_file, metavar="FILE", help="write the unit timeline as Chrome trace-event JSON (Perfetto)")
     p.add_argument("--trace-cycles", type=positive_int, metavar="N",
                    help="with --trace: only the jobs starting in the first N cycles")
     p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP)

@@ -7,16 +7,16 @@ from pathlib import Path
 
 from socsim.cli.commands import command
 from socsim.exits import EXIT_OK
-from socsim.fileio import write_text
+from socsim.fileio import output_file, write_text
 from socsim.report.compare import compare_table
 from socsim.report.report import build_compare, build_report, compare_text, export, run_figures
-from socsim.runfolder.files import REPORT
+from socsim.runfolder.files import REPORT, check_not_run_file
 from socsim.runfolder.read import load_run
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     run = load_run(args.run_dir)
-    out = Path(args.output) if args.output else run.path / REPORT
+    out = check_not_run_file(args.output, "-o", (REPORT,)) if args.output else run.path / REPORT
     figures = run_figures(run)
     if args.export:
         paths = export(run, args.export, figures=figures)
@@ -27,6 +27,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    check_not_run_file(args.output, "-o")
+    if args.csv:
+        check_not_run_file(args.csv, "--csv")
     runs = [load_run(p) for p in args.run_dirs]
     print(compare_text(runs))
     write_text(args.output, build_compare(runs, embed=args.embed))
@@ -45,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "figures, per-epoch / component / layer x phase / opcode tables, the mapping "
                                    "and the config. Figures are embedded; the page references no other file.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run folder written by 'socsim train'")
-    p.add_argument("-o", "--output", metavar="HTML", help="page to write (default: RUN_DIR/report.html)")
+    p.add_argument("-o", "--output", metavar="HTML", type=output_file, help="page to write (default: RUN_DIR/report.html)")
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")
     p.add_argument("--export", metavar="DIR", help="also write every table (CSV, JSON) and figure (PNG, SVG) here")
@@ -56,8 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "differ; a ratio column per run against the first. Prints the table and writes an "
                                    "HTML page with accuracy, energy and latency figures.")
     p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="run folders written by 'socsim train'")
-    p.add_argument("-o", "--output", metavar="HTML", default="compare.html",
+    p.add_argument("-o", "--output", metavar="HTML", type=output_file, default="compare.html",
                    help="page to write (default: compare.html)")
-    p.add_argument("--csv", metavar="FILE", help="also write the table as CSV (plain numbers in pJ and s)")
+    p.add_argument("--csv", metavar="FILE", type=output_file, help="also write the table as CSV (plain numbers in pJ and s)")
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")

@@ -12,6 +12,7 @@ from socsim.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from socsim.signals import Terminated
 from socsim.sim.engines import ENGINE_HELP, ENGINES
 from socsim.sweep.pareto import pareto_table
+from socsim.sweep.backends import check_scheduler_address
 from socsim.sweep.run import out_dir_of, run_sweep
 from socsim.sweep.spec import expand, load_sweep
 from socsim.sweep.table import RESULTS, STATUS_OK
@@ -20,6 +21,8 @@ from socsim.sweep.table import RESULTS, STATUS_OK
 def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     say = (lambda line: print(line, file=stream, flush=True))
+    if args.scheduler:
+        check_scheduler_address(args.scheduler)  # before anything is read, built or connected
     spec = load_sweep(args.sweep)
     if args.engine:
         spec = replace(spec, job=replace(spec.job, engine=args.engine))
@@ -31,7 +34,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return EXIT_OK
     try:
         outcome = run_sweep(spec, args.out, args.workers, args.scheduler, args.retry_failed,
-                            figures=not args.no_figures, progress=say)
+                            figures=not args.no_figures, progress=say, force=args.force)
     except KeyboardInterrupt as exc:
         say(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; finished points are in "
             f"{out_dir_of(spec, args.out) / RESULTS}. Run the same command again to resume.")
@@ -67,6 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run on an existing Dask distributed cluster, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--retry-failed", action="store_true", help="rerun points that finished with a trap or error")
     p.add_argument("--dry-run", action="store_true", help="check the file and list the points and keys; run nothing")
+    p.add_argument("--force", action="store_true",
+                   help="write into a results folder that holds another sweep (its rows are dropped)")
     p.add_argument("--no-figures", action="store_true", help="write the table only")
     p.add_argument("--engine", choices=sorted(ENGINES), help=ENGINE_HELP + " (default: the file's [job] engine, else "
                    "fast)")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from socsim.compiler.graph import LAYERS, Graph, GraphError, Input, Node, make_layer, type_text
+from socsim.fileio import loads_toml as parse_toml
 from socsim.fileio import read_text
 
 TOP_KEYS = {"name": "graph name (a string)", "input": "table: shape, dataset, name",
@@ -50,9 +51,11 @@ def load_toml(path: str | Path) -> Graph:
 def loads_toml(text: str, source: str = "<string>", default_name: str = "graph") -> Graph:
     """Parse graph TOML text; ``source`` names it in errors."""
     try:
-        data = tomllib.loads(text)
+        data = parse_toml(text, source)
     except tomllib.TOMLDecodeError as exc:
         raise GraphError(f"{source}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # nested too deep
+        raise GraphError(str(exc)) from None
     return graph_from_dict(data, source, default_name)
 
 

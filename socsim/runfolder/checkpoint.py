@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from socsim.fileio import atomic_write, read_npz
+from socsim.fileio import atomic_write, loads_json, read_npz
 
 FORMAT = "socsim-checkpoint"
 VERSION = 1
@@ -117,9 +117,11 @@ def load_checkpoint(path: Path) -> Any:
     if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
         raise CheckpointError(f"{path}: no '{META}' entry (not a socsim checkpoint)")
     try:
-        meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = loads_json(raw.tobytes().decode("utf-8"), f"{path}: '{META}'", "checkpoint metadata")
+    except UnicodeDecodeError as exc:
         raise CheckpointError(f"{path}: '{META}' is not UTF-8 JSON: {exc}") from None
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else meta
         raise CheckpointError(f"{path}: not a socsim checkpoint (format {got!r})")

@@ -21,7 +21,7 @@ from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled
 from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig
-from socsim.fileio import atomic_write
+from socsim.fileio import atomic_write, is_temporary
 from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 
 CHECKPOINT = "checkpoint.npz"
@@ -86,12 +86,25 @@ def mapping_record(graph: Graph, cfg: SocConfig, compiled: Compiled) -> dict[str
             "geometry_macs_per_image": macs}
 
 
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a run (its run.json, metrics.csv or checkpoint)."""
+    return any((folder / name).exists() for name in (RUN_ARGS, METRICS, CHECKPOINT, LEGACY_CHECKPOINT))
+
+
+def check_not_run_file(path: str | Path, option: str, allowed: tuple[str, ...] = ()) -> Path:
+    """``path`` unless it names a file of a run folder (other than ``allowed``), which an output must not replace:
+    ValueError naming ``option`` and the file."""
+    path = Path(path)
+    if path.name in RUN_FILES and path.name not in allowed and is_run_folder(path.parent):
+        raise ValueError(f"{option} {path}: a file of the run folder {path.parent}; write the output elsewhere")
+    return path
+
+
 def run_files(run_dir: Path) -> list[str]:
     """Names in ``run_dir`` that a run wrote (its files and the temporaries of interrupted writes)."""
     if not run_dir.is_dir():
         return []
-    return sorted(p.name for p in run_dir.iterdir() if p.name in RUN_FILES or (
-        p.name.startswith(".") and ".tmp-" in p.name))
+    return sorted(p.name for p in run_dir.iterdir() if p.name in RUN_FILES or is_temporary(p.name))
 
 
 def clear_run(run_dir: Path) -> list[str]:

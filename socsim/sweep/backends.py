@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import sys
 from typing import Any, Callable, Sequence
@@ -60,20 +61,41 @@ def run_pool(jobs: Sequence[PointJob], workers: int, on_result: OnResult) -> Non
         pool.join()
 
 
+_ADDRESS = re.compile(r"(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})")
+SCHEMES = ("tcp", "tls")
+"""The Dask transports a sweep connects through (UCX needs ucx-py, which socsim does not install)."""
+
+
+def check_scheduler_address(address: str) -> str:
+    """``address`` when it is ``[tcp|tls://]HOST:PORT``; SweepError saying what is expected otherwise (checked
+    before dask is imported or anything connects)."""
+    match = _ADDRESS.fullmatch(address.strip())
+    expected = "expected a Dask scheduler address tcp://HOST:PORT or tls://HOST:PORT (e.g. tcp://127.0.0.1:8786)"
+    if match is None:
+        raise SweepError(f"--scheduler {address!r}: {expected}")
+    if match["scheme"] not in (None, *SCHEMES):
+        raise SweepError(f"--scheduler {address!r}: transport {match['scheme']}:// is not supported; {expected}")
+    if not 0 < int(match["port"]) < 65536:
+        raise SweepError(f"--scheduler {address!r}: port {match['port']} is not in 1..65535")
+    return address.strip()
+
+
 def run_dask(jobs: Sequence[PointJob], address: str, on_result: OnResult, connect_timeout_s: float = 10.0) -> None:
     """Submit every point to the Dask scheduler at ``address`` (e.g. ``tcp://127.0.0.1:8786``).
 
     The workers must have socsim installed and see the same paths as this process (the graph or
     program file and the results folder): a shared filesystem, or workers on this host.
     """
+    address = check_scheduler_address(address)
     try:
         from distributed import Client, as_completed  # deferred: optional (only --scheduler needs it)
     except ImportError:
         raise SweepError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
     try:
         client = Client(address, timeout=f"{connect_timeout_s}s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    except Exception as exc:  # OSError, TimeoutError, dask's own errors: one line, never a traceback
+        raise SweepError(f"cannot reach the Dask scheduler at {address} within {connect_timeout_s:g} s: "
+                         f"{type(exc).__name__}: {exc}") from None
     futures = []
     try:
         futures = [client.submit(run_point, job, key=f"socsim-point-{job.key}-{os.getpid()}", pure=False)

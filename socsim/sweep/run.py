@@ -5,20 +5,23 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
-from socsim.fileio import clean_temporaries
+from socsim.fileio import clean_temporaries, read_json, write_text
 from socsim.locks import FolderLock
 from socsim.sweep.backends import default_workers, run_dask, run_pool
 from socsim.sweep.figures import write_figures
 from socsim.sweep.jobs import PointJob
-from socsim.sweep.spec import Point, SweepSpec, expand
+from socsim.sweep.spec import Point, SweepError, SweepSpec, expand
 from socsim.sweep.table import FAILED_STATUSES, RESULTS, STATUS_OK, make_row, read_table, write_table
 
+OWNER = "sweep.json"
+"""Which sweep a results folder holds (``{"name": ...}``): another sweep's ``--out`` is refused unless --force."""
 POINTS_DIR = "points"
 """Per-point folders ``points/KEY/`` (config.toml and, for training, the run folder)."""
 
@@ -63,18 +66,39 @@ def finished_rows(spec: SweepSpec, points: list[Point], results: Path, retry_fai
 
 def run_sweep(spec: SweepSpec, out: str | Path | None = None, workers: int | None = None,
               scheduler: str | None = None, retry_failed: bool = False, figures: bool = True,
-              progress: Callable[[str], None] | None = None) -> SweepOutcome:
+              progress: Callable[[str], None] | None = None, force: bool = False) -> SweepOutcome:
     """Run every unfinished point of ``spec`` and return the table.
 
     ``workers``: local pool size (default: the CPUs available; 1 runs in this process);
     ``scheduler``: a Dask scheduler address, used instead of the local pool. Results go to
-    ``OUT/results.csv`` (rewritten atomically as each point finishes), figures to ``OUT/*.png``.
+    ``OUT/results.csv`` (rewritten atomically as each point finishes), figures to ``OUT/*.png``. A folder that
+    holds another sweep's results (``OUT/sweep.json`` names another sweep) is refused unless ``force``.
     """
     points = expand(spec)  # every bad field or value is reported here, before anything runs
     out_dir = out_dir_of(spec, str(out) if out else None).resolve()
     with FolderLock(out_dir, "sweep folder"):  # a second sweep into the same folder is refused, not interleaved
+        claim_folder(spec, out_dir, force)
         clean_temporaries(out_dir)  # what a kill during an earlier write of the table left
         return _run_locked(spec, points, out_dir, workers, scheduler, retry_failed, figures, progress)
+
+
+def claim_folder(spec: SweepSpec, out_dir: Path, force: bool) -> None:
+    """Record that ``out_dir`` holds sweep ``spec.name``; SweepError when it holds another sweep (unless
+    ``force``: that sweep's rows are then dropped)."""
+    owner = out_dir / OWNER
+    if owner.exists():
+        try:
+            data = read_json(owner, OWNER)
+            other = data.get("name") if isinstance(data, dict) else None
+        except (OSError, ValueError):
+            other = None
+        if other != spec.name and not force:
+            held = f"sweep {other!r}" if isinstance(other, str) else f"an unreadable {OWNER}"
+            raise SweepError(f"{out_dir}: this results folder holds {held}, not {spec.name!r}; give another --out "
+                             "(or the sweep file's 'out'), or --force to drop its rows")
+        if other == spec.name:
+            return
+    write_text(owner, json.dumps({"name": spec.name}) + "\n")
 
 
 def _run_locked(spec: SweepSpec, points: list[Point], out_dir: Path, workers: int | None, scheduler: str | None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, fields, is_dataclass
@@ -22,7 +23,7 @@ from socsim import __version__
 from socsim.compiler import load_graph
 from socsim.config import PRESET_DIR, SocConfig, load_config
 from socsim.configtools import ConfigError, to_mapping
-from socsim.fileio import read_text
+from socsim.fileio import loads_toml, read_text
 from socsim.host.data import DATASETS
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINES
 
@@ -309,7 +310,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     path = Path(path)
     where = str(path)
     try:
-        data = tomllib.loads(read_text(path, "sweep file"))
+        data = loads_toml(read_text(path, "sweep file"), where)
     except OSError as exc:
         raise SweepError(f"{where}: cannot read sweep file: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -368,6 +369,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     for i, p in enumerate(points):
         for dotted in p:
             _checked_path(dotted, f"{where}: [[point]] {i + 1}")
+    check_point_count(grid, points, where)
     swept = {k for v in grid.values() for item in v if isinstance(item, dict) for k in item} | set(grid)
     if job.epochs is not None and any("train.epochs" in d for d in (swept, *points)):
         raise SweepError(f"{where}: train.epochs is swept; leave [job] epochs out (it would override it)")
@@ -399,8 +401,25 @@ def _base_file(base: str) -> str:
     return base if Path(base).suffix else str(PRESET_DIR / f"{base}.toml")
 
 
+MAX_POINTS = 10_000
+"""A sweep expands to at most this many points (grid product plus explicit points), counted before any is made."""
+
+
+def check_point_count(grid: dict[str, list[Any]], points: list[Any], where: str) -> int:
+    """The number of points ``grid`` and ``points`` expand to (before duplicates are dropped); SweepError naming
+    ``where`` and every axis's length past MAX_POINTS."""
+    count = math.prod(len(v) for v in grid.values()) if grid else 0
+    count += len(points)
+    if count > MAX_POINTS:
+        sizes = " x ".join(f"{axis} ({len(v)})" for axis, v in grid.items()) or "none"
+        raise SweepError(f"{where}: the sweep has {count} points (grid {sizes}, {len(points)} explicit); at most "
+                         f"{MAX_POINTS} are allowed: split it into several sweeps")
+    return count
+
+
 def expand(spec: SweepSpec) -> list[Point]:
     """Every point of the sweep with its resolved config; a bad value raises SweepError naming the point."""
+    check_point_count(spec.grid, spec.points, spec.path)
     combos = []
     for values in itertools.product(*spec.grid.values()):
         combo: dict[str, Any] = {}

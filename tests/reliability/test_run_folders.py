@@ -33,7 +33,7 @@ def test_out_over_a_run_is_refused_and_leaves_it_untouched(run_copy, capsys):
 
 def test_force_starts_over_and_leaves_no_file_of_the_old_run(run_copy, tmp_path):
     (run_copy / "drift.csv").write_text("old\n")
-    (run_copy / f".{CHECKPOINT}.tmp-abc").write_bytes(b"half")  # a kill during a checkpoint write
+    (run_copy / f".{CHECKPOINT}.tmp-socsim-abc12345").write_bytes(b"half")  # a kill during a checkpoint write
     (run_copy / "notes.txt").write_text("mine\n")  # not a run file: kept
     assert train(MLP, "--config", "wu2023", *TINY, "--epochs", "1", "--out", str(run_copy), "--force") == 0
     assert not (run_copy / "drift.csv").exists() and not list(run_copy.glob(".*.tmp-*"))
@@ -129,8 +129,8 @@ def test_files_are_created_0644_and_temporaries_are_cleaned(tmp_path, tiny_run):
         target.write_text("old")
         atomic_write(target, lambda fh: (fh.write("new"), (_ for _ in ()).throw(RuntimeError("kill"))), binary=False)
     assert target.read_text() == "old" and not list(tmp_path.glob(".*.tmp-*"))
-    (tmp_path / ".x.csv.tmp-1234").write_text("left by a SIGKILL")
-    assert [p.name for p in clean_temporaries(tmp_path)] == [".x.csv.tmp-1234"]
+    (tmp_path / ".x.csv.tmp-socsim-12345678").write_text("left by a SIGKILL")
+    assert [p.name for p in clean_temporaries(tmp_path)] == [".x.csv.tmp-socsim-12345678"]
 
 
 def test_a_rename_is_followed_by_an_fsync_of_the_folder(tmp_path, monkeypatch):
@@ -174,7 +174,7 @@ def test_resume_to_fewer_epochs_than_done_is_refused(run_copy, capsys):
 
 
 def test_resume_removes_the_temporaries_of_a_killed_write(run_copy):
-    left = run_copy / f".{CHECKPOINT}.tmp-k1ll3d"
+    left = run_copy / f".{CHECKPOINT}.tmp-socsim-k1ll3d00"
     left.write_bytes(b"half a checkpoint")
     assert train("--resume", str(run_copy), "--epochs", "1") == 0
     assert not left.exists() and read_checkpoint(run_copy)["trainer"]["epoch"] == 1
