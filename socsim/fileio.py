@@ -1,12 +1,14 @@
 """Files written safely and read with errors that name them.
 
 A write goes to a temporary file beside its target (``.NAME.tmp-socsim-XXXXXXXX``), is flushed and fsynced,
-renamed into place, and the folder is fsynced, so a kill leaves the old file or the new one, never half
-of one; :func:`clean_temporaries` removes what a kill left behind (only names of that exact form). A write never
-replaces a symbolic link, a device, a FIFO or a socket (:func:`check_output`). Inputs are read only from regular
-files and at most :data:`MAX_INPUT_BYTES` (:func:`read_bytes`), JSON nested at most :data:`MAX_NESTING` deep. Files are created readable by the group
-and others (0666 minus the umask, 0644 with the usual umask), as ``open`` would. Reads raise ValueError
-naming the file for text that is not UTF-8, JSON that does not parse and gzip data that is damaged.
+renamed into place, and the folder is fsynced, so a kill leaves the old file or the new one, never half of one;
+:func:`clean_temporaries` removes what a kill left behind (only names of that exact form). A write never replaces
+a symbolic link, a device, a FIFO or a socket (:func:`check_output`). Files are created readable by the group and
+others (0666 minus the umask, 0644 with the usual umask), as ``open`` would.
+
+Inputs are read only from regular files, at most :data:`MAX_INPUT_BYTES` (:func:`read_bytes`); JSON and TOML
+nest at most :data:`MAX_NESTING` deep; gzip data expands at most :data:`MAX_GZIP_RATIO` times. Reads raise
+ValueError naming the file for text that is not UTF-8, JSON that does not parse and gzip data that is damaged.
 """
 
 from __future__ import annotations

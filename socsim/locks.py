@@ -3,8 +3,9 @@
 ``FolderLock(folder)`` takes an exclusive ``flock`` on ``folder/.lock`` without waiting and writes its pid
 there. The lock file is created exclusively and never through a symbolic link (``O_CREAT | O_EXCL |
 O_NOFOLLOW``); an existing one is opened without following a link and must be a regular file, so a ``.lock``
-planted as a link to another file is refused, not truncated; the kernel drops the lock when the process exits, however it ends (a SIGKILL included), so a stale
-lock file never blocks a later run. Where ``fcntl`` is missing (not POSIX) the lock does nothing.
+planted as a link to another file is refused, not truncated. The kernel drops the lock when the process exits,
+however it ends (a SIGKILL included), so a stale lock file never blocks a later run.
+Where ``fcntl`` is missing (not POSIX) the lock does nothing.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from socsim.compiler import load_graph
 from socsim.config import Datapath, SocConfig, load_config
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
-from socsim.locks import FolderLock
 from socsim.host.data import load_dataset
 from socsim.host.inference import PIPELINED_WITH_WEIGHTS, Inference, inference_json, run_inference
+from socsim.locks import FolderLock
 from socsim.report.summary import result_summary
 from socsim.runfolder.runargs import RunArgs, file_sha256
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES

@@ -116,7 +116,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dump", action="append", metavar="SYMBOL", help="print a symbol's final contents")
     p.add_argument("--ledger", type=output_file, metavar="CSV", help="write the energy/activity ledger rows as CSV")
     p.add_argument("--json", type=output_file, metavar="FILE", help="write the summary as JSON")
-    p.add_argument("--trace", type=output_file, metavar="FILE", help="write the unit timeline as Chrome trace-event JSON (Perfetto)")
+    p.add_argument("--trace", type=output_file, metavar="FILE",
+                   help="write the unit timeline as Chrome trace-event JSON (Perfetto)")
     p.add_argument("--trace-cycles", type=positive_int, metavar="N",
                    help="with --trace: only the jobs starting in the first N cycles")
     p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from socsim.cli.commands import command
 from socsim.exits import EXIT_OK
@@ -48,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "figures, per-epoch / component / layer x phase / opcode tables, the mapping "
                                    "and the config. Figures are embedded; the page references no other file.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run folder written by 'socsim train'")
-    p.add_argument("-o", "--output", metavar="HTML", type=output_file, help="page to write (default: RUN_DIR/report.html)")
+    p.add_argument("-o", "--output", metavar="HTML", type=output_file,
+                   help="page to write (default: RUN_DIR/report.html)")
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")
     p.add_argument("--export", metavar="DIR", help="also write every table (CSV, JSON) and figure (PNG, SVG) here")
@@ -61,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="run folders written by 'socsim train'")
     p.add_argument("-o", "--output", metavar="HTML", type=output_file, default="compare.html",
                    help="page to write (default: compare.html)")
-    p.add_argument("--csv", metavar="FILE", type=output_file, help="also write the table as CSV (plain numbers in pJ and s)")
+    p.add_argument("--csv", metavar="FILE", type=output_file,
+                   help="also write the table as CSV (plain numbers in pJ and s)")
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")

@@ -11,8 +11,8 @@ from socsim.argtypes import positive_int
 from socsim.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from socsim.signals import Terminated
 from socsim.sim.engines import ENGINE_HELP, ENGINES
-from socsim.sweep.pareto import pareto_table
 from socsim.sweep.backends import check_scheduler_address
+from socsim.sweep.pareto import pareto_table
 from socsim.sweep.run import out_dir_of, run_sweep
 from socsim.sweep.spec import expand, load_sweep
 from socsim.sweep.table import RESULTS, STATUS_OK
