@@ -15,6 +15,7 @@ batchnorm ``{"scale", "bias", "mean", "var"}`` of shape (C,). ``graph.crossbar_m
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,30 @@ def _check_attrs(ctx: _Ctx, node: onnx.NodeProto, allowed: dict[str, Any]) -> di
         want = allowed[key]
         if isinstance(want, _Only) and value not in want.values:
             raise ctx.error(node, f"{key} = {value!r} is not supported; only {want.values}")
+        expected = _attr_kind(want)
+        if not _is_kind(value, expected):
+            raise ctx.error(node, f"attribute {key} = {value!r}: expected {expected}")
     return {k: (v.values[0] if isinstance(v, _Only) else v) for k, v in allowed.items()} | got
+
+
+def _attr_kind(default: Any) -> str:
+    """What an attribute must hold, from its default (None: a list of integers such as kernel_shape or axes)."""
+    sample = default.values[0] if isinstance(default, _Only) else default
+    if sample is None or isinstance(sample, list):
+        return "a list of integers"
+    if isinstance(sample, bytes):
+        return "a string"
+    return "an integer" if isinstance(sample, int) else "a number"
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind == "a list of integers":
+        return isinstance(value, list) and all(isinstance(v, int) for v in value)
+    if kind == "a string":
+        return isinstance(value, bytes)
+    if kind == "an integer":
+        return isinstance(value, int)
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -354,6 +378,7 @@ def load_onnx(model: str | Path | onnx.ModelProto, *, name: str | None = None, d
     ctx.batch = dims[0]
     _append(ctx, Node(in_name, make_layer("input", shape=dims[1:], dataset=dataset)), inp.name, {})
     for index, node in enumerate(g.node):
+        _check_node(ctx, node)
         if _fold_node(ctx, node):
             continue
         convert = OPS.get(node.op_type)
@@ -384,6 +409,14 @@ def load_onnx(model: str | Path | onnx.ModelProto, *, name: str | None = None, d
     except GraphError as exc:
         raise GraphError(f"{source}: {exc}") from None
     return OnnxImport(graph, ctx.weights)
+
+
+def _check_node(ctx: _Ctx, node: onnx.NodeProto) -> None:
+    """A node names an output, and an input unless it is a Constant (GraphError naming the node otherwise)."""
+    if not node.output or not node.output[0]:
+        raise ctx.error(node, "the node has no output")
+    if node.op_type != "Constant" and not any(node.input):
+        raise ctx.error(node, "the node has no input")
 
 
 def _fold_node(ctx: _Ctx, node: onnx.NodeProto) -> bool:

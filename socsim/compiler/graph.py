@@ -40,9 +40,10 @@ MAX_TENSOR_WORDS = 1 << 32
 """Largest tensor of one image (words) and largest weight matrix (rows x cols) a graph may have."""
 
 
-def knob(default: Any = dataclasses.MISSING, *, doc: str, lo: int | float | None = None) -> Any:
-    """A layer field with its meaning (for docs and errors) and an inclusive lower bound."""
-    return field(default=default, metadata={"doc": doc, "lo": lo})
+def knob(default: Any = dataclasses.MISSING, *, doc: str, lo: int | float | None = None,
+         hi: int | float | None = None) -> Any:
+    """A layer field with its meaning (for docs and errors) and inclusive bounds."""
+    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi})
 
 
 _TYPE_TEXT = {int: "an integer", bool: "true or false", float: "a number", str: "a string",
@@ -102,6 +103,9 @@ class Layer:
             items = value if isinstance(value, tuple) else (value,)
             if lo is not None and any(v is not None and v < lo for v in items):
                 raise GraphError(f"{self.kind}.{f.name} = {value!r} is out of range; allowed >= {lo}")
+            hi = f.metadata.get("hi")
+            if hi is not None and any(v is not None and v > hi for v in items):
+                raise GraphError(f"{self.kind}.{f.name} = {value!r} is out of range; allowed <= {hi}")
             if any(isinstance(v, int) and not isinstance(v, bool) and v > MAX_SIZE for v in items):
                 raise GraphError(f"{self.kind}.{f.name} = {value!r} is out of range; allowed <= {MAX_SIZE}")
             if any(isinstance(v, float) and not math.isfinite(v) for v in items):
@@ -301,7 +305,7 @@ class BatchNorm(Layer):
     kind: ClassVar[str] = "batchnorm"
     doc: ClassVar[str] = "batch normalization over channels (or features), digital"
     eps: float = knob(1e-5, doc="added to the variance", lo=0.0)
-    momentum: float = knob(0.1, doc="running-statistics update: r = (1 - m) r + m batch_stat", lo=0.0)
+    momentum: float = knob(0.1, doc="running-statistics update: r = (1 - m) r + m batch_stat", lo=0.0, hi=1.0)
 
     def infer(self, ins: tuple[Shape, ...]) -> Shape:
         if len(ins[0]) not in (1, 3):

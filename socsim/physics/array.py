@@ -48,6 +48,8 @@ class PairArray(Crossbar):
         self.f: Flat = flatten(params)
         self.n_slices = n_slices
         shape = (2, n_slices, rows, cols)
+        self.g_ceiling = max(self.f.g_max, g_stuck_low, g_stuck_high, g_initial)
+        """Highest conductance a device of this array can hold (uS): its range, stuck or initial value."""
         self.g = np.full(shape, g_initial, dtype=np.float32)
         self.writes = np.zeros(shape, dtype=np.int64)
         self.t_prog = np.zeros(shape, dtype=np.float64)
@@ -83,6 +85,10 @@ class PairArray(Crossbar):
         """Invalidate cached read matrices after programming."""
         self._version += 1
         self._cache.clear()
+
+    def state_bounds(self) -> dict[str, tuple[float, float, str]]:
+        g = (0.0, self.g_ceiling, "uS")
+        return {"g": g, "g_target": g, "t_prog": (0.0, np.inf, "s"), "full_scale": (0.0, np.inf, "uA")}
 
     def _state_loaded(self) -> None:
         self._touched()

@@ -76,6 +76,10 @@ class Crossbar(ABC):
         """The mutable state: arrays (copies) and numbers."""
         return _state.get_state(self, self.STATE)
 
+    def state_bounds(self) -> dict[str, tuple[float, float, str]]:
+        """Physical range ``(lo, hi, unit)`` of each ``STATE`` attribute that has one (checked on restore)."""
+        return {}
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict` into a model built from the same config and seed; ValueError on a mismatch."""
         _state.set_state(self, self.STATE, state)

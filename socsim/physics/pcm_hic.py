@@ -63,6 +63,13 @@ class PcmHybrid(PairArray):
         self._state_key: tuple | None = None
         self._state: tuple[np.ndarray, np.ndarray] | None = None
 
+    NU_RANGE = (0.0, 1.0)
+    """Drift exponents a restored state may hold: drift_nu draws about 0.05-0.2 (Joshi 2020), never below 0;
+    1 bounds it far above any measured PCM."""
+
+    def state_bounds(self) -> dict[str, tuple[float, float, str]]:
+        return {**super().state_bounds(), "nu": (*self.NU_RANGE, "(drift exponent)")}
+
     # ---- device statistics -------------------------------------------------------------------
     def _redraw_nu(self, sel: np.ndarray) -> None:
         self.nu[sel] = drift_nu_many(self.g[sel].astype(np.float64), self.f.pcm_g_max, self.z_nu[sel])

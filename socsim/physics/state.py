@@ -4,6 +4,10 @@ A model lists the attributes that change after construction in ``STATE`` (dotted
 e.g. ``adc.saturated``); everything else is rebuilt from the config and seed. Values are numpy arrays
 (restored in place: same shape and dtype), a ``numpy.random.Generator`` (saved as its bit generator's
 state, a JSON-able dict) or plain numbers.
+
+A restored state is checked before anything changes: arrays of the same shape and dtype, every float finite,
+every integer (a counter) in 0..MAX_COUNT, and each value inside the model's own physical range
+(``Crossbar.state_bounds``: conductances within the device's range, drift exponents in [0, 1], ...).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Any, Mapping
 import numpy as np
 
 RNG_KEY = "bit_generator_state"
+MAX_COUNT = 2 ** 62
+"""Largest counter (reads, programming operations, writes) a restored state may hold."""
 
 
 def _owner(obj: Any, dotted: str) -> tuple[Any, str]:
@@ -49,8 +55,10 @@ def set_state(obj: Any, names: tuple[str, ...], state: Mapping[str, Any]) -> Non
         parts = [f"missing {', '.join(missing)}"] if missing else []
         parts += [f"unknown {', '.join(extra)}"] if extra else []
         raise ValueError(f"{kind} state: " + "; ".join(parts))
+    bounds = obj.state_bounds() if hasattr(obj, "state_bounds") else {}
     for name in names:  # check everything before changing anything
         _check(kind, name, getattr(*_owner(obj, name)), state[name])
+        _check_range(kind, name, state[name], bounds.get(name))
     for name in names:
         owner, leaf = _owner(obj, name)
         current, value = getattr(owner, leaf), state[name]
@@ -80,6 +88,29 @@ def _check(kind: str, name: str, current: Any, value: Any) -> None:
             raise ValueError(f"{where}: expected a {current.dtype} array of shape {current.shape}, got {got}")
     elif not _same_kind(current, value):
         raise ValueError(f"{where}: expected a {type(current).__name__}, got {value!r}")
+
+
+def _check_range(kind: str, name: str, value: Any, bound: tuple[float, float, str] | None) -> None:
+    """Finite floats, counters in 0..MAX_COUNT, and ``bound`` = (lo, hi, unit) inclusive when given."""
+    where = f"{kind} state {name}"
+    if isinstance(value, Mapping):  # a generator state, checked by _check
+        return
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{where}: holds NaN or inf; expected finite numbers")
+    elif arr.dtype.kind in "iu" and arr.size:
+        if int(arr.min()) < 0 or int(arr.max()) > MAX_COUNT:
+            bad = int(arr.min()) if int(arr.min()) < 0 else int(arr.max())
+            raise ValueError(f"{where}: {bad} is not a count in 0..2^62")
+    elif arr.dtype.kind == "O":  # a Python int beyond 64 bits
+        raise ValueError(f"{where}: {value!r} is not a count in 0..2^62")
+    if bound is not None and arr.size and arr.dtype.kind in "fiu":
+        lo, hi, unit = bound
+        low, high = float(arr.min()), float(arr.max())
+        if low < lo or high > hi:
+            raise ValueError(f"{where}: {low if low < lo else high:g} {unit} is outside the device's range "
+                             f"[{lo:g}, {hi:g}] {unit}")
 
 
 def _same_kind(current: Any, value: Any) -> bool:

@@ -22,6 +22,7 @@ from socsim.compiler.lower import Compiled
 from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig
 from socsim.fileio import atomic_write, is_temporary
+from socsim.physics.state import MAX_COUNT
 from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 
 CHECKPOINT = "checkpoint.npz"
@@ -116,6 +117,10 @@ def clear_run(run_dir: Path) -> list[str]:
     return names
 
 
+MAX_EPOCHS = 1 << 20
+"""Most epochs a checkpoint may record."""
+
+
 def read_checkpoint(run_dir: Path) -> dict[str, Any]:
     """The checkpoint of a run folder, checked: ``{"trainer": {...}, "metrics": [...], "ledgers": [...]}``."""
     path = run_dir / CHECKPOINT
@@ -149,20 +154,22 @@ def check_run_state(state: Any, where: str) -> None:
     metrics = _need(state, "metrics", list, where)
     ledgers = _need(state, "ledgers", list, where)
     t = f"{where}: trainer"
-    for key in ("epoch", "cycle"):
-        if _need(trainer, key, int, t) < 0:
-            raise CheckpointError(f"{t}: {key} = {trainer[key]} is negative")
+    for key, top in (("epoch", MAX_EPOCHS), ("cycle", MAX_COUNT)):
+        if not 0 <= _need(trainer, key, int, t) <= top:
+            raise CheckpointError(f"{t}: {key} = {trainer[key]} is not in 0..{top}")
     memory = _need(trainer, "memory", dict, t)
     for name, values in memory.items():
         if not isinstance(values, np.ndarray) or values.dtype != np.float32 or values.ndim != 1:
             raise CheckpointError(f"{t}: memory {name!r}: expected a 1-D float32 array")
+        if not np.isfinite(values).all():
+            raise CheckpointError(f"{t}: memory {name!r}: holds NaN or inf (a run that produces one traps)")
     for i, xbar in enumerate(_need(trainer, "crossbars", list, t)):
         if xbar is not None and not isinstance(xbar, dict):
             raise CheckpointError(f"{t}: crossbars[{i}]: expected a table of device state or null")
     for i, block in enumerate(_need(trainer, "blocks", list, t)):
         if not (isinstance(block, list) and len(block) == 5 and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in block)):
-            raise CheckpointError(f"{t}: blocks[{i}]: expected 5 integers (r0, c0, rows, cols, in_bits)")
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT for v in block)):
+            raise CheckpointError(f"{t}: blocks[{i}]: expected 5 integers >= 0 (r0, c0, rows, cols, in_bits)")
     if len(metrics) != trainer["epoch"] or not all(isinstance(r, dict) for r in metrics):
         raise CheckpointError(f"{where}: metrics: expected one row (a table) per finished epoch "
                               f"({trainer['epoch']}), got {len(metrics)}")

@@ -4,10 +4,18 @@ device state).
 Every other report module works on the :class:`RunFolder` fields (plain DataFrames and arrays), so a
 report never needs the simulator or the checkpoint. Files that are missing load as ``None`` or empty
 frames; :func:`load_run` fails only when the folder has no ``metrics.csv``.
+
+Each file is read by one checked reader; an error names the file and the field: metrics.csv has one row per
+epoch (1, 2, ... in order), finite numbers >= 0 (accuracies and shares in [0, 1]; test_accuracy may be empty:
+timing-only runs); ledger.csv has finite counts, cycles and energies >= 0 whose sums per epoch and program equal
+metrics.csv's energies; mapping.json has the types :func:`socsim.runfolder.files.mapping_record` writes; the
+device-state archives hold ``tile{i}_{g,writes,t_prog,w}`` arrays of the config's tiles, shaped for its arrays,
+finite, with conductances within the device's range and counters >= 0.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -122,11 +130,129 @@ def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...], *
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (not written by 'socsim train')")
+    if frame.empty:
+        return frame
     for col in numeric:
         if col in frame.columns and not pd.api.types.is_numeric_dtype(frame[col]):
             bad = next(v for v in frame[col] if not _is_number(v))
             raise ValueError(f"{path}: column {col} holds {bad!r}, expected numbers")
     return frame
+
+
+SHARE_COLUMNS = ("test_accuracy", "adc_saturated_share")
+"""metrics.csv columns that are fractions in [0, 1]."""
+OPTIONAL_EMPTY = ("test_accuracy",)
+"""Required metrics.csv columns that may be empty (timing-only runs measure no accuracy)."""
+ENERGY_TOLERANCE = 1e-6
+"""Relative difference allowed between metrics.csv's energies and the sums of ledger.csv's rows."""
+
+
+def check_metrics(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """metrics.csv as a run writes it: rows, epochs 1..N in order, finite numbers >= 0, shares in [0, 1]."""
+    if frame.empty:
+        raise ValueError(f"{path}: no rows (a run writes one row per finished epoch)")
+    epochs = frame["epoch"].to_numpy(dtype=float)
+    if not np.array_equal(epochs, np.arange(1, len(frame) + 1)):
+        raise ValueError(f"{path}: column epoch holds {[_plain(e) for e in epochs[:8]]}; expected 1, 2, ... "
+                         f"{len(frame)} (one row per epoch, in order, none repeated)")
+    for col in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            continue
+        values = frame[col].to_numpy(dtype=float)
+        if col in METRICS_REQUIRED and col not in OPTIONAL_EMPTY and np.isnan(values).any():
+            raise ValueError(f"{path}: column {col}, epoch {int(epochs[np.isnan(values)][0])}: empty or NaN; "
+                             "expected a number")
+        hi = 1.0 if col in SHARE_COLUMNS else np.inf
+        bad = ~np.isnan(values) & ((values < 0) | (values > hi) | np.isinf(values))
+        if bad.any():
+            row = int(np.argmax(bad))
+            expected = "a fraction in [0, 1]" if col in SHARE_COLUMNS else "a finite number >= 0"
+            raise ValueError(f"{path}: column {col}, epoch {int(epochs[row])}: {float(values[row])!r}; expected "
+                             f"{expected}")
+    return frame
+
+
+def _plain(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def check_ledger(ledger: pd.DataFrame, metrics: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """ledger.csv's counts, cycles and energies finite and >= 0, summing per epoch and program to metrics.csv's
+    train_energy_pj and eval_energy_pj."""
+    for col in ("count", "cycles", "energy_pj", "epoch"):
+        values = ledger[col].to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ValueError(f"{path}: row {row + 2}, column {col}: {float(values[row])!r}; expected a finite "
+                             "number >= 0")
+    sums = ledger.groupby(["epoch", "program"])["energy_pj"].sum()
+    for _, m in metrics.iterrows():
+        for program, col in (("train", "train_energy_pj"), ("evaluate", "eval_energy_pj")):
+            key = (int(m["epoch"]), program)
+            if key in sums.index and not np.isclose(sums[key], m[col], rtol=ENERGY_TOLERANCE, atol=1e-3):
+                raise ValueError(f"{path}: epoch {key[0]}, program {program}: the rows' energy_pj sum to "
+                                 f"{sums[key]:.9g} pJ, metrics.csv's {col} says {m[col]:.9g} pJ; one of the two "
+                                 "was edited")
+    return ledger
+
+
+def check_mapping(mapping: dict[str, Any], path: Path) -> dict[str, Any]:
+    """mapping.json with the fields and types :func:`socsim.runfolder.files.mapping_record` writes."""
+    def need(table: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+        value = table.get(key) if isinstance(table, dict) else None
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        if ok and isinstance(value, (int, float)):
+            ok = bool(np.isfinite(value)) and value >= 0
+        if not ok:
+            name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise ValueError(f"{path}: {where}{key}: expected {name}{' >= 0' if name in ('int', 'float') else ''}, "
+                             f"got {value!r}"[:300])
+        return value
+    if mapping.get("format") != MAPPING_FORMAT:
+        raise ValueError(f"{path}: format {mapping.get('format')!r}; this socsim reads format {MAPPING_FORMAT}")
+    need(mapping, "graph", str, "")
+    need(mapping, "text", str, "")
+    need(mapping, "geometry_macs_per_image", (int, float), "")
+    placement = need(mapping, "placement", dict, "")
+    need(placement, "tiles_used", int, "placement.")
+    need(placement, "table", str, "placement.")
+    for i, block in enumerate(need(placement, "blocks", list, "placement.")):
+        where = f"placement.blocks[{i}]."
+        need(block, "layer", str, where)
+        for key in ("tile", "tile_row", "tile_col", "rows", "cols", "row_start", "col_start"):
+            need(block, key, int, where)
+    return mapping
+
+
+DEVICE_ARRAYS = ("g", "writes", "t_prog", "w")
+"""The device-state arrays a run saves per tile (``tile{i}_{kind}``)."""
+
+
+def check_device_state(arrays: dict[str, np.ndarray], cfg: SocConfig, path: Path) -> dict[str, np.ndarray]:
+    """A conductances archive of ``cfg``'s chip: known names of existing tiles, arrays whose last two dimensions
+    are the array's (rows, weight columns), finite, counters and times >= 0, conductances in [0, the highest
+    conductance of the config's devices]."""
+    phys = cfg.tiles.physics
+    g_top = max(phys.device.g_max_us, phys.pcm.g_max_us, phys.sram.cell_us)
+    shape = (cfg.tiles.rows, cfg.tiles.weight_cols)
+    for name, a in arrays.items():
+        match = re.fullmatch(r"tile(\d+)_(\w+)", name)
+        if match is None or match[2] not in DEVICE_ARRAYS or int(match[1]) >= cfg.tiles.count:
+            raise ValueError(f"{path}: array {name!r}: expected tile<i>_<{'|'.join(DEVICE_ARRAYS)}> for one of the "
+                             f"config's {cfg.tiles.count} tiles")
+        kind = match[2]
+        if a.dtype.kind not in "fiub" or a.shape[-2:] != shape or a.ndim not in ((2,) if kind == "w" else (4,)):
+            raise ValueError(f"{path}: array {name!r} has shape {a.shape} ({a.dtype}); the config's arrays are "
+                             f"{shape[0]} x {shape[1]} (config.json tiles.rows, tiles.bitlines)")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{path}: array {name!r} holds NaN or inf")
+        if kind != "w" and a.size and a.min() < 0:
+            raise ValueError(f"{path}: array {name!r} holds {a.min()!r}; expected values >= 0")
+        if kind == "g" and a.size and a.max() > g_top:
+            raise ValueError(f"{path}: array {name!r} holds {a.max()!r} uS, above the devices' highest "
+                             f"conductance ({g_top} uS)")
+    return arrays
 
 
 def _is_number(v: Any) -> bool:
@@ -143,10 +269,11 @@ def load_run(path: str | Path) -> RunFolder:
     root = Path(path)
     if not (root / METRICS).is_file():
         raise FileNotFoundError(f"{root}: not a run folder written by 'socsim train' (no {METRICS})")
-    metrics = _read_csv(root / METRICS, METRICS_REQUIRED, METRICS_REQUIRED)
+    metrics = check_metrics(_read_csv(root / METRICS, METRICS_REQUIRED, METRICS_REQUIRED), root / METRICS)
     if (root / LEDGER).is_file():
         ledger = _read_csv(root / LEDGER, LEDGER_REQUIRED, ("count", "cycles", "energy_pj", "epoch"),
                            keep_default_na=False, dtype={"layer": str, "phase": str})
+        ledger = check_ledger(ledger, metrics, root / LEDGER)
     else:
         ledger = pd.DataFrame(columns=[*LEDGER_COLUMNS, "epoch", "program"])
     timeline = None
@@ -155,16 +282,34 @@ def load_run(path: str | Path) -> RunFolder:
         if timeline.empty:
             timeline = pd.DataFrame(columns=TIMELINE_COLUMNS)
     config, args = _read_object(root / CONFIG), _read_object(root / RUN_ARGS)
+    cfg = None
     if config:
         try:
-            from_mapping(SocConfig, config)
+            cfg = from_mapping(SocConfig, config)
         except ConfigError as exc:
             raise ValueError(f"{root / CONFIG}: {exc}") from None
     if args:
         RunArgs.from_mapping(args, str(root / RUN_ARGS))
     mapping = _read_object(root / MAPPING) or None
-    if mapping is not None and mapping.get("format") != MAPPING_FORMAT:
-        raise ValueError(f"{root / MAPPING}: format {mapping.get('format')!r}; this socsim reads format "
-                         f"{MAPPING_FORMAT}")
-    return RunFolder(root, config, args, metrics, ledger, _read_npz(root / INITIAL_CONDUCTANCES),
-                     _read_npz(root / CONDUCTANCES), timeline, mapping)
+    if mapping is not None:
+        check_mapping(mapping, root / MAPPING)
+    states = {}
+    for name in (INITIAL_CONDUCTANCES, CONDUCTANCES):
+        states[name] = _read_npz(root / name)
+        if states[name] is not None and cfg is not None:
+            check_device_state(states[name], cfg, root / name)
+    if mapping is not None and cfg is not None:
+        _check_blocks_fit(mapping, cfg, root / MAPPING)
+    return RunFolder(root, config, args, metrics, ledger, states[INITIAL_CONDUCTANCES], states[CONDUCTANCES],
+                     timeline, mapping)
+
+
+def _check_blocks_fit(mapping: dict[str, Any], cfg: SocConfig, path: Path) -> None:
+    """Every placed block lies inside one of the config's arrays (tiles.count x tiles.rows x weight columns)."""
+    for i, b in enumerate(mapping["placement"]["blocks"]):
+        if (b["tile"] >= cfg.tiles.count or b["tile_row"] + b["rows"] > cfg.tiles.rows
+                or b["tile_col"] + b["cols"] > cfg.tiles.weight_cols):
+            raise ValueError(f"{path}: placement.blocks[{i}] (layer {b['layer']!r}, tile {b['tile']}, rows "
+                             f"{b['tile_row']}+{b['rows']}, cols {b['tile_col']}+{b['cols']}) does not fit the "
+                             f"config's {cfg.tiles.count} arrays of {cfg.tiles.rows} x {cfg.tiles.weight_cols} "
+                             "(config.json)")
