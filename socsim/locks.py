@@ -64,7 +64,7 @@ class FolderLock:
         if self.create:
             self.folder.mkdir(parents=True, exist_ok=True)
         elif not self.folder.is_dir():
-            raise FileNotFoundError(f"{self.folder}: no such {self.what}")
+            raise FileNotFoundError(f"{self.folder}: not a {self.what} (no such folder)")
         fd = open_lock_file(self.folder / LOCK)
         if fcntl is not None:
             try:

@@ -25,6 +25,9 @@ from socsim.physics.interface import ProgramReport
 from socsim.physics.kernels.program_kernels import write_verify as wv_kernel
 from socsim.physics.params import PhysicsParams
 
+SET_OVERSHOOT = 0.1
+"""A SET (RESET) can take a device this fraction of its range above g_max (below g_min)."""
+
 
 class RramWriteVerify(PairArray):
     """Differential pair of multi-level RRAM devices per weight, programmed by write-verify."""
@@ -36,9 +39,10 @@ class RramWriteVerify(PairArray):
         super().__init__(rows, cols, params, rng, stream, 1, f.g_min, f.g_max, f.g_min)
         span = f.g_max - f.g_min
         self.sig[0] = f.w_max / span
-        self.g_lo = max(0.0, f.g_min - 0.1 * span)
+        self.g_lo = max(0.0, f.g_min - SET_OVERSHOOT * span)
         """Lowest conductance a RESET can reach (uS)."""
-        self.g_hi = f.g_max + 0.1 * span
+        self.g_hi = f.g_max + SET_OVERSHOOT * span
+        self.g_ceiling = max(self.g_ceiling, self.g_hi)
         """Highest conductance a SET can reach (uS)."""
         self.g_target = np.full(self.g.shape, f.g_min, dtype=np.float32)
         """The controller's intended conductance of every device (uS)."""

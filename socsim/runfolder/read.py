@@ -27,6 +27,7 @@ import pandas as pd
 from socsim.config import SocConfig
 from socsim.configtools import ConfigError, from_mapping
 from socsim.fileio import read_json, read_npz
+from socsim.physics.rram_wv import SET_OVERSHOOT
 from socsim.runfolder.files import (
     CONDUCTANCES,
     CONFIG,
@@ -232,9 +233,11 @@ DEVICE_ARRAYS = ("g", "writes", "t_prog", "w")
 def check_device_state(arrays: dict[str, np.ndarray], cfg: SocConfig, path: Path) -> dict[str, np.ndarray]:
     """A conductances archive of ``cfg``'s chip: known names of existing tiles, arrays whose last two dimensions
     are the array's (rows, weight columns), finite, counters and times >= 0, conductances in [0, the highest
-    conductance of the config's devices]."""
+    conductance a device of the config reaches] (RRAM: g_max + SET_OVERSHOOT x its range; PCM: its g_max; SRAM:
+    a cell)."""
     phys = cfg.tiles.physics
-    g_top = max(phys.device.g_max_us, phys.pcm.g_max_us, phys.sram.cell_us)
+    span = phys.device.g_max_us - phys.device.g_min_us
+    g_top = max(phys.device.g_max_us + SET_OVERSHOOT * span, phys.pcm.g_max_us, phys.sram.cell_us)
     shape = (cfg.tiles.rows, cfg.tiles.weight_cols)
     for name, a in arrays.items():
         match = re.fullmatch(r"tile(\d+)_(\w+)", name)

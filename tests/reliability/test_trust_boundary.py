@@ -144,7 +144,7 @@ def test_drift_infer_and_the_api_take_the_run_folders_lock(run_copy, capsys):
 
 def test_infer_with_missing_weights_creates_no_folder(tmp_path, capsys):
     code, err = cli(capsys, "infer", "--weights", str(tmp_path / "nothing"))
-    assert code == 2 and "no such run folder" in err and not (tmp_path / "nothing").exists()
+    assert code == 2 and "not a run folder (no such folder)" in err and not (tmp_path / "nothing").exists()
 
 
 # ---- tracebacks become clear errors ----------------------------------------------------------------------------
