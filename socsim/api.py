@@ -31,6 +31,7 @@ from socsim.locks import FolderLock
 from socsim.report import load_run, views
 from socsim.report.report import run_figures
 from socsim.report.tables import run_tables
+from socsim.runfolder.digests import recording
 from socsim.runfolder.read import RunFolder
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim import Result, Soc
@@ -143,7 +144,7 @@ def train(graph: str | Path, config: str = "wu2023", dataset: str = "digits", ep
     if Path(graph).is_file():
         args = args.with_graph_hash()
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="socsim-train-"))
-    with FolderLock(folder, "run folder"):  # the lock socsim train takes: never two writers in one folder
+    with FolderLock(folder, "run folder"), recording(folder):  # as socsim train: locked, its files recorded
         _, last = run_training(args, folder)
     return TrainingRun(load_run(folder), last)
 

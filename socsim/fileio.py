@@ -14,7 +14,9 @@ ValueError naming the file for text that is not UTF-8, JSON that does not parse 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -43,6 +45,21 @@ os.umask(_UMASK)  # read once, at import (os.umask has no read-only form; thread
 def temporary_name(path: Path) -> str:
     """The prefix of the temporary files written for ``path``."""
     return f".{path.name}{TEMP_MARK}"
+
+
+ON_WRITE: contextvars.ContextVar[Callable[[Path, Path], None] | None] = contextvars.ContextVar("on_write",
+                                                                                                default=None)
+"""Called by :func:`atomic_write` with (target, the written temporary file) before the rename, when set (a run
+folder records what it writes: socsim.runfolder.digests)."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 (hex) of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def is_temporary(name: str) -> bool:
@@ -109,6 +126,9 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], binary: boo
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        hook = ON_WRITE.get()
+        if hook is not None:
+            hook(path, Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -12,6 +12,7 @@ from socsim.cli.commands import command
 from socsim.exits import EXIT_OK
 from socsim.host.drift import evaluate_drift
 from socsim.locks import FolderLock
+from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.files import CHECKPOINT, DRIFT, LEGACY_CHECKPOINT
 
 
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", help="run folder written by 'socsim train'")
     p.add_argument("--after", default="1,60,3600,86400",
                    help="comma-separated seconds after training, ascending (default: 1,60,3600,86400)")
+    p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)
     p.add_argument("--quiet", action="store_true")
 
 
@@ -42,6 +44,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     if not (run_dir / CHECKPOINT).exists() and not (run_dir / LEGACY_CHECKPOINT).exists():
         raise FileNotFoundError(f"{run_dir / CHECKPOINT}: no checkpoint; train first with 'socsim train'")
     with FolderLock(run_dir, "run folder", create=False):  # a train --force or another drift waits its turn
+        check_unedited(run_dir, args.accept_edits)
         evaluate_drift(run_dir, parse_times(args.after), measured=None if args.quiet else _print_row)
     if not args.quiet:
         print(f"wrote {run_dir / DRIFT}", file=sys.stdout)

@@ -18,6 +18,7 @@ from socsim.host.data import load_dataset
 from socsim.host.inference import PIPELINED_WITH_WEIGHTS, Inference, inference_json, run_inference
 from socsim.locks import FolderLock
 from socsim.report.summary import result_summary
+from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.runargs import RunArgs, file_sha256
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
@@ -64,6 +65,7 @@ def _inputs(args: argparse.Namespace):
         return (load_config(args.config or DEFAULT_CONFIG), load_graph(args.graph), args.dataset or DEFAULT_DATASET,
                 args.data_path, args.microbatch, args.images)
     run_dir = Path(args.weights)
+    check_unedited(run_dir, args.accept_edits)
     run = RunArgs.load(run_dir)
     if args.config is not None:
         raise ValueError(f"--config with --weights {run_dir}: the weights were trained on the run's own config "
@@ -121,6 +123,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("graph", nargs="?", help="network graph (.toml or .onnx); with --weights, the run's by default")
     p.add_argument("--config", help=f"preset name or TOML file (default: {DEFAULT_CONFIG}; with --weights the run's)")
     p.add_argument("--weights", metavar="RUN_DIR", help="a run folder of socsim train: infer with its trained state")
+    p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)
     p.add_argument("--dataset", help=f"test images from this dataset (default: {DEFAULT_DATASET}, or the run's)")
     p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
     p.add_argument("--images", type=positive_int, help="the first N test images (default: the whole test set, or "

@@ -9,11 +9,13 @@ from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
 from socsim.report.compare import compare_table
 from socsim.report.report import build_compare, build_report, compare_text, export, run_figures
+from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.files import REPORT, check_not_run_file
 from socsim.runfolder.read import load_run
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    check_unedited(args.run_dir, args.accept_edits)
     run = load_run(args.run_dir)
     out = check_not_run_file(args.output, "-o", (REPORT,)) if args.output else run.path / REPORT
     figures = run_figures(run)
@@ -29,6 +31,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_not_run_file(args.output, "-o")
     if args.csv:
         check_not_run_file(args.csv, "--csv")
+    for path in args.run_dirs:
+        check_unedited(path, args.accept_edits)
     runs = [load_run(p) for p in args.run_dirs]
     print(compare_text(runs))
     write_text(args.output, build_compare(runs, embed=args.embed))
@@ -49,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="run folder written by 'socsim train'")
     p.add_argument("-o", "--output", metavar="HTML", type=output_file,
                    help="page to write (default: RUN_DIR/report.html)")
+    p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")
     p.add_argument("--export", metavar="DIR", help="also write every table (CSV, JSON) and figure (PNG, SVG) here")
@@ -63,5 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="page to write (default: compare.html)")
     p.add_argument("--csv", metavar="FILE", type=output_file,
                    help="also write the table as CSV (plain numbers in pJ and s)")
+    p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")

@@ -23,6 +23,7 @@ from socsim.host.train import PHASES, Diverged, TrainListener, run_training
 from socsim.host.training import ChipTrainer
 from socsim.locks import FolderLock
 from socsim.report.summary import result_summary
+from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited, recording
 from socsim.runfolder.files import run_files
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
@@ -116,6 +117,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timing-only", action="store_true",
                    help=TIMING_ONLY_HELP + "; test accuracy is recorded as not measured (empty in metrics.csv)")
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    p.add_argument("--accept-edits", action="store_true", help="with --resume: " + ACCEPT_EDITS_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--trace", action="store_true",
                    help="write RUN_DIR/trace.json: the unit jobs of the first epoch trained, as Chrome trace-event "
@@ -195,10 +197,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         with FolderLock(out_dir, "run folder"):
             if not args.resume:
                 _fresh_run_dir(out_dir, args.force)  # again, now that no other process can start here
-            rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
-                                            listener=None if args.quiet else ConsoleListener(),
-                                            trace_cycles=args.trace_cycles if args.trace else None,
-                                            engine=args.engine)
+            if args.resume:  # a resume never continues from files edited since the run wrote them, unless told
+                check_unedited(out_dir, args.accept_edits)
+            with recording(out_dir, resume=bool(args.resume)):
+                rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
+                                                listener=None if args.quiet else ConsoleListener(),
+                                                trace_cycles=args.trace_cycles if args.trace else None,
+                                                engine=args.engine)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_DIVERGED

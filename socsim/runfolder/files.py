@@ -46,10 +46,12 @@ REPORT = "report.html"
 """The page ``socsim report`` writes."""
 DRIFT = "drift.csv"
 """``socsim drift``'s table: accuracy at later times."""
+DIGESTS = "digests.json"
+"""SHA-256 of every file the run wrote, and the config it started with (socsim.runfolder.digests)."""
 ERROR_FILE = "error.txt"
 """A sweep point's error, when it failed."""
 RUN_FILES = (RUN_ARGS, CONFIG, METRICS, CHECKPOINT, LEGACY_CHECKPOINT, CONDUCTANCES, INITIAL_CONDUCTANCES, LEDGER,
-             MAPPING, TRACE, REPORT, DRIFT, ERROR_FILE)
+             MAPPING, TRACE, REPORT, DRIFT, ERROR_FILE, DIGESTS)
 """Every file ``socsim train`` (and report, drift, a sweep point) writes into a run folder."""
 
 __all__ = ["CHECKPOINT", "CONDUCTANCES", "CONFIG", "DRIFT", "ERROR_FILE", "INITIAL_CONDUCTANCES", "LEDGER",

@@ -20,6 +20,7 @@ from socsim.configtools import from_mapping
 from socsim.fileio import write_text
 from socsim.host.train import Diverged, RunArgs, run_training
 from socsim.locks import FolderBusy, FolderLock
+from socsim.runfolder.digests import recording
 from socsim.runfolder.files import CHECKPOINT, ERROR_FILE, atomic_write
 from socsim.sim import Soc, Trap
 from socsim.sweep import tomlw
@@ -58,7 +59,9 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
     folder = Path(job.folder)
     args = RunArgs(spec.graph, str(config_path), spec.dataset, spec.data_path, job.config["train"]["epochs"],
                    spec.train_examples, spec.test_examples, spec.microbatch)
-    out = run_training(args, folder, resume=(folder / CHECKPOINT).exists(), engine=spec.engine)
+    resume = (folder / CHECKPOINT).exists()
+    with recording(folder, resume):
+        out = run_training(args, folder, resume=resume, engine=spec.engine)
     rows = out[0] if isinstance(out, tuple) else out  # (rows, last Result) or rows
     last = dict(rows[-1], area_mm2=_area(job))
     return {"epochs": int(last["epoch"]), **{m: last.get(m) for m in TRAIN_METRICS}}  # older rows lack some

@@ -354,3 +354,68 @@ def test_a_gzip_bomb_is_refused(tmp_path, monkeypatch):
     data = np.random.default_rng(0).integers(0, 4, 3000, dtype=np.uint8).tobytes()  # compresses about 4 x
     small.write_bytes(gzip.compress(data))
     assert read_gzip(small) == data
+
+
+# ---- digests: files changed since the run wrote them -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def recorded_run(tmp_path_factory) -> Path:
+    """A run of socsim train (which records digests.json): ideal MLP, 1 epoch of 128 / 64 digits."""
+    out = tmp_path_factory.mktemp("recorded") / "run"
+    assert main(["train", MLP, "--config", "ideal", "--dataset", "digits", "--epochs", "1", "--train-examples",
+                 "128", "--test-examples", "64", "--quiet", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def recorded_copy(recorded_run, tmp_path) -> Path:
+    import shutil
+    out = tmp_path / "run"
+    shutil.copytree(recorded_run, out)
+    return out
+
+
+def test_every_written_file_is_recorded_and_an_untouched_run_passes(recorded_copy, capsys):
+    record = json.loads((recorded_copy / "digests.json").read_text())
+    assert set(record["files"]) == {CONFIG, MAPPING, METRICS, LEDGER, CONDUCTANCES, "conductances_initial.npz",
+                                    CHECKPOINT}
+    assert all(len(d) == 1 for d in record["files"].values())  # settled: the current contents only
+    assert record["config"] == json.loads((recorded_copy / CONFIG).read_text())
+    assert cli(capsys, "report", str(recorded_copy))[0] == 0
+
+
+def test_an_edited_config_is_named_field_by_field_and_refused_unless_accepted(recorded_copy, capsys):
+    config = json.loads((recorded_copy / CONFIG).read_text())
+    config["tiles"]["rows"] = 32
+    (recorded_copy / CONFIG).write_text(json.dumps(config))
+    for argv in (["report", str(recorded_copy)], ["drift", str(recorded_copy), "--after", "1", "--quiet"],
+                 ["infer", "--weights", str(recorded_copy)], ["train", "--resume", str(recorded_copy), "--epochs",
+                                                               "2", "--quiet"]):
+        code, err = cli(capsys, *argv)
+        assert code == 2 and "config.json changed: tiles.rows 64 -> 32" in err and "--accept-edits" in err, argv
+    code, err = cli(capsys, "report", str(recorded_copy), "--accept-edits")
+    assert "warning" in err and "tiles.rows 64 -> 32" in err  # then the checked reader has its say
+    assert code == 2 and "tiles.rows" in err
+
+
+@pytest.mark.parametrize("name", [METRICS, CHECKPOINT])
+def test_an_edited_or_missing_result_file_is_named(recorded_copy, capsys, name):
+    path = recorded_copy / name
+    path.write_bytes(path.read_bytes() + b"\n")
+    code, err = cli(capsys, "report", str(recorded_copy))
+    assert code == 2 and f"{name} changed since the run wrote it" in err
+    path.unlink()
+    code, err = cli(capsys, "report", str(recorded_copy))
+    assert code == 2 and f"{name} is missing" in err
+
+
+def test_a_resume_adds_to_the_record_and_a_kill_between_file_and_record_is_accepted(recorded_copy, capsys):
+    from socsim.runfolder.digests import DigestBook
+    book = DigestBook.load(recorded_copy)
+    old = list(book.files[METRICS])
+    # a kill after the record took the new digest, before the rename: the old contents stay accepted
+    book.files[METRICS] = [*old, "0" * 64]
+    book.save()
+    assert cli(capsys, "report", str(recorded_copy))[0] == 0
+    assert cli(capsys, "train", "--resume", str(recorded_copy), "--epochs", "2", "--quiet")[0] == 0
+    after = DigestBook.load(recorded_copy)
+    assert after.files[METRICS] != old and len(after.files[METRICS]) == 1 and not after.edits()

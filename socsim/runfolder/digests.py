@@ -1,0 +1,152 @@
+"""What a training run wrote, by SHA-256 (``digests.json``), and which of those files changed since.
+
+While a run trains (:func:`recording`), every atomic write of one of :data:`RECORDED` into its folder records the
+new contents' digest before the rename, beside the previous one, so a kill between a file and the record leaves a
+file whose digest is listed either way; at the end only the last digest of each file stays. The record also keeps
+the config the run started with, so an edit of config.json is named field by field ("tiles.rows 64 -> 32").
+
+``report``, ``infer --weights``, ``drift`` and ``train --resume`` call :func:`check_unedited` first: a recorded
+file that changed or went missing is refused (ValueError naming each) unless ``--accept-edits``, which proceeds
+with a warning. A run folder without ``digests.json`` (written before socsim recorded digests, or by
+``run_training`` called directly) is read as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from socsim.fileio import ON_WRITE, file_sha256, read_json, write_text
+from socsim.runfolder.files import (
+    CHECKPOINT,
+    CONDUCTANCES,
+    CONFIG,
+    DIGESTS,
+    INITIAL_CONDUCTANCES,
+    LEDGER,
+    MAPPING,
+    METRICS,
+    TRACE,
+)
+
+RECORDED = (CONFIG, MAPPING, METRICS, LEDGER, CONDUCTANCES, INITIAL_CONDUCTANCES, CHECKPOINT, TRACE)
+"""The files ``socsim train`` writes whose digests it records."""
+ACCEPT_EDITS_HELP = ("use a run folder whose files changed since the run wrote them (digests.json); by default "
+                     "they are refused, each named")
+_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class DigestBook:
+    """The ``digests.json`` of one run folder: file name -> accepted SHA-256s, and the config it started with."""
+
+    def __init__(self, run_dir: Path, files: dict[str, list[str]], config: dict[str, Any] | None):
+        self.run_dir, self.files, self.config = run_dir, files, config
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "DigestBook | None":
+        """The record of ``run_dir``, checked; None when it has none."""
+        path = run_dir / DIGESTS
+        if not path.exists():
+            return None
+        data = read_json(path, DIGESTS)
+        files = data.get("files") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or set(data) - {"files", "config"} or not isinstance(files, dict):
+            raise ValueError(f"{path}: expected an object with 'files' (name -> SHA-256s) and 'config'")
+        for name, digests in files.items():
+            if name not in RECORDED or not isinstance(digests, list) or not 1 <= len(digests) <= 2 or not all(
+                    isinstance(d, str) and _HEX.fullmatch(d) for d in digests):
+                raise ValueError(f"{path}: files.{name}: expected one or two SHA-256 digests of a file socsim "
+                                 f"train writes ({', '.join(RECORDED)})")
+        config = data.get("config")
+        if config is not None and not isinstance(config, dict):
+            raise ValueError(f"{path}: config: expected the run's config (an object)")
+        return cls(run_dir, files, config)
+
+    def save(self) -> None:
+        record = {"files": self.files, "config": self.config}
+        write_text(self.run_dir / DIGESTS, json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+    def written(self, path: Path, new: Path) -> None:
+        """``path`` is about to be replaced by the file ``new``: accept its digest (and the previous one, until
+        :meth:`settle`); keep the config the run starts with."""
+        if path.name not in RECORDED or path.parent.resolve() != self.run_dir.resolve():
+            return
+        self.files[path.name] = [*self.files.get(path.name, [])[-1:], file_sha256(new)]
+        if path.name == CONFIG and self.config is None:
+            config = read_json(new, CONFIG)
+            self.config = config if isinstance(config, dict) else None
+        self.save()
+
+    def settle(self) -> None:
+        """Keep only each file's last digest (its current contents)."""
+        self.files = {name: digests[-1:] for name, digests in self.files.items()}
+        self.save()
+
+    def edits(self) -> list[str]:
+        """What changed since the run wrote it: one line per changed or missing file."""
+        out = []
+        for name, digests in sorted(self.files.items()):
+            path = self.run_dir / name
+            if not path.exists():
+                out.append(f"{name} is missing")
+            elif file_sha256(path) not in digests:
+                out.append(self._describe(name))
+        return out
+
+    def _describe(self, name: str) -> str:
+        if name == CONFIG and self.config is not None:
+            try:
+                now = read_json(self.run_dir / CONFIG, CONFIG)
+            except ValueError:
+                now = None
+            if isinstance(now, dict):
+                fields = config_changes(self.config, now)
+                if fields:
+                    return f"{name} changed: {', '.join(fields[:8])}{', ...' if len(fields) > 8 else ''}"
+        return f"{name} changed since the run wrote it"
+
+
+def config_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:
+    """``FIELD OLD -> NEW`` for every dotted leaf that differs (added or removed ones too)."""
+    out = []
+    for key in sorted(set(before) | set(after), key=str):
+        a, b = before.get(key, "(absent)"), after.get(key, "(absent)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key} {json.dumps(a)} -> {json.dumps(b)}")
+    return out
+
+
+@contextlib.contextmanager
+def recording(run_dir: str | Path, resume: bool = False) -> Iterator[DigestBook]:
+    """Record the digest of every file of :data:`RECORDED` written into ``run_dir`` inside the block: a new
+    record, or with ``resume`` the run's own, added to."""
+    run_dir = Path(run_dir)
+    book = (DigestBook.load(run_dir) if resume else None) or DigestBook(run_dir, {}, None)
+    token = ON_WRITE.set(book.written)
+    try:
+        yield book
+    finally:
+        ON_WRITE.reset(token)
+        if run_dir.is_dir():
+            book.settle()
+
+
+def check_unedited(run_dir: str | Path, accept_edits: bool = False) -> list[str]:
+    """The edits of ``run_dir``'s recorded files; ValueError naming them unless ``accept_edits`` (then a warning
+    on stderr). Nothing for a folder without a record."""
+    run_dir = Path(run_dir)
+    book = DigestBook.load(run_dir)
+    edits = book.edits() if book is not None else []
+    if edits and not accept_edits:
+        raise ValueError(f"{run_dir}: {'; '.join(edits)}. The run's files were changed after it wrote them; pass "
+                         "--accept-edits to use them anyway")
+    if edits:
+        print(f"socsim: warning: {run_dir}: using edited files: {'; '.join(edits)}", file=sys.stderr)
+    return edits
