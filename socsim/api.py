@@ -20,10 +20,13 @@ from isa import assemble, load_program
 from isa.program import Program
 from socsim.area import area_table
 from socsim.compiler import load_graph
+from socsim.compiler.frontend_toml import dump_toml
 from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled, compile_training
 from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig, load_config
+from socsim.configtools import to_mapping
+from socsim.fileio import write_text
 from socsim.host.data import load_dataset
 from socsim.host.inference import Inference, run_inference
 from socsim.host.train import run_training
@@ -35,16 +38,54 @@ from socsim.runfolder.digests import recording
 from socsim.runfolder.read import RunFolder
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim import Result, Soc
+from socsim.sweep.tomlw import dumps
 
 __all__ = ["CompiledNetwork", "ProgramRun", "TrainingRun", "compile", "infer", "run", "train"]
 
 
 def _config(config: str | SocConfig) -> SocConfig:
+    _check_type("config", config, (str, Path, SocConfig), "a preset name, a TOML path or a SocConfig")
     return config if isinstance(config, SocConfig) else load_config(str(config))
 
 
 def _graph(graph: str | Path | Graph) -> Graph:
+    _check_type("graph", graph, (str, Path, Graph), "a path (.toml, .onnx) or a Graph")
     return graph if isinstance(graph, Graph) else load_graph(str(graph))
+
+
+def _check_type(name: str, value: object, kinds: tuple[type, ...], expected: str) -> None:
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise ValueError(f"{name}={value!r}: expected {expected}")
+
+
+def _check_args(**values: object) -> None:
+    """The command line's checks of the API's arguments: counts are positive integers (or None), flags booleans,
+    names strings; ValueError naming the argument otherwise."""
+    for name, value in values.items():
+        if name in ("epochs", "train_examples", "test_examples", "microbatch", "images"):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"{name}={value!r}: expected a positive integer (1 or more)")
+        elif name in ("timing_only", "timeline"):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name}={value!r}: expected True or False")
+        elif value is not None and not isinstance(value, (str, Path)):
+            raise ValueError(f"{name}={value!r}: expected a string")
+
+
+INPUTS = "inputs"
+"""Where ``socsim.train`` writes a Graph or SocConfig given as an object (``OUT/inputs/graph.toml``, ``config.toml``),
+so the run folder names files, as the command line's do, and resumes."""
+
+
+def _input_files(graph: str | Path | Graph, config: str | SocConfig, folder: Path) -> tuple[str, str]:
+    """Paths of the graph and config for run.json: as given, or written as TOML under ``folder/inputs``."""
+    if isinstance(graph, Graph):
+        write_text(folder / INPUTS / "graph.toml", dump_toml(graph))
+        graph = folder / INPUTS / "graph.toml"
+    if isinstance(config, SocConfig):
+        write_text(folder / INPUTS / "config.toml", dumps(to_mapping(config), header="socsim.train(config=...)"))
+        config = folder / INPUTS / "config.toml"
+    return str(graph), str(config)
 
 
 def _program(program: str | Path | Program) -> Program:
@@ -123,6 +164,7 @@ class TrainingRun:
 def compile(graph: str | Path | Graph, config: str | SocConfig = "wu2023", train_examples: int = 4000,  # noqa: A001
             test_examples: int = 1000, microbatch: int | None = None) -> CompiledNetwork:
     """Compile ``graph`` for ``config`` (``socsim compile``)."""
+    _check_args(train_examples=train_examples, test_examples=test_examples, microbatch=microbatch)
     g, cfg = _graph(graph), _config(config)
     return CompiledNetwork(g, cfg, compile_training(g, cfg, train_examples, test_examples, microbatch))
 
@@ -130,21 +172,28 @@ def compile(graph: str | Path | Graph, config: str | SocConfig = "wu2023", train
 def run(program: str | Path | Program, config: str | SocConfig = "wu2023", timeline: bool = False,
         timing_only: bool = False, engine: str = "fast") -> ProgramRun:
     """Run a program on a fresh SoC of ``config`` (``socsim run``); raises ``socsim.sim.Trap`` when it traps."""
+    _check_args(timeline=timeline, timing_only=timing_only, engine=engine)
     soc = Soc.from_config(_config(config), timeline=timeline, timing_only=timing_only, engine=engine)
     return ProgramRun(soc.run(_program(program)))
 
 
-def train(graph: str | Path, config: str = "wu2023", dataset: str = "digits", epochs: int | None = None,
-          out: str | Path | None = None, train_examples: int | None = None, test_examples: int | None = None,
-          microbatch: int | None = None, data_path: str | None = None) -> TrainingRun:
+def train(graph: str | Path | Graph, config: str | SocConfig = "wu2023", dataset: str = "digits",
+          epochs: int | None = None, out: str | Path | None = None, train_examples: int | None = None,
+          test_examples: int | None = None, microbatch: int | None = None, data_path: str | None = None) -> TrainingRun:
     """Train ``graph`` on the chip (``socsim train``, quietly) into the run folder ``out`` (a new temporary folder
-    if None; an existing run there is replaced)."""
-    n = epochs if epochs is not None else load_config(config).train.epochs
-    args = RunArgs(str(graph), config, dataset, data_path, n, train_examples, test_examples, microbatch)
-    if Path(graph).is_file():
-        args = args.with_graph_hash()
+    if None; an existing run there is replaced). A Graph or SocConfig object is written as TOML to
+    ``out/inputs/`` (which run.json then names)."""
+    _check_args(dataset=dataset, epochs=epochs, out=out, train_examples=train_examples, test_examples=test_examples,
+                microbatch=microbatch, data_path=data_path)
+    _check_type("graph", graph, (str, Path, Graph), "a path (.toml, .onnx) or a Graph")
+    _check_type("config", config, (str, Path, SocConfig), "a preset name, a TOML path or a SocConfig")
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="socsim-train-"))
     with FolderLock(folder, "run folder"), recording(folder):  # as socsim train: locked, its files recorded
+        graph_file, config_name = _input_files(graph, config, folder)
+        n = epochs if epochs is not None else _config(config).train.epochs
+        args = RunArgs(graph_file, config_name, dataset, data_path, n, train_examples, test_examples, microbatch)
+        if Path(graph_file).is_file():
+            args = args.with_graph_hash()
         _, last = run_training(args, folder)
     return TrainingRun(load_run(folder), last)
 
@@ -155,8 +204,10 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
     """Inference over the first ``images`` test images (``socsim infer``) on ``config`` (default wu2023).
     ``weights``: a run folder (or a :class:`TrainingRun`) whose trained state is loaded, on the config the run saved
     (``config`` must then be None)."""
+    _check_args(dataset=dataset, images=images, microbatch=microbatch, data_path=data_path, timing_only=timing_only)
     if isinstance(weights, TrainingRun):
         weights = weights.folder.path
+    _check_type("weights", weights if weights is not None else "", (str, Path), "a run folder or a TrainingRun")
     if weights is None:
         cfg = _config(config or "wu2023")
     elif config is not None:

@@ -13,6 +13,7 @@ ValueError naming the file for text that is not UTF-8, JSON that does not parse 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import contextvars
 import gzip
@@ -23,6 +24,7 @@ import os
 import re
 import stat
 import tempfile
+import tomllib
 import zipfile
 import zlib
 from pathlib import Path
@@ -92,7 +94,6 @@ def check_output(path: str | Path) -> Path:
 
 def output_file(text: str) -> str:
     """An argparse type for a file to write: checked by :func:`check_output` before anything runs."""
-    import argparse
     try:
         check_output(text)
     except ValueError as exc:
@@ -213,7 +214,6 @@ def loads_json(text: str, where: str, what: str = "JSON") -> Any:
 def loads_toml(text: str, where: str) -> Any:
     """Parsed TOML text with bounded nesting; a recursion is a ValueError naming ``where`` (parse errors as
     tomllib raises them)."""
-    import tomllib
     try:
         value = tomllib.loads(text)
     except RecursionError:

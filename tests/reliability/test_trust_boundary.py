@@ -419,3 +419,31 @@ def test_a_resume_adds_to_the_record_and_a_kill_between_file_and_record_is_accep
     assert cli(capsys, "train", "--resume", str(recorded_copy), "--epochs", "2", "--quiet")[0] == 0
     after = DigestBook.load(recorded_copy)
     assert after.files[METRICS] != old and len(after.files[METRICS]) == 1 and not after.edits()
+
+
+# ---- the API checks its arguments ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("call,expected", [
+    (lambda: socsim.run(VECTOR_OPS, "ideal", timing_only="no"), "timing_only='no': expected True or False"),
+    (lambda: socsim.train(MLP, "ideal", epochs=0), "epochs=0: expected a positive integer"),
+    (lambda: socsim.train(MLP, "ideal", epochs="2"), "epochs='2': expected a positive integer"),
+    (lambda: socsim.train(42), "graph=42: expected a path"),
+    (lambda: socsim.train(MLP, config=3.5), "config=3.5: expected a preset name"),
+    (lambda: socsim.infer(MLP, images=-1), "images=-1: expected a positive integer"),
+    (lambda: socsim.infer(MLP, weights=7), "weights=7: expected a run folder"),
+    (lambda: socsim.compile(MLP, "ideal", train_examples=True), "train_examples=True: expected a positive integer"),
+])
+def test_the_api_checks_its_arguments_with_clear_errors(call, expected):
+    with pytest.raises(ValueError, match=expected):
+        call()
+
+
+def test_the_api_trains_a_graph_object_on_a_config_object(tmp_path):
+    from socsim.compiler import load_graph
+    graph, cfg = load_graph(MLP), load_config("ideal")
+    run = socsim.train(graph, config=cfg, dataset="digits", epochs=1, out=tmp_path / "run", train_examples=128,
+                       test_examples=64)
+    by_path = socsim.train(MLP, config="ideal", dataset="digits", epochs=1, out=tmp_path / "path",
+                           train_examples=128, test_examples=64)
+    assert run.metrics.drop(columns="wall_s").equals(by_path.metrics.drop(columns="wall_s"))
+    assert (tmp_path / "run" / "inputs" / "graph.toml").is_file()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"]) == 0
