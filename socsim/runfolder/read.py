@@ -135,7 +135,10 @@ def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...], *
         return frame
     for col in numeric:
         if col in frame.columns and not pd.api.types.is_numeric_dtype(frame[col]):
-            bad = next(v for v in frame[col] if not _is_number(v))
+            bad = next((v for v in frame[col] if not _is_number(v)), None)
+            if bad is None:  # numbers, but one beyond 64 bits
+                bad = next(v for v in frame[col] if abs(float(v)) >= 2 ** 63)
+                raise ValueError(f"{path}: column {col} holds {bad}, expected a number below 2^63")
             raise ValueError(f"{path}: column {col} holds {bad!r}, expected numbers")
     return frame
 
