@@ -15,6 +15,7 @@ finite, with conductances within the device's range and counters >= 0.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -206,8 +207,10 @@ def check_mapping(mapping: dict[str, Any], path: Path) -> dict[str, Any]:
     def need(table: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
         value = table.get(key) if isinstance(table, dict) else None
         ok = isinstance(value, kind) and not isinstance(value, bool)
-        if ok and isinstance(value, (int, float)):
-            ok = bool(np.isfinite(value)) and value >= 0
+        if ok and isinstance(value, int):
+            ok = 0 <= value < 2 ** 63
+        elif ok and isinstance(value, float):
+            ok = math.isfinite(value) and value >= 0
         if not ok:
             name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             raise ValueError(f"{path}: {where}{key}: expected {name}{' >= 0' if name in ('int', 'float') else ''}, "

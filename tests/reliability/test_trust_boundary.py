@@ -447,3 +447,16 @@ def test_the_api_trains_a_graph_object_on_a_config_object(tmp_path):
     assert run.metrics.drop(columns="wall_s").equals(by_path.metrics.drop(columns="wall_s"))
     assert (tmp_path / "run" / "inputs" / "graph.toml").is_file()
     assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"]) == 0
+
+
+def test_values_the_run_folder_fuzzer_found(run_copy, capsys):
+    mapping = json.loads((run_copy / MAPPING).read_text())
+    mapping["geometry_macs_per_image"] = 2 ** 70  # np.isfinite of a Python int beyond 64 bits: TypeError
+    (run_copy / MAPPING).write_text(json.dumps(mapping))
+    code, err = cli(capsys, "report", str(run_copy))
+    assert code == 2 and "geometry_macs_per_image: expected" in err
+    metrics = (run_copy / METRICS).read_text().splitlines()
+    metrics[1] = str(-(2 ** 63) - 1) + metrics[1][metrics[1].index(","):]  # an epoch beyond 64 bits: StopIteration
+    (run_copy / METRICS).write_text("\n".join(metrics) + "\n")
+    code, err = cli(capsys, "report", str(run_copy))
+    assert code == 2 and "column epoch holds -9223372036854775809, expected a number below 2^63" in err
