@@ -117,7 +117,11 @@ def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n
         raise GraphError(f"scheme {train.scheme.value} reads the arrays transposed, but {cfg.name} has "
                          "tiles.transposed_mvm = false")
     logits = order[-1].inputs[0]
-    fanout = {n.name: sum(c.inputs.count(n.name) for c in order) for n in order}
+    fanout = dict.fromkeys((n.name for n in order), 0)  # readers of each node's output, in one pass
+    for consumer in order:
+        for name in consumer.inputs:
+            if name in fanout:
+                fanout[name] += 1
     weighted: dict[str, bool] = {}
     for node in order:
         weighted[node.name] = graph.weight_shape(node.name) is not None or any(weighted[i] for i in node.inputs)
