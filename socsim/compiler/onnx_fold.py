@@ -98,8 +98,21 @@ def _cast(x: np.ndarray, attrs: dict[str, Any], inputs: list) -> np.ndarray:
     return x.astype(helper.tensor_dtype_to_np_dtype(attrs["to"]))
 
 
+MAX_FOLD_ELEMENTS = 1 << 24
+"""A folded constant holds at most this many elements (16 Mi: 64 MiB of float32), checked before it is made
+(an Expand or a broadcast of tiny inputs could otherwise ask for gigabytes)."""
+
+
+def _bounded(shape: tuple[int, ...]) -> tuple[int, ...]:
+    size = int(np.prod(shape, dtype=object)) if shape else 1
+    if size > MAX_FOLD_ELEMENTS:
+        raise FoldError(f"its output of shape {list(shape)} would hold {size} elements; at most {MAX_FOLD_ELEMENTS} "
+                        "are folded")
+    return shape
+
+
 def _expand(x: np.ndarray, attrs: dict[str, Any], inputs: list) -> np.ndarray:
-    shape = np.broadcast_shapes(x.shape, tuple(_ints(inputs[1])))
+    shape = _bounded(np.broadcast_shapes(x.shape, tuple(_ints(inputs[1]))))
     return np.broadcast_to(x, shape).copy()
 
 
@@ -117,6 +130,7 @@ def _reshape(x: np.ndarray, attrs: dict[str, Any], inputs: list) -> np.ndarray:
 def _arith(fn: Callable[[Any, Any], Any]) -> Callable[[dict[str, Any], list], np.ndarray]:
     def apply(attrs: dict[str, Any], inputs: list) -> np.ndarray:
         a, b = (np.asarray(v) for v in inputs[:2])
+        _bounded(np.broadcast_shapes(a.shape, b.shape))
         out = fn(a, b)
         return out if out.dtype == object else out.astype(np.result_type(a, b))
     return apply

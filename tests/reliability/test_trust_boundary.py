@@ -460,3 +460,25 @@ def test_values_the_run_folder_fuzzer_found(run_copy, capsys):
     (run_copy / METRICS).write_text("\n".join(metrics) + "\n")
     code, err = cli(capsys, "report", str(run_copy))
     assert code == 2 and "column epoch holds -9223372036854775809, expected a number below 2^63" in err
+
+
+def test_onnx_constant_folding_is_bounded_by_its_output_size():
+    from onnx import numpy_helper
+    one = numpy_helper.from_array(np.ones((1, 1), np.float32), "one")
+    shape = numpy_helper.from_array(np.array([30000, 30000], np.int64), "shape")
+    expand = helper.make_node("Expand", ["one", "shape"], ["big"])
+    relu = helper.make_node("Relu", ["x"], ["y"])
+    start = time.monotonic()
+    with pytest.raises(GraphError, match="would hold 900000000 elements; at most 16777216"):
+        load_onnx(_onnx([expand, relu], [one, shape]))
+    assert time.monotonic() - start < 2
+
+
+def test_a_fitted_name_cannot_leave_the_fitted_folder(tmp_path):
+    outside = tmp_path / "x.toml"
+    outside.write_text("[device]\ng_max_us = 1e6\n")
+    config = tmp_path / "cfg.toml"
+    rel = os.path.relpath(outside.with_suffix(""), ROOT / "socsim" / "physics" / "fitted")
+    config.write_text(f'base = "wu2023"\n[tiles.physics]\nfitted = "{rel}"\n')
+    with pytest.raises(ConfigError, match="tiles.physics.fitted: unknown fitted parameter set"):
+        load_config(str(config))

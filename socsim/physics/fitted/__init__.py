@@ -19,7 +19,7 @@ def fitted_sets() -> list[str]:
 def fitted_path(name: str) -> Path:
     """Path of ``fitted/<name>.toml``; an unknown name lists the valid ones."""
     path = _DIR / f"{name}.toml"
-    if not path.exists():
+    if name not in fitted_sets():  # a name, never a path: "../../x" does not leave fitted/
         raise ValueError(f"unknown fitted parameter set {name!r}; valid: {', '.join(fitted_sets())}")
     return path
 
