@@ -16,6 +16,7 @@ batchnorm ``{"scale", "bias", "mean", "var"}`` of shape (C,). ``graph.crossbar_m
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from onnx import helper, numpy_helper
 
 from socsim.compiler.graph import Graph, GraphError, Node, Shape, make_layer
 from socsim.compiler.onnx_fold import BATCH, FoldError, constant, fold, shape_value
+from socsim.fileio import open_input
 
 
 class OnnxImport(NamedTuple):
@@ -357,6 +359,7 @@ def load_onnx(model: str | Path | onnx.ModelProto, *, name: str | None = None, d
     else:
         source = str(model)
         try:
+            os.close(open_input(source, "ONNX model"))  # a regular file: a FIFO or a device is refused at once
             model = onnx.load(str(model))
         except Exception as exc:  # onnx.load raises OSError or protobuf's DecodeError
             raise GraphError(f"{source}: cannot read ONNX model: {exc}") from None

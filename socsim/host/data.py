@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from socsim.fileio import read_gzip
+from socsim.fileio import open_input, read_bytes, read_gzip
 from socsim.runfolder.files import atomic_write
 from socsim.safepickle import Refused, load_data_pickle
 
@@ -106,9 +106,9 @@ def _read_maybe_gz(path: Path) -> tuple[Path, bytes]:
         path = path.with_name(path.name + ".gz")
     if not path.exists():
         raise DataError(f"{path}: file not found (expected an IDX file, optionally .gz)")
-    if path.suffix != ".gz":
-        return path, path.read_bytes()
     try:
+        if path.suffix != ".gz":
+            return path, read_bytes(path, "IDX file")
         return path, read_gzip(path)
     except ValueError as exc:
         raise DataError(str(exc)) from None
@@ -161,7 +161,11 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.exists():
         raise DataError(f"{path}: file not found (expected a CIFAR-10 python batch)")
     try:
-        with path.open("rb") as fh:
+        fd = open_input(path, "CIFAR-10 batch")
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    try:
+        with os.fdopen(fd, "rb") as fh:
             d = load_data_pickle(fh)
     except Refused as exc:
         raise DataError(f"{path}: refused: {exc}; a CIFAR-10 batch is {CIFAR_FORM}") from None

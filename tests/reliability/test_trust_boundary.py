@@ -482,3 +482,16 @@ def test_a_fitted_name_cannot_leave_the_fitted_folder(tmp_path):
     config.write_text(f'base = "wu2023"\n[tiles.physics]\nfitted = "{rel}"\n')
     with pytest.raises(ConfigError, match="tiles.physics.fitted: unknown fitted parameter set"):
         load_config(str(config))
+
+
+def test_dataset_and_onnx_inputs_must_be_regular_files(tmp_path):
+    from socsim.host.data import DataError, load_dataset
+    data = tmp_path / "mnist"
+    data.mkdir()
+    fifo(data / "train-images-idx3-ubyte")
+    start = time.monotonic()
+    with pytest.raises(DataError, match="IDX file is a FIFO"):
+        load_dataset("mnist", str(data), 0)
+    with pytest.raises(GraphError, match="ONNX model is a FIFO"):
+        load_onnx(fifo(tmp_path / "m.onnx"))
+    assert time.monotonic() - start < 2
