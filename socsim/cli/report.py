@@ -13,6 +13,9 @@ from socsim.report.report import build_compare, build_report, compare_text, expo
 from socsim.runfolder.files import REPORT
 from socsim.runfolder.read import load_run
 
+COMPARE = "compare.html"
+"""The comparison page's file name in the first run folder (``socsim compare`` without ``-o``)."""
+
 
 def cmd_report(args: argparse.Namespace) -> int:
     run = load_run(args.run_dir)
@@ -29,8 +32,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     runs = [load_run(p) for p in args.run_dirs]
     print(compare_text(runs))
-    write_text(args.output, build_compare(runs, embed=args.embed))
-    print(f"\ncomparison -> {args.output}")
+    out = Path(args.output) if args.output else runs[0].path / COMPARE
+    write_text(out, build_compare(runs, embed=args.embed))
+    print(f"\ncomparison -> {out}")
     if args.csv:
         write_text(args.csv, compare_table(runs).to_csv())
         print(f"table -> {args.csv}")
@@ -56,8 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "differ; a ratio column per run against the first. Prints the table and writes an "
                                    "HTML page with accuracy, energy and latency figures.")
     p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="run folders written by 'socsim train'")
-    p.add_argument("-o", "--output", metavar="HTML", default="compare.html",
-                   help="page to write (default: compare.html)")
+    p.add_argument("-o", "--output", metavar="HTML",
+                   help=f"page to write (default: {COMPARE} in the first run folder; nothing is written into the "
+                        "working folder)")
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV (plain numbers in pJ and s)")
     p.add_argument("--embed", choices=("svg", "png"), default="svg",
                    help="figures as inline SVG (default) or base64 PNG")

@@ -16,6 +16,7 @@ import pandas as pd
 from socsim.actions import Action
 from socsim.configtools import to_mapping
 from socsim.fileio import write_text
+from socsim.report.labels import layer_class_table
 from socsim.sim.ledger import CHIP
 from socsim.units import natural_key
 
@@ -167,7 +168,8 @@ def run_tables(run: "RunFolder") -> dict[str, pd.DataFrame]:
     """The tables of a run folder; ledger tables cover every epoch and both programs (train, evaluate)."""
     led = run.ledger
     return {"epochs": epoch_table(run.metrics), "components": component_table(led, run.cycles),
-            "layers": layer_phase_table(led), "opcodes": opcode_table(led),
+            "layers": layer_phase_table(led), "layer_classes": layer_class_table(led, layer_order(led)),
+            "opcodes": opcode_table(led),
             "actions": action_table(led, run.config.get("energy", {}))}
 
 
