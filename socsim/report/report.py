@@ -137,7 +137,8 @@ def build_report(run: RunFolder, embed: str = "svg", figures: dict[str, tuple[Fi
     intro = (f"<p>{H.esc(args.get('graph', '?'))} on config <b>{H.esc(run.config.get('name', '?'))}</b> "
              f"(scheme {H.esc(run.config.get('train', {}).get('scheme', '?'))}), dataset "
              f"{H.esc(args.get('dataset', '?'))}, {run.epochs} epochs, {run.train_images:,} training images, "
-             f"clock {run.clock_hz / 1e6:g} MHz. Run folder <code>{H.esc(run.path)}</code>.</p>")
+             f"clock {run.clock_hz / 1e6:g} MHz. Run folder <code>{H.esc(run.path)}</code>.</p>"
+             + (f"<p class='note'>Images: {H.esc(args['images_used'])}.</p>" if args.get("images_used") else ""))
     check = (f"Forward tile MACs per training image: {h.forward_macs_per_image:,.0f} from the ledger"
              + (f", {h.geometry_macs_per_image:,.0f} from the mapping's geometry"
                 if h.geometry_macs_per_image is not None else "") + ".")

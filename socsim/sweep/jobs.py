@@ -23,7 +23,9 @@ from socsim.host.data import load_dataset
 from socsim.host.inference import run_inference
 from socsim.host.train import Diverged, RunArgs, run_training
 from socsim.locks import FolderBusy, FolderLock
-from socsim.runfolder.files import CHECKPOINT, ERROR_FILE, atomic_write
+from socsim.report.report import build_report
+from socsim.runfolder.files import CHECKPOINT, ERROR_FILE, REPORT, atomic_write
+from socsim.runfolder.read import load_run
 from socsim.sim import Soc, Trap
 from socsim.sweep import tomlw
 from socsim.sweep.spec import INFER_METRICS, PROGRAM_METRICS, TRAIN_METRICS, JobSpec
@@ -72,10 +74,6 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
 def _write_report(folder: Path) -> None:
     """``socsim report`` of a finished training point: ``report.html`` in its run folder."""
     import matplotlib.pyplot as plt  # deferred: the report's figures load matplotlib
-
-    from socsim.report.report import build_report
-    from socsim.runfolder.files import REPORT
-    from socsim.runfolder.read import load_run
     write_text(folder / REPORT, build_report(load_run(folder)))
     plt.close("all")
 

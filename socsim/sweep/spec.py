@@ -23,7 +23,7 @@ from socsim.compiler import load_graph
 from socsim.config import PRESET_DIR, SocConfig, load_config
 from socsim.configtools import ConfigError, deep_merge, from_mapping, to_mapping
 from socsim.fileio import read_text
-from socsim.host.data import DATASETS
+from socsim.host.data import DATASETS, DEFAULT_DATASET
 from socsim.runfolder.files import CHECKPOINT
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINES
@@ -71,8 +71,8 @@ class JobSpec:
     """``train`` (compile ``graph`` and train it) or ``program`` (run an assembly ``program``)."""
     graph: str = ""
     """Network graph (.toml or .onnx) of a training job."""
-    dataset: str = "digits"
-    """Registered dataset name (``socsim.host.data.DATASETS``)."""
+    dataset: str = DEFAULT_DATASET
+    """Registered dataset name (``socsim.host.data.DATASETS``; default mnist5k, as everywhere)."""
     data_path: str | None = None
     """Folder of file-based datasets (mnist, cifar10)."""
     epochs: int | None = None
