@@ -27,7 +27,7 @@ from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig, load_config
 from socsim.configtools import to_mapping
 from socsim.fileio import write_text
-from socsim.host.data import load_dataset
+from socsim.host.data import DEFAULT_DATASET, load_dataset
 from socsim.host.inference import Inference, run_inference
 from socsim.host.train import run_training
 from socsim.locks import FolderLock
@@ -177,7 +177,7 @@ def run(program: str | Path | Program, config: str | SocConfig = "wu2023", timel
     return ProgramRun(soc.run(_program(program)))
 
 
-def train(graph: str | Path | Graph, config: str | SocConfig = "wu2023", dataset: str = "digits",
+def train(graph: str | Path | Graph, config: str | SocConfig = "wu2023", dataset: str = DEFAULT_DATASET,
           epochs: int | None = None, out: str | Path | None = None, train_examples: int | None = None,
           test_examples: int | None = None, microbatch: int | None = None, data_path: str | None = None) -> TrainingRun:
     """Train ``graph`` on the chip (``socsim train``, quietly) into the run folder ``out`` (a new temporary folder
@@ -198,7 +198,7 @@ def train(graph: str | Path | Graph, config: str | SocConfig = "wu2023", dataset
     return TrainingRun(load_run(folder), last)
 
 
-def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, dataset: str = "digits",
+def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, dataset: str = DEFAULT_DATASET,
           weights: str | Path | TrainingRun | None = None, images: int | None = None, microbatch: int | None = None,
           data_path: str | None = None, timing_only: bool = False) -> Inference:
     """Inference over the first ``images`` test images (``socsim infer``) on ``config`` (default wu2023).

@@ -181,6 +181,36 @@ class DramConfig(Params):
     bytes_per_cycle: int = param(8, unit="bytes/cycle", lo=1, hi=1024, doc="sustained bandwidth")
 
 
+HOROWITZ_SRAM = ("fit to Horowitz, ISSCC 2014: 64-bit SRAM access 10 pJ at 8 KB, 20 pJ at 32 KB, 100 pJ at 1 MB "
+                 "(exponents 0.50 and 0.46)")
+
+
+@dataclass(frozen=True)
+class TechConfig(Params):
+    """How digital and memory energies scale with the CMOS node and each memory's capacity (socsim.costs;
+    docs/energy.md, "Scaling with node and capacity"). The [energy] table holds each price at 45 nm and each memory's
+    price at the reference capacity below: the preset's own, so every preset keeps its calibrated figures."""
+
+    node_nm: float = param(45.0, unit="nm", lo=16.0, hi=130.0,
+                           doc="CMOS node of the digital logic and SRAMs: their energy per action scales by "
+                               "(node / 45) x (Vdd / 1.0 V)^2 with the PTM nominal supply",
+                           source="C V^2 scaling (Dennard et al., IEEE JSSC 1974) with PTM supplies (Zhao and Cao, "
+                                  "IEEE TED 2006); 45 nm: Horowitz 2014's node")
+    capacity_exponent: float = param(0.5, lo=0.0, hi=2.0,
+                                     doc="SRAM energy per access scales as (capacity / reference)^this",
+                                     source=HOROWITZ_SRAM)
+    dmem_ref_kbit: float = param(512.0, unit="kbit", lo=1.0, hi=float(1 << 24),
+                                 doc="data-SRAM capacity at which energy.sram_read_pj / sram_write_pj hold",
+                                 source=f"{WU}: the 512 kbit data memory the table was set for")
+    acc_ref_kbit: float = param(512.0, unit="kbit", lo=1.0, hi=float(1 << 24),
+                                doc="accumulator-SRAM capacity at which energy.sram_read_pj / sram_write_pj hold",
+                                source="the default accumulator SRAM (design choice)")
+    tbuf_ref_words: float = param(4096.0, unit="words", lo=1.0, hi=65536.0,
+                                  doc="tile-buffer size at which energy.tbuf_access_pj holds",
+                                  source="the default tile buffer (16 KiB; the 8 KB figure of Horowitz 2014 halved "
+                                         "per 32-bit word)")
+
+
 @dataclass(frozen=True)
 class EnergyTable(Params):
     """Energy per action in pJ. Units count actions in the ledger; this table prices them, one field
@@ -407,6 +437,8 @@ class SocConfig(Params):
     dma: DmaConfig = param(DmaConfig())
     dram: DramConfig = param(DramConfig())
     energy: EnergyTable = param(EnergyTable())
+    tech: TechConfig = param(TechConfig(), doc="node and capacity scaling of digital and memory energies "
+                                                "(docs/energy.md)")
     area: AreaTable = param(AreaTable(), doc="area and leakage per component (docs/area.md)")
     train: TrainConfig = param(TrainConfig())
     compiler: CompilerConfig = param(CompilerConfig())

@@ -14,7 +14,7 @@ from socsim.compiler import load_graph
 from socsim.config import Datapath, SocConfig, load_config
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
-from socsim.host.data import load_dataset
+from socsim.host.data import DEFAULT_DATASET, load_dataset
 from socsim.host.inference import PIPELINED_WITH_WEIGHTS, Inference, inference_json, run_inference
 from socsim.locks import FolderLock
 from socsim.report.summary import result_summary
@@ -24,7 +24,7 @@ from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 from socsim.units import fmt_energy, fmt_sig, fmt_time
 
-DEFAULT_CONFIG, DEFAULT_DATASET = "wu2023", "mnist5k"
+DEFAULT_CONFIG = "wu2023"
 
 
 def _count(value: float) -> str:
@@ -126,8 +126,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)
     p.add_argument("--dataset", help=f"test images from this dataset (default: {DEFAULT_DATASET}, or the run's)")
     p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
-    p.add_argument("--images", type=positive_int, help="the first N test images (default: the whole test set, or "
-                                                       "the run's test images), rounded down to whole micro-batches")
+    p.add_argument("--images", type=positive_int,
+                   help="the first N test images (default: the whole test set, or the run's test images); the last "
+                        "micro-batch is filled with blank images that never count")
     p.add_argument("--microbatch", type=positive_int, help="images per pass through the network (default: largest "
                                                            "that fits; with --weights the run's)")
     p.add_argument("--pipelined", action="store_true",

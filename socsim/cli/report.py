@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from socsim.cli.commands import command
 from socsim.exits import EXIT_OK
@@ -12,6 +13,9 @@ from socsim.report.report import build_compare, build_report, compare_text, expo
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.files import REPORT, check_not_run_file
 from socsim.runfolder.read import load_run
+
+COMPARE = "compare.html"
+"""The comparison page's file name in the first run folder (``socsim compare`` without ``-o``)."""
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -28,15 +32,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    check_not_run_file(args.output, "-o")
+    if args.output:
+        check_not_run_file(args.output, "-o")
     if args.csv:
         check_not_run_file(args.csv, "--csv")
     for path in args.run_dirs:
         check_unedited(path, args.accept_edits)
     runs = [load_run(p) for p in args.run_dirs]
     print(compare_text(runs))
-    write_text(args.output, build_compare(runs, embed=args.embed))
-    print(f"\ncomparison -> {args.output}")
+    out = Path(args.output) if args.output else runs[0].path / COMPARE
+    write_text(out, build_compare(runs, embed=args.embed))
+    print(f"\ncomparison -> {out}")
     if args.csv:
         write_text(args.csv, compare_table(runs).to_csv())
         print(f"table -> {args.csv}")
@@ -64,8 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "differ; a ratio column per run against the first. Prints the table and writes an "
                                    "HTML page with accuracy, energy and latency figures.")
     p.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="run folders written by 'socsim train'")
-    p.add_argument("-o", "--output", metavar="HTML", type=output_file, default="compare.html",
-                   help="page to write (default: compare.html)")
+    p.add_argument("-o", "--output", metavar="HTML", type=output_file,
+                   help=f"page to write (default: {COMPARE} in the first run folder; nothing is written into the "
+                        "working folder)")
     p.add_argument("--csv", metavar="FILE", type=output_file,
                    help="also write the table as CSV (plain numbers in pJ and s)")
     p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)

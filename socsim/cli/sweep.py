@@ -15,6 +15,7 @@ from socsim.sweep.backends import check_scheduler_address
 from socsim.sweep.pareto import pareto_table
 from socsim.sweep.run import out_dir_of, run_sweep
 from socsim.sweep.spec import expand, load_sweep
+from socsim.sweep.summary import means_table, summarize
 from socsim.sweep.table import RESULTS, STATUS_OK
 
 
@@ -43,13 +44,18 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
     bad = table[table["status"] != STATUS_OK] if len(table) else table
     say(f"{len(table)} point(s) in {outcome.results} ({len(outcome.ran)} run now, {len(outcome.skipped)} "
         f"finished before, {len(bad)} failed)")
+    if outcome.summary is not None:
+        say(f"mean and std over {spec.job.seeds} seeds per point -> {outcome.summary}")
     for path in outcome.figures:
         say(f"{'summary' if path.suffix == '.html' else 'figure'} -> {path}")
     if len(table):
         fig = spec.figures[0]
+        means = spec.job.seeds > 1
+        if means:
+            table = means_table(summarize(spec, table), spec)
         front = pareto_table(spec, table)
         if len(front):
-            say(f"Pareto front ({fig.x} {fig.x_goal}, {fig.y} {fig.y_goal}):")
+            say(f"Pareto front ({fig.x} {fig.x_goal}, {fig.y} {fig.y_goal}{', means over seeds' if means else ''}):")
             cols = ["point", *spec.fields, fig.x, fig.y]
             say(front[list(dict.fromkeys(cols))].to_string(index=False))
     return EXIT_OK

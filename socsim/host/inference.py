@@ -107,7 +107,7 @@ def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | Non
                   microbatch: int | None = None, weights: str | Path | None = None, timing_only: bool = False,
                   engine: str = DEFAULT_ENGINE) -> Inference:
     """Run ``graph``'s evaluation program on ``cfg`` over the first ``images`` test images of ``data`` (all if None;
-    rounded down to whole micro-batches).
+    the last micro-batch filled with blank images that never count).
 
     ``weights`` names a run folder of ``socsim train``: its checkpoint's trained state (memory, crossbars, time) is
     loaded (read as data, never unpickled) and must fit the graph and config (a StateMismatch otherwise); without

@@ -8,6 +8,7 @@ device writes, all read from the ledger of the programs that ran (one metrics ro
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
         write_json(out_dir / MAPPING, mapping_record(graph, cfg, trainer.compiled))
     if not resume:
         write_json(out_dir / CONFIG, to_mapping(cfg))
-        write_json(out_dir / RUN_ARGS, to_mapping(args))
+        write_json(out_dir / RUN_ARGS, to_mapping(replace(args, images_used=trainer.image_use().text())))
         write_conductances(out_dir / INITIAL_CONDUCTANCES, trainer.conductances())
         write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
     elif rows:  # a kill after a checkpoint may have left the other files an epoch behind it: rewrite them now

@@ -14,6 +14,7 @@ from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled, compile_training
 from socsim.config import SocConfig
 from socsim.host.data import DataError, Dataset
+from socsim.host.images import ImageUse
 from socsim.sim import Result, Soc
 
 
@@ -55,6 +56,19 @@ def check_inputs(graph: Graph, data: Dataset) -> None:
                             f"{where} has classes 0 .. {classes - 1}")
 
 
+BLANK_LABEL = -1
+"""Label of the blank images that fill the last test micro-batch: no class index, so never a hit."""
+
+
+def padded(values: np.ndarray, slots: int, fill: float) -> np.ndarray:
+    """The first ``slots`` rows of ``values``, filled up with ``fill`` when it has fewer."""
+    head = values[:slots]
+    if len(head) == slots:
+        return head
+    pad = np.full((slots - len(head), *values.shape[1:]), fill, dtype=values.dtype)
+    return np.concatenate([head, pad])
+
+
 class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
@@ -69,13 +83,11 @@ class ChipTrainer:
                              "be left out; use a divisor of the batch")
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
         if self.compiled.test_examples < 1:
-            raise ValueError(f"{len(data.y_test)} test example(s) are fewer than one micro-batch of "
-                             f"{self.compiled.microbatch} images; give at least {self.compiled.microbatch} test "
-                             f"examples or a smaller --microbatch")
+            raise ValueError("no test examples: give at least one")
         self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only, engine=engine)
         self.epoch = 0
-        self.write("test_x", data.x_test[:self.compiled.test_examples])
-        self.write("test_y", data.y_test[:self.compiled.test_examples])
+        self.write("test_x", padded(data.x_test, self.compiled.test_slots, 0.0))
+        self.write("test_y", padded(data.y_test, self.compiled.test_slots, BLANK_LABEL))
         self.init_result: Result | None = None
         if state is None:
             self.place_training_data(0)  # the calibration after init reads the first epoch's first images
@@ -160,6 +172,12 @@ class ChipTrainer:
         """The digital weight copy of every weight layer, as (rows, cols) matrices."""
         return {n.name: self.read(f"w_{n.name}").reshape(self.graph.weight_shape(n.name))
                 for n in self.graph.weight_nodes()}
+
+    def image_use(self) -> ImageUse:
+        """The training and test images this run uses (socsim.host.images)."""
+        comp = self.compiled
+        return ImageUse(len(self.data.y_train), self.cfg.train.batch, comp.batches_per_epoch, comp.test_examples,
+                        comp.microbatch, comp.padding)
 
     def order(self, epoch: int) -> np.ndarray:
         """Training-example order of an epoch (seeded by the config seed; epoch 0 unshuffled)."""

@@ -11,6 +11,7 @@ import pandas as pd
 
 from socsim.report.devices import endurance, placed_masks
 from socsim.report.headline import headline
+from socsim.report.tables import PHASES
 from socsim.runfolder.read import RunFolder
 
 CONFIG_ROW = "config: "
@@ -39,10 +40,7 @@ def run_summary(run: RunFolder) -> dict[str, object]:
     """The compared quantities of one run (text fields first, then numbers with units in their names)."""
     h = headline(run)
     e = endurance(run, placed_masks(run))
-    m = run.metrics
-    images = max(run.train_images, 1)
-    phases = {f"{p}_energy_per_image_pj": float(m[f"{p}_energy_pj"].sum()) / images
-              for p in ("forward", "backward", "update") if f"{p}_energy_pj" in m}
+    phases = phase_energy_per_image(run)
     return {
         "graph": run.args.get("graph", ""), "config": run.config.get("name", run.args.get("config", "")),
         "scheme": run.config.get("train", {}).get("scheme", ""), "dataset": run.args.get("dataset", ""),
@@ -58,6 +56,18 @@ def run_summary(run: RunFolder) -> dict[str, object]:
         "max_writes_per_device": e.max_writes if e else float("nan"),
         "endurance_margin_x": e.margin if e else float("nan"),
     }
+
+
+def phase_energy_per_image(run: RunFolder) -> dict[str, float]:
+    """``{phase}_energy_per_image_pj`` of every phase of the training program that has energy (forward, backward,
+    update, calibrate, other, in :data:`socsim.report.tables.PHASES` order), from the ledger: they add up to the
+    energy per training image."""
+    led = run.ledger
+    train = led[led["program"] == "train"] if "program" in led else led
+    by_phase = train.groupby("phase")["energy_pj"].sum()
+    images = max(run.train_images, 1)
+    order = sorted(by_phase.index, key=lambda p: PHASES.index(p) if p in PHASES else len(PHASES))
+    return {f"{p}_energy_per_image_pj": float(by_phase[p]) / images for p in order if by_phase[p]}
 
 
 def flat_fields(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

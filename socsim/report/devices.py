@@ -27,13 +27,25 @@ def tiles_in(state: dict[str, np.ndarray], kind: str) -> list[int]:
     return sorted(int(m.group(1)) for m in found if m)
 
 
+def array_shape(run: "RunFolder") -> tuple[int, int]:
+    """(word lines, weights per row) of the run's tiles: ``tiles.rows`` and the weight columns that
+    ``tiles.bitlines`` hold (socsim.config.TileConfig.weight_cols: bit lines / devices per weight). A config.json
+    that no longer loads as a config falls back to the extent of the placed blocks."""
+    try:
+        tiles = run.soc_config.tiles
+        return tiles.rows, tiles.weight_cols
+    except ValueError:  # ConfigError: a config.json of another socsim version
+        blocks = run.mapping["placement"]["blocks"] if run.mapping else []
+        return (max((b["tile_row"] + b["rows"] for b in blocks), default=1),
+                max((b["tile_col"] + b["cols"] for b in blocks), default=1))
+
+
 def placed_masks(run: "RunFolder") -> Masks | None:
     """Where the lowering placed weight blocks, as the run folder's mapping.json records them, or None for a run
     without one."""
     if run.mapping is None:
         return None
-    tiles = run.config.get("tiles", {})
-    rows, cols = int(tiles.get("rows", 64)), int(tiles.get("weight_cols", 32))
+    rows, cols = array_shape(run)
     masks: Masks = {}
     for b in run.mapping["placement"]["blocks"]:
         m = masks.setdefault(int(b["tile"]), np.zeros((rows, cols), dtype=bool))

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator
 
 from socsim.fileio import atomic_write  # noqa: E402
+from socsim.report.labels import ENERGY_CLASSES, component_label, layer_class_table  # noqa: E402
 from socsim.report.tables import (  # noqa: E402
     PHASES,
     UNIT_ACTIONS,
@@ -69,6 +70,12 @@ def _by_name(table: pd.DataFrame) -> pd.DataFrame:
     return table[sorted(table.columns, key=natural_key)]
 
 
+def _labelled(table: pd.DataFrame, colors: dict[str, tuple]) -> tuple[pd.DataFrame, dict[str, tuple]]:
+    """``table`` with component columns named in words (:func:`component_label`) and ``colors`` keyed alike."""
+    return (table.rename(columns=component_label),
+            {component_label(k): v for k, v in colors.items()})
+
+
 def _legend(fig: Figure, ax) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
@@ -88,6 +95,7 @@ def energy_breakdown(ledger: pd.DataFrame, images: int | None = None) -> Figure:
                                 + [p for p in by_phase.index if p not in PHASES]) / per
     by_layer, by_phase = (_by_name(t) for t in (by_layer, by_phase))
     unit, scale = energy_unit(max(by_layer.sum(axis=1).max(), by_phase.sum(axis=1).max(), 1.0))
+    (by_layer, _), (by_phase, colors) = _labelled(by_layer, colors), _labelled(by_phase, colors)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     _stacked(axes[0], by_layer, colors, scale)
     _stacked(axes[1], by_phase, colors, scale)
@@ -128,7 +136,8 @@ def latency_breakdown(ledger: pd.DataFrame, clock_hz: float, images: int | None 
                      transform=axes[0].transAxes)
     axes[0].set_title("elapsed time by layer and phase ('-': outside layers)", fontsize=10)
     axes[0].set_ylabel(f"elapsed time ({unit}{' per image' if images else ''})")
-    _stacked(axes[1], t * seconds, component_colors(ledger["component"]), scale)
+    t, colors = _labelled(t, component_colors(ledger["component"]))
+    _stacked(axes[1], t * seconds, colors, scale)
     if elapsed_cycles:
         axes[1].axhline(elapsed_cycles * seconds / scale, color="k", ls="--", lw=1, label="elapsed (all phases)")
     axes[1].set_title("unit busy time by phase (units overlap)", fontsize=10)
@@ -136,6 +145,25 @@ def latency_breakdown(ledger: pd.DataFrame, clock_hz: float, images: int | None 
     _legend(fig, axes[1])
     fig.suptitle("Latency breakdown")
     fig.tight_layout(rect=(0, 0, 0.86, 1))
+    return fig
+
+
+CLASS_COLORS = {c: plt.get_cmap("tab10")(i % 10) for i, c in enumerate(ENERGY_CLASSES)}
+"""A fixed colour per energy class (socsim.report.labels.ENERGY_CLASSES)."""
+
+
+def energy_by_class(ledger: pd.DataFrame, images: int | None = None) -> Figure:
+    """Energy per layer stacked by component class (array, ADC, DAC, programming, digital unit, controller, SRAM,
+    bus, DRAM, static), per image when ``images``: the figure of :func:`socsim.report.labels.layer_class_table`."""
+    table = layer_class_table(ledger, layer_order(ledger), images).set_index("layer").drop(columns="total_pj")
+    table.columns = [c.removesuffix("_pj") for c in table.columns]
+    unit, scale = energy_unit(max(float(table.sum(axis=1).max()) if len(table) else 0.0, 1.0))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    _stacked(ax, table, CLASS_COLORS, scale)
+    ax.set_ylabel(f"energy ({unit}{' per image' if images else ''})")
+    ax.set_title("Energy by layer and component class ('-': outside layers)", fontsize=10)
+    _legend(fig, ax)
+    fig.tight_layout(rect=(0, 0, 0.84, 1))
     return fig
 
 

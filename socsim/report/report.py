@@ -59,6 +59,10 @@ def run_figures(run: RunFolder) -> dict[str, tuple[Figure, str]]:
         "energy_breakdown": (F.energy_breakdown(train, run.train_images),
                              "Training-program energy per training image, by layer and by phase, stacked by "
                              "component."),
+        "energy_by_class": (F.energy_by_class(train, run.train_images),
+                            "Training-program energy per training image by layer, stacked by component class "
+                            "(ADC includes the TIA, full-scale setting and shift-add; SRAM the data and accumulator "
+                            "SRAMs and the tile buffers; static the leakage of every component)."),
         "latency_breakdown": (F.latency_breakdown(train, run.clock_hz, run.train_images,
                                                   float(run.metrics["train_cycles"].sum())),
                               "Training program per image. Left: elapsed time by layer and phase (each cycle "
@@ -133,7 +137,8 @@ def build_report(run: RunFolder, embed: str = "svg", figures: dict[str, tuple[Fi
     intro = (f"<p>{H.esc(args.get('graph', '?'))} on config <b>{H.esc(run.config.get('name', '?'))}</b> "
              f"(scheme {H.esc(run.config.get('train', {}).get('scheme', '?'))}), dataset "
              f"{H.esc(args.get('dataset', '?'))}, {run.epochs} epochs, {run.train_images:,} training images, "
-             f"clock {run.clock_hz / 1e6:g} MHz. Run folder <code>{H.esc(run.path)}</code>.</p>")
+             f"clock {run.clock_hz / 1e6:g} MHz. Run folder <code>{H.esc(run.path)}</code>.</p>"
+             + (f"<p class='note'>Images: {H.esc(args['images_used'])}.</p>" if args.get("images_used") else ""))
     check = (f"Forward tile MACs per training image: {h.forward_macs_per_image:,.0f} from the ledger"
              + (f", {h.geometry_macs_per_image:,.0f} from the mapping's geometry"
                 if h.geometry_macs_per_image is not None else "") + ".")
@@ -144,17 +149,19 @@ def build_report(run: RunFolder, embed: str = "svg", figures: dict[str, tuple[Fi
     figures = run_figures(run) if figures is None else figures
     sections += [H.figure(F.embed(fig, embed), cap) for fig, cap in figures.values()]
     titles = {"epochs": "Per epoch", "components": "Per component (all programs, all epochs)",
-              "layers": "Per layer x phase (all programs, all epochs)", "opcodes": "Per opcode",
+              "layers": "Per layer x phase (all programs, all epochs)",
+              "layer_classes": "Per layer x component class (all programs, all epochs)", "opcodes": "Per opcode",
               "actions": "Energy table as applied: actions, counts, price per action"}
-    sections.append("<h2>Tables</h2>")
+    sections.append("<h2>Tables</h2><p class='note'>Energies and times in the unit that fits, 4 significant "
+                    "digits; the exported CSV and JSON tables (--export) hold the exact numbers in pJ and s.</p>")
     for name, df in tables.items():
-        sections.append(f"<h3>{H.esc(titles.get(name, name))}</h3>" + H.table(df))
+        sections.append(f"<h3>{H.esc(titles.get(name, name))}</h3>" + H.table(df, units=True))
         if name == "layers":
-            sections.append("<p class='note'>Energy (pJ) pivoted, layer x phase:</p>"
-                            + H.table(layer_phase_pivot(run.ledger)))
+            sections.append("<p class='note'>Energy pivoted, layer x phase:</p>"
+                            + H.table(layer_phase_pivot(run.ledger), units=True))
             sections.append("<p class='note'>Elapsed cycles pivoted, layer x phase (each cycle of every program "
                             "attributed to one layer; they add up to the programs' cycles):</p>"
-                            + H.table(layer_phase_pivot(elapsed_rows(run.ledger), "cycles")))
+                            + H.table(layer_phase_pivot(elapsed_rows(run.ledger), "cycles"), units=True))
     sections += ["<h2>Mapping</h2>", H.pre(_mapping_text(run)),
                  "<h2>Configuration</h2><details><summary>config.json and run.json</summary>"
                  + H.pre(json.dumps({"run": run.args, "config": run.config}, indent=2)) + "</details>"]
@@ -182,7 +189,8 @@ def build_compare(runs: Sequence[RunFolder], embed: str = "svg") -> str:
     table = compare_table(runs)
     labels = run_labels(runs)
     per_run = table[labels].T
-    per_image = per_run[[c for c in table.index if c.endswith("_energy_per_image_pj") and c != "energy_per_image_pj"]]
+    per_image = per_run[[c for c in table.index if c.endswith("_energy_per_image_pj") and c != "energy_per_image_pj"
+                         and not c.startswith(CONFIG_ROW)]]
     sections = [f"<p>{len(runs)} runs: " + ", ".join(f"<code>{H.esc(r.path)}</code>" for r in runs)
                 + f". Ratio columns divide each run's numbers by the first run's ({H.esc(labels[0])}); "
                   "<code>config:</code> rows are the config fields in which the runs differ.</p>",
@@ -190,7 +198,9 @@ def build_compare(runs: Sequence[RunFolder], embed: str = "svg") -> str:
                 H.figure(F.embed(F.compare_accuracy(dict(zip(labels, (r.metrics for r in runs)))), embed),
                          "Test accuracy per epoch, each run offset sideways by a fraction of an epoch so that equal "
                          "values stay visible; gray: the FP32 baselines (one line per distinct baseline)."),
-                H.figure(F.embed(F.compare_energy(per_image), embed), "Training energy per image by phase."),
+                H.figure(F.embed(F.compare_energy(per_image), embed),
+                         "Training energy per image by phase (every phase of the training program: the bars' "
+                         "totals are the energy per training image of the table)."),
                 H.figure(F.embed(F.compare_latency(per_run["latency_per_image_s"]), embed),
                          "Simulated latency per training image (training-program cycles / clock / images).")]
     return H.page("socsim compare", sections)

@@ -16,6 +16,7 @@ import pandas as pd
 from socsim.actions import Action
 from socsim.configtools import to_mapping
 from socsim.fileio import write_text
+from socsim.report.labels import layer_class_table
 from socsim.sim.ledger import CHIP
 from socsim.units import natural_key
 
@@ -133,10 +134,18 @@ def action_table(ledger: pd.DataFrame, prices: Mapping[str, float] | None = None
     df = units_only(ledger).groupby(["component", "action"])[["count", "energy_pj"]].sum().reset_index()
     if prices is not None:
         per = (df["energy_pj"] / df["count"].where(df["count"] > 0)).fillna(0.0)
-        df["price_pj"] = [prices.get(Action(a).price_field, p) for a, p in zip(df["action"], per)]
+        df["price_pj"] = [_applied(prices.get(Action(a).price_field), p) for a, p in zip(df["action"], per)]
         leak = df["action"] == Action.LEAKAGE
         df.loc[leak, "price_pj"] = per[leak]
     return _sorted_by_name(df, "component")
+
+
+def _applied(table_price: float | None, per_count: float) -> float:
+    """The price an action was charged: the table's, unless the ledger charged another (a price the table sets
+    for a model, or scaled with the node or a memory's capacity: socsim.costs)."""
+    if table_price is None or (per_count and abs(per_count - table_price) > 1e-9 * abs(table_price)):
+        return per_count
+    return table_price
 
 
 EPOCH_COLUMNS = ["epoch", "test_accuracy", "baseline_accuracy", "train_images", "energy_per_image_pj",
@@ -167,7 +176,8 @@ def run_tables(run: "RunFolder") -> dict[str, pd.DataFrame]:
     """The tables of a run folder; ledger tables cover every epoch and both programs (train, evaluate)."""
     led = run.ledger
     return {"epochs": epoch_table(run.metrics), "components": component_table(led, run.cycles),
-            "layers": layer_phase_table(led), "opcodes": opcode_table(led),
+            "layers": layer_phase_table(led), "layer_classes": layer_class_table(led, layer_order(led)),
+            "opcodes": opcode_table(led),
             "actions": action_table(led, run.config.get("energy", {}))}
 
 

@@ -42,6 +42,8 @@ class RunArgs:
     """Numerics skipped (socsim.sim.timing_only): latency and energy only, accuracy not measured."""
     graph_sha256: str | None = None
     """SHA-256 of the graph file when the run started (None: not recorded); a resume refuses another graph."""
+    images_used: str | None = None
+    """The images the run uses, in words (socsim.host.images.ImageUse.text): written when the run starts."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "train_examples", "test_examples", "microbatch"):

@@ -27,10 +27,14 @@ class Ledger:
     """
 
     def __init__(self, table: EnergyTable, derived: dict[str, float] | None = None,
-                 leakage_pj: dict[str, float] | None = None):
+                 leakage_pj: dict[str, float] | None = None,
+                 component_prices: dict[tuple[str, str], float] | None = None):
         """``derived``: prices (pJ) of actions the table prices through a model rather than per action (an ADC
-        conversion: figure of merit x 2^bits, :func:`socsim.sim.tile.converter_prices`); ``leakage_pj``: pJ per
-        cycle of each component's leakage."""
+        conversion: figure of merit x 2^bits, :func:`socsim.sim.tile.converter_prices`; the node-scaled actions,
+        :func:`socsim.costs.action_prices`); ``leakage_pj``: pJ per cycle of each component's leakage;
+        ``component_prices``: pJ per action of one component where it differs from the action's price (each SRAM's
+        access at its capacity, :func:`socsim.costs.memory_prices`)."""
+        self.component_prices = dict(component_prices or {})
         self.price: dict[str, float] = {a: float(getattr(table, a.price_field)) for a in PRICED_BY_TABLE}
         self.price.update(derived or {})
         for counter in COUNTERS:
@@ -44,7 +48,7 @@ class Ledger:
         """pJ per counted action of ``component`` (leakage: pJ per cycle of that component)."""
         if action == Action.LEAKAGE:
             return self.leakage_pj.get(component, 0.0)
-        return self.price[action]
+        return self.component_prices.get((component, action), self.price[action])
 
     def record(self, component: str, action: Action, opcode: str, layer: str, phase: str,
                count: int = 1, cycles: int = 0) -> None:

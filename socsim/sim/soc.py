@@ -16,6 +16,7 @@ from isa.spec import MAX_WORDS
 from socsim.actions import Action
 from socsim.area import leakage_pj_per_cycle
 from socsim.config import MvmPricing, SocConfig
+from socsim.costs import action_prices, memory_prices
 from socsim.physics import make_crossbar
 from socsim.sim.controller import Controller
 from socsim.sim.digital import DigitalUnit
@@ -89,8 +90,10 @@ class Soc:
 
     def _setup_clock_and_ledger(self) -> None:
         self.env = simpy.Environment()
-        self.ledger = Ledger(self.cfg.energy, converter_prices(self.cfg.tiles, self.cfg.energy.adc_fom_fj),
-                             leakage_pj_per_cycle(self.cfg))
+        self.ledger = Ledger(self.cfg.energy,
+                             {**action_prices(self.cfg),
+                              **converter_prices(self.cfg.tiles, self.cfg.energy.adc_fom_fj)},
+                             leakage_pj_per_cycle(self.cfg), memory_prices(self.cfg))
         self.scoreboard = Scoreboard()
 
     def _setup_memories(self) -> None:

@@ -28,6 +28,7 @@ from socsim.sweep.display import display, short_name
 from socsim.sweep.html import write_summary
 from socsim.sweep.pareto import pareto_mask
 from socsim.sweep.spec import FigureSpec, SweepSpec
+from socsim.sweep.summary import means_table, summarize
 from socsim.sweep.table import STATUS_OK
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
@@ -46,17 +47,22 @@ def _one_to_one(a: pd.Series, b: pd.Series) -> bool:
     return pairs["a"].is_unique and pairs["b"].is_unique
 
 
-def dimensions(table: pd.DataFrame, fields: Sequence[str]) -> list[list[str]]:
-    """The swept fields that vary across ``table``'s rows, grouped: fields whose values pair one to one (a linked
-    axis) are one dimension. In the order of ``fields``."""
-    varying = [f for f in fields if f in table and table[f].astype(str).nunique() > 1]
+def dimensions(table: pd.DataFrame, fields: Sequence[str] | Sequence[Sequence[str]]) -> list[list[str]]:
+    """The swept fields that vary across ``table``'s rows, grouped: the fields of one linked axis (a group of
+    ``fields``, :attr:`SweepSpec.axes`) are one dimension, whatever their values; other fields whose values pair one
+    to one join a dimension too. In the order of ``fields`` (plain names or groups of names)."""
+    groups = [[f] if isinstance(f, str) else list(f) for f in fields]
     dims: list[list[str]] = []
-    for f in varying:
-        home = next((d for d in dims if _one_to_one(table[d[0]], table[f])), None)
+    for group in groups:
+        varying = [f for f in group if f in table and table[f].astype(str).nunique() > 1]
+        if not varying:
+            continue
+        home = next((d for d in dims if _one_to_one(table[d[0]], table[varying[0]])), None) \
+            if len(varying) == 1 and len(group) == 1 else None
         if home is None:
-            dims.append([f])
+            dims.append(varying)
         else:
-            home.append(f)
+            home.append(varying[0])
     return dims
 
 
@@ -76,7 +82,7 @@ class Channels:
 def channels(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec) -> Channels:
     """Colour: the dimension of ``fig.color`` (else the first); marker: the next; facets: the rest. Dimensions of
     the x or y column are skipped (the axis shows them)."""
-    dims = [d for d in dimensions(table, spec.fields) if fig.x not in d and fig.y not in d]
+    dims = [d for d in dimensions(table, spec.axes) if fig.x not in d and fig.y not in d]
     colour: list[str] = []
     if fig.color:
         colour = next((d for d in dims if fig.color in d), [fig.color])
@@ -98,10 +104,19 @@ def _levels(ok: pd.DataFrame, fields: list[str]) -> list[tuple]:
     return list(dict.fromkeys(tuple(r) for r in ok[fields].itertuples(index=False)))
 
 
+def _spread(ok: pd.DataFrame, column: str, d) -> np.ndarray | None:
+    """The standard deviations of ``column`` in display units (``{column}_std`` of a summary), or None."""
+    std = f"{column}_std"
+    if std not in ok:
+        return None
+    return np.abs(d.values(pd.to_numeric(ok[std], errors="coerce").to_numpy(dtype=float)))
+
+
 def make_figure(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec):
     """The figure of ``fig``: every ok point in display units, coloured, marked and faceted by the swept
-    dimensions (:func:`channels`), and the Pareto front of all points as a dashed step line with the front's points
-    circled. Returns a matplotlib Figure on an Agg canvas."""
+    dimensions (:func:`channels`), with error bars (one standard deviation) where ``table`` has ``{column}_std``
+    (the means of :mod:`socsim.sweep.summary`), and in each panel the Pareto front of that panel's points as a
+    dashed step line with the front's points circled. Returns a matplotlib Figure on an Agg canvas."""
 
     ok = table[table["status"] == STATUS_OK].reset_index(drop=True)
     x_raw = pd.to_numeric(ok[fig.x], errors="coerce").to_numpy(dtype=float)
@@ -118,12 +133,17 @@ def make_figure(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec):
     axes = figure.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True).ravel()
     colours, markers = _levels(ok, ch.colour), _levels(ok, ch.marker)
     cmap = __import__("matplotlib").colormaps["tab10"]
-    front = pareto_mask(x, y, fig.x_goal, fig.y_goal) if fig.pareto and len(ok) else np.zeros(len(ok), bool)
-    order = np.argsort(x[front])
+    x_err, y_err = _spread(ok, fig.x, xd), _spread(ok, fig.y, yd)
+    any_front = False
     for ax, level in zip(axes, facets):
         in_facet = np.ones(len(ok), bool)
         for f, v in zip(facet_fields, level):
             in_facet &= (ok[f] == v).to_numpy()
+        front = np.zeros(len(ok), bool)
+        if fig.pareto and in_facet.any():
+            front[in_facet] = pareto_mask(x[in_facet], y[in_facet], fig.x_goal, fig.y_goal)
+        any_front |= bool(front.any())
+        order = np.argsort(x[front])
         for (ci, cval), (mi, mval) in itertools.product(enumerate(colours), enumerate(markers)):
             sel = in_facet.copy()
             for f, v in [*zip(ch.colour, cval), *zip(ch.marker, mval)]:
@@ -131,6 +151,10 @@ def make_figure(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec):
             if sel.any():
                 ax.scatter(x[sel], y[sel], s=34, color=cmap(ci % 10), marker=MARKERS[mi % len(MARKERS)],
                            edgecolors="k", linewidths=0.3, zorder=3)
+                if x_err is not None or y_err is not None:
+                    ax.errorbar(x[sel], y[sel], xerr=None if x_err is None else x_err[sel],
+                                yerr=None if y_err is None else y_err[sel], fmt="none", ecolor=cmap(ci % 10),
+                                elinewidth=1, capsize=2.5, zorder=2.5)
         if front.any():
             ax.plot(x[front][order], y[front][order], "k--", linewidth=1, zorder=2,
                     drawstyle="steps-post" if fig.x_goal == "min" else "steps-pre")
@@ -153,9 +177,12 @@ def make_figure(spec: SweepSpec, table: pd.DataFrame, fig: FigureSpec):
         handles.append(Line2D([], [], linestyle="", marker=MARKERS[mi % len(MARKERS)], color="0.55",
                               markeredgecolor="k",
                               label=_label(ch.marker, pd.Series(dict(zip(ch.marker, mval))), spec.fields)))
-    if front.any():
+    if any_front:
         handles.append(Line2D([], [], color="k", linestyle="--", marker="o", markerfacecolor="none",
-                              label="Pareto front"))
+                              label="Pareto front" + (" of each panel" if len(facets) > 1 else "")))
+    if x_err is not None or y_err is not None:
+        handles.append(Line2D([], [], color="0.3", marker="|", linestyle="-",
+                              label="mean \u00b1 1 std over seeds"))
     legend_in = 0.0
     if handles:  # below the panels, as wide as the figure: linked fields make long labels
         ncol = 1 if max(len(h.get_label()) for h in handles) > 45 else 2
@@ -184,10 +211,14 @@ def svg(figure) -> str:
 
 
 def write_figures(spec: SweepSpec, table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Every figure of the sweep as a PNG in ``out_dir``, then ``sweep.html`` embedding them; returns the paths."""
+    """Every figure of the sweep as a PNG in ``out_dir``, then ``sweep.html`` embedding them; returns the paths.
+    With ``[job] seeds`` > 1 the figures show each point's mean with error bars (socsim.sweep.summary)."""
+    runs = table
+    if spec.job.seeds > 1:
+        table = means_table(summarize(spec, table), spec)
     paths, embedded = [], []
     for fig in spec.figures:
         path = out_dir / _file(fig)
         embedded.append((fig, svg(draw(spec, table, fig, path))))
         paths.append(path)
-    return [*paths, write_summary(spec, table, out_dir / SUMMARY, embedded)]
+    return [*paths, write_summary(spec, table, out_dir / SUMMARY, embedded, runs)]

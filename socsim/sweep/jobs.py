@@ -15,16 +15,21 @@ from typing import Any
 
 from isa import load_program
 from socsim.area import total_area_mm2
+from socsim.compiler import load_graph
 from socsim.config import SocConfig
 from socsim.configtools import from_mapping
 from socsim.fileio import write_text
+from socsim.host.data import load_dataset
+from socsim.host.inference import run_inference
 from socsim.host.train import Diverged, RunArgs, run_training
 from socsim.locks import FolderBusy, FolderLock
+from socsim.report.report import build_report
 from socsim.runfolder.digests import recording
-from socsim.runfolder.files import CHECKPOINT, ERROR_FILE, atomic_write
+from socsim.runfolder.files import CHECKPOINT, ERROR_FILE, REPORT, atomic_write
+from socsim.runfolder.read import load_run
 from socsim.sim import Soc, Trap
 from socsim.sweep import tomlw
-from socsim.sweep.spec import PROGRAM_METRICS, TRAIN_METRICS, JobSpec
+from socsim.sweep.spec import INFER_METRICS, PROGRAM_METRICS, TRAIN_METRICS, JobSpec
 from socsim.sweep.table import STATUS_BUSY
 
 POINT_CONFIG = "config.toml"
@@ -58,13 +63,38 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
     spec = job.job
     folder = Path(job.folder)
     args = RunArgs(spec.graph, str(config_path), spec.dataset, spec.data_path, job.config["train"]["epochs"],
-                   spec.train_examples, spec.test_examples, spec.microbatch)
+                   spec.train_examples, spec.test_examples, spec.microbatch, timing_only=spec.timing_only)
     resume = (folder / CHECKPOINT).exists()
     with recording(folder, resume):
         out = run_training(args, folder, resume=resume, engine=spec.engine)
     rows = out[0] if isinstance(out, tuple) else out  # (rows, last Result) or rows
     last = dict(rows[-1], area_mm2=_area(job))
+    if spec.report:
+        _write_report(folder)
     return {"epochs": int(last["epoch"]), **{m: last.get(m) for m in TRAIN_METRICS}}  # older rows lack some
+
+
+def _write_report(folder: Path) -> None:
+    """``socsim report`` of a finished training point: ``report.html`` in its run folder."""
+    import matplotlib.pyplot as plt  # deferred: the report's figures load matplotlib
+    write_text(folder / REPORT, build_report(load_run(folder)))
+    plt.close("all")
+
+
+def _infer(job: PointJob) -> dict[str, Any]:
+    """``socsim infer`` on the point's config: the job's graph over its test images, with the trained state of
+    ``[job] weights`` when given."""
+    spec = job.job
+    cfg = from_mapping(SocConfig, job.config)
+    data = load_dataset(spec.dataset, spec.data_path, cfg.seed)
+    inf = run_inference(load_graph(spec.graph), cfg, data, spec.images, spec.microbatch, spec.weights or None,
+                        spec.timing_only, spec.engine)
+    values = {"test_accuracy": inf.accuracy, "latency_per_image_s": inf.latency_per_image_s,
+              "energy_per_image_pj": inf.energy_per_image_pj,
+              "static_energy_per_image_pj": inf.static_energy_per_image_pj, "images_per_s": inf.images_per_s,
+              "tops_per_w_tile": inf.tops_per_w_tile, "tops_per_w_chip": inf.tops_per_w_chip, "images": inf.images,
+              "cycles": inf.result.cycles, "area_mm2": _area(job)}
+    return {m: values[m] for m in INFER_METRICS}
 
 
 def _area(job: PointJob) -> float:
@@ -89,7 +119,9 @@ def run_point(job: PointJob) -> dict[str, Any]:
     try:
         with FolderLock(job.folder, "sweep point folder"):  # one process computes a point at a time
             config_path = write_point_config(job)
-            row.update(_train(job, config_path) if job.job.kind == "train" else _program(job))
+            run = {"train": lambda: _train(job, config_path), "infer": lambda: _infer(job),
+                   "program": lambda: _program(job)}[job.job.kind]
+            row.update(run())
     except FolderBusy as exc:
         row.update(status=STATUS_BUSY, error=str(exc))
     except Trap as exc:

@@ -18,7 +18,8 @@ from socsim.sweep.backends import default_workers, run_dask, run_pool
 from socsim.sweep.figures import write_figures
 from socsim.sweep.jobs import PointJob
 from socsim.sweep.spec import Point, SweepError, SweepSpec, expand
-from socsim.sweep.table import FAILED_STATUSES, RESULTS, STATUS_OK, make_row, read_table, write_table
+from socsim.sweep.summary import SUMMARY_CSV, write_summary_csv
+from socsim.sweep.table import FAILED_STATUSES, REPLICATE, RESULTS, STATUS_OK, make_row, read_table, write_table
 
 OWNER = "sweep.json"
 """Which sweep a results folder holds (``{"name": ...}``): another sweep's ``--out`` is refused unless --force."""
@@ -35,6 +36,8 @@ class SweepOutcome:
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
+    summary: Path | None = None
+    """``summary.csv`` (mean and standard deviation over the runs of each point) when ``[job] seeds`` > 1."""
 
 
 def out_dir_of(spec: SweepSpec, out: str | None = None) -> Path:
@@ -59,7 +62,7 @@ def finished_rows(spec: SweepSpec, points: list[Point], results: Path, retry_fai
         point = by_key.get(old.get("key") or "")
         if point is None or not is_finished(spec, old) or (retry_failed and old.get("status") != STATUS_OK):
             continue
-        result = {k: v for k, v in old.items() if k not in ("point", "key", *spec.fields)}
+        result = {k: v for k, v in old.items() if k not in ("point", REPLICATE, "key", *spec.fields)}
         keep[point.key] = make_row(spec, point, result)
     return keep
 
@@ -130,6 +133,8 @@ def _run_locked(spec: SweepSpec, points: list[Point], out_dir: Path, workers: in
         else:
             run_pool(jobs, workers or default_workers(), on_result)
     outcome.table = pd.read_csv(results, keep_default_na=False, na_values=[""])
+    if spec.job.seeds > 1:
+        outcome.summary = write_summary_csv(spec, outcome.table, out_dir / SUMMARY_CSV)
     if figures and len(outcome.table):
         outcome.figures = write_figures(spec, outcome.table, out_dir)
     return outcome

@@ -16,25 +16,31 @@ import tomllib
 import typing
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from isa import load_program
 from socsim import __version__
 from socsim.compiler import load_graph
 from socsim.config import PRESET_DIR, SocConfig, load_config
-from socsim.configtools import ConfigError, to_mapping
+from socsim.configtools import ConfigError, deep_merge, from_mapping, to_mapping
 from socsim.fileio import loads_toml, read_text
-from socsim.host.data import DATASETS
+from socsim.host.data import DATASETS, DEFAULT_DATASET
+from socsim.runfolder.files import CHECKPOINT
+from socsim.runfolder.runargs import RunArgs
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINES
 
-KINDS = ("train", "program")
-TOP_KEYS = {"name": "sweep name (string)", "config": "base preset name or TOML path",
+KINDS = ("train", "program", "infer")
+CONFIG_AXIS = "config"
+"""The grid axis (and results column) of the base config when a sweep runs over several presets or TOML files."""
+TOP_KEYS = {"name": "sweep name (string)", "config": "base preset name or TOML path, or a list of them (a grid axis)",
             "out": "results folder", "job": "table: what each point runs", "set": "table: overrides for all points",
             "grid": "table: dotted field -> list of values", "point": "array of tables: explicit points",
             "figure": "array of tables: figures"}
 JOB_KEYS = {"train": ("kind", "graph", "dataset", "data_path", "epochs", "train_examples", "test_examples",
-                      "microbatch", "engine"),
-            "program": ("kind", "program", "engine")}
+                      "microbatch", "engine", "timing_only", "seeds", "report"),
+            "program": ("kind", "program", "engine", "seeds"),
+            "infer": ("kind", "graph", "weights", "dataset", "data_path", "images", "microbatch", "timing_only",
+                      "engine", "seeds")}
 FIGURE_KEYS = ("x", "y", "x_goal", "y_goal", "color", "file", "pareto", "title")
 GOALS = ("min", "max")
 TRAIN_METRICS = ("test_accuracy", "energy_per_image_pj", "latency_per_image_s", "writes_per_weight",
@@ -45,6 +51,13 @@ TRAIN_METRICS = ("test_accuracy", "energy_per_image_pj", "latency_per_image_s", 
 chip area of the point's config (socsim.area)."""
 PROGRAM_METRICS = ("cycles", "seconds", "energy_pj", "instructions", "static_energy_pj", "area_mm2")
 """Headline metrics of a program point: the run's totals and the chip area of the point's config."""
+INFER_METRICS = ("test_accuracy", "latency_per_image_s", "energy_per_image_pj", "static_energy_per_image_pj",
+                 "images_per_s", "tops_per_w_tile", "tops_per_w_chip", "images", "cycles", "area_mm2")
+"""Headline metrics of an inference point (socsim infer's numbers): test_accuracy only with trained weights."""
+NUMERIC_ONLY = ("test_accuracy", "adc_saturated_share")
+"""Metrics a timing-only job does not measure (the numerics are skipped)."""
+MAX_SEEDS = 100
+"""Most repetitions ``[job] seeds`` may ask for."""
 
 
 class SweepError(ValueError):
@@ -59,8 +72,8 @@ class JobSpec:
     """``train`` (compile ``graph`` and train it) or ``program`` (run an assembly ``program``)."""
     graph: str = ""
     """Network graph (.toml or .onnx) of a training job."""
-    dataset: str = "digits"
-    """Registered dataset name (``socsim.host.data.DATASETS``)."""
+    dataset: str = DEFAULT_DATASET
+    """Registered dataset name (``socsim.host.data.DATASETS``; default mnist5k, as everywhere)."""
     data_path: str | None = None
     """Folder of file-based datasets (mnist, cifar10)."""
     epochs: int | None = None
@@ -76,13 +89,32 @@ class JobSpec:
     engine: str = DEFAULT_ENGINE
     """The simulator engine that runs the point (socsim.sim.engines); not part of its identity: every engine
     gives the same numbers."""
+    timing_only: bool = False
+    """Train or infer without the numerics (socsim.sim.timing_only): latency and energy, no accuracy."""
+    seeds: int = 1
+    """Runs of each point: run s (0, 1, ...) adds s to the config's ``seed`` and ``train.init_seed``; with more
+    than one, ``summary.csv`` holds each metric's mean and standard deviation."""
+    report: bool = False
+    """Training points: write ``report.html`` into each point's run folder (socsim report; a few seconds each)."""
+    weights: str = ""
+    """Inference: a run folder of socsim train whose trained state is inferred (its config.json is the base)."""
+    images: int | None = None
+    """Inference: the first N test images (None: all, or the run's test images)."""
+
+    NEW_FIELDS: ClassVar[tuple[str, ...]] = ("timing_only", "weights", "images")
+    """Fields a job names in its identity only when set (so the keys of sweeps without them stay as they were)."""
 
     def identity(self) -> dict[str, Any]:
-        """What makes two jobs the same: the fields but the engine, with file contents hashed instead of paths."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "engine"}
+        """What makes two jobs the same: the fields but the engine, seeds and report, with file contents hashed
+        instead of paths (a run folder by its checkpoint)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)
+               if f.name not in ("engine", "seeds", "report")
+               and not (f.name in self.NEW_FIELDS and getattr(self, f.name) == f.default)}
         for name in ("graph", "program"):
             if out[name]:
                 out[name] = hashlib.sha256(Path(out[name]).read_bytes()).hexdigest()
+        if out.get("weights"):
+            out["weights"] = hashlib.sha256((Path(self.weights) / CHECKPOINT).read_bytes()).hexdigest()
         return out
 
 
@@ -123,26 +155,48 @@ class SweepSpec:
     """``[set]``: dotted field -> value, applied to every point."""
     grid: dict[str, list[Any]]
     """``[grid]``: axis -> values; the points are their Cartesian product (last axis fastest). An axis is a
-    dotted field with a list of values, or a label with a list of tables (dotted field -> value) whose
-    fields move together (a linked axis)."""
+    dotted field with a list of values, a label with a list of tables (dotted field -> value) whose
+    fields move together (a linked axis), or :data:`CONFIG_AXIS` with preset names or TOML paths."""
     points: list[dict[str, Any]]
     """``[[point]]``: explicit points (dotted field -> value), after the grid's."""
     figures: list[FigureSpec]
+    bases: dict[str, str] | None = None
+    """With a :data:`CONFIG_AXIS` axis: each value as written -> the preset name or absolute TOML path."""
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        return TRAIN_METRICS if self.job.kind == "train" else PROGRAM_METRICS
+        if self.job.kind == "program":
+            return PROGRAM_METRICS
+        names = TRAIN_METRICS if self.job.kind == "train" else INFER_METRICS
+        if self.job.kind == "infer" and not self.job.weights:
+            names = tuple(m for m in names if m != "test_accuracy")  # initial weights: accuracy means nothing
+        return tuple(m for m in names if not (self.job.timing_only and m in NUMERIC_ONLY))
 
     @property
     def fields(self) -> list[str]:
-        """Every dotted field the sweep names, in file order: [set], [grid], then [[point]] fields."""
-        seen = dict.fromkeys(self.fixed)
+        """Every dotted field the sweep names, in file order: [set], [grid], then [[point]] fields (the config axis
+        is the column ``config``)."""
+        return [f for group in self.axes for f in group]
+
+    @property
+    def axes(self) -> list[list[str]]:
+        """The fields grouped by the axis that sets them: a linked [grid] axis is one group of its fields, every
+        other field a group of its own; in file order ([set], [grid], then [[point]] fields)."""
+        groups: list[list[str]] = [[f] for f in self.fixed]
+        seen = set(self.fixed)
         for axis, values in self.grid.items():
             linked = [v for v in values if isinstance(v, dict)]
-            seen.update(dict.fromkeys(k for v in linked for k in v) if linked else {axis: None})
+            group = [k for k in dict.fromkeys(k for v in linked for k in v) if k not in seen] if linked else \
+                ([axis] if axis not in seen else [])
+            if group:
+                groups.append(group)
+                seen.update(group)
         for p in self.points:
-            seen.update(dict.fromkeys(p))
-        return list(seen)
+            for f in p:
+                if f not in seen:
+                    groups.append([f])
+                    seen.add(f)
+        return groups
 
 
 @dataclass(frozen=True)
@@ -157,13 +211,18 @@ class Point:
     """The fully resolved config as a plain mapping (``to_mapping(SocConfig)``)."""
     key: str
     """12 hex digits: hash of the resolved config, the job (file contents, not paths) and socsim's version."""
+    replicate: int = 0
+    """Which run of the point this is (``[job] seeds``): its config's seeds are the point's plus this."""
 
     @property
     def label(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.values.items()) or "base config"
+        text = ", ".join(f"{k}={v}" for k, v in self.values.items()) or "base config"
+        return f"{text}, replicate {self.replicate}" if self.replicate else text
 
     def value(self, dotted: str) -> Any:
-        """The resolved value of a dotted field."""
+        """The resolved value of a dotted field (``config``: the base config as the sweep file names it)."""
+        if dotted == CONFIG_AXIS:
+            return self.values[CONFIG_AXIS]
         node: Any = self.config
         for part in dotted.split("."):
             node = node[part]
@@ -215,7 +274,7 @@ def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
 
 def _job(table: Any, where: str, folder: Path) -> JobSpec:
     if not isinstance(table, Mapping):
-        raise SweepError(f"{where}: missing [job] table with kind = \"train\" or \"program\"")
+        raise SweepError(f"{where}: missing [job] table with kind = \"train\", \"program\" or \"infer\"")
     kind = table.get("kind")
     if kind not in KINDS:
         raise SweepError(f"{where}: [job] kind: expected one of {', '.join(KINDS)}, got {kind!r}")
@@ -224,7 +283,7 @@ def _job(table: Any, where: str, folder: Path) -> JobSpec:
             raise SweepError(f"{where}: [job] {key}: unknown key for kind {kind!r}; allowed: "
                              f"{', '.join(JOB_KEYS[kind])}")
     values: dict[str, Any] = {"kind": kind}
-    for key in ("graph", "program", "dataset", "data_path", "engine"):
+    for key in ("graph", "program", "dataset", "data_path", "engine", "weights"):
         if key in table:
             if not isinstance(table[key], str):
                 raise SweepError(f"{where}: [job] {key}: expected a string, got {table[key]!r}")
@@ -232,28 +291,53 @@ def _job(table: Any, where: str, folder: Path) -> JobSpec:
     if values.get("engine", DEFAULT_ENGINE) not in ENGINES:
         raise SweepError(f"{where}: [job] engine: expected one of {', '.join(sorted(ENGINES))}, got "
                          f"{values['engine']!r}")
-    for key in ("epochs", "train_examples", "test_examples", "microbatch"):
+    for key in ("timing_only", "report"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise SweepError(f"{where}: [job] {key}: expected true or false, got {table[key]!r}")
+            values[key] = table[key]
+    for key in ("epochs", "train_examples", "test_examples", "microbatch", "images", "seeds"):
         if key in table:
             v = table[key]
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise SweepError(f"{where}: [job] {key}: expected a positive integer, got {v!r}")
             values[key] = v
-    need = "graph" if kind == "train" else "program"
-    if need not in values:
-        raise SweepError(f"{where}: [job] {need}: missing (kind {kind!r} needs a {need} file)")
-    for key in ("graph", "program", "data_path"):
+    if values.get("seeds", 1) > MAX_SEEDS:
+        raise SweepError(f"{where}: [job] seeds: {values['seeds']} runs per point; at most {MAX_SEEDS}")
+    for key in ("graph", "program", "data_path", "weights"):
         if values.get(key):
             path = folder / values[key]
-            if key != "data_path" and not path.is_file():
+            if key in ("graph", "program") and not path.is_file():
                 raise SweepError(f"{where}: [job] {key}: file {str(path)!r} not found")
             values[key] = str(path.resolve())
+    if kind == "infer" and values.get("weights"):
+        values = _from_run_folder(values, where)
+    need = {"train": "graph", "program": "program", "infer": "graph"}[kind]
+    if need not in values:
+        what = "a graph file (or weights = RUN_DIR)" if kind == "infer" else f"a {need} file"
+        raise SweepError(f"{where}: [job] {need}: missing (kind {kind!r} needs {what})")
     return JobSpec(**values)
+
+
+def _from_run_folder(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """An inference job on a run folder's trained state: the graph, dataset, data path, micro-batch and test images
+    the run used, unless the job names them."""
+    run_dir = Path(values["weights"])
+    try:
+        run = RunArgs.load(run_dir)
+    except (OSError, ValueError) as exc:
+        raise SweepError(f"{where}: [job] weights: {run_dir} is not a run folder of socsim train: {exc}") from None
+    if not (run_dir / CHECKPOINT).is_file():
+        raise SweepError(f"{where}: [job] weights: {run_dir / CHECKPOINT} not found (the run holds no trained state)")
+    defaults = {"graph": run.graph, "dataset": run.dataset, "data_path": run.data_path,
+                "microbatch": run.microbatch, "images": run.test_examples}
+    return {**{k: v for k, v in defaults.items() if v is not None}, **values}
 
 
 def _check_job_inputs(job: JobSpec, where: str) -> None:
     """Load the graph / assemble the program and check the dataset name, so a bad one stops the sweep early."""
     try:
-        if job.kind == "train":
+        if job.kind in ("train", "infer"):
             load_graph(job.graph)
             if job.dataset not in DATASETS:
                 raise SweepError(f"unknown dataset {job.dataset!r}; valid: {', '.join(sorted(DATASETS))}")
@@ -297,10 +381,17 @@ def _figure(table: Any, where: str) -> FigureSpec:
     return FigureSpec(**dict(table))
 
 
-def default_figures(kind: str) -> list[FigureSpec]:
-    if kind == "train":
+def default_figures(job: JobSpec) -> list[FigureSpec]:
+    """Accuracy against energy per image (training with numerics, inference of trained weights); latency against
+    energy otherwise."""
+    accuracy = not job.timing_only and (job.kind == "train" or (job.kind == "infer" and job.weights))
+    what = "training" if job.kind == "train" else "inference"
+    if accuracy:
         return [FigureSpec("energy_per_image_pj", "test_accuracy", "min", "max", file="accuracy_vs_energy.png",
-                           title="test accuracy vs training energy per image")]
+                           title=f"test accuracy vs {what} energy per image")]
+    if job.kind in ("train", "infer"):
+        return [FigureSpec("latency_per_image_s", "energy_per_image_pj", "min", "min", file="energy_vs_latency.png",
+                           title=f"{what} energy vs latency per image")]
     return [FigureSpec("cycles", "energy_pj", "min", "min", file="energy_vs_cycles.png",
                        title="energy vs latency")]
 
@@ -321,7 +412,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         if key not in TOP_KEYS:
             raise SweepError(f"{where}: {key}: unknown key; allowed: "
                              + "; ".join(f"{k} ({v})" for k, v in TOP_KEYS.items()))
-    for key in ("name", "config", "out"):
+    for key in ("name", "out"):
         if key in data and not isinstance(data[key], str):
             raise SweepError(f"{where}: {key}: expected a string, got {data[key]!r}")
     name = data.get("name", path.stem)
@@ -329,12 +420,6 @@ def load_sweep(path: str | Path) -> SweepSpec:
     if problem:
         raise SweepError(f"{where}: name {name!r}: {problem} (the default results folder is runs/sweeps/NAME)")
     folder = path.parent
-    base = data.get("config", "wu2023")
-    if Path(base).suffix:
-        base_path = folder / base
-        if not base_path.is_file():
-            raise SweepError(f"{where}: config: file {str(base_path)!r} not found")
-        base = str(base_path.resolve())
     job = _job(data.get("job"), where, folder)
     _check_job_inputs(job, where)
 
@@ -345,6 +430,28 @@ def load_sweep(path: str | Path) -> SweepSpec:
         return _flatten(value)
 
     fixed, grid = table("set"), table("grid")
+    configs = data.get("config", "wu2023")
+    if isinstance(configs, list) and CONFIG_AXIS in grid:
+        raise SweepError(f"{where}: config is a list and [grid] has a config axis too; give the list once")
+    if CONFIG_AXIS in grid:
+        configs = grid[CONFIG_AXIS]
+    if job.weights and (CONFIG_AXIS in data or CONFIG_AXIS in grid):
+        raise SweepError(f"{where}: config: an inference job on weights = {job.weights} starts from that run's own "
+                         "config.json; leave config out and sweep its fields")
+    bases = None
+    if isinstance(configs, list):
+        if not configs or not all(isinstance(c, str) for c in configs) or len(set(configs)) < len(configs):
+            raise SweepError(f"{where}: config: expected a non-empty list of distinct preset names or TOML paths, "
+                             f"got {configs!r}")
+        bases = {c: _base(c, folder, where) for c in configs}
+        grid = {CONFIG_AXIS: list(configs), **{k: v for k, v in grid.items() if k != CONFIG_AXIS}}
+        base = next(iter(bases.values()))
+    elif isinstance(configs, str):
+        base = _base(configs, folder, where)
+    else:
+        raise SweepError(f"{where}: config: expected a preset name, a TOML path or a list of them, got {configs!r}")
+    if job.weights:
+        base = job.weights
     for axis, values in grid.items():
         if not isinstance(values, list) or not values:
             raise SweepError(f"{where}: [grid] {axis}: expected a non-empty list of values, got {values!r}")
@@ -364,12 +471,12 @@ def load_sweep(path: str | Path) -> SweepSpec:
     for dotted in fixed:
         _checked_path(dotted, f"{where}: [set]")
     for axis, values in grid.items():
-        if not isinstance(values[0], dict):
+        if not isinstance(values[0], dict) and axis != CONFIG_AXIS:
             _checked_path(axis, f"{where}: [grid]")
     for i, p in enumerate(points):
         for dotted in p:
             _checked_path(dotted, f"{where}: [[point]] {i + 1}")
-    check_point_count(grid, points, where)
+    check_point_count(grid, points, where, job.seeds)
     swept = {k for v in grid.values() for item in v if isinstance(item, dict) for k in item} | set(grid)
     if job.epochs is not None and any("train.epochs" in d for d in (swept, *points)):
         raise SweepError(f"{where}: train.epochs is swept; leave [job] epochs out (it would override it)")
@@ -378,7 +485,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise SweepError(f"{where}: figure: expected an array of tables ([[figure]])")
     figures = [_figure(f, f"{where}: [[figure]] {i + 1}") for i, f in enumerate(raw_figures)]
     spec = SweepSpec(where, name, base, data.get("out", ""), job, fixed, grid, points,
-                     figures or default_figures(job.kind))
+                     figures or default_figures(job), bases)
     columns = set(spec.fields) | set(spec.metrics)
     for i, fig in enumerate(spec.figures):
         for key in ("x", "y", "color"):
@@ -387,6 +494,19 @@ def load_sweep(path: str | Path) -> SweepSpec:
                 raise SweepError(f"{where}: [[figure]] {i + 1}: {key} = {col!r} is not a column; columns: "
                                  f"{', '.join([*spec.fields, *spec.metrics])}")
     return spec
+
+
+def _base(config: str, folder: Path, where: str) -> str:
+    """A preset name as it is, a TOML path (anything with a suffix) resolved against the sweep file's folder."""
+    if not Path(config).suffix:
+        if not (PRESET_DIR / f"{config}.toml").is_file():
+            known = ", ".join(sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
+            raise SweepError(f"{where}: config: no preset {config!r}; presets: {known} (or give a TOML path)")
+        return config
+    path = folder / config
+    if not path.is_file():
+        raise SweepError(f"{where}: config: file {str(path)!r} not found")
+    return str(path.resolve())
 
 
 def _checked_path(dotted: str, where: str) -> None:
@@ -405,21 +525,44 @@ MAX_POINTS = 10_000
 """A sweep expands to at most this many points (grid product plus explicit points), counted before any is made."""
 
 
-def check_point_count(grid: dict[str, list[Any]], points: list[Any], where: str) -> int:
-    """The number of points ``grid`` and ``points`` expand to (before duplicates are dropped); SweepError naming
-    ``where`` and every axis's length past MAX_POINTS."""
+def check_point_count(grid: dict[str, list[Any]], points: list[Any], where: str, seeds: int = 1) -> int:
+    """The number of points ``grid`` and ``points`` expand to (before duplicates are dropped), each run ``seeds``
+    times; SweepError naming ``where`` and every axis's length past MAX_POINTS."""
     count = math.prod(len(v) for v in grid.values()) if grid else 0
-    count += len(points)
+    count = (count + len(points)) * seeds
     if count > MAX_POINTS:
         sizes = " x ".join(f"{axis} ({len(v)})" for axis, v in grid.items()) or "none"
-        raise SweepError(f"{where}: the sweep has {count} points (grid {sizes}, {len(points)} explicit); at most "
+        raise SweepError(f"{where}: the sweep has {count} points (grid {sizes}, {len(points)} explicit, "
+                         f"{seeds} seed(s) each); at most "
                          f"{MAX_POINTS} are allowed: split it into several sweeps")
     return count
 
 
+def _load(spec: SweepSpec, base: str, overrides: dict[str, Any]) -> SocConfig:
+    """The config of ``base`` (a preset, a TOML file, or a run folder's config.json) with ``overrides``."""
+    if spec.job.weights:
+        saved = to_mapping(RunArgs.load(Path(base)).saved_config(Path(base)))
+        return from_mapping(SocConfig, deep_merge(saved, overrides))
+    return load_config(base, overrides)
+
+
+def _seeded(config: dict[str, Any], offset: int) -> dict[str, Any]:
+    """``config`` (a resolved mapping) with ``offset`` added to ``seed`` and ``train.init_seed``."""
+    if not offset:
+        return config
+    return {**config, "seed": config["seed"] + offset,
+            "train": {**config["train"], "init_seed": config["train"]["init_seed"] + offset}}
+
+
+def _key(job_id: dict[str, Any], config: dict[str, Any]) -> str:
+    blob = json.dumps({"job": job_id, "config": config, "socsim": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
 def expand(spec: SweepSpec) -> list[Point]:
-    """Every point of the sweep with its resolved config; a bad value raises SweepError naming the point."""
-    check_point_count(spec.grid, spec.points, spec.path)
+    """Every point of the sweep with its resolved config, each ``[job] seeds`` times (seed 0 first); a bad value
+    raises SweepError naming the point."""
+    check_point_count(spec.grid, spec.points, spec.path, spec.job.seeds)
     combos = []
     for values in itertools.product(*spec.grid.values()):
         combo: dict[str, Any] = {}
@@ -429,26 +572,31 @@ def expand(spec: SweepSpec) -> list[Point]:
     if not spec.grid and spec.points:
         combos = []
     combos += [dict(p) for p in spec.points]
-    prefix = _base_file(spec.base) + ": "
     job_id = spec.job.identity()
     out: list[Point] = []
     seen: set[str] = set()
+    index = 0
     for values in combos:
-        flat = {**spec.fixed, **values}
+        base = spec.bases[values[CONFIG_AXIS]] if spec.bases else spec.base
+        flat = {k: v for k, v in {**spec.fixed, **values}.items() if k != CONFIG_AXIS}
         overrides = nest(flat)
         if spec.job.kind == "train" and spec.job.epochs is not None:
             overrides.setdefault("train", {})["epochs"] = spec.job.epochs
         label = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "base config"
+        prefix = _base_file(base) + ": "
         try:
-            cfg = load_config(spec.base, overrides)
+            cfg = _load(spec, base, overrides)
         except ConfigError as exc:
             msg = str(exc)
             msg = msg[len(prefix):] if msg.startswith(prefix) else msg
-            raise SweepError(f"{spec.path}: point {len(out)} ({label}): {msg}") from None
+            raise SweepError(f"{spec.path}: point {index} ({label}): {msg}") from None
         config = to_mapping(cfg)
-        blob = json.dumps({"job": job_id, "config": config, "socsim": __version__}, sort_keys=True, default=str)
-        key = hashlib.sha256(blob.encode()).hexdigest()[:12]
-        if key not in seen:  # an explicit point equal to a grid point runs once
-            seen.add(key)
-            out.append(Point(len(out), values, config, key))
+        key = _key(job_id, config)
+        if key in seen:  # an explicit point equal to a grid point runs once
+            continue
+        seen.add(key)
+        for s in range(spec.job.seeds):
+            seeded = _seeded(config, s)
+            out.append(Point(index, values, seeded, key if s == 0 else _key(job_id, seeded), s))
+        index += 1
     return out

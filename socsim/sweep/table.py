@@ -26,10 +26,16 @@ NONDETERMINISTIC = ("wall_s",)
 """Columns that differ between runs of the same point (host wall-clock time)."""
 
 
+REPLICATE = "replicate"
+"""Column of the run of a point when ``[job] seeds`` > 1 (0, 1, ...: its seeds are the point's plus this)."""
+
+
 def columns(spec: SweepSpec) -> list[str]:
-    """point, key, status, the swept fields, epochs (training), the metrics, wall_s, error."""
+    """point, replicate (with ``[job] seeds`` > 1), key, status, the swept fields, epochs (training), the metrics,
+    wall_s, error."""
     extra = ["epochs"] if spec.job.kind == "train" else []
-    return ["point", "key", "status", *spec.fields, *extra, *spec.metrics, "wall_s", "error"]
+    runs = [REPLICATE] if spec.job.seeds > 1 else []
+    return ["point", *runs, "key", "status", *spec.fields, *extra, *spec.metrics, "wall_s", "error"]
 
 
 def cell(value: Any) -> str:
@@ -49,7 +55,7 @@ def cell(value: Any) -> str:
 
 def make_row(spec: SweepSpec, point: Point, result: dict[str, Any]) -> dict[str, str]:
     """A table row (all strings) for ``point`` from a worker's result dict."""
-    row = {"point": str(point.index), "key": point.key}
+    row = {"point": str(point.index), REPLICATE: str(point.replicate), "key": point.key}
     row.update({f: cell(point.value(f)) for f in spec.fields})
     row.update({k: cell(v) for k, v in result.items() if k != "key"})
     return {c: row.get(c, "") for c in columns(spec)}
@@ -72,7 +78,7 @@ def write_table(path: Path, spec: SweepSpec, rows: Iterable[dict[str, str]]) -> 
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    for row in sorted(rows, key=lambda r: int(r["point"])):
+    for row in sorted(rows, key=lambda r: (int(r["point"]), int(r.get(REPLICATE) or 0))):
         writer.writerow({c: row.get(c, "") for c in cols})
     text = buf.getvalue()
     atomic_write(path, lambda fh: fh.write(text), binary=False)

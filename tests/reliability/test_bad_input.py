@@ -102,11 +102,24 @@ def test_host_writes_are_bounds_checked():
     np.testing.assert_array_equal(trainer.read("train_y"), labels)  # nothing spilled into the next symbol
 
 
-def test_fewer_test_examples_than_a_microbatch_fail_before_training(tmp_path, capsys):
-    err = _exit2(["train", MLP, "--dataset", "digits", "--train-examples", "128", "--test-examples", "1",
-                  "--out", str(tmp_path / "r"), "--quiet"], capsys)
-    assert "1 test example(s) are fewer than one micro-batch" in err
-    assert not (tmp_path / "r" / "metrics.csv").exists()
+def test_fewer_test_examples_than_a_microbatch_are_evaluated_not_refused():
+    """One test image with a micro-batch of 32: the last (only) micro-batch is filled with blank images."""
+    from socsim.compiler import load_graph
+    from socsim.host.data import load_dataset
+    from socsim.host.training import ChipTrainer
+    data = load_dataset("digits").subset(128, 1)
+    comp = ChipTrainer(load_graph(MLP), load_config("ideal", {"train": {"epochs": 1}}), data).compiled
+    assert comp.test_examples == 1 and comp.padding == comp.test_slots - 1 == comp.microbatch - 1
+
+
+def test_no_test_examples_fail_before_training():
+    from socsim.compiler import load_graph
+    from socsim.host.data import load_dataset
+    from socsim.host.training import ChipTrainer
+    data = load_dataset("digits").subset(128, 1)
+    empty = type(data)(data.name, data.x_train, data.y_train, data.x_test[:0], data.y_test[:0], data.classes)
+    with pytest.raises(ValueError, match="no test examples"):
+        ChipTrainer(load_graph(MLP), load_config("ideal", {"train": {"epochs": 1}}), empty)
 
 
 def test_a_microbatch_that_does_not_divide_the_batch_is_refused(tmp_path, capsys):

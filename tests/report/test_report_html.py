@@ -54,7 +54,7 @@ def test_png_embedding_and_timeline_from_trace(run_dir, infer_result, tmp_path):
         (run_dir / "trace.json").unlink()
     assert_self_contained(page)
     assert "<svg" not in page
-    assert page.count('src="data:image/png;base64,') == 6
+    assert page.count('src="data:image/png;base64,') == 7  # 6 figures and the timeline
     assert "trace.json" in page
 
 
@@ -120,3 +120,16 @@ def test_socsim_main_runs_report_once_wired(run_dir, tmp_path):
     assert main(["report", str(run_dir), "-o", str(out)]) == 0
     assert out.stat().st_size > 10_000
     assert main(["report", str(tmp_path)]) == 2  # not a run folder: error message, exit status 2
+
+
+def test_compare_without_output_writes_into_the_first_run_folder(run_dir, ideal_run_dir, tmp_path, monkeypatch,
+                                                                 capsys):
+    monkeypatch.chdir(tmp_path)
+    assert socsim("compare", str(run_dir), str(ideal_run_dir)) == 0
+    assert list(tmp_path.iterdir()) == []  # nothing in the working folder
+    page = run_dir / "compare.html"
+    try:
+        assert capsys.readouterr().out.rstrip().endswith(f"comparison -> {page}")
+        assert_self_contained(page.read_text())
+    finally:
+        page.unlink()

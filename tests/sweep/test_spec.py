@@ -119,7 +119,7 @@ def test_bad_value_names_file_point_and_field(tmp_path, line, point, fragments):
 BAD_FILES = {
     "unknown top key": ("[grid]", "[grids]", "grids: unknown key"),
     "no job": (f'kind = "train"\ngraph = "{MLP}"', "", "kind: expected one of train, program"),
-    "bad kind": ('kind = "train"', 'kind = "simulate"', "kind: expected one of train, program, got 'simulate'"),
+    "bad kind": ('kind = "train"', 'kind = "simulate"', "kind: expected one of train, program, infer, got 'simulate'"),
     "missing graph file": (f'graph = "{MLP}"', 'graph = "nope.toml"', "[job] graph: file"),
     "bad dataset": ('dataset = "digits"', 'dataset = "imagenet"', "unknown dataset 'imagenet'"),
     "bad epochs": ("epochs = 1", "epochs = 0", "[job] epochs: expected a positive integer"),
