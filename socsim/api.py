@@ -26,15 +26,17 @@ from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig, load_config
 from socsim.host.data import load_dataset
 from socsim.host.inference import Inference, run_inference
+from socsim.host.seeds import SUMMARY, SeedsSpec, seed_folder, train_seeds
 from socsim.host.train import run_training
 from socsim.report import load_run, views
 from socsim.report.report import run_figures
+from socsim.report.seeds import accuracy_band, seeds_table
 from socsim.report.tables import run_tables
 from socsim.runfolder.read import RunFolder
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim import Result, Soc
 
-__all__ = ["CompiledNetwork", "ProgramRun", "TrainingRun", "compile", "infer", "run", "train"]
+__all__ = ["CompiledNetwork", "ProgramRun", "SeedRuns", "TrainingRun", "compile", "infer", "run", "train"]
 
 
 def _config(config: str | SocConfig) -> SocConfig:
@@ -132,18 +134,45 @@ def run(program: str | Path | Program, config: str | SocConfig = "wu2023", timel
     return ProgramRun(soc.run(_program(program)))
 
 
+@dataclass
+class SeedRuns:
+    """A multi-seed training run (``socsim train --seeds N``): one :class:`TrainingRun` per seed and the summary."""
+
+    path: Path
+    runs: list[TrainingRun]
+    """Seed i's run (folder ``path/seed-i``)."""
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """``summary.csv``: per epoch the mean and sample std (ddof = 1) over the seeds of every metric, and n."""
+        return pd.read_csv(self.path / SUMMARY)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``summary`` and ``seeds`` (per seed and epoch: accuracy and baseline)."""
+        return {"summary": self.summary, "seeds": seeds_table([r.folder for r in self.runs])}
+
+    def figures(self) -> dict[str, Figure]:
+        """``accuracy``: the mean over the seeds with a band of +- one std, the baseline's likewise."""
+        return {"accuracy": accuracy_band(self.summary)}
+
+
 def train(graph: str | Path, config: str = "wu2023", dataset: str = "digits", epochs: int | None = None,
           out: str | Path | None = None, train_examples: int | None = None, test_examples: int | None = None,
-          microbatch: int | None = None, data_path: str | None = None) -> TrainingRun:
+          microbatch: int | None = None, data_path: str | None = None, baseline: bool = False,
+          seeds: int | None = None) -> TrainingRun | SeedRuns:
     """Train ``graph`` on the chip (``socsim train``, quietly) into the run folder ``out`` (a new temporary folder
-    if None; an existing run there is replaced)."""
+    if None; an existing run there is replaced). ``baseline`` trains the numpy baseline alongside; ``seeds = N``
+    trains N seeds into ``out/seed-i`` (``socsim train --seeds N``) and returns a :class:`SeedRuns`."""
     n = epochs if epochs is not None else load_config(config).train.epochs
     args = RunArgs(str(graph), config, dataset, data_path, n, train_examples, test_examples, microbatch)
     if Path(graph).is_file():
         args = args.with_graph_hash()
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="socsim-train-"))
     folder.mkdir(parents=True, exist_ok=True)
-    _, last = run_training(args, folder)
+    if seeds is not None:
+        train_seeds(SeedsSpec(args, seeds, baseline), folder)
+        return SeedRuns(folder, [TrainingRun(load_run(seed_folder(folder, i)), None) for i in range(seeds)])
+    _, last = run_training(args, folder, baseline=baseline)
     return TrainingRun(load_run(folder), last)
 
 

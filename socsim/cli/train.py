@@ -231,12 +231,13 @@ def _train_seeds(args: argparse.Namespace) -> int:
                              f"arguments conflict: {'; '.join(conflicts)}")
         if args.epochs is not None:
             spec = replace(spec, run=replace(spec.run, epochs=args.epochs))
+        spec = replace(spec, baseline=spec.baseline or args.baseline)
     else:
         run, out_dir = _new_run(args)
-        spec = SeedsSpec(run, args.seeds)
+        spec = SeedsSpec(run, args.seeds, args.baseline)
         check_fresh(out_dir, args.force)
     try:
-        train_seeds(spec, out_dir, resume=bool(args.resume), baseline=args.baseline,
+        train_seeds(spec, out_dir, resume=bool(args.resume),
                            listener=lambda i: None if args.quiet else SeedListener(i, spec.seeds),
                            trace_cycles=args.trace_cycles if args.trace else None, engine=args.engine)
     except Diverged as exc:

@@ -24,7 +24,7 @@ from socsim.runfolder.runargs import RunArgs
 from socsim.sim import Result
 
 SEEDS_FILE = "seeds.json"
-"""``{"seeds": N, "run": run.json of seed 0}``: what a multi-seed run was started with."""
+"""``{"seeds": N, "baseline": bool, "run": run.json of seed 0}``: what a multi-seed run was started with."""
 SUMMARY = "summary.csv"
 """Per epoch: ``epoch, test_accuracy_mean, test_accuracy_std, baseline_accuracy_mean, baseline_accuracy_std, n``,
 then ``METRIC_mean, METRIC_std`` of every other numeric column of the seeds' metrics.csv."""
@@ -47,6 +47,8 @@ class SeedsSpec:
 
     run: RunArgs
     seeds: int
+    baseline: bool = False
+    """The numpy baseline trains beside every seed (kept for a resume)."""
 
     def __post_init__(self) -> None:
         if self.seeds < 1:
@@ -56,15 +58,18 @@ class SeedsSpec:
         return replace(self.run, seed_index=index)
 
     def save(self, out: Path) -> None:
-        write_json(Path(out) / SEEDS_FILE, {"seeds": self.seeds, "run": to_mapping(self.run)})
+        write_json(Path(out) / SEEDS_FILE, {"seeds": self.seeds, "baseline": self.baseline,
+                                            "run": to_mapping(self.run)})
 
     @classmethod
     def load(cls, out: Path) -> "SeedsSpec":
         path = Path(out) / SEEDS_FILE
         data = read_json(path, "seeds.json")
-        if not isinstance(data, dict) or not isinstance(data.get("seeds"), int) or "run" not in data:
-            raise ValueError(f"{path}: expected a JSON object with an integer 'seeds' and the 'run' arguments")
-        return cls(RunArgs.from_mapping(data["run"], f"{path}: run"), data["seeds"])
+        if not isinstance(data, dict) or not isinstance(data.get("seeds"), int) or "run" not in data \
+                or not isinstance(data.get("baseline", False), bool):
+            raise ValueError(f"{path}: expected a JSON object with an integer 'seeds', a boolean 'baseline' and the "
+                             "'run' arguments")
+        return cls(RunArgs.from_mapping(data["run"], f"{path}: run"), data["seeds"], data.get("baseline", False))
 
 
 def summarize(metrics: list[pd.DataFrame]) -> pd.DataFrame:
@@ -116,12 +121,13 @@ def check_fresh(out: Path, force: bool) -> None:
                          "--force (deletes its files)")
 
 
-def train_seeds(spec: SeedsSpec, out: Path, resume: bool = False, baseline: bool = False,
+def train_seeds(spec: SeedsSpec, out: Path, resume: bool = False,
                 listener: Callable[[int], TrainListener | None] = lambda i: None,
                 engine: str = "fast", trace_cycles: int | None = None) -> tuple[list[list[dict]], Result | None]:
     """Train the seeds of ``spec`` one after the other into ``out/seed-i`` (a seed folder with a checkpoint resumes
-    when ``resume``; the others start fresh), rewriting ``out/summary.csv`` after each. Returns every seed's metrics
-    rows and the last seed's last training epoch. ``listener(i)`` hears seed i; ``trace_cycles`` traces seed 0."""
+    when ``resume``; the others start fresh; the baseline alongside when ``spec.baseline``), rewriting
+    ``out/summary.csv`` after each. Returns every seed's metrics rows and the last seed's last training epoch.
+    ``listener(i)`` hears seed i; ``trace_cycles`` traces seed 0."""
     out = Path(out)
     with FolderLock(out, "multi-seed run folder"):
         if not resume:  # a fresh start: nothing of an earlier multi-seed run in ``out`` is left
@@ -134,7 +140,7 @@ def train_seeds(spec: SeedsSpec, out: Path, resume: bool = False, baseline: bool
             folder = seed_folder(out, i)
             with FolderLock(folder, "run folder"):
                 rows, last = run_training(spec.args(i), folder, resume=resume and (folder / CHECKPOINT).exists(),
-                                          baseline=baseline, listener=listener(i),
+                                          baseline=spec.baseline, listener=listener(i),
                                           trace_cycles=trace_cycles if i == 0 else None, engine=engine)
             all_rows.append(rows)
             write_summary(out, spec.seeds)
