@@ -17,7 +17,7 @@ from socsim.area_params import AreaTable
 from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, param
 from socsim.fileio import read_text
 from socsim.physics.fitted import fitted_path
-from socsim.physics.params import PhysicsParams
+from socsim.physics.params import PairReadout, PhysicsParams
 from socsim.physics.registry import slices
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -112,6 +112,26 @@ class TileConfig(Params):
     def devices_per_weight(self) -> int:
         """Bit lines one weight occupies: 2 per differential pair (1 single-ended), times the physics' slices."""
         return (2 if self.differential else 1) * slices(self.physics)
+
+    @property
+    def weight_slices(self) -> int:
+        """Device pairs (or single devices) of different significance per weight: a transposed read converts each
+        slice's row sum separately, so it reads the slices one after the other."""
+        return slices(self.physics)
+
+    @property
+    def converted_per_weight(self) -> int:
+        """Converter inputs one weight column has: every bit line (``devices_per_weight``), or one per pair when a
+        differential pair is subtracted before the converter (``physics.adc.pair_readout = analog``)."""
+        if self.differential and self.physics.adc.pair_readout is PairReadout.ANALOG:
+            return slices(self.physics)
+        return self.devices_per_weight
+
+    @property
+    def inputs_per_adc(self) -> int:
+        """Converter inputs one ADC converts in sequence: the ``bitlines_per_adc`` bit lines it serves, or the pairs
+        they form when each pair is subtracted before the converter (rounded up)."""
+        return -(-self.bitlines_per_adc * self.converted_per_weight // self.devices_per_weight)
 
     @property
     def weight_cols(self) -> int:
