@@ -143,6 +143,11 @@ class TileConfig(Params):
         return -(-self.bitlines // self.bitlines_per_adc)
 
     def validate(self) -> None:
+        if not self.differential and self.physics.model != "ideal":
+            raise ConfigError(f"TileConfig.differential = false: the array model {self.physics.model!r} stores each "
+                              "weight as G+/G- pairs and reads both devices, so a single-ended array would be "
+                              "priced (half the bit lines) but not simulated; set differential = true (or "
+                              "physics.model = 'ideal', which has no devices)")
         if self.differential and self.bitlines % 2:
             raise ConfigError(f"TileConfig.bitlines = {self.bitlines} must be even for differential pairs")
         if self.weight_cols < 1:
