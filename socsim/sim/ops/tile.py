@@ -169,7 +169,8 @@ def read_actions(tile: TileView, n: int, rows: int, cols: int, slots: int, conv:
     """DAC pulses, cell reads, conversions and shift-adds of ``n`` reads of a rows x cols block: of the block, or of
     the whole array when the energy table prices a full tile operation per MVM (``energy.mvm_pricing``). A forward
     read converts each bit line, or each pair once when it is subtracted before the converter; a transposed read
-    converts each row once per weight slice (the slices' bit lines are driven one slice at a time)."""
+    converts each row once per weight slice (the slices' bit lines are driven one slice at a time). ``tile_mac``
+    counts one multiply-accumulate per weight (of the block, or of the whole array) and vector."""
     if tile.full_tile:
         rows, cols = tile.cfg.rows, tile.cfg.weight_cols
         bitlines, outputs = tile.cfg.bitlines, tile.cfg.bitlines * tile.cfg.converted_per_weight \
@@ -178,7 +179,8 @@ def read_actions(tile: TileView, n: int, rows: int, cols: int, slots: int, conv:
         bitlines, outputs = tile.bitlines(cols), tile.converted(cols)
     drive, convert = (bitlines, rows * tile.cfg.weight_slices) if transposed else (rows, outputs)
     return [(Action.DAC_PULSE, n * drive * slots), (Action.ARRAY_CELL, n * rows * bitlines * slots),
-            (Action.ADC_CONVERSION, n * convert * conv), (Action.SHIFT_ADD, n * convert * conv)]
+            (Action.ADC_CONVERSION, n * convert * conv), (Action.SHIFT_ADD, n * convert * conv),
+            (Action.TILE_MAC, n * rows * cols)]
 
 
 def _program_cost(tile: TileView, v: dict, report: ProgramReport | None) -> tuple[int, Actions]:
