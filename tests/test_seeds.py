@@ -72,3 +72,5 @@ def test_cli_agrees_with_the_api_and_resumes_every_seed(api_run, tmp_path, capsy
 def test_a_multi_seed_folder_is_refused_without_force(api_run, capsys):
     assert main([*CLI, "--out", str(api_run.path)]) == 2
     assert "already holds a multi-seed run" in capsys.readouterr().err
+    assert main(["train", "--resume", str(api_run.path / "seed-0"), "--seeds", "2"]) == 2
+    assert "holds no multi-seed run (seeds.json)" in capsys.readouterr().err

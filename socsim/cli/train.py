@@ -222,6 +222,9 @@ def _train_seeds(args: argparse.Namespace) -> int:
             raise ValueError(f"{'--timing-only' if args.timing_only else '--force'} with --resume: a resumed run "
                              "continues as it was started")
         out_dir = Path(args.resume)
+        if not is_seeds_folder(out_dir):
+            raise ValueError(f"--seeds with --resume {out_dir}: the folder holds no multi-seed run ({SEEDS_FILE}); "
+                             "resume a single run without --seeds")
         spec = SeedsSpec.load(out_dir)
         conflicts = resume_conflicts(args, spec.run)
         if args.seeds is not None and args.seeds != spec.seeds:
