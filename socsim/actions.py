@@ -55,6 +55,9 @@ class Action(enum.StrEnum):
     """Weights a programming instruction addressed."""
     ADC_SATURATED = "adc_saturated"
     """Conversions whose input exceeded the converter's range (already priced as :attr:`ADC_CONVERSION`)."""
+    TILE_MAC = "tile_mac"
+    """One multiply-accumulate of a tile MVM: one weight and one input element, whatever the pulses, slices or
+    pairs that compute it (TOPS/W's operations, socsim.report.headline)."""
     ELAPSED = "elapsed"
     """The run's elapsed cycles by layer and phase (component ``chip``, socsim.sim.elapsed)."""
     LEAKAGE = "leakage"
@@ -66,7 +69,7 @@ class Action(enum.StrEnum):
         return f"{self.value}_pj"
 
 
-COUNTERS = frozenset({Action.BUSY, Action.CELLS_WRITTEN, Action.ADC_SATURATED, Action.ELAPSED})
+COUNTERS = frozenset({Action.BUSY, Action.CELLS_WRITTEN, Action.ADC_SATURATED, Action.TILE_MAC, Action.ELAPSED})
 """Actions counted without energy."""
 MODELLED = frozenset({Action.ADC_CONVERSION})
 """Actions a model prices rather than an energy-table field (an ADC conversion: ``energy.adc_fom_fj`` x the

@@ -29,10 +29,12 @@ from socsim.configtools import to_mapping
 from socsim.fileio import write_text
 from socsim.host.data import DEFAULT_DATASET, load_dataset
 from socsim.host.inference import Inference, run_inference
+from socsim.host.seeds import SUMMARY, SeedsSpec, seed_folder, train_seeds
 from socsim.host.train import run_training
 from socsim.locks import FolderLock
 from socsim.report import load_run, views
 from socsim.report.report import run_figures
+from socsim.report.seeds import accuracy_band, seeds_table
 from socsim.report.tables import run_tables
 from socsim.runfolder.digests import recording
 from socsim.runfolder.read import RunFolder
@@ -40,7 +42,7 @@ from socsim.runfolder.runargs import RunArgs
 from socsim.sim import Result, Soc
 from socsim.sweep.tomlw import dumps
 
-__all__ = ["CompiledNetwork", "ProgramRun", "TrainingRun", "compile", "infer", "run", "train"]
+__all__ = ["CompiledNetwork", "ProgramRun", "SeedRuns", "TrainingRun", "compile", "infer", "run", "train"]
 
 
 def _config(config: str | SocConfig) -> SocConfig:
@@ -62,10 +64,10 @@ def _check_args(**values: object) -> None:
     """The command line's checks of the API's arguments: counts are positive integers (or None), flags booleans,
     names strings; ValueError naming the argument otherwise."""
     for name, value in values.items():
-        if name in ("epochs", "train_examples", "test_examples", "microbatch", "images"):
+        if name in ("epochs", "train_examples", "test_examples", "microbatch", "images", "seeds"):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{name}={value!r}: expected a positive integer (1 or more)")
-        elif name in ("timing_only", "timeline"):
+        elif name in ("timing_only", "timeline", "baseline"):
             if not isinstance(value, bool):
                 raise ValueError(f"{name}={value!r}: expected True or False")
         elif value is not None and not isinstance(value, (str, Path)):
@@ -177,24 +179,53 @@ def run(program: str | Path | Program, config: str | SocConfig = "wu2023", timel
     return ProgramRun(soc.run(_program(program)))
 
 
+@dataclass
+class SeedRuns:
+    """A multi-seed training run (``socsim train --seeds N``): one :class:`TrainingRun` per seed and the summary."""
+
+    path: Path
+    runs: list[TrainingRun]
+    """Seed i's run (folder ``path/seed-i``)."""
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """``summary.csv``: per epoch the mean and sample std (ddof = 1) over the seeds of every metric, and n."""
+        return pd.read_csv(self.path / SUMMARY)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``summary`` and ``seeds`` (per seed and epoch: accuracy and baseline)."""
+        return {"summary": self.summary, "seeds": seeds_table([r.folder for r in self.runs])}
+
+    def figures(self) -> dict[str, Figure]:
+        """``accuracy``: the mean over the seeds with a band of +- one std, the baseline's likewise."""
+        return {"accuracy": accuracy_band(self.summary)}
+
+
 def train(graph: str | Path | Graph, config: str | SocConfig = "wu2023", dataset: str = DEFAULT_DATASET,
           epochs: int | None = None, out: str | Path | None = None, train_examples: int | None = None,
-          test_examples: int | None = None, microbatch: int | None = None, data_path: str | None = None) -> TrainingRun:
+          test_examples: int | None = None, microbatch: int | None = None, data_path: str | None = None,
+          baseline: bool = False, seeds: int | None = None) -> TrainingRun | SeedRuns:
     """Train ``graph`` on the chip (``socsim train``, quietly) into the run folder ``out`` (a new temporary folder
     if None; an existing run there is replaced). A Graph or SocConfig object is written as TOML to
-    ``out/inputs/`` (which run.json then names)."""
+    ``out/inputs/`` (which run.json then names). ``baseline`` trains the numpy baseline alongside; ``seeds = N``
+    trains N seeds into ``out/seed-i`` (``socsim train --seeds N``) and returns a :class:`SeedRuns`."""
     _check_args(dataset=dataset, epochs=epochs, out=out, train_examples=train_examples, test_examples=test_examples,
-                microbatch=microbatch, data_path=data_path)
+                microbatch=microbatch, data_path=data_path, baseline=baseline, seeds=seeds)
     _check_type("graph", graph, (str, Path, Graph), "a path (.toml, .onnx) or a Graph")
     _check_type("config", config, (str, Path, SocConfig), "a preset name, a TOML path or a SocConfig")
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="socsim-train-"))
-    with FolderLock(folder, "run folder"), recording(folder):  # as socsim train: locked, its files recorded
+
+    def run_args() -> RunArgs:
         graph_file, config_name = _input_files(graph, config, folder)
         n = epochs if epochs is not None else _config(config).train.epochs
         args = RunArgs(graph_file, config_name, dataset, data_path, n, train_examples, test_examples, microbatch)
-        if Path(graph_file).is_file():
-            args = args.with_graph_hash()
-        _, last = run_training(args, folder)
+        return args.with_graph_hash() if Path(graph_file).is_file() else args
+
+    if seeds is not None:  # train_seeds locks the folder and each seed's folder itself
+        train_seeds(SeedsSpec(run_args(), seeds, baseline), folder)
+        return SeedRuns(folder, [TrainingRun(load_run(seed_folder(folder, i)), None) for i in range(seeds)])
+    with FolderLock(folder, "run folder"), recording(folder):  # as socsim train: locked, its files recorded
+        _, last = run_training(run_args(), folder, baseline=baseline)
     return TrainingRun(load_run(folder), last)
 
 

@@ -17,7 +17,7 @@ from socsim.area_params import AreaTable
 from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, param
 from socsim.fileio import loads_toml, read_text
 from socsim.physics.fitted import fitted_path
-from socsim.physics.params import PhysicsParams
+from socsim.physics.params import PairReadout, PhysicsParams
 from socsim.physics.registry import slices
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -114,6 +114,26 @@ class TileConfig(Params):
         return (2 if self.differential else 1) * slices(self.physics)
 
     @property
+    def weight_slices(self) -> int:
+        """Device pairs (or single devices) of different significance per weight: a transposed read converts each
+        slice's row sum separately, so it reads the slices one after the other."""
+        return slices(self.physics)
+
+    @property
+    def converted_per_weight(self) -> int:
+        """Converter inputs one weight column has: every bit line (``devices_per_weight``), or one per pair when a
+        differential pair is subtracted before the converter (``physics.adc.pair_readout = analog``)."""
+        if self.differential and self.physics.adc.pair_readout is PairReadout.ANALOG:
+            return slices(self.physics)
+        return self.devices_per_weight
+
+    @property
+    def inputs_per_adc(self) -> int:
+        """Converter inputs one ADC converts in sequence: the ``bitlines_per_adc`` bit lines it serves, or the pairs
+        they form when each pair is subtracted before the converter (rounded up)."""
+        return -(-self.bitlines_per_adc * self.converted_per_weight // self.devices_per_weight)
+
+    @property
     def weight_cols(self) -> int:
         """Weights per row: bit lines / devices per weight."""
         return self.bitlines // self.devices_per_weight
@@ -123,6 +143,11 @@ class TileConfig(Params):
         return -(-self.bitlines // self.bitlines_per_adc)
 
     def validate(self) -> None:
+        if not self.differential and self.physics.model != "ideal":
+            raise ConfigError(f"TileConfig.differential = false: the array model {self.physics.model!r} stores each "
+                              "weight as G+/G- pairs and reads both devices, so a single-ended array would be "
+                              "priced (half the bit lines) but not simulated; set differential = true (or "
+                              "physics.model = 'ideal', which has no devices)")
         if self.differential and self.bitlines % 2:
             raise ConfigError(f"TileConfig.bitlines = {self.bitlines} must be even for differential pairs")
         if self.weight_cols < 1:

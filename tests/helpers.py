@@ -10,7 +10,7 @@ from socsim.sim import Result, Soc
 
 
 def run_asm(text: str, preset: str = "wu2023", overrides: dict[str, Any] | None = None,
-            timeline: bool = True) -> Result:
-    """Assemble ``text`` and run it on ``preset`` (with nested-dict ``overrides``)."""
+            timeline: bool = True, engine: str = "fast") -> Result:
+    """Assemble ``text`` and run it on ``preset`` (with nested-dict ``overrides``) with ``engine``."""
     cfg = load_config(preset, overrides)
-    return Soc.from_config(cfg, timeline=timeline).run(isa.assemble(text, "test.s"))
+    return Soc.from_config(cfg, timeline=timeline, engine=engine).run(isa.assemble(text, "test.s"))

@@ -73,3 +73,12 @@ def test_base_cycle_is_an_error(tmp_path):
     (tmp_path / "b.toml").write_text('base = "a.toml"\n')
     with pytest.raises(ConfigError, match="forms a cycle"):
         load_config(str(tmp_path / "a.toml"))
+
+
+def test_single_ended_arrays_are_refused_where_the_model_reads_pairs():
+    """differential = false would halve the priced bit lines while every device model still reads G+/G- pairs."""
+    with pytest.raises(ConfigError, match="differential = false: the array model 'rram_wv' stores each weight as "
+                                          "G\\+/G- pairs"):
+        load_config("wu2023", {"tiles": {"differential": False}})
+    ideal = load_config("ideal", {"tiles": {"differential": False}})
+    assert ideal.tiles.devices_per_weight == 1 and ideal.tiles.weight_cols == 64

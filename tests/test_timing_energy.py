@@ -49,19 +49,57 @@ def _action(result, action):
 
 def test_mvm_cost_follows_the_input_encoding_and_the_adc():
     """8-bit codes: 8 binary pulses + one BWMCS conversion (wu2023); 4 radix-4 pulses with one shift-and-add
-    conversion each (radix4_digits preset); 8 binary pulses converted one by one (pcm_hic preset)."""
+    conversion each (radix4_digits preset); 8 binary pulses converted one by one (pcm_hic preset). Both read the
+    pair subtracted before the converter (pair_readout = analog): one conversion per pair."""
     wu = run_asm(FULL_TILE_MVM)
     r4 = run_asm(FULL_TILE_MVM, "radix4_digits")
     assert r4.cfg.tiles.physics.adc.kind == "shift_add" and r4.cfg.tiles.physics.dac.levels_per_pulse == 4
-    # 8 mux steps x 4 conversions x 8 cycles (an 8-bit SAR conversion per pulse)
-    assert int(_rows(r4, "tile0", "mvm").cycles.sum()) == 8 * 4 * 8
+    # 32 pairs on 8 ADCs: 4 mux steps x 4 conversions x 8 cycles (an 8-bit SAR conversion per pulse)
+    assert int(_rows(r4, "tile0", "mvm").cycles.sum()) == 4 * 4 * 8
     assert _action(wu, "dac_pulse") == 64 * 8 and _action(r4, "dac_pulse") == 64 * 4
-    assert _action(wu, "adc_conversion") == 64 and _action(r4, "adc_conversion") == 64 * 4
+    assert _action(wu, "adc_conversion") == 64 and _action(r4, "adc_conversion") == 32 * 4
     pcm = run_asm(FULL_TILE_MVM, "pcm_hic")
-    # a pcm_hic weight is 3 device pairs: 32 weights span 192 bit lines, each converted once per pulse
+    # a pcm_hic weight is 3 device pairs: 32 weights span 192 bit lines (all read), 96 pairs converted once per pulse
     assert pcm.cfg.tiles.devices_per_weight == 6 and pcm.cfg.tiles.weight_cols == 32
-    assert _action(pcm, "adc_conversion") == 192 * 8 and _action(pcm, "array_cell") == 64 * 192 * 8
-    assert int(_rows(pcm, "tile0", "mvm").cycles.sum()) == 8 * 8 * 8  # 8 mux steps x 8 conversions x 8 cycles
+    assert _action(pcm, "adc_conversion") == 96 * 8 and _action(pcm, "array_cell") == 64 * 192 * 8
+    assert int(_rows(pcm, "tile0", "mvm").cycles.sum()) == 4 * 8 * 8  # 4 mux steps x 8 conversions x 8 cycles
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_analog_pair_readout_converts_once_per_pair(engine):
+    """wu2023_analog subtracts each G+/G- pair before the converter: a 64 x 32 block converts 32 columns, not 64
+    bit lines, in 4 mux steps of an ADC's 8 bit lines (4 pairs), so conversions, shift-adds, their energy and
+    the MVM's cycles halve; the array still reads every device and the DACs drive the same pulses."""
+    digital, analog = (run_asm(FULL_TILE_MVM, preset, engine=engine) for preset in ("wu2023", "wu2023_analog"))
+    for action in ("dac_pulse", "array_cell"):
+        assert _action(analog, action) == _action(digital, action)
+    for action in ("adc_conversion", "shift_add"):
+        assert _action(digital, action) == 64 and _action(analog, action) == 32
+        energy = [float(r.ledger[(r.ledger.component == "tile0") & (r.ledger.action == action)].energy_pj.sum())
+                  for r in (digital, analog)]
+        assert energy[1] == pytest.approx(energy[0] / 2, rel=1e-12) and energy[1] > 0
+    assert int(_rows(digital, "tile0", "mvm").cycles.sum()) == 8 * 9
+    assert int(_rows(analog, "tile0", "mvm").cycles.sum()) == 4 * 9
+
+
+TRANSPOSED_MVM = """
+.sym e   tb0 32 = 1, -2, 3
+.sym d   tb0 64
+    tcfg 0, 0, 0, 64, 32, 8
+    mvmt 0, d, e, 1
+    halt
+"""
+
+
+def test_transposed_read_converts_each_weight_slice():
+    """pcm_hic's weights are 3 pairs of different significance; a transposed read converts each row's sum of one
+    slice at a time (the numerics weigh the three conversions digitally): 3 x 64 conversions, 3 x the mux steps."""
+    r = run_asm(TRANSPOSED_MVM, "pcm_hic")
+    assert r.cfg.tiles.weight_slices == 3
+    assert _action(r, "adc_conversion") == 3 * 64 * 8  # shift-and-add: one conversion per pulse
+    assert int(_rows(r, "tile0", "mvmt").cycles.sum()) == 3 * 8 * 8 * 8  # 3 slices x 8 mux steps x 8 x 8 cycles
+    one = run_asm(TRANSPOSED_MVM, "mp_onarray")
+    assert one.cfg.tiles.weight_slices == 1 and _action(one, "adc_conversion") == 64
 
 
 @pytest.mark.parametrize("kind, cycles_of", [("bwmcs", lambda b: b + 1), ("shift_add", lambda b: b),

@@ -8,8 +8,10 @@ from pathlib import Path
 from socsim.cli.commands import command
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
+from socsim.host.seeds import SUMMARY, is_seeds_folder
 from socsim.report.compare import compare_table
 from socsim.report.report import build_compare, build_report, compare_text, export, run_figures
+from socsim.report.seeds import build_seeds_report
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.files import REPORT, check_not_run_file
 from socsim.runfolder.read import load_run
@@ -20,6 +22,14 @@ COMPARE = "compare.html"
 
 def cmd_report(args: argparse.Namespace) -> int:
     check_unedited(args.run_dir, args.accept_edits)
+    if is_seeds_folder(Path(args.run_dir)):
+        if args.export:
+            raise ValueError(f"--export with the multi-seed folder {args.run_dir}: export one seed's run folder "
+                             f"({args.run_dir}/seed-0 ...); the summary is {args.run_dir}/{SUMMARY}")
+        out = Path(args.output) if args.output else Path(args.run_dir) / REPORT
+        write_text(out, build_seeds_report(Path(args.run_dir), embed=args.embed))
+        print(f"report -> {out}")
+        return EXIT_OK
     run = load_run(args.run_dir)
     out = check_not_run_file(args.output, "-o", (REPORT,)) if args.output else run.path / REPORT
     figures = run_figures(run)
@@ -56,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "headline numbers (accuracy, energy and latency per training image, TOPS/W), "
                                    "figures, per-epoch / component / layer x phase / opcode tables, the mapping "
                                    "and the config. Figures are embedded; the page references no other file.")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="run folder written by 'socsim train'")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run folder written by 'socsim train', or the folder of a "
+                   "multi-seed run (--seeds): then the page shows accuracy as mean +- std over the seeds")
     p.add_argument("-o", "--output", metavar="HTML", type=output_file,
                    help="page to write (default: RUN_DIR/report.html)")
     p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)

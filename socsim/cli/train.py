@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from tqdm import tqdm
 
 from socsim.argtypes import positive_int
@@ -19,6 +20,7 @@ from socsim.cli.commands import command
 from socsim.config import load_config
 from socsim.exits import EXIT_DIVERGED, EXIT_OK
 from socsim.host.data import DEFAULT_DATASET, Dataset
+from socsim.host.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, check_fresh, is_seeds_folder, train_seeds, write_summary
 from socsim.host.train import PHASES, Diverged, TrainListener, run_training
 from socsim.host.training import ChipTrainer
 from socsim.locks import FolderLock
@@ -93,6 +95,36 @@ def _inference(row: dict[str, Any]) -> str:
             f"{row['infer_energy_per_image_pj'] / 1e3:.1f} nJ/image over {row['eval_images']} test images\n")
 
 
+class SeedListener(ConsoleListener):
+    """The console lines of seed ``index`` of a multi-seed run, under a line naming the seed."""
+
+    def __init__(self, index: int, seeds: int) -> None:
+        super().__init__()
+        self.index, self.seeds = index, seeds
+
+    def started(self, trainer: ChipTrainer, data: Dataset) -> None:
+        print(f"\nseed {self.index} of {self.seeds} (config seed {trainer.cfg.seed}, train.init_seed "
+              f"{trainer.cfg.train.init_seed}); epochs done {trainer.epoch}")
+        super().started(trainer, data)
+
+
+def print_summary(summary: pd.DataFrame, out=None) -> None:
+    """Test (and baseline) accuracy per epoch as mean +- sample std (ddof = 1) over the seeds."""
+    out = out or sys.stdout
+    print("\nover the seeds (mean +- sample std, ddof = 1):", file=out)
+    for _, r in summary.iterrows():
+        base = ""
+        if r["baseline_accuracy_mean"] == r["baseline_accuracy_mean"]:
+            base = f"  (numpy baseline {_pm(r['baseline_accuracy_mean'], r['baseline_accuracy_std'])})"
+        acc = ("not measured (timing only)" if r["test_accuracy_mean"] != r["test_accuracy_mean"]
+               else _pm(r["test_accuracy_mean"], r["test_accuracy_std"]))
+        print(f"epoch {int(r['epoch']):>3}  test acc {acc}{base}  n = {int(r['n'])}", file=out)
+
+
+def _pm(mean: float, std: float) -> str:
+    return f"{mean:.2%} +- " + ("n/a" if std != std else f"{std:.2%}")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``train`` to the CLI's subcommands."""
     p = command(sub, "train", cmd_train, "train a network on the simulated chip (the main job)",
@@ -114,6 +146,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="with --out: delete the files of a run already there first")
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue a run from its last checkpoint, with the config it saved (config.json)")
+    p.add_argument("--seeds", type=positive_int, metavar="N",
+                   help="train N seeds (seed i: config seed + i, which moves the data order, and train.init_seed "
+                        "+ 1000 i) into OUT/seed-0 ... OUT/seed-(N-1), each a run folder, and write OUT/summary.csv "
+                        "(per epoch: mean and sample std of every metric); --resume OUT continues every seed")
     p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
     p.add_argument("--timing-only", action="store_true",
                    help=TIMING_ONLY_HELP + "; test accuracy is recorded as not measured (empty in metrics.csv)")
@@ -169,7 +205,60 @@ def _fresh_run_dir(out_dir: Path, force: bool) -> None:
                          "choose a new or empty folder for --out")
 
 
+def _new_run(args: argparse.Namespace) -> tuple[RunArgs, Path]:
+    """The arguments of a new run and its folder."""
+    if not args.graph:
+        raise ValueError("socsim train needs a GRAPH (or --resume RUN_DIR)")
+    config = args.config or DEFAULT_CONFIG
+    epochs = args.epochs if args.epochs is not None else load_config(config).train.epochs
+    run = RunArgs(args.graph, config, args.dataset or DEFAULT_DATASET, args.data_path, epochs,
+                  args.train_examples, args.test_examples, args.microbatch, args.timing_only)
+    if Path(args.graph).is_file():
+        run = run.with_graph_hash()
+    return run, Path(args.out or f"runs/{Path(args.graph).stem}-{Path(config).stem}")
+
+
+def _train_seeds(args: argparse.Namespace) -> int:
+    """``--seeds N`` or ``--resume OUT`` of a multi-seed run."""
+    if args.resume:
+        if args.timing_only or args.force:
+            raise ValueError(f"{'--timing-only' if args.timing_only else '--force'} with --resume: a resumed run "
+                             "continues as it was started")
+        out_dir = Path(args.resume)
+        if not is_seeds_folder(out_dir):
+            raise ValueError(f"--seeds with --resume {out_dir}: the folder holds no multi-seed run ({SEEDS_FILE}); "
+                             "resume a single run without --seeds")
+        spec = SeedsSpec.load(out_dir)
+        conflicts = resume_conflicts(args, spec.run)
+        if args.seeds is not None and args.seeds != spec.seeds:
+            conflicts.append(f"--seeds {args.seeds} (the run has {spec.seeds})")
+        if conflicts:
+            raise ValueError(f"{out_dir}: --resume continues the seeds as they were started ({SEEDS_FILE}); these "
+                             f"arguments conflict: {'; '.join(conflicts)}")
+        if args.epochs is not None:
+            spec = replace(spec, run=replace(spec.run, epochs=args.epochs))
+        spec = replace(spec, baseline=spec.baseline or args.baseline)
+    else:
+        run, out_dir = _new_run(args)
+        spec = SeedsSpec(run, args.seeds, args.baseline)
+        check_fresh(out_dir, args.force)
+    try:
+        train_seeds(spec, out_dir, resume=bool(args.resume),
+                           listener=lambda i: None if args.quiet else SeedListener(i, spec.seeds),
+                           trace_cycles=args.trace_cycles if args.trace else None, engine=args.engine)
+    except Diverged as exc:
+        print(f"socsim: {exc}", file=sys.stderr)
+        write_summary(out_dir, spec.seeds)
+        return EXIT_DIVERGED
+    summary = pd.read_csv(out_dir / SUMMARY)
+    print_summary(summary)
+    print(f"summary {out_dir / SUMMARY}; run folders {out_dir}/seed-0 ... seed-{spec.seeds - 1}")
+    return EXIT_OK
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.seeds is not None or (args.resume and is_seeds_folder(Path(args.resume))):
+        return _train_seeds(args)
     if args.resume:
         if args.timing_only:
             raise ValueError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
@@ -184,15 +273,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.epochs is not None:
             run = replace(run, epochs=args.epochs)
     else:
-        if not args.graph:
-            raise ValueError("socsim train needs a GRAPH (or --resume RUN_DIR)")
-        config = args.config or DEFAULT_CONFIG
-        epochs = args.epochs if args.epochs is not None else load_config(config).train.epochs
-        run = RunArgs(args.graph, config, args.dataset or DEFAULT_DATASET, args.data_path, epochs,
-                      args.train_examples, args.test_examples, args.microbatch, args.timing_only)
-        if Path(args.graph).is_file():
-            run = run.with_graph_hash()
-        out_dir = Path(args.out or f"runs/{Path(args.graph).stem}-{Path(config).stem}")
+        run, out_dir = _new_run(args)
         _fresh_run_dir(out_dir, args.force)
     try:
         with FolderLock(out_dir, "run folder"):

@@ -1,15 +1,13 @@
 """Headline numbers of a run: TOPS/W, energy and latency per training image, accuracy, device writes.
 
 How the operations of TOPS/W are counted (shown on the report page too): a tile MVM over a block of R
-rows and C weights with b-bit inputs records ``array_cell`` = vectors x R x bit lines x b in the ledger,
-where bit lines = 2 C for differential (G+/G-) weights, else C. So the multiply-accumulates are
-
-    MACs = array_cell / (b x bit lines per weight),
-
-one MAC per weight and input, and ops = 2 x MACs. ``b`` is the DAC input bits every ``tcfg`` of the
-compiled program sets (config ``train.in_bits``; 0 = analog counts as 1 pulse). Only tile MVMs (``mvm``, ``mvms``,
-``mvmt``) count as ops; the digital unit's FP32 work (backward, optimizer) costs energy but adds no ops.
-The count is cross-checked against the mapping's geometry (rows x cols x MVMs per image of each layer).
+rows and C weights records ``tile_mac`` = vectors x R x C in the ledger (a zero-priced counter): one MAC per
+weight and input, whatever pulses, weight slices or pairs compute it, and ops = 2 x MACs. (Ledgers of an older
+socsim lack the counter; there MACs = ``array_cell`` / (b x bit lines per weight) with ``array_cell`` = vectors x
+R x bit lines x b, exact for binary b-bit inputs and one pair per weight only; ``b`` is the DAC input bits every
+``tcfg`` of the compiled program sets, config ``train.in_bits``, 0 = analog counting as 1 pulse.) Only tile MVMs
+(``mvm``, ``mvms``, ``mvmt``) count as ops; the digital unit's FP32 work (backward, optimizer) costs energy but adds
+no ops. The count is cross-checked against the mapping's geometry (rows x cols x MVMs per image of each layer).
 """
 
 from __future__ import annotations
@@ -32,8 +30,14 @@ TILE_MVM_ACTIONS = (Action.DAC_PULSE, Action.ARRAY_CELL, Action.ADC_CONVERSION, 
 
 
 def tile_macs(ledger: pd.DataFrame, in_bits: int, differential: bool) -> float:
-    """Multiply-accumulates (one per weight and input vector element) of the tile MVMs in ``ledger``."""
-    cells = ledger.loc[(ledger["action"] == Action.ARRAY_CELL) & ledger["opcode"].isin(MVM_OPCODES), "count"].sum()
+    """Multiply-accumulates (one per weight and input vector element) of the tile MVMs in ``ledger``: their
+    ``tile_mac`` counters; for a ledger of an older socsim without them, ``array_cell / (in_bits x bit lines per
+    weight)``, which holds for binary pulses and one pair (or device) per weight only."""
+    mvm = ledger["opcode"].isin(MVM_OPCODES)
+    macs = ledger["action"] == Action.TILE_MAC
+    if macs.any():
+        return float(ledger.loc[macs & mvm, "count"].sum())
+    cells = ledger.loc[(ledger["action"] == Action.ARRAY_CELL) & mvm, "count"].sum()
     return float(cells) / (max(1, in_bits) * (2 if differential else 1))
 
 

@@ -38,8 +38,8 @@ DERIVATION = [
     "Elapsed time by layer: each cycle of a program goes to the unit job that started most recently among those "
     "running (the next job to start when none runs), so the layers' elapsed times add up to the program's time.",
     "TOPS/W: ops = 2 x MACs of the tile MVMs (mvm, mvmt) in the ledger, training and evaluation. A tile MVM "
-    "records array_cell = vectors x rows x bit lines x input bits, so MACs = array_cell / (input bits x bit "
-    "lines per weight): one MAC per weight (a G+/G- pair counts once) and input. Tile TOPS/W divides by the "
+    "records tile_mac = vectors x rows x weights: one MAC per weight (a G+/G- pair, or a weight of several "
+    "slices, counts once) and input, whatever the input pulses. Tile TOPS/W divides by the "
     "energy of the MVM datapath (DAC pulses, array, ADC + TIA, shift-add); system TOPS/W by all energy of both "
     "programs. Digital-unit FP32 work (backward, optimizer) costs energy but is not counted as ops. "
     "Wu et al. count one MAC per device column (3.08 TOPS/W for a 64x64 array); multiply the tile figure by "

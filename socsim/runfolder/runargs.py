@@ -44,12 +44,17 @@ class RunArgs:
     """SHA-256 of the graph file when the run started (None: not recorded); a resume refuses another graph."""
     images_used: str | None = None
     """The images the run uses, in words (socsim.host.images.ImageUse.text): written when the run starts."""
+    seed_index: int = 0
+    """Seed i of a multi-seed run (``socsim train --seeds N``): the config's seeds are shifted by it when the run
+    starts (:func:`socsim.host.inputs.seeded_config`); 0 leaves the config as named."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "train_examples", "test_examples", "microbatch"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} = {value}; expected a positive number (or none: all / the default)")
+        if self.seed_index < 0:
+            raise ValueError(f"seed_index = {self.seed_index}; expected 0 or more")
 
     @classmethod
     def from_mapping(cls, data: Any, where: str) -> "RunArgs":

@@ -64,6 +64,9 @@ class Tile(Unit):
     def bitlines(self, cols: int) -> int:
         return cols * self.cfg.devices_per_weight
 
+    def converted(self, cols: int) -> int:
+        return cols * self.cfg.converted_per_weight
+
     def read_cost(self, in_bits: int, transposed: bool = False) -> tuple[int, int, int]:
         """(pulse slots per input code, ADC conversions per output, cycles per conversion) of the tile's DAC (the bit
         lines' when ``transposed``) and ADC at ``in_bits``: the ADC model's, at its configured bits (docs/energy.md)."""
@@ -79,13 +82,16 @@ class Tile(Unit):
         return cost
 
     def mvm_cycles(self, n: int, cols: int, conversions: int, cycles: int) -> int:
-        """n vectors: each reads its bit lines in ``min(bitlines_per_adc, active)`` ADC steps of ``conversions``
-        conversions (1 for BWMCS, one per pulse for shift-and-add) of ``cycles`` cycles each."""
-        steps = min(self.cfg.bitlines_per_adc, self.bitlines(cols))
+        """n vectors: each converts its converter inputs (bit lines, or pairs subtracted before the converter) in
+        ``min(inputs per ADC, active)`` ADC steps of ``conversions`` conversions (1 for BWMCS, one per pulse for
+        shift-and-add) of ``cycles`` cycles each."""
+        steps = min(self.cfg.inputs_per_adc, self.converted(cols))
         return n * steps * conversions * cycles
 
     def mvmt_cycles(self, n: int, rows: int, conversions: int, cycles: int) -> int:
-        steps = min(self.cfg.rows_per_adc_transposed, rows)
+        """n vectors: each drives the weight slices' bit lines one slice after the other and converts every row of
+        each in ``min(rows_per_adc_transposed, rows)`` ADC steps."""
+        steps = min(self.cfg.rows_per_adc_transposed, rows) * self.cfg.weight_slices
         return n * steps * conversions * cycles
 
     def finish(self, job: Job, start: int) -> int:

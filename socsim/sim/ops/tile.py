@@ -47,6 +47,11 @@ class TileView(Protocol):
         """Bit lines of ``cols`` weight columns."""
         ...
 
+    def converted(self, cols: int) -> int:
+        """Converter inputs of ``cols`` weight columns in a forward read: their bit lines, or one per differential
+        pair when the pair is subtracted before the converter (``physics.adc.pair_readout = analog``)."""
+        ...
+
     def read_cost(self, in_bits: int, transposed: bool = False) -> tuple[int, int, int]:
         """(pulse slots per input code, ADC conversions per output, cycles per conversion) at ``in_bits``."""
         ...
@@ -162,14 +167,20 @@ def _read_cost(transposed: bool) -> TileCost:
 
 def read_actions(tile: TileView, n: int, rows: int, cols: int, slots: int, conv: int, transposed: bool) -> Actions:
     """DAC pulses, cell reads, conversions and shift-adds of ``n`` reads of a rows x cols block: of the block, or of
-    the whole array when the energy table prices a full tile operation per MVM (``energy.mvm_pricing``)."""
+    the whole array when the energy table prices a full tile operation per MVM (``energy.mvm_pricing``). A forward
+    read converts each bit line, or each pair once when it is subtracted before the converter; a transposed read
+    converts each row once per weight slice (the slices' bit lines are driven one slice at a time). ``tile_mac``
+    counts one multiply-accumulate per weight (of the block, or of the whole array) and vector."""
     if tile.full_tile:
-        rows, bitlines = tile.cfg.rows, tile.cfg.bitlines
+        rows, cols = tile.cfg.rows, tile.cfg.weight_cols
+        bitlines, outputs = tile.cfg.bitlines, tile.cfg.bitlines * tile.cfg.converted_per_weight \
+            // tile.cfg.devices_per_weight
     else:
-        bitlines = tile.bitlines(cols)
-    drive, convert = (bitlines, rows) if transposed else (rows, bitlines)
+        bitlines, outputs = tile.bitlines(cols), tile.converted(cols)
+    drive, convert = (bitlines, rows * tile.cfg.weight_slices) if transposed else (rows, outputs)
     return [(Action.DAC_PULSE, n * drive * slots), (Action.ARRAY_CELL, n * rows * bitlines * slots),
-            (Action.ADC_CONVERSION, n * convert * conv), (Action.SHIFT_ADD, n * convert * conv)]
+            (Action.ADC_CONVERSION, n * convert * conv), (Action.SHIFT_ADD, n * convert * conv),
+            (Action.TILE_MAC, n * rows * cols)]
 
 
 def _program_cost(tile: TileView, v: dict, report: ProgramReport | None) -> tuple[int, Actions]:

@@ -1,0 +1,149 @@
+"""A multi-seed training run: N ordinary run folders ``OUT/seed-0 ... OUT/seed-(N-1)`` and their summary.
+
+Seed i is the run named by the same arguments with ``seed_index = i`` (:func:`socsim.host.inputs.seeded_config`:
+config seed + i, which also moves the data order, and train.init_seed + 1000 i); seed 0 is the single-seed run.
+``OUT/seeds.json`` keeps the arguments and N so that a resume continues every seed (and starts one that never
+began); ``OUT/summary.csv`` holds per epoch the mean and sample standard deviation (ddof = 1) over the seeds of
+every numeric metric of their metrics.csv, rewritten atomically after each seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from socsim.configtools import to_mapping
+from socsim.fileio import read_json
+from socsim.host.train import TrainListener, run_training
+from socsim.locks import LOCK, FolderLock
+from socsim.runfolder.digests import recording
+from socsim.runfolder.files import CHECKPOINT, METRICS, REPORT, clear_run, run_files, write_frame, write_json
+from socsim.runfolder.runargs import RunArgs
+from socsim.sim import Result
+
+SEEDS_FILE = "seeds.json"
+"""``{"seeds": N, "baseline": bool, "run": run.json of seed 0}``: what a multi-seed run was started with."""
+SUMMARY = "summary.csv"
+"""Per epoch: ``epoch, test_accuracy_mean, test_accuracy_std, baseline_accuracy_mean, baseline_accuracy_std, n``,
+then ``METRIC_mean, METRIC_std`` of every other numeric column of the seeds' metrics.csv."""
+LEADING = ("test_accuracy", "baseline_accuracy")
+
+
+def seed_folder(out: Path, index: int) -> Path:
+    """The run folder of seed ``index``."""
+    return Path(out) / f"seed-{index}"
+
+
+def is_seeds_folder(path: Path) -> bool:
+    """Whether ``path`` holds a multi-seed run (its seeds.json)."""
+    return (Path(path) / SEEDS_FILE).is_file()
+
+
+@dataclass(frozen=True)
+class SeedsSpec:
+    """What a multi-seed run was started with: the arguments of seed 0 and the number of seeds."""
+
+    run: RunArgs
+    seeds: int
+    baseline: bool = False
+    """The numpy baseline trains beside every seed (kept for a resume)."""
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1:
+            raise ValueError(f"seeds = {self.seeds}; expected 1 or more")
+
+    def args(self, index: int) -> RunArgs:
+        return replace(self.run, seed_index=index)
+
+    def save(self, out: Path) -> None:
+        write_json(Path(out) / SEEDS_FILE, {"seeds": self.seeds, "baseline": self.baseline,
+                                            "run": to_mapping(self.run)})
+
+    @classmethod
+    def load(cls, out: Path) -> "SeedsSpec":
+        path = Path(out) / SEEDS_FILE
+        data = read_json(path, "seeds.json")
+        if not isinstance(data, dict) or not isinstance(data.get("seeds"), int) or "run" not in data \
+                or not isinstance(data.get("baseline", False), bool):
+            raise ValueError(f"{path}: expected a JSON object with an integer 'seeds', a boolean 'baseline' and the "
+                             "'run' arguments")
+        return cls(RunArgs.from_mapping(data["run"], f"{path}: run"), data["seeds"], data.get("baseline", False))
+
+
+def summarize(metrics: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per epoch over the seeds' metrics: ``n`` (seeds that reached the epoch) and the mean and sample standard
+    deviation (ddof = 1; empty for n = 1) of every numeric column, test and baseline accuracy first (their columns
+    are there, empty, when the runs did not measure them)."""
+    frames = [m for m in metrics if len(m)]
+    if not frames:
+        return pd.DataFrame(columns=["epoch", *(f"{c}_{s}" for c in LEADING for s in ("mean", "std")), "n"])
+    rows = pd.concat(frames, ignore_index=True)
+    for c in LEADING:
+        rows[c] = pd.to_numeric(rows[c], errors="coerce") if c in rows else float("nan")
+    numeric = [*LEADING, *(c for c in rows.columns if c not in (*LEADING, "epoch")
+                           and pd.api.types.is_numeric_dtype(rows[c]))]
+    grouped = rows.groupby("epoch")
+    mean, std = grouped[numeric].mean(), grouped[numeric].std(ddof=1)
+    out = pd.DataFrame(index=mean.index)
+    for c in numeric:
+        out[f"{c}_mean"], out[f"{c}_std"] = mean[c], std[c]
+        if c == LEADING[-1]:
+            out["n"] = grouped.size()
+    return out.reset_index()
+
+
+def write_summary(out: Path, seeds: int) -> pd.DataFrame:
+    """Summarize the metrics.csv of ``out``'s seed folders that have one into ``out/summary.csv`` (atomically)."""
+    frames = [pd.read_csv(seed_folder(out, i) / METRICS) for i in range(seeds)
+              if (seed_folder(out, i) / METRICS).is_file()]
+    summary = summarize(frames)
+    write_frame(Path(out) / SUMMARY, summary)
+    return summary
+
+
+def check_fresh(out: Path, force: bool) -> None:
+    """Refuse ``out`` for a new multi-seed run if it holds one (unless ``force``) or files that are not one's."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    ours = {SEEDS_FILE, SUMMARY, REPORT, LOCK}
+    others = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith("seed-")
+                    and not (p.name.startswith(".") and ".tmp-" in p.name))
+    if others:
+        raise ValueError(f"{out}: holds files that are not a multi-seed run's ({', '.join(others[:4])}); choose a new "
+                         "or empty folder for --out")
+    held = is_seeds_folder(out) or any(run_files(p) for p in out.glob("seed-*"))
+    if held and not force:
+        raise ValueError(f"{out}: already holds a multi-seed run; continue it with --resume {out}, or start over with "
+                         "--force (deletes its files)")
+
+
+def train_seeds(spec: SeedsSpec, out: Path, resume: bool = False,
+                listener: Callable[[int], TrainListener | None] = lambda i: None,
+                engine: str = "fast", trace_cycles: int | None = None) -> tuple[list[list[dict]], Result | None]:
+    """Train the seeds of ``spec`` one after the other into ``out/seed-i`` (a seed folder with a checkpoint resumes
+    when ``resume``; the others start fresh; the baseline alongside when ``spec.baseline``), rewriting
+    ``out/summary.csv`` after each. Returns every seed's metrics rows and the last seed's last training epoch.
+    ``listener(i)`` hears seed i; ``trace_cycles`` traces seed 0."""
+    out = Path(out)
+    with FolderLock(out, "multi-seed run folder"):
+        if not resume:  # a fresh start: nothing of an earlier multi-seed run in ``out`` is left
+            for folder in out.glob("seed-*"):
+                clear_run(folder)
+            (out / SUMMARY).unlink(missing_ok=True)
+            spec.save(out)
+        all_rows, last = [], None
+        for i in range(spec.seeds):
+            folder = seed_folder(out, i)
+            resumed = resume and (folder / CHECKPOINT).exists()
+            with FolderLock(folder, "run folder"), recording(folder, resume=resumed):
+                rows, last = run_training(spec.args(i), folder, resume=resumed,
+                                          baseline=spec.baseline, listener=listener(i),
+                                          trace_cycles=trace_cycles if i == 0 else None, engine=engine)
+            all_rows.append(rows)
+            write_summary(out, spec.seeds)
+    return all_rows, last
