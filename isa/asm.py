@@ -31,6 +31,7 @@ from isa.program import (
     LaneMark,
     MemRef,
     Program,
+    SourceLine,
     Symbol,
     parse_space,
 )
@@ -156,6 +157,7 @@ class _Assembler:
             self.statement(raw, number)
         for spec, toks, line, col in self.pending:
             self.program.instructions.append(self.instruction(spec, toks, line, col))
+            self.program.lines.append(SourceLine(self.file, line, self.statement_text(line)))
         for words, line, col in self.lane_marks:
             self.program.lanes.append(self.lanes(words, line, col))
         try:
@@ -163,6 +165,12 @@ class _Assembler:
         except IsaError as exc:
             raise IsaError(str(exc), self.file) from None
         return self.program
+
+    def statement_text(self, line: int) -> str:
+        """The instruction on source line ``line``: without its label and comment."""
+        text = re.split(r"[;#]", self.lines[line - 1], maxsplit=1)[0]
+        m = _LABEL_DEF.match(text)
+        return (text[m.end():] if m else text).strip()
 
     def statement(self, raw: str, line: int) -> None:
         text = re.split(r"[;#]", raw, maxsplit=1)[0].rstrip()

@@ -58,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except Trap as exc:
         print(f"socsim: {exc}", file=sys.stderr)
+        if exc.report:
+            print(exc.report, file=sys.stderr)
         return EXIT_TRAP
     except KeyboardInterrupt as exc:
         print(f"socsim: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}; a training run continues "

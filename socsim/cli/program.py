@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from isa import assemble_file, disassemble, load_program, read_binary, write_binary
+from isa.listing import listing
 from socsim.argtypes import positive_int, positive_seconds
 from socsim.cli.commands import command
 from socsim.config import load_config
@@ -31,8 +32,11 @@ a few minutes on the host for a runaway loop (``controller.max_cycles`` alone de
 
 def cmd_asm(args: argparse.Namespace) -> int:
     program = assemble_file(args.source)
+    if args.listing:
+        sys.stdout.write(listing(program))
+        return EXIT_OK
     out = args.output or str(Path(args.source).with_suffix(".bin"))
-    write_binary(program, out)
+    write_binary(program, out, lines=args.lines)
     print(f"{args.source}: {len(program.instructions)} instructions, {program.code_bytes()} bytes of code, "
           f"{len(program.symbols)} symbols -> {out}")
     return EXIT_OK
@@ -54,15 +58,44 @@ def run_budget(cfg, max_cycles: int | None):
     return replace(cfg, controller=replace(cfg.controller, max_cycles=budget))
 
 
-def _limit_trap(exc, args: argparse.Namespace):
+def _limit_trap(exc: Trap, args: argparse.Namespace) -> Trap:
     """A cycle or wall-clock trap of ``socsim run``, its detail saying how to raise the limit."""
     if exc.kind is TrapKind.TIMEOUT:
-        hint = "; give socsim run --max-cycles N to allow more"
+        exc.detail += "; give socsim run --max-cycles N to allow more"
     elif exc.kind is TrapKind.WALL_CLOCK:
-        hint = f" (--timeout {args.timeout:g} s)"
-    else:
-        return exc
-    return Trap(exc.kind, exc.detail + hint, exc.pc, exc.instruction, exc.cycle, exc.state)
+        exc.detail += f" (--timeout {args.timeout:g} s)"
+    exc.args = (exc.message(),)
+    return exc
+
+
+def trap_report(exc: Trap, written: list[str]) -> str:
+    """What ``socsim run`` tells after a trap's line: what ran until it, the registers, the files written."""
+    lines = []
+    if exc.partial is not None:
+        r = exc.partial
+        lines.append(f"  ran           {r.instructions} instructions in {r.cycles} cycles, {r.energy_pj:.6g} pJ")
+    if exc.registers is not None:
+        regs = [f"x{i}={v}" for i, v in enumerate(exc.registers) if v]
+        lines.append("  registers     " + (" ".join(regs) if regs else "all zero"))
+    lines += [f"  wrote         {w}" for w in written]
+    return "\n".join(lines)
+
+
+def write_run_files(args: argparse.Namespace, cfg, result) -> list[str]:
+    """Write the run's --trace, --ledger and --json files; returns what was written (one line each)."""
+    written = []
+    if args.trace:
+        n = write_trace(result.timeline, args.trace, cfg.clock_hz, args.trace_cycles)
+        written.append(f"trace: {n} unit jobs -> {args.trace}")
+    if args.ledger:
+        write_text(args.ledger, result.ledger.to_csv(index=False))
+        written.append(f"ledger rows -> {args.ledger}")
+    if args.json:
+        summary = {"cycles": result.cycles, "seconds": result.seconds, "energy_pj": result.energy_pj,
+                   "instructions": result.instructions,
+                   "components": result.by_component().reset_index().to_dict(orient="records")}
+        write_text(args.json, json.dumps(summary, indent=2))
+    return written
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -76,7 +109,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         result = soc.run(program)
     except Trap as exc:
-        raise _limit_trap(exc, args) from None
+        _limit_trap(exc, args)
+        if exc.partial is not None:  # the files cover the run up to the trap
+            exc.report = trap_report(exc, write_run_files(args, cfg, exc.partial))
+        raise exc from None
     print(f"program       {args.program}")
     print(f"config        {cfg.name} ({args.config})" + ("  [timing only: numerics skipped]" if args.timing_only
                                                           else ""))
@@ -86,17 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise KeyError(f"--dump {name}: no such symbol; the program has: {', '.join(result.outputs)}")
         with np.printoptions(precision=5, suppress=True, linewidth=110, threshold=200):
             print(f"\n{name} =\n{result.outputs[name]}")
-    if args.trace:
-        n = write_trace(result.timeline, args.trace, cfg.clock_hz, args.trace_cycles)
-        print(f"\ntrace: {n} unit jobs -> {args.trace}")
-    if args.ledger:
-        write_text(args.ledger, result.ledger.to_csv(index=False))
-        print(f"\nledger rows -> {args.ledger}")
-    if args.json:
-        summary = {"cycles": result.cycles, "seconds": result.seconds, "energy_pj": result.energy_pj,
-                   "instructions": result.instructions,
-                   "components": result.by_component().reset_index().to_dict(orient="records")}
-        write_text(args.json, json.dumps(summary, indent=2))
+    for line in write_run_files(args, cfg, result):
+        print(f"\n{line}")
     return EXIT_OK
 
 
@@ -105,6 +132,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "asm", cmd_asm, "assemble a .s program into a binary")
     p.add_argument("source", help="assembly file (.s)")
     p.add_argument("-o", "--output", help="binary to write (default: SOURCE with .bin)")
+    p.add_argument("--listing", action="store_true",
+                   help="print per instruction its pc, file:line, source and encoding (hex words) instead")
+    p.add_argument("--lines", action="store_true",
+                   help="keep the line table in the binary (traps and listings of the binary then cite the source)")
 
     p = command(sub, "disasm", cmd_disasm, "print the assembly of a binary (re-assembles to the same binary)")
     p.add_argument("binary", help="binary written by 'socsim asm'")

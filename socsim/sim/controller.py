@@ -21,8 +21,10 @@ from socsim.sim.finite import nonfinite_operand
 from socsim.sim.operands import Plan, Resolved, resolve
 from socsim.sim.ops import (
     CONFIGURES_STREAMS,
+    NEEDS_WEIGHTS,
     OWN_BUFFER,
     PATTERN_LEVELS,
+    PROGRAMS,
     Exec,
     Op,
     TileOperands,
@@ -254,8 +256,23 @@ class Controller:
         t = ins.args[0]
         if t >= len(soc.tiles):
             return f"tile {t} does not exist (tiles.count = {len(soc.tiles)})"
-        if ins.spec.mnemonic == "mvmt" and not soc.cfg.tiles.transposed_mvm:
+        mnemonic = ins.spec.mnemonic
+        if mnemonic == "mvmt" and not soc.cfg.tiles.transposed_mvm:
             return "this configuration has no transposed read (tiles.transposed_mvm = false)"
+        return ""
+
+    def weights_problem(self, ins: Instruction, configured: bool | None = None) -> str:
+        """What keeps an MVM from multiplying by its tile's weights ("" if nothing): no ``tcfg`` set the block, or no
+        ``wv`` / ``pulse`` wrote the devices; ``configured`` overrides the first (a lane-parallel loop's own
+        ``tcfg``)."""
+        mnemonic = ins.spec.mnemonic
+        if mnemonic in NEEDS_WEIGHTS:
+            t = ins.args[0]
+            tile = self.soc.tiles[t]
+            if not (tile.configured if configured is None else configured):
+                return f"{mnemonic} on tile {t}, which no tcfg has configured (its block is unset)"
+            if not tile.programmed:
+                return f"{mnemonic} on tile {t}, which holds no weights (no wv or pulse has programmed it)"
         return ""
 
     def tile_of(self, ins: Instruction) -> "Tile":
@@ -271,6 +288,9 @@ class Controller:
             if isinstance(block, str):
                 raise self.trap(TrapKind.OUT_OF_RANGE, block, ins)
             tile.block = block
+            tile.configured = True
+        elif mnemonic in PROGRAMS:
+            tile.programmed = True
         elif mnemonic in CONFIGURES_STREAMS:
             configure_stream(tile.streams, ins.args, self.agen, mnemonic)
         return tile
@@ -297,6 +317,9 @@ class Controller:
             else:
                 ops = self.resolve(p, block_values(tile.block))
             self.check_tile_buffer(ins, ops)
+            problem = self.weights_problem(ins)
+            if problem:
+                raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, problem, ins)
         else:
             pattern = tuple(self.agen) if soc.plans[pc].patterned else None
             ops = self.resolve(soc.plans[pc], {}, pattern, offsets=numerics)

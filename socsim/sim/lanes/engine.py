@@ -67,6 +67,7 @@ class FastEngine(ReferenceEngine):
         ctrl.agen[:] = trace.agen
         for t, block in trace.blocks.items():
             soc.tiles[t].block = block
+            soc.tiles[t].configured = True
         for t, streams in trace.streams.items():
             soc.tiles[t].streams = dict(streams)
         hooks = soc.hooks
