@@ -43,6 +43,8 @@ _LABEL_DEF = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:")
 _MEM = re.compile(r"^(?P<base>[^()]+?)\s*(\(\s*(?P<reg>[^)]*)\))?\s*$")
 
 SYM_FORM = ".sym NAME SPACE SIZE [@ADDR] [= V, ... | uniform LO HI SEED | normal MEAN STD SEED]"
+MAX_ERRORS = 20
+"""Most errors one assembly reports (in line order); past it, how many more there were."""
 MAX_EXPR_CHARS = 1000
 """Longest integer expression (characters): bounds the parse (its depth) and the work."""
 
@@ -58,6 +60,27 @@ MAX_BITS = 64
 
 class _TooBig(ValueError):
     """An integer expression's value leaves the bounded range."""
+
+
+class _Broken(KeyError):
+    """A name whose declaration had an error: its uses are not reported again."""
+
+
+class _Cascade(IsaError):
+    """An error that follows from an earlier one (a use of a name whose declaration failed): not reported."""
+
+
+class AsmErrors(IsaError):
+    """Several assembly errors, in line order (at most :data:`MAX_ERRORS` listed); ``errors`` holds them all."""
+
+    def __init__(self, errors: list[IsaError]):
+        first = errors[0]
+        super().__init__("", first.file, first.line, first.col)
+        self.errors = errors
+        shown = [str(e) for e in errors[:MAX_ERRORS]]
+        more = len(errors) - MAX_ERRORS
+        tail = [f"... and {more} more error{'s' if more > 1 else ''}"] if more > 0 else []
+        self.args = ("\n".join(shown + tail + [f"{len(errors)} errors"]),)
 
 
 def _bounded(v: int) -> int:
@@ -106,6 +129,9 @@ class _Assembler:
         """Each space's symbols as sorted, disjoint [addr, end) (the overlap check is a bisection, not a scan)."""
         self.pending: list[tuple[OpSpec, list[_Token], int, int]] = []
         self.lane_marks: list[tuple[list[_Token], int, int]] = []
+        self.errors: list[IsaError] = []
+        self.broken: set[str] = set()
+        """Names of .sym and .equ lines that had an error (their uses are not reported again)."""
 
     def error(self, msg: str, line: int, col: int, expected: str = "") -> IsaError:
         return IsaError(msg, self.file, line, col, expected)
@@ -119,6 +145,8 @@ class _Assembler:
         try:
             tree = ast.parse(expr, mode="eval")
             return self._eval(tree.body)
+        except _Broken:
+            raise _Cascade("", self.file, line, col) from None
         except _TooBig as exc:
             raise self.error(f"integer {expr[:40]!r}{'...' if len(expr) > 40 else ''} {exc}", line, col,
                              f"{what} below 2^{MAX_BITS} in magnitude") from None
@@ -130,6 +158,8 @@ class _Assembler:
         if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
             return _bounded(node.value)
         if isinstance(node, ast.Name):
+            if node.id in self.broken:
+                raise _Broken(node.id)
             return self.equ[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             v = self._eval(node.operand)
@@ -154,17 +184,40 @@ class _Assembler:
     # passes -------------------------------------------------------------------------------------
     def run(self) -> Program:
         for number, raw in enumerate(self.lines, start=1):
-            self.statement(raw, number)
+            try:
+                self.statement(raw, number)
+            except IsaError as exc:
+                self.failed(exc, raw)
         for spec, toks, line, col in self.pending:
-            self.program.instructions.append(self.instruction(spec, toks, line, col))
+            try:
+                ins = self.instruction(spec, toks, line, col)
+            except IsaError as exc:
+                self.failed(exc)
+                ins = Instruction(BY_MNEMONIC["nop"], (), line)  # keeps the later pcs; never encoded
+            self.program.instructions.append(ins)
             self.program.lines.append(SourceLine(self.file, line, self.statement_text(line)))
         for words, line, col in self.lane_marks:
-            self.program.lanes.append(self.lanes(words, line, col))
+            try:
+                self.program.lanes.append(self.lanes(words, line, col))
+            except IsaError as exc:
+                self.failed(exc)
+        errors = sorted((e for e in self.errors if not isinstance(e, _Cascade)), key=lambda e: (e.line, e.col))
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise AsmErrors(errors)
         try:
             validate(self.program)
         except IsaError as exc:
             raise IsaError(str(exc), self.file) from None
         return self.program
+
+    def failed(self, exc: IsaError, raw: str = "") -> None:
+        """Keep an error for the report; a failed ``.sym`` or ``.equ`` line's name goes to :attr:`broken`."""
+        self.errors.append(exc)
+        words = re.split(r"[;#]", raw, maxsplit=1)[0].split()
+        if len(words) >= 2 and words[0] in (".sym", ".equ"):
+            self.broken.add(words[1])
 
     def statement_text(self, line: int) -> str:
         """The instruction on source line ``line``: without its label and comment."""
@@ -195,6 +248,7 @@ class _Assembler:
             return
         spec = BY_MNEMONIC.get(head.lower())
         if spec is None:
+            self.pending.append((BY_MNEMONIC["nop"], [], line, col))  # holds its pc, so later labels stay put
             raise self.error(f"unknown instruction {head!r}", line, col,
                              f"a mnemonic from docs/isa.md or a directive ({directive_names()})")
         self.pending.append((spec, _split_operands(rest, rest_col - 1), line, col))
@@ -395,6 +449,8 @@ class _Assembler:
             raise self.error(f"bad memory operand {text!r}", line, col, form)
         sym = self.program.symbols.get(name_m.group(0))
         if sym is None:
+            if name_m.group(0) in self.broken:
+                raise _Cascade("", self.file, line, col)
             raise self.error(f"undefined symbol {name_m.group(0)!r}", line, col, "a symbol declared with .sym")
         tail = base[name_m.end():].strip()
         off = 0
