@@ -34,6 +34,7 @@ from isa.program import (
     SourceLine,
     Symbol,
     parse_space,
+    space_name,
 )
 from isa.spec import BY_MNEMONIC, SYMBOL_ADDRESS_BITS, Field, Kind, OpSpec, Space
 from isa.validate import check_operand, validate
@@ -43,6 +44,11 @@ _LABEL_DEF = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:")
 _MEM = re.compile(r"^(?P<base>[^()]+?)\s*(\(\s*(?P<reg>[^)]*)\))?\s*$")
 
 SYM_FORM = ".sym NAME SPACE SIZE [@ADDR] [= V, ... | uniform LO HI SEED | normal MEAN STD SEED]"
+SYMBOL_FUNCTIONS = ("addr", "size")
+"""Functions of a symbol in integer expressions: ``addr(x)`` its first word's address in its space (in its tile's
+window for ``tbN``), ``size(x)`` its word count."""
+WRITES_X0_OK = ("jal", "jalr")
+"""Instructions for which x0 as rd is an idiom (a jump that keeps no return address): no warning."""
 MAX_ERRORS = 20
 """Most errors one assembly reports (in line order); past it, how many more there were."""
 MAX_EXPR_CHARS = 1000
@@ -164,12 +170,20 @@ class _Assembler:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             v = self._eval(node.operand)
             return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SYMBOL_FUNCTIONS \
+                and len(node.args) == 1 and isinstance(node.args[0], ast.Name) and not node.keywords:
+            name = node.args[0].id
+            if name in self.broken:
+                raise _Broken(name)
+            sym = self.program.symbols[name]
+            return sym.size if node.func.id == "size" else space_name(sym.space, sym.addr)[1]
         if isinstance(node, ast.BinOp):
             a, b = self._eval(node.left), self._eval(node.right)
-            if isinstance(node.op, ast.LShift) and not 0 <= b < MAX_BITS:
+            if isinstance(node.op, (ast.LShift, ast.RShift)) and not 0 <= b < MAX_BITS:
                 raise _TooBig(f"shifts by {b}; a shift count is 0 .. {MAX_BITS - 1}")
             ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
-                   ast.FloorDiv: lambda: a // b, ast.LShift: lambda: a << b}
+                   ast.FloorDiv: lambda: a // b, ast.Div: lambda: a // b, ast.Mod: lambda: a % b,
+                   ast.LShift: lambda: a << b, ast.RShift: lambda: a >> b}
             for op_type, fn in ops.items():
                 if isinstance(node.op, op_type):
                     return _bounded(fn())
@@ -397,6 +411,10 @@ class _Assembler:
             if f.kind is Kind.LABEL and not 0 <= a < n:  # type: ignore[operator]
                 raise self.error(f"target {a} is outside the program (0 .. {n - 1})", line, t.col,
                                  f"a label or an instruction index 0 .. {n - 1}")
+        rd = next((t for f, t in zip(spec.fields, toks) if f.name == "rd"), None)
+        if rd is not None and args[0] == 0 and spec.mnemonic not in WRITES_X0_OK:
+            self.program.warnings.append(str(self.error(f"{spec.mnemonic} writes x0, which always reads 0: the "
+                                                        "result is dropped", line, rd.col, "a register x1 .. x31")))
         return Instruction(spec, args, line)
 
     def register(self, text: str, line: int, col: int) -> int:

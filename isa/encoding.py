@@ -246,7 +246,7 @@ def decode(blob: bytes, file: str = "<bytes>") -> Program:
     except (struct.error, ValueError, KeyError, TypeError) as exc:
         raise IsaError(f"truncated or corrupt binary: {exc}", file) from None
     try:
-        program = Program(instructions, symbols, labels, layers, file, lanes, lines)
+        program = Program(instructions, symbols, labels, layers, file, lanes, lines=lines)
         for ins in instructions:
             validate_instruction(ins, len(instructions))
         validate(program)

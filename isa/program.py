@@ -163,6 +163,8 @@ class Program:
     lines: list[SourceLine] = field(default_factory=list)
     """The line table: each instruction's source line (empty when unknown, e.g. a binary written without it); not
     part of the program's identity (``==``)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the assembler found legal but suspicious (``file:line:col: ...``, e.g. a write to x0)."""
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Program):

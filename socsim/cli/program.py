@@ -30,8 +30,15 @@ DEFAULT_RUN_CYCLES = 100_000_000
 a few minutes on the host for a runaway loop (``controller.max_cycles`` alone defaults to 2^40)."""
 
 
+def warn(program) -> None:
+    """Print the assembler's warnings of ``program`` on stderr."""
+    for w in program.warnings:
+        print(f"socsim: warning: {w}", file=sys.stderr)
+
+
 def cmd_asm(args: argparse.Namespace) -> int:
     program = assemble_file(args.source)
+    warn(program)
     if args.listing:
         sys.stdout.write(listing(program))
         return EXIT_OK
@@ -101,6 +108,7 @@ def write_run_files(args: argparse.Namespace, cfg, result) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = run_budget(load_config(args.config), args.max_cycles)
     program = load_program(args.program)
+    warn(program)
     if args.dump and args.timing_only:
         raise ValueError("--dump needs the numerics; --timing-only does not compute memory contents")
     soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only, engine=args.engine)
