@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 
 import isa
+from isa.syntax import SYNTAX
 
 
 def value(expr: str, pre: str = "") -> int:
@@ -38,3 +42,15 @@ def test_a_write_to_x0_assembles_with_a_warning_but_a_jump_through_x0_does_not_w
                           "x1 .. x31",
                           "w.s:2:10: addi writes x0, which always reads 0: the result is dropped; expected a "
                           "register x1 .. x31"]
+
+
+def test_every_example_of_the_syntax_section_assembles_and_runs():
+    from socsim.config import load_config
+    from socsim.sim import Soc
+    examples = re.findall(r"```asm\n(.*?)```", SYNTAX, re.S)
+    assert len(examples) == 2
+    outs = [Soc.from_config(load_config("wu2023"), engine="reference").run(isa.assemble(text, "example.s")).outputs
+            for text in examples]
+    c = outs[0]["c"]
+    assert (c[32:64] == np.r_[3.0, 4.0, [1.0] * 30]).all() and (c[16:24] == 5).all() and (c[:16] == 0).all()
+    assert (outs[1]["acc"] == 4).all()
