@@ -107,21 +107,28 @@ def write_run_files(args: argparse.Namespace, cfg, result) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = run_budget(load_config(args.config), args.max_cycles)
-    program = load_program(args.program)
+    *before, last = args.program
+    program = load_program(last)
     warn(program)
     if args.dump and args.timing_only:
         raise ValueError("--dump needs the numerics; --timing-only does not compute memory contents")
-    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only, engine=args.engine)
+    engine = "reference" if args.profile else args.engine  # a profile counts pc by pc: the same numbers
+    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only, engine=engine)
     if args.timeout is not None:
         soc.deadline = time.monotonic() + args.timeout
     try:
+        for path in before:  # earlier programs set up memories and tiles for the last (NET.init.s, NET.eval.s)
+            first = load_program(path)
+            warn(first)
+            soc.run(first, outputs=())
+        profile = soc.start_profile() if args.profile else None
         result = soc.run(program)
     except Trap as exc:
         _limit_trap(exc, args)
         if exc.partial is not None:  # the files cover the run up to the trap
             exc.report = trap_report(exc, write_run_files(args, cfg, exc.partial))
         raise exc from None
-    print(f"program       {args.program}")
+    print(f"program       {' + '.join(args.program)}")
     print(f"config        {cfg.name} ({args.config})" + ("  [timing only: numerics skipped]" if args.timing_only
                                                           else ""))
     print(result_summary(result))
@@ -132,6 +139,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\n{name} =\n{result.outputs[name]}")
     for line in write_run_files(args, cfg, result):
         print(f"\n{line}")
+    if profile is not None:
+        write_text(args.profile, profile.csv_text(program))
+        print(f"\nprofile: {len(profile.rows)} instructions -> {args.profile}")
+        worst = profile.longest_stall()
+        if worst is not None:
+            pc, row = worst
+            src = program.source_of(pc)
+            print(f"longest stall: pc {pc} ({program.describe(pc)}{', ' + str(src) if src else ''}): {row.stall} "
+                  f"cycles over {row.count} executions; {row.reasons.most_common(1)[0][0]}")
     return EXIT_OK
 
 
@@ -150,7 +166,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", help="write the text here instead of stdout")
 
     p = command(sub, "run", cmd_run, "run a program (.s or .bin) on the SoC model; print cycles, time and energy")
-    p.add_argument("program", help="assembly (.s) or binary (.bin) program")
+    p.add_argument("program", nargs="+",
+                   help="assembly (.s) or binary (.bin) program; several run in order on one SoC (memories, tiles "
+                        "and time carry over, e.g. a compiled NET.init.s then NET.eval.s) and the report, --dump, "
+                        "--trace, --ledger, --json and --profile cover the last")
     p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
     p.add_argument("--dump", action="append", metavar="SYMBOL", help="print a symbol's final contents")
     p.add_argument("--ledger", metavar="CSV", help="write the energy/activity ledger rows as CSV")
@@ -160,6 +179,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --trace: only the jobs starting in the first N cycles")
     p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP)
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    p.add_argument("--profile", metavar="CSV",
+                   help="write per pc: pc, line, instruction, count, cycles, stall_cycles, energy_pj, stall_reason "
+                        "(runs on the reference engine); print the instruction that stalled longest")
     p.add_argument("--max-cycles", type=positive_int, metavar="N",
                    help=f"trap (exit 3, with the PC) past N cycles (default {DEFAULT_RUN_CYCLES}, or the config's "
                         "controller.max_cycles if lower)")

@@ -115,6 +115,8 @@ class Controller:
         self.busy_cycles = 0
         self.stats: dict[tuple[str, str, str], list[int]] = {}
         self.waiting_on = ""
+        self.stalled_on = ""
+        """What the controller last waited on (for the profile's stall reasons)."""
         self.halted = False
         self.semaphores: dict[int, simpy.Container] = {}
 
@@ -192,7 +194,13 @@ class Controller:
         self.poll = self.limit if soc.deadline is None else min(self.limit, env.now + WATCH_CYCLES)
         now = env.now  # the SimPy clock moves only while this generator waits (yield from below)
         pc = 0
+        profile = soc.profile
+        last = None  # with a profile: (pc, clock, busy cycles) when the previous instruction started
         while not self.halted:
+            if profile is not None:
+                if last is not None:
+                    profile.step(last[0], env.now + self.lag - last[1], self.busy_cycles - last[2], self.stalled_on)
+                last, self.stalled_on = (pc, env.now + self.lag, self.busy_cycles), ""
             self.pc = pc
             if hooks and pc in hooks:
                 hooks[pc]()
@@ -219,6 +227,8 @@ class Controller:
                 yield from op.waits(self, ins, pc)
             now = env.now
             pc += 1
+        if profile is not None and last is not None:
+            profile.step(last[0], env.now + self.lag - last[1], self.busy_cycles - last[2], self.stalled_on)
 
     # waiting on units ---------------------------------------------------------------------------------
     def units_of(self, kind: WaitUnit, index: int, ins: Instruction) -> list[SimUnit]:
@@ -236,6 +246,7 @@ class Controller:
         if events:
             yield from self.sync()
             self.waiting_on = f"units to finish ({ins.spec.mnemonic} at pc {self.pc})"
+            self.stalled_on = f"{ins.spec.mnemonic}: units to finish"
             yield wait_for(self.soc.env, events)
             self.waiting_on = ""
 
@@ -370,6 +381,7 @@ class Controller:
             yield from self.sync()
             while len(unit.queue) >= self.queue_depth:
                 self.waiting_on = f"{unit.name} queue (pc {pc})"
+                self.stalled_on = f"{unit.name} queue full"
                 yield unit.room()
             self.waiting_on = ""
         env = soc.env

@@ -61,6 +61,11 @@ class SymbolMap:
         lane = int(np.argmax(bad))
         return self.describe(int(i[lane]), int(starts[lane]), size) + f" (iteration {lane} of the loop)"
 
+    def name_at(self, addr: int) -> str:
+        """The symbol holding word ``addr`` ("" if none)."""
+        i = bisect.bisect_right(self.starts, addr) - 1
+        return self.names[i] if i >= 0 and addr < self.ends[i] else ""
+
     def describe(self, i: int, start: int, size: int) -> str:
         addr, end, name = self.starts[i], self.ends[i], self.names[i]
         return (f"{name}[{start - addr}:{start - addr + size}] overruns symbol {name!r} of {end - addr} words "
@@ -112,6 +117,11 @@ class Memory:
                 return problem
         symbols = self.symbols.get(space)
         return symbols.overrun_lanes(starts, size) if symbols is not None else None
+
+    def symbol_at(self, space: Space, addr: int) -> str:
+        """The loaded program's symbol holding word ``addr`` of ``space`` ("" if none)."""
+        symbols = self.symbols.get(space)
+        return symbols.name_at(addr) if symbols is not None else ""
 
     def view(self, space: Space, start: int, size: int) -> np.ndarray:
         """A writable view of ``size`` words (the caller has checked the range)."""

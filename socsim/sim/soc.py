@@ -27,6 +27,7 @@ from socsim.sim.ledger import CHIP, STATIC_OPCODE, Ledger
 from socsim.sim.memory import Memory
 from socsim.sim.operands import Plan, plan
 from socsim.sim.ops import OPS, Op
+from socsim.sim.profile import Profile
 from socsim.sim.result import TIMELINE_COLUMNS, Result
 from socsim.sim.scoreboard import Scoreboard
 from socsim.sim.tile import Tile, converter_prices
@@ -73,6 +74,18 @@ class Soc:
         self.plans: list[Plan | None] = []
         """The operand plan of each instruction (made once per loaded program)."""
         self.decode_error = ""
+        self.profile: Profile | None = None
+        """Per-pc counters of the next run (``start_profile``; the reference engine only)."""
+
+    def start_profile(self) -> Profile:
+        """Count per pc what the next runs execute (:mod:`socsim.sim.profile`); the engine must be ``reference``
+        (the fast engine runs a lane-parallel loop's iterations together, not pc by pc)."""
+        if self.engine.name != "reference":
+            raise ValueError("a profile needs the reference engine (engine='reference'); the numbers are the same")
+        self.profile = Profile(self.ledger, self.memory)
+        for unit in self.all_units():
+            unit.profile = self.profile
+        return self.profile
 
     @classmethod
     def from_config(cls, cfg: SocConfig, timeline: bool = False, timing_only: bool = False,
