@@ -21,9 +21,10 @@ DIRECTIVES: tuple[Directive, ...] = (
               "the loop starting at LABEL (closed by the one branch back to it) runs COUNT independent "
               "iterations, register xN counting them by one: an iteration writes only the `private` symbols "
               "(each before reading them) and accumulates into the `reduce` ones (`mm` with acc, `opacc`, "
-              "`vadd` into one of its sources, `scadd`, batch-norm statistics). The simulator checks the claim "
-              "and traps with the pc when an iteration would read what another wrote; the fast engine runs "
-              "the iterations as lanes of one pass (docs/architecture.md)"),
+              "`vadd` into one of its sources, `scadd`, batch-norm statistics). The fast engine checks the claim "
+              "and runs the iterations as lanes of one pass; a loop whose claim does not hold runs one "
+              "instruction at a time, as on the reference engine, and `socsim run` notes the pc that breaks it "
+              "(docs/architecture.md)"),
 )
 BY_NAME = {d.name: d for d in DIRECTIVES}
 

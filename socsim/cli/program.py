@@ -128,6 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if exc.partial is not None:  # the files cover the run up to the trap
             exc.report = trap_report(exc, write_run_files(args, cfg, exc.partial))
         raise exc from None
+    for why in getattr(soc.engine, "fallbacks", ()):
+        print(f"socsim: note: {why}", file=sys.stderr)
     print(f"program       {' + '.join(args.program)}")
     print(f"config        {cfg.name} ({args.config})" + ("  [timing only: numerics skipped]" if args.timing_only
                                                           else ""))

@@ -213,9 +213,10 @@ class Controller:
             if now + self.lag > self.poll:
                 self.check_budget(ins)
             if pc in loops:
-                pc = yield from engine.run_loop(self, loops[pc])
-                now = env.now
-                continue
+                after = yield from engine.run_loop(self, loops[pc])
+                if after >= 0:
+                    pc, now = after, env.now
+                    continue
             self.executed += 1
             op = ops[pc]
             if op.exec is CONTROL:
