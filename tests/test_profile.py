@@ -81,3 +81,20 @@ def test_run_runs_several_programs_in_order_on_one_soc(tmp_path, capsys):
     assert main(["run", str(first), str(second), "--dump", "y"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"program       {first} + {second}\n") and "instructions  2\n" in out
+
+
+def test_with_a_trace_the_profile_adds_the_controller_and_why_each_job_waited(tmp_path):
+    import json
+    src, trace = tmp_path / "chain.s", tmp_path / "t.json"
+    src.write_text(CHAIN)
+    assert main(["run", str(src), "--profile", str(tmp_path / "p.csv"), "--trace", str(trace)]) == 0
+    events = [e for e in json.loads(trace.read_text())["traceEvents"] if e["ph"] == "X"]
+    tracks = {e["args"]["name"]: e["tid"] for e in json.loads(trace.read_text())["traceEvents"]
+              if e["name"] == "thread_name"}
+    controller = [e for e in events if e["tid"] == tracks["controller"]]
+    assert [e["args"]["pc"] for e in controller] == [0, 1, 2, 3, 4, 5, 3, 4, 5, 3, 4, 5, 6]
+    vscl = next(e for e in events if e["name"] == "vscl" and e["tid"] == tracks["du"])
+    at = controller[1]["args"]  # pc 1 on the controller: fetched, issued (one cycle), then the next fetch
+    assert at["start_cycle"] < vscl["args"]["issued_cycle"] <= at["end_cycle"] < vscl["args"]["start_cycle"]
+    assert vscl["args"]["waited_for"].startswith(
+        "scoreboard: waits for pc 0 (copy) on xs (")

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from isa import assemble_file, disassemble, load_program, read_binary, write_binary
 from isa.listing import listing
@@ -21,6 +22,7 @@ from socsim.fileio import write_text
 from socsim.report.summary import result_summary
 from socsim.sim import Soc, Trap
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
+from socsim.sim.profile import EVENT_COLUMNS
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 from socsim.sim.traps import TrapKind
 from socsim.tracefile import write_trace
@@ -121,8 +123,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             first = load_program(path)
             warn(first)
             soc.run(first, outputs=())
-        profile = soc.start_profile() if args.profile else None
+        profile = soc.start_profile(events=bool(args.trace)) if args.profile else None
         result = soc.run(program)
+        if profile is not None and profile.events is not None:  # the trace: the controller and why jobs waited
+            result.timeline = pd.DataFrame(profile.events, columns=EVENT_COLUMNS)
     except Trap as exc:
         _limit_trap(exc, args)
         if exc.partial is not None:  # the files cover the run up to the trap
@@ -183,7 +187,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     p.add_argument("--profile", metavar="CSV",
                    help="write per pc: pc, line, instruction, count, cycles, stall_cycles, energy_pj, stall_reason "
-                        "(runs on the reference engine); print the instruction that stalled longest")
+                        "(runs on the reference engine); print the instruction that stalled longest; with --trace, "
+                        "the trace also has the controller's instructions and each job's issue cycle and waits")
     p.add_argument("--max-cycles", type=positive_int, metavar="N",
                    help=f"trap (exit 3, with the PC) past N cycles (default {DEFAULT_RUN_CYCLES}, or the config's "
                         "controller.max_cycles if lower)")

@@ -199,8 +199,8 @@ class Controller:
         while not self.halted:
             if profile is not None:
                 if last is not None:
-                    profile.step(last[0], env.now + self.lag - last[1], self.busy_cycles - last[2], self.stalled_on)
-                last, self.stalled_on = (pc, env.now + self.lag, self.busy_cycles), ""
+                    self.profile_step(profile, last)
+                last, self.stalled_on = (pc, env.now + self.lag, self.busy_cycles, self.layer, self.phase), ""
             self.pc = pc
             if hooks and pc in hooks:
                 hooks[pc]()
@@ -229,7 +229,15 @@ class Controller:
             now = env.now
             pc += 1
         if profile is not None and last is not None:
-            profile.step(last[0], env.now + self.lag - last[1], self.busy_cycles - last[2], self.stalled_on)
+            self.profile_step(profile, last)
+
+    def profile_step(self, profile: Any, last: tuple) -> None:
+        """Tell the profile what the instruction that started at ``last`` (pc, cycle, busy cycles, layer, phase)
+        took, now that the next one starts."""
+        pc, start, busy, layer, phase = last
+        ins = self.soc.code[pc] if 0 <= pc < len(self.soc.code) else None
+        profile.step(pc, self.soc.env.now + self.lag - start, self.busy_cycles - busy, self.stalled_on, start,
+                     ins.spec.mnemonic if ins is not None else "", (layer, phase))
 
     # waiting on units ---------------------------------------------------------------------------------
     def units_of(self, kind: WaitUnit, index: int, ins: Instruction) -> list[SimUnit]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from isa.program import Program
 from isa.spec import Space
 from socsim.actions import Action
+from socsim.sim.result import TIMELINE_COLUMNS
 
 if TYPE_CHECKING:
     from socsim.sim.ledger import Ledger
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from socsim.sim.unit import Job
 
 COLUMNS = ["pc", "line", "instruction", "count", "cycles", "stall_cycles", "energy_pj", "stall_reason"]
+EVENT_COLUMNS = [*TIMELINE_COLUMNS, "issued_cycle", "waited_for"]
+"""A timeline row (socsim.sim.result.TIMELINE_COLUMNS) with the cycle it was issued at and what it waited for;
+the controller's rows (unit ``controller``) span each instruction from its fetch to the next one's."""
 
 
 @dataclass
@@ -42,9 +46,11 @@ class PcRow:
 class Profile:
     """Per-pc counters of one run."""
 
-    def __init__(self, ledger: "Ledger", memory: "Memory"):
+    def __init__(self, ledger: "Ledger", memory: "Memory", events: bool = False):
         self.ledger, self.memory = ledger, memory
         self.rows: dict[int, PcRow] = {}
+        self.events: list[tuple] | None = [] if events else None
+        """With ``events``: one :data:`EVENT_COLUMNS` row per controller instruction and per unit job."""
 
     def row(self, pc: int) -> PcRow:
         r = self.rows.get(pc)
@@ -52,8 +58,13 @@ class Profile:
             r = self.rows[pc] = PcRow()
         return r
 
-    def step(self, pc: int, elapsed: int, busy: int, reason: str) -> None:
-        """The controller spent ``elapsed`` cycles on instruction ``pc``, ``busy`` of them executing it."""
+    def step(self, pc: int, elapsed: int, busy: int, reason: str, start: int = 0, mnemonic: str = "",
+             tags: tuple[str, str] = ("-", "other")) -> None:
+        """The controller spent ``elapsed`` cycles on instruction ``pc`` from cycle ``start``, ``busy`` of them
+        executing it; ``tags`` are its (layer, phase)."""
+        if self.events is not None:
+            self.events.append(("controller", pc, mnemonic, *tags, start, start + elapsed, start,
+                                f"controller waits: {reason}" if elapsed > busy and reason else ""))
         r = self.row(pc)
         r.count += 1
         r.cycles += busy
@@ -67,12 +78,18 @@ class Profile:
         r = self.row(job.pc)
         r.cycles += end - start
         ready = job.ready_at()
+        waits = []
         if ready > job.issued_at:
             r.stall += ready - job.issued_at
-            r.reasons[self.dependency(job)] += ready - job.issued_at
+            waits.append((self.dependency(job), ready - job.issued_at))
         if start > ready:
             r.stall += start - ready
-            r.reasons[f"{unit} busy with earlier work"] += start - ready
+            waits.append((f"{unit} busy with earlier work", start - ready))
+        for why, cycles in waits:
+            r.reasons[why] += cycles
+        if self.events is not None:
+            self.events.append((unit, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, start, end, job.issued_at,
+                                "; ".join(f"{why} ({cycles} cycles)" for why, cycles in waits)))
 
     def energy(self, pc: int, component: str, action: Action, count: int) -> None:
         self.row(pc).energy_pj += self.ledger.price_of(component, action) * count
@@ -83,10 +100,11 @@ class Profile:
         producer = last.job
         if producer is None:
             return "scoreboard"
-        mine = [*job.ops.reads, *job.ops.writes]
-        theirs = [*producer.ops.reads, *producer.ops.writes]
-        shared = next(((s, max(a0, b0)) for s, a0, a1 in mine for t, b0, b1 in theirs
-                       if s == t and a0 < b1 and b0 < a1), None)
+        mine, theirs = job.ops, producer.ops
+        pairs = [(a, b) for a in mine.reads for b in theirs.writes]  # read after write
+        pairs += [(a, b) for a in mine.writes for b in (*theirs.reads, *theirs.writes)]  # write after read / write
+        shared = next(((a[0], max(a[1], b[1])) for a, b in pairs if a[0] == b[0] and a[1] < b[2] and b[1] < a[2]),
+                      None)
         where = ""
         if shared is not None:
             name = self.memory.symbol_at(Space(shared[0]), shared[1])

@@ -77,12 +77,13 @@ class Soc:
         self.profile: Profile | None = None
         """Per-pc counters of the next run (``start_profile``; the reference engine only)."""
 
-    def start_profile(self) -> Profile:
-        """Count per pc what the next runs execute (:mod:`socsim.sim.profile`); the engine must be ``reference``
-        (the fast engine runs a lane-parallel loop's iterations together, not pc by pc)."""
+    def start_profile(self, events: bool = False) -> Profile:
+        """Count per pc what the next runs execute (:mod:`socsim.sim.profile`; ``events``: keep a row per
+        controller instruction and unit job too); the engine must be ``reference`` (the fast engine runs a
+        lane-parallel loop's iterations together, not pc by pc)."""
         if self.engine.name != "reference":
             raise ValueError("a profile needs the reference engine (engine='reference'); the numbers are the same")
-        self.profile = Profile(self.ledger, self.memory)
+        self.profile = Profile(self.ledger, self.memory, events)
         for unit in self.all_units():
             unit.profile = self.profile
         return self.profile
