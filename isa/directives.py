@@ -16,7 +16,8 @@ DIRECTIVES: tuple[Directive, ...] = (
     Directive(".equ", ".equ NAME INTEGER-EXPRESSION", "an integer constant for later expressions"),
     Directive(".layer", ".layer ID NAME", "the name of a layer id used by `mark` (ledger tags)"),
     Directive(".sym", ".sym NAME SPACE SIZE [@ADDR] [= V, ... | uniform LO HI SEED | normal MEAN STD SEED]",
-              "a named memory region of SIZE words with its initial data"),
+              "a named memory region of SIZE words with its initial data: `= V` fills every word, `= V1, V2, ...` "
+              "the first words (the rest 0)"),
     Directive(".lanes", ".lanes LABEL xN COUNT [private SYM ...] [reduce SYM ...]",
               "the loop starting at LABEL (closed by the one branch back to it) runs COUNT independent "
               "iterations, register xN counting them by one: an iteration writes only the `private` symbols "
