@@ -31,8 +31,10 @@ from isa.program import (
     LaneMark,
     MemRef,
     Program,
+    SourceLine,
     Symbol,
     parse_space,
+    space_name,
 )
 from isa.spec import BY_MNEMONIC, SYMBOL_ADDRESS_BITS, Field, Kind, OpSpec, Space
 from isa.validate import check_operand, validate
@@ -42,6 +44,13 @@ _LABEL_DEF = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*:")
 _MEM = re.compile(r"^(?P<base>[^()]+?)\s*(\(\s*(?P<reg>[^)]*)\))?\s*$")
 
 SYM_FORM = ".sym NAME SPACE SIZE [@ADDR] [= V, ... | uniform LO HI SEED | normal MEAN STD SEED]"
+SYMBOL_FUNCTIONS = ("addr", "size")
+"""Functions of a symbol in integer expressions: ``addr(x)`` its first word's address in its space (in its tile's
+window for ``tbN``), ``size(x)`` its word count."""
+WRITES_X0_OK = ("jal", "jalr")
+"""Instructions for which x0 as rd is an idiom (a jump that keeps no return address): no warning."""
+MAX_ERRORS = 20
+"""Most errors one assembly reports (in line order); past it, how many more there were."""
 MAX_EXPR_CHARS = 1000
 """Longest integer expression (characters): bounds the parse (its depth) and the work."""
 
@@ -57,6 +66,27 @@ MAX_BITS = 64
 
 class _TooBig(ValueError):
     """An integer expression's value leaves the bounded range."""
+
+
+class _Broken(KeyError):
+    """A name whose declaration had an error: its uses are not reported again."""
+
+
+class _Cascade(IsaError):
+    """An error that follows from an earlier one (a use of a name whose declaration failed): not reported."""
+
+
+class AsmErrors(IsaError):
+    """Several assembly errors, in line order (at most :data:`MAX_ERRORS` listed); ``errors`` holds them all."""
+
+    def __init__(self, errors: list[IsaError]):
+        first = errors[0]
+        super().__init__("", first.file, first.line, first.col)
+        self.errors = errors
+        shown = [str(e) for e in errors[:MAX_ERRORS]]
+        more = len(errors) - MAX_ERRORS
+        tail = [f"... and {more} more error{'s' if more > 1 else ''}"] if more > 0 else []
+        self.args = ("\n".join(shown + tail + [f"{len(errors)} errors"]),)
 
 
 def _bounded(v: int) -> int:
@@ -105,6 +135,9 @@ class _Assembler:
         """Each space's symbols as sorted, disjoint [addr, end) (the overlap check is a bisection, not a scan)."""
         self.pending: list[tuple[OpSpec, list[_Token], int, int]] = []
         self.lane_marks: list[tuple[list[_Token], int, int]] = []
+        self.errors: list[IsaError] = []
+        self.broken: set[str] = set()
+        """Names of .sym and .equ lines that had an error (their uses are not reported again)."""
 
     def error(self, msg: str, line: int, col: int, expected: str = "") -> IsaError:
         return IsaError(msg, self.file, line, col, expected)
@@ -118,6 +151,8 @@ class _Assembler:
         try:
             tree = ast.parse(expr, mode="eval")
             return self._eval(tree.body)
+        except _Broken:
+            raise _Cascade("", self.file, line, col) from None
         except _TooBig as exc:
             raise self.error(f"integer {expr[:40]!r}{'...' if len(expr) > 40 else ''} {exc}", line, col,
                              f"{what} below 2^{MAX_BITS} in magnitude") from None
@@ -129,16 +164,26 @@ class _Assembler:
         if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
             return _bounded(node.value)
         if isinstance(node, ast.Name):
+            if node.id in self.broken:
+                raise _Broken(node.id)
             return self.equ[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             v = self._eval(node.operand)
             return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SYMBOL_FUNCTIONS \
+                and len(node.args) == 1 and isinstance(node.args[0], ast.Name) and not node.keywords:
+            name = node.args[0].id
+            if name in self.broken:
+                raise _Broken(name)
+            sym = self.program.symbols[name]
+            return sym.size if node.func.id == "size" else space_name(sym.space, sym.addr)[1]
         if isinstance(node, ast.BinOp):
             a, b = self._eval(node.left), self._eval(node.right)
-            if isinstance(node.op, ast.LShift) and not 0 <= b < MAX_BITS:
+            if isinstance(node.op, (ast.LShift, ast.RShift)) and not 0 <= b < MAX_BITS:
                 raise _TooBig(f"shifts by {b}; a shift count is 0 .. {MAX_BITS - 1}")
             ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
-                   ast.FloorDiv: lambda: a // b, ast.LShift: lambda: a << b}
+                   ast.FloorDiv: lambda: a // b, ast.Div: lambda: a // b, ast.Mod: lambda: a % b,
+                   ast.LShift: lambda: a << b, ast.RShift: lambda: a >> b}
             for op_type, fn in ops.items():
                 if isinstance(node.op, op_type):
                     return _bounded(fn())
@@ -153,16 +198,46 @@ class _Assembler:
     # passes -------------------------------------------------------------------------------------
     def run(self) -> Program:
         for number, raw in enumerate(self.lines, start=1):
-            self.statement(raw, number)
+            try:
+                self.statement(raw, number)
+            except IsaError as exc:
+                self.failed(exc, raw)
         for spec, toks, line, col in self.pending:
-            self.program.instructions.append(self.instruction(spec, toks, line, col))
+            try:
+                ins = self.instruction(spec, toks, line, col)
+            except IsaError as exc:
+                self.failed(exc)
+                ins = Instruction(BY_MNEMONIC["nop"], (), line)  # keeps the later pcs; never encoded
+            self.program.instructions.append(ins)
+            self.program.lines.append(SourceLine(self.file, line, self.statement_text(line)))
         for words, line, col in self.lane_marks:
-            self.program.lanes.append(self.lanes(words, line, col))
+            try:
+                self.program.lanes.append(self.lanes(words, line, col))
+            except IsaError as exc:
+                self.failed(exc)
+        errors = sorted((e for e in self.errors if not isinstance(e, _Cascade)), key=lambda e: (e.line, e.col))
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise AsmErrors(errors)
         try:
             validate(self.program)
         except IsaError as exc:
             raise IsaError(str(exc), self.file) from None
         return self.program
+
+    def failed(self, exc: IsaError, raw: str = "") -> None:
+        """Keep an error for the report; a failed ``.sym`` or ``.equ`` line's name goes to :attr:`broken`."""
+        self.errors.append(exc)
+        words = re.split(r"[;#]", raw, maxsplit=1)[0].split()
+        if len(words) >= 2 and words[0] in (".sym", ".equ"):
+            self.broken.add(words[1])
+
+    def statement_text(self, line: int) -> str:
+        """The instruction on source line ``line``: without its label and comment."""
+        text = re.split(r"[;#]", self.lines[line - 1], maxsplit=1)[0]
+        m = _LABEL_DEF.match(text)
+        return (text[m.end():] if m else text).strip()
 
     def statement(self, raw: str, line: int) -> None:
         text = re.split(r"[;#]", raw, maxsplit=1)[0].rstrip()
@@ -187,6 +262,7 @@ class _Assembler:
             return
         spec = BY_MNEMONIC.get(head.lower())
         if spec is None:
+            self.pending.append((BY_MNEMONIC["nop"], [], line, col))  # holds its pc, so later labels stay put
             raise self.error(f"unknown instruction {head!r}", line, col,
                              f"a mnemonic from docs/isa.md or a directive ({directive_names()})")
         self.pending.append((spec, _split_operands(rest, rest_col - 1), line, col))
@@ -335,6 +411,10 @@ class _Assembler:
             if f.kind is Kind.LABEL and not 0 <= a < n:  # type: ignore[operator]
                 raise self.error(f"target {a} is outside the program (0 .. {n - 1})", line, t.col,
                                  f"a label or an instruction index 0 .. {n - 1}")
+        rd = next((t for f, t in zip(spec.fields, toks) if f.name == "rd"), None)
+        if rd is not None and args[0] == 0 and spec.mnemonic not in WRITES_X0_OK:
+            self.program.warnings.append(str(self.error(f"{spec.mnemonic} writes x0, which always reads 0: the "
+                                                        "result is dropped", line, rd.col, "a register x1 .. x31")))
         return Instruction(spec, args, line)
 
     def register(self, text: str, line: int, col: int) -> int:
@@ -387,6 +467,8 @@ class _Assembler:
             raise self.error(f"bad memory operand {text!r}", line, col, form)
         sym = self.program.symbols.get(name_m.group(0))
         if sym is None:
+            if name_m.group(0) in self.broken:
+                raise _Cascade("", self.file, line, col)
             raise self.error(f"undefined symbol {name_m.group(0)!r}", line, col, "a symbol declared with .sym")
         tail = base[name_m.end():].strip()
         off = 0

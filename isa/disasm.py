@@ -26,14 +26,17 @@ def _lanes_text(m: LaneMark) -> str:
     return f".lanes {m.label} x{m.reg} {m.count}{tail}"
 
 
-def disassemble(program: Program) -> str:
-    """Assembly text of ``program``: layer and symbol directives, then labelled instructions."""
+PC_COLUMN = 48
+"""Column of the ``; pc N`` comment after each disassembled instruction."""
+
+
+def disassemble(program: Program, pcs: bool = True) -> str:
+    """Assembly text of ``program``: layer and symbol directives, then labelled instructions, each followed by a
+    ``; pc N`` comment (its instruction index, the branch targets' unit) unless ``pcs`` is False."""
     lines = [f".layer {k} {v}" for k, v in sorted(program.layers.items())]
     lines += [_symbol_text(s) for s in program.symbols.values()]
     lines += [_lanes_text(m) for m in program.lanes]
-    by_space: dict = {}
-    for s in sorted(program.symbols.values(), key=lambda s: s.addr):
-        by_space.setdefault(s.space, []).append(s)
+    by_space = program.symbols_by_space()
     label_at: dict[int, str] = {}
     names_at: dict[int, list[str]] = {}
     for name, pc in program.labels.items():
@@ -42,5 +45,6 @@ def disassemble(program: Program) -> str:
     for pc in range(len(program.instructions) + 1):
         lines += [f"{name}:" for name in names_at.get(pc, ())]
         if pc < len(program.instructions):
-            lines.append("    " + format_instruction(program.instructions[pc], by_space, label_at))
+            text = "    " + format_instruction(program.instructions[pc], by_space, label_at)
+            lines.append(f"{text:<{PC_COLUMN - 1}} ; pc {pc}" if pcs else text)
     return "\n".join(lines) + "\n"

@@ -1,7 +1,8 @@
 """Binary encoding: instructions as little-endian 32-bit words, then the symbol/label/layer tables.
 
 File layout: magic ``SOCSIMB2``; u32 code word count; code words; u32 metadata byte count;
-metadata as UTF-8 JSON (symbols with initializers, labels, layers); u32 CRC-32 of everything before it.
+metadata as UTF-8 JSON (symbols with initializers, labels, layers, lane-parallel loops, and optionally the line
+table: each instruction's source file, line and text); u32 CRC-32 of everything before it.
 Floats in the JSON are the float32 values written as shortest-repr float64, so they round-trip exactly.
 The checksum makes a damaged file an error instead of a different program that runs (format 1, without
 it, is refused).
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from isa.program import DataInit, Instruction, IsaError, LaneMark, MemRef, Program, Symbol
+from isa.program import DataInit, Instruction, IsaError, LaneMark, MemRef, Program, SourceLine, Symbol
 from isa.spec import (
     BY_OPCODE,
     MAX_WORDS,
@@ -157,8 +158,37 @@ def _lanes(meta: dict) -> list[LaneMark]:
     return out
 
 
-def _meta(program: Program) -> dict:
-    """The tables in a canonical order, so that equal programs encode to equal bytes."""
+def _lines(meta: dict, n: int) -> list[SourceLine]:
+    """The optional line table of the metadata JSON (empty when absent: binaries written without it)."""
+    if "lines" not in meta:
+        return []
+    table = _field(meta, "lines", (dict,), "")
+    files = _field(table, "files", (list,), "lines")
+    rows = _field(table, "rows", (list,), "lines")
+    if not all(isinstance(f, str) for f in files):
+        raise ValueError("metadata lines.files: expected file names")
+    if len(rows) != n:
+        raise ValueError(f"metadata lines.rows: {len(rows)} rows for {n} instructions")
+    out = []
+    for i, row in enumerate(rows):
+        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                                  for v in row[:2]) and isinstance(row[2], str)
+                and 0 <= row[0] < len(files)):
+            raise ValueError(f"metadata lines.rows[{i}]: expected [file index, line, text]")
+        out.append(SourceLine(files[row[0]], row[1], row[2]))
+    return out
+
+
+def _line_table(program: Program) -> dict:
+    files = list(dict.fromkeys(src.file for src in program.lines))
+    index = {f: i for i, f in enumerate(files)}
+    return {"files": files, "rows": [[index[src.file], src.line, src.text] for src in program.lines]}
+
+
+def _meta(program: Program, lines: bool = False) -> dict:
+    """The tables in a canonical order, so that equal programs encode to equal bytes; ``lines`` adds the line
+    table (when the program has one for every instruction)."""
+    table = {"lines": _line_table(program)} if lines and len(program.lines) == len(program.instructions) else {}
     return {
         "symbols": [{"name": s.name, "space": s.space.name.lower(), "addr": s.addr, "size": s.size,
                      "init": {"kind": s.init.kind, "values": list(s.init.values), "a": s.init.a,
@@ -168,14 +198,16 @@ def _meta(program: Program) -> dict:
         "layers": {str(k): v for k, v in sorted(program.layers.items())},
         "lanes": [{"label": m.label, "head": m.head, "reg": m.reg, "count": m.count, "private": list(m.private),
                    "reduce": list(m.reduce)} for m in program.lanes],
+        **table,
     }
 
 
-def encode(program: Program) -> bytes:
-    """The program as bytes (validated first)."""
+def encode(program: Program, lines: bool = False) -> bytes:
+    """The program as bytes (validated first); ``lines`` keeps its line table (source file, line and text of each
+    instruction), so that traps and listings of the binary cite the source."""
     validate(program)
     words = encode_code(program.instructions)
-    meta = json.dumps(_meta(program), separators=(",", ":")).encode()
+    meta = json.dumps(_meta(program, lines), separators=(",", ":")).encode()
     return seal(MAGIC + struct.pack("<I", len(words)) + struct.pack(f"<{len(words)}I", *words)
                 + struct.pack("<I", len(meta)) + meta)
 
@@ -207,13 +239,16 @@ def decode(blob: bytes, file: str = "<bytes>") -> Program:
         meta = json.loads(body[16 + 4 * n:].decode())
         symbols, labels, layers = _tables(meta)
         lanes = _lanes(meta)
+        instructions = decode_code(words)
+        lines = _lines(meta, len(instructions))
     except RecursionError:
         raise IsaError("corrupt binary: metadata nested too deeply", file) from None
+    except IsaError as exc:
+        raise IsaError(str(exc), file) from None
     except (struct.error, ValueError, KeyError, TypeError) as exc:
         raise IsaError(f"truncated or corrupt binary: {exc}", file) from None
     try:
-        instructions = decode_code(words)
-        program = Program(instructions, symbols, labels, layers, file, lanes)
+        program = Program(instructions, symbols, labels, layers, file, lanes, lines=lines)
         for ins in instructions:
             validate_instruction(ins, len(instructions))
         validate(program)
@@ -222,10 +257,11 @@ def decode(blob: bytes, file: str = "<bytes>") -> Program:
     return program
 
 
-def write_binary(program: Program, path: str | Path) -> None:
-    """Write the encoded program atomically: a temporary file beside ``path``, fsynced, renamed into place."""
+def write_binary(program: Program, path: str | Path, lines: bool = False) -> None:
+    """Write the encoded program atomically: a temporary file beside ``path``, fsynced, renamed into place;
+    ``lines`` keeps the line table (:func:`encode`)."""
     path = Path(path)
-    blob = encode(program)
+    blob = encode(program, lines)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:

@@ -76,7 +76,8 @@ class Instruction:
 
 @dataclass(frozen=True)
 class DataInit:
-    """Initial contents of a symbol: explicit ``values`` (rest zero) or a seeded random draw."""
+    """Initial contents of a symbol: explicit ``values`` (one value fills every word; several are the first words,
+    the rest zero) or a seeded random draw."""
 
     kind: str = "zeros"
     """One of ``zeros``, ``values``, ``uniform`` (lo=a, hi=b), ``normal`` (mean=a, std=b)."""
@@ -91,7 +92,10 @@ class DataInit:
         """The float32 array of ``size`` words this initializer describes (deterministic)."""
         out = np.zeros(size, dtype=np.float32)
         if self.kind == "values":
-            out[:len(self.values)] = np.asarray(self.values, dtype=np.float32)
+            if len(self.values) == 1:
+                out[:] = np.float32(self.values[0])
+            else:
+                out[:len(self.values)] = np.asarray(self.values, dtype=np.float32)
         elif self.kind == "uniform":
             out[:] = np.random.default_rng(self.seed).uniform(self.a, self.b, size)
         elif self.kind == "normal":
@@ -132,6 +136,18 @@ class LaneMark:
     reduce: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class SourceLine:
+    """Where an instruction came from: ``file``, 1-based ``line`` and the statement's text (comment stripped)."""
+
+    file: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
 @dataclass
 class Program:
     """Instructions plus the symbol table, label table, layer names and lane-parallel loops of one program."""
@@ -144,6 +160,11 @@ class Program:
     """File the program came from, for error messages."""
     lanes: list[LaneMark] = field(default_factory=list)
     """Loops declared lane-parallel (the fast engine runs their iterations together)."""
+    lines: list[SourceLine] = field(default_factory=list)
+    """The line table: each instruction's source line (empty when unknown, e.g. a binary written without it); not
+    part of the program's identity (``==``)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the assembler found legal but suspicious (``file:line:col: ...``, e.g. a write to x0)."""
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Program):
@@ -156,6 +177,26 @@ class Program:
             return self.symbols[name]
         except KeyError:
             raise KeyError(f"no symbol {name!r}; the program has: {', '.join(self.symbols)}") from None
+
+    def source_of(self, pc: int) -> SourceLine | None:
+        """The source line of instruction ``pc`` (None when the line table does not have it)."""
+        return self.lines[pc] if 0 <= pc < len(self.lines) else None
+
+    def describe(self, pc: int) -> str:
+        """Instruction ``pc`` as a person reads it: its source text, else its assembly with symbol names."""
+        src = self.source_of(pc)
+        if src is not None:
+            return src.text
+        if not 0 <= pc < len(self.instructions):
+            return ""
+        return format_instruction(self.instructions[pc], self.symbols_by_space(), {})
+
+    def symbols_by_space(self) -> dict:
+        """The symbols of each space in address order (for :func:`format_instruction`)."""
+        by_space: dict = {}
+        for s in sorted(self.symbols.values(), key=lambda s: s.addr):
+            by_space.setdefault(s.space, []).append(s)
+        return by_space
 
     def code_bytes(self) -> int:
         """Size of the encoded instructions in bytes (what instruction memory must hold)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from isa.directives import DIRECTIVES
 from isa.spec import MEM_BITS, MEM_OFFSET_BITS, OPCODES, Group, Kind
+from isa.syntax import SYNTAX
 from socsim.config import SocConfig
 from socsim.configtools import describe
 
@@ -36,7 +37,7 @@ def isa_markdown() -> str:
            "touches; `ROWS`/`COLS` are the tile's active block (set by `tcfg`), `PATTERN` the element count "
            "and `SPAN` the address extent of the `agen` pattern; `IN_SPAN`/`OUT_SPAN` the address extents of the "
            "tile's input and output stream patterns (set by `tpat`), and `IN_BITS` the block's input bits.", "",
-           "Assembly syntax: see `isa/asm.py`. Vector instructions take a count: one instruction is a "
+           "Assembly syntax: see [Syntax](#syntax) below. Vector instructions take a count: one instruction is a "
            "batch of work.", ""]
     for group in Group:
         out += [f"## {group.value}", "", "| mnemonic | opcode | words | unit | operands | meaning |",
@@ -49,6 +50,7 @@ def isa_markdown() -> str:
         out.append("")
     out += ["## Directives", "", "| directive | form | meaning |", "|---|---|---|"]
     out += [f"| `{d.name}` | `{d.form}` | {d.doc} |" for d in DIRECTIVES]
+    out += ["", SYNTAX.rstrip()]
     out += ["", "## Field layout", "", "| mnemonic | field | bits |", "|---|---|---|"]
     for s in OPCODES:
         for f, off in zip(s.fields, s.offsets):

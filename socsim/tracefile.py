@@ -1,7 +1,8 @@
 """Chrome trace-event JSON of a unit timeline (opens in Perfetto, ui.perfetto.dev, and chrome://tracing).
 
 One process ("socsim"), one thread (track) per unit, one complete event (``"ph": "X"``) per executed
-unit job, named by its opcode, with args pc, opcode, layer, phase and the start/end cycles. Trace-event
+unit job, named by its opcode, with args pc, opcode, layer, phase and the start/end cycles (and, for a profiled
+run's events, the issue cycle and what the job waited for; the controller then has a track of its own). Trace-event
 ``ts`` and ``dur`` are microseconds: ``us = cycles / clock_hz * 1e6``, counted from the first job's start
 cycle (``otherData.origin_cycle``). A unit runs one job at a time, so slices on a track never overlap.
 
@@ -23,6 +24,8 @@ from socsim.sim.result import TIMELINE_COLUMNS
 from socsim.units import natural_key
 
 PID = 1
+EXTRA_COLUMNS = ("issued_cycle", "waited_for")
+"""Optional timeline columns (a profiled run's events, socsim.sim.profile): written into each slice's args."""
 CYCLE_ARGS = ("start_cycle", "end_cycle")
 
 
@@ -50,11 +53,13 @@ def trace_events(timeline: pd.DataFrame, clock_hz: float, max_cycles: int | None
     for u in units:
         yield {"name": "thread_name", "ph": "M", "pid": PID, "tid": tid[u], "args": {"name": u}}
         yield {"name": "thread_sort_index", "ph": "M", "pid": PID, "tid": tid[u], "args": {"sort_index": tid[u]}}
-    for unit, pc, opcode, layer, phase, start, end in rows[TIMELINE_COLUMNS].itertuples(index=False):
+    extra = [c for c in EXTRA_COLUMNS if c in timeline]
+    for unit, pc, opcode, layer, phase, start, end, *more in rows[TIMELINE_COLUMNS + extra].itertuples(index=False):
+        args = {"pc": int(pc), "opcode": str(opcode), "layer": str(layer), "phase": str(phase),
+                "start_cycle": int(start), "end_cycle": int(end)}
+        args.update({k: (int(v) if k == "issued_cycle" else str(v)) for k, v in zip(extra, more) if v != ""})
         yield {"name": str(opcode), "cat": str(phase), "ph": "X", "pid": PID, "tid": tid[str(unit)],
-               "ts": _us(start - t0, clock_hz), "dur": _us(end - start, clock_hz),
-               "args": {"pc": int(pc), "opcode": str(opcode), "layer": str(layer), "phase": str(phase),
-                        "start_cycle": int(start), "end_cycle": int(end)}}
+               "ts": _us(start - t0, clock_hz), "dur": _us(end - start, clock_hz), "args": args}
 
 
 def _dump(fh: IO[str], events: Iterator[dict], other: dict) -> None:

@@ -52,6 +52,7 @@ def _epoch_on_both(graph, cfg, data, microbatch=None, timeline=False, timing_onl
         memory.append(_symbols(trainer))
         results.append(trainer.evaluate()[1])
         memory.append(_symbols(trainer))
+        assert not getattr(trainer.soc.engine, "fallbacks", None), "a compiled lane loop breaks its claim"
         out[engine] = (trainer, results, memory)
     return out
 

@@ -3,6 +3,8 @@ reference engine, and traps with the pc of the instruction that breaks the claim
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -45,8 +47,10 @@ top:
 """
 
 
-def run(text: str, engine: str, preset: str = "wu2023") -> tuple[Soc, object]:
+def run(text: str, engine: str, preset: str = "wu2023", strict: bool = True) -> tuple[Soc, object]:
+    """Run ``text``; on the fast engine a loop whose claim does not hold traps (``strict``) or falls back."""
     soc = Soc.from_config(load_config(preset), timeline=True, engine=engine)
+    soc.engine.strict = strict
     return soc, soc.run(isa.assemble(text, "lanes.s"))
 
 
@@ -121,6 +125,23 @@ def test_a_broken_claim_traps_with_the_pc(case):
     assert trap.kind is TrapKind.LANES
     assert trap.pc == pc_of(text, at), str(trap)
     assert message in str(trap)
+
+
+@pytest.mark.parametrize("case", sorted(VIOLATIONS))
+def test_without_strict_a_broken_claim_runs_as_on_the_reference_engine(case):
+    body, at, message = VIOLATIONS[case]
+    text = program(body)
+    try:
+        _, ref = run(text, "reference")
+    except Trap as exc:  # the program traps (on the reference engine too): the same trap
+        with pytest.raises(Trap, match=re.escape(str(exc))):
+            run(text, "fast", strict=False)
+        return
+    fast_soc, fast = run(text, "fast", strict=False)
+    assert_same_result(ref, fast, case)
+    why, = fast_soc.engine.fallbacks
+    assert f"(pc {pc_of(text, BODY.splitlines()[0].strip())}, .lanes) runs one instruction at a time: " \
+           f"pc {pc_of(text, at)} (" in why and message in why
 
 
 def test_a_wrong_iteration_count_traps_at_the_closing_branch():

@@ -1239,7 +1239,9 @@ P_WAIT_TILE = register("wait_tile", """
 .sym y tb0 256
 .sym b sram 64
 .sym c dram 64
+.sym keep sram 64*32             ; an all-zero mask: wv writes no cell
     tcfg 0, 0, 0, 64, 32, 8
+    wv 0, keep, keep
     mvm 0, y, x, 8
     wait tile, 0
     copy b, c, 64
@@ -1597,7 +1599,8 @@ def test_tgain_of_a_negative_current_traps():
 
 
 def test_mvmr_on_a_model_without_converter_traps():
-    t = run_trap(".sym x tb0 4\n.sym r tb0 4\n    tcfg 0, 0, 0, 4, 4, 8\n    mvmr 0, r, x, 1\n    halt\n")
+    t = run_trap(".sym x tb0 4\n.sym r tb0 4\n.sym keep sram 16\n    tcfg 0, 0, 0, 4, 4, 8\n    wv 0, keep, keep\n"
+                 "    mvmr 0, r, x, 1\n    halt\n")
     assert t.kind is TrapKind.BAD_OPERAND and "no converter" in str(t)
 
 

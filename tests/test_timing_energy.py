@@ -15,7 +15,9 @@ from tests.helpers import run_asm
 FULL_TILE_MVM = """
 .sym x   tb0 64 = 1, 2, 3
 .sym y   tb0 32
+.sym keep sram 256*32                ; an all-zero mask: wv writes no cell (the devices stay fresh)
     tcfg 0, 0, 0, 64, 32, 8
+    wv 0, keep, keep
     mvm 0, y, x, 1
     halt
 """
@@ -179,8 +181,11 @@ def test_two_independent_mvms_on_two_tiles_overlap():
 .sym y0 tb0 320
 .sym x1 tb1 640
 .sym y1 tb1 320
+.sym keep sram 64*32
     tcfg 0, 0, 0, 64, 32, 8
     tcfg 1, 0, 0, 64, 32, 8
+    wv 0, keep, keep
+    wv 1, keep, keep
     mvm 0, y0, x0, 10
     mvm 1, y1, x1, 10
     halt
@@ -223,7 +228,9 @@ def test_dependent_instruction_waits_for_its_producer():
 .sym xin tb0 64
 .sym other tb0 64
 .sym y  tb0 32
+.sym keep sram 64*32
     tcfg 0, 0, 0, 64, 32, 8
+    wv 0, keep, keep
     copy xin, x, 64
     mvm 0, y, SRC, 1
     halt

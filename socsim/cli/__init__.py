@@ -14,7 +14,7 @@ from typing import Sequence
 
 from socsim import __version__
 from socsim.cli import compile as compile_command
-from socsim.cli import configs, drift, infer, program, report, sweep, train
+from socsim.cli import configs, debug, drift, infer, program, report, sweep, train
 from socsim.exits import (
     EXIT_BROKEN_PIPE,
     EXIT_ERROR,
@@ -25,7 +25,7 @@ from socsim.exits import (
 from socsim.signals import Terminated, handle_sigterm
 from socsim.sim.traps import Trap
 
-COMMANDS = (program, compile_command, train, infer, report, sweep, drift, configs)
+COMMANDS = (program, debug, compile_command, train, infer, report, sweep, drift, configs)
 """The command modules, each with ``register(subparsers)``, in help order."""
 
 __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_TRAP", "build_parser", "main"]
@@ -58,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except Trap as exc:
         print(f"socsim: {exc}", file=sys.stderr)
+        if exc.report:
+            print(exc.report, file=sys.stderr)
         return EXIT_TRAP
     except KeyboardInterrupt as exc:
         print(f"socsim: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}; a training run continues "

@@ -139,6 +139,7 @@ class ChipTrainer:
             if saved is not None:
                 tile.crossbar.load_state_dict(saved)
             tile.block = tuple(block)
+            tile.configured = tile.programmed = True  # as the run that saved the checkpoint left them
 
     def conductances(self) -> dict[str, np.ndarray]:
         """The device state arrays of every tile (conductances in uS, write counters, ...), without reading."""

@@ -21,8 +21,10 @@ from socsim.sim.finite import nonfinite_operand
 from socsim.sim.operands import Plan, Resolved, resolve
 from socsim.sim.ops import (
     CONFIGURES_STREAMS,
+    NEEDS_WEIGHTS,
     OWN_BUFFER,
     PATTERN_LEVELS,
+    PROGRAMS,
     Exec,
     Op,
     TileOperands,
@@ -113,6 +115,8 @@ class Controller:
         self.busy_cycles = 0
         self.stats: dict[tuple[str, str, str], list[int]] = {}
         self.waiting_on = ""
+        self.stalled_on = ""
+        """What the controller last waited on (for the profile's stall reasons)."""
         self.halted = False
         self.semaphores: dict[int, simpy.Container] = {}
 
@@ -190,7 +194,13 @@ class Controller:
         self.poll = self.limit if soc.deadline is None else min(self.limit, env.now + WATCH_CYCLES)
         now = env.now  # the SimPy clock moves only while this generator waits (yield from below)
         pc = 0
+        profile = soc.profile
+        last = None  # with a profile: (pc, clock, busy cycles) when the previous instruction started
         while not self.halted:
+            if profile is not None:
+                if last is not None:
+                    self.profile_step(profile, last)
+                last, self.stalled_on = (pc, env.now + self.lag, self.busy_cycles, self.layer, self.phase), ""
             self.pc = pc
             if hooks and pc in hooks:
                 hooks[pc]()
@@ -203,9 +213,10 @@ class Controller:
             if now + self.lag > self.poll:
                 self.check_budget(ins)
             if pc in loops:
-                pc = yield from engine.run_loop(self, loops[pc])
-                now = env.now
-                continue
+                after = yield from engine.run_loop(self, loops[pc])
+                if after >= 0:
+                    pc, now = after, env.now
+                    continue
             self.executed += 1
             op = ops[pc]
             if op.exec is CONTROL:
@@ -217,6 +228,16 @@ class Controller:
                 yield from op.waits(self, ins, pc)
             now = env.now
             pc += 1
+        if profile is not None and last is not None:
+            self.profile_step(profile, last)
+
+    def profile_step(self, profile: Any, last: tuple) -> None:
+        """Tell the profile what the instruction that started at ``last`` (pc, cycle, busy cycles, layer, phase)
+        took, now that the next one starts."""
+        pc, start, busy, layer, phase = last
+        ins = self.soc.code[pc] if 0 <= pc < len(self.soc.code) else None
+        profile.step(pc, self.soc.env.now + self.lag - start, self.busy_cycles - busy, self.stalled_on, start,
+                     ins.spec.mnemonic if ins is not None else "", (layer, phase))
 
     # waiting on units ---------------------------------------------------------------------------------
     def units_of(self, kind: WaitUnit, index: int, ins: Instruction) -> list[SimUnit]:
@@ -234,6 +255,7 @@ class Controller:
         if events:
             yield from self.sync()
             self.waiting_on = f"units to finish ({ins.spec.mnemonic} at pc {self.pc})"
+            self.stalled_on = f"{ins.spec.mnemonic}: units to finish"
             yield wait_for(self.soc.env, events)
             self.waiting_on = ""
 
@@ -254,8 +276,23 @@ class Controller:
         t = ins.args[0]
         if t >= len(soc.tiles):
             return f"tile {t} does not exist (tiles.count = {len(soc.tiles)})"
-        if ins.spec.mnemonic == "mvmt" and not soc.cfg.tiles.transposed_mvm:
+        mnemonic = ins.spec.mnemonic
+        if mnemonic == "mvmt" and not soc.cfg.tiles.transposed_mvm:
             return "this configuration has no transposed read (tiles.transposed_mvm = false)"
+        return ""
+
+    def weights_problem(self, ins: Instruction, configured: bool | None = None) -> str:
+        """What keeps an MVM from multiplying by its tile's weights ("" if nothing): no ``tcfg`` set the block, or no
+        ``wv`` / ``pulse`` wrote the devices; ``configured`` overrides the first (a lane-parallel loop's own
+        ``tcfg``)."""
+        mnemonic = ins.spec.mnemonic
+        if mnemonic in NEEDS_WEIGHTS:
+            t = ins.args[0]
+            tile = self.soc.tiles[t]
+            if not (tile.configured if configured is None else configured):
+                return f"{mnemonic} on tile {t}, which no tcfg has configured (its block is unset)"
+            if not tile.programmed:
+                return f"{mnemonic} on tile {t}, which holds no weights (no wv or pulse has programmed it)"
         return ""
 
     def tile_of(self, ins: Instruction) -> "Tile":
@@ -271,6 +308,9 @@ class Controller:
             if isinstance(block, str):
                 raise self.trap(TrapKind.OUT_OF_RANGE, block, ins)
             tile.block = block
+            tile.configured = True
+        elif mnemonic in PROGRAMS:
+            tile.programmed = True
         elif mnemonic in CONFIGURES_STREAMS:
             configure_stream(tile.streams, ins.args, self.agen, mnemonic)
         return tile
@@ -297,6 +337,9 @@ class Controller:
             else:
                 ops = self.resolve(p, block_values(tile.block))
             self.check_tile_buffer(ins, ops)
+            problem = self.weights_problem(ins)
+            if problem:
+                raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, problem, ins)
         else:
             pattern = tuple(self.agen) if soc.plans[pc].patterned else None
             ops = self.resolve(soc.plans[pc], {}, pattern, offsets=numerics)
@@ -347,6 +390,7 @@ class Controller:
             yield from self.sync()
             while len(unit.queue) >= self.queue_depth:
                 self.waiting_on = f"{unit.name} queue (pc {pc})"
+                self.stalled_on = f"{unit.name} queue full"
                 yield unit.room()
             self.waiting_on = ""
         env = soc.env

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from socsim.sim.memory import Memory
     from socsim.sim.operands import Plan
     from socsim.sim.ops.base import Op
+    from socsim.sim.profile import Profile
     from socsim.sim.scoreboard import Scoreboard
     from socsim.sim.tile import Tile
     from socsim.sim.unit import Unit
@@ -50,6 +51,8 @@ class Machine(Protocol):
     decode_error: str
     hooks: dict[int, Callable[[], None]]
     """Host callbacks by pc (progress bars), called when the controller reaches it."""
+    profile: Profile | None
+    """Per-pc counters of the run (socsim.sim.profile), or None."""
 
     def all_units(self) -> list[Unit]:
         """Every unit that runs jobs: the DMA channels, the digital unit, the tiles."""

@@ -28,6 +28,7 @@ from socsim.sim.ledger import CHIP, STATIC_OPCODE, Ledger
 from socsim.sim.memory import Memory
 from socsim.sim.operands import Plan, plan
 from socsim.sim.ops import OPS, Op
+from socsim.sim.profile import Profile
 from socsim.sim.result import TIMELINE_COLUMNS, Result
 from socsim.sim.scoreboard import Scoreboard
 from socsim.sim.tile import Tile, converter_prices
@@ -74,6 +75,19 @@ class Soc:
         self.plans: list[Plan | None] = []
         """The operand plan of each instruction (made once per loaded program)."""
         self.decode_error = ""
+        self.profile: Profile | None = None
+        """Per-pc counters of the next run (``start_profile``; the reference engine only)."""
+
+    def start_profile(self, events: bool = False) -> Profile:
+        """Count per pc what the next runs execute (:mod:`socsim.sim.profile`; ``events``: keep a row per
+        controller instruction and unit job too); the engine must be ``reference`` (the fast engine runs a
+        lane-parallel loop's iterations together, not pc by pc)."""
+        if self.engine.name != "reference":
+            raise ValueError("a profile needs the reference engine (engine='reference'); the numbers are the same")
+        self.profile = Profile(self.ledger, self.memory, events)
+        for unit in self.all_units():
+            unit.profile = self.profile
+        return self.profile
 
     @classmethod
     def from_config(cls, cfg: SocConfig, timeline: bool = False, timing_only: bool = False,
@@ -183,13 +197,45 @@ class Soc:
             with np.errstate(all="ignore"), _heap_frozen():  # NaN and inf are trapped where written (trap_on_nan)
                 self.env.run(until=proc)
         except RuntimeError as exc:
-            if isinstance(exc, Trap) or "No scheduled events left" not in str(exc):
+            if isinstance(exc, Trap):
+                trap = exc
+            elif "No scheduled events left" not in str(exc):
                 raise
-            raise Trap(TrapKind.DEADLOCK, f"every unit is idle and the controller waits on "
-                                          f"{ctrl.waiting_on or 'an event that cannot happen'}",
-                       ctrl.pc, _text(self.code, ctrl.pc), self.env.now, self.unit_states()) from None
+            else:
+                trap = Trap(TrapKind.DEADLOCK, f"every unit is idle and the controller waits on "
+                                               f"{ctrl.waiting_on or 'an event that cannot happen'}",
+                            ctrl.pc, _text(self.code, ctrl.pc), self.env.now, self.unit_states())
+            self._locate(trap)
+            trap.registers = [int(r) for r in ctrl.regs]
+            ctrl.flush_stats()
+            self._drain(trap.cycle)
+            trap.partial = self._result(ctrl, start, busy0, bus0, outputs)
+            raise trap from None
         finally:
             ctrl.flush_stats()
+        return self._result(ctrl, start, busy0, bus0, outputs)
+
+    def _drain(self, cycle: int) -> None:
+        """After a trap: let the units finish the work issued before it (as they would, the controller stopped), and
+        the clock reach the trap's ``cycle``, so that the partial result covers everything up to the trap."""
+        with np.errstate(all="ignore"), _heap_frozen():
+            self.env.run()  # returns when no event is left (units waiting on a trapped producer stay waiting)
+            if cycle > self.env.now:
+                self.env.run(until=cycle)
+
+    def _locate(self, trap: Trap) -> None:
+        """Name the trapping instruction by its source text and ``file:line`` when the program has a line table."""
+        if trap.pc is None:
+            return
+        src = self.program.source_of(trap.pc)
+        if src is not None:
+            trap.locate(src.text, str(src))
+        elif 0 <= trap.pc < len(self.program.instructions):
+            trap.locate(self.program.describe(trap.pc), "")
+
+    def _result(self, ctrl: Controller, start: int, busy0: dict[str, int], bus0: int,
+                outputs: Collection[str] | None) -> Result:
+        """The run's result from ``start`` to now (at halt, or at a trap: what ran until then)."""
         self._record_time(start)
         busy = {u.name: u.busy_cycles - busy0[u.name] for u in self.all_units()}
         busy["controller"] = ctrl.busy_cycles

@@ -43,6 +43,11 @@ class Tile(Unit):
         self._read_costs: dict[tuple[int, bool], tuple[int, int, int]] = {}
         self.block: Block = (0, 0, cfg.rows, cfg.weight_cols, 8)
         """Active block: (r0, c0, rows, cols, in_bits), set by tcfg at issue."""
+        self.configured = False
+        """A ``tcfg`` has set the block (an MVM on a tile never configured traps)."""
+        self.programmed = False
+        """A ``wv`` or ``pulse`` has written the devices, or a checkpoint restored them (an MVM on a tile never
+        programmed traps)."""
         self.streams: dict[str, tuple] = dict(NO_STREAMS)
         """The address generators' patterns (``IN``, ``OUT``: mvms's input and output, latched by tpat at issue) and
         which epilogue steps tepi turned on (``EPI``: bias, batch norm, ReLU flags, set at issue)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class TrapKind(enum.Enum):
@@ -18,12 +19,33 @@ class TrapKind(enum.Enum):
 
 
 class Trap(RuntimeError):
-    """The simulated SoC stopped on an error; ``pc`` is the instruction index (None before the run)."""
+    """The simulated SoC stopped on an error; ``pc`` is the instruction index (None before the run).
+
+    ``source`` is the instruction's ``file:line`` when the program has a line table (the instruction text is then
+    its source text); ``partial`` is the :class:`~socsim.sim.result.Result` of the run up to the trap (set by
+    ``Soc.run``), ``registers`` the controller's registers at the trap."""
 
     def __init__(self, kind: TrapKind, detail: str, pc: int | None = None, instruction: str = "",
-                 cycle: int = 0, state: str = ""):
+                 cycle: int = 0, state: str = "", source: str = ""):
         self.kind, self.detail, self.pc, self.instruction, self.cycle, self.state = (
             kind, detail, pc, instruction, cycle, state)
-        where = f" at pc {pc} ({instruction})" if pc is not None else ""
-        tail = f"; unit state: {state}" if state else ""
-        super().__init__(f"trap: {kind.value}{where}, cycle {cycle}: {detail}{tail}")
+        self.source = source
+        self.partial: Any = None
+        self.registers: list[int] | None = None
+        self.report = ""
+        """Lines a command prints after the trap's (what ran, the registers, the files written)."""
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        where = f" at pc {self.pc} ({self.instruction})" if self.pc is not None else ""
+        src = f", {self.source}" if self.source else ""
+        tail = f"; unit state: {self.state}" if self.state else ""
+        return f"trap: {self.kind.value}{where}{src}, cycle {self.cycle}: {self.detail}{tail}"
+
+    def locate(self, instruction: str, source: str) -> None:
+        """Name the instruction as the program's source does (its text and ``file:line``)."""
+        self.instruction, self.source = instruction or self.instruction, source
+        self.args = (self.message(),)
+
+    def __str__(self) -> str:
+        return self.message()

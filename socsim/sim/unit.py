@@ -98,6 +98,8 @@ class Unit:
     """
 
     priority = 1
+    profile = None
+    """A :class:`socsim.sim.profile.Profile` told every finished job and priced action (None: no profile)."""
     fixed_duration = True
     """Whether a job's end cycle is known when it starts (:meth:`finish`); otherwise :meth:`execute` yields."""
 
@@ -163,6 +165,8 @@ class Unit:
             end = env.now
             self.busy_cycles += end - self.started
             self.timeline.append((self.name, job.pc, job.ins.spec.mnemonic, job.layer, job.phase, self.started, end))
+            if self.profile is not None:
+                self.profile.job(self.name, job, self.started, end)
             self.current = None
             self.waiting = None
             job.done.succeed()
@@ -182,6 +186,8 @@ class Unit:
         if count or cycles:
             self.ledger.record(component or self.name, action, job.ins.spec.mnemonic, job.layer, job.phase,
                                count, cycles)
+            if self.profile is not None:
+                self.profile.energy(job.pc, component or self.name, action, count)
 
     def record_operand_access(self, job: Job) -> None:
         """Price every memory operand's reads and writes (SRAM, accumulator or tile buffer words)."""

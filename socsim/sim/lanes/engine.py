@@ -23,6 +23,9 @@ class FastEngine(ReferenceEngine):
     """Runs every loop the program declares lane-parallel with one lane per iteration."""
 
     name = "fast"
+    strict = False
+    """Trap (TrapKind.LANES) on a loop whose claim does not hold, instead of running it one instruction at a time
+    (the compiler's tests set it: a compiled loop must hold its claim)."""
 
     def __init__(self, soc: "Machine"):
         super().__init__(soc)
@@ -37,12 +40,17 @@ class FastEngine(ReferenceEngine):
         """Iterations whose timing was replayed rather than simulated (all runs of this SoC)."""
         self.inner_replayed = 0
         """Inner-loop iterations (of simulated lane iterations) whose timing was replayed."""
+        self.fallbacks: list[str] = []
+        """Why each loop whose claim does not hold ran one instruction at a time, as on the reference engine (same
+        numbers), for the rest of its program's run (every run of this SoC)."""
 
     def load(self, program: Program, code: list[Instruction | None]) -> None:
         self.loops = lane_loops(program, code)
         self.claims.clear()
 
     def run_loop(self, ctrl: "Controller", loop: LaneLoop) -> Generator:
+        """Run ``loop`` as lanes; returns the pc after it, or -1 when its claim does not hold (nothing was run: the
+        controller then runs it one instruction at a time, and :attr:`fallbacks` says why)."""
         soc = self.soc
         try:
             trace = ControlPass(ctrl, loop).run()
@@ -53,6 +61,13 @@ class FastEngine(ReferenceEngine):
                 known = self.claims[fingerprint] = (check(trace, loop, dataflow=not soc.timing_only), replayable(trace))
             claims, inner = known
         except LaneViolation as v:
+            if not self.strict:
+                del self.loops[loop.head]
+                src = soc.program.source_of(v.pc)
+                self.fallbacks.append(f"{loop.describe()} runs one instruction at a time: pc {v.pc} "
+                                             f"({soc.program.describe(v.pc)}{', ' + str(src) if src else ''}): "
+                                             f"{v.detail}")
+                return -1
             ins = soc.code[v.pc]
             raise Trap(TrapKind.LANES, v.detail, v.pc, ins.text() if ins else "", soc.env.now + ctrl.lag,
                        soc.unit_states()) from None
@@ -67,6 +82,7 @@ class FastEngine(ReferenceEngine):
         ctrl.agen[:] = trace.agen
         for t, block in trace.blocks.items():
             soc.tiles[t].block = block
+            soc.tiles[t].configured = True
         for t, streams in trace.streams.items():
             soc.tiles[t].streams = dict(streams)
         hooks = soc.hooks

@@ -301,10 +301,11 @@ class ControlPass(ControlState):
         tile, read_index = -1, -1
         env: dict[str, int] = {}
         if ins.spec.unit is Unit.TILE:
-            problem = self.ctrl.tile_problem(ins)
+            tile = ins.args[0]
+            problem = self.ctrl.tile_problem(ins) or self.ctrl.weights_problem(
+                ins, tile in self.blocks or soc.tiles[tile].configured)
             if problem:
                 raise LaneViolation(pc, problem)
-            tile = ins.args[0]
             if mn == "tcfg":
                 block = configure(soc.cfg.tiles, ins.args)
                 if isinstance(block, str):
@@ -357,10 +358,10 @@ class ControlPass(ControlState):
                 start = start + lo
             elif m.stream:
                 start = start + lows[m.stream]
-            for s in ((int(start.min()), int(start.max())) if isinstance(start, np.ndarray) else (start,)):
-                problem = soc.memory.check(m.ref.space, s, size)
-                if problem:
-                    raise LaneViolation(pc, f"operand {m.name}: {problem}")
+            problem = (soc.memory.check_lanes(m.ref.space, start, size) if isinstance(start, np.ndarray)
+                       else soc.memory.check(m.ref.space, start, size))
+            if problem:
+                raise LaneViolation(pc, f"operand {m.name}: {problem}")
             if isinstance(start, np.ndarray):
                 varying = True
                 if m.ref.space is Space.TBUF:

@@ -33,7 +33,18 @@ from socsim.sim.ops.stream import (
     stream_env,
 )
 from socsim.sim.ops.sync import WAITING
-from socsim.sim.ops.tile import OWN_BUFFER, READS, SHARED_STATE, TILE, Block, TileOperands, block_values, configure
+from socsim.sim.ops.tile import (
+    NEEDS_WEIGHTS,
+    OWN_BUFFER,
+    PROGRAMS,
+    READS,
+    SHARED_STATE,
+    TILE,
+    Block,
+    TileOperands,
+    block_values,
+    configure,
+)
 
 ONLY_MOVES = frozenset({"copy", "gather", "scatter", "vfill", "vmax", "vmin", "vclamp", "vrelu", "vdrelu", "vcmpeq",
                         "maxpool", "maxpoolb", "argmax", "tcfg", "tpat", "vamax"})
@@ -90,4 +101,5 @@ OPS: dict[str, Op] = _build()
 
 __all__ = ["OPS", "Apply", "Op", "Exec", "TimingOnly", "Operands", "TileOperands", "ControlState", "Work", "F32",
            "add_into", "PATTERN_LEVELS", "Block", "block_values", "configure", "pool_out", "READS", "OWN_BUFFER",
-           "SHARED_STATE", "Epilogue", "IDENTITY", "CONFIGURES_STREAMS", "configure_stream", "stream_env", "STREAMED"]
+           "SHARED_STATE", "NEEDS_WEIGHTS",
+           "PROGRAMS", "Epilogue", "IDENTITY", "CONFIGURES_STREAMS", "configure_stream", "stream_env", "STREAMED"]

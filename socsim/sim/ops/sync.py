@@ -85,11 +85,11 @@ def _scalar_memory(c: Waiter, ins: Instruction, pc: int) -> Generator:
             c.regs[ins.args[0]] = int(value)
     else:
         word[0] = np.float32(c.regs[ins.args[0]])
-    if space is Space.TBUF:
-        c.soc.ledger.record("tbuf", Action.TBUF_ACCESS, mn, c.layer, c.phase, 1)
-    else:
-        action = Action.SRAM_READ if mn == "lw" else Action.SRAM_WRITE
-        c.soc.ledger.record(space.name.lower(), action, mn, c.layer, c.phase, 1)
+    component, action = ("tbuf", Action.TBUF_ACCESS) if space is Space.TBUF else (
+        space.name.lower(), Action.SRAM_READ if mn == "lw" else Action.SRAM_WRITE)
+    c.soc.ledger.record(component, action, mn, c.layer, c.phase, 1)
+    if c.soc.profile is not None:
+        c.soc.profile.energy(pc, component, action, 1)
     c.count(mn, c.soc.cfg.sram.access_cycles)
 
 

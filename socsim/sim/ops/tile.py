@@ -107,6 +107,11 @@ READS = frozenset({"mvm", "mvmt", "mvmr", "rdw", "mvms"})
 """Tile instructions that read the array (each takes one read number for its draws)."""
 OWN_BUFFER = frozenset({"mvm", "mvmt", "mvmr"})
 """Tile instructions whose memory operands must lie in their own tile's buffer."""
+NEEDS_WEIGHTS = frozenset({"mvm", "mvmt", "mvmr", "mvms"})
+"""Tile instructions that multiply by the array's weights: they trap on a tile no ``tcfg`` configured or no ``wv`` /
+``pulse`` programmed."""
+PROGRAMS = frozenset({"wv", "pulse"})
+"""Tile instructions that write the devices."""
 SHARED_STATE = frozenset({"wv", "pulse", "tgain"})
 """Tile instructions that change state every later read shares (devices, the block's full scale): never in a
 lane-parallel loop."""

@@ -1,0 +1,71 @@
+"""``socsim debug``: a scripted session (commands on stdin) stops where asked and shows what was asked."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import isa
+from socsim.cli import main
+from socsim.config import load_config
+from socsim.debugger import debug
+from socsim.sim import Soc
+
+PROGRAM = """\
+.sym a sram 8 = 1.0
+.sym s sram 1
+    li x1, 3
+loop:
+    vadd a, a, a, 8
+    addi x1, x1, -1
+    bne x1, x0, loop
+    vsum s, a, 8
+    halt
+"""
+
+
+def session(commands: str, text: str = PROGRAM) -> tuple[int, str]:
+    out = io.StringIO()
+    soc = Soc.from_config(load_config("wu2023"), engine="reference")
+    code = debug(soc, isa.assemble(text, "d.s"), iter(commands.splitlines()), out, echo=True)
+    return code, out.getvalue()
+
+
+def test_break_on_a_label_continue_regs_and_print():
+    code, out = session("break loop\ncontinue\ncontinue\nregs\nprint a[0:2]\ncontinue\ncontinue\nprint s\n")
+    stops = [line for line in out.splitlines() if line.startswith("stopped:")]
+    assert stops == ["stopped: the first instruction", "stopped: breakpoint at pc 1", "stopped: breakpoint at pc 1",
+                     "stopped: breakpoint at pc 1"]
+    assert "x1 =       2" in out  # the second stop: one iteration done
+    assert "a[0:2] = [2. 2.]" in out
+    assert "\nhalted: 12 instructions, " in out and out.endswith("(socsim) print s\ns = [64.]\n")
+    assert code == 0
+
+
+def test_step_where_and_a_file_line_breakpoint():
+    code, out = session("break d.s:8\nstep 2\nwhere\ncontinue\nwhere\nquit\n")
+    assert "breakpoint at pc 4: vsum s, a, 8 (d.s:8)" in out
+    after_step = out.split("(socsim) step 2\n")[1]
+    assert after_step.startswith("stopped: step\npc 2 (d.s:6): addi x1, x1, -1\ncycle 2 ")
+    assert "stopped: breakpoint at pc 4\npc 4 (d.s:8): vsum s, a, 8" in out
+    assert "  du     " in out and out.endswith("quit\n")
+
+
+def test_watch_stops_after_the_instruction_that_changed_the_symbol():
+    _, out = session("watch s\ncontinue\nprint s\nquit\n")
+    assert "stopped: watch: s changed (by pc 4: vsum s, a, 8)\npc 5 (d.s:9): halt" in out
+
+
+def test_a_trap_stops_the_session_with_the_registers_still_readable():
+    code, out = session("continue\nregs\n", PROGRAM.replace("vsum s, a, 8", "vsum s, a, 9"))
+    assert code == 3 and "trap: trap: out-of-range access at pc 4 (vsum s, a, 9), d.s:8" in out
+    assert "x1 =       0" in out
+
+
+def test_the_command_reads_stdin(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "d.s"
+    src.write_text(PROGRAM)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("break 4\ncontinue\nprint a\ncontinue\n"))
+    assert main(["debug", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "(socsim) print a\na = [8. 8. 8. 8. 8. 8. 8. 8.]" in out and "halted: 12 instructions" in out
