@@ -52,6 +52,7 @@ def test_tile_macs_count_one_per_weight_and_input_whatever_the_pulses_and_slices
     """pcm_hic (3 pairs per weight), radix4_digits and radix4 (multi-level pulses) do the 64 x 32 MACs of one
     vector like wu2023; the formula of older ledgers (array_cell / (bits x 2)) would count 3x, 1/2 and 3/4."""
     from tests.helpers import run_asm
-    program = ".sym x tb0 64 = 1, 2, 3\n.sym y tb0 32\n    tcfg 0, 0, 0, 64, 32, 8\n    mvm 0, y, x, 1\n    halt\n"
+    program = (".sym w sram 64*32 uniform -1.0 1.0 1\n.sym mask sram 64*32 = 1.0\n.sym x tb0 64 = 1, 2, 3\n"
+               ".sym y tb0 32\n    tcfg 0, 0, 0, 64, 32, 8\n    wv 0, w, mask\n    mvm 0, y, x, 1\n    halt\n")
     for preset in ("wu2023", "pcm_hic", "radix4_digits", "radix4"):
         assert result_tile_macs(run_asm(program, preset)) == 64 * 32, preset
