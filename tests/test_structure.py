@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("socsim.config",),
     ("socsim.compiler", "socsim.area", "socsim.docgen"),
     ("socsim.sim",),
-    ("socsim.tracefile",),
+    ("socsim.tracefile", "socsim.debugger"),
     ("socsim.runfolder",),
     ("socsim.report",),
     ("socsim.host",),
