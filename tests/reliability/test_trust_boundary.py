@@ -376,8 +376,8 @@ def recorded_copy(recorded_run, tmp_path) -> Path:
 
 def test_every_written_file_is_recorded_and_an_untouched_run_passes(recorded_copy, capsys):
     record = json.loads((recorded_copy / "digests.json").read_text())
-    assert set(record["files"]) == {CONFIG, MAPPING, METRICS, LEDGER, CONDUCTANCES, "conductances_initial.npz",
-                                    CHECKPOINT}
+    assert set(record["files"]) == {RUN_ARGS, CONFIG, MAPPING, METRICS, LEDGER, CONDUCTANCES,
+                                    "conductances_initial.npz", CHECKPOINT}
     assert all(len(d) == 1 for d in record["files"].values())  # settled: the current contents only
     assert record["config"] == json.loads((recorded_copy / CONFIG).read_text())
     assert cli(capsys, "report", str(recorded_copy))[0] == 0
@@ -395,6 +395,14 @@ def test_an_edited_config_is_named_field_by_field_and_refused_unless_accepted(re
     code, err = cli(capsys, "report", str(recorded_copy), "--accept-edits")
     assert "warning" in err and "tiles.rows 64 -> 32" in err  # then the checked reader has its say
     assert code == 2 and "tiles.rows" in err
+
+
+def test_edited_examples_in_run_json_stop_a_resume(recorded_copy, capsys):
+    args = json.loads((recorded_copy / RUN_ARGS).read_text())
+    args["test_examples"] = 32
+    (recorded_copy / RUN_ARGS).write_text(json.dumps(args))
+    code, err = cli(capsys, "train", "--resume", str(recorded_copy), "--epochs", "2", "--quiet")
+    assert code == 2 and "run.json changed since the run wrote it" in err
 
 
 @pytest.mark.parametrize("name", [METRICS, CHECKPOINT])
