@@ -503,3 +503,13 @@ def test_dataset_and_onnx_inputs_must_be_regular_files(tmp_path):
     with pytest.raises(GraphError, match="ONNX model is a FIFO"):
         load_onnx(fifo(tmp_path / "m.onnx"))
     assert time.monotonic() - start < 2
+
+
+def test_compile_mapping_of_a_graph_that_does_not_fit_exits_2(tmp_path, capsys):
+    graph = tmp_path / "mlp4.toml"
+    graph.write_text('[input]\nshape = [64]\n' + "".join(f'[[layer]]\ntype = "linear"\nout_features = {n}\n'
+                                                         '[[layer]]\ntype = "relu"\n' for n in (48, 24))
+                     + '[[layer]]\ntype = "linear"\nout_features = 10\n[[layer]]\ntype = "softmax_xent"\n')
+    assert main(["compile", str(graph), "--config", "wu2023", "--mapping"]) == 2
+    assert "DOES NOT FIT" in capsys.readouterr().out
+    assert main(["compile", MLP, "--config", "wu2023", "--mapping"]) == 0
