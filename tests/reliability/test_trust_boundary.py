@@ -513,3 +513,11 @@ def test_compile_mapping_of_a_graph_that_does_not_fit_exits_2(tmp_path, capsys):
     assert main(["compile", str(graph), "--config", "wu2023", "--mapping"]) == 2
     assert "DOES NOT FIT" in capsys.readouterr().out
     assert main(["compile", MLP, "--config", "wu2023", "--mapping"]) == 0
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path):
+    def full(fh):
+        raise OSError(28, "No space left on device")
+    with pytest.raises(OSError, match=f"{tmp_path / 'x.csv'}: cannot write it: No space left on device"):
+        fileio.atomic_write(tmp_path / "x.csv", full)
+    assert list(tmp_path.iterdir()) == []
