@@ -131,9 +131,11 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], binary: boo
         if hook is not None:
             hook(path, Path(tmp))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:  # ENOSPC, EIO...: say which file was being written
+            raise OSError(exc.errno, f"{path}: cannot write it: {exc.strerror}") from None
         raise
     fsync_dir(path.parent)
 

@@ -10,6 +10,7 @@ Where ``fcntl`` is missing (not POSIX) the lock does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -85,3 +86,12 @@ class FolderLock:
                 fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+
+def reader_lock(folder: str | Path, what: str = "folder") -> contextlib.AbstractContextManager:
+    """The folder's lock for a process that only reads it (``infer --weights``): held so that no writer replaces
+    the files meanwhile; nothing when the folder is read-only for this user (no writer can be there either)."""
+    folder = Path(folder)
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return contextlib.nullcontext()
+    return FolderLock(folder, what, create=False)

@@ -11,7 +11,7 @@ from socsim.compiler import load_graph
 from socsim.compiler.check import mapping_check
 from socsim.compiler.lower import compile_training
 from socsim.config import load_config
-from socsim.exits import EXIT_OK
+from socsim.exits import EXIT_ERROR, EXIT_OK
 from socsim.fileio import write_text
 
 
@@ -19,9 +19,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     graph = load_graph(args.graph)
     if args.mapping:
-        text, _ = mapping_check(graph, cfg, args.train_examples, args.test_examples)
+        text, plan = mapping_check(graph, cfg, args.train_examples, args.test_examples)
         print(text)
-        return EXIT_OK
+        return EXIT_OK if plan.ok else EXIT_ERROR  # the plan printed, and a script sees that it does not fit
     compiled = compile_training(graph, cfg, args.train_examples, args.test_examples)
     print(f"{graph.name} on {cfg.name}: scheme {cfg.train.scheme.value}, batch {cfg.train.batch}, micro-batch "
           f"{compiled.microbatch}, {compiled.batches_per_epoch} batches per epoch")

@@ -16,7 +16,7 @@ from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
 from socsim.host.data import DEFAULT_DATASET, load_dataset
 from socsim.host.inference import PIPELINED_WITH_WEIGHTS, Inference, inference_json, run_inference
-from socsim.locks import FolderLock
+from socsim.locks import reader_lock
 from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.runargs import RunArgs, file_sha256
@@ -92,7 +92,7 @@ def pipelined(cfg: SocConfig, weights: str | None) -> SocConfig:
 def cmd_infer(args: argparse.Namespace) -> int:
     if args.weights is None:
         return _infer(args)
-    with FolderLock(args.weights, "run folder", create=False):  # no train --force may replace it meanwhile
+    with reader_lock(args.weights, "run folder"):  # no train --force may replace it meanwhile
         return _infer(args)
 
 

@@ -31,10 +31,11 @@ from socsim.runfolder.files import (
     LEDGER,
     MAPPING,
     METRICS,
+    RUN_ARGS,
     TRACE,
 )
 
-RECORDED = (CONFIG, MAPPING, METRICS, LEDGER, CONDUCTANCES, INITIAL_CONDUCTANCES, CHECKPOINT, TRACE)
+RECORDED = (RUN_ARGS, CONFIG, MAPPING, METRICS, LEDGER, CONDUCTANCES, INITIAL_CONDUCTANCES, CHECKPOINT, TRACE)
 """The files ``socsim train`` writes whose digests it records."""
 ACCEPT_EDITS_HELP = ("use a run folder whose files changed since the run wrote them (digests.json); by default "
                      "they are refused, each named")

@@ -376,8 +376,8 @@ def recorded_copy(recorded_run, tmp_path) -> Path:
 
 def test_every_written_file_is_recorded_and_an_untouched_run_passes(recorded_copy, capsys):
     record = json.loads((recorded_copy / "digests.json").read_text())
-    assert set(record["files"]) == {CONFIG, MAPPING, METRICS, LEDGER, CONDUCTANCES, "conductances_initial.npz",
-                                    CHECKPOINT}
+    assert set(record["files"]) == {RUN_ARGS, CONFIG, MAPPING, METRICS, LEDGER, CONDUCTANCES,
+                                    "conductances_initial.npz", CHECKPOINT}
     assert all(len(d) == 1 for d in record["files"].values())  # settled: the current contents only
     assert record["config"] == json.loads((recorded_copy / CONFIG).read_text())
     assert cli(capsys, "report", str(recorded_copy))[0] == 0
@@ -395,6 +395,14 @@ def test_an_edited_config_is_named_field_by_field_and_refused_unless_accepted(re
     code, err = cli(capsys, "report", str(recorded_copy), "--accept-edits")
     assert "warning" in err and "tiles.rows 64 -> 32" in err  # then the checked reader has its say
     assert code == 2 and "tiles.rows" in err
+
+
+def test_edited_examples_in_run_json_stop_a_resume(recorded_copy, capsys):
+    args = json.loads((recorded_copy / RUN_ARGS).read_text())
+    args["test_examples"] = 32
+    (recorded_copy / RUN_ARGS).write_text(json.dumps(args))
+    code, err = cli(capsys, "train", "--resume", str(recorded_copy), "--epochs", "2", "--quiet")
+    assert code == 2 and "run.json changed since the run wrote it" in err
 
 
 @pytest.mark.parametrize("name", [METRICS, CHECKPOINT])
@@ -495,3 +503,21 @@ def test_dataset_and_onnx_inputs_must_be_regular_files(tmp_path):
     with pytest.raises(GraphError, match="ONNX model is a FIFO"):
         load_onnx(fifo(tmp_path / "m.onnx"))
     assert time.monotonic() - start < 2
+
+
+def test_compile_mapping_of_a_graph_that_does_not_fit_exits_2(tmp_path, capsys):
+    graph = tmp_path / "mlp4.toml"
+    graph.write_text('[input]\nshape = [64]\n' + "".join(f'[[layer]]\ntype = "linear"\nout_features = {n}\n'
+                                                         '[[layer]]\ntype = "relu"\n' for n in (48, 24))
+                     + '[[layer]]\ntype = "linear"\nout_features = 10\n[[layer]]\ntype = "softmax_xent"\n')
+    assert main(["compile", str(graph), "--config", "wu2023", "--mapping"]) == 2
+    assert "DOES NOT FIT" in capsys.readouterr().out
+    assert main(["compile", MLP, "--config", "wu2023", "--mapping"]) == 0
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path):
+    def full(fh):
+        raise OSError(28, "No space left on device")
+    with pytest.raises(OSError, match=f"{tmp_path / 'x.csv'}: cannot write it: No space left on device"):
+        fileio.atomic_write(tmp_path / "x.csv", full)
+    assert list(tmp_path.iterdir()) == []
