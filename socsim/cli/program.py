@@ -177,7 +177,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("program", nargs="+",
                    help="assembly (.s) or binary (.bin) program; several run in order on one SoC (memories, tiles "
                         "and time carry over, e.g. a compiled NET.init.s then NET.eval.s) and the report, --dump, "
-                        "--trace, --ledger, --json and --profile cover the last; a NET.bundle (socsim compile -o) stands for the programs it lists")
+                        "--trace, --ledger, --json and --profile cover the last; a NET.bundle (socsim compile -o) "
+                        "stands for the programs it lists")
     p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
     p.add_argument("--dump", action="append", metavar="SYMBOL", help="print a symbol's final contents")
     p.add_argument("--ledger", type=output_file, metavar="CSV", help="write the energy/activity ledger rows as CSV")
