@@ -75,3 +75,22 @@ def test_measured_cycles_follow_the_formulas():
     # tcfg: tiles.config_cycles; the mvm: n x min(8 bit lines per ADC, 64 bit lines of 32 weight columns)
     # x (adc.bits + 1); what is left is the write-verify's rounds
     assert programming % cfg.tiles.program_round_cycles == 0 and programming > 0
+
+
+@pytest.mark.parametrize("src_space", ["sram", "dram"])
+def test_measured_copy_cycles_follow_the_dma_formula(src_space):
+    """copy of 1000 words (4000 bytes, two bus grants of at most bus.grant_bytes) from sram or dram into sram:
+    dma.setup_cycles (+ dram.latency_cycles) + per grant bus.grant_cycles + ceil(bytes / rate)."""
+    cfg = load_config("wu2023")
+    prog = isa.assemble(f".sym a {src_space} 1000 = 1.0\n.sym b sram 1000\n    copy b, a, 1000\n    halt\n")
+    result = Soc.from_config(cfg).run(prog)
+    bus, dram = cfg.bus, cfg.dram
+    lead, rate = cfg.dma.setup_cycles, bus.width_bytes
+    if src_space == "dram":
+        lead, rate = lead + dram.latency_cycles, min(bus.width_bytes, dram.bytes_per_cycle)
+    left, grants = 4000, 0
+    while left > 0:
+        chunk = min(left, bus.grant_bytes)
+        grants += bus.grant_cycles + math.ceil(chunk / rate)
+        left -= chunk
+    assert _busy(result, "dma0") == lead + grants
