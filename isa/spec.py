@@ -207,6 +207,16 @@ _PROGRAM = ("max(1, ceil((set + reset pulses) / tiles.program_parallel_cells) x 
             "+ per operand word its read")
 
 
+def _transfer(words: str, read_modify_write: bool = False) -> str:
+    """Cost of a DMA transfer of ``words`` words (socsim.sim.dma.Dma.execute, socsim.sim.fabric.Fabric.move)."""
+    dst = "a read and a write" if read_modify_write else "a write"
+    return (f"{words} words: dma.setup_cycles (+ dram.latency_cycles when a side is dram), then per bus grant of up "
+            "to bus.grant_bytes: bus.grant_cycles + ceil(bytes / rate) (rate = bus.width_bytes, or "
+            "min(bus.width_bytes, dram.bytes_per_cycle) when a side is dram), after the bus is free; pJ: "
+            f"ceil(bytes / bus.width_bytes) bus_beat per grant, per word a read of src and {dst} of dst "
+            "(dram_word, sram_read / sram_write, tbuf_access)")
+
+
 def _alu(mn: str, code: int, doc: str) -> OpSpec:
     return OpSpec(mn, code, C, Unit.CTRL, (_reg("rd"), _reg("rs1"), _reg("rs2")), doc, formula=_CTRL)
 
@@ -273,32 +283,16 @@ _TABLE: tuple[OpSpec, ...] = (
     # data movement ------------------------------------------------------------------------
     OpSpec("copy", 0x20, M, Unit.DMA, (_m("dst", "w", "n"), _m("src", "r", "n"), _N),
            "dst[0:n] = src[0:n]; DRAM<->on-chip as DMA bursts, on-chip over the bus", "transfer",
-           formula="n words: dma.setup_cycles (+ dram.latency_cycles when a side is dram), then per bus grant of up "
-                   "to bus.grant_bytes: bus.grant_cycles + ceil(bytes / rate) (rate = bus.width_bytes, or "
-                   "min(bus.width_bytes, dram.bytes_per_cycle) when a side is dram), after the bus is free; pJ: "
-                   "bus_beat per beat, per word a read of src and a write of dst (dram_word, sram_read / sram_write,"
-                   " tbuf_access)"),
+           formula=_transfer("n")),
     OpSpec("gather", 0x21, M, Unit.DMA, (_m("dst", "w", "PATTERN"), _m("src", "r", "SPAN")),
            "dst[i] = src[pattern(i)] for the agen pattern (im2col is a pattern)", "transfer",
-           formula="PATTERN words: dma.setup_cycles (+ dram.latency_cycles when a side is dram), then per bus grant "
-                   "of up to bus.grant_bytes: bus.grant_cycles + ceil(bytes / rate) (rate = bus.width_bytes, or "
-                   "min(bus.width_bytes, dram.bytes_per_cycle) when a side is dram), after the bus is free; pJ: "
-                   "bus_beat per beat, per word a read of src and a write of dst (dram_word, sram_read / sram_write,"
-                   " tbuf_access)"),
+           formula=_transfer("PATTERN")),
     OpSpec("scatter", 0x22, M, Unit.DMA, (_m("dst", "w", "SPAN"), _m("src", "r", "PATTERN")),
            "dst[pattern(i)] = src[i]", "transfer",
-           formula="PATTERN words: dma.setup_cycles (+ dram.latency_cycles when a side is dram), then per bus grant "
-                   "of up to bus.grant_bytes: bus.grant_cycles + ceil(bytes / rate) (rate = bus.width_bytes, or "
-                   "min(bus.width_bytes, dram.bytes_per_cycle) when a side is dram), after the bus is free; pJ: "
-                   "bus_beat per beat, per word a read of src and a write of dst (dram_word, sram_read / sram_write,"
-                   " tbuf_access)"),
+           formula=_transfer("PATTERN")),
     OpSpec("scadd", 0x23, M, Unit.DMA, (_m("dst", "rw", "SPAN"), _m("src", "r", "PATTERN")),
            "dst[pattern(i)] += src[i] (col2im)", "transfer",
-           formula="PATTERN words: dma.setup_cycles (+ dram.latency_cycles when a side is dram), then per bus grant "
-                   "of up to bus.grant_bytes: bus.grant_cycles + ceil(bytes / rate) (rate = bus.width_bytes, or "
-                   "min(bus.width_bytes, dram.bytes_per_cycle) when a side is dram), after the bus is free; pJ: "
-                   "bus_beat per beat, per word a read of src and a read and a write of dst (dram_word, sram_read / "
-                   "sram_write, tbuf_access)"),
+           formula=_transfer("PATTERN", read_modify_write=True)),
     # CIM --------------------------------------------------------------------------------------
     OpSpec("tcfg", 0x30, T, Unit.TILE,
            (_TILE, _u("r0", 12), _u("c0", 12), _u("rows", 12), _u("cols", 12), _u("in_bits", 4)),
