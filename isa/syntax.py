@@ -47,6 +47,11 @@ A `.sym` line's SIZE is one word (`2*N`, no spaces); its `@ADDR` and every opera
 - **Errors**: one assembly reports every error of the file in line order (at most @MAX_ERRORS@, then how many more),
   each as `file:line:col: what; expected what`; a use of a name whose `.sym` or `.equ` line failed is not
   reported again.
+- **Bundles**: a `NET.bundle` file lists programs, one path a line relative to its folder (`#` starts a
+  comment); `socsim run NET.bundle` and `socsim debug NET.bundle` run them in order on one SoC (memories, tiles
+  and time carry over; the report covers the last), as `socsim run A.s B.s` does. `socsim compile -o NET.s`
+  writes one listing `NET.init.s` then `NET.eval.s`. A bundle is not assembled: each program keeps its own file,
+  line table and binary.
 - **Listings and line tables**: `socsim asm prog.s --listing` prints per instruction its pc, `file:line`, source
   text and encoding (hex words); `socsim asm prog.s --lines` keeps the line table in the binary (binaries without
   it load too), so that a trap of the binary cites the source; `socsim disasm` ends each instruction with

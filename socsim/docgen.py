@@ -25,6 +25,23 @@ def _operand(f) -> str:
     return f"`{f.name}` {f.kind.name.lower()}{f.bits}"
 
 
+COST_INTRO = (
+    "**Latency / energy** (the last column; `isa/spec.py` holds each formula beside the instruction): cycles at "
+    "`clock_hz` and the ledger actions, each priced in pJ by the `[energy]` field `<action>_pj` "
+    "([energy.md](energy.md); config fields as in [config.md](config.md)). An instruction for a unit (dma, tile, "
+    "digital unit) first costs the controller `controller.issue_cycles` and 1 `ctrl_instr` to issue; its unit "
+    "then starts when it is free and its operands' producers are done (the scoreboard), and the cycles given "
+    "are the unit's. Waits (scoreboard, busy unit, bus, SRAM port) come on top; `socsim run --profile` measures "
+    "them per instruction.")
+DU_RULE = (
+    "Digital-unit instructions give their work: `ops` simple FP32 operations, `MACs` multiply-accumulates and "
+    "`specials` (exp, sqrt, divide), as expressions of the fields (`OUT` = `planes*((h-k)//s+1)*((w-k)//s+1)`, "
+    "the pooled words). Cycles: `du.startup_cycles + ceil((ops + MACs) / du.lanes) + "
+    "ceil(specials x du.special_cycles / du.lanes)` (1 cycle for no work), holding an SRAM port when an operand "
+    "is in `sram` or `acc`; pJ: `ops x du_op + MACs x du_mac + specials x du_special` + per operand word a "
+    "`sram_read` / `sram_write` (`tbuf_access` in a tile buffer, read and written words both counted).")
+
+
 def isa_markdown() -> str:
     """The ISA reference page."""
     out = ["# ISA reference", "",
@@ -38,15 +55,20 @@ def isa_markdown() -> str:
            "and `SPAN` the address extent of the `agen` pattern; `IN_SPAN`/`OUT_SPAN` the address extents of the "
            "tile's input and output stream patterns (set by `tpat`), and `IN_BITS` the block's input bits.", "",
            "Assembly syntax: see [Syntax](#syntax) below. Vector instructions take a count: one instruction is a "
-           "batch of work.", ""]
+           "batch of work.", "",
+           COST_INTRO, ""]
     for group in Group:
-        out += [f"## {group.value}", "", "| mnemonic | opcode | words | unit | operands | meaning |",
-                "|---|---|---|---|---|---|"]
+        out += [f"## {group.value}", ""]
+        if group is Group.DIGITAL:
+            out += [DU_RULE, ""]
+        out += ["| mnemonic | opcode | words | unit | operands | meaning | latency / energy |",
+                "|---|---|---|---|---|---|---|"]
         for s in OPCODES:
             if s.group is not group:
                 continue
             ops = ", ".join(_operand(f) for f in s.fields) or "-"
-            out.append(f"| `{s.mnemonic}` | 0x{s.opcode:02x} | {s.words} | {s.unit.value} | {ops} | {s.doc} |")
+            out.append(f"| `{s.mnemonic}` | 0x{s.opcode:02x} | {s.words} | {s.unit.value} | {ops} | {s.doc} "
+                       f"| {s.formula} |")
         out.append("")
     out += ["## Directives", "", "| directive | form | meaning |", "|---|---|---|"]
     out += [f"| `{d.name}` | `{d.form}` | {d.doc} |" for d in DIRECTIVES]

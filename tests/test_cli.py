@@ -53,3 +53,33 @@ def test_help_documents_every_command():
                          check=True).stdout
     for command in ("asm", "disasm", "run", "presets", "config"):
         assert command in out
+
+
+def test_compile_writes_a_bundle_that_runs_init_then_eval(tmp_path, capsys):
+    """socsim compile -o NET.s writes NET.bundle; socsim run NET.bundle equals running NET.init.s then NET.eval.s
+    (the same correct count, cycles and energy), and NET.eval.s alone traps naming the missing init program."""
+    out = tmp_path / "mlp.s"
+    assert main(["compile", "programs/mlp.toml", "-o", str(out), "--train-examples", "64", "--test-examples",
+                 "32"]) == 0
+    bundle = tmp_path / "mlp.bundle"
+    assert f"init + evaluate -> {bundle}" in capsys.readouterr().out
+    assert [line for line in bundle.read_text().splitlines() if not line.startswith("#")] == ["mlp.init.s",
+                                                                                               "mlp.eval.s"]
+    init, evaluate = tmp_path / "mlp.init.s", tmp_path / "mlp.eval.s"
+    assert main(["run", str(bundle), "--dump", "correct"]) == 0
+    by_bundle = capsys.readouterr().out
+    assert main(["run", str(init), str(evaluate), "--dump", "correct"]) == 0
+    in_order = capsys.readouterr().out
+    assert by_bundle == in_order and "correct =\n[" in by_bundle
+    assert main(["run", str(evaluate)]) == EXIT_TRAP
+    assert "after NET.init.s (socsim run NET.bundle" in capsys.readouterr().err
+
+
+def test_run_bundle_errors_name_the_bundle_line(tmp_path, capsys):
+    bundle = tmp_path / "x.bundle"
+    bundle.write_text("# programs\nmissing.s\n")
+    assert main(["run", str(bundle)]) == EXIT_ERROR
+    assert f"{bundle}:2:1: program 'missing.s' not found" in capsys.readouterr().err
+    bundle.write_text("# nothing\n")
+    assert main(["run", str(bundle)]) == EXIT_ERROR
+    assert "lists no program" in capsys.readouterr().err

@@ -69,3 +69,14 @@ def test_the_command_reads_stdin(tmp_path, monkeypatch, capsys):
     assert main(["debug", str(src)]) == 0
     out = capsys.readouterr().out
     assert "(socsim) print a\na = [8. 8. 8. 8. 8. 8. 8. 8.]" in out and "halted: 12 instructions" in out
+
+
+def test_the_command_takes_a_bundle(tmp_path, monkeypatch, capsys):
+    """A bundle's programs run in order; the stepper drives the last (here it reads what the first wrote)."""
+    (tmp_path / "first.s").write_text(".sym a sram 8\n    vfill a, 8, 3.0\n    halt\n")
+    (tmp_path / "second.s").write_text(".sym a sram 8\n    vscl a, a, 8, 2.0\n    halt\n")
+    bundle = tmp_path / "p.bundle"
+    bundle.write_text("first.s\nsecond.s  # runs under the stepper\n")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("continue\nprint a\n"))
+    assert main(["debug", str(bundle)]) == 0
+    assert "a = [6. 6. 6. 6. 6. 6. 6. 6.]" in capsys.readouterr().out

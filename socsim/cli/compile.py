@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from isa.bundle import BUNDLE_SUFFIX, bundle_text
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
 from socsim.compiler import load_graph
@@ -33,12 +34,17 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.output:
         out = Path(args.output)
         stem = out.with_suffix("")
+        written = {}
         for name, path in (("train_epoch", out), ("init", stem.with_suffix(".init.s")),
                            ("evaluate", stem.with_suffix(".eval.s")), ("calibrate", stem.with_suffix(".cal.s"))):
             if name not in compiled.text:
                 continue
             write_text(path, compiled.text[name])
+            written[name] = path
             print(f"{name} -> {path}")
+        bundle = stem.with_suffix(BUNDLE_SUFFIX)  # socsim run NET.bundle: init, then eval, on one SoC
+        write_text(bundle, bundle_text([written["init"].name, written["evaluate"].name]))
+        print(f"init + evaluate -> {bundle}")
     return EXIT_OK
 
 
@@ -50,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mapping", action="store_true",
                    help="print per layer: crossbars, row/col blocks, utilization, MVMs and tile operations per image")
     p.add_argument("-o", "--output", metavar="NET.s",
-                   help="write the training-epoch assembly here, and NET.init.s / NET.eval.s (/ NET.cal.s) beside it")
+                   help="write the training-epoch assembly here, and NET.init.s / NET.eval.s (/ NET.cal.s) beside it, "
+                        "with NET.bundle: init then eval, which socsim run NET.bundle runs")
     p.add_argument("--train-examples", type=positive_int, default=4000, help="training set size (default 4000)")
     p.add_argument("--test-examples", type=positive_int, default=1000, help="test set size (default 1000)")

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from isa import load_program
+from isa.bundle import expand
 from socsim.cli.commands import command
 from socsim.cli.program import run_budget, warn
 from socsim.config import load_config
@@ -16,7 +17,7 @@ from socsim.sim import Soc
 def cmd_debug(args: argparse.Namespace) -> int:
     cfg = run_budget(load_config(args.config), args.max_cycles)
     soc = Soc.from_config(cfg, engine="reference")
-    *before, last = args.program
+    *before, last = expand(args.program)
     for path in before:
         first = load_program(path)
         warn(first)
@@ -44,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "(one per line) from the terminal or stdin:\n" + HELP)
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("program", nargs="+", help="assembly (.s) or binary (.bin); several run in order on one SoC, the "
-                                              "last one under the stepper")
+                                              "last one under the stepper; a NET.bundle stands for the programs "
+                                              "it lists")
     p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
     p.add_argument("--max-cycles", type=int, metavar="N", help="trap past N cycles (as socsim run)")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from isa import assemble_file, disassemble, load_program, read_binary, write_binary
+from isa.bundle import expand
 from isa.listing import listing
 from socsim.argtypes import positive_int, positive_seconds
 from socsim.cli.commands import command
@@ -109,7 +110,8 @@ def write_run_files(args: argparse.Namespace, cfg, result) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = run_budget(load_config(args.config), args.max_cycles)
-    *before, last = args.program
+    programs = expand(args.program)
+    *before, last = programs
     program = load_program(last)
     warn(program)
     if args.dump and args.timing_only:
@@ -134,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise exc from None
     for why in getattr(soc.engine, "fallbacks", ()):
         print(f"socsim: note: {why}", file=sys.stderr)
-    print(f"program       {' + '.join(args.program)}")
+    print(f"program       {' + '.join(programs)}")
     print(f"config        {cfg.name} ({args.config})" + ("  [timing only: numerics skipped]" if args.timing_only
                                                           else ""))
     print(result_summary(result))
@@ -175,7 +177,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("program", nargs="+",
                    help="assembly (.s) or binary (.bin) program; several run in order on one SoC (memories, tiles "
                         "and time carry over, e.g. a compiled NET.init.s then NET.eval.s) and the report, --dump, "
-                        "--trace, --ledger, --json and --profile cover the last")
+                        "--trace, --ledger, --json and --profile cover the last; a NET.bundle (socsim compile -o) "
+                        "stands for the programs it lists")
     p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
     p.add_argument("--dump", action="append", metavar="SYMBOL", help="print a symbol's final contents")
     p.add_argument("--ledger", type=output_file, metavar="CSV", help="write the energy/activity ledger rows as CSV")

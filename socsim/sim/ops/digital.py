@@ -167,11 +167,18 @@ def _quant(c: Operands) -> None:
     c.put("dst", quantize(c.a("src"), c.v["scale"], c.v["bits"]))
 
 
+UNSET_SCALE = ("a scale of 0 is most often a word no program has written: a compiled NET.eval.s (or NET.cal.s) "
+               "reads the scales NET.init.s writes, so run it after NET.init.s (socsim run NET.bundle, or "
+               "NET.init.s NET.eval.s)")
+"""Why a zero scale operand traps: the likeliest cause, an evaluation program run without its init program."""
+
+
 def scale_operand(c: Operands, name: str) -> np.ndarray:
     """A one-word operand of every lane as (L, 1) float32; ValueError unless each is finite and positive."""
     v = c.a(name)[:, :1]
     if not (np.isfinite(v).all() and (v > 0).all()):
-        raise ValueError(f"operand {name} = {float(v.min())}: expected a finite scale > 0")
+        unset = f"; {UNSET_SCALE}" if (v == 0).any() else ""
+        raise ValueError(f"operand {name} = {float(v.min())}: expected a finite scale > 0{unset}")
     return v
 
 
