@@ -17,6 +17,7 @@ from tqdm import tqdm
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
 from socsim.config import load_config
+from socsim.environment import environment_change
 from socsim.exits import EXIT_DIVERGED, EXIT_OK
 from socsim.host.data import DEFAULT_DATASET, Dataset
 from socsim.host.train import PHASES, Diverged, TrainListener, run_training
@@ -181,6 +182,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                              f"run.json); these arguments conflict: {'; '.join(conflicts)}")
         if args.epochs is not None:
             run = replace(run, epochs=args.epochs)
+        changed = environment_change(run.environment)
+        if changed:
+            print(f"socsim: warning: {changed}", file=sys.stderr)
     else:
         if not args.graph:
             raise ValueError("socsim train needs a GRAPH (or --resume RUN_DIR)")

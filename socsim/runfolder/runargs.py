@@ -44,6 +44,9 @@ class RunArgs:
     """SHA-256 of the graph file when the run started (None: not recorded); a resume refuses another graph."""
     images_used: str | None = None
     """The images the run uses, in words (socsim.host.images.ImageUse.text): written when the run starts."""
+    environment: str | None = None
+    """The numeric environment the run started in (socsim.environment.environment_text): numpy, BLAS library,
+    version and kernel, numba, CPU model."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "train_examples", "test_examples", "microbatch"):
