@@ -24,7 +24,9 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0
-    assert capsys.readouterr().out == f"socsim {__version__}\n"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"socsim {__version__}" and lines[1].startswith("numeric environment: numpy ")
+    assert len(lines) == 2
 
 
 def test_every_preset_has_a_one_line_description(capsys):

@@ -20,10 +20,11 @@ PACKAGES = ("isa", "socsim")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("isa", "socsim.actions", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry",
-     "socsim.argtypes", "socsim.locks", "socsim.configtools", "socsim.safepickle", "socsim.signals"),
+     "socsim.argtypes", "socsim.locks", "socsim.configtools", "socsim.safepickle", "socsim.signals",
+     "socsim.environment"),
     ("socsim.physics", "socsim.area_params"),
     ("socsim.config",),
-    ("socsim.compiler", "socsim.area", "socsim.docgen"),
+    ("socsim.compiler", "socsim.area", "socsim.costs", "socsim.docgen"),
     ("socsim.sim",),
     ("socsim.tracefile", "socsim.debugger"),
     ("socsim.runfolder",),

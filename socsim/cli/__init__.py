@@ -15,6 +15,7 @@ from typing import Sequence
 from socsim import __version__
 from socsim.cli import compile as compile_command
 from socsim.cli import configs, debug, drift, infer, program, report, sweep, train
+from socsim.environment import environment_text
 from socsim.exits import (
     EXIT_BROKEN_PIPE,
     EXIT_ERROR,
@@ -31,12 +32,21 @@ COMMANDS = (program, debug, compile_command, train, infer, report, sweep, drift,
 __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_TRAP", "build_parser", "main"]
 
 
+class VersionAction(argparse.Action):
+    """``--version``: socsim's version and the numeric environment its numbers depend on, as two plain lines."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"socsim {__version__}\nnumeric environment: {environment_text()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="socsim",
         description="Cycle-level, event-driven simulator of a compute-in-memory SoC that trains neural networks.",
         epilog="Exit status: 0 ok, 2 bad input (file, field or line named), 3 the simulated program trapped.")
-    parser.add_argument("--version", action="version", version=f"socsim {__version__}")
+    parser.add_argument("--version", action=VersionAction, nargs=0,
+                        help="print socsim's version and the numeric environment (numpy, BLAS, numba, CPU), exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)

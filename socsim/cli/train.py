@@ -18,6 +18,7 @@ from tqdm import tqdm
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
 from socsim.config import load_config
+from socsim.environment import environment_change
 from socsim.exits import EXIT_DIVERGED, EXIT_OK
 from socsim.host.data import DEFAULT_DATASET, Dataset
 from socsim.host.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, check_fresh, is_seeds_folder, train_seeds, write_summary
@@ -272,6 +273,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                              f"run.json); these arguments conflict: {'; '.join(conflicts)}")
         if args.epochs is not None:
             run = replace(run, epochs=args.epochs)
+        changed = environment_change(run.environment)
+        if changed:
+            print(f"socsim: warning: {changed}", file=sys.stderr)
     else:
         run, out_dir = _new_run(args)
         _fresh_run_dir(out_dir, args.force)

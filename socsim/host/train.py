@@ -18,6 +18,7 @@ import pandas as pd
 from isa.spec import Phase
 from socsim.actions import Action
 from socsim.configtools import to_mapping
+from socsim.environment import environment_text
 from socsim.fileio import clean_temporaries
 from socsim.host.baseline import Baseline
 from socsim.host.data import Dataset
@@ -132,7 +133,8 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
         write_json(out_dir / MAPPING, mapping_record(graph, cfg, trainer.compiled))
     if not resume:
         write_json(out_dir / CONFIG, to_mapping(cfg))
-        write_json(out_dir / RUN_ARGS, to_mapping(replace(args, images_used=trainer.image_use().text())))
+        write_json(out_dir / RUN_ARGS, to_mapping(replace(args, images_used=trainer.image_use().text(),
+                                                              environment=environment_text())))
         write_conductances(out_dir / INITIAL_CONDUCTANCES, trainer.conductances())
         write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
     elif rows:  # a kill after a checkpoint may have left the other files an epoch behind it: rewrite them now

@@ -47,6 +47,9 @@ class RunArgs:
     seed_index: int = 0
     """Seed i of a multi-seed run (``socsim train --seeds N``): the config's seeds are shifted by it when the run
     starts (:func:`socsim.host.inputs.seeded_config`); 0 leaves the config as named."""
+    environment: str | None = None
+    """The numeric environment the run started in (socsim.environment.environment_text): numpy, BLAS library,
+    version and kernel, numba, CPU model."""
 
     def __post_init__(self) -> None:
         for name in ("epochs", "train_examples", "test_examples", "microbatch"):

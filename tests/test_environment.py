@@ -1,0 +1,46 @@
+"""The reproducibility contract: run.json records the numeric environment, socsim --version prints it, and a resume in
+another environment warns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from socsim.cli import main
+from socsim.environment import environment_change, environment_text
+
+MLP = str(Path(__file__).resolve().parents[1] / "programs" / "mlp.toml")
+
+
+def test_environment_names_numpy_blas_numba_and_cpu():
+    text = environment_text()
+    assert text.startswith(f"numpy {np.__version__}; BLAS ") and f"; numba {numba.__version__}; CPU " in text
+    assert environment_change(text) is None and environment_change(None) is None
+    assert "changed" in environment_change("numpy 0.0; BLAS other (kernel Haswell); numba 0.0; CPU x")
+
+
+def test_version_prints_the_environment(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.splitlines()[1] == f"numeric environment: {environment_text()}"
+
+
+def test_run_json_records_it_and_resume_warns_when_it_changed(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", MLP, "--config", "ideal", "--dataset", "digits", "--train-examples", "128",
+                 "--test-examples", "64", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    run_json = out / "run.json"
+    saved = json.loads(run_json.read_text())
+    assert saved["environment"] == environment_text()
+    assert saved["images_used"].startswith("128 of 128 training images per epoch: 2 full batches of 64")
+    saved["environment"] = "numpy 0.0; BLAS openblas 0.0 (kernel Haswell); numba 0.0; CPU another"
+    run_json.write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "numeric environment changed" in err and "kernel Haswell" in err
