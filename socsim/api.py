@@ -29,7 +29,7 @@ from socsim.configtools import to_mapping
 from socsim.fileio import write_text
 from socsim.host.data import DEFAULT_DATASET, load_dataset
 from socsim.host.inference import Inference, run_inference
-from socsim.host.seeds import SUMMARY, SeedsSpec, seed_folder, train_seeds
+from socsim.host.seeds import train_seeds
 from socsim.host.train import run_training
 from socsim.locks import FolderLock
 from socsim.report import load_run, views
@@ -39,6 +39,7 @@ from socsim.report.tables import run_tables
 from socsim.runfolder.digests import recording
 from socsim.runfolder.read import RunFolder
 from socsim.runfolder.runargs import RunArgs
+from socsim.runfolder.seeds import SUMMARY, SeedsSpec, seed_folder
 from socsim.sim import Result, Soc
 from socsim.sweep.tomlw import dumps
 

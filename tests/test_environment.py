@@ -41,6 +41,6 @@ def test_run_json_records_it_and_resume_warns_when_it_changed(tmp_path, capsys):
     saved["environment"] = "numpy 0.0; BLAS openblas 0.0 (kernel Haswell); numba 0.0; CPU another"
     run_json.write_text(json.dumps(saved))
     capsys.readouterr()
-    assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet", "--accept-edits"]) == 0
     err = capsys.readouterr().err
     assert "numeric environment changed" in err and "kernel Haswell" in err

@@ -11,7 +11,8 @@ import pytest
 
 import socsim
 from socsim.cli import main
-from socsim.host.seeds import SUMMARY, summarize
+from socsim.host.seeds import summarize
+from socsim.runfolder.seeds import SUMMARY
 
 TINY = dict(dataset="digits", epochs=1, train_examples=64, test_examples=32)
 CLI = ["train", "programs/mlp.toml", "--dataset", "digits", "--train-examples", "64", "--test-examples", "32",

@@ -8,13 +8,13 @@ from pathlib import Path
 from socsim.cli.commands import command
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
-from socsim.host.seeds import SUMMARY, is_seeds_folder
 from socsim.report.compare import compare_table
 from socsim.report.report import build_compare, build_report, compare_text, export, run_figures
 from socsim.report.seeds import build_seeds_report
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.files import REPORT, check_not_run_file
 from socsim.runfolder.read import load_run
+from socsim.runfolder.seeds import SUMMARY, is_seeds_folder
 
 COMPARE = "compare.html"
 """The comparison page's file name in the first run folder (``socsim compare`` without ``-o``)."""

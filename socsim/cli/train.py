@@ -21,7 +21,7 @@ from socsim.config import load_config
 from socsim.environment import environment_change
 from socsim.exits import EXIT_DIVERGED, EXIT_OK
 from socsim.host.data import DEFAULT_DATASET, Dataset
-from socsim.host.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, check_fresh, is_seeds_folder, train_seeds, write_summary
+from socsim.host.seeds import check_fresh, train_seeds, write_summary
 from socsim.host.train import PHASES, Diverged, TrainListener, run_training
 from socsim.host.training import ChipTrainer
 from socsim.locks import FolderLock
@@ -29,6 +29,7 @@ from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited, recording
 from socsim.runfolder.files import run_files
 from socsim.runfolder.runargs import RunArgs
+from socsim.runfolder.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 

@@ -9,68 +9,17 @@ every numeric metric of their metrics.csv, rewritten atomically after each seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
-from socsim.configtools import to_mapping
-from socsim.fileio import read_json
 from socsim.host.train import TrainListener, run_training
 from socsim.locks import LOCK, FolderLock
 from socsim.runfolder.digests import recording
-from socsim.runfolder.files import CHECKPOINT, METRICS, REPORT, clear_run, run_files, write_frame, write_json
-from socsim.runfolder.runargs import RunArgs
+from socsim.runfolder.files import CHECKPOINT, METRICS, REPORT, clear_run, run_files, write_frame
+from socsim.runfolder.seeds import LEADING, SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder, seed_folder
 from socsim.sim import Result
-
-SEEDS_FILE = "seeds.json"
-"""``{"seeds": N, "baseline": bool, "run": run.json of seed 0}``: what a multi-seed run was started with."""
-SUMMARY = "summary.csv"
-"""Per epoch: ``epoch, test_accuracy_mean, test_accuracy_std, baseline_accuracy_mean, baseline_accuracy_std, n``,
-then ``METRIC_mean, METRIC_std`` of every other numeric column of the seeds' metrics.csv."""
-LEADING = ("test_accuracy", "baseline_accuracy")
-
-
-def seed_folder(out: Path, index: int) -> Path:
-    """The run folder of seed ``index``."""
-    return Path(out) / f"seed-{index}"
-
-
-def is_seeds_folder(path: Path) -> bool:
-    """Whether ``path`` holds a multi-seed run (its seeds.json)."""
-    return (Path(path) / SEEDS_FILE).is_file()
-
-
-@dataclass(frozen=True)
-class SeedsSpec:
-    """What a multi-seed run was started with: the arguments of seed 0 and the number of seeds."""
-
-    run: RunArgs
-    seeds: int
-    baseline: bool = False
-    """The numpy baseline trains beside every seed (kept for a resume)."""
-
-    def __post_init__(self) -> None:
-        if self.seeds < 1:
-            raise ValueError(f"seeds = {self.seeds}; expected 1 or more")
-
-    def args(self, index: int) -> RunArgs:
-        return replace(self.run, seed_index=index)
-
-    def save(self, out: Path) -> None:
-        write_json(Path(out) / SEEDS_FILE, {"seeds": self.seeds, "baseline": self.baseline,
-                                            "run": to_mapping(self.run)})
-
-    @classmethod
-    def load(cls, out: Path) -> "SeedsSpec":
-        path = Path(out) / SEEDS_FILE
-        data = read_json(path, "seeds.json")
-        if not isinstance(data, dict) or not isinstance(data.get("seeds"), int) or "run" not in data \
-                or not isinstance(data.get("baseline", False), bool):
-            raise ValueError(f"{path}: expected a JSON object with an integer 'seeds', a boolean 'baseline' and the "
-                             "'run' arguments")
-        return cls(RunArgs.from_mapping(data["run"], f"{path}: run"), data["seeds"], data.get("baseline", False))
 
 
 def summarize(metrics: list[pd.DataFrame]) -> pd.DataFrame:

@@ -9,10 +9,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from socsim.host.seeds import SUMMARY, SeedsSpec, seed_folder
 from socsim.report import figures as F
 from socsim.report import html as H
 from socsim.runfolder.read import RunFolder, load_run
+from socsim.runfolder.seeds import SUMMARY, SeedsSpec, seed_folder
 
 
 def accuracy_band(summary: pd.DataFrame) -> Figure:
