@@ -26,6 +26,7 @@ from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig, load_config
 from socsim.host.data import load_dataset
 from socsim.host.inference import Inference, run_inference
+from socsim.host.parameters import graph_and_parameters, is_npz
 from socsim.host.train import run_training
 from socsim.report import load_run, views
 from socsim.report.report import run_figures
@@ -149,12 +150,20 @@ def train(graph: str | Path, config: str = "wu2023", dataset: str = "digits", ep
 
 def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, dataset: str = "digits",
           weights: str | Path | TrainingRun | None = None, images: int | None = None, microbatch: int | None = None,
-          data_path: str | None = None, timing_only: bool = False) -> Inference:
+          data_path: str | None = None, timing_only: bool = False, repeats: int = 1,
+          weight_percentile: float = 100.0) -> Inference:
     """Inference over the first ``images`` test images (``socsim infer``) on ``config`` (default wu2023).
     ``weights``: a run folder (or a :class:`TrainingRun`) whose trained state is loaded, on the config the run saved
-    (``config`` must then be None)."""
+    (``config`` must then be None); or a ``.npz`` of a TOML graph's parameters (socsim.host.parameters). An ONNX
+    graph given by its path brings its initializers as its weights. ``repeats``: evaluations, each with its own
+    read-noise draws (``Inference.accuracies``, ``.accuracy`` their mean, ``.accuracy_std``)."""
     if isinstance(weights, TrainingRun):
         weights = weights.folder.path
+    if (weights is None or is_npz(weights) or str(graph).endswith(".onnx")) and not isinstance(graph, Graph):
+        g, params = graph_and_parameters(str(graph), None if weights is None else str(weights), weight_percentile)
+        data = load_dataset(dataset, data_path, _config(config or "wu2023").seed)
+        return run_inference(g, _config(config or "wu2023"), data, images, microbatch, None, timing_only,
+                             parameters=params, repeats=repeats)
     if weights is None:
         cfg = _config(config or "wu2023")
     elif config is not None:
@@ -165,4 +174,4 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
         cfg = saved.saved_config(Path(weights))
         images = images if images is not None else saved.test_examples  # the run's own test images by default
     data = load_dataset(dataset, data_path, cfg.seed)
-    return run_inference(_graph(graph), cfg, data, images, microbatch, weights, timing_only)
+    return run_inference(_graph(graph), cfg, data, images, microbatch, weights, timing_only, repeats=repeats)

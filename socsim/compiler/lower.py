@@ -121,11 +121,12 @@ class Lowering:
 
 
 def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
-             n_test: int, staged: bool = False) -> Lowering:
+             n_test: int, staged: bool = False, weight_scale: dict[str, float] | None = None) -> Lowering:
     """Plan the buffers of micro-batch ``microbatch`` and compose the emitters (a GraphError, or a CapacityError
     naming the memory, if it cannot); ``staged``: activations and gradients staged through DRAM, their SRAM pool
-    planned from a recording of the training micro-batch (socsim.compiler.lower_tensors)."""
-    net = network(graph, cfg, train, microbatch, n_train, n_test, staged)
+    planned from a recording of the training micro-batch (socsim.compiler.lower_tensors); ``weight_scale``: the
+    layers' weight scales, given (socsim.compiler.lower_network.network)."""
+    net = network(graph, cfg, train, microbatch, n_train, n_test, staged, weight_scale)
     asm = Asm(graph.name)
     layout = plan_memory(net, asm)
     acts, params, scratch = layout.activations, layout.parameters, layout.scratch
@@ -161,12 +162,13 @@ def _strip_init(text: str) -> str:
 
 
 def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
-                     microbatch: int | None = None) -> Compiled:
+                     microbatch: int | None = None, weight_scale: dict[str, float] | None = None) -> Compiled:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples.
 
     The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``); a graph
     that fits no micro-batch, or whose programs do not fit the instruction memory, is a CapacityError naming the
-    memory and the config field to raise (socsim.compiler.memplan).
+    memory and the config field to raise (socsim.compiler.memplan). ``weight_scale`` gives each weight layer's
+    alpha (digital weight units per crossbar weight unit) for weights brought from outside (socsim.host.parameters).
     """
     t = cfg.train
     if n_train < t.batch:
@@ -174,8 +176,8 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     candidates = [microbatch] if microbatch else [m for m in range(t.batch, 0, -1) if t.batch % m == 0]
 
     def plan(staged: bool):
-        return fit(lambda m: lowering(graph, cfg, t, m, n_train, n_test - n_test % m, staged), candidates, cfg,
-                   graph.name, STAGED_NOTE if staged else "")
+        return fit(lambda m: lowering(graph, cfg, t, m, n_train, n_test - n_test % m, staged, weight_scale),
+                   candidates, cfg, graph.name, STAGED_NOTE if staged else "")
     staging = cfg.compiler.staging
     if staging is Staging.AUTO:
         try:

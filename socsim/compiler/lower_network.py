@@ -92,9 +92,10 @@ def _alpha(graph: Graph, cfg: SocConfig, train: TrainConfig, rec: Recipe, name: 
 
 
 def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
-            n_test: int, staged: bool = False) -> Network:
+            n_test: int, staged: bool = False, weight_scale: dict[str, float] | None = None) -> Network:
     """The facts of ``graph`` for micro-batch ``microbatch`` (``staged``: through DRAM); a GraphError if the
-    lowering cannot compile it."""
+    lowering cannot compile it. ``weight_scale``: each weight layer's alpha, given (weights brought from outside:
+    socsim.host.parameters) instead of the training scheme's."""
     pipelined = cfg.compiler.datapath is Datapath.PIPELINED
     if staged and pipelined:
         raise GraphError(f"graph {graph.name!r} on {cfg.name}: compiler.staging stages the sequential programs' "
@@ -124,7 +125,8 @@ def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n
     return Network(graph, cfg, train, microbatch, n_train, n_test, order, rec, on_arrays, logits, fanout, weighted,
                    pipelined, place_blocks(graph, cfg),
                    int(np.prod(graph.input.layer.shape)), int(np.prod(graph.shape(logits))), train.in_bits,
-                   {n.name: _alpha(graph, cfg, train, rec, n.name) for n in graph.weight_nodes()}, staged)
+                   {n.name: (_alpha(graph, cfg, train, rec, n.name) if weight_scale is None
+                             else float(weight_scale[n.name])) for n in graph.weight_nodes()}, staged)
 
 
 def row_bands(net: Network, name: str) -> list[tuple[int, int, list[PlacedBlock]]]:

@@ -14,6 +14,7 @@ from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled, compile_training
 from socsim.config import SocConfig
 from socsim.host.data import DataError, Dataset
+from socsim.host.parameters import ModelParameters
 from socsim.sim import Result, Soc
 
 
@@ -59,7 +60,12 @@ class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
-                 state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast"):
+                 state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast",
+                 parameters: ModelParameters | None = None):
+        """``parameters``: a model's weights (socsim.host.parameters) the init program programs instead of the
+        graph's initial ones, each layer scaled onto the devices by its own alpha; ``state``: a checkpoint's."""
+        if state is not None and parameters is not None:
+            raise ValueError("a saved state and model parameters: give one (the state holds its own weights)")
         self.graph, self.cfg, self.data = graph, cfg, data
         check_inputs(graph, data)
         batch = cfg.train.batch
@@ -67,7 +73,9 @@ class ChipTrainer:
             raise ValueError(f"micro-batch {microbatch} does not divide train.batch = {batch}: "
                              f"{batch % microbatch if microbatch <= batch else batch} image(s) of every batch would "
                              "be left out; use a divisor of the batch")
-        self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
+        scales = None if parameters is None else parameters.weight_scales(cfg.tiles.physics.w_max)
+        self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch,
+                                                   scales)
         if self.compiled.test_examples < 1:
             raise ValueError(f"{len(data.y_test)} test example(s) are fewer than one micro-batch of "
                              f"{self.compiled.microbatch} images; give at least {self.compiled.microbatch} test "
@@ -79,7 +87,10 @@ class ChipTrainer:
         self.init_result: Result | None = None
         if state is None:
             self.place_training_data(0)  # the calibration after init reads the first epoch's first images
-            self.init_result = self.calibrated(self.soc.run(self.compiled.init, outputs=()))
+            self.soc.load(self.compiled.init)  # its symbols' initial data, then the model's over them
+            for name, values in ({} if parameters is None else parameters.symbols()).items():
+                self.write(name, values)
+            self.init_result = self.calibrated(self.soc.run(outputs=()))
         else:
             try:
                 self.restore(state)
