@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+from socsim.argtypes import positive_int
 from socsim.cli.commands import command
 from socsim.exits import EXIT_OK
 from socsim.host.drift import evaluate_drift
@@ -33,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", help="run folder written by 'socsim train'")
     p.add_argument("--after", default="1,60,3600,86400",
                    help="comma-separated seconds after training, ascending (default: 1,60,3600,86400)")
+    p.add_argument("--repeats", type=positive_int, default=1,
+                   help="evaluations at each time, each with its own read-noise draws; accuracy as mean +- std")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -40,11 +43,13 @@ def cmd_drift(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / CHECKPOINT).exists() and not (run_dir / LEGACY_CHECKPOINT).exists():
         raise FileNotFoundError(f"{run_dir / CHECKPOINT}: no checkpoint; train first with 'socsim train'")
-    evaluate_drift(run_dir, parse_times(args.after), measured=None if args.quiet else _print_row)
+    evaluate_drift(run_dir, parse_times(args.after), measured=None if args.quiet else _print_row,
+                   repeats=args.repeats)
     if not args.quiet:
         print(f"wrote {run_dir / DRIFT}", file=sys.stdout)
     return EXIT_OK
 
 
 def _print_row(row: dict) -> None:
-    print(f"{row['seconds_after_training']:>12.6g} s after training: test accuracy {row['test_accuracy']:.2%}")
+    spread = f" +- {row['test_accuracy_std']:.2%} ({row['repeats']} draws)" if row["repeats"] > 1 else ""
+    print(f"{row['seconds_after_training']:>12.6g} s after training: test accuracy {row['test_accuracy']:.2%}{spread}")

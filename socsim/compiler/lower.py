@@ -42,6 +42,7 @@ from socsim.compiler.lower_tensors import Tensors
 from socsim.compiler.lower_update import Update
 from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use, space_uses
 from socsim.compiler.placement import Placement
+from socsim.compiler.shortfalls import every_shortfall
 from socsim.compiler.staging import StagingPlan
 from socsim.config import Datapath, SocConfig, Staging, TrainConfig
 
@@ -54,7 +55,8 @@ class Compiled:
     """The three programs of a network and the facts the host needs to drive them."""
 
     init: Program
-    train_epoch: Program
+    train_epoch: Program | None
+    """None when compiled for inference only (``compile_training(..., inference=True)``)."""
     evaluate: Program
     calibrate: Program | None
     """Sets every forward block's converter full scale from its readings (None: the converters are not
@@ -108,12 +110,14 @@ class Lowering:
         """The text of every program, in emission order (the DRAM data declared first). Call it once: the programs
         share the writer's layer tags and labels, so a second emission would number them on."""
         net, asm, acts, tensors = self.network, self.asm, self.layout.activations, self.tensors
-        declare_data(asm, net, tensors)
-        texts = {"init": init_program(asm, net, self.layout.parameters.weight_copy, self.blocks),
-                 "train_epoch": _strip_init(train_program(asm, net, acts, tensors, self.forward, self.backward,
-                                                          self.update)),
-                 "evaluate": _strip_init(eval_program(asm, net, acts, tensors, self.logits, self.forward,
-                                                      self.pipelined))}
+        if not net.inference:  # inference: declared before the memory plan (lowering)
+            declare_data(asm, net, tensors)
+        texts = {"init": init_program(asm, net, self.layout.parameters.weight_copy, self.blocks)}
+        if not net.inference:
+            texts["train_epoch"] = _strip_init(train_program(asm, net, acts, tensors, self.forward, self.backward,
+                                                             self.update))
+        texts["evaluate"] = _strip_init(eval_program(asm, net, acts, tensors, self.logits, self.forward,
+                                                     self.pipelined))
         if self.calibration is not None:
             texts["calibrate"] = _strip_init(calibrate_program(asm, net, tensors, self.reading_forward,
                                                                self.calibration))
@@ -121,13 +125,16 @@ class Lowering:
 
 
 def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
-             n_test: int, staged: bool = False, weight_scale: dict[str, float] | None = None) -> Lowering:
+             n_test: int, staged: bool = False, weight_scale: dict[str, float] | None = None,
+             inference: bool = False) -> Lowering:
     """Plan the buffers of micro-batch ``microbatch`` and compose the emitters (a GraphError, or a CapacityError
     naming the memory, if it cannot); ``staged``: activations and gradients staged through DRAM, their SRAM pool
     planned from a recording of the training micro-batch (socsim.compiler.lower_tensors); ``weight_scale``: the
     layers' weight scales, given (socsim.compiler.lower_network.network)."""
-    net = network(graph, cfg, train, microbatch, n_train, n_test, staged, weight_scale)
+    net = network(graph, cfg, train, microbatch, n_train, n_test, staged, weight_scale, inference)
     asm = Asm(graph.name)
+    if inference:
+        declare_data(asm, net, None)
     layout = plan_memory(net, asm)
     acts, params, scratch = layout.activations, layout.parameters, layout.scratch
     tensors = Tensors(asm, net, layout.tensor_names(), layout.tensor_buffers())
@@ -162,7 +169,23 @@ def _strip_init(text: str) -> str:
 
 
 def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
-                     microbatch: int | None = None, weight_scale: dict[str, float] | None = None) -> Compiled:
+                     microbatch: int | None = None, weight_scale: dict[str, float] | None = None,
+                     inference: bool = False) -> Compiled:
+    """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples (:func:`_compile`);
+    a graph that does not fit is one CapacityError listing every field to raise and its least value
+    (socsim.compiler.shortfalls). ``inference``: only what inference needs (``init``, ``evaluate``, ``calibrate``;
+    socsim.compiler.lower_network.Network.inference), so the capacity checks count only that."""
+    try:
+        return _compile(graph, cfg, n_train, n_test, microbatch, weight_scale, inference)
+    except CapacityError as exc:
+        # the least values are those of the smallest micro-batch (the last one tried): search with it alone
+        raise every_shortfall(exc, cfg, lambda c: _compile(graph, c, n_train, n_test, microbatch or 1,
+                                                           weight_scale, inference)) from None
+
+
+def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
+             microbatch: int | None = None, weight_scale: dict[str, float] | None = None,
+             inference: bool = False) -> Compiled:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples.
 
     The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``); a graph
@@ -176,10 +199,13 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     candidates = [microbatch] if microbatch else [m for m in range(t.batch, 0, -1) if t.batch % m == 0]
 
     def plan(staged: bool):
-        return fit(lambda m: lowering(graph, cfg, t, m, n_train, n_test - n_test % m, staged, weight_scale),
+        return fit(lambda m: lowering(graph, cfg, t, m, n_train, n_test - n_test % m, staged, weight_scale,
+                                      inference),
                    candidates, cfg, graph.name, STAGED_NOTE if staged else "")
     staging = cfg.compiler.staging
-    if staging is Staging.AUTO:
+    if inference:  # staging is planned from the training micro-batch; the evaluation keeps its tensors in SRAM
+        low, uses = plan(False)
+    elif staging is Staging.AUTO:
         try:
             low, uses = plan(False)
         except CapacityError as exc:
@@ -199,17 +225,17 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
                             f"{imem.problem(cfg, net.microbatch)}")
     logits = low.logits
     memory = MemoryPlan(net.microbatch, (*uses, imem), staged=low.tensors.staged_words)
-    return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], programs.get("calibrate"),
+    return Compiled(programs["init"], programs.get("train_epoch"), programs["evaluate"], programs.get("calibrate"),
                     net.microbatch, n_train // t.batch, net.n_test, net.placement, texts, memory,
                     (logits.name, logits.base, net.microbatch * net.classes), low.tensors.plan)
 
 
 def memory_plan(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
-                microbatch: int | None = None) -> MemoryPlan:
+                microbatch: int | None = None, inference: bool = False) -> MemoryPlan:
     """The memory plan :func:`compile_training` makes, or why it cannot make one (``MemoryPlan.problem``): the same
     code path, so the mapping check and the compiler agree."""
     try:
-        return compile_training(graph, cfg, n_train, n_test, microbatch).memory
+        return compile_training(graph, cfg, n_train, n_test, microbatch, inference=inference).memory
     except CapacityError as exc:
         return MemoryPlan(0, (), str(exc))
     except GraphError as exc:

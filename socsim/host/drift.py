@@ -4,7 +4,10 @@ The chip of the run's last checkpoint is left idle (no instruction runs, simulat
 each requested time after the end of training and the compiled ``evaluate`` program is run there. PCM
 conductances drift as ``G(t) = G(t_prog) (t / t_prog)^-nu`` and read noise follows the state at the read
 time (socsim/physics/pcm_hic.py); models without drift give the same accuracy at every time up to
-read noise. The checkpoint is not changed; ``drift.csv`` in the run folder holds the table.
+read noise. With ``repeats`` the evaluation runs that many times at each time, each run with its own read-noise
+draws (counter-based: socsim.physics.draws), and the table gives their mean and standard deviation. The
+checkpoint is not changed; ``drift.csv`` in the run folder holds the table, written atomically under the run
+folder's lock (socsim.locks).
 """
 
 from __future__ import annotations
@@ -12,18 +15,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from socsim.host.inputs import run_inputs
 from socsim.host.training import ChipTrainer, StateMismatch
+from socsim.locks import FolderLock
 from socsim.runfolder.files import CHECKPOINT, DRIFT, CheckpointError, read_checkpoint, write_frame
 from socsim.runfolder.runargs import RunArgs
 
 
 def evaluate_drift(run_dir: Path, times: list[float],
-                   measured: Callable[[dict[str, Any]], None] | None = None) -> pd.DataFrame:
-    """Accuracy and evaluation energy at ``times`` seconds after the run's last checkpointed epoch, written to the
-    run folder's drift table; ``measured`` hears each row as it is measured."""
+                   measured: Callable[[dict[str, Any]], None] | None = None, repeats: int = 1) -> pd.DataFrame:
+    """Accuracy (mean and std over ``repeats`` evaluations) and evaluation energy at ``times`` seconds after the
+    run's last checkpointed epoch, written to the run folder's drift table; ``measured`` hears each row as it is
+    measured."""
+    if repeats < 1:
+        raise ValueError(f"repeats = {repeats}: expected at least 1")
 
     run = RunArgs.load(run_dir)
     if run.timing_only:
@@ -38,12 +46,15 @@ def evaluate_drift(run_dir: Path, times: list[float],
     end_s = trainer.seconds()
     rows = []
     for t in times:
-        trainer.idle_until(end_s + t)
+        trainer.idle_until(max(end_s + t, trainer.seconds()))
         acc, result = trainer.evaluate()
-        rows.append({"epoch": trainer.epoch, "seconds_after_training": t, "test_accuracy": acc,
-                     "eval_energy_pj": result.energy_pj, "eval_cycles": result.cycles})
+        accs = [acc] + [trainer.evaluate()[0] for _ in range(repeats - 1)]
+        rows.append({"epoch": trainer.epoch, "seconds_after_training": t, "test_accuracy": float(np.mean(accs)),
+                     "test_accuracy_std": float(np.std(accs, ddof=1)) if repeats > 1 else 0.0,
+                     "repeats": repeats, "eval_energy_pj": result.energy_pj, "eval_cycles": result.cycles})
         if measured is not None:
             measured(rows[-1])
     frame = pd.DataFrame(rows)
-    write_frame(run_dir / DRIFT, frame)
+    with FolderLock(run_dir, "run folder"):
+        write_frame(run_dir / DRIFT, frame)
     return frame

@@ -155,7 +155,7 @@ def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | Non
         state = read_checkpoint(Path(weights))["trainer"]
     try:
         trainer = ChipTrainer(graph, cfg, subset, microbatch, state=state, timing_only=timing_only, engine=engine,
-                              parameters=parameters)
+                              parameters=parameters, inference=True)
     except StateMismatch as exc:
         raise StateMismatch(f"{Path(weights) / 'checkpoint.npz'}: does not fit this graph and config: {exc}") \
             from None

@@ -61,9 +61,10 @@ class ChipTrainer:
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
                  state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast",
-                 parameters: ModelParameters | None = None):
+                 parameters: ModelParameters | None = None, inference: bool = False):
         """``parameters``: a model's weights (socsim.host.parameters) the init program programs instead of the
-        graph's initial ones, each layer scaled onto the devices by its own alpha; ``state``: a checkpoint's."""
+        graph's initial ones, each layer scaled onto the devices by its own alpha; ``state``: a checkpoint's;
+        ``inference``: compile only what inference needs (no training program)."""
         if state is not None and parameters is not None:
             raise ValueError("a saved state and model parameters: give one (the state holds its own weights)")
         self.graph, self.cfg, self.data = graph, cfg, data
@@ -75,7 +76,7 @@ class ChipTrainer:
                              "be left out; use a divisor of the batch")
         scales = None if parameters is None else parameters.weight_scales(cfg.tiles.physics.w_max)
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch,
-                                                   scales)
+                                                   scales, inference)
         if self.compiled.test_examples < 1:
             raise ValueError(f"{len(data.y_test)} test example(s) are fewer than one micro-batch of "
                              f"{self.compiled.microbatch} images; give at least {self.compiled.microbatch} test "
@@ -99,6 +100,8 @@ class ChipTrainer:
 
     # checkpoints -----------------------------------------------------------------------------------------
     DATA_SYMBOLS = ("train_x", "train_y", "test_x", "test_y")
+    STATE_SYMBOLS = ("w_", "b_", "gb_", "run_", "inscale_", "step")
+    """What a trained state holds beyond working buffers: weights, biases, batch norm, input scales, steps."""
 
     def state(self) -> dict:
         """Everything the next epoch depends on: program memory, the crossbars' mutable state (with their
@@ -114,6 +117,12 @@ class ChipTrainer:
         tiles = self.soc.tiles
         memory = state["memory"]
         want = [n for n in self.compiled.init.symbols if n not in self.DATA_SYMBOLS]
+        if self.compiled.train_epoch is None:  # inference only: the training state's other symbols are not used,
+            # and its working buffers (scratch, tile buffers: sized for training) hold nothing the evaluation reads
+            size = {n: self.compiled.init.symbol(n).size for n in want}
+            memory = {k: v for k, v in memory.items()
+                      if k in size and (np.asarray(v).size == size[k] or k.startswith(self.STATE_SYMBOLS))}
+            want = [n for n in want if n in memory or n.startswith(self.STATE_SYMBOLS)]  # the state must be there
         if sorted(memory) != sorted(want):
             missing, extra = sorted(set(want) - set(memory)), sorted(set(memory) - set(want))
             raise ValueError(f"the saved memory does not match the compiled graph (missing: "
@@ -201,6 +210,8 @@ class ChipTrainer:
     def train_epoch(self, hooks: dict | None = None) -> Result:
         """Place this epoch's example order in DRAM and run the training program over its batches, each stretch
         of :meth:`runs` followed by the calibration (the weights moved): one result of them all."""
+        if self.compiled.train_epoch is None:
+            raise ValueError(f"graph {self.graph.name!r} was compiled for inference only: it has no training program")
         self.place_training_data(self.epoch)
         result: Result | None = None
         for first, end in self.runs():

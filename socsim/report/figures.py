@@ -166,6 +166,25 @@ def accuracy_curve(metrics: pd.DataFrame) -> Figure:
     return fig
 
 
+def drift_curve(drift: pd.DataFrame) -> Figure:
+    """Test accuracy (%) against time after training (s, log scale) from ``socsim drift``'s table, with +- one
+    standard deviation of the repeats when it has them."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    t = drift["seconds_after_training"].clip(lower=1e-3)
+    std = drift["test_accuracy_std"] * 100 if "test_accuracy_std" in drift else None
+    repeats = int(drift["repeats"].max()) if "repeats" in drift else 1
+    ax.errorbar(t, drift["test_accuracy"] * 100, yerr=std, fmt="o-", capsize=3,
+                label=f"mean +- std of {repeats} read-noise draws" if repeats > 1 else "one evaluation")
+    ax.set_xscale("log")
+    ax.set_xlabel("time after training (s)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Accuracy vs time (socsim drift)")
+    fig.tight_layout()
+    return fig
+
+
 def _empty(title: str, message: str) -> Figure:
     fig, ax = plt.subplots(figsize=(6, 2))
     ax.axis("off")
