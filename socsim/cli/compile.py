@@ -56,7 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mapping", action="store_true",
                    help="print per layer: crossbars, row/col blocks, utilization, MVMs and tile operations per image")
     p.add_argument("-o", "--output", metavar="NET.s",
-                   help="write the training-epoch assembly here, and NET.init.s / NET.eval.s (/ NET.cal.s) beside it")
+                   help="write the training-epoch assembly here (with --infer: the evaluation program), and "
+                        "NET.init.s / NET.eval.s (/ NET.cal.s) beside it")
     p.add_argument("--train-examples", type=positive_int, default=4000, help="training set size (default 4000)")
     p.add_argument("--test-examples", type=positive_int, default=1000, help="test set size (default 1000)")
     p.add_argument("--infer", action="store_true",

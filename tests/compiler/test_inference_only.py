@@ -40,3 +40,13 @@ def test_a_chip_too_small_to_train_still_infers():
     big = run_inference(graph, load_config("wu2023"), load_dataset("digits"), images=64)
     assert inf.result.cycles == big.result.cycles  # the same evaluation program, on a smaller chip
     assert inf.static_energy_per_image_pj < big.static_energy_per_image_pj  # less SRAM leaks less
+
+
+def test_compile_infer_command_prints_only_the_inference_programs(capsys, tmp_path):
+    from socsim.cli import main
+    assert main(["compile", MLP, "--infer", "-o", str(tmp_path / "mlp.s")]) == 0
+    out = capsys.readouterr().out
+    assert "inference only" in out and "train_epoch" not in out and "evaluate -> " in out
+    assert "halt" in (tmp_path / "mlp.s").read_text() and "mvm " in (tmp_path / "mlp.s").read_text()
+    assert main(["compile", MLP, "--infer", "--mapping"]) == 0
+    assert "acc           42 / 16384" in capsys.readouterr().out  # the biases only
