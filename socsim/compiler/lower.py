@@ -25,6 +25,7 @@ from socsim.compiler.graph import Graph, GraphError
 from socsim.compiler.lower_backward import Backward
 from socsim.compiler.lower_blocks import Blocks
 from socsim.compiler.lower_calibrate import Calibration
+from socsim.compiler.lower_compensate import CompensationBuffers, compensate_program, plan_compensation
 from socsim.compiler.lower_errors import ErrorQuantiser
 from socsim.compiler.lower_forward import Forward
 from socsim.compiler.lower_network import Network, network
@@ -73,6 +74,8 @@ class Compiled:
     """Where ``evaluate`` leaves the last micro-batch's logits: (symbol, first word in it, words)."""
     staging: StagingPlan | None = None
     """How activations and gradients are staged through DRAM (None: not staged, every tensor has its own symbol)."""
+    compensate: Program | None = None
+    """Global drift compensation (socsim.compiler.lower_compensate; None: not compiled)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class Lowering:
     """The forward pass whose blocks record the calibration's readings."""
     pipelined: PipelinedEvaluation | None
     """The pipelined evaluation (None: sequential datapath)."""
+    compensation: CompensationBuffers | None = None
+    """Global drift compensation's words (None: not compiled)."""
 
     @property
     def logits(self) -> Buffer:
@@ -121,26 +126,29 @@ class Lowering:
         if self.calibration is not None:
             texts["calibrate"] = _strip_init(calibrate_program(asm, net, tensors, self.reading_forward,
                                                                self.calibration))
+        if self.compensation is not None:
+            texts["compensate"] = _strip_init(compensate_program(asm, net, self.layout.tiles, self.compensation))
         return texts
 
 
 def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
              n_test: int, staged: bool = False, weight_scale: dict[str, float] | None = None,
-             inference: bool = False) -> Lowering:
+             inference: bool = False, compensation: bool = False) -> Lowering:
     """Plan the buffers of micro-batch ``microbatch`` and compose the emitters (a GraphError, or a CapacityError
     naming the memory, if it cannot); ``staged``: activations and gradients staged through DRAM, their SRAM pool
     planned from a recording of the training micro-batch (socsim.compiler.lower_tensors); ``weight_scale``: the
     layers' weight scales, given (socsim.compiler.lower_network.network)."""
-    net = network(graph, cfg, train, microbatch, n_train, n_test, staged, weight_scale, inference)
+    net = network(graph, cfg, train, microbatch, n_train, n_test, staged, weight_scale, inference, compensation)
     asm = Asm(graph.name)
     if inference:
         declare_data(asm, net, None)
     layout = plan_memory(net, asm)
+    gdc = plan_compensation(net, asm) if compensation else None
     acts, params, scratch = layout.activations, layout.parameters, layout.scratch
     tensors = Tensors(asm, net, layout.tensor_names(), layout.tensor_buffers())
     errors = ErrorQuantiser(asm, net, layout.errors)
     blocks = Blocks(asm, net, layout.tiles, acts.input_scale, params.weight_copy, scratch.block_target,
-                    scratch.block_mask, errors)
+                    scratch.block_mask, errors, drift_scale=None if gdc is None else gdc.scale)
     forward = Forward(asm, net, tensors, params, scratch, blocks)
     backward = Backward(asm, net, acts, tensors, params, scratch, blocks, errors)
     if staged:
@@ -154,7 +162,7 @@ def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, 
     pipelined = (PipelinedEvaluation(asm, net, acts, params, layout.pipeline)
                  if layout.pipeline is not None else None)
     return Lowering(net, asm, layout, tensors, errors, blocks, forward, backward, update, calibration,
-                    reading_forward, pipelined)
+                    reading_forward, pipelined, gdc)
 
 
 def _strip_init(text: str) -> str:
@@ -170,22 +178,23 @@ def _strip_init(text: str) -> str:
 
 def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
                      microbatch: int | None = None, weight_scale: dict[str, float] | None = None,
-                     inference: bool = False) -> Compiled:
+                     inference: bool = False, compensation: bool = False) -> Compiled:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples (:func:`_compile`);
     a graph that does not fit is one CapacityError listing every field to raise and its least value
     (socsim.compiler.shortfalls). ``inference``: only what inference needs (``init``, ``evaluate``, ``calibrate``;
-    socsim.compiler.lower_network.Network.inference), so the capacity checks count only that."""
+    socsim.compiler.lower_network.Network.inference), so the capacity checks count only that; ``compensation``
+    adds global drift compensation to them (socsim.compiler.lower_compensate)."""
     try:
-        return _compile(graph, cfg, n_train, n_test, microbatch, weight_scale, inference)
+        return _compile(graph, cfg, n_train, n_test, microbatch, weight_scale, inference, compensation)
     except CapacityError as exc:
         # the least values are those of the smallest micro-batch (the last one tried): search with it alone
         raise every_shortfall(exc, cfg, lambda c: _compile(graph, c, n_train, n_test, microbatch or 1,
-                                                           weight_scale, inference)) from None
+                                                           weight_scale, inference, compensation)) from None
 
 
 def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
              microbatch: int | None = None, weight_scale: dict[str, float] | None = None,
-             inference: bool = False) -> Compiled:
+             inference: bool = False, compensation: bool = False) -> Compiled:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples.
 
     The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``); a graph
@@ -200,7 +209,7 @@ def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
 
     def plan(staged: bool):
         return fit(lambda m: lowering(graph, cfg, t, m, n_train, n_test - n_test % m, staged, weight_scale,
-                                      inference),
+                                      inference, compensation),
                    candidates, cfg, graph.name, STAGED_NOTE if staged else "")
     staging = cfg.compiler.staging
     if inference:  # staging is planned from the training micro-batch; the evaluation keeps its tensors in SRAM
@@ -227,7 +236,8 @@ def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     memory = MemoryPlan(net.microbatch, (*uses, imem), staged=low.tensors.staged_words)
     return Compiled(programs["init"], programs.get("train_epoch"), programs["evaluate"], programs.get("calibrate"),
                     net.microbatch, n_train // t.batch, net.n_test, net.placement, texts, memory,
-                    (logits.name, logits.base, net.microbatch * net.classes), low.tensors.plan)
+                    (logits.name, logits.base, net.microbatch * net.classes), low.tensors.plan,
+                    programs.get("compensate"))
 
 
 def memory_plan(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,

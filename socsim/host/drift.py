@@ -24,12 +24,20 @@ from socsim.locks import FolderLock
 from socsim.runfolder.files import CHECKPOINT, DRIFT, CheckpointError, read_checkpoint, write_frame
 from socsim.runfolder.runargs import RunArgs
 
+COMPENSATIONS = ("none", "global")
+"""``socsim drift --compensation``: none, or global drift compensation (socsim.compiler.lower_compensate)."""
+
 
 def evaluate_drift(run_dir: Path, times: list[float],
-                   measured: Callable[[dict[str, Any]], None] | None = None, repeats: int = 1) -> pd.DataFrame:
+                   measured: Callable[[dict[str, Any]], None] | None = None, repeats: int = 1,
+                   compensation: str = "none") -> pd.DataFrame:
     """Accuracy (mean and std over ``repeats`` evaluations) and evaluation energy at ``times`` seconds after the
     run's last checkpointed epoch, written to the run folder's drift table; ``measured`` hears each row as it is
-    measured."""
+    measured. ``compensation = "global"``: the compensate program stores each layer's reference reading at the end
+    of training and, at each time, sets the layers' drift scales before the evaluations. The table keeps the rows
+    of the other compensation (one curve each)."""
+    if compensation not in COMPENSATIONS:
+        raise ValueError(f"compensation {compensation!r}: expected one of {', '.join(COMPENSATIONS)}")
     if repeats < 1:
         raise ValueError(f"repeats = {repeats}: expected at least 1")
 
@@ -40,21 +48,30 @@ def evaluate_drift(run_dir: Path, times: list[float],
     state = read_checkpoint(run_dir)["trainer"]
     cfg, graph, data = run_inputs(run, run_dir)
     try:
-        trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=state)
+        trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=state, inference=True,
+                              compensation=compensation == "global")
     except StateMismatch as exc:
         raise CheckpointError(f"{run_dir / CHECKPOINT}: does not fit the run's graph and config: {exc}") from None
     end_s = trainer.seconds()
+    if compensation == "global":
+        trainer.compensate(reference=True)  # the reference readings, at the end of training
     rows = []
     for t in times:
         trainer.idle_until(max(end_s + t, trainer.seconds()))
+        cycles = trainer.compensate(reference=False).cycles if compensation == "global" else 0
         acc, result = trainer.evaluate()
         accs = [acc] + [trainer.evaluate()[0] for _ in range(repeats - 1)]
         rows.append({"epoch": trainer.epoch, "seconds_after_training": t, "test_accuracy": float(np.mean(accs)),
                      "test_accuracy_std": float(np.std(accs, ddof=1)) if repeats > 1 else 0.0,
-                     "repeats": repeats, "eval_energy_pj": result.energy_pj, "eval_cycles": result.cycles})
+                     "repeats": repeats, "compensation": compensation, "compensate_cycles": cycles,
+                     "eval_energy_pj": result.energy_pj, "eval_cycles": result.cycles})
         if measured is not None:
             measured(rows[-1])
     frame = pd.DataFrame(rows)
     with FolderLock(run_dir, "run folder"):
+        if (run_dir / DRIFT).is_file():  # keep the other compensation's curve
+            old = pd.read_csv(run_dir / DRIFT)
+            if "compensation" in old:
+                frame = pd.concat([old[old["compensation"] != compensation], frame], ignore_index=True)
         write_frame(run_dir / DRIFT, frame)
-    return frame
+    return frame[frame["compensation"] == compensation].reset_index(drop=True)

@@ -61,10 +61,11 @@ class ChipTrainer:
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
                  state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast",
-                 parameters: ModelParameters | None = None, inference: bool = False):
+                 parameters: ModelParameters | None = None, inference: bool = False, compensation: bool = False):
         """``parameters``: a model's weights (socsim.host.parameters) the init program programs instead of the
         graph's initial ones, each layer scaled onto the devices by its own alpha; ``state``: a checkpoint's;
-        ``inference``: compile only what inference needs (no training program)."""
+        ``inference``: compile only what inference needs (no training program); ``compensation``: with it, global
+        drift compensation (:meth:`compensate`)."""
         if state is not None and parameters is not None:
             raise ValueError("a saved state and model parameters: give one (the state holds its own weights)")
         self.graph, self.cfg, self.data = graph, cfg, data
@@ -76,7 +77,7 @@ class ChipTrainer:
                              "be left out; use a divisor of the batch")
         scales = None if parameters is None else parameters.weight_scales(cfg.tiles.physics.w_max)
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch,
-                                                   scales, inference)
+                                                   scales, inference, compensation)
         if self.compiled.test_examples < 1:
             raise ValueError(f"{len(data.y_test)} test example(s) are fewer than one micro-batch of "
                              f"{self.compiled.microbatch} images; give at least {self.compiled.microbatch} test "
@@ -235,6 +236,14 @@ class ChipTrainer:
         if cycle < self.soc.env.now:
             raise ValueError(f"idle_until({seconds} s): the chip is already at {self.seconds()} s")
         self.soc.restore_time(cycle)
+
+    def compensate(self, reference: bool) -> Result:
+        """Run the ``compensate`` program: store each layer's reference reading (``reference``, right after
+        programming) or measure it again and set the layers' drift scales (socsim.compiler.lower_compensate)."""
+        if self.compiled.compensate is None:
+            raise ValueError("global drift compensation was not compiled (ChipTrainer(..., compensation=True))")
+        self.write("gdc_mode", np.array([0.0 if reference else 1.0], np.float32))
+        return self.soc.run(self.compiled.compensate, outputs=())
 
     def evaluate(self) -> tuple[float | None, Result]:
         """Test accuracy and the evaluation run; accuracy None in timing-only mode (not measured)."""

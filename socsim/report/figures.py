@@ -167,14 +167,17 @@ def accuracy_curve(metrics: pd.DataFrame) -> Figure:
 
 
 def drift_curve(drift: pd.DataFrame) -> Figure:
-    """Test accuracy (%) against time after training (s, log scale) from ``socsim drift``'s table, with +- one
-    standard deviation of the repeats when it has them."""
+    """Test accuracy (%) against time after training (s, log scale) from ``socsim drift``'s table, one curve per
+    compensation, with +- one standard deviation of the repeats when it has them."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    t = drift["seconds_after_training"].clip(lower=1e-3)
-    std = drift["test_accuracy_std"] * 100 if "test_accuracy_std" in drift else None
-    repeats = int(drift["repeats"].max()) if "repeats" in drift else 1
-    ax.errorbar(t, drift["test_accuracy"] * 100, yerr=std, fmt="o-", capsize=3,
-                label=f"mean +- std of {repeats} read-noise draws" if repeats > 1 else "one evaluation")
+    groups = drift.groupby("compensation", sort=True) if "compensation" in drift else [("none", drift)]
+    for compensation, rows in groups:
+        t = rows["seconds_after_training"].clip(lower=1e-3)
+        std = rows["test_accuracy_std"] * 100 if "test_accuracy_std" in rows else None
+        repeats = int(rows["repeats"].max()) if "repeats" in rows else 1
+        what = "global drift compensation" if compensation == "global" else "no compensation"
+        ax.errorbar(t, rows["test_accuracy"] * 100, yerr=std, fmt="o-", capsize=3,
+                    label=f"{what}: mean +- std of {repeats} draws" if repeats > 1 else what)
     ax.set_xscale("log")
     ax.set_xlabel("time after training (s)")
     ax.set_ylabel("test accuracy (%)")
