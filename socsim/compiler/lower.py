@@ -43,7 +43,7 @@ from socsim.compiler.lower_tensors import Tensors
 from socsim.compiler.lower_update import Update
 from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use, space_uses
 from socsim.compiler.placement import Placement
-from socsim.compiler.shortfalls import every_shortfall
+from socsim.compiler.shortfalls import every_shortfall, text_code_bytes
 from socsim.compiler.staging import StagingPlan
 from socsim.config import Datapath, SocConfig, Staging, TrainConfig
 
@@ -184,23 +184,39 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     (socsim.compiler.shortfalls). ``inference``: only what inference needs (``init``, ``evaluate``, ``calibrate``;
     socsim.compiler.lower_network.Network.inference), so the capacity checks count only that; ``compensation``
     adds global drift compensation to them (socsim.compiler.lower_compensate)."""
+    key = (id(graph), cfg, n_train, n_test, microbatch, inference, compensation)
+    known = _SHORTFALLS.get(key) if weight_scale is None else None
+    if known is not None and known[0] is graph:  # the same graph object failed here just before
+        again = CapacityError(str(known[1]), known[1].space)
+        again.needs = dict(known[1].needs)
+        raise again from None
     try:
         return _compile(graph, cfg, n_train, n_test, microbatch, weight_scale, inference, compensation)
     except CapacityError as exc:
         # the least values are those of the smallest micro-batch (the last one tried): search with it alone
-        raise every_shortfall(exc, cfg, lambda c: _compile(graph, c, n_train, n_test, microbatch or 1,
-                                                           weight_scale, inference, compensation)) from None
+        found = every_shortfall(exc, cfg, lambda c: _compile(graph, c, n_train, n_test, microbatch or 1,
+                                                             weight_scale, inference, compensation, probe=True))
+        if weight_scale is None:
+            if len(_SHORTFALLS) >= 16:
+                _SHORTFALLS.clear()
+            _SHORTFALLS[key] = (graph, found)
+        raise found from None
+
+
+_SHORTFALLS: dict[tuple, tuple[Graph, CapacityError]] = {}
+"""The last capacity errors, by graph object and arguments (the mapping check and the compiler ask in turn)."""
 
 
 def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
              microbatch: int | None = None, weight_scale: dict[str, float] | None = None,
-             inference: bool = False, compensation: bool = False) -> Compiled:
+             inference: bool = False, compensation: bool = False, probe: bool = False) -> Compiled | None:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples.
 
     The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``); a graph
     that fits no micro-batch, or whose programs do not fit the instruction memory, is a CapacityError naming the
     memory and the config field to raise (socsim.compiler.memplan). ``weight_scale`` gives each weight layer's
     alpha (digital weight units per crossbar weight unit) for weights brought from outside (socsim.host.parameters).
+    ``probe``: only whether it fits (the programs' sizes counted from their texts, not assembled; None if it does).
     """
     t = cfg.train
     if n_train < t.batch:
@@ -226,12 +242,18 @@ def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
         low, uses = plan(staging is Staging.ALWAYS)
     net = low.network
     texts = low.programs()
-    programs = {k: isa.assemble(v, f"<{graph.name}.{k}>") for k, v in texts.items()}
-    imem = imem_use({k: p.code_bytes() for k, p in programs.items()}, cfg)
+    if probe:
+        programs = {}
+        imem = imem_use({k: text_code_bytes(v) for k, v in texts.items()}, cfg)
+    else:
+        programs = {k: isa.assemble(v, f"<{graph.name}.{k}>") for k, v in texts.items()}
+        imem = imem_use({k: p.code_bytes() for k, p in programs.items()}, cfg)
     if not imem.ok:
         note = f" {STAGED_NOTE}" if net.staged else ""
         raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}{note}: "
                             f"{imem.problem(cfg, net.microbatch)}")
+    if probe:
+        return None
     logits = low.logits
     memory = MemoryPlan(net.microbatch, (*uses, imem), staged=low.tensors.staged_words)
     return Compiled(programs["init"], programs.get("train_epoch"), programs["evaluate"], programs.get("calibrate"),

@@ -14,6 +14,7 @@ import re
 from dataclasses import replace
 from typing import Callable
 
+from isa.spec import BY_MNEMONIC
 from socsim.compiler.memplan import CapacityError
 from socsim.config import SocConfig
 
@@ -21,6 +22,18 @@ SHORTFALL = re.compile(r"raise ([a-z_]+\.[a-z_]+) to at least (\d+)")
 """How a capacity message names the field to raise and its least value."""
 ROUNDS = 8
 """Recompilations at most (each raises one field)."""
+
+
+def text_code_bytes(text: str) -> int:
+    """Bytes of code of an assembly text without assembling it: each instruction's encoded words by its mnemonic
+    (the encoding's size depends on the opcode alone), so a search need not assemble every attempt."""
+    words = 0
+    for line in text.splitlines():
+        stmt = line.split(";", 1)[0].strip()
+        if not stmt or stmt.startswith(".") or stmt.endswith(":"):
+            continue
+        words += BY_MNEMONIC[stmt.split(None, 1)[0]].words
+    return 4 * words
 
 
 def with_field(cfg: SocConfig, dotted: str, value: int) -> SocConfig:

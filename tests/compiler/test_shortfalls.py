@@ -37,3 +37,12 @@ def test_a_single_shortfall_keeps_its_own_message():
     with pytest.raises(CapacityError, match=r"raise tiles.count to at least 2$") as info:
         compile_training(load_graph(MLP), cfg, 256, 64)
     assert "every shortfall" not in str(info.value)
+
+
+def test_code_bytes_counted_from_the_text_are_the_assembled_ones():
+    from socsim.compiler.shortfalls import text_code_bytes
+    for name in ("mlp", "lenet_wu2023"):
+        compiled = compile_training(load_graph(str(Path(MLP).with_name(f"{name}.toml"))), load_config("wu2023"),
+                                    256, 64)
+        for program, text in compiled.text.items():
+            assert text_code_bytes(text) == getattr(compiled, program).code_bytes(), (name, program)
