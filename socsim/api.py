@@ -159,7 +159,7 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
     read-noise draws (``Inference.accuracies``, ``.accuracy`` their mean, ``.accuracy_std``)."""
     if isinstance(weights, TrainingRun):
         weights = weights.folder.path
-    if (weights is None or is_npz(weights) or str(graph).endswith(".onnx")) and not isinstance(graph, Graph):
+    if (weights is None or is_npz(weights)) and not isinstance(graph, Graph):
         g, params = graph_and_parameters(str(graph), None if weights is None else str(weights), weight_percentile)
         data = load_dataset(dataset, data_path, _config(config or "wu2023").seed)
         return run_inference(g, _config(config or "wu2023"), data, images, microbatch, None, timing_only,

@@ -88,6 +88,8 @@ def test_onnx_initializers_are_the_models_weights(tmp_path, digits, trained):
     npz_run = run_inference(load_graph(MLP), cfg, digits, images=128, parameters=from_npz)
     assert onnx_run.accuracy == npz_run.accuracy  # the same weights, the same chip: the same numbers
     assert onnx_run.accuracy == pytest.approx(onnx_run.software_accuracy, abs=0.005)
+    with pytest.raises(ValueError, match="an ONNX model brings its own weights"):
+        graph_and_parameters(path, tmp_path / "mlp.npz")
 
 
 def test_repeats_draw_independent_read_noise_reproducibly(tmp_path, digits, trained):

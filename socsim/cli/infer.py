@@ -84,7 +84,7 @@ def _inputs(args: argparse.Namespace) -> tuple[SocConfig, object, str, str | Non
     """(config, graph, dataset name, data path, microbatch, images, model parameters) from the arguments, or from
     the run folder of ``--weights`` (its saved config.json and run.json: by default its test images; a GRAPH given
     must be the run's graph)."""
-    if args.weights is None or is_npz(args.weights) or str(args.graph or "").endswith(".onnx"):
+    if args.weights is None or is_npz(args.weights):
         if not args.graph:
             raise ValueError("socsim infer needs a GRAPH (or --weights RUN_DIR)")
         graph, params = graph_and_parameters(args.graph, args.weights, args.weight_percentile)
