@@ -29,6 +29,7 @@ from socsim.configtools import to_mapping
 from socsim.fileio import write_text
 from socsim.host.data import DEFAULT_DATASET, load_dataset
 from socsim.host.inference import Inference, run_inference
+from socsim.host.parameters import graph_and_parameters, is_npz
 from socsim.host.seeds import train_seeds
 from socsim.host.train import run_training
 from socsim.locks import FolderLock
@@ -65,7 +66,7 @@ def _check_args(**values: object) -> None:
     """The command line's checks of the API's arguments: counts are positive integers (or None), flags booleans,
     names strings; ValueError naming the argument otherwise."""
     for name, value in values.items():
-        if name in ("epochs", "train_examples", "test_examples", "microbatch", "images", "seeds"):
+        if name in ("epochs", "train_examples", "test_examples", "microbatch", "images", "seeds", "repeats"):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{name}={value!r}: expected a positive integer (1 or more)")
         elif name in ("timing_only", "timeline", "baseline"):
@@ -232,14 +233,24 @@ def train(graph: str | Path | Graph, config: str | SocConfig = "wu2023", dataset
 
 def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, dataset: str = DEFAULT_DATASET,
           weights: str | Path | TrainingRun | None = None, images: int | None = None, microbatch: int | None = None,
-          data_path: str | None = None, timing_only: bool = False) -> Inference:
+          data_path: str | None = None, timing_only: bool = False, repeats: int = 1,
+          weight_percentile: float = 100.0) -> Inference:
     """Inference over the first ``images`` test images (``socsim infer``) on ``config`` (default wu2023).
     ``weights``: a run folder (or a :class:`TrainingRun`) whose trained state is loaded, on the config the run saved
-    (``config`` must then be None)."""
-    _check_args(dataset=dataset, images=images, microbatch=microbatch, data_path=data_path, timing_only=timing_only)
+    (``config`` must then be None); or a ``.npz`` of a TOML graph's parameters (socsim.host.parameters). An ONNX
+    graph given by its path brings its initializers as its weights. ``repeats``: evaluations, each with its own
+    read-noise draws (``Inference.accuracies``, ``.accuracy`` their mean, ``.accuracy_std``)."""
+    _check_args(dataset=dataset, images=images, microbatch=microbatch, data_path=data_path, timing_only=timing_only,
+                repeats=repeats)
     if isinstance(weights, TrainingRun):
         weights = weights.folder.path
-    _check_type("weights", weights if weights is not None else "", (str, Path), "a run folder or a TrainingRun")
+    _check_type("weights", weights if weights is not None else "", (str, Path),
+                "a run folder, a TrainingRun or a .npz of parameters")
+    if (weights is None or is_npz(weights)) and not isinstance(graph, Graph):
+        g, params = graph_and_parameters(str(graph), None if weights is None else str(weights), weight_percentile)
+        data = load_dataset(dataset, data_path, _config(config or "wu2023").seed)
+        return run_inference(g, _config(config or "wu2023"), data, images, microbatch, None, timing_only,
+                             parameters=params, repeats=repeats)
     if weights is None:
         cfg = _config(config or "wu2023")
     elif config is not None:
@@ -250,4 +261,4 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
         cfg = saved.saved_config(Path(weights))
         images = images if images is not None else saved.test_examples  # the run's own test images by default
     data = load_dataset(dataset, data_path, cfg.seed)
-    return run_inference(_graph(graph), cfg, data, images, microbatch, weights, timing_only)
+    return run_inference(_graph(graph), cfg, data, images, microbatch, weights, timing_only, repeats=repeats)

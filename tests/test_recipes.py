@@ -112,11 +112,27 @@ def _trained(tmp_path, preset: str) -> str:
 
 def test_drift_lowers_pcm_accuracy_and_leaves_ideal_devices_alone(tmp_path, capsys):
     pcm = _trained(tmp_path, "pcm_hic")
-    assert main(["drift", pcm, "--after", "0,31536000000", "--quiet"]) == 0
+    assert main(["drift", pcm, "--after", "0,31536000000", "--repeats", "3"]) == 0
+    assert "(3 draws)" in capsys.readouterr().out
     table = pd.read_csv(f"{pcm}/{DRIFT}")
-    assert list(table.seconds_after_training) == [0, 31536000000]
+    assert list(table.seconds_after_training) == [0, 31536000000] and list(table.repeats) == [3, 3]
     fresh, aged = table.test_accuracy
     assert fresh > 0.5 and aged < fresh - 0.05  # 1000 years of drift: conductances have decayed
+    assert (table.test_accuracy_std > 0).all(), "each repeat draws its own read noise"
+    assert main(["drift", pcm, "--after", "0,31536000000", "--repeats", "3", "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(f"{pcm}/{DRIFT}"), table)  # the draws are reproducible
+    # global drift compensation: the compensate program's reference at the end of training, scales at each time
+    assert main(["drift", pcm, "--after", "0,31536000000", "--repeats", "3", "--compensation", "global",
+                 "--quiet"]) == 0
+    both = pd.read_csv(f"{pcm}/{DRIFT}")
+    assert sorted(set(both.compensation)) == ["global", "none"] and (both.compensate_cycles > 0).sum() == 2
+    comp = both[both.compensation == "global"].test_accuracy.to_numpy()
+    assert comp[1] > aged + 0.05, "compensation should recover most of what 1000 years of drift cost"
+    assert abs(comp[0] - fresh) < 0.05  # at once, nothing to compensate
+    from socsim.report.report import run_figures
+    from socsim.runfolder.read import load_run
+    figure, caption = run_figures(load_run(pcm))["drift"]  # socsim report draws the curves
+    assert "drift.csv" in caption and figure.axes[0].get_xscale() == "log" and len(figure.axes[0].containers) == 2
     ideal = _trained(tmp_path, "ideal")
     assert main(["drift", ideal, "--after", "0,3600,31536000000", "--quiet"]) == 0
     assert pd.read_csv(f"{ideal}/{DRIFT}").test_accuracy.nunique() == 1

@@ -1,4 +1,5 @@
-"""``socsim compile``: a network graph compiled to its training programs, or its mapping onto the tiles."""
+"""``socsim compile``: a network graph compiled to its training programs (or, ``--infer``, only what inference
+needs), or its mapping onto the tiles."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     graph = load_graph(args.graph)
     if args.mapping:
-        text, plan = mapping_check(graph, cfg, args.train_examples, args.test_examples)
+        text, plan = mapping_check(graph, cfg, args.train_examples, args.test_examples, args.infer)
         print(text)
         return EXIT_OK if plan.ok else EXIT_ERROR  # the plan printed, and a script sees that it does not fit
-    compiled = compile_training(graph, cfg, args.train_examples, args.test_examples)
-    print(f"{graph.name} on {cfg.name}: scheme {cfg.train.scheme.value}, batch {cfg.train.batch}, micro-batch "
-          f"{compiled.microbatch}, {compiled.batches_per_epoch} batches per epoch")
+    compiled = compile_training(graph, cfg, args.train_examples, args.test_examples, inference=args.infer)
+    if args.infer:
+        print(f"{graph.name} on {cfg.name}: inference only, micro-batch {compiled.microbatch}")
+    else:
+        print(f"{graph.name} on {cfg.name}: scheme {cfg.train.scheme.value}, batch {cfg.train.batch}, micro-batch "
+              f"{compiled.microbatch}, {compiled.batches_per_epoch} batches per epoch")
     print(compiled.placement.table())
     for name in ("init", "train_epoch", "evaluate", "calibrate"):
         prog = getattr(compiled, name)
@@ -39,6 +43,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
                            ("evaluate", stem.with_suffix(".eval.s")), ("calibrate", stem.with_suffix(".cal.s"))):
             if name not in compiled.text:
                 continue
+            if args.infer and name == "evaluate":
+                path = out  # no training program: -o names the evaluation program's file
             write_text(path, compiled.text[name])
             written[name] = path
             print(f"{name} -> {path}")
@@ -56,7 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mapping", action="store_true",
                    help="print per layer: crossbars, row/col blocks, utilization, MVMs and tile operations per image")
     p.add_argument("-o", "--output", metavar="NET.s",
-                   help="write the training-epoch assembly here, and NET.init.s / NET.eval.s (/ NET.cal.s) beside it, "
-                        "with NET.bundle: init then eval, which socsim run NET.bundle runs")
+                   help="write the training-epoch assembly here (with --infer: the evaluation program), and "
+                        "NET.init.s / NET.eval.s (/ NET.cal.s) beside it, with NET.bundle: init then eval, which "
+                        "socsim run NET.bundle runs")
     p.add_argument("--train-examples", type=positive_int, default=4000, help="training set size (default 4000)")
     p.add_argument("--test-examples", type=positive_int, default=1000, help="test set size (default 1000)")
+    p.add_argument("--infer", action="store_true",
+                   help="compile only what inference needs (init, evaluate, calibrate: no training program, "
+                        "gradients, optimizer state or update scratch; the weights' copy in DRAM), as socsim infer "
+                        "does; the memory plan (--mapping) and the capacity checks count only that")

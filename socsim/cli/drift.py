@@ -8,9 +8,10 @@ import math
 import sys
 from pathlib import Path
 
+from socsim.argtypes import positive_int
 from socsim.cli.commands import command
 from socsim.exits import EXIT_OK
-from socsim.host.drift import evaluate_drift
+from socsim.host.drift import COMPENSATIONS, evaluate_drift
 from socsim.locks import FolderLock
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.files import CHECKPOINT, DRIFT, LEGACY_CHECKPOINT
@@ -36,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--after", default="1,60,3600,86400",
                    help="comma-separated seconds after training, ascending (default: 1,60,3600,86400)")
     p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)
+    p.add_argument("--repeats", type=positive_int, default=1,
+                   help="evaluations at each time, each with its own read-noise draws; accuracy as mean +- std")
+    p.add_argument("--compensation", choices=COMPENSATIONS, default="none",
+                   help="global: global drift compensation as instructions (a reference reading of a known input per "
+                        "layer at the end of training, the layer's outputs scaled by reference / now before each "
+                        "evaluation; Joshi et al. 2020); drift.csv keeps one curve per compensation")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -45,11 +52,15 @@ def cmd_drift(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{run_dir / CHECKPOINT}: no checkpoint; train first with 'socsim train'")
     with FolderLock(run_dir, "run folder", create=False):  # a train --force or another drift waits its turn
         check_unedited(run_dir, args.accept_edits)
-        evaluate_drift(run_dir, parse_times(args.after), measured=None if args.quiet else _print_row)
+        evaluate_drift(run_dir, parse_times(args.after), measured=None if args.quiet else _print_row,
+                       repeats=args.repeats, compensation=args.compensation)
     if not args.quiet:
         print(f"wrote {run_dir / DRIFT}", file=sys.stdout)
     return EXIT_OK
 
 
 def _print_row(row: dict) -> None:
-    print(f"{row['seconds_after_training']:>12.6g} s after training: test accuracy {row['test_accuracy']:.2%}")
+    spread = f" +- {row['test_accuracy_std']:.2%} ({row['repeats']} draws)" if row["repeats"] > 1 else ""
+    comp = " (global drift compensation)" if row["compensation"] == "global" else ""
+    print(f"{row['seconds_after_training']:>12.6g} s after training: test accuracy {row['test_accuracy']:.2%}{spread}"
+          f"{comp}")

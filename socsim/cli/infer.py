@@ -1,5 +1,6 @@
 """``socsim infer``: run a graph's evaluation program over a batch of test images and print latency, energy and
-throughput per image, TOPS/W and, with trained weights (``--weights RUN_DIR``), accuracy."""
+throughput per image, TOPS/W and, with a model's weights (an ONNX graph's initializers, ``--weights FILE.npz`` for
+a TOML graph, or a training run's state: ``--weights RUN_DIR``), accuracy (mean +- std over ``--repeats``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
 from socsim.host.data import DEFAULT_DATASET, load_dataset
 from socsim.host.inference import PIPELINED_WITH_WEIGHTS, Inference, inference_json, run_inference
+from socsim.host.parameters import ModelParameters, graph_and_parameters, is_npz
 from socsim.locks import reader_lock
 from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
@@ -32,16 +34,40 @@ def _count(value: float) -> str:
     return fmt_sig(value) if value < 1000 else f"{value:,.0f}"
 
 
+def _accuracy(inf: Inference) -> str:
+    """``87.30%``, or ``87.10% +- 0.35% (3 read-noise draws)`` with repeats; why it is not measured otherwise."""
+    if inf.accuracy is None:
+        given = inf.weights or inf.parameters
+        return "not measured (" + ("timing only" if given else "no trained weights") + ")"
+    if inf.accuracy_std is None:
+        return f"{inf.accuracy:.2%}"
+    return f"{inf.accuracy:.2%} +- {inf.accuracy_std:.2%} ({len(inf.accuracies)} read-noise draws)"
+
+
+def _deploy_lines(inf: Inference) -> list[str]:
+    """The software baseline and the deploy run, when the model's own weights were programmed."""
+    if inf.deploy is None:
+        return []
+    d = inf.deploy
+    lines = []
+    if inf.software_accuracy is not None:
+        lines.append(f"software      {inf.software_accuracy:.2%} (numpy FP32, the same weights and images)")
+    lines.append(f"deploy        {d.cycles:,} cycles ({fmt_time(d.cycles / inf.cfg.clock_hz)}), "
+                 f"{fmt_energy(d.energy_pj)}, {inf.deploy_cells_written:,.0f} device writes (init program"
+                 f"{', then calibrate' if inf.cfg.train.calibration_images else ''})")
+    return lines
+
+
 def inference_summary(inf: Inference) -> str:
     """The headline lines of an inference job, then the run's summary (per component and per layer)."""
     r, cfg = inf.result, inf.cfg
     source = (f"trained weights of {inf.weights} (epoch {inf.epoch})" if inf.weights else
+              f"the model's weights from {inf.parameters}" if inf.parameters else
               "initial weights (give --weights RUN_DIR for trained ones)")
-    acc = (f"{inf.accuracy:.2%}" if inf.accuracy is not None else
-           "not measured (" + ("timing only" if inf.weights else "no trained weights") + ")")
     lines = [f"{inf.graph.name} on {cfg.name}: {inf.images} test images of {inf.dataset}, micro-batch "
              f"{inf.microbatch}, {source}",
-             f"accuracy      {acc}",
+             f"accuracy      {_accuracy(inf)}",
+             *_deploy_lines(inf),
              f"latency       {fmt_time(inf.latency_per_image_s)} per image ({r.cycles:,} cycles at "
              f"{cfg.clock_hz / 1e6:g} MHz for {inf.images} images)",
              f"throughput    {_count(inf.images_per_s)} images/s",
@@ -55,15 +81,17 @@ def inference_summary(inf: Inference) -> str:
     return "\n".join(lines)
 
 
-def _inputs(args: argparse.Namespace):
-    """(config, graph, dataset name, data path, microbatch, images) from the arguments, or from the run folder of
-    ``--weights`` (its saved config.json and run.json: by default its test images; a GRAPH given must be the run's
-    graph)."""
-    if args.weights is None:
+def _inputs(args: argparse.Namespace) -> tuple[SocConfig, object, str, str | None, int | None, int | None,
+                                               ModelParameters | None]:
+    """(config, graph, dataset name, data path, microbatch, images, model parameters) from the arguments, or from
+    the run folder of ``--weights`` (its saved config.json and run.json: by default its test images; a GRAPH given
+    must be the run's graph)."""
+    if args.weights is None or is_npz(args.weights):
         if not args.graph:
             raise ValueError("socsim infer needs a GRAPH (or --weights RUN_DIR)")
-        return (load_config(args.config or DEFAULT_CONFIG), load_graph(args.graph), args.dataset or DEFAULT_DATASET,
-                args.data_path, args.microbatch, args.images)
+        graph, params = graph_and_parameters(args.graph, args.weights, args.weight_percentile)
+        return (load_config(args.config or DEFAULT_CONFIG), graph, args.dataset or DEFAULT_DATASET,
+                args.data_path, args.microbatch, args.images, params)
     run_dir = Path(args.weights)
     check_unedited(run_dir, args.accept_edits)
     run = RunArgs.load(run_dir)
@@ -78,7 +106,7 @@ def _inputs(args: argparse.Namespace):
         raise ValueError(f"{graph_path}: not the graph the run {run_dir} was trained on (its SHA-256 differs from "
                          f"run.json's)")
     return (run.saved_config(run_dir), load_graph(graph_path), args.dataset or run.dataset,
-            args.data_path or run.data_path, args.microbatch or run.microbatch, args.images or run.test_examples)
+            args.data_path or run.data_path, args.microbatch or run.microbatch, args.images or run.test_examples, None)
 
 
 def pipelined(cfg: SocConfig, weights: str | None) -> SocConfig:
@@ -90,18 +118,20 @@ def pipelined(cfg: SocConfig, weights: str | None) -> SocConfig:
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
-    if args.weights is None:
+    if args.weights is None or is_npz(args.weights):
         return _infer(args)
     with reader_lock(args.weights, "run folder"):  # no train --force may replace it meanwhile
         return _infer(args)
 
 
 def _infer(args: argparse.Namespace) -> int:
-    cfg, graph, dataset, data_path, microbatch, images = _inputs(args)
+    cfg, graph, dataset, data_path, microbatch, images, params = _inputs(args)
+    run_dir = args.weights if params is None else None
     if args.pipelined:
-        cfg = pipelined(cfg, args.weights)
+        cfg = pipelined(cfg, run_dir)
     data = load_dataset(dataset, data_path, cfg.seed)
-    inf = run_inference(graph, cfg, data, images, microbatch, args.weights, args.timing_only, args.engine)
+    inf = run_inference(graph, cfg, data, images, microbatch, run_dir, args.timing_only, args.engine, params,
+                        args.repeats)
     print(inference_summary(inf))
     if args.ledger:
         write_text(args.ledger, inf.result.ledger.to_csv(index=False))
@@ -116,14 +146,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``infer`` to the CLI's subcommands."""
     p = command(sub, "infer", cmd_infer, "run a network's inference (evaluation program) on the chip; latency, "
                 "energy, throughput and TOPS/W per image",
-                description="Compile GRAPH, program its weights (the initial ones, or the trained state of a "
-                                   "run folder with --weights), run the evaluation program over a batch of test "
-                                   "images and print latency and energy per image, throughput, TOPS/W of the tiles "
-                                   "and of the chip, the area, and accuracy when trained weights are given.")
+                description="Compile GRAPH, program its weights (an ONNX model's initializers, a .npz file of "
+                                   "a TOML graph's layers with --weights FILE.npz, the trained state of a run folder "
+                                   "with --weights RUN_DIR, else the graph's initial ones), run the evaluation "
+                                   "program over a batch of test images and print latency and energy per image, "
+                                   "throughput, TOPS/W of the tiles and of the chip, the area, and accuracy when "
+                                   "trained weights are given (with a model's weights: beside the numpy baseline's, "
+                                   "and the deploy run that programmed them). docs/api.md lists the .npz keys.")
     p.add_argument("graph", nargs="?", help="network graph (.toml or .onnx); with --weights, the run's by default")
     p.add_argument("--config", help=f"preset name or TOML file (default: {DEFAULT_CONFIG}; with --weights the run's)")
-    p.add_argument("--weights", metavar="RUN_DIR", help="a run folder of socsim train: infer with its trained state")
+    p.add_argument("--weights", metavar="RUN_DIR|FILE.npz",
+                   help="a run folder of socsim train (infer with its trained state), or a .npz of the graph's "
+                        "parameters (keys LAYER.weight, LAYER.bias, BN.scale, BN.bias, BN.mean, BN.var in PyTorch "
+                        "layout)")
     p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)
+    p.add_argument("--weight-percentile", type=float, default=100.0, metavar="P",
+                   help="a model's weights: each layer's P-th percentile of |w| is mapped onto the devices' largest "
+                        "weight (tiles.physics.w_max), larger ones clipped (default 100: the largest |w|)")
+    p.add_argument("--repeats", type=positive_int, default=1,
+                   help="evaluate N times, each run with its own read-noise draws; accuracy as mean +- std")
     p.add_argument("--dataset", help=f"test images from this dataset (default: {DEFAULT_DATASET}, or the run's)")
     p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
     p.add_argument("--images", type=positive_int,

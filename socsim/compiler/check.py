@@ -34,7 +34,9 @@ def mapping_text(mapping: Mapping, placement: str, plan: MemoryPlan) -> str:
     return "\n".join([mapping.table(), placement, *plan.lines()])
 
 
-def mapping_check(graph: Graph, cfg: SocConfig, n_train: int, n_test: int) -> tuple[str, MemoryPlan]:
-    """The text ``socsim compile --mapping`` prints and the memory plan it reports."""
-    plan = memory_plan(graph, cfg, n_train, n_test)
+def mapping_check(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
+                  inference: bool = False) -> tuple[str, MemoryPlan]:
+    """The text ``socsim compile --mapping`` prints and the memory plan it reports (``inference``: of the
+    inference-only programs, ``socsim compile --infer --mapping``)."""
+    plan = memory_plan(graph, cfg, n_train, n_test, inference=inference)
     return mapping_text(map_graph(graph, cfg), placement_line(graph, cfg), plan), plan

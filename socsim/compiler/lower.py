@@ -25,6 +25,7 @@ from socsim.compiler.graph import Graph, GraphError
 from socsim.compiler.lower_backward import Backward
 from socsim.compiler.lower_blocks import Blocks
 from socsim.compiler.lower_calibrate import Calibration
+from socsim.compiler.lower_compensate import CompensationBuffers, compensate_program, plan_compensation
 from socsim.compiler.lower_errors import ErrorQuantiser
 from socsim.compiler.lower_forward import Forward
 from socsim.compiler.lower_network import Network, network
@@ -42,6 +43,7 @@ from socsim.compiler.lower_tensors import Tensors
 from socsim.compiler.lower_update import Update
 from socsim.compiler.memplan import CapacityError, MemoryPlan, fit, imem_use, space_uses
 from socsim.compiler.placement import Placement
+from socsim.compiler.shortfalls import every_shortfall, text_code_bytes
 from socsim.compiler.staging import StagingPlan
 from socsim.config import Datapath, SocConfig, Staging, TrainConfig
 
@@ -54,7 +56,8 @@ class Compiled:
     """The three programs of a network and the facts the host needs to drive them."""
 
     init: Program
-    train_epoch: Program
+    train_epoch: Program | None
+    """None when compiled for inference only (``compile_training(..., inference=True)``)."""
     evaluate: Program
     calibrate: Program | None
     """Sets every forward block's converter full scale from its readings (None: the converters are not
@@ -80,6 +83,8 @@ class Compiled:
     def padding(self) -> int:
         """Blank images that fill the last test micro-batch."""
         return max(self.test_slots - self.test_examples, 0)
+    compensate: Program | None = None
+    """Global drift compensation (socsim.compiler.lower_compensate; None: not compiled)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ class Lowering:
     """The forward pass whose blocks record the calibration's readings."""
     pipelined: PipelinedEvaluation | None
     """The pipelined evaluation (None: sequential datapath)."""
+    compensation: CompensationBuffers | None = None
+    """Global drift compensation's words (None: not compiled)."""
 
     @property
     def logits(self) -> Buffer:
@@ -117,31 +124,40 @@ class Lowering:
         """The text of every program, in emission order (the DRAM data declared first). Call it once: the programs
         share the writer's layer tags and labels, so a second emission would number them on."""
         net, asm, acts, tensors = self.network, self.asm, self.layout.activations, self.tensors
-        declare_data(asm, net, tensors)
-        texts = {"init": init_program(asm, net, self.layout.parameters.weight_copy, self.blocks),
-                 "train_epoch": _strip_init(train_program(asm, net, acts, tensors, self.forward, self.backward,
-                                                          self.update)),
-                 "evaluate": _strip_init(eval_program(asm, net, acts, tensors, self.logits, self.forward,
-                                                      self.pipelined))}
+        if not net.inference:  # inference: declared before the memory plan (lowering)
+            declare_data(asm, net, tensors)
+        texts = {"init": init_program(asm, net, self.layout.parameters.weight_copy, self.blocks)}
+        if not net.inference:
+            texts["train_epoch"] = _strip_init(train_program(asm, net, acts, tensors, self.forward, self.backward,
+                                                             self.update))
+        texts["evaluate"] = _strip_init(eval_program(asm, net, acts, tensors, self.logits, self.forward,
+                                                     self.pipelined))
         if self.calibration is not None:
             texts["calibrate"] = _strip_init(calibrate_program(asm, net, tensors, self.reading_forward,
                                                                self.calibration))
+        if self.compensation is not None:
+            texts["compensate"] = _strip_init(compensate_program(asm, net, self.layout.tiles, self.compensation))
         return texts
 
 
 def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
-             n_test: int, staged: bool = False) -> Lowering:
+             n_test: int, staged: bool = False, weight_scale: dict[str, float] | None = None,
+             inference: bool = False, compensation: bool = False) -> Lowering:
     """Plan the buffers of micro-batch ``microbatch`` and compose the emitters (a GraphError, or a CapacityError
     naming the memory, if it cannot); ``staged``: activations and gradients staged through DRAM, their SRAM pool
-    planned from a recording of the training micro-batch (socsim.compiler.lower_tensors)."""
-    net = network(graph, cfg, train, microbatch, n_train, n_test, staged)
+    planned from a recording of the training micro-batch (socsim.compiler.lower_tensors); ``weight_scale``: the
+    layers' weight scales, given (socsim.compiler.lower_network.network)."""
+    net = network(graph, cfg, train, microbatch, n_train, n_test, staged, weight_scale, inference, compensation)
     asm = Asm(graph.name)
+    if inference:
+        declare_data(asm, net, None)
     layout = plan_memory(net, asm)
+    gdc = plan_compensation(net, asm) if compensation else None
     acts, params, scratch = layout.activations, layout.parameters, layout.scratch
     tensors = Tensors(asm, net, layout.tensor_names(), layout.tensor_buffers())
     errors = ErrorQuantiser(asm, net, layout.errors)
     blocks = Blocks(asm, net, layout.tiles, acts.input_scale, params.weight_copy, scratch.block_target,
-                    scratch.block_mask, errors)
+                    scratch.block_mask, errors, drift_scale=None if gdc is None else gdc.scale)
     forward = Forward(asm, net, tensors, params, scratch, blocks)
     backward = Backward(asm, net, acts, tensors, params, scratch, blocks, errors)
     if staged:
@@ -155,7 +171,7 @@ def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, 
     pipelined = (PipelinedEvaluation(asm, net, acts, params, layout.pipeline)
                  if layout.pipeline is not None else None)
     return Lowering(net, asm, layout, tensors, errors, blocks, forward, backward, update, calibration,
-                    reading_forward, pipelined)
+                    reading_forward, pipelined, gdc)
 
 
 def _strip_init(text: str) -> str:
@@ -170,12 +186,46 @@ def _strip_init(text: str) -> str:
 
 
 def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
-                     microbatch: int | None = None) -> Compiled:
+                     microbatch: int | None = None, weight_scale: dict[str, float] | None = None,
+                     inference: bool = False, compensation: bool = False) -> Compiled:
+    """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples (:func:`_compile`);
+    a graph that does not fit is one CapacityError listing every field to raise and its least value
+    (socsim.compiler.shortfalls). ``inference``: only what inference needs (``init``, ``evaluate``, ``calibrate``;
+    socsim.compiler.lower_network.Network.inference), so the capacity checks count only that; ``compensation``
+    adds global drift compensation to them (socsim.compiler.lower_compensate)."""
+    key = (id(graph), cfg, n_train, n_test, microbatch, inference, compensation)
+    known = _SHORTFALLS.get(key) if weight_scale is None else None
+    if known is not None and known[0] is graph:  # the same graph object failed here just before
+        again = CapacityError(str(known[1]), known[1].space)
+        again.needs = dict(known[1].needs)
+        raise again from None
+    try:
+        return _compile(graph, cfg, n_train, n_test, microbatch, weight_scale, inference, compensation)
+    except CapacityError as exc:
+        # the least values are those of the smallest micro-batch (the last one tried): search with it alone
+        found = every_shortfall(exc, cfg, lambda c: _compile(graph, c, n_train, n_test, microbatch or 1,
+                                                             weight_scale, inference, compensation, probe=True))
+        if weight_scale is None:
+            if len(_SHORTFALLS) >= 16:
+                _SHORTFALLS.clear()
+            _SHORTFALLS[key] = (graph, found)
+        raise found from None
+
+
+_SHORTFALLS: dict[tuple, tuple[Graph, CapacityError]] = {}
+"""The last capacity errors, by graph object and arguments (the mapping check and the compiler ask in turn)."""
+
+
+def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
+             microbatch: int | None = None, weight_scale: dict[str, float] | None = None,
+             inference: bool = False, compensation: bool = False, probe: bool = False) -> Compiled | None:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples.
 
     The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``); a graph
     that fits no micro-batch, or whose programs do not fit the instruction memory, is a CapacityError naming the
-    memory and the config field to raise (socsim.compiler.memplan).
+    memory and the config field to raise (socsim.compiler.memplan). ``weight_scale`` gives each weight layer's
+    alpha (digital weight units per crossbar weight unit) for weights brought from outside (socsim.host.parameters).
+    ``probe``: only whether it fits (the programs' sizes counted from their texts, not assembled; None if it does).
     """
     t = cfg.train
     if n_train < t.batch:
@@ -183,10 +233,13 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     candidates = [microbatch] if microbatch else [m for m in range(t.batch, 0, -1) if t.batch % m == 0]
 
     def plan(staged: bool):
-        return fit(lambda m: lowering(graph, cfg, t, m, n_train, -(-n_test // m) * m, staged), candidates, cfg,
-                   graph.name, STAGED_NOTE if staged else "")
+        return fit(lambda m: lowering(graph, cfg, t, m, n_train, -(-n_test // m) * m, staged, weight_scale,
+                                      inference, compensation),
+                   candidates, cfg, graph.name, STAGED_NOTE if staged else "")
     staging = cfg.compiler.staging
-    if staging is Staging.AUTO:
+    if inference:  # staging is planned from the training micro-batch; the evaluation keeps its tensors in SRAM
+        low, uses = plan(False)
+    elif staging is Staging.AUTO:
         try:
             low, uses = plan(False)
         except CapacityError as exc:
@@ -198,25 +251,32 @@ def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
         low, uses = plan(staging is Staging.ALWAYS)
     net = low.network
     texts = low.programs()
-    programs = {k: isa.assemble(v, f"<{graph.name}.{k}>") for k, v in texts.items()}
-    imem = imem_use({k: p.code_bytes() for k, p in programs.items()}, cfg)
+    if probe:
+        programs = {}
+        imem = imem_use({k: text_code_bytes(v) for k, v in texts.items()}, cfg)
+    else:
+        programs = {k: isa.assemble(v, f"<{graph.name}.{k}>") for k, v in texts.items()}
+        imem = imem_use({k: p.code_bytes() for k, p in programs.items()}, cfg)
     if not imem.ok:
         note = f" {STAGED_NOTE}" if net.staged else ""
         raise CapacityError(f"graph {graph.name!r} does not fit {cfg.name}{note}: "
                             f"{imem.problem(cfg, net.microbatch)}")
+    if probe:
+        return None
     logits = low.logits
     memory = MemoryPlan(net.microbatch, (*uses, imem), staged=low.tensors.staged_words)
-    return Compiled(programs["init"], programs["train_epoch"], programs["evaluate"], programs.get("calibrate"),
+    return Compiled(programs["init"], programs.get("train_epoch"), programs["evaluate"], programs.get("calibrate"),
                     net.microbatch, n_train // t.batch, n_test, net.placement, texts, memory,
-                    (logits.name, logits.base, net.microbatch * net.classes), low.tensors.plan, net.n_test)
+                    (logits.name, logits.base, net.microbatch * net.classes), low.tensors.plan, net.n_test,
+                    programs.get("compensate"))
 
 
 def memory_plan(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
-                microbatch: int | None = None) -> MemoryPlan:
+                microbatch: int | None = None, inference: bool = False) -> MemoryPlan:
     """The memory plan :func:`compile_training` makes, or why it cannot make one (``MemoryPlan.problem``): the same
     code path, so the mapping check and the compiler agree."""
     try:
-        return compile_training(graph, cfg, n_train, n_test, microbatch).memory
+        return compile_training(graph, cfg, n_train, n_test, microbatch, inference=inference).memory
     except CapacityError as exc:
         return MemoryPlan(0, (), str(exc))
     except GraphError as exc:

@@ -35,6 +35,8 @@ class Blocks:
     errors: ErrorQuantiser
     readings: Calibration | None = None
     """Set while emitting the calibration's forward pass: each block's mvm is preceded by its readings."""
+    drift_scale: dict[str, Buffer] | None = None
+    """Global drift compensation: each layer's ``gdc_scale_`` word, multiplied into its MVM outputs (None: off)."""
 
     def mac_blocks(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int) -> None:
         """dst[vectors, cols] = dequant(quant(src[vectors, rows]) @ W) over every block of layer ``name``, with the
@@ -57,6 +59,9 @@ class Blocks:
             a.op("scatter" if p.row_start == 0 else "scadd", dst.at(p.col_start), tout.at())
         a.op("vsclm", dst.at(), dst.at(), scale.at(), vectors * cols, f32(net.alpha[name]),
              note="dequantise: input scale x layer weight scale")
+        if self.drift_scale is not None:
+            a.op("vsclm", dst.at(), dst.at(), self.drift_scale[name].at(), vectors * cols, 1.0,
+                 note="global drift compensation")
 
     def mac_blocks_t(self, name: str, src: Buffer, dst: Buffer, vectors: int, rows: int, cols: int) -> None:
         """dst[vectors, rows] = dequant(quant(src[vectors, cols]) @ W.T): transposed reads of every block."""

@@ -73,6 +73,12 @@ class Network:
     staged: bool = False
     """Activations and gradients share one SRAM pool and are staged through DRAM (socsim.compiler.staging); the
     update transfer works on one block row band at a time (:func:`row_bands`)."""
+    inference: bool = False
+    """Only what inference needs: no training program, no gradients, no optimizer state or update scratch, and
+    the weights' digital copy in DRAM (the host's, read once by ``init``) instead of the accumulator SRAM."""
+    compensation: bool = False
+    """Inference only: global drift compensation (socsim.compiler.lower_compensate): a ``compensate`` program
+    and every MVM output multiplied by its layer's ``gdc_scale_``."""
 
     def size(self, name: str) -> int:
         """Words of one example's output of node ``name``."""
@@ -92,10 +98,15 @@ def _alpha(graph: Graph, cfg: SocConfig, train: TrainConfig, rec: Recipe, name: 
 
 
 def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
-            n_test: int, staged: bool = False) -> Network:
+            n_test: int, staged: bool = False, weight_scale: dict[str, float] | None = None,
+            inference: bool = False, compensation: bool = False) -> Network:
     """The facts of ``graph`` for micro-batch ``microbatch`` (``staged``: through DRAM); a GraphError if the
-    lowering cannot compile it."""
+    lowering cannot compile it. ``weight_scale``: each weight layer's alpha, given (weights brought from outside:
+    socsim.host.parameters) instead of the training scheme's."""
     pipelined = cfg.compiler.datapath is Datapath.PIPELINED
+    if compensation and (not inference or pipelined):
+        raise GraphError(f"graph {graph.name!r} on {cfg.name}: global drift compensation is compiled into the "
+                         "inference-only programs of the sequential datapath")
     if staged and pipelined:
         raise GraphError(f"graph {graph.name!r} on {cfg.name}: compiler.staging stages the sequential programs' "
                          "tensors through DRAM; the pipelined datapath keeps its own layouts in SRAM (use "
@@ -128,7 +139,9 @@ def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n
     return Network(graph, cfg, train, microbatch, n_train, n_test, order, rec, on_arrays, logits, fanout, weighted,
                    pipelined, place_blocks(graph, cfg),
                    int(np.prod(graph.input.layer.shape)), int(np.prod(graph.shape(logits))), train.in_bits,
-                   {n.name: _alpha(graph, cfg, train, rec, n.name) for n in graph.weight_nodes()}, staged)
+                   {n.name: (_alpha(graph, cfg, train, rec, n.name) if weight_scale is None
+                             else float(weight_scale[n.name])) for n in graph.weight_nodes()}, staged, inference,
+                   compensation)
 
 
 def row_bands(net: Network, name: str) -> list[tuple[int, int, list[PlacedBlock]]]:

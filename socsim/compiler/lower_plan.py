@@ -171,7 +171,8 @@ def plan_memory(net: Network, asm: Asm) -> MemoryLayout:
     scratch = plan_scratch(net, asm, activations, parameters, needs)
     linear = [net.microbatch * net.graph.weight_shape(n.name)[1] for n in net.graph.weight_nodes()
               if isinstance(n.layer, Linear)]
-    errors = plan_errors(net, asm, max(linear + [parameters.band_words.get("dcol", 0)]))
+    errors = (ErrorBuffers(None, None) if net.inference else
+              plan_errors(net, asm, max(linear + [parameters.band_words.get("dcol", 0)])))
     tiles = plan_tiles(net, asm, parameters, needs)
     calibration = plan_calibration(net, asm)
     pipeline = (place_pipeline(net, needs, scratch.pipelined, activations.output, tiles.slots)
@@ -192,7 +193,7 @@ def plan_activations(net: Network, asm: Asm) -> ActivationBuffers:
             isinstance(node.layer, ReLU) and net.fanout[inp] == 1
             and not isinstance(net.graph.node(inp).layer, Input)))
         output[node.name] = output[inp] if alias else tensor(net, a, f"a_{node.name}", words)
-        if net.weighted[node.name]:
+        if net.weighted[node.name] and not net.inference:
             shared = alias and net.fanout[inp] == 1 and net.weighted[inp]
             gradient[node.name] = gradient[inp] if shared else tensor(net, a, f"g_{node.name}", words)
     labels = a.buffer("labels", "sram", m)
@@ -218,14 +219,15 @@ def plan_parameters(net: Network, asm: Asm) -> ParameterBuffers:
     for k, node in enumerate(graph.weight_nodes()):
         rows, cols = graph.weight_shape(node.name)
         bound = float(1.0 / np.sqrt(rows))
-        weight_copy[node.name] = a.buffer(f"w_{node.name}", "acc", rows * cols,
+        weight_copy[node.name] = a.buffer(f"w_{node.name}", "dram" if net.inference else "acc", rows * cols,
                                           f"uniform {-bound!r} {bound!r} {t.init_seed + k}")
-        for stem in ("m", "v", "acc", "dw"):  # dw: weight-gradient accumulation
+        for stem in () if net.inference else ("m", "v", "acc", "dw"):  # dw: weight-gradient accumulation
             a.buffer(f"{stem}_{node.name}", "acc", rows * cols)
         if node.layer.bias:
-            for stem in ("b", "mb", "vb"):
+            for stem in ("b",) if net.inference else ("b", "mb", "vb"):
                 a.buffer(f"{stem}_{node.name}", "acc", cols)
-            a.buffer(f"db_{node.name}", "sram", cols)
+            if not net.inference:
+                a.buffer(f"db_{node.name}", "sram", cols)
         if isinstance(node.layer, Conv2d):
             bands[node.name] = _plan_conv(net, asm, node, band_words, pad, gradient_pad)
     for node in net.order:
@@ -234,6 +236,8 @@ def plan_parameters(net: Network, asm: Asm) -> ParameterBuffers:
             ones, zeros = ", ".join(["1.0"] * c), ", ".join(["0.0"] * c)
             a.buffer(f"gb_{node.name}", "acc", 2 * c, f"= {ones}, {zeros}")      # gamma = 1, beta = 0
             a.buffer(f"run_{node.name}", "acc", 2 * c, f"= {zeros}, {ones}")     # running mean 0, var 1
+            if net.inference:
+                continue
             for stem in ("mgb", "vgb", "dgb"):
                 a.buffer(f"{stem}_{node.name}", "acc", 2 * c)
             xhat[node.name] = tensor(net, a, f"xhat_{node.name}", net.microbatch * net.size(node.name))
@@ -274,7 +278,7 @@ def _plan_conv(net: Network, asm: Asm, node: Node, band_words: dict[str, int], p
     if g.ph or g.pw:
         pad[node.name] = tensor(net, asm, f"pad_{node.name}", padded_words)
     inp = node.inputs[0]
-    if net.weighted[inp] and (g.ph or g.pw or net.fanout[inp] > 1):
+    if net.weighted[inp] and (g.ph or g.pw or net.fanout[inp] > 1) and not net.inference:
         gradient_pad[node.name] = tensor(net, asm, f"gpad_{node.name}", padded_words)
     return ny, nx
 
@@ -286,18 +290,19 @@ def plan_scratch(net: Network, asm: Asm, activations: ActivationBuffers, paramet
     blk = max(p.rows * p.cols for p in net.placement.blocks)
     wmax = max((r1 - r0) * graph.weight_shape(n.name)[1] for n in graph.weight_nodes()
                for r0, r1, _ in row_bands(net, n.name))  # the whole layer, or (staged) its largest row band
-    rowsum = a.buffer("rowsum", "sram", max(c for _, c in weights))
+    rowsum = None if net.inference else a.buffer("rowsum", "sram", max(c for _, c in weights))
     gradient_sum = None
     if activations.shared_gradients:
         gradient_sum = a.buffer("gtmp", "sram", net.microbatch * max(net.size(n.name) for n in net.order[:-1]))
     # forward/backward scratch and update scratch are never live together: one symbol holds both
-    groups = [list(parameters.band_words.items()),
-              [("xfer_target", wmax), ("xfer_mask", wmax), ("blk_target", blk), ("blk_mask", blk)]]
+    update = [] if net.inference else [("xfer_target", wmax), ("xfer_mask", wmax)]  # inference: no update transfer
+    groups = [[(k, w) for k, w in parameters.band_words.items() if not (net.inference and k == "dcol")],
+              update + [("blk_target", blk), ("blk_mask", blk)]]
     if pipeline is not None:  # the pipelined evaluation program's activations: dead during training, and vice versa
         groups.append(list(pipeline.sram.items()))
     views = a.views("scratch", "sram", groups)
     return ScratchBuffers(rowsum, gradient_sum, views.get("col"), views.get("ycol"), views.get("dcol"),
-                          views["xfer_target"], views["xfer_mask"], views["blk_target"], views["blk_mask"],
+                          views.get("xfer_target"), views.get("xfer_mask"), views["blk_target"], views["blk_mask"],
                           {k: views[k] for k in (pipeline.sram if pipeline is not None else ())})
 
 

@@ -39,13 +39,16 @@ def lanes(asm: Asm, reduced: tuple[str, ...], private_dram: tuple[str, ...] = ()
     return LaneSymbols(private, reduce)
 
 
-def declare_data(asm: Asm, net: Network, tensors: Tensors) -> None:
-    """The DRAM symbols the host loads the dataset into (socsim.host.training), then the staged tensors' homes."""
+def declare_data(asm: Asm, net: Network, tensors: Tensors | None) -> None:
+    """The DRAM symbols the host loads the dataset into (socsim.host.training), then the staged tensors' homes
+    (none: ``tensors`` None, the inference-only programs, which declare the data first so that the weights' copy
+    after it in DRAM leaves the register-indexed data inside the operand offset range)."""
     asm.buffer("train_x", "dram", net.n_train * net.features)
     asm.buffer("train_y", "dram", net.n_train)
     asm.buffer("test_x", "dram", net.n_test * net.features)
     asm.buffer("test_y", "dram", net.n_test)
-    tensors.declare_homes()
+    if tensors is not None:
+        tensors.declare_homes()
 
 
 def init_program(asm: Asm, net: Network, weight_copy: dict[str, Buffer], blocks: Blocks) -> str:

@@ -26,6 +26,8 @@ class CapacityError(GraphError):
         super().__init__(message)
         self.space = space
         """The plan space that overflowed (``sram``, ``acc``, ``tbuf``, ``imem``; "" when not a plan space)."""
+        self.needs: dict[str, int] = {}
+        """Every config field to raise and its least value, when socsim.compiler.shortfalls found several."""
 
 
 @dataclass(frozen=True)

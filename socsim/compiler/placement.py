@@ -15,7 +15,8 @@ from functools import cached_property
 from typing import Callable
 
 from socsim.compiler.blocking import blocks_of
-from socsim.compiler.graph import Graph, GraphError
+from socsim.compiler.graph import Graph
+from socsim.compiler.memplan import CapacityError
 from socsim.config import PlacementPolicy, SocConfig
 
 
@@ -75,8 +76,23 @@ class Placement:
 
 def place_blocks(graph: Graph, cfg: SocConfig) -> Placement:
     """First-fit column strips of every weight layer's blocks onto ``cfg.tiles.count`` tiles (``spread``: a layer's
-    blocks on distinct tiles)."""
-    rows, cols, tiles = cfg.tiles.rows, cfg.tiles.weight_cols, cfg.tiles.count
+    blocks on distinct tiles); a CapacityError naming the least tile count that holds them otherwise."""
+    placed = _first_fit(graph, cfg, cfg.tiles.count)
+    if isinstance(placed, Placement):
+        return placed
+    node, (r0, nr, c0, nc) = placed
+    need = sum(len(blocks_of(graph, n.name, cfg)) for n in graph.weight_nodes())
+    least = _first_fit(graph, cfg, need)
+    assert isinstance(least, Placement)  # one block per tile always fits
+    raise CapacityError(f"graph {graph.name!r}, layer {node.name!r}: block rows {r0}+{nr}, cols {c0}+{nc} does not "
+                        f"fit ({cfg.compiler.placement.value} placement): the graph has {need} blocks of up to "
+                        f"{cfg.tiles.rows} rows x {cfg.tiles.weight_cols} weights, the target {cfg.tiles.count} "
+                        f"tiles; raise tiles.count to at least {least.tiles_used}", "tiles")
+
+
+def _first_fit(graph: Graph, cfg: SocConfig, tiles: int):
+    """The placement on ``tiles`` tiles, or (the node, its block) that found no room."""
+    cols = cfg.tiles.weight_cols
     spread = cfg.compiler.placement is PlacementPolicy.SPREAD
     free = [0] * tiles  # next free weight column per tile
     out: list[PlacedBlock] = []
@@ -89,11 +105,7 @@ def place_blocks(graph: Graph, cfg: SocConfig) -> Placement:
             tile = next((t for t in range(start, tiles) if free[t] + nc <= cols and not (spread and t in taken)),
                         None)
             if tile is None:
-                need = sum(len(blocks_of(graph, n.name, cfg)) for n in graph.weight_nodes())
-                raise GraphError(f"graph {graph.name!r}, layer {node.name!r}: block rows {r0}+{nr}, cols {c0}+{nc} "
-                                 f"does not fit ({cfg.compiler.placement.value} placement): the graph has {need} "
-                                 f"blocks of up to {rows} rows x {cols} weights, the target {tiles} tiles; raise "
-                                 "tiles.count")
+                return node, (r0, nr, c0, nc)
             out.append(PlacedBlock(node.name, r0, nr, c0, nc, tile, 0, free[tile]))
             free[tile] += nc
             taken.add(tile)

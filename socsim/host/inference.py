@@ -1,6 +1,12 @@
-"""Inference as a job of its own: compile a graph, program its weights (initial, or a training run's trained
-state), run the evaluation program over a batch of test images, and read latency, energy, throughput, TOPS/W and
-accuracy from that run.
+"""Inference as a job of its own: compile a graph, program its weights (initial, a model's own: an ONNX graph's
+initializers or a ``.npz`` file, socsim.host.parameters, or a training run's trained state), run the evaluation
+program over a batch of test images, and read latency, energy, throughput, TOPS/W and accuracy from that run.
+
+A model's weights reach the arrays through the compiled ``init`` program (and ``calibrate`` when the config
+calibrates): that run is the ``deploy`` phase, reported apart from the evaluation (cycles, energy, device writes).
+With ``repeats`` the evaluation program runs that many times on the same programmed chip: each run draws its own
+read noise (the draws are keyed by each tile's read counter, socsim.physics.draws), so the accuracies are
+independent draws, the same on every rerun; the latency and energy are the first run's.
 
 Every number comes from the one run of the compiled ``evaluate`` program on the SoC model (socsim.lower): its
 cycles / clock is the latency of the batch, its ledger the energy. The program runs the test images micro-batch
@@ -11,14 +17,17 @@ blocks of a layer convert concurrently and stream their inputs (docs/compiler.md
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from socsim.actions import Action
 from socsim.compiler.graph import Graph
 from socsim.config import SocConfig
 from socsim.host.data import Dataset
+from socsim.host.parameters import ModelParameters, baseline_accuracy
 from socsim.host.training import ChipTrainer, StateMismatch
 from socsim.report import views
 from socsim.report.headline import result_tile_macs, tile_mvm_energy_pj, tops_per_w
@@ -50,6 +59,28 @@ class Inference:
     """The run folder the trained state came from (None: the initial weights of the graph)."""
     epoch: int = 0
     """Epochs the weights were trained for (0: initial weights)."""
+    parameters: str | None = None
+    """The file the model's own weights came from (an ONNX model or a .npz; None: not given)."""
+    deploy: Result | None = None
+    """The run that programmed the model's weights onto the arrays (init, then calibrate); None with a run
+    folder's trained state (already on the devices)."""
+    software_accuracy: float | None = None
+    """Test accuracy of the numpy FP32 baseline with the same weights on the same images (model weights only)."""
+    accuracies: list[float] = field(default_factory=list)
+    """One accuracy per repeat (independent read-noise draws); empty when accuracy is not measured."""
+
+    @property
+    def accuracy_std(self) -> float | None:
+        """Standard deviation (ddof 1) of the repeats' accuracies; None with fewer than two."""
+        return float(np.std(self.accuracies, ddof=1)) if len(self.accuracies) > 1 else None
+
+    @property
+    def deploy_cells_written(self) -> float:
+        """Devices programmed by the deploy run (0 without one)."""
+        if self.deploy is None:
+            return 0.0
+        led = self.deploy.ledger
+        return float(led.loc[led.action == Action.CELLS_WRITTEN, "count"].sum())
 
     def tables(self) -> dict:
         """The evaluation run's tables (components, layers, opcodes, actions, area) and ``inference`` (the headline
@@ -105,36 +136,56 @@ class Inference:
 
 def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | None = None,
                   microbatch: int | None = None, weights: str | Path | None = None, timing_only: bool = False,
-                  engine: str = DEFAULT_ENGINE) -> Inference:
+                  engine: str = DEFAULT_ENGINE, parameters: ModelParameters | None = None,
+                  repeats: int = 1) -> Inference:
     """Run ``graph``'s evaluation program on ``cfg`` over the first ``images`` test images of ``data`` (all if None;
     the last micro-batch filled with blank images that never count).
 
     ``weights`` names a run folder of ``socsim train``: its checkpoint's trained state (memory, crossbars, time) is
     loaded (read as data, never unpickled) and must fit the graph and config (a StateMismatch otherwise); without
-    it the init program programs the graph's initial weights and accuracy is not reported.
+    it, ``parameters`` (a model's own weights) are programmed, or else the graph's initial weights and accuracy is
+    not reported. ``repeats``: evaluations of the programmed chip, each with its own read-noise draws.
     """
+    if repeats < 1:
+        raise ValueError(f"repeats = {repeats}: expected at least 1")
     n_test = len(data.y_test) if images is None else images
     subset = data.subset(min(cfg.train.batch, len(data.y_train)), n_test)
     state = None
     if weights is not None:
         state = read_checkpoint(Path(weights))["trainer"]
     try:
-        trainer = ChipTrainer(graph, cfg, subset, microbatch, state=state, timing_only=timing_only, engine=engine)
+        trainer = ChipTrainer(graph, cfg, subset, microbatch, state=state, timing_only=timing_only, engine=engine,
+                              parameters=parameters, inference=True)
     except StateMismatch as exc:
         raise StateMismatch(f"{Path(weights) / 'checkpoint.npz'}: does not fit this graph and config: {exc}") \
             from None
+    measured = weights is not None or parameters is not None
     accuracy, result = trainer.evaluate()
+    accuracies = [] if accuracy is None or not measured else [accuracy]
+    for _ in range(repeats - 1 if accuracies else 0):
+        accuracies.append(trainer.evaluate()[0])
     comp = trainer.compiled
-    return Inference(graph, cfg, result, comp.test_examples, comp.microbatch, data.name,
-                     accuracy if weights is not None else None, None if weights is None else str(weights),
-                     trainer.epoch)
+    software = None
+    if parameters is not None:
+        n = comp.test_examples
+        software = baseline_accuracy(graph, parameters, cfg.train, subset.x_test[:n], subset.y_test[:n])
+    mean = float(np.mean(accuracies)) if accuracies else None
+    return Inference(graph, cfg, result, comp.test_examples, comp.microbatch, data.name, mean,
+                     None if weights is None else str(weights), trainer.epoch,
+                     None if parameters is None else parameters.source,
+                     trainer.init_result if parameters is not None else None, software, accuracies)
 
 
 def inference_json(inf: Inference) -> dict:
     """The headline numbers of an inference job (units in the names)."""
     return {"graph": inf.graph.name, "config": inf.cfg.name, "images": inf.images, "microbatch": inf.microbatch,
-            "weights": inf.weights, "accuracy": inf.accuracy, "cycles": inf.result.cycles,
+            "weights": inf.weights, "parameters": inf.parameters, "accuracy": inf.accuracy,
+            "accuracy_std": inf.accuracy_std, "repeats": len(inf.accuracies), "accuracies": inf.accuracies,
+            "software_accuracy": inf.software_accuracy, "cycles": inf.result.cycles,
             "latency_per_image_s": inf.latency_per_image_s, "images_per_s": inf.images_per_s,
             "energy_per_image_pj": inf.energy_per_image_pj,
             "static_energy_per_image_pj": inf.static_energy_per_image_pj,
-            "tops_per_w_tile": inf.tops_per_w_tile, "tops_per_w_chip": inf.tops_per_w_chip}
+            "tops_per_w_tile": inf.tops_per_w_tile, "tops_per_w_chip": inf.tops_per_w_chip,
+            **({} if inf.deploy is None else {"deploy_cycles": inf.deploy.cycles,
+                                              "deploy_energy_pj": inf.deploy.energy_pj,
+                                              "deploy_cells_written": inf.deploy_cells_written})}

@@ -15,6 +15,7 @@ from socsim.compiler.lower import Compiled, compile_training
 from socsim.config import SocConfig
 from socsim.host.data import DataError, Dataset
 from socsim.host.images import ImageUse
+from socsim.host.parameters import ModelParameters
 from socsim.sim import Result, Soc
 
 
@@ -73,7 +74,14 @@ class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
-                 state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast"):
+                 state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast",
+                 parameters: ModelParameters | None = None, inference: bool = False, compensation: bool = False):
+        """``parameters``: a model's weights (socsim.host.parameters) the init program programs instead of the
+        graph's initial ones, each layer scaled onto the devices by its own alpha; ``state``: a checkpoint's;
+        ``inference``: compile only what inference needs (no training program); ``compensation``: with it, global
+        drift compensation (:meth:`compensate`)."""
+        if state is not None and parameters is not None:
+            raise ValueError("a saved state and model parameters: give one (the state holds its own weights)")
         self.graph, self.cfg, self.data = graph, cfg, data
         check_inputs(graph, data)
         batch = cfg.train.batch
@@ -81,7 +89,9 @@ class ChipTrainer:
             raise ValueError(f"micro-batch {microbatch} does not divide train.batch = {batch}: "
                              f"{batch % microbatch if microbatch <= batch else batch} image(s) of every batch would "
                              "be left out; use a divisor of the batch")
-        self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch)
+        scales = None if parameters is None else parameters.weight_scales(cfg.tiles.physics.w_max)
+        self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch,
+                                                   scales, inference, compensation)
         if self.compiled.test_examples < 1:
             raise ValueError("no test examples: give at least one")
         self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only, engine=engine)
@@ -91,7 +101,10 @@ class ChipTrainer:
         self.init_result: Result | None = None
         if state is None:
             self.place_training_data(0)  # the calibration after init reads the first epoch's first images
-            self.init_result = self.calibrated(self.soc.run(self.compiled.init, outputs=()))
+            self.soc.load(self.compiled.init)  # its symbols' initial data, then the model's over them
+            for name, values in ({} if parameters is None else parameters.symbols()).items():
+                self.write(name, values)
+            self.init_result = self.calibrated(self.soc.run(outputs=()))
         else:
             try:
                 self.restore(state)
@@ -100,6 +113,8 @@ class ChipTrainer:
 
     # checkpoints -----------------------------------------------------------------------------------------
     DATA_SYMBOLS = ("train_x", "train_y", "test_x", "test_y")
+    STATE_SYMBOLS = ("w_", "b_", "gb_", "run_", "inscale_", "step")
+    """What a trained state holds beyond working buffers: weights, biases, batch norm, input scales, steps."""
 
     def state(self) -> dict:
         """Everything the next epoch depends on: program memory, the crossbars' mutable state (with their
@@ -115,6 +130,12 @@ class ChipTrainer:
         tiles = self.soc.tiles
         memory = state["memory"]
         want = [n for n in self.compiled.init.symbols if n not in self.DATA_SYMBOLS]
+        if self.compiled.train_epoch is None:  # inference only: the training state's other symbols are not used,
+            # and its working buffers (scratch, tile buffers: sized for training) hold nothing the evaluation reads
+            size = {n: self.compiled.init.symbol(n).size for n in want}
+            memory = {k: v for k, v in memory.items()
+                      if k in size and (np.asarray(v).size == size[k] or k.startswith(self.STATE_SYMBOLS))}
+            want = [n for n in want if n in memory or n.startswith(self.STATE_SYMBOLS)]  # the state must be there
         if sorted(memory) != sorted(want):
             missing, extra = sorted(set(want) - set(memory)), sorted(set(memory) - set(want))
             raise ValueError(f"the saved memory does not match the compiled graph (missing: "
@@ -209,6 +230,8 @@ class ChipTrainer:
     def train_epoch(self, hooks: dict | None = None) -> Result:
         """Place this epoch's example order in DRAM and run the training program over its batches, each stretch
         of :meth:`runs` followed by the calibration (the weights moved): one result of them all."""
+        if self.compiled.train_epoch is None:
+            raise ValueError(f"graph {self.graph.name!r} was compiled for inference only: it has no training program")
         self.place_training_data(self.epoch)
         result: Result | None = None
         for first, end in self.runs():
@@ -232,6 +255,14 @@ class ChipTrainer:
         if cycle < self.soc.env.now:
             raise ValueError(f"idle_until({seconds} s): the chip is already at {self.seconds()} s")
         self.soc.restore_time(cycle)
+
+    def compensate(self, reference: bool) -> Result:
+        """Run the ``compensate`` program: store each layer's reference reading (``reference``, right after
+        programming) or measure it again and set the layers' drift scales (socsim.compiler.lower_compensate)."""
+        if self.compiled.compensate is None:
+            raise ValueError("global drift compensation was not compiled (ChipTrainer(..., compensation=True))")
+        self.write("gdc_mode", np.array([0.0 if reference else 1.0], np.float32))
+        return self.soc.run(self.compiled.compensate, outputs=())
 
     def evaluate(self) -> tuple[float | None, Result]:
         """Test accuracy and the evaluation run; accuracy None in timing-only mode (not measured)."""

@@ -194,6 +194,28 @@ def accuracy_curve(metrics: pd.DataFrame) -> Figure:
     return fig
 
 
+def drift_curve(drift: pd.DataFrame) -> Figure:
+    """Test accuracy (%) against time after training (s, log scale) from ``socsim drift``'s table, one curve per
+    compensation, with +- one standard deviation of the repeats when it has them."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    groups = drift.groupby("compensation", sort=True) if "compensation" in drift else [("none", drift)]
+    for compensation, rows in groups:
+        t = rows["seconds_after_training"].clip(lower=1e-3)
+        std = rows["test_accuracy_std"] * 100 if "test_accuracy_std" in rows else None
+        repeats = int(rows["repeats"].max()) if "repeats" in rows else 1
+        what = "global drift compensation" if compensation == "global" else "no compensation"
+        ax.errorbar(t, rows["test_accuracy"] * 100, yerr=std, fmt="o-", capsize=3,
+                    label=f"{what}: mean +- std of {repeats} draws" if repeats > 1 else what)
+    ax.set_xscale("log")
+    ax.set_xlabel("time after training (s)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Accuracy vs time (socsim drift)")
+    fig.tight_layout()
+    return fig
+
+
 def _empty(title: str, message: str) -> Figure:
     fig, ax = plt.subplots(figsize=(6, 2))
     ax.axis("off")

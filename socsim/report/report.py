@@ -20,6 +20,7 @@ from socsim.report.compare import CONFIG_ROW, compare_table, run_labels
 from socsim.report.devices import device_values, endurance, placed_masks
 from socsim.report.headline import Headline, headline
 from socsim.report.tables import elapsed_rows, layer_phase_pivot, run_tables, write_tables
+from socsim.runfolder.files import DRIFT
 from socsim.runfolder.read import RunFolder
 from socsim.units import fmt_energy, fmt_time
 
@@ -81,6 +82,9 @@ def run_figures(run: RunFolder) -> dict[str, tuple[Figure, str]]:
     figs["conductances"] = (F.conductance_distribution(device_values(run.initial, kind, masks, touched=run.final),
                                                        device_values(run.final, kind, masks), quantity),
                             caption + " before and after training.")
+    if (run.path / DRIFT).is_file():
+        figs["drift"] = (F.drift_curve(pd.read_csv(run.path / DRIFT)),
+                         "Test accuracy at later times as the devices drift (socsim drift; drift.csv).")
     if run.timeline is not None:
         figs["utilization_timeline"] = (F.utilization_timeline(run.timeline, run.clock_hz),
                                         "Per-unit activity from the run's trace.json.")

@@ -1,0 +1,187 @@
+"""A trained model's parameters, brought from outside the simulator: an ONNX graph's initializers or a ``.npz``
+file for a TOML graph, checked against the graph and mapped onto the crossbars.
+
+Names (``.npz`` keys; the ONNX importer gives the same for an ONNX graph), in PyTorch / ONNX layout:
+
+- conv2d ``NAME``: ``NAME.weight`` (out_channels, in_channels, kh, kw), ``NAME.bias`` (out_channels,) if the layer
+  has a bias;
+- linear ``NAME``: ``NAME.weight`` (out_features, in_features), ``NAME.bias`` (out_features,) if it has a bias;
+- batchnorm ``NAME``: ``NAME.scale`` (gamma), ``NAME.bias`` (beta), ``NAME.mean``, ``NAME.var`` (running
+  statistics), each (channels,).
+
+Every key the graph has must be given, and no other (a ValueError names the key and the shape expected).
+
+Weight-to-conductance mapping (:meth:`ModelParameters.weight_scales`): each weight layer's largest magnitude (or
+the ``percentile`` of its magnitudes) is mapped onto the device's largest weight ``tiles.physics.w_max`` (the
+largest conductance difference): the crossbar holds ``w / alpha`` with ``alpha = max|w| / w_max``, clipped to
+``+-w_max``, and every MVM's output is multiplied by ``alpha`` digitally. This is the per-layer scaling aihwkit
+applies with ``weight_scaling_omega = 1`` (Rasch et al. 2023, "Using the IBM analog in-memory hardware acceleration
+kit for neural network training and inference", APL Mach. Learn. 1, 041102).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from socsim.compiler.graph import BatchNorm, Conv2d, Graph, Linear, crossbar_matrix
+
+F32 = np.float32
+BN_FIELDS = ("scale", "bias", "mean", "var")
+"""A batch norm's parameters, in the order of ONNX BatchNormalization's inputs."""
+
+
+def expected_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
+    """Every parameter key of ``graph`` and its shape (PyTorch / ONNX layout), in graph order."""
+    out: dict[str, tuple[int, ...]] = {}
+    for node in graph.nodes:
+        layer = node.layer
+        if isinstance(layer, Conv2d):
+            cin = graph.in_shapes(node.name)[0][0]
+            out[f"{node.name}.weight"] = (layer.out_channels, cin, *layer.kernel)
+            if layer.bias:
+                out[f"{node.name}.bias"] = (layer.out_channels,)
+        elif isinstance(layer, Linear):
+            rows = graph.weight_shape(node.name)[0]
+            out[f"{node.name}.weight"] = (layer.out_features, rows)
+            if layer.bias:
+                out[f"{node.name}.bias"] = (layer.out_features,)
+        elif isinstance(layer, BatchNorm):
+            c = graph.in_shapes(node.name)[0][0]
+            out.update({f"{node.name}.{k}": (c,) for k in BN_FIELDS})
+    return out
+
+
+@dataclass(frozen=True)
+class ModelParameters:
+    """A model's parameters in the layout the programs hold them: crossbar matrices (rows, cols), bias vectors,
+    batch-norm (gamma, beta) and (running mean, running var) pairs. Digital weight units throughout."""
+
+    weights: dict[str, np.ndarray]
+    """Per weight layer, its (rows, cols) crossbar matrix (graph.crossbar_matrix)."""
+    biases: dict[str, np.ndarray]
+    bn: dict[str, np.ndarray]
+    """Per batch norm, (2, C): gamma, beta."""
+    bn_run: dict[str, np.ndarray]
+    """Per batch norm, (2, C): running mean, running variance."""
+    source: str
+    """Where they came from (a file name), for messages."""
+    percentile: float = 100.0
+    """The percentile of a layer's |w| mapped onto w_max (100: the largest)."""
+
+    @classmethod
+    def from_arrays(cls, graph: Graph, arrays: dict[str, np.ndarray], source: str,
+                    percentile: float = 100.0) -> ModelParameters:
+        """Check ``arrays`` (keys and shapes of :func:`expected_shapes`) and convert them; ValueError naming the key
+        and the expected shape otherwise."""
+        if not 0.0 < percentile <= 100.0:
+            raise ValueError(f"weight percentile {percentile}: expected a percentage in (0, 100]")
+        want = expected_shapes(graph)
+        missing = [k for k in want if k not in arrays]
+        if missing:
+            k = missing[0]
+            raise ValueError(f"{source}: no parameter {k!r} (expected shape {want[k]}); graph {graph.name!r} needs "
+                             f"{len(want)} keys: {', '.join(want)}")
+        extra = sorted(set(arrays) - set(want))
+        if extra:
+            raise ValueError(f"{source}: parameter {extra[0]!r} is not in graph {graph.name!r} (its keys: "
+                             f"{', '.join(want)})")
+        values: dict[str, np.ndarray] = {}
+        for key, shape in want.items():
+            a = np.asarray(arrays[key])
+            if a.shape != shape:
+                raise ValueError(f"{source}: parameter {key!r} has shape {a.shape}; graph {graph.name!r} expects "
+                                 f"{shape}")
+            if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
+                raise ValueError(f"{source}: parameter {key!r} is not all finite numbers")
+            values[key] = a.astype(F32)
+        weights, biases, bn, bn_run = {}, {}, {}, {}
+        for node in graph.nodes:
+            n, layer = node.name, node.layer
+            if isinstance(layer, (Conv2d, Linear)):
+                weights[n] = crossbar_matrix(layer, values[f"{n}.weight"])
+                if layer.bias:
+                    biases[n] = values[f"{n}.bias"]
+            elif isinstance(layer, BatchNorm):
+                if np.any(values[f"{n}.var"] < 0):
+                    raise ValueError(f"{source}: parameter {n + '.var'!r} has negative variances")
+                bn[n] = np.stack([values[f"{n}.scale"], values[f"{n}.bias"]])
+                bn_run[n] = np.stack([values[f"{n}.mean"], values[f"{n}.var"]])
+        return cls(weights, biases, bn, bn_run, source, percentile)
+
+    @classmethod
+    def from_onnx(cls, graph: Graph, weights: dict[str, dict[str, np.ndarray]], source: str,
+                  percentile: float = 100.0) -> ModelParameters:
+        """The initializers the ONNX importer returned beside ``graph`` (socsim.compiler.frontend_onnx.load_onnx)."""
+        return cls.from_arrays(graph, {f"{n}.{k}": v for n, fields in weights.items() for k, v in fields.items()},
+                               source, percentile)
+
+    def scale(self, name: str, w_max: float) -> float:
+        """alpha of weight layer ``name``: digital weight units per crossbar weight unit (the ``percentile`` of its
+        |w|, or its largest, over ``w_max``); 1.0 for an all-zero layer."""
+        magnitudes = np.abs(self.weights[name])
+        top = float(magnitudes.max() if self.percentile >= 100.0 else np.percentile(magnitudes, self.percentile))
+        return top / w_max if top > 0.0 else 1.0
+
+    def weight_scales(self, w_max: float) -> dict[str, float]:
+        """alpha of every weight layer (the compiler's ``weight_scale``)."""
+        return {name: self.scale(name, w_max) for name in self.weights}
+
+    def symbols(self) -> dict[str, np.ndarray]:
+        """The program symbols the host writes before ``init`` runs, with their values: ``w_`` (the digital copy the
+        init program programs the arrays from), ``b_``, ``gb_`` (gamma, beta), ``run_`` (mean, var)."""
+        out = {f"w_{n}": w for n, w in self.weights.items()}
+        out.update({f"b_{n}": b for n, b in self.biases.items()})
+        out.update({f"gb_{n}": v for n, v in self.bn.items()})
+        out.update({f"run_{n}": v for n, v in self.bn_run.items()})
+        return out
+
+
+def load_npz(path: str | Path, graph: Graph, percentile: float = 100.0) -> ModelParameters:
+    """The parameters of ``graph`` from a ``.npz`` file (keys of :func:`expected_shapes`); ValueError naming the
+    file and the key otherwise."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the weights (.npz of named arrays expected): {exc}") from None
+    return ModelParameters.from_arrays(graph, arrays, str(path), percentile)
+
+
+def onnx_parameters(path: str | Path, percentile: float = 100.0) -> tuple[Graph, ModelParameters]:
+    """An ONNX model's graph and its initializers as parameters."""
+    from socsim.compiler import load_onnx
+    imported = load_onnx(str(path))
+    return imported.graph, ModelParameters.from_onnx(imported.graph, imported.weights, str(path), percentile)
+
+
+def is_npz(weights: str | Path) -> bool:
+    """Whether ``--weights`` names a ``.npz`` of parameters (else: a run folder)."""
+    return str(weights).lower().endswith(".npz")
+
+
+def graph_and_parameters(graph_path: str | Path, weights: str | Path | None,
+                         percentile: float = 100.0) -> tuple[Graph, ModelParameters | None]:
+    """(graph, its parameters or None): an ONNX graph with its initializers, or a TOML graph with the ``.npz`` file
+    ``weights`` (None: no parameters)."""
+    if str(graph_path).endswith(".onnx"):
+        if weights is not None:
+            raise ValueError(f"--weights {weights} with {graph_path}: an ONNX model brings its own weights (its "
+                             "initializers); leave --weights out")
+        return onnx_parameters(graph_path, percentile)
+    from socsim.compiler import load_graph
+    graph = load_graph(str(graph_path))
+    return graph, None if weights is None else load_npz(weights, graph, percentile)
+
+
+def baseline_accuracy(graph: Graph, params: ModelParameters, train, x: np.ndarray, y: np.ndarray) -> float:
+    """Test accuracy of the numpy FP32 baseline (socsim.host.baseline) with the same parameters on ``x``, ``y``."""
+    from socsim.host.baseline import Baseline
+    base = Baseline(graph, train, weights={k: v.copy() for k, v in params.weights.items()},
+                    biases={k: v.copy() for k, v in params.biases.items()})
+    for name in params.bn:
+        base.bn[name][:] = params.bn[name]
+        base.bn_run[name][:] = params.bn_run[name]
+    return base.accuracy(x, y)
