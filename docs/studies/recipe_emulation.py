@@ -1,6 +1,7 @@
 """What the wu2023 recipe costs by itself: numpy emulations of its algorithm without the chip's physics.
 
 Run: .venv/bin/python docs/studies/recipe_emulation.py [--preset wu2023] [--epochs 10] [--cases fp32,qat,threshold]
+[--microbatch M]
 
 An analysis aid, not a simulator result (those come from ``socsim train``). It separates the algorithm
 from the hardware: each case trains the numpy FP32 baseline of the graph (same data, example order,
@@ -16,7 +17,10 @@ initial weights and optimizer as ``socsim train``) with one part of the recipe a
   levels; then the copy takes ``w + acc``, clamped to the range, and the accumulator entry clears.
   The backward pass reads the copy, as the compiled program's ``mm`` does.
 
-No noise, converters or write errors: what is left between these and the chip is the hardware. Writes
+``--microbatch M`` normalises every BatchNorm by the statistics of each M images, as the chip does at a
+micro-batch of M (docs/training.md); ``--seed K`` trains with config seed K (example order) and initial
+weights ``1 + K``, as docs/studies/fidelity.py's ``--seeds``. No noise, converters or write errors: what is
+left between these and the chip is the hardware. Writes
 per weight count threshold crossings, as the chip's ``cells_written`` counts write-verified weights.
 """
 
@@ -89,10 +93,10 @@ class QuantisedForward(Baseline):
             self.writes += int(hit.sum())
 
 
-def make(case: str, graph, cfg) -> Baseline:
+def make(case: str, graph, cfg, microbatch: int = 0) -> Baseline:
     if case == "fp32":
-        return Baseline(graph, cfg.train)
-    return QuantisedForward(graph, cfg.train, levels=flatten(cfg.tiles.physics).levels,
+        return Baseline(graph, cfg.train, bn_microbatch=microbatch)
+    return QuantisedForward(graph, cfg.train, bn_microbatch=microbatch, levels=flatten(cfg.tiles.physics).levels,
                             weight_range=cfg.train.weight_range,
                             threshold=cfg.train.transfer_levels if case == "threshold" else None)
 
@@ -106,13 +110,18 @@ def main() -> None:
     ap.add_argument("--preset", default="wu2023")
     ap.add_argument("--dataset", default="mnist5k")
     ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0, help="config seed K, initial weights 1 + K (default 0)")
+    ap.add_argument("--microbatch", type=int, default=0,
+                    help="BatchNorm statistics per this many images, as the chip at this micro-batch (default 0: "
+                         "per batch)")
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     args = ap.parse_args()
     cases = chosen_cases(ap, args.cases, CASES)
     print_header()
-    graph, cfg = load_graph(args.graph), load_config(args.preset)
+    graph = load_graph(args.graph)
+    cfg = load_config(args.preset, {"seed": args.seed, "train": {"init_seed": 1 + args.seed}} if args.seed else None)
     data = load_dataset(args.dataset, None, cfg.seed)
-    models = {c: make(c, graph, cfg) for c in cases}
+    models = {c: make(c, graph, cfg, args.microbatch) for c in cases}
     n_weights = sum(w.size for w in models[cases[0]].weights.values())
     print(f"\n| epoch | {' | '.join(cases)} | threshold: writes per weight (cumulative) |")
     print("|" + "---|" * (len(cases) + 2))

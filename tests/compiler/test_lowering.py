@@ -147,6 +147,23 @@ def test_one_training_epoch_on_ideal_devices_equals_the_baseline(source):
     assert acc == pytest.approx(base.accuracy(data.x_test[:16], data.y_test[:16]))
 
 
+def test_batch_norm_per_micro_batch_on_ideal_devices_equals_the_baseline_at_that_micro_batch():
+    graph = _graph("tiny_residual")
+    data = load_dataset("digits").subset(32, 16)
+    trainer = ChipTrainer(graph, _ideal(), data, microbatch=4)  # four batch-statistics groups per 16-image batch
+    trainer.run_epoch()
+    base = Baseline(graph, trainer.cfg.train, bn_microbatch=4)
+    base.train_epoch(data.x_train[:32], data.y_train[:32])
+    for name, w in trainer.weights().items():
+        np.testing.assert_allclose(w, base.weights[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    for name, gb in base.bn.items():
+        np.testing.assert_allclose(trainer.read(f"gb_{name}"), gb.ravel(), rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(trainer.read(f"run_{name}"), base.bn_run[name].ravel(), rtol=1e-4, atol=1e-6)
+    whole = Baseline(graph, trainer.cfg.train)  # statistics of the whole batch: another training
+    whole.train_epoch(data.x_train[:32], data.y_train[:32])
+    assert not np.allclose(whole.bn_run["bn1"], base.bn_run["bn1"], rtol=1e-4, atol=1e-6)
+
+
 def test_assembly_reassembles_to_the_identical_program():
     graph = load_toml("programs/lenet_wu2023.toml")
     compiled = compile_training(graph, load_config("wu2023"), 256, 64)
