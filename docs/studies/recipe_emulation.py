@@ -33,8 +33,10 @@ import numpy as np
 
 from socsim.benchmarking import chosen_cases, print_header
 from socsim.compiler import load_graph
+from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE
 from socsim.config import load_config
 from socsim.host.baseline import F32, Baseline
+from socsim.host.baseline_quant import histogram_percentile, int_codes
 from socsim.host.data import load_dataset
 from socsim.physics.flat import flatten
 
@@ -93,15 +95,70 @@ class QuantisedForward(Baseline):
             self.writes += int(hit.sum())
 
 
+@dataclass
+class CalibratedInputs(QuantisedForward):
+    """``QuantisedForward`` whose weight layers multiply their inputs rounded to ``in_bits``-bit DAC codes over a
+    scale calibrated as the compiled ``calibrate`` program sets ``inscale_NAME`` (the percentile of the inputs of
+    the first calibration images, before the first epoch and after every ``calibrate_every`` batches)."""
+
+    in_bits: int = 8
+    """DAC input bits (``train.in_bits``)."""
+    batch_stats: bool = False
+    """True: the calibration's forward pass normalises by its images' own statistics (as training does); False: by
+    the running statistics (as the compiled ``calibrate`` program does)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.in_scale: dict[str, np.float32] = {}
+        self._seen: dict[str, list[np.ndarray]] | None = None
+
+    def layer_input(self, node, a: np.ndarray) -> np.ndarray:
+        if self._seen is not None:
+            self._seen[node.name].append(np.abs(a))
+        return int_codes(a, self.in_scale[node.name], self.in_bits) if self.in_scale else a
+
+    def calibrate(self, x: np.ndarray) -> None:
+        t, m = self.train, max(1, self.bn_microbatch)
+        count = max(1, min(-(-t.calibration_images // m), len(x) // m))
+        self._seen = {n.name: [] for n in self.graph.weight_nodes()}
+        run = {k: v.copy() for k, v in self.bn_run.items()}
+        try:
+            for s in range(0, count * m, m):
+                self.forward(x[s:s + m], train=self.batch_stats)
+            seen = self._seen
+        finally:
+            self._seen = None
+            for k, v in run.items():
+                self.bn_run[k][:] = v
+        top = 2 ** (self.in_bits - 1) - 1
+        self.in_scale = {name: F32(histogram_percentile(mags, t.calibration_percentile / 100.0, INPUT_BINS,
+                                                        *INPUT_RANGE) * F32(t.calibration_headroom / top))
+                         for name, mags in seen.items()}
+
+    def train_epoch(self, x: np.ndarray, y: np.ndarray) -> float:
+        if not self.in_scale:
+            self.calibrate(x)
+        b, n, every = self.train.batch, len(x) // self.train.batch, self.train.calibrate_every
+        stretches = [(0, n)] if every == 0 or every >= n else [(s, min(s + every, n)) for s in range(0, n, every)]
+        losses = []
+        for first, end in stretches:
+            losses.append(super().train_epoch(x[first * b:end * b], y[first * b:end * b]) * (end - first))
+            self.calibrate(x)
+        return float(sum(losses) / n)
+
+
 def make(case: str, graph, cfg, microbatch: int = 0) -> Baseline:
     if case == "fp32":
         return Baseline(graph, cfg.train, bn_microbatch=microbatch)
-    return QuantisedForward(graph, cfg.train, bn_microbatch=microbatch, levels=flatten(cfg.tiles.physics).levels,
-                            weight_range=cfg.train.weight_range,
-                            threshold=cfg.train.transfer_levels if case == "threshold" else None)
+    kind = CalibratedInputs if case.startswith("threshold_int") else QuantisedForward
+    extra = ({"in_bits": cfg.train.in_bits, "batch_stats": case.endswith("batchstats")}
+             if kind is CalibratedInputs else {})
+    return kind(graph, cfg.train, bn_microbatch=microbatch, levels=flatten(cfg.tiles.physics).levels,
+                weight_range=cfg.train.weight_range,
+                threshold=cfg.train.transfer_levels if case.startswith("threshold") else None, **extra)
 
 
-CASES = ("fp32", "qat", "threshold")
+CASES = ("fp32", "qat", "threshold", "threshold_int", "threshold_int_batchstats")
 
 
 def main() -> None:

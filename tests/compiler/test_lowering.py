@@ -243,3 +243,18 @@ def test_wu2023_writes_only_weights_whose_accumulated_update_crossed_one_level()
     naive_written = naive.train_epoch().ledger.query("action == 'cells_written'")["count"].sum()
     assert naive_written == 4 * sum(w.size for w in before.values())  # 4 batches, every weight each batch
     assert written < naive_written
+
+
+@pytest.mark.parametrize("preset", ["wu2023", "pcm_hic"])
+def test_analog_inputs_map_the_layer_range_to_the_dacs_analog_full_scale(preset):
+    # in_bits = 0: the DAC drives x / scale at v_read x (x / scale) / analog_full_scale and clips beyond it, so the
+    # scale must map act_range (hidden inputs) and error_range (errors on the bit lines) to that full scale
+    cfg = load_config(preset, {"train": {"in_bits": 0, "act_range": 4.0, "error_range": 0.05},
+                               "tiles": {"physics": {"dac": {"analog_full_scale": 2.0}}}})
+    text = compile_training(load_toml("programs/mlp.toml"), cfg, 256, 64).text
+    assert ".sym inscale_fc1 sram 1 = 0.5\n" in text["init"]          # input_range 1 / full scale 2
+    assert ".sym inscale_fc2 sram 1 = 2.0\n" in text["init"]          # act_range 4 / full scale 2
+    if preset == "pcm_hic":                                             # errors through the transposed arrays
+        assert "    quant tin1, tin1, 320, 0.02500000037252903, 0\n" in text["train_epoch"]  # error_range / 2
+    ideal = compile_training(load_toml("programs/mlp.toml"), load_config("ideal"), 256, 64)  # no DAC: as they are
+    assert ".sym inscale_fc2 sram 1 = 1.0\n" in ideal.text["init"]
