@@ -2,6 +2,7 @@
 of docs/results.md ("Training fidelity").
 
 Run: .venv/bin/python docs/studies/fidelity.py [--graph G] [--dataset D] [--epochs N] [--cases a,b] [--out DIR]
+[--microbatch M] [--seeds N]
 
 Each case is the ``wu2023`` preset (or ``--preset``) with a few fields changed; it trains with ``socsim train
 ... --baseline`` into OUT/CASE (a finished run folder is reused, an unfinished one resumed). One markdown table
@@ -15,7 +16,12 @@ differences between rows are what each part costs:
 - ``fixed``: no calibration (the converter's 0-70 uA range and the input scales input_range / act_range);
 - ``ideal_adc``: an ideal converter (no range, quantisation or noise), input scales still calibrated;
 - ``clean``: an ideal converter and devices without read noise or programming error (levels, DAC, recipe);
-- ``seed1``: the configured chip with config seed 1 (another example order and other device draws).
+- ``seed1``: the configured chip with config seed 1 (another example order and other device draws);
+- ``clean_analog_in``, ``clean_fixed``, ``clean_every1``: the clean chip with analog layer inputs, with fixed input
+  scales, calibrated after every batch; ``ideal_scheme``: scheme ``ideal`` on the same chip.
+
+``--seeds N`` trains every case at config seeds 0 .. N-1 (initial weights 1 + seed) into OUT/CASE and
+OUT/CASE-seedK and prints, instead, each case's accuracy after the last epoch as a mean +- std over the seeds.
 """
 
 from __future__ import annotations

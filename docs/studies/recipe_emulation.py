@@ -118,7 +118,8 @@ class CalibratedInputs(QuantisedForward):
         return int_codes(a, self.in_scale[node.name], self.in_bits) if self.in_scale else a
 
     def calibrate(self, x: np.ndarray) -> None:
-        t, m = self.train, max(1, self.bn_microbatch)
+        t = self.train
+        m = self.bn_microbatch or t.batch  # the images of one pass (the compiled micro-batch)
         count = max(1, min(-(-t.calibration_images // m), len(x) // m))
         self._seen = {n.name: [] for n in self.graph.weight_nodes()}
         run = {k: v.copy() for k, v in self.bn_run.items()}
