@@ -76,6 +76,9 @@ CASES: dict[str, tuple[str, str]] = {
                     "ideal ADC, noiseless drift-free PCM, error_range 0.02"),
     "clean_digital": (ADC_IDEAL + QUIET_PCM + "[train]\nscheme = \"wu2023\"\n",
                       "ideal ADC, noiseless drift-free PCM, backward digital (wu2023)"),
+    "analog_in": ("[train]\nin_bits = 0\n", "analog inputs and errors (in_bits = 0)"),
+    "clean_analog_in": (ADC_IDEAL + QUIET_PCM + "[train]\nin_bits = 0\n",
+                        "ideal ADC, noiseless drift-free PCM, analog inputs and errors (in_bits = 0)"),
 }
 """case -> (TOML laid over pcm_hic_wide8.toml, description)."""
 
@@ -108,8 +111,8 @@ def table(cases: list[str], root: Path, epochs: int) -> str:
     base = root / BASELINE_CASE / "metrics.csv"
     if base.exists():
         b = pd.read_csv(base).baseline_accuracy.iloc[:epochs] * 100
-        lines.append(f"| numpy FP32 baseline (same data, order, initial weights; batch statistics over the whole "
-                     f"batch) | {' / '.join(f'{v:.1f}' for v in b)} |")
+        lines.append(f"| numpy FP32 baseline (same data, order, initial weights; batch statistics per micro-batch "
+                     f"of 2, as the chip) | {' / '.join(f'{v:.1f}' for v in b)} |")
     return "\n".join(lines)
 
 

@@ -1,6 +1,7 @@
 """What the wu2023 recipe costs by itself: numpy emulations of its algorithm without the chip's physics.
 
 Run: .venv/bin/python docs/studies/recipe_emulation.py [--preset wu2023] [--epochs 10] [--cases fp32,qat,threshold]
+[--microbatch M]
 
 An analysis aid, not a simulator result (those come from ``socsim train``). It separates the algorithm
 from the hardware: each case trains the numpy FP32 baseline of the graph (same data, example order,
@@ -16,7 +17,10 @@ initial weights and optimizer as ``socsim train``) with one part of the recipe a
   levels; then the copy takes ``w + acc``, clamped to the range, and the accumulator entry clears.
   The backward pass reads the copy, as the compiled program's ``mm`` does.
 
-No noise, converters or write errors: what is left between these and the chip is the hardware. Writes
+``--microbatch M`` normalises every BatchNorm by the statistics of each M images, as the chip does at a
+micro-batch of M (docs/training.md); ``--seed K`` trains with config seed K (example order) and initial
+weights ``1 + K``, as docs/studies/fidelity.py's ``--seeds``. No noise, converters or write errors: what is
+left between these and the chip is the hardware. Writes
 per weight count threshold crossings, as the chip's ``cells_written`` counts write-verified weights.
 """
 
@@ -29,8 +33,10 @@ import numpy as np
 
 from socsim.benchmarking import chosen_cases, print_header
 from socsim.compiler import load_graph
+from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE
 from socsim.config import load_config
 from socsim.host.baseline import F32, Baseline
+from socsim.host.baseline_quant import histogram_percentile, int_codes
 from socsim.host.data import load_dataset
 from socsim.physics.flat import flatten
 
@@ -89,15 +95,71 @@ class QuantisedForward(Baseline):
             self.writes += int(hit.sum())
 
 
-def make(case: str, graph, cfg) -> Baseline:
+@dataclass
+class CalibratedInputs(QuantisedForward):
+    """``QuantisedForward`` whose weight layers multiply their inputs rounded to ``in_bits``-bit DAC codes over a
+    scale calibrated as the compiled ``calibrate`` program sets ``inscale_NAME`` (the percentile of the inputs of
+    the first calibration images, before the first epoch and after every ``calibrate_every`` batches)."""
+
+    in_bits: int = 8
+    """DAC input bits (``train.in_bits``)."""
+    batch_stats: bool = False
+    """True: the calibration's forward pass normalises by its images' own statistics (as training does); False: by
+    the running statistics (as the compiled ``calibrate`` program does)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.in_scale: dict[str, np.float32] = {}
+        self._seen: dict[str, list[np.ndarray]] | None = None
+
+    def layer_input(self, node, a: np.ndarray) -> np.ndarray:
+        if self._seen is not None:
+            self._seen[node.name].append(np.abs(a))
+        return int_codes(a, self.in_scale[node.name], self.in_bits) if self.in_scale else a
+
+    def calibrate(self, x: np.ndarray) -> None:
+        t = self.train
+        m = self.bn_microbatch or t.batch  # the images of one pass (the compiled micro-batch)
+        count = max(1, min(-(-t.calibration_images // m), len(x) // m))
+        self._seen = {n.name: [] for n in self.graph.weight_nodes()}
+        run = {k: v.copy() for k, v in self.bn_run.items()}
+        try:
+            for s in range(0, count * m, m):
+                self.forward(x[s:s + m], train=self.batch_stats)
+            seen = self._seen
+        finally:
+            self._seen = None
+            for k, v in run.items():
+                self.bn_run[k][:] = v
+        top = 2 ** (self.in_bits - 1) - 1
+        self.in_scale = {name: F32(histogram_percentile(mags, t.calibration_percentile / 100.0, INPUT_BINS,
+                                                        *INPUT_RANGE) * F32(t.calibration_headroom / top))
+                         for name, mags in seen.items()}
+
+    def train_epoch(self, x: np.ndarray, y: np.ndarray) -> float:
+        if not self.in_scale:
+            self.calibrate(x)
+        b, n, every = self.train.batch, len(x) // self.train.batch, self.train.calibrate_every
+        stretches = [(0, n)] if every == 0 or every >= n else [(s, min(s + every, n)) for s in range(0, n, every)]
+        losses = []
+        for first, end in stretches:
+            losses.append(super().train_epoch(x[first * b:end * b], y[first * b:end * b]) * (end - first))
+            self.calibrate(x)
+        return float(sum(losses) / n)
+
+
+def make(case: str, graph, cfg, microbatch: int = 0) -> Baseline:
     if case == "fp32":
-        return Baseline(graph, cfg.train)
-    return QuantisedForward(graph, cfg.train, levels=flatten(cfg.tiles.physics).levels,
-                            weight_range=cfg.train.weight_range,
-                            threshold=cfg.train.transfer_levels if case == "threshold" else None)
+        return Baseline(graph, cfg.train, bn_microbatch=microbatch)
+    kind = CalibratedInputs if case.startswith("threshold_int") else QuantisedForward
+    extra = ({"in_bits": cfg.train.in_bits, "batch_stats": case.endswith("batchstats")}
+             if kind is CalibratedInputs else {})
+    return kind(graph, cfg.train, bn_microbatch=microbatch, levels=flatten(cfg.tiles.physics).levels,
+                weight_range=cfg.train.weight_range,
+                threshold=cfg.train.transfer_levels if case.startswith("threshold") else None, **extra)
 
 
-CASES = ("fp32", "qat", "threshold")
+CASES = ("fp32", "qat", "threshold", "threshold_int", "threshold_int_batchstats")
 
 
 def main() -> None:
@@ -106,13 +168,18 @@ def main() -> None:
     ap.add_argument("--preset", default="wu2023")
     ap.add_argument("--dataset", default="mnist5k")
     ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0, help="config seed K, initial weights 1 + K (default 0)")
+    ap.add_argument("--microbatch", type=int, default=0,
+                    help="BatchNorm statistics per this many images, as the chip at this micro-batch (default 0: "
+                         "per batch)")
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     args = ap.parse_args()
     cases = chosen_cases(ap, args.cases, CASES)
     print_header()
-    graph, cfg = load_graph(args.graph), load_config(args.preset)
+    graph = load_graph(args.graph)
+    cfg = load_config(args.preset, {"seed": args.seed, "train": {"init_seed": 1 + args.seed}} if args.seed else None)
     data = load_dataset(args.dataset, None, cfg.seed)
-    models = {c: make(c, graph, cfg) for c in cases}
+    models = {c: make(c, graph, cfg, args.microbatch) for c in cases}
     n_weights = sum(w.size for w in models[cases[0]].weights.values())
     print(f"\n| epoch | {' | '.join(cases)} | threshold: writes per weight (cumulative) |")
     print("|" + "---|" * (len(cases) + 2))

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socsim.compiler.emit import Asm, Buffer, f32
-from socsim.compiler.lower_network import Network, quant_scale
+from socsim.compiler.lower_network import Network, analog_full_scale, quant_scale
 
 EVEN, ODD = 0, 1
 """r4q phases: rounding to even (4^k) or odd (2 4^k) powers of two."""
@@ -83,6 +83,12 @@ class ErrorQuantiser:
         a.op("vsclm", even.at(), even.at(), scales.at(1), words, 1.0)
         return even
 
+    def code_scale(self) -> float:
+        """The digital value of one error code over ``train.error_range`` (analog errors: of the bit lines' DAC
+        full scale)."""
+        net = self.net
+        return quant_scale(net.in_bits, net.train.error_range, analog_full_scale(net.cfg, transposed=True))
+
     def quantize_errors(self, tin: Buffer, words: int) -> None:
         """DAC codes of a block's errors in the tile buffer (in place)."""
         net = self.net
@@ -91,8 +97,7 @@ class ErrorQuantiser:
             self.asm.op("r4q", tin.at(), scales.at(2), tin.at(), scales.at(), words, ODD, net.train.error_exponents,
                         note="radix-4, odd powers of two: for dL/dX")
         else:
-            self.asm.op("quant", tin.at(), tin.at(), words, f32(quant_scale(net.in_bits, net.train.error_range)),
-                        net.in_bits)
+            self.asm.op("quant", tin.at(), tin.at(), words, f32(self.code_scale()), net.in_bits)
 
     def dequantize_errors(self, dst: Buffer, words: int, name: str) -> None:
         """The transposed MVM's output back to digital units (input unit x the layer's weight scale)."""
@@ -101,5 +106,4 @@ class ErrorQuantiser:
             self.asm.op("vsclm", dst.at(), dst.at(), self.buffers.fp4_scales.at(2), words, f32(net.alpha[name]),
                         note="dequantise")
         else:
-            scale = quant_scale(net.in_bits, net.train.error_range)
-            self.asm.op("vscl", dst.at(), dst.at(), words, f32(scale * net.alpha[name]), note="dequantise")
+            self.asm.op("vscl", dst.at(), dst.at(), words, f32(self.code_scale() * net.alpha[name]), note="dequantise")

@@ -160,16 +160,30 @@ def row_bands(net: Network, name: str) -> list[tuple[int, int, list[PlacedBlock]
     return bands
 
 
-def quant_scale(bits: int, value_range: float) -> float:
-    """DAC code scale: ``value_range`` maps to the largest signed code (1.0 for analog inputs)."""
-    return value_range / (2 ** (bits - 1) - 1) if bits else 1.0
+def quant_scale(bits: int, value_range: float, analog_full_scale: float | None) -> float:
+    """DAC code scale: ``value_range`` maps to the largest signed code or, with analog inputs (``bits = 0``), to
+    the DAC's analog full scale (``dac.analog_full_scale``, the input driven at v_read; larger inputs clip).
+    ``analog_full_scale = None``: no DAC (the ideal array multiplies its inputs as they are), scale 1.0."""
+    if bits:
+        return value_range / (2 ** (bits - 1) - 1)
+    return 1.0 if analog_full_scale is None else value_range / analog_full_scale
+
+
+def analog_full_scale(cfg: SocConfig, transposed: bool) -> float | None:
+    """The analog full scale of the word lines' DAC (or, ``transposed``, the bit lines'); None for the ideal
+    array model, which has no DAC."""
+    phys = cfg.tiles.physics
+    if phys.model == "ideal":
+        return None
+    return (phys.dac_t if transposed else phys.dac).analog_full_scale
 
 
 def initial_input_scale(net: Network, node: Node) -> float:
     """Quantisation scale of a weight node's input before any calibration (the initial ``inscale_`` word):
     network input range or hidden activation range."""
     first = not net.weighted[node.inputs[0]]
-    return quant_scale(net.in_bits, net.train.input_range if first else net.train.act_range)
+    return quant_scale(net.in_bits, net.train.input_range if first else net.train.act_range,
+                       analog_full_scale(net.cfg, transposed=False))
 
 
 class ConvGeometry(NamedTuple):

@@ -88,6 +88,11 @@ class Baseline:
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     biases: dict[str, np.ndarray] = field(default_factory=dict)
     step: int = 0
+    bn_microbatch: int = 0
+    """Images per batch-statistics group (0: the whole batch). The chip normalises each micro-batch by its own
+    statistics and blends them into the running statistics once per micro-batch (docs/training.md); with the
+    compiled micro-batch here, the baseline follows the same rule: each group's forward and backward pass on its
+    own statistics, the gradients of the batch's mean loss summed over the groups."""
 
     def __post_init__(self) -> None:
         if not self.weights:
@@ -173,7 +178,22 @@ class Baseline:
         return self.forward(x)[self.graph.nodes[-1].inputs[0]]
 
     def gradients(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        """Mean cross-entropy loss and the gradient of every weight (``b:NAME`` biases, ``bn:NAME`` gamma/beta)."""
+        """Mean cross-entropy loss and the gradient of every weight (``b:NAME`` biases, ``bn:NAME`` gamma/beta),
+        BatchNorm on the statistics of each ``bn_microbatch`` images (of the whole batch when 0)."""
+        m = self.bn_microbatch
+        if not self.bn or m <= 0 or m >= len(x):
+            return self.group_gradients(x, labels, len(x))
+        loss, grads = 0.0, {}
+        for s in range(0, len(x), m):
+            part_loss, part = self.group_gradients(x[s:s + m], labels[s:s + m], len(x))
+            loss += part_loss * len(x[s:s + m]) / len(x)
+            for key, g in part.items():
+                grads[key] = grads[key] + g if key in grads else g
+        return loss, grads
+
+    def group_gradients(self, x: np.ndarray, labels: np.ndarray, batch: int) -> tuple[float, dict[str, np.ndarray]]:
+        """The mean loss of the images ``x`` and their share of the gradients of a ``batch``-image batch's mean
+        loss (the loss gradient divided by ``batch``), BatchNorm on the statistics of ``x``."""
         g_ = self.graph
         acts = self.forward(x, train=True)
         logits_name = g_.nodes[-1].inputs[0]
@@ -184,7 +204,7 @@ class Baseline:
         loss = float(-np.log(p[np.arange(n), labels] + 1e-30).mean())
         gl = p.copy()
         gl[np.arange(n), labels] -= 1
-        grad_of: dict[str, np.ndarray] = {logits_name: (gl / n).astype(F32)}
+        grad_of: dict[str, np.ndarray] = {logits_name: (gl / F32(batch)).astype(F32)}
         grads: dict[str, np.ndarray] = {}
 
         def add(name: str, value: np.ndarray) -> None:

@@ -143,7 +143,8 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
     weights = sum(int(np.prod(graph.weight_shape(n.name))) for n in graph.weight_nodes())
     images = comp.batches_per_epoch * cfg.train.batch
     listen.started(trainer, data)
-    ref = Baseline(graph, cfg.train) if baseline else None
+    # the baseline gathers batch statistics as the chip does: per compiled micro-batch (docs/training.md)
+    ref = Baseline(graph, cfg.train, bn_microbatch=comp.microbatch) if baseline else None
     if ref is not None:
         for e in range(trainer.epoch):
             idx = trainer.order(e)

@@ -147,6 +147,23 @@ def test_one_training_epoch_on_ideal_devices_equals_the_baseline(source):
     assert acc == pytest.approx(base.accuracy(data.x_test[:16], data.y_test[:16]))
 
 
+def test_batch_norm_per_micro_batch_on_ideal_devices_equals_the_baseline_at_that_micro_batch():
+    graph = _graph("tiny_residual")
+    data = load_dataset("digits").subset(32, 16)
+    trainer = ChipTrainer(graph, _ideal(), data, microbatch=4)  # four batch-statistics groups per 16-image batch
+    trainer.run_epoch()
+    base = Baseline(graph, trainer.cfg.train, bn_microbatch=4)
+    base.train_epoch(data.x_train[:32], data.y_train[:32])
+    for name, w in trainer.weights().items():
+        np.testing.assert_allclose(w, base.weights[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    for name, gb in base.bn.items():
+        np.testing.assert_allclose(trainer.read(f"gb_{name}"), gb.ravel(), rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(trainer.read(f"run_{name}"), base.bn_run[name].ravel(), rtol=1e-4, atol=1e-6)
+    whole = Baseline(graph, trainer.cfg.train)  # statistics of the whole batch: another training
+    whole.train_epoch(data.x_train[:32], data.y_train[:32])
+    assert not np.allclose(whole.bn_run["bn1"], base.bn_run["bn1"], rtol=1e-4, atol=1e-6)
+
+
 def test_assembly_reassembles_to_the_identical_program():
     graph = load_toml("programs/lenet_wu2023.toml")
     compiled = compile_training(graph, load_config("wu2023"), 256, 64)
@@ -226,3 +243,18 @@ def test_wu2023_writes_only_weights_whose_accumulated_update_crossed_one_level()
     naive_written = naive.train_epoch().ledger.query("action == 'cells_written'")["count"].sum()
     assert naive_written == 4 * sum(w.size for w in before.values())  # 4 batches, every weight each batch
     assert written < naive_written
+
+
+@pytest.mark.parametrize("preset", ["wu2023", "pcm_hic"])
+def test_analog_inputs_map_the_layer_range_to_the_dacs_analog_full_scale(preset):
+    # in_bits = 0: the DAC drives x / scale at v_read x (x / scale) / analog_full_scale and clips beyond it, so the
+    # scale must map act_range (hidden inputs) and error_range (errors on the bit lines) to that full scale
+    cfg = load_config(preset, {"train": {"in_bits": 0, "act_range": 4.0, "error_range": 0.05},
+                               "tiles": {"physics": {"dac": {"analog_full_scale": 2.0}}}})
+    text = compile_training(load_toml("programs/mlp.toml"), cfg, 256, 64).text
+    assert ".sym inscale_fc1 sram 1 = 0.5\n" in text["init"]          # input_range 1 / full scale 2
+    assert ".sym inscale_fc2 sram 1 = 2.0\n" in text["init"]          # act_range 4 / full scale 2
+    if preset == "pcm_hic":                                             # errors through the transposed arrays
+        assert "    quant tin1, tin1, 320, 0.02500000037252903, 0\n" in text["train_epoch"]  # error_range / 2
+    ideal = compile_training(load_toml("programs/mlp.toml"), load_config("ideal"), 256, 64)  # no DAC: as they are
+    assert ".sym inscale_fc2 sram 1 = 1.0\n" in ideal.text["init"]
