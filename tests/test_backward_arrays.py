@@ -89,7 +89,7 @@ def test_read_noise_is_shared_by_the_pulses_of_a_read(mode):
         g = np.full((1, 1), 20.0, np.float32)
         y = analog_mvm(x, g, var, dac, adc, 8, ReadDraws(7, np.array([3], np.uint64)), np.zeros(1, np.int64))[0]
         out[draw] = y[:, 0]
-    for draw, y in out.items():
+    for y in out.values():
         assert abs(y.mean() + 20.0) < 5 * np.sqrt(21845 * var / n)
     per_read = out["read"].var() / var
     assert 0.85 < per_read < 1.15
