@@ -42,8 +42,8 @@ ERROR_RANGE = (2.0 ** -32, 2.0 ** 4)
 
 def measures_error_scale(net: Network) -> bool:
     """Whether the chip measures each layer's error scale (integer errors on the arrays, ``error_scaling =
-    "percentile"``)."""
-    return net.on_arrays and not net.fp4 and net.train.error_scaling == "percentile"
+    "percentile"``; analog inputs, ``in_bits = 0``, have no codes to scale)."""
+    return net.on_arrays and not net.fp4 and net.in_bits > 0 and net.train.error_scaling == "percentile"
 
 
 @dataclass(frozen=True)
