@@ -9,7 +9,7 @@ import pytest
 from socsim.compiler import load_graph
 from socsim.compiler.lower_errors import ERROR_BINS, ERROR_RANGE
 from socsim.config import load_config
-from socsim.host.baseline_quant import histogram_percentile
+from socsim.host.baseline_quant import QuantisedBaseline, error_scale, histogram_percentile
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
 from socsim.physics.adc import make_adc
@@ -53,10 +53,33 @@ def test_each_layer_error_scale_is_measured_by_the_chip_and_tracks_the_errors():
     top = 2 ** (load_config("pcm_hic").train.in_bits - 1) - 1
     want = histogram_percentile([np.abs(g)], 0.999, ERROR_BINS, *ERROR_RANGE) / top
     assert scale == pytest.approx(want, rel=1e-6)            # the percentile of the errors the chip computed
+    assert scale == error_scale(g, load_config("pcm_hic").train)   # and the numpy baseline's rule
     assert scale < 0.5 * load_config("pcm_hic").train.error_range / top   # not the fixed range
     half, g_half = _error_scale(32)                          # half the batch: the mean loss's errors twice as large
     np.testing.assert_allclose(g_half, 2 * g, rtol=1e-2)   # lr 0: the forward reads alike
     assert 2 / 1.11 < half / scale < 2 * 1.11                # within a histogram bin (10.2 %) of the errors' ratio
+
+
+@pytest.mark.parametrize("scaling", ["percentile", "fixed"])
+def test_the_quantised_baseline_scales_integer_errors_as_the_chip(scaling):
+    cfg = load_config("pcm_hic", {"train": {"error_scaling": scaling}})
+    graph = load_graph("programs/mlp.toml")
+    base = QuantisedBaseline(graph, cfg.train, cfg=cfg, microbatch=2)
+    assert base.int_errors and not QuantisedBaseline(graph, load_config("radix4").train, cfg=load_config("radix4"),
+                                                     microbatch=2).int_errors
+    g = (np.random.default_rng(0).standard_normal((4, 10)) * np.array([[1e-3], [1e-3], [1e-5], [1e-5]])).astype(
+        np.float32)
+    g_w, g_x = base.layer_errors(graph.weight_nodes()[-1], g)
+    assert g_w is g                                          # the weight gradient takes the FP32 errors
+    for part in (slice(0, 2), slice(2, 4)):                  # one scale per micro-batch of 2
+        scale = error_scale(g[part], cfg.train)
+        codes = g_x[part] / scale
+        np.testing.assert_allclose(codes, np.round(codes), atol=1e-3)
+        if scaling == "fixed":
+            assert scale == np.float32(cfg.train.error_range / 127)
+        else:
+            assert 0.5 < np.abs(g[part]).max() / (127 * scale) < 1.2     # the top code near the largest error
+    assert (scaling == "fixed") == (error_scale(g[:2], cfg.train) == error_scale(g[2:], cfg.train))
 
 
 def test_sign_magnitude_is_charged_for_the_pulses_it_drives():
