@@ -317,6 +317,10 @@ class Scheme(enum.Enum):
     backward on the arrays, wu2023 transfer."""
 
 
+ERROR_SCALINGS = ("percentile", "fixed")
+"""train.error_scaling values: the chip's per-layer statistic, or the fixed train.error_range."""
+
+
 @dataclass(frozen=True)
 class TrainConfig(Params):
     """How the compiled program trains: scheme, optimizer, batch, quantisation of the tile inputs."""
@@ -343,9 +347,20 @@ class TrainConfig(Params):
     in_bits: int = param(8, unit="bits", lo=0, hi=16, doc="DAC input bits (0: analog, unquantised)", source=WU)
     input_range: float = param(1.0, lo=1e-9, doc="largest network input (data in [0, 1])")
     act_range: float = param(4.0, lo=1e-9, doc="largest hidden activation before clipping at the DAC")
+    error_scaling: str = param("percentile",
+                               doc="integer backward errors driven into the arrays (transposed MVM): percentile = "
+                                   "each layer's error scale measured by the chip, per layer and micro-batch, as "
+                                   "train.error_percentile of |error| from a histogram (vhist, vpctl) over the "
+                                   "largest code; fixed = every layer's errors over train.error_range (older "
+                                   "results)",
+                               source="per-layer error scaling: Nandakumar et al. 2020; Sun et al. 2020 (GradScale)")
+    error_percentile: float = param(99.9, unit="%", lo=0.0, hi=100.0,
+                                    doc="error_scaling = percentile: a layer's largest error code stands for this "
+                                        "percentile of the magnitudes of its micro-batch's errors",
+                                    source="design choice: the forward calibration's percentile (docs/training.md)")
     error_range: float = param(0.05, lo=1e-12,
-                               doc="schemes with the backward pass on the arrays: largest backward error before "
-                                   "clipping at the DAC (transposed MVM)")
+                               doc="error_scaling = fixed: largest backward error before clipping at the DAC "
+                                   "(transposed MVM), every layer alike")
     error_exponents: int = param(7, unit="exponents", lo=1, hi=7,
                                  doc="radix-4 FP4 errors (scheme radix4): nonzero magnitudes 4^-k of the format, "
                                      "k < this (3 exponent bits: 7 and one code for zero); the codes take 2 x this DAC "
@@ -385,6 +400,9 @@ class TrainConfig(Params):
     def validate(self) -> None:
         if self.optimizer not in ("adamw", "sgd"):
             raise ConfigError(f"TrainConfig.optimizer = {self.optimizer!r}; expected adamw or sgd")
+        if self.error_scaling not in ERROR_SCALINGS:
+            raise ConfigError(f"TrainConfig.error_scaling = {self.error_scaling!r}; expected one of "
+                              f"{', '.join(ERROR_SCALINGS)}")
 
 
 class RowBlocking(enum.Enum):

@@ -43,8 +43,21 @@ GRAPH = "programs/resnet_digits.toml"
 ADC_IDEAL = "[tiles.physics.adc]\nkind = \"ideal\"\n"
 QUIET_PCM = ("[tiles.physics.pcm]\nread_noise_scale = 0.0\nprog_noise_scale = 0.0\nset_step_std = 0.0\n"
              "binary_set_std_us = 0.0\ndrift = false\n")
+FIXED = "[train]\nerror_scaling = \"fixed\"\n"
+"""Every layer's errors over the fixed train.error_range (as the cases below it were measured)."""
+RANGE_02 = FIXED + "error_range = 0.02\n"
+OLD_BACKWARD = ("[tiles.physics.dac_t]\nsigned_mode = \"twos_complement\"\n"
+                "[tiles.physics.read]\nnoise_draw = \"pulse\"\n" + FIXED)
+"""The backward pass as it was modelled before the chip measured its error scales: one fixed train.error_range,
+errors driven in two's complement, the read noise drawn per pulse."""
 CASES: dict[str, tuple[str, str]] = {
     "configured": ("", "pcm_hic as configured (wide8)"),
+    "old_backward": (OLD_BACKWARD, "fixed error_range 0.05, two's complement errors, read noise per pulse (the "
+                                   "earlier model)"),
+    "fixed_range": (FIXED, "fixed error_range 0.05 (no measured scales)"),
+    "twos_complement": ("[tiles.physics.dac_t]\nsigned_mode = \"twos_complement\"\n",
+                        "errors driven in two's complement"),
+    "noise_per_pulse": ("[tiles.physics.read]\nnoise_draw = \"pulse\"\n", "read noise drawn per pulse"),
     "acc_fp32": ("[train]\nacc_bits = 0\n", "FP32 accumulator (acc_bits = 0)"),
     "calibrated": ("[train]\ncalibration_images = 16\n", "input scales calibrated (16 images)"),
     "no_drift": ("[tiles.physics.pcm]\ndrift = false\n", "no drift"),
@@ -53,26 +66,26 @@ CASES: dict[str, tuple[str, str]] = {
     "no_read_noise": ("[tiles.physics.pcm]\nread_noise_scale = 0.0\n", "no 1/f read noise"),
     "ideal_adc": (ADC_IDEAL, "ideal ADC (forward and transposed)"),
     "bwd_adc_noiseless": ("[tiles.physics.adc]\nnoise_t_lsb = 0.0\n", "transposed reads' ADC without noise"),
-    "error_02": ("[train]\nerror_range = 0.02\n", "error_range 0.02 (configured 0.05)"),
-    "error_005": ("[train]\nerror_range = 0.005\n", "error_range 0.005"),
-    "err02_split": ("[tiles.physics.dac_t]\nsigned_mode = \"sign_split\"\n[train]\nerror_range = 0.02\n",
+    "error_02": (RANGE_02, "error_range 0.02 (configured 0.05)"),
+    "error_005": (FIXED + "error_range = 0.005\n", "error_range 0.005"),
+    "err02_split": ("[tiles.physics.dac_t]\nsigned_mode = \"sign_split\"\n" + RANGE_02,
                     "error_range 0.02, errors sign-split (not two's complement)"),
     "arrays_wv": ("[train]\nscheme = \"radix4_digits\"\n",
                   "backward on the arrays, threshold write-verify transfer (scheme radix4_digits' recipe)"),
     "digital_bwd": ("[train]\nscheme = \"wu2023\"\n", "backward digital, threshold write-verify (scheme wu2023)"),
-    "noread_err02": ("[tiles.physics.pcm]\nread_noise_scale = 0.0\n[train]\nerror_range = 0.02\n",
+    "noread_err02": ("[tiles.physics.pcm]\nread_noise_scale = 0.0\n" + RANGE_02,
                      "no read noise, error_range 0.02"),
     "quiet_t_err02": ("[tiles.physics.adc]\nnoise_t_lsb = 0.0\n[tiles.physics.pcm]\nread_noise_scale = 0.0\n"
-                      "[train]\nerror_range = 0.02\n",
+                      + RANGE_02,
                       "transposed reads' ADC without noise, no read noise, error_range 0.02"),
-    "ideal_adc_err02": (ADC_IDEAL + "[train]\nerror_range = 0.02\n", "ideal ADC, error_range 0.02"),
+    "ideal_adc_err02": (ADC_IDEAL + RANGE_02, "ideal ADC, error_range 0.02"),
     "iae02_noprog": (ADC_IDEAL + "[tiles.physics.pcm]\nprog_noise_scale = 0.0\nset_step_std = 0.0\n"
-                     "binary_set_std_us = 0.0\n[train]\nerror_range = 0.02\n",
+                     "binary_set_std_us = 0.0\n" + RANGE_02,
                      "ideal ADC, error_range 0.02, no programming error"),
-    "iae02_noread": (ADC_IDEAL + "[tiles.physics.pcm]\nread_noise_scale = 0.0\n[train]\nerror_range = 0.02\n",
+    "iae02_noread": (ADC_IDEAL + "[tiles.physics.pcm]\nread_noise_scale = 0.0\n" + RANGE_02,
                      "ideal ADC, error_range 0.02, no read noise"),
     "clean": (ADC_IDEAL + QUIET_PCM, "ideal ADC, noiseless drift-free PCM"),
-    "clean_err02": (ADC_IDEAL + QUIET_PCM + "[train]\nerror_range = 0.02\n",
+    "clean_err02": (ADC_IDEAL + QUIET_PCM + RANGE_02,
                     "ideal ADC, noiseless drift-free PCM, error_range 0.02"),
     "clean_digital": (ADC_IDEAL + QUIET_PCM + "[train]\nscheme = \"wu2023\"\n",
                       "ideal ADC, noiseless drift-free PCM, backward digital (wu2023)"),
@@ -89,30 +102,48 @@ READ_CASES = ("configured", "no_read_noise", "ideal_adc", "clean", "err02_split"
 """Cases whose tile model ``--reads`` measures."""
 
 
-def config_file(case: str, out: Path) -> Path:
-    """The case's config: a TOML file beside its run folder naming pcm_hic_wide8.toml as its base."""
-    path = out.parent / f"{case}.toml"
+def run_name(case: str, seed: int) -> str:
+    """The run folder's name: the case, and ``-seedN`` for a seed other than the configured 0."""
+    return case if seed == 0 else f"{case}-seed{seed}"
+
+
+def config_file(case: str, out: Path, seed: int = 0) -> Path:
+    """The case's config: a TOML file beside its run folder naming pcm_hic_wide8.toml as its base; seed ``seed``
+    (device draws, data order) and initial weights ``train.init_seed = 1 + seed`` (seed 0: as configured)."""
+    path = out.parent / f"{run_name(case, seed)}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"base = \"{BASE}\"\nname = \"{case}\"\n{CASES[case][0]}")
+    overlay = CASES[case][0]
+    init = f"init_seed = {1 + seed}\n"
+    overlay = (overlay.replace("[train]\n", "[train]\n" + init) if "[train]\n" in overlay
+               else overlay + "[train]\n" + init)
+    path.write_text(f"base = \"{BASE}\"\nname = \"{case}\"\nseed = {seed}\n{overlay}")
     return path
 
 
-def train(case: str, epochs: int, out: Path) -> None:
-    baseline = ["--baseline"] if case == BASELINE_CASE else []  # it does not depend on the chip: trained once
-    train_run_folder(out, epochs, [GRAPH, "--config", str(config_file(case, out)), "--dataset", "digits",
+def train(case: str, epochs: int, out: Path, seed: int = 0) -> None:
+    baseline = ["--baseline"] if case == BASELINE_CASE else []  # it does not depend on the chip: one per seed
+    train_run_folder(out, epochs, [GRAPH, "--config", str(config_file(case, out, seed)), "--dataset", "digits",
                                    "--microbatch", "2", *baseline])
 
 
-def table(cases: list[str], root: Path, epochs: int) -> str:
-    lines = ["| case | chip test accuracy per epoch (%) |", "|---|---|"]
+def mean_std(runs: list[pd.Series]) -> str:
+    """Per epoch, ``mean`` (one run) or ``mean +- std`` over the runs (population std), in %."""
+    a = np.stack([r.to_numpy() for r in runs]) * 100
+    if len(runs) == 1:
+        return " / ".join(f"{v:.1f}" for v in a[0])
+    return " / ".join(f"{m:.1f} +- {s:.1f}" for m, s in zip(a.mean(axis=0), a.std(axis=0)))
+
+
+def table(cases: list[str], root: Path, epochs: int, seeds: list[int]) -> str:
+    lines = [f"| case | chip test accuracy per epoch (%), seeds {', '.join(map(str, seeds))} |", "|---|---|"]
     for case in cases:
-        acc = pd.read_csv(root / case / "metrics.csv").test_accuracy.iloc[:epochs] * 100
-        lines.append(f"| {CASES[case][1]} | {' / '.join(f'{v:.1f}' for v in acc)} |")
-    base = root / BASELINE_CASE / "metrics.csv"
-    if base.exists():
-        b = pd.read_csv(base).baseline_accuracy.iloc[:epochs] * 100
+        runs = [pd.read_csv(root / run_name(case, s) / "metrics.csv").test_accuracy.iloc[:epochs] for s in seeds]
+        lines.append(f"| {CASES[case][1]} | {mean_std(runs)} |")
+    base = [root / run_name(BASELINE_CASE, s) / "metrics.csv" for s in seeds]
+    if all(b.exists() for b in base):
+        runs = [pd.read_csv(b).baseline_accuracy.iloc[:epochs] for b in base]
         lines.append(f"| numpy FP32 baseline (same data, order, initial weights; batch statistics per micro-batch "
-                     f"of 2, as the chip) | {' / '.join(f'{v:.1f}' for v in b)} |")
+                     f"of 2, as the chip) | {mean_std(runs)} |")
     return "\n".join(lines)
 
 
@@ -166,6 +197,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     ap.add_argument("--out", default="runs/pcm_hic_resnet_parts", help="one run folder per case below this")
+    ap.add_argument("--seeds", default="0", help="comma-separated config seeds (initial weights 1 + seed); the table "
+                                                  "gives mean +- std over them")
     ap.add_argument("--reads", action="store_true", help="the transposed-read table instead of trainings")
     ap.add_argument("--errors", action="store_true", help="the error-size table (numpy) instead of trainings")
     ap.add_argument("--rms", default="9.3e-5,4.7e-3",
@@ -185,9 +218,11 @@ def main() -> None:
             for rms in (float(v) for v in args.rms.split(",")):
                 print(read_fidelity(case, rms, root))
         return
-    for case in cases:
-        train(case, args.epochs, root / case)
-    print(table(cases, root, args.epochs))
+    seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
+    for seed in seeds:
+        for case in cases:
+            train(case, args.epochs, root / run_name(case, seed), seed)
+    print(table(cases, root, args.epochs, seeds))
 
 
 if __name__ == "__main__":

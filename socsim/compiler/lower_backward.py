@@ -97,7 +97,7 @@ class Backward:
         n_in = m * net.size(inp)
         if isinstance(layer, Linear):
             rows, cols = graph.weight_shape(node.name)
-            errors.error_scale(node.name, gout, m * cols)
+            errors.error_scale(node.name, gout, m * cols, net.weighted[inp])
             e = errors.weight_gradient_errors(node.name, gout, m * cols)
             a.op("mm", f"dw_{node.name}", x.at(), e.at(), rows, m, cols, 1, 0, 1)
             if layer.bias:
@@ -148,7 +148,7 @@ class Backward:
         rowsum = self.scratch.rowsum.name
         if need_in:
             a.op("vfill", gsrc.at(), m * g.cin * g.hp * g.wp, 0.0)
-        self.errors.error_scale(node.name, gout, m * g.cout * g.oh * g.ow)
+        self.errors.error_scale(node.name, gout, m * g.cout * g.oh * g.ow, need_in)
 
         def one_band() -> None:
             pattern(a, [(g.cout, g.oh * g.ow), (nx, 1), (ny, g.ow)])

@@ -16,8 +16,13 @@ With ``train.error_last_fp32`` the last weight layer's errors (the loss gradient
 gradient takes the FP32 errors and its input gradient is an ``mm`` on the digital unit with the FP32 master
 copy (``wide_errors``), the last layer kept at higher precision.
 
-With :attr:`~socsim.compiler.recipes.Errors.INT` the errors are ``quant``-ised to ``train.in_bits`` over
-``train.error_range`` (both copies the same: the weight gradient uses the FP32 errors).
+With :attr:`~socsim.compiler.recipes.Errors.INT` the errors are rounded to ``train.in_bits``-bit codes (the weight
+gradient uses the FP32 errors). With ``train.error_scaling = "percentile"`` (the default) the chip measures each
+layer's scale itself, once per layer and micro-batch, with the forward calibration's instructions: ``vhist`` adds the
+magnitudes of the layer's output gradient to the histogram ``ehist`` (log-spaced over ``ERROR_RANGE``), ``vpctl``
+reads its ``train.error_percentile`` into ``escale`` and ``vscl`` divides it by the largest code; ``quantm`` rounds
+each block's errors by ``escale`` and ``vsclm`` dequantises the transposed MVM's output by it. With ``"fixed"``
+every layer's errors are ``quant``-ised over ``train.error_range`` (older results).
 """
 
 from __future__ import annotations
@@ -29,20 +34,37 @@ from socsim.compiler.lower_network import Network, analog_full_scale, quant_scal
 
 EVEN, ODD = 0, 1
 """r4q phases: rounding to even (4^k) or odd (2 4^k) powers of two."""
+ERROR_BINS = 256
+"""Bins of the error histogram ``ehist``: log-spaced over ERROR_RANGE (2^36 in 256 bins: 10.2 % per bin)."""
+ERROR_RANGE = (2.0 ** -32, 2.0 ** 4)
+"""Magnitudes of backward errors the histogram resolves (digital units; smaller ones, zero too, count in bin 0)."""
+
+
+def measures_error_scale(net: Network) -> bool:
+    """Whether the chip measures each layer's error scale (integer errors on the arrays, ``error_scaling =
+    "percentile"``; analog inputs, ``in_bits = 0``, have no codes to scale)."""
+    return net.on_arrays and not net.fp4 and net.in_bits > 0 and net.train.error_scaling == "percentile"
 
 
 @dataclass(frozen=True)
 class ErrorBuffers:
-    """FP4's words (both None otherwise)."""
+    """FP4's words, or the measured integer error scale's (None where the scheme has none)."""
 
     fp4_scales: Buffer | None
     """``r4s``: the layer's largest error magnitude, the even unit, the odd unit."""
     even_errors: Buffer | None
     """``ecopy``: the even-phase copy of the errors the weight gradient takes."""
+    error_scale: Buffer | None = None
+    """``escale``: the value of one error code of the layer whose backward pass runs (:func:`measures_error_scale`)."""
+    error_hist: Buffer | None = None
+    """``ehist``: the histogram of that layer's error magnitudes (ERROR_BINS words)."""
 
 
 def plan_errors(net: Network, asm: Asm, dw_words: int) -> ErrorBuffers:
-    """FP4: the scale words ``r4s`` (amax, even unit, odd unit) and the even copy ``ecopy`` of ``dw_words``."""
+    """FP4: the scale words ``r4s`` (amax, even unit, odd unit) and the even copy ``ecopy`` of ``dw_words``;
+    measured integer scales: ``escale`` and ``ehist``."""
+    if measures_error_scale(net):
+        return ErrorBuffers(None, None, asm.buffer("escale", "sram", 1), asm.buffer("ehist", "sram", ERROR_BINS))
     if not net.fp4:
         return ErrorBuffers(None, None)
     return ErrorBuffers(asm.buffer("r4s", "sram", 3), asm.buffer("ecopy", "sram", dw_words))
@@ -66,11 +88,22 @@ class ErrorQuantiser:
         """DAC bits of the transposed MVM's codes: ``2 x train.error_exponents`` for FP4 (codes up to 4^(E-1))."""
         return 2 * self.net.train.error_exponents if self.net.fp4 else self.net.in_bits
 
-    def error_scale(self, name: str, gout: Buffer, words: int) -> None:
-        """GradScale's statistic of layer ``name``'s output gradient (``words`` of ``gout``), once per micro-batch."""
+    def error_scale(self, name: str, gout: Buffer, words: int, drives_arrays: bool) -> None:
+        """The scale statistic of layer ``name``'s output gradient (``words`` of ``gout``), once per micro-batch:
+        GradScale's largest magnitude (FP4), or, when the errors drive a transposed read (``drives_arrays``: an input
+        gradient is computed), the percentile of their magnitudes over the largest code (measured integer
+        scales)."""
+        a, b = self.asm, self.buffers
         if self.net.fp4 and not self.wide_errors(name):
-            self.asm.op("vamax", self.buffers.fp4_scales.at(), gout.at(), words,
-                        note="GradScale: the layer's largest error")
+            a.op("vamax", b.fp4_scales.at(), gout.at(), words, note="GradScale: the layer's largest error")
+        elif b.error_scale is not None and drives_arrays:
+            lo, hi = (f32(v) for v in ERROR_RANGE)
+            t, top = self.net.train, 2 ** (self.net.in_bits - 1) - 1
+            a.op("vfill", b.error_hist.at(), ERROR_BINS, 0.0)
+            a.op("vhist", b.error_hist.at(), gout.at(), words, ERROR_BINS, lo, hi, note=f"{name}: its errors")
+            a.op("vpctl", b.error_scale.at(), b.error_hist.at(), ERROR_BINS, f32(t.error_percentile / 100.0), lo, hi,
+                 note="percentile of the layer's errors")
+            a.op("vscl", b.error_scale.at(), b.error_scale.at(), 1, f32(1.0 / top), note="per DAC code")
 
     def weight_gradient_errors(self, name: str, src: Buffer, words: int) -> Buffer:
         """The errors layer ``name``'s weight (and bias) gradient uses: ``src`` itself, or its even-phase radix-4
@@ -96,6 +129,8 @@ class ErrorQuantiser:
             scales = self.buffers.fp4_scales
             self.asm.op("r4q", tin.at(), scales.at(2), tin.at(), scales.at(), words, ODD, net.train.error_exponents,
                         note="radix-4, odd powers of two: for dL/dX")
+        elif self.buffers.error_scale is not None:
+            self.asm.op("quantm", tin.at(), tin.at(), self.buffers.error_scale.at(), words, net.in_bits)
         else:
             self.asm.op("quant", tin.at(), tin.at(), words, f32(self.code_scale()), net.in_bits)
 
@@ -104,6 +139,9 @@ class ErrorQuantiser:
         net = self.net
         if net.fp4:
             self.asm.op("vsclm", dst.at(), dst.at(), self.buffers.fp4_scales.at(2), words, f32(net.alpha[name]),
+                        note="dequantise")
+        elif self.buffers.error_scale is not None:
+            self.asm.op("vsclm", dst.at(), dst.at(), self.buffers.error_scale.at(), words, f32(net.alpha[name]),
                         note="dequantise")
         else:
             self.asm.op("vscl", dst.at(), dst.at(), words, f32(self.code_scale() * net.alpha[name]), note="dequantise")

@@ -15,6 +15,12 @@ definition (Sun et al., NeurIPS 2020), so a test can hold the chip's instruction
   tensor's largest magnitude whose exponent is even (the copy for dL/dW) or odd (the copy for dL/dX), the values
   the nearest of 0 and ``+-scale 4^-k``, ``k < train.error_exponents`` (ties away from zero).
 
+With a scheme whose integer errors drive the arrays (``int_errors``: mp_onarray, pcm_hic, radix4_digits), the output
+gradient's copy for dL/dX is instead rounded per micro-batch to ``train.in_bits``-bit codes over the scale the chip
+measures (:func:`error_scale`: the ``train.error_percentile`` of the micro-batch's error magnitudes from the chip's
+histogram, over the largest code; ``train.error_scaling = "fixed"``: ``train.error_range``), the copy for dL/dW
+FP32, as the compiled ``vhist`` / ``vpctl`` / ``quantm`` do.
+
 The weight gradient multiplies the FP32 activations, as the chip's digital unit does.
 """
 
@@ -26,6 +32,8 @@ import numpy as np
 
 from socsim.compiler.graph import Graph
 from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE, calibrates
+from socsim.compiler.lower_errors import ERROR_BINS, ERROR_RANGE
+from socsim.compiler.recipes import Backward, Errors, recipe
 from socsim.config import SocConfig
 from socsim.host.baseline import F32, Baseline
 from socsim.physics.registry import weight_level
@@ -73,6 +81,18 @@ def histogram_percentile(mags: list[np.ndarray], q: float, bins: int, lo: float,
     return lo * (hi / lo) ** ((first + 1.0) / bins)
 
 
+def error_scale(g: np.ndarray, train) -> np.float32:
+    """The value of one error code of a layer's micro-batch errors ``g``, as the chip sets ``escale``: the
+    ``train.error_percentile`` of their magnitudes from the log-spaced histogram (:func:`histogram_percentile` over
+    ERROR_BINS, ERROR_RANGE) over the largest ``train.in_bits``-bit code, or ``train.error_range`` over it when
+    ``train.error_scaling = "fixed"``."""
+    top = 2 ** (train.in_bits - 1) - 1
+    if train.error_scaling == "fixed":
+        return F32(train.error_range / top)
+    edge = F32(histogram_percentile([np.abs(g)], train.error_percentile / 100.0, ERROR_BINS, *ERROR_RANGE))
+    return F32(edge * F32(1.0 / top))
+
+
 @dataclass
 class QuantisedBaseline(Baseline):
     """The numpy baseline with the radix4 scheme's INT forward and radix-4 FP4 backward quantisers."""
@@ -88,6 +108,9 @@ class QuantisedBaseline(Baseline):
     fp32_last: bool | None = None
     """True: the last weight layer's errors stay FP32 and its input gradient uses the FP32 master weights (the
     last layer at higher precision); None: as ``train.error_last_fp32`` says."""
+    int_errors: bool | None = None
+    """True: the errors for dL/dX are integer codes over the chip's measured scale (:func:`error_scale`), not
+    radix-4 FP4; None: when the config's scheme drives integer errors into the arrays."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -95,6 +118,9 @@ class QuantisedBaseline(Baseline):
             raise ValueError("QuantisedBaseline needs cfg, the SoC configuration whose quantisers it copies")
         if self.fp32_last is None:
             self.fp32_last = self.train.error_last_fp32
+        if self.int_errors is None:
+            rec = recipe(self.train.scheme)
+            self.int_errors = rec.backward is Backward.ARRAYS and rec.errors is Errors.INT
         self.last = self.graph.weight_nodes()[-1].name
         phys, t = self.cfg.tiles.physics, self.train
         top = 2 ** (t.in_bits - 1) - 1
@@ -168,6 +194,12 @@ class QuantisedBaseline(Baseline):
         return self.forward_weight(name)
 
     def layer_errors(self, node, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.int_errors:
+            q = np.empty_like(g)
+            for start in range(0, len(g), self.microbatch):  # one measured scale per layer and micro-batch
+                part = g[start:start + self.microbatch]
+                q[start:start + self.microbatch] = int_codes(part, error_scale(part, self.train), self.train.in_bits)
+            return g, q
         if not self.fp4_errors or (self.fp32_last and node.name == self.last):
             return g, g
         out = []

@@ -11,6 +11,9 @@ digits), ``v_unit = v_read / (L - 1)``, ``w_p = L^(p - (P - 1))``, ``gain = L^(P
   arithmetic shift ``x >> m(P-1)`` and is driven with negative polarity when negative;
 - sign split: codes clip to [-(2^(n-1) - 1), 2^(n-1) - 1]; the positive and negative parts are
   driven as two unsigned trains of P = ceil((n - 1) / m) pulses and subtracted digitally;
+- sign and magnitude: codes clip to [-(2^(n-1) - 1), 2^(n-1) - 1]; one train of P = ceil((n - 1) / m)
+  pulses carries the digits of |x|, each line driven at the polarity of its own input (``d_p = sign(x) x
+  digit_p(|x|)``), so a small code of either sign drives only its few low pulses;
 - analog (in_bits = 0): one pulse of voltage ``v_read * x / analog_full_scale``, |x| clipped there.
 
 Radix-4 encoding (multi-level radix-4 inputs, Grimm, Lee, Verma 2024): a code is 0 or ``+-4^j`` with
@@ -20,9 +23,10 @@ error. The exponents are grouped from the top, ``J = radix4_exponents_per_pulse`
 ``+-4^((j + o) mod J)``, driven at ``v_unit = v_read / 4^(J-1)`` (so the top exponent of every pulse is at
 full scale), ``w_g = 4^(J (g - (P-1)))``, ``gain = 4^(E - J)``. Each code has one nonzero digit.
 
-For the read-noise model each code also gets a noise weight ``s(x) = sum_p (w_p d_p)^2`` (in
-units of the pulse-voltage step squared): the variance of the binary-weighted sum of per-pulse
-device noise.
+For the read-noise model each code also gets a noise weight (in units of the pulse-voltage step squared): the
+variance factor of the binary-weighted sum of the device's read noise over the pulses. With the noise drawn once
+per read (``read.noise_draw = "read"``: every pulse of the read sees the same fluctuation) it is
+``s(x) = (sum_p w_p d_p)^2 = (x / gain)^2``; drawn per pulse (``"pulse"``) ``s(x) = sum_p (w_p d_p)^2``.
 """
 
 from __future__ import annotations
@@ -35,18 +39,19 @@ from socsim.physics.flat import DacFlat, Flat
 from socsim.physics.kernels.io_kernels import extract_digits, quantize_codes, quantize_rows
 
 
-def pulse_slots(levels_per_pulse: int, in_bits: int, radix4_exps: int = 0) -> int:
+def pulse_slots(levels_per_pulse: int, in_bits: int, radix4_exps: int = 0, sign_magnitude: bool = False) -> int:
     """Pulse slots that drive one ``in_bits``-bit code (timing and energy): integer encoding with
-    ``levels_per_pulse`` levels per pulse, ``ceil(in_bits / log2(levels))``; radix-4 encoding with
-    ``radix4_exps`` exponents per pulse, ``ceil((in_bits // 2) / radix4_exps)``; 1 for analog inputs
-    (in_bits = 0). Sign-split trains use one slot fewer per phase; the slot is charged anyway (the sign phase
-    occupies it)."""
+    ``levels_per_pulse`` levels per pulse, ``ceil(in_bits / log2(levels))`` (sign and magnitude: the
+    ``in_bits - 1`` magnitude bits, ``ceil((in_bits - 1) / log2(levels))``, the sign a polarity, no slot);
+    radix-4 encoding with ``radix4_exps`` exponents per pulse, ``ceil((in_bits // 2) / radix4_exps)``; 1 for
+    analog inputs (in_bits = 0). Sign-split trains use one slot fewer per phase; the slot is charged anyway (the
+    sign phase occupies it)."""
     if in_bits == 0:
         return 1
     if radix4_exps:
         return max(1, -(-(in_bits // 2) // radix4_exps))
     m = levels_per_pulse.bit_length() - 1
-    return -(-in_bits // m)
+    return max(1, -(-(in_bits - 1) // m)) if sign_magnitude else -(-in_bits // m)
 
 
 def radix4_exponents(in_bits: int) -> int:
@@ -103,6 +108,10 @@ class Dac:
         self.levels = d.levels
         self.bits_per_pulse = d.bits_per_pulse
         self.sign_split = d.sign_split and not d.radix4_exps
+        self.sign_magnitude = d.sign_magnitude and not d.radix4_exps
+        """Signed codes as magnitude digits at the input's polarity (one train)."""
+        self.noise_per_pulse = f.read_per_pulse
+        """The device read noise is drawn per pulse (else once per read, shared by its pulses)."""
         self.analog_fs = d.analog_fs
         self.radix4_exps = d.radix4_exps
         """Exponents per pulse of the radix-4 encoding (0: integer encoding)."""
@@ -127,23 +136,34 @@ class Dac:
             self._trains[in_bits] = self._radix4_train(in_bits)
             return self._trains[in_bits]
         m, lv = self.bits_per_pulse, self.levels
-        if self.sign_split:
+        if self.sign_split or self.sign_magnitude:
             if in_bits < 2:
-                raise ValueError("sign_split inputs need in_bits >= 2 (one sign bit + magnitude)")
+                raise ValueError("sign_split and sign_magnitude inputs need in_bits >= 2 (one sign bit + magnitude)")
             n_p = -(-(in_bits - 1) // m)
-            lo, hi, signed_top = 0, 2 ** (in_bits - 1) - 1, False
+            lo, hi, signed_top = 0 if self.sign_split else -(2 ** (in_bits - 1) - 1), 2 ** (in_bits - 1) - 1, False
         else:
             n_p = pulse_slots(lv, in_bits)
             lo, hi, signed_top = -(2 ** (in_bits - 1)), 2 ** (in_bits - 1) - 1, True
         weights = (float(lv) ** (np.arange(n_p) - (n_p - 1))).astype(np.float32)
         codes = np.arange(lo, hi + 1, dtype=np.float32)[None, :]
-        digits = np.empty((n_p, 1, codes.shape[1]), np.float32)
-        extract_digits(codes, n_p, m, signed_top, digits)
-        table = ((weights[:, None] * digits[:, 0, :]) ** 2).sum(axis=0).astype(np.float32)
+        digits = self._integer_digits(codes, n_p, signed_top)
+        weighted = weights[:, None] * digits[:, 0, :]
+        table = ((weighted ** 2).sum(axis=0) if self.noise_per_pulse else weighted.sum(axis=0) ** 2).astype(np.float32)
         tr = PulseTrain(in_bits, n_p, weights, self.v_read / (lv - 1), float(lv) ** (n_p - 1), lo, hi,
                         signed_top, float(lv - 1))
         self._trains[in_bits] = (tr, table)
         return self._trains[in_bits]
+
+    def _integer_digits(self, codes: np.ndarray, n_pulses: int, signed_top: bool) -> np.ndarray:
+        """Pulse digits (P, B, n) float32 of integer codes (B, n): radix-L digits, the top one signed (two's
+        complement), or those of the magnitude times the sign (sign and magnitude)."""
+        out = np.empty((n_pulses, *codes.shape), np.float32)
+        if self.sign_magnitude:
+            extract_digits(np.abs(codes), n_pulses, self.bits_per_pulse, False, out)
+            out *= np.sign(codes)[None]
+        else:
+            extract_digits(codes, n_pulses, self.bits_per_pulse, signed_top, out)
+        return out
 
     def _radix4_train(self, in_bits: int) -> tuple[PulseTrain, np.ndarray]:
         n_exp, per = radix4_exponents(in_bits), self.radix4_exps
@@ -219,6 +239,5 @@ class Dac:
         if self.radix4_exps:
             d = radix4_digits(codes, radix4_exponents(in_bits), self.radix4_exps)   # (P, L, B, n)
             return np.ascontiguousarray(d.transpose(1, 0, 2, 3))
-        out = np.empty((tr.n_pulses, lanes * b, n), np.float32)
-        extract_digits(codes.reshape(lanes * b, n), tr.n_pulses, self.bits_per_pulse, tr.signed_top, out)
+        out = self._integer_digits(codes.reshape(lanes * b, n), tr.n_pulses, tr.signed_top)
         return np.ascontiguousarray(out.reshape(tr.n_pulses, lanes, b, n).transpose(1, 0, 2, 3))

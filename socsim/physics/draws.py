@@ -44,6 +44,8 @@ class Site(enum.IntEnum):
     """Landing conductance of an abrupt SET (PCM MSB devices)."""
     PROGRAM = 8
     """Programming error of program-and-verify (PCM LSB devices)."""
+    DEVICE_READ = 9
+    """Read noise of every device a read drives, once per read vector (shared by the read's pulses)."""
 
 
 def mix64(z: np.ndarray) -> np.ndarray:

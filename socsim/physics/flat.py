@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from socsim.physics.params import DacEncoding, DacParams, PairReadout, PhysicsParams, SignedMode, StepModel
+from socsim.physics.params import DacEncoding, DacParams, NoiseDraw, PairReadout, PhysicsParams, SignedMode, StepModel
 
 
 class DacFlat(NamedTuple):
@@ -20,13 +20,16 @@ class DacFlat(NamedTuple):
     analog_fs: float
     radix4_exps: int
     """Exponents per pulse of the radix-4 encoding; 0 = integer encoding."""
+    sign_magnitude: bool
+    """Signed codes as magnitude digits driven at the input's polarity (one train)."""
 
 
 def flatten_dac(d: DacParams) -> DacFlat:
     radix4 = d.encoding is DacEncoding.RADIX4
     return DacFlat(levels=d.levels_per_pulse, bits_per_pulse=d.levels_per_pulse.bit_length() - 1,
                    sign_split=d.signed_mode is SignedMode.SIGN_SPLIT, analog_fs=d.analog_full_scale,
-                   radix4_exps=d.radix4_exponents_per_pulse if radix4 else 0)
+                   radix4_exps=d.radix4_exponents_per_pulse if radix4 else 0,
+                   sign_magnitude=d.signed_mode is SignedMode.SIGN_MAGNITUDE)
 
 
 class Flat(NamedTuple):
@@ -56,6 +59,8 @@ class Flat(NamedTuple):
     tia_max: float
     pair_digital: bool
     read_sigma_us: float
+    read_per_pulse: bool
+    """Device read noise drawn per pulse (ReadParams.noise_draw = pulse), not once per read."""
     r_wire_ohm: float
     exact_slices: bool
     # write-verify
@@ -103,7 +108,8 @@ def flatten(p: PhysicsParams) -> Flat:
         adc_noise_lsb=p.adc.noise_lsb, tia_max=p.adc.tia_max_ua,
         adc_noise_t_lsb=p.adc.noise_lsb if p.adc.noise_t_lsb < 0 else p.adc.noise_t_lsb,
         pair_digital=p.adc.pair_readout is PairReadout.DIGITAL,
-        read_sigma_us=p.read.noise_levels * step, r_wire_ohm=p.read.r_wire_ohm,
+        read_sigma_us=p.read.noise_levels * step, read_per_pulse=p.read.noise_draw is NoiseDraw.PULSE,
+        r_wire_ohm=p.read.r_wire_ohm,
         exact_slices=p.read.exact_slices,
         wv_trials=wv.max_trials, wv_sigma_us=wv.prog_error_levels * step,
         wv_tol_us=wv.tolerance_levels * step,

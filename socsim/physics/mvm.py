@@ -12,13 +12,16 @@ lane and draw site: :mod:`socsim.physics.draws`).
 
 Two exact evaluation orders are used:
 
-- **per pulse** (general): digits ``D_p`` (P, B, n) -> ``I_p = v_unit D_p @ G`` in one stacked matmul,
-  per-pulse read noise with variance ``v_unit^2 D_p^2 @ Var`` (sum of independent device noise),
-  TIA clipping, then the ADC's own combination (without a TIA limit the read noise is drawn
-  together with the ADC's own noise, one Gaussian per conversion);
+- **per pulse** (general): digits ``D_p`` (P, B, n) -> ``I_p = v_unit D_p @ G`` in one stacked matmul, the
+  devices' read noise, TIA clipping, then the ADC's own combination. The read noise is drawn once per device and
+  read vector and shared by the vector's pulses (``read.noise_draw = "read"``: ``I_p += v_unit D_p @ N_b``, ``N_b``
+  one normal per device scaled by its standard deviation), or per pulse (``"pulse"``: variance ``v_unit^2 D_p^2 @
+  Var``, drawn together with the ADC's own noise, one Gaussian per conversion, when no TIA limit applies); a
+  one-pulse read draws per conversion either way (the same distribution);
 - **summed** (when the ADC sums pulses in the analog domain and no per-pulse clipping can occur):
-  ``sum_p w_p I_p = v_unit (x / L^(P-1)) @ G`` is one matmul of the codes; the per-pulse noise adds
-  up to variance ``v_unit^2 s(x) @ Var`` with ``s(x) = sum_p (w_p d_p)^2``, drawn once per output.
+  ``sum_p w_p I_p = v_unit (x / L^(P-1)) @ G`` is one matmul of the codes; the read noise adds up to variance
+  ``v_unit^2 s(x) @ Var`` (``s(x)`` the DAC's noise weight: ``(sum_p w_p d_p)^2`` shared, ``sum_p (w_p d_p)^2`` per
+  pulse), drawn once per output.
   Both orders give the same distribution; ``read.exact_slices`` forces the first.
 """
 
@@ -32,6 +35,7 @@ from socsim.physics.adc import Adc
 from socsim.physics.dac import Dac
 from socsim.physics.draws import Site, draw_seeds
 from socsim.physics.kernels.io_kernels import noisy_convert
+from socsim.physics.kernels.normal import fill_normals
 
 _NONE = np.zeros((1, 1), np.float32)
 
@@ -114,7 +118,11 @@ def _one_phase(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Ad
     flat = d.reshape(lanes, p * b, n)
     cur = np.matmul(flat, gmat)
     cur *= np.float32(tr.v_unit)
-    nv = _noise_var(flat * flat, var, tr.v_unit)
+    if p > 1 and not dac.noise_per_pulse and _noisy(var):   # one draw per device and read, shared by its pulses
+        cur += _device_noise(d, var, tr.v_unit, draws.seeds(Site.DEVICE_READ, phase), gmat.shape[1])
+        nv = None
+    else:
+        nv = _noise_var(flat * flat, var, tr.v_unit)
     if tia_max_ua > 0.0:                 # noise, then the TIA clips each pulse's current
         k = cur.shape[-1]
         rows = cur.reshape(lanes * p * b, k)
@@ -130,6 +138,24 @@ def _one_phase(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Ad
     q = adc.combine(cur.reshape(lanes, p, b, -1), tr.weights, seeds, saturated, pulse_var)
     q *= back
     return q
+
+
+def _noisy(var: Variance) -> bool:
+    return var is not None and (isinstance(var, np.ndarray) or var != 0.0)
+
+
+def _device_noise(d: np.ndarray, var: Variance, v_unit: float, seeds: np.ndarray, k: int) -> np.ndarray:
+    """The read noise currents (L, P B, K) uA of digits ``d`` (L, P, B, n): one normal per device (n, K) and read
+    vector b, element ``(b n + i) K + j`` of lane l's draw ``seeds[l]``, times the device's standard deviation,
+    summed over the inputs each pulse drives (``v_unit D_p @ N_b``)."""
+    lanes, p, b, n = d.shape
+    z = np.empty((lanes, b, n, k), np.float32)
+    for lane in range(lanes):
+        fill_normals(seeds[lane], z[lane])
+    z *= np.sqrt(var).astype(np.float32) if isinstance(var, np.ndarray) else np.float32(np.sqrt(var))
+    noise = np.matmul(np.ascontiguousarray(d.transpose(0, 2, 1, 3)), z)     # (L, B, P, K)
+    noise *= np.float32(v_unit)
+    return np.ascontiguousarray(noise.transpose(0, 2, 1, 3)).reshape(lanes, p * b, k)
 
 
 def _tia_can_clip(gmat: np.ndarray, tr, dac: Dac, tia_max_ua: float) -> bool:

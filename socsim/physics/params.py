@@ -21,10 +21,14 @@ from socsim.physics.params_device import (
     StepModel,
     WriteVerifyParams,
 )
-from socsim.physics.params_io import AdcParams, DacEncoding, DacParams, PairReadout, ReadParams, SignedMode
+from socsim.physics.params_io import AdcParams, DacEncoding, DacParams, NoiseDraw, PairReadout, ReadParams, SignedMode
 
 __all__ = ["PhysicsParams", "DeviceParams", "DacParams", "DacEncoding", "AdcParams", "ReadParams", "WriteVerifyParams",
-           "PulseParams", "PcmParams", "SramParams", "StepModel", "SignedMode", "PairReadout"]
+           "PulseParams", "PcmParams", "SramParams", "StepModel", "SignedMode", "PairReadout", "NoiseDraw"]
+
+
+SIGN_MAGNITUDE_KEY = "sign_magnitude"
+"""The config value of the bit lines' default signed mode (SignedMode.SIGN_MAGNITUDE)."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,10 @@ class PhysicsParams(Params):
                                 doc="nominal weight change of one open-loop pulse (ideal model: exact)")
     device: DeviceParams = param(DeviceParams(), doc="multi-level RRAM device")
     dac: DacParams = param(DacParams(), doc="input DAC of the word lines (forward MVM)")
-    dac_t: DacParams = param(DacParams(), doc="input DAC of the bit lines (transposed MVM, backward errors); in a "
-                                              "config file, the keys it does not give are dac's")
+    dac_t: DacParams = param(DacParams(signed_mode=SignedMode.SIGN_MAGNITUDE),
+                             doc="input DAC of the bit lines (transposed MVM, backward errors); in a config file, the "
+                                 "keys it does not give are dac's, except signed_mode: sign_magnitude unless dac_t "
+                                 "gives it", source="docs/physics.md (signed inputs)")
     adc: AdcParams = param(AdcParams(), doc="TIA and ADC")
     read: ReadParams = param(ReadParams(), doc="read noise and IR drop")
     write_verify: WriteVerifyParams = param(WriteVerifyParams(), doc="closed-loop programming")
@@ -49,10 +55,11 @@ class PhysicsParams(Params):
 
     @classmethod
     def inherit(cls, data: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The bit lines' DAC is the word lines' unless ``dac_t`` says otherwise, key by key."""
+        """The bit lines' DAC is the word lines' unless ``dac_t`` says otherwise, key by key; its signed inputs (the
+        backward errors) are driven sign and magnitude unless ``dac_t`` gives ``signed_mode``."""
         dac, dac_t = data.get("dac"), data.get("dac_t", {})
         if isinstance(dac, Mapping) and isinstance(dac_t, Mapping):
-            return {**data, "dac_t": deep_merge(dac, dac_t)}
+            return {**data, "dac_t": deep_merge({**dac, "signed_mode": SIGN_MAGNITUDE_KEY}, dac_t)}
         return data
 
     def validate(self) -> None:

@@ -24,6 +24,20 @@ class SignedMode(enum.Enum):
     """The most significant digit is driven with negative polarity (one pulse train)."""
     SIGN_SPLIT = 2
     """Positive and negative parts are driven in two pulse trains and subtracted digitally."""
+    SIGN_MAGNITUDE = 3
+    """One pulse train of the magnitude's digits, each line driven with the polarity of its input's sign (the
+    read voltage reversed for a negative input): a code of ``n`` bits is ``n - 1`` magnitude bits, so a small
+    negative input drives few pulses (two's complement: all of them)."""
+
+
+class NoiseDraw(enum.Enum):
+    """How often a device's read noise is drawn."""
+
+    READ = 1
+    """Once per device per read: the pulses of one (bit-serial) read see the same conductance fluctuation (1/f
+    noise integrated over the read, Joshi et al. 2020)."""
+    PULSE = 2
+    """Independently for every input pulse (a sensitivity variant: the older model)."""
 
 
 class DacEncoding(enum.Enum):
@@ -56,8 +70,11 @@ class DacParams(Params):
                                   source="bit-serial: " + WU2023 + "; radix-4: Grimm, Lee, Verma 2024")
     signed_mode: SignedMode = param(SignedMode.TWOS_COMPLEMENT,
                                     doc="twos_complement: top digit driven with negative polarity; "
-                                        "sign_split: positive and negative parts in two pulse trains",
-                                    source="assumed")
+                                        "sign_split: positive and negative parts in two pulse trains; "
+                                        "sign_magnitude: the magnitude's digits, each line at its input's "
+                                        "polarity (one train). dac_t (the bit lines: backward errors) is "
+                                        "sign_magnitude unless a config sets it",
+                                    source="assumed; sign_magnitude: docs/physics.md (signed inputs)")
     analog_full_scale: float = param(1.0, lo=1e-12, unit="code",
                                      doc="input magnitude driven at v_read when in_bits = 0 (analog input); "
                                          "larger magnitudes clip", source="assumed")
@@ -150,6 +167,11 @@ class ReadParams(Params):
     noise_levels: float = param(0.3, lo=0.0, unit="level steps",
                                 doc="read noise per device, standard deviation, in conductance level steps "
                                     "(RRAM models; the PCM model uses its 1/f law instead)", source=WU2023)
+    noise_draw: NoiseDraw = param(NoiseDraw.READ,
+                                  doc="read: a device's read noise drawn once per read, shared by the pulses of a "
+                                      "bit-serial read; pulse: drawn independently per pulse (sensitivity variant)",
+                                  source="Joshi et al. 2020 (Nat. Commun. 11:2473): 1/f noise integrated over the "
+                                         "read's duration; docs/physics.md")
     r_wire_ohm: float = param(0.0, lo=0.0, hi=1e3, unit="ohm",
                               doc="wire resistance per cell segment of the static IR-drop model; 0 = off",
                               source="assumed (first-order series-resistance model)")

@@ -12,7 +12,7 @@ from socsim.config import TileConfig
 from socsim.physics import Crossbar
 from socsim.physics.adc import conversions_per_output, converter_cost
 from socsim.physics.dac import pulse_slots
-from socsim.physics.params import DacEncoding
+from socsim.physics.params import DacEncoding, SignedMode
 from socsim.sim.ledger import Ledger
 from socsim.sim.ops.epilogue import IDENTITY, Epilogue
 from socsim.sim.ops.tile import Block
@@ -80,7 +80,7 @@ class Tile(Unit):
             phys = self.cfg.physics
             dac = phys.dac_t if transposed else phys.dac
             radix4 = dac.radix4_exponents_per_pulse if dac.encoding is DacEncoding.RADIX4 else 0
-            slots = pulse_slots(dac.levels_per_pulse, in_bits, radix4)
+            slots = pulse_slots(dac.levels_per_pulse, in_bits, radix4, dac.signed_mode is SignedMode.SIGN_MAGNITUDE)
             cycles = converter_cost(phys.adc.kind, phys.adc.bits).cycles
             cost = self._read_costs[(in_bits, transposed)] = (slots, conversions_per_output(phys.adc.kind, slots),
                                                               cycles)

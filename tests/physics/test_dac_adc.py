@@ -28,15 +28,17 @@ def _convert(adc, a: np.ndarray, var=None, counter: int = 0) -> tuple[np.ndarray
     return adc.convert(a[None], v, _draws(counter).seeds(1, 0), sat)[0], int(sat[0])
 
 
-def _dac(levels: int = 2, mode: str = "twos_complement") -> Dac:
-    p = make_params("rram_wv", {"dac": {"levels_per_pulse": levels, "signed_mode": mode}})
+def _dac(levels: int = 2, mode: str = "twos_complement", draw: str = "read") -> Dac:
+    p = make_params("rram_wv", {"dac": {"levels_per_pulse": levels, "signed_mode": mode},
+                                "read": {"noise_draw": draw}})
     return Dac(flatten(p))
 
 
+@pytest.mark.parametrize("draw", ["read", "pulse"])
 @pytest.mark.parametrize("levels", [2, 4, 8], ids=lambda v: f"L={v}")
 @pytest.mark.parametrize("in_bits", [1, 3, 8], ids=lambda v: f"bits={v}")
-def test_pulse_train_reconstructs_clipped_codes(levels, in_bits):
-    dac = _dac(levels)
+def test_pulse_train_reconstructs_clipped_codes(levels, in_bits, draw):
+    dac = _dac(levels, draw=draw)
     tr = dac.train(in_bits)
     assert tr.n_pulses == -(-in_bits // (levels.bit_length() - 1))
     x = np.arange(-300, 300, dtype=np.float32)[None, None, :]
@@ -45,7 +47,35 @@ def test_pulse_train_reconstructs_clipped_codes(levels, in_bits):
     d = dac.digits(codes, in_bits)[0]
     assert d.max() <= levels - 1 and (d.shape[0] == 1 or d[:-1].min() >= 0)
     np.testing.assert_allclose(tr.gain * np.tensordot(tr.weights, d, axes=1), codes[0])
-    np.testing.assert_allclose(s[0], np.tensordot(tr.weights ** 2, d ** 2, axes=1), rtol=1e-6)
+    # the noise weight: shared by the pulses of a read, the weighted digits' sum squared; per pulse, the squares summed
+    want = (np.tensordot(tr.weights ** 2, d ** 2, axes=1) if draw == "pulse"
+            else np.tensordot(tr.weights, d, axes=1) ** 2)
+    np.testing.assert_allclose(s[0], want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("draw", ["read", "pulse"])
+def test_sign_magnitude_drives_the_magnitude_at_the_sign(draw):
+    """Sign and magnitude: n - 1 magnitude pulses; -1 turns on one pulse (two's complement: all eight)."""
+    sm, tc = _dac(2, "sign_magnitude", draw), _dac(2, "twos_complement", draw)
+    assert sm.train(8).n_pulses == 7 and tc.train(8).n_pulses == 8
+    x = np.array([[[-1.0, 1.0, -200.0, 5.0, 0.0]]], np.float32)
+    codes, s = sm.quantize(x, 8)
+    assert codes.tolist() == [[[-1.0, 1.0, -127.0, 5.0, 0.0]]]
+    d = sm.digits(codes, 8)[0, :, 0]                       # (P, n)
+    assert (d != 0).sum(axis=0).tolist() == [1, 1, 7, 2, 0]
+    assert (np.sign(d) * np.sign(codes[0, 0])[None] >= 0).all()   # every pulse at the input's polarity
+    tr = sm.train(8)
+    np.testing.assert_allclose(tr.gain * np.tensordot(tr.weights, d, axes=1), codes[0, 0])
+    d_tc = tc.digits(tc.quantize(x, 8)[0], 8)[0, :, 0]
+    assert (d_tc[:, 0] != 0).sum() == 8                    # -1 in two's complement: every pulse on
+    _, s_tc = tc.quantize(x, 8)
+    var_sm, var_tc = s[0, 0, 0] * tr.gain ** 2, s_tc[0, 0, 0] * tc.train(8).gain ** 2   # in code units squared
+    assert s[0, 0, 0] == s[0, 0, 1]                        # -1 and +1 alike
+    if draw == "read":                                     # one fluctuation per read: the code times it, either way
+        assert var_sm == var_tc == 1.0
+    else:                                                  # per pulse: -1 sums the noise of all eight pulses
+        assert var_sm == 1.0 and var_tc > 5000.0
+    assert len(sm.phases(x, 8)) == 1                       # one train, no second phase
 
 
 def test_bit_serial_uses_n_pulses_and_radix4_half():

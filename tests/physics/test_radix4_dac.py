@@ -121,10 +121,14 @@ def test_multilevel_radix4_errors_are_less_noisy_than_bit_serial_ones():
 
 
 def test_the_bit_lines_take_the_word_lines_dac_keys_they_do_not_set():
-    p = make_params("rram_wv", {"dac": {"signed_mode": "sign_split", "levels_per_pulse": 4}},
+    """Except the signed mode: the bit lines drive signed errors sign and magnitude unless dac_t says otherwise."""
+    p = make_params("rram_wv", {"dac": {"signed_mode": "sign_split", "levels_per_pulse": 4, "analog_full_scale": 2.0}},
                     {"dac_t": {"levels_per_pulse": 2}})
-    assert p.dac_t.signed_mode.name == "SIGN_SPLIT" and p.dac_t.levels_per_pulse == 2
-    assert p.dac.levels_per_pulse == 4
+    assert p.dac_t.signed_mode.name == "SIGN_MAGNITUDE" and p.dac_t.levels_per_pulse == 2
+    assert p.dac.levels_per_pulse == 4 and p.dac_t.analog_full_scale == 2.0
+    p = make_params("rram_wv", {"dac": {"signed_mode": "sign_split"}}, {"dac_t": {"signed_mode": "twos_complement"}})
+    assert p.dac_t.signed_mode.name == "TWOS_COMPLEMENT"
     from socsim.config import load_config
-    mp = load_config("mp_onarray").tiles.physics              # one kind of driver: the same DAC both ways
-    assert mp.dac_t == mp.dac and mp.dac.signed_mode.name == "SIGN_SPLIT"
+    mp = load_config("mp_onarray").tiles.physics              # one kind of driver, the errors' sign as polarity
+    assert mp.dac.signed_mode.name == "SIGN_SPLIT" and mp.dac_t.signed_mode.name == "SIGN_MAGNITUDE"
+    assert mp.dac_t.levels_per_pulse == mp.dac.levels_per_pulse
