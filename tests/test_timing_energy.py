@@ -87,7 +87,9 @@ def test_analog_pair_readout_converts_once_per_pair(engine):
 TRANSPOSED_MVM = """
 .sym e   tb0 32 = 1, -2, 3
 .sym d   tb0 64
+.sym keep sram 64*32                 ; an all-zero mask: wv writes no cell (the devices stay fresh)
     tcfg 0, 0, 0, 64, 32, 8
+    wv 0, keep, keep
     mvmt 0, d, e, 1
     halt
 """
@@ -98,8 +100,9 @@ def test_transposed_read_converts_each_weight_slice():
     slice at a time (the numerics weigh the three conversions digitally): 3 x 64 conversions, 3 x the mux steps."""
     r = run_asm(TRANSPOSED_MVM, "pcm_hic")
     assert r.cfg.tiles.weight_slices == 3
-    assert _action(r, "adc_conversion") == 3 * 64 * 8  # shift-and-add: one conversion per pulse
-    assert int(_rows(r, "tile0", "mvmt").cycles.sum()) == 3 * 8 * 8 * 8  # 3 slices x 8 mux steps x 8 x 8 cycles
+    # shift-and-add: one conversion per pulse; sign and magnitude: an 8-bit code's magnitude is 7 pulses
+    assert _action(r, "adc_conversion") == 3 * 64 * 7
+    assert int(_rows(r, "tile0", "mvmt").cycles.sum()) == 3 * 8 * 7 * 8  # 3 slices x 8 mux steps x 7 x 8 cycles
     one = run_asm(TRANSPOSED_MVM, "mp_onarray")
     assert one.cfg.tiles.weight_slices == 1 and _action(one, "adc_conversion") == 64
 
