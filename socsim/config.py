@@ -221,9 +221,11 @@ LEAKAGE_RULE = ("first order: a transistor's leakage current is proportional to 
 
 @dataclass(frozen=True)
 class TechConfig(Params):
-    """How digital and memory energies scale with the CMOS node and each memory's capacity (socsim.costs;
-    docs/energy.md, "Scaling with node and capacity"). The [energy] table holds each price at 45 nm and each memory's
-    price at the reference capacity below: the preset's own, so every preset keeps its calibrated figures."""
+    """How digital and memory energies scale with the CMOS node and each memory's capacity, word width and banks, and
+    digital and SRAM area and leakage with the node (socsim.costs; docs/energy.md, "Scaling with node and capacity";
+    docs/area.md, "Scaling with the node"). The [energy] and [area] tables hold each figure at 45 nm and each
+    memory's price at the reference capacity and word width below, in one bank: the preset's own, so every preset
+    keeps its calibrated figures."""
 
     node_nm: float = param(45.0, unit="nm", lo=16.0, hi=130.0,
                            doc="CMOS node of the digital logic and SRAMs: their energy per action scales by "
@@ -520,8 +522,9 @@ class SocConfig(Params):
     dma: DmaConfig = param(DmaConfig())
     dram: DramConfig = param(DramConfig())
     energy: EnergyTable = param(EnergyTable())
-    tech: TechConfig = param(TechConfig(), doc="node and capacity scaling of digital and memory energies "
-                                                "(docs/energy.md)")
+    tech: TechConfig = param(TechConfig(), doc="node, capacity, word-width and bank scaling of digital and memory "
+                                                "energies, and node scaling of their area and leakage "
+                                                "(docs/energy.md, docs/area.md)")
     area: AreaTable = param(AreaTable(), doc="area and leakage per component (docs/area.md)")
     train: TrainConfig = param(TrainConfig())
     compiler: CompilerConfig = param(CompilerConfig())
