@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable
 import pandas as pd
 
 from socsim.area_params import AreaTable
+from socsim.costs import area_node_factor, leakage_node_factor
 
 if TYPE_CHECKING:
     from socsim.config import SocConfig
@@ -70,16 +71,36 @@ class Part:
         return self.instances * self.unit_um2 / UM2_PER_MM2
 
 
-def _sram(t: AreaTable, component: str, part: str, bits: int) -> Part:
+@dataclass(frozen=True)
+class NodeScale:
+    """Area and leakage of the digital and SRAM parts at ``tech.node_nm`` relative to the ``[area]`` table's
+    figures, which hold at 45 nm (socsim.costs; 1.0 and 1.0 at 45 nm)."""
+
+    area: float = 1.0
+    leakage: float = 1.0
+
+    @classmethod
+    def of(cls, cfg: "SocConfig") -> "NodeScale":
+        tech = cfg.tech
+        return cls(area_node_factor(tech.node_nm, tech.area_node_exponent),
+                   leakage_node_factor(tech.node_nm, tech.leakage_node_exponent))
+
+    def basis(self) -> str:
+        return "" if self.area == 1.0 else f" x {self.area:.3g} (node)"
+
+
+def _sram(t: AreaTable, component: str, part: str, bits: int, node: NodeScale) -> Part:
     cell_um2 = t.sram_cell_f2 * (t.feature_nm * 1e-3) ** 2
-    return Part(component, part, bits, cell_um2 * (1.0 + t.sram_periphery), bits * t.sram_leakage_pw_per_bit * 1e-6,
-                f"{bits:,} bits x {t.sram_cell_f2:g} F^2 x (1 + {t.sram_periphery:g} periphery)")
+    return Part(component, part, bits, cell_um2 * (1.0 + t.sram_periphery) * node.area,
+                bits * t.sram_leakage_pw_per_bit * 1e-6 * node.leakage,
+                f"{bits:,} bits x {t.sram_cell_f2:g} F^2 x (1 + {t.sram_periphery:g} periphery){node.basis()}")
 
 
 def _logic(t: AreaTable, component: str, part: str, instances: int, unit_um2: float, basis: str,
-           extra_uw: float = 0.0) -> Part:
-    leak = instances * (unit_um2 / UM2_PER_MM2 * t.logic_leakage_uw_per_mm2 + extra_uw)
-    return Part(component, part, instances, unit_um2, leak, basis)
+           extra_uw: float = 0.0, node: NodeScale = NodeScale()) -> Part:
+    """A logic or converter part; ``node`` scales the area and the area's leakage of the digital parts only."""
+    leak = instances * (unit_um2 / UM2_PER_MM2 * t.logic_leakage_uw_per_mm2 * node.leakage + extra_uw)
+    return Part(component, part, instances, unit_um2 * node.area, leak, basis + node.basis())
 
 
 def _tile_parts(cfg: "SocConfig", name: str) -> list[Part]:
@@ -96,24 +117,25 @@ def _tile_parts(cfg: "SocConfig", name: str) -> list[Part]:
         _logic(t, name, "tia", tc.adcs, t.tia_um2, "one per ADC", extra_uw=t.tia_bias_uw),
         _logic(t, name, "dac", tc.rows, t.dac_um2 * 2 ** (dac_bits - 1),
                f"one {dac_bits}-bit driver per row ({in_levels} levels per pulse)"),
-        _logic(t, name, "shift_add", tc.adcs, t.shift_add_um2, "one per ADC"),
+        _logic(t, name, "shift_add", tc.adcs, t.shift_add_um2, "one per ADC", node=NodeScale.of(cfg)),
     ]
 
 
 def area_parts(cfg: "SocConfig") -> list[Part]:
     """Every part of the chip ``cfg`` describes, component by component (tiles first)."""
-    t = cfg.area
+    t, node = cfg.area, NodeScale.of(cfg)
     parts: list[Part] = []
     for i in range(cfg.tiles.count):
         parts += _tile_parts(cfg, f"tile{i}")
-    parts.append(_sram(t, "tbuf", "tile buffers", cfg.tiles.count * cfg.tiles.buffer_words * 32))
-    parts.append(_sram(t, "sram", "data SRAM", cfg.controller.dmem_kbit * 1024))
-    parts.append(_sram(t, "acc", "accumulator SRAM", cfg.sram.acc_kbit * 1024))
-    parts.append(_logic(t, "du", "FP32 lanes", cfg.du.lanes, t.du_lane_um2, f"{cfg.du.lanes} multiply-add lanes"))
-    parts.append(_logic(t, "controller", "core", 1, t.controller_um2, "in-order 32-bit core"))
-    parts.append(_sram(t, "controller", "instruction memory", cfg.controller.imem_kbit * 1024))
+    parts.append(_sram(t, "tbuf", "tile buffers", cfg.tiles.count * cfg.tiles.buffer_words * 32, node))
+    parts.append(_sram(t, "sram", "data SRAM", cfg.controller.dmem_kbit * 1024, node))
+    parts.append(_sram(t, "acc", "accumulator SRAM", cfg.sram.acc_kbit * 1024, node))
+    parts.append(_logic(t, "du", "FP32 lanes", cfg.du.lanes, t.du_lane_um2, f"{cfg.du.lanes} multiply-add lanes",
+                        node=node))
+    parts.append(_logic(t, "controller", "core", 1, t.controller_um2, "in-order 32-bit core", node=node))
+    parts.append(_sram(t, "controller", "instruction memory", cfg.controller.imem_kbit * 1024, node))
     for i in range(cfg.dma.channels):
-        parts.append(_logic(t, f"dma{i}", "channel", 1, t.dma_um2, "address generator and descriptors"))
+        parts.append(_logic(t, f"dma{i}", "channel", 1, t.dma_um2, "address generator and descriptors", node=node))
     return parts
 
 

@@ -209,12 +209,23 @@ class DramConfig(Params):
 HOROWITZ_SRAM = ("fit to Horowitz, ISSCC 2014: 64-bit SRAM access 10 pJ at 8 KB, 20 pJ at 32 KB, 100 pJ at 1 MB "
                  "(exponents 0.50 and 0.46)")
 
+SRAM_WORD = ("first order: the bit lines and sense amplifiers of every bit of the word switch on each access "
+             "(Horowitz 2014's 64-bit figures halved per 32-bit word)")
+SRAM_BANKS = ("first order: a bank's bit and word lines are those of a memory of capacity / banks; the routing to it "
+              "spans the whole memory (CACTI's banked H-tree organisation, Wilton and Jouppi, IEEE JSSC 31(5) 1996)")
+LEAKAGE_RULE = ("first order: a transistor's leakage current is proportional to its width (off-current per um of "
+                "width held about constant across nodes by the low-power roadmaps, ITRS PIDS tables), power = "
+                "current x Vdd: per bit it falls as node x Vdd, slower than the dynamic energy (node x Vdd^2) and "
+                "the area (node^2)")
+
 
 @dataclass(frozen=True)
 class TechConfig(Params):
-    """How digital and memory energies scale with the CMOS node and each memory's capacity (socsim.costs;
-    docs/energy.md, "Scaling with node and capacity"). The [energy] table holds each price at 45 nm and each memory's
-    price at the reference capacity below: the preset's own, so every preset keeps its calibrated figures."""
+    """How digital and memory energies scale with the CMOS node and each memory's capacity, word width and banks, and
+    digital and SRAM area and leakage with the node (socsim.costs; docs/energy.md, "Scaling with node and capacity";
+    docs/area.md, "Scaling with the node"). The [energy] and [area] tables hold each figure at 45 nm and each
+    memory's price at the reference capacity and word width below, in one bank: the preset's own, so every preset
+    keeps its calibrated figures."""
 
     node_nm: float = param(45.0, unit="nm", lo=16.0, hi=130.0,
                            doc="CMOS node of the digital logic and SRAMs: their energy per action scales by "
@@ -234,6 +245,37 @@ class TechConfig(Params):
                                   doc="tile-buffer size at which energy.tbuf_access_pj holds",
                                   source="the default tile buffer (16 KiB; the 8 KB figure of Horowitz 2014 halved "
                                          "per 32-bit word)")
+    ref_word_bits: int = param(32, unit="bits", lo=1, hi=1024,
+                               doc="word width at which energy.sram_read_pj / sram_write_pj / tbuf_access_pj hold",
+                               source="the 32-bit words of the controller and tile buffers (the 8 KB figure of "
+                                      "Horowitz 2014 halved per 32-bit word)")
+    dmem_word_bits: int = param(32, unit="bits", lo=1, hi=1024,
+                                doc="bits read or written per data-SRAM access; energy per access scales linearly",
+                                source=SRAM_WORD)
+    acc_word_bits: int = param(32, unit="bits", lo=1, hi=1024,
+                               doc="bits read or written per accumulator-SRAM access; energy per access scales "
+                                   "linearly", source=SRAM_WORD)
+    tbuf_word_bits: int = param(32, unit="bits", lo=1, hi=1024,
+                                doc="bits read or written per tile-buffer access; energy per access scales linearly",
+                                source=SRAM_WORD)
+    dmem_banks: int = param(1, lo=1, hi=4096, doc="banks of the data SRAM (an access activates one bank)",
+                            source=SRAM_BANKS)
+    acc_banks: int = param(1, lo=1, hi=4096, doc="banks of the accumulator SRAM (an access activates one bank)",
+                           source=SRAM_BANKS)
+    tbuf_banks: int = param(1, lo=1, hi=4096, doc="banks of each tile buffer (an access activates one bank)",
+                            source=SRAM_BANKS)
+    routing_share: float = param(0.5, unit="fraction", lo=0.0, hi=1.0,
+                                 doc="share of an SRAM access's energy spent in the routing to and from the bank "
+                                     "(grows with the whole memory's capacity; the rest with one bank's)",
+                                 source="estimate: the H-tree interconnect is the largest share of a large SRAM's "
+                                        "access energy (Muralimanohar, Balasubramonian, Jouppi, 'CACTI 6.0', "
+                                        "MICRO 2007)")
+    area_node_exponent: float = param(2.0, lo=0.0, hi=4.0,
+                                      doc="digital and SRAM area scales as (node / 45)^this",
+                                      source="Dennard et al., IEEE JSSC 1974: dimensions scale by 1/k, area by 1/k^2")
+    leakage_node_exponent: float = param(1.0, lo=0.0, hi=4.0,
+                                         doc="digital and SRAM leakage scales as (node / 45)^this x (Vdd / 1.0 V)",
+                                         source=LEAKAGE_RULE)
 
 
 @dataclass(frozen=True)
@@ -480,8 +522,9 @@ class SocConfig(Params):
     dma: DmaConfig = param(DmaConfig())
     dram: DramConfig = param(DramConfig())
     energy: EnergyTable = param(EnergyTable())
-    tech: TechConfig = param(TechConfig(), doc="node and capacity scaling of digital and memory energies "
-                                                "(docs/energy.md)")
+    tech: TechConfig = param(TechConfig(), doc="node, capacity, word-width and bank scaling of digital and memory "
+                                                "energies, and node scaling of their area and leakage "
+                                                "(docs/energy.md, docs/area.md)")
     area: AreaTable = param(AreaTable(), doc="area and leakage per component (docs/area.md)")
     train: TrainConfig = param(TrainConfig())
     compiler: CompilerConfig = param(CompilerConfig())

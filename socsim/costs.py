@@ -10,6 +10,9 @@ The ``[energy]`` table gives each price at 45 nm (Horowitz 2014) and each memory
   SRAM access; not to the analog array, DACs and ADCs (their own models), the bus wires or the DRAM.
 - capacity: E(C) = E(C_ref) x (C / C_ref)^``tech.capacity_exponent`` per access (default 0.5: a fit to Horowitz's
   per-64-bit-access SRAM energies, 10 pJ at 8 KB, 20 pJ at 32 KB, 100 pJ at 1 MB: exponents 0.50 and 0.46).
+- word width and banks: linear in the word's bits; a banked SRAM's access is one bank's (capacity / banks) plus a
+  routing share ``tech.routing_share`` that grows with the whole capacity (:func:`sram_access_factor`).
+- area and leakage of the digital and SRAM parts (socsim.area): (node / 45)^2 and (node / 45) x Vdd / 1.0 V.
 """
 
 from __future__ import annotations
@@ -51,6 +54,29 @@ def capacity_factor(capacity: float, reference: float, exponent: float) -> float
     return (capacity / reference) ** exponent
 
 
+def area_node_factor(node_nm: float, exponent: float) -> float:
+    """Area of a digital or SRAM part at ``node_nm`` relative to 45 nm: (node / 45)^exponent."""
+    supply_v(node_nm)  # the same range check as the energy model
+    return (node_nm / REFERENCE_NODE_NM) ** exponent
+
+
+def leakage_node_factor(node_nm: float, exponent: float) -> float:
+    """Leakage power of a digital or SRAM part at ``node_nm`` relative to 45 nm: (node / 45)^exponent x
+    (Vdd / Vdd(45)) -- leakage current proportional to transistor width, power = current x supply."""
+    return (node_nm / REFERENCE_NODE_NM) ** exponent * supply_v(node_nm) / supply_v(REFERENCE_NODE_NM)
+
+
+def sram_access_factor(capacity: float, reference: float, exponent: float, banks: int, word_bits: int,
+                       ref_word_bits: int, routing_share: float) -> float:
+    """Energy per access of an SRAM of ``capacity`` in ``banks`` banks and ``word_bits``-bit words relative to one
+    bank of ``reference`` capacity and ``ref_word_bits``-bit words:
+    (word / ref_word) x [bank + routing_share x (whole - bank)], bank = (capacity / banks / reference)^exponent,
+    whole = (capacity / reference)^exponent. One bank: exactly :func:`capacity_factor` times the word factor."""
+    whole = capacity_factor(capacity, reference, exponent)
+    bank = whole if banks == 1 else capacity_factor(capacity / banks, reference, exponent)
+    return word_bits / ref_word_bits * (bank + routing_share * (whole - bank))
+
+
 def action_prices(cfg: "SocConfig") -> dict[str, float]:
     """pJ per action of the node-scaled actions (:data:`NODE_SCALED`) at ``cfg.tech.node_nm``."""
     f = node_factor(cfg.tech.node_nm)
@@ -60,11 +86,17 @@ def action_prices(cfg: "SocConfig") -> dict[str, float]:
 def memory_prices(cfg: "SocConfig") -> dict[tuple[str, str], float]:
     """pJ per access of each SRAM (ledger component, action): the node-scaled price times the capacity factor of the
     data SRAM (``sram``: controller.dmem_kbit), the accumulator SRAM (``acc``: sram.acc_kbit) and the tile buffers
-    (``tbuf``: tiles.buffer_words), each against its reference capacity in ``[tech]``."""
+    (``tbuf``: tiles.buffer_words), each against its reference capacity, with its banks and word width, in
+    ``[tech]`` (:func:`sram_access_factor`)."""
     t, base = cfg.tech, action_prices(cfg)
-    sram = capacity_factor(cfg.controller.dmem_kbit, t.dmem_ref_kbit, t.capacity_exponent)
-    acc = capacity_factor(cfg.sram.acc_kbit, t.acc_ref_kbit, t.capacity_exponent)
-    tbuf = capacity_factor(cfg.tiles.buffer_words, t.tbuf_ref_words, t.capacity_exponent)
+
+    def factor(capacity: float, reference: float, banks: int, word_bits: int) -> float:
+        return sram_access_factor(capacity, reference, t.capacity_exponent, banks, word_bits, t.ref_word_bits,
+                                  t.routing_share)
+
+    sram = factor(cfg.controller.dmem_kbit, t.dmem_ref_kbit, t.dmem_banks, t.dmem_word_bits)
+    acc = factor(cfg.sram.acc_kbit, t.acc_ref_kbit, t.acc_banks, t.acc_word_bits)
+    tbuf = factor(cfg.tiles.buffer_words, t.tbuf_ref_words, t.tbuf_banks, t.tbuf_word_bits)
     return {("sram", Action.SRAM_READ): base[Action.SRAM_READ] * sram,
             ("sram", Action.SRAM_WRITE): base[Action.SRAM_WRITE] * sram,
             ("acc", Action.SRAM_READ): base[Action.SRAM_READ] * acc,
