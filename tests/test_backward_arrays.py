@@ -90,7 +90,8 @@ def test_sign_magnitude_is_charged_for_the_pulses_it_drives():
         r = run_asm(MVMT, "pcm_hic", {"tiles": {"physics": {"dac_t": {"signed_mode": mode}}}})
         cost[mode] = r.by("opcode", "action").loc["mvmt"]
     sm, tc = cost["sign_magnitude"], cost["twos_complement"]
-    assert sm.loc["adc_conversion", "count"] == 64 * 7 and tc.loc["adc_conversion", "count"] == 64 * 8
+    slices = r.cfg.tiles.weight_slices  # pcm_hic: each of the 3 pairs of a weight is converted on its own
+    assert sm.loc["adc_conversion", "count"] == slices * 64 * 7 and tc.loc["adc_conversion", "count"] == slices * 64 * 8
     for action in ("dac_pulse", "array_cell", "adc_conversion", "shift_add"):
         assert sm.loc[action, "count"] * 8 == tc.loc[action, "count"] * 7, action
     assert sm.loc["busy", "cycles"] * 8 == tc.loc["busy", "cycles"] * 7

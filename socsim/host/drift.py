@@ -6,8 +6,8 @@ conductances drift as ``G(t) = G(t_prog) (t / t_prog)^-nu`` and read noise follo
 time (socsim/physics/pcm_hic.py); models without drift give the same accuracy at every time up to
 read noise. With ``repeats`` the evaluation runs that many times at each time, each run with its own read-noise
 draws (counter-based: socsim.physics.draws), and the table gives their mean and standard deviation. The
-checkpoint is not changed; ``drift.csv`` in the run folder holds the table, written atomically under the run
-folder's lock (socsim.locks).
+checkpoint is not changed; ``drift.csv`` in the run folder holds the table, written atomically; the caller holds
+the run folder's lock (socsim.locks) for the whole evaluation, as ``socsim drift`` does.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import pandas as pd
 
 from socsim.host.inputs import run_inputs
 from socsim.host.training import ChipTrainer, StateMismatch
-from socsim.locks import FolderLock
 from socsim.runfolder.files import CHECKPOINT, DRIFT, CheckpointError, read_checkpoint, write_frame
 from socsim.runfolder.runargs import RunArgs
 
@@ -68,10 +67,9 @@ def evaluate_drift(run_dir: Path, times: list[float],
         if measured is not None:
             measured(rows[-1])
     frame = pd.DataFrame(rows)
-    with FolderLock(run_dir, "run folder"):
-        if (run_dir / DRIFT).is_file():  # keep the other compensation's curve
-            old = pd.read_csv(run_dir / DRIFT)
-            if "compensation" in old:
-                frame = pd.concat([old[old["compensation"] != compensation], frame], ignore_index=True)
-        write_frame(run_dir / DRIFT, frame)
+    if (run_dir / DRIFT).is_file():  # keep the other compensation's curve
+        old = pd.read_csv(run_dir / DRIFT)
+        if "compensation" in old:
+            frame = pd.concat([old[old["compensation"] != compensation], frame], ignore_index=True)
+    write_frame(run_dir / DRIFT, frame)
     return frame[frame["compensation"] == compensation].reset_index(drop=True)

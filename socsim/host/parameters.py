@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from socsim.compiler import load_graph, load_onnx
 from socsim.compiler.graph import BatchNorm, Conv2d, Graph, Linear, crossbar_matrix
+from socsim.host.baseline import Baseline
 
 F32 = np.float32
 BN_FIELDS = ("scale", "bias", "mean", "var")
@@ -152,7 +154,6 @@ def load_npz(path: str | Path, graph: Graph, percentile: float = 100.0) -> Model
 
 def onnx_parameters(path: str | Path, percentile: float = 100.0) -> tuple[Graph, ModelParameters]:
     """An ONNX model's graph and its initializers as parameters."""
-    from socsim.compiler import load_onnx
     imported = load_onnx(str(path))
     return imported.graph, ModelParameters.from_onnx(imported.graph, imported.weights, str(path), percentile)
 
@@ -171,14 +172,12 @@ def graph_and_parameters(graph_path: str | Path, weights: str | Path | None,
             raise ValueError(f"--weights {weights} with {graph_path}: an ONNX model brings its own weights (its "
                              "initializers); leave --weights out")
         return onnx_parameters(graph_path, percentile)
-    from socsim.compiler import load_graph
     graph = load_graph(str(graph_path))
     return graph, None if weights is None else load_npz(weights, graph, percentile)
 
 
 def baseline_accuracy(graph: Graph, params: ModelParameters, train, x: np.ndarray, y: np.ndarray) -> float:
     """Test accuracy of the numpy FP32 baseline (socsim.host.baseline) with the same parameters on ``x``, ``y``."""
-    from socsim.host.baseline import Baseline
     base = Baseline(graph, train, weights={k: v.copy() for k, v in params.weights.items()},
                     biases={k: v.copy() for k, v in params.biases.items()})
     for name in params.bn:
