@@ -521,3 +521,47 @@ def test_a_full_disk_names_the_file_being_written(tmp_path):
     with pytest.raises(OSError, match=f"{tmp_path / 'x.csv'}: cannot write it: No space left on device"):
         fileio.atomic_write(tmp_path / "x.csv", full)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- errors speak of the user's input, not of generated text ----------------------------------------------------
+def test_a_data_set_past_the_dram_address_range_names_the_examples_not_generated_text(capsys):
+    code, err = cli(capsys, "compile", MLP, "--config", "ideal", "--train-examples", "100000000")
+    assert code == 2 and "<mlp." not in err, err
+    assert f"graph 'mlp' ({MLP})" in err and "--train-examples" in err and "'train_x'" in err
+
+
+def test_batchnorm_eps_past_1_is_refused_as_a_graph_field():
+    from socsim.compiler.graph import make_layer
+    with pytest.raises(GraphError, match="eps = 1e[+]40 is out of range; allowed <= 1.0"):
+        make_layer("batchnorm", eps=1e40)
+
+
+def test_a_compiled_program_that_does_not_assemble_is_an_internal_error_naming_the_layer():
+    from socsim.compiler import load_graph
+    from socsim.compiler.assembly import CompiledProgramError, assemble_programs
+    from socsim.compiler.lower import compile_training
+    graph = load_graph(MLP)
+    text = compile_training(graph, load_config("ideal"), 64, 32).text["evaluate"]
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "mark 4, eval") + 1  # the code of layer fc2
+    lines.insert(at, "    vadd nowhere, nowhere, nowhere, 4")
+    with pytest.raises(CompiledProgramError) as info:
+        assemble_programs(graph, {"evaluate": "\n".join(lines)})
+    message = str(info.value)
+    assert message.startswith("internal error in the compiled program 'evaluate' of graph 'mlp'"), message
+    assert "layer 'fc2'" in message and f"generated line {at + 1}: vadd nowhere" in message
+    assert "undefined symbol 'nowhere'" in message and "please report" in message and "<mlp." not in message
+
+
+# ---- program files are bounded inputs ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["prog.s", "prog.bin"])
+def test_a_fifo_or_a_device_as_a_program_is_refused_at_once(tmp_path, capsys, name):
+    import isa
+    from isa import IsaError
+    start = time.monotonic()
+    for path in (fifo(tmp_path / name), Path("/dev/zero")):
+        code, err = cli(capsys, "run", str(path), "--config", "ideal")
+        assert code == 2 and f"{path}: program" in err and "expected a regular file" in err, err
+        with pytest.raises(IsaError, match="expected a regular file"):
+            isa.load_program(path)
+    assert time.monotonic() - start < 5
