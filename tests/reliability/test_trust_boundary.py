@@ -580,3 +580,30 @@ def test_a_device_programmed_later_than_the_saved_clock_is_refused():
     with pytest.raises(StateMismatch, match=r"trainer.crossbars\[1\].t_prog: a device programmed at 5 s, later "
                                             r"than the saved clock \(trainer.cycle \d+ .*in the future"):
         ChipTrainer(graph, cfg, data, state=state)
+
+
+# ---- errors that named nothing ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("nodes,expected", [
+    ([helper.make_node("Reshape", ["x", "s"], ["y"])], r"\(Reshape\): shape \(input 1\) must be integers"),
+    ([helper.make_node("Squeeze", ["x", "s"], ["y"])], r"\(Squeeze\): axes \(input 1\) must be integers"),
+    ([helper.make_node("Expand", ["c", "s"], ["e"]), helper.make_node("Add", ["x", "e"], ["y"])],
+     r"\(Expand\): cannot fold its constant inputs: expected integers \(int64\), got a float32 tensor \[nan"),
+])
+def test_a_float_nan_where_onnx_wants_integers_names_the_node(tmp_path, capsys, nodes, expected):
+    from onnx import numpy_helper
+    inits = [numpy_helper.from_array(np.array([np.nan, 64], np.float32)[:1 if nodes[0].op_type != "Reshape" else 2],
+                                     "s"), numpy_helper.from_array(np.array([1, 1, 8, 8], np.int64), "c")]
+    with pytest.raises(GraphError, match=expected):
+        load_onnx(_onnx(nodes, inits))
+    path = tmp_path / "nan.onnx"
+    onnx.save(_onnx(nodes, inits), path)
+    code, err = cli(capsys, "compile", str(path), "--config", "ideal")
+    assert code == 2 and f"{path}: node" in err and "NaN to integer" not in err
+
+
+def test_a_missing_mapping_field_is_named_as_missing(run_copy, capsys):
+    mapping = json.loads((run_copy / MAPPING).read_text())
+    del mapping["placement"]
+    (run_copy / MAPPING).write_text(json.dumps(mapping))
+    code, err = cli(capsys, "report", str(run_copy), "--accept-edits", "-o", str(run_copy / "r.html"))
+    assert code == 2 and f"{run_copy / MAPPING}: placement: missing; expected dict" in err, err
