@@ -607,3 +607,16 @@ def test_a_missing_mapping_field_is_named_as_missing(run_copy, capsys):
     (run_copy / MAPPING).write_text(json.dumps(mapping))
     code, err = cli(capsys, "report", str(run_copy), "--accept-edits", "-o", str(run_copy / "r.html"))
     assert code == 2 and f"{run_copy / MAPPING}: placement: missing; expected dict" in err, err
+
+
+def test_asm_output_never_writes_through_a_link_or_into_a_fifo(tmp_path, capsys):
+    victim = tmp_path / "victim.bin"
+    victim.write_bytes(b"precious")
+    (tmp_path / "link.bin").symlink_to(victim)
+    fifo(tmp_path / "pipe.bin")
+    for name in ("link.bin", "pipe.bin"):
+        code, err = cli(capsys, "asm", VECTOR_OPS, "-o", str(tmp_path / name))
+        assert code == 2 and f"{tmp_path / name}: is a" in err and "socsim writes only regular files" in err
+    assert victim.read_bytes() == b"precious"
+    assert cli(capsys, "asm", VECTOR_OPS, "-o", str(tmp_path / "ok.bin"))[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.bin", "ok.bin", "pipe.bin", "victim.bin"]
