@@ -23,6 +23,7 @@ import numpy as np
 
 from isa.directives import BY_NAME as DIRECTIVES
 from isa.directives import names as directive_names
+from isa.inputfile import read_bytes
 from isa.program import (
     TBUF_STRIDE,
     DataInit,
@@ -488,9 +489,11 @@ def assemble_file(path: str | Path) -> Program:
     """Assemble a ``.s`` file."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        data = read_bytes(p, "program")
     except OSError as exc:
         raise IsaError(f"cannot read program: {exc.strerror}", str(p)) from None
+    except ValueError as exc:  # a FIFO, a device, a folder, a file past the limit: the message names it
+        raise IsaError(str(exc)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -6,7 +6,8 @@ renamed into place, and the folder is fsynced, so a kill leaves the old file or 
 a symbolic link, a device, a FIFO or a socket (:func:`check_output`). Files are created readable by the group and
 others (0666 minus the umask, 0644 with the usual umask), as ``open`` would.
 
-Inputs are read only from regular files, at most :data:`MAX_INPUT_BYTES` (:func:`read_bytes`); JSON and TOML
+Inputs are read only from regular files, at most :data:`MAX_INPUT_BYTES` (:func:`read_bytes`, from
+``isa.inputfile``, the bottom layer, which the assembler and the binary reader use too); JSON and TOML
 nest at most :data:`MAX_NESTING` deep; gzip data expands at most :data:`MAX_GZIP_RATIO` times. Reads raise
 ValueError naming the file for text that is not UTF-8, JSON that does not parse and gzip data that is damaged.
 """
@@ -32,11 +33,12 @@ from typing import IO, Any, Callable
 
 import numpy as np
 
+from isa.inputfile import MAX_INPUT_BYTES as MAX_INPUT_BYTES  # re-exported: the limit of every reader here
+from isa.inputfile import file_kind, open_input, read_bytes
+
 TEMP_MARK = ".tmp-socsim-"
 """Temporary files are named ``.{target name}{TEMP_MARK}{8 random characters}``."""
 _TEMPORARY = re.compile(r"\..+" + re.escape(TEMP_MARK) + r"[a-z0-9_]{8}")
-MAX_INPUT_BYTES = 1 << 30
-"""An input file (run.json, a config, a graph, a dataset file) is read up to this many bytes (1 GiB)."""
 MAX_NESTING = 64
 """JSON and TOML inputs are nested at most this many arrays / tables deep (socsim writes at most 8)."""
 
@@ -69,14 +71,6 @@ def is_temporary(name: str) -> bool:
     return _TEMPORARY.fullmatch(name) is not None
 
 
-_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
-
-
-def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
-
-
 def check_output(path: str | Path) -> Path:
     """``path`` as a Path when socsim may write it: absent or a regular file. A symbolic link (which would be
     replaced, or followed out of its place), a folder, a device, a FIFO or a socket is a ValueError naming it."""
@@ -88,7 +82,7 @@ def check_output(path: str | Path) -> Path:
     except OSError as exc:
         raise ValueError(f"{path}: cannot write here: {exc.strerror}") from None
     if not stat.S_ISREG(mode):
-        raise ValueError(f"{path}: is {_kind(mode)}; socsim writes only regular files (give another path)")
+        raise ValueError(f"{path}: is {file_kind(mode)}; socsim writes only regular files (give another path)")
     return path
 
 
@@ -162,30 +156,6 @@ def clean_temporaries(folder: str | Path) -> list[Path]:
                 entry.unlink()
                 removed.append(entry)
     return removed
-
-
-def open_input(path: str | Path, what: str = "file") -> int:
-    """A read-only descriptor of ``path``, which must be a regular file (a FIFO, a device or a folder is a
-    ValueError naming it, refused at once: the open does not block on a FIFO)."""
-    path = Path(path)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise ValueError(f"{path}: {what} is {_kind(mode)}; expected a regular file")
-    if hasattr(os, "set_blocking"):
-        os.set_blocking(fd, True)
-    return fd
-
-
-def read_bytes(path: str | Path, what: str = "file", limit: int = MAX_INPUT_BYTES) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` (a larger file is a ValueError naming it)."""
-    fd = open_input(path, what)
-    with os.fdopen(fd, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"{path}: {what} is larger than {limit} bytes")
-    return data
 
 
 def check_nesting(value: Any, where: str, limit: int = MAX_NESTING) -> Any:

@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from isa import assemble_file, disassemble, load_program, read_binary, write_binary
+from isa import assemble_file, disassemble, encode, load_program, read_binary
 from isa.bundle import expand
 from isa.listing import listing
 from socsim.argtypes import positive_int, positive_seconds
 from socsim.cli.commands import command
 from socsim.config import load_config
 from socsim.exits import EXIT_OK
-from socsim.fileio import output_file, write_text
+from socsim.fileio import output_file, write_bytes, write_text
 from socsim.report.summary import result_summary
 from socsim.sim import Soc, Trap
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
@@ -46,7 +46,7 @@ def cmd_asm(args: argparse.Namespace) -> int:
         sys.stdout.write(listing(program))
         return EXIT_OK
     out = args.output or str(Path(args.source).with_suffix(".bin"))
-    write_binary(program, out, lines=args.lines)
+    write_bytes(out, encode(program, args.lines))  # atomic; never through a link, onto a device or a FIFO
     print(f"{args.source}: {len(program.instructions)} instructions, {program.code_bytes()} bytes of code, "
           f"{len(program.symbols)} symbols -> {out}")
     return EXIT_OK

@@ -61,6 +61,16 @@ class _Ctx:
             raise self.error(node, f"{what} (input {index}) must be an initializer or Constant")
         return self.consts[node.input[index]]
 
+    def int_const(self, node: onnx.NodeProto, index: int, what: str) -> list[Any]:
+        """The integers of constant input ``index`` (a shape, axes): an array of another dtype (a float NaN, ...)
+        is a GraphError naming the node, never converted."""
+        value = self.const(node, index, what)
+        if value.dtype.kind not in "iu" and not (value.dtype == object and all(
+                v is BATCH or isinstance(v, (int, np.integer)) for v in value.ravel())):
+            raise self.error(node, f"{what} (input {index}) must be integers (int64), got a {value.dtype} tensor "
+                                   f"{np.array2string(value.ravel()[:8], threshold=8)}")
+        return [v if v is BATCH else int(v) for v in value.ravel()]
+
     def data(self, node: onnx.NodeProto, index: int = 0) -> str:
         """The graph node producing a data input."""
         tensor = node.input[index]
@@ -228,7 +238,7 @@ def _reshape(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
     """A reshape that keeps the batch and flattens the rest (``x.view(N, -1)``, ``x.flatten(1)``) or changes
     nothing. allowzero = 1 (the dynamo exporter's) means the same as 0 when the target has no zero."""
     a = _check_attrs(ctx, node, {"allowzero": _Only((0, 1))})
-    raw = [t if t is BATCH else int(t) for t in ctx.const(node, 1, "shape").ravel()]
+    raw = ctx.int_const(node, 1, "shape")
     in_shape = ctx.in_shape(node)
     size = int(np.prod(in_shape))
     full = [BATCH, *in_shape]
@@ -262,7 +272,7 @@ def _reshape(ctx: _Ctx, node: onnx.NodeProto) -> Converted:
 def _axes(ctx: _Ctx, node: onnx.NodeProto, attrs: dict[str, Any]) -> list[int] | None:
     """Axes from the ``axes`` input (opset 13 Squeeze, opset 18 ReduceMean) or the attribute (earlier opsets)."""
     if len(node.input) > 1 and node.input[1]:
-        return [int(v) for v in ctx.const(node, 1, "axes").ravel()]
+        return ctx.int_const(node, 1, "axes")
     return None if attrs.get("axes") is None else [int(v) for v in attrs["axes"]]
 
 

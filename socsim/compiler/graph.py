@@ -304,7 +304,8 @@ class Add(Layer):
 class BatchNorm(Layer):
     kind: ClassVar[str] = "batchnorm"
     doc: ClassVar[str] = "batch normalization over channels (or features), digital"
-    eps: float = knob(1e-5, doc="added to the variance", lo=0.0)
+    eps: float = knob(1e-5, doc="added to the variance (at most 1: a larger one swamps the variance of the "
+                      "activations it normalises)", lo=0.0, hi=1.0)
     momentum: float = knob(0.1, doc="running-statistics update: r = (1 - m) r + m batch_stat", lo=0.0, hi=1.0)
 
     def infer(self, ins: tuple[Shape, ...]) -> Shape:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import isa
 from isa.program import Program
+from socsim.compiler.assembly import assemble_programs
 from socsim.compiler.emit import Asm, Buffer
 from socsim.compiler.graph import Graph, GraphError
 from socsim.compiler.lower_backward import Backward
@@ -255,7 +255,7 @@ def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
         programs = {}
         imem = imem_use({k: text_code_bytes(v) for k, v in texts.items()}, cfg)
     else:
-        programs = {k: isa.assemble(v, f"<{graph.name}.{k}>") for k, v in texts.items()}
+        programs = assemble_programs(graph, texts)
         imem = imem_use({k: p.code_bytes() for k, p in programs.items()}, cfg)
     if not imem.ok:
         note = f" {STAGED_NOTE}" if net.staged else ""

@@ -48,7 +48,12 @@ def has_batch(value: np.ndarray) -> bool:
 
 
 def _ints(value: np.ndarray) -> list[int]:
-    return [int(v) for v in np.asarray(value).ravel()]
+    """The integers of a constant (starts, axes, a shape); a float one (NaN, 2.5) is a ValueError saying so."""
+    value = np.asarray(value)
+    if value.dtype.kind not in "iu" and not all(isinstance(v, (int, np.integer)) for v in value.ravel()):
+        raise ValueError(f"expected integers (int64), got a {value.dtype} tensor "
+                         f"{np.array2string(value.ravel()[:8], threshold=8)}")
+    return [int(v) for v in value.ravel()]
 
 
 def _axes(attrs: dict[str, Any], inputs: list[np.ndarray | None], index: int) -> list[int] | None:

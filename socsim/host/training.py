@@ -149,6 +149,13 @@ class ChipTrainer:
             if min(r0, c0) < 0 or rows < 1 or cols < 1 or r0 + rows > tc.rows or c0 + cols > tc.weight_cols \
                     or not 0 <= bits <= 16:
                 raise ValueError(f"tile {i}: saved block {block} does not fit the {tc.rows} x {tc.weight_cols} array")
+        now_s = state["cycle"] / self.cfg.clock_hz
+        for i, saved in enumerate(state["crossbars"]):
+            t_prog = saved.get("t_prog") if isinstance(saved, dict) else None
+            if isinstance(t_prog, np.ndarray) and t_prog.size and np.nanmax(t_prog) > now_s:
+                raise ValueError(f"trainer.crossbars[{i}].t_prog: a device programmed at {np.nanmax(t_prog):g} s, "
+                                 f"later than the saved clock (trainer.cycle {state['cycle']} at clock_hz "
+                                 f"{self.cfg.clock_hz:g}: {now_s:g} s); a programming time cannot be in the future")
         self.epoch = state["epoch"]
         self.soc.restore_time(state["cycle"])
         for name, values in memory.items():

@@ -213,8 +213,10 @@ def check_mapping(mapping: dict[str, Any], path: Path) -> dict[str, Any]:
             ok = math.isfinite(value) and value >= 0
         if not ok:
             name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise ValueError(f"{path}: {where}{key}: expected {name}{' >= 0' if name in ('int', 'float') else ''}, "
-                             f"got {value!r}"[:300])
+            missing = not isinstance(table, dict) or key not in table
+            got = "" if missing else f", got {value!r}"
+            raise ValueError(f"{path}: {where}{key}: {'missing; ' if missing else ''}expected {name}"
+                             f"{' >= 0' if name in ('int', 'float') else ''}{got}"[:300])
         return value
     if mapping.get("format") != MAPPING_FORMAT:
         raise ValueError(f"{path}: format {mapping.get('format')!r}; this socsim reads format {MAPPING_FORMAT}")

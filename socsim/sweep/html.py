@@ -11,6 +11,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from socsim.fileio import write_text
 from socsim.report import html as H
 from socsim.sweep.display import display
 from socsim.sweep.pareto import pareto_table
@@ -105,5 +106,5 @@ def build_summary(spec: SweepSpec, table: pd.DataFrame, figures: Sequence[tuple[
 def write_summary(spec: SweepSpec, table: pd.DataFrame, path: Path,
                   figures: Sequence[tuple[FigureSpec, str]], runs: pd.DataFrame | None = None) -> Path:
     """Write :func:`build_summary` to ``path``; returns it."""
-    path.write_text(build_summary(spec, table, figures, runs))
+    write_text(path, build_summary(spec, table, figures, runs))  # atomic; never through a link
     return path

@@ -521,3 +521,102 @@ def test_a_full_disk_names_the_file_being_written(tmp_path):
     with pytest.raises(OSError, match=f"{tmp_path / 'x.csv'}: cannot write it: No space left on device"):
         fileio.atomic_write(tmp_path / "x.csv", full)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- errors speak of the user's input, not of generated text ----------------------------------------------------
+def test_a_data_set_past_the_dram_address_range_names_the_examples_not_generated_text(capsys):
+    code, err = cli(capsys, "compile", MLP, "--config", "ideal", "--train-examples", "100000000")
+    assert code == 2 and "<mlp." not in err, err
+    assert f"graph 'mlp' ({MLP})" in err and "--train-examples" in err and "'train_x'" in err
+
+
+def test_batchnorm_eps_past_1_is_refused_as_a_graph_field():
+    from socsim.compiler.graph import make_layer
+    with pytest.raises(GraphError, match="eps = 1e[+]40 is out of range; allowed <= 1.0"):
+        make_layer("batchnorm", eps=1e40)
+
+
+def test_a_compiled_program_that_does_not_assemble_is_an_internal_error_naming_the_layer():
+    from socsim.compiler import load_graph
+    from socsim.compiler.assembly import CompiledProgramError, assemble_programs
+    from socsim.compiler.lower import compile_training
+    graph = load_graph(MLP)
+    text = compile_training(graph, load_config("ideal"), 64, 32).text["evaluate"]
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "mark 4, eval") + 1  # the code of layer fc2
+    lines.insert(at, "    vadd nowhere, nowhere, nowhere, 4")
+    with pytest.raises(CompiledProgramError) as info:
+        assemble_programs(graph, {"evaluate": "\n".join(lines)})
+    message = str(info.value)
+    assert message.startswith("internal error in the compiled program 'evaluate' of graph 'mlp'"), message
+    assert "layer 'fc2'" in message and f"generated line {at + 1}: vadd nowhere" in message
+    assert "undefined symbol 'nowhere'" in message and "please report" in message and "<mlp." not in message
+
+
+# ---- program files are bounded inputs ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["prog.s", "prog.bin"])
+def test_a_fifo_or_a_device_as_a_program_is_refused_at_once(tmp_path, capsys, name):
+    import isa
+    from isa import IsaError
+    start = time.monotonic()
+    for path in (fifo(tmp_path / name), Path("/dev/zero")):
+        code, err = cli(capsys, "run", str(path), "--config", "ideal")
+        assert code == 2 and f"{path}: program" in err and "expected a regular file" in err, err
+        with pytest.raises(IsaError, match="expected a regular file"):
+            isa.load_program(path)
+    assert time.monotonic() - start < 5
+
+
+# ---- times in a checkpoint --------------------------------------------------------------------------------------
+def test_a_device_programmed_later_than_the_saved_clock_is_refused():
+    from socsim.host.inputs import run_inputs
+    from socsim.host.train import RunArgs
+    from socsim.host.training import ChipTrainer, StateMismatch
+    cfg, graph, data = run_inputs(RunArgs(MLP, "wu2023", "digits", None, 1, 128, 64, None))
+    state = ChipTrainer(graph, cfg, data).state()  # after the init program: every device programmed once
+    assert 0 < state["crossbars"][1]["t_prog"].max() <= state["cycle"] / cfg.clock_hz
+    ChipTrainer(graph, cfg, data, state=state)  # as saved: accepted
+    state["crossbars"][1]["t_prog"].flat[0] = 5.0
+    with pytest.raises(StateMismatch, match=r"trainer.crossbars\[1\].t_prog: a device programmed at 5 s, later "
+                                            r"than the saved clock \(trainer.cycle \d+ .*in the future"):
+        ChipTrainer(graph, cfg, data, state=state)
+
+
+# ---- errors that named nothing ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("nodes,expected", [
+    ([helper.make_node("Reshape", ["x", "s"], ["y"])], r"\(Reshape\): shape \(input 1\) must be integers"),
+    ([helper.make_node("Squeeze", ["x", "s"], ["y"])], r"\(Squeeze\): axes \(input 1\) must be integers"),
+    ([helper.make_node("Expand", ["c", "s"], ["e"]), helper.make_node("Add", ["x", "e"], ["y"])],
+     r"\(Expand\): cannot fold its constant inputs: expected integers \(int64\), got a float32 tensor \[nan"),
+])
+def test_a_float_nan_where_onnx_wants_integers_names_the_node(tmp_path, capsys, nodes, expected):
+    from onnx import numpy_helper
+    inits = [numpy_helper.from_array(np.array([np.nan, 64], np.float32)[:1 if nodes[0].op_type != "Reshape" else 2],
+                                     "s"), numpy_helper.from_array(np.array([1, 1, 8, 8], np.int64), "c")]
+    with pytest.raises(GraphError, match=expected):
+        load_onnx(_onnx(nodes, inits))
+    path = tmp_path / "nan.onnx"
+    onnx.save(_onnx(nodes, inits), path)
+    code, err = cli(capsys, "compile", str(path), "--config", "ideal")
+    assert code == 2 and f"{path}: node" in err and "NaN to integer" not in err
+
+
+def test_a_missing_mapping_field_is_named_as_missing(run_copy, capsys):
+    mapping = json.loads((run_copy / MAPPING).read_text())
+    del mapping["placement"]
+    (run_copy / MAPPING).write_text(json.dumps(mapping))
+    code, err = cli(capsys, "report", str(run_copy), "--accept-edits", "-o", str(run_copy / "r.html"))
+    assert code == 2 and f"{run_copy / MAPPING}: placement: missing; expected dict" in err, err
+
+
+def test_asm_output_never_writes_through_a_link_or_into_a_fifo(tmp_path, capsys):
+    victim = tmp_path / "victim.bin"
+    victim.write_bytes(b"precious")
+    (tmp_path / "link.bin").symlink_to(victim)
+    fifo(tmp_path / "pipe.bin")
+    for name in ("link.bin", "pipe.bin"):
+        code, err = cli(capsys, "asm", VECTOR_OPS, "-o", str(tmp_path / name))
+        assert code == 2 and f"{tmp_path / name}: is a" in err and "socsim writes only regular files" in err
+    assert victim.read_bytes() == b"precious"
+    assert cli(capsys, "asm", VECTOR_OPS, "-o", str(tmp_path / "ok.bin"))[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.bin", "ok.bin", "pipe.bin", "victim.bin"]
