@@ -16,6 +16,11 @@ initial weights and optimizer as ``socsim train``) with one part of the recipe a
   its rounded forward value) changes only when its accumulated update reaches ``train.transfer_levels``
   levels; then the copy takes ``w + acc``, clamped to the range, and the accumulator entry clears.
   The backward pass reads the copy, as the compiled program's ``mm`` does.
+- ``threshold_int``: as ``threshold``, with every weight layer's inputs rounded to ``train.in_bits``-bit DAC
+  codes over a scale calibrated as the compiled ``calibrate`` program sets it: BatchNorm normalising each
+  calibration micro-batch by its own statistics, the running statistics left unchanged.
+- ``threshold_int_runstats``: as ``threshold_int``, calibrated with BatchNorm on the running statistics (the
+  rule of the ``calibrate`` program of earlier versions).
 
 ``--microbatch M`` normalises every BatchNorm by the statistics of each M images, as the chip does at a
 micro-batch of M (docs/training.md); ``--seed K`` trains with config seed K (example order) and initial
@@ -103,9 +108,9 @@ class CalibratedInputs(QuantisedForward):
 
     in_bits: int = 8
     """DAC input bits (``train.in_bits``)."""
-    batch_stats: bool = False
-    """True: the calibration's forward pass normalises by its images' own statistics (as training does); False: by
-    the running statistics (as the compiled ``calibrate`` program does)."""
+    batch_stats: bool = True
+    """True: the calibration's forward pass normalises each micro-batch by its own statistics (as training and the
+    compiled ``calibrate`` program do); False: by the running statistics."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -152,14 +157,14 @@ def make(case: str, graph, cfg, microbatch: int = 0) -> Baseline:
     if case == "fp32":
         return Baseline(graph, cfg.train, bn_microbatch=microbatch)
     kind = CalibratedInputs if case.startswith("threshold_int") else QuantisedForward
-    extra = ({"in_bits": cfg.train.in_bits, "batch_stats": case.endswith("batchstats")}
+    extra = ({"in_bits": cfg.train.in_bits, "batch_stats": not case.endswith("runstats")}
              if kind is CalibratedInputs else {})
     return kind(graph, cfg.train, bn_microbatch=microbatch, levels=flatten(cfg.tiles.physics).levels,
                 weight_range=cfg.train.weight_range,
                 threshold=cfg.train.transfer_levels if case.startswith("threshold") else None, **extra)
 
 
-CASES = ("fp32", "qat", "threshold", "threshold_int", "threshold_int_batchstats")
+CASES = ("fp32", "qat", "threshold", "threshold_int", "threshold_int_runstats")
 
 
 def main() -> None:

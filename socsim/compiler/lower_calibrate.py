@@ -10,6 +10,11 @@ scale (``inscale_NAME``, the value of one code) becomes the ``calibration_percen
 ``calibration_headroom`` over the largest code; after each pass every block's full scale becomes the percentile of
 its readings times the headroom (``vpctl``, ``tgain``). The first pass reads at the widest full scale (coarse,
 rarely clipped), the next ones at the full scales and input scales the first set.
+Its BatchNorm steps normalise each calibration micro-batch by its own statistics, as a training pass does
+(``bnfwd``, its running averages into scratch words ``calrun_NAME`` that nothing reads, so the running statistics
+stay as training left them): the scales are set from the activations training normalises, not from those of the
+running statistics (mean 0, variance 1 before the first epoch). Inference-only programs, which have no batch
+statistics to train, calibrate on the running statistics (``bneval``).
 The host runs it after ``init`` and after every training epoch (socsim.host.training): the programmed weights, and
 with them the currents, change as the network trains.
 """
@@ -19,7 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socsim.compiler.emit import Asm, Buffer, f32
-from socsim.compiler.lower_network import Network
+from socsim.compiler.graph import BatchNorm
+from socsim.compiler.lower_network import Network, bn_dims
 from socsim.config import SocConfig
 
 HIST_BINS = 128
@@ -58,12 +64,15 @@ class CalibrationBuffers:
     input_hist: dict[str, Buffer]
     """``hist_in_NAME``: per weight layer, the histogram of its inputs (none for analog inputs, whose scale is
     fixed)."""
+    batch_stats: dict[str, Buffer]
+    """``calrun_NAME``: per BatchNorm node, the scratch running statistics its calibration ``bnfwd`` blends into
+    (discarded; none in inference-only programs, which calibrate on the running statistics)."""
 
 
 def plan_calibration(net: Network, asm: Asm) -> CalibrationBuffers:
     """Declare the full-scale word and the histograms (nothing when the programs do not calibrate)."""
     if not calibrates(net.cfg):
-        return CalibrationBuffers(False, None, {}, {})
+        return CalibrationBuffers(False, None, {}, {}, {})
     full_scale = asm.buffer("cal", "sram", 1)
     block_hist = {}
     if calibrates_adc(net.cfg):
@@ -71,7 +80,10 @@ def plan_calibration(net: Network, asm: Asm) -> CalibrationBuffers:
             block_hist[k] = asm.buffer(f"hist_{k}", "sram", HIST_BINS)
     input_hist = {n.name: asm.buffer(f"hist_in_{n.name}", "sram", INPUT_BINS)
                   for n in net.graph.weight_nodes()} if net.in_bits else {}
-    return CalibrationBuffers(True, full_scale, block_hist, input_hist)
+    batch_stats = {} if net.inference else {
+        n.name: asm.buffer(f"calrun_{n.name}", "sram", 2 * bn_dims(net.graph, n)[0])
+        for n in net.order if isinstance(n.layer, BatchNorm)}
+    return CalibrationBuffers(True, full_scale, block_hist, input_hist, batch_stats)
 
 
 @dataclass(frozen=True)

@@ -75,11 +75,14 @@ class Forward:
             a.op("vadd", dst.at(), src.at(), tensors.output(node.inputs[1]).at(), n)
         elif isinstance(layer, BatchNorm):
             c, hw = bn_dims(graph, node)
-            if phase != "forward":  # evaluation and calibration use the running statistics
-                a.op("bneval", dst.at(), src.at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
-            else:
+            readings = self.blocks.readings
+            scratch = readings.buffers.batch_stats.get(node.name) if readings and phase == "calibrate" else None
+            if phase == "forward" or scratch is not None:  # batch statistics (calibration: into scratch averages)
+                run = f"run_{node.name}" if scratch is None else scratch.at()
                 a.op("bnfwd", dst.at(), src.at(), tensors.xhat(node.name).at(), f"stats_{node.name}",
-                     f"gb_{node.name}", f"run_{node.name}", m, c, hw, f32(layer.eps), f32(layer.momentum))
+                     f"gb_{node.name}", run, m, c, hw, f32(layer.eps), f32(layer.momentum))
+            else:  # evaluation (and inference-only calibration) on the running statistics
+                a.op("bneval", dst.at(), src.at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
         # Flatten: a view of its input, nothing to do
 
     def padded_input(self, node: Node) -> Buffer:

@@ -151,7 +151,7 @@ def calibrate_program(asm: Asm, net: Network, tensors: Tensors, reading_forward:
         reading_forward.forward("calibrate")
 
     def one_pass() -> None:
-        a.loop(REG.micro, count, micro, note="calibration micro-batches", lanes=lanes(a, ("hist_",)))
+        a.loop(REG.micro, count, micro, note="calibration micro-batches", lanes=lanes(a, ("hist_", "calrun_")))
         if calibration.buffers.input_hist:
             later = a.label("later_pass")
             a.op("bne", REG.outer, REG.zero, later, note="input scales after the first pass only")

@@ -151,18 +151,26 @@ class QuantisedBaseline(Baseline):
 
     def calibrate(self, x: np.ndarray) -> None:
         """Every layer's input scale from the first calibration images of ``x`` (the epoch's order), as the compiled
-        ``calibrate`` program's first pass sets ``inscale_NAME``: one forward pass (BatchNorm on its running
-        statistics) over ``train.calibration_images`` images rounded up to whole micro-batches (at most the whole
-        micro-batches of ``x``), each layer's inputs before rounding, their ``train.calibration_percentile`` from
-        the histogram (:func:`histogram_percentile`), times ``train.calibration_headroom`` over the largest code."""
+        ``calibrate`` program's first pass sets ``inscale_NAME``: a forward pass per micro-batch over
+        ``train.calibration_images`` images rounded up to whole micro-batches (at most the whole micro-batches of
+        ``x``), BatchNorm on each micro-batch's own statistics with the running statistics restored after, each
+        layer's inputs before rounding, their ``train.calibration_percentile`` from the histogram
+        (:func:`histogram_percentile`), times ``train.calibration_headroom`` over the largest code."""
         t, m = self.train, self.microbatch
         count = max(1, min(-(-t.calibration_images // m), len(x) // m))
         self._seen = {n.name: [] for n in self.graph.weight_nodes()}
+        run = {k: v.copy() for k, v in self.bn_run.items()}
         try:
-            self.forward(x[:count * m])
+            if self.bn_run:
+                for s in range(0, count * m, m):
+                    self.forward(x[s:s + m], train=True)
+            else:
+                self.forward(x[:count * m])
             seen = self._seen
         finally:
             self._seen = None
+            for k, v in run.items():
+                self.bn_run[k][:] = v
         top = 2 ** (t.in_bits - 1) - 1
         for name, mags in seen.items():
             edge = F32(histogram_percentile(mags, t.calibration_percentile / 100.0, INPUT_BINS, *INPUT_RANGE))
