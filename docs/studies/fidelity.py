@@ -16,6 +16,8 @@ differences between rows are what each part costs:
 - ``fixed``: no calibration (the converter's 0-70 uA range and the input scales input_range / act_range);
 - ``ideal_adc``: an ideal converter (no range, quantisation or noise), input scales still calibrated;
 - ``clean``: an ideal converter and devices without read noise or programming error (levels, DAC, recipe);
+- ``quiet_devices``: the converter as configured, devices without read noise or programming error (the
+  device part of ``clean`` alone); ``no_read_noise``, ``no_prog_error``: only one of the two removed;
 - ``seed1``: the configured chip with config seed 1 (another example order and other device draws);
 - ``clean_analog_in``, ``clean_fixed``, ``clean_every1``: the clean chip with analog layer inputs, with fixed input
   scales, calibrated after every batch; ``ideal_scheme``: scheme ``ideal`` on the same chip.
@@ -34,8 +36,10 @@ import pandas as pd
 
 from socsim.benchmarking import chosen_cases, print_header, train_run_folder
 
-CLEAN = ("[tiles.physics.adc]\nkind = \"ideal\"\n[tiles.physics.read]\nnoise_levels = 0.0\n"
-         "[tiles.physics.write_verify]\nprog_error_levels = 0.0\n")
+QUIET = "[tiles.physics.read]\nnoise_levels = 0.0\n[tiles.physics.write_verify]\nprog_error_levels = 0.0\n"
+"""Devices without read noise or programming error (the converter as configured)."""
+
+CLEAN = "[tiles.physics.adc]\nkind = \"ideal\"\n" + QUIET
 """An ideal converter and devices without read noise or programming error."""
 
 CASES: dict[str, tuple[str, str]] = {
@@ -44,6 +48,10 @@ CASES: dict[str, tuple[str, str]] = {
     "fixed": ("[train]\ncalibration_images = 0\n", "no calibration: 0-70 uA, input scales input_range / act_range"),
     "ideal_adc": ("[tiles.physics.adc]\nkind = \"ideal\"\n", "ideal ADC, input scales calibrated"),
     "clean": (CLEAN, "ideal ADC, noiseless devices"),
+    "quiet_devices": (QUIET, "ADC as configured, noiseless devices"),
+    "no_read_noise": ("[tiles.physics.read]\nnoise_levels = 0.0\n", "ADC as configured, no read noise"),
+    "no_prog_error": ("[tiles.physics.write_verify]\nprog_error_levels = 0.0\n",
+                      "ADC as configured, no programming error"),
     "seed1": ("seed = 1\n", "as configured, config seed 1"),
     "clean_analog_in": (CLEAN + "[train]\nin_bits = 0\n", "clean, analog (unquantised) layer inputs"),
     "clean_fixed": (CLEAN + "[train]\ncalibration_images = 0\n",
