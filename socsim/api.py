@@ -25,7 +25,7 @@ from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled, compile_training
 from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig, load_config
-from socsim.configtools import to_mapping
+from socsim.configtools import dumps_toml, to_mapping
 from socsim.fileio import write_text
 from socsim.host.data import DEFAULT_DATASET, load_dataset
 from socsim.host.inference import Inference, run_inference
@@ -42,7 +42,6 @@ from socsim.runfolder.read import RunFolder
 from socsim.runfolder.runargs import RunArgs
 from socsim.runfolder.seeds import SUMMARY, SeedsSpec, seed_folder
 from socsim.sim import Result, Soc
-from socsim.sweep.tomlw import dumps
 
 __all__ = ["CompiledNetwork", "ProgramRun", "SeedRuns", "TrainingRun", "compile", "infer", "run", "train"]
 
@@ -87,7 +86,7 @@ def _input_files(graph: str | Path | Graph, config: str | SocConfig, folder: Pat
         write_text(folder / INPUTS / "graph.toml", dump_toml(graph))
         graph = folder / INPUTS / "graph.toml"
     if isinstance(config, SocConfig):
-        write_text(folder / INPUTS / "config.toml", dumps(to_mapping(config), header="socsim.train(config=...)"))
+        write_text(folder / INPUTS / "config.toml", dumps_toml(to_mapping(config), header="socsim.train(config=...)"))
         config = folder / INPUTS / "config.toml"
     return str(graph), str(config)
 

@@ -3,14 +3,17 @@
 Every configuration class in socsim is a frozen dataclass whose fields are declared with
 :func:`param`, which records the unit, the allowed range, a one-line meaning and the source.
 :class:`Params` validates every field in ``__post_init__``; :func:`from_mapping` builds a
-dataclass from a (TOML) mapping and reports unknown or bad fields by their dotted path.
+dataclass from a (TOML) mapping and reports unknown or bad fields by their dotted path; :func:`dumps_toml` writes
+a mapping back as TOML (a sweep point's resolved config, a config given to the API as an object).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -225,3 +228,47 @@ def describe(cls: type, prefix: str = "") -> list[dict[str, str]]:
             "source": f.metadata.get("source", ""),
         })
     return rows
+
+
+_TOML_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(key: str) -> str:
+    return key if _TOML_BARE_KEY.match(key) else json.dumps(key)
+
+
+def _toml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return repr(value)  # 'inf', '-inf', '1e-08', '0.1' are all TOML floats
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string uses the same escapes
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_scalar(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} value {value!r} as TOML")
+
+
+def dumps_toml(data: Mapping[str, Any], header: str = "") -> str:
+    """TOML text of a nested mapping of scalars and lists of scalars (a config mapping: :func:`to_mapping`), which
+    ``tomllib`` reads back to the same values (floats written with ``repr``); ``header`` becomes leading comment
+    lines."""
+    lines = [f"# {line}" for line in header.splitlines()]
+
+    def table(node: Mapping[str, Any], path: list[str]) -> None:
+        scalars = [(k, v) for k, v in node.items() if not isinstance(v, Mapping)]
+        tables = [(k, v) for k, v in node.items() if isinstance(v, Mapping)]
+        if path and (scalars or not tables):
+            lines.append("")
+            lines.append("[" + ".".join(_toml_key(p) for p in path) + "]")
+        for k, v in scalars:
+            lines.append(f"{_toml_key(k)} = {_toml_scalar(v)}")
+        for k, v in tables:
+            table(v, [*path, k])
+
+    table(data, [])
+    return "\n".join(lines) + "\n"

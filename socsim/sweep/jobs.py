@@ -17,7 +17,7 @@ from isa import load_program
 from socsim.area import total_area_mm2
 from socsim.compiler import load_graph
 from socsim.config import SocConfig
-from socsim.configtools import from_mapping
+from socsim.configtools import dumps_toml, from_mapping
 from socsim.fileio import write_text
 from socsim.host.data import load_dataset
 from socsim.host.inference import run_inference
@@ -28,7 +28,6 @@ from socsim.runfolder.digests import recording
 from socsim.runfolder.files import CHECKPOINT, ERROR_FILE, REPORT, atomic_write
 from socsim.runfolder.read import load_run
 from socsim.sim import Soc, Trap
-from socsim.sweep import tomlw
 from socsim.sweep.spec import INFER_METRICS, PROGRAM_METRICS, TRAIN_METRICS, JobSpec
 from socsim.sweep.table import STATUS_BUSY
 
@@ -54,7 +53,7 @@ def write_point_config(job: PointJob) -> Path:
     folder = Path(job.folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / POINT_CONFIG
-    text = tomlw.dumps(job.config, header=f"sweep point {job.key}: the resolved config (every field)")
+    text = dumps_toml(job.config, header=f"sweep point {job.key}: the resolved config (every field)")
     atomic_write(path, lambda fh: fh.write(text), binary=False)
     return path
 

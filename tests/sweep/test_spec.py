@@ -7,8 +7,8 @@ import tomllib
 import pytest
 
 from socsim.config import SocConfig, load_config, preset_names
-from socsim.configtools import from_mapping, to_mapping
-from socsim.sweep import SweepError, expand, load_sweep, tomlw
+from socsim.configtools import dumps_toml, from_mapping, to_mapping
+from socsim.sweep import SweepError, expand, load_sweep
 from tests.sweep.conftest import MLP, PROGRAM_SWEEP, ROOT, TRAIN_SWEEP, write_sweep
 
 
@@ -152,9 +152,9 @@ def test_bad_program_is_reported_with_its_line(tmp_path):
 
 @pytest.mark.parametrize("preset", preset_names())
 def test_point_config_toml_round_trips(preset):
-    """Each point's config.toml (tomlw) loads back to the identical config."""
+    """Each point's config.toml (configtools.dumps_toml) loads back to the identical config."""
     cfg = load_config(preset)
-    text = tomlw.dumps(to_mapping(cfg), header="test")
+    text = dumps_toml(to_mapping(cfg), header="test")
     assert from_mapping(SocConfig, tomllib.loads(text)) == cfg
 
 
