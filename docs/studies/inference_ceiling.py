@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from socsim.benchmarking import print_header
 from socsim.compiler import load_graph
 from socsim.config import load_config
-from socsim.host.baseline import Baseline
+from socsim.host.baseline import Baseline, trained_baseline
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
 
@@ -34,16 +32,6 @@ CASES: dict[str, dict] = {
     "16 device levels in the same conductance range": {"tiles": {"physics": {"device": {"levels": 16}}}},
 }
 """Label -> config overrides laid on the preset (wu2023 field names; another preset may need its own)."""
-
-
-def trained_baseline(graph, cfg, data, epochs: int) -> Baseline:
-    """The numpy FP32 baseline after ``epochs`` epochs in socsim train's example order."""
-    base = Baseline(graph, cfg.train)
-    n = len(data.y_train)
-    for e in range(epochs):
-        idx = np.arange(n) if e == 0 else np.random.default_rng([cfg.seed, e]).permutation(n)
-        base.train_epoch(data.x_train[idx], data.y_train[idx])
-    return base
 
 
 def chip_accuracy(graph, cfg, data, base: Baseline) -> float:

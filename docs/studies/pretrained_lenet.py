@@ -29,20 +29,10 @@ from onnx import TensorProto, helper, numpy_helper
 from socsim.benchmarking import print_header
 from socsim.compiler import Conv2d, Linear, load_graph
 from socsim.config import load_config
-from socsim.host.baseline import Baseline
+from socsim.host.baseline import Baseline, trained_baseline
 from socsim.host.data import load_dataset
 
 GRAPH = "programs/lenet_wu2023.toml"
-
-
-def trained_baseline(graph, cfg, data, epochs: int) -> Baseline:
-    """The numpy FP32 baseline after ``epochs`` epochs in socsim train's example order."""
-    base = Baseline(graph, cfg.train)
-    n = len(data.y_train)
-    for e in range(epochs):
-        idx = np.arange(n) if e == 0 else np.random.default_rng([cfg.seed, e]).permutation(n)
-        base.train_epoch(data.x_train[idx], data.y_train[idx])
-    return base
 
 
 def state_dict(graph, base: Baseline) -> dict[str, np.ndarray]:

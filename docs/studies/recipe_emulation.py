@@ -41,7 +41,7 @@ from socsim.compiler import load_graph
 from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE
 from socsim.config import load_config
 from socsim.host.baseline import F32, Baseline
-from socsim.host.baseline_quant import histogram_percentile, int_codes
+from socsim.host.baseline_quant import calibrated_epoch, histogram_percentile, int_codes
 from socsim.host.data import load_dataset
 from socsim.physics.flat import flatten
 
@@ -144,13 +144,7 @@ class CalibratedInputs(QuantisedForward):
     def train_epoch(self, x: np.ndarray, y: np.ndarray) -> float:
         if not self.in_scale:
             self.calibrate(x)
-        b, n, every = self.train.batch, len(x) // self.train.batch, self.train.calibrate_every
-        stretches = [(0, n)] if every == 0 or every >= n else [(s, min(s + every, n)) for s in range(0, n, every)]
-        losses = []
-        for first, end in stretches:
-            losses.append(super().train_epoch(x[first * b:end * b], y[first * b:end * b]) * (end - first))
-            self.calibrate(x)
-        return float(sum(losses) / n)
+        return calibrated_epoch(self.train, x, y, super().train_epoch, self.calibrate)
 
 
 def make(case: str, graph, cfg, microbatch: int = 0) -> Baseline:

@@ -26,8 +26,9 @@ from socsim.compiler.graph import (
     ReLU,
     SoftmaxCrossEntropy,
 )
-from socsim.config import TrainConfig
+from socsim.config import SocConfig, TrainConfig
 from socsim.geometry import window_out
+from socsim.host.data import Dataset, example_order
 
 F32 = np.float32
 
@@ -315,3 +316,14 @@ class Baseline:
 
     def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
         return float((np.argmax(self.logits(x), axis=1) == y).mean())
+
+
+def trained_baseline(graph: Graph, cfg: SocConfig, data: Dataset, epochs: int) -> Baseline:
+    """The numpy FP32 baseline after ``epochs`` epochs on ``data``'s training images in ``socsim train``'s example
+    order (socsim.host.data.example_order)."""
+    base = Baseline(graph, cfg.train)
+    n = len(data.y_train)
+    for e in range(epochs):
+        idx = example_order(cfg.seed, e, n)
+        base.train_epoch(data.x_train[idx], data.y_train[idx])
+    return base

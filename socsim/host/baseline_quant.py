@@ -27,6 +27,7 @@ The weight gradient multiplies the FP32 activations, as the chip's digital unit 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from socsim.compiler.graph import Graph
 from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE, calibrates
 from socsim.compiler.lower_errors import ERROR_BINS, ERROR_RANGE
 from socsim.compiler.recipes import Backward, Errors, recipe
-from socsim.config import SocConfig
+from socsim.config import SocConfig, TrainConfig
 from socsim.host.baseline import F32, Baseline
 from socsim.physics.registry import weight_level
 
@@ -91,6 +92,20 @@ def error_scale(g: np.ndarray, train) -> np.float32:
         return F32(train.error_range / top)
     edge = F32(histogram_percentile([np.abs(g)], train.error_percentile / 100.0, ERROR_BINS, *ERROR_RANGE))
     return F32(edge * F32(1.0 / top))
+
+
+def calibrated_epoch(train: TrainConfig, x: np.ndarray, y: np.ndarray,
+                     train_images: Callable[[np.ndarray, np.ndarray], float],
+                     calibrate: Callable[[np.ndarray], None]) -> float:
+    """One epoch trained by ``train_images`` in stretches of ``train.calibrate_every`` batches (the whole epoch when
+    0), ``calibrate(x)`` after each, as the chip's training program calls its ``calibrate`` program; the mean loss."""
+    b, n, every = train.batch, len(x) // train.batch, train.calibrate_every
+    stretches = [(0, n)] if every == 0 or every >= n else [(s, min(s + every, n)) for s in range(0, n, every)]
+    losses = []
+    for first, end in stretches:
+        losses.append(train_images(x[first * b:end * b], y[first * b:end * b]) * (end - first))
+        calibrate(x)
+    return float(sum(losses) / n)
 
 
 @dataclass
@@ -185,13 +200,7 @@ class QuantisedBaseline(Baseline):
             return super().train_epoch(x, y)
         if self.calibrations == 0:
             self.calibrate(x)
-        b, n, every = self.train.batch, len(x) // self.train.batch, self.train.calibrate_every
-        stretches = [(0, n)] if every == 0 or every >= n else [(s, min(s + every, n)) for s in range(0, n, every)]
-        losses = []
-        for first, end in stretches:
-            losses.append(super().train_epoch(x[first * b:end * b], y[first * b:end * b]) * (end - first))
-            self.calibrate(x)
-        return float(sum(losses) / n)
+        return calibrated_epoch(self.train, x, y, super().train_epoch, self.calibrate)
 
     def forward_weight(self, name: str) -> np.ndarray:
         return int_codes(self.weights[name], self.w_step[name], self.w_bits)

@@ -233,3 +233,9 @@ def load_dataset(name: str, path: str | None = None, seed: int = 0) -> Dataset:
     except KeyError:
         raise DataError(f"unknown dataset {name!r}; valid: {', '.join(sorted(DATASETS))}") from None
     return loader(path, seed)
+
+
+def example_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which ``socsim train`` presents ``n`` training examples in ``epoch`` (0-based): as stored in
+    epoch 0, then a permutation drawn from ``[seed, epoch]`` (the config seed)."""
+    return np.arange(n) if epoch == 0 else np.random.default_rng([seed, epoch]).permutation(n)

@@ -13,7 +13,7 @@ import numpy as np
 from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled, compile_training
 from socsim.config import SocConfig
-from socsim.host.data import DataError, Dataset
+from socsim.host.data import DataError, Dataset, example_order
 from socsim.host.images import ImageUse
 from socsim.host.parameters import ModelParameters
 from socsim.sim import Result, Soc
@@ -210,8 +210,7 @@ class ChipTrainer:
 
     def order(self, epoch: int) -> np.ndarray:
         """Training-example order of an epoch (seeded by the config seed; epoch 0 unshuffled)."""
-        n = len(self.data.y_train)
-        return np.arange(n) if epoch == 0 else np.random.default_rng([self.cfg.seed, epoch]).permutation(n)
+        return example_order(self.cfg.seed, epoch, len(self.data.y_train))
 
     def place_training_data(self, epoch: int) -> None:
         """Put the training set in DRAM in the order of ``epoch``."""
