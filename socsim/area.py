@@ -13,39 +13,26 @@ devices are nonvolatile and draw no current unless read). docs/area.md gives eve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from socsim.area_params import AreaTable
 from socsim.costs import area_node_factor, leakage_node_factor
+from socsim.physics.adc import SarArea, adc_class, adc_models
 
 if TYPE_CHECKING:
     from socsim.config import SocConfig
 
 UM2_PER_MM2 = 1e6
-ADC_AREA: dict[str, Callable[[AreaTable, int], float]] = {}
-"""ADC kind (``tiles.physics.adc.kind``) -> area in um^2 of one converter of ``bits`` bits."""
-
-
-def _sar_um2(t: AreaTable, bits: int) -> float:
-    """A SAR-class converter: ``adc_um2`` at ``adc_ref_bits``, times ``adc_area_per_bit`` per bit more."""
-    return t.adc_um2 * t.adc_area_per_bit ** (bits - t.adc_ref_bits)
-
-
-for _kind in ("bwmcs", "shift_add", "ideal"):
-    # bwmcs samples the binary-weighted pulses in the analog domain, then converts once; shift_add converts each
-    # pulse; both end in a SAR-class converter of the same resolution (the kind changes how often it converts,
-    # docs/energy.md). The ideal converter stands for one of its nominal bits.
-    ADC_AREA[_kind] = _sar_um2
 
 
 def adc_um2(t: AreaTable, kind: str, bits: int) -> float:
-    """Area (um^2) of one ADC of ``kind`` and ``bits``; ValueError naming the known kinds."""
-    try:
-        return ADC_AREA[kind](t, bits)
-    except KeyError:
-        raise ValueError(f"no area model for ADC kind {kind!r}; known: {', '.join(sorted(ADC_AREA))}") from None
+    """Area (um^2) of one ADC of ``kind`` and ``bits``: the kind's own area model (``Adc.area_um2``, a SAR-class
+    converter unless the kind says otherwise) on the table's SAR entries; ValueError naming the known kinds."""
+    if kind not in adc_models():
+        raise ValueError(f"no area model for ADC kind {kind!r}; known: {', '.join(adc_models())}")
+    return adc_class(kind).area_um2(bits, SarArea(t.adc_um2, t.adc_ref_bits, t.adc_area_per_bit))
 
 
 def adc_leakage_uw(t: AreaTable, kind: str, bits: int) -> float:

@@ -18,7 +18,7 @@ from socsim.configtools import ConfigError, Params, deep_merge, from_mapping, pa
 from socsim.fileio import loads_toml, read_text
 from socsim.physics.fitted import fitted_path
 from socsim.physics.params import PairReadout, PhysicsParams
-from socsim.physics.registry import slices
+from socsim.physics.registry import is_exact, slices
 
 PRESET_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "wu2023"
@@ -143,7 +143,7 @@ class TileConfig(Params):
         return -(-self.bitlines // self.bitlines_per_adc)
 
     def validate(self) -> None:
-        if not self.differential and self.physics.model != "ideal":
+        if not self.differential and not is_exact(self.physics):
             raise ConfigError(f"TileConfig.differential = false: the array model {self.physics.model!r} stores each "
                               "weight as G+/G- pairs and reads both devices, so a single-ended array would be "
                               "priced (half the bit lines) but not simulated; set differential = true (or "

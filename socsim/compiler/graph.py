@@ -9,157 +9,44 @@ rows are the inputs driven on word lines, cols the outputs read on (pairs of) bi
 - Linear: rows = in_features, cols = out_features; one MVM per image.
 
 Biases are not crossbar rows: they are added in the digital unit (as ``programs/mlp_infer.s`` does).
-Both front ends build layers through :data:`LAYERS`; a layer checks its own fields in ``__post_init__``.
+Both front ends build layers through :data:`LAYERS` (socsim.compiler.layer: the base of a layer type and its
+registry); a layer checks its own fields in ``__post_init__``. The digital layers here bring their own code and numpy
+twin; the weight layers, BatchNorm, the input and the loss are compiled by the lowering's parts.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
-import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from socsim.compiler.layer import (
+    LAYERS,
+    MAX_SIZE,
+    MAX_TENSOR_WORDS,
+    BackwardEmission,
+    ForwardEmission,
+    GraphError,
+    Layer,
+    Pair,
+    Shape,
+    _fmt,
+    _need_chw,
+    _window,
+    knob,
+    make_layer,
+    type_text,
+)
 from socsim.geometry import window_out
 
-Shape = tuple[int, ...]
-Pair = tuple[int, int]
+__all__ = ["LAYERS", "MAX_SIZE", "Add", "AvgPool", "BatchNorm", "Conv2d", "Flatten", "GlobalAvgPool", "Graph",
+           "GraphError", "Input", "Layer", "Linear", "MaxPool", "Node", "ReLU", "Shape", "SoftmaxCrossEntropy",
+           "crossbar_matrix", "make_layer", "type_text"]
+
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-
-
-class GraphError(ValueError):
-    """A layer field or a shape is wrong; the message names the node, its layer type and the problem."""
-
-
-MAX_SIZE = 1 << 24
-"""Largest integer a layer field may hold (features, channels, kernel, stride, padding, a shape's size)."""
-MAX_TENSOR_WORDS = 1 << 32
-"""Largest tensor of one image (words) and largest weight matrix (rows x cols) a graph may have."""
-
-
-def knob(default: Any = dataclasses.MISSING, *, doc: str, lo: int | float | None = None,
-         hi: int | float | None = None) -> Any:
-    """A layer field with its meaning (for docs and errors) and inclusive bounds."""
-    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi})
-
-
-_TYPE_TEXT = {int: "an integer", bool: "true or false", float: "a number", str: "a string",
-              Pair: "an integer or a pair [h, w] of integers", Pair | None: "an integer or a pair [h, w]",
-              Shape: "a list of 1 or 3 positive integers ([features] or [C, H, W])"}
-
-
-def type_text(tp: Any) -> str:
-    """How a field type is written in the error messages and the docs."""
-    return _TYPE_TEXT.get(tp, str(tp))
-
-
-def _coerce(tp: Any, value: Any) -> Any:
-    """``value`` converted to field type ``tp`` (int -> pair, list -> tuple), or raise TypeError."""
-    if tp == Pair | None and value is None:
-        return None
-    if tp is bool and isinstance(value, bool):
-        return value
-    if tp is str and isinstance(value, str):
-        return value
-    if tp is int and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value)
-    if tp is float and isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        return float(value)
-    if tp == Pair or tp == Pair | None:
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            return (int(value), int(value))
-        if isinstance(value, (list, tuple)) and len(value) == 2 and all(
-                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
-            return (int(value[0]), int(value[1]))
-    if tp == Shape and isinstance(value, (list, tuple)) and len(value) in (1, 3) and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in value):
-        return tuple(int(v) for v in value)
-    raise TypeError
-
-
-@dataclass(frozen=True)
-class Layer:
-    """Base of every layer type. Subclasses set ``kind`` (the registry name), ``arity`` and ``doc``."""
-
-    kind: ClassVar[str] = ""
-    arity: ClassVar[int] = 1
-    doc: ClassVar[str] = ""
-    view: ClassVar[bool] = False
-    """The output is its input reinterpreted (no storage of its own)."""
-
-    def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for f in fields(self):
-            value = getattr(self, f.name)
-            try:
-                value = _coerce(hints[f.name], value)
-            except TypeError:
-                raise GraphError(f"{self.kind}.{f.name}: expected {type_text(hints[f.name])}, "
-                                 f"got {value!r}") from None
-            lo = f.metadata.get("lo")
-            items = value if isinstance(value, tuple) else (value,)
-            if lo is not None and any(v is not None and v < lo for v in items):
-                raise GraphError(f"{self.kind}.{f.name} = {value!r} is out of range; allowed >= {lo}")
-            hi = f.metadata.get("hi")
-            if hi is not None and any(v is not None and v > hi for v in items):
-                raise GraphError(f"{self.kind}.{f.name} = {value!r} is out of range; allowed <= {hi}")
-            if any(isinstance(v, int) and not isinstance(v, bool) and v > MAX_SIZE for v in items):
-                raise GraphError(f"{self.kind}.{f.name} = {value!r} is out of range; allowed <= {MAX_SIZE}")
-            if any(isinstance(v, float) and not math.isfinite(v) for v in items):
-                raise GraphError(f"{self.kind}.{f.name} = {value!r}: expected a finite number")
-            object.__setattr__(self, f.name, value)
-        self.validate()
-
-    def validate(self) -> None:
-        """Cross-field checks; raise GraphError naming the field."""
-
-    def infer(self, ins: tuple[Shape, ...]) -> Shape:
-        """Output shape from the input shapes (batch excluded); raise GraphError on a bad input."""
-        raise NotImplementedError
-
-    def weight_shape(self, in_shape: Shape) -> Pair | None:
-        """Crossbar matrix (rows, cols) of a weight layer, None for others."""
-        return None
-
-    def mvms(self, in_shape: Shape, out_shape: Shape) -> int:
-        """Matrix-vector multiplies per image on this layer's matrix (0 for non-weight layers)."""
-        return 0
-
-    def param_count(self, in_shape: Shape) -> int:
-        """Trainable parameters (weights, biases, BatchNorm scale/shift)."""
-        return 0
-
-    def state_count(self, in_shape: Shape) -> int:
-        """Non-trainable state words kept digitally (BatchNorm running mean/variance)."""
-        return 0
-
-    def fields(self) -> dict[str, Any]:
-        """The layer's fields as a plain dict (what a TOML ``[[layer]]`` table holds besides type/name)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-def _need_chw(ins: tuple[Shape, ...], what: str) -> Shape:
-    (shape,) = ins
-    if len(shape) != 3:
-        raise GraphError(f"{what} needs a (C, H, W) input, got {_fmt(shape)}")
-    return shape
-
-
-def _window(shape: Shape, kernel: Pair, stride: Pair, padding: Pair) -> tuple[int, int]:
-    """Output (H, W) of a sliding window; errors when the kernel is larger than the padded input."""
-    _, h, w = shape
-    ph, pw = h + 2 * padding[0], w + 2 * padding[1]
-    if kernel[0] > ph or kernel[1] > pw:
-        raise GraphError(f"kernel {kernel[0]}x{kernel[1]} is larger than its padded input {ph}x{pw} "
-                         f"(input {_fmt(shape)}, padding {padding[0]}x{padding[1]})")
-    return window_out(ph, kernel[0], stride[0]), window_out(pw, kernel[1], stride[1])
-
-
-def _fmt(shape: Shape) -> str:
-    return "(" + ", ".join(map(str, shape)) + ")" if shape else "() (scalar)"
 
 
 @dataclass(frozen=True)
@@ -227,19 +114,113 @@ class Linear(Layer):
         return in_shape[0] * self.out_features + (self.out_features if self.bias else 0)
 
 
+def _words(e: ForwardEmission, shape: Shape) -> int:
+    """Words of a micro-batch of ``shape``."""
+    return e.microbatch * int(np.prod(shape))
+
+
 @dataclass(frozen=True)
 class ReLU(Layer):
     kind: ClassVar[str] = "relu"
     doc: ClassVar[str] = "max(x, 0), digital"
+    in_place: ClassVar[bool] = True
 
     def infer(self, ins: tuple[Shape, ...]) -> Shape:
         return ins[0]
 
+    def emit_forward(self, e: ForwardEmission) -> None:
+        e.op("vrelu", e.output().at(), e.input().at(), _words(e, e.out_shape()))
+
+    def emit_backward(self, e: BackwardEmission) -> None:
+        n, gout, y = _words(e, e.in_shape()), e.gradient(), e.output()
+        if e.shares_gradient():
+            e.op("vdrelu", gout.at(), gout.at(), y.at(), n, note="in place")
+        else:
+            e.into(0, lambda d: e.op("vdrelu", d.at(), gout.at(), y.at(), n))
+
+    def numpy_forward(self, ins: Sequence[np.ndarray]) -> np.ndarray:
+        return np.maximum(ins[0], np.float32(0))
+
+    def numpy_backward(self, ins: Sequence[np.ndarray], out: np.ndarray,
+                       grad: np.ndarray) -> Sequence[np.ndarray | None]:
+        return [np.where(out > 0, grad, np.float32(0))]
+
+
+def pool_windows(x: np.ndarray, k: int, s: int) -> np.ndarray:
+    """(N, C, H, W) -> (N, C, OH, OW, k*k): every k x k window at stride s, row-major within the window."""
+    n, c, h, w = x.shape
+    oh, ow = window_out(h, k, s), window_out(w, k, s)
+    return np.stack([x[:, :, i:i + s * (oh - 1) + 1:s, j:j + s * (ow - 1) + 1:s]
+                     for i in range(k) for j in range(k)], axis=-1)
+
+
+def unpool(wins: np.ndarray, shape: tuple[int, ...], k: int, s: int) -> np.ndarray:
+    """Adjoint of :func:`pool_windows`: (N, C, OH, OW, k*k) -> ``shape`` (N, C, H, W), overlaps summed (float32)."""
+    out = np.zeros(shape, np.float32)
+    oh, ow = wins.shape[2], wins.shape[3]
+    for t in range(k * k):
+        i, j = divmod(t, k)
+        out[:, :, i:i + s * (oh - 1) + 1:s, j:j + s * (ow - 1) + 1:s] += wins[..., t]
+    return out
+
+
+class _Pooling:
+    """Code shared by the pooling layers: square windows on the digital unit (``maxpool``/``avgpool`` and their
+    backward instructions) and their numpy twins."""
+
+    kernel: Pair
+    stride: Pair
+    takes_max: ClassVar[bool] = False
+    """Max pooling (else average)."""
+
+    def numpy_window(self, h: int) -> tuple[int, int]:
+        """(kernel, stride) of the numpy twin over an input of height ``h``."""
+        return self.kernel[0], self.stride[0]
+
+    def window(self, node: str, h: int, w: int) -> tuple[int, int]:
+        """(kernel, stride) of a square pooling window over an ``h`` x ``w`` input; GraphError otherwise."""
+        if self.kernel[0] != self.kernel[1] or self.stride[0] != self.stride[1] or getattr(self, "padding", 0) \
+                not in (0, (0, 0)):
+            raise GraphError(f"node {node!r}: only square, unpadded pooling windows and strides are supported")
+        return self.kernel[0], self.stride[0]
+
+    def emit_forward(self, e: ForwardEmission) -> None:
+        c, h, w = e.in_shape()
+        k, s = self.window(e.node, h, w)
+        e.op("maxpool" if self.takes_max else "avgpool", e.output().at(), e.input().at(), e.microbatch * c, h, w, k, s)
+
+    def emit_backward(self, e: BackwardEmission) -> None:
+        c, h, w = e.in_shape()
+        k, s = self.window(e.node, h, w)
+        gout, x, m = e.gradient(), e.input(), e.microbatch
+        if self.takes_max:
+            e.into(0, lambda d: e.op("maxpoolb", d.at(), gout.at(), x.at(), m * c, h, w, k, s))
+        else:
+            e.into(0, lambda d: e.op("avgpoolb", d.at(), gout.at(), m * c, h, w, k, s))
+
+    def numpy_forward(self, ins: Sequence[np.ndarray]) -> np.ndarray:
+        k, s = self.numpy_window(ins[0].shape[2])
+        wins = pool_windows(ins[0], k, s)
+        return wins.max(axis=-1) if self.takes_max else wins.mean(axis=-1)
+
+    def numpy_backward(self, ins: Sequence[np.ndarray], out: np.ndarray,
+                       grad: np.ndarray) -> Sequence[np.ndarray | None]:
+        a_in = ins[0]
+        k, s = self.numpy_window(a_in.shape[2])
+        if not self.takes_max:
+            return [unpool(np.repeat((grad / np.float32(k * k))[..., None], k * k, axis=-1), a_in.shape, k, s)]
+        wins = pool_windows(a_in, k, s)
+        first = np.argmax(wins, axis=-1)
+        onehot = np.zeros(wins.shape, np.float32)
+        np.put_along_axis(onehot, first[..., None], grad[..., None], axis=-1)
+        return [unpool(onehot, a_in.shape, k, s)]
+
 
 @dataclass(frozen=True)
-class MaxPool(Layer):
+class MaxPool(_Pooling, Layer):
     kind: ClassVar[str] = "maxpool"
     doc: ClassVar[str] = "max pooling, digital"
+    takes_max: ClassVar[bool] = True
     kernel: Pair = knob(doc="window kh x kw", lo=1)
     stride: Pair | None = knob(None, doc="stride (default: the kernel)", lo=1)
     padding: Pair = knob(0, doc="padding on each side (with -inf)", lo=0)
@@ -254,7 +235,7 @@ class MaxPool(Layer):
 
 
 @dataclass(frozen=True)
-class AvgPool(Layer):
+class AvgPool(_Pooling, Layer):
     kind: ClassVar[str] = "avgpool"
     doc: ClassVar[str] = "average pooling without padding, digital"
     kernel: Pair = knob(doc="window kh x kw", lo=1)
@@ -270,12 +251,20 @@ class AvgPool(Layer):
 
 
 @dataclass(frozen=True)
-class GlobalAvgPool(Layer):
+class GlobalAvgPool(_Pooling, Layer):
     kind: ClassVar[str] = "global_avgpool"
     doc: ClassVar[str] = "average over all of H x W (the global avgpool variant): (C, H, W) -> (C, 1, 1)"
 
     def infer(self, ins: tuple[Shape, ...]) -> Shape:
         return (_need_chw(ins, self.kind)[0], 1, 1)
+
+    def numpy_window(self, h: int) -> tuple[int, int]:
+        return h, h
+
+    def window(self, node: str, h: int, w: int) -> tuple[int, int]:
+        if h != w:
+            raise GraphError(f"node {node!r}: global pooling of a non-square {h}x{w} input")
+        return h, h
 
 
 @dataclass(frozen=True)
@@ -286,6 +275,19 @@ class Flatten(Layer):
 
     def infer(self, ins: tuple[Shape, ...]) -> Shape:
         return (int(np.prod(ins[0])),)
+
+    def emit_forward(self, e: ForwardEmission) -> None:
+        """A view of its input (one buffer): nothing to do."""
+
+    def emit_backward(self, e: BackwardEmission) -> None:
+        e.pass_through(0)
+
+    def numpy_forward(self, ins: Sequence[np.ndarray]) -> np.ndarray:
+        return ins[0].reshape(len(ins[0]), -1)
+
+    def numpy_backward(self, ins: Sequence[np.ndarray], out: np.ndarray,
+                       grad: np.ndarray) -> Sequence[np.ndarray | None]:
+        return [grad.reshape(ins[0].shape)]
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,20 @@ class Add(Layer):
         if ins[0] != ins[1]:
             raise GraphError(f"add of mismatched shapes {_fmt(ins[0])} and {_fmt(ins[1])}")
         return ins[0]
+
+    def emit_forward(self, e: ForwardEmission) -> None:
+        e.op("vadd", e.output().at(), e.input(0).at(), e.input(1).at(), _words(e, e.out_shape()))
+
+    def emit_backward(self, e: BackwardEmission) -> None:
+        e.pass_through(0)
+        e.pass_through(1)
+
+    def numpy_forward(self, ins: Sequence[np.ndarray]) -> np.ndarray:
+        return ins[0] + ins[1]
+
+    def numpy_backward(self, ins: Sequence[np.ndarray], out: np.ndarray,
+                       grad: np.ndarray) -> Sequence[np.ndarray | None]:
+        return [grad, grad]
 
 
 @dataclass(frozen=True)
@@ -329,27 +345,6 @@ class SoftmaxCrossEntropy(Layer):
         if len(ins[0]) != 1:
             raise GraphError(f"softmax_xent needs flat (classes,) logits, got {_fmt(ins[0])}")
         return ()
-
-
-LAYERS: dict[str, type[Layer]] = {cls.kind: cls for cls in (
-    Input, Conv2d, Linear, ReLU, MaxPool, AvgPool, GlobalAvgPool, Flatten, Add, BatchNorm, SoftmaxCrossEntropy)}
-"""The one table of layer types: TOML ``type`` name -> class. Both front ends construct through it."""
-
-
-def make_layer(kind: str, **values: Any) -> Layer:
-    """Build a layer by registry name; errors list the valid names or the layer's fields."""
-    cls = LAYERS.get(kind)
-    if cls is None:
-        raise GraphError(f"unknown layer type {kind!r}; valid: {', '.join(LAYERS)}")
-    known = [f.name for f in fields(cls)]
-    for key in values:
-        if key not in known:
-            raise GraphError(f"{kind}: unknown field {key!r}; {kind} has: {', '.join(known) or 'no fields'}")
-    missing = [f.name for f in fields(cls) if f.default is dataclasses.MISSING and f.name not in values]
-    if missing:
-        doc = cls.__dataclass_fields__[missing[0]].metadata["doc"]
-        raise GraphError(f"{kind}: missing field {missing[0]!r} ({doc})")
-    return cls(**values)
 
 
 @dataclass(frozen=True)

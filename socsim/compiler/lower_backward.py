@@ -14,13 +14,41 @@ from dataclasses import dataclass
 from typing import Callable
 
 from socsim.compiler.emit import Asm, Buffer, pattern
-from socsim.compiler.graph import Add, AvgPool, BatchNorm, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool, Node, ReLU
+from socsim.compiler.graph import BatchNorm, Conv2d, Linear, Node
+from socsim.compiler.layer import Operand
 from socsim.compiler.lower_blocks import Blocks, conv_bands
 from socsim.compiler.lower_errors import ErrorQuantiser
-from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, im2col_levels, pool_ks
+from socsim.compiler.lower_forward import NodeEmission
+from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, im2col_levels
 from socsim.compiler.lower_plan import ActivationBuffers, ParameterBuffers, ScratchBuffers
 from socsim.compiler.lower_tensors import BACKWARD, LOSS, Tensors
 from socsim.compiler.registers import REG
+
+
+@dataclass(frozen=True)
+class NodeBackward(NodeEmission):
+    """One node's backward step as its layer's own code sees it (``socsim.compiler.layer``: ``BackwardEmission``)."""
+
+    backward: "Backward | None" = None
+
+    def gradient(self) -> Buffer:
+        return self.tensors.gradient(self.node)
+
+    def _input(self, i: int) -> str:
+        return self.net.graph.node(self.node).inputs[i]
+
+    def _input_words(self, i: int) -> int:
+        return self.net.microbatch * self.net.size(self._input(i))
+
+    def into(self, i: int, emit: Callable[[Operand], None]) -> None:
+        self.backward.into(self._input(i), self._input_words(i), emit)
+
+    def pass_through(self, i: int) -> None:
+        self.backward.pass_through(self._input(i), self._input_words(i), self.gradient())
+
+    def shares_gradient(self, i: int = 0) -> bool:
+        inp = self._input(i)
+        return self.tensors.has_gradient(inp) and self.tensors.gradient(inp) is self.gradient()
 
 
 @dataclass(frozen=True)
@@ -93,7 +121,7 @@ class Backward:
         m, graph, errors = net.microbatch, net.graph, self.errors
         inp = node.inputs[0]
         gout = self.tensors.gradient(node.name)
-        x, y = self.tensors.output(inp), self.tensors.output(node.name)
+        x = self.tensors.output(inp)
         n_in = m * net.size(inp)
         if isinstance(layer, Linear):
             rows, cols = graph.weight_shape(node.name)
@@ -106,28 +134,13 @@ class Backward:
             self.into(inp, n_in, lambda d: self.blocks.input_gradient(node.name, gout, d, m, rows, cols))
         elif isinstance(layer, Conv2d):
             self.conv_backward(node)
-        elif isinstance(layer, ReLU):
-            if self.tensors.gradient(inp) is gout:
-                a.op("vdrelu", gout.at(), gout.at(), y.at(), n_in, note="in place")
-            else:
-                self.into(inp, n_in, lambda d: a.op("vdrelu", d.at(), gout.at(), y.at(), n_in))
-        elif isinstance(layer, (MaxPool, AvgPool, GlobalAvgPool)):
-            c, h, w = graph.in_shapes(node.name)[0]
-            k, s = pool_ks(node, h, w)
-            if isinstance(layer, MaxPool):
-                self.into(inp, n_in, lambda d: a.op("maxpoolb", d.at(), gout.at(), x.at(), m * c, h, w, k, s))
-            else:
-                self.into(inp, n_in, lambda d: a.op("avgpoolb", d.at(), gout.at(), m * c, h, w, k, s))
-        elif isinstance(layer, Add):
-            for i in node.inputs:
-                self.pass_through(i, n_in, gout)
         elif isinstance(layer, BatchNorm):
             c, hw = bn_dims(graph, node)
             self.into(inp, n_in, lambda d: a.op("bnbwd", d.at(), f"dgb_{node.name}", gout.at(),
                                                self.tensors.xhat(node.name).at(), f"stats_{node.name}",
                                                f"gb_{node.name}", m, c, hw))
-        elif isinstance(layer, Flatten):
-            self.pass_through(inp, n_in, gout)
+        else:  # a layer of the digital unit: its own code
+            layer.emit_backward(NodeBackward(a, net, self.tensors, node.name, "backward", self))
 
     def conv_backward(self, node: Node) -> None:
         a, net = self.asm, self.net

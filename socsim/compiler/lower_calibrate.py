@@ -27,6 +27,8 @@ from socsim.compiler.emit import Asm, Buffer, f32
 from socsim.compiler.graph import BatchNorm
 from socsim.compiler.lower_network import Network, bn_dims
 from socsim.config import SocConfig
+from socsim.physics.adc import adc_class
+from socsim.physics.registry import is_exact
 
 HIST_BINS = 128
 """Bins of a block's histogram: log-spaced over [fs_min_ua, fs_max_ua] (256x in 128 bins: 4.4 % per bin)."""
@@ -38,16 +40,16 @@ INPUT_RANGE = (2.0 ** -12, 2.0 ** 12)
 
 def calibrates_adc(cfg: SocConfig) -> bool:
     """Whether the calibration sets the converters' full scales: the forward converter has a programmable full
-    scale (``adc.fs_bits > 0``) and a range to set (not an ideal converter)."""
+    scale (``adc.fs_bits > 0``) and a range to set (``Adc.calibrated_range``: not the ideal converter)."""
     adc = cfg.tiles.physics.adc
-    return adc.fs_bits > 0 and adc.kind != "ideal"
+    return adc.fs_bits > 0 and adc_class(adc.kind).calibrated_range
 
 
 def calibrates(cfg: SocConfig) -> bool:
     """Whether the compiled programs include ``calibrate``: ``train.calibration_images > 0`` on an array with a
-    read path (not the ideal model), and something to set: the converters' full scales (:func:`calibrates_adc`)
-    or the DAC input scales (``train.in_bits > 0``)."""
-    return (cfg.train.calibration_images > 0 and cfg.tiles.physics.model != "ideal"
+    read path (not an exact model, ``Crossbar.exact``: the ideal array), and something to set: the converters'
+    full scales (:func:`calibrates_adc`) or the DAC input scales (``train.in_bits > 0``)."""
+    return (cfg.train.calibration_images > 0 and not is_exact(cfg.tiles.physics)
             and (calibrates_adc(cfg) or cfg.train.in_bits > 0))
 
 

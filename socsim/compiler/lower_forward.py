@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socsim.compiler.emit import Asm, Buffer, f32, pattern
-from socsim.compiler.graph import Add, AvgPool, BatchNorm, Conv2d, GlobalAvgPool, Linear, MaxPool, Node, ReLU
+from socsim.compiler.graph import BatchNorm, Conv2d, Linear, Node, Shape
 from socsim.compiler.lower_blocks import Blocks, conv_bands
-from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, im2col_levels, pool_ks
+from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, im2col_levels
 from socsim.compiler.lower_plan import ActivationBuffers, ParameterBuffers, ScratchBuffers
 from socsim.compiler.lower_tensors import FORWARD, LOAD, Tensors
 from socsim.compiler.registers import REG
@@ -29,6 +29,37 @@ def load_step(asm: Asm, net: Network, activations: ActivationBuffers, tensors: T
     """The load step of a sequential micro-batch: :func:`load_micro` into the input's tensor."""
     tensors.enter(LOAD)
     load_micro(asm, net, tensors.output(net.order[0].name), activations.labels, x, y)
+
+
+@dataclass(frozen=True)
+class NodeEmission:
+    """One node of the sequential programs as its layer's own code sees it (``socsim.compiler.layer``:
+    ``ForwardEmission``): the tensors where the step being emitted finds them."""
+
+    asm: Asm
+    net: Network
+    tensors: Tensors
+    node: str
+    phase: str
+
+    @property
+    def microbatch(self) -> int:
+        return self.net.microbatch
+
+    def op(self, mnemonic: str, *operands: object, note: str = "") -> None:
+        self.asm.op(mnemonic, *operands, note=note)
+
+    def output(self) -> Buffer:
+        return self.tensors.output(self.node)
+
+    def input(self, i: int = 0) -> Buffer:
+        return self.tensors.output(self.net.graph.node(self.node).inputs[i])
+
+    def in_shape(self, i: int = 0) -> Shape:
+        return self.net.graph.in_shapes(self.node)[i]
+
+    def out_shape(self) -> Shape:
+        return self.net.graph.shape(self.node)
 
 
 @dataclass(frozen=True)
@@ -57,7 +88,6 @@ class Forward:
         m, graph, tensors = net.microbatch, net.graph, self.tensors
         dst = tensors.output(node.name)
         src = tensors.output(node.inputs[0])
-        n = m * net.size(node.name)
         if isinstance(layer, Linear):
             rows, cols = graph.weight_shape(node.name)
             self.blocks.mac_blocks(node.name, src, dst, m, rows, cols)
@@ -65,14 +95,6 @@ class Forward:
                 a.op("vaddr", dst.at(), dst.at(), f"b_{node.name}", m, cols)
         elif isinstance(layer, Conv2d):
             self.conv_forward(node)
-        elif isinstance(layer, ReLU):
-            a.op("vrelu", dst.at(), src.at(), n)
-        elif isinstance(layer, (MaxPool, AvgPool, GlobalAvgPool)):
-            c, h, w = graph.in_shapes(node.name)[0]
-            k, s = pool_ks(node, h, w)
-            a.op("maxpool" if isinstance(layer, MaxPool) else "avgpool", dst.at(), src.at(), m * c, h, w, k, s)
-        elif isinstance(layer, Add):
-            a.op("vadd", dst.at(), src.at(), tensors.output(node.inputs[1]).at(), n)
         elif isinstance(layer, BatchNorm):
             c, hw = bn_dims(graph, node)
             readings = self.blocks.readings
@@ -83,7 +105,8 @@ class Forward:
                      f"gb_{node.name}", run, m, c, hw, f32(layer.eps), f32(layer.momentum))
             else:  # evaluation (and inference-only calibration) on the running statistics
                 a.op("bneval", dst.at(), src.at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
-        # Flatten: a view of its input, nothing to do
+        else:  # a layer of the digital unit: its own code
+            layer.emit_forward(NodeEmission(a, net, tensors, node.name, phase))
 
     def padded_input(self, node: Node) -> Buffer:
         """The conv's input, copied into a zero-padded buffer when the layer pads."""

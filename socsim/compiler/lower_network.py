@@ -13,27 +13,30 @@ from typing import NamedTuple
 import numpy as np
 
 from socsim.compiler.graph import (
-    Add,
-    AvgPool,
+    LAYERS,
     BatchNorm,
     Conv2d,
-    Flatten,
-    GlobalAvgPool,
     Graph,
     GraphError,
     Input,
+    Layer,
     Linear,
-    MaxPool,
     Node,
-    ReLU,
     SoftmaxCrossEntropy,
 )
 from socsim.compiler.placement import PlacedBlock, Placement, place_blocks
 from socsim.compiler.recipes import Backward, Errors, Recipe, Transfer, recipe
 from socsim.config import Datapath, SocConfig, TrainConfig
+from socsim.physics.registry import is_exact
 
-SUPPORTED = (Input, Conv2d, Linear, ReLU, MaxPool, AvgPool, GlobalAvgPool, Flatten, Add, BatchNorm,
-             SoftmaxCrossEntropy)
+COMPILED_HERE = (Input, Conv2d, Linear, BatchNorm, SoftmaxCrossEntropy)
+"""The layer types the lowering's parts compile themselves (the input, the weight layers, BatchNorm's parameters and
+statistics, the loss); every other layer type brings its own digital code (``Layer.emits``)."""
+
+
+def supported(layer: type[Layer]) -> bool:
+    """Whether the lowering compiles the layer type: one of :data:`COMPILED_HERE` or one with its own code."""
+    return issubclass(layer, COMPILED_HERE) or layer.emits()
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,9 @@ def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n
                          "compiler.datapath = sequential, or compiler.staging = off)")
     order = tuple(graph.nodes)
     for node in order:
-        if not isinstance(node.layer, SUPPORTED):
+        if not supported(type(node.layer)):
             raise GraphError(f"node {node.name!r} ({node.layer.kind}): not supported by the lowering "
-                             f"(supported: {', '.join(sorted(c.kind for c in SUPPORTED))})")
+                             f"(supported: {', '.join(sorted(k for k, c in LAYERS.items() if supported(c)))})")
     losses = [n for n in order if isinstance(n.layer, SoftmaxCrossEntropy)]
     if len(losses) != 1 or losses[0] is not order[-1]:
         raise GraphError(f"graph {graph.name!r}: needs exactly one softmax_xent loss, as the last node")
@@ -170,10 +173,10 @@ def quant_scale(bits: int, value_range: float, analog_full_scale: float | None) 
 
 
 def analog_full_scale(cfg: SocConfig, transposed: bool) -> float | None:
-    """The analog full scale of the word lines' DAC (or, ``transposed``, the bit lines'); None for the ideal
-    array model, which has no DAC."""
+    """The analog full scale of the word lines' DAC (or, ``transposed``, the bit lines'); None for an exact
+    array model (``Crossbar.exact``: the ideal array), which has no DAC."""
     phys = cfg.tiles.physics
-    if phys.model == "ideal":
+    if is_exact(phys):
         return None
     return (phys.dac_t if transposed else phys.dac).analog_full_scale
 
@@ -225,16 +228,3 @@ def bn_dims(graph: Graph, node: Node) -> tuple[int, int]:
     """(channels, elements per channel per image) of a BatchNorm input."""
     shape = graph.in_shapes(node.name)[0]
     return shape[0], (shape[1] * shape[2] if len(shape) == 3 else 1)
-
-
-def pool_ks(node: Node, h: int, w: int) -> tuple[int, int]:
-    """(kernel, stride) of a square pooling window over an ``h`` x ``w`` input."""
-    layer = node.layer
-    if isinstance(layer, GlobalAvgPool):
-        if h != w:
-            raise GraphError(f"node {node.name!r}: global pooling of a non-square {h}x{w} input")
-        return h, h
-    if layer.kernel[0] != layer.kernel[1] or layer.stride[0] != layer.stride[1] or getattr(layer, "padding", 0) \
-            not in (0, (0, 0)):
-        raise GraphError(f"node {node.name!r}: only square, unpadded pooling windows and strides are supported")
-    return layer.kernel[0], layer.stride[0]

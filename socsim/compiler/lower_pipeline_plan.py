@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from socsim.compiler.emit import Buffer
-from socsim.compiler.graph import Add, BatchNorm, Conv2d, Flatten, Graph, Input, Linear, Node, ReLU
+from socsim.compiler.graph import Add, BatchNorm, Conv2d, Graph, Input, Linear, Node, ReLU
 from socsim.compiler.lower_network import Network
 from socsim.compiler.placement import PlacedBlock, Placement
 
@@ -68,7 +68,7 @@ def image_words(shape: tuple[int, ...], border: tuple[int, int]) -> int:
 
 def materialised(graph: Graph, name: str) -> str:
     """The materialised node behind ``name`` (through flatten views)."""
-    while isinstance(graph.node(name).layer, Flatten):
+    while graph.node(name).layer.view:
         name = graph.node(name).inputs[0]
     return name
 
@@ -169,7 +169,7 @@ def plan_pipeline(net: Network, bands: dict[str, tuple[int, int]], vectors: Call
             consumers[i].append(node)
     groups, fused = _groups(net, consumers)
     shown = [n.name for n in net.order[:-1] if (n.name in groups or n.name not in fused)
-             and not isinstance(n.layer, Flatten)]
+             and not n.layer.view]
     borders: dict[str, tuple[int, int]] = {}
     sram: dict[str, int] = {}
     # borders
@@ -199,7 +199,7 @@ def plan_pipeline(net: Network, bands: dict[str, tuple[int, int]], vectors: Call
             if g.res and borders[g.res] != borders[g.tail]:
                 unpadded(g.res)
                 sram[f"r_{g.tail}"] = m * image_words(tuple(graph.shape(g.tail)), borders[g.tail])
-        elif node.name not in fused and not isinstance(node.layer, Flatten):
+        elif node.name not in fused and not node.layer.view:
             for i in node.inputs:
                 unpadded(materialised(graph, i))
             unpadded(node.name)
@@ -229,7 +229,7 @@ def place_pipeline(net: Network, needs: PipelineNeeds, views: dict[str, Buffer],
     ``activation`` buffers (the input's, when it needs no border), the partial-sum ``slots`` by tile."""
     graph = net.graph
     shown = [n.name for n in net.order[:-1] if (n.name in needs.groups or n.name not in needs.fused)
-             and not isinstance(n.layer, Flatten)]
+             and not n.layer.view]
     layouts = {name: Layout(views.get(f"p_{name}", activation[name]), tuple(graph.shape(name)), needs.borders[name])
                for name in shown}
     unpadded: dict[str, Buffer] = {}

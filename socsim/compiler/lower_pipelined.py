@@ -18,25 +18,46 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer, f32, pattern
-from socsim.compiler.graph import (
-    Add,
-    AvgPool,
-    BatchNorm,
-    Flatten,
-    GlobalAvgPool,
-    GraphError,
-    Linear,
-    MaxPool,
-    Node,
-    ReLU,
-)
+from socsim.compiler.graph import BatchNorm, Linear, Node, Shape
 from socsim.compiler.lower_blocks import conv_bands
 from socsim.compiler.lower_forward import load_micro
-from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, pool_ks
+from socsim.compiler.lower_network import Network, bn_dims, conv_geometry
 from socsim.compiler.lower_pipeline_plan import Group, Layout, PipelinePlan, chain_ends, materialised, whole_kernels
 from socsim.compiler.lower_plan import ActivationBuffers, ParameterBuffers
 from socsim.compiler.placement import PlacedBlock
 from socsim.compiler.registers import REG
+
+
+@dataclass(frozen=True)
+class DigitalNode:
+    """An unfused node of the pipelined evaluation as its layer's own code sees it (``socsim.compiler.layer``:
+    ``ForwardEmission``): border-free copies of its inputs and its output."""
+
+    asm: Asm
+    net: Network
+    node: str
+    out: Buffer
+    ins: tuple[Buffer, ...]
+    phase: str = "eval"
+
+    @property
+    def microbatch(self) -> int:
+        return self.net.microbatch
+
+    def op(self, mnemonic: str, *operands: object, note: str = "") -> None:
+        self.asm.op(mnemonic, *operands, note=note)
+
+    def output(self) -> Buffer:
+        return self.out
+
+    def input(self, i: int = 0) -> Buffer:
+        return self.ins[i]
+
+    def in_shape(self, i: int = 0) -> Shape:
+        return self.net.graph.in_shapes(self.node)[i]
+
+    def out_shape(self) -> Shape:
+        return self.net.graph.shape(self.node)
 
 
 @dataclass(frozen=True)
@@ -71,7 +92,7 @@ class PipelinedEvaluation:
         self.written.clear()
         self.load_input()
         for node in self.net.order[1:-1]:
-            if (node.name in pp.fused and node.name not in pp.groups) or isinstance(node.layer, Flatten):
+            if (node.name in pp.fused and node.name not in pp.groups) or node.layer.view:
                 continue
             group = pp.groups.get(node.name)
             what = f"{group.weight.name} ({' + '.join(group.members)})" if group else f"{node.name} ({node.layer.kind})"
@@ -123,20 +144,11 @@ class PipelinedEvaluation:
         out = self.plan.layouts[node.name]
         dst = out.buf if out.border == (0, 0) else self.plan.unpadded[node.name]
         ins = [self.flat_source(i) for i in node.inputs]
-        n = m * self.net.size(node.name)
-        if isinstance(layer, ReLU):
-            a.op("vrelu", dst.at(), ins[0].at(), n)
-        elif isinstance(layer, (MaxPool, AvgPool, GlobalAvgPool)):
-            c, h, w = self.net.graph.in_shapes(node.name)[0]
-            k, s = pool_ks(node, h, w)
-            a.op("maxpool" if isinstance(layer, MaxPool) else "avgpool", dst.at(), ins[0].at(), m * c, h, w, k, s)
-        elif isinstance(layer, Add):
-            a.op("vadd", dst.at(), ins[0].at(), ins[1].at(), n)
-        elif isinstance(layer, BatchNorm):
+        if isinstance(layer, BatchNorm):
             c, hw = bn_dims(self.net.graph, node)
             a.op("bneval", dst.at(), ins[0].at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
-        else:  # pragma: no cover - SUPPORTED lists what the lowering handles
-            raise GraphError(f"node {node.name!r} ({layer.kind}): not supported by the pipelined lowering")
+        else:  # a layer of the digital unit: its own code, on border-free buffers
+            layer.emit_forward(DigitalNode(a, self.net, node.name, dst, tuple(ins)))
         if dst is not out.buf:
             self.relayout(dst, out, into=True)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer, f32
-from socsim.compiler.graph import BatchNorm, Conv2d, Flatten, Input, Linear, Node, ReLU
+from socsim.compiler.graph import BatchNorm, Conv2d, Input, Linear, Node
 from socsim.compiler.lower_calibrate import CalibrationBuffers, plan_calibration
 from socsim.compiler.lower_errors import ErrorBuffers, plan_errors
 from socsim.compiler.lower_network import Network, bn_dims, conv_geometry, initial_input_scale, row_bands
@@ -189,8 +189,8 @@ def plan_activations(net: Network, asm: Asm) -> ActivationBuffers:
     for node in net.order[:-1]:
         words = m * net.size(node.name)
         inp = node.inputs[0] if node.inputs else None
-        alias = inp is not None and (isinstance(node.layer, Flatten) or (
-            isinstance(node.layer, ReLU) and net.fanout[inp] == 1
+        alias = inp is not None and (node.layer.view or (
+            node.layer.in_place and net.fanout[inp] == 1
             and not isinstance(net.graph.node(inp).layer, Input)))
         output[node.name] = output[inp] if alias else tensor(net, a, f"a_{node.name}", words)
         if net.weighted[node.name] and not net.inference:

@@ -12,22 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from socsim.compiler.graph import (
-    Add,
-    AvgPool,
-    BatchNorm,
-    Conv2d,
-    Flatten,
-    GlobalAvgPool,
-    Graph,
-    GraphError,
-    Linear,
-    MaxPool,
-    ReLU,
-    SoftmaxCrossEntropy,
-)
+from socsim.compiler.graph import BatchNorm, Conv2d, Graph, Linear, SoftmaxCrossEntropy
 from socsim.config import SocConfig, TrainConfig
-from socsim.geometry import window_out
 from socsim.host.data import Dataset, example_order
 
 F32 = np.float32
@@ -73,13 +59,6 @@ def col2im(cols: np.ndarray, layer: Conv2d, shape: tuple[int, ...]) -> np.ndarra
     return out[:, :, ph:ph + h, pw:pw + w]
 
 
-def _pool_windows(x: np.ndarray, k: int, s: int) -> np.ndarray:
-    n, c, h, w = x.shape
-    oh, ow = window_out(h, k, s), window_out(w, k, s)
-    return np.stack([x[:, :, i:i + s * (oh - 1) + 1:s, j:j + s * (ow - 1) + 1:s]
-                     for i in range(k) for j in range(k)], axis=-1)
-
-
 @dataclass
 class Baseline:
     """Forward, backward and optimizer of a sequential graph in numpy float32."""
@@ -112,10 +91,6 @@ class Baseline:
                   **{f"bn:{k}": v for k, v in self.bn.items()}}
         self.state = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in params.items()}
 
-    def _pool_ks(self, node, h: int) -> tuple[int, int]:
-        layer = node.layer
-        return (h, h) if isinstance(layer, GlobalAvgPool) else (layer.kernel[0], layer.stride[0])
-
     def forward(self, x: np.ndarray, train: bool = False) -> dict[str, np.ndarray]:
         """Every node's activation for a batch ``x`` (N, *input shape), by node name (the loss excluded).
 
@@ -138,20 +113,10 @@ class Baseline:
                 if layer.bias:
                     y = y + self.biases[node.name]
                 y = y.transpose(0, 2, 1).reshape(len(a), -1, oh, ow)
-            elif isinstance(layer, ReLU):
-                y = np.maximum(a, F32(0))
-            elif isinstance(layer, (MaxPool, AvgPool, GlobalAvgPool)):
-                k, s = self._pool_ks(node, a.shape[2])
-                wins = _pool_windows(a, k, s)
-                y = wins.max(axis=-1) if isinstance(layer, MaxPool) else wins.mean(axis=-1)
-            elif isinstance(layer, Flatten):
-                y = a.reshape(len(a), -1)
-            elif isinstance(layer, Add):
-                y = a + acts[node.inputs[1]]
             elif isinstance(layer, BatchNorm):
                 y = self._bn_forward(node, a, train)
-            else:
-                raise GraphError(f"node {node.name!r} ({layer.kind}): not supported by the baseline")
+            else:  # a layer of the digital unit: its numpy twin
+                y = layer.numpy_forward([acts[i] for i in node.inputs])
             acts[node.name] = y.astype(F32)
         return acts
 
@@ -232,23 +197,6 @@ class Baseline:
                     grads[f"b:{node.name}"] = gcol.sum(axis=(0, 1))
                 gcol_x = g_x.reshape(n, g.shape[1], -1).transpose(0, 2, 1)
                 add(inp, col2im(gcol_x @ self.backward_weight(node.name).T, layer, a_in.shape))
-            elif isinstance(layer, ReLU):
-                add(inp, np.where(a_out > 0, g, F32(0)))
-            elif isinstance(layer, MaxPool):
-                k, s = self._pool_ks(node, a_in.shape[2])
-                wins = _pool_windows(a_in, k, s)
-                first = np.argmax(wins, axis=-1)
-                onehot = np.zeros(wins.shape, F32)
-                np.put_along_axis(onehot, first[..., None], g[..., None], axis=-1)
-                add(inp, self._unpool(onehot, a_in.shape, k, s))
-            elif isinstance(layer, (AvgPool, GlobalAvgPool)):
-                k, s = self._pool_ks(node, a_in.shape[2])
-                add(inp, self._unpool(np.repeat((g / F32(k * k))[..., None], k * k, axis=-1), a_in.shape, k, s))
-            elif isinstance(layer, Flatten):
-                add(inp, g.reshape(a_in.shape))
-            elif isinstance(layer, Add):
-                add(inp, g)
-                add(node.inputs[1], g)
             elif isinstance(layer, BatchNorm):
                 xhat, inv = self.bn_cache[node.name]
                 dy = g.reshape(xhat.shape)
@@ -258,6 +206,10 @@ class Baseline:
                 count = F32(xhat.shape[0] * xhat.shape[2])
                 dx = (gamma * inv / count)[:, None] * (count * dy - s_dy[:, None] - xhat * s_dyx[:, None])
                 add(inp, dx.reshape(a_in.shape).astype(F32))
+            else:  # a layer of the digital unit: its numpy twin
+                for name, g_in in zip(node.inputs, layer.numpy_backward([acts[i] for i in node.inputs], a_out, g)):
+                    if g_in is not None:
+                        add(name, g_in)
         return loss, grads
 
     # ---- hooks of a baseline with quantisers (socsim.host.baseline_quant); FP32 here ------------------------------
@@ -276,15 +228,6 @@ class Baseline:
     def layer_errors(self, node, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A weight layer's output gradient as (the copy for dL/dW, the copy for dL/dX)."""
         return g, g
-
-    @staticmethod
-    def _unpool(wins: np.ndarray, shape: tuple[int, ...], k: int, s: int) -> np.ndarray:
-        out = np.zeros(shape, F32)
-        oh, ow = wins.shape[2], wins.shape[3]
-        for t in range(k * k):
-            i, j = divmod(t, k)
-            out[:, :, i:i + s * (oh - 1) + 1:s, j:j + s * (ow - 1) + 1:s] += wins[..., t]
-        return out
 
     def apply(self, grads: dict[str, np.ndarray]) -> None:
         """One optimizer step (AdamW or SGD with momentum) on every weight and bias."""

@@ -12,6 +12,8 @@ from socsim.physics.params import PhysicsParams
 class IdealCrossbar(Crossbar):
     """Weights stored exactly; MVM is a float32 matmul; one pulse moves a weight by dw_per_pulse."""
 
+    name = "ideal"
+    exact = True
     STATE = (*Crossbar.STATE, "w")
 
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):

@@ -48,6 +48,16 @@ class ProgramReport:
         return ProgramReport(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
+MODELS: dict[str, type["Crossbar"]] = {}
+"""Every array model by its ``name`` (``tiles.physics.model``): filled by :class:`Crossbar` itself when a subclass
+that sets ``name`` is defined, so the registry is the set of model classes, never a list kept by hand."""
+
+
+def model_names() -> list[str]:
+    """Names of the registered array models, sorted (what ``tiles.physics.model`` accepts)."""
+    return sorted(MODELS)
+
+
 class Crossbar(ABC):
     """Numerics of one CIM tile: ``rows`` word lines (inputs) by ``cols`` weight columns.
 
@@ -55,7 +65,43 @@ class Crossbar(ABC):
     seconds (for drift and timestamps). Random numbers are counter-based (:mod:`socsim.physics.draws`):
     a read's noise depends on the tile's stream key and the read's number, never on the order of calls,
     so :meth:`mvm_lanes` evaluates L independent reads at once with the same result as one at a time.
+
+    A subclass that sets ``name`` is an array model: it registers itself in :data:`MODELS` when defined, is built as
+    ``cls(rows, cols, params, rng, stream)`` and answers what the compiler and the tile's geometry ask of a model
+    (:meth:`weight_level`, :meth:`pulse_step`, :meth:`slices`, :attr:`exact`).
     """
+
+    name: ClassVar[str]
+    """The model's name in a config (``tiles.physics.model``)."""
+    exact: ClassVar[bool] = False
+    """True for a model without devices or converters (the ideal array): it stores weights exactly, multiplies its
+    inputs as they are (no DAC), has no read path to calibrate and no device pairs to read single-ended."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name is None:
+            return
+        if name in MODELS:
+            raise TypeError(f"array model {name!r} of {cls.__qualname__} is already {MODELS[name].__qualname__}'s")
+        MODELS[name] = cls
+
+    @classmethod
+    def weight_level(cls, params: Any) -> float:
+        """One programming level of one device in weight units, for :class:`socsim.physics.params.PhysicsParams`
+        ``params`` (the wu2023 threshold); 0 for exact or continuous weights (this default)."""
+        return 0.0
+
+    @classmethod
+    def pulse_step(cls, params: Any) -> float:
+        """Nominal weight change of one open-loop pulse (weight units): ``dw_per_pulse`` unless the model says
+        otherwise."""
+        return float(params.dw_per_pulse)
+
+    @classmethod
+    def slices(cls, params: Any) -> int:
+        """Device pairs per weight (1 unless the model slices a weight)."""
+        return 1
 
     rows: int
     cols: int

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from socsim.configtools import ConfigError, Params, deep_merge, param
-from socsim.physics.model_names import MODEL_NAMES
+from socsim.physics.interface import model_names
 from socsim.physics.params_device import (
     DeviceParams,
     PcmParams,
@@ -63,6 +63,6 @@ class PhysicsParams(Params):
         return data
 
     def validate(self) -> None:
-        if self.model not in MODEL_NAMES:
+        if self.model not in model_names():
             raise ConfigError(f"PhysicsParams.model = {self.model!r} is unknown; "
-                              f"valid models: {', '.join(MODEL_NAMES)}")
+                              f"valid models: {', '.join(model_names())}")

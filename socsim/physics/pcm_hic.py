@@ -44,8 +44,29 @@ _SET_CAP = 1000
 class PcmHybrid(PairArray):
     """Binary MSB + multi-level LSB PCM slices with drift, 1/f read noise, refresh and endurance."""
 
+    name = "pcm_hic"
     STATE = (*PairArray.STATE, "nu")
     time_dependent_reads = True
+
+    @staticmethod
+    def _unit(params: PhysicsParams) -> float:
+        """The span of the multi-level LSB pair, U = w_max / 2^n_msb (weight units)."""
+        return params.w_max / 2 ** params.pcm.n_msb
+
+    @classmethod
+    def weight_level(cls, params: PhysicsParams) -> float:
+        """One level of the multi-level LSB pair (weight units); 0 for continuous devices."""
+        return cls._unit(params) / (params.device.levels - 1) if params.device.levels >= 2 else 0.0
+
+    @classmethod
+    def pulse_step(cls, params: PhysicsParams) -> float:
+        """One gradual SET of the LSB pair at G = 0."""
+        return cls._unit(params) * params.pcm.set_step_us / params.pcm.g_max_us
+
+    @classmethod
+    def slices(cls, params: PhysicsParams) -> int:
+        """The binary MSB pairs and the multi-level LSB pair."""
+        return params.pcm.n_msb + 1
 
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):
         f = flatten(params)

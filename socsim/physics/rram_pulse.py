@@ -23,6 +23,13 @@ from socsim.physics.rram_wv import RramWriteVerify
 class RramPulse(RramWriteVerify):
     """Open-loop nonlinear, asymmetric, noisy pulse updates on a differential RRAM pair."""
 
+    name = "rram_pulse"
+
+    @classmethod
+    def pulse_step(cls, params: PhysicsParams) -> float:
+        """The nominal step of one pulse, ``dw_per_pulse`` (NeuroSim / soft bounds)."""
+        return params.dw_per_pulse
+
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):
         super().__init__(rows, cols, params, rng, stream)
         f = self.f

@@ -32,7 +32,18 @@ SET_OVERSHOOT = 0.1
 class RramWriteVerify(PairArray):
     """Differential pair of multi-level RRAM devices per weight, programmed by write-verify."""
 
+    name = "rram_wv"
     STATE = (*PairArray.STATE, "g_target")
+
+    @classmethod
+    def weight_level(cls, params: PhysicsParams) -> float:
+        """One level of a multi-level device pair (weight units); 0 for continuous devices."""
+        return params.w_max / (params.device.levels - 1) if params.device.levels >= 2 else 0.0
+
+    @classmethod
+    def pulse_step(cls, params: PhysicsParams) -> float:
+        """A pulse moves one level (``dw_per_pulse`` for continuous devices)."""
+        return cls.weight_level(params) or params.dw_per_pulse
 
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):
         f = flatten(params)

@@ -28,6 +28,23 @@ from socsim.physics.params import PhysicsParams
 class ChargeDomainSram(PairArray):
     """Signed integer weights on binary bit-cell pairs, one slice per magnitude bit; exact writes."""
 
+    name = "sram_cd"
+
+    @classmethod
+    def weight_level(cls, params: PhysicsParams) -> float:
+        """One step of the signed integer weights (weight units)."""
+        return params.w_max / (2 ** (params.sram.weight_bits - 1) - 1)
+
+    @classmethod
+    def pulse_step(cls, params: PhysicsParams) -> float:
+        """A pulse moves a weight by one code."""
+        return cls.weight_level(params)
+
+    @classmethod
+    def slices(cls, params: PhysicsParams) -> int:
+        """One pair per magnitude bit."""
+        return params.sram.weight_bits - 1
+
     def __init__(self, rows: int, cols: int, params: PhysicsParams, rng: np.random.Generator, stream: Stream):
         f = flatten(params)
         super().__init__(rows, cols, params, rng, stream, f.sram_bits - 1, 0.0, f.sram_cell_us, 0.0)

@@ -1,32 +1,33 @@
-"""ADC family: the :class:`Adc` contract, one small file per converter, and the name registry."""
+"""ADC family: the :class:`Adc` contract, one small file per converter, and the registry of kinds.
+
+A kind registers itself when its class is defined (:data:`socsim.physics.adc.base.ADCS`); the imports below are
+what defines the built-in ones.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from socsim.physics.adc.base import Adc
-from socsim.physics.adc.bwmcs import BwmcsAdc
-from socsim.physics.adc.ideal import IdealAdc
-from socsim.physics.adc.shift_add import ShiftAddAdc
-
-_ADCS: dict[str, type[Adc]] = {cls.name: cls for cls in (BwmcsAdc, ShiftAddAdc, IdealAdc)}
+from socsim.physics.adc import bwmcs, ideal, shift_add  # noqa: F401 - defining the classes registers the kinds
+from socsim.physics.adc.base import ADCS, Adc, SarArea
 
 
 def adc_models() -> list[str]:
-    """Names of the registered ADC models."""
-    return sorted(_ADCS)
+    """Names of the registered ADC kinds."""
+    return sorted(ADCS)
 
 
-def _model(name: str) -> type[Adc]:
+def adc_class(name: str) -> type[Adc]:
+    """The ADC kind ``name``; an unknown name raises ValueError listing the valid ones."""
     try:
-        return _ADCS[name]
+        return ADCS[name]
     except KeyError:
         raise ValueError(f"unknown ADC model {name!r}; valid: {', '.join(adc_models())}") from None
 
 
 def conversions_per_output(name: str, n_pulses: int) -> int:
     """ADC conversions per bit line for one input vector driven as ``n_pulses`` pulses (timing and energy)."""
-    return _model(name).conversions(n_pulses)
+    return adc_class(name).conversions(n_pulses)
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,14 @@ class ConverterCost:
 
 def converter_cost(name: str, bits: int) -> ConverterCost:
     """Cycles and steps of one ``bits``-bit conversion of the ADC model ``name`` (docs/energy.md)."""
-    cls = _model(name)
+    cls = adc_class(name)
     return ConverterCost(cls.conversion_cycles(bits), cls.conversion_steps(bits))
 
 
 def make_adc(name: str, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float) -> Adc:
     """Build the ADC called ``name``; an unknown name raises ValueError listing the valid ones."""
-    return _model(name)(bits, lo_ua, hi_ua, noise_lsb)
+    return adc_class(name)(bits, lo_ua, hi_ua, noise_lsb)
 
 
-__all__ = ["Adc", "ConverterCost", "adc_models", "conversions_per_output", "converter_cost", "make_adc"]
+__all__ = ["Adc", "ConverterCost", "SarArea", "adc_class", "adc_models", "conversions_per_output", "converter_cost",
+           "make_adc"]

@@ -15,6 +15,7 @@ does not depend on how many lanes are evaluated together.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -23,13 +24,45 @@ from socsim.physics.kernels.io_kernels import noisy_convert
 
 _NO_NOISE = np.zeros((1, 1), np.float32)
 
+ADCS: dict[str, type["Adc"]] = {}
+"""Every ADC kind by its ``name`` (``tiles.physics.adc.kind``): filled by :class:`Adc` itself when a subclass that
+sets ``name`` is defined, so the registry is the set of classes, never a list kept by hand."""
+
+
+@dataclass(frozen=True)
+class SarArea:
+    """The area table's SAR converter (the config's ``[area]``, docs/area.md): ``ref_um2`` um^2 at ``ref_bits``
+    bits, ``per_bit`` times larger per extra bit."""
+
+    ref_um2: float
+    ref_bits: int
+    per_bit: float
+
 
 class Adc(ABC):
-    """A column converter: ``bits`` over [lo_ua, hi_ua] with input-referred noise ``noise_lsb``."""
+    """A column converter: ``bits`` over [lo_ua, hi_ua] with input-referred noise ``noise_lsb``.
+
+    A subclass that sets ``name`` is an ADC kind: it registers itself in :data:`ADCS` when defined, and holds all
+    its facts: numerics (:meth:`combine`), timing (:meth:`conversions`, :meth:`conversion_cycles`), energy
+    (:meth:`conversion_steps`), area (:meth:`area_um2`) and whether the calibration sets its range
+    (:attr:`calibrated_range`).
+    """
 
     name: ClassVar[str]
     sums_analog: ClassVar[bool]
     """True if pulses are summed in the analog domain (weights w_p) and converted once."""
+    calibrated_range: ClassVar[bool] = True
+    """True if the converter has a range for the compiled ``calibrate`` program to set (with ``adc.fs_bits > 0``);
+    False for a converter without one (the ideal converter)."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name is None:
+            return
+        if name in ADCS:
+            raise TypeError(f"ADC kind {name!r} of {cls.__qualname__} is already {ADCS[name].__qualname__}'s")
+        ADCS[name] = cls
 
     def __init__(self, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float):
         if hi_ua <= lo_ua:
@@ -115,3 +148,10 @@ class Adc(ABC):
         """Quantisation steps of one ``bits``-bit conversion, 2^bits: the energy of a conversion is the energy
         table's figure of merit ``adc_fom_fj`` times this (Walden's figure of merit, docs/energy.md)."""
         return 2 ** bits
+
+    @staticmethod
+    def area_um2(bits: int, sar: SarArea) -> float:
+        """Area (um^2) of one ``bits``-bit converter. A SAR-class converter here: ``sar.ref_um2`` at ``sar.ref_bits``,
+        times ``sar.per_bit`` per bit more (a SAR's capacitive DAC holds 2^bits unit capacitors; docs/area.md); a
+        converter of another architecture (a flash ADC's 2^bits comparators, say) overrides it."""
+        return sar.ref_um2 * sar.per_bit ** (bits - sar.ref_bits)

@@ -1,7 +1,8 @@
 """Ideal converter: infinite resolution and range, no noise of its own (read noise still applies).
 
 Its numerics are exact, its cost is a BWMCS converter's of the configured ``bits`` (``bits + 1`` cycles per
-conversion, one conversion per output): a study that swaps in the ideal ADC changes accuracy only.
+conversion, one conversion per output) and area (a SAR converter of its nominal ``bits``): a study that swaps in the
+ideal ADC changes accuracy only. It has no range for the calibration to set.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ class IdealAdc(Adc):
 
     name = "ideal"
     sums_analog = True
+    calibrated_range = False
 
     def limits(self) -> tuple[float, float]:
         return -np.inf, np.inf
