@@ -128,9 +128,9 @@ def test_adc_noise_is_input_referred_lsb():
 
 
 def test_unknown_adc_lists_valid_names():
-    with pytest.raises(ValueError, match="valid: bwmcs, ideal, shift_add"):
+    with pytest.raises(ValueError, match=f"valid: {', '.join(adc_models())}$"):
         make_adc("flash", 8, 0, 1, 0)
-    assert adc_models() == ["bwmcs", "ideal", "shift_add"]
+    assert {"bwmcs", "ideal", "shift_add"} <= set(adc_models()) and adc_models() == sorted(adc_models())
 
 
 @pytest.mark.parametrize("adc_kind", adc_models(), ids=lambda k: f"adc={k}")
