@@ -20,6 +20,8 @@ import pandas as pd
 from socsim.area_params import AreaTable
 from socsim.costs import area_node_factor, leakage_node_factor
 from socsim.physics.adc import SarArea, adc_class, adc_models
+from socsim.physics.interface import CellArea
+from socsim.physics.registry import cell_f2 as model_cell_f2
 
 if TYPE_CHECKING:
     from socsim.config import SocConfig
@@ -95,10 +97,11 @@ def _tile_parts(cfg: "SocConfig", name: str) -> list[Part]:
     adc = tc.physics.adc
     in_levels = tc.physics.dac.levels_per_pulse
     dac_bits = max(1, (in_levels - 1).bit_length())
-    cell_um2 = t.rram_cell_f2 * (t.feature_nm * 1e-3) ** 2
+    cell_f2 = model_cell_f2(tc.physics, CellArea(t.rram_cell_f2, t.sram_cell_f2))
+    cell_um2 = cell_f2 * (t.feature_nm * 1e-3) ** 2
     return [
         Part(name, "crossbar", tc.rows * tc.bitlines, cell_um2, 0.0,
-             f"{tc.rows} rows x {tc.bitlines} bit lines x {t.rram_cell_f2:g} F^2 (nonvolatile: no leakage)"),
+             f"{tc.rows} rows x {tc.bitlines} bit lines x {cell_f2:g} F^2 (nonvolatile: no leakage)"),
         _logic(t, name, "adc", tc.adcs, adc_um2(t, adc.kind, adc.bits),
                f"{adc.bits}-bit {adc.kind}, one per {tc.bitlines_per_adc} bit lines"),
         _logic(t, name, "tia", tc.adcs, t.tia_um2, "one per ADC", extra_uw=t.tia_bias_uw),

@@ -22,7 +22,7 @@ from socsim.host.baseline import Baseline, initial_weights
 from socsim.host.data import synthetic
 from socsim.host.training import ChipTrainer
 from socsim.physics.adc.base import ADCS, Adc, SarArea
-from socsim.physics.interface import MODELS, Crossbar, ProgramReport
+from socsim.physics.interface import MODELS, CellArea, Crossbar, ProgramReport
 from socsim.physics.params import PhysicsParams
 from socsim.physics.registry import pulse_step, slices, weight_level
 from socsim.sim import Soc
@@ -110,7 +110,7 @@ GRID_STEPS = 127
 def grid_model(restored):
     class GridArray(Crossbar):
         """A toy array: weights held exactly on a grid of w_max / GRID_STEPS (write-verify lands on the nearest step),
-        a pulse moves a weight one step, reads are exact; two device pairs per weight."""
+        a pulse moves a weight one step, reads are exact; two device pairs per weight, each device an SRAM cell."""
 
         name = "toy_grid"
         STATE = (*Crossbar.STATE, "w")
@@ -130,6 +130,10 @@ def grid_model(restored):
         @classmethod
         def slices(cls, params: PhysicsParams) -> int:
             return 2
+
+        @classmethod
+        def cell_f2(cls, cells: CellArea) -> float:
+            return cells.sram_f2
 
         def _grid(self, w: np.ndarray) -> np.ndarray:
             step = self.weight_level(self.params)
@@ -173,6 +177,8 @@ def test_a_new_device_model_is_one_class(grid_model):
     phys = cfg.tiles.physics
     assert weight_level(phys) == pulse_step(phys) == phys.w_max / GRID_STEPS and slices(phys) == 2
     assert cfg.tiles.weight_cols == cfg.tiles.bitlines // 4  # two differential pairs per weight
+    cell = area_table(cfg).query("component == 'tile0' and part == 'crossbar'").iloc[0]
+    assert cell.unit_um2 == pytest.approx(cfg.area.sram_cell_f2 * (cfg.area.feature_nm * 1e-3) ** 2, rel=1e-12)
     data = synthetic((1, 8, 8), 10, 16, 8)
     trainer = ChipTrainer(loads_toml(open("programs/mlp.toml").read(), "mlp.toml"), cfg, data, microbatch=8)
     start = {i: tile.crossbar.w.copy() for i, tile in enumerate(trainer.soc.tiles)}

@@ -48,6 +48,16 @@ class ProgramReport:
         return ProgramReport(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
+@dataclass(frozen=True)
+class CellArea:
+    """The area table's device cells (the config's ``[area]``, docs/area.md), in F^2 of its feature size."""
+
+    rram_f2: float
+    """One 1T1R cell."""
+    sram_f2: float
+    """One 6T SRAM bit cell."""
+
+
 MODELS: dict[str, type["Crossbar"]] = {}
 """Every array model by its ``name`` (``tiles.physics.model``): filled by :class:`Crossbar` itself when a subclass
 that sets ``name`` is defined, so the registry is the set of model classes, never a list kept by hand."""
@@ -68,7 +78,8 @@ class Crossbar(ABC):
 
     A subclass that sets ``name`` is an array model: it registers itself in :data:`MODELS` when defined, is built as
     ``cls(rows, cols, params, rng, stream)`` and answers what the compiler and the tile's geometry ask of a model
-    (:meth:`weight_level`, :meth:`pulse_step`, :meth:`slices`, :attr:`exact`).
+    (:meth:`weight_level`, :meth:`pulse_step`, :meth:`slices`, :attr:`exact`) and the area table
+    (:meth:`cell_f2`).
     """
 
     name: ClassVar[str]
@@ -102,6 +113,11 @@ class Crossbar(ABC):
     def slices(cls, params: Any) -> int:
         """Device pairs per weight (1 unless the model slices a weight)."""
         return 1
+
+    @classmethod
+    def cell_f2(cls, cells: CellArea) -> float:
+        """Area of one device cell of the array (F^2): the table's 1T1R cell unless the model says otherwise."""
+        return cells.rram_f2
 
     rows: int
     cols: int

@@ -8,7 +8,7 @@ import numpy as np
 
 from socsim.physics import ideal, pcm_hic, rram_pulse, rram_wv, sram_cd  # noqa: F401 - defining registers them
 from socsim.physics.draws import Stream, stream_key
-from socsim.physics.interface import MODELS, Crossbar, model_names
+from socsim.physics.interface import MODELS, CellArea, Crossbar, model_names
 from socsim.physics.params import PhysicsParams
 
 
@@ -54,6 +54,11 @@ def slices(params: PhysicsParams) -> int:
     """Device pairs per weight of the array model ``params.model`` (1 for a model not registered)."""
     cls = MODELS.get(params.model)
     return cls.slices(params) if cls else 1
+
+
+def cell_f2(params: PhysicsParams, cells: CellArea) -> float:
+    """Area of one device cell (F^2) of the array model ``params.model`` (``Crossbar.cell_f2``)."""
+    return model_class(params).cell_f2(cells)
 
 
 def is_exact(params: PhysicsParams) -> bool:
