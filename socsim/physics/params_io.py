@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from socsim.configtools import ConfigError, Params, param
-from socsim.physics.adc import adc_models
+from socsim.physics.adc import adc_class, adc_models
 
 WU2023 = "Wu et al. 2023, arXiv 2305.14547"
 
@@ -99,9 +99,8 @@ class DacParams(Params):
 class AdcParams(Params):
     """Column readout: transimpedance stage and analog-to-digital converter."""
 
-    kind: str = param("bwmcs", doc="ADC model: bwmcs (one conversion of the binary-weighted analog sum), "
-                                   "shift_add (one conversion per input pulse, digital shift-and-add), "
-                                   "ideal; see socsim.physics.adc.adc_models()",
+    kind: str = param("bwmcs", doc="ADC model: " + ", ".join(f"{k} ({adc_class(k).summary})" for k in adc_models())
+                                   + "; see socsim.physics.adc.adc_models()",
                       source=WU2023 + " (bwmcs)")
     bits: int = param(8, lo=1, hi=16, unit="bit", doc="ADC resolution", source=WU2023)
     i_min_ua: float = param(0.0, unit="uA", doc="current at code 0 of the forward ADC", source=WU2023)

@@ -49,6 +49,8 @@ class Adc(ABC):
     """
 
     name: ClassVar[str]
+    summary: ClassVar[str] = ""
+    """What the converter does, in a few words (the config's documentation of ``tiles.physics.adc.kind``)."""
     sums_analog: ClassVar[bool]
     """True if pulses are summed in the analog domain (weights w_p) and converted once."""
     calibrated_range: ClassVar[bool] = True

@@ -19,6 +19,7 @@ class BwmcsAdc(Adc):
     """One conversion of the binary-weighted analog sum of all pulses."""
 
     name = "bwmcs"
+    summary = "one conversion of the binary-weighted analog sum"
     sums_analog = True
 
     def combine(self, currents: np.ndarray, weights: np.ndarray, seeds: np.ndarray, saturated: np.ndarray,

@@ -16,6 +16,7 @@ class IdealAdc(Adc):
     """Passes the analog value through; combines pulses exactly."""
 
     name = "ideal"
+    summary = "exact: no resolution, range or noise of its own"
     sums_analog = True
     calibrated_range = False
 

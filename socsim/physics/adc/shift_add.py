@@ -18,6 +18,7 @@ class ShiftAddAdc(Adc):
     """One conversion per pulse, shift-and-add in digital."""
 
     name = "shift_add"
+    summary = "one conversion per input pulse, digital shift-and-add"
     sums_analog = False
 
     def combine(self, currents: np.ndarray, weights: np.ndarray, seeds: np.ndarray, saturated: np.ndarray,
