@@ -29,7 +29,8 @@ from socsim.compiler.registers import REG
 class NodeBackward(NodeEmission):
     """One node's backward step as its layer's own code sees it (``socsim.compiler.layer``: ``BackwardEmission``)."""
 
-    backward: "Backward | None" = None
+    backward: "Backward"
+    """The pass that routes the contributions (fan-out sums, ``gtmp``)."""
 
     def gradient(self) -> Buffer:
         return self.tensors.gradient(self.node)
