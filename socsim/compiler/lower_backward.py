@@ -141,7 +141,7 @@ class Backward:
                                                self.tensors.xhat(node.name).at(), f"stats_{node.name}",
                                                f"gb_{node.name}", m, c, hw))
         else:  # a layer of the digital unit: its own code
-            layer.emit_backward(NodeBackward(a, net, self.tensors, node.name, "backward", self))
+            layer.emit_backward(NodeBackward(a, net, node.name, self.tensors, "backward", self))
 
     def conv_backward(self, node: Node) -> None:
         a, net = self.asm, self.net

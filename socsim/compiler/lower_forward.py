@@ -32,15 +32,13 @@ def load_step(asm: Asm, net: Network, activations: ActivationBuffers, tensors: T
 
 
 @dataclass(frozen=True)
-class NodeEmission:
-    """One node of the sequential programs as its layer's own code sees it (``socsim.compiler.layer``:
-    ``ForwardEmission``): the tensors where the step being emitted finds them."""
+class NodeView:
+    """What every emission of one node shares (``socsim.compiler.layer``: ``ForwardEmission`` without its buffers):
+    the assembler, the micro-batch and the node's shapes."""
 
     asm: Asm
     net: Network
-    tensors: Tensors
     node: str
-    phase: str
 
     @property
     def microbatch(self) -> int:
@@ -49,17 +47,26 @@ class NodeEmission:
     def op(self, mnemonic: str, *operands: object, note: str = "") -> None:
         self.asm.op(mnemonic, *operands, note=note)
 
-    def output(self) -> Buffer:
-        return self.tensors.output(self.node)
-
-    def input(self, i: int = 0) -> Buffer:
-        return self.tensors.output(self.net.graph.node(self.node).inputs[i])
-
     def in_shape(self, i: int = 0) -> Shape:
         return self.net.graph.in_shapes(self.node)[i]
 
     def out_shape(self) -> Shape:
         return self.net.graph.shape(self.node)
+
+
+@dataclass(frozen=True)
+class NodeEmission(NodeView):
+    """One node of the sequential programs as its layer's own code sees it (``ForwardEmission``): the tensors where
+    the step being emitted finds them."""
+
+    tensors: Tensors
+    phase: str
+
+    def output(self) -> Buffer:
+        return self.tensors.output(self.node)
+
+    def input(self, i: int = 0) -> Buffer:
+        return self.tensors.output(self.net.graph.node(self.node).inputs[i])
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ class Forward:
             else:  # evaluation (and inference-only calibration) on the running statistics
                 a.op("bneval", dst.at(), src.at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
         else:  # a layer of the digital unit: its own code
-            layer.emit_forward(NodeEmission(a, net, tensors, node.name, phase))
+            layer.emit_forward(NodeEmission(a, net, node.name, tensors, phase))
 
     def padded_input(self, node: Node) -> Buffer:
         """The conv's input, copied into a zero-padded buffer when the layer pads."""

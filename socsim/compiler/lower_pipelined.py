@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer, f32, pattern
-from socsim.compiler.graph import BatchNorm, Linear, Node, Shape
+from socsim.compiler.graph import BatchNorm, Linear, Node
 from socsim.compiler.lower_blocks import conv_bands
-from socsim.compiler.lower_forward import load_micro
+from socsim.compiler.lower_forward import NodeView, load_micro
 from socsim.compiler.lower_network import Network, bn_dims, conv_geometry
 from socsim.compiler.lower_pipeline_plan import Group, Layout, PipelinePlan, chain_ends, materialised, whole_kernels
 from socsim.compiler.lower_plan import ActivationBuffers, ParameterBuffers
@@ -29,35 +29,19 @@ from socsim.compiler.registers import REG
 
 
 @dataclass(frozen=True)
-class DigitalNode:
+class DigitalNode(NodeView):
     """An unfused node of the pipelined evaluation as its layer's own code sees it (``socsim.compiler.layer``:
     ``ForwardEmission``): border-free copies of its inputs and its output."""
 
-    asm: Asm
-    net: Network
-    node: str
     out: Buffer
     ins: tuple[Buffer, ...]
     phase: str = "eval"
-
-    @property
-    def microbatch(self) -> int:
-        return self.net.microbatch
-
-    def op(self, mnemonic: str, *operands: object, note: str = "") -> None:
-        self.asm.op(mnemonic, *operands, note=note)
 
     def output(self) -> Buffer:
         return self.out
 
     def input(self, i: int = 0) -> Buffer:
         return self.ins[i]
-
-    def in_shape(self, i: int = 0) -> Shape:
-        return self.net.graph.in_shapes(self.node)[i]
-
-    def out_shape(self) -> Shape:
-        return self.net.graph.shape(self.node)
 
 
 @dataclass(frozen=True)
