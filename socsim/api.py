@@ -26,6 +26,7 @@ from socsim.compiler.lower import Compiled, compile_training
 from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig, load_config
 from socsim.configtools import dumps_toml, to_mapping
+from socsim.errors import InputError
 from socsim.fileio import write_text
 from socsim.host.data import DEFAULT_DATASET, load_dataset
 from socsim.host.inference import Inference, run_inference
@@ -58,7 +59,7 @@ def _graph(graph: str | Path | Graph) -> Graph:
 
 def _check_type(name: str, value: object, kinds: tuple[type, ...], expected: str) -> None:
     if not isinstance(value, kinds) or isinstance(value, bool):
-        raise ValueError(f"{name}={value!r}: expected {expected}")
+        raise InputError(f"{name}={value!r}: expected {expected}")
 
 
 def _check_args(**values: object) -> None:
@@ -67,12 +68,12 @@ def _check_args(**values: object) -> None:
     for name, value in values.items():
         if name in ("epochs", "train_examples", "test_examples", "microbatch", "images", "seeds", "repeats"):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise ValueError(f"{name}={value!r}: expected a positive integer (1 or more)")
+                raise InputError(f"{name}={value!r}: expected a positive integer (1 or more)")
         elif name in ("timing_only", "timeline", "baseline"):
             if not isinstance(value, bool):
-                raise ValueError(f"{name}={value!r}: expected True or False")
+                raise InputError(f"{name}={value!r}: expected True or False")
         elif value is not None and not isinstance(value, (str, Path)):
-            raise ValueError(f"{name}={value!r}: expected a string")
+            raise InputError(f"{name}={value!r}: expected a string")
 
 
 INPUTS = "inputs"
@@ -253,7 +254,7 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
     if weights is None:
         cfg = _config(config or "wu2023")
     elif config is not None:
-        raise ValueError(f"infer(config=..., weights={str(weights)!r}): the weights were trained on the run's own "
+        raise InputError(f"infer(config=..., weights={str(weights)!r}): the weights were trained on the run's own "
                          "config, which infer uses; leave config out")
     else:
         saved = RunArgs.load(Path(weights))

@@ -13,6 +13,7 @@ from socsim.argtypes import positive_int
 from socsim.cli.commands import command
 from socsim.compiler import load_graph
 from socsim.config import Datapath, SocConfig, load_config
+from socsim.errors import InputError
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
 from socsim.host.data import DEFAULT_DATASET, load_dataset
@@ -88,7 +89,7 @@ def _inputs(args: argparse.Namespace) -> tuple[SocConfig, object, str, str | Non
     must be the run's graph)."""
     if args.weights is None or is_npz(args.weights):
         if not args.graph:
-            raise ValueError("socsim infer needs a GRAPH (or --weights RUN_DIR)")
+            raise InputError("socsim infer needs a GRAPH (or --weights RUN_DIR)")
         graph, params = graph_and_parameters(args.graph, args.weights, args.weight_percentile)
         return (load_config(args.config or DEFAULT_CONFIG), graph, args.dataset or DEFAULT_DATASET,
                 args.data_path, args.microbatch, args.images, params)
@@ -96,15 +97,15 @@ def _inputs(args: argparse.Namespace) -> tuple[SocConfig, object, str, str | Non
     check_unedited(run_dir, args.accept_edits)
     run = RunArgs.load(run_dir)
     if args.config is not None:
-        raise ValueError(f"--config with --weights {run_dir}: the weights were trained on the run's own config "
+        raise InputError(f"--config with --weights {run_dir}: the weights were trained on the run's own config "
                          f"({run_dir / 'config.json'}), which infer uses; leave --config out")
     if args.microbatch is not None and run.microbatch is not None and args.microbatch != run.microbatch:
-        raise ValueError(f"--microbatch {args.microbatch}: the run {run_dir} trained with micro-batch "
+        raise InputError(f"--microbatch {args.microbatch}: the run {run_dir} trained with micro-batch "
                          f"{run.microbatch}, whose buffers its checkpoint holds")
     graph_path = args.graph or run.graph
     if run.graph_sha256 is not None and Path(graph_path).is_file() and file_sha256(graph_path) != run.graph_sha256:
-        raise ValueError(f"{graph_path}: not the graph the run {run_dir} was trained on (its SHA-256 differs from "
-                         f"run.json's)")
+        raise InputError(f"not the graph the run {run_dir} was trained on (its SHA-256 differs from "
+                         f"run.json's)", file=graph_path)
     return (run.saved_config(run_dir), load_graph(graph_path), args.dataset or run.dataset,
             args.data_path or run.data_path, args.microbatch or run.microbatch, args.images or run.test_examples, None)
 
@@ -113,7 +114,7 @@ def pipelined(cfg: SocConfig, weights: str | None) -> SocConfig:
     """``cfg`` with ``compiler.datapath = pipelined`` (``--pipelined``); refused with the trained state of a run
     compiled for the sequential datapath, whose memory layout differs."""
     if weights is not None and cfg.compiler.datapath is not Datapath.PIPELINED:
-        raise ValueError(PIPELINED_WITH_WEIGHTS.format(datapath=cfg.compiler.datapath.value))
+        raise InputError(PIPELINED_WITH_WEIGHTS.format(datapath=cfg.compiler.datapath.value))
     return replace(cfg, compiler=replace(cfg.compiler, datapath=Datapath.PIPELINED))
 
 

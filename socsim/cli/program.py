@@ -18,6 +18,7 @@ from isa.listing import listing
 from socsim.argtypes import positive_int, positive_seconds
 from socsim.cli.commands import command
 from socsim.config import load_config
+from socsim.errors import InputError
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_bytes, write_text
 from socsim.report.summary import result_summary
@@ -115,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     program = load_program(last)
     warn(program)
     if args.dump and args.timing_only:
-        raise ValueError("--dump needs the numerics; --timing-only does not compute memory contents")
+        raise InputError("--dump needs the numerics; --timing-only does not compute memory contents")
     engine = "reference" if args.profile else args.engine  # a profile counts pc by pc: the same numbers
     soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only, engine=engine)
     if args.timeout is not None:
@@ -142,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(result_summary(result))
     for name in args.dump or ():
         if name not in result.outputs:
-            raise KeyError(f"--dump {name}: no such symbol; the program has: {', '.join(result.outputs)}")
+            raise InputError(f"--dump {name}: no such symbol; the program has: {', '.join(result.outputs)}")
         with np.printoptions(precision=5, suppress=True, linewidth=110, threshold=200):
             print(f"\n{name} =\n{result.outputs[name]}")
     for line in write_run_files(args, cfg, result):

@@ -19,6 +19,7 @@ from socsim.argtypes import positive_int
 from socsim.cli.commands import command
 from socsim.config import load_config
 from socsim.environment import environment_change
+from socsim.errors import InputError
 from socsim.exits import EXIT_DIVERGED, EXIT_OK
 from socsim.host.data import DEFAULT_DATASET, Dataset
 from socsim.host.seeds import check_fresh, train_seeds, write_summary
@@ -196,21 +197,22 @@ def _fresh_run_dir(out_dir: Path, force: bool) -> None:
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
-        raise ValueError(f"--out {out_dir}: exists and is not a folder")
+        raise InputError(f"--out {out_dir}: exists and is not a folder")
     found = run_files(out_dir)
     others = sorted(p.name for p in out_dir.iterdir() if p.name not in found and p.name != ".lock")
     if found and not force:
-        raise ValueError(f"{out_dir}: already holds a run ({', '.join(found[:4])}{', ...' if len(found) > 4 else ''})"
-                         f"; continue it with --resume {out_dir}, or start over with --force (deletes its files)")
+        raise InputError(f"already holds a run ({', '.join(found[:4])}{', ...' if len(found) > 4 else ''})"
+                         f"; continue it with --resume {out_dir}, or start over with --force (deletes its files)",
+                         file=out_dir)
     if others and not found:
-        raise ValueError(f"{out_dir}: exists and holds files that are not a run's ({', '.join(others[:4])}); "
-                         "choose a new or empty folder for --out")
+        raise InputError(f"exists and holds files that are not a run's ({', '.join(others[:4])}); "
+                         "choose a new or empty folder for --out", file=out_dir)
 
 
 def _new_run(args: argparse.Namespace) -> tuple[RunArgs, Path]:
     """The arguments of a new run and its folder."""
     if not args.graph:
-        raise ValueError("socsim train needs a GRAPH (or --resume RUN_DIR)")
+        raise InputError("socsim train needs a GRAPH (or --resume RUN_DIR)")
     config = args.config or DEFAULT_CONFIG
     epochs = args.epochs if args.epochs is not None else load_config(config).train.epochs
     run = RunArgs(args.graph, config, args.dataset or DEFAULT_DATASET, args.data_path, epochs,
@@ -224,19 +226,19 @@ def _train_seeds(args: argparse.Namespace) -> int:
     """``--seeds N`` or ``--resume OUT`` of a multi-seed run."""
     if args.resume:
         if args.timing_only or args.force:
-            raise ValueError(f"{'--timing-only' if args.timing_only else '--force'} with --resume: a resumed run "
+            raise InputError(f"{'--timing-only' if args.timing_only else '--force'} with --resume: a resumed run "
                              "continues as it was started")
         out_dir = Path(args.resume)
         if not is_seeds_folder(out_dir):
-            raise ValueError(f"--seeds with --resume {out_dir}: the folder holds no multi-seed run ({SEEDS_FILE}); "
+            raise InputError(f"--seeds with --resume {out_dir}: the folder holds no multi-seed run ({SEEDS_FILE}); "
                              "resume a single run without --seeds")
         spec = SeedsSpec.load(out_dir)
         conflicts = resume_conflicts(args, spec.run)
         if args.seeds is not None and args.seeds != spec.seeds:
             conflicts.append(f"--seeds {args.seeds} (the run has {spec.seeds})")
         if conflicts:
-            raise ValueError(f"{out_dir}: --resume continues the seeds as they were started ({SEEDS_FILE}); these "
-                             f"arguments conflict: {'; '.join(conflicts)}")
+            raise InputError(f"--resume continues the seeds as they were started ({SEEDS_FILE}); these "
+                             f"arguments conflict: {'; '.join(conflicts)}", file=out_dir)
         if args.epochs is not None:
             spec = replace(spec, run=replace(spec.run, epochs=args.epochs))
         spec = replace(spec, baseline=spec.baseline or args.baseline)
@@ -263,15 +265,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _train_seeds(args)
     if args.resume:
         if args.timing_only:
-            raise ValueError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
+            raise InputError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
         if args.force:
-            raise ValueError("--force with --resume: --force starts a run over, --resume continues it; choose one")
+            raise InputError("--force with --resume: --force starts a run over, --resume continues it; choose one")
         out_dir = Path(args.resume)
         run = RunArgs.load(out_dir)
         conflicts = resume_conflicts(args, run)
         if conflicts:
-            raise ValueError(f"{out_dir}: --resume continues the run as it was started (its config.json and "
-                             f"run.json); these arguments conflict: {'; '.join(conflicts)}")
+            raise InputError(f"--resume continues the run as it was started (its config.json and "
+                             f"run.json); these arguments conflict: {'; '.join(conflicts)}", file=out_dir)
         if args.epochs is not None:
             run = replace(run, epochs=args.epochs)
         changed = environment_change(run.environment)

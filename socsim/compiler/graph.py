@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from socsim.errors import InputError
 from socsim.geometry import window_out
 
 Shape = tuple[int, ...]
@@ -30,7 +31,7 @@ Pair = tuple[int, int]
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
-class GraphError(ValueError):
+class GraphError(InputError):
     """A layer field or a shape is wrong; the message names the node, its layer type and the problem."""
 
 

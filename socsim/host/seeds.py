@@ -14,6 +14,7 @@ from typing import Callable
 
 import pandas as pd
 
+from socsim.errors import InputError
 from socsim.host.train import TrainListener, run_training
 from socsim.locks import LOCK, FolderLock
 from socsim.runfolder.digests import recording
@@ -58,17 +59,17 @@ def check_fresh(out: Path, force: bool) -> None:
     if not out.exists():
         return
     if not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a folder")
+        raise InputError(f"--out {out}: exists and is not a folder")
     ours = {SEEDS_FILE, SUMMARY, REPORT, LOCK}
     others = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith("seed-")
                     and not (p.name.startswith(".") and ".tmp-" in p.name))
     if others:
-        raise ValueError(f"{out}: holds files that are not a multi-seed run's ({', '.join(others[:4])}); choose a new "
-                         "or empty folder for --out")
+        raise InputError(f"holds files that are not a multi-seed run's ({', '.join(others[:4])}); choose a new "
+                         "or empty folder for --out", file=out)
     held = is_seeds_folder(out) or any(run_files(p) for p in out.glob("seed-*"))
     if held and not force:
-        raise ValueError(f"{out}: already holds a multi-seed run; continue it with --resume {out}, or start over with "
-                         "--force (deletes its files)")
+        raise InputError(f"already holds a multi-seed run; continue it with --resume {out}, or start over with "
+                         "--force (deletes its files)", file=out)
 
 
 def train_seeds(spec: SeedsSpec, out: Path, resume: bool = False,

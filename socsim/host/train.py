@@ -19,6 +19,7 @@ from isa.spec import Phase
 from socsim.actions import Action
 from socsim.configtools import to_mapping
 from socsim.environment import environment_text
+from socsim.errors import InputError
 from socsim.fileio import clean_temporaries
 from socsim.host.baseline import Baseline
 from socsim.host.data import Dataset
@@ -119,8 +120,8 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
         rows, ledgers = state["metrics"], state["ledgers"]
         cfg, graph, data = run_inputs(args, out_dir)
         if state["trainer"]["epoch"] > cfg.train.epochs:
-            raise ValueError(f"{out_dir}: the run has trained {state['trainer']['epoch']} epochs already; "
-                             f"--epochs {cfg.train.epochs} asks for fewer")
+            raise InputError(f"the run has trained {state['trainer']['epoch']} epochs already; "
+                             f"--epochs {cfg.train.epochs} asks for fewer", file=out_dir)
     else:
         cfg, graph, data = run_inputs(args)
         clear_run(out_dir)  # a fresh run starts from an empty run folder: no file of an earlier run is left

@@ -13,6 +13,7 @@ import numpy as np
 from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled, compile_training
 from socsim.config import SocConfig
+from socsim.errors import InputError
 from socsim.host.data import DataError, Dataset, example_order
 from socsim.host.images import ImageUse
 from socsim.host.parameters import ModelParameters
@@ -30,7 +31,7 @@ class EpochReport:
     evaluate: Result
 
 
-class StateMismatch(ValueError):
+class StateMismatch(InputError):
     """A saved state (checkpoint) does not fit the compiled graph and the config's crossbars."""
 
 
@@ -81,19 +82,19 @@ class ChipTrainer:
         ``inference``: compile only what inference needs (no training program); ``compensation``: with it, global
         drift compensation (:meth:`compensate`)."""
         if state is not None and parameters is not None:
-            raise ValueError("a saved state and model parameters: give one (the state holds its own weights)")
+            raise InputError("a saved state and model parameters: give one (the state holds its own weights)")
         self.graph, self.cfg, self.data = graph, cfg, data
         check_inputs(graph, data)
         batch = cfg.train.batch
         if microbatch is not None and (microbatch > batch or batch % microbatch):
-            raise ValueError(f"micro-batch {microbatch} does not divide train.batch = {batch}: "
+            raise InputError(f"micro-batch {microbatch} does not divide train.batch = {batch}: "
                              f"{batch % microbatch if microbatch <= batch else batch} image(s) of every batch would "
                              "be left out; use a divisor of the batch")
         scales = None if parameters is None else parameters.weight_scales(cfg.tiles.physics.w_max)
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch,
                                                    scales, inference, compensation)
         if self.compiled.test_examples < 1:
-            raise ValueError("no test examples: give at least one")
+            raise InputError("no test examples: give at least one")
         self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only, engine=engine)
         self.epoch = 0
         self.write("test_x", padded(data.x_test, self.compiled.test_slots, 0.0))
@@ -138,22 +139,22 @@ class ChipTrainer:
             want = [n for n in want if n in memory or n.startswith(self.STATE_SYMBOLS)]  # the state must be there
         if sorted(memory) != sorted(want):
             missing, extra = sorted(set(want) - set(memory)), sorted(set(memory) - set(want))
-            raise ValueError(f"the saved memory does not match the compiled graph (missing: "
+            raise InputError(f"the saved memory does not match the compiled graph (missing: "
                              f"{', '.join(missing) or '-'}; not in the programs: {', '.join(extra) or '-'})")
         if len(state["crossbars"]) != len(tiles) or len(state["blocks"]) != len(tiles):
-            raise ValueError(f"the saved state has {len(state['crossbars'])} crossbars and {len(state['blocks'])} "
+            raise InputError(f"the saved state has {len(state['crossbars'])} crossbars and {len(state['blocks'])} "
                              f"blocks; the config has {len(tiles)} tiles")
         tc = self.cfg.tiles
         for i, block in enumerate(state["blocks"]):
             r0, c0, rows, cols, bits = block
             if min(r0, c0) < 0 or rows < 1 or cols < 1 or r0 + rows > tc.rows or c0 + cols > tc.weight_cols \
                     or not 0 <= bits <= 16:
-                raise ValueError(f"tile {i}: saved block {block} does not fit the {tc.rows} x {tc.weight_cols} array")
+                raise InputError(f"tile {i}: saved block {block} does not fit the {tc.rows} x {tc.weight_cols} array")
         now_s = state["cycle"] / self.cfg.clock_hz
         for i, saved in enumerate(state["crossbars"]):
             t_prog = saved.get("t_prog") if isinstance(saved, dict) else None
             if isinstance(t_prog, np.ndarray) and t_prog.size and np.nanmax(t_prog) > now_s:
-                raise ValueError(f"trainer.crossbars[{i}].t_prog: a device programmed at {np.nanmax(t_prog):g} s, "
+                raise InputError(f"trainer.crossbars[{i}].t_prog: a device programmed at {np.nanmax(t_prog):g} s, "
                                  f"later than the saved clock (trainer.cycle {state['cycle']} at clock_hz "
                                  f"{self.cfg.clock_hz:g}: {now_s:g} s); a programming time cannot be in the future")
         self.epoch = state["epoch"]
@@ -162,7 +163,7 @@ class ChipTrainer:
             self.write(name, values)
         for i, (tile, saved, block) in enumerate(zip(tiles, state["crossbars"], state["blocks"])):
             if (saved is None) != (tile.crossbar is None):
-                raise ValueError(f"tile {i}: the saved state {'has no' if saved is None else 'has'} device state, "
+                raise InputError(f"tile {i}: the saved state {'has no' if saved is None else 'has'} device state, "
                                  f"this run {'has' if saved is None else 'has none'} (timing-only mode differs)")
             if saved is not None:
                 tile.crossbar.load_state_dict(saved)
@@ -186,10 +187,10 @@ class ChipTrainer:
         sym = self.compiled.init.symbol(name)
         flat = np.asarray(values, dtype=np.float32).ravel()
         if flat.size != sym.size:
-            raise ValueError(f"host write of {flat.size} words into symbol {name!r}, which holds {sym.size} words")
+            raise InputError(f"host write of {flat.size} words into symbol {name!r}, which holds {sym.size} words")
         problem = self.soc.memory.check(sym.space, sym.addr, sym.size)
         if problem:
-            raise ValueError(f"host write into symbol {name!r}: {problem}")
+            raise InputError(f"host write into symbol {name!r}: {problem}")
         self.soc.memory.view(sym.space, sym.addr, sym.size)[:] = flat
 
     def read(self, name: str) -> np.ndarray:
@@ -237,7 +238,7 @@ class ChipTrainer:
         """Place this epoch's example order in DRAM and run the training program over its batches, each stretch
         of :meth:`runs` followed by the calibration (the weights moved): one result of them all."""
         if self.compiled.train_epoch is None:
-            raise ValueError(f"graph {self.graph.name!r} was compiled for inference only: it has no training program")
+            raise InputError(f"graph {self.graph.name!r} was compiled for inference only: it has no training program")
         self.place_training_data(self.epoch)
         result: Result | None = None
         for first, end in self.runs():
@@ -256,17 +257,17 @@ class ChipTrainer:
         """Leave the chip idle, every unit stopped, until simulated time ``seconds`` (devices drift meanwhile)."""
         cycle = round(seconds * self.cfg.clock_hz)
         if cycle >= 1 << 62:
-            raise ValueError(f"idle_until({seconds} s): {cycle} cycles at clock_hz = {self.cfg.clock_hz:g} is past the "
+            raise InputError(f"idle_until({seconds} s): {cycle} cycles at clock_hz = {self.cfg.clock_hz:g} is past the "
                              f"simulated clock's range (2^62 cycles, {(1 << 62) / self.cfg.clock_hz:.3g} s)")
         if cycle < self.soc.env.now:
-            raise ValueError(f"idle_until({seconds} s): the chip is already at {self.seconds()} s")
+            raise InputError(f"idle_until({seconds} s): the chip is already at {self.seconds()} s")
         self.soc.restore_time(cycle)
 
     def compensate(self, reference: bool) -> Result:
         """Run the ``compensate`` program: store each layer's reference reading (``reference``, right after
         programming) or measure it again and set the layers' drift scales (socsim.compiler.lower_compensate)."""
         if self.compiled.compensate is None:
-            raise ValueError("global drift compensation was not compiled (ChipTrainer(..., compensation=True))")
+            raise InputError("global drift compensation was not compiled (ChipTrainer(..., compensation=True))")
         self.write("gdc_mode", np.array([0.0 if reference else 1.0], np.float32))
         return self.soc.run(self.compiled.compensate, outputs=())
 

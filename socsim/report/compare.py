@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from socsim.errors import InputError
 from socsim.report.devices import endurance, placed_masks
 from socsim.report.headline import headline
 from socsim.report.tables import PHASES
@@ -118,7 +119,7 @@ def compare_table(runs: Sequence[RunFolder], ratios: bool = True) -> pd.DataFram
     ``B / A`` per later run B: its numbers divided by the first run A's (NaN for text and where A is 0).
     ``table.attrs["runs"]`` lists the run columns."""
     if not runs:
-        raise ValueError("compare needs at least one run folder")
+        raise InputError("compare needs at least one run folder")
     labels = run_labels(runs)
     df = pd.DataFrame({label: run_summary(r) for label, r in zip(labels, runs)}, dtype=object)
     diff = config_differences(runs)

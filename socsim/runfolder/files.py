@@ -21,6 +21,7 @@ from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled
 from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig
+from socsim.errors import InputError
 from socsim.fileio import atomic_write, is_temporary
 from socsim.physics.state import MAX_COUNT
 from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
@@ -99,7 +100,7 @@ def check_not_run_file(path: str | Path, option: str, allowed: tuple[str, ...] =
     ValueError naming ``option`` and the file."""
     path = Path(path)
     if path.name in RUN_FILES and path.name not in allowed and is_run_folder(path.parent):
-        raise ValueError(f"{option} {path}: a file of the run folder {path.parent}; write the output elsewhere")
+        raise InputError(f"{option} {path}: a file of the run folder {path.parent}; write the output elsewhere")
     return path
 
 

@@ -23,6 +23,7 @@ from socsim import __version__
 from socsim.compiler import load_graph
 from socsim.config import PRESET_DIR, SocConfig, load_config
 from socsim.configtools import ConfigError, deep_merge, from_mapping, to_mapping
+from socsim.errors import InputError
 from socsim.fileio import loads_toml, read_text
 from socsim.host.data import DATASETS, DEFAULT_DATASET
 from socsim.runfolder.files import CHECKPOINT
@@ -60,7 +61,7 @@ MAX_SEEDS = 100
 """Most repetitions ``[job] seeds`` may ask for."""
 
 
-class SweepError(ValueError):
+class SweepError(InputError):
     """A sweep file is malformed; the message names the file, the table or point, and the field."""
 
 
