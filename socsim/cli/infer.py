@@ -11,23 +11,21 @@ from pathlib import Path
 
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
+from socsim.cli.options import add_config, add_engine, add_timing_only
 from socsim.compiler import load_graph
 from socsim.config import Datapath, SocConfig, load_config
 from socsim.errors import InputError
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
-from socsim.host.data import DEFAULT_DATASET, load_dataset
+from socsim.host.data import load_dataset
 from socsim.host.inference import PIPELINED_WITH_WEIGHTS, Inference, inference_json, run_inference
+from socsim.host.options import DEFAULTS
 from socsim.host.parameters import ModelParameters, graph_and_parameters, is_npz
 from socsim.locks import reader_lock
 from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.runargs import RunArgs, file_sha256
-from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
-from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 from socsim.units import fmt_energy, fmt_sig, fmt_time
-
-DEFAULT_CONFIG = "wu2023"
 
 
 def _count(value: float) -> str:
@@ -91,7 +89,7 @@ def _inputs(args: argparse.Namespace) -> tuple[SocConfig, object, str, str | Non
         if not args.graph:
             raise InputError("socsim infer needs a GRAPH (or --weights RUN_DIR)")
         graph, params = graph_and_parameters(args.graph, args.weights, args.weight_percentile)
-        return (load_config(args.config or DEFAULT_CONFIG), graph, args.dataset or DEFAULT_DATASET,
+        return (load_config(args.config or DEFAULTS.config), graph, args.dataset or DEFAULTS.dataset,
                 args.data_path, args.microbatch, args.images, params)
     run_dir = Path(args.weights)
     check_unedited(run_dir, args.accept_edits)
@@ -155,7 +153,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "trained weights are given (with a model's weights: beside the numpy baseline's, "
                                    "and the deploy run that programmed them). docs/api.md lists the .npz keys.")
     p.add_argument("graph", nargs="?", help="network graph (.toml or .onnx); with --weights, the run's by default")
-    p.add_argument("--config", help=f"preset name or TOML file (default: {DEFAULT_CONFIG}; with --weights the run's)")
+    add_config(p, default=False, help_text=f"preset name or TOML file (default: {DEFAULTS.config}; with --weights "
+                                           "the run's)")
     p.add_argument("--weights", metavar="RUN_DIR|FILE.npz",
                    help="a run folder of socsim train (infer with its trained state), or a .npz of the graph's "
                         "parameters (keys LAYER.weight, LAYER.bias, BN.scale, BN.bias, BN.mean, BN.var in PyTorch "
@@ -166,7 +165,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "weight (tiles.physics.w_max), larger ones clipped (default 100: the largest |w|)")
     p.add_argument("--repeats", type=positive_int, default=1,
                    help="evaluate N times, each run with its own read-noise draws; accuracy as mean +- std")
-    p.add_argument("--dataset", help=f"test images from this dataset (default: {DEFAULT_DATASET}, or the run's)")
+    p.add_argument("--dataset", help=f"test images from this dataset (default: {DEFAULTS.dataset}, or the run's)")
     p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
     p.add_argument("--images", type=positive_int,
                    help="the first N test images (default: the whole test set, or the run's test images); the last "
@@ -177,7 +176,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the pipelined datapath (compiler.datapath = pipelined): a layer's blocks convert "
                         "concurrently, each tile streams its inputs from SRAM and chains the partial sums; same "
                         "numbers as the sequential program, other timing")
-    p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP + "; accuracy is not measured")
-    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    add_timing_only(p, "; accuracy is not measured")
+    add_engine(p)
     p.add_argument("--ledger", metavar="CSV", type=output_file, help="write the evaluation run's ledger rows as CSV")
     p.add_argument("--json", metavar="FILE", type=output_file, help="write the headline numbers as JSON")

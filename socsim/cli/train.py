@@ -17,11 +17,13 @@ from tqdm import tqdm
 
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
+from socsim.cli.options import add_config, add_engine, add_timing_only
 from socsim.config import load_config
 from socsim.environment import environment_change
 from socsim.errors import InputError
 from socsim.exits import EXIT_DIVERGED, EXIT_OK
-from socsim.host.data import DEFAULT_DATASET, Dataset
+from socsim.host.data import Dataset
+from socsim.host.options import DEFAULTS
 from socsim.host.seeds import check_fresh, train_seeds, write_summary
 from socsim.host.train import PHASES, Diverged, TrainListener, run_training
 from socsim.host.training import ChipTrainer
@@ -31,10 +33,6 @@ from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited, recordin
 from socsim.runfolder.files import run_files
 from socsim.runfolder.runargs import RunArgs
 from socsim.runfolder.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder
-from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
-from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
-
-DEFAULT_CONFIG = "wu2023"
 
 
 class ConsoleListener(TrainListener):
@@ -137,8 +135,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "checkpoint.npz). An existing run folder is refused unless --force (start over) "
                                    "or --resume (continue it).")
     p.add_argument("graph", nargs="?", help="network graph (.toml or .onnx); not needed with --resume")
-    p.add_argument("--config", help=f"preset name or TOML file (default: {DEFAULT_CONFIG})")
-    p.add_argument("--dataset", help=f"digits, {DEFAULT_DATASET} (default), mnist, cifar10, synthetic")
+    add_config(p, default=False)  # a resumed run keeps its own
+    p.add_argument("--dataset", help=f"digits, {DEFAULTS.dataset} (default), mnist, cifar10, synthetic")
     p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
     p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the config's train.epochs)")
     p.add_argument("--train-examples", type=positive_int, help="use the first N training examples")
@@ -154,9 +152,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "+ 1000 i) into OUT/seed-0 ... OUT/seed-(N-1), each a run folder, and write OUT/summary.csv "
                         "(per epoch: mean and sample std of every metric); --resume OUT continues every seed")
     p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
-    p.add_argument("--timing-only", action="store_true",
-                   help=TIMING_ONLY_HELP + "; test accuracy is recorded as not measured (empty in metrics.csv)")
-    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    add_timing_only(p, "; test accuracy is recorded as not measured (empty in metrics.csv)")
+    add_engine(p)
     p.add_argument("--accept-edits", action="store_true", help="with --resume: " + ACCEPT_EDITS_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--trace", action="store_true",
@@ -213,9 +210,9 @@ def _new_run(args: argparse.Namespace) -> tuple[RunArgs, Path]:
     """The arguments of a new run and its folder."""
     if not args.graph:
         raise InputError("socsim train needs a GRAPH (or --resume RUN_DIR)")
-    config = args.config or DEFAULT_CONFIG
+    config = args.config or DEFAULTS.config
     epochs = args.epochs if args.epochs is not None else load_config(config).train.epochs
-    run = RunArgs(args.graph, config, args.dataset or DEFAULT_DATASET, args.data_path, epochs,
+    run = RunArgs(args.graph, config, args.dataset or DEFAULTS.dataset, args.data_path, epochs,
                   args.train_examples, args.test_examples, args.microbatch, args.timing_only)
     if Path(args.graph).is_file():
         run = run.with_graph_hash()

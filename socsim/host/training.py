@@ -18,6 +18,7 @@ from socsim.host.data import DataError, Dataset, example_order
 from socsim.host.images import ImageUse
 from socsim.host.parameters import ModelParameters
 from socsim.sim import Result, Soc
+from socsim.sim.engines import DEFAULT_ENGINE
 
 
 @dataclass
@@ -75,8 +76,9 @@ class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
-                 state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast",
-                 parameters: ModelParameters | None = None, inference: bool = False, compensation: bool = False):
+                 state: dict | None = None, timeline: bool = False, timing_only: bool = False,
+                 engine: str = DEFAULT_ENGINE, parameters: ModelParameters | None = None, inference: bool = False,
+                 compensation: bool = False):
         """``parameters``: a model's weights (socsim.host.parameters) the init program programs instead of the
         graph's initial ones, each layer scaled onto the devices by its own alpha; ``state``: a checkpoint's;
         ``inference``: compile only what inference needs (no training program); ``compensation``: with it, global
