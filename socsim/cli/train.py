@@ -10,7 +10,6 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -25,12 +24,13 @@ from socsim.exits import EXIT_DIVERGED, EXIT_OK
 from socsim.host.data import Dataset
 from socsim.host.options import DEFAULTS
 from socsim.host.seeds import check_fresh, train_seeds, write_summary
-from socsim.host.train import PHASES, Diverged, TrainListener, run_training
+from socsim.host.train import Diverged, TrainListener, run_training
 from socsim.host.training import ChipTrainer
 from socsim.locks import FolderLock
 from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited, recording
 from socsim.runfolder.files import run_files
+from socsim.runfolder.metrics import MetricsRow
 from socsim.runfolder.runargs import RunArgs
 from socsim.runfolder.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder
 
@@ -55,45 +55,44 @@ class ConsoleListener(TrainListener):
         if self.bar is not None:
             self.bar.update(1)
 
-    def epoch_done(self, row: dict[str, Any], baseline_accuracy: float | None) -> None:
+    def epoch_done(self, row: MetricsRow, baseline_accuracy: float | None) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
         _print_epoch(row, baseline_accuracy, sys.stdout)
 
 
-def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
-    split = " / ".join(f"{row[f'{p}_energy_pj'] / row['train_images'] / 1e3:.1f}" for p in PHASES)
+def _print_epoch(row: MetricsRow, baseline: float | None, out) -> None:
+    phases = (row.forward_energy_pj, row.backward_energy_pj, row.update_energy_pj, row.calibrate_energy_pj or 0.0)
+    split = " / ".join(f"{e / row.train_images / 1e3:.1f}" for e in phases)
     base = f"  (numpy baseline {baseline:.2%})" if baseline is not None else ""
-    acc = "not measured (timing only)" if row["test_accuracy"] is None else f"{row['test_accuracy']:.2%}"
-    share = row.get("adc_saturated_share")  # absent from the rows of runs started before it was measured
-    share = "not measured" if share is None else f"{share:.2%}"
-    static = row.get("static_energy_pj")  # absent from the rows of runs started before leakage was counted
-    static = "" if static is None else f"; of it static {static / row['train_images'] / 1e3:.1f}"
-    print(f"epoch {row['epoch']:>3}  test acc {acc}{base}\n"
-          f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {_step(row)}{row['train_s']:.3f} s total "
+    acc = "not measured (timing only)" if row.test_accuracy is None else f"{row.test_accuracy:.2%}"
+    share = "not measured" if row.adc_saturated_share is None else f"{row.adc_saturated_share:.2%}"
+    static = ("" if row.static_energy_pj is None
+              else f"; of it static {row.static_energy_pj / row.train_images / 1e3:.1f}")
+    print(f"epoch {row.epoch:>3}  test acc {acc}{base}\n"
+          f"    latency  {row.latency_per_image_s * 1e3:.3f} ms/image, {_step(row)}{row.train_s:.3f} s total "
           f"(simulated)\n"
-          f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update / calibrate {split}"
+          f"    energy   {row.energy_per_image_pj / 1e3:.1f} nJ/image (fwd / bwd / update / calibrate {split}"
           f"{static}), "
-          f"{row['train_energy_pj'] / 1e6:.3f} uJ total\n"
+          f"{row.train_energy_pj / 1e6:.3f} uJ total\n"
           f"{_inference(row)}"
-          f"    writes   {row['cells_written']:.0f} weights programmed ({row['writes_per_weight']:.3f} per weight), "
-          f"{row['set_pulses']:.0f} SET + {row['reset_pulses']:.0f} RESET pulses; "
-          f"ADC inputs over range {share}; wall {row['wall_s']:.1f} s",
+          f"    writes   {row.cells_written:.0f} weights programmed ({row.writes_per_weight:.3f} per weight), "
+          f"{row.set_pulses:.0f} SET + {row.reset_pulses:.0f} RESET pulses; "
+          f"ADC inputs over range {share}; wall {row.wall_s:.1f} s",
           file=out)
 
 
-def _step(row: dict[str, Any]) -> str:
-    step = row.get("step_latency_s")
-    return "" if step is None else f"{step * 1e3:.3f} ms per batch step, "
+def _step(row: MetricsRow) -> str:
+    return "" if row.step_latency_s is None else f"{row.step_latency_s * 1e3:.3f} ms per batch step, "
 
 
-def _inference(row: dict[str, Any]) -> str:
+def _inference(row: MetricsRow) -> str:
     """The epoch's evaluation program as inference: latency and energy per test image."""
-    if row.get("infer_latency_per_image_s") is None:
+    if row.infer_latency_per_image_s is None or row.infer_energy_per_image_pj is None:
         return ""
-    return (f"    infer    {row['infer_latency_per_image_s'] * 1e3:.3f} ms/image, "
-            f"{row['infer_energy_per_image_pj'] / 1e3:.1f} nJ/image over {row['eval_images']} test images\n")
+    return (f"    infer    {row.infer_latency_per_image_s * 1e3:.3f} ms/image, "
+            f"{row.infer_energy_per_image_pj / 1e3:.1f} nJ/image over {row.eval_images} test images\n")
 
 
 class SeedListener(ConsoleListener):
@@ -294,7 +293,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_DIVERGED
     if rows:
-        acc = rows[-1]["test_accuracy"]
+        acc = rows[-1].test_accuracy
         print(f"final test accuracy {'not measured (timing only)' if acc is None else f'{acc:.2%}'}; "
               f"run folder {out_dir}")
         if not args.quiet and last_train is not None:

@@ -45,7 +45,7 @@ def evaluate_drift(run_dir: Path, times: list[float],
     if run.timing_only:
         raise InputError("a --timing-only run has no device state or accuracy to age; "
                          "train without --timing-only", file=run_dir)
-    state = read_checkpoint(run_dir)["trainer"]
+    state = read_checkpoint(run_dir).trainer
     cfg, graph, data = run_inputs(run, run_dir)
     try:
         trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=state, inference=True,

@@ -153,7 +153,7 @@ def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | Non
     subset = data.subset(min(cfg.train.batch, len(data.y_train)), n_test)
     state = None
     if weights is not None:
-        state = read_checkpoint(Path(weights))["trainer"]
+        state = read_checkpoint(Path(weights)).trainer
     try:
         trainer = ChipTrainer(graph, cfg, subset, microbatch, state=state, timing_only=timing_only, engine=engine,
                               parameters=parameters, inference=True)

@@ -19,6 +19,7 @@ from socsim.host.train import TrainListener, run_training
 from socsim.locks import LOCK, FolderLock
 from socsim.runfolder.digests import recording
 from socsim.runfolder.files import CHECKPOINT, METRICS, REPORT, clear_run, run_files, write_frame
+from socsim.runfolder.metrics import MetricsRow
 from socsim.runfolder.seeds import LEADING, SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder, seed_folder
 from socsim.sim import Result
 from socsim.sim.engines import DEFAULT_ENGINE
@@ -76,7 +77,7 @@ def check_fresh(out: Path, force: bool) -> None:
 def train_seeds(spec: SeedsSpec, out: Path, resume: bool = False,
                 listener: Callable[[int], TrainListener | None] = lambda i: None,
                 engine: str = DEFAULT_ENGINE,
-                trace_cycles: int | None = None) -> tuple[list[list[dict]], Result | None]:
+                trace_cycles: int | None = None) -> tuple[list[list[MetricsRow]], Result | None]:
     """Train the seeds of ``spec`` one after the other into ``out/seed-i`` (a seed folder with a checkpoint resumes
     when ``resume``; the others start fresh; the baseline alongside when ``spec.baseline``), rewriting
     ``out/summary.csv`` after each. Returns every seed's metrics rows and the last seed's last training epoch.

@@ -25,6 +25,7 @@ from socsim.errors import InputError
 from socsim.fileio import atomic_write, is_temporary
 from socsim.physics.state import MAX_COUNT
 from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
+from socsim.runfolder.metrics import MetricsRow, as_dicts
 
 CHECKPOINT = "checkpoint.npz"
 LEGACY_CHECKPOINT = "checkpoint.pkl"
@@ -57,7 +58,8 @@ RUN_FILES = (RUN_ARGS, CONFIG, METRICS, CHECKPOINT, LEGACY_CHECKPOINT, CONDUCTAN
 
 __all__ = ["CHECKPOINT", "CONDUCTANCES", "CONFIG", "DRIFT", "ERROR_FILE", "INITIAL_CONDUCTANCES", "LEDGER",
            "MAPPING", "METRICS", "REPORT", "RUN_ARGS", "RUN_FILES", "TRACE", "CheckpointError", "atomic_write",
-           "clear_run", "read_checkpoint", "run_files", "write_checkpoint", "write_conductances", "write_frame",
+           "RunState", "clear_run", "read_checkpoint", "run_files", "write_checkpoint", "write_conductances",
+           "write_frame", "write_run_state",
            "write_json", "write_metrics", "MAPPING_FORMAT", "mapping_record"]
 
 
@@ -65,8 +67,9 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write(path, lambda fh: json.dump(data, fh, indent=2, sort_keys=True), binary=False)
 
 
-def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
-    atomic_write(path, lambda fh: pd.DataFrame(rows).to_csv(fh, index=False), binary=False)
+def write_metrics(path: Path, rows: list[MetricsRow]) -> None:
+    """``metrics.csv``: one row per epoch, the columns of :class:`MetricsRow` in order."""
+    atomic_write(path, lambda fh: pd.DataFrame(as_dicts(rows)).to_csv(fh, index=False), binary=False)
 
 
 def write_frame(path: Path, frame: pd.DataFrame) -> None:
@@ -124,8 +127,46 @@ MAX_EPOCHS = 1 << 20
 """Most epochs a checkpoint may record."""
 
 
-def read_checkpoint(run_dir: Path) -> dict[str, Any]:
-    """The checkpoint of a run folder, checked: ``{"trainer": {...}, "metrics": [...], "ledgers": [...]}``."""
+@dataclasses.dataclass
+class RunState:
+    """What a run's checkpoint holds: everything a resumed run continues from, bit for bit."""
+
+    trainer: dict[str, Any]
+    """The chip's state (socsim.host.training.ChipTrainer.state): epoch, cycle, memory, crossbars, blocks."""
+    metrics: list[MetricsRow]
+    """One row per finished epoch."""
+    ledgers: list[pd.DataFrame]
+    """Every program run's ledger rows (train and evaluate per epoch), with columns epoch and program."""
+
+    @property
+    def epoch(self) -> int:
+        """Epochs finished."""
+        return int(self.trainer["epoch"])
+
+    def as_mapping(self) -> dict[str, Any]:
+        """The checkpoint's tables: ``{"trainer": {...}, "metrics": [row, ...], "ledgers": [frame, ...]}``."""
+        return {"trainer": self.trainer, "metrics": as_dicts(self.metrics), "ledgers": self.ledgers}
+
+    @classmethod
+    def from_mapping(cls, state: Any, where: str) -> RunState:
+        """A checkpoint's tables, checked (CheckpointError naming ``where`` and the key)."""
+        check_run_state(state, where)
+        rows = []
+        for i, row in enumerate(state["metrics"]):
+            try:
+                rows.append(MetricsRow.from_dict(row, f"metrics[{i}]"))
+            except InputError as exc:
+                raise CheckpointError(str(exc), file=where) from None
+        return cls(state["trainer"], rows, state["ledgers"])
+
+
+def write_run_state(path: Path, state: RunState) -> None:
+    """Write a run's checkpoint atomically (data only, :mod:`socsim.runfolder.checkpoint`)."""
+    write_checkpoint(path, state.as_mapping())
+
+
+def read_checkpoint(run_dir: Path) -> RunState:
+    """The checkpoint of a run folder, checked."""
     path = run_dir / CHECKPOINT
     if not path.exists() and (run_dir / LEGACY_CHECKPOINT).exists():
         raise CheckpointError(f"{run_dir / LEGACY_CHECKPOINT}: a pickle checkpoint of an older socsim; it is not "
@@ -135,8 +176,7 @@ def read_checkpoint(run_dir: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no checkpoint (expected a run folder written by 'socsim train')") \
             from None
-    check_run_state(state, str(path))
-    return state
+    return RunState.from_mapping(state, str(path))
 
 
 def _need(table: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:

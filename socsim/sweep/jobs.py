@@ -68,7 +68,7 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
     with recording(folder, resume):
         out = run_training(args, folder, resume=resume, engine=spec.engine)
     rows = out[0] if isinstance(out, tuple) else out  # (rows, last Result) or rows
-    last = dict(rows[-1], area_mm2=_area(job))
+    last = dict(rows[-1].as_dict(), area_mm2=_area(job))
     if spec.report:
         _write_report(folder)
     return {"epochs": int(last["epoch"]), **{m: last.get(m) for m in TRAIN_METRICS}}  # older rows lack some
