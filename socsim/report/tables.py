@@ -179,7 +179,7 @@ def run_tables(run: "RunFolder") -> dict[str, pd.DataFrame]:
     return {"epochs": epoch_table(run.metrics), "components": component_table(led, run.cycles),
             "layers": layer_phase_table(led), "layer_classes": layer_class_table(led, layer_order(led)),
             "opcodes": opcode_table(led),
-            "actions": action_table(led, run.config.get("energy", {}))}
+            "actions": action_table(led, run.config_mapping.get("energy", {}))}
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path,

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from socsim.config import SocConfig
-from socsim.configtools import ConfigError, from_mapping
+from socsim.configtools import ConfigError, from_mapping, to_mapping
 from socsim.errors import InputError
 from socsim.fileio import read_json, read_npz
 from socsim.physics.rram_wv import SET_OVERSHOOT
@@ -52,10 +52,10 @@ class RunFolder:
     """The files of one training run, loaded. Energy in pJ, time in cycles of ``clock_hz`` or seconds."""
 
     path: Path
-    config: dict[str, Any]
-    """The full config as written in config.json (nested mapping)."""
-    args: dict[str, Any]
-    """run.json: graph, config, dataset, epochs, ..."""
+    config: SocConfig | None
+    """config.json, the config the run trained on (validated); None for a folder without one."""
+    args: RunArgs | None
+    """run.json: graph, config, dataset, epochs, ...; None for a folder without one."""
     metrics: pd.DataFrame
     """metrics.csv: one row per epoch."""
     ledger: pd.DataFrame
@@ -76,7 +76,7 @@ class RunFolder:
 
     @property
     def clock_hz(self) -> float:
-        return float(self.config.get("clock_hz", 100e6))
+        return float(self.soc_config.clock_hz)
 
     @property
     def epochs(self) -> int:
@@ -95,13 +95,18 @@ class RunFolder:
 
     @property
     def device(self) -> dict[str, Any]:
-        """config tiles.physics.device (conductance range, levels, endurance_pulses)."""
-        return dict(self.config.get("tiles", {}).get("physics", {}).get("device", {}))
+        """config tiles.physics.device (conductance range, levels, endurance_pulses) as a table."""
+        return to_mapping(self.soc_config.tiles.physics.device)
 
     @cached_property
-    def soc_config(self):
-        """The config as a :class:`socsim.config.SocConfig` (validated)."""
-        return from_mapping(SocConfig, self.config, "config.json")
+    def soc_config(self) -> SocConfig:
+        """The run's config; the defaults for a folder without config.json."""
+        return self.config if self.config is not None else SocConfig()
+
+    @property
+    def config_mapping(self) -> dict[str, Any]:
+        """The config as config.json holds it (nested tables); empty for a folder without one."""
+        return to_mapping(self.config) if self.config is not None else {}
 
 
 METRICS_REQUIRED = ("epoch", "test_accuracy", "train_images", "train_cycles", "train_s", "train_energy_pj",
@@ -300,8 +305,7 @@ def load_run(path: str | Path) -> RunFolder:
             cfg = from_mapping(SocConfig, config)
         except ConfigError as exc:
             raise InputError(f"{exc}", file=root / CONFIG) from None
-    if args:
-        RunArgs.from_mapping(args, str(root / RUN_ARGS))
+    run_args = RunArgs.from_mapping(args, str(root / RUN_ARGS)) if args else None
     mapping = _read_object(root / MAPPING) or None
     if mapping is not None:
         check_mapping(mapping, root / MAPPING)
@@ -312,7 +316,7 @@ def load_run(path: str | Path) -> RunFolder:
             check_device_state(states[name], cfg, root / name)
     if mapping is not None and cfg is not None:
         _check_blocks_fit(mapping, cfg, root / MAPPING)
-    return RunFolder(root, config, args, metrics, ledger, states[INITIAL_CONDUCTANCES], states[CONDUCTANCES],
+    return RunFolder(root, cfg, run_args, metrics, ledger, states[INITIAL_CONDUCTANCES], states[CONDUCTANCES],
                      timeline, mapping)
 
 
