@@ -11,7 +11,7 @@ from pathlib import Path
 
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
-from socsim.cli.options import add_config, add_engine, add_timing_only
+from socsim.cli.options import add_config, add_engine, add_timing_only, run_options
 from socsim.compiler import load_graph
 from socsim.config import Datapath, SocConfig, load_config
 from socsim.errors import InputError
@@ -129,7 +129,8 @@ def _infer(args: argparse.Namespace) -> int:
     if args.pipelined:
         cfg = pipelined(cfg, run_dir)
     data = load_dataset(dataset, data_path, cfg.seed)
-    inf = run_inference(graph, cfg, data, images, microbatch, run_dir, args.timing_only, args.engine, params,
+    opts = run_options(args)
+    inf = run_inference(graph, cfg, data, images, microbatch, run_dir, opts.timing_only, opts.engine, params,
                         args.repeats)
     print(inference_summary(inf))
     if args.ledger:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from socsim.host.options import DEFAULTS
+from socsim.host.options import DEFAULTS, OPTION_NAMES, RunOptions
 from socsim.sim.engines import ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 
@@ -28,3 +28,9 @@ def add_timing_only(p: argparse.ArgumentParser, help_tail: str = "") -> None:
     """``--timing-only`` (RunOptions.timing_only; off by default)."""
     p.add_argument("--timing-only", action="store_true", default=DEFAULTS.timing_only,
                    help=TIMING_ONLY_HELP + help_tail)
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The RunOptions of a command's parsed arguments: each option the command took and was given; the others (and
+    those left to a saved run, such as a resumed run's config and dataset) at their defaults."""
+    return RunOptions(**{name: getattr(args, name) for name in OPTION_NAMES if getattr(args, name, None) is not None})

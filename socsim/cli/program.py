@@ -17,7 +17,7 @@ from isa.bundle import expand
 from isa.listing import listing
 from socsim.argtypes import positive_int, positive_seconds
 from socsim.cli.commands import command
-from socsim.cli.options import add_config, add_engine, add_timing_only
+from socsim.cli.options import add_config, add_engine, add_timing_only, run_options
 from socsim.config import load_config
 from socsim.errors import InputError
 from socsim.exits import EXIT_OK
@@ -116,8 +116,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     warn(program)
     if args.dump and args.timing_only:
         raise InputError("--dump needs the numerics; --timing-only does not compute memory contents")
-    engine = "reference" if args.profile else args.engine  # a profile counts pc by pc: the same numbers
-    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only, engine=engine)
+    opts = run_options(args)
+    engine = "reference" if args.profile else opts.engine  # a profile counts pc by pc: the same numbers
+    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=opts.timing_only, engine=engine)
     if args.timeout is not None:
         soc.deadline = time.monotonic() + args.timeout
     try:

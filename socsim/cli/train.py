@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
-from socsim.cli.options import add_config, add_engine, add_timing_only
+from socsim.cli.options import add_config, add_engine, add_timing_only, run_options
 from socsim.config import load_config
 from socsim.environment import environment_change
 from socsim.errors import InputError
@@ -245,7 +245,7 @@ def _train_seeds(args: argparse.Namespace) -> int:
     try:
         train_seeds(spec, out_dir, resume=bool(args.resume),
                            listener=lambda i: None if args.quiet else SeedListener(i, spec.seeds),
-                           trace_cycles=args.trace_cycles if args.trace else None, engine=args.engine)
+                           trace_cycles=args.trace_cycles if args.trace else None, engine=run_options(args).engine)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         write_summary(out_dir, spec.seeds)
@@ -288,7 +288,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
                                                 listener=None if args.quiet else ConsoleListener(),
                                                 trace_cycles=args.trace_cycles if args.trace else None,
-                                                engine=args.engine)
+                                                engine=run_options(args).engine)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_DIVERGED
