@@ -69,6 +69,8 @@ class RunFolder:
     mapping: dict[str, Any] | None = None
     """mapping.json: the mapping text, the placed blocks and the geometry's MACs per image the programs were
     compiled with (``socsim.runfolder.files.mapping_record``); None for a run of a socsim that did not write it."""
+    config_table: dict[str, Any] | None = None
+    """config.json as read (:attr:`config_mapping`); None: made from :attr:`config`."""
 
     @property
     def name(self) -> str:
@@ -105,8 +107,11 @@ class RunFolder:
 
     @property
     def config_mapping(self) -> dict[str, Any]:
-        """The config as config.json holds it (nested tables); empty for a folder without one."""
-        return to_mapping(self.config) if self.config is not None else {}
+        """The config as config.json holds it (nested tables, keys sorted; an older socsim's file without the fields
+        it did not have); empty for a folder without one."""
+        if self.config_table is not None:
+            return self.config_table
+        return _sorted_keys(to_mapping(self.config)) if self.config is not None else {}
 
 
 METRICS_REQUIRED = ("epoch", "test_accuracy", "train_images", "train_cycles", "train_s", "train_energy_pj",
@@ -272,6 +277,13 @@ def check_device_state(arrays: dict[str, np.ndarray], cfg: SocConfig, path: Path
     return arrays
 
 
+def _sorted_keys(value: Any) -> Any:
+    """Nested tables with their keys in order, as config.json is written (``write_json``: sort_keys)."""
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    return value
+
+
 def _is_number(v: Any) -> bool:
     try:
         float(v)
@@ -317,7 +329,7 @@ def load_run(path: str | Path) -> RunFolder:
     if mapping is not None and cfg is not None:
         _check_blocks_fit(mapping, cfg, root / MAPPING)
     return RunFolder(root, cfg, run_args, metrics, ledger, states[INITIAL_CONDUCTANCES], states[CONDUCTANCES],
-                     timeline, mapping)
+                     timeline, mapping, config)
 
 
 def _check_blocks_fit(mapping: dict[str, Any], cfg: SocConfig, path: Path) -> None:
