@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 from socsim.errors import InputError
-from socsim.runfolder.files import CHECKPOINT, METRICS, RunState, read_checkpoint, write_metrics, write_run_state
+from socsim.runfolder.files import (
+    CHECKPOINT,
+    METRICS,
+    RunState,
+    TrainerState,
+    read_checkpoint,
+    write_metrics,
+    write_run_state,
+)
 from socsim.runfolder.metrics import COLUMNS, REQUIRED, MetricsRow
 
 
@@ -49,9 +57,9 @@ def test_the_run_state_round_trips_through_the_checkpoint(tmp_path):
     trainer = {"epoch": 2, "cycle": 12345, "memory": {"w": np.arange(4, dtype=np.float32)}, "crossbars": [None],
                "blocks": [[0, 0, 4, 4, 8]]}
     ledger = pd.DataFrame({"unit": ["du"], "energy_pj": [1.5]})
-    state = RunState(trainer, [_row(1, baseline_accuracy=0.25), _row(2)], [ledger])
+    state = RunState(TrainerState(**trainer), [_row(1, baseline_accuracy=0.25), _row(2)], [ledger])
     write_run_state(tmp_path / CHECKPOINT, state)
     back = read_checkpoint(tmp_path)
     assert back.epoch == 2 and back.metrics == state.metrics and back.metrics[0].baseline_accuracy == 0.25
-    np.testing.assert_array_equal(back.trainer["memory"]["w"], trainer["memory"]["w"])
+    np.testing.assert_array_equal(back.trainer.memory["w"], trainer["memory"]["w"])
     pd.testing.assert_frame_equal(back.ledgers[0], ledger)

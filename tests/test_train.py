@@ -14,7 +14,7 @@ ARGS = RunArgs("programs/mlp.toml", "wu2023", "digits", None, 2, 192, 64, None)
 
 
 def _weights(run_dir):
-    return read_checkpoint(run_dir).trainer["memory"]
+    return read_checkpoint(run_dir).trainer.memory
 
 
 def test_resume_continues_bit_identically(tmp_path):

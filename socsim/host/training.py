@@ -17,6 +17,7 @@ from socsim.errors import InputError
 from socsim.host.data import DataError, Dataset, example_order
 from socsim.host.images import ImageUse
 from socsim.host.parameters import ModelParameters
+from socsim.runfolder.files import TrainerState
 from socsim.sim import Result, Soc
 from socsim.sim.engines import DEFAULT_ENGINE
 
@@ -76,7 +77,7 @@ class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
-                 state: dict | None = None, timeline: bool = False, timing_only: bool = False,
+                 state: TrainerState | None = None, timeline: bool = False, timing_only: bool = False,
                  engine: str = DEFAULT_ENGINE, parameters: ModelParameters | None = None, inference: bool = False,
                  compensation: bool = False):
         """``parameters``: a model's weights (socsim.host.parameters) the init program programs instead of the
@@ -119,19 +120,18 @@ class ChipTrainer:
     STATE_SYMBOLS = ("w_", "b_", "gb_", "run_", "inscale_", "step")
     """What a trained state holds beyond working buffers: weights, biases, batch norm, input scales, steps."""
 
-    def state(self) -> dict:
+    def state(self) -> TrainerState:
         """Everything the next epoch depends on: program memory, the crossbars' mutable state (with their
         generators), the tiles' active blocks, time, epoch. Plain data (arrays and numbers), no objects."""
         memory = {name: self.read(name) for name in self.compiled.init.symbols if name not in self.DATA_SYMBOLS}
         crossbars = [None if t.crossbar is None else t.crossbar.state_dict() for t in self.soc.tiles]
-        return {"epoch": self.epoch, "cycle": self.soc.env.now, "memory": memory, "crossbars": crossbars,
-                "blocks": [list(t.block) for t in self.soc.tiles]}
+        return TrainerState(self.epoch, self.soc.env.now, memory, crossbars, [list(t.block) for t in self.soc.tiles])
 
-    def restore(self, state: dict) -> None:
+    def restore(self, state: TrainerState) -> None:
         """Continue from :meth:`state`: the crossbars are rebuilt from the config and seed, then their state loaded.
         Raises ValueError saying what does not match this graph and config."""
         tiles = self.soc.tiles
-        memory = state["memory"]
+        memory = state.memory
         want = [n for n in self.compiled.init.symbols if n not in self.DATA_SYMBOLS]
         if self.compiled.train_epoch is None:  # inference only: the training state's other symbols are not used,
             # and its working buffers (scratch, tile buffers: sized for training) hold nothing the evaluation reads
@@ -143,27 +143,27 @@ class ChipTrainer:
             missing, extra = sorted(set(want) - set(memory)), sorted(set(memory) - set(want))
             raise InputError(f"the saved memory does not match the compiled graph (missing: "
                              f"{', '.join(missing) or '-'}; not in the programs: {', '.join(extra) or '-'})")
-        if len(state["crossbars"]) != len(tiles) or len(state["blocks"]) != len(tiles):
-            raise InputError(f"the saved state has {len(state['crossbars'])} crossbars and {len(state['blocks'])} "
+        if len(state.crossbars) != len(tiles) or len(state.blocks) != len(tiles):
+            raise InputError(f"the saved state has {len(state.crossbars)} crossbars and {len(state.blocks)} "
                              f"blocks; the config has {len(tiles)} tiles")
         tc = self.cfg.tiles
-        for i, block in enumerate(state["blocks"]):
+        for i, block in enumerate(state.blocks):
             r0, c0, rows, cols, bits = block
             if min(r0, c0) < 0 or rows < 1 or cols < 1 or r0 + rows > tc.rows or c0 + cols > tc.weight_cols \
                     or not 0 <= bits <= 16:
                 raise InputError(f"tile {i}: saved block {block} does not fit the {tc.rows} x {tc.weight_cols} array")
-        now_s = state["cycle"] / self.cfg.clock_hz
-        for i, saved in enumerate(state["crossbars"]):
+        now_s = state.cycle / self.cfg.clock_hz
+        for i, saved in enumerate(state.crossbars):
             t_prog = saved.get("t_prog") if isinstance(saved, dict) else None
             if isinstance(t_prog, np.ndarray) and t_prog.size and np.nanmax(t_prog) > now_s:
                 raise InputError(f"trainer.crossbars[{i}].t_prog: a device programmed at {np.nanmax(t_prog):g} s, "
-                                 f"later than the saved clock (trainer.cycle {state['cycle']} at clock_hz "
+                                 f"later than the saved clock (trainer.cycle {state.cycle} at clock_hz "
                                  f"{self.cfg.clock_hz:g}: {now_s:g} s); a programming time cannot be in the future")
-        self.epoch = state["epoch"]
-        self.soc.restore_time(state["cycle"])
+        self.epoch = state.epoch
+        self.soc.restore_time(state.cycle)
         for name, values in memory.items():
             self.write(name, values)
-        for i, (tile, saved, block) in enumerate(zip(tiles, state["crossbars"], state["blocks"])):
+        for i, (tile, saved, block) in enumerate(zip(tiles, state.crossbars, state.blocks)):
             if (saved is None) != (tile.crossbar is None):
                 raise InputError(f"tile {i}: the saved state {'has no' if saved is None else 'has'} device state, "
                                  f"this run {'has' if saved is None else 'has none'} (timing-only mode differs)")

@@ -58,8 +58,8 @@ RUN_FILES = (RUN_ARGS, CONFIG, METRICS, CHECKPOINT, LEGACY_CHECKPOINT, CONDUCTAN
 
 __all__ = ["CHECKPOINT", "CONDUCTANCES", "CONFIG", "DRIFT", "ERROR_FILE", "INITIAL_CONDUCTANCES", "LEDGER",
            "MAPPING", "METRICS", "REPORT", "RUN_ARGS", "RUN_FILES", "TRACE", "CheckpointError", "atomic_write",
-           "RunState", "clear_run", "read_checkpoint", "run_files", "write_checkpoint", "write_conductances",
-           "write_frame", "write_run_state",
+           "RunState", "TrainerState", "clear_run", "read_checkpoint", "run_files", "write_checkpoint",
+           "write_conductances", "write_frame", "write_run_state",
            "write_json", "write_metrics", "MAPPING_FORMAT", "mapping_record"]
 
 
@@ -128,11 +128,36 @@ MAX_EPOCHS = 1 << 20
 
 
 @dataclasses.dataclass
+class TrainerState:
+    """The chip's state a run continues from (socsim.host.training.ChipTrainer.state): plain data, no objects."""
+
+    epoch: int
+    """Epochs finished."""
+    cycle: int
+    """The simulated clock (cycles)."""
+    memory: dict[str, np.ndarray]
+    """Every program symbol but the datasets' (weights, optimizer state, accumulators, ...): float32 words."""
+    crossbars: list[dict[str, Any] | None]
+    """Per tile the crossbar's mutable state (socsim.physics state_dict, generators included); None: timing only."""
+    blocks: list[list[int]]
+    """Per tile its active block: r0, c0, rows, cols, in_bits."""
+
+    def as_mapping(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "cycle": self.cycle, "memory": self.memory, "crossbars": self.crossbars,
+                "blocks": self.blocks}
+
+    @classmethod
+    def from_mapping(cls, table: dict[str, Any]) -> TrainerState:
+        """The checkpoint's ``trainer`` table (checked by :func:`check_run_state`)."""
+        return cls(table["epoch"], table["cycle"], table["memory"], table["crossbars"], table["blocks"])
+
+
+@dataclasses.dataclass
 class RunState:
     """What a run's checkpoint holds: everything a resumed run continues from, bit for bit."""
 
-    trainer: dict[str, Any]
-    """The chip's state (socsim.host.training.ChipTrainer.state): epoch, cycle, memory, crossbars, blocks."""
+    trainer: TrainerState
+    """The chip's state (socsim.host.training.ChipTrainer.state)."""
     metrics: list[MetricsRow]
     """One row per finished epoch."""
     ledgers: list[pd.DataFrame]
@@ -141,11 +166,11 @@ class RunState:
     @property
     def epoch(self) -> int:
         """Epochs finished."""
-        return int(self.trainer["epoch"])
+        return int(self.trainer.epoch)
 
     def as_mapping(self) -> dict[str, Any]:
         """The checkpoint's tables: ``{"trainer": {...}, "metrics": [row, ...], "ledgers": [frame, ...]}``."""
-        return {"trainer": self.trainer, "metrics": as_dicts(self.metrics), "ledgers": self.ledgers}
+        return {"trainer": self.trainer.as_mapping(), "metrics": as_dicts(self.metrics), "ledgers": self.ledgers}
 
     @classmethod
     def from_mapping(cls, state: Any, where: str) -> RunState:
@@ -157,7 +182,7 @@ class RunState:
                 rows.append(MetricsRow.from_dict(row, f"metrics[{i}]"))
             except InputError as exc:
                 raise CheckpointError(str(exc), file=where) from None
-        return cls(state["trainer"], rows, state["ledgers"])
+        return cls(TrainerState.from_mapping(state["trainer"]), rows, state["ledgers"])
 
 
 def write_run_state(path: Path, state: RunState) -> None:

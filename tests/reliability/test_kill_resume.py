@@ -72,6 +72,6 @@ def test_killed_run_resumes_bit_identically(tmp_path, uninterrupted, sig):
         for name in want:
             np.testing.assert_array_equal(got[name], want[name], err_msg=name)
     got, want = read_checkpoint(out).trainer, read_checkpoint(uninterrupted).trainer
-    assert got["epoch"] == want["epoch"] == EPOCHS and got["cycle"] == want["cycle"]
-    for name in want["memory"]:  # the digital weight copy, optimizer state, accumulators
-        np.testing.assert_array_equal(got["memory"][name], want["memory"][name], err_msg=name)
+    assert got.epoch == want.epoch == EPOCHS and got.cycle == want.cycle
+    for name in want.memory:  # the digital weight copy, optimizer state, accumulators
+        np.testing.assert_array_equal(got.memory[name], want.memory[name], err_msg=name)
