@@ -26,9 +26,11 @@ from socsim.compiler.lower import Compiled, compile_training
 from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig, load_config
 from socsim.configtools import dumps_toml, to_mapping
+from socsim.errors import InputError
 from socsim.fileio import write_text
-from socsim.host.data import DEFAULT_DATASET, load_dataset
+from socsim.host.data import load_dataset
 from socsim.host.inference import Inference, run_inference
+from socsim.host.options import DEFAULTS, RunOptions
 from socsim.host.parameters import graph_and_parameters, is_npz
 from socsim.host.seeds import train_seeds
 from socsim.host.train import run_training
@@ -58,7 +60,7 @@ def _graph(graph: str | Path | Graph) -> Graph:
 
 def _check_type(name: str, value: object, kinds: tuple[type, ...], expected: str) -> None:
     if not isinstance(value, kinds) or isinstance(value, bool):
-        raise ValueError(f"{name}={value!r}: expected {expected}")
+        raise InputError(f"{name}={value!r}: expected {expected}")
 
 
 def _check_args(**values: object) -> None:
@@ -67,12 +69,12 @@ def _check_args(**values: object) -> None:
     for name, value in values.items():
         if name in ("epochs", "train_examples", "test_examples", "microbatch", "images", "seeds", "repeats"):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise ValueError(f"{name}={value!r}: expected a positive integer (1 or more)")
+                raise InputError(f"{name}={value!r}: expected a positive integer (1 or more)")
         elif name in ("timing_only", "timeline", "baseline"):
             if not isinstance(value, bool):
-                raise ValueError(f"{name}={value!r}: expected True or False")
+                raise InputError(f"{name}={value!r}: expected True or False")
         elif value is not None and not isinstance(value, (str, Path)):
-            raise ValueError(f"{name}={value!r}: expected a string")
+            raise InputError(f"{name}={value!r}: expected a string")
 
 
 INPUTS = "inputs"
@@ -164,7 +166,7 @@ class TrainingRun:
         return {k: fig for k, (fig, _caption) in run_figures(self.folder).items()}
 
 
-def compile(graph: str | Path | Graph, config: str | SocConfig = "wu2023", train_examples: int = 4000,  # noqa: A001
+def compile(graph: str | Path | Graph, config: str | SocConfig = DEFAULTS.config, train_examples: int = 4000,  # noqa: A001
             test_examples: int = 1000, microbatch: int | None = None) -> CompiledNetwork:
     """Compile ``graph`` for ``config`` (``socsim compile``)."""
     _check_args(train_examples=train_examples, test_examples=test_examples, microbatch=microbatch)
@@ -172,10 +174,11 @@ def compile(graph: str | Path | Graph, config: str | SocConfig = "wu2023", train
     return CompiledNetwork(g, cfg, compile_training(g, cfg, train_examples, test_examples, microbatch))
 
 
-def run(program: str | Path | Program, config: str | SocConfig = "wu2023", timeline: bool = False,
-        timing_only: bool = False, engine: str = "fast") -> ProgramRun:
+def run(program: str | Path | Program, config: str | SocConfig = DEFAULTS.config, timeline: bool = False,
+        timing_only: bool = DEFAULTS.timing_only, engine: str = DEFAULTS.engine) -> ProgramRun:
     """Run a program on a fresh SoC of ``config`` (``socsim run``); raises ``socsim.sim.Trap`` when it traps."""
     _check_args(timeline=timeline, timing_only=timing_only, engine=engine)
+    RunOptions(engine=engine, timing_only=timing_only)  # InputError naming the option otherwise
     soc = Soc.from_config(_config(config), timeline=timeline, timing_only=timing_only, engine=engine)
     return ProgramRun(soc.run(_program(program)))
 
@@ -202,16 +205,20 @@ class SeedRuns:
         return {"accuracy": accuracy_band(self.summary)}
 
 
-def train(graph: str | Path | Graph, config: str | SocConfig = "wu2023", dataset: str = DEFAULT_DATASET,
+def train(graph: str | Path | Graph, config: str | SocConfig = DEFAULTS.config, dataset: str = DEFAULTS.dataset,
           epochs: int | None = None, out: str | Path | None = None, train_examples: int | None = None,
           test_examples: int | None = None, microbatch: int | None = None, data_path: str | None = None,
-          baseline: bool = False, seeds: int | None = None) -> TrainingRun | SeedRuns:
+          baseline: bool = False, seeds: int | None = DEFAULTS.seeds, timing_only: bool = DEFAULTS.timing_only,
+          engine: str = DEFAULTS.engine) -> TrainingRun | SeedRuns:
     """Train ``graph`` on the chip (``socsim train``, quietly) into the run folder ``out`` (a new temporary folder
     if None; an existing run there is replaced). A Graph or SocConfig object is written as TOML to
     ``out/inputs/`` (which run.json then names). ``baseline`` trains the numpy baseline alongside; ``seeds = N``
-    trains N seeds into ``out/seed-i`` (``socsim train --seeds N``) and returns a :class:`SeedRuns`."""
+    trains N seeds into ``out/seed-i`` (``socsim train --seeds N``) and returns a :class:`SeedRuns`. ``timing_only``
+    and ``engine`` as ``socsim train --timing-only --engine``."""
     _check_args(dataset=dataset, epochs=epochs, out=out, train_examples=train_examples, test_examples=test_examples,
-                microbatch=microbatch, data_path=data_path, baseline=baseline, seeds=seeds)
+                microbatch=microbatch, data_path=data_path, baseline=baseline, seeds=seeds, timing_only=timing_only,
+                engine=engine)
+    RunOptions(dataset=dataset, engine=engine, timing_only=timing_only, seeds=seeds)
     _check_type("graph", graph, (str, Path, Graph), "a path (.toml, .onnx) or a Graph")
     _check_type("config", config, (str, Path, SocConfig), "a preset name, a TOML path or a SocConfig")
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="socsim-train-"))
@@ -219,45 +226,48 @@ def train(graph: str | Path | Graph, config: str | SocConfig = "wu2023", dataset
     def run_args() -> RunArgs:
         graph_file, config_name = _input_files(graph, config, folder)
         n = epochs if epochs is not None else _config(config).train.epochs
-        args = RunArgs(graph_file, config_name, dataset, data_path, n, train_examples, test_examples, microbatch)
+        args = RunArgs(graph_file, config_name, dataset, data_path, n, train_examples, test_examples, microbatch,
+                       timing_only)
         return args.with_graph_hash() if Path(graph_file).is_file() else args
 
     if seeds is not None:  # train_seeds locks the folder and each seed's folder itself
-        train_seeds(SeedsSpec(run_args(), seeds, baseline), folder)
+        train_seeds(SeedsSpec(run_args(), seeds, baseline), folder, engine=engine)
         return SeedRuns(folder, [TrainingRun(load_run(seed_folder(folder, i)), None) for i in range(seeds)])
     with FolderLock(folder, "run folder"), recording(folder):  # as socsim train: locked, its files recorded
-        _, last = run_training(run_args(), folder, baseline=baseline)
+        _, last = run_training(run_args(), folder, baseline=baseline, engine=engine)
     return TrainingRun(load_run(folder), last)
 
 
-def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, dataset: str = DEFAULT_DATASET,
+def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, dataset: str = DEFAULTS.dataset,
           weights: str | Path | TrainingRun | None = None, images: int | None = None, microbatch: int | None = None,
-          data_path: str | None = None, timing_only: bool = False, repeats: int = 1,
-          weight_percentile: float = 100.0) -> Inference:
-    """Inference over the first ``images`` test images (``socsim infer``) on ``config`` (default wu2023).
+          data_path: str | None = None, timing_only: bool = DEFAULTS.timing_only, repeats: int = 1,
+          weight_percentile: float = 100.0, engine: str = DEFAULTS.engine) -> Inference:
+    """Inference over the first ``images`` test images (``socsim infer``) on ``config`` (default: RunOptions').
     ``weights``: a run folder (or a :class:`TrainingRun`) whose trained state is loaded, on the config the run saved
     (``config`` must then be None); or a ``.npz`` of a TOML graph's parameters (socsim.host.parameters). An ONNX
     graph given by its path brings its initializers as its weights. ``repeats``: evaluations, each with its own
     read-noise draws (``Inference.accuracies``, ``.accuracy`` their mean, ``.accuracy_std``)."""
     _check_args(dataset=dataset, images=images, microbatch=microbatch, data_path=data_path, timing_only=timing_only,
-                repeats=repeats)
+                repeats=repeats, engine=engine)
+    RunOptions(dataset=dataset, engine=engine, timing_only=timing_only)
     if isinstance(weights, TrainingRun):
         weights = weights.folder.path
     _check_type("weights", weights if weights is not None else "", (str, Path),
                 "a run folder, a TrainingRun or a .npz of parameters")
     if (weights is None or is_npz(weights)) and not isinstance(graph, Graph):
         g, params = graph_and_parameters(str(graph), None if weights is None else str(weights), weight_percentile)
-        data = load_dataset(dataset, data_path, _config(config or "wu2023").seed)
-        return run_inference(g, _config(config or "wu2023"), data, images, microbatch, None, timing_only,
-                             parameters=params, repeats=repeats)
+        data = load_dataset(dataset, data_path, _config(config or DEFAULTS.config).seed)
+        return run_inference(g, _config(config or DEFAULTS.config), data, images, microbatch, None, timing_only,
+                             engine, parameters=params, repeats=repeats)
     if weights is None:
-        cfg = _config(config or "wu2023")
+        cfg = _config(config or DEFAULTS.config)
     elif config is not None:
-        raise ValueError(f"infer(config=..., weights={str(weights)!r}): the weights were trained on the run's own "
+        raise InputError(f"infer(config=..., weights={str(weights)!r}): the weights were trained on the run's own "
                          "config, which infer uses; leave config out")
     else:
         saved = RunArgs.load(Path(weights))
         cfg = saved.saved_config(Path(weights))
         images = images if images is not None else saved.test_examples  # the run's own test images by default
     data = load_dataset(dataset, data_path, cfg.seed)
-    return run_inference(_graph(graph), cfg, data, images, microbatch, weights, timing_only, repeats=repeats)
+    return run_inference(_graph(graph), cfg, data, images, microbatch, weights, timing_only, engine,
+                         repeats=repeats)

@@ -598,4 +598,4 @@ def load_config(name_or_path: str = DEFAULT_PRESET, overrides: dict[str, Any] | 
     try:
         return from_mapping(SocConfig, data)
     except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        raise ConfigError(exc.what, file=where, field=exc.field) from None

@@ -19,10 +19,12 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Mapping, TypeVar
 
+from socsim.errors import InputError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration value is unknown, mistyped or out of range; the message names the field."""
 
 
@@ -54,12 +56,14 @@ def _check_value(path: str, tp: Any, value: Any) -> Any:
             try:
                 return _check_value(path, arg, value)
             except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{path}: bad value {value!r}")
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        raise ConfigError(f"bad value {value!r}", field=path)
     if origin is tuple:
         (inner, *_rest) = typing.get_args(tp)
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}: expected a list, got {value!r}")
+            raise ConfigError(f"expected a list, got {value!r}", field=path)
         return tuple(_check_value(f"{path}[{i}]", inner, v) for i, v in enumerate(value))
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         if isinstance(value, tp):
@@ -67,34 +71,35 @@ def _check_value(path: str, tp: Any, value: Any) -> Any:
         names = [m.name.lower() for m in tp]
         if isinstance(value, str) and value.lower() in names:
             return tp[value.upper()]
-        raise ConfigError(f"{path}: expected one of {names}, got {value!r}")
+        raise ConfigError(f"expected one of {names}, got {value!r}", field=path)
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true or false, got {value!r}")
+            raise ConfigError(f"expected true or false, got {value!r}", field=path)
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: expected an integer, got {value!r}")
+            raise ConfigError(f"expected an integer, got {value!r}", field=path)
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path}: expected a number, got {value!r}")
+            raise ConfigError(f"expected a number, got {value!r}", field=path)
         try:
             number = float(value)
         except OverflowError:  # an integer beyond the float range
             digits = str(abs(value))
-            raise ConfigError(f"{path}: an integer of {len(digits)} digits is beyond the range of a float") from None
+            raise ConfigError(f"an integer of {len(digits)} digits is beyond the range of a float",
+                              field=path) from None
         if not math.isfinite(number):  # NaN fails every range comparison; inf is no physical value here
-            raise ConfigError(f"{path}: expected a finite number, got {value!r}")
+            raise ConfigError(f"expected a finite number, got {value!r}", field=path)
         return number
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {value!r}")
+            raise ConfigError(f"expected a string, got {value!r}", field=path)
         return value
     if is_dataclass(tp):
         if isinstance(value, tp):
             return value
-        raise ConfigError(f"{path}: expected a table for {_type_name(tp)}, got {value!r}")
+        raise ConfigError(f"expected a table for {_type_name(tp)}, got {value!r}", field=path)
     return value
 
 
@@ -151,7 +156,7 @@ class Params:
 def from_mapping(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
     """Build dataclass ``cls`` from ``data``; errors name ``where.field`` and what is allowed."""
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where or cls.__name__}: expected a table, got {data!r}")
+        raise ConfigError(f"expected a table, got {data!r}", field=where or cls.__name__)
     if issubclass(cls, Params):
         data = cls.inherit(data)
     hints = typing.get_type_hints(cls)
@@ -162,23 +167,25 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
         if key not in known:
             removed = getattr(cls, "REMOVED", {}).get(key)
             if removed:
-                raise ConfigError(f"{path}: no longer a field: {removed}")
-            raise ConfigError(f"{path}: unknown field; {cls.__name__} has: {', '.join(sorted(known))}")
+                raise ConfigError(f"no longer a field: {removed}", field=path)
+            raise ConfigError(f"unknown field; {cls.__name__} has: {', '.join(sorted(known))}", field=path)
         tp = hints[key]
         if is_dataclass(tp) and isinstance(value, Mapping):
             kwargs[key] = from_mapping(tp, value, path)
         elif typing.get_origin(tp) is tuple and is_dataclass(typing.get_args(tp)[0]):
             inner = typing.get_args(tp)[0]
             if not isinstance(value, list):
-                raise ConfigError(f"{path}: expected an array of tables")
+                raise ConfigError("expected an array of tables", field=path)
             kwargs[key] = tuple(from_mapping(inner, v, f"{path}[{i}]") for i, v in enumerate(value))
         else:
             kwargs[key] = _check_value(path, tp, value)
     try:
         return cls(**kwargs)
     except ConfigError as exc:
-        msg = str(exc)
         prefix = f"{cls.__name__}."
+        if where and exc.field and exc.field.startswith(prefix):  # the field as the TOML table names it
+            raise ConfigError(exc.what, field=f"{where}.{exc.field[len(prefix):]}") from None
+        msg = str(exc)
         if where and msg.startswith(prefix):
             msg = f"{where}.{msg[len(prefix):]}"
         raise ConfigError(msg) from None

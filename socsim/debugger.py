@@ -17,6 +17,7 @@ from typing import Callable, Iterator, TextIO
 import numpy as np
 
 from isa.program import Program
+from socsim.errors import InputError
 from socsim.sim import Soc, Trap
 
 HELP = """break PC|LABEL|FILE:LINE  stop before that instruction     delete [PC]   remove one breakpoint (or all)
@@ -101,7 +102,7 @@ class Debugger:
                     if running:
                         self.steps = int(rest) if rest else 1
                         if self.steps < 1:
-                            raise ValueError("step N needs N >= 1")
+                            raise InputError("step N needs N >= 1")
                         return
                     self.say("the program is not running")
                 elif word in ("quit", "q"):
@@ -137,7 +138,7 @@ class Debugger:
         elif word == "help":
             self.say(HELP)
         else:
-            raise ValueError(f"unknown command {word!r}; 'help' lists them")
+            raise InputError(f"unknown command {word!r}; 'help' lists them")
 
     def resolve(self, where: str) -> int:
         """The pc of ``PC``, ``LABEL`` or ``FILE:LINE`` (the first instruction on that line or after it)."""
@@ -151,18 +152,18 @@ class Debugger:
             pcs = [pc for pc, src in enumerate(self.program.lines)
                    if src.line >= int(line) and (src.file == file or src.file.endswith("/" + file))]
             if not pcs:
-                raise ValueError(f"no instruction at or after {where}")
+                raise InputError(f"no instruction at or after {where}")
             pc = pcs[0]
         else:
-            raise ValueError(f"break {where!r}: expected a pc, a label or FILE:LINE")
+            raise InputError(f"break {where!r}: expected a pc, a label or FILE:LINE")
         if not 0 <= pc < n:
-            raise ValueError(f"pc {pc} is outside the program (0 .. {n - 1})")
+            raise InputError(f"pc {pc} is outside the program (0 .. {n - 1})")
         return pc
 
     def print_symbol(self, text: str) -> None:
         m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_.]*)(?:\[(-?\d*):(-?\d*)\]|\[(-?\d+)\])?", text)
         if not m:
-            raise ValueError(f"print {text!r}: expected SYMBOL, SYMBOL[i] or SYMBOL[i:j]")
+            raise InputError(f"print {text!r}: expected SYMBOL, SYMBOL[i] or SYMBOL[i:j]")
         words = self.soc.memory.read_symbol(self.program, m.group(1))
         if m.group(4) is not None:
             part = words[int(m.group(4)):int(m.group(4)) + 1]

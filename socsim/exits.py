@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import signal
 
+from socsim.errors import ErrorKind
+
 EXIT_OK = 0
 EXIT_ERROR = 2
-"""Bad input: a file, field or line is named on stderr."""
+"""Bad input, or an input that does not fit the modelled chip, or a host that lacks a file or dependency the input
+needs: a file, field or line is named on stderr (:mod:`socsim.errors`)."""
 EXIT_TRAP = 3
 """The simulated program trapped (the message names the PC and instruction)."""
 EXIT_DIVERGED = 4
 """Training produced NaN or inf; the last good checkpoint is kept."""
+EXIT_BUG = 70
+"""A bug in socsim (not in the input): the traceback is printed; sysexits.h's EX_SOFTWARE."""
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 """Ctrl-C: finished epochs and sweep points are kept."""
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
@@ -18,3 +23,7 @@ EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 EXIT_TERMINATED = 128 + signal.SIGTERM
 """SIGTERM, handled like Ctrl-C."""
 
+
+EXIT_FOR_KIND = {ErrorKind.INPUT: EXIT_ERROR, ErrorKind.CAPACITY: EXIT_ERROR, ErrorKind.ENVIRONMENT: EXIT_ERROR,
+                 ErrorKind.TRAP: EXIT_TRAP}
+"""The exit status of each kind of :class:`socsim.errors.SocsimError`; anything else exits with :data:`EXIT_BUG`."""

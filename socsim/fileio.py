@@ -35,6 +35,7 @@ import numpy as np
 
 from isa.inputfile import MAX_INPUT_BYTES as MAX_INPUT_BYTES  # re-exported: the limit of every reader here
 from isa.inputfile import file_kind, open_input, read_bytes
+from socsim.errors import InputError
 
 TEMP_MARK = ".tmp-socsim-"
 """Temporary files are named ``.{target name}{TEMP_MARK}{8 random characters}``."""
@@ -80,9 +81,9 @@ def check_output(path: str | Path) -> Path:
     except FileNotFoundError:
         return path
     except OSError as exc:
-        raise ValueError(f"{path}: cannot write here: {exc.strerror}") from None
+        raise InputError(f"cannot write here: {exc.strerror}", file=path) from None
     if not stat.S_ISREG(mode):
-        raise ValueError(f"{path}: is {file_kind(mode)}; socsim writes only regular files (give another path)")
+        raise InputError(f"is {file_kind(mode)}; socsim writes only regular files (give another path)", file=path)
     return path
 
 
@@ -166,7 +167,7 @@ def check_nesting(value: Any, where: str, limit: int = MAX_NESTING) -> Any:
         item, level = stack.pop()
         if isinstance(item, (dict, list)):
             if level > limit:
-                raise ValueError(f"{where}: nested more than {limit} levels deep")
+                raise InputError(f"nested more than {limit} levels deep", file=where)
             stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
     return value
 
@@ -176,10 +177,10 @@ def loads_json(text: str, where: str, what: str = "JSON") -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{where}: {what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") \
+        raise InputError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", file=where) \
             from None
     except RecursionError:
-        raise ValueError(f"{where}: {what} is nested more than {MAX_NESTING} levels deep") from None
+        raise InputError(f"{what} is nested more than {MAX_NESTING} levels deep", file=where) from None
     return check_nesting(value, where)
 
 
@@ -189,7 +190,7 @@ def loads_toml(text: str, where: str) -> Any:
     try:
         value = tomllib.loads(text)
     except RecursionError:
-        raise ValueError(f"{where}: nested more than {MAX_NESTING} levels deep") from None
+        raise InputError(f"nested more than {MAX_NESTING} levels deep", file=where) from None
     return check_nesting(value, where)
 
 
@@ -202,8 +203,8 @@ def read_text(path: str | Path, what: str = "file") -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise ValueError(f"{path}: {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, "
-                         f"line {line})") from None
+        raise InputError(f"{what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, "
+                         f"line {line})", file=path) from None
 
 
 def read_json(path: str | Path, what: str = "JSON file") -> Any:
@@ -227,10 +228,10 @@ def read_gzip(path: str | Path) -> bytes:
         with gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb") as fh:
             data = fh.read(limit + 1)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path}: damaged gzip data: {exc}") from None
+        raise InputError(f"damaged gzip data: {exc}", file=path) from None
     if len(data) > limit:
-        raise ValueError(f"{path}: gzip data expands past {limit} bytes from {len(raw)} (more than "
-                         f"{MAX_GZIP_RATIO} x); refused")
+        raise InputError(f"gzip data expands past {limit} bytes from {len(raw)} (more than "
+                         f"{MAX_GZIP_RATIO} x); refused", file=path)
     return data
 
 
@@ -252,9 +253,9 @@ def read_npz(path: str | Path, what: str = "array archive", stored_only: bool = 
             infos = zf.infolist()
             total = sum(i.file_size for i in infos)
             if stored_only and any(i.compress_type != zipfile.ZIP_STORED for i in infos):
-                raise ValueError("a member is compressed (socsim writes this file uncompressed)")
+                raise InputError("a member is compressed (socsim writes this file uncompressed)")
             if total > MAX_NPZ_RATIO * path.stat().st_size + MAX_NPZ_SLACK:
-                raise ValueError(f"it would expand to {total} bytes from {path.stat().st_size}")
+                raise InputError(f"it would expand to {total} bytes from {path.stat().st_size}")
             out = {}
             for info in infos:
                 name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
@@ -264,11 +265,11 @@ def read_npz(path: str | Path, what: str = "array archive", stored_only: bool = 
                         np.lib.format.read_array_header_2_0
                     shape, fortran, dtype = header(fh)
                     if dtype.hasobject:
-                        raise ValueError(f"refused array {name!r}: it holds Python objects (dtype {dtype}), which "
+                        raise InputError(f"refused array {name!r}: it holds Python objects (dtype {dtype}), which "
                                          "would be unpickled")
                     need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
                     if need != info.file_size - fh.tell():
-                        raise ValueError(f"array {name!r} claims {need} bytes and holds {info.file_size - fh.tell()}")
+                        raise InputError(f"array {name!r} claims {need} bytes and holds {info.file_size - fh.tell()}")
                     data = fh.read()
                 out[name] = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
             return out
@@ -276,4 +277,4 @@ def read_npz(path: str | Path, what: str = "array archive", stored_only: bool = 
         raise
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
         kind = "" if isinstance(exc, ValueError) else f"{type(exc).__name__}: "
-        raise ValueError(f"{path}: not a readable {what} (.npz): {kind}{exc}") from None
+        raise InputError(f"not a readable {what} (.npz): {kind}{exc}", file=path) from None

@@ -17,6 +17,8 @@ import stat
 from pathlib import Path
 from types import TracebackType
 
+from socsim.errors import HostEnvironmentError, InputError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX
@@ -25,7 +27,7 @@ except ImportError:  # pragma: no cover - not POSIX
 LOCK = ".lock"
 
 
-class FolderBusy(ValueError):
+class FolderBusy(HostEnvironmentError, ValueError):
     """Another process holds the folder's lock; the message names the folder and that process."""
 
 
@@ -43,12 +45,12 @@ def open_lock_file(path: Path) -> int:
         fd = os.open(path, os.O_RDWR | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EMLINK):
-            raise ValueError(f"{path}: the lock file is a symbolic link; socsim does not follow it (remove it)") \
+            raise InputError("the lock file is a symbolic link; socsim does not follow it (remove it)", file=path) \
                 from None
         raise
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise ValueError(f"{path}: the lock file is not a regular file (remove it)")
+        raise InputError("the lock file is not a regular file (remove it)", file=path)
     os.set_blocking(fd, True)
     return fd
 

@@ -19,6 +19,7 @@ from typing import IO, Iterator
 
 import pandas as pd
 
+from socsim.errors import InputError
 from socsim.fileio import atomic_write, read_json
 from socsim.sim.result import TIMELINE_COLUMNS
 from socsim.units import natural_key
@@ -38,10 +39,10 @@ def trace_events(timeline: pd.DataFrame, clock_hz: float, max_cycles: int | None
     """The trace events of ``timeline`` (columns unit, pc, opcode, layer, phase, start, end; cycles):
     metadata naming the process and one thread per unit, then one complete event per job in start order."""
     if clock_hz <= 0:
-        raise ValueError(f"clock_hz = {clock_hz}; must be > 0")
+        raise InputError(f"clock_hz = {clock_hz}; must be > 0")
     missing = [c for c in TIMELINE_COLUMNS if c not in timeline]
     if missing:
-        raise ValueError(f"timeline lacks columns {missing}; expected {TIMELINE_COLUMNS}")
+        raise InputError(f"timeline lacks columns {missing}; expected {TIMELINE_COLUMNS}")
     t0 = int(timeline["start"].min()) if origin is None and len(timeline) else int(origin or 0)
     rows = timeline
     if max_cycles is not None:
@@ -75,7 +76,7 @@ def write_trace(timeline: pd.DataFrame, path: str | Path, clock_hz: float, max_c
     ``clock_hz`` converts cycles to microseconds; ``max_cycles`` keeps only the jobs starting in the first
     ``max_cycles`` cycles (None: all)."""
     if max_cycles is not None and max_cycles < 1:
-        raise ValueError(f"max_cycles = {max_cycles}; must be >= 1 (or None for the whole timeline)")
+        raise InputError(f"max_cycles = {max_cycles}; must be >= 1 (or None for the whole timeline)")
     origin = int(timeline["start"].min()) if len(timeline) else 0
     kept = len(timeline) if max_cycles is None else int((timeline["start"] < origin + max_cycles).sum())
     other = {"generator": "socsim", "clock_hz": clock_hz, "origin_cycle": origin, "max_cycles": max_cycles,
@@ -97,5 +98,5 @@ def read_trace(path: str | Path) -> pd.DataFrame:
                  ev["args"]["phase"], int(ev["args"]["start_cycle"]), int(ev["args"]["end_cycle"]))
                 for ev in events if ev.get("ph") == "X"]
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise ValueError(f"{path}: not a trace written by socsim ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"not a trace written by socsim ({type(exc).__name__}: {exc})", file=path) from None
     return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("isa", "socsim")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("isa", "socsim.actions", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry",
+    ("isa", "socsim.actions", "socsim.errors", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry",
      "socsim.argtypes", "socsim.locks", "socsim.configtools", "socsim.safepickle", "socsim.signals",
      "socsim.environment"),
     ("socsim.physics", "socsim.area_params"),

@@ -131,9 +131,9 @@ def test_accuracy_is_not_measured_in_timing_only_mode(ideal_epoch):
 def test_train_command_records_accuracy_as_not_measured(tmp_path, capsys):
     args = RunArgs("programs/mlp.toml", "ideal", "digits", None, 1, 128, 32, None, timing_only=True)
     rows, last = run_training(args, tmp_path)
-    assert rows[0]["test_accuracy"] is None and rows[0]["adc_saturated_share"] is None
+    assert rows[0].test_accuracy is None and rows[0].adc_saturated_share is None
     assert np.isnan(pd.read_csv(tmp_path / "metrics.csv")["test_accuracy"].iloc[0])
-    assert rows[0]["train_cycles"] == last.cycles > 0
+    assert rows[0].train_cycles == last.cycles > 0
     code = main(["train", "programs/mlp.toml", "--config", "ideal", "--dataset", "digits", "--epochs", "1",
                  "--train-examples", "128", "--test-examples", "32", "--out", str(tmp_path / "cli"), "--quiet",
                  "--timing-only"])

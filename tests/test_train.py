@@ -14,7 +14,7 @@ ARGS = RunArgs("programs/mlp.toml", "wu2023", "digits", None, 2, 192, 64, None)
 
 
 def _weights(run_dir):
-    return read_checkpoint(run_dir)["trainer"]["memory"]
+    return read_checkpoint(run_dir).trainer.memory
 
 
 def test_resume_continues_bit_identically(tmp_path):
@@ -40,12 +40,12 @@ def test_run_folder_contents_and_accuracy_rises(tmp_path):
     for name in ("config.json", "run.json", "metrics.csv", "ledger.csv", "conductances.npz",
                  "conductances_initial.npz", CHECKPOINT):
         assert (tmp_path / name).exists(), name
-    assert rows[-1]["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
-    assert rows[-1]["adc_saturated_share"] == 0.0  # measured (not None), and an ideal converter has no range
+    assert rows[-1].test_accuracy > 0.3  # 10 classes: chance is 0.1
+    assert rows[-1].adc_saturated_share == 0.0  # measured (not None), and an ideal converter has no range
     ledger = pd.read_csv(tmp_path / "ledger.csv")
     train = ledger[(ledger.epoch == 2) & (ledger.program == "train")]
-    assert train.energy_pj.sum() == pytest.approx(rows[-1]["train_energy_pj"], rel=1e-9)
-    assert last is not None and last.cycles == rows[-1]["train_cycles"]
+    assert train.energy_pj.sum() == pytest.approx(rows[-1].train_energy_pj, rel=1e-9)
+    assert last is not None and last.cycles == rows[-1].train_cycles
 
 
 def test_divergence_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path, capsys):

@@ -10,15 +10,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from typing import Sequence
 
 from socsim import __version__
 from socsim.cli import compile as compile_command
 from socsim.cli import configs, debug, drift, infer, program, report, sweep, train
 from socsim.environment import environment_text
+from socsim.errors import error_kind
 from socsim.exits import (
     EXIT_BROKEN_PIPE,
+    EXIT_BUG,
     EXIT_ERROR,
+    EXIT_FOR_KIND,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     EXIT_TRAP,
@@ -29,7 +33,7 @@ from socsim.sim.traps import Trap
 COMMANDS = (program, debug, compile_command, train, infer, report, sweep, drift, configs)
 """The command modules, each with ``register(subparsers)``, in help order."""
 
-__all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_TRAP", "build_parser", "main"]
+__all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_BUG", "EXIT_ERROR", "EXIT_TRAP", "build_parser", "main"]
 
 
 class VersionAction(argparse.Action):
@@ -44,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="socsim",
         description="Cycle-level, event-driven simulator of a compute-in-memory SoC that trains neural networks.",
-        epilog="Exit status: 0 ok, 2 bad input (file, field or line named), 3 the simulated program trapped.")
+        epilog=f"Exit status: 0 ok, {EXIT_ERROR} bad input (file, field or line named), {EXIT_TRAP} the simulated "
+               f"program trapped, {EXIT_BUG} a bug in socsim (its traceback is printed).")
     parser.add_argument("--version", action=VersionAction, nargs=0,
                         help="print socsim's version and the numeric environment (numpy, BLAS, numba, CPU), exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -79,9 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("socsim: error: the host ran out of memory for this input (a size in the config, graph or program is "
               "too large for this machine)", file=sys.stderr)
         return EXIT_ERROR
-    except (ValueError, KeyError, OSError) as exc:  # IsaError, ConfigError, GraphError, DataError among them
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"socsim: error: {msg}", file=sys.stderr)
-        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 -- the user's input and the host's lacks by kind, anything else a bug
+        kind = error_kind(exc)
+        if kind is None:
+            traceback.print_exc()
+            print(f"socsim: internal error ({type(exc).__name__}): a bug in socsim, not in the input; please report "
+                  "it with the traceback above", file=sys.stderr)
+            return EXIT_BUG
+        print(f"socsim: error: {exc}", file=sys.stderr)
+        return EXIT_FOR_KIND[kind]
     finally:
         restore()

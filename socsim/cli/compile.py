@@ -9,6 +9,7 @@ from pathlib import Path
 from isa.bundle import BUNDLE_SUFFIX, bundle_text
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
+from socsim.cli.options import add_config
 from socsim.compiler import load_graph
 from socsim.compiler.check import mapping_check
 from socsim.compiler.lower import compile_training
@@ -58,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``compile`` to the CLI's subcommands."""
     p = command(sub, "compile", cmd_compile, "compile a network graph (.toml or .onnx) to training programs")
     p.add_argument("graph", help="network graph: TOML layer list or ONNX model")
-    p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
+    add_config(p)
     p.add_argument("--mapping", action="store_true",
                    help="print per layer: crossbars, row/col blocks, utilization, MVMs and tile operations per image")
     p.add_argument("-o", "--output", metavar="NET.s",

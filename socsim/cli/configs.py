@@ -6,9 +6,11 @@ import argparse
 import json
 
 from socsim.cli.commands import command
+from socsim.cli.options import CONFIG_HELP
 from socsim.config import DEFAULT_PRESET, PRESET_DIR, load_config, preset_names
 from socsim.configtools import to_mapping
 from socsim.exits import EXIT_OK
+from socsim.host.options import DEFAULTS
 from socsim.report.summary import area_text
 
 
@@ -42,6 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     command(sub, "presets", cmd_presets, "list the shipped configuration presets with a one-line description each")
     p = command(sub, "area", cmd_area, "print the chip area and leakage of a preset or TOML config, part by part "
                               "(docs/area.md)")
-    p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
+    p.add_argument("config", nargs="?", default=DEFAULTS.config, help=CONFIG_HELP)
     p = command(sub, "config", cmd_config, "print a preset or TOML config with every default filled in, as JSON")
-    p.add_argument("config", nargs="?", default="wu2023", help="preset name or TOML file")
+    p.add_argument("config", nargs="?", default=DEFAULTS.config, help=CONFIG_HELP)

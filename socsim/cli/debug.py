@@ -8,6 +8,7 @@ import sys
 from isa import load_program
 from isa.bundle import expand
 from socsim.cli.commands import command
+from socsim.cli.options import add_config
 from socsim.cli.program import run_budget, warn
 from socsim.config import load_config
 from socsim.debugger import HELP, debug
@@ -47,5 +48,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("program", nargs="+", help="assembly (.s) or binary (.bin); several run in order on one SoC, the "
                                               "last one under the stepper; a NET.bundle stands for the programs "
                                               "it lists")
-    p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
+    add_config(p)
     p.add_argument("--max-cycles", type=int, metavar="N", help="trap past N cycles (as socsim run)")

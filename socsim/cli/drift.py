@@ -10,6 +10,7 @@ from pathlib import Path
 
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
+from socsim.errors import InputError
 from socsim.exits import EXIT_OK
 from socsim.host.drift import COMPENSATIONS, evaluate_drift
 from socsim.locks import FolderLock
@@ -22,9 +23,9 @@ def parse_times(text: str) -> list[float]:
     try:
         times = [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise ValueError(f"--after {text!r}: expected comma-separated seconds, e.g. 1,3600,86400") from None
+        raise InputError(f"--after {text!r}: expected comma-separated seconds, e.g. 1,3600,86400") from None
     if not times or any(not math.isfinite(t) or t < 0 for t in times) or times != sorted(times):
-        raise ValueError(f"--after {text!r}: expected one or more ascending, finite times >= 0 s")
+        raise InputError(f"--after {text!r}: expected one or more ascending, finite times >= 0 s")
     return times
 
 

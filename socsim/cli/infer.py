@@ -11,22 +11,21 @@ from pathlib import Path
 
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
+from socsim.cli.options import add_config, add_engine, add_timing_only, run_options
 from socsim.compiler import load_graph
 from socsim.config import Datapath, SocConfig, load_config
+from socsim.errors import InputError
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
-from socsim.host.data import DEFAULT_DATASET, load_dataset
+from socsim.host.data import load_dataset
 from socsim.host.inference import PIPELINED_WITH_WEIGHTS, Inference, inference_json, run_inference
+from socsim.host.options import DEFAULTS
 from socsim.host.parameters import ModelParameters, graph_and_parameters, is_npz
 from socsim.locks import reader_lock
 from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.runargs import RunArgs, file_sha256
-from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
-from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 from socsim.units import fmt_energy, fmt_sig, fmt_time
-
-DEFAULT_CONFIG = "wu2023"
 
 
 def _count(value: float) -> str:
@@ -88,23 +87,23 @@ def _inputs(args: argparse.Namespace) -> tuple[SocConfig, object, str, str | Non
     must be the run's graph)."""
     if args.weights is None or is_npz(args.weights):
         if not args.graph:
-            raise ValueError("socsim infer needs a GRAPH (or --weights RUN_DIR)")
+            raise InputError("socsim infer needs a GRAPH (or --weights RUN_DIR)")
         graph, params = graph_and_parameters(args.graph, args.weights, args.weight_percentile)
-        return (load_config(args.config or DEFAULT_CONFIG), graph, args.dataset or DEFAULT_DATASET,
+        return (load_config(args.config or DEFAULTS.config), graph, args.dataset or DEFAULTS.dataset,
                 args.data_path, args.microbatch, args.images, params)
     run_dir = Path(args.weights)
     check_unedited(run_dir, args.accept_edits)
     run = RunArgs.load(run_dir)
     if args.config is not None:
-        raise ValueError(f"--config with --weights {run_dir}: the weights were trained on the run's own config "
+        raise InputError(f"--config with --weights {run_dir}: the weights were trained on the run's own config "
                          f"({run_dir / 'config.json'}), which infer uses; leave --config out")
     if args.microbatch is not None and run.microbatch is not None and args.microbatch != run.microbatch:
-        raise ValueError(f"--microbatch {args.microbatch}: the run {run_dir} trained with micro-batch "
+        raise InputError(f"--microbatch {args.microbatch}: the run {run_dir} trained with micro-batch "
                          f"{run.microbatch}, whose buffers its checkpoint holds")
     graph_path = args.graph or run.graph
     if run.graph_sha256 is not None and Path(graph_path).is_file() and file_sha256(graph_path) != run.graph_sha256:
-        raise ValueError(f"{graph_path}: not the graph the run {run_dir} was trained on (its SHA-256 differs from "
-                         f"run.json's)")
+        raise InputError(f"not the graph the run {run_dir} was trained on (its SHA-256 differs from "
+                         f"run.json's)", file=graph_path)
     return (run.saved_config(run_dir), load_graph(graph_path), args.dataset or run.dataset,
             args.data_path or run.data_path, args.microbatch or run.microbatch, args.images or run.test_examples, None)
 
@@ -113,7 +112,7 @@ def pipelined(cfg: SocConfig, weights: str | None) -> SocConfig:
     """``cfg`` with ``compiler.datapath = pipelined`` (``--pipelined``); refused with the trained state of a run
     compiled for the sequential datapath, whose memory layout differs."""
     if weights is not None and cfg.compiler.datapath is not Datapath.PIPELINED:
-        raise ValueError(PIPELINED_WITH_WEIGHTS.format(datapath=cfg.compiler.datapath.value))
+        raise InputError(PIPELINED_WITH_WEIGHTS.format(datapath=cfg.compiler.datapath.value))
     return replace(cfg, compiler=replace(cfg.compiler, datapath=Datapath.PIPELINED))
 
 
@@ -130,7 +129,8 @@ def _infer(args: argparse.Namespace) -> int:
     if args.pipelined:
         cfg = pipelined(cfg, run_dir)
     data = load_dataset(dataset, data_path, cfg.seed)
-    inf = run_inference(graph, cfg, data, images, microbatch, run_dir, args.timing_only, args.engine, params,
+    opts = run_options(args)
+    inf = run_inference(graph, cfg, data, images, microbatch, run_dir, opts.timing_only, opts.engine, params,
                         args.repeats)
     print(inference_summary(inf))
     if args.ledger:
@@ -154,7 +154,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "trained weights are given (with a model's weights: beside the numpy baseline's, "
                                    "and the deploy run that programmed them). docs/api.md lists the .npz keys.")
     p.add_argument("graph", nargs="?", help="network graph (.toml or .onnx); with --weights, the run's by default")
-    p.add_argument("--config", help=f"preset name or TOML file (default: {DEFAULT_CONFIG}; with --weights the run's)")
+    add_config(p, default=False, help_text=f"preset name or TOML file (default: {DEFAULTS.config}; with --weights "
+                                           "the run's)")
     p.add_argument("--weights", metavar="RUN_DIR|FILE.npz",
                    help="a run folder of socsim train (infer with its trained state), or a .npz of the graph's "
                         "parameters (keys LAYER.weight, LAYER.bias, BN.scale, BN.bias, BN.mean, BN.var in PyTorch "
@@ -165,7 +166,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "weight (tiles.physics.w_max), larger ones clipped (default 100: the largest |w|)")
     p.add_argument("--repeats", type=positive_int, default=1,
                    help="evaluate N times, each run with its own read-noise draws; accuracy as mean +- std")
-    p.add_argument("--dataset", help=f"test images from this dataset (default: {DEFAULT_DATASET}, or the run's)")
+    p.add_argument("--dataset", help=f"test images from this dataset (default: {DEFAULTS.dataset}, or the run's)")
     p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
     p.add_argument("--images", type=positive_int,
                    help="the first N test images (default: the whole test set, or the run's test images); the last "
@@ -176,7 +177,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the pipelined datapath (compiler.datapath = pipelined): a layer's blocks convert "
                         "concurrently, each tile streams its inputs from SRAM and chains the partial sums; same "
                         "numbers as the sequential program, other timing")
-    p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP + "; accuracy is not measured")
-    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    add_timing_only(p, "; accuracy is not measured")
+    add_engine(p)
     p.add_argument("--ledger", metavar="CSV", type=output_file, help="write the evaluation run's ledger rows as CSV")
     p.add_argument("--json", metavar="FILE", type=output_file, help="write the headline numbers as JSON")

@@ -17,14 +17,14 @@ from isa.bundle import expand
 from isa.listing import listing
 from socsim.argtypes import positive_int, positive_seconds
 from socsim.cli.commands import command
+from socsim.cli.options import add_config, add_engine, add_timing_only, run_options
 from socsim.config import load_config
+from socsim.errors import InputError
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_bytes, write_text
 from socsim.report.summary import result_summary
 from socsim.sim import Soc, Trap
-from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.profile import EVENT_COLUMNS
-from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 from socsim.sim.traps import TrapKind
 from socsim.tracefile import write_trace
 
@@ -115,9 +115,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     program = load_program(last)
     warn(program)
     if args.dump and args.timing_only:
-        raise ValueError("--dump needs the numerics; --timing-only does not compute memory contents")
-    engine = "reference" if args.profile else args.engine  # a profile counts pc by pc: the same numbers
-    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=args.timing_only, engine=engine)
+        raise InputError("--dump needs the numerics; --timing-only does not compute memory contents")
+    opts = run_options(args)
+    engine = "reference" if args.profile else opts.engine  # a profile counts pc by pc: the same numbers
+    soc = Soc.from_config(cfg, timeline=bool(args.trace), timing_only=opts.timing_only, engine=engine)
     if args.timeout is not None:
         soc.deadline = time.monotonic() + args.timeout
     try:
@@ -142,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(result_summary(result))
     for name in args.dump or ():
         if name not in result.outputs:
-            raise KeyError(f"--dump {name}: no such symbol; the program has: {', '.join(result.outputs)}")
+            raise InputError(f"--dump {name}: no such symbol; the program has: {', '.join(result.outputs)}")
         with np.printoptions(precision=5, suppress=True, linewidth=110, threshold=200):
             print(f"\n{name} =\n{result.outputs[name]}")
     for line in write_run_files(args, cfg, result):
@@ -179,7 +180,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "and time carry over, e.g. a compiled NET.init.s then NET.eval.s) and the report, --dump, "
                         "--trace, --ledger, --json and --profile cover the last; a NET.bundle (socsim compile -o) "
                         "stands for the programs it lists")
-    p.add_argument("--config", default="wu2023", help="preset name or TOML file (default: wu2023)")
+    add_config(p)
     p.add_argument("--dump", action="append", metavar="SYMBOL", help="print a symbol's final contents")
     p.add_argument("--ledger", type=output_file, metavar="CSV", help="write the energy/activity ledger rows as CSV")
     p.add_argument("--json", type=output_file, metavar="FILE", help="write the summary as JSON")
@@ -187,8 +188,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write the unit timeline as Chrome trace-event JSON (Perfetto)")
     p.add_argument("--trace-cycles", type=positive_int, metavar="N",
                    help="with --trace: only the jobs starting in the first N cycles")
-    p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP)
-    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    add_timing_only(p)
+    add_engine(p)
     p.add_argument("--profile", metavar="CSV",
                    help="write per pc: pc, line, instruction, count, cycles, stall_cycles, energy_pj, stall_reason "
                         "(runs on the reference engine); print the instruction that stalled longest; with --trace, "

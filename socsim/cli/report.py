@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from socsim.cli.commands import command
+from socsim.errors import InputError
 from socsim.exits import EXIT_OK
 from socsim.fileio import output_file, write_text
 from socsim.report.compare import compare_table
@@ -24,7 +25,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     check_unedited(args.run_dir, args.accept_edits)
     if is_seeds_folder(Path(args.run_dir)):
         if args.export:
-            raise ValueError(f"--export with the multi-seed folder {args.run_dir}: export one seed's run folder "
+            raise InputError(f"--export with the multi-seed folder {args.run_dir}: export one seed's run folder "
                              f"({args.run_dir}/seed-0 ...); the summary is {args.run_dir}/{SUMMARY}")
         out = Path(args.output) if args.output else Path(args.run_dir) / REPORT
         write_text(out, build_seeds_report(Path(args.run_dir), embed=args.embed))

@@ -8,9 +8,10 @@ from dataclasses import replace
 from typing import TextIO
 
 from socsim.argtypes import positive_int
+from socsim.cli.options import add_engine
 from socsim.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
+from socsim.host.options import DEFAULTS
 from socsim.signals import Terminated
-from socsim.sim.engines import ENGINE_HELP, ENGINES
 from socsim.sweep.backends import check_scheduler_address
 from socsim.sweep.pareto import pareto_table
 from socsim.sweep.run import out_dir_of, run_sweep
@@ -79,6 +80,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="write into a results folder that holds another sweep (its rows are dropped)")
     p.add_argument("--no-figures", action="store_true", help="write the table only")
-    p.add_argument("--engine", choices=sorted(ENGINES), help=ENGINE_HELP + " (default: the file's [job] engine, else "
-                   "fast)")
+    add_engine(p, default=False, help_tail=f" (default: the file's [job] engine, else {DEFAULTS.engine})")
     p.set_defaults(fn=cmd_sweep)

@@ -10,30 +10,29 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
 
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
+from socsim.cli.options import add_config, add_engine, add_timing_only, run_options
 from socsim.config import load_config
 from socsim.environment import environment_change
+from socsim.errors import InputError
 from socsim.exits import EXIT_DIVERGED, EXIT_OK
-from socsim.host.data import DEFAULT_DATASET, Dataset
+from socsim.host.data import Dataset
+from socsim.host.options import DEFAULTS
 from socsim.host.seeds import check_fresh, train_seeds, write_summary
-from socsim.host.train import PHASES, Diverged, TrainListener, run_training
+from socsim.host.train import Diverged, TrainListener, run_training
 from socsim.host.training import ChipTrainer
 from socsim.locks import FolderLock
 from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited, recording
 from socsim.runfolder.files import run_files
+from socsim.runfolder.metrics import MetricsRow
 from socsim.runfolder.runargs import RunArgs
 from socsim.runfolder.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder
-from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
-from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
-
-DEFAULT_CONFIG = "wu2023"
 
 
 class ConsoleListener(TrainListener):
@@ -56,45 +55,44 @@ class ConsoleListener(TrainListener):
         if self.bar is not None:
             self.bar.update(1)
 
-    def epoch_done(self, row: dict[str, Any], baseline_accuracy: float | None) -> None:
+    def epoch_done(self, row: MetricsRow, baseline_accuracy: float | None) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
         _print_epoch(row, baseline_accuracy, sys.stdout)
 
 
-def _print_epoch(row: dict[str, Any], baseline: float | None, out) -> None:
-    split = " / ".join(f"{row[f'{p}_energy_pj'] / row['train_images'] / 1e3:.1f}" for p in PHASES)
+def _print_epoch(row: MetricsRow, baseline: float | None, out) -> None:
+    phases = (row.forward_energy_pj, row.backward_energy_pj, row.update_energy_pj, row.calibrate_energy_pj or 0.0)
+    split = " / ".join(f"{e / row.train_images / 1e3:.1f}" for e in phases)
     base = f"  (numpy baseline {baseline:.2%})" if baseline is not None else ""
-    acc = "not measured (timing only)" if row["test_accuracy"] is None else f"{row['test_accuracy']:.2%}"
-    share = row.get("adc_saturated_share")  # absent from the rows of runs started before it was measured
-    share = "not measured" if share is None else f"{share:.2%}"
-    static = row.get("static_energy_pj")  # absent from the rows of runs started before leakage was counted
-    static = "" if static is None else f"; of it static {static / row['train_images'] / 1e3:.1f}"
-    print(f"epoch {row['epoch']:>3}  test acc {acc}{base}\n"
-          f"    latency  {row['latency_per_image_s'] * 1e3:.3f} ms/image, {_step(row)}{row['train_s']:.3f} s total "
+    acc = "not measured (timing only)" if row.test_accuracy is None else f"{row.test_accuracy:.2%}"
+    share = "not measured" if row.adc_saturated_share is None else f"{row.adc_saturated_share:.2%}"
+    static = ("" if row.static_energy_pj is None
+              else f"; of it static {row.static_energy_pj / row.train_images / 1e3:.1f}")
+    print(f"epoch {row.epoch:>3}  test acc {acc}{base}\n"
+          f"    latency  {row.latency_per_image_s * 1e3:.3f} ms/image, {_step(row)}{row.train_s:.3f} s total "
           f"(simulated)\n"
-          f"    energy   {row['energy_per_image_pj'] / 1e3:.1f} nJ/image (fwd / bwd / update / calibrate {split}"
+          f"    energy   {row.energy_per_image_pj / 1e3:.1f} nJ/image (fwd / bwd / update / calibrate {split}"
           f"{static}), "
-          f"{row['train_energy_pj'] / 1e6:.3f} uJ total\n"
+          f"{row.train_energy_pj / 1e6:.3f} uJ total\n"
           f"{_inference(row)}"
-          f"    writes   {row['cells_written']:.0f} weights programmed ({row['writes_per_weight']:.3f} per weight), "
-          f"{row['set_pulses']:.0f} SET + {row['reset_pulses']:.0f} RESET pulses; "
-          f"ADC inputs over range {share}; wall {row['wall_s']:.1f} s",
+          f"    writes   {row.cells_written:.0f} weights programmed ({row.writes_per_weight:.3f} per weight), "
+          f"{row.set_pulses:.0f} SET + {row.reset_pulses:.0f} RESET pulses; "
+          f"ADC inputs over range {share}; wall {row.wall_s:.1f} s",
           file=out)
 
 
-def _step(row: dict[str, Any]) -> str:
-    step = row.get("step_latency_s")
-    return "" if step is None else f"{step * 1e3:.3f} ms per batch step, "
+def _step(row: MetricsRow) -> str:
+    return "" if row.step_latency_s is None else f"{row.step_latency_s * 1e3:.3f} ms per batch step, "
 
 
-def _inference(row: dict[str, Any]) -> str:
+def _inference(row: MetricsRow) -> str:
     """The epoch's evaluation program as inference: latency and energy per test image."""
-    if row.get("infer_latency_per_image_s") is None:
+    if row.infer_latency_per_image_s is None or row.infer_energy_per_image_pj is None:
         return ""
-    return (f"    infer    {row['infer_latency_per_image_s'] * 1e3:.3f} ms/image, "
-            f"{row['infer_energy_per_image_pj'] / 1e3:.1f} nJ/image over {row['eval_images']} test images\n")
+    return (f"    infer    {row.infer_latency_per_image_s * 1e3:.3f} ms/image, "
+            f"{row.infer_energy_per_image_pj / 1e3:.1f} nJ/image over {row.eval_images} test images\n")
 
 
 class SeedListener(ConsoleListener):
@@ -136,8 +134,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "checkpoint.npz). An existing run folder is refused unless --force (start over) "
                                    "or --resume (continue it).")
     p.add_argument("graph", nargs="?", help="network graph (.toml or .onnx); not needed with --resume")
-    p.add_argument("--config", help=f"preset name or TOML file (default: {DEFAULT_CONFIG})")
-    p.add_argument("--dataset", help=f"digits, {DEFAULT_DATASET} (default), mnist, cifar10, synthetic")
+    add_config(p, default=False)  # a resumed run keeps its own
+    p.add_argument("--dataset", help=f"digits, {DEFAULTS.dataset} (default), mnist, cifar10, synthetic")
     p.add_argument("--data-path", help="directory of the dataset files (mnist, cifar10)")
     p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the config's train.epochs)")
     p.add_argument("--train-examples", type=positive_int, help="use the first N training examples")
@@ -153,9 +151,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "+ 1000 i) into OUT/seed-0 ... OUT/seed-(N-1), each a run folder, and write OUT/summary.csv "
                         "(per epoch: mean and sample std of every metric); --resume OUT continues every seed")
     p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
-    p.add_argument("--timing-only", action="store_true",
-                   help=TIMING_ONLY_HELP + "; test accuracy is recorded as not measured (empty in metrics.csv)")
-    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    add_timing_only(p, "; test accuracy is recorded as not measured (empty in metrics.csv)")
+    add_engine(p)
     p.add_argument("--accept-edits", action="store_true", help="with --resume: " + ACCEPT_EDITS_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--trace", action="store_true",
@@ -196,24 +193,25 @@ def _fresh_run_dir(out_dir: Path, force: bool) -> None:
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
-        raise ValueError(f"--out {out_dir}: exists and is not a folder")
+        raise InputError(f"--out {out_dir}: exists and is not a folder")
     found = run_files(out_dir)
     others = sorted(p.name for p in out_dir.iterdir() if p.name not in found and p.name != ".lock")
     if found and not force:
-        raise ValueError(f"{out_dir}: already holds a run ({', '.join(found[:4])}{', ...' if len(found) > 4 else ''})"
-                         f"; continue it with --resume {out_dir}, or start over with --force (deletes its files)")
+        raise InputError(f"already holds a run ({', '.join(found[:4])}{', ...' if len(found) > 4 else ''})"
+                         f"; continue it with --resume {out_dir}, or start over with --force (deletes its files)",
+                         file=out_dir)
     if others and not found:
-        raise ValueError(f"{out_dir}: exists and holds files that are not a run's ({', '.join(others[:4])}); "
-                         "choose a new or empty folder for --out")
+        raise InputError(f"exists and holds files that are not a run's ({', '.join(others[:4])}); "
+                         "choose a new or empty folder for --out", file=out_dir)
 
 
 def _new_run(args: argparse.Namespace) -> tuple[RunArgs, Path]:
     """The arguments of a new run and its folder."""
     if not args.graph:
-        raise ValueError("socsim train needs a GRAPH (or --resume RUN_DIR)")
-    config = args.config or DEFAULT_CONFIG
+        raise InputError("socsim train needs a GRAPH (or --resume RUN_DIR)")
+    config = args.config or DEFAULTS.config
     epochs = args.epochs if args.epochs is not None else load_config(config).train.epochs
-    run = RunArgs(args.graph, config, args.dataset or DEFAULT_DATASET, args.data_path, epochs,
+    run = RunArgs(args.graph, config, args.dataset or DEFAULTS.dataset, args.data_path, epochs,
                   args.train_examples, args.test_examples, args.microbatch, args.timing_only)
     if Path(args.graph).is_file():
         run = run.with_graph_hash()
@@ -224,19 +222,19 @@ def _train_seeds(args: argparse.Namespace) -> int:
     """``--seeds N`` or ``--resume OUT`` of a multi-seed run."""
     if args.resume:
         if args.timing_only or args.force:
-            raise ValueError(f"{'--timing-only' if args.timing_only else '--force'} with --resume: a resumed run "
+            raise InputError(f"{'--timing-only' if args.timing_only else '--force'} with --resume: a resumed run "
                              "continues as it was started")
         out_dir = Path(args.resume)
         if not is_seeds_folder(out_dir):
-            raise ValueError(f"--seeds with --resume {out_dir}: the folder holds no multi-seed run ({SEEDS_FILE}); "
+            raise InputError(f"--seeds with --resume {out_dir}: the folder holds no multi-seed run ({SEEDS_FILE}); "
                              "resume a single run without --seeds")
         spec = SeedsSpec.load(out_dir)
         conflicts = resume_conflicts(args, spec.run)
         if args.seeds is not None and args.seeds != spec.seeds:
             conflicts.append(f"--seeds {args.seeds} (the run has {spec.seeds})")
         if conflicts:
-            raise ValueError(f"{out_dir}: --resume continues the seeds as they were started ({SEEDS_FILE}); these "
-                             f"arguments conflict: {'; '.join(conflicts)}")
+            raise InputError(f"--resume continues the seeds as they were started ({SEEDS_FILE}); these "
+                             f"arguments conflict: {'; '.join(conflicts)}", file=out_dir)
         if args.epochs is not None:
             spec = replace(spec, run=replace(spec.run, epochs=args.epochs))
         spec = replace(spec, baseline=spec.baseline or args.baseline)
@@ -247,7 +245,7 @@ def _train_seeds(args: argparse.Namespace) -> int:
     try:
         train_seeds(spec, out_dir, resume=bool(args.resume),
                            listener=lambda i: None if args.quiet else SeedListener(i, spec.seeds),
-                           trace_cycles=args.trace_cycles if args.trace else None, engine=args.engine)
+                           trace_cycles=args.trace_cycles if args.trace else None, engine=run_options(args).engine)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         write_summary(out_dir, spec.seeds)
@@ -263,15 +261,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _train_seeds(args)
     if args.resume:
         if args.timing_only:
-            raise ValueError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
+            raise InputError("--timing-only with --resume: a run keeps the mode it was started with (run.json)")
         if args.force:
-            raise ValueError("--force with --resume: --force starts a run over, --resume continues it; choose one")
+            raise InputError("--force with --resume: --force starts a run over, --resume continues it; choose one")
         out_dir = Path(args.resume)
         run = RunArgs.load(out_dir)
         conflicts = resume_conflicts(args, run)
         if conflicts:
-            raise ValueError(f"{out_dir}: --resume continues the run as it was started (its config.json and "
-                             f"run.json); these arguments conflict: {'; '.join(conflicts)}")
+            raise InputError(f"--resume continues the run as it was started (its config.json and "
+                             f"run.json); these arguments conflict: {'; '.join(conflicts)}", file=out_dir)
         if args.epochs is not None:
             run = replace(run, epochs=args.epochs)
         changed = environment_change(run.environment)
@@ -290,12 +288,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                 rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
                                                 listener=None if args.quiet else ConsoleListener(),
                                                 trace_cycles=args.trace_cycles if args.trace else None,
-                                                engine=args.engine)
+                                                engine=run_options(args).engine)
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_DIVERGED
     if rows:
-        acc = rows[-1]["test_accuracy"]
+        acc = rows[-1].test_accuracy
         print(f"final test accuracy {'not measured (timing only)' if acc is None else f'{acc:.2%}'}; "
               f"run folder {out_dir}")
         if not args.quiet and last_train is not None:

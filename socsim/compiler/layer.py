@@ -18,13 +18,14 @@ from typing import Any, Callable, ClassVar, Protocol, Sequence
 
 import numpy as np
 
+from socsim.errors import InputError
 from socsim.geometry import window_out
 
 Shape = tuple[int, ...]
 Pair = tuple[int, int]
 
 
-class GraphError(ValueError):
+class GraphError(InputError):
     """A layer field or a shape is wrong; the message names the node, its layer type and the problem."""
 
 

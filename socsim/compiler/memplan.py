@@ -13,14 +13,18 @@ from typing import TYPE_CHECKING, Callable
 
 from socsim.compiler.graph import GraphError
 from socsim.config import SocConfig
+from socsim.errors import CapacityError as CapacityKind
+from socsim.errors import ErrorKind
 
 if TYPE_CHECKING:
     from socsim.compiler.emit import Asm
 
 
-class CapacityError(GraphError):
+class CapacityError(GraphError, CapacityKind):
     """The graph does not fit a memory of the target; the message names the memory, the need, the capacity and the
-    config field that sizes it."""
+    config field that sizes it (a capacity error, :mod:`socsim.errors`)."""
+
+    error_kind = ErrorKind.CAPACITY
 
     def __init__(self, message: str, space: str = ""):
         super().__init__(message)

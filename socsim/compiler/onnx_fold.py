@@ -15,8 +15,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from onnx import helper
 
+from socsim.errors import InputError
 
-class FoldError(ValueError):
+
+class FoldError(InputError):
     """A node cannot be folded (the message says why); the importer adds the node's name and op_type."""
 
 

@@ -36,6 +36,7 @@ from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE, calibrates
 from socsim.compiler.lower_errors import ERROR_BINS, ERROR_RANGE
 from socsim.compiler.recipes import Backward, Errors, recipe
 from socsim.config import SocConfig, TrainConfig
+from socsim.errors import InputError
 from socsim.host.baseline import F32, Baseline
 from socsim.physics.registry import weight_level
 
@@ -130,7 +131,7 @@ class QuantisedBaseline(Baseline):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.cfg is None:
-            raise ValueError("QuantisedBaseline needs cfg, the SoC configuration whose quantisers it copies")
+            raise InputError("QuantisedBaseline needs cfg, the SoC configuration whose quantisers it copies")
         if self.fp32_last is None:
             self.fp32_last = self.train.error_last_fp32
         if self.int_errors is None:

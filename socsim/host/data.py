@@ -14,12 +14,13 @@ from typing import Callable
 
 import numpy as np
 
+from socsim.errors import InputError
 from socsim.fileio import open_input, read_bytes, read_gzip
 from socsim.runfolder.files import atomic_write
 from socsim.safepickle import Refused, load_data_pickle
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """A dataset file is missing or malformed; the message names the path and what was expected."""
 
 

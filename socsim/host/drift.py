@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from socsim.errors import InputError
 from socsim.host.inputs import run_inputs
 from socsim.host.training import ChipTrainer, StateMismatch
 from socsim.runfolder.files import CHECKPOINT, DRIFT, CheckpointError, read_checkpoint, write_frame
@@ -36,15 +37,15 @@ def evaluate_drift(run_dir: Path, times: list[float],
     of training and, at each time, sets the layers' drift scales before the evaluations. The table keeps the rows
     of the other compensation (one curve each)."""
     if compensation not in COMPENSATIONS:
-        raise ValueError(f"compensation {compensation!r}: expected one of {', '.join(COMPENSATIONS)}")
+        raise InputError(f"compensation {compensation!r}: expected one of {', '.join(COMPENSATIONS)}")
     if repeats < 1:
-        raise ValueError(f"repeats = {repeats}: expected at least 1")
+        raise InputError(f"repeats = {repeats}: expected at least 1")
 
     run = RunArgs.load(run_dir)
     if run.timing_only:
-        raise ValueError(f"{run_dir}: a --timing-only run has no device state or accuracy to age; "
-                         "train without --timing-only")
-    state = read_checkpoint(run_dir)["trainer"]
+        raise InputError("a --timing-only run has no device state or accuracy to age; "
+                         "train without --timing-only", file=run_dir)
+    state = read_checkpoint(run_dir).trainer
     cfg, graph, data = run_inputs(run, run_dir)
     try:
         trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=state, inference=True,

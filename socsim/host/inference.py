@@ -26,6 +26,7 @@ import pandas as pd
 from socsim.actions import Action
 from socsim.compiler.graph import Graph
 from socsim.config import SocConfig
+from socsim.errors import InputError
 from socsim.host.data import Dataset
 from socsim.host.parameters import ModelParameters, baseline_accuracy
 from socsim.host.training import ChipTrainer, StateMismatch
@@ -147,12 +148,12 @@ def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | Non
     not reported. ``repeats``: evaluations of the programmed chip, each with its own read-noise draws.
     """
     if repeats < 1:
-        raise ValueError(f"repeats = {repeats}: expected at least 1")
+        raise InputError(f"repeats = {repeats}: expected at least 1")
     n_test = len(data.y_test) if images is None else images
     subset = data.subset(min(cfg.train.batch, len(data.y_train)), n_test)
     state = None
     if weights is not None:
-        state = read_checkpoint(Path(weights))["trainer"]
+        state = read_checkpoint(Path(weights)).trainer
     try:
         trainer = ChipTrainer(graph, cfg, subset, microbatch, state=state, timing_only=timing_only, engine=engine,
                               parameters=parameters, inference=True)

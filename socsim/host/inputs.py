@@ -8,6 +8,7 @@ from pathlib import Path
 from socsim.compiler import load_graph
 from socsim.compiler.graph import Graph
 from socsim.config import SocConfig, load_config
+from socsim.errors import InputError
 from socsim.host.data import Dataset, load_dataset
 from socsim.runfolder.runargs import RunArgs
 
@@ -24,7 +25,7 @@ def seeded_config(cfg: SocConfig, index: int) -> SocConfig:
         return cfg
     seed, init = cfg.seed + index, cfg.train.init_seed + INIT_SEED_STRIDE * index
     if seed >= 1 << 63 or init >= 1 << 31:
-        raise ValueError(f"seed {index} of config {cfg.name!r}: seed {seed} or train.init_seed {init} is past its "
+        raise InputError(f"seed {index} of config {cfg.name!r}: seed {seed} or train.init_seed {init} is past its "
                          "range (2^63 - 1, 2^31 - 1); use fewer seeds or smaller base seeds")
     return replace(cfg, seed=seed, train=replace(cfg.train, init_seed=init))
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from socsim.compiler import load_graph, load_onnx
 from socsim.compiler.graph import BatchNorm, Conv2d, Graph, Linear, crossbar_matrix
+from socsim.errors import InputError
 from socsim.host.baseline import Baseline
 
 F32 = np.float32
@@ -79,25 +80,25 @@ class ModelParameters:
         """Check ``arrays`` (keys and shapes of :func:`expected_shapes`) and convert them; ValueError naming the key
         and the expected shape otherwise."""
         if not 0.0 < percentile <= 100.0:
-            raise ValueError(f"weight percentile {percentile}: expected a percentage in (0, 100]")
+            raise InputError(f"weight percentile {percentile}: expected a percentage in (0, 100]")
         want = expected_shapes(graph)
         missing = [k for k in want if k not in arrays]
         if missing:
             k = missing[0]
-            raise ValueError(f"{source}: no parameter {k!r} (expected shape {want[k]}); graph {graph.name!r} needs "
-                             f"{len(want)} keys: {', '.join(want)}")
+            raise InputError(f"no parameter {k!r} (expected shape {want[k]}); graph {graph.name!r} needs "
+                             f"{len(want)} keys: {', '.join(want)}", file=source)
         extra = sorted(set(arrays) - set(want))
         if extra:
-            raise ValueError(f"{source}: parameter {extra[0]!r} is not in graph {graph.name!r} (its keys: "
-                             f"{', '.join(want)})")
+            raise InputError(f"parameter {extra[0]!r} is not in graph {graph.name!r} (its keys: "
+                             f"{', '.join(want)})", file=source)
         values: dict[str, np.ndarray] = {}
         for key, shape in want.items():
             a = np.asarray(arrays[key])
             if a.shape != shape:
-                raise ValueError(f"{source}: parameter {key!r} has shape {a.shape}; graph {graph.name!r} expects "
-                                 f"{shape}")
+                raise InputError(f"parameter {key!r} has shape {a.shape}; graph {graph.name!r} expects "
+                                 f"{shape}", file=source)
             if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
-                raise ValueError(f"{source}: parameter {key!r} is not all finite numbers")
+                raise InputError(f"parameter {key!r} is not all finite numbers", file=source)
             values[key] = a.astype(F32)
         weights, biases, bn, bn_run = {}, {}, {}, {}
         for node in graph.nodes:
@@ -108,7 +109,7 @@ class ModelParameters:
                     biases[n] = values[f"{n}.bias"]
             elif isinstance(layer, BatchNorm):
                 if np.any(values[f"{n}.var"] < 0):
-                    raise ValueError(f"{source}: parameter {n + '.var'!r} has negative variances")
+                    raise InputError(f"parameter {n + '.var'!r} has negative variances", file=source)
                 bn[n] = np.stack([values[f"{n}.scale"], values[f"{n}.bias"]])
                 bn_run[n] = np.stack([values[f"{n}.mean"], values[f"{n}.var"]])
         return cls(weights, biases, bn, bn_run, source, percentile)
@@ -148,7 +149,7 @@ def load_npz(path: str | Path, graph: Graph, percentile: float = 100.0) -> Model
         with np.load(Path(path), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: cannot read the weights (.npz of named arrays expected): {exc}") from None
+        raise InputError(f"cannot read the weights (.npz of named arrays expected): {exc}", file=path) from None
     return ModelParameters.from_arrays(graph, arrays, str(path), percentile)
 
 
@@ -169,7 +170,7 @@ def graph_and_parameters(graph_path: str | Path, weights: str | Path | None,
     ``weights`` (None: no parameters)."""
     if str(graph_path).endswith(".onnx"):
         if weights is not None:
-            raise ValueError(f"--weights {weights} with {graph_path}: an ONNX model brings its own weights (its "
+            raise InputError(f"--weights {weights} with {graph_path}: an ONNX model brings its own weights (its "
                              "initializers); leave --weights out")
         return onnx_parameters(graph_path, percentile)
     graph = load_graph(str(graph_path))

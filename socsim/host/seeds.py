@@ -14,12 +14,15 @@ from typing import Callable
 
 import pandas as pd
 
+from socsim.errors import InputError
 from socsim.host.train import TrainListener, run_training
 from socsim.locks import LOCK, FolderLock
 from socsim.runfolder.digests import recording
 from socsim.runfolder.files import CHECKPOINT, METRICS, REPORT, clear_run, run_files, write_frame
+from socsim.runfolder.metrics import MetricsRow
 from socsim.runfolder.seeds import LEADING, SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder, seed_folder
 from socsim.sim import Result
+from socsim.sim.engines import DEFAULT_ENGINE
 
 
 def summarize(metrics: list[pd.DataFrame]) -> pd.DataFrame:
@@ -58,22 +61,23 @@ def check_fresh(out: Path, force: bool) -> None:
     if not out.exists():
         return
     if not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a folder")
+        raise InputError(f"--out {out}: exists and is not a folder")
     ours = {SEEDS_FILE, SUMMARY, REPORT, LOCK}
     others = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith("seed-")
                     and not (p.name.startswith(".") and ".tmp-" in p.name))
     if others:
-        raise ValueError(f"{out}: holds files that are not a multi-seed run's ({', '.join(others[:4])}); choose a new "
-                         "or empty folder for --out")
+        raise InputError(f"holds files that are not a multi-seed run's ({', '.join(others[:4])}); choose a new "
+                         "or empty folder for --out", file=out)
     held = is_seeds_folder(out) or any(run_files(p) for p in out.glob("seed-*"))
     if held and not force:
-        raise ValueError(f"{out}: already holds a multi-seed run; continue it with --resume {out}, or start over with "
-                         "--force (deletes its files)")
+        raise InputError(f"already holds a multi-seed run; continue it with --resume {out}, or start over with "
+                         "--force (deletes its files)", file=out)
 
 
 def train_seeds(spec: SeedsSpec, out: Path, resume: bool = False,
                 listener: Callable[[int], TrainListener | None] = lambda i: None,
-                engine: str = "fast", trace_cycles: int | None = None) -> tuple[list[list[dict]], Result | None]:
+                engine: str = DEFAULT_ENGINE,
+                trace_cycles: int | None = None) -> tuple[list[list[MetricsRow]], Result | None]:
     """Train the seeds of ``spec`` one after the other into ``out/seed-i`` (a seed folder with a checkpoint resumes
     when ``resume``; the others start fresh; the baseline alongside when ``spec.baseline``), rewriting
     ``out/summary.csv`` after each. Returns every seed's metrics rows and the last seed's last training epoch.

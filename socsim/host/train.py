@@ -19,6 +19,7 @@ from isa.spec import Phase
 from socsim.actions import Action
 from socsim.configtools import to_mapping
 from socsim.environment import environment_text
+from socsim.errors import InputError
 from socsim.fileio import clean_temporaries
 from socsim.host.baseline import Baseline
 from socsim.host.data import Dataset
@@ -35,15 +36,17 @@ from socsim.runfolder.files import (
     RUN_ARGS,
     TRACE,
     CheckpointError,
+    RunState,
     clear_run,
     mapping_record,
     read_checkpoint,
-    write_checkpoint,
     write_conductances,
     write_frame,
     write_json,
     write_metrics,
+    write_run_state,
 )
+from socsim.runfolder.metrics import MetricsRow
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim import Result, Trap, TrapKind
 from socsim.sim.engines import DEFAULT_ENGINE
@@ -59,7 +62,7 @@ class Diverged(RuntimeError):
 
 
 def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: Result, images: int,
-                  weights: int, wall_s: float, batches: int = 1, test_images: int = 1) -> dict[str, Any]:
+                  weights: int, wall_s: float, batches: int = 1, test_images: int = 1) -> MetricsRow:
     """One metrics row: everything from the two runs' ledgers and cycle counts (``batches`` optimizer steps of the
     training program, ``test_images`` images of the evaluation program)."""
     led = train.ledger
@@ -67,24 +70,22 @@ def epoch_metrics(epoch: int, accuracy: float | None, train: Result, evaluate: R
     cells = float(led.loc[led.action == Action.CELLS_WRITTEN, "count"].sum())
     conversions = float(led.loc[led.action == Action.ADC_CONVERSION, "count"].sum())
     saturated = float(led.loc[led.action == Action.ADC_SATURATED, "count"].sum())
-    row: dict[str, Any] = {
-        "epoch": epoch, "test_accuracy": accuracy, "train_images": images,
-        "train_cycles": train.cycles, "train_s": train.seconds, "latency_per_image_s": train.seconds / images,
-        "train_energy_pj": train.energy_pj, "energy_per_image_pj": train.energy_pj / images,
-        "static_energy_pj": train.static_energy_pj, "step_latency_s": train.seconds / batches,
-        "eval_cycles": evaluate.cycles, "eval_energy_pj": evaluate.energy_pj, "eval_images": test_images,
-        "infer_latency_per_image_s": evaluate.seconds / test_images,
-        "infer_energy_per_image_pj": evaluate.energy_pj / test_images,
-        "cells_written": cells, "writes_per_weight": cells / max(weights, 1),
-        "set_pulses": float(led.loc[led.action == Action.SET_PULSE, "count"].sum()),
-        "reset_pulses": float(led.loc[led.action == Action.RESET_PULSE, "count"].sum()),
-        "adc_saturated_share": (None if accuracy is None else  # timing-only: the converters saw no currents
-                                saturated / max(conversions, 1.0)),
-        "wall_s": wall_s,
-    }
-    for phase in PHASES:
-        row[f"{phase}_energy_pj"] = float(by_phase.get(phase, 0.0))
-    return row
+    phase = {p: float(by_phase.get(p, 0.0)) for p in PHASES}
+    return MetricsRow(
+        epoch=epoch, test_accuracy=accuracy, train_images=images,
+        train_cycles=train.cycles, train_s=train.seconds, latency_per_image_s=train.seconds / images,
+        train_energy_pj=train.energy_pj, energy_per_image_pj=train.energy_pj / images,
+        static_energy_pj=train.static_energy_pj, step_latency_s=train.seconds / batches,
+        eval_cycles=evaluate.cycles, eval_energy_pj=evaluate.energy_pj, eval_images=test_images,
+        infer_latency_per_image_s=evaluate.seconds / test_images,
+        infer_energy_per_image_pj=evaluate.energy_pj / test_images,
+        cells_written=cells, writes_per_weight=cells / max(weights, 1),
+        set_pulses=float(led.loc[led.action == Action.SET_PULSE, "count"].sum()),
+        reset_pulses=float(led.loc[led.action == Action.RESET_PULSE, "count"].sum()),
+        adc_saturated_share=(None if accuracy is None else  # timing-only: the converters saw no currents
+                             saturated / max(conversions, 1.0)),
+        wall_s=wall_s, forward_energy_pj=phase["forward"], backward_energy_pj=phase["backward"],
+        update_energy_pj=phase["update"], calibrate_energy_pj=phase["calibrate"])
 
 
 class TrainListener:
@@ -99,33 +100,35 @@ class TrainListener:
     def batch_done(self) -> None:
         """One batch's update phase began on the chip."""
 
-    def epoch_done(self, row: dict[str, Any], baseline_accuracy: float | None) -> None:
+    def epoch_done(self, row: MetricsRow, baseline_accuracy: float | None) -> None:
         """The epoch's metrics row (and the numpy baseline's accuracy when it trains alongside) is final."""
 
 
 def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: bool = False,
                  listener: TrainListener | None = None, trace_cycles: int | None = None,
-                 engine: str = DEFAULT_ENGINE) -> tuple[list[dict[str, Any]], Result | None]:
+                 engine: str = DEFAULT_ENGINE) -> tuple[list[MetricsRow], Result | None]:
     """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result. ``engine``
     runs the programs (socsim.sim.engines; the numbers do not depend on it); ``listener`` hears the progress.
 
     Raises Diverged on NaN."""
     listen = listener or TrainListener()
 
-    state, rows, ledgers = None, [], []
+    state: RunState | None = None
+    rows: list[MetricsRow] = []
+    ledgers: list[pd.DataFrame] = []
     if resume:  # the caller holds the folder (socsim train and sweep points lock it): no other writer is there
         clean_temporaries(out_dir)  # what a kill during an earlier write left
         state = read_checkpoint(out_dir)
-        rows, ledgers = state["metrics"], state["ledgers"]
+        rows, ledgers = state.metrics, state.ledgers
         cfg, graph, data = run_inputs(args, out_dir)
-        if state["trainer"]["epoch"] > cfg.train.epochs:
-            raise ValueError(f"{out_dir}: the run has trained {state['trainer']['epoch']} epochs already; "
-                             f"--epochs {cfg.train.epochs} asks for fewer")
+        if state.epoch > cfg.train.epochs:
+            raise InputError(f"the run has trained {state.epoch} epochs already; "
+                             f"--epochs {cfg.train.epochs} asks for fewer", file=out_dir)
     else:
         cfg, graph, data = run_inputs(args)
         clear_run(out_dir)  # a fresh run starts from an empty run folder: no file of an earlier run is left
     try:
-        trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state["trainer"],
+        trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state.trainer,
                               timing_only=args.timing_only, timeline=trace_cycles is not None, engine=engine)
     except StateMismatch as exc:
         raise CheckpointError(f"{out_dir / CHECKPOINT}: does not fit this run's graph and config: {exc}") from None
@@ -136,7 +139,7 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
         write_json(out_dir / RUN_ARGS, to_mapping(replace(args, images_used=trainer.image_use().text(),
                                                               environment=environment_text())))
         write_conductances(out_dir / INITIAL_CONDUCTANCES, trainer.conductances())
-        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
+        write_run_state(out_dir / CHECKPOINT, RunState(trainer.state(), rows, ledgers))
     elif rows:  # a kill after a checkpoint may have left the other files an epoch behind it: rewrite them now
         _write_epoch_files(out_dir, trainer, rows, ledgers)
     comp = trainer.compiled
@@ -174,19 +177,19 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
             idx = trainer.order(trainer.epoch - 1)
             ref.train_epoch(data.x_train[idx], data.y_train[idx])
             base_acc = ref.accuracy(data.x_test[:comp.test_examples], data.y_test[:comp.test_examples])
-            row["baseline_accuracy"] = base_acc
+            row.baseline_accuracy = base_acc
         rows.append(row)
         for program, result in (("train", train), ("evaluate", ev)):
             ledgers.append(result.ledger.assign(epoch=trainer.epoch, program=program))
         listen.epoch_done(row, base_acc)
         # the checkpoint first: every epoch listed in metrics.csv is then one a resume starts after
-        write_checkpoint(out_dir / CHECKPOINT, {"trainer": trainer.state(), "metrics": rows, "ledgers": ledgers})
+        write_run_state(out_dir / CHECKPOINT, RunState(trainer.state(), rows, ledgers))
         _write_epoch_files(out_dir, trainer, rows, ledgers)
         last = train
     return rows, last
 
 
-def _write_epoch_files(out_dir: Path, trainer: Any, rows: list[dict[str, Any]], ledgers: list[pd.DataFrame]) -> None:
+def _write_epoch_files(out_dir: Path, trainer: Any, rows: list[MetricsRow], ledgers: list[pd.DataFrame]) -> None:
     """metrics.csv, ledger.csv and conductances.npz of the epochs in ``rows`` (each written atomically; a kill
     between them leaves some one epoch behind the checkpoint, which a resume rewrites)."""
     write_metrics(out_dir / METRICS, rows)

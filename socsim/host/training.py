@@ -13,10 +13,13 @@ import numpy as np
 from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled, compile_training
 from socsim.config import SocConfig
+from socsim.errors import InputError
 from socsim.host.data import DataError, Dataset, example_order
 from socsim.host.images import ImageUse
 from socsim.host.parameters import ModelParameters
+from socsim.runfolder.files import TrainerState
 from socsim.sim import Result, Soc
+from socsim.sim.engines import DEFAULT_ENGINE
 
 
 @dataclass
@@ -30,7 +33,7 @@ class EpochReport:
     evaluate: Result
 
 
-class StateMismatch(ValueError):
+class StateMismatch(InputError):
     """A saved state (checkpoint) does not fit the compiled graph and the config's crossbars."""
 
 
@@ -74,26 +77,27 @@ class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
-                 state: dict | None = None, timeline: bool = False, timing_only: bool = False, engine: str = "fast",
-                 parameters: ModelParameters | None = None, inference: bool = False, compensation: bool = False):
+                 state: TrainerState | None = None, timeline: bool = False, timing_only: bool = False,
+                 engine: str = DEFAULT_ENGINE, parameters: ModelParameters | None = None, inference: bool = False,
+                 compensation: bool = False):
         """``parameters``: a model's weights (socsim.host.parameters) the init program programs instead of the
         graph's initial ones, each layer scaled onto the devices by its own alpha; ``state``: a checkpoint's;
         ``inference``: compile only what inference needs (no training program); ``compensation``: with it, global
         drift compensation (:meth:`compensate`)."""
         if state is not None and parameters is not None:
-            raise ValueError("a saved state and model parameters: give one (the state holds its own weights)")
+            raise InputError("a saved state and model parameters: give one (the state holds its own weights)")
         self.graph, self.cfg, self.data = graph, cfg, data
         check_inputs(graph, data)
         batch = cfg.train.batch
         if microbatch is not None and (microbatch > batch or batch % microbatch):
-            raise ValueError(f"micro-batch {microbatch} does not divide train.batch = {batch}: "
+            raise InputError(f"micro-batch {microbatch} does not divide train.batch = {batch}: "
                              f"{batch % microbatch if microbatch <= batch else batch} image(s) of every batch would "
                              "be left out; use a divisor of the batch")
         scales = None if parameters is None else parameters.weight_scales(cfg.tiles.physics.w_max)
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch,
                                                    scales, inference, compensation)
         if self.compiled.test_examples < 1:
-            raise ValueError("no test examples: give at least one")
+            raise InputError("no test examples: give at least one")
         self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only, engine=engine)
         self.epoch = 0
         self.write("test_x", padded(data.x_test, self.compiled.test_slots, 0.0))
@@ -116,19 +120,18 @@ class ChipTrainer:
     STATE_SYMBOLS = ("w_", "b_", "gb_", "run_", "inscale_", "step")
     """What a trained state holds beyond working buffers: weights, biases, batch norm, input scales, steps."""
 
-    def state(self) -> dict:
+    def state(self) -> TrainerState:
         """Everything the next epoch depends on: program memory, the crossbars' mutable state (with their
         generators), the tiles' active blocks, time, epoch. Plain data (arrays and numbers), no objects."""
         memory = {name: self.read(name) for name in self.compiled.init.symbols if name not in self.DATA_SYMBOLS}
         crossbars = [None if t.crossbar is None else t.crossbar.state_dict() for t in self.soc.tiles]
-        return {"epoch": self.epoch, "cycle": self.soc.env.now, "memory": memory, "crossbars": crossbars,
-                "blocks": [list(t.block) for t in self.soc.tiles]}
+        return TrainerState(self.epoch, self.soc.env.now, memory, crossbars, [list(t.block) for t in self.soc.tiles])
 
-    def restore(self, state: dict) -> None:
+    def restore(self, state: TrainerState) -> None:
         """Continue from :meth:`state`: the crossbars are rebuilt from the config and seed, then their state loaded.
         Raises ValueError saying what does not match this graph and config."""
         tiles = self.soc.tiles
-        memory = state["memory"]
+        memory = state.memory
         want = [n for n in self.compiled.init.symbols if n not in self.DATA_SYMBOLS]
         if self.compiled.train_epoch is None:  # inference only: the training state's other symbols are not used,
             # and its working buffers (scratch, tile buffers: sized for training) hold nothing the evaluation reads
@@ -138,31 +141,31 @@ class ChipTrainer:
             want = [n for n in want if n in memory or n.startswith(self.STATE_SYMBOLS)]  # the state must be there
         if sorted(memory) != sorted(want):
             missing, extra = sorted(set(want) - set(memory)), sorted(set(memory) - set(want))
-            raise ValueError(f"the saved memory does not match the compiled graph (missing: "
+            raise InputError(f"the saved memory does not match the compiled graph (missing: "
                              f"{', '.join(missing) or '-'}; not in the programs: {', '.join(extra) or '-'})")
-        if len(state["crossbars"]) != len(tiles) or len(state["blocks"]) != len(tiles):
-            raise ValueError(f"the saved state has {len(state['crossbars'])} crossbars and {len(state['blocks'])} "
+        if len(state.crossbars) != len(tiles) or len(state.blocks) != len(tiles):
+            raise InputError(f"the saved state has {len(state.crossbars)} crossbars and {len(state.blocks)} "
                              f"blocks; the config has {len(tiles)} tiles")
         tc = self.cfg.tiles
-        for i, block in enumerate(state["blocks"]):
+        for i, block in enumerate(state.blocks):
             r0, c0, rows, cols, bits = block
             if min(r0, c0) < 0 or rows < 1 or cols < 1 or r0 + rows > tc.rows or c0 + cols > tc.weight_cols \
                     or not 0 <= bits <= 16:
-                raise ValueError(f"tile {i}: saved block {block} does not fit the {tc.rows} x {tc.weight_cols} array")
-        now_s = state["cycle"] / self.cfg.clock_hz
-        for i, saved in enumerate(state["crossbars"]):
+                raise InputError(f"tile {i}: saved block {block} does not fit the {tc.rows} x {tc.weight_cols} array")
+        now_s = state.cycle / self.cfg.clock_hz
+        for i, saved in enumerate(state.crossbars):
             t_prog = saved.get("t_prog") if isinstance(saved, dict) else None
             if isinstance(t_prog, np.ndarray) and t_prog.size and np.nanmax(t_prog) > now_s:
-                raise ValueError(f"trainer.crossbars[{i}].t_prog: a device programmed at {np.nanmax(t_prog):g} s, "
-                                 f"later than the saved clock (trainer.cycle {state['cycle']} at clock_hz "
+                raise InputError(f"trainer.crossbars[{i}].t_prog: a device programmed at {np.nanmax(t_prog):g} s, "
+                                 f"later than the saved clock (trainer.cycle {state.cycle} at clock_hz "
                                  f"{self.cfg.clock_hz:g}: {now_s:g} s); a programming time cannot be in the future")
-        self.epoch = state["epoch"]
-        self.soc.restore_time(state["cycle"])
+        self.epoch = state.epoch
+        self.soc.restore_time(state.cycle)
         for name, values in memory.items():
             self.write(name, values)
-        for i, (tile, saved, block) in enumerate(zip(tiles, state["crossbars"], state["blocks"])):
+        for i, (tile, saved, block) in enumerate(zip(tiles, state.crossbars, state.blocks)):
             if (saved is None) != (tile.crossbar is None):
-                raise ValueError(f"tile {i}: the saved state {'has no' if saved is None else 'has'} device state, "
+                raise InputError(f"tile {i}: the saved state {'has no' if saved is None else 'has'} device state, "
                                  f"this run {'has' if saved is None else 'has none'} (timing-only mode differs)")
             if saved is not None:
                 tile.crossbar.load_state_dict(saved)
@@ -186,10 +189,10 @@ class ChipTrainer:
         sym = self.compiled.init.symbol(name)
         flat = np.asarray(values, dtype=np.float32).ravel()
         if flat.size != sym.size:
-            raise ValueError(f"host write of {flat.size} words into symbol {name!r}, which holds {sym.size} words")
+            raise InputError(f"host write of {flat.size} words into symbol {name!r}, which holds {sym.size} words")
         problem = self.soc.memory.check(sym.space, sym.addr, sym.size)
         if problem:
-            raise ValueError(f"host write into symbol {name!r}: {problem}")
+            raise InputError(f"host write into symbol {name!r}: {problem}")
         self.soc.memory.view(sym.space, sym.addr, sym.size)[:] = flat
 
     def read(self, name: str) -> np.ndarray:
@@ -237,7 +240,7 @@ class ChipTrainer:
         """Place this epoch's example order in DRAM and run the training program over its batches, each stretch
         of :meth:`runs` followed by the calibration (the weights moved): one result of them all."""
         if self.compiled.train_epoch is None:
-            raise ValueError(f"graph {self.graph.name!r} was compiled for inference only: it has no training program")
+            raise InputError(f"graph {self.graph.name!r} was compiled for inference only: it has no training program")
         self.place_training_data(self.epoch)
         result: Result | None = None
         for first, end in self.runs():
@@ -256,17 +259,17 @@ class ChipTrainer:
         """Leave the chip idle, every unit stopped, until simulated time ``seconds`` (devices drift meanwhile)."""
         cycle = round(seconds * self.cfg.clock_hz)
         if cycle >= 1 << 62:
-            raise ValueError(f"idle_until({seconds} s): {cycle} cycles at clock_hz = {self.cfg.clock_hz:g} is past the "
+            raise InputError(f"idle_until({seconds} s): {cycle} cycles at clock_hz = {self.cfg.clock_hz:g} is past the "
                              f"simulated clock's range (2^62 cycles, {(1 << 62) / self.cfg.clock_hz:.3g} s)")
         if cycle < self.soc.env.now:
-            raise ValueError(f"idle_until({seconds} s): the chip is already at {self.seconds()} s")
+            raise InputError(f"idle_until({seconds} s): the chip is already at {self.seconds()} s")
         self.soc.restore_time(cycle)
 
     def compensate(self, reference: bool) -> Result:
         """Run the ``compensate`` program: store each layer's reference reading (``reference``, right after
         programming) or measure it again and set the layers' drift scales (socsim.compiler.lower_compensate)."""
         if self.compiled.compensate is None:
-            raise ValueError("global drift compensation was not compiled (ChipTrainer(..., compensation=True))")
+            raise InputError("global drift compensation was not compiled (ChipTrainer(..., compensation=True))")
         self.write("gdc_mode", np.array([0.0 if reference else 1.0], np.float32))
         return self.soc.run(self.compiled.compensate, outputs=())
 

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from socsim.errors import InputError
 from socsim.report.devices import endurance, placed_masks
 from socsim.report.headline import headline
 from socsim.report.tables import PHASES
@@ -42,8 +43,9 @@ def run_summary(run: RunFolder) -> dict[str, object]:
     e = endurance(run, placed_masks(run))
     phases = phase_energy_per_image(run)
     return {
-        "graph": run.args.get("graph", ""), "config": run.config.get("name", run.args.get("config", "")),
-        "scheme": run.config.get("train", {}).get("scheme", ""), "dataset": run.args.get("dataset", ""),
+        "graph": run.args.graph if run.args else "",
+        "config": run.config.name if run.config else (run.args.config if run.args else ""),
+        "scheme": run.config.train.scheme.value if run.config else "", "dataset": run.args.dataset if run.args else "",
         "epochs": run.epochs,
         "final_test_accuracy": h.final_accuracy,
         "baseline_accuracy": h.baseline_accuracy if h.baseline_accuracy is not None else float("nan"),
@@ -85,7 +87,7 @@ def config_differences(runs: Sequence[RunFolder]) -> pd.DataFrame:
     """The config fields whose value is not the same in every run: one row per dotted field (in the config's
     order), one column per run; a field a run's config lacks is None. :data:`SHOWN_FIELDS` are left out (they are
     rows of :func:`compare_table` already)."""
-    flats = [flat_fields(r.config) for r in runs]
+    flats = [flat_fields(r.config_mapping) for r in runs]
     fields = list(dict.fromkeys(k for f in flats for k in f))
     rows = {k: [f.get(k) for f in flats] for k in fields
             if k not in SHOWN_FIELDS and any(_differs(f.get(k), flats[0].get(k)) for f in flats[1:])}
@@ -118,7 +120,7 @@ def compare_table(runs: Sequence[RunFolder], ratios: bool = True) -> pd.DataFram
     ``B / A`` per later run B: its numbers divided by the first run A's (NaN for text and where A is 0).
     ``table.attrs["runs"]`` lists the run columns."""
     if not runs:
-        raise ValueError("compare needs at least one run folder")
+        raise InputError("compare needs at least one run folder")
     labels = run_labels(runs)
     df = pd.DataFrame({label: run_summary(r) for label, r in zip(labels, runs)}, dtype=object)
     diff = config_differences(runs)

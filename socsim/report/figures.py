@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator
 
+from socsim.errors import InputError
 from socsim.fileio import atomic_write  # noqa: E402
 from socsim.report.labels import ENERGY_CLASSES, component_label, layer_class_table  # noqa: E402
 from socsim.report.tables import (  # noqa: E402
@@ -337,7 +338,7 @@ def embed(fig: Figure, fmt: str = "svg", dpi: int = 100) -> str:
         return re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg"):], count=1, flags=re.S)
     if fmt == "png":
         return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
-    raise ValueError(f"embed format {fmt!r}; known: svg, png")
+    raise InputError(f"embed format {fmt!r}; known: svg, png")
 
 
 RUN_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")

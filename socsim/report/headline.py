@@ -108,11 +108,11 @@ class Headline:
 def headline(run: "RunFolder") -> Headline:
     """The headline numbers of a run folder."""
     m, led = run.metrics, run.ledger
-    tiles = run.config.get("tiles", {})
-    bits = int(run.config.get("train", {}).get("in_bits", 8))
-    macs = tile_macs(led, bits, bool(tiles.get("differential", True)))
+    cfg = run.soc_config
+    bits, differential = int(cfg.train.in_bits), bool(cfg.tiles.differential)
+    macs = tile_macs(led, bits, differential)
     train = led[led["program"] == "train"] if "program" in led else led
-    fwd = tile_macs(train[train["phase"] == "forward"], bits, bool(tiles.get("differential", True)))
+    fwd = tile_macs(train[train["phase"] == "forward"], bits, differential)
     images = max(run.train_images, 1)
     geo = None if run.mapping is None else float(run.mapping["geometry_macs_per_image"])
     base = float(m["baseline_accuracy"].iloc[-1]) if "baseline_accuracy" in m and len(m) else None
@@ -128,7 +128,7 @@ def headline(run: "RunFolder") -> Headline:
         forward_macs_per_image=fwd / images, geometry_macs_per_image=geo,
         writes_per_weight=float(m["writes_per_weight"].sum()) if "writes_per_weight" in m else 0.0,
         **per_epoch, static_energy_pj=float(led.loc[led["action"] == Action.LEAKAGE, "energy_pj"].sum()),
-        area_mm2=total_area_mm2(run.soc_config) if run.config else float("nan"))
+        area_mm2=total_area_mm2(cfg) if run.config is not None else float("nan"))
 
 
 def _per_epoch(m: pd.DataFrame) -> dict[str, float]:

@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
+from socsim.configtools import to_mapping
 from socsim.report import figures as F
 from socsim.report import html as H
 from socsim.report.compare import CONFIG_ROW, compare_table, run_labels
@@ -137,12 +138,12 @@ def build_report(run: RunFolder, embed: str = "svg", figures: dict[str, tuple[Fi
     ``figures`` (from :func:`run_figures`) are made when not given; they are closed once embedded."""
     h = headline(run)
     tables = run_tables(run)
-    args = run.args
-    intro = (f"<p>{H.esc(args.get('graph', '?'))} on config <b>{H.esc(run.config.get('name', '?'))}</b> "
-             f"(scheme {H.esc(run.config.get('train', {}).get('scheme', '?'))}), dataset "
-             f"{H.esc(args.get('dataset', '?'))}, {run.epochs} epochs, {run.train_images:,} training images, "
+    args, cfg = run.args, run.config
+    intro = (f"<p>{H.esc(args.graph if args else '?')} on config <b>{H.esc(cfg.name if cfg else '?')}</b> "
+             f"(scheme {H.esc(cfg.train.scheme.value if cfg else '?')}), dataset "
+             f"{H.esc(args.dataset if args else '?')}, {run.epochs} epochs, {run.train_images:,} training images, "
              f"clock {run.clock_hz / 1e6:g} MHz. Run folder <code>{H.esc(run.path)}</code>.</p>"
-             + (f"<p class='note'>Images: {H.esc(args['images_used'])}.</p>" if args.get("images_used") else ""))
+             + (f"<p class='note'>Images: {H.esc(args.images_used)}.</p>" if args and args.images_used else ""))
     check = (f"Forward tile MACs per training image: {h.forward_macs_per_image:,.0f} from the ledger"
              + (f", {h.geometry_macs_per_image:,.0f} from the mapping's geometry"
                 if h.geometry_macs_per_image is not None else "") + ".")
@@ -168,7 +169,8 @@ def build_report(run: RunFolder, embed: str = "svg", figures: dict[str, tuple[Fi
                             + H.table(layer_phase_pivot(elapsed_rows(run.ledger), "cycles"), units=True))
     sections += ["<h2>Mapping</h2>", H.pre(_mapping_text(run)),
                  "<h2>Configuration</h2><details><summary>config.json and run.json</summary>"
-                 + H.pre(json.dumps({"run": run.args, "config": run.config}, indent=2)) + "</details>"]
+                 + H.pre(json.dumps({"run": to_mapping(run.args) if run.args else {}, "config": run.config_mapping},
+                                    indent=2)) + "</details>"]
     return H.page(f"socsim report: {run.name}", sections)
 
 

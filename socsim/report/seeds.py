@@ -46,8 +46,9 @@ def seeds_table(runs: list[RunFolder]) -> pd.DataFrame:
     for i, run in enumerate(runs):
         m = run.metrics
         for _, r in m.iterrows():
-            rows.append({"seed_index": i, "config_seed": run.config.get("seed"),
-                         "init_seed": run.config.get("train", {}).get("init_seed"), "epoch": int(r["epoch"]),
+            cfg = run.config
+            rows.append({"seed_index": i, "config_seed": cfg.seed if cfg else None,
+                         "init_seed": cfg.train.init_seed if cfg else None, "epoch": int(r["epoch"]),
                          "test_accuracy": r["test_accuracy"], "baseline_accuracy": r.get("baseline_accuracy")})
     return pd.DataFrame(rows)
 

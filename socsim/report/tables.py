@@ -15,6 +15,7 @@ import pandas as pd
 
 from socsim.actions import Action
 from socsim.configtools import to_mapping
+from socsim.errors import InputError
 from socsim.fileio import write_text
 from socsim.report.labels import layer_class_table
 from socsim.sim.ledger import CHIP
@@ -178,7 +179,7 @@ def run_tables(run: "RunFolder") -> dict[str, pd.DataFrame]:
     return {"epochs": epoch_table(run.metrics), "components": component_table(led, run.cycles),
             "layers": layer_phase_table(led), "layer_classes": layer_class_table(led, layer_order(led)),
             "opcodes": opcode_table(led),
-            "actions": action_table(led, run.config.get("energy", {}))}
+            "actions": action_table(led, run.config_mapping.get("energy", {}))}
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path,
@@ -195,7 +196,7 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path,
             elif fmt == "json":
                 text = df.to_json(orient="records", indent=2)
             else:
-                raise ValueError(f"table format {fmt!r}; known: csv, json")
+                raise InputError(f"table format {fmt!r}; known: csv, json")
             write_text(path, text)
             paths.append(path)
     return paths

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from socsim.errors import InputError
 from socsim.fileio import atomic_write, loads_json, read_npz
 
 FORMAT = "socsim-checkpoint"
@@ -29,7 +30,7 @@ _KINDS = "biufcU"
 """numpy dtype kinds a checkpoint may hold: bool, integers, floats, complex, unicode."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint file is unreadable or not what a run needs; the message names the file and the key."""
 
 

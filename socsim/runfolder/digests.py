@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from socsim.errors import InputError
 from socsim.fileio import ON_WRITE, file_sha256, read_json, write_text
 from socsim.runfolder.files import (
     CHECKPOINT,
@@ -57,15 +58,15 @@ class DigestBook:
         data = read_json(path, DIGESTS)
         files = data.get("files") if isinstance(data, dict) else None
         if not isinstance(data, dict) or set(data) - {"files", "config"} or not isinstance(files, dict):
-            raise ValueError(f"{path}: expected an object with 'files' (name -> SHA-256s) and 'config'")
+            raise InputError("expected an object with 'files' (name -> SHA-256s) and 'config'", file=path)
         for name, digests in files.items():
             if name not in RECORDED or not isinstance(digests, list) or not 1 <= len(digests) <= 2 or not all(
                     isinstance(d, str) and _HEX.fullmatch(d) for d in digests):
-                raise ValueError(f"{path}: files.{name}: expected one or two SHA-256 digests of a file socsim "
-                                 f"train writes ({', '.join(RECORDED)})")
+                raise InputError(f"files.{name}: expected one or two SHA-256 digests of a file socsim "
+                                 f"train writes ({', '.join(RECORDED)})", file=path)
         config = data.get("config")
         if config is not None and not isinstance(config, dict):
-            raise ValueError(f"{path}: config: expected the run's config (an object)")
+            raise InputError("config: expected the run's config (an object)", file=path)
         return cls(run_dir, files, config)
 
     def save(self) -> None:
@@ -146,8 +147,8 @@ def check_unedited(run_dir: str | Path, accept_edits: bool = False) -> list[str]
     book = DigestBook.load(run_dir)
     edits = book.edits() if book is not None else []
     if edits and not accept_edits:
-        raise ValueError(f"{run_dir}: {'; '.join(edits)}. The run's files were changed after it wrote them; pass "
-                         "--accept-edits to use them anyway")
+        raise InputError(f"{'; '.join(edits)}. The run's files were changed after it wrote them; pass "
+                         "--accept-edits to use them anyway", file=run_dir)
     if edits:
         print(f"socsim: warning: {run_dir}: using edited files: {'; '.join(edits)}", file=sys.stderr)
     return edits

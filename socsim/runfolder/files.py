@@ -21,9 +21,11 @@ from socsim.compiler.graph import Graph
 from socsim.compiler.lower import Compiled
 from socsim.compiler.mapping import map_graph
 from socsim.config import SocConfig
+from socsim.errors import InputError
 from socsim.fileio import atomic_write, is_temporary
 from socsim.physics.state import MAX_COUNT
 from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
+from socsim.runfolder.metrics import MetricsRow, as_dicts
 
 CHECKPOINT = "checkpoint.npz"
 LEGACY_CHECKPOINT = "checkpoint.pkl"
@@ -56,7 +58,8 @@ RUN_FILES = (RUN_ARGS, CONFIG, METRICS, CHECKPOINT, LEGACY_CHECKPOINT, CONDUCTAN
 
 __all__ = ["CHECKPOINT", "CONDUCTANCES", "CONFIG", "DRIFT", "ERROR_FILE", "INITIAL_CONDUCTANCES", "LEDGER",
            "MAPPING", "METRICS", "REPORT", "RUN_ARGS", "RUN_FILES", "TRACE", "CheckpointError", "atomic_write",
-           "clear_run", "read_checkpoint", "run_files", "write_checkpoint", "write_conductances", "write_frame",
+           "RunState", "TrainerState", "clear_run", "read_checkpoint", "run_files", "write_checkpoint",
+           "write_conductances", "write_frame", "write_run_state",
            "write_json", "write_metrics", "MAPPING_FORMAT", "mapping_record"]
 
 
@@ -64,8 +67,9 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write(path, lambda fh: json.dump(data, fh, indent=2, sort_keys=True), binary=False)
 
 
-def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
-    atomic_write(path, lambda fh: pd.DataFrame(rows).to_csv(fh, index=False), binary=False)
+def write_metrics(path: Path, rows: list[MetricsRow]) -> None:
+    """``metrics.csv``: one row per epoch, the columns of :class:`MetricsRow` in order."""
+    atomic_write(path, lambda fh: pd.DataFrame(as_dicts(rows)).to_csv(fh, index=False), binary=False)
 
 
 def write_frame(path: Path, frame: pd.DataFrame) -> None:
@@ -99,7 +103,7 @@ def check_not_run_file(path: str | Path, option: str, allowed: tuple[str, ...] =
     ValueError naming ``option`` and the file."""
     path = Path(path)
     if path.name in RUN_FILES and path.name not in allowed and is_run_folder(path.parent):
-        raise ValueError(f"{option} {path}: a file of the run folder {path.parent}; write the output elsewhere")
+        raise InputError(f"{option} {path}: a file of the run folder {path.parent}; write the output elsewhere")
     return path
 
 
@@ -123,8 +127,71 @@ MAX_EPOCHS = 1 << 20
 """Most epochs a checkpoint may record."""
 
 
-def read_checkpoint(run_dir: Path) -> dict[str, Any]:
-    """The checkpoint of a run folder, checked: ``{"trainer": {...}, "metrics": [...], "ledgers": [...]}``."""
+@dataclasses.dataclass
+class TrainerState:
+    """The chip's state a run continues from (socsim.host.training.ChipTrainer.state): plain data, no objects."""
+
+    epoch: int
+    """Epochs finished."""
+    cycle: int
+    """The simulated clock (cycles)."""
+    memory: dict[str, np.ndarray]
+    """Every program symbol but the datasets' (weights, optimizer state, accumulators, ...): float32 words."""
+    crossbars: list[dict[str, Any] | None]
+    """Per tile the crossbar's mutable state (socsim.physics state_dict, generators included); None: timing only."""
+    blocks: list[list[int]]
+    """Per tile its active block: r0, c0, rows, cols, in_bits."""
+
+    def as_mapping(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "cycle": self.cycle, "memory": self.memory, "crossbars": self.crossbars,
+                "blocks": self.blocks}
+
+    @classmethod
+    def from_mapping(cls, table: dict[str, Any]) -> TrainerState:
+        """The checkpoint's ``trainer`` table (checked by :func:`check_run_state`)."""
+        return cls(table["epoch"], table["cycle"], table["memory"], table["crossbars"], table["blocks"])
+
+
+@dataclasses.dataclass
+class RunState:
+    """What a run's checkpoint holds: everything a resumed run continues from, bit for bit."""
+
+    trainer: TrainerState
+    """The chip's state (socsim.host.training.ChipTrainer.state)."""
+    metrics: list[MetricsRow]
+    """One row per finished epoch."""
+    ledgers: list[pd.DataFrame]
+    """Every program run's ledger rows (train and evaluate per epoch), with columns epoch and program."""
+
+    @property
+    def epoch(self) -> int:
+        """Epochs finished."""
+        return int(self.trainer.epoch)
+
+    def as_mapping(self) -> dict[str, Any]:
+        """The checkpoint's tables: ``{"trainer": {...}, "metrics": [row, ...], "ledgers": [frame, ...]}``."""
+        return {"trainer": self.trainer.as_mapping(), "metrics": as_dicts(self.metrics), "ledgers": self.ledgers}
+
+    @classmethod
+    def from_mapping(cls, state: Any, where: str) -> RunState:
+        """A checkpoint's tables, checked (CheckpointError naming ``where`` and the key)."""
+        check_run_state(state, where)
+        rows = []
+        for i, row in enumerate(state["metrics"]):
+            try:
+                rows.append(MetricsRow.from_dict(row, f"metrics[{i}]"))
+            except InputError as exc:
+                raise CheckpointError(str(exc), file=where) from None
+        return cls(TrainerState.from_mapping(state["trainer"]), rows, state["ledgers"])
+
+
+def write_run_state(path: Path, state: RunState) -> None:
+    """Write a run's checkpoint atomically (data only, :mod:`socsim.runfolder.checkpoint`)."""
+    write_checkpoint(path, state.as_mapping())
+
+
+def read_checkpoint(run_dir: Path) -> RunState:
+    """The checkpoint of a run folder, checked."""
     path = run_dir / CHECKPOINT
     if not path.exists() and (run_dir / LEGACY_CHECKPOINT).exists():
         raise CheckpointError(f"{run_dir / LEGACY_CHECKPOINT}: a pickle checkpoint of an older socsim; it is not "
@@ -134,8 +201,7 @@ def read_checkpoint(run_dir: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no checkpoint (expected a run folder written by 'socsim train')") \
             from None
-    check_run_state(state, str(path))
-    return state
+    return RunState.from_mapping(state, str(path))
 
 
 def _need(table: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from socsim.config import SocConfig
-from socsim.configtools import ConfigError, from_mapping
+from socsim.configtools import ConfigError, from_mapping, to_mapping
+from socsim.errors import InputError
 from socsim.fileio import read_json, read_npz
 from socsim.physics.rram_wv import SET_OVERSHOOT
 from socsim.runfolder.files import (
@@ -51,10 +52,10 @@ class RunFolder:
     """The files of one training run, loaded. Energy in pJ, time in cycles of ``clock_hz`` or seconds."""
 
     path: Path
-    config: dict[str, Any]
-    """The full config as written in config.json (nested mapping)."""
-    args: dict[str, Any]
-    """run.json: graph, config, dataset, epochs, ..."""
+    config: SocConfig | None
+    """config.json, the config the run trained on (validated); None for a folder without one."""
+    args: RunArgs | None
+    """run.json: graph, config, dataset, epochs, ...; None for a folder without one."""
     metrics: pd.DataFrame
     """metrics.csv: one row per epoch."""
     ledger: pd.DataFrame
@@ -68,6 +69,8 @@ class RunFolder:
     mapping: dict[str, Any] | None = None
     """mapping.json: the mapping text, the placed blocks and the geometry's MACs per image the programs were
     compiled with (``socsim.runfolder.files.mapping_record``); None for a run of a socsim that did not write it."""
+    config_table: dict[str, Any] | None = None
+    """config.json as read (:attr:`config_mapping`); None: made from :attr:`config`."""
 
     @property
     def name(self) -> str:
@@ -75,7 +78,7 @@ class RunFolder:
 
     @property
     def clock_hz(self) -> float:
-        return float(self.config.get("clock_hz", 100e6))
+        return float(self.soc_config.clock_hz)
 
     @property
     def epochs(self) -> int:
@@ -94,13 +97,21 @@ class RunFolder:
 
     @property
     def device(self) -> dict[str, Any]:
-        """config tiles.physics.device (conductance range, levels, endurance_pulses)."""
-        return dict(self.config.get("tiles", {}).get("physics", {}).get("device", {}))
+        """config tiles.physics.device (conductance range, levels, endurance_pulses) as a table."""
+        return to_mapping(self.soc_config.tiles.physics.device)
 
     @cached_property
-    def soc_config(self):
-        """The config as a :class:`socsim.config.SocConfig` (validated)."""
-        return from_mapping(SocConfig, self.config, "config.json")
+    def soc_config(self) -> SocConfig:
+        """The run's config; the defaults for a folder without config.json."""
+        return self.config if self.config is not None else SocConfig()
+
+    @property
+    def config_mapping(self) -> dict[str, Any]:
+        """The config as config.json holds it (nested tables, keys sorted; an older socsim's file without the fields
+        it did not have); empty for a folder without one."""
+        if self.config_table is not None:
+            return self.config_table
+        return _sorted_keys(to_mapping(self.config)) if self.config is not None else {}
 
 
 METRICS_REQUIRED = ("epoch", "test_accuracy", "train_images", "train_cycles", "train_s", "train_energy_pj",
@@ -115,7 +126,7 @@ def _read_object(path: Path) -> dict[str, Any]:
         return {}
     data = read_json(path, path.name)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object, got a {type(data).__name__}")
+        raise InputError(f"expected a JSON object, got a {type(data).__name__}", file=path)
     return data
 
 
@@ -128,10 +139,10 @@ def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...], *
     try:
         frame = pd.read_csv(path, **kwargs)
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError and EmptyDataError are ValueErrors
-        raise ValueError(f"{path}: not a readable CSV table: {type(exc).__name__}: {exc}") from None
+        raise InputError(f"not a readable CSV table: {type(exc).__name__}: {exc}", file=path) from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (not written by 'socsim train')")
+        raise InputError(f"missing column(s) {', '.join(missing)} (not written by 'socsim train')", file=path)
     if frame.empty:
         return frame
     for col in numeric:
@@ -139,8 +150,8 @@ def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...], *
             bad = next((v for v in frame[col] if not _is_number(v)), None)
             if bad is None:  # numbers, but one beyond 64 bits
                 bad = next(v for v in frame[col] if abs(float(v)) >= 2 ** 63)
-                raise ValueError(f"{path}: column {col} holds {bad}, expected a number below 2^63")
-            raise ValueError(f"{path}: column {col} holds {bad!r}, expected numbers")
+                raise InputError(f"column {col} holds {bad}, expected a number below 2^63", file=path)
+            raise InputError(f"column {col} holds {bad!r}, expected numbers", file=path)
     return frame
 
 
@@ -155,25 +166,25 @@ ENERGY_TOLERANCE = 1e-6
 def check_metrics(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """metrics.csv as a run writes it: rows, epochs 1..N in order, finite numbers >= 0, shares in [0, 1]."""
     if frame.empty:
-        raise ValueError(f"{path}: no rows (a run writes one row per finished epoch)")
+        raise InputError("no rows (a run writes one row per finished epoch)", file=path)
     epochs = frame["epoch"].to_numpy(dtype=float)
     if not np.array_equal(epochs, np.arange(1, len(frame) + 1)):
-        raise ValueError(f"{path}: column epoch holds {[_plain(e) for e in epochs[:8]]}; expected 1, 2, ... "
-                         f"{len(frame)} (one row per epoch, in order, none repeated)")
+        raise InputError(f"column epoch holds {[_plain(e) for e in epochs[:8]]}; expected 1, 2, ... "
+                         f"{len(frame)} (one row per epoch, in order, none repeated)", file=path)
     for col in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[col]):
             continue
         values = frame[col].to_numpy(dtype=float)
         if col in METRICS_REQUIRED and col not in OPTIONAL_EMPTY and np.isnan(values).any():
-            raise ValueError(f"{path}: column {col}, epoch {int(epochs[np.isnan(values)][0])}: empty or NaN; "
-                             "expected a number")
+            raise InputError(f"column {col}, epoch {int(epochs[np.isnan(values)][0])}: empty or NaN; "
+                             "expected a number", file=path)
         hi = 1.0 if col in SHARE_COLUMNS else np.inf
         bad = ~np.isnan(values) & ((values < 0) | (values > hi) | np.isinf(values))
         if bad.any():
             row = int(np.argmax(bad))
             expected = "a fraction in [0, 1]" if col in SHARE_COLUMNS else "a finite number >= 0"
-            raise ValueError(f"{path}: column {col}, epoch {int(epochs[row])}: {float(values[row])!r}; expected "
-                             f"{expected}")
+            raise InputError(f"column {col}, epoch {int(epochs[row])}: {float(values[row])!r}; expected "
+                             f"{expected}", file=path)
     return frame
 
 
@@ -189,16 +200,16 @@ def check_ledger(ledger: pd.DataFrame, metrics: pd.DataFrame, path: Path) -> pd.
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             row = int(np.argmax(bad))
-            raise ValueError(f"{path}: row {row + 2}, column {col}: {float(values[row])!r}; expected a finite "
-                             "number >= 0")
+            raise InputError(f"row {row + 2}, column {col}: {float(values[row])!r}; expected a finite "
+                             "number >= 0", file=path)
     sums = ledger.groupby(["epoch", "program"])["energy_pj"].sum()
     for _, m in metrics.iterrows():
         for program, col in (("train", "train_energy_pj"), ("evaluate", "eval_energy_pj")):
             key = (int(m["epoch"]), program)
             if key in sums.index and not np.isclose(sums[key], m[col], rtol=ENERGY_TOLERANCE, atol=1e-3):
-                raise ValueError(f"{path}: epoch {key[0]}, program {program}: the rows' energy_pj sum to "
+                raise InputError(f"epoch {key[0]}, program {program}: the rows' energy_pj sum to "
                                  f"{sums[key]:.9g} pJ, metrics.csv's {col} says {m[col]:.9g} pJ; one of the two "
-                                 "was edited")
+                                 "was edited", file=path)
     return ledger
 
 
@@ -215,11 +226,11 @@ def check_mapping(mapping: dict[str, Any], path: Path) -> dict[str, Any]:
             name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             missing = not isinstance(table, dict) or key not in table
             got = "" if missing else f", got {value!r}"
-            raise ValueError(f"{path}: {where}{key}: {'missing; ' if missing else ''}expected {name}"
+            raise InputError(f"{path}: {where}{key}: {'missing; ' if missing else ''}expected {name}"
                              f"{' >= 0' if name in ('int', 'float') else ''}{got}"[:300])
         return value
     if mapping.get("format") != MAPPING_FORMAT:
-        raise ValueError(f"{path}: format {mapping.get('format')!r}; this socsim reads format {MAPPING_FORMAT}")
+        raise InputError(f"format {mapping.get('format')!r}; this socsim reads format {MAPPING_FORMAT}", file=path)
     need(mapping, "graph", str, "")
     need(mapping, "text", str, "")
     need(mapping, "geometry_macs_per_image", (int, float), "")
@@ -250,20 +261,27 @@ def check_device_state(arrays: dict[str, np.ndarray], cfg: SocConfig, path: Path
     for name, a in arrays.items():
         match = re.fullmatch(r"tile(\d+)_(\w+)", name)
         if match is None or match[2] not in DEVICE_ARRAYS or int(match[1]) >= cfg.tiles.count:
-            raise ValueError(f"{path}: array {name!r}: expected tile<i>_<{'|'.join(DEVICE_ARRAYS)}> for one of the "
-                             f"config's {cfg.tiles.count} tiles")
+            raise InputError(f"array {name!r}: expected tile<i>_<{'|'.join(DEVICE_ARRAYS)}> for one of the "
+                             f"config's {cfg.tiles.count} tiles", file=path)
         kind = match[2]
         if a.dtype.kind not in "fiub" or a.shape[-2:] != shape or a.ndim not in ((2,) if kind == "w" else (4,)):
-            raise ValueError(f"{path}: array {name!r} has shape {a.shape} ({a.dtype}); the config's arrays are "
-                             f"{shape[0]} x {shape[1]} (config.json tiles.rows, tiles.bitlines)")
+            raise InputError(f"array {name!r} has shape {a.shape} ({a.dtype}); the config's arrays are "
+                             f"{shape[0]} x {shape[1]} (config.json tiles.rows, tiles.bitlines)", file=path)
         if not np.isfinite(a).all():
-            raise ValueError(f"{path}: array {name!r} holds NaN or inf")
+            raise InputError(f"array {name!r} holds NaN or inf", file=path)
         if kind != "w" and a.size and a.min() < 0:
-            raise ValueError(f"{path}: array {name!r} holds {a.min()!r}; expected values >= 0")
+            raise InputError(f"array {name!r} holds {a.min()!r}; expected values >= 0", file=path)
         if kind == "g" and a.size and a.max() > g_top:
-            raise ValueError(f"{path}: array {name!r} holds {a.max()!r} uS, above the devices' highest "
-                             f"conductance ({g_top} uS)")
+            raise InputError(f"array {name!r} holds {a.max()!r} uS, above the devices' highest "
+                             f"conductance ({g_top} uS)", file=path)
     return arrays
+
+
+def _sorted_keys(value: Any) -> Any:
+    """Nested tables with their keys in order, as config.json is written (``write_json``: sort_keys)."""
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    return value
 
 
 def _is_number(v: Any) -> bool:
@@ -298,9 +316,8 @@ def load_run(path: str | Path) -> RunFolder:
         try:
             cfg = from_mapping(SocConfig, config)
         except ConfigError as exc:
-            raise ValueError(f"{root / CONFIG}: {exc}") from None
-    if args:
-        RunArgs.from_mapping(args, str(root / RUN_ARGS))
+            raise InputError(f"{exc}", file=root / CONFIG) from None
+    run_args = RunArgs.from_mapping(args, str(root / RUN_ARGS)) if args else None
     mapping = _read_object(root / MAPPING) or None
     if mapping is not None:
         check_mapping(mapping, root / MAPPING)
@@ -311,8 +328,8 @@ def load_run(path: str | Path) -> RunFolder:
             check_device_state(states[name], cfg, root / name)
     if mapping is not None and cfg is not None:
         _check_blocks_fit(mapping, cfg, root / MAPPING)
-    return RunFolder(root, config, args, metrics, ledger, states[INITIAL_CONDUCTANCES], states[CONDUCTANCES],
-                     timeline, mapping)
+    return RunFolder(root, cfg, run_args, metrics, ledger, states[INITIAL_CONDUCTANCES], states[CONDUCTANCES],
+                     timeline, mapping, config)
 
 
 def _check_blocks_fit(mapping: dict[str, Any], cfg: SocConfig, path: Path) -> None:
@@ -320,7 +337,7 @@ def _check_blocks_fit(mapping: dict[str, Any], cfg: SocConfig, path: Path) -> No
     for i, b in enumerate(mapping["placement"]["blocks"]):
         if (b["tile"] >= cfg.tiles.count or b["tile_row"] + b["rows"] > cfg.tiles.rows
                 or b["tile_col"] + b["cols"] > cfg.tiles.weight_cols):
-            raise ValueError(f"{path}: placement.blocks[{i}] (layer {b['layer']!r}, tile {b['tile']}, rows "
+            raise InputError(f"placement.blocks[{i}] (layer {b['layer']!r}, tile {b['tile']}, rows "
                              f"{b['tile_row']}+{b['rows']}, cols {b['tile_col']}+{b['cols']}) does not fit the "
                              f"config's {cfg.tiles.count} arrays of {cfg.tiles.rows} x {cfg.tiles.weight_cols} "
-                             "(config.json)")
+                             "(config.json)", file=path)

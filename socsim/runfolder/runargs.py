@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from socsim.config import SocConfig
 from socsim.configtools import ConfigError, from_mapping
+from socsim.errors import InputError
 from socsim.fileio import read_json
 from socsim.runfolder.files import CONFIG, RUN_ARGS
 
@@ -55,9 +56,9 @@ class RunArgs:
         for name in ("epochs", "train_examples", "test_examples", "microbatch"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ValueError(f"{name} = {value}; expected a positive number (or none: all / the default)")
+                raise InputError(f"{name} = {value}; expected a positive number (or none: all / the default)")
         if self.seed_index < 0:
-            raise ValueError(f"seed_index = {self.seed_index}; expected 0 or more")
+            raise InputError(f"seed_index = {self.seed_index}; expected 0 or more")
 
     @classmethod
     def from_mapping(cls, data: Any, where: str) -> "RunArgs":
@@ -66,15 +67,15 @@ class RunArgs:
         hints = typing.get_type_hints(cls)
         names = [f.name for f in fields(cls)]
         if not isinstance(data, dict):
-            raise ValueError(f"{where}: expected a JSON object with keys {', '.join(names)}, got a "
-                             f"{type(data).__name__}")
+            raise InputError(f"expected a JSON object with keys {', '.join(names)}, got a "
+                             f"{type(data).__name__}", file=where)
         unknown = sorted(set(data) - set(names))
         if unknown:
-            raise ValueError(f"{where}: unknown key {unknown[0]!r}; run.json has: {', '.join(names)}")
+            raise InputError(f"unknown key {unknown[0]!r}; run.json has: {', '.join(names)}", file=where)
         for f in fields(cls):
             if f.name not in data:
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    raise ValueError(f"{where}: missing key {f.name!r}")
+                    raise InputError(f"missing key {f.name!r}", file=where)
                 continue
             value, tp = data[f.name], hints[f.name]
             allowed = typing.get_args(tp) or (tp,)
@@ -82,11 +83,11 @@ class RunArgs:
                      (isinstance(value, a) and (a is bool or not isinstance(value, bool))) for a in allowed)
             if not ok:
                 kinds = " or ".join("null" if a is type(None) else a.__name__ for a in allowed)
-                raise ValueError(f"{where}: {f.name}: expected {kinds}, got {value!r}")
+                raise InputError(f"{f.name}: expected {kinds}, got {value!r}", file=where)
         try:
             return cls(**data)
         except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
+            raise InputError(f"{exc}", file=where) from None
 
     @classmethod
     def load(cls, run_dir: Path) -> "RunArgs":
@@ -106,8 +107,8 @@ class RunArgs:
         """ValueError if the graph file is not the one the run started with."""
         if self.graph_sha256 is not None and Path(self.graph).is_file() and \
                 file_sha256(self.graph) != self.graph_sha256:
-            raise ValueError(f"{self.graph}: the graph file changed since the run started (its SHA-256 differs "
-                             "from run.json's); a resumed run needs the graph it started with")
+            raise InputError("the graph file changed since the run started (its SHA-256 differs "
+                             "from run.json's); a resumed run needs the graph it started with", file=self.graph)
 
     def saved_config(self, run_dir: Path) -> "SocConfig":
         """The resolved config the run saved (config.json), with this run's epochs."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from socsim.configtools import to_mapping
+from socsim.errors import InputError
 from socsim.fileio import read_json
 from socsim.runfolder.files import write_json
 from socsim.runfolder.runargs import RunArgs
@@ -40,7 +41,7 @@ class SeedsSpec:
 
     def __post_init__(self) -> None:
         if self.seeds < 1:
-            raise ValueError(f"seeds = {self.seeds}; expected 1 or more")
+            raise InputError(f"seeds = {self.seeds}; expected 1 or more")
 
     def args(self, index: int) -> RunArgs:
         return replace(self.run, seed_index=index)
@@ -55,6 +56,6 @@ class SeedsSpec:
         data = read_json(path, "seeds.json")
         if not isinstance(data, dict) or not isinstance(data.get("seeds"), int) or "run" not in data \
                 or not isinstance(data.get("baseline", False), bool):
-            raise ValueError(f"{path}: expected a JSON object with an integer 'seeds', a boolean 'baseline' and the "
-                             "'run' arguments")
+            raise InputError("expected a JSON object with an integer 'seeds', a boolean 'baseline' and the "
+                             "'run' arguments", file=path)
         return cls(RunArgs.from_mapping(data["run"], f"{path}: run"), data["seeds"], data.get("baseline", False))

@@ -11,6 +11,7 @@ import numpy as np
 from isa.program import TBUF_STRIDE, Program
 from isa.spec import Space
 from socsim.config import SocConfig
+from socsim.errors import CapacityError
 
 Region = tuple[int, int, int]
 """(space, first word, one past the last word)."""
@@ -21,13 +22,13 @@ _NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("l
 def lazy_zeros(words: int, space: str) -> np.ndarray:
     """A writable float32 array of ``words`` zeros whose pages the host allocates only when written: an
     anonymous mapping without swap reservation, so a configured 1 TiB DRAM costs what a program touches.
-    ValueError naming the space if the host cannot map that much address space."""
+    CapacityError (a ValueError) naming the space if the host cannot map that much address space."""
     if not hasattr(mmap, "MAP_ANONYMOUS"):  # pragma: no cover - not POSIX: numpy's calloc is lazy too
         return np.zeros(words, dtype=np.float32)
     try:
         buf = mmap.mmap(-1, max(words, 1) * 4, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _NORESERVE)
     except (OSError, OverflowError) as exc:
-        raise ValueError(f"{space}: cannot map {words} words ({words * 4 / 2 ** 30:.3g} GiB) of host address "
+        raise CapacityError(f"{space}: cannot map {words} words ({words * 4 / 2 ** 30:.3g} GiB) of host address "
                          f"space for it ({exc}); configure a smaller memory") from None
     return np.frombuffer(buf, dtype=np.float32, count=words)
 

@@ -22,7 +22,7 @@ from socsim.sim.controller import Controller
 from socsim.sim.digital import DigitalUnit
 from socsim.sim.dma import Dma
 from socsim.sim.elapsed import elapsed_by_layer
-from socsim.sim.engines import make_engine
+from socsim.sim.engines import DEFAULT_ENGINE, make_engine
 from socsim.sim.fabric import Fabric
 from socsim.sim.ledger import CHIP, STATIC_OPCODE, Ledger
 from socsim.sim.memory import Memory
@@ -58,7 +58,7 @@ class Soc:
     deadline: float | None = None
     """Host ``time.monotonic()`` past which a run traps (WALL_CLOCK; ``socsim run --timeout``); None: no limit."""
 
-    def __init__(self, cfg: SocConfig, timeline: bool = False, timing_only: bool = False, engine: str = "fast"):
+    def __init__(self, cfg: SocConfig, timeline: bool = False, timing_only: bool = False, engine: str = DEFAULT_ENGINE):
         self.cfg = cfg
         self.keep_timeline = timeline
         self.timing_only = timing_only
@@ -91,7 +91,7 @@ class Soc:
 
     @classmethod
     def from_config(cls, cfg: SocConfig, timeline: bool = False, timing_only: bool = False,
-                    engine: str = "fast") -> "Soc":
+                    engine: str = DEFAULT_ENGINE) -> "Soc":
         """Build the SoC; ``timeline`` keeps one (unit, pc, opcode, start, end) row per executed job.
 
         ``timing_only`` skips the numerics (no crossbar state, memories not computed, ``Result.outputs``

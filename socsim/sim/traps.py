@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from socsim.errors import ErrorKind, SocsimError
+
 
 class TrapKind(enum.Enum):
     ILLEGAL_INSTRUCTION = "illegal instruction"
@@ -18,12 +20,14 @@ class TrapKind(enum.Enum):
     WALL_CLOCK = "time limit reached"
 
 
-class Trap(RuntimeError):
+class Trap(SocsimError, RuntimeError):
     """The simulated SoC stopped on an error; ``pc`` is the instruction index (None before the run).
 
     ``source`` is the instruction's ``file:line`` when the program has a line table (the instruction text is then
     its source text); ``partial`` is the :class:`~socsim.sim.result.Result` of the run up to the trap (set by
     ``Soc.run``), ``registers`` the controller's registers at the trap."""
+
+    error_kind = ErrorKind.TRAP
 
     def __init__(self, kind: TrapKind, detail: str, pc: int | None = None, instruction: str = "",
                  cycle: int = 0, state: str = "", source: str = ""):
@@ -34,7 +38,7 @@ class Trap(RuntimeError):
         self.registers: list[int] | None = None
         self.report = ""
         """Lines a command prints after the trap's (what ran, the registers, the files written)."""
-        super().__init__(self.message())
+        SocsimError.__init__(self, self.message())
 
     def message(self) -> str:
         where = f" at pc {self.pc} ({self.instruction})" if self.pc is not None else ""

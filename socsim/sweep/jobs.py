@@ -18,6 +18,7 @@ from socsim.area import total_area_mm2
 from socsim.compiler import load_graph
 from socsim.config import SocConfig
 from socsim.configtools import dumps_toml, from_mapping
+from socsim.errors import error_kind
 from socsim.fileio import write_text
 from socsim.host.data import load_dataset
 from socsim.host.inference import run_inference
@@ -67,7 +68,7 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
     with recording(folder, resume):
         out = run_training(args, folder, resume=resume, engine=spec.engine)
     rows = out[0] if isinstance(out, tuple) else out  # (rows, last Result) or rows
-    last = dict(rows[-1], area_mm2=_area(job))
+    last = dict(rows[-1].as_dict(), area_mm2=_area(job))
     if spec.report:
         _write_report(folder)
     return {"epochs": int(last["epoch"]), **{m: last.get(m) for m in TRAIN_METRICS}}  # older rows lack some
@@ -127,10 +128,12 @@ def run_point(job: PointJob) -> dict[str, Any]:
         row.update(status="trap", error=str(exc))
     except Diverged as exc:
         row.update(status="diverged", error=str(exc))
-    except (ValueError, KeyError, OSError) as exc:  # GraphError, ConfigError, placement does not fit, ...
-        row.update(status="error", error=str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc))
-    except Exception as exc:  # a simulator bug: keep the traceback beside the point, go on with the sweep
-        write_text(Path(job.folder) / ERROR_FILE, traceback.format_exc())
-        row.update(status="crash", error=f"{type(exc).__name__}: {exc} (traceback in {job.folder}/{ERROR_FILE})")
+    except Exception as exc:  # noqa: BLE001 -- bad input (GraphError, ConfigError, does not fit, ...) or a bug
+        if error_kind(exc) is not None:
+            row.update(status="error", error=str(exc))
+        else:  # a simulator bug: keep the traceback beside the point, go on with the sweep
+            write_text(Path(job.folder) / ERROR_FILE, traceback.format_exc())
+            row.update(status="crash",
+                       error=f"{type(exc).__name__}: {exc} (traceback in {job.folder}/{ERROR_FILE})")
     row["wall_s"] = time.perf_counter() - t0
     return row

@@ -23,11 +23,13 @@ from socsim import __version__
 from socsim.compiler import load_graph
 from socsim.config import PRESET_DIR, SocConfig, load_config
 from socsim.configtools import ConfigError, deep_merge, from_mapping, to_mapping
+from socsim.errors import InputError
 from socsim.fileio import loads_toml, read_text
-from socsim.host.data import DATASETS, DEFAULT_DATASET
+from socsim.host.data import DATASETS
+from socsim.host.options import DEFAULTS
 from socsim.runfolder.files import CHECKPOINT
 from socsim.runfolder.runargs import RunArgs
-from socsim.sim.engines import DEFAULT_ENGINE, ENGINES
+from socsim.sim.engines import ENGINES
 
 KINDS = ("train", "program", "infer")
 CONFIG_AXIS = "config"
@@ -60,7 +62,7 @@ MAX_SEEDS = 100
 """Most repetitions ``[job] seeds`` may ask for."""
 
 
-class SweepError(ValueError):
+class SweepError(InputError):
     """A sweep file is malformed; the message names the file, the table or point, and the field."""
 
 
@@ -72,8 +74,8 @@ class JobSpec:
     """``train`` (compile ``graph`` and train it) or ``program`` (run an assembly ``program``)."""
     graph: str = ""
     """Network graph (.toml or .onnx) of a training job."""
-    dataset: str = DEFAULT_DATASET
-    """Registered dataset name (``socsim.host.data.DATASETS``; default mnist5k, as everywhere)."""
+    dataset: str = DEFAULTS.dataset
+    """Registered dataset name (``socsim.host.data.DATASETS``; default RunOptions', as everywhere)."""
     data_path: str | None = None
     """Folder of file-based datasets (mnist, cifar10)."""
     epochs: int | None = None
@@ -86,10 +88,10 @@ class JobSpec:
     """Images per pass (None: the largest that fits)."""
     program: str = ""
     """Assembly (.s) or binary program of a program job."""
-    engine: str = DEFAULT_ENGINE
+    engine: str = DEFAULTS.engine
     """The simulator engine that runs the point (socsim.sim.engines); not part of its identity: every engine
     gives the same numbers."""
-    timing_only: bool = False
+    timing_only: bool = DEFAULTS.timing_only
     """Train or infer without the numerics (socsim.sim.timing_only): latency and energy, no accuracy."""
     seeds: int = 1
     """Runs of each point: run s (0, 1, ...) adds s to the config's ``seed`` and ``train.init_seed``; with more
@@ -288,7 +290,7 @@ def _job(table: Any, where: str, folder: Path) -> JobSpec:
             if not isinstance(table[key], str):
                 raise SweepError(f"{where}: [job] {key}: expected a string, got {table[key]!r}")
             values[key] = table[key]
-    if values.get("engine", DEFAULT_ENGINE) not in ENGINES:
+    if values.get("engine", DEFAULTS.engine) not in ENGINES:
         raise SweepError(f"{where}: [job] engine: expected one of {', '.join(sorted(ENGINES))}, got "
                          f"{values['engine']!r}")
     for key in ("timing_only", "report"):
@@ -430,7 +432,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         return _flatten(value)
 
     fixed, grid = table("set"), table("grid")
-    configs = data.get("config", "wu2023")
+    configs = data.get("config", DEFAULTS.config)
     if isinstance(configs, list) and CONFIG_AXIS in grid:
         raise SweepError(f"{where}: config is a list and [grid] has a config axis too; give the list once")
     if CONFIG_AXIS in grid:

@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 from typing import Any, Iterable
 
+from socsim.errors import InputError
 from socsim.fileio import read_text
 from socsim.runfolder.files import atomic_write
 from socsim.sweep.spec import Point, SweepSpec
@@ -69,7 +70,7 @@ def read_table(path: Path) -> list[dict[str, str]]:
     try:
         return list(csv.DictReader(io.StringIO(read_text(path, "results table"), newline="")))
     except csv.Error as exc:
-        raise ValueError(f"{path}: not a readable results table: {exc}") from None
+        raise InputError(f"not a readable results table: {exc}", file=path) from None
 
 
 def write_table(path: Path, spec: SweepSpec, rows: Iterable[dict[str, str]]) -> None:

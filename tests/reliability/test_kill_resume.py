@@ -56,8 +56,8 @@ def test_killed_run_resumes_bit_identically(tmp_path, uninterrupted, sig):
     if sig != signal.SIGKILL:  # handled: the run stops cleanly, saying how to continue
         assert code == 128 + sig and "--resume" in err and "Traceback" not in err, (code, err)
     state = read_checkpoint(out)  # loadable, and consistent with the metrics written beside it
-    done = state["trainer"]["epoch"]
-    assert 1 <= done < EPOCHS and len(state["metrics"]) == done
+    done = state.epoch
+    assert 1 <= done < EPOCHS and len(state.metrics) == done
     # the checkpoint is written first, then metrics.csv: a kill between the two leaves it one epoch behind
     # (the resume rewrites it from the checkpoint), never ahead and never half-written
     assert len(pd.read_csv(out / METRICS)) in (done - 1, done)
@@ -71,7 +71,7 @@ def test_killed_run_resumes_bit_identically(tmp_path, uninterrupted, sig):
         assert sorted(got) == sorted(want)
         for name in want:
             np.testing.assert_array_equal(got[name], want[name], err_msg=name)
-    got, want = read_checkpoint(out)["trainer"], read_checkpoint(uninterrupted)["trainer"]
-    assert got["epoch"] == want["epoch"] == EPOCHS and got["cycle"] == want["cycle"]
-    for name in want["memory"]:  # the digital weight copy, optimizer state, accumulators
-        np.testing.assert_array_equal(got["memory"][name], want["memory"][name], err_msg=name)
+    got, want = read_checkpoint(out).trainer, read_checkpoint(uninterrupted).trainer
+    assert got.epoch == want.epoch == EPOCHS and got.cycle == want.cycle
+    for name in want.memory:  # the digital weight copy, optimizer state, accumulators
+        np.testing.assert_array_equal(got.memory[name], want.memory[name], err_msg=name)

@@ -78,8 +78,8 @@ def test_resume_uses_the_saved_config_not_the_edited_file(tmp_path):
     drop = lambda df: df.drop(columns=["wall_s"])  # noqa: E731
     pd.testing.assert_frame_equal(drop(pd.read_csv(part / METRICS)), drop(pd.read_csv(whole / METRICS)),
                                   check_exact=True)
-    for name, values in read_checkpoint(whole)["trainer"]["memory"].items():
-        np.testing.assert_array_equal(read_checkpoint(part)["trainer"]["memory"][name], values, err_msg=name)
+    for name, values in read_checkpoint(whole).trainer.memory.items():
+        np.testing.assert_array_equal(read_checkpoint(part).trainer.memory[name], values, err_msg=name)
     assert (part / "ledger.csv").read_bytes() == (whole / "ledger.csv").read_bytes()
 
 
@@ -166,9 +166,9 @@ def test_resume_to_fewer_epochs_than_done_is_refused(run_copy, capsys):
     assert train("--resume", str(run_copy), "--epochs", "1") == 0  # as many as done: nothing to train
     capsys.readouterr()
     state = read_checkpoint(run_copy)
-    state["trainer"]["epoch"], state["metrics"] = 2, state["metrics"] * 2
-    from socsim.runfolder.checkpoint import write_checkpoint
-    write_checkpoint(run_copy / CHECKPOINT, state)
+    state.trainer.epoch, state.metrics = 2, state.metrics * 2
+    from socsim.runfolder.files import write_run_state
+    write_run_state(run_copy / CHECKPOINT, state)
     assert train("--resume", str(run_copy), "--epochs", "1") == 2
     assert "has trained 2 epochs already; --epochs 1 asks for fewer" in capsys.readouterr().err
 
@@ -177,4 +177,4 @@ def test_resume_removes_the_temporaries_of_a_killed_write(run_copy):
     left = run_copy / f".{CHECKPOINT}.tmp-socsim-k1ll3d00"
     left.write_bytes(b"half a checkpoint")
     assert train("--resume", str(run_copy), "--epochs", "1") == 0
-    assert not left.exists() and read_checkpoint(run_copy)["trainer"]["epoch"] == 1
+    assert not left.exists() and read_checkpoint(run_copy).epoch == 1

@@ -574,9 +574,9 @@ def test_a_device_programmed_later_than_the_saved_clock_is_refused():
     from socsim.host.training import ChipTrainer, StateMismatch
     cfg, graph, data = run_inputs(RunArgs(MLP, "wu2023", "digits", None, 1, 128, 64, None))
     state = ChipTrainer(graph, cfg, data).state()  # after the init program: every device programmed once
-    assert 0 < state["crossbars"][1]["t_prog"].max() <= state["cycle"] / cfg.clock_hz
+    assert 0 < state.crossbars[1]["t_prog"].max() <= state.cycle / cfg.clock_hz
     ChipTrainer(graph, cfg, data, state=state)  # as saved: accepted
-    state["crossbars"][1]["t_prog"].flat[0] = 5.0
+    state.crossbars[1]["t_prog"].flat[0] = 5.0
     with pytest.raises(StateMismatch, match=r"trainer.crossbars\[1\].t_prog: a device programmed at 5 s, later "
                                             r"than the saved clock \(trainer.cycle \d+ .*in the future"):
         ChipTrainer(graph, cfg, data, state=state)

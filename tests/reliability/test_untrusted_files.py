@@ -95,8 +95,8 @@ def test_checkpoint_of_another_config_is_bad_input(run_copy, capsys):
     """The saved device state must fit the crossbars the saved config builds: a checkpoint with a wrongly
     shaped weight array (or a different tile count) is exit 2, not a silent partial restore."""
     state = read_checkpoint(run_copy)
-    state["trainer"]["crossbars"][0]["w"] = np.zeros((3, 3), np.float32)
-    write_checkpoint(run_copy / CHECKPOINT, state)
+    state.trainer.crossbars[0]["w"] = np.zeros((3, 3), np.float32)
+    write_checkpoint(run_copy / CHECKPOINT, state.as_mapping())
     assert main(["train", "--resume", str(run_copy), "--epochs", "2", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert f"{run_copy / CHECKPOINT}: does not fit" in err and "IdealCrossbar state w: expected a float32 array" in err

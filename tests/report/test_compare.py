@@ -21,7 +21,7 @@ def pair(run_dir, ideal_run_dir):
 
 
 def test_rows_name_every_config_field_that_differs_and_no_other(pair):
-    a, b = (flat_fields(r.config) for r in pair)
+    a, b = (flat_fields(r.config_mapping) for r in pair)
     expected = [k for k in a if k not in ("name", "train.scheme") and a.get(k) != b.get(k)]
     assert "tiles.physics.device.endurance_pulses" in expected and "tiles.physics.model" in expected
     diff = config_differences(pair)

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from socsim.config import load_config
-from socsim.configtools import to_mapping
 from socsim.report import html as H
 from socsim.report.compare import phase_energy_per_image, run_summary
 from socsim.report.devices import array_shape, device_values, placed_masks
@@ -32,7 +31,7 @@ def fake_run(rows: int, bitlines: int) -> RunFolder:
     blocks = [{"tile": 0, "tile_row": 0, "rows": rows, "tile_col": 0, "cols": cols},
               {"tile": 1, "tile_row": rows - 3, "rows": 3, "tile_col": cols - 2, "cols": 2}]
     state = {f"tile{i}_{k}": np.ones((2, 1, rows, cols)) for i in (0, 1) for k in ("g", "writes")}
-    return RunFolder(Path("fake"), to_mapping(cfg), {}, pd.DataFrame({"epoch": [1]}), pd.DataFrame(), state, state,
+    return RunFolder(Path("fake"), cfg, None, pd.DataFrame({"epoch": [1]}), pd.DataFrame(), state, state,
                      None, {"placement": {"blocks": blocks}})
 
 
