@@ -38,7 +38,8 @@ def test_the_chip_computes_what_the_quantised_baseline_computes(digits, last_fp3
     # and some fall on a rounding midpoint of the next layer's codes (8 values of these 64 images at 6 / 15, 4 at
     # 4 / 15), where the float32 summation order (the arrays' against numpy's) decides the code; at 6 / 15 one of
     # test image 56's does, at 4 / 15 every tie rounds alike on both sides
-    train = {"act_range": 4.0, **({} if last_fp32 else FP4_LAST["train"])}
+    # and the configured input scales (no calibration: the test below holds the calibrated scales to the baseline's)
+    train = {"act_range": 4.0, "calibration_images": 0, **({} if last_fp32 else FP4_LAST["train"])}
     cfg = load_config("radix4", {**CLEAN, "train": train})
     assert cfg.train.error_last_fp32 is last_fp32                          # the preset keeps the last layer FP32
     data = digits.subset(64, 64)                             # one batch: one optimizer step

@@ -33,7 +33,8 @@ def digits():
     ("wu2023", {"tiles": {"physics": {"adc": {"kind": "ideal"}}}}, True),  # the input scales only
     ("wu2023", {"tiles": {"physics": {"adc": {"fs_bits": 0}}}, "train": {"in_bits": 0}}, False),
     ("ideal", None, False),
-    ("radix4", None, False),
+    ("radix4", None, True),                                                # full scales and input scales
+    ("radix4", {"tiles": {"physics": {"adc": {"fs_bits": 0}}}, "train": {"calibration_images": 0}}, False),
     ("pcm_hic", None, False),
 ])
 def test_which_configurations_calibrate(preset, overrides, expected):
