@@ -223,3 +223,23 @@ def test_numerics_beside_the_timing_trap_as_one_after_the_other(monkeypatch):
     assert_same_result(traps["after"].partial, traps["beside"].partial, "the partial result of a trap in lanes")
     ref = traps["reference"]
     assert (ref.kind, ref.pc, ref.cycle) == (traps["beside"].kind, traps["beside"].pc, traps["beside"].cycle)
+
+
+def test_a_timeout_in_the_timing_pass_discards_the_numerics_beside_it(monkeypatch):
+    """The cycle budget runs out in the middle of a lane loop's timing pass: whatever the numerics computed beside it
+    is dropped, so the trap and its partial result (memory included) are those of the numerics never having run."""
+    from socsim.sim.lanes import overlap
+    text = program()
+    cycles = run(text, "fast")[1].cycles
+    cfg = load_config("wu2023", {"controller": {"max_cycles": cycles // 2}})
+    traps = {}
+    for enabled in (True, False):
+        monkeypatch.setattr(overlap, "ENABLED", enabled)
+        soc = Soc.from_config(cfg, timeline=True, engine="fast")
+        with pytest.raises(Trap) as info:
+            soc.run(isa.assemble(text, "lanes.s"), outputs=["total", "out"])
+        traps[enabled] = info.value
+        assert soc.engine.beside == int(enabled)
+    assert traps[True].kind is TrapKind.TIMEOUT and str(traps[True]) == str(traps[False])
+    assert_same_result(traps[False].partial, traps[True].partial, "the partial result of a timeout in lanes")
+    assert not traps[True].partial.outputs["total"].any()  # the loop's sums were never added

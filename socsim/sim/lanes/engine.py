@@ -84,10 +84,11 @@ class FastEngine(ReferenceEngine):
                 with overlap.switch_interval(overlap.SWITCH_INTERVAL_S):
                     issue, simulated, inner_replayed = yield from timing.run(ctrl, loop, trace, self.executions, memo,
                                                                              inner)
-            finally:
-                fault = beside.result()  # (after a trap of the timing pass: discarded, as nothing was computed)
+            except BaseException:
+                beside.wait()  # a trap of the timing pass: what the numerics computed is discarded, as if never run
+                raise
             together.issue = issue
-            together.finish(fault)
+            together.finish(beside.result())
         else:
             issue, simulated, inner_replayed = yield from timing.run(ctrl, loop, trace, self.executions, memo, inner)
             if together is not None:

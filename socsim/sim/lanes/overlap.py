@@ -50,6 +50,10 @@ class Beside:
         self.thread = threading.Thread(target=run, name="socsim-numerics", daemon=True)
         self.thread.start()
 
+    def wait(self) -> None:
+        """Wait for the computation to end (its value and error are left unread)."""
+        self.thread.join()
+
     def result(self) -> "Fault | None":
         self.thread.join()
         if self.error is not None:
