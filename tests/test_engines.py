@@ -89,6 +89,8 @@ def test_lenet_epoch_is_the_same(preset, mnist):
     runs = _epoch_on_both(load_graph(str(ROOT / "programs" / "lenet_wu2023.toml")), cfg, mnist, microbatch=micro)
     fast = runs["fast"][0]
     assert fast.soc.engine.replayed > 0, "the micro-batch loop's timing should have been replayed"
+    drifts = fast.soc.tiles[0].crossbar.time_dependent_reads
+    assert (fast.soc.engine.beside > 0) != drifts, "numerics run beside the timing where no read depends on time"
     _assert_same_epoch(runs, f"LeNet on {preset}")
 
 

@@ -195,3 +195,51 @@ band:
     assert_same_result(ref, fast, "lanes with an inner loop")
     assert_same_devices(ref_soc, fast_soc)
     assert fast_soc.engine.inner_replayed > 0
+
+
+def test_numerics_beside_the_timing_trap_as_one_after_the_other(monkeypatch):
+    """A lane's numerics fault (an inf read in iteration 3) traps the same whether the numerics ran beside the
+    timing pass or after it: the same trap, cycle and partial result, at the reference engine's pc and cycle."""
+    from socsim.sim.lanes import overlap
+    lines = program().splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith(".sym x dram"))
+    head, values = lines[at].split(" = ")
+    words = values.split(", ")
+    words[4 * 3 + 1] = "inf"
+    lines[at] = f"{head} = {', '.join(words)}"
+    text = "\n".join(lines)
+    traps, beside = {}, {}
+    for name, engine, enabled in (("reference", "reference", False), ("after", "fast", False),
+                                  ("beside", "fast", True)):
+        monkeypatch.setattr(overlap, "ENABLED", enabled)
+        soc = Soc.from_config(load_config("wu2023"), timeline=True, engine=engine)
+        soc.engine.strict = True
+        with pytest.raises(Trap) as info:
+            soc.run(isa.assemble(text, "lanes.s"))
+        traps[name], beside[name] = info.value, getattr(soc.engine, "beside", 0)
+    assert beside == {"reference": 0, "after": 0, "beside": 1}
+    assert traps["beside"].kind is TrapKind.NAN and "iteration 3" in str(traps["beside"])
+    assert str(traps["beside"]) == str(traps["after"])
+    assert_same_result(traps["after"].partial, traps["beside"].partial, "the partial result of a trap in lanes")
+    ref = traps["reference"]
+    assert (ref.kind, ref.pc, ref.cycle) == (traps["beside"].kind, traps["beside"].pc, traps["beside"].cycle)
+
+
+def test_a_timeout_in_the_timing_pass_discards_the_numerics_beside_it(monkeypatch):
+    """The cycle budget runs out in the middle of a lane loop's timing pass: whatever the numerics computed beside it
+    is dropped, so the trap and its partial result (memory included) are those of the numerics never having run."""
+    from socsim.sim.lanes import overlap
+    text = program()
+    cycles = run(text, "fast")[1].cycles
+    cfg = load_config("wu2023", {"controller": {"max_cycles": cycles // 2}})
+    traps = {}
+    for enabled in (True, False):
+        monkeypatch.setattr(overlap, "ENABLED", enabled)
+        soc = Soc.from_config(cfg, timeline=True, engine="fast")
+        with pytest.raises(Trap) as info:
+            soc.run(isa.assemble(text, "lanes.s"), outputs=["total", "out"])
+        traps[enabled] = info.value
+        assert soc.engine.beside == int(enabled)
+    assert traps[True].kind is TrapKind.TIMEOUT and str(traps[True]) == str(traps[False])
+    assert_same_result(traps[False].partial, traps[True].partial, "the partial result of a timeout in lanes")
+    assert not traps[True].partial.outputs["total"].any()  # the loop's sums were never added

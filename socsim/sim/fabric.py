@@ -27,6 +27,15 @@ class Fabric:
         self.port_free_at = [0] * cfg.sram.ports
         self.bus_busy_cycles = 0
 
+    def timing_state(self, now: int) -> tuple:
+        """When the bus and each SRAM port (in order of freeing) are next free, relative to cycle ``now`` (0: free)."""
+        return max(self.bus_free_at - now, 0), tuple(sorted(max(p - now, 0) for p in self.port_free_at))
+
+    def shift(self, cycles: int) -> None:
+        """Move every reservation ``cycles`` later."""
+        self.bus_free_at += cycles
+        self.port_free_at = [t + cycles for t in self.port_free_at]
+
     def reserve_port(self, start: int, cycles: int) -> int:
         """Reserve the SRAM port that frees first for ``cycles`` from no earlier than ``start``; returns the start."""
         free = self.port_free_at

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
-    import simpy
-
     from isa.program import Instruction, Program
     from socsim.config import SocConfig
+    from socsim.sim.clock import Clock
     from socsim.sim.digital import DigitalUnit
     from socsim.sim.dma import Dma
     from socsim.sim.fabric import Fabric
@@ -29,7 +28,7 @@ class Machine(Protocol):
     """The SoC's units, memories, clock, ledger and loaded program, as the controller sees them."""
 
     cfg: SocConfig
-    env: simpy.Environment
+    env: Clock
     ledger: Ledger
     scoreboard: Scoreboard
     memory: Memory

@@ -8,7 +8,6 @@ from typing import Callable, Collection, Iterator
 
 import numpy as np
 import pandas as pd
-import simpy
 
 from isa.encoding import decode_instruction, encode_code
 from isa.program import Instruction, IsaError, Program
@@ -18,6 +17,7 @@ from socsim.area import leakage_pj_per_cycle
 from socsim.config import MvmPricing, SocConfig
 from socsim.costs import action_prices, memory_prices
 from socsim.physics import make_crossbar
+from socsim.sim.clock import Clock
 from socsim.sim.controller import Controller
 from socsim.sim.digital import DigitalUnit
 from socsim.sim.dma import Dma
@@ -103,7 +103,7 @@ class Soc:
         return cls(cfg, timeline, timing_only, engine)
 
     def _setup_clock_and_ledger(self) -> None:
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.ledger = Ledger(self.cfg.energy,
                              {**action_prices(self.cfg),
                               **converter_prices(self.cfg.tiles, self.cfg.energy.adc_fom_fj)},
@@ -138,7 +138,7 @@ class Soc:
         """Set the clock of an idle SoC (resuming from a checkpoint); every unit must be idle."""
         if any(u.current or u.pending() for u in self.all_units()):
             raise RuntimeError("restore_time needs an idle SoC")
-        self.env._now = cycle  # SimPy keeps the clock here; no event is pending, so nothing else changes
+        self.env.set_time(cycle)
         self.fabric.bus_free_at = min(self.fabric.bus_free_at, cycle)
         self.fabric.port_free_at = [min(t, cycle) for t in self.fabric.port_free_at]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 import simpy
 
@@ -54,8 +54,33 @@ class Completion:
 
 
 def wait_for(env: simpy.Environment, completions: list[Completion]) -> simpy.Event:
-    """One event for several completions (the completion's own event when there is one)."""
-    return completions[0].event() if len(completions) == 1 else env.all_of([c.event() for c in completions])
+    """One event for several completions (the completion's own event when there is one; a condition over several
+    carries them as ``completions``, for :meth:`Unit.timing_state`)."""
+    if len(completions) == 1:
+        return completions[0].event()
+    event = env.all_of([c.event() for c in completions])
+    event.completions = completions  # type: ignore[attr-defined]
+    return event
+
+
+Name = Callable[["Job | None"], int]
+"""Names a job in a timing state (:meth:`Unit.timing_state`); raises :class:`Foreign` for one it cannot name."""
+
+
+class Foreign(Exception):
+    """A timing state holds something its namer cannot name (the state is then not compared)."""
+
+
+def waited(event: simpy.Event, name: Name) -> tuple:
+    """What ``event`` waits for, by the jobs' names: one completion, or a condition's completions and which of their
+    events SimPy has processed."""
+    completion = getattr(event, "completion", None)
+    if completion is not None:
+        return (name(completion.job),)
+    completions = getattr(event, "completions", None)
+    if completions is None:
+        raise Foreign
+    return tuple((name(c.job), c.event().processed) for c in completions)
 
 
 @dataclass(slots=True)
@@ -98,6 +123,10 @@ class Unit:
     """
 
     priority = 1
+    left = 0
+    """Bytes of the current job still to move over the bus (units that move data set it as they go)."""
+    stage = 0
+    """Which step of the current job it is at (units whose jobs have several)."""
     profile = None
     """A :class:`socsim.sim.profile.Profile` told every finished job and priced action (None: no profile)."""
     fixed_duration = True
@@ -170,6 +199,55 @@ class Unit:
             self.current = None
             self.waiting = None
             job.done.succeed()
+
+    def timing_state(self, now: int, name: Name, fill: int) -> tuple:
+        """Everything this unit's future timing depends on, relative to cycle ``now`` (the replayed timing,
+        socsim.sim.lanes.replay, compares these): its current job (by ``name``), since when, its progress and the late
+        producers it still waits for; what its worker waits on (nothing, new work, a ready queue head, producers); its
+        queue (each job's issue cycle not yet reached, unfinished producers, late producers, and for a streamed job
+        when it became ready, all times over ``fill`` cycles ago alike: a streamed job's longest first fetch); its last
+        job unless finished; whether the controller waits for room in its queue. Raises :class:`Foreign` for a job
+        ``name`` cannot name."""
+        w = self.waiting
+        if w is None:
+            kind: tuple = ()
+        elif w is self._wake:
+            kind = ("wake",)
+        elif w.triggered:
+            kind = ("queued",)
+        else:
+            kind = ("deps", waited(w, name))
+        cur = self.current
+
+        def ready(job: Job) -> int:
+            return max(job.ready_at() - now, -fill) if job.op.stream_edges is not None else 0
+        # a queued job starts at max(then, issued_at): an issue cycle already past is the same as now
+        queue = tuple((name(j), max(j.issued_at - now, 0), tuple(name(d.job) for d in j.deps if not d.triggered),
+                       tuple(name(d.job) for d in j.late if not d.triggered), ready(j)) for j in self.queue)
+        last = self.last_done
+        if cur is None:
+            running: tuple = (None, 0, 0, 0, ())
+        else:
+            running = (name(cur), self.started - now, self.left, self.stage,
+                       tuple(name(d.job) for d in cur.late if not d.triggered))
+        return (*running, kind, queue, name(last.job) if last is not None and not last.triggered else None,
+                self._room is not None)
+
+    def queued_wakeup(self) -> simpy.Event | None:
+        """The event that will resume the worker on a queue head whose producers are done (None: not so waiting)."""
+        w = self.waiting
+        return w if w is not None and w is not self._wake and w.triggered else None
+
+    def shift(self, cycles: int) -> list[Job]:
+        """Move the current job's start and the queued jobs' issue cycles ``cycles`` later; returns those jobs."""
+        jobs = []
+        if self.current is not None:
+            self.started += cycles
+            jobs.append(self.current)
+        for j in self.queue:
+            j.issued_at += cycles
+            jobs.append(j)
+        return jobs
 
     def finish(self, job: Job, start: int) -> int:
         """A fixed-duration job starting at ``start``: record its actions, return its end cycle."""

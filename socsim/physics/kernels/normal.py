@@ -89,7 +89,7 @@ def normal_at(seed, j, kn, wn, fn):  # pragma: no cover - compiled
         c += np.uint64(1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fill_normals(seed, out):  # pragma: no cover - compiled
     """out.ravel()[j] = normal_at(seed, j) for every j (any shape, float32 or float64)."""
     kn, wn, fn = ziggurat_tables()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Generator
 
 from isa.program import Instruction, Program
-from socsim.sim.lanes import timing
+from socsim.sim.lanes import overlap, timing
 from socsim.sim.lanes.claims import Claims, check, check_varying
 from socsim.sim.lanes.inner import InnerLoop, replayable
 from socsim.sim.lanes.loop import LaneLoop, lane_loops
-from socsim.sim.lanes.numerics import run_numerics
+from socsim.sim.lanes.numerics import InTurnPass, together_pass
 from socsim.sim.lanes.trace import ControlPass, LaneViolation
 from socsim.sim.reference import ReferenceEngine
 from socsim.sim.traps import Trap, TrapKind
@@ -40,6 +40,8 @@ class FastEngine(ReferenceEngine):
         """Iterations whose timing was replayed rather than simulated (all runs of this SoC)."""
         self.inner_replayed = 0
         """Inner-loop iterations (of simulated lane iterations) whose timing was replayed."""
+        self.beside = 0
+        """Lane-parallel loop executions whose numerics ran beside their timing pass (lanes/overlap.py)."""
         self.fallbacks: list[str] = []
         """Why each loop whose claim does not hold ran one instruction at a time, as on the reference engine (same
         numbers), for the rest of its program's run (every run of this SoC)."""
@@ -73,11 +75,29 @@ class FastEngine(ReferenceEngine):
                        soc.unit_states()) from None
         self.executions += 1
         memo = self.memo.setdefault(fingerprint, {})
-        issue, simulated, inner_replayed = yield from timing.run(ctrl, loop, trace, self.executions, memo, inner)
+        together = None if soc.timing_only else together_pass(ctrl, loop, trace, claims)
+        if together is not None and overlap.ENABLED and not any(
+                soc.tiles[t].crossbar.time_dependent_reads for t in trace.tile_reads):
+            self.beside += 1
+            beside = overlap.Beside(together.compute)
+            try:
+                with overlap.switch_interval(overlap.SWITCH_INTERVAL_S):
+                    issue, simulated, inner_replayed = yield from timing.run(ctrl, loop, trace, self.executions, memo,
+                                                                             inner)
+            except BaseException:
+                beside.wait()  # a trap of the timing pass: what the numerics computed is discarded, as if never run
+                raise
+            together.issue = issue
+            together.finish(beside.result())
+        else:
+            issue, simulated, inner_replayed = yield from timing.run(ctrl, loop, trace, self.executions, memo, inner)
+            if together is not None:
+                together.issue = issue
+                together.run()
+            elif not soc.timing_only:
+                InTurnPass(ctrl, loop, trace, issue).run()
         self.replayed += loop.count - simulated
         self.inner_replayed += inner_replayed
-        if not soc.timing_only:
-            run_numerics(ctrl, loop, trace, claims, issue)
         ctrl.regs[:] = trace.regs
         ctrl.agen[:] = trace.agen
         for t, block in trace.blocks.items():

@@ -17,6 +17,7 @@ engine's bit for bit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,16 +78,18 @@ class LaneOperands(TileOperands):
         per = run.trace.tile_reads[rec.tile]
         counters = (base + np.arange(self.lanes, dtype=np.uint64) * np.uint64(per)
                     + np.uint64(rec.read_index))
+        if run.issue is None:  # computed beside the timing pass: no read's result depends on its time
+            return np.full(self.lanes, np.nan), counters
         return run.issue[:, rec.index] / run.ctrl.soc.cfg.clock_hz, counters
 
     def program_time(self) -> float:  # pragma: no cover - programming is not allowed in lanes (trace.py)
         raise AssertionError("programming instructions do not run in lanes")
 
     def count_saturated(self, per_lane: np.ndarray) -> None:
-        ledger, mn = self.run.ctrl.soc.ledger, self.rec.ins.spec.mnemonic
+        mn = self.rec.ins.spec.mnemonic
         for tags, n in ((self.rec.tags_first, int(per_lane[0])), (self.rec.tags, int(per_lane[1:].sum()))):
             if n:
-                ledger.record(self.tile.name, Action.ADC_SATURATED, mn, *tags, n)
+                self.run.saturated.append((self.tile.name, Action.ADC_SATURATED, mn, *tags, n))
 
 
 TOGETHER_WORDS = 24 << 20
@@ -101,12 +104,12 @@ def together_words(loop: LaneLoop, trace: Trace, claims: Claims) -> int:
     return lanes * sum(s.size for s in loop.private) + (lanes - 1) * kept
 
 
-def run_numerics(ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray) -> None:
-    """The numerics of one execution of ``loop``, together or in turn (see the module docstring)."""
+def together_pass(ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims) -> "NumericsPass | None":
+    """The together pass of one execution of ``loop`` (its issue cycles still to set), or None when its lane storage
+    would exceed :data:`TOGETHER_WORDS` (the lanes then run in turn)."""
     if together_words(loop, trace, claims) > TOGETHER_WORDS:
-        InTurnPass(ctrl, loop, trace, issue).run()
-    else:
-        NumericsPass(ctrl, loop, trace, claims, issue).run()
+        return None
+    return NumericsPass(ctrl, loop, trace, claims, None)
 
 
 class TurnOperands(TileOperands):
@@ -174,6 +177,16 @@ class InTurnPass:
             ctrl.soc.tiles[t].crossbar.stream.reads += self.loop.count * per
 
 
+@dataclass(frozen=True)
+class Fault:
+    """What the numerics of a record found wrong in a lane (a trap once the timing pass has given its cycle)."""
+
+    rec: UnitRecord
+    kind: TrapKind
+    detail: str
+    lane: int
+
+
 def _trap(ctrl: "Controller", issue: np.ndarray, rec: UnitRecord, kind: TrapKind, detail: str, lane: int) -> Trap:
     return Trap(kind, detail, rec.pc, rec.ins.text(), int(issue[lane, rec.index]), ctrl.soc.unit_states())
 
@@ -181,12 +194,15 @@ def _trap(ctrl: "Controller", issue: np.ndarray, rec: UnitRecord, kind: TrapKind
 class NumericsPass:
     """Runs each instruction of one lane-parallel loop execution over all its lanes (see the module docstring)."""
 
-    def __init__(self, ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray):
+    def __init__(self, ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray | None):
         self.ctrl, self.loop, self.trace, self.claims, self.issue = ctrl, loop, trace, claims, issue
-        """``issue`` (lanes, unit records): the cycle each lane issued each unit instruction."""
+        """``issue`` (lanes, unit records): the cycle each lane issued each unit instruction (None until the timing
+        pass has run, when :meth:`compute` runs beside it)."""
         self.lanes = loop.count
         self.arrays = ctrl.soc.memory.arrays
         self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
+        self.saturated: list[tuple] = []
+        """Ledger rows of converter saturations, recorded by :meth:`finish`."""
         self.read_base = {t: np.uint64(ctrl.soc.tiles[t].crossbar.stream.reads) for t in trace.tile_reads}
         self.store = []
         for sym, exposed in zip(loop.private, claims.exposed):
@@ -196,6 +212,12 @@ class NumericsPass:
             self.store.append(lanes_copy)
 
     def run(self) -> None:
+        fault = self.compute()
+        self.finish(fault)
+
+    def compute(self) -> Fault | None:
+        """Every instruction over all lanes, into lane storage and kept terms only (memory and the ledger are left
+        to :meth:`finish`, so this may run beside the timing pass, with ``issue`` None); the first fault, if any."""
         ctrl = self.ctrl
         for rec, classes in zip(self.trace.units, self.claims.operands):
             if rec.op.numerics is None:
@@ -204,9 +226,21 @@ class NumericsPass:
             try:
                 rec.op.numerics(c)
             except (ValueError, IndexError) as exc:
-                raise _trap(ctrl, self.issue, rec, TrapKind.BAD_OPERAND, str(exc), 0) from None
+                return Fault(rec, TrapKind.BAD_OPERAND, str(exc), 0)
             if ctrl.trap_on_nan and not rec.op.only_moves:
-                self.check_finite(rec, c)
+                fault = self.check_finite(rec, c)
+                if fault is not None:
+                    return fault
+        return None
+
+    def finish(self, fault: Fault | None) -> None:
+        """After :meth:`compute` (and the timing pass, which set ``issue``): record the converter saturations, then
+        trap on ``fault``, or add the reductions and write the lanes' words back to memory."""
+        ctrl = self.ctrl
+        for row in self.saturated:
+            ctrl.soc.ledger.record(*row)
+        if fault is not None:
+            raise _trap(ctrl, self.issue, fault.rec, fault.kind, fault.detail, fault.lane)
         for lane in range(self.lanes):  # reductions: lane by lane in iteration order, instructions in program order
             for dst, apply, term in self.deferred:
                 apply(dst, term[lane:lane + 1])
@@ -216,8 +250,8 @@ class NumericsPass:
         for t, per in self.trace.tile_reads.items():
             ctrl.soc.tiles[t].crossbar.stream.reads += self.lanes * per
 
-    def check_finite(self, rec: UnitRecord, c: LaneOperands) -> None:
-        """Trap if a word the instruction wrote holds NaN or inf in some lane (as the controller checks)."""
+    def check_finite(self, rec: UnitRecord, c: LaneOperands) -> Fault | None:
+        """The fault if a word the instruction wrote holds NaN or inf in some lane (as the controller checks)."""
         for name, _, written in rec.op.access:
             o = c.classes[name]
             if written and o.kind == PRIVATE:
@@ -229,5 +263,6 @@ class NumericsPass:
                 else:
                     lane = first_nonfinite(self.store[o.symbol], o.offset, rec.mem[name][2])
                 if lane >= 0:
-                    raise _trap(self.ctrl, self.issue, rec, TrapKind.NAN, f"operand {name} holds NaN or inf after "
-                                f"{rec.ins.spec.mnemonic} in iteration {lane} of {self.loop.describe()}", lane)
+                    return Fault(rec, TrapKind.NAN, f"operand {name} holds NaN or inf after {rec.ins.spec.mnemonic} "
+                                 f"in iteration {lane} of {self.loop.describe()}", lane)
+        return None

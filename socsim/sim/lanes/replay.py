@@ -29,15 +29,12 @@ import numpy as np
 
 from socsim.sim.joblog import Segment
 from socsim.sim.lanes.trace import UnitRecord
+from socsim.sim.unit import Foreign
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
     from socsim.sim.machine import Machine
     from socsim.sim.unit import Job
-
-
-class _Foreign(Exception):
-    """The state holds something the snapshot cannot name."""
 
 
 def snapshot(soc: "Machine", ctrl: "Controller", execution: int, here: int, first: int) -> tuple | None:
@@ -48,67 +45,30 @@ def snapshot(soc: "Machine", ctrl: "Controller", execution: int, here: int, firs
     env = soc.env
     now = env.now
 
-    def ident(job: "Job | None") -> int:
+    def name(job: "Job | None") -> int:
         o = job.origin if job is not None else None
         if o is None or o[0] != execution or o[1] < first:
-            raise _Foreign
+            raise Foreign
         return here - o[1]
 
-    def waited(event) -> tuple:
-        completion = getattr(event, "completion", None)
-        if completion is not None:
-            return (ident(completion.job),)
-        members = getattr(event, "_events", None)
-        if members is None:
-            raise _Foreign
-        return tuple((ident(m.completion.job), m.processed) for m in members)
-
     fill = -(-soc.cfg.tiles.rows // soc.cfg.tiles.stream_words_per_cycle)  # a streamed job's longest first fetch
-
-    def ready(job: "Job") -> int:
-        """When a queued job became ready, relative to now; all times over a first fetch ago are alike."""
-        return max(job.ready_at() - now, -fill) if job.op.stream_edges is not None else 0
-
     try:
-        queued: dict[int, int] = {}
-        units = []
-        for i, u in enumerate(soc.all_units()):
-            w = u.waiting
-            if w is None:
-                kind: tuple = ()
-            elif w is u._wake:
-                kind = ("wake",)
-            elif w.triggered:
-                kind = ("queued",)
-                queued[id(w)] = i
-            else:
-                kind = ("deps", waited(w))
-            cur = u.current
-            # a queued job starts at max(then, issued_at): an issue cycle already past is the same as now
-            queue = tuple((ident(j), max(j.issued_at - now, 0), tuple(ident(d.job) for d in j.deps if not d.triggered),
-                           tuple(ident(d.job) for d in j.late if not d.triggered), ready(j))
-                          for j in u.queue)
-            last = u.last_done
-            late = tuple(ident(d.job) for d in cur.late if not d.triggered) if cur is not None else ()
-            units.append((ident(cur) if cur is not None else None, u.started - now if cur is not None else 0,
-                          getattr(u, "left", 0) if cur is not None else 0, getattr(u, "stage", 0) if cur is not None
-                          else 0, late, kind, queue,
-                          ident(last.job) if last is not None and not last.triggered else None, u._room is not None))
+        units = soc.all_units()
+        state = tuple(u.timing_state(now, name, fill) for u in units)
+        queued = {id(w): i for i, w in enumerate(u.queued_wakeup() for u in units) if w is not None}
         events = []
-        for t, prio, _eid, ev in sorted(env._queue, key=lambda e: (e[0], e[1], e[2])):
+        for t, prio, _order, ev in env.pending():
             if id(ev) in queued:
                 events.append((t - now, prio, "unit", queued[id(ev)]))
             else:
                 completion = getattr(ev, "completion", None)
                 if completion is None:
                     return None
-                events.append((t - now, prio, "done", ident(completion.job)))
-        board = tuple(ident(e.job) for e in soc.scoreboard.live())
-    except _Foreign:
+                events.append((t - now, prio, "done", name(completion.job)))
+        board = tuple(name(e.job) for e in soc.scoreboard.live())
+    except Foreign:
         return None
-    f = soc.fabric
-    fabric = (max(f.bus_free_at - now, 0), tuple(sorted(max(p - now, 0) for p in f.port_free_at)))
-    return ctrl.lag, ctrl.layer, ctrl.phase, fabric, tuple(units), tuple(events), board
+    return ctrl.lag, ctrl.layer, ctrl.phase, soc.fabric.timing_state(now), state, tuple(events), board
 
 
 @dataclass
@@ -202,26 +162,19 @@ def shift(soc: "Machine", cycles: int, positions: int, units: dict[int, UnitReco
           execution: int) -> None:
     """Move the whole timing state ``cycles`` later and its jobs ``positions`` stream positions on."""
     env = soc.env
-    env._now += cycles
-    env._queue[:] = [(t + cycles, prio, eid, ev) for t, prio, eid, ev in env._queue]  # a uniform shift keeps the heap
+    env.shift(cycles)
     jobs: dict[int, "Job"] = {}
     for u in soc.all_units():
-        if u.current is not None:
-            u.started += cycles
-            jobs[id(u.current)] = u.current
-        for j in u.queue:
-            j.issued_at += cycles
-            jobs[id(j)] = j
-    for _, _, _, ev in env._queue:
+        for job in u.shift(cycles):
+            jobs[id(job)] = job
+    for _, _, _, ev in env.pending():
         completion = getattr(ev, "completion", None)
         if completion is not None:
             jobs[id(completion.job)] = completion.job
     board = soc.scoreboard.live()
     for e in board:
         jobs[id(e.job)] = e.job
-    f = soc.fabric
-    f.bus_free_at += cycles
-    f.port_free_at = [t + cycles for t in f.port_free_at]
+    soc.fabric.shift(cycles)
     moved: set[int] = set()
     for job in jobs.values():
         g = job.origin[1] + positions

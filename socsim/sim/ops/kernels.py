@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gather(src, pattern, dst):  # pragma: no cover - compiled
     """dst[l, i] = src[l, pattern[i]] for every lane l (src and dst: (L, words) float32, any strides)."""
     for lane in range(dst.shape[0]):
@@ -18,7 +18,7 @@ def gather(src, pattern, dst):  # pragma: no cover - compiled
             dst[lane, i] = src[lane, pattern[i]]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def scatter(src, pattern, dst):  # pragma: no cover - compiled
     """dst[l, pattern[i]] = src[l, i] for every lane l, i in increasing order (a repeated word keeps the last)."""
     for lane in range(dst.shape[0]):
@@ -26,7 +26,7 @@ def scatter(src, pattern, dst):  # pragma: no cover - compiled
             dst[lane, pattern[i]] = src[lane, i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def scatter_add(dst, pattern, src):  # pragma: no cover - compiled
     """dst[l, pattern[i]] += src[l, i] for every lane l, i in increasing order (as ``np.add.at`` on one lane).
 
@@ -37,7 +37,7 @@ def scatter_add(dst, pattern, src):  # pragma: no cover - compiled
             dst[lane, pattern[i]] += src[lane, i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def first_nonfinite(rows, start, size):  # pragma: no cover - compiled
     """The first row r with a NaN or inf among rows[r, start:start + size] (-1: none). rows: (L, N) float32,
     C-contiguous (a lane store, or one row of memory): the scan vectorises."""
@@ -52,7 +52,7 @@ def first_nonfinite(rows, start, size):  # pragma: no cover - compiled
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def maxpool_back(src, gout, dst, planes, h, w, k, s, oh, ow):  # pragma: no cover - compiled
     """Max-pool backward over lanes: each k x k window's gradient goes to its first maximum of ``src`` (a NaN
     counts as the maximum, as ``np.argmax``); dst = 0 + the contributions of window offset 0, then 1, ...
