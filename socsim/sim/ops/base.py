@@ -135,8 +135,9 @@ ControlFn = Callable[[ControlState, tuple, int], int]
 class Op:
     """One operation: its ISA spec and the simulator's handler parts (only those its kind uses)."""
 
-    spec: OpSpec
-    exec: Exec
+    spec: OpSpec = None  # type: ignore[assignment]
+    """The instruction's row of the ISA table (the op table attaches it: socsim.sim.ops.OPS)."""
+    exec: Exec = Exec.UNIT
     control: ControlFn | None = None
     """CONTROL ops: the operation itself, on the controller's state."""
     waits: Callable[[Any, Any, int], Any] | None = None
@@ -169,10 +170,41 @@ class Op:
     only_moves: bool = False
     """Its outputs are words of its inputs, immediates or constants, so it cannot make NaN or inf from finite
     inputs: the NaN check (``controller.trap_on_nan``) skips it and traps at the arithmetic that made them."""
+    reads_array: bool = False
+    """Tile ops that read the array: each takes one read number of its tile for its random draws."""
+    own_buffer: bool = False
+    """Tile ops whose memory operands must lie in their own tile's buffer."""
+    needs_weights: bool = False
+    """Tile ops that multiply by the array's weights: they trap on a tile no ``tcfg`` configured or no ``wv`` /
+    ``pulse`` programmed."""
+    transposed: bool = False
+    """Tile ops that read the array transposed (need ``tiles.transposed_mvm``)."""
+    configures_block: bool = False
+    """``tcfg``: sets its tile's active block at issue (socsim.sim.ops.tile.configure)."""
+    programs: bool = False
+    """Tile ops that write the devices (the tile then holds weights)."""
+    lane_shared: bool = False
+    """Changes state every later instruction shares (devices, a block's full scale, hyperparameters): never in a
+    lane-parallel loop."""
+    configures_stream: Callable[[dict, tuple, list], str] | None = None
+    """Sets part of its tile's stream state at issue: (the tile's streams, instruction arguments, address-generator
+    levels) -> which part ("IN", "OUT" or "EPI")."""
+    reads_agen: bool = False
+    """Reads the address generator's levels other than through a SPAN operand (``tpat``)."""
+    lane_fixed: tuple[str, ...] = ()
+    """Register fields whose register must hold one value in every lane of a lane-parallel loop (adamw's step)."""
+    relocate: Callable[[tuple, list, list], Any] | None = None
+    """ALU ops: how the destination's dependence on the loop's entry registers follows from the sources'
+    (socsim.sim.lanes.relocate: (arguments, source shadows, source values) -> shadow)."""
 
     @property
     def mnemonic(self) -> str:
         return self.spec.mnemonic
+
+    @property
+    def streamed(self) -> bool:
+        """Streams its operands through the tile's own address generators (``mvms``)."""
+        return self.stream_edges is not None
 
     @cached_property
     def access(self) -> tuple[tuple[str, bool, bool], ...]:

@@ -9,11 +9,10 @@ float32 words (exact up to 2^24 per bin). Each lane computes from its own operan
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
 
-from socsim.sim.ops.base import F32, Operands, Work, add_into
+from socsim.sim.ops.base import F32, Op, Operands, add_into
 
 
 def _bins(v: dict) -> tuple[int, float, float]:
@@ -58,9 +57,12 @@ def _steps(bins: int) -> int:
     return max(1, math.ceil(math.log2(max(bins, 2))))
 
 
-HISTOGRAM: dict[str, tuple[Callable[[Operands], None], Callable[[dict], Work]]] = {
-    "vhist": (_vhist, lambda v: (v["n"] * _steps(v["bins"]) + v["n"], 0, 0)),
-    "vpctl": (_vpctl, lambda v: (2 * v["bins"], 1, 1)),
+_INTO_DST = frozenset({"dst"})
+
+HISTOGRAM: dict[str, Op] = {
+    "vhist": Op(numerics=_vhist, work=lambda v: (v["n"] * _steps(v["bins"]) + v["n"], 0, 0),
+                reducible=lambda v, same: _INTO_DST),
+    "vpctl": Op(numerics=_vpctl, work=lambda v: (2 * v["bins"], 1, 1)),
 }
-"""mnemonic -> (numerics over lanes, work: vhist a binary search and an increment per value; vpctl a running sum
+"""mnemonic -> its op (numerics over lanes, work: vhist a binary search and an increment per value; vpctl a running sum
 and a compare per bin, the edge's power as one special function)."""
