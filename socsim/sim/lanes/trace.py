@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from isa.program import Instruction
-from isa.spec import Phase, Space, Unit
+from isa.spec import Kind, Phase, Space, Unit
 from socsim.sim.issue import Problem, Start, check_buffer, check_tile, check_weights, place, values_of
 from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.memory import Region
 from socsim.sim.operands import Resolved
 from socsim.sim.ops import Block, Exec, Op, block_values, configure, stream_env
-from socsim.sim.ops.base import ControlState
+from socsim.sim.ops.base import CONSTANT, ControlState, Shadow
 from socsim.sim.traps import TrapKind
 
 if TYPE_CHECKING:
@@ -123,8 +123,16 @@ class Trace:
         """The unit record at each record position."""
         return {rec.pos: rec for rec in self.units}
 
+    known_fingerprint: tuple | None = None
+    """The fingerprint, once computed (or carried over from the recorded iteration this one relocates)."""
+
     def fingerprint(self) -> tuple:
         """What the timing of an iteration depends on: every record's pc and its lane-invariant operands."""
+        if self.known_fingerprint is None:
+            self.known_fingerprint = self._fingerprint()
+        return self.known_fingerprint
+
+    def _fingerprint(self) -> tuple:
         out = []
         for kind, pc, a, b in self.records:
             if kind == UNIT:
@@ -133,6 +141,22 @@ class Trace:
             else:
                 out.append((kind, pc, a, b))
         return tuple(out)
+
+
+def check_registers(loop: LaneLoop, final: list[Any], entry: list[int], exposed: set[int]) -> None:
+    """The loop counter counts the iterations by one, and every register an iteration reads before it sets it
+    (``exposed``) is what the iteration leaves for the next one: ``final`` holds the registers every lane leaves,
+    ``entry`` those the loop starts from."""
+    lanes = loop.count
+    counter = np.asarray(final[loop.reg])
+    if not np.array_equal(np.broadcast_to(counter, (lanes,)), entry[loop.reg] + 1 + np.arange(lanes)):
+        raise LaneViolation(loop.end, f"{loop.describe()}: x{loop.reg} must count the iterations by one")
+    for r in exposed - {loop.reg, 0}:
+        now = final[r]
+        left = now[:lanes - 1] if isinstance(now, np.ndarray) else now
+        if not np.all(left == entry[r]):
+            raise LaneViolation(loop.end, f"{loop.describe()}: x{r} is read before the iteration sets it and the "
+                                          "iteration changes it, so each iteration depends on the one before")
 
 
 class _Regs(list):
@@ -197,6 +221,16 @@ class ControlPass(ControlState):
         """pc -> the record index it was last run at."""
         self.open: dict[tuple[int, int], list[int]] = {}
         self.inner: list[tuple[int, ...]] = []
+        self.shadows = [Shadow({r: 1}) if r else CONSTANT for r in range(len(regs))]
+        """How each register depends on the registers the iteration starts from (socsim.sim.lanes.relocate)."""
+        self.constraints: list[Shadow] = []
+        """Shadows that must not move for the recorded iteration to hold: branches' compared differences."""
+        self.moves: list[tuple[int, str, Shadow]] = []
+        """(unit record, operand, shadow of its base register) of every operand addressed through a register."""
+        self.relocatable = True
+        """False when an instruction reads registers in a way the shadows do not follow."""
+        self.weighted: set[int] = set()
+        """Tiles whose instructions needed weights (programmed and configured)."""
 
     # ControlState --------------------------------------------------------------------------------------
     def set_reg(self, rd: int, value) -> None:
@@ -260,6 +294,7 @@ class ControlPass(ControlState):
             self.entered[pc] = len(self.records)
             op = soc.ops[pc]
             if op.exec is Exec.CONTROL:
+                self.follow(op, ins)
                 pc = op.control(self, ins.args, pc)
             elif op.exec is Exec.UNIT:
                 self.unit(ins, op, pc)
@@ -290,6 +325,8 @@ class ControlPass(ControlState):
                 check_tile(op, ins.args, soc.cfg)
                 check_weights(op, ins.args, tile in self.blocks or soc.tiles[tile].configured,
                               soc.tiles[tile].programmed)
+                if op.needs_weights:
+                    self.weighted.add(tile)
                 env, streams_now = self.tile_state(op, ins.args, tile)
                 if op.reads_array:
                     read_index = self.tile_reads.get(tile, 0)
@@ -303,6 +340,9 @@ class ControlPass(ControlState):
                     raise LaneViolation(pc, f"{op.mnemonic} at pc {pc}: its {name} register differs between "
                                             "iterations")
             mem = place(p, self.regs, soc.memory, values, lo, lows)
+            for m in p.mems:
+                if m.ref.reg and not self.shadows[m.ref.reg].constant:
+                    self.moves.append((len(self.units), m.name, self.shadows[m.ref.reg]))
             varying = False
             for name, (space, start, _) in mem.items():
                 if isinstance(start, np.ndarray):
@@ -320,6 +360,19 @@ class ControlPass(ControlState):
                          self.tags_first if not self.marked else self.tags, self.tags, self.marked)
         self.units.append(rec)
         self.records.append((UNIT, pc, rec, 0))
+
+    def follow(self, op: Op, ins: Instruction) -> None:
+        """Follow a controller instruction's registers in the shadows (before it runs: it may overwrite a source)."""
+        if op.relocate is None:
+            if any(f.kind is Kind.REG for f in ins.spec.fields):
+                self.relocatable = False
+            return
+        rd, shadow = op.relocate(ins.args, self.shadows, self.regs)
+        if rd < 0:
+            if not shadow.constant:
+                self.constraints.append(shadow)
+        elif rd:
+            self.shadows[rd] = shadow
 
     def tile_state(self, op: Op, args: tuple, tile: int) -> tuple[dict[str, int], dict[str, tuple] | None]:
         """A tile instruction's effect on its tile's block and stream state as the iteration sees them, and the sizes
@@ -360,17 +413,9 @@ class ControlPass(ControlState):
     def check_exposed(self) -> None:
         """Registers, address-generator levels and tile blocks an iteration uses before setting them must be
         what it leaves for the next one (the loop counter: one more), else iterations depend on each other."""
-        loop, lanes = self.loop, self.loop.count
-        end = self.loop.end
-        counter = np.asarray(list.__getitem__(self.regs, loop.reg))
-        if not np.array_equal(np.broadcast_to(counter, (lanes,)), self.v0 + 1 + np.arange(lanes)):
-            raise LaneViolation(end, f"{loop.describe()}: x{loop.reg} must count the iterations by one")
-        for r in self.regs.exposed - {loop.reg, 0}:
-            now = list.__getitem__(self.regs, r)
-            left = now[:lanes - 1] if isinstance(now, np.ndarray) else now
-            if not np.all(left == self.entry_regs[r]):
-                raise LaneViolation(end, f"{loop.describe()}: x{r} is read before the iteration sets it and the "
-                                         "iteration changes it, so each iteration depends on the one before")
+        loop = self.loop
+        end = loop.end
+        check_registers(loop, list(self.regs), self.entry_regs, self.regs.exposed)
         for level in self.agen_used_exposed:
             if self.agen[level] != self.entry_agen[level]:
                 raise LaneViolation(end, f"{loop.describe()}: address-generator level {level} is used before the "
