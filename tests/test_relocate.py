@@ -80,3 +80,30 @@ def test_a_shadow_moves_linearly_and_refuses_unknown_dependence():
     delta[5], delta[20] = 32, 1
     assert a.plus(b).shift(delta) == 64 and a.plus(b, -1).shift(delta) == 0 and a.scaled(4).shift(delta) == 128
     assert a.unknown(b).shift(delta) is None and a.unknown().shift([0] * 32) == 0
+
+
+def test_only_what_the_program_did_wrong_traps_a_bug_propagates(monkeypatch):
+    """A numerics function's BadOperand is a trap (TrapKind.BAD_OPERAND); any other exception is a bug of the
+    simulator and propagates as itself, on both engines."""
+    from dataclasses import replace
+
+    from isa.program import BadOperand
+    from socsim.sim import Trap, TrapKind
+    from socsim.sim.ops import OPS
+
+    def raising(exc: Exception):
+        def numerics(c):
+            raise exc
+        return numerics
+
+    text = program("    add x4, x4, x5")
+    for exc, expected in ((BadOperand("operand out of its range"), Trap), (ValueError("a bug"), ValueError),
+                          (IndexError("a bug"), IndexError)):
+        monkeypatch.setitem(OPS, "mm", replace(OPS["mm"], numerics=raising(exc)))
+        for engine in ("reference", "fast"):
+            soc = Soc.from_config(load_config("ideal"), engine=engine)
+            with pytest.raises(expected) as info:
+                soc.run(isa.assemble(text, "relocate.s"))
+            assert type(info.value) is expected
+            if expected is Trap:
+                assert info.value.kind is TrapKind.BAD_OPERAND and "operand out of its range" in info.value.detail

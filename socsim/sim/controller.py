@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generator, Protocol
 import numpy as np
 import simpy
 
-from isa.program import Instruction
+from isa.program import BadOperand, Instruction
 from isa.spec import Hyper, Phase, Unit, WaitUnit
 from socsim.actions import Action
 from socsim.sim.finite import nonfinite_operand
@@ -311,7 +311,7 @@ class Controller:
                             (soc.env.now + self.lag) / soc.cfg.clock_hz)
             try:
                 op.numerics(c)  # floating-point errors are ignored for the whole run (Soc.run): NaN traps below
-            except (ValueError, IndexError) as exc:
+            except BadOperand as exc:  # what the program did wrong; anything else is a bug and propagates
                 raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
             report = c.report
             if self.trap_on_nan and not op.only_moves:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from isa.program import BadOperand
 from isa.spec import Hyper
 from socsim.geometry import window_out
 from socsim.sim.ops.base import F32, Op, Operands, TimingOnly, Work, add_into
@@ -30,7 +31,7 @@ def pool_out(v: dict) -> int:
 def _check_pool(v: dict) -> None:
     h, w, k, s = v["h"], v["w"], v["k"], v["s"]
     if k < 1 or s < 1 or k > h or k > w:
-        raise ValueError(f"a {k} x {k} pooling window with stride {s} does not fit planes of {h} x {w}")
+        raise BadOperand(f"a {k} x {k} pooling window with stride {s} does not fit planes of {h} x {w}")
 
 
 def _window_views(c: Operands) -> tuple[list[np.ndarray], int, int]:
@@ -92,7 +93,7 @@ def _sxent(c: Operands) -> None:
     p = e / e.sum(axis=-1, keepdims=True)
     labels = c.a("labels").astype(np.int64)
     if labels.min(initial=0) < 0 or labels.max(initial=0) >= classes:
-        raise ValueError(f"a label is outside 0 .. {classes - 1}")
+        raise BadOperand(f"a label is outside 0 .. {classes - 1}")
     lane, row = np.meshgrid(np.arange(c.lanes), np.arange(n), indexing="ij")
     p[lane, row, labels] -= F32(1.0)
     c.put("dst", (p / F32(n)).reshape(c.lanes, -1))
@@ -142,7 +143,7 @@ def _xferp(c: Operands) -> None:
 def _adamw(c: Operands) -> None:
     step = c.regs[c.v["step"]]
     if step < 1:
-        raise ValueError(f"adamw step register x{c.v['step']} holds {step}; steps count from 1")
+        raise BadOperand(f"adamw step register x{c.v['step']} holds {step}; steps count from 1")
     b1, b2 = c.h(Hyper.BETA1), c.h(Hyper.BETA2)
     g, m, v = c.a("grad"), c.a("m"), c.a("v")
     m[...] = b1 * m + (F32(1) - b1) * g
@@ -178,7 +179,7 @@ def scale_operand(c: Operands, name: str) -> np.ndarray:
     v = c.a(name)[:, :1]
     if not (np.isfinite(v).all() and (v > 0).all()):
         unset = f"; {UNSET_SCALE}" if (v == 0).any() else ""
-        raise ValueError(f"operand {name} = {float(v.min())}: expected a finite scale > 0{unset}")
+        raise BadOperand(f"operand {name} = {float(v.min())}: expected a finite scale > 0{unset}")
     return v
 
 
@@ -204,10 +205,10 @@ def _r4q(c: Operands) -> None:
     """Radix-4 FP4 codes of ``src`` with the per-tensor power-of-two scale of ``amax`` (docs/isa.md, ``r4q``)."""
     exps, phase = c.v["exps"], c.v["phase"]
     if not 1 <= exps <= 8:
-        raise ValueError(f"r4q: exps = {exps}; a radix-4 format has 1 .. 8 nonzero magnitudes")
+        raise BadOperand(f"r4q: exps = {exps}; a radix-4 format has 1 .. 8 nonzero magnitudes")
     amax = c.a("amax")[:, 0].astype(np.float64)
     if not np.isfinite(amax).all() or (amax < 0).any():
-        raise ValueError(f"r4q: the scale statistic amax[0] = {amax[~np.isfinite(amax) | (amax < 0)][0]!r} must be "
+        raise BadOperand(f"r4q: the scale statistic amax[0] = {amax[~np.isfinite(amax) | (amax < 0)][0]!r} must be "
                          "finite and >= 0")
     mant, e = np.frexp(amax)                      # amax = mant 2^e, mant in [0.5, 1)
     e = np.where(mant == 0.5, e - 1, e)           # e0: the smallest e with 2^e >= amax

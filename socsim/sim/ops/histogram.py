@@ -12,13 +12,14 @@ import math
 
 import numpy as np
 
+from isa.program import BadOperand
 from socsim.sim.ops.base import F32, Op, Operands, add_into
 
 
 def _bins(v: dict) -> tuple[int, float, float]:
     bins, lo, hi = int(v["bins"]), float(v["lo"]), float(v["hi"])
     if bins < 1 or not (math.isfinite(lo) and math.isfinite(hi)) or not 0.0 < lo < hi:
-        raise ValueError(f"a histogram of {bins} bins over [{lo}, {hi}]: needs bins >= 1 and 0 < lo < hi")
+        raise BadOperand(f"a histogram of {bins} bins over [{lo}, {hi}]: needs bins >= 1 and 0 < lo < hi")
     return bins, lo, hi
 
 
@@ -46,7 +47,7 @@ def _vpctl(c: Operands) -> None:
     bins, lo, hi = _bins(c.v)
     q = float(c.v["q"])
     if not 0.0 <= q <= 1.0:
-        raise ValueError(f"vpctl: q = {q} is outside [0, 1]")
+        raise BadOperand(f"vpctl: q = {q} is outside [0, 1]")
     h = c.a("hist").astype(np.float64)
     reached = np.cumsum(h, axis=1) >= q * h.sum(axis=1, keepdims=True)
     c.put("dst", upper_edge(np.argmax(reached, axis=1), bins, lo, hi).astype(F32)[:, None])

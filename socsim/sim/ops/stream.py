@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from isa.program import BadOperand
 from isa.spec import Space, TileStream
 from socsim.actions import Action
 from socsim.sim.ops.base import F32, Op
@@ -50,7 +51,7 @@ def _mvms(c: "TileOperands") -> None:
     v = c.v
     n, rows, cols = v["n"], v["ROWS"], v["COLS"]
     if v["IN_PATTERN"] != n * rows or v["OUT_PATTERN"] != n * cols:
-        raise ValueError(f"mvms: the tile's input pattern has {v['IN_PATTERN']} words and its output pattern "
+        raise BadOperand(f"mvms: the tile's input pattern has {v['IN_PATTERN']} words and its output pattern "
                          f"{v['OUT_PATTERN']}; n x ROWS = {n * rows} and n x COLS = {n * cols} expected")
     lanes, streams = c.lanes, c.streams
     x = quantize_by(c.a("src")[:, streams["src"]], scale_operand(c, "scale"), v["IN_BITS"]).reshape(lanes, n, rows)
