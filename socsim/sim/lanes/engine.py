@@ -50,7 +50,7 @@ class FastEngine(ReferenceEngine):
     def load(self, program: Program, code: list[Instruction | None]) -> None:
         self.loops = lane_loops(program, code)
         self.claims.clear()
-        self.traces.clear()
+        self.traces.load(program)
 
     def run_loop(self, ctrl: "Controller", loop: LaneLoop) -> Generator:
         """Run ``loop`` as lanes; returns the pc after it, or -1 when its claim does not hold (nothing was run: the

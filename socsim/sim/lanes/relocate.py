@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from isa.program import Program
 from isa.spec import Space
 from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.lanes.trace import UNIT, ControlPass, LaneViolation, Trace, UnitRecord, check_registers
@@ -130,19 +131,31 @@ def _moved(value: Any, shift: int) -> Any:
     return wrap(value + shift)
 
 
+PROGRAMS_KEPT = 8
+"""The programs whose recordings an SoC keeps (a training session alternates train, calibrate and evaluate)."""
+
+
 class ControlTraces:
-    """The control passes of a program's lane-parallel loops, recorded and relocated (one per loop and entry state:
-    address-generator levels and ledger tags)."""
+    """The control passes of the lane-parallel loops of the programs an SoC runs, recorded and relocated (one per
+    program, loop and entry state: address-generator levels and ledger tags)."""
 
     def __init__(self) -> None:
+        self.programs: list[tuple[Program, dict[tuple, Recorded]]] = []
+        """The recordings of each program loaded, the most recent last."""
         self.recorded: dict[tuple, Recorded] = {}
+        """The recordings of the program loaded now."""
         self.relocated = 0
         """Executions that re-used a recorded iteration."""
         self.passes = 0
         """Executions that ran the control pass."""
 
-    def clear(self) -> None:
-        self.recorded.clear()
+    def load(self, program: Program) -> None:
+        """Use ``program``'s recordings (kept from an earlier run of the same program object on this SoC: the same
+        code and symbols)."""
+        known = next((i for i, (p, _) in enumerate(self.programs) if p is program), None)
+        entry = self.programs.pop(known) if known is not None else (program, {})
+        self.programs = [*self.programs[-(PROGRAMS_KEPT - 1):], entry]
+        self.recorded = entry[1]
 
     def run(self, ctrl: "Controller", loop: LaneLoop) -> Trace:
         """One iteration of ``loop`` from the controller's state now, as :class:`ControlPass` records it (raises its
