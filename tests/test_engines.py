@@ -89,6 +89,7 @@ def test_lenet_epoch_is_the_same(preset, mnist):
     runs = _epoch_on_both(load_graph(str(ROOT / "programs" / "lenet_wu2023.toml")), cfg, mnist, microbatch=micro)
     fast = runs["fast"][0]
     assert fast.soc.engine.replayed > 0, "the micro-batch loop's timing should have been replayed"
+    assert fast.soc.engine.traces.relocated > 0, "the next batches should have relocated the first's control pass"
     _assert_same_epoch(runs, f"LeNet on {preset}")
 
 
