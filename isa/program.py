@@ -15,6 +15,13 @@ TBUF_STRIDE = 1 << 16
 SPACE_NAMES = {"dram": Space.DRAM, "sram": Space.SRAM, "acc": Space.ACC}
 
 
+class BadOperand(ValueError):
+    """An instruction's operand holds a value the instruction does not accept (a label outside the classes, a scale
+    of 0, a pooling window larger than its planes, ...): what the program did wrong. The simulator traps on it
+    (``TrapKind.BAD_OPERAND``); it is raised by the instructions' numerics and by the physics models they call, and
+    any other exception there is a bug of the simulator, which propagates with its traceback."""
+
+
 class IsaError(ValueError):
     """A malformed program; the message starts with ``file:line:col`` when a source position is known."""
 

@@ -91,6 +91,7 @@ def test_lenet_epoch_is_the_same(preset, mnist):
     assert fast.soc.engine.replayed > 0, "the micro-batch loop's timing should have been replayed"
     drifts = fast.soc.tiles[0].crossbar.time_dependent_reads
     assert (fast.soc.engine.beside > 0) != drifts, "numerics run beside the timing where no read depends on time"
+    assert fast.soc.engine.traces.relocated > 0, "the next batches should have relocated the first's control pass"
     _assert_same_epoch(runs, f"LeNet on {preset}")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from isa.program import BadOperand
 from socsim.physics.adc import Adc, make_adc
 from socsim.physics.dac import Dac
 from socsim.physics.draws import Site, Stream, draw_seeds
@@ -147,7 +148,7 @@ class PairArray(Crossbar):
 
     def set_full_scale(self, r0: int, c0: int, fs_ua: float) -> float:
         if not np.isfinite(fs_ua) or fs_ua < 0:
-            raise ValueError(f"full-scale current {fs_ua} uA: expected a finite value >= 0")
+            raise BadOperand(f"full-scale current {fs_ua} uA: expected a finite value >= 0")
         self._check_block(r0, c0, 1, 1)
         value = self.params.adc.settable_full_scale(float(fs_ua))
         self.full_scale[r0, c0] = value

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from isa.program import BadOperand
 from socsim.physics.flat import DacFlat, Flat
 from socsim.physics.kernels.io_kernels import extract_digits, quantize_codes, quantize_rows
 
@@ -70,7 +71,7 @@ def radix4_digits(codes: np.ndarray, n_exp: int, per_pulse: int) -> np.ndarray:
     ok = ~nz | ((j >= 0) & (j < n_exp) & (np.ldexp(1.0, 2 * np.clip(j, 0, 62)) == mag))
     if not ok.all():
         bad = codes[~ok].ravel()[0]
-        raise ValueError(f"radix-4 DAC: input code {bad!r} is not 0 or a signed power of 4 below 4^{n_exp} "
+        raise BadOperand(f"radix-4 DAC: input code {bad!r} is not 0 or a signed power of 4 below 4^{n_exp} "
                          "(quantise the inputs with r4q)")
     v = j + offset
     out = np.zeros((n_p, *codes.shape), np.float32)
@@ -126,7 +127,7 @@ class Dac:
         if in_bits in self._trains:
             return self._trains[in_bits]
         if in_bits < 0 or in_bits > 16:
-            raise ValueError(f"in_bits = {in_bits} is outside 0..16 (0 = analog input)")
+            raise BadOperand(f"in_bits = {in_bits} is outside 0..16 (0 = analog input)")
         if in_bits == 0:
             tr = PulseTrain(0, 1, np.ones(1, np.float32), self.v_read / self.analog_fs, 1.0, 0, 0, False,
                             self.analog_fs)
@@ -138,7 +139,7 @@ class Dac:
         m, lv = self.bits_per_pulse, self.levels
         if self.sign_split or self.sign_magnitude:
             if in_bits < 2:
-                raise ValueError("sign_split and sign_magnitude inputs need in_bits >= 2 (one sign bit + magnitude)")
+                raise BadOperand("sign_split and sign_magnitude inputs need in_bits >= 2 (one sign bit + magnitude)")
             n_p = -(-(in_bits - 1) // m)
             lo, hi, signed_top = 0 if self.sign_split else -(2 ** (in_bits - 1) - 1), 2 ** (in_bits - 1) - 1, False
         else:
@@ -168,7 +169,7 @@ class Dac:
     def _radix4_train(self, in_bits: int) -> tuple[PulseTrain, np.ndarray]:
         n_exp, per = radix4_exponents(in_bits), self.radix4_exps
         if n_exp < 1:
-            raise ValueError(f"radix-4 inputs need in_bits >= 2 (got {in_bits})")
+            raise BadOperand(f"radix-4 inputs need in_bits >= 2 (got {in_bits})")
         n_p = -(-n_exp // per)
         top = 4 ** (n_exp - 1)
         weights = (4.0 ** (per * (np.arange(n_p) - (n_p - 1)))).astype(np.float32)

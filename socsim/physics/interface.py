@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from isa.program import BadOperand
 from socsim.physics import state as _state
 from socsim.physics.draws import Stream
 
@@ -170,7 +171,7 @@ class Crossbar(ABC):
         bit lines of a pair read digitally, every pulse of a shift-and-add converter, both trains of a sign-split
         input), at the block's full scale; and each lane's conversions outside the range (L,) int64. The same
         read as :meth:`mvm_lanes` (conversions, noise, counter). ValueError for a model without a converter."""
-        raise ValueError(f"{type(self).__name__} has no converter to read (array model {self.params.model!r})")
+        raise BadOperand(f"{type(self).__name__} has no converter to read (array model {self.params.model!r})")
 
     def set_full_scale(self, r0: int, c0: int, fs_ua: float) -> float:
         """Set the full-scale current (uA) of the forward converter for the block whose first weight is (r0, c0)
@@ -179,7 +180,7 @@ class Crossbar(ABC):
         full scale). A model without a converter ignores the setting (returns 0.0). ValueError if ``fs_ua`` is
         negative or not finite."""
         if not np.isfinite(fs_ua) or fs_ua < 0:
-            raise ValueError(f"full-scale current {fs_ua} uA: expected a finite value >= 0")
+            raise BadOperand(f"full-scale current {fs_ua} uA: expected a finite value >= 0")
         return 0.0
 
     def mvm(self, x: np.ndarray, r0: int, c0: int, nc: int, in_bits: int, t_s: float) -> np.ndarray:

@@ -14,24 +14,20 @@ from typing import TYPE_CHECKING, Any, Generator, Protocol
 import numpy as np
 import simpy
 
-from isa.program import TBUF_STRIDE, Instruction
-from isa.spec import Hyper, Phase, Space, Unit, WaitUnit
+from isa.program import BadOperand, Instruction
+from isa.spec import Hyper, Phase, Unit, WaitUnit
 from socsim.actions import Action
 from socsim.sim.finite import nonfinite_operand
-from socsim.sim.operands import Plan, Resolved, resolve
+from socsim.sim.issue import Problem, check_buffer, check_tile, check_weights, resolve
+from socsim.sim.operands import Plan, Resolved
 from socsim.sim.ops import (
-    CONFIGURES_STREAMS,
-    NEEDS_WEIGHTS,
-    OWN_BUFFER,
     PATTERN_LEVELS,
-    PROGRAMS,
     Exec,
     Op,
     TileOperands,
     TimingOnly,
     block_values,
     configure,
-    configure_stream,
     stream_env,
 )
 from socsim.sim.timing_only import nominal_report
@@ -262,66 +258,31 @@ class Controller:
     # unit instructions ------------------------------------------------------------------------------------
     def resolve(self, p: Plan, env: dict[str, int], pattern=None, offsets: bool = True, streams=None) -> Resolved:
         try:
-            ops = resolve(p, self.regs, self.soc.memory, env, pattern, offsets, streams)
-        except ZeroDivisionError:  # an operand size is undefined, e.g. pooling with stride 0
-            raise self.trap(TrapKind.BAD_OPERAND, "operand sizes are undefined for these field values "
-                                                  "(division by zero)", self.soc.code[self.pc]) from None
-        if isinstance(ops, str):
-            raise self.trap(TrapKind.OUT_OF_RANGE, ops, self.soc.code[self.pc])
-        return ops
+            return resolve(p, self.regs, self.soc.memory, env, pattern, offsets, streams)
+        except Problem as problem:
+            raise self.trap(problem.kind, problem.detail, self.soc.code[self.pc]) from None
 
-    def tile_problem(self, ins: Instruction) -> str:
-        """What is wrong with the tile a CIM instruction names ("" if nothing)."""
+    def tile_of(self, ins: Instruction, op: Op) -> "Tile":
+        """The tile a CIM instruction names, checked; ``tcfg`` sets its block here, at issue, ``tpat`` and ``tepi``
+        its stream state."""
         soc = self.soc
-        t = ins.args[0]
-        if t >= len(soc.tiles):
-            return f"tile {t} does not exist (tiles.count = {len(soc.tiles)})"
-        mnemonic = ins.spec.mnemonic
-        if mnemonic == "mvmt" and not soc.cfg.tiles.transposed_mvm:
-            return "this configuration has no transposed read (tiles.transposed_mvm = false)"
-        return ""
-
-    def weights_problem(self, ins: Instruction, configured: bool | None = None) -> str:
-        """What keeps an MVM from multiplying by its tile's weights ("" if nothing): no ``tcfg`` set the block, or no
-        ``wv`` / ``pulse`` wrote the devices; ``configured`` overrides the first (a lane-parallel loop's own
-        ``tcfg``)."""
-        mnemonic = ins.spec.mnemonic
-        if mnemonic in NEEDS_WEIGHTS:
-            t = ins.args[0]
-            tile = self.soc.tiles[t]
-            if not (tile.configured if configured is None else configured):
-                return f"{mnemonic} on tile {t}, which no tcfg has configured (its block is unset)"
-            if not tile.programmed:
-                return f"{mnemonic} on tile {t}, which holds no weights (no wv or pulse has programmed it)"
-        return ""
-
-    def tile_of(self, ins: Instruction) -> "Tile":
-        """The tile a CIM instruction names; ``tcfg`` sets its block here, at issue."""
-        soc = self.soc
-        problem = self.tile_problem(ins)
-        if problem:
-            raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, problem, ins)
-        tile = soc.tiles[ins.args[0]]
-        mnemonic = ins.spec.mnemonic
-        if mnemonic == "tcfg":
-            block = configure(soc.cfg.tiles, ins.args)
+        args = ins.args
+        try:
+            check_tile(op, args, soc.cfg)
+        except Problem as problem:
+            raise self.trap(problem.kind, problem.detail, ins) from None
+        tile = soc.tiles[args[0]]
+        if op.configures_block:
+            block = configure(soc.cfg.tiles, args)
             if isinstance(block, str):
                 raise self.trap(TrapKind.OUT_OF_RANGE, block, ins)
             tile.block = block
             tile.configured = True
-        elif mnemonic in PROGRAMS:
+        elif op.programs:
             tile.programmed = True
-        elif mnemonic in CONFIGURES_STREAMS:
-            configure_stream(tile.streams, ins.args, self.agen, mnemonic)
+        elif op.configures_stream is not None:
+            op.configures_stream(tile.streams, args, self.agen)
         return tile
-
-    def check_tile_buffer(self, ins: Instruction, ops: Resolved) -> None:
-        """An MVM reads and writes its own tile's buffer only."""
-        if ins.spec.mnemonic in OWN_BUFFER:
-            t = ins.args[0]
-            for name, (space, start, _) in ops.mem.items():
-                if space is not Space.TBUF or start // TBUF_STRIDE != t:
-                    raise self.trap(TrapKind.OUT_OF_RANGE, f"operand {name} must be in tile {t}'s buffer tb{t}", ins)
 
     def issue(self, ins: Instruction, op: Op, pc: int) -> Generator:
         """Resolve operands, run the numerics (functional-first), then hand the job to its unit."""
@@ -329,17 +290,18 @@ class Controller:
         numerics = not soc.timing_only or op.timing_only is TimingOnly.EXECUTE
         tile = None
         if ins.spec.unit is Unit.TILE:
-            tile = self.tile_of(ins)
+            tile = self.tile_of(ins, op)
             p = soc.plans[pc]
-            if p.streamed:
+            if op.streamed:
                 ops = self.resolve(p, {**block_values(tile.block), **stream_env(tile.streams)}, offsets=numerics,
                                    streams=tile.streams)
             else:
                 ops = self.resolve(p, block_values(tile.block))
-            self.check_tile_buffer(ins, ops)
-            problem = self.weights_problem(ins)
-            if problem:
-                raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, problem, ins)
+            try:
+                check_buffer(op, ins.args[0], ops.mem)
+                check_weights(op, ins.args, tile.configured, tile.programmed)
+            except Problem as problem:
+                raise self.trap(problem.kind, problem.detail, ins) from None
         else:
             pattern = tuple(self.agen) if soc.plans[pc].patterned else None
             ops = self.resolve(soc.plans[pc], {}, pattern, offsets=numerics)
@@ -349,7 +311,7 @@ class Controller:
                             (soc.env.now + self.lag) / soc.cfg.clock_hz)
             try:
                 op.numerics(c)  # floating-point errors are ignored for the whole run (Soc.run): NaN traps below
-            except (ValueError, IndexError) as exc:
+            except BadOperand as exc:  # what the program did wrong; anything else is a bug and propagates
                 raise self.trap(TrapKind.BAD_OPERAND, str(exc), ins) from None
             report = c.report
             if self.trap_on_nan and not op.only_moves:

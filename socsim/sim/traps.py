@@ -15,6 +15,8 @@ class TrapKind(enum.Enum):
     DEADLOCK = "deadlock"
     NAN = "NaN or inf produced"
     BAD_OPERAND = "bad operand value"
+    """An operand value the instruction does not accept: its numerics (or the physics they call) raised
+    ``isa.program.BadOperand``, or its operand sizes are undefined; any other exception there is a simulator bug."""
     TIMEOUT = "cycle limit reached"
     LANES = "lane-parallel loop claim violated"
     WALL_CLOCK = "time limit reached"

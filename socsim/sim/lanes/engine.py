@@ -10,7 +10,8 @@ from socsim.sim.lanes.claims import Claims, check, check_varying
 from socsim.sim.lanes.inner import InnerLoop, replayable
 from socsim.sim.lanes.loop import LaneLoop, lane_loops
 from socsim.sim.lanes.numerics import InTurnPass, together_pass
-from socsim.sim.lanes.trace import ControlPass, LaneViolation
+from socsim.sim.lanes.relocate import ControlTraces
+from socsim.sim.lanes.trace import LaneViolation
 from socsim.sim.reference import ReferenceEngine
 from socsim.sim.traps import Trap, TrapKind
 
@@ -42,6 +43,8 @@ class FastEngine(ReferenceEngine):
         """Inner-loop iterations (of simulated lane iterations) whose timing was replayed."""
         self.beside = 0
         """Lane-parallel loop executions whose numerics ran beside their timing pass (lanes/overlap.py)."""
+        self.traces = ControlTraces()
+        """The loops' control passes, recorded and relocated from one execution to the next."""
         self.fallbacks: list[str] = []
         """Why each loop whose claim does not hold ran one instruction at a time, as on the reference engine (same
         numbers), for the rest of its program's run (every run of this SoC)."""
@@ -49,13 +52,14 @@ class FastEngine(ReferenceEngine):
     def load(self, program: Program, code: list[Instruction | None]) -> None:
         self.loops = lane_loops(program, code)
         self.claims.clear()
+        self.traces.load(program)
 
     def run_loop(self, ctrl: "Controller", loop: LaneLoop) -> Generator:
         """Run ``loop`` as lanes; returns the pc after it, or -1 when its claim does not hold (nothing was run: the
         controller then runs it one instruction at a time, and :attr:`fallbacks` says why)."""
         soc = self.soc
         try:
-            trace = ControlPass(ctrl, loop).run()
+            trace = self.traces.run(ctrl, loop)
             check_varying(trace, loop)
             fingerprint = trace.fingerprint()
             known = self.claims.get(fingerprint)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from isa.program import BadOperand
 from socsim.actions import Action
 from socsim.sim.finite import nonfinite_operand
 from socsim.sim.lanes.claims import PRIVATE, REDUCED, Claims, Operand
@@ -166,7 +167,7 @@ class InTurnPass:
                 c = TurnOperands(self, rec, lane)
                 try:
                     rec.op.numerics(c)
-                except (ValueError, IndexError) as exc:
+                except BadOperand as exc:
                     raise _trap(ctrl, self.issue, rec, TrapKind.BAD_OPERAND, str(exc), lane) from None
                 if check and not rec.op.only_moves:
                     name = nonfinite_operand(self.arrays, rec.op.access, c.mem, rec.span, rec.pattern, rec.streams)
@@ -225,7 +226,7 @@ class NumericsPass:
             c = LaneOperands(self, rec, classes)
             try:
                 rec.op.numerics(c)
-            except (ValueError, IndexError) as exc:
+            except BadOperand as exc:
                 return Fault(rec, TrapKind.BAD_OPERAND, str(exc), 0)
             if ctrl.trap_on_nan and not rec.op.only_moves:
                 fault = self.check_finite(rec, c)

@@ -15,33 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from isa.program import TBUF_STRIDE, Instruction
-from isa.spec import Phase, Space, Unit
+from isa.program import Instruction
+from isa.spec import Kind, Phase, Space, Unit
+from socsim.sim.issue import Problem, Start, check_buffer, check_tile, check_weights, place, values_of
 from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.memory import Region
-from socsim.sim.operands import Resolved, operand_size, pattern_values, stream_values
-from socsim.sim.ops import (
-    CONFIGURES_STREAMS,
-    OWN_BUFFER,
-    READS,
-    SHARED_STATE,
-    Block,
-    Exec,
-    Op,
-    block_values,
-    configure,
-    configure_stream,
-    stream_env,
-)
-from socsim.sim.ops.base import ControlState
-from socsim.sim.ops.stream import STREAM_NAMES
+from socsim.sim.operands import Resolved
+from socsim.sim.ops import Block, Exec, Op, block_values, configure, stream_env
+from socsim.sim.ops.base import CONSTANT, ControlState, Shadow
+from socsim.sim.traps import TrapKind
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
 
 SCALAR, CLOSE, MARK, UNIT = range(4)
 """Record kinds: a controller instruction of fixed cycles, the closing branch, a ``mark``, a unit instruction."""
-"""Tile instructions that draw from the tile's read counter."""
 
 
 class LaneViolation(Exception):
@@ -50,10 +38,6 @@ class LaneViolation(Exception):
     def __init__(self, pc: int, detail: str):
         super().__init__(detail)
         self.pc, self.detail = pc, detail
-
-
-Start = int | np.ndarray
-"""An operand's first word: the same in every lane, or one per lane."""
 
 
 @dataclass(slots=True, eq=False)
@@ -139,8 +123,16 @@ class Trace:
         """The unit record at each record position."""
         return {rec.pos: rec for rec in self.units}
 
+    known_fingerprint: tuple | None = None
+    """The fingerprint, once computed (or carried over from the recorded iteration this one relocates)."""
+
     def fingerprint(self) -> tuple:
         """What the timing of an iteration depends on: every record's pc and its lane-invariant operands."""
+        if self.known_fingerprint is None:
+            self.known_fingerprint = self._fingerprint()
+        return self.known_fingerprint
+
+    def _fingerprint(self) -> tuple:
         out = []
         for kind, pc, a, b in self.records:
             if kind == UNIT:
@@ -149,6 +141,22 @@ class Trace:
             else:
                 out.append((kind, pc, a, b))
         return tuple(out)
+
+
+def check_registers(loop: LaneLoop, final: list[Any], entry: list[int], exposed: set[int]) -> None:
+    """The loop counter counts the iterations by one, and every register an iteration reads before it sets it
+    (``exposed``) is what the iteration leaves for the next one: ``final`` holds the registers every lane leaves,
+    ``entry`` those the loop starts from."""
+    lanes = loop.count
+    counter = np.asarray(final[loop.reg])
+    if not np.array_equal(np.broadcast_to(counter, (lanes,)), entry[loop.reg] + 1 + np.arange(lanes)):
+        raise LaneViolation(loop.end, f"{loop.describe()}: x{loop.reg} must count the iterations by one")
+    for r in exposed - {loop.reg, 0}:
+        now = final[r]
+        left = now[:lanes - 1] if isinstance(now, np.ndarray) else now
+        if not np.all(left == entry[r]):
+            raise LaneViolation(loop.end, f"{loop.describe()}: x{r} is read before the iteration sets it and the "
+                                          "iteration changes it, so each iteration depends on the one before")
 
 
 class _Regs(list):
@@ -213,6 +221,16 @@ class ControlPass(ControlState):
         """pc -> the record index it was last run at."""
         self.open: dict[tuple[int, int], list[int]] = {}
         self.inner: list[tuple[int, ...]] = []
+        self.shadows = [Shadow({r: 1}) if r else CONSTANT for r in range(len(regs))]
+        """How each register depends on the registers the iteration starts from (socsim.sim.lanes.relocate)."""
+        self.constraints: list[Shadow] = []
+        """Shadows that must not move for the recorded iteration to hold: branches' compared differences."""
+        self.moves: list[tuple[int, str, Shadow]] = []
+        """(unit record, operand, shadow of its base register) of every operand addressed through a register."""
+        self.relocatable = True
+        """False when an instruction reads registers in a way the shadows do not follow."""
+        self.weighted: set[int] = set()
+        """Tiles whose instructions needed weights (programmed and configured)."""
 
     # ControlState --------------------------------------------------------------------------------------
     def set_reg(self, rd: int, value) -> None:
@@ -276,6 +294,7 @@ class ControlPass(ControlState):
             self.entered[pc] = len(self.records)
             op = soc.ops[pc]
             if op.exec is Exec.CONTROL:
+                self.follow(op, ins)
                 pc = op.control(self, ins.args, pc)
             elif op.exec is Exec.UNIT:
                 self.unit(ins, op, pc)
@@ -292,91 +311,98 @@ class ControlPass(ControlState):
                      self.inner)
 
     def unit(self, ins: Instruction, op: Op, pc: int) -> None:
-        mn = ins.spec.mnemonic
-        if mn in SHARED_STATE or mn == "hp":
-            raise LaneViolation(pc, f"{mn} at pc {pc} changes state every iteration shares (devices, a block's "
-                                    f"full scale or hyperparameters); it cannot run in {self.loop.describe()}")
+        if op.lane_shared:
+            raise LaneViolation(pc, f"{op.mnemonic} at pc {pc} changes state every iteration shares (devices, a "
+                                    f"block's full scale or hyperparameters); it cannot run in {self.loop.describe()}")
         soc = self.soc
         p = soc.plans[pc]
         tile, read_index = -1, -1
-        env: dict[str, int] = {}
-        if ins.spec.unit is Unit.TILE:
-            tile = ins.args[0]
-            problem = self.ctrl.tile_problem(ins) or self.ctrl.weights_problem(
-                ins, tile in self.blocks or soc.tiles[tile].configured)
-            if problem:
-                raise LaneViolation(pc, problem)
-            if mn == "tcfg":
-                block = configure(soc.cfg.tiles, ins.args)
-                if isinstance(block, str):
-                    raise LaneViolation(pc, block)
-                self.blocks[tile] = block
-            elif tile not in self.blocks:  # the block set before the loop: every iteration must leave it so
-                self.entry_blocks.setdefault(tile, soc.tiles[tile].block)
-            env = block_values(self.blocks.get(tile, soc.tiles[tile].block))
-            if mn in CONFIGURES_STREAMS or p.streamed:
-                if tile not in self.streams:
-                    self.entry_streams[tile] = dict(soc.tiles[tile].streams)
-                    self.streams[tile] = dict(soc.tiles[tile].streams)
-                    self.streams_set[tile] = set()
-                if mn in CONFIGURES_STREAMS:
-                    if mn == "tpat":
-                        self.agen_exposed_use()
-                    before = dict(self.streams[tile])
-                    configure_stream(self.streams[tile], ins.args, self.agen, mn)
-                    self.streams_set[tile] |= {k for k, v in self.streams[tile].items() if v != before[k]} | (
-                        {"EPI"} if mn == "tepi" else {STREAM_NAMES[ins.args[1]]})
-                else:
-                    exposed = self.streams_exposed.setdefault(tile, set())
-                    exposed.update(set(self.streams[tile]) - self.streams_set[tile])
-                    env = {**env, **stream_env(self.streams[tile])}
-            if mn in READS:
-                read_index = self.tile_reads.get(tile, 0)
-                self.tile_reads[tile] = read_index + 1
-        values: dict[str, Any] = {**env, **p.scalars}
-        lo, offsets = 0, None
-        if p.patterned:
-            self.agen_exposed_use()
-            lo, offsets = pattern_values(tuple(self.agen), values, not soc.timing_only)
-        lows: dict[str, int] = {}
-        streams: dict[str, np.ndarray] | None = None
-        if p.streamed:
-            lows, stream_offs = stream_values(self.streams[tile], values, not soc.timing_only)
-            streams = None if soc.timing_only else {m.name: stream_offs[m.stream] for m in p.mems if m.stream}
-        if "step" in values and mn == "adamw" and isinstance(self.regs[values["step"]], np.ndarray):
-            raise LaneViolation(pc, f"adamw at pc {pc}: its step register differs between iterations")
-        mem: dict[str, tuple[Space, Start, int]] = {}
-        varying = False
-        for m in p.mems:
-            try:
-                size = operand_size(m, values)
-            except ZeroDivisionError:
-                raise LaneViolation(pc, "operand sizes are undefined for these field values (division by zero)") \
-                    from None
-            start: Start = m.ref.offset + (self.regs[m.ref.reg] if m.ref.reg else 0)
-            if m.span:
-                start = start + lo
-            elif m.stream:
-                start = start + lows[m.stream]
-            problem = (soc.memory.check_lanes(m.ref.space, start, size) if isinstance(start, np.ndarray)
-                       else soc.memory.check(m.ref.space, start, size))
-            if problem:
-                raise LaneViolation(pc, f"operand {m.name}: {problem}")
-            if isinstance(start, np.ndarray):
-                varying = True
-                if m.ref.space is Space.TBUF:
-                    raise LaneViolation(pc, f"operand {m.name} addresses a tile buffer by a register that differs "
-                                            "between iterations")
-            mem[m.name] = (m.ref.space, start, size)
-        if mn in OWN_BUFFER:
+        try:
+            env: dict[str, int] = {}
+            streams_now = None
+            if ins.spec.unit is Unit.TILE:
+                tile = ins.args[0]
+                check_tile(op, ins.args, soc.cfg)
+                check_weights(op, ins.args, tile in self.blocks or soc.tiles[tile].configured,
+                              soc.tiles[tile].programmed)
+                if op.needs_weights:
+                    self.weighted.add(tile)
+                env, streams_now = self.tile_state(op, ins.args, tile)
+                if op.reads_array:
+                    read_index = self.tile_reads.get(tile, 0)
+                    self.tile_reads[tile] = read_index + 1
+            if p.patterned:
+                self.agen_exposed_use()
+            values, lo, offsets, lows, stream_offs = values_of(p, env, tuple(self.agen) if p.patterned else None,
+                                                               streams_now, not soc.timing_only)
+            for name in op.lane_fixed:
+                if isinstance(self.regs[values[name]], np.ndarray):
+                    raise LaneViolation(pc, f"{op.mnemonic} at pc {pc}: its {name} register differs between "
+                                            "iterations")
+            mem = place(p, self.regs, soc.memory, values, lo, lows)
+            for m in p.mems:
+                if m.ref.reg and not self.shadows[m.ref.reg].constant:
+                    self.moves.append((len(self.units), m.name, self.shadows[m.ref.reg]))
+            varying = False
             for name, (space, start, _) in mem.items():
-                if space is not Space.TBUF or start // TBUF_STRIDE != tile:
-                    raise LaneViolation(pc, f"operand {name} must be in tile {tile}'s buffer tb{tile}")
+                if isinstance(start, np.ndarray):
+                    varying = True
+                    if space is Space.TBUF:
+                        raise LaneViolation(pc, f"operand {name} addresses a tile buffer by a register that "
+                                                "differs between iterations")
+            check_buffer(op, tile, mem)
+        except Problem as problem:
+            raise LaneViolation(pc, problem.detail) from None
+        streams = (None if streams_now is None or soc.timing_only
+                   else {m.name: stream_offs[m.stream] for m in p.mems if m.stream})
         rec = UnitRecord(len(self.units), len(self.records), pc, ins, op, values, mem, varying, offsets, p.span, tile,
                          streams, read_index,
                          self.tags_first if not self.marked else self.tags, self.tags, self.marked)
         self.units.append(rec)
         self.records.append((UNIT, pc, rec, 0))
+
+    def follow(self, op: Op, ins: Instruction) -> None:
+        """Follow a controller instruction's registers in the shadows (before it runs: it may overwrite a source)."""
+        if op.relocate is None:
+            if any(f.kind is Kind.REG for f in ins.spec.fields):
+                self.relocatable = False
+            return
+        rd, shadow = op.relocate(ins.args, self.shadows, self.regs)
+        if rd < 0:
+            if not shadow.constant:
+                self.constraints.append(shadow)
+        elif rd:
+            self.shadows[rd] = shadow
+
+    def tile_state(self, op: Op, args: tuple, tile: int) -> tuple[dict[str, int], dict[str, tuple] | None]:
+        """A tile instruction's effect on its tile's block and stream state as the iteration sees them, and the sizes
+        (ROWS, COLS, ...) and stream patterns it is issued with (None: it streams nothing)."""
+        soc = self.soc
+        if op.configures_block:
+            block = configure(soc.cfg.tiles, args)
+            if isinstance(block, str):
+                raise Problem(TrapKind.OUT_OF_RANGE, block)
+            self.blocks[tile] = block
+        elif tile not in self.blocks:  # the block set before the loop: every iteration must leave it so
+            self.entry_blocks.setdefault(tile, soc.tiles[tile].block)
+        env = block_values(self.blocks.get(tile, soc.tiles[tile].block))
+        if op.configures_stream is None and not op.streamed:
+            return env, None
+        if tile not in self.streams:
+            self.entry_streams[tile] = dict(soc.tiles[tile].streams)
+            self.streams[tile] = dict(soc.tiles[tile].streams)
+            self.streams_set[tile] = set()
+        streams = self.streams[tile]
+        if op.configures_stream is not None:
+            if op.reads_agen:
+                self.agen_exposed_use()
+            before = dict(streams)
+            key = op.configures_stream(streams, args, self.agen)
+            self.streams_set[tile] |= {k for k, v in streams.items() if v != before[k]} | {key}
+            return env, None
+        exposed = self.streams_exposed.setdefault(tile, set())
+        exposed.update(set(streams) - self.streams_set[tile])
+        return {**env, **stream_env(streams)}, streams
 
     def agen_exposed_use(self) -> None:
         """A gather/scatter reads every address-generator level: levels the iteration has not set must come back
@@ -387,17 +413,9 @@ class ControlPass(ControlState):
     def check_exposed(self) -> None:
         """Registers, address-generator levels and tile blocks an iteration uses before setting them must be
         what it leaves for the next one (the loop counter: one more), else iterations depend on each other."""
-        loop, lanes = self.loop, self.loop.count
-        end = self.loop.end
-        counter = np.asarray(list.__getitem__(self.regs, loop.reg))
-        if not np.array_equal(np.broadcast_to(counter, (lanes,)), self.v0 + 1 + np.arange(lanes)):
-            raise LaneViolation(end, f"{loop.describe()}: x{loop.reg} must count the iterations by one")
-        for r in self.regs.exposed - {loop.reg, 0}:
-            now = list.__getitem__(self.regs, r)
-            left = now[:lanes - 1] if isinstance(now, np.ndarray) else now
-            if not np.all(left == self.entry_regs[r]):
-                raise LaneViolation(end, f"{loop.describe()}: x{r} is read before the iteration sets it and the "
-                                         "iteration changes it, so each iteration depends on the one before")
+        loop = self.loop
+        end = loop.end
+        check_registers(loop, list(self.regs), self.entry_regs, self.regs.exposed)
         for level in self.agen_used_exposed:
             if self.agen[level] != self.entry_agen[level]:
                 raise LaneViolation(end, f"{loop.describe()}: address-generator level {level} is used before the "

@@ -122,6 +122,55 @@ class ControlState:
         raise NotImplementedError
 
 
+class Shadow:
+    """How a register's value depends on the registers a lane-parallel loop's iteration starts from: the value is
+    its recorded one plus ``sum(coefs[r] * (entry[r] - recorded entry[r]))`` (mod 2^64) while no register of
+    ``opaque`` changed; registers ``opaque`` names reach the value through operations that are not linear (and, or,
+    compare, a product of two registers). socsim.sim.lanes.relocate re-uses a recorded iteration through these."""
+
+    __slots__ = ("coefs", "opaque")
+
+    def __init__(self, coefs: dict[int, int] | None = None, opaque: frozenset[int] = frozenset()):
+        self.coefs = {r: c for r, c in (coefs or {}).items() if c}
+        self.opaque = opaque
+
+    @property
+    def constant(self) -> bool:
+        return not self.coefs and not self.opaque
+
+    def plus(self, other: "Shadow", scale: int = 1) -> "Shadow":
+        """The shadow of this value plus ``scale`` times ``other``."""
+        coefs = dict(self.coefs)
+        for r, c in other.coefs.items():
+            coefs[r] = coefs.get(r, 0) + scale * c
+        return Shadow(coefs, self.opaque | other.opaque)
+
+    def scaled(self, k: int) -> "Shadow":
+        return Shadow({r: c * k for r, c in self.coefs.items()}, self.opaque)
+
+    def unknown(self, *others: "Shadow") -> "Shadow":
+        """The shadow of a value computed from these by an operation that is not linear."""
+        regs = set(self.coefs) | self.opaque
+        for o in others:
+            regs |= set(o.coefs) | o.opaque
+        return Shadow(None, frozenset(regs))
+
+    def shift(self, delta: list[int]) -> int | None:
+        """How much the value moves when the entry registers move by ``delta`` (None: it may change otherwise)."""
+        for r in self.opaque:
+            if delta[r]:
+                return None
+        return sum(c * delta[r] for r, c in self.coefs.items())
+
+
+CONSTANT = Shadow()
+
+Relocate = Callable[[tuple, list, list], tuple[int, Shadow]]
+"""A controller op's part in relocating a recorded iteration: (arguments, register shadows, register values) ->
+(the register it writes and that register's new shadow) or (-1, a shadow that must not move: a branch's compared
+difference)."""
+
+
 def no_operands(*_: object) -> frozenset[str]:
     """The default of :attr:`Op.reducible` and :attr:`Op.overwrites`: none."""
     return frozenset()
@@ -135,8 +184,9 @@ ControlFn = Callable[[ControlState, tuple, int], int]
 class Op:
     """One operation: its ISA spec and the simulator's handler parts (only those its kind uses)."""
 
-    spec: OpSpec
-    exec: Exec
+    spec: OpSpec = None  # type: ignore[assignment]
+    """The instruction's row of the ISA table (the op table attaches it: socsim.sim.ops.OPS)."""
+    exec: Exec = Exec.UNIT
     control: ControlFn | None = None
     """CONTROL ops: the operation itself, on the controller's state."""
     waits: Callable[[Any, Any, int], Any] | None = None
@@ -169,10 +219,41 @@ class Op:
     only_moves: bool = False
     """Its outputs are words of its inputs, immediates or constants, so it cannot make NaN or inf from finite
     inputs: the NaN check (``controller.trap_on_nan``) skips it and traps at the arithmetic that made them."""
+    reads_array: bool = False
+    """Tile ops that read the array: each takes one read number of its tile for its random draws."""
+    own_buffer: bool = False
+    """Tile ops whose memory operands must lie in their own tile's buffer."""
+    needs_weights: bool = False
+    """Tile ops that multiply by the array's weights: they trap on a tile no ``tcfg`` configured or no ``wv`` /
+    ``pulse`` programmed."""
+    transposed: bool = False
+    """Tile ops that read the array transposed (need ``tiles.transposed_mvm``)."""
+    configures_block: bool = False
+    """``tcfg``: sets its tile's active block at issue (socsim.sim.ops.tile.configure)."""
+    programs: bool = False
+    """Tile ops that write the devices (the tile then holds weights)."""
+    lane_shared: bool = False
+    """Changes state every later instruction shares (devices, a block's full scale, hyperparameters): never in a
+    lane-parallel loop."""
+    configures_stream: Callable[[dict, tuple, list], str] | None = None
+    """Sets part of its tile's stream state at issue: (the tile's streams, instruction arguments, address-generator
+    levels) -> which part ("IN", "OUT" or "EPI")."""
+    reads_agen: bool = False
+    """Reads the address generator's levels other than through a SPAN operand (``tpat``)."""
+    lane_fixed: tuple[str, ...] = ()
+    """Register fields whose register must hold one value in every lane of a lane-parallel loop (adamw's step)."""
+    relocate: Relocate | None = None
+    """Controller ops that read or write registers: how their result depends on the registers a lane-parallel loop's
+    iteration starts from (:class:`Shadow`, socsim.sim.lanes.relocate)."""
 
     @property
     def mnemonic(self) -> str:
         return self.spec.mnemonic
+
+    @property
+    def streamed(self) -> bool:
+        """Streams its operands through the tile's own address generators (``mvms``)."""
+        return self.stream_edges is not None
 
     @cached_property
     def access(self) -> tuple[tuple[str, bool, bool], ...]:

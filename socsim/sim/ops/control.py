@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from isa.spec import Kind, OpSpec
-from socsim.sim.ops.base import ControlState, Exec, Op
+from socsim.sim.ops.base import CONSTANT, ControlState, Exec, Op, Relocate, Shadow
 
 _MASK64 = (1 << 64) - 1
 PATTERN_LEVELS = 8
@@ -50,6 +50,55 @@ CONDITIONS: dict[str, Callable] = {
 """Branch taken when fn(rs1, rs2)."""
 
 
+def _sum(a: Shadow, b: Shadow, vb) -> Shadow:
+    return a.plus(b)
+
+
+def _difference(a: Shadow, b: Shadow, vb) -> Shadow:
+    return a.plus(b, -1)
+
+
+def _product(a: Shadow, b: Shadow, vb, va=None) -> Shadow:
+    if b.constant and type(vb) is int:
+        return a.scaled(vb)
+    if a.constant and type(va) is int:
+        return b.scaled(va)
+    return a.unknown(b)
+
+
+def _shifted_left(a: Shadow, b: Shadow, vb) -> Shadow:
+    return a.scaled(1 << (vb & 63)) if b.constant and type(vb) is int else a.unknown(b)
+
+
+LINEAR: dict[str, Callable] = {"add": _sum, "addi": _sum, "sub": _difference, "mul": _product, "muli": _product,
+                               "sll": _shifted_left}
+"""The ALU ops whose result moves linearly with their sources (mod 2^64): the shadow of rd from the sources' shadows
+and the second operand's value; every other ALU op's result depends on its sources in an unknown way."""
+
+
+def _alu_relocate(spec: OpSpec) -> Relocate:
+    linear = LINEAR.get(spec.mnemonic)
+    second_is_reg = spec.fields[2].kind is Kind.REG
+
+    def relocate(args: tuple, shadows: list, regs: list) -> tuple[int, Shadow]:
+        a = shadows[args[1]]
+        b = shadows[args[2]] if second_is_reg else CONSTANT
+        vb = regs[args[2]] if second_is_reg else args[2]
+        if linear is _product:
+            return args[0], _product(a, b, vb, regs[args[1]])
+        return args[0], linear(a, b, vb) if linear is not None else a.unknown(b)
+    return relocate
+
+
+def _branch_relocate(args: tuple, shadows: list, regs: list) -> tuple[int, Shadow]:
+    """A branch goes the same way while the difference of the registers it compares does not move."""
+    return -1, shadows[args[0]].plus(shadows[args[1]], -1)
+
+
+def _li_relocate(args: tuple, shadows: list, regs: list) -> tuple[int, Shadow]:
+    return args[0], CONSTANT
+
+
 def _alu(spec: OpSpec) -> Op:
     fn = ALU[spec.mnemonic]
     mn = spec.mnemonic
@@ -67,7 +116,7 @@ def _alu(spec: OpSpec) -> Op:
             s.set_reg(rd, v)
         s.count(mn, s.alu_cycles)
         return pc + 1
-    return Op(spec, Exec.CONTROL, control=run)
+    return Op(spec, Exec.CONTROL, control=run, relocate=_alu_relocate(spec))
 
 
 def _branch(spec: OpSpec) -> Op:
@@ -76,7 +125,7 @@ def _branch(spec: OpSpec) -> Op:
 
     def run(s: ControlState, args: tuple, pc: int) -> int:
         return s.branch(cond(s.regs[args[0]], s.regs[args[1]]), args[2], pc, mn)
-    return Op(spec, Exec.CONTROL, control=run)
+    return Op(spec, Exec.CONTROL, control=run, relocate=_branch_relocate)
 
 
 def _li(s: ControlState, args: tuple, pc: int) -> int:
@@ -124,7 +173,11 @@ def _agclr(s: ControlState, args: tuple, pc: int) -> int:
     return pc + 1
 
 
-CONTROL = {"li": _li, "jal": _jal, "jalr": _jalr, "nop": _nop, "mark": _mark, "agen": _agen, "agclr": _agclr}
+CONTROL: dict[str, Op] = {
+    "li": Op(exec=Exec.CONTROL, control=_li, relocate=_li_relocate),
+    **{mn: Op(exec=Exec.CONTROL, control=fn) for mn, fn in (("jal", _jal), ("jalr", _jalr), ("nop", _nop),
+                                                            ("mark", _mark), ("agen", _agen), ("agclr", _agclr))},
+}
 """The controller operations that are neither ALU ops nor conditional branches."""
 
 
@@ -138,5 +191,5 @@ def control_ops(specs: list[OpSpec]) -> dict[str, Op]:
         elif mn in CONDITIONS:
             out[mn] = _branch(spec)
         elif mn in CONTROL:
-            out[mn] = Op(spec, Exec.CONTROL, control=CONTROL[mn])
+            out[mn] = CONTROL[mn]
     return out

@@ -9,13 +9,14 @@ lane-parallel loop can add its lanes into a reduced symbol in iteration order.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
+from isa.program import BadOperand
 from isa.spec import Hyper
 from socsim.geometry import window_out
-from socsim.sim.ops.base import F32, Operands, Work, add_into
+from socsim.sim.ops.base import F32, Op, Operands, TimingOnly, Work, add_into
 from socsim.sim.ops.histogram import HISTOGRAM
 from socsim.sim.ops.kernels import maxpool_back
 
@@ -30,7 +31,7 @@ def pool_out(v: dict) -> int:
 def _check_pool(v: dict) -> None:
     h, w, k, s = v["h"], v["w"], v["k"], v["s"]
     if k < 1 or s < 1 or k > h or k > w:
-        raise ValueError(f"a {k} x {k} pooling window with stride {s} does not fit planes of {h} x {w}")
+        raise BadOperand(f"a {k} x {k} pooling window with stride {s} does not fit planes of {h} x {w}")
 
 
 def _window_views(c: Operands) -> tuple[list[np.ndarray], int, int]:
@@ -92,7 +93,7 @@ def _sxent(c: Operands) -> None:
     p = e / e.sum(axis=-1, keepdims=True)
     labels = c.a("labels").astype(np.int64)
     if labels.min(initial=0) < 0 or labels.max(initial=0) >= classes:
-        raise ValueError(f"a label is outside 0 .. {classes - 1}")
+        raise BadOperand(f"a label is outside 0 .. {classes - 1}")
     lane, row = np.meshgrid(np.arange(c.lanes), np.arange(n), indexing="ij")
     p[lane, row, labels] -= F32(1.0)
     c.put("dst", (p / F32(n)).reshape(c.lanes, -1))
@@ -142,7 +143,7 @@ def _xferp(c: Operands) -> None:
 def _adamw(c: Operands) -> None:
     step = c.regs[c.v["step"]]
     if step < 1:
-        raise ValueError(f"adamw step register x{c.v['step']} holds {step}; steps count from 1")
+        raise BadOperand(f"adamw step register x{c.v['step']} holds {step}; steps count from 1")
     b1, b2 = c.h(Hyper.BETA1), c.h(Hyper.BETA2)
     g, m, v = c.a("grad"), c.a("m"), c.a("v")
     m[...] = b1 * m + (F32(1) - b1) * g
@@ -178,7 +179,7 @@ def scale_operand(c: Operands, name: str) -> np.ndarray:
     v = c.a(name)[:, :1]
     if not (np.isfinite(v).all() and (v > 0).all()):
         unset = f"; {UNSET_SCALE}" if (v == 0).any() else ""
-        raise ValueError(f"operand {name} = {float(v.min())}: expected a finite scale > 0{unset}")
+        raise BadOperand(f"operand {name} = {float(v.min())}: expected a finite scale > 0{unset}")
     return v
 
 
@@ -204,10 +205,10 @@ def _r4q(c: Operands) -> None:
     """Radix-4 FP4 codes of ``src`` with the per-tensor power-of-two scale of ``amax`` (docs/isa.md, ``r4q``)."""
     exps, phase = c.v["exps"], c.v["phase"]
     if not 1 <= exps <= 8:
-        raise ValueError(f"r4q: exps = {exps}; a radix-4 format has 1 .. 8 nonzero magnitudes")
+        raise BadOperand(f"r4q: exps = {exps}; a radix-4 format has 1 .. 8 nonzero magnitudes")
     amax = c.a("amax")[:, 0].astype(np.float64)
     if not np.isfinite(amax).all() or (amax < 0).any():
-        raise ValueError(f"r4q: the scale statistic amax[0] = {amax[~np.isfinite(amax) | (amax < 0)][0]!r} must be "
+        raise BadOperand(f"r4q: the scale statistic amax[0] = {amax[~np.isfinite(amax) | (amax < 0)][0]!r} must be "
                          "finite and >= 0")
     mant, e = np.frexp(amax)                      # amax = mant 2^e, mant in [0.5, 1)
     e = np.where(mant == 0.5, e - 1, e)           # e0: the smallest e with 2^e >= amax
@@ -304,61 +305,75 @@ def _elementwise(ops: int = 0, macs: int = 0, special: int = 0) -> Callable[[dic
     return lambda v: (ops * _n(v), macs * _n(v), special * _n(v))
 
 
-DIGITAL: dict[str, tuple[Callable[[Operands], None], Callable[[dict], Work]]] = {
-    "vadd": (_vadd, _elementwise(ops=1)),
-    "vsub": (_set(lambda c: c.a("a") - c.a("b")), _elementwise(ops=1)),
-    "vmul": (_set(lambda c: c.a("a") * c.a("b")), _elementwise(macs=1)),
-    "vmax": (_set(lambda c: np.maximum(c.a("a"), c.a("b"))), _elementwise(ops=1)),
-    "vmin": (_set(lambda c: np.minimum(c.a("a"), c.a("b"))), _elementwise(ops=1)),
-    "vcmpeq": (_set(lambda c: (c.a("a") == c.a("b")).astype(F32)), _elementwise(ops=1)),
-    "vscl": (_set(lambda c: F32(c.v["f"]) * c.a("a")), _elementwise(macs=1)),
-    "vaxpy": (_set(lambda c: F32(c.v["f"]) * c.a("a") + c.a("b")), _elementwise(macs=1)),
-    "vfill": (_set(lambda c: F32(c.v["f"])), _elementwise(ops=1)),
-    "vclamp": (_set(lambda c: np.clip(c.a("a"), -F32(c.v["f"]), F32(c.v["f"]))), _elementwise(ops=2)),
-    "vrelu": (_set(lambda c: np.maximum(c.a("a"), F32(0))), _elementwise(ops=1)),
-    "vdrelu": (_set(lambda c: np.where(c.a("a") > 0, c.a("g"), F32(0))), _elementwise(ops=1)),
-    "vaddr": (_set(lambda c: (c.a("a").reshape(c.lanes, c.v["rows"], c.v["cols"]) + c.a("b")[:, None, :]).reshape(
+def _always(name: str) -> Callable[[dict, Callable[[str, str], bool]], frozenset[str]]:
+    """Op.reducible of an instruction that always accumulates into operand ``name``."""
+    into = frozenset({name})
+    return lambda v, same: into
+
+
+def _vadd_reduces(v: dict, same: Callable[[str, str], bool]) -> frozenset[str]:
+    """vadd accumulates into dst when dst is one of its sources (dst += term)."""
+    return frozenset({"dst"}) if same("dst", "a") or same("dst", "b") else _NONE
+
+
+def _mm_reduces(v: dict, same: Callable[[str, str], bool]) -> frozenset[str]:
+    return frozenset({"dst"}) if v["acc"] else _NONE
+
+
+def _mm_overwrites(v: dict) -> frozenset[str]:
+    """mm without acc only writes its read-write destination."""
+    return _NONE if v["acc"] else frozenset({"dst"})
+
+
+def _du(numerics: Callable[[Operands], None], work: Callable[[dict], Work], **parts: Any) -> Op:
+    """A digital-unit op: its numerics over lanes, its work from the field values, and its other parts (Op)."""
+    return Op(numerics=numerics, work=work, **parts)
+
+
+DIGITAL: dict[str, Op] = {
+    "vadd": _du(_vadd, _elementwise(ops=1), reducible=_vadd_reduces),
+    "vsub": _du(_set(lambda c: c.a("a") - c.a("b")), _elementwise(ops=1)),
+    "vmul": _du(_set(lambda c: c.a("a") * c.a("b")), _elementwise(macs=1)),
+    "vmax": _du(_set(lambda c: np.maximum(c.a("a"), c.a("b"))), _elementwise(ops=1), only_moves=True),
+    "vmin": _du(_set(lambda c: np.minimum(c.a("a"), c.a("b"))), _elementwise(ops=1), only_moves=True),
+    "vcmpeq": _du(_set(lambda c: (c.a("a") == c.a("b")).astype(F32)), _elementwise(ops=1), only_moves=True),
+    "vscl": _du(_set(lambda c: F32(c.v["f"]) * c.a("a")), _elementwise(macs=1)),
+    "vaxpy": _du(_set(lambda c: F32(c.v["f"]) * c.a("a") + c.a("b")), _elementwise(macs=1)),
+    "vfill": _du(_set(lambda c: F32(c.v["f"])), _elementwise(ops=1), only_moves=True),
+    "vclamp": _du(_set(lambda c: np.clip(c.a("a"), -F32(c.v["f"]), F32(c.v["f"]))), _elementwise(ops=2),
+                  only_moves=True),
+    "vrelu": _du(_set(lambda c: np.maximum(c.a("a"), F32(0))), _elementwise(ops=1), only_moves=True),
+    "vdrelu": _du(_set(lambda c: np.where(c.a("a") > 0, c.a("g"), F32(0))), _elementwise(ops=1), only_moves=True),
+    "vaddr": _du(_set(lambda c: (c.a("a").reshape(c.lanes, c.v["rows"], c.v["cols"]) + c.a("b")[:, None, :]).reshape(
         c.lanes, -1)), lambda v: (v["rows"] * v["cols"], 0, 0)),
-    "vsumr": (_set(lambda c: c.a("a").reshape(c.lanes, c.v["rows"], c.v["cols"]).sum(axis=1)),
+    "vsumr": _du(_set(lambda c: c.a("a").reshape(c.lanes, c.v["rows"], c.v["cols"]).sum(axis=1)),
               lambda v: (v["rows"] * v["cols"], 0, 0)),
-    "vsum": (_set(lambda c: c.a("a").sum(axis=1, dtype=F32)[:, None]), _elementwise(ops=1)),
-    "maxpool": (_maxpool, lambda v: (pool_out(v) * v["k"] * v["k"], 0, 0)),
-    "avgpool": (_avgpool, lambda v: (pool_out(v) * v["k"] * v["k"], pool_out(v), 0)),
-    "maxpoolb": (_maxpoolb, lambda v: (2 * pool_out(v) * v["k"] * v["k"], 0, 0)),
-    "avgpoolb": (_avgpoolb, lambda v: (pool_out(v) * v["k"] * v["k"], pool_out(v), 0)),
-    "sxent": (_sxent, lambda v: (3 * v["n"] * v["classes"], 0, v["n"] * v["classes"] + v["n"])),
-    "mm": (_mm, lambda v: (0, v["m"] * v["k"] * v["n"], 0)),
-    "opacc": (_opacc, lambda v: (0, v["k"] * v["m"] * v["n"] + v["m"] * v["n"], 0)),
-    "xferwv": (_xferwv, _elementwise(ops=4)),
-    "xferp": (_xferp, _elementwise(ops=1, macs=1, special=1)),
-    "hp": (_hp, lambda v: (0, 0, 0)),
-    "adamw": (_adamw, _elementwise(ops=3, macs=6, special=2)),
-    "sgd": (_sgd, _elementwise(macs=3)),
-    "quant": (_quant, _elementwise(ops=2, special=1)),
-    "quantm": (_quantm, _elementwise(ops=2, special=1)),
-    "vsclm": (_set(lambda c: F32(c.v["f"]) * c.a("s")[:, :1] * c.a("a")), _elementwise(macs=1)),
-    "vamax": (_vamax, _elementwise(ops=1)),
-    "r4q": (_r4q, _elementwise(ops=4)),
-    "argmax": (_argmax, lambda v: (v["n"] * v["classes"], 0, 0)),
-    "bnfwd": (_bnfwd, lambda v: (3 * v["n"] * v["c"] * v["hw"], 2 * v["n"] * v["c"] * v["hw"] + 4 * v["c"],
-                                 2 * v["c"])),
-    "bnbwd": (_bnbwd, lambda v: (4 * v["n"] * v["c"] * v["hw"], 3 * v["n"] * v["c"] * v["hw"], v["c"])),
-    "bneval": (_bneval, lambda v: (v["n"] * v["c"] * v["hw"], v["n"] * v["c"] * v["hw"], 2 * v["c"])),
+    "vsum": _du(_set(lambda c: c.a("a").sum(axis=1, dtype=F32)[:, None]), _elementwise(ops=1)),
+    "maxpool": _du(_maxpool, lambda v: (pool_out(v) * v["k"] * v["k"], 0, 0), only_moves=True),
+    "avgpool": _du(_avgpool, lambda v: (pool_out(v) * v["k"] * v["k"], pool_out(v), 0)),
+    "maxpoolb": _du(_maxpoolb, lambda v: (2 * pool_out(v) * v["k"] * v["k"], 0, 0), only_moves=True),
+    "avgpoolb": _du(_avgpoolb, lambda v: (pool_out(v) * v["k"] * v["k"], pool_out(v), 0)),
+    "sxent": _du(_sxent, lambda v: (3 * v["n"] * v["classes"], 0, v["n"] * v["classes"] + v["n"])),
+    "mm": _du(_mm, lambda v: (0, v["m"] * v["k"] * v["n"], 0),
+              reducible=_mm_reduces, overwrites=_mm_overwrites),
+    "opacc": _du(_opacc, lambda v: (0, v["k"] * v["m"] * v["n"] + v["m"] * v["n"], 0), reducible=_always("acc")),
+    "xferwv": _du(_xferwv, _elementwise(ops=4)),
+    "xferp": _du(_xferp, _elementwise(ops=1, macs=1, special=1)),
+    "hp": _du(_hp, lambda v: (0, 0, 0), timing_only=TimingOnly.EXECUTE, lane_shared=True),
+    "adamw": _du(_adamw, _elementwise(ops=3, macs=6, special=2), lane_fixed=("step",)),
+    "sgd": _du(_sgd, _elementwise(macs=3)),
+    "quant": _du(_quant, _elementwise(ops=2, special=1)),
+    "quantm": _du(_quantm, _elementwise(ops=2, special=1)),
+    "vsclm": _du(_set(lambda c: F32(c.v["f"]) * c.a("s")[:, :1] * c.a("a")), _elementwise(macs=1)),
+    "vamax": _du(_vamax, _elementwise(ops=1), only_moves=True),
+    "r4q": _du(_r4q, _elementwise(ops=4)),
+    "argmax": _du(_argmax, lambda v: (v["n"] * v["classes"], 0, 0), only_moves=True),
+    "bnfwd": _du(_bnfwd, lambda v: (3 * v["n"] * v["c"] * v["hw"], 2 * v["n"] * v["c"] * v["hw"] + 4 * v["c"],
+                                 2 * v["c"]), reducible=_always("run")),
+    "bnbwd": _du(_bnbwd, lambda v: (4 * v["n"] * v["c"] * v["hw"], 3 * v["n"] * v["c"] * v["hw"], v["c"]),
+              reducible=_always("dgb")),
+    "bneval": _du(_bneval, lambda v: (v["n"] * v["c"] * v["hw"], v["n"] * v["c"] * v["hw"], 2 * v["c"])),
 }
-"""mnemonic -> (numerics over lanes, work from the field values)."""
+"""mnemonic -> its op (numerics over lanes, work from the field values, what a lane-parallel loop may reduce into)."""
 DIGITAL.update(HISTOGRAM)
 
-REDUCIBLE: dict[str, Callable[[dict, Callable[[str, str], bool]], frozenset[str]]] = {
-    "mm": lambda v, same: frozenset({"dst"}) if v["acc"] else _NONE,
-    "opacc": lambda v, same: frozenset({"acc"}),
-    "vadd": lambda v, same: frozenset({"dst"}) if same("dst", "a") or same("dst", "b") else _NONE,
-    "bnfwd": lambda v, same: frozenset({"run"}),
-    "bnbwd": lambda v, same: frozenset({"dgb"}),
-    "vhist": lambda v, same: frozenset({"dst"}),
-}
-"""Operands a lane-parallel loop may reduce into (dst += term, or a running average for bnfwd)."""
-
-OVERWRITES: dict[str, Callable[[dict], frozenset[str]]] = {
-    "mm": lambda v: _NONE if v["acc"] else frozenset({"dst"}),
-}
-"""Read-write operands that these field values only write."""

@@ -9,17 +9,17 @@ float32 words (exact up to 2^24 per bin). Each lane computes from its own operan
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
 
-from socsim.sim.ops.base import F32, Operands, Work, add_into
+from isa.program import BadOperand
+from socsim.sim.ops.base import F32, Op, Operands, add_into
 
 
 def _bins(v: dict) -> tuple[int, float, float]:
     bins, lo, hi = int(v["bins"]), float(v["lo"]), float(v["hi"])
     if bins < 1 or not (math.isfinite(lo) and math.isfinite(hi)) or not 0.0 < lo < hi:
-        raise ValueError(f"a histogram of {bins} bins over [{lo}, {hi}]: needs bins >= 1 and 0 < lo < hi")
+        raise BadOperand(f"a histogram of {bins} bins over [{lo}, {hi}]: needs bins >= 1 and 0 < lo < hi")
     return bins, lo, hi
 
 
@@ -47,7 +47,7 @@ def _vpctl(c: Operands) -> None:
     bins, lo, hi = _bins(c.v)
     q = float(c.v["q"])
     if not 0.0 <= q <= 1.0:
-        raise ValueError(f"vpctl: q = {q} is outside [0, 1]")
+        raise BadOperand(f"vpctl: q = {q} is outside [0, 1]")
     h = c.a("hist").astype(np.float64)
     reached = np.cumsum(h, axis=1) >= q * h.sum(axis=1, keepdims=True)
     c.put("dst", upper_edge(np.argmax(reached, axis=1), bins, lo, hi).astype(F32)[:, None])
@@ -58,9 +58,12 @@ def _steps(bins: int) -> int:
     return max(1, math.ceil(math.log2(max(bins, 2))))
 
 
-HISTOGRAM: dict[str, tuple[Callable[[Operands], None], Callable[[dict], Work]]] = {
-    "vhist": (_vhist, lambda v: (v["n"] * _steps(v["bins"]) + v["n"], 0, 0)),
-    "vpctl": (_vpctl, lambda v: (2 * v["bins"], 1, 1)),
+_INTO_DST = frozenset({"dst"})
+
+HISTOGRAM: dict[str, Op] = {
+    "vhist": Op(numerics=_vhist, work=lambda v: (v["n"] * _steps(v["bins"]) + v["n"], 0, 0),
+                reducible=lambda v, same: _INTO_DST),
+    "vpctl": Op(numerics=_vpctl, work=lambda v: (2 * v["bins"], 1, 1)),
 }
-"""mnemonic -> (numerics over lanes, work: vhist a binary search and an increment per value; vpctl a running sum
+"""mnemonic -> its op (numerics over lanes, work: vhist a binary search and an increment per value; vpctl a running sum
 and a compare per bin, the edge's power as one special function)."""

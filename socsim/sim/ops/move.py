@@ -6,12 +6,12 @@ number of words each moves.
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
-from socsim.sim.ops.base import Operands
+from socsim.sim.ops.base import Op, Operands
 from socsim.sim.ops.kernels import gather, scatter, scatter_add
+
+_INTO_DST = frozenset({"dst"})
 
 
 def _copy(c: Operands) -> None:
@@ -31,10 +31,12 @@ def _scadd(c: Operands) -> None:
     c.accumulate("dst", c.a("src"), lambda dst, src: scatter_add(dst, pattern, np.ascontiguousarray(src)))
 
 
-MOVES: dict[str, tuple[Callable[[Operands], None], Callable[[dict], int], bool]] = {
-    "copy": (_copy, lambda v: int(v["n"]), False),
-    "gather": (_gather, lambda v: int(v["PATTERN"]), False),
-    "scatter": (_scatter, lambda v: int(v["PATTERN"]), False),
-    "scadd": (_scadd, lambda v: int(v["PATTERN"]), True),
+MOVES: dict[str, Op] = {
+    "copy": Op(numerics=_copy, words=lambda v: int(v["n"]), only_moves=True),
+    "gather": Op(numerics=_gather, words=lambda v: int(v["PATTERN"]), only_moves=True),
+    "scatter": Op(numerics=_scatter, words=lambda v: int(v["PATTERN"]), only_moves=True),
+    "scadd": Op(numerics=_scadd, words=lambda v: int(v["PATTERN"]), read_modify_write=True,
+                reducible=lambda v, same: _INTO_DST),
 }
-"""mnemonic -> (numerics over lanes, words moved, read-modify-write of the destination)."""
+"""mnemonic -> its op (numerics over lanes, words moved, whether it reads its destination too: scatter-add, which a
+lane-parallel loop may reduce into)."""

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from isa.program import BadOperand
 from isa.spec import Space, TileStream
 from socsim.actions import Action
-from socsim.sim.ops.base import F32
+from socsim.sim.ops.base import F32, Op
 from socsim.sim.ops.digital import quantize_by, scale_operand
 from socsim.sim.ops.epilogue import Epilogue, apply_epilogue
 from socsim.sim.ops.tile import read_actions
@@ -50,7 +51,7 @@ def _mvms(c: "TileOperands") -> None:
     v = c.v
     n, rows, cols = v["n"], v["ROWS"], v["COLS"]
     if v["IN_PATTERN"] != n * rows or v["OUT_PATTERN"] != n * cols:
-        raise ValueError(f"mvms: the tile's input pattern has {v['IN_PATTERN']} words and its output pattern "
+        raise BadOperand(f"mvms: the tile's input pattern has {v['IN_PATTERN']} words and its output pattern "
                          f"{v['OUT_PATTERN']}; n x ROWS = {n * rows} and n x COLS = {n * cols} expected")
     lanes, streams = c.lanes, c.streams
     x = quantize_by(c.a("src")[:, streams["src"]], scale_operand(c, "scale"), v["IN_BITS"]).reshape(lanes, n, rows)
@@ -112,14 +113,18 @@ def _tepi_cost(tile: TileView, v: dict, report: "ProgramReport | None") -> tuple
         [(Action.DU_SPECIAL, v["COLS"] * v["hn"]), (Action.DU_OP, v["COLS"] * v["hn"])]
 
 
-def configure_stream(streams: dict[str, tuple], ins_args: tuple, agen: list[tuple[int, int]], mnemonic: str) -> None:
-    """The control state ``tpat`` and ``tepi`` set at issue: a stream pattern from the address generator's levels, or
-    the epilogue's step flags."""
-    if mnemonic == "tpat":
-        streams[STREAM_NAMES[ins_args[1]]] = tuple(agen)
-    elif mnemonic == "tepi":
-        *_, hb, hn, relu = ins_args
-        streams["EPI"] = (hb, hn, relu)
+def _set_pattern(streams: dict[str, tuple], args: tuple, agen: list[tuple[int, int]]) -> str:
+    """``tpat``: the address generator's levels become the tile's input or output stream pattern."""
+    name = STREAM_NAMES[args[1]]
+    streams[name] = tuple(agen)
+    return name
+
+
+def _set_epilogue(streams: dict[str, tuple], args: tuple, agen: list[tuple[int, int]]) -> str:
+    """``tepi``: the epilogue's step flags (bias, batch norm, ReLU)."""
+    *_, hb, hn, relu = args
+    streams["EPI"] = (hb, hn, relu)
+    return "EPI"
 
 
 def stream_env(streams: dict[str, tuple]) -> dict[str, int]:
@@ -129,11 +134,12 @@ def stream_env(streams: dict[str, tuple]) -> dict[str, int]:
 
 
 STREAM_NAMES = {int(TileStream.IN): "IN", int(TileStream.OUT): "OUT"}
-CONFIGURES_STREAMS = frozenset({"tpat", "tepi"})
 
-STREAM = {
-    "tpat": (None, lambda tile, v, report: (tile.cfg.config_cycles, [])),
-    "tepi": (_tepi, _tepi_cost),
-    "mvms": (_mvms, _mvms_cost),
+STREAM: dict[str, Op] = {
+    "tpat": Op(tile_cost=lambda tile, v, report: (tile.cfg.config_cycles, []), configures_stream=_set_pattern,
+               reads_agen=True, only_moves=True),
+    "tepi": Op(numerics=_tepi, tile_cost=_tepi_cost, configures_stream=_set_epilogue),
+    "mvms": Op(numerics=_mvms, tile_cost=_mvms_cost, reads_array=True, needs_weights=True,
+               late_reads=frozenset({"psum"}), stream_edges=stream_edges, stream_accesses=stream_accesses),
 }
-"""mnemonic -> (numerics over lanes, cost), as socsim.sim.ops.tile.TILE."""
+"""mnemonic -> its op, as socsim.sim.ops.tile.TILE; ``mvms``'s partial sums are read late (socsim.sim.unit.Job.late)."""

@@ -6,7 +6,7 @@ observes are done); cycles: ``sram.access_cycles`` for lw / sw, ``alu_cycles`` f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generator, Protocol
+from typing import TYPE_CHECKING, Any, Generator, Protocol
 
 import numpy as np
 import simpy
@@ -14,6 +14,7 @@ import simpy
 from isa.program import Instruction
 from isa.spec import Space, WaitUnit
 from socsim.actions import Action
+from socsim.sim.ops.base import Exec, Op
 from socsim.sim.traps import TrapKind
 from socsim.sim.unit import wait_for
 
@@ -135,8 +136,9 @@ def _post_when(env: simpy.Environment, events: list, sem: simpy.Container) -> Ge
     yield sem.put(1)
 
 
-WAITING: dict[str, Callable[[Waiter, Instruction, int], Generator]] = {
-    "lw": _scalar_memory, "sw": _scalar_memory, "fence": _fence, "wait": _wait, "post": _post,
-    "waitt": _waitt, "halt": _halt,
+WAITING: dict[str, Op] = {
+    "lw": Op(exec=Exec.SCALAR_MEMORY, waits=_scalar_memory), "sw": Op(exec=Exec.SCALAR_MEMORY, waits=_scalar_memory),
+    **{mn: Op(exec=Exec.SYNC, waits=fn) for mn, fn in (("fence", _fence), ("wait", _wait), ("post", _post),
+                                                       ("waitt", _waitt), ("halt", _halt))},
 }
-"""mnemonic -> the controller operation that may wait."""
+"""mnemonic -> the controller operation that may wait: a load/store of one on-chip word, or a synchronisation."""

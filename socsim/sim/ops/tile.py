@@ -14,7 +14,7 @@ import numpy as np
 
 from socsim.actions import Action
 from socsim.physics import ProgramReport
-from socsim.sim.ops.base import Operands
+from socsim.sim.ops.base import Op, Operands, TimingOnly
 
 if TYPE_CHECKING:
     from socsim.config import TileConfig
@@ -103,20 +103,6 @@ class TileOperands(Operands):
         raise NotImplementedError
 
 
-READS = frozenset({"mvm", "mvmt", "mvmr", "rdw", "mvms"})
-"""Tile instructions that read the array (each takes one read number for its draws)."""
-OWN_BUFFER = frozenset({"mvm", "mvmt", "mvmr"})
-"""Tile instructions whose memory operands must lie in their own tile's buffer."""
-NEEDS_WEIGHTS = frozenset({"mvm", "mvmt", "mvmr", "mvms"})
-"""Tile instructions that multiply by the array's weights: they trap on a tile no ``tcfg`` configured or no ``wv`` /
-``pulse`` programmed."""
-PROGRAMS = frozenset({"wv", "pulse"})
-"""Tile instructions that write the devices."""
-SHARED_STATE = frozenset({"wv", "pulse", "tgain"})
-"""Tile instructions that change state every later read shares (devices, the block's full scale): never in a
-lane-parallel loop."""
-
-
 def _read(transposed: bool, readings: bool = False) -> Callable[[TileOperands], None]:
     def run(c: TileOperands) -> None:
         v = c.v
@@ -196,15 +182,26 @@ def _program_cost(tile: TileView, v: dict, report: ProgramReport | None) -> tupl
         (Action.VERIFY_READ, report.verify_reads), (Action.CELLS_WRITTEN, report.cells)]
 
 
-TILE: dict[str, tuple[Callable[[TileOperands], None] | None, TileCost]] = {
-    "tcfg": (None, lambda tile, v, report: (tile.cfg.config_cycles, [])),
-    "mvm": (_read(False), _read_cost(False)),
-    "mvmt": (_read(True), _read_cost(True)),
-    "wv": (_wv, _program_cost),
-    "pulse": (_pulse, _program_cost),
-    "rdw": (_rdw, lambda tile, v, report: (v["ROWS"] * tile.cfg.readback_cycles_per_row,
-                                           [(Action.READBACK_WEIGHT, v["ROWS"] * v["COLS"])])),
-    "mvmr": (_read(False, readings=True), _read_cost(False)),
-    "tgain": (_tgain, lambda tile, v, report: (tile.cfg.physics.adc.fs_settle_cycles, [(Action.ADC_FS_SET, 1)])),
+_MULTIPLY = {"reads_array": True, "needs_weights": True, "own_buffer": True}
+"""What the sequential datapath's reads (mvm, mvmt, mvmr) are: each reads the array (one read number for its draws) by
+the tile's weights, through its own tile's buffer."""
+_PROGRAM = {"programs": True, "lane_shared": True, "timing_only": TimingOnly.NOMINAL}
+"""What the programming instructions (wv, pulse) are: they write the devices every later read shares; timing-only
+runs charge them a nominal report (socsim.sim.timing_only)."""
+
+TILE: dict[str, Op] = {
+    "tcfg": Op(tile_cost=lambda tile, v, report: (tile.cfg.config_cycles, []), configures_block=True, only_moves=True),
+    "mvm": Op(numerics=_read(False), tile_cost=_read_cost(False), **_MULTIPLY),
+    "mvmt": Op(numerics=_read(True), tile_cost=_read_cost(True), transposed=True, **_MULTIPLY),
+    "wv": Op(numerics=_wv, tile_cost=_program_cost, **_PROGRAM),
+    "pulse": Op(numerics=_pulse, tile_cost=_program_cost, **_PROGRAM),
+    "rdw": Op(numerics=_rdw, tile_cost=lambda tile, v, report: (v["ROWS"] * tile.cfg.readback_cycles_per_row,
+                                                                [(Action.READBACK_WEIGHT, v["ROWS"] * v["COLS"])]),
+              reads_array=True),
+    "mvmr": Op(numerics=_read(False, readings=True), tile_cost=_read_cost(False), **_MULTIPLY),
+    "tgain": Op(numerics=_tgain, tile_cost=lambda tile, v, report: (tile.cfg.physics.adc.fs_settle_cycles,
+                                                                    [(Action.ADC_FS_SET, 1)]),
+                lane_shared=True),
 }
-"""mnemonic -> (numerics over lanes, cost: (tile, field values, programming report) -> (cycles, actions))."""
+"""mnemonic -> its op (numerics over lanes, cost: (tile, field values, programming report) -> (cycles, actions), and
+what the controller and the lane-parallel engine check of it)."""
