@@ -22,7 +22,7 @@ def _code(x, lo, hi):  # pragma: no cover - compiled
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def quantize_codes(x, lo, hi, table, codes, s):  # pragma: no cover - compiled
     """codes = clip(rint(x), lo, hi) (float32); s = table[code - lo] (noise weight of the code).
 
@@ -36,7 +36,7 @@ def quantize_codes(x, lo, hi, table, codes, s):  # pragma: no cover - compiled
             s[b, i] = table[int(v) - lo]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def quantize_rows(x, lo, hi, table, codes, sums):  # pragma: no cover - compiled
     """codes = clip(rint(x), lo, hi) (float32); sums[b] = sum_i table[code - lo] (row sums of the noise weights,
     accumulated in float64 in index order, stored float32).
@@ -53,7 +53,7 @@ def quantize_rows(x, lo, hi, table, codes, sums):  # pragma: no cover - compiled
         sums[b] = total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def extract_digits(codes, n_pulses, bits_per_pulse, signed_top, out):  # pragma: no cover - compiled
     """Split integer codes into pulse digits, least significant pulse first.
 
@@ -74,7 +74,7 @@ def extract_digits(codes, n_pulses, bits_per_pulse, signed_top, out):  # pragma:
                     out[p, b, i] = sh & mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, qmax, scale_in, scale_out, out,
                   saturated):  # pragma: no cover - compiled
     """out = scale_out * Q(clip(scale_in * a + sqrt(var + extra_var) * z, lo, hi)) for rows of several lanes.

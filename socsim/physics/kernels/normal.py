@@ -26,7 +26,7 @@ def mix64(z):  # pragma: no cover - compiled
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ziggurat_tables():  # pragma: no cover - compiled
     """(kn, wn, fn) of the 128-layer normal ziggurat (Marsaglia & Tsang 2000, r = 3.442619855899)."""
     kn = np.zeros(128, np.int64)
@@ -89,7 +89,7 @@ def normal_at(seed, j, kn, wn, fn):  # pragma: no cover - compiled
         c += np.uint64(1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fill_normals(seed, out):  # pragma: no cover - compiled
     """out.ravel()[j] = normal_at(seed, j) for every j (any shape, float32 or float64)."""
     kn, wn, fn = ziggurat_tables()

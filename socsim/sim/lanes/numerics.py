@@ -27,22 +27,24 @@ from socsim.sim.lanes.claims import PRIVATE, REDUCED, Claims, Operand
 from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.lanes.trace import Trace, UnitRecord
 from socsim.sim.ops import Apply, TileOperands
+from socsim.sim.ops.epilogue import Epilogue
 from socsim.sim.ops.kernels import first_nonfinite
 from socsim.sim.traps import Trap, TrapKind
+from socsim.threads import current_threads, pool, sync_numba
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
 
 
 class LaneOperands(TileOperands):
-    """One record's operands over all lanes."""
+    """One record's operands over the lanes of one group (all the lanes, or a thread's share)."""
 
-    def __init__(self, run: "NumericsPass", rec: UnitRecord, classes: dict[str, Operand]):
-        self.run, self.rec, self.classes = run, rec, classes
+    def __init__(self, run: "LaneGroup", rec: UnitRecord, classes: dict[str, Operand], position: int):
+        self.run, self.rec, self.classes, self.position = run, rec, classes, position
         self.lanes = run.lanes
         self.v, self.pattern, self.streams = rec.values, rec.pattern, rec.streams
         self.hyper, self.regs = run.ctrl.hyper, run.ctrl.regs
-        self.tile = run.ctrl.soc.tiles[rec.tile] if rec.tile >= 0 else None  # type: ignore[assignment]
+        self.tile = run.tile(rec.tile) if rec.tile >= 0 else None  # type: ignore[assignment]
 
     def a(self, name: str) -> np.ndarray:
         o = self.classes[name]
@@ -75,7 +77,7 @@ class LaneOperands(TileOperands):
         rec, run = self.rec, self.run
         base = run.read_base[rec.tile]
         per = run.trace.tile_reads[rec.tile]
-        counters = (base + np.arange(self.lanes, dtype=np.uint64) * np.uint64(per)
+        counters = (base + np.arange(run.first, run.first + self.lanes, dtype=np.uint64) * np.uint64(per)
                     + np.uint64(rec.read_index))
         return run.issue[:, rec.index] / run.ctrl.soc.cfg.clock_hz, counters
 
@@ -83,10 +85,7 @@ class LaneOperands(TileOperands):
         raise AssertionError("programming instructions do not run in lanes")
 
     def count_saturated(self, per_lane: np.ndarray) -> None:
-        ledger, mn = self.run.ctrl.soc.ledger, self.rec.ins.spec.mnemonic
-        for tags, n in ((self.rec.tags_first, int(per_lane[0])), (self.rec.tags, int(per_lane[1:].sum()))):
-            if n:
-                ledger.record(self.tile.name, Action.ADC_SATURATED, mn, *tags, n)
+        self.run.saturated.append((self.position, np.asarray(per_lane, np.int64)))
 
 
 TOGETHER_WORDS = 24 << 20
@@ -178,46 +177,146 @@ def _trap(ctrl: "Controller", issue: np.ndarray, rec: UnitRecord, kind: TrapKind
     return Trap(kind, detail, rec.pc, rec.ins.text(), int(issue[lane, rec.index]), ctrl.soc.unit_states())
 
 
+class GroupTile:
+    """A tile as one lane group sees it: its own output-stage function (``tepi`` latches one per lane), the rest
+    the tile's. The group's share of an epilogue set per lane before the pass is its lanes' rows."""
+
+    def __init__(self, tile, lanes: int, first: int, count: int):
+        self._tile = tile
+        ep = tile.epilogue.lanes(lanes)  # what the whole pass would use: per lane, shared, or the last lane's
+        self.epilogue = ep if count == lanes else Epilogue(
+            *(None if a is None else (a[first:first + count] if a.shape[0] == lanes > 1 else a)
+              for a in (ep.f, ep.bias, ep.bn_scale, ep.bn_mean, ep.bn_beta)), ep.relu)
+        self.initial = self.epilogue
+
+    def __getattr__(self, name: str):
+        return getattr(self._tile, name)
+
+
+class LaneGroup:
+    """Lanes ``first .. first + lanes - 1`` of a :class:`NumericsPass`: their rows of the lane storage, their
+    issue cycles, the reduction terms and converter counts they leave for the pass to apply in lane order."""
+
+    def __init__(self, run: "NumericsPass", first: int, lanes: int):
+        self.ctrl, self.trace, self.arrays, self.read_base = run.ctrl, run.trace, run.arrays, run.read_base
+        self.first, self.lanes, self.total = first, lanes, run.lanes
+        self.store = [copy[first:first + lanes] for copy in run.store]
+        self.issue = run.issue[first:first + lanes]
+        self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
+        self.saturated: list[tuple[int, np.ndarray]] = []
+        self.tiles: dict[int, GroupTile | object] = {}
+
+    def tile(self, index: int):
+        view = self.tiles.get(index)
+        if view is None:
+            tile = self.ctrl.soc.tiles[index]
+            view = self.tiles[index] = (tile if self.lanes == self.total and self.first == 0
+                                        else GroupTile(tile, self.total, self.first, self.lanes))
+        return view
+
+
 class NumericsPass:
-    """Runs each instruction of one lane-parallel loop execution over all its lanes (see the module docstring)."""
+    """Runs each instruction of one lane-parallel loop execution over all its lanes (see the module docstring).
+
+    With more than one thread (:func:`socsim.threads.use_threads`) the lanes are cut into contiguous groups, one a
+    thread, each running every instruction over its lanes (matrix products and physics kernels release the GIL). A
+    lane's numbers are its own whatever the group (every operation acts lane by lane: one BLAS call per lane, noise
+    keyed by the lane's read number), and what the lanes share is applied afterwards in lane order: reductions,
+    converter counts, the output stage a ``tepi`` latched. So the result does not depend on the thread count."""
 
     def __init__(self, ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray):
         self.ctrl, self.loop, self.trace, self.claims, self.issue = ctrl, loop, trace, claims, issue
         """``issue`` (lanes, unit records): the cycle each lane issued each unit instruction."""
         self.lanes = loop.count
         self.arrays = ctrl.soc.memory.arrays
-        self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
         self.read_base = {t: np.uint64(ctrl.soc.tiles[t].crossbar.stream.reads) for t in trace.tile_reads}
+        self.store: list[np.ndarray] = []
+        self.fill_store()
+
+    def fill_store(self) -> None:
+        """Each lane's copy of the private symbols: NaN where a lane has not written (a word read without being
+        proven written would show at once), the words read before written from memory."""
         self.store = []
-        for sym, exposed in zip(loop.private, claims.exposed):
-            # NaN where a lane has not written: a word read without being proven written would show at once
+        for sym, exposed in zip(self.loop.private, self.claims.exposed):
             lanes_copy = np.full((self.lanes, sym.size), np.nan, np.float32)
             lanes_copy[:, exposed] = self.arrays[sym.space][sym.start + exposed]
             self.store.append(lanes_copy)
 
     def run(self) -> None:
         ctrl = self.ctrl
-        for rec, classes in zip(self.trace.units, self.claims.operands):
-            if rec.op.numerics is None:
-                continue
-            c = LaneOperands(self, rec, classes)
-            try:
-                rec.op.numerics(c)
-            except (ValueError, IndexError) as exc:
-                raise _trap(ctrl, self.issue, rec, TrapKind.BAD_OPERAND, str(exc), 0) from None
-            if ctrl.trap_on_nan and not rec.op.only_moves:
-                self.check_finite(rec, c)
-        for lane in range(self.lanes):  # reductions: lane by lane in iteration order, instructions in program order
-            for dst, apply, term in self.deferred:
-                apply(dst, term[lane:lane + 1])
+        groups = [LaneGroup(self, first, n) for first, n in lane_groups(self.lanes, threads_for(self))]
+        if len(groups) == 1:
+            self.run_group(groups[0])
+        else:
+            global split_passes
+            split_passes += 1
+            errors = np.geterr()  # numpy's error state is per thread: the workers take the caller's
+            failed = [exc for exc in pool(len(groups)).map(lambda g: _caught(errors, self.run_group, g), groups)
+                      if exc is not None]
+            if failed:  # a trap: the lanes again as one group, which stops where the sequential pass stops
+                self.fill_store()
+                groups = [LaneGroup(self, 0, self.lanes)]
+                self.run_group(groups[0])
+        for group in groups:  # reductions: lane by lane in iteration order, instructions in program order
+            for lane in range(group.lanes):
+                for dst, apply, term in group.deferred:
+                    apply(dst, term[lane:lane + 1])
+        self.record_saturated(groups)
+        self.latch_epilogues(groups)
         last = self.lanes - 1
         for sym, copy, written in zip(self.loop.private, self.store, self.claims.written):
             self.arrays[sym.space][sym.start + written] = copy[last, written]
         for t, per in self.trace.tile_reads.items():
             ctrl.soc.tiles[t].crossbar.stream.reads += self.lanes * per
 
+    def run_group(self, group: LaneGroup) -> None:
+        for position, (rec, classes) in enumerate(zip(self.trace.units, self.claims.operands)):
+            if rec.op.numerics is None:
+                continue
+            c = LaneOperands(group, rec, classes, position)
+            try:
+                rec.op.numerics(c)
+            except (ValueError, IndexError) as exc:
+                raise _trap(self.ctrl, self.issue, rec, TrapKind.BAD_OPERAND, str(exc), group.first) from None
+            if self.ctrl.trap_on_nan and not rec.op.only_moves:
+                self.check_finite(rec, c)
+
+    def record_saturated(self, groups: list[LaneGroup]) -> None:
+        """The ledger's count of converter inputs over range, per instruction in program order: lane 0's under the
+        first iteration's tags, the other lanes' summed."""
+        ledger = self.ctrl.soc.ledger
+        for entries in zip(*(g.saturated for g in groups)):
+            position = entries[0][0]
+            rec = self.trace.units[position]
+            per_lane = np.concatenate([counts for _, counts in entries])
+            for tags, n in ((rec.tags_first, int(per_lane[0])), (rec.tags, int(per_lane[1:].sum()))):
+                if n:
+                    ledger.record(self.ctrl.soc.tiles[rec.tile].name, Action.ADC_SATURATED, rec.ins.spec.mnemonic,
+                                  *tags, n)
+
+    def latch_epilogues(self, groups: list[LaneGroup]) -> None:
+        """The output stage each tile keeps after the loop: the groups' ``tepi`` results, lane rows joined."""
+        if len(groups) == 1:
+            return
+        for index, first in groups[0].tiles.items():
+            views = [g.tiles[index] for g in groups]
+            if not isinstance(first, GroupTile) or all(v.epilogue is v.initial for v in views):
+                continue
+            parts = [v.epilogue for v in views]
+            fields = []
+            for k in range(5):
+                arrays = [p[k] for p in parts]
+                if arrays[0] is None:
+                    fields.append(None)
+                elif all(a.shape[0] == g.lanes for a, g in zip(arrays, groups)):
+                    fields.append(np.concatenate(arrays))
+                else:
+                    fields.append(arrays[0])
+            self.ctrl.soc.tiles[index].epilogue = Epilogue(*fields, parts[0].relu)
+
     def check_finite(self, rec: UnitRecord, c: LaneOperands) -> None:
         """Trap if a word the instruction wrote holds NaN or inf in some lane (as the controller checks)."""
+        group = c.run
         for name, _, written in rec.op.access:
             o = c.classes[name]
             if written and o.kind == PRIVATE:
@@ -227,7 +326,43 @@ class NumericsPass:
                     rows = ~np.isfinite(c.a(name)[:, offsets]).all(axis=1)
                     lane = int(np.flatnonzero(rows)[0]) if rows.any() else -1
                 else:
-                    lane = first_nonfinite(self.store[o.symbol], o.offset, rec.mem[name][2])
+                    lane = first_nonfinite(group.store[o.symbol], o.offset, rec.mem[name][2])
                 if lane >= 0:
+                    lane += group.first
                     raise _trap(self.ctrl, self.issue, rec, TrapKind.NAN, f"operand {name} holds NaN or inf after "
                                 f"{rec.ins.spec.mnemonic} in iteration {lane} of {self.loop.describe()}", lane)
+
+
+split_passes = 0
+"""Passes of this process that ran their lanes in more than one group (a count for tests and profiles)."""
+
+MIN_GROUP_LANES = 2
+"""Fewest lanes a thread's group holds."""
+
+
+def threads_for(run: NumericsPass) -> int:
+    """Threads for a pass: the count in force, at most one per :data:`MIN_GROUP_LANES` lanes."""
+    return max(1, min(current_threads(), run.lanes // MIN_GROUP_LANES))
+
+
+def lane_groups(lanes: int, groups: int) -> list[tuple[int, int]]:
+    """(first lane, lanes) of ``groups`` contiguous groups as equal as possible, in lane order."""
+    base, extra = divmod(lanes, groups)
+    out, first = [], 0
+    for g in range(groups):
+        n = base + (g < extra)
+        out.append((first, n))
+        first += n
+    return out
+
+
+def _caught(errors: dict, fn, arg) -> BaseException | None:
+    """``fn(arg)`` in a worker thread under numpy error state ``errors``, one numba thread (the groups are the
+    parallelism); the exception it raised, else None."""
+    try:
+        sync_numba(1)
+        with np.errstate(**errors):
+            fn(arg)
+    except (Trap, ValueError, IndexError, FloatingPointError, ArithmeticError) as exc:
+        return exc
+    return None
