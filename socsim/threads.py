@@ -20,13 +20,17 @@ count among its worker processes (:func:`per_worker`).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
-THREADS_HELP = ("threads for the numerics (BLAS matrix products and the physics kernels; default: the cores "
+F = TypeVar("F", bound=Callable[..., Any])
+
+THREADS_HELP = ("threads for the numerics (the images of a lane-parallel loop split among them; default: the cores "
                 "available, or fewer when OPENBLAS_NUM_THREADS or NUMBA_NUM_THREADS says so); results do not "
                 "depend on it")
 """The ``--threads`` option's help, shared by the commands that take it."""
@@ -96,6 +100,30 @@ def pool(workers: int) -> ThreadPoolExecutor:
 def current_threads() -> int:
     """The count in force: the innermost :func:`use_threads`'s, else :func:`default_threads`."""
     return _count if _count is not None else default_threads()
+
+
+def set_threads(n: int) -> None:
+    """Apply ``n`` threads for the rest of this process (a sweep's worker process: :func:`per_worker`)."""
+    global _count, _process_limits
+    from threadpoolctl import threadpool_limits
+    _process_limits = threadpool_limits(limits=1, user_api="blas")  # kept: the limit lasts while it lives
+    _count = n
+    _state.numba = None
+    sync_numba()
+
+
+_process_limits: object = None
+
+
+def threaded(fn: F) -> F:
+    """Run ``fn`` under :func:`use_threads` of its ``threads`` argument (None: the default): the API's functions."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with use_threads(signature.bind(*args, **kwargs).arguments.get("threads")):
+            return fn(*args, **kwargs)
+    return run  # type: ignore[return-value]
 
 
 @contextmanager

@@ -87,3 +87,15 @@ def test_a_sweep_divides_the_threads_among_its_workers():
     assert per_worker(8, 3) == 2
     assert per_worker(2, 4) == 1
     assert per_worker(None, 1) == default_threads()
+
+
+def test_the_command_line_takes_a_thread_count(capsys):
+    from socsim.cli import main
+    printed = []
+    for n in ("1", "2"):
+        assert main(["run", str(ROOT / "programs" / "mlp_infer.s"), "--threads", n]) == 0
+        printed.append(capsys.readouterr().out)
+    assert printed[0] == printed[1] and "cycles" in printed[0]
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--threads", "0"])
+    assert exit_.value.code == 2 and "--threads: 0: expected a positive integer" in capsys.readouterr().err

@@ -24,6 +24,7 @@ from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.runargs import RunArgs, file_sha256
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
+from socsim.threads import THREADS_HELP
 from socsim.units import fmt_energy, fmt_sig, fmt_time
 
 DEFAULT_CONFIG = "wu2023"
@@ -178,5 +179,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "numbers as the sequential program, other timing")
     p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP + "; accuracy is not measured")
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    p.add_argument("--threads", type=positive_int, default=None, help=THREADS_HELP)
     p.add_argument("--ledger", metavar="CSV", type=output_file, help="write the evaluation run's ledger rows as CSV")
     p.add_argument("--json", metavar="FILE", type=output_file, help="write the headline numbers as JSON")

@@ -26,6 +26,7 @@ from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.profile import EVENT_COLUMNS
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
 from socsim.sim.traps import TrapKind
+from socsim.threads import THREADS_HELP
 from socsim.tracefile import write_trace
 
 DEFAULT_RUN_CYCLES = 100_000_000
@@ -189,6 +190,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --trace: only the jobs starting in the first N cycles")
     p.add_argument("--timing-only", action="store_true", help=TIMING_ONLY_HELP)
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    p.add_argument("--threads", type=positive_int, default=None, help=THREADS_HELP)
     p.add_argument("--profile", metavar="CSV",
                    help="write per pc: pc, line, instruction, count, cycles, stall_cycles, energy_pj, stall_reason "
                         "(runs on the reference engine); print the instruction that stalled longest; with --trace, "

@@ -17,6 +17,7 @@ from socsim.sweep.run import out_dir_of, run_sweep
 from socsim.sweep.spec import expand, load_sweep
 from socsim.sweep.summary import means_table, summarize
 from socsim.sweep.table import RESULTS, STATUS_OK
+from socsim.threads import THREADS_HELP
 
 
 def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -35,7 +36,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return EXIT_OK
     try:
         outcome = run_sweep(spec, args.out, args.workers, args.scheduler, args.retry_failed,
-                            figures=not args.no_figures, progress=say, force=args.force)
+                            figures=not args.no_figures, progress=say, force=args.force, threads=args.threads)
     except KeyboardInterrupt as exc:
         say(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; finished points are in "
             f"{out_dir_of(spec, args.out) / RESULTS}. Run the same command again to resume.")
@@ -81,4 +82,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-figures", action="store_true", help="write the table only")
     p.add_argument("--engine", choices=sorted(ENGINES), help=ENGINE_HELP + " (default: the file's [job] engine, else "
                    "fast)")
+    p.add_argument("--threads", type=positive_int, default=None, help=THREADS_HELP + "; divided among the workers")
     p.set_defaults(fn=cmd_sweep)

@@ -32,6 +32,7 @@ from socsim.runfolder.runargs import RunArgs
 from socsim.runfolder.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
+from socsim.threads import THREADS_HELP
 
 DEFAULT_CONFIG = "wu2023"
 
@@ -156,6 +157,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timing-only", action="store_true",
                    help=TIMING_ONLY_HELP + "; test accuracy is recorded as not measured (empty in metrics.csv)")
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
+    p.add_argument("--threads", type=positive_int, default=None, help=THREADS_HELP)
     p.add_argument("--accept-edits", action="store_true", help="with --resume: " + ACCEPT_EDITS_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--trace", action="store_true",
