@@ -97,6 +97,12 @@ def pool(workers: int) -> ThreadPoolExecutor:
     return _pool
 
 
+def numerics_threads() -> int:
+    """Threads the lane groups use: the innermost :func:`use_threads`'s count, 1 outside any (a library caller that
+    never chose a count keeps one thread, and its BLAS settings are its own)."""
+    return _count if _count is not None else 1
+
+
 def current_threads() -> int:
     """The count in force: the innermost :func:`use_threads`'s, else :func:`default_threads`."""
     return _count if _count is not None else default_threads()

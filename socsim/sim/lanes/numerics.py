@@ -30,7 +30,7 @@ from socsim.sim.ops import Apply, TileOperands
 from socsim.sim.ops.epilogue import Epilogue
 from socsim.sim.ops.kernels import first_nonfinite
 from socsim.sim.traps import Trap, TrapKind
-from socsim.threads import current_threads, pool, sync_numba
+from socsim.threads import numerics_threads, pool, sync_numba
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
@@ -90,6 +90,9 @@ class LaneOperands(TileOperands):
 
 TOGETHER_WORDS = 24 << 20
 """Lane storage plus kept accumulations (float32 words) above which a loop's lanes run in turn."""
+THREADED_FACTOR = 4
+"""With several threads the limit is this many times :data:`TOGETHER_WORDS` (384 MiB): the lanes of a large network
+are few and their private symbols large, so running them in groups (together) costs that much memory."""
 
 
 def together_words(loop: LaneLoop, trace: Trace, claims: Claims) -> int:
@@ -102,7 +105,8 @@ def together_words(loop: LaneLoop, trace: Trace, claims: Claims) -> int:
 
 def run_numerics(ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray) -> None:
     """The numerics of one execution of ``loop``, together or in turn (see the module docstring)."""
-    if together_words(loop, trace, claims) > TOGETHER_WORDS:
+    grouped = numerics_threads() > 1 and loop.count >= 2 * MIN_GROUP_LANES
+    if together_words(loop, trace, claims) > TOGETHER_WORDS * (THREADED_FACTOR if grouped else 1):
         InTurnPass(ctrl, loop, trace, issue).run()
     else:
         NumericsPass(ctrl, loop, trace, claims, issue).run()
@@ -336,13 +340,14 @@ class NumericsPass:
 split_passes = 0
 """Passes of this process that ran their lanes in more than one group (a count for tests and profiles)."""
 
-MIN_GROUP_LANES = 2
+MIN_GROUP_LANES = 1
 """Fewest lanes a thread's group holds."""
 
 
 def threads_for(run: NumericsPass) -> int:
-    """Threads for a pass: the count in force, at most one per :data:`MIN_GROUP_LANES` lanes."""
-    return max(1, min(current_threads(), run.lanes // MIN_GROUP_LANES))
+    """Threads for a pass: the count in force (one outside :func:`socsim.threads.use_threads`), at most one per
+    :data:`MIN_GROUP_LANES` lanes."""
+    return max(1, min(numerics_threads(), run.lanes // MIN_GROUP_LANES))
 
 
 def lane_groups(lanes: int, groups: int) -> list[tuple[int, int]]:
