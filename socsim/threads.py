@@ -28,6 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, TypeVar
 
+import numba
+from threadpoolctl import threadpool_limits
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 THREADS_HELP = ("threads for the numerics (the images of a lane-parallel loop split among them; default: the cores "
@@ -69,7 +72,6 @@ def per_worker(total: int | None, workers: int) -> int:
 def numba_threads(n: int) -> int:
     """The numba thread count that ``n`` threads give: ``n``, at most numba's pool size (NUMBA_NUM_THREADS, fixed
     when numba starts)."""
-    import numba
     return max(1, min(n, numba.config.NUMBA_NUM_THREADS))
 
 
@@ -79,7 +81,6 @@ def sync_numba(n: int | None = None) -> None:
     n = n if n is not None else _count
     if n is None or getattr(_state, "numba", None) == n:
         return
-    import numba
     numba.set_num_threads(numba_threads(n))
     _state.numba = n
 
@@ -111,7 +112,6 @@ def current_threads() -> int:
 def set_threads(n: int) -> None:
     """Apply ``n`` threads for the rest of this process (a sweep's worker process: :func:`per_worker`)."""
     global _count, _process_limits
-    from threadpoolctl import threadpool_limits
     _process_limits = threadpool_limits(limits=1, user_api="blas")  # kept: the limit lasts while it lives
     _count = n
     _state.numba = None
@@ -142,8 +142,6 @@ def use_threads(n: int | None = None) -> Iterator[int]:
         n = default_threads()
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"threads={n!r}: expected a positive integer (1 or more)")
-    import numba
-    from threadpoolctl import threadpool_limits
     before, before_numba = _count, numba.get_num_threads()
     with threadpool_limits(limits=1, user_api="blas"):
         _count = n
