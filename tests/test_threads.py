@@ -39,6 +39,12 @@ def _assert_same(one: tuple, two: tuple, what: str) -> None:
     assert one[0].soc.env.now == two[0].soc.env.now
 
 
+@pytest.fixture(autouse=True)
+def small_groups(monkeypatch):
+    """Split even the small loops of these tests (a real run splits only loops of large lane storage)."""
+    monkeypatch.setattr(numerics, "MIN_GROUP_WORDS", 0)
+
+
 def test_lenet_training_is_the_same_on_one_and_two_threads():
     graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
     data = load_dataset("mnist5k").subset(32, 16)

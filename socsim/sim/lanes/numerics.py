@@ -105,8 +105,9 @@ def together_words(loop: LaneLoop, trace: Trace, claims: Claims) -> int:
 
 def run_numerics(ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Claims, issue: np.ndarray) -> None:
     """The numerics of one execution of ``loop``, together or in turn (see the module docstring)."""
-    grouped = numerics_threads() > 1 and loop.count >= 2 * MIN_GROUP_LANES
-    if together_words(loop, trace, claims) > TOGETHER_WORDS * (THREADED_FACTOR if grouped else 1):
+    words = together_words(loop, trace, claims)
+    grouped = numerics_threads() > 1 and loop.count >= 2 * MIN_GROUP_LANES and words >= 2 * MIN_GROUP_WORDS
+    if words > TOGETHER_WORDS * (THREADED_FACTOR if grouped else 1):
         InTurnPass(ctrl, loop, trace, issue).run()
     else:
         NumericsPass(ctrl, loop, trace, claims, issue).run()
@@ -342,12 +343,18 @@ split_passes = 0
 
 MIN_GROUP_LANES = 1
 """Fewest lanes a thread's group holds."""
+MIN_GROUP_WORDS = 4 << 20
+"""Fewest words of lane storage a thread's group holds (16 MiB). Below that an instruction's work over a group is
+short next to its Python overhead, and threads that take turns at the interpreter lock make the pass slower (LeNet's
+loops: measured, see docs/performance.md)."""
 
 
 def threads_for(run: NumericsPass) -> int:
     """Threads for a pass: the count in force (one outside :func:`socsim.threads.use_threads`), at most one per
-    :data:`MIN_GROUP_LANES` lanes."""
-    return max(1, min(numerics_threads(), run.lanes // MIN_GROUP_LANES))
+    :data:`MIN_GROUP_LANES` lanes and per :data:`MIN_GROUP_WORDS` words of lane storage."""
+    words = sum(copy.size for copy in run.store)
+    by_size = words // MIN_GROUP_WORDS if MIN_GROUP_WORDS else run.lanes
+    return max(1, min(numerics_threads(), run.lanes // MIN_GROUP_LANES, by_size))
 
 
 def lane_groups(lanes: int, groups: int) -> list[tuple[int, int]]:
