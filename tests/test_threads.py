@@ -105,3 +105,12 @@ def test_the_command_line_takes_a_thread_count(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["train", "--threads", "0"])
     assert exit_.value.code == 2 and "--threads: 0: expected a positive integer" in capsys.readouterr().err
+
+
+def test_the_api_takes_a_thread_count():
+    import socsim
+    program = str(ROOT / "programs" / "mlp_infer.s")
+    runs = [socsim.run(program, threads=n).result for n in (1, 2)]
+    assert_same_result(runs[0], runs[1], "socsim.run at 1 and 2 threads")
+    with pytest.raises(ValueError, match="threads=0: expected a positive integer"):
+        socsim.run(program, threads=0)
