@@ -1,7 +1,7 @@
 """How many threads the simulator's numerics use, and how they are split so that no number depends on the count.
 
-The lanes of a lane-parallel loop (:mod:`socsim.sim.lanes.numerics`) are cut into one contiguous group per thread;
-each thread runs every instruction over its lanes, and what lanes share is applied afterwards in lane order. A
+The lanes of a lane-parallel loop (:mod:`socsim.sim.lanes.numerics`) are cut into one contiguous group per thread
+(when the loop's lane storage is large enough for that to pay); each thread runs every instruction over its lanes, and what lanes share is applied afterwards in lane order. A
 lane's numbers are its own in any group: its matrix products are its own BLAS calls (numpy's stacked ``matmul``
 makes one call per lane), every other operation acts element by element or row by row, and every random number is
 counter-based (:mod:`socsim.physics.draws`).
@@ -9,12 +9,13 @@ counter-based (:mod:`socsim.physics.draws`).
 The BLAS library itself stays at one thread inside :func:`use_threads`: OpenBLAS's threaded ``sgemm`` does not
 always keep the single-threaded sum order (a 200x3000 by 3000x300 float32 product differs in the last bits between
 1 and 2 threads with OpenBLAS 0.3.31, SkylakeX kernels), so threading inside a product would make results depend on
-the count. numba's count (the ``prange`` kernels of the crossbar physics, whose threads take whole rows) is set to
-the count in the calling thread and to 1 in the lane groups' threads. ``tests/test_threads.py`` holds 1 and 2
+the count. numba's count is set to the count in the calling thread and to 1 in the lane groups' threads (for
+parallel kernels; the physics kernels do not use ``prange`` yet). ``tests/test_threads.py`` holds 1 and 2
 threads bit-identical on both engines.
 
 ``socsim run / train / infer / sweep --threads N`` and the API's ``threads=N`` apply a count with
-:func:`use_threads`; without one, :func:`default_threads` (the cores this process may use). A sweep divides its
+:func:`use_threads`; without one, :func:`default_threads` (the cores this process may use). Outside any
+:func:`use_threads` (a library caller building its own ``Soc``) the numerics run on one thread. A sweep divides its
 count among its worker processes (:func:`per_worker`).
 """
 
@@ -102,11 +103,6 @@ def numerics_threads() -> int:
     """Threads the lane groups use: the innermost :func:`use_threads`'s count, 1 outside any (a library caller that
     never chose a count keeps one thread, and its BLAS settings are its own)."""
     return _count if _count is not None else 1
-
-
-def current_threads() -> int:
-    """The count in force: the innermost :func:`use_threads`'s, else :func:`default_threads`."""
-    return _count if _count is not None else default_threads()
 
 
 def set_threads(n: int) -> None:
