@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/scaling.py [--models lenet5,vgg8,resnet18] [--batches 8,16,32,64]
      [--modes timing,full] [--full-batches 8,64] [--config scaling] [--figure scaling.png]
+     [--threads 1,2] [--baseline]
 
 Each point runs in a fresh subprocess (``--point``), so its peak memory (ru_maxrss of that child, from
 os.wait4) is its own: the child compiles the graph for ``train.batch = B``, builds the SoC, runs the init
@@ -12,6 +13,12 @@ steps; evaluation not included). Tile operations per step are one block's
 MVM per input vector (mapping: tile_ops per image x B). LeNet is programs/lenet5.toml on a 3x32x32
 input without conv1's padding (the CIFAR LeNet-5). Goals (issue 14, not tests), batch 64 at full fidelity:
 VGG-8 step < 3 s, ResNet-18 < 4 s, peak memory < 2 GiB, a 50,000-image epoch < 45 min.
+
+``--threads 1,2`` measures every point at each thread count (socsim.threads: the chip's numerics) and prints a
+thread-scaling table: the steady step, its speedup over the first count and the efficiency (speedup / threads).
+``--baseline`` also times the numpy FP32 baseline's step (the same graph and batch) in the same child with as
+many BLAS threads, after the chip's steps. Goals at two threads (not tests): VGG-8's full-fidelity step no slower
+than the baseline's, and at least 1.6x faster than at one thread.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))   # run from a checkout without installing
-from socsim.benchmarking import print_header  # noqa: E402
+from socsim.benchmarking import load_line, print_header  # noqa: E402
 
 MODELS = {"lenet5": "programs/lenet5.toml", "vgg8": "programs/vgg8.toml", "resnet18": "programs/resnet18.toml"}
 GIB = 1 << 30
@@ -44,8 +51,31 @@ def load_model(model: str):
     return loads_toml(text, f"{path} (3x32x32, no padding)")
 
 
-def point(model: str, batch: int, mode: str, config: str, engine: str = "fast") -> dict:
-    """One measurement in this process (the child): compile, init, one training step."""
+def point(model: str, batch: int, mode: str, config: str, engine: str = "fast", threads: int = 1,
+          baseline: bool = False) -> dict:
+    """One measurement in this process (the child): compile, init, one training step, on ``threads`` threads; with
+    ``baseline`` the numpy baseline's step too (BLAS on ``threads`` threads)."""
+    from socsim.threads import use_threads
+    with use_threads(threads):
+        row = _point(model, batch, mode, config, engine)
+    if baseline:
+        from threadpoolctl import threadpool_limits
+
+        from socsim.host.baseline import Baseline
+        from socsim.host.data import synthetic
+        graph = load_model(model)
+        data = synthetic(tuple(graph.input.layer.shape), row["classes"], n_train=batch, n_test=batch, seed=0)
+        base = Baseline(graph, row.pop("train"))
+        with threadpool_limits(threads, "blas"):
+            base.train_epoch(data.x_train, data.y_train)  # cold
+            t = time.perf_counter()
+            base.train_epoch(data.x_train, data.y_train)
+            row["baseline_s"] = time.perf_counter() - t
+    row.pop("train", None)
+    return {**row, "threads": threads}
+
+
+def _point(model: str, batch: int, mode: str, config: str, engine: str) -> dict:
     import numpy as np
 
     from socsim.compiler.mapping import map_graph
@@ -67,13 +97,14 @@ def point(model: str, batch: int, mode: str, config: str, engine: str = "fast") 
     t3 = time.perf_counter()
     return {"model": model, "batch": batch, "mode": mode, "microbatch": trainer.compiled.microbatch,
             "setup_s": t1 - t0, "step_s": t2 - t1, "steady_s": t3 - t2, **counts,
-            "tile_ops": map_graph(graph, cfg).tile_ops * batch}
+            "tile_ops": map_graph(graph, cfg).tile_ops * batch, "classes": classes, "train": cfg.train}
 
 
-def measure(model: str, batch: int, mode: str, config: str, timeout: float, engine: str = "fast") -> dict:
+def measure(model: str, batch: int, mode: str, config: str, timeout: float, engine: str = "fast",
+            threads: int = 1, baseline: bool = False) -> dict:
     """Run one point in a fresh subprocess; add its peak RSS (bytes) from os.wait4."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--point", model, str(batch), mode, "--config", config,
-           "--engine", engine]
+           "--engine", engine, "--threads", str(threads)] + (["--baseline"] if baseline else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     t0 = time.monotonic()
     while True:
@@ -83,11 +114,13 @@ def measure(model: str, batch: int, mode: str, config: str, timeout: float, engi
         if time.monotonic() - t0 > timeout:
             proc.kill()
             pid, status, usage = os.wait4(proc.pid, 0)
-            return {"model": model, "batch": batch, "mode": mode, "error": f"timeout after {timeout:.0f} s"}
+            return {"model": model, "batch": batch, "mode": mode, "threads": threads,
+                    "error": f"timeout after {timeout:.0f} s"}
         time.sleep(0.05)
     out, err = proc.stdout.read(), proc.stderr.read()
     if os.waitstatus_to_exitcode(status) != 0:
-        return {"model": model, "batch": batch, "mode": mode, "error": (err.strip().splitlines() or ["?"])[-1]}
+        return {"model": model, "batch": batch, "mode": mode, "threads": threads,
+                "error": (err.strip().splitlines() or ["?"])[-1]}
     row = json.loads(out.strip().splitlines()[-1])
     row["peak_bytes"] = usage.ru_maxrss * 1024  # Linux: KiB
     return row
@@ -104,15 +137,16 @@ def slope(rows: list[dict], x: str, y: str) -> float:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'model':<9}{'mode':<8}{'batch':>6}{'micro':>6}{'tile ops':>12}{'instr':>10}{'step s':>9}"
+    head = (f"{'model':<9}{'mode':<8}{'thr':>4}{'batch':>6}{'micro':>6}{'tile ops':>12}{'instr':>10}{'step s':>9}"
             f"{'steady s':>9}{'50k epoch':>10}{'us/tile op':>11}{'setup s':>9}{'peak MiB':>10}{'cycles':>15}"
             f"{'energy uJ':>12}")
     lines = [head]
     for r in rows:
         if "error" in r:
-            lines.append(f"{r['model']:<9}{r['mode']:<8}{r['batch']:>6}  {r['error']}")
+            lines.append(f"{r['model']:<9}{r['mode']:<8}{r.get('threads', 1):>4}{r['batch']:>6}  {r['error']}")
             continue
-        lines.append(f"{r['model']:<9}{r['mode']:<8}{r['batch']:>6}{r['microbatch']:>6}{r['tile_ops']:>12,}"
+        lines.append(f"{r['model']:<9}{r['mode']:<8}{r.get('threads', 1):>4}{r['batch']:>6}{r['microbatch']:>6}"
+                     f"{r['tile_ops']:>12,}"
                      f"{r['instructions']:>10,}{r['step_s']:>9.2f}{r['steady_s']:>9.2f}"
                      f"{epoch_minutes(r):>7.1f} min{r['steady_s'] / r['tile_ops'] * 1e6:>11.2f}"
                      f"{r['setup_s']:>9.2f}{r['peak_bytes'] / 2**20:>10.0f}{r['cycles']:>15,}"
@@ -128,6 +162,8 @@ def epoch_minutes(row: dict, images: int = 50_000) -> float:
 def growth(rows: list[dict]) -> list[str]:
     """Log-log slopes of step time against batch (per model and mode) and against tile ops (per mode)."""
     ok = [r for r in rows if "error" not in r]
+    fewest = min((r.get("threads", 1) for r in ok), default=1)
+    ok = [r for r in ok if r.get("threads", 1) == fewest]  # the slopes at one thread count
     out = []
     for mode in sorted({r["mode"] for r in ok}):
         for model in MODELS:
@@ -141,6 +177,31 @@ def growth(rows: list[dict]) -> list[str]:
     return out
 
 
+def thread_table(rows: list[dict]) -> list[str]:
+    """Per model, mode and batch measured at several thread counts: the steady step at each, its speedup over the
+    fewest threads and the efficiency (speedup / thread ratio); with the baseline, its step and speedup too."""
+    ok = [r for r in rows if "error" not in r]
+    groups: dict[tuple, list[dict]] = {}
+    for r in ok:
+        groups.setdefault((r["model"], r["mode"], r["batch"]), []).append(r)
+    groups = {k: sorted(v, key=lambda r: r["threads"]) for k, v in groups.items() if len(v) > 1}
+    if not groups:
+        return []
+    lines = [f"{'model':<9}{'mode':<8}{'batch':>6}{'threads':>8}{'steady s':>10}{'speedup':>9}{'efficiency':>11}"
+             f"{'baseline s':>11}{'speedup':>9}{'chip/base':>10}"]
+    for (model, mode, batch), sel in groups.items():
+        first = sel[0]
+        for r in sel:
+            ratio = r["threads"] / first["threads"]
+            up = first["steady_s"] / r["steady_s"]
+            line = f"{model:<9}{mode:<8}{batch:>6}{r['threads']:>8}{r['steady_s']:>10.2f}{up:>8.2f}x{up / ratio:>10.0%}"
+            if "baseline_s" in r and "baseline_s" in first:
+                line += (f"{r['baseline_s']:>11.2f}{first['baseline_s'] / r['baseline_s']:>8.2f}x"
+                         f"{r['steady_s'] / r['baseline_s']:>10.2f}")
+            lines.append(line)
+    return lines
+
+
 GOALS = {"vgg8": 3.0, "resnet18": 4.0}
 """Issue 14's full-fidelity step goals (s) at batch 64."""
 
@@ -148,7 +209,8 @@ GOALS = {"vgg8": 3.0, "resnet18": 4.0}
 def goals(rows: list[dict]) -> list[str]:
     out = []
     for model, limit in GOALS.items():
-        r = next((r for r in rows if r["model"] == model and r["batch"] == 64 and r["mode"] == "full"), None)
+        r = next((r for r in rows if r["model"] == model and r["batch"] == 64 and r["mode"] == "full"
+                  and r.get("threads", 1) == 1), None)
         if r is None or "error" in r:
             out.append(f"goal {model} full-fidelity step (batch 64) < {limit:g} s: not measured ({r and r['error']})")
             continue
@@ -201,30 +263,37 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per point")
     ap.add_argument("--figure", metavar="PNG", help="write the log-log figure here")
     ap.add_argument("--json", metavar="FILE", help="write the rows as JSON")
+    ap.add_argument("--threads", default="1", help="comma-separated thread counts, each point at each (default 1)")
+    ap.add_argument("--baseline", action="store_true", help="time the numpy baseline's step too (full mode)")
     ap.add_argument("--point", nargs=3, metavar=("MODEL", "BATCH", "MODE"), help=argparse.SUPPRESS)
     ap.add_argument("--report", metavar="JSON", help="print the table, slopes and goals of rows saved by --json")
     args = ap.parse_args()
     if args.report:
         rows = json.loads(Path(args.report).read_text())
-        print("\n".join([table(rows), ""] + growth(rows) + [""] + goals(rows)))
+        print("\n".join([table(rows), ""] + growth(rows) + [""] + thread_table(rows) + [""] + goals(rows)))
         if args.figure:
             figure(rows, args.figure)
         return
     if args.point:
         model, batch, mode = args.point
-        print(json.dumps(point(model, int(batch), mode, args.config, args.engine)))
+        print(json.dumps(point(model, int(batch), mode, args.config, args.engine, int(args.threads),
+                               args.baseline)))
         return
-    print_header(processor=True)
+    print_header(load_line(), processor=True)
     batches = [int(b) for b in args.batches.split(",")]
     full_batches = [int(b) for b in args.full_batches.split(",")] if args.full_batches else batches
+    thread_counts = [int(t) for t in args.threads.split(",")]
     rows = []
     for mode in args.modes.split(","):
         for model in args.models.split(","):
             for batch in (batches if mode == "timing" else full_batches):
-                rows.append(measure(model, batch, mode, args.config, args.timeout, args.engine))
-                print(table([rows[-1]]).splitlines()[-1], flush=True)
+                for threads in thread_counts:
+                    rows.append(measure(model, batch, mode, args.config, args.timeout, args.engine, threads,
+                                        args.baseline and mode == "full"))
+                    print(table([rows[-1]]).splitlines()[-1], flush=True)
     print("\n" + table(rows))
-    print("\n".join([""] + growth(rows) + [""] + goals(rows)))
+    print("\n".join([""] + growth(rows) + [""] + thread_table(rows) + [""] + goals(rows)))
+    print(load_line())
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.figure:

@@ -44,6 +44,7 @@ from socsim.runfolder.read import RunFolder
 from socsim.runfolder.runargs import RunArgs
 from socsim.runfolder.seeds import SUMMARY, SeedsSpec, seed_folder
 from socsim.sim import Result, Soc
+from socsim.threads import threaded
 
 __all__ = ["CompiledNetwork", "ProgramRun", "SeedRuns", "TrainingRun", "compile", "infer", "run", "train"]
 
@@ -174,9 +175,12 @@ def compile(graph: str | Path | Graph, config: str | SocConfig = DEFAULTS.config
     return CompiledNetwork(g, cfg, compile_training(g, cfg, train_examples, test_examples, microbatch))
 
 
+@threaded
 def run(program: str | Path | Program, config: str | SocConfig = DEFAULTS.config, timeline: bool = False,
-        timing_only: bool = DEFAULTS.timing_only, engine: str = DEFAULTS.engine) -> ProgramRun:
-    """Run a program on a fresh SoC of ``config`` (``socsim run``); raises ``socsim.sim.Trap`` when it traps."""
+        timing_only: bool = DEFAULTS.timing_only, engine: str = DEFAULTS.engine,
+        threads: int | None = DEFAULTS.threads) -> ProgramRun:
+    """Run a program on a fresh SoC of ``config`` (``socsim run``); raises ``socsim.sim.Trap`` when it traps.
+    ``threads``: as ``--threads`` (:mod:`socsim.threads`)."""
     _check_args(timeline=timeline, timing_only=timing_only, engine=engine)
     RunOptions(engine=engine, timing_only=timing_only)  # InputError naming the option otherwise
     soc = Soc.from_config(_config(config), timeline=timeline, timing_only=timing_only, engine=engine)
@@ -205,16 +209,18 @@ class SeedRuns:
         return {"accuracy": accuracy_band(self.summary)}
 
 
+@threaded
 def train(graph: str | Path | Graph, config: str | SocConfig = DEFAULTS.config, dataset: str = DEFAULTS.dataset,
           epochs: int | None = None, out: str | Path | None = None, train_examples: int | None = None,
           test_examples: int | None = None, microbatch: int | None = None, data_path: str | None = None,
           baseline: bool = False, seeds: int | None = DEFAULTS.seeds, timing_only: bool = DEFAULTS.timing_only,
-          engine: str = DEFAULTS.engine) -> TrainingRun | SeedRuns:
+          engine: str = DEFAULTS.engine, threads: int | None = DEFAULTS.threads) -> TrainingRun | SeedRuns:
     """Train ``graph`` on the chip (``socsim train``, quietly) into the run folder ``out`` (a new temporary folder
     if None; an existing run there is replaced). A Graph or SocConfig object is written as TOML to
     ``out/inputs/`` (which run.json then names). ``baseline`` trains the numpy baseline alongside; ``seeds = N``
     trains N seeds into ``out/seed-i`` (``socsim train --seeds N``) and returns a :class:`SeedRuns`. ``timing_only``
-    and ``engine`` as ``socsim train --timing-only --engine``."""
+    and ``engine`` as ``socsim train --timing-only --engine``; ``threads`` as ``--threads``
+    (:mod:`socsim.threads`)."""
     _check_args(dataset=dataset, epochs=epochs, out=out, train_examples=train_examples, test_examples=test_examples,
                 microbatch=microbatch, data_path=data_path, baseline=baseline, seeds=seeds, timing_only=timing_only,
                 engine=engine)
@@ -238,15 +244,18 @@ def train(graph: str | Path | Graph, config: str | SocConfig = DEFAULTS.config, 
     return TrainingRun(load_run(folder), last)
 
 
+@threaded
 def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, dataset: str = DEFAULTS.dataset,
           weights: str | Path | TrainingRun | None = None, images: int | None = None, microbatch: int | None = None,
           data_path: str | None = None, timing_only: bool = DEFAULTS.timing_only, repeats: int = 1,
-          weight_percentile: float = 100.0, engine: str = DEFAULTS.engine) -> Inference:
+          weight_percentile: float = 100.0, engine: str = DEFAULTS.engine,
+          threads: int | None = DEFAULTS.threads) -> Inference:
     """Inference over the first ``images`` test images (``socsim infer``) on ``config`` (default: RunOptions').
     ``weights``: a run folder (or a :class:`TrainingRun`) whose trained state is loaded, on the config the run saved
     (``config`` must then be None); or a ``.npz`` of a TOML graph's parameters (socsim.host.parameters). An ONNX
     graph given by its path brings its initializers as its weights. ``repeats``: evaluations, each with its own
-    read-noise draws (``Inference.accuracies``, ``.accuracy`` their mean, ``.accuracy_std``)."""
+    read-noise draws (``Inference.accuracies``, ``.accuracy`` their mean, ``.accuracy_std``). ``threads``: as
+    ``--threads`` (:mod:`socsim.threads`)."""
     _check_args(dataset=dataset, images=images, microbatch=microbatch, data_path=data_path, timing_only=timing_only,
                 repeats=repeats, engine=engine)
     RunOptions(dataset=dataset, engine=engine, timing_only=timing_only)

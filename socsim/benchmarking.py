@@ -28,6 +28,13 @@ def machine_line(*details: str, processor: bool = False) -> str:
     return "machine: " + ", ".join([*parts, f"python {platform.python_version()}", *details])
 
 
+def load_line() -> str:
+    """``load average 1.23, 1.10, 0.98 (1, 5, 15 min)``: how busy the machine was when a benchmark started (the
+    numbers of a loaded machine are slower, and thread scaling is not measurable on one)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} (1, 5, 15 min)"
+
+
 def command_line() -> str:
     """``command: <the Python executable's name> <the arguments>``: how to run it again."""
     return f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}"

@@ -21,7 +21,7 @@ PACKAGES = ("isa", "socsim")
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("isa", "socsim.actions", "socsim.errors", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry",
      "socsim.argtypes", "socsim.locks", "socsim.configtools", "socsim.safepickle", "socsim.signals",
-     "socsim.environment"),
+     "socsim.environment", "socsim.threads"),
     ("socsim.physics", "socsim.area_params"),
     ("socsim.config",),
     ("socsim.compiler", "socsim.area", "socsim.costs", "socsim.docgen"),

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import traceback
+from contextlib import nullcontext
 from typing import Sequence
 
 from socsim import __version__
@@ -29,6 +30,7 @@ from socsim.exits import (
 )
 from socsim.signals import Terminated, handle_sigterm
 from socsim.sim.traps import Trap
+from socsim.threads import use_threads
 
 COMMANDS = (program, debug, compile_command, train, infer, report, sweep, drift, configs)
 """The command modules, each with ``register(subparsers)``, in help order."""
@@ -62,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     restore = handle_sigterm()  # SIGTERM is handled like Ctrl-C
     try:
-        code = args.fn(args)
+        with use_threads(args.threads) if "threads" in args else nullcontext():  # run, train, infer, sweep
+            code = args.fn(args)
         sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
         return code
     except BrokenPipeError:  # the reader went away (socsim compile ... | head): stop quietly

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
-from socsim.cli.options import add_config, add_engine, add_timing_only, run_options
+from socsim.cli.options import add_config, add_engine, add_threads, add_timing_only, run_options
 from socsim.compiler import load_graph
 from socsim.config import Datapath, SocConfig, load_config
 from socsim.errors import InputError
@@ -179,5 +179,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "numbers as the sequential program, other timing")
     add_timing_only(p, "; accuracy is not measured")
     add_engine(p)
+    add_threads(p)
     p.add_argument("--ledger", metavar="CSV", type=output_file, help="write the evaluation run's ledger rows as CSV")
     p.add_argument("--json", metavar="FILE", type=output_file, help="write the headline numbers as JSON")

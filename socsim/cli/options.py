@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 
+from socsim.argtypes import positive_int
 from socsim.host.options import DEFAULTS, OPTION_NAMES, RunOptions
 from socsim.sim.engines import ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
+from socsim.threads import THREADS_HELP
 
 CONFIG_HELP = f"preset name or TOML file (default: {DEFAULTS.config})"
 """Help of ``--config`` where the default applies as is."""
@@ -28,6 +30,11 @@ def add_timing_only(p: argparse.ArgumentParser, help_tail: str = "") -> None:
     """``--timing-only`` (RunOptions.timing_only; off by default)."""
     p.add_argument("--timing-only", action="store_true", default=DEFAULTS.timing_only,
                    help=TIMING_ONLY_HELP + help_tail)
+
+
+def add_threads(p: argparse.ArgumentParser, help_tail: str = "") -> None:
+    """``--threads N`` (RunOptions.threads; None: the cores available)."""
+    p.add_argument("--threads", type=positive_int, default=DEFAULTS.threads, help=THREADS_HELP + help_tail)
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:

@@ -17,7 +17,7 @@ from isa.bundle import expand
 from isa.listing import listing
 from socsim.argtypes import positive_int, positive_seconds
 from socsim.cli.commands import command
-from socsim.cli.options import add_config, add_engine, add_timing_only, run_options
+from socsim.cli.options import add_config, add_engine, add_threads, add_timing_only, run_options
 from socsim.config import load_config
 from socsim.errors import InputError
 from socsim.exits import EXIT_OK
@@ -190,6 +190,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --trace: only the jobs starting in the first N cycles")
     add_timing_only(p)
     add_engine(p)
+    add_threads(p)
     p.add_argument("--profile", metavar="CSV",
                    help="write per pc: pc, line, instruction, count, cycles, stall_cycles, energy_pj, stall_reason "
                         "(runs on the reference engine); print the instruction that stalled longest; with --trace, "

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TextIO
 
 from socsim.argtypes import positive_int
-from socsim.cli.options import add_engine
+from socsim.cli.options import add_engine, add_threads
 from socsim.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from socsim.host.options import DEFAULTS
 from socsim.signals import Terminated
@@ -36,7 +36,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return EXIT_OK
     try:
         outcome = run_sweep(spec, args.out, args.workers, args.scheduler, args.retry_failed,
-                            figures=not args.no_figures, progress=say, force=args.force)
+                            figures=not args.no_figures, progress=say, force=args.force, threads=args.threads)
     except KeyboardInterrupt as exc:
         say(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; finished points are in "
             f"{out_dir_of(spec, args.out) / RESULTS}. Run the same command again to resume.")
@@ -81,4 +81,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write into a results folder that holds another sweep (its rows are dropped)")
     p.add_argument("--no-figures", action="store_true", help="write the table only")
     add_engine(p, default=False, help_tail=f" (default: the file's [job] engine, else {DEFAULTS.engine})")
+    add_threads(p, "; divided among the workers")
     p.set_defaults(fn=cmd_sweep)

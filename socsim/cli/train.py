@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from socsim.argtypes import positive_int
 from socsim.cli.commands import command
-from socsim.cli.options import add_config, add_engine, add_timing_only, run_options
+from socsim.cli.options import add_config, add_engine, add_threads, add_timing_only, run_options
 from socsim.config import load_config
 from socsim.environment import environment_change
 from socsim.errors import InputError
@@ -153,6 +153,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", action="store_true", help="also train the numpy FP32 baseline and print it")
     add_timing_only(p, "; test accuracy is recorded as not measured (empty in metrics.csv)")
     add_engine(p)
+    add_threads(p)
     p.add_argument("--accept-edits", action="store_true", help="with --resume: " + ACCEPT_EDITS_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     p.add_argument("--trace", action="store_true",

@@ -31,6 +31,8 @@ class RunOptions:
     """Skip the numerics (socsim.sim.timing_only): latency and energy only, accuracy not measured."""
     seeds: int | None = None
     """Train this many seeds into ``OUT/seed-i`` (None: one run in ``OUT``)."""
+    threads: int | None = None
+    """Threads for the numerics (socsim.threads; None: the cores available). No number depends on it."""
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -43,6 +45,9 @@ class RunOptions:
         if self.seeds is not None and (isinstance(self.seeds, bool) or not isinstance(self.seeds, int)
                                        or self.seeds < 1):
             raise InputError(f"expected a positive integer (1 or more), got {self.seeds!r}", field="seeds")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise InputError(f"expected a positive integer (1 or more), got {self.threads!r}", field="threads")
 
 
 DEFAULTS = RunOptions()

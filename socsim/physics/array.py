@@ -18,6 +18,8 @@ the converter range is taken as bipolar +-max(|i_min|, |i_max|).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from isa.program import BadOperand
@@ -32,6 +34,8 @@ from socsim.physics.params import PhysicsParams
 
 _CACHE_BYTES = 4 << 20
 """Read matrices kept per array (blocks read since the last programming), up to this many bytes."""
+_CACHE_LOCK = threading.RLock()
+"""Guards every array's read-matrix and converter caches (lane groups read from several threads)."""
 
 
 class PairArray(Crossbar):
@@ -114,6 +118,11 @@ class PairArray(Crossbar):
 
     def _matrices(self, t_s: float, r0: int, c0: int, nr: int, nc: int,
                   transposed: bool) -> tuple[np.ndarray, Variance]:
+        with _CACHE_LOCK:  # lane groups read from several threads (socsim.sim.lanes.numerics)
+            return self._matrices_unlocked(t_s, r0, c0, nr, nc, transposed)
+
+    def _matrices_unlocked(self, t_s: float, r0: int, c0: int, nr: int, nc: int,
+                           transposed: bool) -> tuple[np.ndarray, Variance]:
         key = (self._version, t_s if self.time_dependent_reads else 0.0, r0, c0, nr, nc, transposed)
         hit = self._cache.get(key)
         if hit is not None:
@@ -160,6 +169,10 @@ class PairArray(Crossbar):
         nominal = self.params.adc.full_scale_ua
         if fs == 0.0 or fs == nominal:
             return self.adc
+        with _CACHE_LOCK:
+            return self._scaled_adc(fs, nominal)
+
+    def _scaled_adc(self, fs: float, nominal: float) -> Adc:
         adc = self._scaled.get(fs)
         if adc is None:
             k = fs / nominal

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 from socsim.signals import die_with_parent
 from socsim.sweep.jobs import PointJob, run_point
 from socsim.sweep.spec import SweepError
+from socsim.threads import per_worker, set_threads, use_threads
 
 OnResult = Callable[[dict[str, Any]], None]
 
@@ -34,22 +35,27 @@ def run_serial(jobs: Sequence[PointJob], on_result: OnResult) -> None:
         on_result(run_point(job))
 
 
-def _pool_worker_init() -> None:
+def _pool_worker_init(threads: int) -> None:
     """Pool workers leave Ctrl-C to the parent (which terminates them), die with the parent however it ends
-    (no orphan goes on training and writing point folders) and keep stdout for the parent."""
+    (no orphan goes on training and writing point folders), keep stdout for the parent and use ``threads``
+    threads (:mod:`socsim.threads`)."""
+    set_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # pool.terminate(): end at once
     die_with_parent()
     sys.stdout = open(os.devnull, "w")  # a library's stray message must not interleave with the parent's lines
 
 
-def run_pool(jobs: Sequence[PointJob], workers: int, on_result: OnResult) -> None:
-    """A pool of ``workers`` fresh (spawned) processes; Ctrl-C terminates the pool and re-raises."""
+def run_pool(jobs: Sequence[PointJob], workers: int, on_result: OnResult, threads: int | None = None) -> None:
+    """A pool of ``workers`` fresh (spawned) processes that share ``threads`` threads (default: the cores available,
+    :func:`socsim.threads.per_worker`); Ctrl-C terminates the pool and re-raises."""
     if workers <= 1 or len(jobs) <= 1:
-        run_serial(jobs, on_result)
+        with use_threads(threads):
+            run_serial(jobs, on_result)
         return
     ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(min(workers, len(jobs)), initializer=_pool_worker_init)
+    size = min(workers, len(jobs))
+    pool = ctx.Pool(size, initializer=_pool_worker_init, initargs=(per_worker(threads, size),))
     try:
         for result in pool.imap_unordered(run_point, jobs):
             on_result(result)

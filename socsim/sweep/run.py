@@ -69,11 +69,13 @@ def finished_rows(spec: SweepSpec, points: list[Point], results: Path, retry_fai
 
 def run_sweep(spec: SweepSpec, out: str | Path | None = None, workers: int | None = None,
               scheduler: str | None = None, retry_failed: bool = False, figures: bool = True,
-              progress: Callable[[str], None] | None = None, force: bool = False) -> SweepOutcome:
+              progress: Callable[[str], None] | None = None, force: bool = False,
+              threads: int | None = None) -> SweepOutcome:
     """Run every unfinished point of ``spec`` and return the table.
 
     ``workers``: local pool size (default: the CPUs available; 1 runs in this process);
-    ``scheduler``: a Dask scheduler address, used instead of the local pool. Results go to
+    ``scheduler``: a Dask scheduler address, used instead of the local pool; ``threads``: threads the local
+    workers share (default: the cores available; :mod:`socsim.threads`). Results go to
     ``OUT/results.csv`` (rewritten atomically as each point finishes), figures to ``OUT/*.png``. A folder that
     holds another sweep's results (``OUT/sweep.json`` names another sweep) is refused unless ``force``.
     """
@@ -82,7 +84,7 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, workers: int | Non
     with FolderLock(out_dir, "sweep folder"):  # a second sweep into the same folder is refused, not interleaved
         claim_folder(spec, out_dir, force)
         clean_temporaries(out_dir)  # what a kill during an earlier write of the table left
-        return _run_locked(spec, points, out_dir, workers, scheduler, retry_failed, figures, progress)
+        return _run_locked(spec, points, out_dir, workers, scheduler, retry_failed, figures, progress, threads)
 
 
 def claim_folder(spec: SweepSpec, out_dir: Path, force: bool) -> None:
@@ -105,7 +107,8 @@ def claim_folder(spec: SweepSpec, out_dir: Path, force: bool) -> None:
 
 
 def _run_locked(spec: SweepSpec, points: list[Point], out_dir: Path, workers: int | None, scheduler: str | None,
-                retry_failed: bool, figures: bool, progress: Callable[[str], None] | None) -> SweepOutcome:
+                retry_failed: bool, figures: bool, progress: Callable[[str], None] | None,
+                threads: int | None = None) -> SweepOutcome:
     say = progress or (lambda line: None)
     results = out_dir / RESULTS
     rows = finished_rows(spec, points, results, retry_failed)
@@ -131,7 +134,7 @@ def _run_locked(spec: SweepSpec, points: list[Point], out_dir: Path, workers: in
         if scheduler:
             run_dask(jobs, scheduler, on_result)
         else:
-            run_pool(jobs, workers or default_workers(), on_result)
+            run_pool(jobs, workers or default_workers(), on_result, threads)
     outcome.table = pd.read_csv(results, keep_default_na=False, na_values=[""])
     if spec.job.seeds > 1:
         outcome.summary = write_summary_csv(spec, outcome.table, out_dir / SUMMARY_CSV)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from socsim.physics.kernels.normal import normal_at, ziggurat_tables
+from socsim.physics.kernels.normal import normals_into, ziggurat_tables
 
 
 @njit(cache=True, inline="always")
@@ -93,6 +93,7 @@ def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, q
     per_r = var.shape[0] == r_n
     kn, wn, fn = ziggurat_tables()
     z = np.zeros(k_n)
+    hashes = np.zeros(k_n, np.uint64)
     sd = np.zeros(k_n)
     inv = 1.0 / lsb if lsb > 0.0 else 0.0
     count_low = lo < 0.0
@@ -100,9 +101,7 @@ def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, q
         lane = r // rows_per_lane
         local = r - lane * rows_per_lane
         if noisy:  # the normals first, in a loop of their own (the ziggurat's branches), then a branch-free pass
-            seed = seeds[lane]
-            for k in range(k_n):
-                z[k] = normal_at(seed, local * k_n + k, kn, wn, fn)
+            normals_into(seeds[lane], local * k_n, z, hashes, kn, wn, fn)
             if per_k:
                 for k in range(k_n):
                     sd[k] = np.sqrt(var[r if per_r else 0, k] + extra_var)

@@ -21,20 +21,20 @@ G_REF_US = 25.0
 """g_max of the device population the coefficients were fitted on (Joshi et al. 2020)."""
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gnorm(g, g_max):  # pragma: no cover - compiled
     x = g / g_max
     return min(max(x, 1e-3), 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sigma_prog(g, g_max):  # pragma: no cover - compiled
     """Programming-noise std (uS) of a program-and-verify to conductance g (uS)."""
     x = _gnorm(g, g_max)
     return max(-1.1731 * x * x + 1.9650 * x + 0.2635, 0.0) * g_max / G_REF_US
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def drift_nu(g, g_max, z):  # pragma: no cover - compiled
     """Drift exponent of a device programmed to g (uS), z its fabrication draw (standard normal)."""
     lg = np.log(_gnorm(g, g_max))
@@ -43,7 +43,7 @@ def drift_nu(g, g_max, z):  # pragma: no cover - compiled
     return max(mu + sd * z, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sigma_prog_many(g, g_max):  # pragma: no cover - compiled
     """sigma_prog of every element of g (1-D, uS) -> float64 array (uS)."""
     out = np.empty(g.size)
@@ -52,7 +52,7 @@ def sigma_prog_many(g, g_max):  # pragma: no cover - compiled
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def drift_nu_many(g, g_max, z):  # pragma: no cover - compiled
     """drift_nu of every element of g (1-D, uS) with its draw z -> float64 array."""
     out = np.empty(g.size)
@@ -61,7 +61,7 @@ def drift_nu_many(g, g_max, z):  # pragma: no cover - compiled
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def conductance_at(g_prog, nu, t_prog, t, t0, t_read, read_scale, g_max, drift, out_g, out_var):
     """Drifted conductance and read-noise variance of every device at time t (s).
 
@@ -78,7 +78,7 @@ def conductance_at(g_prog, nu, t_prog, t, t0, t_read, read_scale, g_max, drift, 
         out_var[j] = sd * sd
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gradual_set(g, n, frozen, z, offsets, step0, rel_std, g_max):  # pragma: no cover - compiled
     """Apply n[j] >= 0 gradual SET pulses: dG = step0 (1 - G/g_max) (1 + rel_std z), G in [0, g_max]."""
     for j in range(g.size):
@@ -92,7 +92,7 @@ def gradual_set(g, n, frozen, z, offsets, step0, rel_std, g_max):  # pragma: no 
         g[j] = gj
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def set_pulses_needed(g_from, g_to, step0, g_max, cap):  # pragma: no cover - compiled
     """Mean-model gradual-SET pulses to climb from g_from to g_to (uS), at most cap, per device."""
     out = np.zeros(g_from.size, dtype=np.int64)

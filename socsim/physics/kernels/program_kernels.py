@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def write_verify(g, target, frozen, z, sigma_read, sigma_prog, tol, ramp, step, max_trials,
                  g_lo, g_hi, n_set, n_reset, n_reads, failed):  # pragma: no cover - compiled
     """Program each device towards ``target`` with at most ``max_trials`` SET/RESET ramps.
@@ -57,7 +57,7 @@ def write_verify(g, target, frozen, z, sigma_read, sigma_prog, tol, ramp, step, 
         g[j] = gj
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pulse_steps(g, n, frozen, scale, g_top, z, offsets, exp_model, g_min, n_states, nl_ltp, nl_ltd,
                 asymmetry, c2c):  # pragma: no cover - compiled
     """Apply ``n[j]`` identical pulses to device j (n > 0 potentiates, n < 0 depresses).

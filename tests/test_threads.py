@@ -1,0 +1,116 @@
+"""The thread count changes no number: training on 1 and 2 threads gives the same cycles, ledger, outputs, memory and
+conductances on both engines (docs/performance.md, "Threads")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from socsim.compiler import load_graph
+from socsim.compiler.frontend_toml import loads_toml
+from socsim.config import load_config
+from socsim.host.data import load_dataset
+from socsim.host.training import ChipTrainer
+from socsim.sim.lanes import numerics
+from socsim.threads import default_threads, per_worker, use_threads
+from tests.compiler.test_lowering import RESIDUAL
+from tests.engines import assert_same_devices, assert_same_result
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _train(graph, cfg, data, engine: str, threads: int, microbatch: int | None = None) -> tuple:
+    with use_threads(threads):
+        trainer = ChipTrainer(graph, cfg, data, microbatch=microbatch, engine=engine)
+        results = [trainer.init_result, trainer.train_epoch(), trainer.evaluate()[1]]
+        memory = {name: trainer.read(name) for name in trainer.compiled.init.symbols}
+    return trainer, results, memory
+
+
+def _assert_same(one: tuple, two: tuple, what: str) -> None:
+    for a, b in zip(one[1], two[1]):
+        assert_same_result(a, b, what)
+    for name in one[2]:
+        np.testing.assert_array_equal(one[2][name], two[2][name], err_msg=f"{what}: symbol {name}")
+    assert_same_devices(one[0].soc, two[0].soc)
+    assert one[0].soc.env.now == two[0].soc.env.now
+
+
+@pytest.fixture(autouse=True)
+def small_groups(monkeypatch):
+    """Split even the small loops of these tests (a real run splits only loops of large lane storage)."""
+    monkeypatch.setattr(numerics, "MIN_GROUP_WORDS", 0)
+
+
+def test_lenet_training_is_the_same_on_one_and_two_threads():
+    graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
+    data = load_dataset("mnist5k").subset(32, 16)
+    cfg = load_config("wu2023", {"train": {"batch": 16}})
+    before = numerics.split_passes
+    runs = [_train(graph, cfg, data, "fast", n) for n in (1, 2)]
+    assert numerics.split_passes > before, "two threads should have split the lanes into groups"
+    _assert_same(*runs, "LeNet on wu2023, fast engine")
+
+
+def test_the_reference_engine_is_the_same_on_one_and_two_threads():
+    graph = load_graph(str(ROOT / "programs" / "mlp.toml"))
+    data = load_dataset("digits").subset(32, 16)
+    cfg = load_config("wu2023", {"train": {"batch": 16}})
+    _assert_same(*[_train(graph, cfg, data, "reference", n) for n in (1, 2)],
+                 "MLP on wu2023, reference engine")
+
+
+def test_per_lane_output_stages_join_in_lane_order():
+    """The pipelined residual network latches its output stage (tepi) per lane inside the lane loop: two lane groups
+    each keep their own and the tile ends with every lane's, as on one thread."""
+    graph = loads_toml(RESIDUAL, "tiny_residual.toml")
+    cfg = load_config("wu2023", {"train": {"batch": 32}, "controller": {"dmem_kbit": 4096},
+                                 "compiler": {"datapath": "pipelined", "row_blocking": "kernel",
+                                              "placement": "spread"}})
+    data = load_dataset("digits").subset(32, 8)
+    runs = [_train(graph, cfg, data, "fast", n, microbatch=4) for n in (1, 2)]
+    _assert_same(*runs, "pipelined residual on wu2023")
+
+
+def test_blas_stays_single_threaded_and_the_count_is_restored():
+    with use_threads(2) as n:
+        assert n == 2
+        assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")
+    with pytest.raises(ValueError, match="positive integer"):
+        with use_threads(0):
+            pass
+
+
+def test_lane_groups_cover_the_lanes_in_order():
+    assert numerics.lane_groups(7, 3) == [(0, 3), (3, 2), (5, 2)]
+    assert numerics.lane_groups(2, 1) == [(0, 2)]
+
+
+def test_a_sweep_divides_the_threads_among_its_workers():
+    assert per_worker(8, 3) == 2
+    assert per_worker(2, 4) == 1
+    assert per_worker(None, 1) == default_threads()
+
+
+def test_the_command_line_takes_a_thread_count(capsys):
+    from socsim.cli import main
+    printed = []
+    for n in ("1", "2"):
+        assert main(["run", str(ROOT / "programs" / "mlp_infer.s"), "--threads", n]) == 0
+        printed.append(capsys.readouterr().out)
+    assert printed[0] == printed[1] and "cycles" in printed[0]
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--threads", "0"])
+    assert exit_.value.code == 2 and "--threads: 0: expected a positive integer" in capsys.readouterr().err
+
+
+def test_the_api_takes_a_thread_count():
+    import socsim
+    program = str(ROOT / "programs" / "mlp_infer.s")
+    runs = [socsim.run(program, threads=n).result for n in (1, 2)]
+    assert_same_result(runs[0], runs[1], "socsim.run at 1 and 2 threads")
+    with pytest.raises(ValueError, match="threads=0: expected a positive integer"):
+        socsim.run(program, threads=0)
