@@ -112,5 +112,5 @@ def test_the_api_takes_a_thread_count():
     program = str(ROOT / "programs" / "mlp_infer.s")
     runs = [socsim.run(program, threads=n).result for n in (1, 2)]
     assert_same_result(runs[0], runs[1], "socsim.run at 1 and 2 threads")
-    with pytest.raises(ValueError, match="threads=0: expected a positive integer"):
+    with pytest.raises(ValueError, match="threads: expected a positive integer .1 or more., got 0"):
         socsim.run(program, threads=0)
