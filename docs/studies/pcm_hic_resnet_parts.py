@@ -89,6 +89,8 @@ CASES: dict[str, tuple[str, str]] = {
                     "ideal ADC, noiseless drift-free PCM, error_range 0.02"),
     "clean_digital": (ADC_IDEAL + QUIET_PCM + "[train]\nscheme = \"wu2023\"\n",
                       "ideal ADC, noiseless drift-free PCM, backward digital (wu2023)"),
+    "clean_arrays_wv": (ADC_IDEAL + QUIET_PCM + "[train]\nscheme = \"radix4_digits\"\n",
+                        "ideal ADC, noiseless drift-free PCM, backward on the arrays, threshold write-verify transfer"),
     "analog_in": ("[train]\nin_bits = 0\n", "analog inputs and errors (in_bits = 0)"),
     "clean_analog_in": (ADC_IDEAL + QUIET_PCM + "[train]\nin_bits = 0\n",
                         "ideal ADC, noiseless drift-free PCM, analog inputs and errors (in_bits = 0)"),
