@@ -91,6 +91,8 @@ CASES: dict[str, tuple[str, str]] = {
                       "ideal ADC, noiseless drift-free PCM, backward digital (wu2023)"),
     "clean_arrays_wv": (ADC_IDEAL + QUIET_PCM + "[train]\nscheme = \"radix4_digits\"\n",
                         "ideal ADC, noiseless drift-free PCM, backward on the arrays, threshold write-verify transfer"),
+    "clean_acc_fp32": (ADC_IDEAL + QUIET_PCM + "[train]\nacc_bits = 0\n",
+                       "ideal ADC, noiseless drift-free PCM, FP32 accumulator (acc_bits = 0)"),
     "analog_in": ("[train]\nin_bits = 0\n", "analog inputs and errors (in_bits = 0)"),
     "clean_analog_in": (ADC_IDEAL + QUIET_PCM + "[train]\nin_bits = 0\n",
                         "ideal ADC, noiseless drift-free PCM, analog inputs and errors (in_bits = 0)"),
