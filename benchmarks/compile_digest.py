@@ -13,8 +13,8 @@ import hashlib
 from pathlib import Path
 
 from socsim.compiler import GraphError, load_graph
-from socsim.compiler.lower import compile_training
-from socsim.config import load_config, preset_names
+from socsim.compiler.lower.lowering import compile_training
+from socsim.config.soc import load_config, preset_names
 
 ROOT = Path(__file__).resolve().parents[1]
 

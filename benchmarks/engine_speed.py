@@ -11,9 +11,9 @@ import argparse
 import time
 
 import isa
-from socsim.benchmarking import print_header
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.sim import Soc
+from socsim.tools.benchmarking import print_header
 
 SCALAR = """
     li x1, {n}

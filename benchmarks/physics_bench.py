@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout without installing
 
-from socsim.benchmarking import print_header  # noqa: E402
-from socsim.configtools import deep_merge, from_mapping, to_mapping  # noqa: E402
+from socsim.base.configtools import deep_merge, from_mapping, to_mapping  # noqa: E402
 from socsim.physics import Crossbar, PhysicsParams, load_fitted, make_crossbar  # noqa: E402
+from socsim.tools.benchmarking import print_header  # noqa: E402
 
 BATCH = 1024
 SHAPES = [(64, 64), (256, 64)]

@@ -14,7 +14,7 @@ MVM per input vector (mapping: tile_ops per image x B). LeNet is programs/lenet5
 input without conv1's padding (the CIFAR LeNet-5). Goals (issue 14, not tests), batch 64 at full fidelity:
 VGG-8 step < 3 s, ResNet-18 < 4 s, peak memory < 2 GiB, a 50,000-image epoch < 45 min.
 
-``--threads 1,2`` measures every point at each thread count (socsim.threads: the chip's numerics) and prints a
+``--threads 1,2`` measures every point at each thread count (socsim.base.threads: the chip's numerics) and prints a
 thread-scaling table: the steady step, its speedup over the first count and the efficiency (speedup / threads).
 ``--baseline`` also times the numpy FP32 baseline's step (the same graph and batch) in the same child with as
 many BLAS threads, after the chip's steps. Goals at two threads (not tests): VGG-8's full-fidelity step no slower
@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))   # run from a checkout without installing
-from socsim.benchmarking import load_line, print_header  # noqa: E402
+from socsim.tools.benchmarking import load_line, print_header  # noqa: E402
 
 MODELS = {"lenet5": "programs/lenet5.toml", "vgg8": "programs/vgg8.toml", "resnet18": "programs/resnet18.toml"}
 GIB = 1 << 30
@@ -43,7 +43,7 @@ GIB = 1 << 30
 def load_model(model: str):
     """The graph of ``model`` with a 3x32x32 input."""
     from socsim.compiler import load_graph
-    from socsim.compiler.frontend_toml import loads_toml
+    from socsim.compiler.frontend.toml import loads_toml
     path = ROOT / MODELS[model]
     if model != "lenet5":
         return load_graph(str(path))
@@ -55,7 +55,7 @@ def point(model: str, batch: int, mode: str, config: str, engine: str = "fast", 
           baseline: bool = False) -> dict:
     """One measurement in this process (the child): compile, init, one training step, on ``threads`` threads; with
     ``baseline`` the numpy baseline's step too (BLAS on ``threads`` threads)."""
-    from socsim.threads import use_threads
+    from socsim.base.threads import use_threads
     with use_threads(threads):
         row = _point(model, batch, mode, config, engine)
     if baseline:
@@ -78,8 +78,8 @@ def point(model: str, batch: int, mode: str, config: str, engine: str = "fast", 
 def _point(model: str, batch: int, mode: str, config: str, engine: str) -> dict:
     import numpy as np
 
-    from socsim.compiler.mapping import map_graph
-    from socsim.config import load_config
+    from socsim.compiler.mapping.table import map_graph
+    from socsim.config.soc import load_config
     from socsim.host.data import synthetic
     from socsim.host.training import ChipTrainer
     t0 = time.perf_counter()

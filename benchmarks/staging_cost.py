@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from socsim.compiler import load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.data import synthetic
 from socsim.host.training import ChipTrainer
 

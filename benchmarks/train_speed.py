@@ -8,7 +8,7 @@ fidelity) on each engine, beside the numpy baseline trainer of the same graph an
 same run. Each trainer runs a first epoch (cold: kernels load from the numba cache, the fast engine's
 replay memo is empty), then ``--rounds`` steady epochs taken in turn with the baseline's, each
 chip epoch divided by the baseline epoch just before it; the medians are printed.
-``--threads N`` gives both the same threads: the chip's numerics (socsim.threads: lane groups) and the
+``--threads N`` gives both the same threads: the chip's numerics (socsim.base.threads: lane groups) and the
 baseline's BLAS (numpy's OpenBLAS threads through threadpoolctl).
 Goals (not tests): one thread each, wu2023 >= 60 % of the baseline's images/s, ideal >= 90 %.
 """
@@ -27,13 +27,13 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout without installing
 
-from socsim.benchmarking import load_line, print_header  # noqa: E402
-from socsim.compiler.frontend_toml import load_toml  # noqa: E402
-from socsim.config import load_config  # noqa: E402
+from socsim.base.threads import use_threads  # noqa: E402
+from socsim.compiler.frontend.toml import load_toml  # noqa: E402
+from socsim.config.soc import load_config  # noqa: E402
 from socsim.host.baseline import Baseline  # noqa: E402
 from socsim.host.data import load_dataset  # noqa: E402
 from socsim.host.training import ChipTrainer  # noqa: E402
-from socsim.threads import use_threads  # noqa: E402
+from socsim.tools.benchmarking import load_line, print_header  # noqa: E402
 
 
 def _rate(images: int, epoch) -> float:

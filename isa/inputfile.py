@@ -1,5 +1,5 @@
 """Inputs are regular files read to a bound: the one check, at the bottom layer (the assembler and the binary
-reader use it; socsim.fileio builds its readers on it). A FIFO, a device (``/dev/zero``) or a folder is refused at
+reader use it; socsim.base.fileio builds its readers on it). A FIFO, a device (``/dev/zero``) or a folder is refused at
 once (the open does not block on a FIFO), and a file is read up to :data:`MAX_INPUT_BYTES`."""
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ def _e(name: str, values: type[enum.IntEnum], bits: int) -> Field:
 
 _LABEL = Field("target", Kind.LABEL, 20)
 _TILE = _u("tile", 12)
-"""A tile index: up to 4095 (socsim.config.MAX_TILES bounds the tiles a config may have)."""
+"""A tile index: up to 4095 (socsim.config.soc.MAX_TILES bounds the tiles a config may have)."""
 _N = _u("n", 24)
 C, M, T, D, S = Group.CONTROL, Group.MOVE, Group.CIM, Group.DIGITAL, Group.SYNC
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import isa
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.sim import Result, Soc
 
 

@@ -1,4 +1,4 @@
-"""The ledger's actions (socsim.actions.Action) and the energy table price each other exactly: every action the
+"""The ledger's actions (socsim.base.actions.Action) and the energy table price each other exactly: every action the
 simulator can record has one price, and every price of the table names an action (docs/energy.md)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from dataclasses import fields
 
 import pytest
 
-from socsim.actions import COUNTERS, MODELLED, PER_COMPONENT, PRICED_BY_TABLE, Action
-from socsim.config import EnergyTable, load_config
+from socsim.base.actions import COUNTERS, MODELLED, PER_COMPONENT, PRICED_BY_TABLE, Action
+from socsim.config.soc import EnergyTable, load_config
 from socsim.sim.soc import Soc
 
 TABLE_PRICES = {f.name for f in fields(EnergyTable) if f.name.endswith("_pj")}

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 
 import isa
-from socsim.area import area_table
-from socsim.compiler.frontend_toml import loads_toml
+from socsim.compiler.frontend.toml import loads_toml
 from socsim.compiler.layer import LAYERS, BackwardEmission, ForwardEmission, Layer, Shape, knob
-from socsim.compiler.lower_calibrate import calibrates_adc
-from socsim.config import load_config
+from socsim.compiler.lower.calibrate import calibrates_adc
+from socsim.config.soc import load_config
 from socsim.host.baseline import Baseline, initial_weights
 from socsim.host.data import synthetic
 from socsim.host.training import ChipTrainer
@@ -25,6 +24,7 @@ from socsim.physics.adc.base import ADCS, Adc, SarArea
 from socsim.physics.interface import MODELS, CellArea, Crossbar, ProgramReport
 from socsim.physics.params import PhysicsParams
 from socsim.physics.registry import pulse_step, slices, weight_level
+from socsim.pricing.area import area_table
 from socsim.sim import Soc
 
 TILE_MVM = "programs/tile_mvm.s"

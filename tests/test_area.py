@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 import isa
-from socsim.actions import Action
-from socsim.area import adc_leakage_uw, adc_um2, area_table, leakage_uw, total_area_mm2
+from socsim.base.actions import Action
+from socsim.base.configtools import ConfigError
 from socsim.cli import main
-from socsim.config import load_config
-from socsim.configtools import ConfigError
+from socsim.config.soc import load_config
+from socsim.pricing.area import adc_leakage_uw, adc_um2, area_table, leakage_uw, total_area_mm2
 from socsim.sim import Soc
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -45,7 +45,7 @@ def test_a_write_to_x0_assembles_with_a_warning_but_a_jump_through_x0_does_not_w
 
 
 def test_every_example_of_the_syntax_section_assembles_and_runs():
-    from socsim.config import load_config
+    from socsim.config.soc import load_config
     from socsim.sim import Soc
     examples = re.findall(r"```asm\n(.*?)```", SYNTAX, re.S)
     assert len(examples) == 2

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from socsim.compiler import load_graph
-from socsim.compiler.lower_errors import ERROR_BINS, ERROR_RANGE
-from socsim.config import load_config
+from socsim.compiler.lower.errors import ERROR_BINS, ERROR_RANGE
+from socsim.config.soc import load_config
 from socsim.host.baseline_quant import QuantisedBaseline, error_scale, histogram_percentile
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer

@@ -1,4 +1,4 @@
-"""What the benchmarks and studies share (socsim.benchmarking): the machine and command lines they print first,
+"""What the benchmarks and studies share (socsim.tools.benchmarking): the machine and command lines they print first,
 training a run folder through the command line."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from socsim.benchmarking import chosen_cases, command_line, machine_line, print_header, train_run_folder
 from socsim.runfolder.files import CHECKPOINT, METRICS
+from socsim.tools.benchmarking import chosen_cases, command_line, machine_line, print_header, train_run_folder
 
 MLP = str(Path(__file__).resolve().parents[1] / "programs" / "mlp.toml")
 

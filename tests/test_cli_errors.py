@@ -6,11 +6,8 @@ import pytest
 
 import socsim.cli.program
 from isa.program import IsaError
-from socsim.cli import EXIT_BUG, EXIT_ERROR, main
-from socsim.compiler.memplan import CapacityError as PlanCapacityError
-from socsim.config import load_config
-from socsim.configtools import ConfigError
-from socsim.errors import (
+from socsim.base.configtools import ConfigError
+from socsim.base.errors import (
     CapacityError,
     ErrorKind,
     HostEnvironmentError,
@@ -18,8 +15,11 @@ from socsim.errors import (
     SocsimError,
     error_kind,
 )
-from socsim.exits import EXIT_FOR_KIND, EXIT_TRAP
-from socsim.locks import FolderBusy
+from socsim.base.exits import EXIT_FOR_KIND, EXIT_TRAP
+from socsim.base.locks import FolderBusy
+from socsim.cli import EXIT_BUG, EXIT_ERROR, main
+from socsim.compiler.memory.plan import CapacityError as PlanCapacityError
+from socsim.config.soc import load_config
 from socsim.sim.traps import Trap, TrapKind
 
 

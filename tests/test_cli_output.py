@@ -11,11 +11,11 @@ import pytest
 
 import isa
 from socsim import __version__
+from socsim.base.units import energy_unit, fmt_energy, fmt_time, time_unit
 from socsim.cli import EXIT_BROKEN_PIPE, main
 from socsim.cli.configs import preset_description
-from socsim.config import DEFAULT_PRESET, load_config, preset_names
+from socsim.config.soc import DEFAULT_PRESET, load_config, preset_names
 from socsim.sim import Soc
-from socsim.units import energy_unit, fmt_energy, fmt_time, time_unit
 
 ROOT = Path(__file__).resolve().parents[1]
 

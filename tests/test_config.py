@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from socsim.config import Arbitration, SocConfig, load_config, preset_names
-from socsim.configtools import ConfigError
+from socsim.base.configtools import ConfigError
+from socsim.config.soc import Arbitration, SocConfig, load_config, preset_names
 
 
 def test_default_preset_is_wu2023_with_paper_values():

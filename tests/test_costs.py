@@ -1,5 +1,5 @@
-"""Costs that scale (socsim.costs): SRAM energy per access with capacity, digital and memory energy with the CMOS
-node; area and leakage of digital and SRAM parts with the node; word width and banks; the presets keep their
+"""Costs that scale (socsim.pricing.costs): SRAM energy per access with capacity, digital and memory energy with the
+CMOS node; area and leakage of digital and SRAM parts with the node; word width and banks; the presets keep their
 calibrated prices (anchored at their own capacities and 45 nm)."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 import isa
-from socsim.actions import Action
-from socsim.area import area_table, leakage_uw, total_area_mm2
-from socsim.config import load_config
-from socsim.configtools import ConfigError
-from socsim.costs import action_prices, memory_prices, node_factor, supply_v
+from socsim.base.actions import Action
+from socsim.base.configtools import ConfigError
+from socsim.config.soc import load_config
+from socsim.pricing.area import area_table, leakage_uw, total_area_mm2
+from socsim.pricing.costs import action_prices, memory_prices, node_factor, supply_v
 from socsim.sim import Soc
 
 VECTOR_OPS = Path(__file__).resolve().parents[1] / "programs" / "vector_ops.s"

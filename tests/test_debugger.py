@@ -7,8 +7,8 @@ import sys
 
 import isa
 from socsim.cli import main
-from socsim.config import load_config
-from socsim.debugger import debug
+from socsim.config.soc import load_config
+from socsim.debug.stepper import debug
 from socsim.sim import Soc
 
 PROGRAM = """\

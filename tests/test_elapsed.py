@@ -11,7 +11,7 @@ import pytest
 
 import isa
 from socsim.compiler import load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
 from socsim.sim import Soc

@@ -16,8 +16,8 @@ import pytest
 
 import isa
 from socsim.compiler import load_graph
-from socsim.compiler.frontend_toml import loads_toml
-from socsim.config import load_config
+from socsim.compiler.frontend.toml import loads_toml
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
 from socsim.sim import Soc

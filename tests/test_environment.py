@@ -10,8 +10,8 @@ import numba
 import numpy as np
 import pytest
 
+from socsim.base.environment import environment_change, environment_text
 from socsim.cli import main
-from socsim.environment import environment_change, environment_text
 
 MLP = str(Path(__file__).resolve().parents[1] / "programs" / "mlp.toml")
 

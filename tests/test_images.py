@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from socsim.compiler import load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.images import ImageUse
 from socsim.host.training import BLANK_LABEL, ChipTrainer, padded

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from socsim.base.units import fmt_time
 from socsim.cli import main
 from socsim.compiler import load_graph
-from socsim.compiler.lower import compile_training
-from socsim.config import load_config
+from socsim.compiler.lower.lowering import compile_training
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.inference import run_inference
 from socsim.sim import Soc
-from socsim.units import fmt_time
 
 ROOT = Path(__file__).resolve().parents[1]
 MLP = str(ROOT / "programs" / "mlp.toml")

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from socsim.cli import main
 from socsim.compiler import load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.baseline import Baseline
 from socsim.host.data import load_dataset
 from socsim.host.inference import run_inference

@@ -11,7 +11,7 @@ import pytest
 
 import isa
 from isa.spec import _POOL_OUT, OPCODES, Kind, Unit
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.sim import Soc
 from socsim.sim.ops import OPS
 

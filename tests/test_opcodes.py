@@ -18,7 +18,7 @@ import pytest
 
 import isa
 from isa.spec import BY_MNEMONIC, OPCODES
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.physics.adc import converter_cost
 from socsim.sim import Result, Soc, Trap, TrapKind
 

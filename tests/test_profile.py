@@ -7,9 +7,9 @@ import csv
 import pytest
 
 import isa
-from socsim.actions import Action
+from socsim.base.actions import Action
 from socsim.cli import main
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.sim import Soc
 
 CHAIN = """\

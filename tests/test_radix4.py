@@ -12,9 +12,9 @@ import pytest
 
 from socsim.compiler import load_graph
 from socsim.compiler.graph import GraphError
-from socsim.compiler.lower import compile_training
-from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE
-from socsim.config import load_config
+from socsim.compiler.lower.calibrate import INPUT_BINS, INPUT_RANGE
+from socsim.compiler.lower.lowering import compile_training
+from socsim.config.soc import load_config
 from socsim.host.baseline_quant import QuantisedBaseline
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer

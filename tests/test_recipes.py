@@ -10,9 +10,9 @@ from socsim.cli import main
 from socsim.cli.drift import parse_times
 from socsim.compiler import load_graph
 from socsim.compiler.graph import GraphError
-from socsim.compiler.lower import compile_training
+from socsim.compiler.lower.lowering import compile_training
 from socsim.compiler.recipes import RECIPES, Backward, Transfer
-from socsim.config import Scheme, load_config
+from socsim.config.soc import Scheme, load_config
 from socsim.host.data import load_dataset
 from socsim.host.train import RunArgs, run_training
 from socsim.host.training import ChipTrainer

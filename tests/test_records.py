@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socsim.errors import InputError
+from socsim.base.errors import InputError
 from socsim.runfolder.files import (
     CHECKPOINT,
     METRICS,

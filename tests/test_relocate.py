@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import isa
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.sim import Soc
 from socsim.sim.ops.base import Shadow
 from tests.engines import assert_same_result

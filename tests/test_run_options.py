@@ -6,9 +6,9 @@ import inspect
 
 import pytest
 
-import socsim.api as api
+import socsim.api.functions as api
+from socsim.base.errors import InputError
 from socsim.cli import build_parser
-from socsim.errors import InputError
 from socsim.host.options import DEFAULTS, RunOptions
 from socsim.sweep.spec import JobSpec
 

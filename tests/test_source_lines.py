@@ -12,7 +12,7 @@ import isa
 from isa.encoding import encode
 from isa.program import SourceLine
 from socsim.cli import main
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.sim import Soc, Trap
 
 TRAPS = """\

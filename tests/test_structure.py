@@ -19,29 +19,30 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("isa", "socsim")
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("isa", "socsim.actions", "socsim.errors", "socsim.exits", "socsim.fileio", "socsim.units", "socsim.geometry",
-     "socsim.argtypes", "socsim.locks", "socsim.configtools", "socsim.safepickle", "socsim.signals",
-     "socsim.environment", "socsim.threads"),
-    ("socsim.physics", "socsim.area_params"),
+    ("isa", "socsim.base"),
+    ("socsim.physics",),
     ("socsim.config",),
-    ("socsim.compiler", "socsim.area", "socsim.costs", "socsim.docgen"),
+    ("socsim.compiler", "socsim.pricing"),
     ("socsim.sim",),
-    ("socsim.tracefile", "socsim.debugger"),
+    ("socsim.debug",),
     ("socsim.runfolder",),
     ("socsim.report",),
     ("socsim.host",),
     ("socsim.api", "socsim.sweep"),
-    ("socsim.cli", "socsim.__main__", "socsim.benchmarking"),
+    ("socsim.cli", "socsim.tools", "socsim.__main__"),
 )
-"""Every module's layer, lowest first: a module imports only from its own layer or the ones below (a package
-named here stands for all its modules; the longest prefix decides)."""
+"""The folders of every layer, lowest first: a module imports only from its own layer or the ones below. A module's
+layer is its folder's: every module of socsim but its doors (FACES) sits in a folder named here
+(test_every_module_sits_in_the_folder_of_its_layer), so the tree shows the layers."""
+FACES = ("socsim", "socsim.__main__")
+"""The package's doors, the only modules at the top of socsim/: ``import socsim`` and ``python -m socsim``."""
 APART = (("socsim.compiler", "socsim.sim"), ("socsim.sim", "socsim.compiler"))
 """Pairs on neighbouring layers that must not import each other at all: the compiler and the simulator meet
 only in the program (``isa``)."""
-DEFERRED = ("onnx", "socsim.compiler.frontend_onnx", "dask", "distributed", "sklearn", "mlxtend", "matplotlib.pyplot")
+DEFERRED = ("onnx", "socsim.compiler.frontend.onnx", "dask", "distributed", "sklearn", "mlxtend", "matplotlib.pyplot")
 """Heavy optional dependencies (and the one module that imports onnx at its top) that may be imported inside a
 function, with a comment saying why."""
-PACKAGE_FACE = {"socsim": ("socsim.api",)}
+PACKAGE_FACE = {"socsim": ("socsim.api.functions",)}
 """A package's ``__init__`` that imports on first attribute access (the notebook API), so ``import socsim``
 stays fast."""
 
@@ -101,6 +102,18 @@ def _graph() -> dict[str, set[str]]:
     sources = _sources()
     known = set(sources)
     return {m: {t for _, t, _ in _imports(p, known) if t != m} for m, p in sources.items()}
+
+
+def test_every_module_sits_in_the_folder_of_its_layer():
+    """The tree shows the layers: every module of socsim but its doors is in a folder named in LAYERS, and every
+    name there is a package folder."""
+    named = {name for names in LAYERS for name in names}
+    loose = sorted(m for m in _sources() if m.startswith("socsim.") and m not in FACES
+                   and ".".join(m.split(".")[:2]) not in named)
+    assert not loose, "modules outside the folders of LAYERS (move each into the folder of its layer): " + \
+        ", ".join(loose)
+    not_folders = sorted(n for n in named - set(FACES) if not (ROOT / n.replace(".", "/") / "__init__.py").is_file())
+    assert not not_folders, "LAYERS names what is no package folder: " + ", ".join(not_folders)
 
 
 def test_every_import_goes_down_or_sideways():
@@ -194,7 +207,7 @@ def test_deferred_heavy_imports_say_why(module):
 
 def test_the_command_line_does_not_import_the_heavy_optional_dependencies():
     """``socsim --help`` and every command but an ONNX import start without onnx, dask or scikit-learn."""
-    code = ("import sys, socsim.cli, socsim.api; "
+    code = ("import sys, socsim.cli, socsim.api.functions; "
             "print(sorted(m for m in ('onnx', 'dask', 'distributed', 'sklearn', 'mlxtend') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"

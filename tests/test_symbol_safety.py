@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import isa
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.sim import Soc, Trap, TrapKind
 from tests.test_lanes import program
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from socsim.compiler import load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.inference import run_inference
 from socsim.report.headline import tile_mvm_energy_pj

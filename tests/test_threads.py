@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
+from socsim.base.threads import default_threads, per_worker, use_threads
 from socsim.compiler import load_graph
-from socsim.compiler.frontend_toml import loads_toml
-from socsim.config import load_config
+from socsim.compiler.frontend.toml import loads_toml
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
 from socsim.sim.lanes import numerics
-from socsim.threads import default_threads, per_worker, use_threads
 from tests.compiler.test_lowering import RESIDUAL
 from tests.engines import assert_same_devices, assert_same_result
 

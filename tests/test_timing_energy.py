@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import isa
-from socsim.actions import COUNTERS, Action
-from socsim.area import leakage_pj_per_cycle
-from socsim.config import load_config
+from socsim.base.actions import COUNTERS, Action
+from socsim.config.soc import load_config
+from socsim.pricing.area import leakage_pj_per_cycle
 from socsim.sim import Soc
 from tests.helpers import run_asm
 
@@ -129,8 +129,8 @@ def test_converter_cycles_and_energy_follow_its_bits(kind, cycles_of):
 
 
 def test_removed_converter_fields_say_where_the_cost_went(tmp_path):
-    from socsim.config import load_config
-    from socsim.configtools import ConfigError
+    from socsim.base.configtools import ConfigError
+    from socsim.config.soc import load_config
     for table, name in (("tiles", "adc_conversion_cycles"), ("energy", "adc_conversion_pj")):
         f = tmp_path / f"{name}.toml"
         f.write_text(f'base = "wu2023"\n[{table}]\n{name} = 9\n')

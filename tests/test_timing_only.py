@@ -13,7 +13,7 @@ import pytest
 import isa
 from socsim.cli import main
 from socsim.compiler import load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.train import RunArgs, run_training
 from socsim.host.training import ChipTrainer

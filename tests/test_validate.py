@@ -36,7 +36,7 @@ def test_initial_values_fit_the_symbol():
 
 def test_a_pool_window_larger_than_its_planes_traps_with_a_clear_message():
     import isa
-    from socsim.config import load_config
+    from socsim.config.soc import load_config
     from socsim.sim import Soc, Trap, TrapKind
     text = ".sym a sram 16\n.sym b sram 16\n    maxpool b, a, 1, 2, 2, 3, 1\n    halt\n"
     with pytest.raises(Trap) as info:

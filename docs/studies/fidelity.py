@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from socsim.benchmarking import chosen_cases, print_header, train_run_folder
+from socsim.tools.benchmarking import chosen_cases, print_header, train_run_folder
 
 QUIET = "[tiles.physics.read]\nnoise_levels = 0.0\n[tiles.physics.write_verify]\nprog_error_levels = 0.0\n"
 """Devices without read noise or programming error (the converter as configured)."""

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 
-from socsim.benchmarking import print_header
 from socsim.compiler import load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.baseline import Baseline, trained_baseline
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
+from socsim.tools.benchmarking import print_header
 
 CASES: dict[str, dict] = {
     "as configured": {},

@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from socsim.benchmarking import print_header, train_run_folder
 from socsim.compiler import load_graph
 from socsim.report.devices import device_values, placed_masks
 from socsim.runfolder.read import load_run
+from socsim.tools.benchmarking import print_header, train_run_folder
 
 
 def _toml_value(v) -> str:

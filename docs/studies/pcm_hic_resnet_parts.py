@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from socsim.benchmarking import chosen_cases, print_header, train_run_folder
 from socsim.compiler import load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.baseline import Baseline
 from socsim.host.data import load_dataset
 from socsim.physics import make_crossbar
+from socsim.tools.benchmarking import chosen_cases, print_header, train_run_folder
 
 BASE = Path(__file__).resolve().parent / "pcm_hic_wide8.toml"
 GRAPH = "programs/resnet_digits.toml"

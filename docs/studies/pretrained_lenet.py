@@ -26,11 +26,11 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from socsim.benchmarking import print_header
 from socsim.compiler import Conv2d, Linear, load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.baseline import Baseline, trained_baseline
 from socsim.host.data import load_dataset
+from socsim.tools.benchmarking import print_header
 
 GRAPH = "programs/lenet_wu2023.toml"
 

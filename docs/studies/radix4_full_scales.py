@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 from socsim.compiler import load_graph
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
 

@@ -31,14 +31,14 @@ import tomllib
 
 import numpy as np
 
-from socsim.benchmarking import chosen_cases, print_header
 from socsim.compiler import load_graph
-from socsim.compiler.lower import compile_training
-from socsim.config import ConfigError, load_config
+from socsim.compiler.lower.lowering import compile_training
+from socsim.config.soc import ConfigError, load_config
 from socsim.host.baseline import Baseline
 from socsim.host.baseline_quant import QuantisedBaseline
 from socsim.host.data import load_dataset
 from socsim.sweep.spec import check_path, nest
+from socsim.tools.benchmarking import chosen_cases, print_header
 
 CASES = ("fp32", "int4", "fp4", "fp4_one_phase", "fp4_every_layer")
 

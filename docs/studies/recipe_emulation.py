@@ -36,14 +36,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from socsim.benchmarking import chosen_cases, print_header
 from socsim.compiler import load_graph
-from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE
-from socsim.config import load_config
+from socsim.compiler.lower.calibrate import INPUT_BINS, INPUT_RANGE
+from socsim.config.soc import load_config
 from socsim.host.baseline import F32, Baseline
 from socsim.host.baseline_quant import calibrated_epoch, histogram_percentile, int_codes
 from socsim.host.data import load_dataset
 from socsim.physics.flat import flatten
+from socsim.tools.benchmarking import chosen_cases, print_header
 
 
 @dataclass

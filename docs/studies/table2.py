@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from socsim.benchmarking import print_header
+from socsim.base.configtools import deep_merge
 from socsim.compiler import load_graph
-from socsim.compiler.mapping import map_graph
-from socsim.config import load_config
-from socsim.configtools import deep_merge
+from socsim.compiler.mapping.table import map_graph
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.inference import Inference, run_inference
 from socsim.report.headline import tile_mvm_energy_pj
 from socsim.report.tables import UNIT_ACTIONS, layer_phase_table
+from socsim.tools.benchmarking import print_header
 
 CONVERSION_S = 8 * 9 / 100e6
 """One MVM of Wu et al.: 8 ADC steps x 9 cycles at 100 MHz = 0.72 us."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from socsim.benchmarking import print_header, train_run_folder
+from socsim.tools.benchmarking import print_header, train_run_folder
 
 PRESETS = "ideal,wu2023,naive,mp_onarray,pcm_hic,radix4"
 

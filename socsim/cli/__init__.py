@@ -2,7 +2,7 @@
 
 Each module of this package parses its command's arguments, calls the host layer (:mod:`socsim.host`) or the
 simulator, and prints; :data:`COMMANDS` lists them in the order ``socsim --help`` shows them. Exit statuses
-come from :mod:`socsim.exits`.
+come from :mod:`socsim.base.exits`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from contextlib import nullcontext
 from typing import Sequence
 
 from socsim import __version__
-from socsim.cli import compile as compile_command
-from socsim.cli import configs, debug, drift, infer, program, report, sweep, train
-from socsim.environment import environment_text
-from socsim.errors import error_kind
-from socsim.exits import (
+from socsim.base.environment import environment_text
+from socsim.base.errors import error_kind
+from socsim.base.exits import (
     EXIT_BROKEN_PIPE,
     EXIT_BUG,
     EXIT_ERROR,
@@ -28,9 +26,11 @@ from socsim.exits import (
     EXIT_TERMINATED,
     EXIT_TRAP,
 )
-from socsim.signals import Terminated, handle_sigterm
+from socsim.base.signals import Terminated, handle_sigterm
+from socsim.base.threads import use_threads
+from socsim.cli import compile as compile_command
+from socsim.cli import configs, debug, drift, infer, program, report, sweep, train
 from socsim.sim.traps import Trap
-from socsim.threads import use_threads
 
 COMMANDS = (program, debug, compile_command, train, infer, report, sweep, drift, configs)
 """The command modules, each with ``register(subparsers)``, in help order."""

@@ -7,15 +7,15 @@ import argparse
 from pathlib import Path
 
 from isa.bundle import BUNDLE_SUFFIX, bundle_text
-from socsim.argtypes import positive_int
+from socsim.base.argtypes import positive_int
+from socsim.base.exits import EXIT_ERROR, EXIT_OK
+from socsim.base.fileio import write_text
 from socsim.cli.commands import command
 from socsim.cli.options import add_config
 from socsim.compiler import load_graph
 from socsim.compiler.check import mapping_check
-from socsim.compiler.lower import compile_training
-from socsim.config import load_config
-from socsim.exits import EXIT_ERROR, EXIT_OK
-from socsim.fileio import write_text
+from socsim.compiler.lower.lowering import compile_training
+from socsim.config.soc import load_config
 
 
 def cmd_compile(args: argparse.Namespace) -> int:

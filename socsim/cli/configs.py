@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from socsim.base.configtools import to_mapping
+from socsim.base.exits import EXIT_OK
 from socsim.cli.commands import command
 from socsim.cli.options import CONFIG_HELP
-from socsim.config import DEFAULT_PRESET, PRESET_DIR, load_config, preset_names
-from socsim.configtools import to_mapping
-from socsim.exits import EXIT_OK
+from socsim.config.soc import DEFAULT_PRESET, PRESET_DIR, load_config, preset_names
 from socsim.host.options import DEFAULTS
 from socsim.report.summary import area_text
 

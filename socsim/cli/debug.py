@@ -1,4 +1,4 @@
-"""``socsim debug``: run a program under the stepper (socsim.debugger), commands from the terminal or stdin."""
+"""``socsim debug``: run a program under the stepper (socsim.debug.stepper), commands from the terminal or stdin."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from isa.bundle import expand
 from socsim.cli.commands import command
 from socsim.cli.options import add_config
 from socsim.cli.program import run_budget, warn
-from socsim.config import load_config
-from socsim.debugger import HELP, debug
+from socsim.config.soc import load_config
+from socsim.debug.stepper import HELP, debug
 from socsim.sim import Soc
 
 

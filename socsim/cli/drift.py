@@ -8,12 +8,12 @@ import math
 import sys
 from pathlib import Path
 
-from socsim.argtypes import positive_int
+from socsim.base.argtypes import positive_int
+from socsim.base.errors import InputError
+from socsim.base.exits import EXIT_OK
+from socsim.base.locks import FolderLock
 from socsim.cli.commands import command
-from socsim.errors import InputError
-from socsim.exits import EXIT_OK
 from socsim.host.drift import COMPENSATIONS, evaluate_drift
-from socsim.locks import FolderLock
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.files import CHECKPOINT, DRIFT, LEGACY_CHECKPOINT
 

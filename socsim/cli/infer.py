@@ -9,23 +9,23 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from socsim.argtypes import positive_int
+from socsim.base.argtypes import positive_int
+from socsim.base.errors import InputError
+from socsim.base.exits import EXIT_OK
+from socsim.base.fileio import output_file, write_text
+from socsim.base.locks import reader_lock
+from socsim.base.units import fmt_energy, fmt_sig, fmt_time
 from socsim.cli.commands import command
 from socsim.cli.options import add_config, add_engine, add_threads, add_timing_only, run_options
 from socsim.compiler import load_graph
-from socsim.config import Datapath, SocConfig, load_config
-from socsim.errors import InputError
-from socsim.exits import EXIT_OK
-from socsim.fileio import output_file, write_text
+from socsim.config.soc import Datapath, SocConfig, load_config
 from socsim.host.data import load_dataset
 from socsim.host.inference import PIPELINED_WITH_WEIGHTS, Inference, inference_json, run_inference
 from socsim.host.options import DEFAULTS
 from socsim.host.parameters import ModelParameters, graph_and_parameters, is_npz
-from socsim.locks import reader_lock
 from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.runargs import RunArgs, file_sha256
-from socsim.units import fmt_energy, fmt_sig, fmt_time
 
 
 def _count(value: float) -> str:

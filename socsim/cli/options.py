@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from socsim.argtypes import positive_int
+from socsim.base.argtypes import positive_int
+from socsim.base.threads import THREADS_HELP
 from socsim.host.options import DEFAULTS, OPTION_NAMES, RunOptions
 from socsim.sim.engines import ENGINE_HELP, ENGINES
 from socsim.sim.timing_only import HELP as TIMING_ONLY_HELP
-from socsim.threads import THREADS_HELP
 
 CONFIG_HELP = f"preset name or TOML file (default: {DEFAULTS.config})"
 """Help of ``--config`` where the default applies as is."""

@@ -15,18 +15,18 @@ import pandas as pd
 from isa import assemble_file, disassemble, encode, load_program, read_binary
 from isa.bundle import expand
 from isa.listing import listing
-from socsim.argtypes import positive_int, positive_seconds
+from socsim.base.argtypes import positive_int, positive_seconds
+from socsim.base.errors import InputError
+from socsim.base.exits import EXIT_OK
+from socsim.base.fileio import output_file, write_bytes, write_text
 from socsim.cli.commands import command
 from socsim.cli.options import add_config, add_engine, add_threads, add_timing_only, run_options
-from socsim.config import load_config
-from socsim.errors import InputError
-from socsim.exits import EXIT_OK
-from socsim.fileio import output_file, write_bytes, write_text
+from socsim.config.soc import load_config
+from socsim.debug.tracefile import write_trace
 from socsim.report.summary import result_summary
 from socsim.sim import Soc, Trap
 from socsim.sim.profile import EVENT_COLUMNS
 from socsim.sim.traps import TrapKind
-from socsim.tracefile import write_trace
 
 DEFAULT_RUN_CYCLES = 100_000_000
 """Cycle budget of ``socsim run`` unless ``--max-cycles`` says otherwise: 1 s of simulated time at 100 MHz,

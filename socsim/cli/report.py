@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from socsim.base.errors import InputError
+from socsim.base.exits import EXIT_OK
+from socsim.base.fileio import output_file, write_text
 from socsim.cli.commands import command
-from socsim.errors import InputError
-from socsim.exits import EXIT_OK
-from socsim.fileio import output_file, write_text
 from socsim.report.compare import compare_table
 from socsim.report.report import build_compare, build_report, compare_text, export, run_figures
 from socsim.report.seeds import build_seeds_report

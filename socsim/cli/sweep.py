@@ -7,11 +7,11 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
-from socsim.argtypes import positive_int
+from socsim.base.argtypes import positive_int
+from socsim.base.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
+from socsim.base.signals import Terminated
 from socsim.cli.options import add_engine, add_threads
-from socsim.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from socsim.host.options import DEFAULTS
-from socsim.signals import Terminated
 from socsim.sweep.backends import check_scheduler_address
 from socsim.sweep.pareto import pareto_table
 from socsim.sweep.run import out_dir_of, run_sweep

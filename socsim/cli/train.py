@@ -14,19 +14,19 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from socsim.argtypes import positive_int
+from socsim.base.argtypes import positive_int
+from socsim.base.environment import environment_change
+from socsim.base.errors import InputError
+from socsim.base.exits import EXIT_DIVERGED, EXIT_OK
+from socsim.base.locks import FolderLock
 from socsim.cli.commands import command
 from socsim.cli.options import add_config, add_engine, add_threads, add_timing_only, run_options
-from socsim.config import load_config
-from socsim.environment import environment_change
-from socsim.errors import InputError
-from socsim.exits import EXIT_DIVERGED, EXIT_OK
+from socsim.config.soc import load_config
 from socsim.host.data import Dataset
 from socsim.host.options import DEFAULTS
 from socsim.host.seeds import check_fresh, train_seeds, write_summary
 from socsim.host.train import Diverged, TrainListener, run_training
 from socsim.host.training import ChipTrainer
-from socsim.locks import FolderLock
 from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited, recording
 from socsim.runfolder.files import run_files

@@ -4,7 +4,7 @@ The back half (lowering a mapped graph to an ``isa.Program``) consumes :class:`G
 See docs/compiler.md.
 """
 
-from socsim.compiler.frontend_toml import dump_toml, load_toml, loads_toml
+from socsim.compiler.frontend.toml import dump_toml, load_toml, loads_toml
 from socsim.compiler.graph import (
     LAYERS,
     Add,
@@ -25,7 +25,7 @@ from socsim.compiler.graph import (
     crossbar_matrix,
     make_layer,
 )
-from socsim.compiler.mapping import (
+from socsim.compiler.mapping.table import (
     Block,
     LayerMap,
     MapOptions,
@@ -34,7 +34,7 @@ from socsim.compiler.mapping import (
     mapping_frame,
     mapping_table,
 )
-from socsim.compiler.memplan import CapacityError, MemoryPlan, SpaceUse
+from socsim.compiler.memory.plan import CapacityError, MemoryPlan, SpaceUse
 
 
 def load_graph(path: str) -> Graph:
@@ -45,8 +45,8 @@ def load_graph(path: str) -> Graph:
 
 
 def load_onnx(*args, **kwargs):
-    """Import an ONNX model (see :func:`socsim.compiler.frontend_onnx.load_onnx`); onnx is imported lazily."""
-    from socsim.compiler.frontend_onnx import load_onnx as _load_onnx  # deferred: onnx is a heavy import
+    """Import an ONNX model (see :func:`socsim.compiler.frontend.onnx.load_onnx`); onnx is imported lazily."""
+    from socsim.compiler.frontend.onnx import load_onnx as _load_onnx  # deferred: onnx is a heavy import
     return _load_onnx(*args, **kwargs)
 
 

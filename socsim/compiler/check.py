@@ -2,17 +2,17 @@
 
 Everything it prints about memories and tiles comes from compiling the graph (:func:`memory_plan` runs
 :func:`compile_training`), so "ok" here means the compiler accepts the graph, and an overflow names the memory and
-the config field to raise (socsim.compiler.memplan).
+the config field to raise (socsim.compiler.memory.plan).
 """
 
 from __future__ import annotations
 
 from socsim.compiler.graph import Graph, GraphError
-from socsim.compiler.lower import memory_plan
-from socsim.compiler.mapping import Mapping, map_graph
-from socsim.compiler.memplan import MemoryPlan
-from socsim.compiler.placement import Placement, place_blocks
-from socsim.config import SocConfig
+from socsim.compiler.lower.lowering import memory_plan
+from socsim.compiler.mapping.placement import Placement, place_blocks
+from socsim.compiler.mapping.table import Mapping, map_graph
+from socsim.compiler.memory.plan import MemoryPlan
+from socsim.config.soc import SocConfig
 
 
 def placed_line(placement: Placement, cfg: SocConfig) -> str:

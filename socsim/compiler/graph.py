@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from socsim.base.geometry import window_out
 from socsim.compiler.layer import (
     LAYERS,
     MAX_SIZE,
@@ -40,7 +41,6 @@ from socsim.compiler.layer import (
     make_layer,
     type_text,
 )
-from socsim.geometry import window_out
 
 __all__ = ["LAYERS", "MAX_SIZE", "Add", "AvgPool", "BatchNorm", "Conv2d", "Flatten", "GlobalAvgPool", "Graph",
            "GraphError", "Input", "Layer", "Linear", "MaxPool", "Node", "ReLU", "Shape", "SoftmaxCrossEntropy",

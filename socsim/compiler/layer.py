@@ -18,8 +18,8 @@ from typing import Any, Callable, ClassVar, Protocol, Sequence
 
 import numpy as np
 
-from socsim.errors import InputError
-from socsim.geometry import window_out
+from socsim.base.errors import InputError
+from socsim.base.geometry import window_out
 
 Shape = tuple[int, ...]
 Pair = tuple[int, int]

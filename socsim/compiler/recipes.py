@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from socsim.config import Scheme
+from socsim.config.soc import Scheme
 
 
 class Backward(enum.Enum):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from socsim.compiler.graph import BatchNorm, Conv2d, Graph, Linear, SoftmaxCrossEntropy
-from socsim.config import SocConfig, TrainConfig
+from socsim.config.soc import SocConfig, TrainConfig
 from socsim.host.data import Dataset, example_order
 
 F32 = np.float32

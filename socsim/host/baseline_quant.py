@@ -31,12 +31,12 @@ from typing import Callable
 
 import numpy as np
 
+from socsim.base.errors import InputError
 from socsim.compiler.graph import Graph
-from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE, calibrates
-from socsim.compiler.lower_errors import ERROR_BINS, ERROR_RANGE
+from socsim.compiler.lower.calibrate import INPUT_BINS, INPUT_RANGE, calibrates
+from socsim.compiler.lower.errors import ERROR_BINS, ERROR_RANGE
 from socsim.compiler.recipes import Backward, Errors, recipe
-from socsim.config import SocConfig, TrainConfig
-from socsim.errors import InputError
+from socsim.config.soc import SocConfig, TrainConfig
 from socsim.host.baseline import F32, Baseline
 from socsim.physics.registry import weight_level
 

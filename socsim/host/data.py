@@ -14,10 +14,10 @@ from typing import Callable
 
 import numpy as np
 
-from socsim.errors import InputError
-from socsim.fileio import open_input, read_bytes, read_gzip
+from socsim.base.errors import InputError
+from socsim.base.fileio import open_input, read_bytes, read_gzip
+from socsim.base.safepickle import Refused, load_data_pickle
 from socsim.runfolder.files import atomic_write
-from socsim.safepickle import Refused, load_data_pickle
 
 
 class DataError(InputError):
@@ -158,7 +158,7 @@ CIFAR_FORM = "a dict with b'data' (an N x 3072 uint8 array) and b'labels' (N int
 
 
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 python batch, unpickled by the restricted loader (socsim.safepickle): data only, never code."""
+    """One CIFAR-10 python batch, unpickled by the restricted loader (socsim.base.safepickle): data only, never code."""
     if not path.exists():
         raise DataError(f"{path}: file not found (expected a CIFAR-10 python batch)")
     try:

@@ -7,7 +7,7 @@ time (socsim/physics/pcm_hic.py); models without drift give the same accuracy at
 read noise. With ``repeats`` the evaluation runs that many times at each time, each run with its own read-noise
 draws (counter-based: socsim.physics.draws), and the table gives their mean and standard deviation. The
 checkpoint is not changed; ``drift.csv`` in the run folder holds the table, written atomically; the caller holds
-the run folder's lock (socsim.locks) for the whole evaluation, as ``socsim drift`` does.
+the run folder's lock (socsim.base.locks) for the whole evaluation, as ``socsim drift`` does.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from socsim.errors import InputError
+from socsim.base.errors import InputError
 from socsim.host.inputs import run_inputs
 from socsim.host.training import ChipTrainer, StateMismatch
 from socsim.runfolder.files import CHECKPOINT, DRIFT, CheckpointError, read_checkpoint, write_frame
 from socsim.runfolder.runargs import RunArgs
 
 COMPENSATIONS = ("none", "global")
-"""``socsim drift --compensation``: none, or global drift compensation (socsim.compiler.lower_compensate)."""
+"""``socsim drift --compensation``: none, or global drift compensation (socsim.compiler.lower.compensate)."""
 
 
 def evaluate_drift(run_dir: Path, times: list[float],

@@ -2,7 +2,8 @@
 
 A training epoch runs whole batches (``train.batch``), so ``available % batch`` training images sit out each epoch
 (a different set every epoch but the first, as the order is shuffled). Every test image is evaluated: the last
-test micro-batch is filled with blank images that never count as a hit (socsim.compiler.lower.Compiled.test_slots).
+test micro-batch is filled with blank images that never count as a hit
+(socsim.compiler.lower.lowering.Compiled.test_slots).
 """
 
 from __future__ import annotations

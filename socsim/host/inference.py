@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from socsim.actions import Action
+from socsim.base.actions import Action
+from socsim.base.errors import InputError
 from socsim.compiler.graph import Graph
-from socsim.config import SocConfig
-from socsim.errors import InputError
+from socsim.config.soc import SocConfig
 from socsim.host.data import Dataset
 from socsim.host.parameters import ModelParameters, baseline_accuracy
 from socsim.host.training import ChipTrainer, StateMismatch

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from socsim.base.errors import InputError
 from socsim.compiler import load_graph
 from socsim.compiler.graph import Graph
-from socsim.config import SocConfig, load_config
-from socsim.errors import InputError
+from socsim.config.soc import SocConfig, load_config
 from socsim.host.data import Dataset, load_dataset
 from socsim.runfolder.runargs import RunArgs
 

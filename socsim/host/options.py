@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from socsim.config import DEFAULT_PRESET
-from socsim.errors import InputError
+from socsim.base.errors import InputError
+from socsim.config.soc import DEFAULT_PRESET
 from socsim.host.data import DATASETS, DEFAULT_DATASET
 from socsim.sim.engines import DEFAULT_ENGINE, ENGINES
 
@@ -32,7 +32,7 @@ class RunOptions:
     seeds: int | None = None
     """Train this many seeds into ``OUT/seed-i`` (None: one run in ``OUT``)."""
     threads: int | None = None
-    """Threads for the numerics (socsim.threads; None: the cores available). No number depends on it."""
+    """Threads for the numerics (socsim.base.threads; None: the cores available). No number depends on it."""
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:

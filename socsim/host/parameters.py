@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from socsim.base.errors import InputError
 from socsim.compiler import load_graph, load_onnx
 from socsim.compiler.graph import BatchNorm, Conv2d, Graph, Linear, crossbar_matrix
-from socsim.errors import InputError
 from socsim.host.baseline import Baseline
 
 F32 = np.float32
@@ -117,7 +117,7 @@ class ModelParameters:
     @classmethod
     def from_onnx(cls, graph: Graph, weights: dict[str, dict[str, np.ndarray]], source: str,
                   percentile: float = 100.0) -> ModelParameters:
-        """The initializers the ONNX importer returned beside ``graph`` (socsim.compiler.frontend_onnx.load_onnx)."""
+        """The initializers the ONNX importer returned beside ``graph`` (socsim.compiler.frontend.onnx.load_onnx)."""
         return cls.from_arrays(graph, {f"{n}.{k}": v for n, fields in weights.items() for k, v in fields.items()},
                                source, percentile)
 

@@ -14,9 +14,9 @@ from typing import Callable
 
 import pandas as pd
 
-from socsim.errors import InputError
+from socsim.base.errors import InputError
+from socsim.base.locks import LOCK, FolderLock
 from socsim.host.train import TrainListener, run_training
-from socsim.locks import LOCK, FolderLock
 from socsim.runfolder.digests import recording
 from socsim.runfolder.files import CHECKPOINT, METRICS, REPORT, clear_run, run_files, write_frame
 from socsim.runfolder.metrics import MetricsRow

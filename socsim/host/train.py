@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from isa.spec import Phase
-from socsim.actions import Action
-from socsim.configtools import to_mapping
-from socsim.environment import environment_text
-from socsim.errors import InputError
-from socsim.fileio import clean_temporaries
+from socsim.base.actions import Action
+from socsim.base.configtools import to_mapping
+from socsim.base.environment import environment_text
+from socsim.base.errors import InputError
+from socsim.base.fileio import clean_temporaries
+from socsim.debug.tracefile import write_trace
 from socsim.host.baseline import Baseline
 from socsim.host.data import Dataset
 from socsim.host.inputs import run_inputs
@@ -50,7 +51,6 @@ from socsim.runfolder.metrics import MetricsRow
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim import Result, Trap, TrapKind
 from socsim.sim.engines import DEFAULT_ENGINE
-from socsim.tracefile import write_trace
 
 __all__ = ["Diverged", "PHASES", "RunArgs", "TrainListener", "epoch_metrics", "run_training"]
 

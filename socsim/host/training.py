@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from socsim.base.errors import InputError
 from socsim.compiler.graph import Graph
-from socsim.compiler.lower import Compiled, compile_training
-from socsim.config import SocConfig
-from socsim.errors import InputError
+from socsim.compiler.lower.lowering import Compiled, compile_training
+from socsim.config.soc import SocConfig
 from socsim.host.data import DataError, Dataset, example_order
 from socsim.host.images import ImageUse
 from socsim.host.parameters import ModelParameters
@@ -267,7 +267,7 @@ class ChipTrainer:
 
     def compensate(self, reference: bool) -> Result:
         """Run the ``compensate`` program: store each layer's reference reading (``reference``, right after
-        programming) or measure it again and set the layers' drift scales (socsim.compiler.lower_compensate)."""
+        programming) or measure it again and set the layers' drift scales (socsim.compiler.lower.compensate)."""
         if self.compiled.compensate is None:
             raise InputError("global drift compensation was not compiled (ChipTrainer(..., compensation=True))")
         self.write("gdc_mode", np.array([0.0 if reference else 1.0], np.float32))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from socsim.configtools import ConfigError, Params, deep_merge, param
+from socsim.base.configtools import ConfigError, Params, deep_merge, param
 from socsim.physics.interface import model_names
 from socsim.physics.params_device import (
     DeviceParams,

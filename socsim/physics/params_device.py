@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from socsim.configtools import ConfigError, Params, param
+from socsim.base.configtools import ConfigError, Params, param
 
 WU2023 = "Wu et al. 2023, arXiv 2305.14547"
 LEE2021 = "Lee, Valavi, Tang, Verma, VLSI 2021 (capacitor-based charge-domain SRAM IMC macro, 5-b inputs)"

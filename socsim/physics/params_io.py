@@ -11,7 +11,7 @@ import enum
 import math
 from dataclasses import dataclass
 
-from socsim.configtools import ConfigError, Params, param
+from socsim.base.configtools import ConfigError, Params, param
 from socsim.physics.adc import adc_class, adc_models
 
 WU2023 = "Wu et al. 2023, arXiv 2305.14547"

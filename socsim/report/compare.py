@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from socsim.errors import InputError
+from socsim.base.errors import InputError
 from socsim.report.devices import endurance, placed_masks
 from socsim.report.headline import headline
 from socsim.report.tables import PHASES

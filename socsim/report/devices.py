@@ -29,7 +29,7 @@ def tiles_in(state: dict[str, np.ndarray], kind: str) -> list[int]:
 
 def array_shape(run: "RunFolder") -> tuple[int, int]:
     """(word lines, weights per row) of the run's tiles: ``tiles.rows`` and the weight columns that
-    ``tiles.bitlines`` hold (socsim.config.TileConfig.weight_cols: bit lines / devices per weight). A config.json
+    ``tiles.bitlines`` hold (socsim.config.soc.TileConfig.weight_cols: bit lines / devices per weight). A config.json
     that no longer loads as a config falls back to the extent of the placed blocks."""
     try:
         tiles = run.soc_config.tiles

@@ -21,8 +21,15 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator
 
-from socsim.errors import InputError
-from socsim.fileio import atomic_write  # noqa: E402
+from socsim.base.errors import InputError
+from socsim.base.fileio import atomic_write  # noqa: E402
+from socsim.base.units import (
+    energy_unit,  # noqa: E402  (re-exported: figures pick their energy unit here)
+    fmt_energy,
+    fmt_time,
+    natural_key,  # noqa: E402
+    time_unit,
+)
 from socsim.report.labels import ENERGY_CLASSES, component_label, layer_class_table  # noqa: E402
 from socsim.report.tables import (  # noqa: E402
     PHASES,
@@ -30,13 +37,6 @@ from socsim.report.tables import (  # noqa: E402
     elapsed_rows,
     layer_order,
     units_only,
-)
-from socsim.units import (
-    energy_unit,  # noqa: E402  (re-exported: figures pick their energy unit here)
-    fmt_energy,
-    fmt_time,
-    natural_key,  # noqa: E402
-    time_unit,
 )
 
 TIMELINE_BARS = 4000

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from socsim.actions import Action
-from socsim.area import total_area_mm2
+from socsim.base.actions import Action
+from socsim.pricing.area import total_area_mm2
 
 if TYPE_CHECKING:
     from isa.program import Program
@@ -90,7 +90,7 @@ class Headline:
     static_energy_pj: float = float("nan")
     """Leakage energy of every ledger row (training and evaluation)."""
     area_mm2: float = float("nan")
-    """Chip area of the run's config (socsim.area)."""
+    """Chip area of the run's config (socsim.pricing.area)."""
 
     @property
     def ops(self) -> float:

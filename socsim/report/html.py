@@ -9,8 +9,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from socsim.base.units import fmt_energy, fmt_sig, fmt_time
 from socsim.report.labels import component_label
-from socsim.units import fmt_energy, fmt_sig, fmt_time
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }

@@ -11,8 +11,8 @@ import re
 
 import pandas as pd
 
-from socsim.actions import COUNTERS, Action
-from socsim.units import natural_key
+from socsim.base.actions import COUNTERS, Action
+from socsim.base.units import natural_key
 
 COMPONENT_LABELS = {"du": "digital unit", "tbuf": "tile buffer", "acc": "accumulator SRAM", "sram": "data SRAM",
                     "controller": "controller", "bus": "bus", "dram": "DRAM", "chip": "chip"}
@@ -48,7 +48,7 @@ ENERGY_CLASS: dict[Action, str] = {
 }
 """Ledger action -> energy class. ADC includes the TIA (its conversion price), full-scale setting and the
 shift-add combine of the readout; SRAM covers the data SRAM, the accumulator SRAM and the tile buffers; static is
-every component's leakage. Counters (:data:`socsim.actions.COUNTERS`) carry no energy and have no class."""
+every component's leakage. Counters (:data:`socsim.base.actions.COUNTERS`) carry no energy and have no class."""
 
 
 def energy_class(action: str) -> str:

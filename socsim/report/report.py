@@ -14,7 +14,8 @@ from typing import Iterable, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from socsim.configtools import to_mapping
+from socsim.base.configtools import to_mapping
+from socsim.base.units import fmt_energy, fmt_time
 from socsim.report import figures as F
 from socsim.report import html as H
 from socsim.report.compare import CONFIG_ROW, compare_table, run_labels
@@ -23,7 +24,6 @@ from socsim.report.headline import Headline, headline
 from socsim.report.tables import elapsed_rows, layer_phase_pivot, run_tables, write_tables
 from socsim.runfolder.files import DRIFT
 from socsim.runfolder.read import RunFolder
-from socsim.units import fmt_energy, fmt_time
 
 DERIVATION = [
     "Every energy is a count of hardware actions recorded in the ledger by the unit that performed them, "

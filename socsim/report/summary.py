@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from socsim.area import area_table
+from socsim.base.units import energy_unit, fmt_energy, fmt_time, time_unit
+from socsim.pricing.area import area_table
 from socsim.report.tables import layer_phase_table
-from socsim.units import energy_unit, fmt_energy, fmt_time, time_unit
 
 if TYPE_CHECKING:
     from socsim.sim import Result

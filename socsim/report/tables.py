@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from socsim.actions import Action
-from socsim.configtools import to_mapping
-from socsim.errors import InputError
-from socsim.fileio import write_text
+from socsim.base.actions import Action
+from socsim.base.configtools import to_mapping
+from socsim.base.errors import InputError
+from socsim.base.fileio import write_text
+from socsim.base.units import natural_key
 from socsim.report.labels import layer_class_table
 from socsim.sim.ledger import CHIP
-from socsim.units import natural_key
 
 if TYPE_CHECKING:
     from socsim.runfolder.read import RunFolder
@@ -143,7 +143,7 @@ def action_table(ledger: pd.DataFrame, prices: Mapping[str, float] | None = None
 
 def _applied(table_price: float | None, per_count: float) -> float:
     """The price an action was charged: the table's, unless the ledger charged another (a price the table sets
-    for a model, or scaled with the node or a memory's capacity: socsim.costs)."""
+    for a model, or scaled with the node or a memory's capacity: socsim.pricing.costs)."""
     if table_price is None or (per_count and abs(per_count - table_price) > 1e-9 * abs(table_price)):
         return per_count
     return table_price

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from socsim.area import area_table
+from socsim.pricing.area import area_table
 from socsim.report import figures as F
 from socsim.report.tables import result_tables
 from socsim.sim import Result

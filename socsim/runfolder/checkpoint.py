@@ -19,8 +19,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from socsim.errors import InputError
-from socsim.fileio import atomic_write, loads_json, read_npz
+from socsim.base.errors import InputError
+from socsim.base.fileio import atomic_write, loads_json, read_npz
 
 FORMAT = "socsim-checkpoint"
 VERSION = 1

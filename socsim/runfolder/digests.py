@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from socsim.errors import InputError
-from socsim.fileio import ON_WRITE, file_sha256, read_json, write_text
+from socsim.base.errors import InputError
+from socsim.base.fileio import ON_WRITE, file_sha256, read_json, write_text
 from socsim.runfolder.files import (
     CHECKPOINT,
     CONDUCTANCES,

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from socsim.base.errors import InputError
+from socsim.base.fileio import atomic_write, is_temporary
 from socsim.compiler.check import mapping_text, placed_line
 from socsim.compiler.graph import Graph
-from socsim.compiler.lower import Compiled
-from socsim.compiler.mapping import map_graph
-from socsim.config import SocConfig
-from socsim.errors import InputError
-from socsim.fileio import atomic_write, is_temporary
+from socsim.compiler.lower.lowering import Compiled
+from socsim.compiler.mapping.table import map_graph
+from socsim.config.soc import SocConfig
 from socsim.physics.state import MAX_COUNT
 from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 from socsim.runfolder.metrics import MetricsRow, as_dicts

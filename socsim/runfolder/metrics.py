@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from socsim.errors import InputError
+from socsim.base.errors import InputError
 
 PHASE_COLUMNS = ("forward_energy_pj", "backward_energy_pj", "update_energy_pj", "calibrate_energy_pj")
 """The training energy split by the phase the ledger rows were marked with (pJ)."""

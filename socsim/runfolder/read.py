@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socsim.config import SocConfig
-from socsim.configtools import ConfigError, from_mapping, to_mapping
-from socsim.errors import InputError
-from socsim.fileio import read_json, read_npz
+from socsim.base.configtools import ConfigError, from_mapping, to_mapping
+from socsim.base.errors import InputError
+from socsim.base.fileio import read_json, read_npz
+from socsim.config.soc import SocConfig
+from socsim.debug.tracefile import read_trace
 from socsim.physics.rram_wv import SET_OVERSHOOT
 from socsim.runfolder.files import (
     CONDUCTANCES,
@@ -44,7 +45,6 @@ from socsim.runfolder.files import (
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim.ledger import COLUMNS as LEDGER_COLUMNS
 from socsim.sim.result import TIMELINE_COLUMNS
-from socsim.tracefile import read_trace
 
 
 @dataclass

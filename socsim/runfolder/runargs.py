@@ -13,14 +13,14 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from socsim.config import SocConfig
-from socsim.configtools import ConfigError, from_mapping
-from socsim.errors import InputError
-from socsim.fileio import read_json
+from socsim.base.configtools import ConfigError, from_mapping
+from socsim.base.errors import InputError
+from socsim.base.fileio import read_json
+from socsim.config.soc import SocConfig
 from socsim.runfolder.files import CONFIG, RUN_ARGS
 
 if TYPE_CHECKING:
-    from socsim.config import SocConfig
+    from socsim.config.soc import SocConfig
 
 
 def file_sha256(path: str | Path) -> str:
@@ -49,7 +49,7 @@ class RunArgs:
     """Seed i of a multi-seed run (``socsim train --seeds N``): the config's seeds are shifted by it when the run
     starts (:func:`socsim.host.inputs.seeded_config`); 0 leaves the config as named."""
     environment: str | None = None
-    """The numeric environment the run started in (socsim.environment.environment_text): numpy, BLAS library,
+    """The numeric environment the run started in (socsim.base.environment.environment_text): numpy, BLAS library,
     version and kernel, numba, CPU model."""
 
     def __post_init__(self) -> None:

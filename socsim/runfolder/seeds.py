@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from socsim.configtools import to_mapping
-from socsim.errors import InputError
-from socsim.fileio import read_json
+from socsim.base.configtools import to_mapping
+from socsim.base.errors import InputError
+from socsim.base.fileio import read_json
 from socsim.runfolder.files import write_json
 from socsim.runfolder.runargs import RunArgs
 

@@ -16,7 +16,7 @@ import simpy
 
 from isa.program import BadOperand, Instruction
 from isa.spec import Hyper, Phase, Unit, WaitUnit
-from socsim.actions import Action
+from socsim.base.actions import Action
 from socsim.sim.finite import nonfinite_operand
 from socsim.sim.issue import Problem, check_buffer, check_tile, check_weights, resolve
 from socsim.sim.operands import Plan, Resolved

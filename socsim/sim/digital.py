@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import simpy
 
-from socsim.actions import Action
-from socsim.config import SocConfig
+from socsim.base.actions import Action
+from socsim.config.soc import SocConfig
 from socsim.sim.fabric import SRAM_SPACES, Fabric
 from socsim.sim.ledger import Ledger
 from socsim.sim.ops.base import Work

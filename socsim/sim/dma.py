@@ -7,8 +7,8 @@ from typing import Generator
 import simpy
 
 from isa.spec import Space
-from socsim.actions import Action
-from socsim.config import SocConfig
+from socsim.base.actions import Action
+from socsim.config.soc import SocConfig
 from socsim.sim.fabric import Fabric, is_sram
 from socsim.sim.ledger import Ledger
 from socsim.sim.unit import Job, Unit

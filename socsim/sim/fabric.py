@@ -13,7 +13,7 @@ from typing import Generator
 import simpy
 
 from isa.spec import Space
-from socsim.config import Arbitration, SocConfig
+from socsim.config.soc import Arbitration, SocConfig
 
 
 class Fabric:

@@ -18,7 +18,7 @@ from socsim.sim.operands import Plan, Resolved, operand_size, pattern_values, st
 from socsim.sim.traps import TrapKind
 
 if TYPE_CHECKING:
-    from socsim.config import SocConfig
+    from socsim.config.soc import SocConfig
     from socsim.sim.memory import Memory
     from socsim.sim.ops import Op
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from socsim.actions import COUNTERS, PRICED_BY_TABLE, Action
-from socsim.config import EnergyTable
+from socsim.base.actions import COUNTERS, PRICED_BY_TABLE, Action
+from socsim.config.soc import EnergyTable
 
 CHIP = "chip"
 """Component of the ``elapsed`` rows (the whole chip's time, not a unit's)."""
@@ -20,7 +20,7 @@ Key = tuple[str, str, str, str, str]
 class Ledger:
     """Rows keyed by (component, action, opcode, layer, phase): integer count and busy cycles.
 
-    ``action`` is an :class:`socsim.actions.Action`: priced by the energy table (its ``price_field``), through a
+    ``action`` is an :class:`socsim.base.actions.Action`: priced by the energy table (its ``price_field``), through a
     model (``derived``: ``adc_conversion``), per component (``leakage``) or not at all (the counters). Rows with
     the same key are summed as they are recorded; counts and cycles are integers, so a sum never depends on the order it
     was added in, and the energy of a row is its count times the table's pJ per action (:meth:`frame`).
@@ -31,9 +31,9 @@ class Ledger:
                  component_prices: dict[tuple[str, str], float] | None = None):
         """``derived``: prices (pJ) of actions the table prices through a model rather than per action (an ADC
         conversion: figure of merit x 2^bits, :func:`socsim.sim.tile.converter_prices`; the node-scaled actions,
-        :func:`socsim.costs.action_prices`); ``leakage_pj``: pJ per cycle of each component's leakage;
+        :func:`socsim.pricing.costs.action_prices`); ``leakage_pj``: pJ per cycle of each component's leakage;
         ``component_prices``: pJ per action of one component where it differs from the action's price (each SRAM's
-        access at its capacity, :func:`socsim.costs.memory_prices`)."""
+        access at its capacity, :func:`socsim.pricing.costs.memory_prices`)."""
         self.component_prices = dict(component_prices or {})
         self.price: dict[str, float] = {a: float(getattr(table, a.price_field)) for a in PRICED_BY_TABLE}
         self.price.update(derived or {})

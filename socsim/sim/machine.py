@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
     from isa.program import Instruction, Program
-    from socsim.config import SocConfig
+    from socsim.config.soc import SocConfig
     from socsim.sim.clock import Clock
     from socsim.sim.digital import DigitalUnit
     from socsim.sim.dma import Dma

@@ -10,8 +10,8 @@ import numpy as np
 
 from isa.program import TBUF_STRIDE, Program
 from isa.spec import Space
-from socsim.config import SocConfig
-from socsim.errors import CapacityError
+from socsim.base.errors import CapacityError
+from socsim.config.soc import SocConfig
 
 Region = tuple[int, int, int]
 """(space, first word, one past the last word)."""

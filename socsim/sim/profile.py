@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from isa.program import Program
 from isa.spec import Space
-from socsim.actions import Action
+from socsim.base.actions import Action
 from socsim.sim.result import TIMELINE_COLUMNS
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from isa.program import Program
-from socsim.actions import Action
-from socsim.config import SocConfig
+from socsim.base.actions import Action
+from socsim.config.soc import SocConfig
 from socsim.sim.ledger import CHIP
 
 TIMELINE_COLUMNS = ["unit", "pc", "opcode", "layer", "phase", "start", "end"]

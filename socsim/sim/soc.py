@@ -12,11 +12,11 @@ import pandas as pd
 from isa.encoding import decode_instruction, encode_code
 from isa.program import Instruction, IsaError, Program
 from isa.spec import MAX_WORDS
-from socsim.actions import Action
-from socsim.area import leakage_pj_per_cycle
-from socsim.config import MvmPricing, SocConfig
-from socsim.costs import action_prices, memory_prices
+from socsim.base.actions import Action
+from socsim.config.soc import MvmPricing, SocConfig
 from socsim.physics import make_crossbar
+from socsim.pricing.area import leakage_pj_per_cycle
+from socsim.pricing.costs import action_prices, memory_prices
 from socsim.sim.clock import Clock
 from socsim.sim.controller import Controller
 from socsim.sim.digital import DigitalUnit
@@ -253,7 +253,7 @@ class Soc:
     def _record_time(self, start: int) -> None:
         """Ledger rows of the run's time: its elapsed cycles by (layer, phase) (component ``chip``, action
         ``elapsed``, :mod:`socsim.sim.elapsed`) and every component's leakage over those cycles (action ``leakage``,
-        count = cycles, priced in pJ per cycle by :mod:`socsim.area`). Both come from the run's cycles and job
+        count = cycles, priced in pJ per cycle by :mod:`socsim.pricing.area`). Both come from the run's cycles and job
         timeline, which both engines produce alike."""
         elapsed = elapsed_by_layer([u.timeline for u in self.all_units()], start, self.env.now)
         ledger = self.ledger

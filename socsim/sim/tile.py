@@ -7,8 +7,8 @@ from typing import Callable, Generator
 import simpy
 
 from isa.spec import Space
-from socsim.actions import Action
-from socsim.config import TileConfig
+from socsim.base.actions import Action
+from socsim.config.soc import TileConfig
 from socsim.physics import Crossbar
 from socsim.physics.adc import conversions_per_output, converter_cost
 from socsim.physics.dac import pulse_slots

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from socsim.errors import ErrorKind, SocsimError
+from socsim.base.errors import ErrorKind, SocsimError
 
 
 class TrapKind(enum.Enum):

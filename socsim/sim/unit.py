@@ -10,7 +10,7 @@ import simpy
 
 from isa.program import Instruction
 from isa.spec import Space
-from socsim.actions import Action
+from socsim.base.actions import Action
 from socsim.sim.joblog import JobLog
 from socsim.sim.ledger import Ledger
 from socsim.sim.operands import Resolved

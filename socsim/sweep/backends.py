@@ -13,10 +13,10 @@ import signal
 import sys
 from typing import Any, Callable, Sequence
 
-from socsim.signals import die_with_parent
+from socsim.base.signals import die_with_parent
+from socsim.base.threads import per_worker, set_threads, use_threads
 from socsim.sweep.jobs import PointJob, run_point
 from socsim.sweep.spec import SweepError
-from socsim.threads import per_worker, set_threads, use_threads
 
 OnResult = Callable[[dict[str, Any]], None]
 
@@ -38,7 +38,7 @@ def run_serial(jobs: Sequence[PointJob], on_result: OnResult) -> None:
 def _pool_worker_init(threads: int) -> None:
     """Pool workers leave Ctrl-C to the parent (which terminates them), die with the parent however it ends
     (no orphan goes on training and writing point folders), keep stdout for the parent and use ``threads``
-    threads (:mod:`socsim.threads`)."""
+    threads (:mod:`socsim.base.threads`)."""
     set_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # pool.terminate(): end at once
@@ -48,7 +48,7 @@ def _pool_worker_init(threads: int) -> None:
 
 def run_pool(jobs: Sequence[PointJob], workers: int, on_result: OnResult, threads: int | None = None) -> None:
     """A pool of ``workers`` fresh (spawned) processes that share ``threads`` threads (default: the cores available,
-    :func:`socsim.threads.per_worker`); Ctrl-C terminates the pool and re-raises."""
+    :func:`socsim.base.threads.per_worker`); Ctrl-C terminates the pool and re-raises."""
     if workers <= 1 or len(jobs) <= 1:
         with use_threads(threads):
             run_serial(jobs, on_result)

@@ -2,7 +2,7 @@
 factor that turns the stored numbers (pJ, s, fractions) into that unit.
 
 One table, :data:`NAMES`, names the metrics; the unit follows from the column's suffix (``_per_image_pj`` ->
-``nJ per image``, ``_s`` -> ``us`` ...) and from the largest value shown, through :mod:`socsim.units`.
+``nJ per image``, ``_s`` -> ``us`` ...) and from the largest value shown, through :mod:`socsim.base.units`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Iterable
 
 import numpy as np
 
-from socsim.units import energy_unit, time_unit
+from socsim.base.units import energy_unit, time_unit
 
 NAMES = {
     "test_accuracy": "test accuracy",

@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from socsim.fileio import atomic_write
+from socsim.base.fileio import atomic_write
 from socsim.sweep.display import display, short_name
 from socsim.sweep.html import write_summary
 from socsim.sweep.pareto import pareto_mask

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from socsim.fileio import write_text
+from socsim.base.fileio import write_text
 from socsim.report import html as H
 from socsim.sweep.display import display
 from socsim.sweep.pareto import pareto_table

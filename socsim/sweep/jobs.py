@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from isa import load_program
-from socsim.area import total_area_mm2
+from socsim.base.configtools import dumps_toml, from_mapping
+from socsim.base.errors import error_kind
+from socsim.base.fileio import write_text
+from socsim.base.locks import FolderBusy, FolderLock
 from socsim.compiler import load_graph
-from socsim.config import SocConfig
-from socsim.configtools import dumps_toml, from_mapping
-from socsim.errors import error_kind
-from socsim.fileio import write_text
+from socsim.config.soc import SocConfig
 from socsim.host.data import load_dataset
 from socsim.host.inference import run_inference
 from socsim.host.train import Diverged, RunArgs, run_training
-from socsim.locks import FolderBusy, FolderLock
+from socsim.pricing.area import total_area_mm2
 from socsim.report.report import build_report
 from socsim.runfolder.digests import recording
 from socsim.runfolder.files import CHECKPOINT, ERROR_FILE, REPORT, atomic_write

@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from socsim.fileio import clean_temporaries, read_json, write_text
-from socsim.locks import FolderLock
+from socsim.base.fileio import clean_temporaries, read_json, write_text
+from socsim.base.locks import FolderLock
 from socsim.sweep.backends import default_workers, run_dask, run_pool
 from socsim.sweep.figures import write_figures
 from socsim.sweep.jobs import PointJob
@@ -75,7 +75,7 @@ def run_sweep(spec: SweepSpec, out: str | Path | None = None, workers: int | Non
 
     ``workers``: local pool size (default: the CPUs available; 1 runs in this process);
     ``scheduler``: a Dask scheduler address, used instead of the local pool; ``threads``: threads the local
-    workers share (default: the cores available; :mod:`socsim.threads`). Results go to
+    workers share (default: the cores available; :mod:`socsim.base.threads`). Results go to
     ``OUT/results.csv`` (rewritten atomically as each point finishes), figures to ``OUT/*.png``. A folder that
     holds another sweep's results (``OUT/sweep.json`` names another sweep) is refused unless ``force``.
     """

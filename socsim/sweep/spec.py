@@ -1,7 +1,7 @@
 """The sweep file: what to run (a training job or a program) over which config points.
 
 ``load_sweep(path)`` reads and checks a sweep TOML file; ``expand(spec)`` turns it into
-:class:`Point` objects, each with its fully resolved :class:`~socsim.config.SocConfig`. Every
+:class:`Point` objects, each with its fully resolved :class:`~socsim.config.soc.SocConfig`. Every
 error is a :class:`SweepError` naming the sweep file, the table or point, and the dotted field,
 raised before anything runs. The format is documented in ``docs/sweeps.md``.
 """
@@ -20,11 +20,11 @@ from typing import Any, ClassVar, Mapping
 
 from isa import load_program
 from socsim import __version__
+from socsim.base.configtools import ConfigError, deep_merge, from_mapping, to_mapping
+from socsim.base.errors import InputError
+from socsim.base.fileio import loads_toml, read_text
 from socsim.compiler import load_graph
-from socsim.config import PRESET_DIR, SocConfig, load_config
-from socsim.configtools import ConfigError, deep_merge, from_mapping, to_mapping
-from socsim.errors import InputError
-from socsim.fileio import loads_toml, read_text
+from socsim.config.soc import PRESET_DIR, SocConfig, load_config
 from socsim.host.data import DATASETS
 from socsim.host.options import DEFAULTS
 from socsim.runfolder.files import CHECKPOINT
@@ -50,7 +50,7 @@ TRAIN_METRICS = ("test_accuracy", "energy_per_image_pj", "latency_per_image_s", 
                  "set_pulses", "reset_pulses", "forward_energy_pj", "backward_energy_pj", "update_energy_pj",
                  "adc_saturated_share", "static_energy_pj", "area_mm2")
 """Headline metrics of a training point: the last epoch's row of ``metrics.csv`` (units in the names), and the
-chip area of the point's config (socsim.area)."""
+chip area of the point's config (socsim.pricing.area)."""
 PROGRAM_METRICS = ("cycles", "seconds", "energy_pj", "instructions", "static_energy_pj", "area_mm2")
 """Headline metrics of a program point: the run's totals and the chip area of the point's config."""
 INFER_METRICS = ("test_accuracy", "latency_per_image_s", "energy_per_image_pj", "static_energy_per_image_pj",

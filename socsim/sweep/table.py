@@ -12,8 +12,8 @@ import io
 from pathlib import Path
 from typing import Any, Iterable
 
-from socsim.errors import InputError
-from socsim.fileio import read_text
+from socsim.base.errors import InputError
+from socsim.base.fileio import read_text
 from socsim.runfolder.files import atomic_write
 from socsim.sweep.spec import Point, SweepSpec
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socsim.compiler.frontend_toml import load_toml
-from socsim.compiler.lower import compile_training
-from socsim.compiler.lower_calibrate import HIST_BINS, calibrates, calibrates_adc
-from socsim.config import load_config
+from socsim.compiler.frontend.toml import load_toml
+from socsim.compiler.lower.calibrate import HIST_BINS, calibrates, calibrates_adc
+from socsim.compiler.lower.lowering import compile_training
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
 from socsim.sim.ops.histogram import bin_index, upper_edge
@@ -109,7 +109,7 @@ def test_calibration_is_charged_and_keeps_the_converters_in_range(digits):
 def test_input_histogram_sets_the_input_scale_to_the_percentile(digits):
     """One pass: inscale_fc1 is the upper edge of the bin where 99.9 % of the calibration images' pixels lie,
     over 127 codes."""
-    from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE
+    from socsim.compiler.lower.calibrate import INPUT_BINS, INPUT_RANGE
     cfg = load_config("wu2023", {"train": {"calibration_passes": 1, "calibration_images": 32}})
     trainer = ChipTrainer(MLP, cfg, digits)
     x = digits.x_train[:32].ravel()
@@ -148,7 +148,7 @@ name = "loss"
 
 def _input_scale(mags: np.ndarray) -> float:
     """The input scale one calibration pass sets from these input magnitudes (99.9th percentile over 127 codes)."""
-    from socsim.compiler.lower_calibrate import INPUT_BINS, INPUT_RANGE
+    from socsim.compiler.lower.calibrate import INPUT_BINS, INPUT_RANGE
     counts = np.bincount(bin_index(mags.ravel(), INPUT_BINS, *INPUT_RANGE), minlength=INPUT_BINS)
     b = int(np.argmax(np.cumsum(counts) >= np.float32(0.999) * counts.sum()))
     return float(np.float32(upper_edge(np.array([b]), INPUT_BINS, *INPUT_RANGE)[0]) * np.float32(1 / 127))
@@ -158,7 +158,7 @@ def test_calibration_normalises_by_the_calibration_images_batch_statistics(digit
     """The calibrate program's BatchNorm normalises each micro-batch by its own statistics, as training does: the
     layer after a BatchNorm gets the input scale of the batch-normalised activations (not of activations normalised
     by the initial running statistics, mean 0 / variance 1), and the running statistics stay untouched."""
-    from socsim.compiler.frontend_toml import loads_toml
+    from socsim.compiler.frontend.toml import loads_toml
     graph = loads_toml(BN_MLP)
     clean = {"tiles": {"physics": {"adc": {"kind": "ideal"}, "read": {"noise_levels": 0.0},
                                    "write_verify": {"prog_error_levels": 0.0}}},

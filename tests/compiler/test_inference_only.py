@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from socsim.compiler import load_graph
-from socsim.compiler.lower import CapacityError, compile_training
-from socsim.config import load_config
+from socsim.compiler.lower.lowering import CapacityError, compile_training
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.inference import run_inference
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import isa
-from socsim.compiler.frontend_toml import load_toml, loads_toml
+from socsim.compiler.frontend.toml import load_toml, loads_toml
 from socsim.compiler.graph import GraphError
-from socsim.compiler.lower import CapacityError, compile_training
-from socsim.config import load_config
+from socsim.compiler.lower.lowering import CapacityError, compile_training
+from socsim.config.soc import load_config
 from socsim.host.baseline import Baseline
 from socsim.host.data import load_dataset, synthetic
 from socsim.host.training import ChipTrainer

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socsim.compiler.frontend_toml import load_toml, loads_toml
+from socsim.compiler.frontend.toml import load_toml, loads_toml
 from socsim.compiler.graph import Conv2d, Graph, GraphError, Input
-from socsim.compiler.mapping import CapacityError, MapOptions, map_graph, mapping_frame, mapping_table
-from socsim.compiler.placement import place_blocks
-from socsim.config import RowBlocking, load_config, preset_names
+from socsim.compiler.mapping.placement import place_blocks
+from socsim.compiler.mapping.table import CapacityError, MapOptions, map_graph, mapping_frame, mapping_table
+from socsim.config.soc import RowBlocking, load_config, preset_names
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
 
@@ -62,7 +62,7 @@ def test_mapping_table_and_frame(cfg, lenet):
 
 def test_the_mapping_check_prints_the_compilers_memory_plan(cfg, lenet):
     from socsim.compiler.check import mapping_check
-    from socsim.compiler.lower import compile_training
+    from socsim.compiler.lower.lowering import compile_training
     text, plan = mapping_check(lenet, cfg, 4000, 1000)
     compiled = compile_training(lenet, cfg, 4000, 1000)
     assert plan == compiled.memory and plan.ok
@@ -74,7 +74,7 @@ def test_the_mapping_check_prints_the_compilers_memory_plan(cfg, lenet):
 
 
 def compiled_buffers(graph, cfg):
-    from socsim.compiler.lower import lowering
+    from socsim.compiler.lower.lowering import lowering
     low = lowering(graph, cfg, cfg.train, 1, 4000, 1000)
     return [(k, b) for k, b in low.asm.buffers.items() if k == b.name]
 
@@ -84,7 +84,7 @@ def test_a_graph_the_compiler_refuses_is_not_ok_in_the_mapping_check(cfg):
     moments, the update accumulator and the gradient: 5 words per weight); the check says so, naming the memory and
     the field to raise, as the compiler does."""
     from socsim.compiler.check import mapping_check
-    from socsim.compiler.lower import compile_training
+    from socsim.compiler.lower.lowering import compile_training
     g = loads_toml('[input]\nshape = [64]\n' + "".join(f'[[layer]]\ntype = "linear"\nout_features = {n}\n'
                                                           f'[[layer]]\ntype = "relu"\n' for n in (48, 24))
                    + '[[layer]]\ntype = "linear"\nout_features = 10\n[[layer]]\ntype = "softmax_xent"\n', "mlp4.toml")
@@ -156,7 +156,7 @@ def test_kernel_row_blocking_needs_a_kernel_that_fits():
 
 
 def test_spread_placement_puts_a_layers_blocks_on_distinct_tiles(lenet):
-    from socsim.compiler.placement import place_blocks
+    from socsim.compiler.mapping.placement import place_blocks
     packed = place_blocks(lenet, load_config("wu2023"))
     assert [b.tile for b in packed.blocks_of("conv2")] == [0, 0]
     spread = place_blocks(lenet, load_config("wu2023", {"compiler": {"placement": "spread"}}))
@@ -171,7 +171,7 @@ def test_the_mapping_check_and_the_compiler_agree_on_every_shipped_graph(preset)
     """``socsim compile --mapping`` says ok exactly when the compiler accepts the graph, and otherwise prints the
     compiler's own reason (one memory plan serves both)."""
     from socsim.compiler.check import mapping_check
-    from socsim.compiler.lower import compile_training
+    from socsim.compiler.lower.lowering import compile_training
     cfg = load_config(preset)
     for path in sorted(PROGRAMS.glob("*.toml")):
         graph = load_toml(path)

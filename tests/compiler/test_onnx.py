@@ -7,8 +7,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from socsim.compiler.frontend_onnx import OPS, load_onnx
-from socsim.compiler.frontend_toml import loads_toml
+from socsim.compiler.frontend.onnx import OPS, load_onnx
+from socsim.compiler.frontend.toml import loads_toml
 from socsim.compiler.graph import GraphError, crossbar_matrix
 
 RNG = np.random.default_rng(0)
@@ -202,7 +202,7 @@ def _bn_params(prefix: str, c: int) -> list[onnx.TensorProto]:
 
 def chip_logits(imported, x: np.ndarray) -> np.ndarray:
     """The imported graph's logits for ``x`` from the numpy baseline, loaded with the imported weights."""
-    from socsim.config import load_config
+    from socsim.config.soc import load_config
     from socsim.host.baseline import Baseline
     graph, w = imported
     base = Baseline(graph, load_config("ideal").train,
@@ -447,7 +447,7 @@ def test_exporter_patterns_that_do_not_fit_are_named(nodes, inits, match):
 def test_docs_list_every_operator():
     from pathlib import Path
 
-    from socsim.compiler.onnx_fold import FOLD
+    from socsim.compiler.frontend.onnx_fold import FOLD
     doc = (Path(__file__).resolve().parents[2] / "docs" / "compiler.md").read_text()
     section = doc.split("## ONNX import")[1].split("\n## ")[0]
     for op in (*OPS, *FOLD, "Constant", "Shape", "CastLike"):

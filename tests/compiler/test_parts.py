@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from socsim.compiler.emit import Buffer
-from socsim.compiler.frontend_toml import load_toml
-from socsim.compiler.lower import Lowering, lowering
-from socsim.config import load_config
+from socsim.compiler.frontend.toml import load_toml
+from socsim.compiler.lower.lowering import Lowering, lowering
+from socsim.config.soc import load_config
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
 
@@ -38,7 +38,7 @@ def _buffers(value: object, path: str) -> list[tuple[str, Buffer]]:
 
 def test_every_part_is_a_frozen_record_of_its_own_class(low):
     parts = [low, low.network, low.layout, *(getattr(low.layout, f.name) for f in dataclasses.fields(low.layout))]
-    # the writer and the tensors' residency (the step being emitted, socsim.compiler.lower_tensors) are the emission's
+    # the writer and the tensors' residency (the step being emitted, socsim.compiler.lower.tensors) are the emission's
     # state: the two parts that change while the programs are emitted
     # global drift compensation is compiled into the sequential inference-only programs only (tests/compiler/
     # test_inference_only.py), never beside this fixture's pipelined training programs

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from socsim.compiler.frontend_toml import dump_toml, load_toml, loads_toml
+from socsim.compiler.frontend.toml import dump_toml, load_toml, loads_toml
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
 GRAPHS = sorted(PROGRAMS.glob("*.toml"))

@@ -34,6 +34,6 @@ def test_every_register_is_a_controller_register():
 
 def test_no_register_number_outside_the_table():
     literal = re.compile(r"[\"']x\d+[\"']|f[\"']x\{|\(x\d+\)")  # "x4", f"x{i}", "sym(x4)"
-    hits = [f"{p.name}:{i}" for p in sorted(COMPILER.glob("*.py")) if p.name != "registers.py"
+    hits = [f"{p.name}:{i}" for p in sorted(COMPILER.rglob("*.py")) if p.name != "registers.py"
             for i, line in enumerate(p.read_text().splitlines(), 1) if literal.search(line)]
     assert not hits, hits

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from socsim.compiler import load_graph
-from socsim.compiler.lower import CapacityError, compile_training
-from socsim.compiler.shortfalls import with_field
-from socsim.config import load_config
+from socsim.compiler.lower.lowering import CapacityError, compile_training
+from socsim.compiler.memory.shortfalls import with_field
+from socsim.config.soc import load_config
 
 MLP = str(Path(__file__).resolve().parents[2] / "programs" / "mlp.toml")
 SMALL = {"tiles": {"count": 1}, "controller": {"dmem_kbit": 1, "imem_kbit": 1}, "sram": {"acc_kbit": 1}}
@@ -40,7 +40,7 @@ def test_a_single_shortfall_keeps_its_own_message():
 
 
 def test_code_bytes_counted_from_the_text_are_the_assembled_ones():
-    from socsim.compiler.shortfalls import text_code_bytes
+    from socsim.compiler.memory.shortfalls import text_code_bytes
     for name in ("mlp", "lenet_wu2023"):
         compiled = compile_training(load_graph(str(Path(MLP).with_name(f"{name}.toml"))), load_config("wu2023"),
                                     256, 64)

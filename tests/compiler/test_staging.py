@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from socsim.compiler import load_graph
-from socsim.compiler.frontend_toml import loads_toml
-from socsim.compiler.lower import CapacityError, compile_training
-from socsim.compiler.staging import Segment, pack, plan_staging
-from socsim.config import load_config
+from socsim.compiler.frontend.toml import loads_toml
+from socsim.compiler.lower.lowering import CapacityError, compile_training
+from socsim.compiler.memory.staging import Segment, pack, plan_staging
+from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
 from tests.compiler.test_lowering import RESIDUAL

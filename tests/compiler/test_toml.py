@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socsim.compiler.frontend_toml import dump_toml, load_toml, loads_toml
+from socsim.compiler.frontend.toml import dump_toml, load_toml, loads_toml
 from socsim.compiler.graph import GraphError
 
 GOOD = """

@@ -1,4 +1,4 @@
-"""Generated pages and tables are current: docs/isa.md and docs/config.md (socsim.docgen), the tables between
+"""Generated pages and tables are current: docs/isa.md and docs/config.md (socsim.tools.docgen), the tables between
 ``<!-- BEGIN tag -->`` / ``<!-- END tag -->`` markers. ``--update-docs`` rewrites them instead of comparing."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from socsim.docgen import DOCS, PAGES
+from socsim.tools.docgen import DOCS, PAGES
 from tests.docs.recorded import MASKS, ROOT
 
 HINT = "run `make docs` (pytest tests/docs --update-docs)"
@@ -19,7 +19,7 @@ def test_generated_page_is_current(name, update_docs):
     path, text = DOCS / name, PAGES[name]()
     if update_docs:
         path.write_text(text)
-    assert path.read_text() == text, f"docs/{name} is stale: {HINT} or `python -m socsim.docgen`"
+    assert path.read_text() == text, f"docs/{name} is stale: {HINT} or `python -m socsim.tools.docgen`"
 
 
 def test_isa_page_lists_every_opcode():
@@ -31,10 +31,10 @@ def test_isa_page_lists_every_opcode():
 
 def shipped_graphs_markdown() -> str:
     """The table of programs/*.toml: dataset, size, mapping on wu2023 and whether its memories suffice."""
-    from socsim.compiler.frontend_toml import load_toml
-    from socsim.compiler.lower import memory_plan
-    from socsim.compiler.mapping import map_graph
-    from socsim.config import load_config
+    from socsim.compiler.frontend.toml import load_toml
+    from socsim.compiler.lower.lowering import memory_plan
+    from socsim.compiler.mapping.table import map_graph
+    from socsim.config.soc import load_config
     cfg = load_config("wu2023")
     rows = ["| file | dataset | input | parameters | weight layers | crossbars | utilization | MVMs/image | "
             "tile ops/image | compiles for wu2023 |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -51,7 +51,7 @@ def shipped_graphs_markdown() -> str:
 
 
 def layer_reference() -> str:
-    from socsim.compiler.frontend_toml import reference_markdown
+    from socsim.compiler.frontend.toml import reference_markdown
     return reference_markdown()
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from socsim.configtools import deep_merge, from_mapping
+from socsim.base.configtools import deep_merge, from_mapping
 from socsim.physics import PhysicsParams, crossbar_models, make_crossbar
 
 QUIET: dict[str, Any] = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from socsim.configtools import ConfigError, describe, from_mapping
+from socsim.base.configtools import ConfigError, describe, from_mapping
 from socsim.physics import PhysicsParams, fitted_sets, load_fitted, make_crossbar
 from socsim.physics.flat import flatten
 

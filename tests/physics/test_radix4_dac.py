@@ -128,7 +128,7 @@ def test_the_bit_lines_take_the_word_lines_dac_keys_they_do_not_set():
     assert p.dac.levels_per_pulse == 4 and p.dac_t.analog_full_scale == 2.0
     p = make_params("rram_wv", {"dac": {"signed_mode": "sign_split"}}, {"dac_t": {"signed_mode": "twos_complement"}})
     assert p.dac_t.signed_mode.name == "TWOS_COMPLEMENT"
-    from socsim.config import load_config
+    from socsim.config.soc import load_config
     mp = load_config("mp_onarray").tiles.physics              # one kind of driver, the errors' sign as polarity
     assert mp.dac.signed_mode.name == "SIGN_SPLIT" and mp.dac_t.signed_mode.name == "SIGN_MAGNITUDE"
     assert mp.dac_t.levels_per_pulse == mp.dac.levels_per_pulse

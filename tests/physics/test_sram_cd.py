@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.physics.registry import pulse_step, slices, weight_level
 from tests.physics.conftest import QUIET, build, make_params
 

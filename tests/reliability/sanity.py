@@ -12,9 +12,9 @@ from dataclasses import fields, is_dataclass
 
 import numpy as np
 
+from socsim.base.configtools import from_mapping, to_mapping
 from socsim.compiler.graph import MAX_SIZE, Graph
-from socsim.config import SocConfig
-from socsim.configtools import from_mapping, to_mapping
+from socsim.config.soc import SocConfig
 
 
 def check_params(obj, path: str = "") -> None:
@@ -40,7 +40,7 @@ def check_config(cfg: SocConfig) -> None:
 
 def check_graph(graph: Graph) -> None:
     """A loaded graph: every shape has positive, bounded sizes; it survives the TOML round trip."""
-    from socsim.compiler.frontend_toml import dump_toml, loads_toml
+    from socsim.compiler.frontend.toml import dump_toml, loads_toml
     for name, shape in graph.shapes().items():
         assert all(isinstance(d, int) and 1 <= d <= MAX_SIZE for d in shape), f"node {name}: shape {shape}"
     for node in graph.weight_nodes():

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 import isa
+from socsim.base.configtools import ConfigError, describe
 from socsim.cli import main
-from socsim.compiler.frontend_toml import loads_toml
+from socsim.compiler.frontend.toml import loads_toml
 from socsim.compiler.graph import GraphError
-from socsim.compiler.mapping import CapacityError, mapping_table
-from socsim.config import SocConfig, load_config
-from socsim.configtools import ConfigError, describe
+from socsim.compiler.mapping.table import CapacityError, mapping_table
+from socsim.config.soc import SocConfig, load_config
 from tests.reliability.conftest import ROOT
 
 PROGRAMS = ROOT / "programs"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import isa
 from isa import IsaError
 from isa.spec import OPCODES
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.sim import Soc, Trap
 from tests.reliability.conftest import FUZZ
 from tests.reliability.mutate import JUNK, edit_text

@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from socsim.compiler.frontend_onnx import load_onnx
-from socsim.compiler.frontend_toml import loads_toml
+from socsim.base.configtools import ConfigError, describe
+from socsim.compiler.frontend.onnx import load_onnx
+from socsim.compiler.frontend.toml import loads_toml
 from socsim.compiler.graph import GraphError
-from socsim.config import PRESET_DIR, SocConfig, load_config
-from socsim.configtools import ConfigError, describe
+from socsim.config.soc import PRESET_DIR, SocConfig, load_config
 from socsim.host.data import DataError, load_dataset
 from tests.reliability.conftest import FUZZ
 from tests.reliability.mutate import TOML_VALUES, drop_toml_lines, edit_text, replace_toml_values

@@ -18,7 +18,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socsim.errors import SocsimError
+from socsim.base.errors import SocsimError
 from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 from socsim.runfolder.digests import check_unedited
 from socsim.runfolder.files import (

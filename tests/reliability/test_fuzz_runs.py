@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import isa
-from socsim.config import SocConfig, load_config
-from socsim.configtools import ConfigError, describe
+from socsim.base.configtools import ConfigError, describe
+from socsim.config.soc import SocConfig, load_config
 from socsim.physics import crossbar_models
 from socsim.physics.adc import adc_models
 from socsim.sim import Soc, Trap

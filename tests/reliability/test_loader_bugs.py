@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socsim.compiler.frontend_toml import loads_toml
+from socsim.compiler.frontend.toml import loads_toml
 from socsim.compiler.graph import GraphError
 from socsim.host.data import DataError, load_dataset
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from socsim.base.fileio import atomic_write, clean_temporaries
 from socsim.cli import main
-from socsim.fileio import atomic_write, clean_temporaries
 from socsim.runfolder.files import CHECKPOINT, CONFIG, METRICS, RUN_ARGS, read_checkpoint
 from tests.reliability.conftest import ROOT
 
@@ -136,7 +136,7 @@ def test_files_are_created_0644_and_temporaries_are_cleaned(tmp_path, tiny_run):
 def test_a_rename_is_followed_by_an_fsync_of_the_folder(tmp_path, monkeypatch):
     import os
 
-    import socsim.fileio as fileio
+    import socsim.base.fileio as fileio
     synced = []
     real = os.fsync
 

@@ -87,7 +87,7 @@ def test_runaway_program_stops_at_the_default_budget(tmp_path, capsys, monkeypat
     """controller.max_cycles defaults to 2^40 (days); socsim run has a budget of its own, raised by --max-cycles."""
     import socsim.cli.program as run_command
     from socsim.cli import main
-    from socsim.config import load_config
+    from socsim.config.soc import load_config
     budget = run_command.run_budget
     assert budget(load_config("wu2023"), None).controller.max_cycles == run_command.DEFAULT_RUN_CYCLES
     low = load_config("wu2023", {"controller": {"max_cycles": 1000}})

@@ -17,13 +17,13 @@ import pytest
 from onnx import TensorProto, helper
 
 import socsim
-from socsim import fileio
+from socsim.base import fileio
+from socsim.base.fileio import MAX_NESTING, clean_temporaries, read_gzip, read_json, write_text
+from socsim.base.locks import FolderBusy, FolderLock
 from socsim.cli import main
-from socsim.compiler.frontend_onnx import load_onnx
+from socsim.compiler.frontend.onnx import load_onnx
 from socsim.compiler.graph import GraphError
-from socsim.config import ConfigError, load_config
-from socsim.fileio import MAX_NESTING, clean_temporaries, read_gzip, read_json, write_text
-from socsim.locks import FolderBusy, FolderLock
+from socsim.config.soc import ConfigError, load_config
 from socsim.runfolder.checkpoint import load_checkpoint, write_checkpoint
 from socsim.runfolder.files import CHECKPOINT, CONDUCTANCES, CONFIG, LEDGER, MAPPING, METRICS, RUN_ARGS, run_files
 from tests.reliability.conftest import ROOT
@@ -538,8 +538,8 @@ def test_batchnorm_eps_past_1_is_refused_as_a_graph_field():
 
 def test_a_compiled_program_that_does_not_assemble_is_an_internal_error_naming_the_layer():
     from socsim.compiler import load_graph
-    from socsim.compiler.assembly import CompiledProgramError, assemble_programs
-    from socsim.compiler.lower import compile_training
+    from socsim.compiler.lower.assembly import CompiledProgramError, assemble_programs
+    from socsim.compiler.lower.lowering import compile_training
     graph = load_graph(MLP)
     text = compile_training(graph, load_config("ideal"), 64, 32).text["evaluate"]
     lines = text.splitlines()

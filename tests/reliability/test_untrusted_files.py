@@ -9,11 +9,11 @@ import struct
 import numpy as np
 import pytest
 
+from socsim.base.safepickle import Refused, load_data_pickle
 from socsim.cli import main
 from socsim.host.data import DataError, load_dataset
 from socsim.runfolder.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 from socsim.runfolder.files import CHECKPOINT, LEGACY_CHECKPOINT, read_checkpoint
-from socsim.safepickle import Refused, load_data_pickle
 
 
 class Payload:

@@ -51,7 +51,7 @@ def run(run_dir) -> RunFolder:
 def run_program(name: str, preset: str = "wu2023") -> Result:
     """Assemble programs/NAME and run it on ``preset`` with a unit timeline."""
     import isa
-    from socsim.config import load_config
+    from socsim.config.soc import load_config
     from socsim.sim import Soc
     return Soc.from_config(load_config(preset), timeline=True).run(isa.assemble_file(PROGRAMS / name))
 

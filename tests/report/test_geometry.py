@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socsim.config import load_config
+from socsim.config.soc import load_config
 from socsim.report import html as H
 from socsim.report.compare import phase_energy_per_image, run_summary
 from socsim.report.devices import array_shape, device_values, placed_masks

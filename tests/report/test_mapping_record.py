@@ -8,8 +8,8 @@ import shutil
 
 from socsim.cli import main
 from socsim.compiler import load_graph
-from socsim.compiler.lower import compile_training
-from socsim.config import load_config
+from socsim.compiler.lower.lowering import compile_training
+from socsim.config.soc import load_config
 from socsim.report.devices import placed_masks
 from socsim.report.headline import headline
 from socsim.report.report import build_report

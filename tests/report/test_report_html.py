@@ -8,10 +8,10 @@ import re
 import pytest
 
 from socsim.cli.report import register
+from socsim.debug.tracefile import write_trace
 from socsim.report.compare import compare_table
 from socsim.report.report import build_compare, build_report
 from socsim.runfolder.read import load_run
-from socsim.tracefile import write_trace
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?!#|data:)|<link\b|<script\b|<iframe\b|@import"""
                       r"""|url\(\s*["']?(?!#|data:)|https?://(?!www\.w3\.org/(?:2000/svg|1999/xlink)")""",

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from socsim.debug.tracefile import read_trace, write_trace
 from socsim.sim.result import TIMELINE_COLUMNS
-from socsim.tracefile import read_trace, write_trace
 
 
 def load(path) -> tuple[list[dict], dict[int, str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from socsim.locks import FolderBusy, FolderLock
+from socsim.base.locks import FolderBusy, FolderLock
 from socsim.sweep import SweepError, expand, load_sweep, run_sweep
 from socsim.sweep.run import POINTS_DIR
 from socsim.sweep.table import RESULTS, read_table

@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 
-from socsim.config import SocConfig, load_config, preset_names
-from socsim.configtools import dumps_toml, from_mapping, to_mapping
+from socsim.base.configtools import dumps_toml, from_mapping, to_mapping
+from socsim.config.soc import SocConfig, load_config, preset_names
 from socsim.sweep import SweepError, expand, load_sweep
 from tests.sweep.conftest import MLP, PROGRAM_SWEEP, ROOT, TRAIN_SWEEP, write_sweep
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from socsim.configtools import from_mapping
+from socsim.base.configtools import from_mapping
 from socsim.physics.params import PhysicsParams
 
 _DIR = Path(__file__).parent

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from isa.program import BadOperand
-from socsim.actions import Action
+from socsim.base.actions import Action
+from socsim.base.threads import numerics_threads, pool, sync_numba
 from socsim.sim.finite import nonfinite_operand
 from socsim.sim.lanes.claims import PRIVATE, REDUCED, Claims, Operand
 from socsim.sim.lanes.loop import LaneLoop
@@ -32,7 +33,6 @@ from socsim.sim.ops import Apply, TileOperands
 from socsim.sim.ops.epilogue import Epilogue
 from socsim.sim.ops.kernels import first_nonfinite
 from socsim.sim.traps import Trap, TrapKind
-from socsim.threads import numerics_threads, pool, sync_numba
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
@@ -238,7 +238,7 @@ class LaneGroup:
 class NumericsPass:
     """Runs each instruction of one lane-parallel loop execution over all its lanes (see the module docstring).
 
-    With more than one thread (:func:`socsim.threads.use_threads`) the lanes are cut into contiguous groups, one a
+    With more than one thread (:func:`socsim.base.threads.use_threads`) the lanes are cut into contiguous groups, one a
     thread, each running every instruction over its lanes (matrix products and physics kernels release the GIL). A
     lane's numbers are its own whatever the group (every operation acts lane by lane: one BLAS call per lane, noise
     keyed by the lane's read number), and what the lanes share is applied afterwards in lane order: reductions,
@@ -389,7 +389,7 @@ loops: measured, see docs/performance.md)."""
 
 
 def threads_for(run: NumericsPass) -> int:
-    """Threads for a pass: the count in force (one outside :func:`socsim.threads.use_threads`), at most one per
+    """Threads for a pass: the count in force (one outside :func:`socsim.base.threads.use_threads`), at most one per
     :data:`MIN_GROUP_LANES` lanes and per :data:`MIN_GROUP_WORDS` words of lane storage."""
     words = sum(copy.size for copy in run.store)
     by_size = words // MIN_GROUP_WORDS if MIN_GROUP_WORDS else run.lanes

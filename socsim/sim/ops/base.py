@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from isa.spec import Hyper, Kind, OpSpec
-from socsim.actions import Action
+from socsim.base.actions import Action
 
 F32 = np.float32
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from isa.program import BadOperand
 from isa.spec import Hyper
-from socsim.geometry import window_out
+from socsim.base.geometry import window_out
 from socsim.sim.ops.base import F32, Op, Operands, TimingOnly, Work, add_into
 from socsim.sim.ops.histogram import HISTOGRAM
 from socsim.sim.ops.kernels import maxpool_back

@@ -58,7 +58,7 @@ def maxpool_back(src, gout, dst, planes, h, w, k, s, oh, ow):  # pragma: no cove
     counts as the maximum, as ``np.argmax``); dst = 0 + the contributions of window offset 0, then 1, ...
 
     src, dst: (L, planes * h * w) float32; gout: (L, planes * oh * ow) float32 (any strides); oh x ow the
-    windows (:func:`socsim.geometry.window_out`).
+    windows (:func:`socsim.base.geometry.window_out`).
     """
     first = np.empty((planes, oh, ow), np.int64)
     for lane in range(src.shape[0]):

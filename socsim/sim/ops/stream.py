@@ -23,7 +23,7 @@ import numpy as np
 
 from isa.program import BadOperand
 from isa.spec import Space, TileStream
-from socsim.actions import Action
+from socsim.base.actions import Action
 from socsim.sim.ops.base import F32, Op
 from socsim.sim.ops.digital import quantize_by, scale_operand
 from socsim.sim.ops.epilogue import Epilogue, apply_epilogue

@@ -13,7 +13,7 @@ import simpy
 
 from isa.program import Instruction
 from isa.spec import Space, WaitUnit
-from socsim.actions import Action
+from socsim.base.actions import Action
 from socsim.sim.ops.base import Exec, Op
 from socsim.sim.traps import TrapKind
 from socsim.sim.unit import wait_for

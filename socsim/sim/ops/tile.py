@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
-from socsim.actions import Action
+from socsim.base.actions import Action
 from socsim.physics import ProgramReport
 from socsim.sim.ops.base import Op, Operands, TimingOnly
 
 if TYPE_CHECKING:
-    from socsim.config import TileConfig
+    from socsim.config.soc import TileConfig
     from socsim.physics import Crossbar
     from socsim.sim.ops.epilogue import Epilogue
 
