@@ -11,7 +11,7 @@ images): the first (cold: the fast engine's replay memo is empty) is "step s", t
 memory covers the whole child. "50k epoch" projects one 50,000-image epoch from the steady step (ceil(50000 / B)
 steps; evaluation not included). Tile operations per step are one block's
 MVM per input vector (mapping: tile_ops per image x B). LeNet is programs/lenet5.toml on a 3x32x32
-input without conv1's padding (the CIFAR LeNet-5). Goals (issue 14, not tests), batch 64 at full fidelity:
+input without conv1's padding (the CIFAR LeNet-5). Goals (docs/performance.md, not tests), batch 64 at full fidelity:
 VGG-8 step < 3 s, ResNet-18 < 4 s, peak memory < 2 GiB, a 50,000-image epoch < 45 min.
 
 ``--threads 1,2`` measures every point at each thread count (socsim.base.threads: the chip's numerics) and prints a
