@@ -20,6 +20,7 @@ import numpy as np
 
 from socsim.base.errors import InputError
 from socsim.base.geometry import window_out
+from socsim.base.registry import register
 
 Shape = tuple[int, ...]
 Pair = tuple[int, int]
@@ -146,12 +147,7 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        kind = cls.__dict__.get("kind")
-        if not kind:
-            return
-        if kind in LAYERS:
-            raise TypeError(f"layer type {kind!r} of {cls.__qualname__} is already {LAYERS[kind].__qualname__}'s")
-        LAYERS[kind] = cls
+        register(LAYERS, cls, "kind", "layer type")
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from isa.program import BadOperand
+from socsim.base.registry import register
 from socsim.physics import state as _state
 from socsim.physics.draws import Stream
 
@@ -91,12 +92,7 @@ class Crossbar(ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("name")
-        if name is None:
-            return
-        if name in MODELS:
-            raise TypeError(f"array model {name!r} of {cls.__qualname__} is already {MODELS[name].__qualname__}'s")
-        MODELS[name] = cls
+        register(MODELS, cls, "name", "array model")
 
     @classmethod
     def weight_level(cls, params: Any) -> float:

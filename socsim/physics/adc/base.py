@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from socsim.base.registry import register
 from socsim.physics.kernels.io_kernels import noisy_convert
 
 _NO_NOISE = np.zeros((1, 1), np.float32)
@@ -59,12 +60,7 @@ class Adc(ABC):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("name")
-        if name is None:
-            return
-        if name in ADCS:
-            raise TypeError(f"ADC kind {name!r} of {cls.__qualname__} is already {ADCS[name].__qualname__}'s")
-        ADCS[name] = cls
+        register(ADCS, cls, "name", "ADC kind")
 
     def __init__(self, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float):
         if hi_ua <= lo_ua:
