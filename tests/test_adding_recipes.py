@@ -280,3 +280,54 @@ def test_a_new_layer_type_is_one_class(scale_layer):
     symbol, first, words = piped.compiled.logits
     logits = piped.read(symbol)[first:first + words].reshape(-1, 10)
     np.testing.assert_allclose(logits, base_logits, rtol=1e-5, atol=1e-6)
+
+
+# ---- an instruction ---------------------------------------------------------------------------------------------
+# The recipe's places are source rows, so the toy instruction is added to a copy of the sources, exactly at the two
+# places it names (isa/spec.py's table, the digital unit's op table), and runs there in a fresh interpreter.
+TOY_ISA_ROW = '    _vbin("vtoyavg", 0xF0, "dst = (a + b) / 2 (a toy instruction of tests/test_adding_recipes.py)"),\n'
+TOY_OP_ROW = '    "vtoyavg": _du(_set(lambda c: (c.a("a") + c.a("b")) * F32(0.5)), _elementwise(ops=2)),\n'
+TOY_RUN = """
+import numpy as np
+import isa
+from socsim.config import load_config
+from socsim.sim import Soc
+text = '''.sym a sram 4 = 1, 2, 3, 4
+.sym b sram 4 = 3, 2, 1, -4
+.sym dst sram 4
+    vtoyavg dst, a, b, 4
+    halt
+'''
+program = isa.decode(isa.encode(isa.assemble(text, "toy.s")))
+assert "vtoyavg dst, a, b, 4" in isa.disassemble(program), isa.disassemble(program)
+for engine in ("reference", "fast"):
+    result = Soc(load_config("ideal"), engine=engine).run(program)
+    print(engine, result.outputs["dst"].tolist(), result.cycles)
+"""
+
+
+def _insert_after(path, anchor: str, row: str) -> None:
+    text = path.read_text()
+    assert text.count(anchor) == 1, f"{path}: the recipe's anchor {anchor!r} is not there once"
+    path.write_text(text.replace(anchor, anchor + row))
+
+
+def test_a_new_instruction_is_two_rows(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    for package in ("isa", "socsim"):
+        shutil.copytree(root / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    _insert_after(tmp_path / "isa" / "spec.py", '    _vbin("vsub", 0x41, "dst = a - b"),\n', TOY_ISA_ROW)
+    _insert_after(tmp_path / "socsim" / "sim" / "ops" / "digital.py",
+                  '    "vsub": _du(_set(lambda c: c.a("a") - c.a("b")), _elementwise(ops=1)),\n', TOY_OP_ROW)
+    done = subprocess.run([sys.executable, "-c", TOY_RUN], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path), "OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert lines["reference"] == lines["fast"]  # the same values and cycles on both engines
+    assert lines["fast"].startswith("[2.0, 2.0, 2.0, 0.0] ")
+    assert "vtoyavg" not in isa.BY_MNEMONIC  # the copy's table, not this one's
