@@ -194,6 +194,19 @@ def loads_toml(text: str, where: str) -> Any:
     return check_nesting(value, where)
 
 
+def read_toml(path: str | Path, what: str, error: type[Exception]) -> Any:
+    """The parsed TOML file ``path`` (a ``what`` in messages: "config", "sweep file"); any problem reading or
+    parsing it raised as ``error`` naming the file."""
+    try:
+        return loads_toml(read_text(path, what), str(path))
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # not UTF-8, nested too deep
+        raise error(str(exc)) from None
+
+
 def read_text(path: str | Path, what: str = "file") -> str:
     """The UTF-8 text of the regular file ``path``; OSError as is (it names the file), bad UTF-8, a FIFO, a device
     or a file over MAX_INPUT_BYTES as ValueError naming it."""

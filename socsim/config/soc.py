@@ -8,13 +8,12 @@ See ``docs/config.md`` (generated from these dataclasses) for every field.
 from __future__ import annotations
 
 import enum
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from socsim.base.configtools import ConfigError, Params, deep_merge, from_mapping, param
-from socsim.base.fileio import loads_toml, read_text
+from socsim.base.fileio import read_toml
 from socsim.config.area_params import AreaTable
 from socsim.physics.fitted import fitted_path
 from socsim.physics.params import PairReadout, PhysicsParams
@@ -542,17 +541,6 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return loads_toml(read_text(path, "config"), str(path))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except ValueError as exc:  # not UTF-8
-        raise ConfigError(str(exc)) from None
-
-
 def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
     path = Path(name_or_path)
     if not path.suffix:
@@ -560,7 +548,7 @@ def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, A
         if not path.exists():
             raise ConfigError(f"unknown preset {name_or_path!r}; presets: {', '.join(preset_names())} "
                               "(or give a path to a .toml file)")
-    data = _expand_fitted(_read_toml(path), str(path))
+    data = _expand_fitted(read_toml(path, "config", ConfigError), str(path))
     base = data.pop("base", None)
     if base is None:
         return data, str(path)
@@ -586,7 +574,7 @@ def _expand_fitted(data: dict[str, Any], where: str) -> dict[str, Any]:
         path = fitted_path(name)
     except ValueError as exc:
         raise ConfigError(f"{where}: tiles.physics.fitted: {exc}") from None
-    data["tiles"]["physics"] = deep_merge(_read_toml(path), physics)
+    data["tiles"]["physics"] = deep_merge(read_toml(path, "config", ConfigError), physics)
     return data
 
 

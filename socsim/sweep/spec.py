@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 import typing
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from isa import load_program
 from socsim import __version__
 from socsim.base.configtools import ConfigError, deep_merge, from_mapping, to_mapping
 from socsim.base.errors import InputError
-from socsim.base.fileio import loads_toml, read_text
+from socsim.base.fileio import read_toml
 from socsim.compiler import load_graph
 from socsim.config.soc import PRESET_DIR, SocConfig, load_config
 from socsim.host.data import DATASETS
@@ -402,14 +401,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     """Read and check a sweep file (structure, job inputs, dotted paths; values are checked by ``expand``)."""
     path = Path(path)
     where = str(path)
-    try:
-        data = loads_toml(read_text(path, "sweep file"), where)
-    except OSError as exc:
-        raise SweepError(f"{where}: cannot read sweep file: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"{where}: not valid TOML: {exc}") from None
-    except ValueError as exc:  # not UTF-8
-        raise SweepError(str(exc)) from None
+    data = read_toml(path, "sweep file", SweepError)
     for key in data:
         if key not in TOP_KEYS:
             raise SweepError(f"{where}: {key}: unknown key; allowed: "

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from socsim.base.fileio import loads_toml as parse_toml
-from socsim.base.fileio import read_text
+from socsim.base.fileio import read_toml
 from socsim.compiler.graph import LAYERS, Graph, GraphError, Input, Node, make_layer, type_text
 
 TOP_KEYS = {"name": "graph name (a string)", "input": "table: shape, dataset, name",
@@ -39,13 +39,7 @@ NODE_KEYS = ("type", "name", "inputs")
 def load_toml(path: str | Path) -> Graph:
     """Read a graph file; errors name the file."""
     path = Path(path)
-    try:
-        text = read_text(path, "graph file")
-    except OSError as exc:
-        raise GraphError(f"{path}: cannot read graph file: {exc.strerror}") from None
-    except ValueError as exc:  # not UTF-8
-        raise GraphError(str(exc)) from None
-    return loads_toml(text, str(path), default_name=path.stem)
+    return graph_from_dict(read_toml(path, "graph file", GraphError), str(path), default_name=path.stem)
 
 
 def loads_toml(text: str, source: str = "<string>", default_name: str = "graph") -> Graph:
