@@ -10,7 +10,7 @@ import numba
 import numpy as np
 import pytest
 
-from socsim.base.environment import environment_change, environment_text
+from socsim.base.environment import _numpy_blas, environment_change, environment_text
 from socsim.cli import main
 
 MLP = str(Path(__file__).resolve().parents[1] / "programs" / "mlp.toml")
@@ -21,6 +21,18 @@ def test_environment_names_numpy_blas_numba_and_cpu():
     assert text.startswith(f"numpy {np.__version__}; BLAS ") and f"; numba {numba.__version__}; CPU " in text
     assert environment_change(text) is None and environment_change(None) is None
     assert "changed" in environment_change("numpy 0.0; BLAS other (kernel Haswell); numba 0.0; CPU x")
+
+
+def test_only_numpy_s_own_blas_is_recorded_so_the_record_does_not_depend_on_import_order():
+    wheel = Path(np.__file__).resolve().parent.parent
+    numpy_s = {"filepath": str(wheel / "numpy.libs" / "libscipy_openblas64_.so"), "version": "0.3.31"}
+    scipy_s = {"filepath": str(wheel / "scipy.libs" / "libscipy_openblas.so"), "version": "0.3.30"}
+    assert _numpy_blas([scipy_s, numpy_s]) == [numpy_s]
+    system = {"filepath": "/usr/lib/libopenblas.so", "version": "0.3.20"}  # numpy built against a system BLAS
+    assert _numpy_blas([system]) == [system]
+    import sklearn.datasets  # noqa: F401  (loads scipy's BLAS copy, as the digits dataset does)
+    environment_text.cache_clear()
+    assert environment_text().count("openblas") <= 1
 
 
 def test_version_prints_the_environment(capsys):

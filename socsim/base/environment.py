@@ -29,12 +29,21 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _numpy_blas(libraries: list[dict]) -> list[dict]:
+    """The BLAS libraries numpy itself carries (in its package or its wheel's ``numpy.libs``), when found; else all
+    of them. Other packages' copies (scipy's, loaded when scikit-learn is imported for the digits dataset) do not
+    compute socsim's numbers, and listing them would make the record depend on what was imported first."""
+    home = Path(np.__file__).resolve().parent
+    places = (home, home.parent / "numpy.libs")
+    own = [lib for lib in libraries
+           if any(place in Path(lib.get("filepath", "")).resolve().parents for place in places)]
+    return own or libraries
+
+
 def blas_libraries() -> list[str]:
-    """Each BLAS library numpy loaded: ``openblas 0.3.27 (kernel SkylakeX)``; from threadpoolctl."""
+    """The BLAS library numpy uses: ``openblas 0.3.27 (kernel SkylakeX)``; from threadpoolctl."""
     out = []
-    for lib in threadpool_info():
-        if lib.get("user_api") != "blas":
-            continue
+    for lib in _numpy_blas([lib for lib in threadpool_info() if lib.get("user_api") == "blas"]):
         kernel = lib.get("architecture")
         out.append(f"{lib.get('internal_api', '?')} {lib.get('version') or '?'}" + (f" (kernel {kernel})" if kernel
                                                                                    else ""))

@@ -85,8 +85,14 @@ class DigestBook:
         self.save()
 
     def settle(self) -> None:
-        """Keep only each file's last digest (its current contents)."""
-        self.files = {name: digests[-1:] for name, digests in self.files.items()}
+        """Keep one digest per file: its current contents' when accepted (a run stopped between recording a
+        file and renaming it into place leaves the previous contents, still accepted), else the last recorded."""
+        settled = {}
+        for name, digests in self.files.items():
+            path = self.run_dir / name
+            current = file_sha256(path) if len(digests) > 1 and path.exists() else None
+            settled[name] = [current] if current in digests else digests[-1:]
+        self.files = settled
         self.save()
 
     def edits(self) -> list[str]:

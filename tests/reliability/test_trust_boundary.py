@@ -383,6 +383,29 @@ def test_every_written_file_is_recorded_and_an_untouched_run_passes(recorded_cop
     assert cli(capsys, "report", str(recorded_copy))[0] == 0
 
 
+def test_a_run_stopped_between_recording_a_file_and_renaming_it_stays_unedited(tmp_path):
+    """SIGINT can land after a write's digest is recorded and before its rename: the file keeps its previous
+    contents, which the settled record must still accept (found by the kill-and-resume test)."""
+    from socsim.runfolder.digests import check_unedited, recording
+    ledger = tmp_path / LEDGER
+    with pytest.raises(KeyboardInterrupt):
+        with recording(tmp_path) as book:
+            write_text(ledger, "epoch 1\n")
+            record = book.written
+
+            def interrupted(path: Path, new: Path) -> None:
+                record(path, new)
+                raise KeyboardInterrupt  # the signal arrives right after the digest is recorded
+
+            fileio.ON_WRITE.set(interrupted)  # undone when recording() resets its own token
+            write_text(ledger, "epoch 1\nepoch 2\n")
+    assert ledger.read_text() == "epoch 1\n"
+    assert check_unedited(tmp_path) == []
+    ledger.write_text("edited\n")  # and an edit after the run is still refused
+    with pytest.raises(ValueError, match="ledger.csv changed since the run wrote it"):
+        check_unedited(tmp_path)
+
+
 def test_an_edited_config_is_named_field_by_field_and_refused_unless_accepted(recorded_copy, capsys):
     config = json.loads((recorded_copy / CONFIG).read_text())
     config["tiles"]["rows"] = 32
