@@ -18,10 +18,19 @@ def _weights(run_dir):
 
 
 def test_resume_continues_bit_identically(tmp_path):
+    """On wu2023 with spare tiles: the tiles no instruction used are saved as empty tables (built from the config
+    and seed when first used), left out of conductances.npz, and a resumed run still equals the whole one."""
+    spare = tmp_path / "spare.toml"
+    spare.write_text('base = "wu2023"\n[tiles]\ncount = 12\n')
+    args = RunArgs(**{**ARGS.__dict__, "config": str(spare)})
     whole, part = tmp_path / "whole", tmp_path / "part"
-    run_training(ARGS, whole)
-    run_training(RunArgs(**{**ARGS.__dict__, "epochs": 1}), part)
-    run_training(ARGS, part, resume=True)
+    run_training(args, whole)
+    run_training(RunArgs(**{**args.__dict__, "epochs": 1}), part)
+    crossbars = read_checkpoint(part).trainer.crossbars
+    used = [i for i, state in enumerate(crossbars) if state]
+    assert 0 < len(used) < len(crossbars) == 12 and all(state == {} for state in crossbars if not state)
+    assert {name.split("_")[0] for name in np.load(part / "conductances.npz").files} == {f"tile{i}" for i in used}
+    run_training(args, part, resume=True)
     a, b = pd.read_csv(whole / "metrics.csv"), pd.read_csv(part / "metrics.csv")
     cols = [c for c in a.columns if c != "wall_s"]
     pd.testing.assert_frame_equal(a[cols], b[cols])

@@ -124,7 +124,8 @@ class ChipTrainer:
         """Everything the next epoch depends on: program memory, the crossbars' mutable state (with their
         generators), the tiles' active blocks, time, epoch. Plain data (arrays and numbers), no objects."""
         memory = {name: self.read(name) for name in self.compiled.init.symbols if name not in self.DATA_SYMBOLS}
-        crossbars = [None if t.crossbar is None else t.crossbar.state_dict() for t in self.soc.tiles]
+        crossbars = [None if not t.has_devices else t.crossbar.state_dict() if t.built else {}
+                     for t in self.soc.tiles]
         return TrainerState(self.epoch, self.soc.env.now, memory, crossbars, [list(t.block) for t in self.soc.tiles])
 
     def restore(self, state: TrainerState) -> None:
@@ -164,18 +165,21 @@ class ChipTrainer:
         for name, values in memory.items():
             self.write(name, values)
         for i, (tile, saved, block) in enumerate(zip(tiles, state.crossbars, state.blocks)):
-            if (saved is None) != (tile.crossbar is None):
+            if (saved is None) == tile.has_devices:
                 raise InputError(f"tile {i}: the saved state {'has no' if saved is None else 'has'} device state, "
                                  f"this run {'has' if saved is None else 'has none'} (timing-only mode differs)")
-            if saved is not None:
+            if saved:  # {}: a tile never used, left to be built from the config and seed when first used, as in the saved run
                 tile.crossbar.load_state_dict(saved)
             tile.block = tuple(block)
             tile.configured = tile.programmed = True  # as the run that saved the checkpoint left them
 
     def conductances(self) -> dict[str, np.ndarray]:
-        """The device state arrays of every tile (conductances in uS, write counters, ...), without reading."""
+        """The device state arrays of every tile used so far (conductances in uS, write counters, ...), without
+        reading; a tile no instruction used holds its fresh state and is left out."""
         out = {}
         for i, tile in enumerate(self.soc.tiles):
+            if not tile.built:
+                continue
             for attr in ("g", "writes", "t_prog", "w"):
                 value = getattr(tile.crossbar, attr, None)
                 if isinstance(value, np.ndarray):

@@ -138,7 +138,8 @@ class TrainerState:
     memory: dict[str, np.ndarray]
     """Every program symbol but the datasets' (weights, optimizer state, accumulators, ...): float32 words."""
     crossbars: list[dict[str, Any] | None]
-    """Per tile the crossbar's mutable state (socsim.physics state_dict, generators included); None: timing only."""
+    """Per tile the crossbar's mutable state (socsim.physics state_dict, generators included); an empty table: a tile
+    no instruction has used (its fresh state, made from the config and seed when first needed); None: timing only."""
     blocks: list[list[int]]
     """Per tile its active block: r0, c0, rows, cols, in_bits."""
 

@@ -66,6 +66,17 @@ class Tile(Unit):
     def crossbar(self, value: Crossbar | None) -> None:
         self._crossbar, self._make = value, None
 
+    @property
+    def has_devices(self) -> bool:
+        """The tile has a crossbar (built or still to build); False in timing-only mode."""
+        return self._crossbar is not None or self._make is not None
+
+    @property
+    def built(self) -> bool:
+        """Its crossbar was built (an instruction used the tile, or a checkpoint restored it); an unbuilt one is the
+        fresh crossbar its config and seed make, built when first needed."""
+        return self._crossbar is not None
+
     def bitlines(self, cols: int) -> int:
         return cols * self.cfg.devices_per_weight
 
