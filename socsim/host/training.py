@@ -168,7 +168,7 @@ class ChipTrainer:
             if (saved is None) == tile.has_devices:
                 raise InputError(f"tile {i}: the saved state {'has no' if saved is None else 'has'} device state, "
                                  f"this run {'has' if saved is None else 'has none'} (timing-only mode differs)")
-            if saved:  # {}: a tile never used, left to be built from the config and seed when first used, as in the saved run
+            if saved:  # {}: a tile never used, built from the config and seed when first used
                 tile.crossbar.load_state_dict(saved)
             tile.block = tuple(block)
             tile.configured = tile.programmed = True  # as the run that saved the checkpoint left them
