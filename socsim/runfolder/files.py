@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socsim.base.errors import InputError
+from socsim.base.errors import InputError, MissingInput
 from socsim.base.fileio import atomic_write, is_temporary
 from socsim.compiler.check import mapping_text, placed_line
 from socsim.compiler.graph import Graph
@@ -199,8 +199,7 @@ def read_checkpoint(run_dir: Path) -> RunState:
     try:
         state = load_checkpoint(path)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no checkpoint (expected a run folder written by 'socsim train')") \
-            from None
+        raise MissingInput("no checkpoint (expected a run folder written by 'socsim train')", file=path) from None
     return RunState.from_mapping(state, str(path))
 
 
