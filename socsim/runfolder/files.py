@@ -18,6 +18,7 @@ import pandas as pd
 
 from socsim.base.errors import InputError, MissingInput
 from socsim.base.fileio import atomic_write, is_temporary
+from socsim.base.locks import LOCK
 from socsim.compiler.check import mapping_text, placed_line
 from socsim.compiler.graph import Graph
 from socsim.compiler.lower.lowering import Compiled
@@ -112,6 +113,29 @@ def run_files(run_dir: Path) -> list[str]:
     if not run_dir.is_dir():
         return []
     return sorted(p.name for p in run_dir.iterdir() if p.name in RUN_FILES or is_temporary(p.name))
+
+
+def check_fresh(out: Path, force: bool, what: str, held: list[str], others: list[str]) -> None:
+    """Refuse ``out`` as the folder of a new ``what`` ("run", "multi-seed run"): when it is not a folder, when it
+    holds one (``held``: its files) unless ``force`` (which deletes them), or when it holds only files that are not
+    one's (``others``). A folder that does not exist yet is fresh."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    if held and not force:
+        raise InputError(f"already holds a {what} ({', '.join(held[:4])}{', ...' if len(held) > 4 else ''}); "
+                         f"continue it with --resume {out}, or start over with --force (deletes its files)", file=out)
+    if others and not held:
+        raise InputError(f"holds files that are not a {what}'s ({', '.join(others[:4])}); choose a new or empty "
+                         "folder for --out", file=out)
+
+
+def check_fresh_run(out: Path, force: bool) -> None:
+    """:func:`check_fresh` for a single-seed run in ``out``."""
+    held = run_files(out)
+    others = sorted(p.name for p in out.iterdir() if p.name not in held and p.name != LOCK) if out.is_dir() else []
+    check_fresh(out, force, "run", held, others)
 
 
 def clear_run(run_dir: Path) -> list[str]:
