@@ -229,7 +229,7 @@ def _train_seeds(args: argparse.Namespace) -> int:
     try:
         train_seeds(spec, out_dir, resume=bool(args.resume),
                            listener=lambda i: None if args.quiet else SeedListener(i, spec.seeds),
-                           trace_cycles=args.trace_cycles if args.trace else None, engine=run_options(args).engine)
+                           trace_cycles=args.trace_cycles if args.trace else None, options=run_options(args))
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         write_summary(out_dir, spec.seeds)
@@ -272,7 +272,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
                                                 listener=None if args.quiet else ConsoleListener(),
                                                 trace_cycles=args.trace_cycles if args.trace else None,
-                                                engine=run_options(args).engine)
+                                                options=run_options(args))
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_DIVERGED
