@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))   # run from a checkout without installing
+from socsim.host.options import RunOptions  # noqa: E402
 from socsim.tools.benchmarking import load_line, print_header  # noqa: E402
 
 MODELS = {"lenet5": "programs/lenet5.toml", "vgg8": "programs/vgg8.toml", "resnet18": "programs/resnet18.toml"}
@@ -87,7 +88,7 @@ def _point(model: str, batch: int, mode: str, config: str, engine: str) -> dict:
     cfg = load_config(config, {"train": {"batch": batch}})
     classes = int(np.prod(graph.shape(list(graph.nodes)[-1].inputs[0])))
     data = synthetic(tuple(graph.input.layer.shape), classes, n_train=batch, n_test=batch, seed=0)
-    trainer = ChipTrainer(graph, cfg, data, timing_only=mode == "timing", engine=engine)
+    trainer = ChipTrainer(graph, cfg, data, options=RunOptions(engine=engine, timing_only=mode == "timing"))
     t1 = time.perf_counter()
     step = trainer.train_epoch()
     t2 = time.perf_counter()

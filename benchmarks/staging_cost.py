@@ -21,6 +21,7 @@ from pathlib import Path
 from socsim.compiler import load_graph
 from socsim.config.soc import load_config
 from socsim.host.data import synthetic
+from socsim.host.options import RunOptions
 from socsim.host.training import ChipTrainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ RUNS = [("VGG-8", "vgg8_wu", 32768), ("ResNet-18", "resnet18", 327680)]
 
 def one_batch(graph, cfg, images: int) -> dict:
     data = synthetic(n_train=images, n_test=1)
-    trainer = ChipTrainer(graph, cfg, data, microbatch=1, timing_only=True)
+    trainer = ChipTrainer(graph, cfg, data, microbatch=1, options=RunOptions(timing_only=True))
     t0 = time.perf_counter()
     r = trainer.train_epoch()
     led = r.ledger

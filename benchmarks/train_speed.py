@@ -32,6 +32,7 @@ from socsim.compiler.frontend.toml import load_toml  # noqa: E402
 from socsim.config.soc import load_config  # noqa: E402
 from socsim.host.baseline import Baseline  # noqa: E402
 from socsim.host.data import load_dataset  # noqa: E402
+from socsim.host.options import RunOptions  # noqa: E402
 from socsim.host.training import ChipTrainer  # noqa: E402
 from socsim.tools.benchmarking import load_line, print_header  # noqa: E402
 
@@ -59,7 +60,7 @@ class Trainer:
 
 def chip(graph, preset: str, data, engine: str, threads: int) -> Trainer:
     with use_threads(threads):
-        trainer = ChipTrainer(graph, load_config(preset), data, engine=engine)
+        trainer = ChipTrainer(graph, load_config(preset), data, options=RunOptions(engine=engine))
     images = trainer.compiled.batches_per_epoch * trainer.cfg.train.batch
     return Trainer(f"chip, {preset}, {engine} engine", images, trainer.train_epoch, partial(use_threads, threads))
 

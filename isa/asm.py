@@ -23,7 +23,6 @@ import numpy as np
 
 from isa.directives import BY_NAME as DIRECTIVES
 from isa.directives import names as directive_names
-from isa.inputfile import read_bytes
 from isa.program import (
     TBUF_STRIDE,
     DataInit,
@@ -35,6 +34,7 @@ from isa.program import (
     SourceLine,
     Symbol,
     parse_space,
+    read_program_bytes,
     space_name,
 )
 from isa.spec import BY_MNEMONIC, SYMBOL_ADDRESS_BITS, Field, Kind, OpSpec, Space
@@ -488,12 +488,7 @@ def assemble(source: str, file: str = "<text>") -> Program:
 def assemble_file(path: str | Path) -> Program:
     """Assemble a ``.s`` file."""
     p = Path(path)
-    try:
-        data = read_bytes(p, "program")
-    except OSError as exc:
-        raise IsaError(f"cannot read program: {exc.strerror}", str(p)) from None
-    except ValueError as exc:  # a FIFO, a device, a folder, a file past the limit: the message names it
-        raise IsaError(str(exc)) from None
+    data = read_program_bytes(p, "program", "program")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

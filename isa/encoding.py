@@ -19,8 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from isa.inputfile import read_bytes
-from isa.program import DataInit, Instruction, IsaError, LaneMark, MemRef, Program, SourceLine, Symbol
+from isa.program import (
+    DataInit,
+    Instruction,
+    IsaError,
+    LaneMark,
+    MemRef,
+    Program,
+    SourceLine,
+    Symbol,
+    read_program_bytes,
+)
 from isa.spec import (
     BY_OPCODE,
     MAX_WORDS,
@@ -277,10 +286,4 @@ def write_binary(program: Program, path: str | Path, lines: bool = False) -> Non
 
 def read_binary(path: str | Path) -> Program:
     p = Path(path)
-    try:
-        data = read_bytes(p, "program binary")
-    except OSError as exc:
-        raise IsaError(f"cannot read binary: {exc.strerror}", str(p)) from None
-    except ValueError as exc:  # a FIFO, a device, a folder, a file past the limit: the message names it
-        raise IsaError(str(exc)) from None
-    return decode(data, str(p))
+    return decode(read_program_bytes(p, "program binary", "binary"), str(p))

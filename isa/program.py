@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Union
 
 import numpy as np
 
+from isa.inputfile import InputFileError, read_bytes
 from isa.spec import Kind, OpSpec, Space
 
 TBUF_STRIDE = 1 << 16
@@ -30,6 +32,17 @@ class IsaError(ValueError):
         where = f"{file or '<program>'}:{line}:{col}: " if line else (f"{file}: " if file else "")
         tail = f"; expected {expected}" if expected else ""
         super().__init__(f"{where}{message}{tail}")
+
+
+def read_program_bytes(path: Path, what: str, short: str) -> bytes:
+    """The bytes of the program file ``path`` (``what`` it is, ``short`` its name in "cannot read ..."); every
+    problem is an :class:`IsaError` naming the file."""
+    try:
+        return read_bytes(path, what)
+    except OSError as exc:
+        raise IsaError(f"cannot read {short}: {exc.strerror}", str(path)) from None
+    except InputFileError as exc:  # a FIFO, a device, a folder, a file past the limit: the message names it
+        raise IsaError(str(exc)) from None
 
 
 def space_name(space: Space, offset: int) -> tuple[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import socsim.cli.program
+from isa.inputfile import InputFileError
 from isa.program import IsaError
 from socsim.base.configtools import ConfigError
 from socsim.base.errors import (
@@ -12,6 +13,7 @@ from socsim.base.errors import (
     ErrorKind,
     HostEnvironmentError,
     InputError,
+    MissingInput,
     SocsimError,
     error_kind,
 )
@@ -36,11 +38,13 @@ def test_kinds_and_the_classes_they_replace():
     """Each kind keeps the built-in class it replaced, so library code catching that still catches it."""
     assert isinstance(InputError("x"), ValueError) and isinstance(CapacityError("x"), ValueError)
     assert isinstance(HostEnvironmentError("x"), OSError) and isinstance(FolderBusy("x"), ValueError)
+    assert isinstance(MissingInput("x"), FileNotFoundError) and isinstance(InputFileError("x"), ValueError)
     assert isinstance(Trap(TrapKind.NAN, "x"), RuntimeError)
     cases = {InputError("x"): ErrorKind.INPUT, ConfigError("x"): ErrorKind.INPUT, IsaError("x"): ErrorKind.INPUT,
              CapacityError("x"): ErrorKind.CAPACITY, PlanCapacityError("x"): ErrorKind.CAPACITY,
              Trap(TrapKind.NAN, "x"): ErrorKind.TRAP, FolderBusy("x"): ErrorKind.ENVIRONMENT,
-             FileNotFoundError(2, "gone"): ErrorKind.ENVIRONMENT}
+             FileNotFoundError(2, "gone"): ErrorKind.ENVIRONMENT, MissingInput("x"): ErrorKind.INPUT,
+             InputFileError("x"): ErrorKind.INPUT}
     for exc, kind in cases.items():
         assert error_kind(exc) is kind, exc
     for bug in (ValueError("x"), KeyError("x"), TypeError("x"), IndexError("x")):
@@ -88,3 +92,42 @@ def test_a_missing_key_in_socsim_is_a_bug_too(monkeypatch, capsys):
     monkeypatch.setattr(socsim.cli.program, "load_config", broken)
     assert main(["run", "programs/mlp_infer.s"]) == EXIT_BUG
     assert "KeyError: 'tiles'" in capsys.readouterr().err
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_a_run_folder_file_that_is_a_folder_is_bad_input(tmp_path, capsys):
+    (tmp_path / "run.json").mkdir()
+    assert main(["train", "--resume", str(tmp_path)]) == EXIT_ERROR
+    assert _one_error_line(capsys) == (f"socsim: error: {tmp_path / 'run.json'}: run.json is a folder; expected a "
+                                       "regular file\n")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["drift", "{d}", "--after", "1"], "{d}/checkpoint.npz: no checkpoint; train first with 'socsim train'"),
+    (["report", "{d}"], "{d}: not a run folder written by 'socsim train' (no metrics.csv)"),
+    (["train", "--resume", "{d}"], "{d}/run.json: not a run folder written by 'socsim train'"),
+])
+def test_a_folder_that_is_no_run_folder_is_bad_input(tmp_path, capsys, argv, message):
+    assert main([a.format(d=tmp_path) for a in argv]) == EXIT_ERROR
+    assert _one_error_line(capsys) == f"socsim: error: {message.format(d=tmp_path)}\n"
+
+
+def test_the_simulator_refuses_its_callers_mistakes_by_kind():
+    """An unknown engine, a profile on the fast engine and an output the program lacks are the caller's input."""
+    from isa import assemble
+    from socsim.sim import Soc
+    from socsim.sim.engines import make_engine
+
+    soc = Soc.from_config(load_config("wu2023"), engine="fast")
+    with pytest.raises(InputError, match="^unknown engine 'warp'; valid: fast, reference$"):
+        make_engine("warp", soc)
+    with pytest.raises(InputError, match="^a profile needs the reference engine"):
+        soc.start_profile()
+    with pytest.raises(InputError, match="^outputs: no symbol 'b' in the program; it has a$") as info:
+        soc.run(assemble(".sym a sram 1\n    halt\n"), outputs=["b"])
+    assert info.value.field == "outputs"

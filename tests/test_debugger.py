@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import sys
 
+import pytest
+
 import isa
 from socsim.cli import main
 from socsim.config.soc import load_config
-from socsim.debug.stepper import debug
+from socsim.debug.stepper import Debugger, debug
 from socsim.sim import Soc
 
 PROGRAM = """\
@@ -80,3 +82,24 @@ def test_the_command_takes_a_bundle(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("continue\nprint a\n"))
     assert main(["debug", str(bundle)]) == 0
     assert "a = [6. 6. 6. 6. 6. 6. 6. 6.]" in capsys.readouterr().out
+
+
+def test_a_mistyped_command_is_said_and_the_session_goes_on():
+    """Each bad command gets one ``error:`` line naming what was wrong; the next command is read."""
+    _, out = session("step x\nstep 0\nprint nope\nwatch\nprint a[-:2]\nbreak nowhere\nfrob\ncontinue\nprint s\n")
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert errors == ["error: step N needs N >= 1, got 'x'", "error: step N needs N >= 1, got '0'",
+                      "error: no symbol 'nope'; the program has: a, s", "error: no symbol ''; the program has: a, s",
+                      "error: print 'a[-:2]': expected SYMBOL, SYMBOL[i] or SYMBOL[i:j]",
+                      "error: break 'nowhere': expected a pc, a label or FILE:LINE",
+                      "error: unknown command 'frob'; 'help' lists them"]
+    assert out.endswith("(socsim) print s\ns = [64.]\n")
+
+
+def test_a_bug_in_a_command_is_not_taken_for_bad_input(monkeypatch):
+    """Only a SocsimError is a user's mistake; any other exception escapes with its traceback."""
+    def broken(self, text: str) -> None:
+        raise KeyError("a bug")
+    monkeypatch.setattr(Debugger, "print_symbol", broken)
+    with pytest.raises(KeyError, match="a bug"):
+        session("print a\n")

@@ -13,6 +13,7 @@ import isa
 from socsim.compiler import load_graph
 from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
+from socsim.host.options import RunOptions
 from socsim.host.training import ChipTrainer
 from socsim.sim import Soc
 from socsim.sim.elapsed import NO_JOB, elapsed_by_layer
@@ -100,7 +101,7 @@ def test_training_and_evaluation_elapsed_by_layer_sum_to_their_cycles_on_both_en
     data = load_dataset("digits").subset(128, 64)
     out = {}
     for engine in ("reference", "fast"):
-        trainer = ChipTrainer(graph, load_config("wu2023"), data, engine=engine)
+        trainer = ChipTrainer(graph, load_config("wu2023"), data, options=RunOptions(engine=engine))
         out[engine] = [trainer.train_epoch(), trainer.evaluate()[1]]
     for a, b in zip(out["reference"], out["fast"]):
         for r in (a, b):

@@ -19,6 +19,7 @@ from socsim.compiler import load_graph
 from socsim.compiler.frontend.toml import loads_toml
 from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
+from socsim.host.options import RunOptions
 from socsim.host.training import ChipTrainer
 from socsim.sim import Soc
 from socsim.sim.lanes import overlap
@@ -46,8 +47,8 @@ def _epoch_on_both(graph, cfg, data, microbatch=None, timeline=False, timing_onl
     each of the three) by engine."""
     out = {}
     for engine in ("reference", "fast"):
-        trainer = ChipTrainer(graph, cfg, data, microbatch=microbatch, timeline=timeline, timing_only=timing_only,
-                              engine=engine)
+        trainer = ChipTrainer(graph, cfg, data, microbatch=microbatch, timeline=timeline,
+                              options=RunOptions(engine=engine, timing_only=timing_only))
         memory = [_symbols(trainer)]
         results = [trainer.init_result, trainer.train_epoch()]
         memory.append(_symbols(trainer))
@@ -209,7 +210,8 @@ def test_inference_is_the_same(digits):
     """socsim infer's run (init, then the evaluation program) on both engines: the same Result, latency and energy."""
     from socsim.host.inference import run_inference
     graph, cfg = load_graph(str(ROOT / "programs" / "mlp.toml")), load_config("wu2023")
-    runs = {e: run_inference(graph, cfg, digits, images=96, engine=e) for e in ("reference", "fast")}
+    runs = {e: run_inference(graph, cfg, digits, images=96, options=RunOptions(engine=e))
+            for e in ("reference", "fast")}
     assert_same_result(runs["reference"].result, runs["fast"].result, "inference")
     assert runs["reference"].latency_per_image_s == runs["fast"].latency_per_image_s
     assert runs["reference"].energy_per_image_pj == runs["fast"].energy_per_image_pj

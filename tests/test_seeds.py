@@ -75,3 +75,30 @@ def test_a_multi_seed_folder_is_refused_without_force(api_run, capsys):
     assert "already holds a multi-seed run" in capsys.readouterr().err
     assert main(["train", "--resume", str(api_run.path / "seed-0"), "--seeds", "2"]) == 2
     assert "holds no multi-seed run (seeds.json)" in capsys.readouterr().err
+
+
+def test_a_new_run_folder_and_a_new_multi_seed_folder_are_checked_by_one_rule(tmp_path):
+    """Fresh: absent or empty. Refused: not a folder; holding a run (unless force); holding only others' files."""
+    from socsim.base.errors import InputError
+    from socsim.runfolder.files import check_fresh_run
+    from socsim.runfolder.seeds import check_fresh_seeds
+
+    for check in (check_fresh_run, check_fresh_seeds):
+        check(tmp_path / "absent", False)
+        check(tmp_path, False)
+    (tmp_path / "f").write_text("x")
+    for check in (check_fresh_run, check_fresh_seeds):
+        with pytest.raises(InputError, match="exists and is not a folder"):
+            check(tmp_path / "f", True)
+    with pytest.raises(InputError, match=r"holds files that are not a run's \(f\); choose a new or empty folder"):
+        check_fresh_run(tmp_path, True)
+    with pytest.raises(InputError, match=r"holds files that are not a multi-seed run's \(f\)"):
+        check_fresh_seeds(tmp_path, True)
+    (tmp_path / "metrics.csv").write_text("epoch\n")
+    (tmp_path / "seeds.json").write_text("{}")
+    with pytest.raises(InputError, match=r"already holds a run \(metrics.csv\); continue it with --resume"):
+        check_fresh_run(tmp_path, False)
+    with pytest.raises(InputError, match=r"already holds a multi-seed run \(seeds.json\); continue it with --resume"):
+        check_fresh_seeds(tmp_path, False)
+    check_fresh_run(tmp_path, True)  # --force: the run's files go, the others stay
+    check_fresh_seeds(tmp_path, True)

@@ -14,6 +14,7 @@ from socsim.compiler import load_graph
 from socsim.compiler.frontend.toml import loads_toml
 from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
+from socsim.host.options import RunOptions
 from socsim.host.training import ChipTrainer
 from socsim.sim.lanes import numerics
 from tests.compiler.test_lowering import RESIDUAL
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _train(graph, cfg, data, engine: str, threads: int, microbatch: int | None = None) -> tuple:
     with use_threads(threads):
-        trainer = ChipTrainer(graph, cfg, data, microbatch=microbatch, engine=engine)
+        trainer = ChipTrainer(graph, cfg, data, microbatch=microbatch, options=RunOptions(engine=engine))
         results = [trainer.init_result, trainer.train_epoch(), trainer.evaluate()[1]]
         memory = {name: trainer.read(name) for name in trainer.compiled.init.symbols}
     return trainer, results, memory

@@ -15,6 +15,7 @@ from socsim.cli import main
 from socsim.compiler import load_graph
 from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
+from socsim.host.options import RunOptions
 from socsim.host.train import RunArgs, run_training
 from socsim.host.training import ChipTrainer
 from socsim.sim import Result, Soc
@@ -104,7 +105,7 @@ def ideal_epoch():
     data = load_dataset("digits").subset(128, 32)
     out = {}
     for timing_only in (False, True):
-        trainer = ChipTrainer(graph, cfg, data, timing_only=timing_only)
+        trainer = ChipTrainer(graph, cfg, data, options=RunOptions(timing_only=timing_only))
         train = trainer.train_epoch()
         acc, ev = trainer.evaluate()
         out[timing_only] = (trainer.init_result, train, ev, acc)

@@ -182,8 +182,8 @@ def run(program: str | Path | Program, config: str | SocConfig = DEFAULTS.config
     """Run a program on a fresh SoC of ``config`` (``socsim run``); raises ``socsim.sim.Trap`` when it traps.
     ``threads``: as ``--threads`` (:mod:`socsim.base.threads`)."""
     _check_args(timeline=timeline, timing_only=timing_only, engine=engine)
-    RunOptions(engine=engine, timing_only=timing_only)  # InputError naming the option otherwise
-    soc = Soc.from_config(_config(config), timeline=timeline, timing_only=timing_only, engine=engine)
+    options = RunOptions(engine=engine, timing_only=timing_only)  # InputError naming the option otherwise
+    soc = Soc.from_config(_config(config), timeline=timeline, timing_only=options.timing_only, engine=options.engine)
     return ProgramRun(soc.run(_program(program)))
 
 
@@ -224,7 +224,7 @@ def train(graph: str | Path | Graph, config: str | SocConfig = DEFAULTS.config, 
     _check_args(dataset=dataset, epochs=epochs, out=out, train_examples=train_examples, test_examples=test_examples,
                 microbatch=microbatch, data_path=data_path, baseline=baseline, seeds=seeds, timing_only=timing_only,
                 engine=engine)
-    RunOptions(dataset=dataset, engine=engine, timing_only=timing_only, seeds=seeds)
+    options = RunOptions(dataset=dataset, engine=engine, timing_only=timing_only, seeds=seeds)
     _check_type("graph", graph, (str, Path, Graph), "a path (.toml, .onnx) or a Graph")
     _check_type("config", config, (str, Path, SocConfig), "a preset name, a TOML path or a SocConfig")
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="socsim-train-"))
@@ -237,10 +237,10 @@ def train(graph: str | Path | Graph, config: str | SocConfig = DEFAULTS.config, 
         return args.with_graph_hash() if Path(graph_file).is_file() else args
 
     if seeds is not None:  # train_seeds locks the folder and each seed's folder itself
-        train_seeds(SeedsSpec(run_args(), seeds, baseline), folder, engine=engine)
+        train_seeds(SeedsSpec(run_args(), seeds, baseline), folder, options=options)
         return SeedRuns(folder, [TrainingRun(load_run(seed_folder(folder, i)), None) for i in range(seeds)])
     with FolderLock(folder, "run folder"), recording(folder):  # as socsim train: locked, its files recorded
-        _, last = run_training(run_args(), folder, baseline=baseline, engine=engine)
+        _, last = run_training(run_args(), folder, baseline=baseline, options=options)
     return TrainingRun(load_run(folder), last)
 
 
@@ -258,7 +258,7 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
     ``--threads`` (:mod:`socsim.base.threads`)."""
     _check_args(dataset=dataset, images=images, microbatch=microbatch, data_path=data_path, timing_only=timing_only,
                 repeats=repeats, engine=engine)
-    RunOptions(dataset=dataset, engine=engine, timing_only=timing_only)
+    options = RunOptions(dataset=dataset, engine=engine, timing_only=timing_only)
     if isinstance(weights, TrainingRun):
         weights = weights.folder.path
     _check_type("weights", weights if weights is not None else "", (str, Path),
@@ -266,8 +266,8 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
     if (weights is None or is_npz(weights)) and not isinstance(graph, Graph):
         g, params = graph_and_parameters(str(graph), None if weights is None else str(weights), weight_percentile)
         data = load_dataset(dataset, data_path, _config(config or DEFAULTS.config).seed)
-        return run_inference(g, _config(config or DEFAULTS.config), data, images, microbatch, None, timing_only,
-                             engine, parameters=params, repeats=repeats)
+        return run_inference(g, _config(config or DEFAULTS.config), data, images, microbatch, None, options,
+                             parameters=params, repeats=repeats)
     if weights is None:
         cfg = _config(config or DEFAULTS.config)
     elif config is not None:
@@ -278,5 +278,4 @@ def infer(graph: str | Path | Graph, config: str | SocConfig | None = None, data
         cfg = saved.saved_config(Path(weights))
         images = images if images is not None else saved.test_examples  # the run's own test images by default
     data = load_dataset(dataset, data_path, cfg.seed)
-    return run_inference(_graph(graph), cfg, data, images, microbatch, weights, timing_only, engine,
-                         repeats=repeats)
+    return run_inference(_graph(graph), cfg, data, images, microbatch, weights, options, repeats=repeats)

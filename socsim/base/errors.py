@@ -9,11 +9,13 @@ is a bug in socsim and shows with its traceback.
 - :class:`CapacityError` (``capacity``): the input is well formed but does not fit the modelled chip (a memory,
   the tiles, the instruction memory); the message names the config field to raise. A ``ValueError`` too.
 - ``trap`` (:class:`socsim.sim.traps.Trap`): the simulated program did something wrong; it carries the pc.
+- :class:`MissingInput` (``input``): a file or folder the user named is missing (a run folder without its
+  checkpoint); a ``FileNotFoundError`` too.
 - :class:`HostEnvironmentError` (``environment``): the host lacks something the input is right to ask for (a dataset
   file, an optional dependency, a folder another process holds). An ``OSError`` too.
 
-The assembler's :class:`isa.IsaError` (the ``isa`` package stands alone and imports nothing of socsim) counts as
-``input``: :func:`error_kind` says so.
+The assembler's :class:`isa.IsaError` and the input-file reader's :class:`isa.inputfile.InputFileError` (the ``isa``
+package stands alone and imports nothing of socsim) count as ``input``: :func:`error_kind` says so.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import enum
 from typing import ClassVar
 
+from isa.inputfile import InputFileError
 from isa.program import IsaError
 
 
@@ -72,13 +75,10 @@ class CapacityError(SocsimError, ValueError):
     error_kind = ErrorKind.CAPACITY
 
 
-class HostEnvironmentError(SocsimError, OSError):
-    """The host lacks what a right input needs: a dataset file, an optional dependency, a folder that another
-    process holds."""
+class _SocsimOSError(SocsimError, OSError):
+    """A :class:`SocsimError` that is an ``OSError`` too (code that caught the ``OSError`` keeps working)."""
 
-    error_kind = ErrorKind.ENVIRONMENT
-
-    def __new__(cls, *args: object, **kwargs: object) -> HostEnvironmentError:
+    def __new__(cls, *args: object, **kwargs: object) -> _SocsimOSError:
         return OSError.__new__(cls, *args)  # OSError takes no keywords
 
     def __init__(self, what: str, *, file: object = None, line: int | None = None,
@@ -86,12 +86,27 @@ class HostEnvironmentError(SocsimError, OSError):
         SocsimError.__init__(self, what, file=file, line=line, field=field)
 
 
+class HostEnvironmentError(_SocsimOSError):
+    """The host lacks what a right input needs: a dataset file, an optional dependency, a folder that another
+    process holds."""
+
+    error_kind = ErrorKind.ENVIRONMENT
+
+
+class MissingInput(_SocsimOSError, FileNotFoundError):
+    """A file or folder the user named is not there or not what was expected (a run folder without its checkpoint
+    or run.json): input, and a ``FileNotFoundError`` too."""
+
+    error_kind = ErrorKind.INPUT
+
+
 def error_kind(exc: BaseException) -> ErrorKind | None:
     """The kind of a user's or the host's problem, or None for a bug (anything else). An ``OSError`` the system
-    raised (no such file, permission denied, disk full) is the environment's; the assembler's errors are input."""
+    raised (no such file, permission denied, disk full) is the environment's; the assembler's and the input-file
+    reader's errors are input."""
     if isinstance(exc, SocsimError):
         return exc.error_kind
-    if isinstance(exc, IsaError):
+    if isinstance(exc, (IsaError, InputFileError)):
         return ErrorKind.INPUT
     if isinstance(exc, OSError):
         return ErrorKind.ENVIRONMENT

@@ -35,7 +35,7 @@ import numpy as np
 
 from isa.inputfile import MAX_INPUT_BYTES as MAX_INPUT_BYTES  # re-exported: the limit of every reader here
 from isa.inputfile import file_kind, open_input, read_bytes
-from socsim.base.errors import InputError
+from socsim.base.errors import HostEnvironmentError, InputError
 
 TEMP_MARK = ".tmp-socsim-"
 """Temporary files are named ``.{target name}{TEMP_MARK}{8 random characters}``."""
@@ -130,7 +130,9 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], binary: boo
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if isinstance(exc, OSError) and exc.filename is None:  # ENOSPC, EIO...: say which file was being written
-            raise OSError(exc.errno, f"{path}: cannot write it: {exc.strerror}") from None
+            failed = HostEnvironmentError(f"cannot write it: {exc.strerror}", file=path)
+            failed.errno, failed.strerror = exc.errno, exc.strerror
+            raise failed from None
         raise
     fsync_dir(path.parent)
 

@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 from types import TracebackType
 
-from socsim.base.errors import HostEnvironmentError, InputError
+from socsim.base.errors import HostEnvironmentError, InputError, MissingInput
 
 try:
     import fcntl
@@ -67,7 +67,7 @@ class FolderLock:
         if self.create:
             self.folder.mkdir(parents=True, exist_ok=True)
         elif not self.folder.is_dir():
-            raise FileNotFoundError(f"{self.folder}: not a {self.what} (no such folder)")
+            raise MissingInput(f"not a {self.what} (no such folder)", file=self.folder)
         fd = open_lock_file(self.folder / LOCK)
         if fcntl is not None:
             try:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from socsim.base.argtypes import positive_int
-from socsim.base.errors import InputError
+from socsim.base.errors import InputError, MissingInput
 from socsim.base.exits import EXIT_OK
 from socsim.base.locks import FolderLock
 from socsim.cli.commands import command
@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_drift(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / CHECKPOINT).exists() and not (run_dir / LEGACY_CHECKPOINT).exists():
-        raise FileNotFoundError(f"{run_dir / CHECKPOINT}: no checkpoint; train first with 'socsim train'")
+        raise MissingInput("no checkpoint; train first with 'socsim train'", file=run_dir / CHECKPOINT)
     with FolderLock(run_dir, "run folder", create=False):  # a train --force or another drift waits its turn
         check_unedited(run_dir, args.accept_edits)
         evaluate_drift(run_dir, parse_times(args.after), measured=None if args.quiet else _print_row,

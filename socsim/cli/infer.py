@@ -129,9 +129,7 @@ def _infer(args: argparse.Namespace) -> int:
     if args.pipelined:
         cfg = pipelined(cfg, run_dir)
     data = load_dataset(dataset, data_path, cfg.seed)
-    opts = run_options(args)
-    inf = run_inference(graph, cfg, data, images, microbatch, run_dir, opts.timing_only, opts.engine, params,
-                        args.repeats)
+    inf = run_inference(graph, cfg, data, images, microbatch, run_dir, run_options(args), params, args.repeats)
     print(inference_summary(inf))
     if args.ledger:
         write_text(args.ledger, inf.result.ledger.to_csv(index=False))

@@ -24,15 +24,15 @@ from socsim.cli.options import add_config, add_engine, add_threads, add_timing_o
 from socsim.config.soc import load_config
 from socsim.host.data import Dataset
 from socsim.host.options import DEFAULTS
-from socsim.host.seeds import check_fresh, train_seeds, write_summary
+from socsim.host.seeds import train_seeds, write_summary
 from socsim.host.train import Diverged, TrainListener, run_training
 from socsim.host.training import ChipTrainer
 from socsim.report.summary import result_summary
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited, recording
-from socsim.runfolder.files import run_files
+from socsim.runfolder.files import check_fresh_run
 from socsim.runfolder.metrics import MetricsRow
 from socsim.runfolder.runargs import RunArgs
-from socsim.runfolder.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder
+from socsim.runfolder.seeds import SEEDS_FILE, SUMMARY, SeedsSpec, check_fresh_seeds, is_seeds_folder
 
 
 class ConsoleListener(TrainListener):
@@ -189,23 +189,6 @@ def resume_conflicts(args: argparse.Namespace, run: RunArgs) -> list[str]:
     return out
 
 
-def _fresh_run_dir(out_dir: Path, force: bool) -> None:
-    """Refuse ``out_dir`` if it holds a run (unless ``force``: its files are deleted) or other files."""
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise InputError(f"--out {out_dir}: exists and is not a folder")
-    found = run_files(out_dir)
-    others = sorted(p.name for p in out_dir.iterdir() if p.name not in found and p.name != ".lock")
-    if found and not force:
-        raise InputError(f"already holds a run ({', '.join(found[:4])}{', ...' if len(found) > 4 else ''})"
-                         f"; continue it with --resume {out_dir}, or start over with --force (deletes its files)",
-                         file=out_dir)
-    if others and not found:
-        raise InputError(f"exists and holds files that are not a run's ({', '.join(others[:4])}); "
-                         "choose a new or empty folder for --out", file=out_dir)
-
-
 def _new_run(args: argparse.Namespace) -> tuple[RunArgs, Path]:
     """The arguments of a new run and its folder."""
     if not args.graph:
@@ -242,11 +225,11 @@ def _train_seeds(args: argparse.Namespace) -> int:
     else:
         run, out_dir = _new_run(args)
         spec = SeedsSpec(run, args.seeds, args.baseline)
-        check_fresh(out_dir, args.force)
+        check_fresh_seeds(out_dir, args.force)
     try:
         train_seeds(spec, out_dir, resume=bool(args.resume),
                            listener=lambda i: None if args.quiet else SeedListener(i, spec.seeds),
-                           trace_cycles=args.trace_cycles if args.trace else None, engine=run_options(args).engine)
+                           trace_cycles=args.trace_cycles if args.trace else None, options=run_options(args))
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         write_summary(out_dir, spec.seeds)
@@ -278,18 +261,18 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"socsim: warning: {changed}", file=sys.stderr)
     else:
         run, out_dir = _new_run(args)
-        _fresh_run_dir(out_dir, args.force)
+        check_fresh_run(out_dir, args.force)
     try:
         with FolderLock(out_dir, "run folder"):
             if not args.resume:
-                _fresh_run_dir(out_dir, args.force)  # again, now that no other process can start here
+                check_fresh_run(out_dir, args.force)  # again, now that no other process can start here
             if args.resume:  # a resume never continues from files edited since the run wrote them, unless told
                 check_unedited(out_dir, args.accept_edits)
             with recording(out_dir, resume=bool(args.resume)):
                 rows, last_train = run_training(run, out_dir, resume=bool(args.resume), baseline=args.baseline,
                                                 listener=None if args.quiet else ConsoleListener(),
                                                 trace_cycles=args.trace_cycles if args.trace else None,
-                                                engine=run_options(args).engine)
+                                                options=run_options(args))
     except Diverged as exc:
         print(f"socsim: {exc}", file=sys.stderr)
         return EXIT_DIVERGED

@@ -16,8 +16,8 @@ from typing import Callable, Iterator, TextIO
 
 import numpy as np
 
-from isa.program import Program
-from socsim.base.errors import InputError
+from isa.program import Program, Symbol
+from socsim.base.errors import InputError, SocsimError
 from socsim.sim import Soc, Trap
 
 HELP = """break PC|LABEL|FILE:LINE  stop before that instruction     delete [PC]   remove one breakpoint (or all)
@@ -75,7 +75,7 @@ class Debugger:
 
     def changed_watch(self) -> str:
         for name, old in self.watches.items():
-            now = self.soc.memory.read_symbol(self.program, name)
+            now = self.words(name)
             if not np.array_equal(now, old, equal_nan=True):
                 self.watches[name] = now
                 return name
@@ -83,7 +83,9 @@ class Debugger:
 
     # the command loop ---------------------------------------------------------------------------------------
     def prompt(self, running: bool = True) -> None:
-        """Read commands until one resumes the run (or, after the run, until the input ends)."""
+        """Read commands until one resumes the run (or, after the run, until the input ends). A command's input
+        error (:class:`SocsimError`) is said and the next command read; any other exception is a bug and
+        propagates with its traceback."""
         for line in self.commands:
             text = line.strip()
             if self.echo:
@@ -100,17 +102,15 @@ class Debugger:
                     self.say("the program is not running")
                 elif word in ("step", "s"):
                     if running:
-                        self.steps = int(rest) if rest else 1
-                        if self.steps < 1:
-                            raise InputError("step N needs N >= 1")
+                        self.steps = count(rest) if rest else 1
                         return
                     self.say("the program is not running")
                 elif word in ("quit", "q"):
                     raise Quit
                 else:
                     self.command(word, rest)
-            except (ValueError, KeyError) as exc:
-                self.say(f"error: {exc.args[0] if exc.args else exc}")
+            except SocsimError as exc:
+                self.say(f"error: {exc}")
         if running:
             raise Quit  # the input ended
 
@@ -131,8 +131,8 @@ class Debugger:
         elif word in ("print", "p"):
             self.print_symbol(rest)
         elif word == "watch":
-            self.watches[rest] = self.soc.memory.read_symbol(self.program, rest)
-            self.say(f"watching {rest} ({self.program.symbol(rest).size} words)")
+            self.watches[rest] = self.words(rest)
+            self.say(f"watching {rest} ({self.symbol(rest).size} words)")
         elif word == "where":
             self.where()
         elif word == "help":
@@ -161,10 +161,10 @@ class Debugger:
         return pc
 
     def print_symbol(self, text: str) -> None:
-        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_.]*)(?:\[(-?\d*):(-?\d*)\]|\[(-?\d+)\])?", text)
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_.]*)(?:\[(-?\d+)?:(-?\d+)?\]|\[(-?\d+)\])?", text)
         if not m:
             raise InputError(f"print {text!r}: expected SYMBOL, SYMBOL[i] or SYMBOL[i:j]")
-        words = self.soc.memory.read_symbol(self.program, m.group(1))
+        words = self.words(m.group(1))
         if m.group(4) is not None:
             part = words[int(m.group(4)):int(m.group(4)) + 1]
         else:
@@ -172,6 +172,18 @@ class Debugger:
             part = words[lo:hi]
         with np.printoptions(precision=6, suppress=True, linewidth=110, threshold=64):
             self.say(f"{text} = {part}")
+
+    def symbol(self, name: str) -> Symbol:
+        """The program's symbol ``name``; an :class:`InputError` listing the symbols if it has none of that name."""
+        try:
+            return self.program.symbol(name)
+        except KeyError as exc:  # Program.symbol's "no symbol ...; the program has: ..."
+            raise InputError(exc.args[0]) from None
+
+    def words(self, name: str) -> np.ndarray:
+        """A copy of the words of symbol ``name`` as the instructions issued so far left them."""
+        self.symbol(name)
+        return self.soc.memory.read_symbol(self.program, name)
 
     def source(self, pc: int) -> str:
         src = self.program.source_of(pc)
@@ -187,6 +199,13 @@ class Debugger:
             job = unit.current
             busy = f"executing pc {job.pc} ({self.program.describe(job.pc)})" if job is not None else "idle"
             self.say(f"  {unit.name:<6} {busy}, {unit.pending()} queued")
+
+
+def count(text: str) -> int:
+    """The ``N`` of ``step N``: a whole number >= 1 (an :class:`InputError` otherwise)."""
+    if not re.fullmatch(r"\d+", text) or int(text) < 1:
+        raise InputError(f"step N needs N >= 1, got {text!r}")
+    return int(text)
 
 
 def debug(soc: Soc, program: Program, commands: Iterator[str], out: TextIO, echo: bool) -> int:

@@ -28,13 +28,13 @@ from socsim.base.errors import InputError
 from socsim.compiler.graph import Graph
 from socsim.config.soc import SocConfig
 from socsim.host.data import Dataset
+from socsim.host.options import DEFAULTS, RunOptions
 from socsim.host.parameters import ModelParameters, baseline_accuracy
 from socsim.host.training import ChipTrainer, StateMismatch
 from socsim.report import views
 from socsim.report.headline import result_tile_macs, tile_mvm_energy_pj, tops_per_w
 from socsim.runfolder.files import read_checkpoint
 from socsim.sim import Result
-from socsim.sim.engines import DEFAULT_ENGINE
 
 PIPELINED_WITH_WEIGHTS = (
     "--pipelined with --weights: the run's checkpoint holds the memory of the programs compiled for its own config "
@@ -136,8 +136,8 @@ class Inference:
 
 
 def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | None = None,
-                  microbatch: int | None = None, weights: str | Path | None = None, timing_only: bool = False,
-                  engine: str = DEFAULT_ENGINE, parameters: ModelParameters | None = None,
+                  microbatch: int | None = None, weights: str | Path | None = None,
+                  options: RunOptions = DEFAULTS, parameters: ModelParameters | None = None,
                   repeats: int = 1) -> Inference:
     """Run ``graph``'s evaluation program on ``cfg`` over the first ``images`` test images of ``data`` (all if None;
     the last micro-batch filled with blank images that never count).
@@ -145,7 +145,8 @@ def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | Non
     ``weights`` names a run folder of ``socsim train``: its checkpoint's trained state (memory, crossbars, time) is
     loaded (read as data, never unpickled) and must fit the graph and config (a StateMismatch otherwise); without
     it, ``parameters`` (a model's own weights) are programmed, or else the graph's initial weights and accuracy is
-    not reported. ``repeats``: evaluations of the programmed chip, each with its own read-noise draws.
+    not reported. ``repeats``: evaluations of the programmed chip, each with its own read-noise draws. ``options``:
+    the engine and timing-only mode (the config, dataset and threads are the caller's).
     """
     if repeats < 1:
         raise InputError(f"repeats = {repeats}: expected at least 1")
@@ -155,7 +156,7 @@ def run_inference(graph: Graph, cfg: SocConfig, data: Dataset, images: int | Non
     if weights is not None:
         state = read_checkpoint(Path(weights)).trainer
     try:
-        trainer = ChipTrainer(graph, cfg, subset, microbatch, state=state, timing_only=timing_only, engine=engine,
+        trainer = ChipTrainer(graph, cfg, subset, microbatch, state=state, options=options,
                               parameters=parameters, inference=True)
     except StateMismatch as exc:
         raise StateMismatch(f"{Path(weights) / 'checkpoint.npz'}: does not fit this graph and config: {exc}") \

@@ -14,15 +14,14 @@ from typing import Callable
 
 import pandas as pd
 
-from socsim.base.errors import InputError
-from socsim.base.locks import LOCK, FolderLock
+from socsim.base.locks import FolderLock
+from socsim.host.options import DEFAULTS, RunOptions
 from socsim.host.train import TrainListener, run_training
 from socsim.runfolder.digests import recording
-from socsim.runfolder.files import CHECKPOINT, METRICS, REPORT, clear_run, run_files, write_frame
+from socsim.runfolder.files import CHECKPOINT, METRICS, clear_run, write_frame
 from socsim.runfolder.metrics import MetricsRow
-from socsim.runfolder.seeds import LEADING, SEEDS_FILE, SUMMARY, SeedsSpec, is_seeds_folder, seed_folder
+from socsim.runfolder.seeds import LEADING, SUMMARY, SeedsSpec, seed_folder
 from socsim.sim import Result
-from socsim.sim.engines import DEFAULT_ENGINE
 
 
 def summarize(metrics: list[pd.DataFrame]) -> pd.DataFrame:
@@ -56,32 +55,14 @@ def write_summary(out: Path, seeds: int) -> pd.DataFrame:
     return summary
 
 
-def check_fresh(out: Path, force: bool) -> None:
-    """Refuse ``out`` for a new multi-seed run if it holds one (unless ``force``) or files that are not one's."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder")
-    ours = {SEEDS_FILE, SUMMARY, REPORT, LOCK}
-    others = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith("seed-")
-                    and not (p.name.startswith(".") and ".tmp-" in p.name))
-    if others:
-        raise InputError(f"holds files that are not a multi-seed run's ({', '.join(others[:4])}); choose a new "
-                         "or empty folder for --out", file=out)
-    held = is_seeds_folder(out) or any(run_files(p) for p in out.glob("seed-*"))
-    if held and not force:
-        raise InputError(f"already holds a multi-seed run; continue it with --resume {out}, or start over with "
-                         "--force (deletes its files)", file=out)
-
-
 def train_seeds(spec: SeedsSpec, out: Path, resume: bool = False,
                 listener: Callable[[int], TrainListener | None] = lambda i: None,
-                engine: str = DEFAULT_ENGINE,
+                options: RunOptions = DEFAULTS,
                 trace_cycles: int | None = None) -> tuple[list[list[MetricsRow]], Result | None]:
     """Train the seeds of ``spec`` one after the other into ``out/seed-i`` (a seed folder with a checkpoint resumes
     when ``resume``; the others start fresh; the baseline alongside when ``spec.baseline``), rewriting
     ``out/summary.csv`` after each. Returns every seed's metrics rows and the last seed's last training epoch.
-    ``listener(i)`` hears seed i; ``trace_cycles`` traces seed 0."""
+    ``listener(i)`` hears seed i; ``trace_cycles`` traces seed 0; ``options`` as :func:`run_training` takes them."""
     out = Path(out)
     with FolderLock(out, "multi-seed run folder"):
         if not resume:  # a fresh start: nothing of an earlier multi-seed run in ``out`` is left
@@ -96,7 +77,7 @@ def train_seeds(spec: SeedsSpec, out: Path, resume: bool = False,
             with FolderLock(folder, "run folder"), recording(folder, resume=resumed):
                 rows, last = run_training(spec.args(i), folder, resume=resumed,
                                           baseline=spec.baseline, listener=listener(i),
-                                          trace_cycles=trace_cycles if i == 0 else None, engine=engine)
+                                          trace_cycles=trace_cycles if i == 0 else None, options=options)
             all_rows.append(rows)
             write_summary(out, spec.seeds)
     return all_rows, last

@@ -25,6 +25,7 @@ from socsim.debug.tracefile import write_trace
 from socsim.host.baseline import Baseline
 from socsim.host.data import Dataset
 from socsim.host.inputs import run_inputs
+from socsim.host.options import DEFAULTS, RunOptions
 from socsim.host.training import ChipTrainer, StateMismatch
 from socsim.runfolder.files import (
     CHECKPOINT,
@@ -50,7 +51,6 @@ from socsim.runfolder.files import (
 from socsim.runfolder.metrics import MetricsRow
 from socsim.runfolder.runargs import RunArgs
 from socsim.sim import Result, Trap, TrapKind
-from socsim.sim.engines import DEFAULT_ENGINE
 
 __all__ = ["Diverged", "PHASES", "RunArgs", "TrainListener", "epoch_metrics", "run_training"]
 
@@ -106,9 +106,10 @@ class TrainListener:
 
 def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: bool = False,
                  listener: TrainListener | None = None, trace_cycles: int | None = None,
-                 engine: str = DEFAULT_ENGINE) -> tuple[list[MetricsRow], Result | None]:
-    """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result. ``engine``
-    runs the programs (socsim.sim.engines; the numbers do not depend on it); ``listener`` hears the progress.
+                 options: RunOptions = DEFAULTS) -> tuple[list[MetricsRow], Result | None]:
+    """Train and write ``out_dir``; returns the metrics rows and the last epoch's training Result. ``options.engine``
+    runs the programs (socsim.sim.engines; the numbers do not depend on it); the config, dataset and timing-only
+    mode are ``args``' (run.json keeps them, so a resume runs as the run began); ``listener`` hears the progress.
 
     Raises Diverged on NaN."""
     listen = listener or TrainListener()
@@ -129,7 +130,7 @@ def run_training(args: RunArgs, out_dir: Path, resume: bool = False, baseline: b
         clear_run(out_dir)  # a fresh run starts from an empty run folder: no file of an earlier run is left
     try:
         trainer = ChipTrainer(graph, cfg, data, args.microbatch, state=state and state.trainer,
-                              timing_only=args.timing_only, timeline=trace_cycles is not None, engine=engine)
+                              timeline=trace_cycles is not None, options=replace(options, timing_only=args.timing_only))
     except StateMismatch as exc:
         raise CheckpointError(f"{out_dir / CHECKPOINT}: does not fit this run's graph and config: {exc}") from None
     if not resume or not (out_dir / MAPPING).exists():

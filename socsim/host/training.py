@@ -16,10 +16,10 @@ from socsim.compiler.lower.lowering import Compiled, compile_training
 from socsim.config.soc import SocConfig
 from socsim.host.data import DataError, Dataset, example_order
 from socsim.host.images import ImageUse
+from socsim.host.options import DEFAULTS, RunOptions
 from socsim.host.parameters import ModelParameters
 from socsim.runfolder.files import TrainerState
 from socsim.sim import Result, Soc
-from socsim.sim.engines import DEFAULT_ENGINE
 
 
 @dataclass
@@ -77,11 +77,12 @@ class ChipTrainer:
     """Compiles ``graph`` for ``cfg`` and drives the init / train-epoch / evaluate programs."""
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
-                 state: TrainerState | None = None, timeline: bool = False, timing_only: bool = False,
-                 engine: str = DEFAULT_ENGINE, parameters: ModelParameters | None = None, inference: bool = False,
-                 compensation: bool = False):
-        """``parameters``: a model's weights (socsim.host.parameters) the init program programs instead of the
-        graph's initial ones, each layer scaled onto the devices by its own alpha; ``state``: a checkpoint's;
+                 state: TrainerState | None = None, timeline: bool = False, options: RunOptions = DEFAULTS,
+                 parameters: ModelParameters | None = None, inference: bool = False, compensation: bool = False):
+        """``options``: the engine and the timing-only mode the programs run with (its other fields are the
+        caller's: ``graph``, ``cfg`` and ``data`` are given); ``parameters``: a model's weights
+        (socsim.host.parameters) the init program programs instead of the graph's initial ones, each layer scaled
+        onto the devices by its own alpha; ``state``: a checkpoint's;
         ``inference``: compile only what inference needs (no training program); ``compensation``: with it, global
         drift compensation (:meth:`compensate`)."""
         if state is not None and parameters is not None:
@@ -98,7 +99,7 @@ class ChipTrainer:
                                                    scales, inference, compensation)
         if self.compiled.test_examples < 1:
             raise InputError("no test examples: give at least one")
-        self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=timing_only, engine=engine)
+        self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=options.timing_only, engine=options.engine)
         self.epoch = 0
         self.write("test_x", padded(data.x_test, self.compiled.test_slots, 0.0))
         self.write("test_y", padded(data.y_test, self.compiled.test_slots, BLANK_LABEL))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from socsim.base.errors import InputError
 from socsim.config.area_params import AreaTable
 from socsim.physics.adc import SarArea, adc_class, adc_models
 from socsim.physics.interface import CellArea
@@ -31,9 +32,10 @@ UM2_PER_MM2 = 1e6
 
 def adc_um2(t: AreaTable, kind: str, bits: int) -> float:
     """Area (um^2) of one ADC of ``kind`` and ``bits``: the kind's own area model (``Adc.area_um2``, a SAR-class
-    converter unless the kind says otherwise) on the table's SAR entries; ValueError naming the known kinds."""
+    converter unless the kind says otherwise) on the table's SAR entries; an :class:`InputError` naming the known
+    kinds."""
     if kind not in adc_models():
-        raise ValueError(f"no area model for ADC kind {kind!r}; known: {', '.join(adc_models())}")
+        raise InputError(f"no area model for ADC kind {kind!r}; known: {', '.join(adc_models())}")
     return adc_class(kind).area_um2(bits, SarArea(t.adc_um2, t.adc_ref_bits, t.adc_area_per_bit))
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from socsim.base.actions import Action
+from socsim.base.errors import InputError
 
 if TYPE_CHECKING:
     from socsim.config.soc import SocConfig
@@ -37,10 +38,11 @@ NODE_SCALED = (Action.CTRL_INSTR, Action.DU_OP, Action.DU_MAC, Action.DU_SPECIAL
 
 
 def supply_v(node_nm: float) -> float:
-    """Nominal Vdd (V) at ``node_nm`` (PTM, interpolated; ValueError outside 16-130 nm)."""
+    """Nominal Vdd (V) at ``node_nm`` (PTM, interpolated; an :class:`InputError` naming ``tech.node_nm`` outside
+    16-130 nm)."""
     nodes = sorted(PTM_VDD)
     if not nodes[0] <= node_nm <= nodes[-1]:
-        raise ValueError(f"tech.node_nm = {node_nm:g} nm: the supply model covers {nodes[0]:g}-{nodes[-1]:g} nm")
+        raise InputError(f"tech.node_nm = {node_nm:g} nm: the supply model covers {nodes[0]:g}-{nodes[-1]:g} nm")
     return float(np.interp(node_nm, nodes, [PTM_VDD[n] for n in nodes]))
 
 

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socsim.base.errors import InputError
+from socsim.base.errors import InputError, MissingInput
 from socsim.base.fileio import atomic_write, is_temporary
+from socsim.base.locks import LOCK
 from socsim.compiler.check import mapping_text, placed_line
 from socsim.compiler.graph import Graph
 from socsim.compiler.lower.lowering import Compiled
@@ -114,6 +115,29 @@ def run_files(run_dir: Path) -> list[str]:
     return sorted(p.name for p in run_dir.iterdir() if p.name in RUN_FILES or is_temporary(p.name))
 
 
+def check_fresh(out: Path, force: bool, what: str, held: list[str], others: list[str]) -> None:
+    """Refuse ``out`` as the folder of a new ``what`` ("run", "multi-seed run"): when it is not a folder, when it
+    holds one (``held``: its files) unless ``force`` (which deletes them), or when it holds only files that are not
+    one's (``others``). A folder that does not exist yet is fresh."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    if held and not force:
+        raise InputError(f"already holds a {what} ({', '.join(held[:4])}{', ...' if len(held) > 4 else ''}); "
+                         f"continue it with --resume {out}, or start over with --force (deletes its files)", file=out)
+    if others and not held:
+        raise InputError(f"holds files that are not a {what}'s ({', '.join(others[:4])}); choose a new or empty "
+                         "folder for --out", file=out)
+
+
+def check_fresh_run(out: Path, force: bool) -> None:
+    """:func:`check_fresh` for a single-seed run in ``out``."""
+    held = run_files(out)
+    others = sorted(p.name for p in out.iterdir() if p.name not in held and p.name != LOCK) if out.is_dir() else []
+    check_fresh(out, force, "run", held, others)
+
+
 def clear_run(run_dir: Path) -> list[str]:
     """Delete what a run wrote in ``run_dir`` (``socsim train --force``); other files stay. Returns the names."""
     names = run_files(run_dir)
@@ -200,8 +224,7 @@ def read_checkpoint(run_dir: Path) -> RunState:
     try:
         state = load_checkpoint(path)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no checkpoint (expected a run folder written by 'socsim train')") \
-            from None
+        raise MissingInput("no checkpoint (expected a run folder written by 'socsim train')", file=path) from None
     return RunState.from_mapping(state, str(path))
 
 

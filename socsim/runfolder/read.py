@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from socsim.base.configtools import ConfigError, from_mapping, to_mapping
-from socsim.base.errors import InputError
+from socsim.base.errors import InputError, MissingInput
 from socsim.base.fileio import read_json, read_npz
 from socsim.config.soc import SocConfig
 from socsim.debug.tracefile import read_trace
@@ -293,11 +293,11 @@ def _is_number(v: Any) -> bool:
 
 
 def load_run(path: str | Path) -> RunFolder:
-    """Load the run folder at ``path``; raises FileNotFoundError naming the folder when it has no metrics.csv,
-    ValueError naming the file when one is damaged."""
+    """Load the run folder at ``path``; raises :class:`MissingInput` (a FileNotFoundError) naming the folder when it
+    has no metrics.csv, ValueError naming the file when one is damaged."""
     root = Path(path)
     if not (root / METRICS).is_file():
-        raise FileNotFoundError(f"{root}: not a run folder written by 'socsim train' (no {METRICS})")
+        raise MissingInput(f"not a run folder written by 'socsim train' (no {METRICS})", file=root)
     metrics = check_metrics(_read_csv(root / METRICS, METRICS_REQUIRED, METRICS_REQUIRED), root / METRICS)
     if (root / LEDGER).is_file():
         ledger = _read_csv(root / LEDGER, LEDGER_REQUIRED, ("count", "cycles", "energy_pj", "epoch"),

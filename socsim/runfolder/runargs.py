@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from socsim.base.configtools import ConfigError, from_mapping
-from socsim.base.errors import InputError
+from socsim.base.errors import InputError, MissingInput
 from socsim.base.fileio import read_json
 from socsim.config.soc import SocConfig
 from socsim.runfolder.files import CONFIG, RUN_ARGS
@@ -96,7 +96,7 @@ class RunArgs:
         try:
             data = read_json(path, "run.json")
         except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: not a run folder written by 'socsim train'") from None
+            raise MissingInput("not a run folder written by 'socsim train'", file=path) from None
         return cls.from_mapping(data, str(path))
 
     def with_graph_hash(self) -> "RunArgs":
@@ -116,7 +116,7 @@ class RunArgs:
         try:
             data = read_json(path, "config.json")
         except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: missing; the run folder is incomplete (start it again with --force)") \
+            raise MissingInput("missing; the run folder is incomplete (start it again with --force)", file=path) \
                 from None
         try:
             cfg = from_mapping(SocConfig, data)

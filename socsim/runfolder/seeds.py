@@ -8,8 +8,9 @@ from pathlib import Path
 
 from socsim.base.configtools import to_mapping
 from socsim.base.errors import InputError
-from socsim.base.fileio import read_json
-from socsim.runfolder.files import write_json
+from socsim.base.fileio import is_temporary, read_json
+from socsim.base.locks import LOCK
+from socsim.runfolder.files import REPORT, check_fresh, run_files, write_json
 from socsim.runfolder.runargs import RunArgs
 
 SEEDS_FILE = "seeds.json"
@@ -28,6 +29,17 @@ def seed_folder(out: Path, index: int) -> Path:
 def is_seeds_folder(path: Path) -> bool:
     """Whether ``path`` holds a multi-seed run (its seeds.json)."""
     return (Path(path) / SEEDS_FILE).is_file()
+
+
+def check_fresh_seeds(out: Path, force: bool) -> None:
+    """:func:`socsim.runfolder.files.check_fresh` for a multi-seed run in ``out``: it holds one when it has its
+    seeds.json or a seed folder with a run's files."""
+    if not out.is_dir():
+        return check_fresh(out, force, "multi-seed run", [], [])
+    held = ([SEEDS_FILE] if is_seeds_folder(out) else []) + sorted(p.name for p in out.glob("seed-*") if run_files(p))
+    others = sorted(p.name for p in out.iterdir() if p.name not in {SEEDS_FILE, SUMMARY, REPORT, LOCK}
+                    and not p.name.startswith("seed-") and not is_temporary(p.name))
+    check_fresh(out, force, "multi-seed run", held, others)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from socsim.base.errors import InputError
 from socsim.sim.lanes.engine import FastEngine
 from socsim.sim.reference import ReferenceEngine
 
@@ -28,8 +29,8 @@ ENGINE_HELP = ("how loops the program declares lane-parallel run: fast (default:
 
 
 def make_engine(name: str, soc: "Machine"):
-    """The engine called ``name``; an unknown name raises ValueError listing the valid ones."""
+    """The engine called ``name``; an unknown name is an :class:`InputError` listing the valid ones."""
     try:
         return ENGINES[name](soc)
     except KeyError:
-        raise ValueError(f"unknown engine {name!r}; valid: {', '.join(sorted(ENGINES))}") from None
+        raise InputError(f"unknown engine {name!r}; valid: {', '.join(sorted(ENGINES))}") from None

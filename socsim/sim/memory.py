@@ -129,13 +129,13 @@ class Memory:
         return self.arrays[space][start:start + size]
 
     def load_symbols(self, program: Program) -> None:
-        """Write every symbol's initial data; raises ValueError if a symbol does not fit. Later accesses are checked
-        against these symbols."""
+        """Write every symbol's initial data; a symbol that does not fit is a :class:`CapacityError`. Later accesses
+        are checked against these symbols."""
         self.symbols = {}
         for sym in program.symbols.values():
             problem = self.check(sym.space, sym.addr, sym.size)
             if problem:
-                raise ValueError(f"symbol {sym.name!r}: {problem}")
+                raise CapacityError(problem, field=f"symbol {sym.name!r}")
             if sym.init.kind != "zeros":
                 self.view(sym.space, sym.addr, sym.size)[:] = sym.init.materialize(sym.size)
         self.set_symbols(program)

@@ -13,6 +13,7 @@ from isa.encoding import decode_instruction, encode_code
 from isa.program import Instruction, IsaError, Program
 from isa.spec import MAX_WORDS
 from socsim.base.actions import Action
+from socsim.base.errors import CapacityError, InputError
 from socsim.config.soc import MvmPricing, SocConfig
 from socsim.physics import make_crossbar
 from socsim.pricing.area import leakage_pj_per_cycle
@@ -83,7 +84,7 @@ class Soc:
         controller instruction and unit job too); the engine must be ``reference`` (the fast engine runs a
         lane-parallel loop's iterations together, not pc by pc)."""
         if self.engine.name != "reference":
-            raise ValueError("a profile needs the reference engine (engine='reference'); the numbers are the same")
+            raise InputError("a profile needs the reference engine (engine='reference'); the numbers are the same")
         self.profile = Profile(self.ledger, self.memory, events)
         for unit in self.all_units():
             unit.profile = self.profile
@@ -154,7 +155,7 @@ class Soc:
                                           f"{imem_bytes} bytes", cycle=self.env.now)
         try:
             self.memory.load_symbols(program)
-        except ValueError as exc:
+        except CapacityError as exc:
             raise Trap(TrapKind.CAPACITY, str(exc), cycle=self.env.now) from None
         self.load_image(encode_code(program.instructions), program)
 
@@ -180,8 +181,8 @@ class Soc:
             self.load(program)
         unknown = sorted(set(outputs or ()) - set(self.program.symbols))
         if unknown:
-            raise ValueError(f"outputs: no symbol {', '.join(map(repr, unknown))} in the program; it has "
-                             f"{', '.join(self.program.symbols) or 'none'}")
+            raise InputError(f"no symbol {', '.join(map(repr, unknown))} in the program; it has "
+                             f"{', '.join(self.program.symbols) or 'none'}", field="outputs")
         self.hooks = hooks or {}
         start = self.env.now
         self.ledger.rows.clear()  # a Result covers one run

@@ -22,6 +22,7 @@ from socsim.compiler import load_graph
 from socsim.config.soc import SocConfig
 from socsim.host.data import load_dataset
 from socsim.host.inference import run_inference
+from socsim.host.options import RunOptions
 from socsim.host.train import Diverged, RunArgs, run_training
 from socsim.pricing.area import total_area_mm2
 from socsim.report.report import build_report
@@ -59,6 +60,11 @@ def write_point_config(job: PointJob) -> Path:
     return path
 
 
+def _options(spec: JobSpec) -> RunOptions:
+    """The ``[job]``'s engine and timing-only mode, as the host takes them."""
+    return RunOptions(engine=spec.engine, timing_only=spec.timing_only)
+
+
 def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
     spec = job.job
     folder = Path(job.folder)
@@ -66,7 +72,7 @@ def _train(job: PointJob, config_path: Path) -> dict[str, Any]:
                    spec.train_examples, spec.test_examples, spec.microbatch, timing_only=spec.timing_only)
     resume = (folder / CHECKPOINT).exists()
     with recording(folder, resume):
-        out = run_training(args, folder, resume=resume, engine=spec.engine)
+        out = run_training(args, folder, resume=resume, options=_options(spec))
     rows = out[0] if isinstance(out, tuple) else out  # (rows, last Result) or rows
     last = dict(rows[-1].as_dict(), area_mm2=_area(job))
     if spec.report:
@@ -88,7 +94,7 @@ def _infer(job: PointJob) -> dict[str, Any]:
     cfg = from_mapping(SocConfig, job.config)
     data = load_dataset(spec.dataset, spec.data_path, cfg.seed)
     inf = run_inference(load_graph(spec.graph), cfg, data, spec.images, spec.microbatch, spec.weights or None,
-                        spec.timing_only, spec.engine)
+                        _options(spec))
     values = {"test_accuracy": inf.accuracy, "latency_per_image_s": inf.latency_per_image_s,
               "energy_per_image_pj": inf.energy_per_image_pj,
               "static_energy_per_image_pj": inf.static_energy_per_image_pj, "images_per_s": inf.images_per_s,

@@ -14,6 +14,7 @@ from socsim.compiler.lower.lowering import CapacityError, compile_training
 from socsim.compiler.memory.staging import Segment, pack, plan_staging
 from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
+from socsim.host.options import RunOptions
 from socsim.host.training import ChipTrainer
 from tests.compiler.test_lowering import RESIDUAL
 from tests.engines import STATE, assert_same_devices, assert_same_result
@@ -93,7 +94,8 @@ def test_staging_changes_the_time_not_the_numbers(preset):
     engines = (("off", "fast"), ("always", "fast")) + ((("always", "reference"),) if preset == "wu2023" else ())
     runs = {}
     for staging, engine in engines:
-        trainer = ChipTrainer(graph, _tiny(preset, staging, tiles={"rows": 16}), data, microbatch=4, engine=engine)
+        trainer = ChipTrainer(graph, _tiny(preset, staging, tiles={"rows": 16}), data, microbatch=4,
+                              options=RunOptions(engine=engine))
         train = trainer.train_epoch()
         accuracy, evaluate = trainer.evaluate()
         acc = {n: trainer.read(n) for n, s in trainer.compiled.init.symbols.items() if s.space.name == "ACC"}
