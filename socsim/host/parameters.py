@@ -28,33 +28,19 @@ import numpy as np
 
 from socsim.base.errors import InputError
 from socsim.compiler import load_graph, load_onnx
-from socsim.compiler.graph import BatchNorm, Conv2d, Graph, Linear, crossbar_matrix
+from socsim.compiler.graph import Graph, ParamLayer
 from socsim.host.baseline import Baseline
 
 F32 = np.float32
-BN_FIELDS = ("scale", "bias", "mean", "var")
-"""A batch norm's parameters, in the order of ONNX BatchNormalization's inputs."""
+SYMBOL_FIELDS = {"w": "weights", "b": "biases", "gb": "bn", "run": "bn_run"}
+"""The :class:`ModelParameters` field of each program symbol stem a layer's ``import_parameters`` returns."""
 
 
 def expected_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
-    """Every parameter key of ``graph`` and its shape (PyTorch / ONNX layout), in graph order."""
-    out: dict[str, tuple[int, ...]] = {}
-    for node in graph.nodes:
-        layer = node.layer
-        if isinstance(layer, Conv2d):
-            cin = graph.in_shapes(node.name)[0][0]
-            out[f"{node.name}.weight"] = (layer.out_channels, cin, *layer.kernel)
-            if layer.bias:
-                out[f"{node.name}.bias"] = (layer.out_channels,)
-        elif isinstance(layer, Linear):
-            rows = graph.weight_shape(node.name)[0]
-            out[f"{node.name}.weight"] = (layer.out_features, rows)
-            if layer.bias:
-                out[f"{node.name}.bias"] = (layer.out_features,)
-        elif isinstance(layer, BatchNorm):
-            c = graph.in_shapes(node.name)[0][0]
-            out.update({f"{node.name}.{k}": (c,) for k in BN_FIELDS})
-    return out
+    """Every parameter key of ``graph`` and its shape (PyTorch / ONNX layout), in graph order: each layer with
+    parameters names its own (``ParamLayer.parameter_shapes``)."""
+    return {f"{node.name}.{key}": shape for node in graph.nodes if isinstance(node.layer, ParamLayer)
+            for key, shape in node.layer.parameter_shapes(graph.in_shapes(node.name)[0]).items()}
 
 
 @dataclass(frozen=True)
@@ -100,19 +86,14 @@ class ModelParameters:
             if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
                 raise InputError(f"parameter {key!r} is not all finite numbers", file=source)
             values[key] = a.astype(F32)
-        weights, biases, bn, bn_run = {}, {}, {}, {}
+        tables: dict[str, dict[str, np.ndarray]] = {field: {} for field in SYMBOL_FIELDS.values()}
         for node in graph.nodes:
             n, layer = node.name, node.layer
-            if isinstance(layer, (Conv2d, Linear)):
-                weights[n] = crossbar_matrix(layer, values[f"{n}.weight"])
-                if layer.bias:
-                    biases[n] = values[f"{n}.bias"]
-            elif isinstance(layer, BatchNorm):
-                if np.any(values[f"{n}.var"] < 0):
-                    raise InputError(f"parameter {n + '.var'!r} has negative variances", file=source)
-                bn[n] = np.stack([values[f"{n}.scale"], values[f"{n}.bias"]])
-                bn_run[n] = np.stack([values[f"{n}.mean"], values[f"{n}.var"]])
-        return cls(weights, biases, bn, bn_run, source, percentile)
+            if isinstance(layer, ParamLayer):
+                own = {k[len(n) + 1:]: v for k, v in values.items() if k.rpartition(".")[0] == n}
+                for stem, value in layer.import_parameters(n, own, source).items():
+                    tables[SYMBOL_FIELDS[stem]][n] = value
+        return cls(**tables, source=source, percentile=percentile)
 
     @classmethod
     def from_onnx(cls, graph: Graph, weights: dict[str, dict[str, np.ndarray]], source: str,

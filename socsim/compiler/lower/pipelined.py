@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer, f32, pattern
-from socsim.compiler.graph import BatchNorm, Linear, Node
-from socsim.compiler.lower.blocks import conv_bands
+from socsim.compiler.graph import Linear, Node
+from socsim.compiler.layers.conv2d import conv_bands
 from socsim.compiler.lower.forward import NodeView, load_micro
 from socsim.compiler.lower.network import Network, bn_dims, conv_geometry
 from socsim.compiler.lower.pipeline_plan import Group, Layout, PipelinePlan, chain_ends, materialised, whole_kernels
@@ -124,15 +124,11 @@ class PipelinedEvaluation:
 
     def emit_digital(self, node: Node) -> None:
         """An unfused node on the digital unit, on border-free buffers."""
-        a, m, layer = self.asm, self.net.microbatch, node.layer
+        a, layer = self.asm, node.layer
         out = self.plan.layouts[node.name]
         dst = out.buf if out.border == (0, 0) else self.plan.unpadded[node.name]
         ins = [self.flat_source(i) for i in node.inputs]
-        if isinstance(layer, BatchNorm):
-            c, hw = bn_dims(self.net.graph, node)
-            a.op("bneval", dst.at(), ins[0].at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
-        else:  # a layer of the digital unit: its own code, on border-free buffers
-            layer.emit_forward(DigitalNode(a, self.net, node.name, dst, tuple(ins)))
+        layer.emit_forward(DigitalNode(a, self.net, node.name, dst, tuple(ins)))  # its own code (BatchNorm: bneval)
         if dst is not out.buf:
             self.relayout(dst, out, into=True)
 
