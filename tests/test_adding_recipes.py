@@ -19,7 +19,7 @@ from socsim.compiler.lower.calibrate import calibrates_adc
 from socsim.config.soc import load_config
 from socsim.host.baseline import Baseline, initial_weights
 from socsim.host.data import synthetic
-from socsim.host.parameters import expected_shapes
+from socsim.host.parameters import ModelParameters, baseline_with, expected_shapes
 from socsim.host.training import ChipTrainer
 from socsim.physics.adc.base import ADCS, Adc, SarArea
 from socsim.physics.interface import MODELS, CellArea, Crossbar, ProgramReport
@@ -376,7 +376,15 @@ def test_a_new_layer_with_parameters_is_one_class(gain_layer):
     np.testing.assert_allclose(gain, base.other["gain"]["gain"], rtol=1e-4, atol=1e-6)
     for name, w in trainer.weights().items():  # the layer's code and its numpy twin trained the same network
         np.testing.assert_allclose(w, base.weights[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    # its parameters in a model file: imported, written as program symbols, run by the baseline
     assert expected_shapes(graph)["gain.gain"] == (16,)
+    arrays = {f"{n}.weight": w.T for n, w in base.weights.items()}
+    arrays.update({f"{n}.bias": b for n, b in base.biases.items()})
+    arrays["gain.gain"] = base.other["gain"]["gain"]
+    params = ModelParameters.from_arrays(graph, arrays, "trained.npz")
+    np.testing.assert_array_equal(params.symbols()["gain_gain"], base.other["gain"]["gain"])
+    np.testing.assert_array_equal(baseline_with(graph, params, cfg.train).logits(data.x_test),
+                                  base.logits(data.x_test))
 
 
 # ---- an instruction ---------------------------------------------------------------------------------------------

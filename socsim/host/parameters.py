@@ -21,7 +21,7 @@ kit for neural network training and inference", APL Mach. Learn. 1, 041102).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,8 @@ class ModelParameters:
     """Where they came from (a file name), for messages."""
     percentile: float = 100.0
     """The percentile of a layer's |w| mapped onto w_max (100: the largest)."""
+    other: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    """The parameters of other layer types, by program symbol stem, then node (``import_parameters``)."""
 
     @classmethod
     def from_arrays(cls, graph: Graph, arrays: dict[str, np.ndarray], source: str,
@@ -86,14 +88,15 @@ class ModelParameters:
             if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
                 raise InputError(f"parameter {key!r} is not all finite numbers", file=source)
             values[key] = a.astype(F32)
-        tables: dict[str, dict[str, np.ndarray]] = {field: {} for field in SYMBOL_FIELDS.values()}
+        tables: dict[str, dict[str, np.ndarray]] = {name: {} for name in SYMBOL_FIELDS.values()}
+        other: dict[str, dict[str, np.ndarray]] = {}
         for node in graph.nodes:
             n, layer = node.name, node.layer
             if isinstance(layer, ParamLayer):
                 own = {k[len(n) + 1:]: v for k, v in values.items() if k.rpartition(".")[0] == n}
                 for stem, value in layer.import_parameters(n, own, source).items():
-                    tables[SYMBOL_FIELDS[stem]][n] = value
-        return cls(**tables, source=source, percentile=percentile)
+                    (tables[SYMBOL_FIELDS[stem]] if stem in SYMBOL_FIELDS else other.setdefault(stem, {}))[n] = value
+        return cls(**tables, source=source, percentile=percentile, other=other)
 
     @classmethod
     def from_onnx(cls, graph: Graph, weights: dict[str, dict[str, np.ndarray]], source: str,
@@ -116,11 +119,8 @@ class ModelParameters:
     def symbols(self) -> dict[str, np.ndarray]:
         """The program symbols the host writes before ``init`` runs, with their values: ``w_`` (the digital copy the
         init program programs the arrays from), ``b_``, ``gb_`` (gamma, beta), ``run_`` (mean, var)."""
-        out = {f"w_{n}": w for n, w in self.weights.items()}
-        out.update({f"b_{n}": b for n, b in self.biases.items()})
-        out.update({f"gb_{n}": v for n, v in self.bn.items()})
-        out.update({f"run_{n}": v for n, v in self.bn_run.items()})
-        return out
+        tables = {**{stem: getattr(self, name) for stem, name in SYMBOL_FIELDS.items()}, **self.other}
+        return {f"{stem}_{n}": v for stem, table in tables.items() for n, v in table.items()}
 
 
 def load_npz(path: str | Path, graph: Graph, percentile: float = 100.0) -> ModelParameters:
@@ -158,11 +158,19 @@ def graph_and_parameters(graph_path: str | Path, weights: str | Path | None,
     return graph, None if weights is None else load_npz(weights, graph, percentile)
 
 
-def baseline_accuracy(graph: Graph, params: ModelParameters, train, x: np.ndarray, y: np.ndarray) -> float:
-    """Test accuracy of the numpy FP32 baseline (socsim.host.baseline) with the same parameters on ``x``, ``y``."""
+def baseline_with(graph: Graph, params: ModelParameters, train) -> Baseline:
+    """The numpy FP32 baseline (socsim.host.baseline) holding copies of ``params``."""
     base = Baseline(graph, train, weights={k: v.copy() for k, v in params.weights.items()},
                     biases={k: v.copy() for k, v in params.biases.items()})
     for name in params.bn:
         base.bn[name][:] = params.bn[name]
         base.bn_run[name][:] = params.bn_run[name]
-    return base.accuracy(x, y)
+    for stem, table in params.other.items():  # a layer type's own table, named as its symbol stem
+        for name, value in table.items():
+            base.other[stem][name][:] = value
+    return base
+
+
+def baseline_accuracy(graph: Graph, params: ModelParameters, train, x: np.ndarray, y: np.ndarray) -> float:
+    """Test accuracy of the numpy FP32 baseline with the same parameters on ``x``, ``y``."""
+    return baseline_with(graph, params, train).accuracy(x, y)
