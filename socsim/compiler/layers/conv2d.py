@@ -101,6 +101,7 @@ class Conv2d(CrossbarLayer):
     padding: Pair = knob(0, doc="zero padding on each side", lo=0)
     groups: int = knob(1, doc="only 1 (dense) is supported")
     bias: bool = knob(True, doc="per-channel bias, added in the digital unit")
+    windowed: ClassVar[bool] = True
 
     def validate(self) -> None:
         if self.groups != 1:
@@ -119,6 +120,9 @@ class Conv2d(CrossbarLayer):
     def param_count(self, in_shape: Shape) -> int:
         rows, cols = self.weight_shape(in_shape)
         return rows * cols + (cols if self.bias else 0)
+
+    def kernel_rows(self) -> int:
+        return self.kernel[0] * self.kernel[1]
 
     def crossbar_matrix(self, weight: np.ndarray) -> np.ndarray:
         """(out, in, kh, kw) -> (in*kh*kw, out), rows in im2col order ``c*kh*kw + i*kw + j``."""

@@ -3,7 +3,7 @@ and an optional bias added in the digital unit, updated by the training recipe's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -16,6 +16,14 @@ class CrossbarLayer(ParamLayer):
     ``bias`` field (a per-column bias kept digitally)."""
 
     bias: bool
+    windowed: ClassVar[bool] = False
+    """Its MVMs read im2col windows of a (C, H, W) input band by band (a convolution: ``geometry``, ``padding``);
+    else one flat vector per image. The pipelined datapath streams these two forms."""
+
+    def kernel_rows(self) -> int:
+        """Crossbar rows of one kernel (kh x kw of a convolution, 1 otherwise): a block of whole kernels streams its
+        im2col rows as an address pattern over channels."""
+        return 1
 
     def crossbar_matrix(self, weight: np.ndarray) -> np.ndarray:
         """A weight in ONNX / PyTorch layout as the crossbar (rows, cols) matrix."""
