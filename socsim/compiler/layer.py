@@ -4,7 +4,9 @@ A layer type is one frozen dataclass: its fields (:func:`knob`), its checks, its
 the digital unit, its forward and backward code (:meth:`Layer.emit_forward`, :meth:`Layer.emit_backward`, written
 against the small emission interfaces :class:`ForwardEmission` and :class:`BackwardEmission` that the lowering's
 parts implement) and its numpy twin (:meth:`Layer.numpy_forward`, :meth:`Layer.numpy_backward`, what the FP32
-baseline computes). Defining a subclass that sets ``kind`` registers it in :data:`LAYERS`: the front ends build
+baseline computes). A layer with trainable parameters is a :class:`ParamLayer`: it also owns its parameters'
+buffers, its forward, backward and update code, its calibration scratch, its parameters' import and its numpy twin on
+the baseline's tables. Defining a subclass that sets ``kind`` registers it in :data:`LAYERS`: the front ends build
 layers through it, the lowering and the baseline run its code.
 """
 

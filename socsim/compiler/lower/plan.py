@@ -4,7 +4,8 @@
 the :class:`~socsim.compiler.emit.Asm`, which lays them out in declaration order):
 
 1. :func:`plan_activations` - activations, gradients, labels, counters, input scales, the batch range;
-2. :func:`plan_parameters` - weight copies and optimizer state, biases, im2col bands and pads, batch-norm state;
+2. :func:`plan_parameters` - each layer with parameters declares its own (weight copies and optimizer state,
+   biases, im2col bands and pads, batch-norm state: ``ParamLayer.plan_parameters``);
 3. (pipelined datapath) :func:`~socsim.compiler.lower.pipeline_plan.plan_pipeline` - what the pipelined
    evaluation needs (no symbols yet);
 4. :func:`plan_scratch` - the row sum, the gradient sum and one shared scratch symbol (im2col bands, transfer and
