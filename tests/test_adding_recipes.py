@@ -14,11 +14,12 @@ import pytest
 
 import isa
 from socsim.compiler.frontend.toml import loads_toml
-from socsim.compiler.layer import LAYERS, BackwardEmission, ForwardEmission, Layer, Shape, knob
+from socsim.compiler.layer import LAYERS, BackwardEmission, ForwardEmission, Layer, ParamLayer, Shape, knob
 from socsim.compiler.lower.calibrate import calibrates_adc
 from socsim.config.soc import load_config
 from socsim.host.baseline import Baseline, initial_weights
 from socsim.host.data import synthetic
+from socsim.host.parameters import ModelParameters, baseline_with, expected_shapes
 from socsim.host.training import ChipTrainer
 from socsim.physics.adc.base import ADCS, Adc, SarArea
 from socsim.physics.interface import MODELS, CellArea, Crossbar, ProgramReport
@@ -280,6 +281,110 @@ def test_a_new_layer_type_is_one_class(scale_layer):
     symbol, first, words = piped.compiled.logits
     logits = piped.read(symbol)[first:first + words].reshape(-1, 10)
     np.testing.assert_allclose(logits, base_logits, rtol=1e-5, atol=1e-6)
+
+
+# ---- a layer type with a trainable parameter ---------------------------------------------------------------------
+GAINED_MLP = SCALED_MLP.replace('type = "toy_scale"\nname = "half"\nfactor = 0.5', 'type = "toy_gain"\nname = "gain"')
+
+
+@pytest.fixture
+def gain_layer(restored):
+    @dataclass(frozen=True)
+    class Gain(ParamLayer):
+        """A toy layer with a trainable parameter: y[i, f] = gain[f] * x[i, f] on flat features, the gain trained by
+        the digital unit (initially 1)."""
+
+        kind: ClassVar[str] = "toy_gain"
+        doc: ClassVar[str] = "y = gain x per feature, a learnable gain, digital"
+        plan_stage: ClassVar[int] = 1
+
+        def infer(self, ins: tuple[Shape, ...]) -> Shape:
+            return ins[0]
+
+        def param_count(self, in_shape: Shape) -> int:
+            return in_shape[0]
+
+        # its buffers, its code, its update
+        def plan_parameters(self, p, name: str) -> None:
+            f = p.net.graph.in_shapes(name)[0][0]
+            p.asm.buffer(f"gain_{name}", "acc", f, "= " + ", ".join(["1.0"] * f))
+            if not p.net.inference:
+                for stem in ("mgain", "vgain", "dgain"):
+                    p.asm.buffer(f"{stem}_{name}", "acc", f)
+                p.asm.buffer(f"tgain_{name}", "sram", p.net.microbatch * f)  # gout * x of one micro-batch
+                p.asm.buffer(f"sgain_{name}", "sram", f)  # its sum over the micro-batch
+
+        def emit_forward(self, e: ForwardEmission) -> None:
+            (f,) = e.in_shape()
+            for i in range(e.microbatch):
+                e.op("vmul", e.output().at(i * f), e.input().at(i * f), f"gain_{e.node}", f)
+
+        def lower_forward(self, fw, name: str, phase: str) -> None:
+            fw.emit_digital(name, phase)
+
+        def lower_backward(self, b, name: str) -> None:
+            m, (f,) = b.net.microbatch, b.net.graph.in_shapes(name)[0]
+            inp = b.net.graph.node(name).inputs[0]
+            gout, x, tmp = b.tensors.gradient(name), b.tensors.output(inp), f"tgain_{name}"
+            b.asm.op("vmul", tmp, gout.at(), x.at(), m * f)
+            b.asm.op("vsumr", f"sgain_{name}", tmp, m, f)
+            b.asm.op("vadd", f"dgain_{name}", f"dgain_{name}", f"sgain_{name}", f)
+
+            def input_gradient(d) -> None:
+                for i in range(m):
+                    b.asm.op("vmul", d.at(i * f), gout.at(i * f), f"gain_{name}", f)
+            b.into(inp, m * f, input_gradient)
+
+        def lower_update(self, u, name: str) -> None:
+            f = u.net.graph.in_shapes(name)[0][0]
+            u.update_digital(f"dgain_{name}", f"mgain_{name}", f"vgain_{name}", f"gain_{name}", f, "gain")
+
+        # its parameters in a model file
+        def parameter_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+            return {"gain": in_shape}
+
+        def import_parameters(self, name, values, source):
+            return {"gain": values["gain"]}
+
+        # its numpy twin
+        def numpy_setup(self, base, name: str, in_shape: Shape) -> None:
+            base.other.setdefault("gain", {})[name] = np.ones(in_shape, np.float32)
+
+        def numpy_run(self, base, node, a, train):
+            return a * base.other["gain"][node.name]
+
+        def numpy_gradients(self, base, node, a_in, grad, grads):
+            grads[f"gain:{node.name}"] = (grad * a_in).sum(axis=0)
+            return grad * base.other["gain"][node.name]
+
+    return Gain
+
+
+def test_a_new_layer_with_parameters_is_one_class(gain_layer):
+    graph = loads_toml(GAINED_MLP, "gained_mlp.toml")
+    assert isinstance(graph.node("gain").layer, gain_layer)
+    # SGD: the step is proportional to the gradient (AdamW's would not see a gradient off by a constant factor)
+    cfg = load_config("ideal", {"train": {"batch": 16, "epochs": 1, "optimizer": "sgd", "lr": 0.05}})
+    data = synthetic((1, 8, 8), 10, 32, 16)
+    trainer = ChipTrainer(graph, cfg, data, microbatch=8)
+    assert "gain (toy_gain) forward" in trainer.compiled.text["train_epoch"]
+    trainer.run_epoch()
+    base = Baseline(graph, cfg.train)
+    base.train_epoch(data.x_train[:32], data.y_train[:32])
+    gain = trainer.read("gain_gain")
+    assert np.abs(gain - 1.0).max() > 1e-4, "the gain did not train"
+    np.testing.assert_allclose(gain, base.other["gain"]["gain"], rtol=1e-4, atol=1e-6)
+    for name, w in trainer.weights().items():  # the layer's code and its numpy twin trained the same network
+        np.testing.assert_allclose(w, base.weights[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    # its parameters in a model file: imported, written as program symbols, run by the baseline
+    assert expected_shapes(graph)["gain.gain"] == (16,)
+    arrays = {f"{n}.weight": w.T for n, w in base.weights.items()}
+    arrays.update({f"{n}.bias": b for n, b in base.biases.items()})
+    arrays["gain.gain"] = base.other["gain"]["gain"]
+    params = ModelParameters.from_arrays(graph, arrays, "trained.npz")
+    np.testing.assert_array_equal(params.symbols()["gain_gain"], base.other["gain"]["gain"])
+    np.testing.assert_array_equal(baseline_with(graph, params, cfg.train).logits(data.x_test),
+                                  base.logits(data.x_test))
 
 
 # ---- an instruction ---------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ rows are the inputs driven on word lines, cols the outputs read on (pairs of) bi
 Biases are not crossbar rows: they are added in the digital unit (as ``programs/mlp_infer.s`` does).
 Both front ends build layers through :data:`LAYERS` (socsim.compiler.layer: the base of a layer type and its
 registry); a layer checks its own fields in ``__post_init__``. The digital layers here bring their own code and numpy
-twin; the weight layers, BatchNorm, the input and the loss are compiled by the lowering's parts.
+twin; the layers with parameters (socsim.compiler.layers: Conv2d, Linear, BatchNorm) their parameters' buffers, code
+and import; the input and the loss are compiled by the lowering's parts.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from socsim.compiler.layer import (
     GraphError,
     Layer,
     Pair,
+    ParamLayer,
     Shape,
     _fmt,
     _need_chw,
@@ -41,77 +43,22 @@ from socsim.compiler.layer import (
     make_layer,
     type_text,
 )
+from socsim.compiler.layers.input import Input
 
-__all__ = ["LAYERS", "MAX_SIZE", "Add", "AvgPool", "BatchNorm", "Conv2d", "Flatten", "GlobalAvgPool", "Graph",
-           "GraphError", "Input", "Layer", "Linear", "MaxPool", "Node", "ReLU", "Shape", "SoftmaxCrossEntropy",
-           "crossbar_matrix", "make_layer", "type_text"]
+# isort: split
+# the order of registration (LAYERS, the docs' layer table): the input, the crossbar layers, the digital layers
+from socsim.compiler.layers.conv2d import Conv2d
+from socsim.compiler.layers.linear import Linear
+
+# isort: split
+from socsim.compiler.layers.batchnorm import BatchNorm
+from socsim.compiler.layers.crossbar import CrossbarLayer
+
+__all__ = ["LAYERS", "MAX_SIZE", "Add", "AvgPool", "BatchNorm", "Conv2d", "CrossbarLayer", "Flatten",
+           "GlobalAvgPool", "Graph", "GraphError", "Input", "Layer", "Linear", "MaxPool", "Node", "ParamLayer", "ReLU",
+           "Shape", "SoftmaxCrossEntropy", "crossbar_matrix", "make_layer", "type_text"]
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-
-
-@dataclass(frozen=True)
-class Input(Layer):
-    kind: ClassVar[str] = "input"
-    arity: ClassVar[int] = 0
-    doc: ClassVar[str] = "the network input of one image, batch excluded"
-    shape: Shape = knob(doc="[C, H, W] for images or [features] for vectors")
-    dataset: str = knob("", doc="the data it is meant for (a name from socsim.host.data.DATASETS), a marker only")
-
-    def infer(self, ins: tuple[Shape, ...]) -> Shape:
-        return self.shape
-
-
-@dataclass(frozen=True)
-class Conv2d(Layer):
-    kind: ClassVar[str] = "conv2d"
-    doc: ClassVar[str] = "2-D convolution on the crossbars (im2col rows x out_channels)"
-    out_channels: int = knob(doc="output channels = crossbar columns", lo=1)
-    kernel: Pair = knob(doc="kernel size kh x kw (an integer for square)", lo=1)
-    stride: Pair = knob(1, doc="stride", lo=1)
-    padding: Pair = knob(0, doc="zero padding on each side", lo=0)
-    groups: int = knob(1, doc="only 1 (dense) is supported")
-    bias: bool = knob(True, doc="per-channel bias, added in the digital unit")
-
-    def validate(self) -> None:
-        if self.groups != 1:
-            raise GraphError(f"conv2d.groups = {self.groups} is not supported; only groups = 1 (dense)")
-
-    def infer(self, ins: tuple[Shape, ...]) -> Shape:
-        shape = _need_chw(ins, "conv2d")
-        return (self.out_channels, *_window(shape, self.kernel, self.stride, self.padding))
-
-    def weight_shape(self, in_shape: Shape) -> Pair:
-        return in_shape[0] * self.kernel[0] * self.kernel[1], self.out_channels
-
-    def mvms(self, in_shape: Shape, out_shape: Shape) -> int:
-        return out_shape[1] * out_shape[2]
-
-    def param_count(self, in_shape: Shape) -> int:
-        rows, cols = self.weight_shape(in_shape)
-        return rows * cols + (cols if self.bias else 0)
-
-
-@dataclass(frozen=True)
-class Linear(Layer):
-    kind: ClassVar[str] = "linear"
-    doc: ClassVar[str] = "fully connected layer on the crossbars (in_features x out_features)"
-    out_features: int = knob(doc="outputs = crossbar columns", lo=1)
-    bias: bool = knob(True, doc="bias, added in the digital unit")
-
-    def infer(self, ins: tuple[Shape, ...]) -> Shape:
-        (shape,) = ins
-        if len(shape) != 1:
-            raise GraphError(f"linear needs a flat (features,) input, got {_fmt(shape)}; add a flatten layer")
-        return (self.out_features,)
-
-    def weight_shape(self, in_shape: Shape) -> Pair:
-        return in_shape[0], self.out_features
-
-    def mvms(self, in_shape: Shape, out_shape: Shape) -> int:
-        return 1
-
-    def param_count(self, in_shape: Shape) -> int:
-        return in_shape[0] * self.out_features + (self.out_features if self.bias else 0)
 
 
 def _words(e: ForwardEmission, shape: Shape) -> int:
@@ -317,26 +264,6 @@ class Add(Layer):
 
 
 @dataclass(frozen=True)
-class BatchNorm(Layer):
-    kind: ClassVar[str] = "batchnorm"
-    doc: ClassVar[str] = "batch normalization over channels (or features), digital"
-    eps: float = knob(1e-5, doc="added to the variance (at most 1: a larger one swamps the variance of the "
-                      "activations it normalises)", lo=0.0, hi=1.0)
-    momentum: float = knob(0.1, doc="running-statistics update: r = (1 - m) r + m batch_stat", lo=0.0, hi=1.0)
-
-    def infer(self, ins: tuple[Shape, ...]) -> Shape:
-        if len(ins[0]) not in (1, 3):
-            raise GraphError(f"batchnorm needs (C, H, W) or (features,), got {_fmt(ins[0])}")
-        return ins[0]
-
-    def param_count(self, in_shape: Shape) -> int:
-        return 2 * in_shape[0]
-
-    def state_count(self, in_shape: Shape) -> int:
-        return 2 * in_shape[0]
-
-
-@dataclass(frozen=True)
 class SoftmaxCrossEntropy(Layer):
     kind: ClassVar[str] = "softmax_xent"
     doc: ClassVar[str] = "softmax + cross-entropy loss on the logits (labels come with the data); a sink"
@@ -486,13 +413,10 @@ class Graph:
 
 
 def crossbar_matrix(layer: Layer, weight: np.ndarray) -> np.ndarray:
-    """A weight in ONNX/PyTorch layout as the crossbar (rows, cols) matrix.
-
-    Conv2d: (out, in, kh, kw) -> (in*kh*kw, out), rows in im2col order ``c*kh*kw + i*kw + j``.
-    Linear: (out, in) -> (in, out).
+    """A weight in ONNX/PyTorch layout as the crossbar (rows, cols) matrix (the weight layer's own
+    ``crossbar_matrix``): Conv2d (out, in, kh, kw) -> (in*kh*kw, out), rows in im2col order ``c*kh*kw + i*kw + j``;
+    Linear (out, in) -> (in, out).
     """
-    if isinstance(layer, Conv2d):
-        return np.ascontiguousarray(weight.reshape(weight.shape[0], -1).T)
-    if isinstance(layer, Linear):
-        return np.ascontiguousarray(weight.T)
-    raise GraphError(f"{layer.kind} has no crossbar matrix")
+    if not isinstance(layer, CrossbarLayer):
+        raise GraphError(f"{layer.kind} has no crossbar matrix")
+    return layer.crossbar_matrix(weight)

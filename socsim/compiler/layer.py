@@ -4,7 +4,9 @@ A layer type is one frozen dataclass: its fields (:func:`knob`), its checks, its
 the digital unit, its forward and backward code (:meth:`Layer.emit_forward`, :meth:`Layer.emit_backward`, written
 against the small emission interfaces :class:`ForwardEmission` and :class:`BackwardEmission` that the lowering's
 parts implement) and its numpy twin (:meth:`Layer.numpy_forward`, :meth:`Layer.numpy_backward`, what the FP32
-baseline computes). Defining a subclass that sets ``kind`` registers it in :data:`LAYERS`: the front ends build
+baseline computes). A layer with trainable parameters is a :class:`ParamLayer`: it also owns its parameters'
+buffers, its forward, backward and update code, its calibration scratch, its parameters' import and its numpy twin on
+the baseline's tables. Defining a subclass that sets ``kind`` registers it in :data:`LAYERS`: the front ends build
 layers through it, the lowering and the baseline run its code.
 """
 
@@ -259,3 +261,67 @@ def make_layer(kind: str, **values: Any) -> Layer:
         doc = cls.__dataclass_fields__[missing[0]].metadata["doc"]
         raise GraphError(f"{kind}: missing field {missing[0]!r} ({doc})")
     return cls(**values)
+
+
+@dataclass(frozen=True)
+class ParamLayer(Layer):
+    """A layer type with trainable parameters (the crossbar weight layers, BatchNorm): one class owns its parameter
+    buffers, its code and its parameters' import. The lowering's parts call these methods with the pass objects
+    they implement (typed ``Any`` here so the layer modules import nothing of the lowering):
+
+    - ``p``: ``socsim.compiler.lower.plan.ParameterPlanning`` (the assembler, the network, the plan's tables);
+    - ``f``: ``socsim.compiler.lower.forward.Forward``; ``b``: ``socsim.compiler.lower.backward.Backward``;
+    - ``u``: ``socsim.compiler.lower.update.Update``.
+    """
+
+    plan_stage: ClassVar[int] = 0
+    """When its parameters are declared and updated: every stage-0 layer (the crossbars) in graph order, then every
+    stage-1 layer (digital parameters). The order fixes the addresses of the compiled programs."""
+
+    def plan_parameters(self, p: Any, name: str) -> None:
+        """Declare node ``name``'s parameters, optimizer state and per-node scratch into ``p.asm``."""
+        raise NotImplementedError
+
+    def plan_calibration(self, asm: Any, net: Any, name: str) -> Any:
+        """The scratch buffer node ``name`` needs while the calibrate program runs (None: none)."""
+        return None
+
+    def lower_forward(self, f: Any, name: str, phase: str) -> None:
+        """Emit node ``name``'s forward computation of one micro-batch (``phase``: forward, eval or calibrate)."""
+        raise NotImplementedError
+
+    def lower_backward(self, b: Any, name: str) -> None:
+        """Emit node ``name``'s parameter gradients and its input's gradient contribution (``b.into``)."""
+        raise NotImplementedError
+
+    def lower_update(self, u: Any, name: str) -> None:
+        """Emit node ``name``'s optimizer step of one batch (``u.update_digital`` for digital parameters)."""
+        raise NotImplementedError
+
+    def parameter_shapes(self, in_shape: Shape) -> dict[str, Shape]:
+        """The parameters a model file gives for this layer: key suffix (``weight``, ``bias``, ...) -> shape in the
+        PyTorch / ONNX layout."""
+        raise NotImplementedError
+
+    def import_parameters(self, name: str, values: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+        """The program symbols' values (by stem: ``w``, ``b``, ``gb``, ``run``) from the checked arrays of
+        :meth:`parameter_shapes` (``values`` by key suffix); an InputError naming ``source`` when a value is
+        impossible."""
+        raise NotImplementedError
+
+    # the host's numpy twin (socsim.host.baseline: ``base`` is the Baseline, its parameter tables and its quantiser
+    # hooks ``layer_input``, ``forward_weight``, ``backward_weight``, ``layer_errors``) -------------------------------
+    def numpy_setup(self, base: Any, name: str, in_shape: Shape) -> None:
+        """Enter node ``name``'s initial digital parameters and state into ``base``'s tables (a crossbar layer's
+        weight the baseline draws itself, as the lowering declares it)."""
+
+    def numpy_run(self, base: Any, node: Any, a: np.ndarray, train: bool) -> np.ndarray:
+        """The baseline's FP32 output of ``node`` for a batch of inputs ``a`` (N, *in_shape); ``train``: BatchNorm
+        on the batch statistics."""
+        raise NotImplementedError
+
+    def numpy_gradients(self, base: Any, node: Any, a_in: np.ndarray, grad: np.ndarray,
+                        grads: dict[str, np.ndarray]) -> np.ndarray:
+        """Enter the gradients of ``node``'s parameters into ``grads`` (keys as ``Baseline.apply`` reads them:
+        ``NAME``, ``b:NAME``, ``bn:NAME``) and return the gradient of its input from its output's ``grad``."""
+        raise NotImplementedError

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from socsim.compiler.graph import BatchNorm, Conv2d, Graph, Linear, SoftmaxCrossEntropy
+from socsim.compiler.graph import Graph, ParamLayer, SoftmaxCrossEntropy
 from socsim.config.soc import SocConfig, TrainConfig
 from socsim.host.data import Dataset, example_order
 
@@ -28,35 +28,6 @@ def initial_weights(graph: Graph, seed: int) -> dict[str, np.ndarray]:
         w = np.random.default_rng(seed + k).uniform(-float(bound), float(bound), rows * cols)
         out[node.name] = w.astype(F32).reshape(rows, cols)
     return out
-
-
-def im2col(x: np.ndarray, layer: Conv2d) -> tuple[np.ndarray, int, int]:
-    """(N, C, H, W) -> (N, OH*OW, C*kh*kw) patches, rows ordered (c, i, j)."""
-    (kh, kw), (sh, sw), (ph, pw) = layer.kernel, layer.stride, layer.padding
-    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    n, c, h, w = x.shape
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-    cols = np.empty((n, oh, ow, c, kh, kw), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            patch = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-            cols[:, :, :, :, i, j] = patch.transpose(0, 2, 3, 1)
-    return cols.reshape(n, oh * ow, c * kh * kw), oh, ow
-
-
-def col2im(cols: np.ndarray, layer: Conv2d, shape: tuple[int, ...]) -> np.ndarray:
-    """Adjoint of :func:`im2col`: (N, OH*OW, C*kh*kw) -> (N, C, H, W), overlapping patches summed."""
-    (kh, kw), (sh, sw), (ph, pw) = layer.kernel, layer.stride, layer.padding
-    n, c, h, w = shape
-    hp, wp = h + 2 * ph, w + 2 * pw
-    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
-    cols = cols.reshape(n, oh, ow, c, kh, kw)
-    out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            patch = cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-            out[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += patch
-    return out[:, :, ph:ph + h, pw:pw + w]
 
 
 @dataclass
@@ -77,19 +48,24 @@ class Baseline:
     def __post_init__(self) -> None:
         if not self.weights:
             self.weights = initial_weights(self.graph, self.train.init_seed)
-        for node in self.graph.weight_nodes():
-            if node.layer.bias:
-                self.biases.setdefault(node.name, np.zeros(self.graph.weight_shape(node.name)[1], F32))
         self.bn: dict[str, np.ndarray] = {}
+        """Per batch norm, (2, C): gamma, beta."""
         self.bn_run: dict[str, np.ndarray] = {}
-        for node in self.graph.nodes:
-            if isinstance(node.layer, BatchNorm):
-                c = self.graph.in_shapes(node.name)[0][0]
-                self.bn[node.name] = np.stack([np.ones(c, F32), np.zeros(c, F32)])
-                self.bn_run[node.name] = np.stack([np.zeros(c, F32), np.ones(c, F32)])
-        params = {**self.weights, **{f"b:{k}": v for k, v in self.biases.items()},
-                  **{f"bn:{k}": v for k, v in self.bn.items()}}
+        """Per batch norm, (2, C): running mean, running variance."""
+        self.other: dict[str, dict[str, np.ndarray]] = {}
+        """The tables of trainable parameters of other kinds, by gradient key prefix (a layer type's ``numpy_setup``
+        adds its own)."""
+        for node in self.graph.nodes:  # each layer with parameters enters its own (ParamLayer.numpy_setup)
+            if isinstance(node.layer, ParamLayer):
+                node.layer.numpy_setup(self, node.name, self.graph.in_shapes(node.name)[0])
+        params = {f"{kind}:{k}" if kind else k: v for kind, table in self.tables.items() for k, v in table.items()}
         self.state = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in params.items()}
+
+    @property
+    def tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Every trainable parameter by its gradient key's prefix (``b:NAME``, ``bn:NAME``; the weights none), then
+        by node."""
+        return {"": self.weights, "b": self.biases, "bn": self.bn, **self.other}
 
     def forward(self, x: np.ndarray, train: bool = False) -> dict[str, np.ndarray]:
         """Every node's activation for a batch ``x`` (N, *input shape), by node name (the loss excluded).
@@ -103,42 +79,12 @@ class Baseline:
             layer = node.layer
             if isinstance(layer, SoftmaxCrossEntropy):
                 break
-            a = acts[node.inputs[0]]
-            if isinstance(layer, Linear):
-                y = self.layer_input(node, a.reshape(len(a), -1)) @ self.forward_weight(node.name)
-                y = y + self.biases[node.name] if layer.bias else y
-            elif isinstance(layer, Conv2d):
-                cols, oh, ow = im2col(a, layer)
-                y = self.layer_input(node, cols) @ self.forward_weight(node.name)
-                if layer.bias:
-                    y = y + self.biases[node.name]
-                y = y.transpose(0, 2, 1).reshape(len(a), -1, oh, ow)
-            elif isinstance(layer, BatchNorm):
-                y = self._bn_forward(node, a, train)
+            if isinstance(layer, ParamLayer):  # its own numpy twin, on the parameters kept here
+                y = layer.numpy_run(self, node, acts[node.inputs[0]], train)
             else:  # a layer of the digital unit: its numpy twin
                 y = layer.numpy_forward([acts[i] for i in node.inputs])
             acts[node.name] = y.astype(F32)
         return acts
-
-    def _bn_forward(self, node, a: np.ndarray, train: bool) -> np.ndarray:
-        layer = node.layer
-        x = a.reshape(len(a), a.shape[1], -1)
-        gamma, beta = (v[:, None] for v in self.bn[node.name])
-        run_mean, run_var = self.bn_run[node.name]
-        if train:
-            mean = x.mean(axis=(0, 2), dtype=F32)
-            var = ((x - mean[:, None]) ** 2).mean(axis=(0, 2), dtype=F32)
-            inv = F32(1) / np.sqrt(var + F32(layer.eps))
-            xhat = (x - mean[:, None]) * inv[:, None]
-            count = x.shape[0] * x.shape[2]
-            mom = F32(layer.momentum)
-            run_mean[:] = (F32(1) - mom) * run_mean + mom * mean
-            run_var[:] = (F32(1) - mom) * run_var + mom * var * F32(count / max(count - 1, 1))
-            self.bn_cache[node.name] = (xhat, inv)
-            y = gamma * xhat + beta
-        else:
-            y = gamma / np.sqrt(run_var[:, None] + F32(layer.eps)) * (x - run_mean[:, None]) + beta
-        return y.reshape(a.shape)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)[self.graph.nodes[-1].inputs[0]]
@@ -182,30 +128,8 @@ class Baseline:
             g = grad_of[node.name]
             layer, inp = node.layer, node.inputs[0]
             a_in, a_out = acts[inp], acts[node.name]
-            if isinstance(layer, Linear):
-                g_w, g_x = self.layer_errors(node, g)
-                grads[node.name] = a_in.reshape(n, -1).T @ g_w
-                if layer.bias:
-                    grads[f"b:{node.name}"] = g_w.sum(axis=0)
-                add(inp, (g_x @ self.backward_weight(node.name).T).reshape(a_in.shape))
-            elif isinstance(layer, Conv2d):
-                cols, oh, ow = im2col(a_in, layer)
-                g_w, g_x = self.layer_errors(node, g)
-                gcol = g_w.reshape(n, g.shape[1], -1).transpose(0, 2, 1)  # (N, P, C)
-                grads[node.name] = np.einsum("npr,npc->rc", cols, gcol).astype(F32)
-                if layer.bias:
-                    grads[f"b:{node.name}"] = gcol.sum(axis=(0, 1))
-                gcol_x = g_x.reshape(n, g.shape[1], -1).transpose(0, 2, 1)
-                add(inp, col2im(gcol_x @ self.backward_weight(node.name).T, layer, a_in.shape))
-            elif isinstance(layer, BatchNorm):
-                xhat, inv = self.bn_cache[node.name]
-                dy = g.reshape(xhat.shape)
-                gamma = self.bn[node.name][0]
-                s_dy, s_dyx = dy.sum(axis=(0, 2)), (dy * xhat).sum(axis=(0, 2))
-                grads[f"bn:{node.name}"] = np.stack([s_dyx, s_dy]).astype(F32)
-                count = F32(xhat.shape[0] * xhat.shape[2])
-                dx = (gamma * inv / count)[:, None] * (count * dy - s_dy[:, None] - xhat * s_dyx[:, None])
-                add(inp, dx.reshape(a_in.shape).astype(F32))
+            if isinstance(layer, ParamLayer):  # its own numpy twin: its parameters' gradients, its input's
+                add(inp, layer.numpy_gradients(self, node, a_in, g, grads))
             else:  # a layer of the digital unit: its numpy twin
                 for name, g_in in zip(node.inputs, layer.numpy_backward([acts[i] for i in node.inputs], a_out, g)):
                     if g_in is not None:
@@ -235,7 +159,7 @@ class Baseline:
         self.step += 1
         for key, grad in grads.items():
             kind, _, name = key.rpartition(":")
-            param = {"b": self.biases, "bn": self.bn, "": self.weights}[kind][name]
+            param = self.tables[kind][name]
             m, v = self.state[key]
             if t.optimizer == "adamw":
                 m[:] = F32(t.beta1) * m + F32(1 - t.beta1) * grad

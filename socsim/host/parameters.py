@@ -21,40 +21,26 @@ kit for neural network training and inference", APL Mach. Learn. 1, 041102).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from socsim.base.errors import InputError
 from socsim.compiler import load_graph, load_onnx
-from socsim.compiler.graph import BatchNorm, Conv2d, Graph, Linear, crossbar_matrix
+from socsim.compiler.graph import Graph, ParamLayer
 from socsim.host.baseline import Baseline
 
 F32 = np.float32
-BN_FIELDS = ("scale", "bias", "mean", "var")
-"""A batch norm's parameters, in the order of ONNX BatchNormalization's inputs."""
+SYMBOL_FIELDS = {"w": "weights", "b": "biases", "gb": "bn", "run": "bn_run"}
+"""The :class:`ModelParameters` field of each program symbol stem a layer's ``import_parameters`` returns."""
 
 
 def expected_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
-    """Every parameter key of ``graph`` and its shape (PyTorch / ONNX layout), in graph order."""
-    out: dict[str, tuple[int, ...]] = {}
-    for node in graph.nodes:
-        layer = node.layer
-        if isinstance(layer, Conv2d):
-            cin = graph.in_shapes(node.name)[0][0]
-            out[f"{node.name}.weight"] = (layer.out_channels, cin, *layer.kernel)
-            if layer.bias:
-                out[f"{node.name}.bias"] = (layer.out_channels,)
-        elif isinstance(layer, Linear):
-            rows = graph.weight_shape(node.name)[0]
-            out[f"{node.name}.weight"] = (layer.out_features, rows)
-            if layer.bias:
-                out[f"{node.name}.bias"] = (layer.out_features,)
-        elif isinstance(layer, BatchNorm):
-            c = graph.in_shapes(node.name)[0][0]
-            out.update({f"{node.name}.{k}": (c,) for k in BN_FIELDS})
-    return out
+    """Every parameter key of ``graph`` and its shape (PyTorch / ONNX layout), in graph order: each layer with
+    parameters names its own (``ParamLayer.parameter_shapes``)."""
+    return {f"{node.name}.{key}": shape for node in graph.nodes if isinstance(node.layer, ParamLayer)
+            for key, shape in node.layer.parameter_shapes(graph.in_shapes(node.name)[0]).items()}
 
 
 @dataclass(frozen=True)
@@ -73,6 +59,8 @@ class ModelParameters:
     """Where they came from (a file name), for messages."""
     percentile: float = 100.0
     """The percentile of a layer's |w| mapped onto w_max (100: the largest)."""
+    other: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    """The parameters of other layer types, by program symbol stem, then node (``import_parameters``)."""
 
     @classmethod
     def from_arrays(cls, graph: Graph, arrays: dict[str, np.ndarray], source: str,
@@ -100,19 +88,15 @@ class ModelParameters:
             if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
                 raise InputError(f"parameter {key!r} is not all finite numbers", file=source)
             values[key] = a.astype(F32)
-        weights, biases, bn, bn_run = {}, {}, {}, {}
+        tables: dict[str, dict[str, np.ndarray]] = {name: {} for name in SYMBOL_FIELDS.values()}
+        other: dict[str, dict[str, np.ndarray]] = {}
         for node in graph.nodes:
             n, layer = node.name, node.layer
-            if isinstance(layer, (Conv2d, Linear)):
-                weights[n] = crossbar_matrix(layer, values[f"{n}.weight"])
-                if layer.bias:
-                    biases[n] = values[f"{n}.bias"]
-            elif isinstance(layer, BatchNorm):
-                if np.any(values[f"{n}.var"] < 0):
-                    raise InputError(f"parameter {n + '.var'!r} has negative variances", file=source)
-                bn[n] = np.stack([values[f"{n}.scale"], values[f"{n}.bias"]])
-                bn_run[n] = np.stack([values[f"{n}.mean"], values[f"{n}.var"]])
-        return cls(weights, biases, bn, bn_run, source, percentile)
+            if isinstance(layer, ParamLayer):
+                own = {k[len(n) + 1:]: v for k, v in values.items() if k.rpartition(".")[0] == n}
+                for stem, value in layer.import_parameters(n, own, source).items():
+                    (tables[SYMBOL_FIELDS[stem]] if stem in SYMBOL_FIELDS else other.setdefault(stem, {}))[n] = value
+        return cls(**tables, source=source, percentile=percentile, other=other)
 
     @classmethod
     def from_onnx(cls, graph: Graph, weights: dict[str, dict[str, np.ndarray]], source: str,
@@ -135,11 +119,8 @@ class ModelParameters:
     def symbols(self) -> dict[str, np.ndarray]:
         """The program symbols the host writes before ``init`` runs, with their values: ``w_`` (the digital copy the
         init program programs the arrays from), ``b_``, ``gb_`` (gamma, beta), ``run_`` (mean, var)."""
-        out = {f"w_{n}": w for n, w in self.weights.items()}
-        out.update({f"b_{n}": b for n, b in self.biases.items()})
-        out.update({f"gb_{n}": v for n, v in self.bn.items()})
-        out.update({f"run_{n}": v for n, v in self.bn_run.items()})
-        return out
+        tables = {**{stem: getattr(self, name) for stem, name in SYMBOL_FIELDS.items()}, **self.other}
+        return {f"{stem}_{n}": v for stem, table in tables.items() for n, v in table.items()}
 
 
 def load_npz(path: str | Path, graph: Graph, percentile: float = 100.0) -> ModelParameters:
@@ -177,11 +158,19 @@ def graph_and_parameters(graph_path: str | Path, weights: str | Path | None,
     return graph, None if weights is None else load_npz(weights, graph, percentile)
 
 
-def baseline_accuracy(graph: Graph, params: ModelParameters, train, x: np.ndarray, y: np.ndarray) -> float:
-    """Test accuracy of the numpy FP32 baseline (socsim.host.baseline) with the same parameters on ``x``, ``y``."""
+def baseline_with(graph: Graph, params: ModelParameters, train) -> Baseline:
+    """The numpy FP32 baseline (socsim.host.baseline) holding copies of ``params``."""
     base = Baseline(graph, train, weights={k: v.copy() for k, v in params.weights.items()},
                     biases={k: v.copy() for k, v in params.biases.items()})
     for name in params.bn:
         base.bn[name][:] = params.bn[name]
         base.bn_run[name][:] = params.bn_run[name]
-    return base.accuracy(x, y)
+    for stem, table in params.other.items():  # a layer type's own table, named as its symbol stem
+        for name, value in table.items():
+            base.other[stem][name][:] = value
+    return base
+
+
+def baseline_accuracy(graph: Graph, params: ModelParameters, train, x: np.ndarray, y: np.ndarray) -> float:
+    """Test accuracy of the numpy FP32 baseline with the same parameters on ``x``, ``y``."""
+    return baseline_with(graph, params, train).accuracy(x, y)

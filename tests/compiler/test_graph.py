@@ -19,6 +19,7 @@ from socsim.compiler.graph import (
     Linear,
     MaxPool,
     Node,
+    ParamLayer,
     ReLU,
     SoftmaxCrossEntropy,
     crossbar_matrix,
@@ -87,6 +88,21 @@ def test_crossbar_matrix_is_im2col_order():
     c, i, j = 1, 0, 1
     assert m[c * 4 + i * 2 + j, 1] == w[1, c, i, j]
     assert crossbar_matrix(Linear(3), np.ones((3, 5))).shape == (5, 3)
+    with pytest.raises(GraphError, match="relu has no crossbar matrix"):
+        crossbar_matrix(ReLU(), w)
+
+
+OWNED = ("plan_parameters", "lower_forward", "lower_backward", "lower_update", "parameter_shapes",
+         "import_parameters", "numpy_run", "numpy_gradients")
+"""What every layer type with parameters brings itself (docs/architecture.md, "A network layer with trainable
+parameters")."""
+
+
+@pytest.mark.parametrize("kind", [k for k, c in LAYERS.items() if issubclass(c, ParamLayer)])
+def test_a_layer_with_parameters_brings_its_own_code(kind):
+    cls = LAYERS[kind]
+    missing = [m for m in OWNED if getattr(cls, m) is getattr(ParamLayer, m)]
+    assert not missing, f"{kind} leaves {missing} to ParamLayer"
 
 
 @pytest.mark.parametrize("layers, match", [

@@ -74,7 +74,7 @@ def test_file_name_is_the_default_graph_name(tmp_path):
     ("kernel = 3", 'kernel = "3"',
      r"f.toml: layer 1 \('c1'\): conv2d.kernel: expected an integer or a pair \[h, w\] of integers, got '3'"),
     ("out_features = 10", "out_features = 10.0", r"layer 6: linear.out_features: expected an integer"),
-    ('type = "relu"', 'type = "gelu"', r"layer 2: unknown type 'gelu'; valid: conv2d, linear, relu"),
+    ('type = "relu"', 'type = "gelu"', r"layer 2: unknown type 'gelu'; valid: conv2d, linear, batchnorm, relu"),
     ('type = "relu"', 'kind = "relu"', r"layer 2: missing key 'type'"),
     ('inputs = ["c1", "relu2"]', 'inputs = ["c1", "relu9"]',
      r"f.toml: node 'sum' \(add\): input 'relu9' is not an earlier node"),

@@ -13,16 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from socsim.compiler.emit import Asm, Buffer, pattern
-from socsim.compiler.graph import BatchNorm, Conv2d, Linear, Node
+from socsim.compiler.emit import Asm, Buffer
+from socsim.compiler.graph import Node, ParamLayer
 from socsim.compiler.layer import Operand
-from socsim.compiler.lower.blocks import Blocks, conv_bands
+from socsim.compiler.lower.blocks import Blocks
 from socsim.compiler.lower.errors import ErrorQuantiser
 from socsim.compiler.lower.forward import NodeEmission
-from socsim.compiler.lower.network import Network, bn_dims, conv_geometry, im2col_levels
+from socsim.compiler.lower.network import Network
 from socsim.compiler.lower.plan import ActivationBuffers, ParameterBuffers, ScratchBuffers
 from socsim.compiler.lower.tensors import BACKWARD, LOSS, Tensors
-from socsim.compiler.registers import REG
 
 
 @dataclass(frozen=True)
@@ -118,75 +117,9 @@ class Backward:
             self.backward_node(node)
 
     def backward_node(self, node: Node) -> None:
-        a, layer, net = self.asm, node.layer, self.net
-        m, graph, errors = net.microbatch, net.graph, self.errors
-        inp = node.inputs[0]
-        gout = self.tensors.gradient(node.name)
-        x = self.tensors.output(inp)
-        n_in = m * net.size(inp)
-        if isinstance(layer, Linear):
-            rows, cols = graph.weight_shape(node.name)
-            errors.error_scale(node.name, gout, m * cols, net.weighted[inp])
-            e = errors.weight_gradient_errors(node.name, gout, m * cols)
-            a.op("mm", f"dw_{node.name}", x.at(), e.at(), rows, m, cols, 1, 0, 1)
-            if layer.bias:
-                a.op("vsumr", self.scratch.rowsum.name, e.at(), m, cols)
-                a.op("vadd", f"db_{node.name}", f"db_{node.name}", self.scratch.rowsum.name, cols)
-            self.into(inp, n_in, lambda d: self.blocks.input_gradient(node.name, gout, d, m, rows, cols))
-        elif isinstance(layer, Conv2d):
-            self.conv_backward(node)
-        elif isinstance(layer, BatchNorm):
-            c, hw = bn_dims(graph, node)
-            self.into(inp, n_in, lambda d: a.op("bnbwd", d.at(), f"dgb_{node.name}", gout.at(),
-                                               self.tensors.xhat(node.name).at(), f"stats_{node.name}",
-                                               f"gb_{node.name}", m, c, hw))
-        else:  # a layer of the digital unit: its own code
-            layer.emit_backward(NodeBackward(a, net, node.name, self.tensors, "backward", self))
-
-    def conv_backward(self, node: Node) -> None:
-        a, net = self.asm, self.net
-        m = net.microbatch
-        g = conv_geometry(net.graph, node)
-        inp = node.inputs[0]
-        need_in = net.weighted[inp]
-        padded = bool(g.ph or g.pw)
-        tensors = self.tensors
-        src = tensors.pad(node.name) if padded else tensors.output(inp)
-        private = tensors.has_gradient_pad(node.name)
-        gsrc = (tensors.gradient_pad(node.name) if private
-                else tensors.gradient(inp) if tensors.has_gradient(inp) else None)
-        band = self.parameters.bands[node.name]
-        ny, nx = band
-        p, rows = ny * nx, g.cin * g.kh * g.kw
-        col, dcol, gout = self.scratch.im2col, self.scratch.band_errors, tensors.gradient(node.name)
-        rowsum = self.scratch.rowsum.name
-        if need_in:
-            a.op("vfill", gsrc.at(), m * g.cin * g.hp * g.wp, 0.0)
-        self.errors.error_scale(node.name, gout, m * g.cout * g.oh * g.ow, need_in)
-
-        def one_band() -> None:
-            pattern(a, [(g.cout, g.oh * g.ow), (nx, 1), (ny, g.ow)])
-            a.op("gather", dcol.at(), gout.at(0, REG.band_out), note="CHW -> (pos, c)")
-            pattern(a, im2col_levels(g, band))
-            a.op("gather", col.at(), src.at(0, REG.band_in), note="im2col band (recomputed)")
-            e = self.errors.weight_gradient_errors(node.name, dcol, p * g.cout)
-            a.op("mm", f"dw_{node.name}", col.at(), e.at(), rows, p, g.cout, 1, 0, 1)
-            if node.layer.bias:
-                a.op("vsumr", rowsum, e.at(), p, g.cout)
-                a.op("vadd", f"db_{node.name}", f"db_{node.name}", rowsum, g.cout)
-            if need_in:
-                self.blocks.input_gradient(node.name, dcol, col, p, rows, g.cout)
-                pattern(a, im2col_levels(g, band))
-                a.op("scadd", gsrc.at(0, REG.band_in), col.at(), note="col2im")
-
-        conv_bands(a, m, g, band, one_band)
-        if need_in and private:
-            n_in = m * g.cin * g.h * g.w
-
-            def strip(dest: Buffer) -> None:
-                if padded:
-                    pattern(a, [(g.w, 1), (g.h, g.wp), (m * g.cin, g.hp * g.wp)])
-                    a.op("gather", dest.at(), gsrc.at(g.ph * g.wp + g.pw), note="strip padding")
-                else:
-                    a.op("vscl", dest.at(), gsrc.at(), n_in, 1.0)
-            self.into(inp, n_in, strip)
+        """A layer with parameters emits through this pass (``ParamLayer.lower_backward``), any other its own
+        digital code (``Layer.emit_backward``)."""
+        if isinstance(node.layer, ParamLayer):
+            node.layer.lower_backward(self, node.name)
+        else:
+            node.layer.emit_backward(NodeBackward(self.asm, self.net, node.name, self.tensors, "backward", self))

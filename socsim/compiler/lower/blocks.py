@@ -8,15 +8,13 @@ program's forward pass, the calibration whose readings precede each block's ``mv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
-from socsim.compiler.emit import Asm, Buffer, f32, offset, pattern
+from socsim.compiler.emit import Asm, Buffer, f32, pattern
 from socsim.compiler.lower.calibrate import Calibration
 from socsim.compiler.lower.errors import ErrorQuantiser
-from socsim.compiler.lower.network import ConvGeometry, Network
+from socsim.compiler.lower.network import Network
 from socsim.compiler.lower.plan import TileBuffers
 from socsim.compiler.mapping.placement import PlacedBlock
-from socsim.compiler.registers import REG
 
 
 @dataclass(frozen=True)
@@ -124,25 +122,3 @@ class Blocks:
             a.op("gather", bt.at(), pulses.at((p.row_start - row0) * cols + p.col_start))
             a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, self.net.in_bits)
             a.op("pulse", p.tile, bt.at())
-
-
-def conv_bands(asm: Asm, microbatch: int, geo: ConvGeometry, band: tuple[int, int], body: Callable[[], None],
-               in_plane: tuple[int, int] | None = None, out_plane: tuple[int, int] | None = None) -> None:
-    """Loop over images, band rows and band columns of a convolution's output (``band``: ``ny`` output rows of
-    ``nx`` positions).
-
-    Before ``body()`` runs, ``REG.band_in`` holds the band's offset in the input and ``REG.band_out`` its offset in
-    the CHW output, whose planes are ``in_plane`` and ``out_plane`` (rows, columns): by default the padded input
-    and the output without a border.
-    """
-    g, (ny, nx) = geo, band
-    (hp, wp), (ohp, owp) = in_plane or (g.hp, g.wp), out_plane or (g.oh, g.ow)
-
-    def one_band() -> None:
-        offset(asm, REG.band_in, [(REG.image, g.cin * hp * wp), (REG.band_row, ny * g.sh * wp),
-                                  (REG.band_col, nx * g.sw)])
-        offset(asm, REG.band_out, [(REG.image, g.cout * ohp * owp), (REG.band_row, ny * owp), (REG.band_col, nx)])
-        body()
-
-    asm.loop(REG.image, microbatch, lambda: asm.loop(REG.band_row, g.oh // ny, lambda: asm.loop(
-        REG.band_col, g.ow // nx, one_band, note="band columns"), note="band rows"), note="images")

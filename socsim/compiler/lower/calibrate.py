@@ -24,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socsim.compiler.emit import Asm, Buffer, f32
-from socsim.compiler.graph import BatchNorm
-from socsim.compiler.lower.network import Network, bn_dims
+from socsim.compiler.graph import ParamLayer
+from socsim.compiler.lower.network import Network
 from socsim.config.soc import SocConfig
 from socsim.physics.adc import adc_class
 from socsim.physics.registry import is_exact
@@ -82,9 +82,11 @@ def plan_calibration(net: Network, asm: Asm) -> CalibrationBuffers:
             block_hist[k] = asm.buffer(f"hist_{k}", "sram", HIST_BINS)
     input_hist = {n.name: asm.buffer(f"hist_in_{n.name}", "sram", INPUT_BINS)
                   for n in net.graph.weight_nodes()} if net.in_bits else {}
-    batch_stats = {} if net.inference else {
-        n.name: asm.buffer(f"calrun_{n.name}", "sram", 2 * bn_dims(net.graph, n)[0])
-        for n in net.order if isinstance(n.layer, BatchNorm)}
+    batch_stats = {}  # the layers' own scratch (ParamLayer.plan_calibration: BatchNorm's statistics)
+    for n in net.order:
+        scratch = n.layer.plan_calibration(asm, net, n.name) if isinstance(n.layer, ParamLayer) else None
+        if scratch is not None:
+            batch_stats[n.name] = scratch
     return CalibrationBuffers(True, full_scale, block_hist, input_hist, batch_stats)
 
 

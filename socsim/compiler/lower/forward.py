@@ -1,4 +1,4 @@
-"""Forward pass emission (training, evaluation and calibration): one method per layer type.
+"""Forward pass emission (training, evaluation and calibration): each node's layer emits its own code.
 
 Activations live in SRAM, (micro-batch, C, H, W) or (micro-batch, features); weight layers run on the tiles through
 :class:`~socsim.compiler.lower.blocks.Blocks`. :class:`Forward` is given the activations, the parameters' bands and
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from socsim.compiler.emit import Asm, Buffer, f32, pattern
-from socsim.compiler.graph import BatchNorm, Conv2d, Linear, Node, Shape
-from socsim.compiler.lower.blocks import Blocks, conv_bands
-from socsim.compiler.lower.network import Network, bn_dims, conv_geometry, im2col_levels
+from socsim.compiler.emit import Asm, Buffer
+from socsim.compiler.graph import Node, ParamLayer, Shape
+from socsim.compiler.lower.blocks import Blocks
+from socsim.compiler.lower.network import Network
 from socsim.compiler.lower.plan import ActivationBuffers, ParameterBuffers, ScratchBuffers
 from socsim.compiler.lower.tensors import FORWARD, LOAD, Tensors
 from socsim.compiler.registers import REG
@@ -91,59 +91,13 @@ class Forward:
             self.forward_node(node, phase)
 
     def forward_node(self, node: Node, phase: str) -> None:
-        a, layer, net = self.asm, node.layer, self.net
-        m, graph, tensors = net.microbatch, net.graph, self.tensors
-        dst = tensors.output(node.name)
-        src = tensors.output(node.inputs[0])
-        if isinstance(layer, Linear):
-            rows, cols = graph.weight_shape(node.name)
-            self.blocks.mac_blocks(node.name, src, dst, m, rows, cols)
-            if layer.bias:
-                a.op("vaddr", dst.at(), dst.at(), f"b_{node.name}", m, cols)
-        elif isinstance(layer, Conv2d):
-            self.conv_forward(node)
-        elif isinstance(layer, BatchNorm):
-            c, hw = bn_dims(graph, node)
-            readings = self.blocks.readings
-            scratch = readings.buffers.batch_stats.get(node.name) if readings and phase == "calibrate" else None
-            if phase == "forward" or scratch is not None:  # batch statistics (calibration: into scratch averages)
-                run = f"run_{node.name}" if scratch is None else scratch.at()
-                a.op("bnfwd", dst.at(), src.at(), tensors.xhat(node.name).at(), f"stats_{node.name}",
-                     f"gb_{node.name}", run, m, c, hw, f32(layer.eps), f32(layer.momentum))
-            else:  # evaluation (and inference-only calibration) on the running statistics
-                a.op("bneval", dst.at(), src.at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
-        else:  # a layer of the digital unit: its own code
-            layer.emit_forward(NodeEmission(a, net, node.name, tensors, phase))
+        """A layer with parameters emits through this pass (``ParamLayer.lower_forward``), any other its own digital
+        code (:meth:`emit_digital`)."""
+        if isinstance(node.layer, ParamLayer):
+            node.layer.lower_forward(self, node.name, phase)
+        else:
+            self.emit_digital(node.name, phase)
 
-    def padded_input(self, node: Node) -> Buffer:
-        """The conv's input, copied into a zero-padded buffer when the layer pads."""
-        a, m = self.asm, self.net.microbatch
-        g = conv_geometry(self.net.graph, node)
-        src = self.tensors.output(node.inputs[0])
-        if not (g.ph or g.pw):
-            return src
-        pad = self.tensors.pad(node.name)
-        a.op("vfill", pad.at(), m * g.cin * g.hp * g.wp, 0.0, note="zero padding")
-        pattern(a, [(g.w, 1), (g.h, g.wp), (m * g.cin, g.hp * g.wp)])
-        a.op("scatter", pad.at(g.ph * g.wp + g.pw), src.at())
-        return pad
-
-    def conv_forward(self, node: Node) -> None:
-        a = self.asm
-        g = conv_geometry(self.net.graph, node)
-        src = self.padded_input(node)
-        band = self.parameters.bands[node.name]
-        ny, nx = band
-        p, rows = ny * nx, g.cin * g.kh * g.kw
-        col, ycol, out = self.scratch.im2col, self.scratch.band_outputs, self.tensors.output(node.name)
-
-        def one_band() -> None:
-            pattern(a, im2col_levels(g, band))
-            a.op("gather", col.at(), src.at(0, REG.band_in), note="im2col band")
-            self.blocks.mac_blocks(node.name, col, ycol, p, rows, g.cout)
-            if node.layer.bias:
-                a.op("vaddr", ycol.at(), ycol.at(), f"b_{node.name}", p, g.cout)
-            pattern(a, [(g.cout, g.oh * g.ow), (nx, 1), (ny, g.ow)])
-            a.op("scatter", out.at(0, REG.band_out), ycol.at(), note="(pos, c) -> CHW")
-
-        conv_bands(a, self.net.microbatch, g, band, one_band)
+    def emit_digital(self, name: str, phase: str) -> None:
+        """Node ``name``'s own digital code (``Layer.emit_forward``) on the tensors of this step."""
+        self.net.graph.node(name).layer.emit_forward(NodeEmission(self.asm, self.net, name, self.tensors, phase))

@@ -8,35 +8,26 @@ consumers and whether it needs a gradient, the logits, the input and class sizes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
-from socsim.compiler.graph import (
-    LAYERS,
-    BatchNorm,
-    Conv2d,
-    Graph,
-    GraphError,
-    Input,
-    Layer,
-    Linear,
-    Node,
-    SoftmaxCrossEntropy,
-)
+from socsim.compiler.graph import LAYERS, Graph, GraphError, Input, Layer, Node, ParamLayer, SoftmaxCrossEntropy
+from socsim.compiler.layers.batchnorm import bn_dims as _bn_dims
+from socsim.compiler.layers.conv2d import ConvGeometry
 from socsim.compiler.mapping.placement import PlacedBlock, Placement, place_blocks
 from socsim.compiler.recipes import Backward, Errors, Recipe, Transfer, recipe
 from socsim.config.soc import Datapath, SocConfig, TrainConfig
 from socsim.physics.registry import is_exact
 
-COMPILED_HERE = (Input, Conv2d, Linear, BatchNorm, SoftmaxCrossEntropy)
-"""The layer types the lowering's parts compile themselves (the input, the weight layers, BatchNorm's parameters and
-statistics, the loss); every other layer type brings its own digital code (``Layer.emits``)."""
+COMPILED_HERE = (Input, SoftmaxCrossEntropy)
+"""The layer types the lowering's parts compile themselves (the input, the loss); a layer with parameters brings its
+code as a ``ParamLayer``, every other layer type its own digital code (``Layer.emits``)."""
 
 
 def supported(layer: type[Layer]) -> bool:
-    """Whether the lowering compiles the layer type: one of :data:`COMPILED_HERE` or one with its own code."""
-    return issubclass(layer, COMPILED_HERE) or layer.emits()
+    """Whether the lowering compiles the layer type: one of :data:`COMPILED_HERE`, a layer with parameters or one
+    with its own code."""
+    return issubclass(layer, (*COMPILED_HERE, ParamLayer)) or layer.emits()
 
 
 @dataclass(frozen=True)
@@ -189,42 +180,17 @@ def initial_input_scale(net: Network, node: Node) -> float:
                        analog_full_scale(net.cfg, transposed=False))
 
 
-class ConvGeometry(NamedTuple):
-    """Shapes of a convolution: input (cin, h, w), output (cout, oh, ow), kernel, stride, padding, padded input."""
-
-    cin: int
-    h: int
-    w: int
-    cout: int
-    oh: int
-    ow: int
-    kh: int
-    kw: int
-    sh: int
-    sw: int
-    ph: int
-    pw: int
-    hp: int
-    wp: int
-
-
 def conv_geometry(graph: Graph, node: Node) -> ConvGeometry:
-    """cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp of a convolution."""
-    layer: Conv2d = node.layer
-    cin, h, w = graph.in_shapes(node.name)[0]
-    cout, oh, ow = graph.shape(node.name)
-    (kh, kw), (sh, sw), (ph, pw) = layer.kernel, layer.stride, layer.padding
-    return ConvGeometry(cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, h + 2 * ph, w + 2 * pw)
-
-
-def im2col_levels(geo: ConvGeometry, band: tuple[int, int]) -> list[tuple[int, int]]:
-    """Address pattern of one band (``ny`` rows of ``nx`` positions) of im2col rows: (kx, ky, c) innermost, then
-    (ox, oy)."""
-    ny, nx = band
-    return [(geo.kw, 1), (geo.kh, geo.wp), (geo.cin, geo.hp * geo.wp), (nx, geo.sw), (ny, geo.sh * geo.wp)]
+    """cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp of a convolution (``Conv2d.geometry``)."""
+    return node.layer.geometry(graph.in_shapes(node.name)[0], graph.shape(node.name))
 
 
 def bn_dims(graph: Graph, node: Node) -> tuple[int, int]:
     """(channels, elements per channel per image) of a BatchNorm input."""
-    shape = graph.in_shapes(node.name)[0]
-    return shape[0], (shape[1] * shape[2] if len(shape) == 3 else 1)
+    return _bn_dims(graph.in_shapes(node.name)[0])
+
+
+def param_nodes(net: Network) -> list[Node]:
+    """The nodes with parameters in the order their parameters are declared and updated: by ``plan_stage`` (the
+    crossbars first), then in graph order."""
+    return sorted((n for n in net.order if isinstance(n.layer, ParamLayer)), key=lambda n: n.layer.plan_stage)

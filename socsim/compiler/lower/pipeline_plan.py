@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from socsim.compiler.emit import Buffer
-from socsim.compiler.graph import Add, BatchNorm, Conv2d, Graph, Input, Linear, Node, ReLU
+from socsim.compiler.graph import Add, BatchNorm, CrossbarLayer, Graph, Input, Node, ReLU
 from socsim.compiler.lower.network import Network
 from socsim.compiler.mapping.placement import PlacedBlock, Placement
 
@@ -74,11 +74,15 @@ def materialised(graph: Graph, name: str) -> str:
 
 
 def whole_kernels(node: Node, block: PlacedBlock) -> bool:
-    """True for a linear block, or a conv block of whole kernels (its im2col rows: a pattern over channels)."""
-    if not isinstance(node.layer, Conv2d):
-        return True
-    kh, kw = node.layer.kernel
-    return block.row_start % (kh * kw) == 0 and block.rows % (kh * kw) == 0
+    """True for a block of whole kernels (its im2col rows: a pattern over channels; any block of a layer without
+    windows)."""
+    k = node.layer.kernel_rows()
+    return block.row_start % k == 0 and block.rows % k == 0
+
+
+def windowed(node: Node) -> bool:
+    """Whether the node is a crossbar layer that reads im2col windows of its input (``CrossbarLayer.windowed``)."""
+    return isinstance(node.layer, CrossbarLayer) and node.layer.windowed
 
 
 def chain_ends(placement: Placement, layer: str) -> list[PlacedBlock]:
@@ -175,13 +179,13 @@ def plan_pipeline(net: Network, bands: dict[str, tuple[int, int]], vectors: Call
     # borders
     res_of = {g.res: tail for tail, g in groups.items() if g.res}
     for name in reversed(shown):
-        pads = [c.layer.padding for c in consumers[name] if isinstance(c.layer, Conv2d)]
+        pads = [c.layer.padding for c in consumers[name] if windowed(c)]
         b = (max((p[0] for p in pads), default=0), max((p[1] for p in pads), default=0))
         if not pads and name in res_of:  # a residual only: its reader's layout
             b = borders[res_of[name]]
         borders[name] = b if len(graph.shape(name)) == 3 else (0, 0)
     for tail, g in groups.items():  # read by no conv: take its residual's border (readers gather anyway)
-        if g.res and not any(isinstance(c.layer, Conv2d) for c in consumers[tail]):
+        if g.res and not any(windowed(c) for c in consumers[tail]):
             borders[tail] = max(borders[tail], borders[g.res])
     for name in shown:
         if borders[name] != (0, 0) or not isinstance(graph.node(name).layer, Input):
@@ -194,7 +198,7 @@ def plan_pipeline(net: Network, bands: dict[str, tuple[int, int]], vectors: Call
     for node in net.order[1:-1]:
         if node.name in groups:
             g = groups[node.name]
-            if isinstance(g.weight.layer, Linear):
+            if not windowed(g.weight):
                 unpadded(materialised(graph, g.weight.inputs[0]))
             if g.res and borders[g.res] != borders[g.tail]:
                 unpadded(g.res)

@@ -18,11 +18,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer, f32, pattern
-from socsim.compiler.graph import BatchNorm, Linear, Node
-from socsim.compiler.lower.blocks import conv_bands
+from socsim.compiler.graph import Node
+from socsim.compiler.layers.conv2d import conv_bands
 from socsim.compiler.lower.forward import NodeView, load_micro
 from socsim.compiler.lower.network import Network, bn_dims, conv_geometry
-from socsim.compiler.lower.pipeline_plan import Group, Layout, PipelinePlan, chain_ends, materialised, whole_kernels
+from socsim.compiler.lower.pipeline_plan import (
+    Group,
+    Layout,
+    PipelinePlan,
+    chain_ends,
+    materialised,
+    whole_kernels,
+    windowed,
+)
 from socsim.compiler.lower.plan import ActivationBuffers, ParameterBuffers
 from socsim.compiler.mapping.placement import PlacedBlock
 from socsim.compiler.registers import REG
@@ -124,22 +132,18 @@ class PipelinedEvaluation:
 
     def emit_digital(self, node: Node) -> None:
         """An unfused node on the digital unit, on border-free buffers."""
-        a, m, layer = self.asm, self.net.microbatch, node.layer
+        a, layer = self.asm, node.layer
         out = self.plan.layouts[node.name]
         dst = out.buf if out.border == (0, 0) else self.plan.unpadded[node.name]
         ins = [self.flat_source(i) for i in node.inputs]
-        if isinstance(layer, BatchNorm):
-            c, hw = bn_dims(self.net.graph, node)
-            a.op("bneval", dst.at(), ins[0].at(), f"run_{node.name}", f"gb_{node.name}", m, c, hw, f32(layer.eps))
-        else:  # a layer of the digital unit: its own code, on border-free buffers
-            layer.emit_forward(DigitalNode(a, self.net, node.name, dst, tuple(ins)))
+        layer.emit_forward(DigitalNode(a, self.net, node.name, dst, tuple(ins)))  # its own code (BatchNorm: bneval)
         if dst is not out.buf:
             self.relayout(dst, out, into=True)
 
     # weight layers -------------------------------------------------------------------------------------------------
     def in_pattern(self, node: Node, block: PlacedBlock) -> tuple[list[tuple[int, int]], int]:
         """The block's input stream pattern and its first word, from the band's input (or the im2col band)."""
-        if isinstance(node.layer, Linear):
+        if not windowed(node):
             rows = self.net.graph.weight_shape(node.name)[0]
             return [(block.rows, 1), (self.net.microbatch, rows)], block.row_start
         cin, h, w, cout, oh, ow, kh, kw, sh, sw, ph, pw, hp, wp = conv_geometry(self.net.graph, node)
@@ -153,7 +157,7 @@ class PipelinedEvaluation:
 
     def out_pattern(self, node: Node, block: PlacedBlock, out: Layout) -> tuple[list[tuple[int, int]], int]:
         """A chain end's output pattern into ``out`` and its first word, from the band's output offset."""
-        if isinstance(node.layer, Linear):
+        if not windowed(node):
             cols = self.net.graph.weight_shape(node.name)[1]
             return [(block.cols, 1), (self.net.microbatch, cols)], block.col_start
         ny, nx = self.parameters.bands[node.name]
@@ -208,7 +212,7 @@ class PipelinedEvaluation:
             if group.tail in pp.res_copies:  # the residual in the output's layout
                 res = pp.res_copies[group.tail]
                 self.relayout(self.flat_source(group.res), res, into=True)
-        if isinstance(node.layer, Linear):
+        if not windowed(node):
             flat = self.flat_source(node.inputs[0])
             self.asm.op("li", REG.slot_offset, 0)
             self.slot_windows(node)

@@ -4,7 +4,8 @@
 the :class:`~socsim.compiler.emit.Asm`, which lays them out in declaration order):
 
 1. :func:`plan_activations` - activations, gradients, labels, counters, input scales, the batch range;
-2. :func:`plan_parameters` - weight copies and optimizer state, biases, im2col bands and pads, batch-norm state;
+2. :func:`plan_parameters` - each layer with parameters declares its own (weight copies and optimizer state,
+   biases, im2col bands and pads, batch-norm state: ``ParamLayer.plan_parameters``);
 3. (pipelined datapath) :func:`~socsim.compiler.lower.pipeline_plan.plan_pipeline` - what the pipelined
    evaluation needs (no symbols yet);
 4. :func:`plan_scratch` - the row sum, the gradient sum and one shared scratch symbol (im2col bands, transfer and
@@ -19,15 +20,14 @@ then :func:`check_indexed`. The result, :class:`MemoryLayout`, is what the emitt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
+from dataclasses import dataclass, field
 
 from socsim.compiler.emit import OFFSET_RANGE, Asm, Buffer, f32
-from socsim.compiler.graph import BatchNorm, Conv2d, Input, Linear, Node
+from socsim.compiler.graph import Input
+from socsim.compiler.layers.conv2d import ConvGeometry
 from socsim.compiler.lower.calibrate import CalibrationBuffers, plan_calibration
 from socsim.compiler.lower.errors import ErrorBuffers, plan_errors
-from socsim.compiler.lower.network import Network, bn_dims, conv_geometry, initial_input_scale, row_bands
+from socsim.compiler.lower.network import Network, initial_input_scale, param_nodes, row_bands
 from socsim.compiler.lower.pipeline_plan import PipelineNeeds, PipelinePlan, place_pipeline, plan_pipeline
 from socsim.compiler.lower.tensors import TensorNames
 from socsim.compiler.memory.plan import CapacityError
@@ -170,7 +170,7 @@ def plan_memory(net: Network, asm: Asm) -> MemoryLayout:
     needs = plan_pipeline(net, parameters.bands, parameters.vectors.__getitem__) if net.pipelined else None
     scratch = plan_scratch(net, asm, activations, parameters, needs)
     linear = [net.microbatch * net.graph.weight_shape(n.name)[1] for n in net.graph.weight_nodes()
-              if isinstance(n.layer, Linear)]
+              if n.name not in parameters.bands]  # the layers whose errors are not banded
     errors = (ErrorBuffers(None, None) if net.inference else
               plan_errors(net, asm, max(linear + [parameters.band_words.get("dcol", 0)])))
     tiles = plan_tiles(net, asm, parameters, needs)
@@ -208,79 +208,63 @@ def plan_activations(net: Network, asm: Asm) -> ActivationBuffers:
                              tuple(n for n in gradient if net.fanout[n] > 1))
 
 
+@dataclass
+class ParameterPlanning:
+    """What the layers with parameters declare their buffers into (``ParamLayer.plan_parameters``): the assembler,
+    the network and the tables of :class:`ParameterBuffers` being filled."""
+
+    net: Network
+    asm: Asm
+    weight_copy: dict[str, Buffer] = field(default_factory=dict)
+    bands: dict[str, tuple[int, int]] = field(default_factory=dict)
+    band_words: dict[str, int] = field(default_factory=dict)
+    pad: dict[str, Buffer] = field(default_factory=dict)
+    gradient_pad: dict[str, Buffer] = field(default_factory=dict)
+    xhat: dict[str, Buffer] = field(default_factory=dict)
+    crossbars: int = 0
+    """Crossbar layers declared so far (the k-th draws its initial weights with ``init_seed + k``)."""
+
+    def tensor(self, name: str, words: int) -> Buffer:
+        """A per-micro-batch tensor (:func:`tensor`)."""
+        return tensor(self.net, self.asm, name, words)
+
+    def im2col_band(self, name: str, g: ConvGeometry) -> tuple[int, int]:
+        """A convolution's band (output rows, positions per row): the largest that fits the im2col budget and half
+        a tile buffer; the largest band's words are kept in ``band_words``."""
+        net, cfg = self.net, self.net.cfg
+        rows = g.cin * g.kh * g.kw
+        max_nr = max(p.rows for p in net.placement.blocks_of(name))
+        max_nc = max(p.cols for p in net.placement.blocks_of(name))
+        if net.on_arrays:  # transposed reads swap the two halves' roles
+            max_nr = max_nc = max(max_nr, max_nc)
+        half = cfg.tiles.buffer_words // 2  # input and output halves of a tile buffer
+        budget = max(COL_BUDGET_WORDS, cfg.space_words()["sram"] // COL_BUDGET_SHARE)
+
+        def fits(positions: int) -> bool:
+            return (positions * rows <= max(budget, rows) and positions * max_nr <= half
+                    and positions * max_nc <= half)
+        whole_rows = [(ny, g.ow) for ny in range(1, g.oh + 1) if g.oh % ny == 0 and fits(ny * g.ow)]
+        part_rows = [(1, nx) for nx in range(1, g.ow + 1) if g.ow % nx == 0 and fits(nx)]
+        bands = whole_rows or part_rows
+        if not bands:
+            least = 2 * max(max_nr, max_nc)
+            raise CapacityError(f"the tile buffer (tbuf) of node {name!r}: one output position ({max_nr} input "
+                                f"and {max_nc} output words of a block) does not fit half of tiles.buffer_words = "
+                                f"{cfg.tiles.buffer_words}; raise tiles.buffer_words to at least {least}")
+        ny, nx = max(bands, key=lambda b: b[0] * b[1])
+        for key, words in (("col", ny * nx * rows), ("ycol", ny * nx * g.cout), ("dcol", ny * nx * g.cout)):
+            self.band_words[key] = max(self.band_words.get(key, 0), words)
+        return ny, nx
+
+
 def plan_parameters(net: Network, asm: Asm) -> ParameterBuffers:
-    a, t, graph = asm, net.train, net.graph
-    weight_copy: dict[str, Buffer] = {}
-    bands: dict[str, tuple[int, int]] = {}
-    band_words: dict[str, int] = {}
-    pad: dict[str, Buffer] = {}
-    gradient_pad: dict[str, Buffer] = {}
-    xhat: dict[str, Buffer] = {}
-    for k, node in enumerate(graph.weight_nodes()):
-        rows, cols = graph.weight_shape(node.name)
-        bound = float(1.0 / np.sqrt(rows))
-        weight_copy[node.name] = a.buffer(f"w_{node.name}", "dram" if net.inference else "acc", rows * cols,
-                                          f"uniform {-bound!r} {bound!r} {t.init_seed + k}")
-        for stem in () if net.inference else ("m", "v", "acc", "dw"):  # dw: weight-gradient accumulation
-            a.buffer(f"{stem}_{node.name}", "acc", rows * cols)
-        if node.layer.bias:
-            for stem in ("b",) if net.inference else ("b", "mb", "vb"):
-                a.buffer(f"{stem}_{node.name}", "acc", cols)
-            if not net.inference:
-                a.buffer(f"db_{node.name}", "sram", cols)
-        if isinstance(node.layer, Conv2d):
-            bands[node.name] = _plan_conv(net, asm, node, band_words, pad, gradient_pad)
-    for node in net.order:
-        if isinstance(node.layer, BatchNorm):
-            c, _ = bn_dims(graph, node)
-            ones, zeros = ", ".join(["1.0"] * c), ", ".join(["0.0"] * c)
-            a.buffer(f"gb_{node.name}", "acc", 2 * c, f"= {ones}, {zeros}")      # gamma = 1, beta = 0
-            a.buffer(f"run_{node.name}", "acc", 2 * c, f"= {zeros}, {ones}")     # running mean 0, var 1
-            if net.inference:
-                continue
-            for stem in ("mgb", "vgb", "dgb"):
-                a.buffer(f"{stem}_{node.name}", "acc", 2 * c)
-            xhat[node.name] = tensor(net, a, f"xhat_{node.name}", net.microbatch * net.size(node.name))
-            a.buffer(f"stats_{node.name}", "sram", 2 * c)
-    vectors = {n.name: bands[n.name][0] * bands[n.name][1] if n.name in bands else net.microbatch
-               for n in graph.weight_nodes()}
-    return ParameterBuffers(weight_copy, bands, vectors, band_words, pad, gradient_pad, xhat)
-
-
-def _plan_conv(net: Network, asm: Asm, node: Node, band_words: dict[str, int], pad: dict[str, Buffer],
-               gradient_pad: dict[str, Buffer]) -> tuple[int, int]:
-    """A convolution's band (the largest that fits the im2col budget and half a tile buffer), its padded copies."""
-    cfg = net.cfg
-    g = conv_geometry(net.graph, node)
-    rows = g.cin * g.kh * g.kw
-    max_nr = max(p.rows for p in net.placement.blocks_of(node.name))
-    max_nc = max(p.cols for p in net.placement.blocks_of(node.name))
-    if net.on_arrays:  # transposed reads swap the two halves' roles
-        max_nr = max_nc = max(max_nr, max_nc)
-    half = cfg.tiles.buffer_words // 2  # input and output halves of a tile buffer
-    budget = max(COL_BUDGET_WORDS, cfg.space_words()["sram"] // COL_BUDGET_SHARE)
-
-    def fits(positions: int) -> bool:
-        return (positions * rows <= max(budget, rows) and positions * max_nr <= half
-                and positions * max_nc <= half)
-    whole_rows = [(ny, g.ow) for ny in range(1, g.oh + 1) if g.oh % ny == 0 and fits(ny * g.ow)]
-    part_rows = [(1, nx) for nx in range(1, g.ow + 1) if g.ow % nx == 0 and fits(nx)]
-    bands = whole_rows or part_rows
-    if not bands:
-        least = 2 * max(max_nr, max_nc)
-        raise CapacityError(f"the tile buffer (tbuf) of node {node.name!r}: one output position ({max_nr} input "
-                            f"and {max_nc} output words of a block) does not fit half of tiles.buffer_words = "
-                            f"{cfg.tiles.buffer_words}; raise tiles.buffer_words to at least {least}")
-    ny, nx = max(bands, key=lambda b: b[0] * b[1])
-    for name, words in (("col", ny * nx * rows), ("ycol", ny * nx * g.cout), ("dcol", ny * nx * g.cout)):
-        band_words[name] = max(band_words.get(name, 0), words)
-    padded_words = net.microbatch * g.cin * g.hp * g.wp
-    if g.ph or g.pw:
-        pad[node.name] = tensor(net, asm, f"pad_{node.name}", padded_words)
-    inp = node.inputs[0]
-    if net.weighted[inp] and (g.ph or g.pw or net.fanout[inp] > 1) and not net.inference:
-        gradient_pad[node.name] = tensor(net, asm, f"gpad_{node.name}", padded_words)
-    return ny, nx
+    """Every layer with parameters declares its own (``ParamLayer.plan_parameters``), in :func:`param_nodes` order."""
+    p = ParameterPlanning(net, asm)
+    for node in param_nodes(net):
+        node.layer.plan_parameters(p, node.name)
+    vectors = {n.name: p.bands[n.name][0] * p.bands[n.name][1] if n.name in p.bands else net.microbatch
+               for n in net.graph.weight_nodes()}
+    return ParameterBuffers(p.weight_copy, p.bands, vectors, p.band_words, p.pad, p.gradient_pad, p.xhat)
 
 
 def plan_scratch(net: Network, asm: Asm, activations: ActivationBuffers, parameters: ParameterBuffers,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socsim.compiler.emit import Asm, Buffer, f32
-from socsim.compiler.graph import BatchNorm, GraphError
+from socsim.compiler.graph import GraphError
 from socsim.compiler.lower.blocks import Blocks
-from socsim.compiler.lower.network import Network, bn_dims, row_bands
+from socsim.compiler.lower.network import Network, param_nodes, row_bands
 from socsim.compiler.recipes import Transfer
 from socsim.compiler.registers import REG
 from socsim.physics.registry import pulse_step, weight_level
@@ -52,32 +52,10 @@ class Update:
         self.asm.op("vfill", grad, n, 0.0)
 
     def update(self) -> None:
-        a, net, t = self.asm, self.net, self.net.train
+        a, net = self.asm, self.net
         a.op("addi", REG.step, REG.step, 1, note="optimizer step")
-        for node in net.graph.weight_nodes():
-            name = node.name
-            rows, cols = net.graph.weight_shape(name)
-            n = rows * cols
-            a.comment(f"{name} update")
-            a.op("mark", a.layer_id(name), "update")
-            self.optimizer_step(f"dw_{name}", f"m_{name}", f"v_{name}", f"w_{name}", n)
-            if node.layer.bias:
-                self.update_digital(f"db_{name}", f"mb_{name}", f"vb_{name}", f"b_{name}", cols, "bias")
-            a.op("vadd", f"acc_{name}", f"acc_{name}", f"dw_{name}", n, note="accumulate the update")
-            if t.acc_bits:
-                lsb = f32(t.acc_lsb * self.transfer_quantum(name))
-                a.op("quant", f"acc_{name}", f"acc_{name}", n, lsb, t.acc_bits,
-                     note=f"{t.acc_bits}-bit accumulator: round, saturate")
-                a.op("vscl", f"acc_{name}", f"acc_{name}", n, lsb)
-            self.transfer(name, cols)
-            a.op("vfill", f"dw_{name}", n, 0.0)
-        for node in net.order:
-            if isinstance(node.layer, BatchNorm):
-                a.op("mark", a.layer_id(node.name), "update")
-                c, _ = bn_dims(net.graph, node)
-                name = node.name
-                self.update_digital(f"dgb_{name}", f"mgb_{name}", f"vgb_{name}", f"gb_{name}", 2 * c,
-                                    "batch-norm scale and shift")
+        for node in param_nodes(net):  # each layer with parameters emits its own step (ParamLayer.lower_update)
+            node.layer.lower_update(self, node.name)
 
     def transfer_level(self, name: str) -> float:
         """Threshold of the accumulated update (digital weight units) before a weight is written."""
