@@ -54,6 +54,64 @@ def quantize_rows(x, lo, hi, table, codes, sums):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def quantize_rows_exact(x, lo, hi, itable, scale, codes, sums):  # pragma: no cover - compiled
+    """:func:`quantize_rows` for a table of integers times ``scale`` (a power of 2): the row sums accumulated in int64
+    (no chain of float64 additions), ``sums[b] = float32(float64(total) * scale)``. The caller guarantees
+    ``n * max|itable| <= 2^53``: then every partial sum of the float64 accumulation is exact and the results equal
+    :func:`quantize_rows`'s bit for bit.
+
+    x, codes: (B, n) float32; sums: (B,) float32; itable: int64 (hi - lo + 1,); scale: float.
+    """
+    b_n, n = x.shape
+    for b in range(b_n):
+        total = np.int64(0)
+        for i in range(n):
+            v = _code(x[b, i], lo, hi)
+            codes[b, i] = v
+            total += itable[int(v) - lo]
+        sums[b] = np.float64(total) * scale
+
+
+@njit(cache=True, nogil=True)
+def signed_part(x, negate, out, other_sign):  # pragma: no cover - compiled
+    """out = np.maximum(s x, 0) with s = -1 if ``negate`` else 1 (NaN kept; zeros of either sign give 0, which the
+    DAC quantises to the same code), and ``other_sign[l]`` = whether lane l has an element with s x < 0.
+
+    x, out: (L, m) float32; other_sign: (L,) bool.
+    """
+    lanes, m = x.shape
+    for lane in range(lanes):
+        found = False
+        for i in range(m):
+            v = -x[lane, i] if negate else x[lane, i]
+            found |= v < 0.0
+            out[lane, i] = v if (v > 0.0 or v != v) else np.float32(0.0)
+        other_sign[lane] = found
+
+
+@njit(cache=True, nogil=True)
+def pair_weigh(y, pairs, n_slices, sig, out):  # pragma: no cover - compiled
+    """The weights' readout from bit-line values: ``out[l, b, k] = sum_s sig[s] d_s`` slice by slice in order, in
+    float32 (each product and sum rounded, as numpy's elementwise steps), ``d_s = y[.., 0, s, k] - y[.., 1, s, k]``
+    for digital pairs (``pairs``), else ``y[.., s, k]``.
+
+    y: (L, B, [2,] S * K) float32 as (L, B, 2 S K) or (L, B, S K); sig: (S,) float32; out: (L, B, K) float32.
+    """
+    lanes, b_n, k_n = out.shape
+    half = n_slices * k_n
+    for lane in range(lanes):
+        for b in range(b_n):
+            for k in range(k_n):
+                acc = np.float32(0.0)
+                for s in range(n_slices):
+                    j = s * k_n + k
+                    d = y[lane, b, j] - y[lane, b, half + j] if pairs else y[lane, b, j]
+                    term = d * sig[s]
+                    acc = term if s == 0 else acc + term
+                out[lane, b, k] = acc
+
+
+@njit(cache=True, nogil=True)
 def extract_digits(codes, n_pulses, bits_per_pulse, signed_top, out):  # pragma: no cover - compiled
     """Split integer codes into pulse digits, least significant pulse first.
 
@@ -94,6 +152,7 @@ def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, q
     kn, wn, fn = ziggurat_tables()
     z = np.zeros(k_n)
     hashes = np.zeros(k_n, np.uint64)
+    rejects = np.zeros(k_n, np.int64)
     sd = np.zeros(k_n)
     inv = 1.0 / lsb if lsb > 0.0 else 0.0
     count_low = lo < 0.0
@@ -101,7 +160,7 @@ def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, q
         lane = r // rows_per_lane
         local = r - lane * rows_per_lane
         if noisy:  # the normals first, in a loop of their own (the ziggurat's branches), then a branch-free pass
-            normals_into(seeds[lane], local * k_n, z, hashes, kn, wn, fn)
+            normals_into(seeds[lane], local * k_n, z, hashes, rejects, kn, wn, fn)
             if per_k:
                 for k in range(k_n):
                     sd[k] = np.sqrt(var[r if per_r else 0, k] + extra_var)
