@@ -10,6 +10,9 @@ from numba import njit
 
 from socsim.physics.kernels.normal import normals_into, ziggurat_tables
 
+_KN, _WN, _FN = ziggurat_tables()
+"""The ziggurat's tables, computed once (numba compiles these globals in as constants)."""
+
 
 @njit(cache=True, inline="always")
 def _code(x, lo, hi):  # pragma: no cover - compiled
@@ -64,11 +67,11 @@ def quantize_rows_exact(x, lo, hi, itable, scale, codes, sums):  # pragma: no co
     """
     b_n, n = x.shape
     for b in range(b_n):
+        for i in range(n):                  # two loops: each vectorises (the second with gathers)
+            codes[b, i] = _code(x[b, i], lo, hi)
         total = np.int64(0)
         for i in range(n):
-            v = _code(x[b, i], lo, hi)
-            codes[b, i] = v
-            total += itable[int(v) - lo]
+            total += itable[int(codes[b, i]) - lo]
         sums[b] = np.float64(total) * scale
 
 
@@ -149,7 +152,7 @@ def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, q
     r_n, k_n = a.shape
     per_k = var.shape[1] == k_n
     per_r = var.shape[0] == r_n
-    kn, wn, fn = ziggurat_tables()
+    kn, wn, fn = _KN, _WN, _FN
     z = np.zeros(k_n)
     hashes = np.zeros(k_n, np.uint64)
     rejects = np.zeros(k_n, np.int64)
