@@ -28,7 +28,6 @@ from socsim.physics.dac import Dac
 from socsim.physics.draws import Site, Stream, draw_seeds
 from socsim.physics.flat import Flat, flatten
 from socsim.physics.interface import Crossbar, ProgramReport
-from socsim.physics.kernels.io_kernels import pair_weigh
 from socsim.physics.kernels.normal import fill_normals
 from socsim.physics.mvm import ReadDraws, Variance, analog_mvm
 from socsim.physics.params import PhysicsParams
@@ -209,9 +208,19 @@ class PairArray(Crossbar):
         if peak:
             per_weight = y.reshape(lanes, b, -1, nc)  # (pair devices x) slices, weights
             return np.ascontiguousarray(per_weight.max(axis=2), dtype=np.float32)
-        out = np.empty((lanes, b, nr if transposed else nc), np.float32)
-        pair_weigh(np.ascontiguousarray(y, dtype=np.float32), self.f.pair_digital and not transposed, s, self.sig, out)
-        return out
+        if transposed:
+            return self._weigh(y.reshape(lanes, b, s, nr))
+        if self.f.pair_digital:
+            y5 = y.reshape(lanes, b, 2, s, nc)
+            return self._weigh(y5[:, :, 0] - y5[:, :, 1])
+        return self._weigh(y.reshape(lanes, b, s, nc))
+
+    def _weigh(self, per_slice: np.ndarray) -> np.ndarray:
+        """(L, B, S, K) code x uS -> (L, B, K) code x weight units, slice by slice in order."""
+        out = per_slice[:, :, 0, :] * self.sig[0]
+        for k in range(1, self.n_slices):
+            out += per_slice[:, :, k, :] * self.sig[k]
+        return np.ascontiguousarray(out, dtype=np.float32)
 
     def read_conductance(self, r0: int, c0: int, nr: int, nc: int, t_s: float, seed: np.uint64) -> np.ndarray:
         """One noisy read of every device of the block: (2, S, nr, nc) float32 uS; noise from ``seed``."""

@@ -11,7 +11,6 @@ from socsim.physics.kernels import pcm_kernels as pk
 from socsim.physics.kernels.io_kernels import (
     extract_digits,
     noisy_convert,
-    pair_weigh,
     quantize_codes,
     quantize_rows,
     quantize_rows_exact,
@@ -193,19 +192,3 @@ def test_signed_part_is_numpy_maximum_and_flags_lanes():
         want = np.maximum(-x if negate else x, 0.0)
         np.testing.assert_array_equal(out, want)                    # NaN where numpy has NaN, zeros equal
         assert flags.tolist() == list(((-x if negate else x) < 0).any(axis=1))
-
-
-@pytest.mark.parametrize("pairs", [True, False])
-def test_pair_weigh_matches_numpy_steps(pairs):
-    rng = np.random.default_rng(4)
-    lanes, b, s, k = 2, 5, 3, 7
-    y = rng.normal(0, 100, (lanes, b, (2 if pairs else 1) * s * k)).astype(np.float32)
-    sig = np.array([1.0, 0.37, 0.011], np.float32)
-    per_slice = y.reshape(lanes, b, 2, s, k)[:, :, 0] - y.reshape(lanes, b, 2, s, k)[:, :, 1] if pairs \
-        else y.reshape(lanes, b, s, k)
-    want = per_slice[:, :, 0] * sig[0]
-    for j in range(1, s):
-        want += per_slice[:, :, j] * sig[j]
-    out = np.empty((lanes, b, k), np.float32)
-    pair_weigh(y, pairs, s, sig, out)
-    np.testing.assert_array_equal(out, want)

@@ -96,28 +96,6 @@ def signed_part(x, negate, out, other_sign):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def pair_weigh(y, pairs, n_slices, sig, out):  # pragma: no cover - compiled
-    """The weights' readout from bit-line values: ``out[l, b, k] = sum_s sig[s] d_s`` slice by slice in order, in
-    float32 (each product and sum rounded, as numpy's elementwise steps), ``d_s = y[.., 0, s, k] - y[.., 1, s, k]``
-    for digital pairs (``pairs``), else ``y[.., s, k]``.
-
-    y: (L, B, [2,] S * K) float32 as (L, B, 2 S K) or (L, B, S K); sig: (S,) float32; out: (L, B, K) float32.
-    """
-    lanes, b_n, k_n = out.shape
-    half = n_slices * k_n
-    for lane in range(lanes):
-        for b in range(b_n):
-            for k in range(k_n):
-                acc = np.float32(0.0)
-                for s in range(n_slices):
-                    j = s * k_n + k
-                    d = y[lane, b, j] - y[lane, b, half + j] if pairs else y[lane, b, j]
-                    term = d * sig[s]
-                    acc = term if s == 0 else acc + term
-                out[lane, b, k] = acc
-
-
-@njit(cache=True, nogil=True)
 def extract_digits(codes, n_pulses, bits_per_pulse, signed_top, out):  # pragma: no cover - compiled
     """Split integer codes into pulse digits, least significant pulse first.
 
