@@ -37,7 +37,13 @@ import numpy as np
 
 from isa.program import BadOperand
 from socsim.physics.flat import DacFlat, Flat
-from socsim.physics.kernels.io_kernels import extract_digits, quantize_codes, quantize_rows
+from socsim.physics.kernels.io_kernels import (
+    extract_digits,
+    quantize_codes,
+    quantize_rows,
+    quantize_rows_exact,
+    signed_part,
+)
 
 
 def pulse_slots(levels_per_pulse: int, in_bits: int, radix4_exps: int = 0, sign_magnitude: bool = False) -> int:
@@ -100,6 +106,37 @@ class PulseTrain:
     """Largest digit magnitude (the full-scale pulse is ``max_digit * v_unit``)."""
 
 
+@dataclass(frozen=True)
+class IntegerTable:
+    """A noise-weight table as integers: ``table = values * scale`` exactly, ``scale`` a power of 2 (every float32 is
+    an integer times a power of 2; one scale serves the table when its nonzero entries span less than about 2^29).
+    Summing ``n`` entries in int64 gives the float64 sum of the floats exactly while ``n * largest <= 2^53``."""
+
+    values: np.ndarray
+    """int64, like the table."""
+    scale: float
+    largest: int
+    """max |values|."""
+
+    @staticmethod
+    def of(table: np.ndarray) -> "IntegerTable | None":
+        """The table as integers; None if one scale would need integers of 2^53 or more, or a value is not finite."""
+        t = table.astype(np.float64)
+        if not np.all(np.isfinite(t)):
+            return None
+        nonzero = t[t != 0.0]
+        if nonzero.size == 0:
+            return IntegerTable(np.zeros(t.shape, np.int64), 1.0, 0)
+        shift = int((24 - np.frexp(nonzero)[1]).max())     # float32: 24 significant bits make each an integer
+        ints = np.ldexp(t, shift)
+        if not np.all(ints == np.rint(ints)) or np.abs(ints).max() >= 2.0 ** 53:
+            return None
+        while np.all(np.ldexp(ints, -1) == np.rint(np.ldexp(ints, -1))):   # the smallest scale keeping integers
+            ints, shift = np.ldexp(ints, -1), shift - 1
+        values = ints.astype(np.int64)
+        return IntegerTable(values, float(np.ldexp(1.0, -shift)), int(np.abs(values).max()))
+
+
 class Dac:
     """Input encoder of one tile's word lines (or, ``transposed``, bit lines); caches a pulse train and noise-weight
     table per input precision."""
@@ -118,6 +155,7 @@ class Dac:
         """Exponents per pulse of the radix-4 encoding (0: integer encoding)."""
         self.v_read = f.v_read
         self._trains: dict[int, tuple[PulseTrain, np.ndarray]] = {}
+        self._integer_tables: dict[int, IntegerTable | None] = {}
 
     def train(self, in_bits: int) -> PulseTrain:
         """The pulse train for ``in_bits``-bit signed codes (0 = analog)."""
@@ -126,16 +164,20 @@ class Dac:
     def _train_and_table(self, in_bits: int) -> tuple[PulseTrain, np.ndarray]:
         if in_bits in self._trains:
             return self._trains[in_bits]
+        self._trains[in_bits] = self._new_train(in_bits)
+        self._integer_tables[in_bits] = IntegerTable.of(self._trains[in_bits][1])
+        return self._trains[in_bits]
+
+    def _new_train(self, in_bits: int) -> tuple[PulseTrain, np.ndarray]:
+        """The pulse train of ``in_bits``-bit codes and its noise-weight table (indexed by code - lo)."""
         if in_bits < 0 or in_bits > 16:
             raise BadOperand(f"in_bits = {in_bits} is outside 0..16 (0 = analog input)")
         if in_bits == 0:
             tr = PulseTrain(0, 1, np.ones(1, np.float32), self.v_read / self.analog_fs, 1.0, 0, 0, False,
                             self.analog_fs)
-            self._trains[0] = (tr, np.zeros(1, np.float32))
-            return self._trains[0]
+            return tr, np.zeros(1, np.float32)
         if self.radix4_exps:
-            self._trains[in_bits] = self._radix4_train(in_bits)
-            return self._trains[in_bits]
+            return self._radix4_train(in_bits)
         m, lv = self.bits_per_pulse, self.levels
         if self.sign_split or self.sign_magnitude:
             if in_bits < 2:
@@ -152,8 +194,7 @@ class Dac:
         table = ((weighted ** 2).sum(axis=0) if self.noise_per_pulse else weighted.sum(axis=0) ** 2).astype(np.float32)
         tr = PulseTrain(in_bits, n_p, weights, self.v_read / (lv - 1), float(lv) ** (n_p - 1), lo, hi,
                         signed_top, float(lv - 1))
-        self._trains[in_bits] = (tr, table)
-        return self._trains[in_bits]
+        return tr, table
 
     def _integer_digits(self, codes: np.ndarray, n_pulses: int, signed_top: bool) -> np.ndarray:
         """Pulse digits (P, B, n) float32 of integer codes (B, n): radix-L digits, the top one signed (two's
@@ -196,11 +237,15 @@ class Dac:
         x = np.asarray(x, dtype=np.float32)
         if not self.sign_split or in_bits == 0:
             return [(1.0, x, None)]
-        pos = np.maximum(x, 0.0)
-        neg_lanes = (x < 0).reshape(len(x), -1).any(axis=1)
+        flat = np.ascontiguousarray(x).reshape(len(x), -1)
+        pos = np.empty(x.shape, np.float32)
+        neg_lanes = np.empty(len(x), bool)
+        signed_part(flat, False, pos.reshape(flat.shape), neg_lanes)
         if not neg_lanes.any():
             return [(1.0, pos, None)]
-        return [(1.0, pos, None), (-1.0, np.maximum(-x, 0.0), neg_lanes)]
+        neg = np.empty(x.shape, np.float32)
+        signed_part(flat, True, neg.reshape(flat.shape), np.empty(len(x), bool))
+        return [(1.0, pos, None), (-1.0, neg, neg_lanes)]
 
     def quantize(self, x: np.ndarray, in_bits: int) -> tuple[np.ndarray, np.ndarray]:
         """Clip and round one phase's codes; returns (codes, noise weights s), both shaped like ``x``
@@ -226,8 +271,12 @@ class Dac:
         n = x.shape[-1]
         codes = np.empty(x.shape, np.float32)
         sums = np.empty(x.shape[:-1] + (1,), np.float32)
-        quantize_rows(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, n), tr.lo, tr.hi, table,
-                      codes.reshape(-1, n), sums.reshape(-1))
+        flat = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, n)
+        exact = self._integer_tables.get(in_bits)
+        if exact is not None and n * exact.largest <= 2 ** 53:   # integer sums: exact, so the same numbers
+            quantize_rows_exact(flat, tr.lo, tr.hi, exact.values, exact.scale, codes.reshape(-1, n), sums.reshape(-1))
+        else:
+            quantize_rows(flat, tr.lo, tr.hi, table, codes.reshape(-1, n), sums.reshape(-1))
         self._check_radix4(codes, in_bits)
         return codes, sums
 

@@ -18,7 +18,7 @@ import enum
 
 import numpy as np
 
-from socsim.physics.kernels.normal import fill_normals
+from socsim.physics.kernels.normal import fill_normals, seeds_into
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -66,8 +66,16 @@ def draw_seeds(key: int, site: Site, counters: np.ndarray, phase: int = 0) -> np
     """Seeds (uint64, one per counter) of the draws at ``site`` of operations numbered ``counters``.
 
     ``phase`` separates the draws of one operation's sub-steps (the negative pulse train of a sign-split
-    input is phase 1).
+    input is phase 1). Computed by a compiled kernel (one call per read); :func:`seeds_reference` is its numpy twin.
     """
+    c = np.ascontiguousarray(counters, dtype=np.uint64).reshape(-1)
+    out = np.empty(c.shape, np.uint64)
+    seeds_into(np.uint64(key), np.uint64(int(site) * 16 + phase), c, out)
+    return out
+
+
+def seeds_reference(key: int, site: Site, counters: np.ndarray, phase: int = 0) -> np.ndarray:
+    """:func:`draw_seeds` in numpy (the kernel's twin, for tests)."""
     c = np.asarray(counters, dtype=np.uint64)
     with np.errstate(over="ignore"):
         head = mix64(np.uint64(key) ^ (np.uint64(int(site) * 16 + phase) * _GOLDEN))

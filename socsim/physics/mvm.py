@@ -89,8 +89,13 @@ def analog_mvm(x: np.ndarray, gmat: np.ndarray, var: Variance, dac: Dac, adc: Ad
             saturated += sat
         else:  # the negative train: subtracted (readings: the larger kept) only where a lane has one
             assert out is not None
-            out[used] = np.maximum(out[used], y[used]) if peak else out[used] - y[used]
-            saturated[used] += sat[used]
+            if used.all():  # in place, the same elementwise results
+                combine = np.maximum if peak else np.subtract
+                combine(out, y, out=out)
+                saturated += sat
+            else:
+                out[used] = np.maximum(out[used], y[used]) if peak else out[used] - y[used]
+                saturated[used] += sat[used]
     assert out is not None
     return out
 

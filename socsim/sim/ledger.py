@@ -42,7 +42,8 @@ class Ledger:
         self.leakage_pj = dict(leakage_pj or {})
         """pJ per cycle of each component's leakage (the price of its ``leakage`` rows)."""
         self.price[Action.LEAKAGE] = 0.0  # a component without a leakage entry leaks nothing
-        self.rows: dict[Key, list[int]] = {}
+        self.rows: dict[Key, tuple[int, int]] = {}
+        """(count, busy cycles) per key; tuples, never changed in place, so a snapshot is a shallow copy."""
 
     def price_of(self, component: str, action: str) -> float:
         """pJ per counted action of ``component`` (leakage: pJ per cycle of that component)."""
@@ -58,14 +59,13 @@ class Ledger:
         if row is None:
             if action not in self.price:
                 raise KeyError(f"action {action!r} has no energy entry; known: {', '.join(self.price)}")
-            self.rows[key] = [count, cycles]
+            self.rows[key] = (count, cycles)
         else:
-            row[0] += count
-            row[1] += cycles
+            self.rows[key] = (row[0] + count, row[1] + cycles)
 
     def snapshot(self) -> dict[Key, tuple[int, int]]:
-        """The rows as they are now (for :meth:`delta`)."""
-        return {k: (v[0], v[1]) for k, v in self.rows.items()}
+        """The rows as they are now (for :meth:`delta`): a copy of the dict (its tuples are never changed)."""
+        return self.rows.copy()
 
     def delta(self, since: dict[Key, tuple[int, int]]) -> dict[Key, tuple[int, int]]:
         """What was recorded after the snapshot ``since``: (count, cycles) per key."""

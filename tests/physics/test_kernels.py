@@ -5,9 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from socsim.physics.dac import IntegerTable
+from socsim.physics.draws import Site, draw_seeds, seeds_reference
 from socsim.physics.kernels import pcm_kernels as pk
-from socsim.physics.kernels.io_kernels import extract_digits, noisy_convert, quantize_codes
-from socsim.physics.kernels.normal import fill_normals
+from socsim.physics.kernels.io_kernels import (
+    extract_digits,
+    noisy_convert,
+    quantize_codes,
+    quantize_rows,
+    quantize_rows_exact,
+    signed_part,
+)
+from socsim.physics.kernels.normal import fill_normals, normal_at, ziggurat_tables
 from socsim.physics.kernels.program_kernels import pulse_steps, write_verify
 from tests.physics import reference as ref
 
@@ -139,3 +148,47 @@ def test_counter_based_normals_are_standard_normal_and_reproducible():
     other = np.empty(1000)
     fill_normals(np.uint64(6), other)
     assert abs(np.corrcoef(other, z[:1000])[0, 1]) < 0.1
+
+
+def test_fill_normals_equals_each_number_drawn_alone():
+    """The batched ziggurat (first trials branch-free, rejected ones retried after) gives number j of the stream."""
+    z = np.empty(20_000)
+    fill_normals(np.uint64(11), z)
+    kn, wn, fn = ziggurat_tables()
+    alone = np.array([normal_at(np.uint64(11), np.uint64(j), kn, wn, fn) for j in range(z.size)])
+    np.testing.assert_array_equal(z, alone)
+    assert np.count_nonzero(np.abs(z) > 3.4426) > 0                      # the tail's retries are among them
+
+
+def test_draw_seeds_kernel_matches_numpy_twin():
+    counters = np.array([0, 1, 7, 2 ** 40, 2 ** 64 - 1], np.uint64)
+    for key in (0, 12345, 2 ** 63 + 17, 2 ** 64 - 1):
+        for site in Site:
+            for phase in (0, 1):
+                np.testing.assert_array_equal(draw_seeds(key, site, counters, phase),
+                                              seeds_reference(key, site, counters, phase))
+
+
+def test_integer_row_sums_equal_float_row_sums():
+    rng = np.random.default_rng(3)
+    table = ((np.arange(-128, 128, dtype=np.float32) / 128) ** 2).astype(np.float32)
+    exact = IntegerTable.of(table)
+    assert exact is not None and np.array_equal(exact.values * exact.scale, table)
+    x = rng.uniform(-140, 140, (300, 97)).astype(np.float32)
+    codes, sums = np.empty_like(x), np.empty(300, np.float32)
+    codes2, sums2 = np.empty_like(x), np.empty(300, np.float32)
+    quantize_rows(x, -128, 127, table, codes, sums)
+    quantize_rows_exact(x, -128, 127, exact.values, exact.scale, codes2, sums2)
+    np.testing.assert_array_equal(codes, codes2)
+    np.testing.assert_array_equal(sums, sums2)
+    assert IntegerTable.of(np.array([1e-30, 1e30], np.float32)) is None     # too wide for one int64 scale
+
+
+def test_signed_part_is_numpy_maximum_and_flags_lanes():
+    x = np.array([[1.5, -2.0, 0.0, -0.0, np.nan], [3.0, 0.0, 2.0, 1.0, 0.5]], np.float32)
+    for negate in (False, True):
+        out, flags = np.empty_like(x), np.empty(2, bool)
+        signed_part(x, negate, out, flags)
+        want = np.maximum(-x if negate else x, 0.0)
+        np.testing.assert_array_equal(out, want)                    # NaN where numpy has NaN, zeros equal
+        assert flags.tolist() == list(((-x if negate else x) < 0).any(axis=1))

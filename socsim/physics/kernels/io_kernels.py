@@ -10,6 +10,11 @@ from numba import njit
 
 from socsim.physics.kernels.normal import normals_into, ziggurat_tables
 
+_KN, _WN, _FN = ziggurat_tables()
+"""The ziggurat's tables, computed once (numba compiles these globals in as constants)."""
+_NORMALS_PER_BLOCK = 512
+"""Normals drawn per call of the ziggurat in :func:`noisy_convert` (whole rows; its scratch stays in L1)."""
+
 
 @njit(cache=True, inline="always")
 def _code(x, lo, hi):  # pragma: no cover - compiled
@@ -54,6 +59,43 @@ def quantize_rows(x, lo, hi, table, codes, sums):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def quantize_rows_exact(x, lo, hi, itable, scale, codes, sums):  # pragma: no cover - compiled
+    """:func:`quantize_rows` for a table of integers times ``scale`` (a power of 2): the row sums accumulated in int64
+    (no chain of float64 additions), ``sums[b] = float32(float64(total) * scale)``. The caller guarantees
+    ``n * max|itable| <= 2^53``: then every partial sum of the float64 accumulation is exact and the results equal
+    :func:`quantize_rows`'s bit for bit.
+
+    x, codes: (B, n) float32; sums: (B,) float32; itable: int64 (hi - lo + 1,); scale: float.
+    """
+    b_n, n = x.shape
+    flat, flat_codes = x.reshape(-1), codes.reshape(-1)   # C-contiguous (the caller's); one loop also for short rows
+    for j in range(flat.shape[0]):                        # two loops: each vectorises (the second with gathers)
+        flat_codes[j] = _code(flat[j], lo, hi)
+    for b in range(b_n):
+        total = np.int64(0)
+        for i in range(n):
+            total += itable[int(codes[b, i]) - lo]
+        sums[b] = np.float64(total) * scale
+
+
+@njit(cache=True, nogil=True)
+def signed_part(x, negate, out, other_sign):  # pragma: no cover - compiled
+    """out = np.maximum(s x, 0) with s = -1 if ``negate`` else 1 (NaN kept; zeros of either sign give 0, which the
+    DAC quantises to the same code), and ``other_sign[l]`` = whether lane l has an element with s x < 0.
+
+    x, out: (L, m) float32; other_sign: (L,) bool.
+    """
+    lanes, m = x.shape
+    for lane in range(lanes):
+        found = False
+        for i in range(m):
+            v = -x[lane, i] if negate else x[lane, i]
+            found |= v < 0.0
+            out[lane, i] = v if (v > 0.0 or v != v) else np.float32(0.0)
+        other_sign[lane] = found
+
+
+@njit(cache=True, nogil=True)
 def extract_digits(codes, n_pulses, bits_per_pulse, signed_top, out):  # pragma: no cover - compiled
     """Split integer codes into pulse digits, least significant pulse first.
 
@@ -91,30 +133,38 @@ def noisy_convert(a, seeds, rows_per_lane, noisy, var, extra_var, lo, hi, lsb, q
     r_n, k_n = a.shape
     per_k = var.shape[1] == k_n
     per_r = var.shape[0] == r_n
-    kn, wn, fn = ziggurat_tables()
-    z = np.zeros(k_n)
-    hashes = np.zeros(k_n, np.uint64)
+    kn, wn, fn = _KN, _WN, _FN
+    block = max(1, _NORMALS_PER_BLOCK // max(k_n, 1))      # rows whose normals are drawn together (a lane's are
+    z = np.zeros(block * k_n)                               # consecutive numbers of its stream)
+    hashes = np.zeros(block * k_n, np.uint64)
+    rejects = np.zeros(block * k_n, np.int64)
     sd = np.zeros(k_n)
     inv = 1.0 / lsb if lsb > 0.0 else 0.0
     count_low = lo < 0.0
-    for r in range(r_n):
-        lane = r // rows_per_lane
-        local = r - lane * rows_per_lane
-        if noisy:  # the normals first, in a loop of their own (the ziggurat's branches), then a branch-free pass
-            normals_into(seeds[lane], local * k_n, z, hashes, kn, wn, fn)
-            if per_k:
+    lanes = -(-r_n // rows_per_lane) if rows_per_lane > 0 else 0
+    for lane in range(lanes):
+        first = lane * rows_per_lane
+        last = min(first + rows_per_lane, r_n)
+        for r0 in range(first, last, block):
+            r1 = min(r0 + block, last)
+            if noisy:  # the normals first, in loops of their own (the ziggurat's branches), then a branch-free pass
+                normals_into(seeds[lane], (r0 - first) * k_n, z[:(r1 - r0) * k_n], hashes, rejects, kn, wn, fn)
+            for r in range(r0, r1):
+                at = (r - r0) * k_n
+                if noisy:
+                    if per_k:
+                        for k in range(k_n):
+                            sd[k] = np.sqrt(var[r if per_r else 0, k] + extra_var)
+                    else:
+                        s = np.sqrt(var[r if per_r else 0, 0] + extra_var)
+                        for k in range(k_n):
+                            sd[k] = s
+                over = 0
                 for k in range(k_n):
-                    sd[k] = np.sqrt(var[r if per_r else 0, k] + extra_var)
-            else:
-                s = np.sqrt(var[r if per_r else 0, 0] + extra_var)
-                for k in range(k_n):
-                    sd[k] = s
-        over = 0
-        for k in range(k_n):
-            v = np.float64(a[r, k]) * scale_in + sd[k] * z[k]
-            over += (v > hi) + (count_low and v < lo)
-            v = min(max(v, lo), hi)
-            if lsb > 0.0:
-                v = lo + lsb * min(np.floor((v - lo) * inv + 0.5), qmax)
-            out[r, k] = v * scale_out
-        saturated[lane] += over
+                    v = np.float64(a[r, k]) * scale_in + sd[k] * z[at + k]
+                    over += (v > hi) + (count_low and v < lo)
+                    v = min(max(v, lo), hi)
+                    if lsb > 0.0:
+                        v = lo + lsb * min(np.floor((v - lo) * inv + 0.5), qmax)
+                    out[r, k] = v * scale_out
+                saturated[lane] += over

@@ -27,6 +27,15 @@ def mix64(z):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def seeds_into(key, tag, counters, out):  # pragma: no cover - compiled
+    """out[i] = mix64(mix64(key ^ tag golden) ^ mix64(counters[i] golden + 1)) (uint64s, wrapping): the draw seeds of
+    :func:`socsim.physics.draws.draw_seeds`, whose numpy twin is :func:`socsim.physics.draws.seeds_reference`."""
+    head = mix64(key ^ (tag * _GOLDEN))
+    for i in range(counters.shape[0]):
+        out[i] = mix64(head ^ mix64(counters[i] * _GOLDEN + np.uint64(1)))
+
+
+@njit(cache=True, nogil=True)
 def ziggurat_tables():  # pragma: no cover - compiled
     """(kn, wn, fn) of the 128-layer normal ziggurat (Marsaglia & Tsang 2000, r = 3.442619855899)."""
     kn = np.zeros(128, np.int64)
@@ -101,14 +110,25 @@ def normal_from(h, kn, wn, fn):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
-def normals_into(seed, start, out, hashes, kn, wn, fn):  # pragma: no cover - compiled
-    """out[k] = normal_at(seed, start + k) for k < len(out), ``hashes`` (uint64, as long) a scratch array: the
-    first trials' hashes in a loop of their own (branch-free, so it vectorises: 64-bit multiplies on AVX-512), then
-    the ziggurat on each."""
+def normals_into(seed, start, out, hashes, rejects, kn, wn, fn):  # pragma: no cover - compiled
+    """out[k] = normal_at(seed, start + k) for k < len(out); ``hashes`` (uint64) and ``rejects`` (int64), both at
+    least as long, are scratch. Three passes: the first trials' hashes (branch-free, so it vectorises: 64-bit
+    multiplies on AVX-512); the ziggurat's first trial of every number, branch-free, noting the indices whose trial
+    is rejected (about 1 in 80) in ``rejects``; then :func:`normal_from` on those alone (its first trial is the one
+    just rejected, so every number is the one :func:`normal_at` gives)."""
     n = out.shape[0]
     for k in range(n):
         hashes[k] = first_hash(seed, start + k)
+    m = 0
     for k in range(n):
+        h = hashes[k]
+        hz = np.int64(np.int32(np.uint32(h & np.uint64(0xFFFFFFFF))))
+        iz = np.int64((h >> np.uint64(32)) & np.uint64(127))
+        out[k] = hz * wn[iz]
+        rejects[m] = k
+        m += abs(hz) >= kn[iz]
+    for j in range(m):
+        k = rejects[j]
         out[k] = normal_from(hashes[k], kn, wn, fn)
 
 
@@ -119,6 +139,7 @@ def fill_normals(seed, out):  # pragma: no cover - compiled
     flat = out.reshape(-1)
     chunk = 4096
     hashes = np.empty(chunk, np.uint64)
+    rejects = np.empty(chunk, np.int64)
     for start in range(0, flat.size, chunk):
         stop = min(start + chunk, flat.size)
-        normals_into(seed, start, flat[start:stop], hashes, kn, wn, fn)
+        normals_into(seed, start, flat[start:stop], hashes, rejects, kn, wn, fn)
