@@ -55,7 +55,9 @@ def test_radix4_digits_drives_four_level_pulses():
 
 def test_pcm_pulse_step_is_one_gradual_set_of_the_lsb_pair():
     p = load_config("pcm_hic").tiles.physics
-    assert pulse_step(p) == pytest.approx(p.w_max / 2 ** p.pcm.n_msb * p.pcm.set_step_us / p.pcm.g_max_us)
+    at_g0 = p.w_max / 2 ** p.pcm.n_msb * p.pcm.set_step_us / p.pcm.g_max_us
+    # the mean gradual SET over the LSB device's range [0, refresh g_max] (pcm.granularity = "mean")
+    assert pulse_step(p) == pytest.approx(at_g0 * (1 - p.pcm.set_nonlinearity * p.pcm.refresh_fraction / 2))
 
 
 def test_low_precision_accumulator_needs_a_transfer_quantum():

@@ -7,7 +7,9 @@ The chip of a run folder's last checkpoint (``socsim train`` output, a PCM prese
 reference, once in measuring mode ``--after`` seconds later; per weight layer the table gives the spread of the
 reference sums (relative std over the draws) and the mean and std of the scale reference / now the evaluation
 multiplies the layer's outputs by (socsim.compiler.lower.compensate: the one-hot reference reads). Where there is
-no drift to undo, the scales' spread is what the compensation adds to every evaluation.
+no drift to undo, the scales' spread is what the compensation adds to every evaluation. ``--accuracy EVALS`` gives,
+instead, per reference draw the test accuracy with the measured scales and with every scale set back to 1 on the
+same chip at the same time: what the scales cost or gain.
 """
 
 from __future__ import annotations
@@ -50,14 +52,47 @@ def scales(run_dir: Path, after: float, draws: int) -> str:
     return "\n".join(lines)
 
 
+def accuracy_cost(run_dir: Path, after: float, draws: int, evals: int) -> str:
+    """Per reference draw: test accuracy ``after`` s after training with the measured scales and, on the same chip
+    and time, with every scale set back to 1 (mean of ``evals`` evaluations each): what the scales alone cost."""
+    run = RunArgs.load(run_dir)
+    cfg, graph, data = run_inputs(run, run_dir)
+    names = [n.name for n in graph.weight_nodes()]
+    lines = ["| reference draw | with the scales (%) | scales set to 1 (%) | difference (points) |",
+             "|---|---|---|---|"]
+    diffs = []
+    for d in range(draws):
+        trainer = ChipTrainer(graph, cfg, data, run.microbatch, state=read_checkpoint(run_dir).trainer,
+                              inference=True, compensation=True)
+        end = trainer.seconds()
+        for _ in range(d + 1):
+            trainer.compensate(reference=True)
+        trainer.idle_until(end + after)
+        trainer.compensate(reference=False)
+        scaled = np.mean([trainer.evaluate()[0] for _ in range(evals)]) * 100
+        for n in names:
+            trainer.write(f"gdc_scale_{n}", np.array([1.0], np.float32))
+        unity = np.mean([trainer.evaluate()[0] for _ in range(evals)]) * 100
+        diffs.append(scaled - unity)
+        lines.append(f"| {d} | {scaled:.1f} | {unity:.1f} | {scaled - unity:+.1f} |")
+    lines.append(f"| mean +- std | | | {np.mean(diffs):+.1f} +- {np.std(diffs):.1f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--after", type=float, default=1.0, help="seconds after training of the measuring read")
     ap.add_argument("--draws", type=int, default=8)
+    ap.add_argument("--accuracy", type=int, default=0, metavar="EVALS",
+                    help="instead: per reference draw, the test accuracy with the scales and with every scale 1 "
+                         "(EVALS evaluations each)")
     args = ap.parse_args()
     print_header()
-    print(scales(args.run_dir, args.after, args.draws))
+    if args.accuracy:
+        print(accuracy_cost(args.run_dir, args.after, args.draws, args.accuracy))
+    else:
+        print(scales(args.run_dir, args.after, args.draws))
 
 
 if __name__ == "__main__":

@@ -152,7 +152,7 @@ class PcmParams(Params):
                                         "the same step at every state (an ideal pulse)",
                                     source="Nandakumar et al. 2018 JAP (form: the increment shrinks as G grows); "
                                            "0 is an idealisation for studies")
-    granularity: PulseGranularity = param(PulseGranularity.AT_RESET,
+    granularity: PulseGranularity = param(PulseGranularity.MEAN,
                                           doc="the transfer's eps, the weight change it expects of one pulse: the "
                                               "mean increment over [0, refresh_fraction g_max] (mean) or the "
                                               "increment at G = 0 (at_reset)",
