@@ -43,6 +43,9 @@ GRAPH = "programs/resnet_digits.toml"
 ADC_IDEAL = "[tiles.physics.adc]\nkind = \"ideal\"\n"
 QUIET_PCM = ("[tiles.physics.pcm]\nread_noise_scale = 0.0\nprog_noise_scale = 0.0\nset_step_std = 0.0\n"
              "binary_set_std_us = 0.0\ndrift = false\n")
+AT_RESET = "granularity = \"at_reset\"\n"
+"""Inside QUIET_PCM's table: the transfer's eps the SET increment at G = 0 (the default when the cases measured
+against ``clean_at_reset`` were)."""
 FIXED = "[train]\nerror_scaling = \"fixed\"\n"
 """Every layer's errors over the fixed train.error_range (as the cases below it were measured)."""
 RANGE_02 = FIXED + "error_range = 0.02\n"
@@ -93,6 +96,20 @@ CASES: dict[str, tuple[str, str]] = {
                         "ideal ADC, noiseless drift-free PCM, backward on the arrays, threshold write-verify transfer"),
     "clean_acc_fp32": (ADC_IDEAL + QUIET_PCM + "[train]\nacc_bits = 0\n",
                        "ideal ADC, noiseless drift-free PCM, FP32 accumulator (acc_bits = 0)"),
+    "at_reset": ("[tiles.physics.pcm]\ngranularity = \"at_reset\"\n",
+                 "pcm_hic, the transfer's eps the SET increment at G = 0 (the earlier default)"),
+    "clean_at_reset": (ADC_IDEAL + QUIET_PCM + AT_RESET,
+                       "clean, the transfer's eps the SET increment at G = 0 (the earlier default)"),
+    "clean_no_refresh": (ADC_IDEAL + QUIET_PCM + AT_RESET + "refresh_fraction = 1.0\n",
+                         "clean_at_reset, no refresh (an LSB device saturates at g_max)"),
+    "clean_eps_mean": (ADC_IDEAL + QUIET_PCM + "granularity = \"mean\"\n",
+                       "clean, the transfer's eps the mean SET increment over the LSB range (not the one at G = 0)"),
+    "eps_mean": ("[tiles.physics.pcm]\ngranularity = \"mean\"\n",
+                 "pcm_hic, the transfer's eps the mean SET increment over the LSB range (not the one at G = 0)"),
+    "clean_step_01": (ADC_IDEAL + QUIET_PCM + AT_RESET + "set_step_us = 0.1\n",
+                      "clean_at_reset, gradual-SET step 0.1 uS (configured 0.75)"),
+    "clean_linear_set": (ADC_IDEAL + QUIET_PCM + AT_RESET + "set_nonlinearity = 0.0\n",
+                         "clean_at_reset, gradual-SET step independent of the state (set_nonlinearity = 0)"),
     "analog_in": ("[train]\nin_bits = 0\n", "analog inputs and errors (in_bits = 0)"),
     "clean_analog_in": (ADC_IDEAL + QUIET_PCM + "[train]\nin_bits = 0\n",
                         "ideal ADC, noiseless drift-free PCM, analog inputs and errors (in_bits = 0)"),

@@ -41,6 +41,8 @@ class Registers:
     """Pipelined evaluation: the slot's word offset (``slots[0]``)."""
     one: str = "x17"
     """Pipelined evaluation: the constant 1 (the next slot is ``one - slot``)."""
+    probe_row: str = "x3"
+    """``compensate``: the row a one-hot reference input drives."""
     batch_end: str = "x19"
     """``train_epoch``: one past the last batch of this run."""
     step: str = "x20"

@@ -84,6 +84,7 @@ class Flat(NamedTuple):
     pcm_refresh: float
     pcm_set_step: float
     pcm_set_std: float
+    pcm_set_nl: float
     pcm_bin_std: float
     pcm_prog_scale: float
     pcm_drift: bool
@@ -117,7 +118,8 @@ def flatten(p: PhysicsParams) -> Flat:
         exp_model=pu.step_model is StepModel.EXPONENTIAL, n_states=pu.n_states, nl_ltp=pu.nl_ltp,
         nl_ltd=pu.nl_ltd, asymmetry=pu.asymmetry, c2c_std=pu.c2c_std, d2d_std=pu.d2d_std,
         pcm_g_max=pc.g_max_us, pcm_g_reset=pc.g_reset_us, pcm_n_msb=pc.n_msb, pcm_refresh=pc.refresh_fraction,
-        pcm_set_step=pc.set_step_us, pcm_set_std=pc.set_step_std, pcm_bin_std=pc.binary_set_std_us,
+        pcm_set_step=pc.set_step_us, pcm_set_std=pc.set_step_std, pcm_set_nl=pc.set_nonlinearity,
+        pcm_bin_std=pc.binary_set_std_us,
         pcm_prog_scale=pc.prog_noise_scale, pcm_drift=pc.drift, pcm_t0=pc.t0_s,
         pcm_read_scale=pc.read_noise_scale, pcm_t_read=pc.t_read_s,
         sram_bits=p.sram.weight_bits, sram_cell_us=p.sram.cell_us,

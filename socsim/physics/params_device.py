@@ -23,6 +23,15 @@ class StepModel(enum.Enum):
     """NeuroSim's G(P) = B (1 - exp(-P/A)) + G_min curve, with A = n_states / nonlinearity."""
 
 
+class PulseGranularity(enum.Enum):
+    """Which gradual-SET increment the ``pcm_hic`` transfer takes as its granularity eps (pulses = trunc(acc / eps))."""
+
+    AT_RESET = 1
+    """The increment at G = 0, the largest (the earlier model; a device in mid-range moves about half as far)."""
+    MEAN = 2
+    """The mean increment over the LSB device's range [0, refresh_fraction g_max], where the refresh keeps it."""
+
+
 MAX_RAMP_PULSES = 10_000
 """Longest write-verify ramp (pulses): each is simulated per device."""
 
@@ -134,9 +143,22 @@ class PcmParams(Params):
     refresh_fraction: float = param(0.9, lo=0.1, hi=1.0, unit="of g_max",
                                     doc="an LSB device above this is refreshed (carry + RESET + reprogram)",
                                     source="Nandakumar et al. 2020 (refresh; threshold assumed)")
-    set_step_us: float = param(0.75, lo=0.0, unit="uS", doc="mean gradual-SET increment at G = 0, falling "
-                               "linearly to 0 at g_max",
+    set_step_us: float = param(0.75, lo=0.0, unit="uS", doc="mean gradual-SET increment at G = 0 (its fall "
+                               "with G: set_nonlinearity)",
                                source="Nandakumar et al. 2018 JAP (form; value assumed)")
+    set_nonlinearity: float = param(1.0, lo=0.0, hi=1.0, unit="fraction",
+                                    doc="state dependence of a gradual-SET increment: dG = set_step_us (1 - "
+                                        "set_nonlinearity G / g_max); 1 = falling linearly to 0 at g_max, 0 = "
+                                        "the same step at every state (an ideal pulse)",
+                                    source="Nandakumar et al. 2018 JAP (form: the increment shrinks as G grows); "
+                                           "0 is an idealisation for studies")
+    granularity: PulseGranularity = param(PulseGranularity.MEAN,
+                                          doc="the transfer's eps, the weight change it expects of one pulse: the "
+                                              "mean increment over [0, refresh_fraction g_max] (mean) or the "
+                                              "increment at G = 0 (at_reset)",
+                                          source="Nandakumar et al. 2020, Front. Neurosci. 14:406 (eps: the "
+                                                 "device granularity; which increment: our choice, measured in "
+                                                 "docs/results.md)")
     set_step_std: float = param(0.5, lo=0.0, unit="fraction", doc="cycle-to-cycle std of a SET increment, "
                                 "relative to its mean",
                                 source="Nandakumar et al. 2018 JAP (order of magnitude)")

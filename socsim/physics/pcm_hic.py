@@ -36,6 +36,7 @@ from socsim.physics.kernels.pcm_kernels import (
 )
 from socsim.physics.mvm import Variance
 from socsim.physics.params import PhysicsParams
+from socsim.physics.params_device import PulseGranularity
 
 _SET_CAP = 1000
 """Upper bound on gradual-SET pulses of one program-and-verify."""
@@ -60,8 +61,13 @@ class PcmHybrid(PairArray):
 
     @classmethod
     def pulse_step(cls, params: PhysicsParams) -> float:
-        """One gradual SET of the LSB pair at G = 0."""
-        return cls._unit(params) * params.pcm.set_step_us / params.pcm.g_max_us
+        """The transfer's eps (weight units): one gradual SET of the LSB pair at G = 0, or its mean over
+        [0, refresh_fraction g_max] (``pcm.granularity``; the increment falls linearly with G)."""
+        pc = params.pcm
+        at_reset = cls._unit(params) * pc.set_step_us / pc.g_max_us
+        if pc.granularity is PulseGranularity.AT_RESET:
+            return at_reset
+        return at_reset * (1.0 - pc.set_nonlinearity * pc.refresh_fraction / 2)
 
     @classmethod
     def slices(cls, params: PhysicsParams) -> int:
@@ -162,7 +168,7 @@ class PcmHybrid(PairArray):
         lsb_reset = m & (read[:, 0] > f.pcm_g_reset + 0.05 * f.pcm_g_max)
         climb = m & (g_target > f.pcm_g_reset)
         need = set_pulses_needed(np.full(int(climb.sum()), f.pcm_g_reset), g_target[climb],
-                                 f.pcm_set_step, f.pcm_g_max, _SET_CAP)
+                                 f.pcm_set_step, f.pcm_g_max, f.pcm_set_nl, _SET_CAP)
         z_prog = self.stream.normals(Site.PROGRAM, op, (need.size,))
         sp = sigma_prog_many(g_target[climb], f.pcm_g_max)
         landed = np.clip(g_target[climb] + f.pcm_prog_scale * sp * z_prog, 0.0, f.pcm_g_max)
@@ -199,7 +205,7 @@ class PcmHybrid(PairArray):
         op = self.stream.next_program()
         z = self.stream.normals(Site.PULSE, op, (int(cflat.sum()),))
         gradual_set(g, cflat, np.ascontiguousarray(self.frozen[blk]).ravel(), z, offsets, f.pcm_set_step,
-                    f.pcm_set_std, f.pcm_g_max)
+                    f.pcm_set_std, f.pcm_g_max, f.pcm_set_nl)
         hit = counts > 0
         lsb = self.g[blk]
         lsb[hit] = g.reshape(2, nr, nc)[hit]

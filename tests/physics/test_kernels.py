@@ -125,13 +125,14 @@ def test_gradual_set_matches_reference():
     frozen = np.zeros(40, bool)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     z = rng.standard_normal(int(counts.sum()))
-    g_k = g.copy()
-    pk.gradual_set(g_k, counts, frozen, z, offsets, 0.75, 0.5, 25.0)
-    for j in range(40):
-        gj = g[j]
-        for p in range(counts[j]):
-            gj = min(max(gj + 0.75 * (1 - gj / 25.0) * (1 + 0.5 * z[offsets[j] + p]), 0.0), 25.0)
-        assert g_k[j] == pytest.approx(gj, rel=1e-12)
+    for nl in (1.0, 0.4, 0.0):
+        g_k = g.copy()
+        pk.gradual_set(g_k, counts, frozen, z, offsets, 0.75, 0.5, 25.0, nl)
+        for j in range(40):
+            gj = g[j]
+            for p in range(counts[j]):
+                gj = min(max(gj + 0.75 * (1 - nl * gj / 25.0) * (1 + 0.5 * z[offsets[j] + p]), 0.0), 25.0)
+            assert g_k[j] == pytest.approx(gj, rel=1e-12)
 
 
 def test_counter_based_normals_are_standard_normal_and_reproducible():

@@ -80,6 +80,23 @@ def test_refresh_carries_into_msb_and_keeps_the_weight():
     assert np.all(xb.g[:, 0] <= xb.f.pcm_refresh * xb.f.pcm_g_max + 1.0)
 
 
+def test_transfer_granularity_is_the_mean_set_increment_over_the_lsb_range():
+    from socsim.physics.registry import pulse_step
+    from tests.physics.conftest import make_params
+    at_reset = pulse_step(make_params("pcm_hic", {"pcm": {"granularity": "at_reset"}}))
+    assert at_reset == pytest.approx(0.25 * 0.75 / 25.0)  # U x set_step / g_max
+    mean = pulse_step(make_params("pcm_hic", {"pcm": {"granularity": "mean", "refresh_fraction": 0.8}}))
+    assert mean == pytest.approx(at_reset * (1 - 0.8 / 2))
+    # eps is the weight change of one pulse on an LSB device at the middle of its range [0, refresh g_max]
+    xb = build("pcm_hic", QUIET, {"pcm": {"granularity": "mean"}}, rows=2, cols=2)
+    mid = 0.45 * xb.unit  # G+ = 0.45 g_max: the residual's device halfway to the refresh threshold of 0.9
+    xb.load_weights(np.full((2, 2), mid, np.float32), 0, 0, 0.0)
+    before = xb.read_weights(0, 0, 2, 2, 1.0)
+    xb.pulse(np.ones((2, 2), np.int32), 0, 0, 1.0)
+    moved = xb.read_weights(0, 0, 2, 2, 2.0) - before
+    assert np.allclose(moved, pulse_step(make_params("pcm_hic", {"pcm": {"granularity": "mean"}})), rtol=1e-3)
+
+
 def test_endurance_marks_worn_pcm_devices():
     xb = build("pcm_hic", {"device": {"endurance_pulses": 25}}, rows=4, cols=4)
     worn = 0

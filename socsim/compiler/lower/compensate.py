@@ -2,8 +2,13 @@
 
 As on IBM's PCM inference chips (Joshi et al. 2020, "Accurate deep neural network inference using computational
 phase-change memory", Nat. Commun. 11, 2473; Le Gallo et al. 2018, IEEE Trans. Electron Devices 65, 4304): each
-layer's arrays are read with a known input (every row driven with the same code), and the sum of the magnitudes of
-the column readings is kept. Run once in reference mode (``gdc_mode = 0``, right after programming), it stores that
+layer's arrays are read with known inputs and the sum of the magnitudes of the readings is kept. The known inputs
+are the one-hot set, as IBM's aihwkit implements the compensation (``GlobalDriftCompensation``: the read-out
+vectors are the rows of the identity, the statistic the mean of |outputs|): every row of a block is driven alone
+at the largest code, one ``mvm`` each, so the statistic sums |weight| over every device pair of the layer, each
+read once with its own read noise, instead of one reading per column of the sum over its rows (a signed sum that
+cancels: a single such reading carried the layer's read noise into its scale, 1 to 16 % on the small ResNet,
+docs/results.md). Run once in reference mode (``gdc_mode = 0``, right after programming), it stores that
 sum (``gdc_ref_LAYER``); run later in measuring mode (``gdc_mode = 1``), it reads the sum again and sets the layer's
 scale ``gdc_scale_LAYER = reference / now``, which the evaluation multiplies every MVM output of the layer by, on
 the digital unit. Conductance drift that shrinks a layer's weights by a common factor is undone; device-to-device
@@ -39,8 +44,8 @@ class CompensationBuffers:
 
 
 def calibration_code(net: Network) -> float:
-    """The known input every row is driven with: a quarter of the largest DAC code (1.0 for analog inputs)."""
-    return float(max(1, (2 ** (net.in_bits - 1) - 1) // 4)) if net.in_bits else 1.0
+    """The known input each row is driven with alone: the largest DAC code (1.0 for analog inputs)."""
+    return float(2 ** (net.in_bits - 1) - 1) if net.in_bits else 1.0
 
 
 def plan_compensation(net: Network, asm: Asm) -> CompensationBuffers:
@@ -54,8 +59,8 @@ def plan_compensation(net: Network, asm: Asm) -> CompensationBuffers:
 
 
 def compensate_program(asm: Asm, net: Network, tiles: TileBuffers, gdc: CompensationBuffers) -> str:
-    """``compensate``: per layer, the sum of |readings| of every block for the known input, then the reference
-    stored (mode 0) or the scale set (mode 1)."""
+    """``compensate``: per layer, the sum of |readings| of every block for the one-hot inputs (a loop over the
+    block's rows), then the reference stored (mode 0) or the scale set (mode 1)."""
     a, code = asm, calibration_code(net)
     a.lines = []
     a.op("mark", 0, "calibrate")  # a calibration read: ledgered with the calibration
@@ -65,14 +70,19 @@ def compensate_program(asm: Asm, net: Network, tiles: TileBuffers, gdc: Compensa
         a.op("vfill", gdc.total.at(), 1, 0.0, note=f"sum of |readings| of {name}")
         for p in net.placement.blocks_of(name):
             tin, tout = tiles.tile_in[p.tile], tiles.tile_out[p.tile]
-            a.op("vfill", tin.at(), p.rows, code, note="the known input")
-            a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, net.in_bits)
-            a.op("mvm", p.tile, tout.at(), tin.at(), 1)
-            for sign in (1.0, -1.0):  # |x| = relu(x) + relu(-x)
-                a.op("vscl", gdc.readings.at(), tout.at(), p.cols, sign)
-                a.op("vrelu", gdc.readings.at(), gdc.readings.at(), p.cols)
-                a.op("vsum", gdc.part.at(), gdc.readings.at(), p.cols)
-                a.op("vadd", gdc.total.at(), gdc.total.at(), gdc.part.at(), 1)
+
+            def one_row(tin=tin, tout=tout, p=p) -> None:
+                a.op("vfill", tin.at(), p.rows, 0.0)
+                a.op("vfill", tin.at(reg=REG.probe_row), 1, code, note="row probe_row alone: the known input")
+                a.op("tcfg", p.tile, p.tile_row, p.tile_col, p.rows, p.cols, net.in_bits)
+                a.op("mvm", p.tile, tout.at(), tin.at(), 1)
+                for sign in (1.0, -1.0):  # |x| = relu(x) + relu(-x)
+                    a.op("vscl", gdc.readings.at(), tout.at(), p.cols, sign)
+                    a.op("vrelu", gdc.readings.at(), gdc.readings.at(), p.cols)
+                    a.op("vsum", gdc.part.at(), gdc.readings.at(), p.cols)
+                    a.op("vadd", gdc.total.at(), gdc.total.at(), gdc.part.at(), 1)
+
+            a.loop(REG.probe_row, p.rows, one_row, note=f"one-hot inputs of block r{p.row_start}+{p.rows}")
         measure, done = a.label(f"gdc_measure_{name}"), a.label(f"gdc_done_{name}")
         a.op("bne", REG.outer, REG.zero, measure)
         a.op("vscl", gdc.reference[name].at(), gdc.total.at(), 1, 1.0, note="reference sum")

@@ -79,28 +79,28 @@ def conductance_at(g_prog, nu, t_prog, t, t0, t_read, read_scale, g_max, drift, 
 
 
 @njit(cache=True, nogil=True)
-def gradual_set(g, n, frozen, z, offsets, step0, rel_std, g_max):  # pragma: no cover - compiled
-    """Apply n[j] >= 0 gradual SET pulses: dG = step0 (1 - G/g_max) (1 + rel_std z), G in [0, g_max]."""
+def gradual_set(g, n, frozen, z, offsets, step0, rel_std, g_max, nl):  # pragma: no cover - compiled
+    """Apply n[j] >= 0 gradual SET pulses: dG = step0 (1 - nl G/g_max) (1 + rel_std z), G in [0, g_max]."""
     for j in range(g.size):
         if n[j] <= 0 or frozen[j]:
             continue
         gj = np.float64(g[j])
         for p in range(n[j]):
-            mean = step0 * (1.0 - gj / g_max)
+            mean = step0 * (1.0 - nl * gj / g_max)
             gj = gj + mean * (1.0 + rel_std * z[offsets[j] + p])
             gj = min(max(gj, 0.0), g_max)
         g[j] = gj
 
 
 @njit(cache=True, nogil=True)
-def set_pulses_needed(g_from, g_to, step0, g_max, cap):  # pragma: no cover - compiled
+def set_pulses_needed(g_from, g_to, step0, g_max, nl, cap):  # pragma: no cover - compiled
     """Mean-model gradual-SET pulses to climb from g_from to g_to (uS), at most cap, per device."""
     out = np.zeros(g_from.size, dtype=np.int64)
     for j in range(g_from.size):
         gj = g_from[j]
         k = 0
         while gj < g_to[j] and k < cap:
-            gj = gj + step0 * (1.0 - gj / g_max)
+            gj = gj + step0 * (1.0 - nl * gj / g_max)
             k += 1
         out[j] = k
     return out
