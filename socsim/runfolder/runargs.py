@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 import typing
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from socsim.base.configtools import ConfigError, from_mapping
+from socsim.base.configtools import ConfigError, from_mapping, to_mapping
 from socsim.base.errors import InputError, MissingInput
 from socsim.base.fileio import read_json
 from socsim.config.soc import SocConfig
@@ -120,6 +121,23 @@ class RunArgs:
                 from None
         try:
             cfg = from_mapping(SocConfig, data)
-            return replace(cfg, train=replace(cfg.train, epochs=self.epochs))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
+        added = new_settings(data, to_mapping(cfg))
+        if added:
+            print(f"socsim: warning: {path} has no {', '.join(added[:6])}{', ...' if len(added) > 6 else ''} "
+                  "(settings added since the run started): today's defaults apply, so what follows can differ "
+                  "from the run's own numbers", file=sys.stderr)
+        return replace(cfg, train=replace(cfg.train, epochs=self.epochs))
+
+
+def new_settings(saved: dict[str, Any], resolved: dict[str, Any], prefix: str = "") -> list[str]:
+    """``FIELD = VALUE`` for every dotted setting of ``resolved`` that a saved config lacks (a setting added to
+    socsim after the run wrote it, which took today's default)."""
+    out = []
+    for key, value in resolved.items():
+        if key not in saved:
+            out.append(f"{prefix}{key}" if isinstance(value, dict) else f"{prefix}{key} = {value!r}")
+        elif isinstance(value, dict) and isinstance(saved[key], dict):
+            out += new_settings(saved[key], value, f"{prefix}{key}.")
+    return out

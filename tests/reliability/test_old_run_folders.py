@@ -32,3 +32,21 @@ def test_an_older_run_folder_loads_and_resumes(run_copy, capsys):
     assert np.isnan(frame["static_energy_pj"][0]) and frame["static_energy_pj"][1] > 0  # the old row as it was
     old, new = read_checkpoint(run_copy).metrics
     assert old.as_dict().keys().isdisjoint(LATER) and set(LATER) <= new.as_dict().keys()  # none added to the old
+
+
+def test_a_setting_added_since_the_run_started_is_named_when_the_run_is_used(run_copy, capsys):
+    """An older run's config.json lacks the settings added since: they take today's defaults, which may differ
+    from what the run trained with, so resuming or reading it says which."""
+    import json
+
+    from socsim.runfolder.files import CONFIG
+    saved = json.loads((run_copy / CONFIG).read_text())
+    del saved["train"]["calibration_passes"]
+    del saved["energy"]
+    (run_copy / CONFIG).write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_copy), "--epochs", "2", "--quiet", "--accept-edits"]) == 0
+    err = capsys.readouterr().err
+    assert "has no energy, train.calibration_passes = " in err and "settings added since the run started" in err
+    assert main(["train", "--resume", str(run_copy), "--epochs", "3", "--quiet", "--accept-edits"]) == 0
+    assert "settings added since" in capsys.readouterr().err  # the resume keeps the folder's config.json as it is
