@@ -49,9 +49,10 @@ def test_lenet_training_is_the_same_on_one_and_two_threads():
     graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
     data = load_dataset("mnist5k").subset(32, 16)
     cfg = load_config("wu2023", {"train": {"batch": 16}})
-    before = numerics.split_passes
+    before, reruns = numerics.split_passes, numerics.split_reruns
     runs = [_train(graph, cfg, data, "fast", n) for n in (1, 2)]
     assert numerics.split_passes > before, "two threads should have split the lanes into groups"
+    assert numerics.split_reruns == reruns, "a split pass stopped and ran again as one group"
     _assert_same(*runs, "LeNet on wu2023, fast engine")
 
 
@@ -71,7 +72,9 @@ def test_per_lane_output_stages_join_in_lane_order():
                                  "compiler": {"datapath": "pipelined", "row_blocking": "kernel",
                                               "placement": "spread"}})
     data = load_dataset("digits").subset(32, 8)
+    before, reruns = numerics.split_passes, numerics.split_reruns
     runs = [_train(graph, cfg, data, "fast", n, microbatch=4) for n in (1, 2)]
+    assert numerics.split_passes > before and numerics.split_reruns == reruns, "the lane groups did not all finish"
     _assert_same(*runs, "pipelined residual on wu2023")
 
 

@@ -47,10 +47,12 @@ class LaneOperands(TileOperands):
         self.v, self.pattern, self.streams = rec.values, rec.pattern, rec.streams
         self.hyper, self.regs = run.ctrl.hyper, run.ctrl.regs
         self.tile = run.tile(rec.tile) if rec.tile >= 0 else None  # type: ignore[assignment]
+        self.mem = rec.mem if run.lanes == run.total else run.addresses(rec)
+        """Each operand's (space, start, words): a per-lane start holds the group's lanes only."""
 
     def a(self, name: str) -> np.ndarray:
         o = self.classes[name]
-        space, start, size = self.rec.mem[name]
+        space, start, size = self.mem[name]
         if o.kind == PRIVATE:
             return self.run.store[o.symbol][:, o.offset:o.offset + size]
         assert o.kind != REDUCED, "reduced operands are only accumulated into"
@@ -64,7 +66,7 @@ class LaneOperands(TileOperands):
 
     def accumulate(self, name: str, term: np.ndarray, apply: Apply) -> None:
         if self.classes[name].kind == REDUCED:
-            space, start, size = self.rec.mem[name]
+            space, start, size = self.mem[name]
             if any(np.may_share_memory(term, s) for s in self.run.store):  # lane storage is overwritten later
                 term = term.copy()
             self.run.deferred.append((self.run.arrays[space][start:start + size][None], apply, term))
@@ -72,7 +74,7 @@ class LaneOperands(TileOperands):
             apply(self.a(name), term)
 
     def same(self, first: str, second: str) -> bool:
-        (s1, a1, n1), (s2, a2, n2) = self.rec.mem[first], self.rec.mem[second]
+        (s1, a1, n1), (s2, a2, n2) = self.mem[first], self.mem[second]
         return s1 is s2 and n1 == n2 and np.array_equal(a1, a2)
 
     def read_draws(self) -> tuple[np.ndarray, np.ndarray]:
@@ -226,6 +228,12 @@ class LaneGroup:
         self.saturated: list[tuple[int, np.ndarray]] = []
         self.tiles: dict[int, GroupTile | object] = {}
 
+    def addresses(self, rec: UnitRecord) -> dict[str, tuple]:
+        """``rec.mem`` with every per-lane start cut to this group's lanes."""
+        lanes = slice(self.first, self.first + self.lanes)
+        return {name: (space, start[lanes] if isinstance(start, np.ndarray) else start, size)
+                for name, (space, start, size) in rec.mem.items()}
+
     def tile(self, index: int):
         view = self.tiles.get(index)
         if view is None:
@@ -282,6 +290,8 @@ class NumericsPass:
             outcomes = list(pool(len(groups)).map(lambda g: _caught(errors, self.run_group, g), groups))
             fault = None
             if any(o is not None for o in outcomes):
+                global split_reruns
+                split_reruns += 1
                 # a fault (or an error): the lanes again as one group, which stops where the sequential pass stops
                 # and raises here what is not the program's fault
                 self.fill_store()
@@ -348,7 +358,7 @@ class NumericsPass:
             parts = [v.epilogue for v in views]
             fields = []
             for k in range(5):
-                arrays = [p[k] for p in parts]
+                arrays = [(p.f, p.bias, p.bn_scale, p.bn_mean, p.bn_beta)[k] for p in parts]
                 if arrays[0] is None:
                     fields.append(None)
                 elif all(a.shape[0] == g.lanes for a, g in zip(arrays, groups)):
@@ -379,6 +389,9 @@ class NumericsPass:
 
 split_passes = 0
 """Passes of this process that ran their lanes in more than one group (a count for tests and profiles)."""
+split_reruns = 0
+"""Split passes of this process whose groups stopped (a fault, or an error) and that ran again as one group: the
+work of the split was lost (a count for tests and profiles: a program without faults has none)."""
 
 MIN_GROUP_LANES = 1
 """Fewest lanes a thread's group holds."""
