@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
+import isa
 from socsim.base.threads import default_threads, per_worker, use_threads
 from socsim.compiler import load_graph
 from socsim.compiler.frontend.toml import loads_toml
 from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.training import ChipTrainer
-from socsim.sim.lanes import numerics
+from socsim.sim import Soc, Trap, TrapKind
+from socsim.sim.lanes import numerics, turns
 from tests.compiler.test_lowering import RESIDUAL
 from tests.engines import assert_same_devices, assert_same_result
 
@@ -117,3 +119,44 @@ def test_the_api_takes_a_thread_count():
     assert_same_result(runs[0], runs[1], "socsim.run at 1 and 2 threads")
     with pytest.raises(ValueError, match="threads: expected a positive integer .1 or more., got 0"):
         socsim.run(program, threads=0)
+
+
+def test_lanes_in_turn_on_two_threads_are_the_same_as_on_one(monkeypatch):
+    """Every loop in turn (as a large network's loops): on two threads each computes one lane at a time, committed in
+    lane order (socsim/sim/lanes/turns.py); cycles, ledger, outputs and memory equal one thread's."""
+    monkeypatch.setattr(numerics, "TOGETHER_WORDS", 0)
+    graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
+    data = load_dataset("mnist5k").subset(32, 16)
+    cfg = load_config("wu2023", {"train": {"batch": 16}})
+    before, stopped = turns.passes, turns.stopped
+    runs = [_train(graph, cfg, data, "fast", n) for n in (1, 2)]
+    assert turns.passes > before and turns.stopped == stopped, "two threads should have run the lanes in turn"
+    _assert_same(*runs, "LeNet on wu2023 in turn, fast engine")
+
+
+def test_a_fault_in_turn_on_two_threads_traps_as_on_one(monkeypatch):
+    """An inf read in iteration 3 of a loop in turn on two threads: the lanes before it are committed and the rest
+    runs in turn on one thread, so the trap and its partial result are one thread's (and the reference engine's)."""
+    from tests.test_lanes import program
+    monkeypatch.setattr(numerics, "TOGETHER_WORDS", 0)
+    lines = program().splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith(".sym x dram"))
+    head, values = lines[at].split(" = ")
+    words = values.split(", ")
+    words[4 * 3 + 1] = "inf"
+    lines[at] = f"{head} = {', '.join(words)}"
+    text = "\n".join(lines)
+    traps = {}
+    stopped = turns.stopped
+    for name, engine, threads in (("reference", "reference", 1), ("one", "fast", 1), ("two", "fast", 2)):
+        with use_threads(threads):
+            soc = Soc.from_config(load_config("wu2023"), timeline=True, engine=engine)
+            with pytest.raises(Trap) as info:
+                soc.run(isa.assemble(text, "lanes.s"))
+        traps[name] = info.value
+    assert turns.stopped == stopped + 1, "the lanes on two threads should have stopped at the fault"
+    assert traps["two"].kind is TrapKind.NAN and "iteration 3" in str(traps["two"])
+    assert str(traps["two"]) == str(traps["one"])
+    assert_same_result(traps["one"].partial, traps["two"].partial, "the partial result of a trap in turn")
+    ref = traps["reference"]
+    assert (ref.kind, ref.pc, ref.cycle) == (traps["two"].kind, traps["two"].pc, traps["two"].cycle)

@@ -164,10 +164,11 @@ class InTurnPass:
         self.arrays = ctrl.soc.memory.arrays
         self.read_base = {t: int(ctrl.soc.tiles[t].crossbar.stream.reads) for t in trace.tile_reads}
 
-    def run(self) -> None:
+    def run(self, first: int = 0) -> None:
+        """Lanes ``first`` .. the last (the lanes before ``first`` already ran: :mod:`socsim.sim.lanes.turns`)."""
         ctrl = self.ctrl
         check = ctrl.trap_on_nan
-        for lane in range(self.loop.count):
+        for lane in range(first, self.loop.count):
             for rec in self.trace.units:
                 if rec.op.numerics is None:
                     continue
@@ -219,10 +220,11 @@ class LaneGroup:
     """Lanes ``first .. first + lanes - 1`` of a :class:`NumericsPass`: their rows of the lane storage, their
     issue cycles, the reduction terms and converter counts they leave for the pass to apply in lane order."""
 
-    def __init__(self, run: "NumericsPass", first: int, lanes: int):
+    def __init__(self, run: "NumericsPass", first: int, lanes: int, store: list[np.ndarray] | None = None):
+        """``store``: the group's own lane storage (default: its rows of the pass's)."""
         self.ctrl, self.trace, self.arrays, self.read_base = run.ctrl, run.trace, run.arrays, run.read_base
         self.first, self.lanes, self.total = first, lanes, run.lanes
-        self.store = [copy[first:first + lanes] for copy in run.store]
+        self.store = store if store is not None else [copy[first:first + lanes] for copy in run.store]
         self.issue = None if run.issue is None else run.issue[first:first + lanes]
         self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
         self.saturated: list[tuple[int, np.ndarray]] = []
