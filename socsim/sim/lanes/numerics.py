@@ -69,7 +69,7 @@ class LaneOperands(TileOperands):
             space, start, size = self.mem[name]
             if any(np.may_share_memory(term, s) for s in self.run.store):  # lane storage is overwritten later
                 term = term.copy()
-            self.run.deferred.append((self.run.arrays[space][start:start + size][None], apply, term))
+            self.run.defer(self.run.arrays[space][start:start + size][None], apply, term)
         else:
             apply(self.a(name), term)
 
@@ -229,6 +229,11 @@ class LaneGroup:
         self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
         self.saturated: list[tuple[int, np.ndarray]] = []
         self.tiles: dict[int, GroupTile | object] = {}
+
+    def defer(self, dst: np.ndarray, apply: Apply, term: np.ndarray) -> None:
+        """Keep the group's term ``term`` (its lanes' rows) of a reduced symbol's words ``dst``, for the pass to add
+        in lane order."""
+        self.deferred.append((dst, apply, term))
 
     def addresses(self, rec: UnitRecord) -> dict[str, tuple]:
         """``rec.mem`` with every per-lane start cut to this group's lanes."""
