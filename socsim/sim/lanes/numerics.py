@@ -9,7 +9,8 @@ wrote are copied back from the last lane, as the sequential loop would leave the
 **In turn** (:class:`InTurnPass`): the recorded iteration runs lane after lane on memory, which is the
 sequential loop's own order. It needs no lane storage and keeps no accumulations, so it is chosen when
 those would take more than :data:`TOGETHER_WORDS` (large layers, where one instruction is big work
-anyway); it still skips the control and the timing of every iteration.
+anyway); it still skips the control and the timing of every iteration. With several threads it runs one lane at a
+time per thread instead (:mod:`socsim.sim.lanes.turns`).
 
 Either way a tile read sees its lane's issue time and read number, and the numbers equal the reference
 engine's bit for bit.
