@@ -139,8 +139,9 @@ class TurnsOnThreads(NumericsPass):
             for lane in range(first, self.lanes, self.threads):
                 if self.stop is not None:
                     return
-                group = TurnLane(self, lane)
+                group = None
                 try:
+                    group = TurnLane(self, lane)
                     ok = self.run_group(group) is None
                     if ok:
                         self.become_head(group)
@@ -152,10 +153,10 @@ class TurnsOnThreads(NumericsPass):
                         self.turn.wait_for(lambda lane=lane: self.committed == lane or self.stop is not None)
                         if self.stop is None:
                             self.stop = lane
-                            if group.head:
+                            if group is not None and group.head:
                                 for words, before in zip(self.reduced, self.saved):
                                     words[...] = before
-                    else:
+                    elif group is not None:
                         self.committed += 1
                         self.tiles = group.tiles
                     self.saved = []
