@@ -89,10 +89,10 @@ class TurnsOnThreads(NumericsPass):
                  threads: int):
         super().__init__(ctrl, loop, trace, claims, issue)
         self.threads = threads
-        ranges = {(space, start, size) for rec, classes in zip(trace.units, claims.operands)
-                  for name, o in classes.items() if o.kind == REDUCED
-                  for space, start, size in [rec.mem[name]]}
-        self.reduced = [self.arrays[space][start:start + size] for space, start, size in sorted(ranges)]
+        ranges = dict.fromkeys((space, start, size) for rec, classes in zip(trace.units, claims.operands)
+                               for name, o in classes.items() if o.kind == REDUCED
+                               for space, start, size in [rec.mem[name]])
+        self.reduced = [self.arrays[space][start:start + size] for space, start, size in ranges]
         """The reduced symbols' words (each distinct operand range once)."""
         self.saved: list[np.ndarray] = []
         """The reduced words as the head lane found them (restored if it stops)."""
