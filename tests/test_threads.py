@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
+import isa
 from socsim.base.threads import default_threads, per_worker, use_threads
 from socsim.compiler import load_graph
 from socsim.compiler.frontend.toml import loads_toml
@@ -16,7 +17,8 @@ from socsim.config.soc import load_config
 from socsim.host.data import load_dataset
 from socsim.host.options import RunOptions
 from socsim.host.training import ChipTrainer
-from socsim.sim.lanes import numerics
+from socsim.sim import Soc, Trap, TrapKind
+from socsim.sim.lanes import numerics, turns
 from tests.compiler.test_lowering import RESIDUAL
 from tests.engines import assert_same_devices, assert_same_result
 
@@ -50,9 +52,10 @@ def test_lenet_training_is_the_same_on_one_and_two_threads():
     graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
     data = load_dataset("mnist5k").subset(32, 16)
     cfg = load_config("wu2023", {"train": {"batch": 16}})
-    before = numerics.split_passes
+    before, reruns = numerics.split_passes, numerics.split_reruns
     runs = [_train(graph, cfg, data, "fast", n) for n in (1, 2)]
     assert numerics.split_passes > before, "two threads should have split the lanes into groups"
+    assert numerics.split_reruns == reruns, "a split pass stopped and ran again as one group"
     _assert_same(*runs, "LeNet on wu2023, fast engine")
 
 
@@ -72,7 +75,9 @@ def test_per_lane_output_stages_join_in_lane_order():
                                  "compiler": {"datapath": "pipelined", "row_blocking": "kernel",
                                               "placement": "spread"}})
     data = load_dataset("digits").subset(32, 8)
+    before, reruns = numerics.split_passes, numerics.split_reruns
     runs = [_train(graph, cfg, data, "fast", n, microbatch=4) for n in (1, 2)]
+    assert numerics.split_passes > before and numerics.split_reruns == reruns, "the lane groups did not all finish"
     _assert_same(*runs, "pipelined residual on wu2023")
 
 
@@ -115,3 +120,47 @@ def test_the_api_takes_a_thread_count():
     assert_same_result(runs[0], runs[1], "socsim.run at 1 and 2 threads")
     with pytest.raises(ValueError, match="threads: expected a positive integer .1 or more., got 0"):
         socsim.run(program, threads=0)
+
+
+@pytest.mark.parametrize("kept", [0, 1 << 30])
+def test_lanes_in_turn_on_two_threads_are_the_same_as_on_one(monkeypatch, kept):
+    """Every loop in turn (as a large network's loops): on two threads each computes one lane at a time, summed in
+    lane order (socsim/sim/lanes/turns.py; a lane that is not the head waits at its first reduction term, or keeps them
+    all); cycles, ledger, outputs and memory equal one thread's."""
+    monkeypatch.setattr(numerics, "TOGETHER_WORDS", 0)
+    monkeypatch.setattr(turns, "KEPT_WORDS", kept)
+    graph = load_graph(str(ROOT / "programs" / "lenet_wu2023.toml"))
+    data = load_dataset("mnist5k").subset(16, 16)
+    cfg = load_config("wu2023", {"train": {"batch": 16}})
+    before, stopped = turns.passes, turns.stopped
+    runs = [_train(graph, cfg, data, "fast", n) for n in (1, 2)]
+    assert turns.passes > before and turns.stopped == stopped, "two threads should have run the lanes in turn"
+    _assert_same(*runs, "LeNet on wu2023 in turn, fast engine")
+
+
+def test_a_fault_in_turn_on_two_threads_traps_as_on_one(monkeypatch):
+    """An inf read in iteration 3 of a loop in turn on two threads: the lanes before it are committed and the rest
+    runs in turn on one thread, so the trap and its partial result are one thread's (and the reference engine's)."""
+    from tests.test_lanes import program
+    monkeypatch.setattr(numerics, "TOGETHER_WORDS", 0)
+    lines = program().splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith(".sym x dram"))
+    head, values = lines[at].split(" = ")
+    words = values.split(", ")
+    words[4 * 3 + 1] = "inf"
+    lines[at] = f"{head} = {', '.join(words)}"
+    text = "\n".join(lines)
+    traps = {}
+    stopped = turns.stopped
+    for name, engine, threads in (("reference", "reference", 1), ("one", "fast", 1), ("two", "fast", 2)):
+        with use_threads(threads):
+            soc = Soc.from_config(load_config("wu2023"), timeline=True, engine=engine)
+            with pytest.raises(Trap) as info:
+                soc.run(isa.assemble(text, "lanes.s"))
+        traps[name] = info.value
+    assert turns.stopped == stopped + 1, "the lanes on two threads should have stopped at the fault"
+    assert traps["two"].kind is TrapKind.NAN and "iteration 3" in str(traps["two"])
+    assert str(traps["two"]) == str(traps["one"])
+    assert_same_result(traps["one"].partial, traps["two"].partial, "the partial result of a trap in turn")
+    ref = traps["reference"]
+    assert (ref.kind, ref.pc, ref.cycle) == (traps["two"].kind, traps["two"].pc, traps["two"].cycle)

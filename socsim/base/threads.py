@@ -2,9 +2,11 @@
 
 The lanes of a lane-parallel loop (:mod:`socsim.sim.lanes.numerics`) are cut into one contiguous group per thread
 (when the loop's lane storage is large enough for that to pay); each thread runs every instruction over its lanes,
-and what lanes share is applied afterwards in lane order. A lane's numbers are its own in any group: its matrix
-products are its own BLAS calls (numpy's stacked ``matmul`` makes one call per lane), every other operation acts
-element by element or row by row, and every random number is counter-based (:mod:`socsim.physics.draws`).
+and what lanes share is applied afterwards in lane order. A loop too large to keep every lane at once runs in turn,
+one lane at a time per thread (:mod:`socsim.sim.lanes.turns`), its reduction terms added in lane order. A lane's
+numbers are its own in any group: its matrix products are its own BLAS calls (numpy's stacked ``matmul`` makes one
+call per lane), every other operation acts element by element or row by row, and every random number is
+counter-based (:mod:`socsim.physics.draws`).
 
 The BLAS library itself stays at one thread inside :func:`use_threads`: OpenBLAS's threaded ``sgemm`` does not
 always keep the single-threaded sum order (a 200x3000 by 3000x300 float32 product differs in the last bits between

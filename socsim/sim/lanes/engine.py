@@ -9,9 +9,10 @@ from socsim.sim.lanes import overlap, timing
 from socsim.sim.lanes.claims import Claims, check, check_varying
 from socsim.sim.lanes.inner import InnerLoop, replayable
 from socsim.sim.lanes.loop import LaneLoop, lane_loops
-from socsim.sim.lanes.numerics import InTurnPass, together_pass
+from socsim.sim.lanes.numerics import together_pass
 from socsim.sim.lanes.relocate import ControlTraces
 from socsim.sim.lanes.trace import LaneViolation
+from socsim.sim.lanes.turns import turn_pass
 from socsim.sim.reference import ReferenceEngine
 from socsim.sim.traps import Trap, TrapKind
 
@@ -99,7 +100,7 @@ class FastEngine(ReferenceEngine):
                 together.issue = issue
                 together.run()
             elif not soc.timing_only:
-                InTurnPass(ctrl, loop, trace, issue).run()
+                turn_pass(ctrl, loop, trace, claims, issue).run()
         self.replayed += loop.count - simulated
         self.inner_replayed += inner_replayed
         ctrl.regs[:] = trace.regs

@@ -9,7 +9,8 @@ wrote are copied back from the last lane, as the sequential loop would leave the
 **In turn** (:class:`InTurnPass`): the recorded iteration runs lane after lane on memory, which is the
 sequential loop's own order. It needs no lane storage and keeps no accumulations, so it is chosen when
 those would take more than :data:`TOGETHER_WORDS` (large layers, where one instruction is big work
-anyway); it still skips the control and the timing of every iteration.
+anyway); it still skips the control and the timing of every iteration. With several threads it runs one lane at a
+time per thread instead (:mod:`socsim.sim.lanes.turns`).
 
 Either way a tile read sees its lane's issue time and read number, and the numbers equal the reference
 engine's bit for bit.
@@ -47,10 +48,12 @@ class LaneOperands(TileOperands):
         self.v, self.pattern, self.streams = rec.values, rec.pattern, rec.streams
         self.hyper, self.regs = run.ctrl.hyper, run.ctrl.regs
         self.tile = run.tile(rec.tile) if rec.tile >= 0 else None  # type: ignore[assignment]
+        self.mem = rec.mem if run.lanes == run.total else run.addresses(rec)
+        """Each operand's (space, start, words): a per-lane start holds the group's lanes only."""
 
     def a(self, name: str) -> np.ndarray:
         o = self.classes[name]
-        space, start, size = self.rec.mem[name]
+        space, start, size = self.mem[name]
         if o.kind == PRIVATE:
             return self.run.store[o.symbol][:, o.offset:o.offset + size]
         assert o.kind != REDUCED, "reduced operands are only accumulated into"
@@ -64,15 +67,17 @@ class LaneOperands(TileOperands):
 
     def accumulate(self, name: str, term: np.ndarray, apply: Apply) -> None:
         if self.classes[name].kind == REDUCED:
-            space, start, size = self.rec.mem[name]
-            if any(np.may_share_memory(term, s) for s in self.run.store):  # lane storage is overwritten later
+            space, start, size = self.mem[name]
+            # lane storage is overwritten later (an array that owns its words shares none: the check holds the
+            # interpreter lock once per private symbol, 6 % of the lane groups' time with it in VGG-8's loops)
+            if term.base is not None and any(np.may_share_memory(term, s) for s in self.run.store):
                 term = term.copy()
-            self.run.deferred.append((self.run.arrays[space][start:start + size][None], apply, term))
+            self.run.defer(self.run.arrays[space][start:start + size][None], apply, term)
         else:
             apply(self.a(name), term)
 
     def same(self, first: str, second: str) -> bool:
-        (s1, a1, n1), (s2, a2, n2) = self.rec.mem[first], self.rec.mem[second]
+        (s1, a1, n1), (s2, a2, n2) = self.mem[first], self.mem[second]
         return s1 is s2 and n1 == n2 and np.array_equal(a1, a2)
 
     def read_draws(self) -> tuple[np.ndarray, np.ndarray]:
@@ -162,10 +167,11 @@ class InTurnPass:
         self.arrays = ctrl.soc.memory.arrays
         self.read_base = {t: int(ctrl.soc.tiles[t].crossbar.stream.reads) for t in trace.tile_reads}
 
-    def run(self) -> None:
+    def run(self, first: int = 0) -> None:
+        """Lanes ``first`` .. the last (the lanes before ``first`` already ran: :mod:`socsim.sim.lanes.turns`)."""
         ctrl = self.ctrl
         check = ctrl.trap_on_nan
-        for lane in range(self.loop.count):
+        for lane in range(first, self.loop.count):
             for rec in self.trace.units:
                 if rec.op.numerics is None:
                     continue
@@ -217,14 +223,26 @@ class LaneGroup:
     """Lanes ``first .. first + lanes - 1`` of a :class:`NumericsPass`: their rows of the lane storage, their
     issue cycles, the reduction terms and converter counts they leave for the pass to apply in lane order."""
 
-    def __init__(self, run: "NumericsPass", first: int, lanes: int):
+    def __init__(self, run: "NumericsPass", first: int, lanes: int, store: list[np.ndarray] | None = None):
+        """``store``: the group's own lane storage (default: its rows of the pass's)."""
         self.ctrl, self.trace, self.arrays, self.read_base = run.ctrl, run.trace, run.arrays, run.read_base
         self.first, self.lanes, self.total = first, lanes, run.lanes
-        self.store = [copy[first:first + lanes] for copy in run.store]
+        self.store = store if store is not None else [copy[first:first + lanes] for copy in run.store]
         self.issue = None if run.issue is None else run.issue[first:first + lanes]
         self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
         self.saturated: list[tuple[int, np.ndarray]] = []
         self.tiles: dict[int, GroupTile | object] = {}
+
+    def defer(self, dst: np.ndarray, apply: Apply, term: np.ndarray) -> None:
+        """Keep the group's term ``term`` (its lanes' rows) of a reduced symbol's words ``dst``, for the pass to add
+        in lane order."""
+        self.deferred.append((dst, apply, term))
+
+    def addresses(self, rec: UnitRecord) -> dict[str, tuple]:
+        """``rec.mem`` with every per-lane start cut to this group's lanes."""
+        lanes = slice(self.first, self.first + self.lanes)
+        return {name: (space, start[lanes] if isinstance(start, np.ndarray) else start, size)
+                for name, (space, start, size) in rec.mem.items()}
 
     def tile(self, index: int):
         view = self.tiles.get(index)
@@ -282,6 +300,8 @@ class NumericsPass:
             outcomes = list(pool(len(groups)).map(lambda g: _caught(errors, self.run_group, g), groups))
             fault = None
             if any(o is not None for o in outcomes):
+                global split_reruns
+                split_reruns += 1
                 # a fault (or an error): the lanes again as one group, which stops where the sequential pass stops
                 # and raises here what is not the program's fault
                 self.fill_store()
@@ -348,7 +368,7 @@ class NumericsPass:
             parts = [v.epilogue for v in views]
             fields = []
             for k in range(5):
-                arrays = [p[k] for p in parts]
+                arrays = [(p.f, p.bias, p.bn_scale, p.bn_mean, p.bn_beta)[k] for p in parts]
                 if arrays[0] is None:
                     fields.append(None)
                 elif all(a.shape[0] == g.lanes for a, g in zip(arrays, groups)):
@@ -379,6 +399,9 @@ class NumericsPass:
 
 split_passes = 0
 """Passes of this process that ran their lanes in more than one group (a count for tests and profiles)."""
+split_reruns = 0
+"""Split passes of this process whose groups stopped (a fault, or an error) and that ran again as one group: the
+work of the split was lost (a count for tests and profiles: a program without faults has none)."""
 
 MIN_GROUP_LANES = 1
 """Fewest lanes a thread's group holds."""
