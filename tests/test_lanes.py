@@ -60,6 +60,17 @@ def pc_of(text: str, start: str) -> int:
     return next(pc for pc, ins in enumerate(isa.assemble(text, "lanes.s").instructions) if ins.line == line)
 
 
+def program_with_inf(iteration: int) -> str:
+    """:func:`program` with an inf in the input that the loop's iteration ``iteration`` reads."""
+    lines = program().splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith(".sym x dram"))
+    head, values = lines[at].split(" = ")
+    words = values.split(", ")
+    words[4 * iteration + 1] = "inf"
+    lines[at] = f"{head} = {', '.join(words)}"
+    return "\n".join(lines)
+
+
 @pytest.mark.parametrize("preset", ["ideal", "wu2023"])
 def test_a_lane_parallel_loop_equals_the_reference(preset):
     text = program()
@@ -201,13 +212,7 @@ def test_numerics_beside_the_timing_trap_as_one_after_the_other(monkeypatch):
     """A lane's numerics fault (an inf read in iteration 3) traps the same whether the numerics ran beside the
     timing pass or after it: the same trap, cycle and partial result, at the reference engine's pc and cycle."""
     from socsim.sim.lanes import overlap
-    lines = program().splitlines()
-    at = next(n for n, line in enumerate(lines) if line.startswith(".sym x dram"))
-    head, values = lines[at].split(" = ")
-    words = values.split(", ")
-    words[4 * 3 + 1] = "inf"
-    lines[at] = f"{head} = {', '.join(words)}"
-    text = "\n".join(lines)
+    text = program_with_inf(iteration=3)
     traps, beside = {}, {}
     for name, engine, enabled in (("reference", "reference", False), ("after", "fast", False),
                                   ("beside", "fast", True)):

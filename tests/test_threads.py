@@ -141,15 +141,9 @@ def test_lanes_in_turn_on_two_threads_are_the_same_as_on_one(monkeypatch, kept):
 def test_a_fault_in_turn_on_two_threads_traps_as_on_one(monkeypatch):
     """An inf read in iteration 3 of a loop in turn on two threads: the lanes before it are committed and the rest
     runs in turn on one thread, so the trap and its partial result are one thread's (and the reference engine's)."""
-    from tests.test_lanes import program
+    from tests.test_lanes import program_with_inf
     monkeypatch.setattr(numerics, "TOGETHER_WORDS", 0)
-    lines = program().splitlines()
-    at = next(n for n, line in enumerate(lines) if line.startswith(".sym x dram"))
-    head, values = lines[at].split(" = ")
-    words = values.split(", ")
-    words[4 * 3 + 1] = "inf"
-    lines[at] = f"{head} = {', '.join(words)}"
-    text = "\n".join(lines)
+    text = program_with_inf(iteration=3)
     traps = {}
     stopped = turns.stopped
     for name, engine, threads in (("reference", "reference", 1), ("one", "fast", 1), ("two", "fast", 2)):
