@@ -1,6 +1,7 @@
 """Design-space sweeps: many configs x seeds, each point an independent job (``socsim sweep``).
 
-Modules: :mod:`~socsim.sweep.spec` (the sweep file, its points and keys), :mod:`~socsim.sweep.jobs`
+Modules: :mod:`~socsim.sweep.spec` (reading the sweep file), :mod:`~socsim.sweep.records` (what it holds, a
+point), :mod:`~socsim.sweep.points` (its expansion into points and their keys), :mod:`~socsim.sweep.jobs`
 (one point, the worker function), :mod:`~socsim.sweep.backends` (in process, local pool, Dask),
 :mod:`~socsim.sweep.table` (the results CSV), :mod:`~socsim.sweep.figures` (scatter + Pareto front),
 :mod:`~socsim.sweep.run` (resume, orchestration; the command is :mod:`socsim.cli.sweep`). Format: ``docs/sweeps.md``.
