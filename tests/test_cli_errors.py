@@ -72,6 +72,20 @@ def test_bad_input_exits_with_the_input_status_and_one_line(tmp_path, capsys):
     assert err.startswith(f"socsim: error: {bad}: tiles.count = -3 tiles is out of range")
 
 
+def test_an_unknown_device_model_in_a_config_file_exits_2_with_the_message(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('base = "wu2023"\n[tiles.physics]\nmodel = "mram"\n')
+    assert main(["run", "programs/mlp_infer.s", "--config", str(bad)]) == EXIT_ERROR == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"socsim: error: {bad}: tiles.physics.model = 'mram' is unknown; valid models: ")
+    bad.write_text('base = "wu2023"\n[tiles.physics]\nfitted = "mram_2030"\n')
+    assert main(["run", "programs/mlp_infer.s", "--config", str(bad)]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith(f"socsim: error: {bad}: tiles.physics.fitted: unknown fitted parameter set 'mram_2030'; "
+                          "valid: ") and err.count("\n") == 1
+
+
 def test_a_bug_exits_with_its_traceback_and_the_bug_status(monkeypatch, capsys):
     """A plain ValueError from socsim's own code is a bug, not bad input: it is not shown as a user's error."""
     def broken(*args, **kwargs):

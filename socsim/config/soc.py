@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from socsim.base.configtools import ConfigError, Params, deep_merge, from_mapping, param
+from socsim.base.errors import InputError
 from socsim.base.fileio import read_toml
 from socsim.config.area_params import AreaTable
 from socsim.config.energy_params import (
@@ -132,7 +133,7 @@ def _expand_fitted(data: dict[str, Any], where: str) -> dict[str, Any]:
     name = physics.pop("fitted")
     try:
         path = fitted_path(name)
-    except ValueError as exc:
+    except InputError as exc:
         raise ConfigError(f"{where}: tiles.physics.fitted: {exc}") from None
     data["tiles"]["physics"] = deep_merge(read_toml(path, "config", ConfigError), physics)
     return data

@@ -67,7 +67,7 @@ def radix4_exponents(in_bits: int) -> int:
 
 
 def radix4_digits(codes: np.ndarray, n_exp: int, per_pulse: int) -> np.ndarray:
-    """Pulse digits (P, ...) float32 of radix-4 codes (...): each code 0 or +-4^j, j < n_exp; ValueError otherwise."""
+    """Pulse digits (P, ...) float32 of radix-4 codes (...): each code 0 or +-4^j, j < n_exp; BadOperand otherwise."""
     n_p = -(-n_exp // per_pulse)
     offset = n_p * per_pulse - n_exp
     mag = np.abs(codes.astype(np.float64))

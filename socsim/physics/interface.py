@@ -140,7 +140,7 @@ class Crossbar(ABC):
         return {}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict` into a model built from the same config and seed; ValueError on a mismatch."""
+        """Restore :meth:`state_dict` into a model built from the same config and seed; InputError on a mismatch."""
         _state.set_state(self, self.STATE, state)
         self._state_loaded()
 
@@ -166,15 +166,15 @@ class Crossbar(ABC):
         codes -> (L, B, n_out) uA, for each weight the largest magnitude among the conversions behind it (both
         bit lines of a pair read digitally, every pulse of a shift-and-add converter, both trains of a sign-split
         input), at the block's full scale; and each lane's conversions outside the range (L,) int64. The same
-        read as :meth:`mvm_lanes` (conversions, noise, counter). ValueError for a model without a converter."""
+        read as :meth:`mvm_lanes` (conversions, noise, counter). BadOperand for a model without a converter."""
         raise BadOperand(f"{type(self).__name__} has no converter to read (array model {self.params.model!r})")
 
     def set_full_scale(self, r0: int, c0: int, fs_ua: float) -> float:
         """Set the full-scale current (uA) of the forward converter for the block whose first weight is (r0, c0)
         (the tile's gain register of that block); returns the value set, rounded and clamped to what the converter
         can be set to (``adc.fs_bits``, ``fs_min_ua``, ``fs_max_ua``; a fixed-range converter keeps its nominal
-        full scale). A model without a converter ignores the setting (returns 0.0). ValueError if ``fs_ua`` is
-        negative or not finite."""
+        full scale). A model without a converter ignores the setting (returns 0.0). BadOperand if ``fs_ua``
+        is negative or not finite."""
         if not np.isfinite(fs_ua) or fs_ua < 0:
             raise BadOperand(f"full-scale current {fs_ua} uA: expected a finite value >= 0")
         return 0.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from socsim.base.errors import InputError
 from socsim.physics import ideal, pcm_hic, rram_pulse, rram_wv, sram_cd  # noqa: F401 - defining registers them
 from socsim.physics.draws import Stream, stream_key
 from socsim.physics.interface import MODELS, CellArea, Crossbar, model_names
@@ -18,11 +19,11 @@ def crossbar_models() -> list[str]:
 
 
 def model_class(params: PhysicsParams) -> type[Crossbar]:
-    """The array model ``params.model`` names; ValueError listing the valid ones."""
+    """The array model ``params.model`` names; an unknown name is an InputError listing the valid ones."""
     try:
         return MODELS[params.model]
     except KeyError:
-        raise ValueError(f"unknown crossbar model {params.model!r}; valid: "
+        raise InputError(f"unknown crossbar model {params.model!r}; valid: "
                          f"{', '.join(crossbar_models())}") from None
 
 

@@ -16,6 +16,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from socsim.base.errors import InputError
+
 RNG_KEY = "bit_generator_state"
 MAX_COUNT = 2 ** 62
 """Largest counter (reads, programming operations, writes) a restored state may hold."""
@@ -46,15 +48,16 @@ def get_state(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def set_state(obj: Any, names: tuple[str, ...], state: Mapping[str, Any]) -> None:
-    """Restore what :func:`get_state` returned; raises ValueError naming the attribute on any mismatch."""
+    """Restore what :func:`get_state` returned; a mismatch is an InputError (a bad state file) whose field names the
+    attribute."""
     kind = type(obj).__name__
     if not isinstance(state, Mapping):
-        raise ValueError(f"{kind} state: expected a table of {', '.join(names)}, got {type(state).__name__}")
+        raise InputError(f"expected a table of {', '.join(names)}, got {type(state).__name__}", field=f"{kind} state")
     missing, extra = [n for n in names if n not in state], sorted(set(state) - set(names))
     if missing or extra:
         parts = [f"missing {', '.join(missing)}"] if missing else []
         parts += [f"unknown {', '.join(extra)}"] if extra else []
-        raise ValueError(f"{kind} state: " + "; ".join(parts))
+        raise InputError("; ".join(parts), field=f"{kind} state")
     bounds = obj.state_bounds() if hasattr(obj, "state_bounds") else {}
     for name in names:  # check everything before changing anything
         _check(kind, name, getattr(*_owner(obj, name)), state[name])
@@ -75,19 +78,19 @@ def _check(kind: str, name: str, current: Any, value: Any) -> None:
     if isinstance(current, np.random.Generator):
         saved = value.get(RNG_KEY) if isinstance(value, Mapping) else None
         if not isinstance(saved, Mapping) or saved.get("bit_generator") != current.bit_generator.state["bit_generator"]:
-            raise ValueError(f"{where}: expected the state of a {current.bit_generator.state['bit_generator']} "
-                             "generator")
+            raise InputError(f"expected the state of a {current.bit_generator.state['bit_generator']} generator",
+                             field=where)
         probe = type(current.bit_generator)()
         try:
             probe.state = dict(saved)
         except (TypeError, ValueError, KeyError, OverflowError) as exc:
-            raise ValueError(f"{where}: not a generator state: {exc}") from None
+            raise InputError(f"not a generator state: {exc}", field=where) from None
     elif isinstance(current, np.ndarray):
         if not isinstance(value, np.ndarray) or value.shape != current.shape or value.dtype != current.dtype:
             got = (f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__)
-            raise ValueError(f"{where}: expected a {current.dtype} array of shape {current.shape}, got {got}")
+            raise InputError(f"expected a {current.dtype} array of shape {current.shape}, got {got}", field=where)
     elif not _same_kind(current, value):
-        raise ValueError(f"{where}: expected a {type(current).__name__}, got {value!r}")
+        raise InputError(f"expected a {type(current).__name__}, got {value!r}", field=where)
 
 
 def _check_range(kind: str, name: str, value: Any, bound: tuple[float, float, str] | None) -> None:
@@ -98,19 +101,19 @@ def _check_range(kind: str, name: str, value: Any, bound: tuple[float, float, st
     arr = np.asarray(value)
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
-            raise ValueError(f"{where}: holds NaN or inf; expected finite numbers")
+            raise InputError("holds NaN or inf; expected finite numbers", field=where)
     elif arr.dtype.kind in "iu" and arr.size:
         if int(arr.min()) < 0 or int(arr.max()) > MAX_COUNT:
             bad = int(arr.min()) if int(arr.min()) < 0 else int(arr.max())
-            raise ValueError(f"{where}: {bad} is not a count in 0..2^62")
+            raise InputError(f"{bad} is not a count in 0..2^62", field=where)
     elif arr.dtype.kind == "O":  # a Python int beyond 64 bits
-        raise ValueError(f"{where}: {value!r} is not a count in 0..2^62")
+        raise InputError(f"{value!r} is not a count in 0..2^62", field=where)
     if bound is not None and arr.size and arr.dtype.kind in "fiu":
         lo, hi, unit = bound
         low, high = float(arr.min()), float(arr.max())
         if low < lo or high > hi:
-            raise ValueError(f"{where}: {low if low < lo else high:g} {unit} is outside the device's range "
-                             f"[{lo:g}, {hi:g}] {unit}")
+            raise InputError(f"{low if low < lo else high:g} {unit} is outside the device's range [{lo:g}, {hi:g}] "
+                             f"{unit}", field=where)
 
 
 def _same_kind(current: Any, value: Any) -> bool:

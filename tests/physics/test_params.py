@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from socsim.base.configtools import ConfigError, describe, from_mapping
-from socsim.physics import PhysicsParams, fitted_sets, load_fitted, make_crossbar
+from socsim.base.errors import InputError
+from socsim.physics import PhysicsParams, crossbar_models, fitted_sets, load_fitted, make_crossbar
+from socsim.physics.adc import adc_class, adc_models
+from socsim.physics.fitted import fitted_path
 from socsim.physics.flat import flatten
+from socsim.physics.registry import model_class
 
 FITTED = Path(__file__).resolve().parents[2] / "socsim" / "physics" / "fitted"
 
@@ -59,8 +64,28 @@ def test_fitted_sets_cover_the_papers():
             "radix4_digits"} <= set(fitted_sets())
     lenet = load_fitted("rram_wu2023").device
     assert (lenet.levels, lenet.g_min_us, lenet.g_max_us) == (4, 8.2, 32.9)
-    with pytest.raises(ValueError, match="valid: pcm_joshi2021"):
+    with pytest.raises(InputError, match="valid: pcm_joshi2021"):
         load_fitted("nope")
+
+
+def test_a_users_unknown_name_is_an_input_error_and_an_internal_slip_a_plain_one():
+    """Names a config or a caller gives (an array model, an ADC kind, a fitted set) are refused as bad input, with
+    the message naming the valid ones; a shape the simulator itself got wrong stays a plain ValueError (a bug)."""
+    with pytest.raises(InputError) as info:
+        model_class(SimpleNamespace(model="mram"))
+    assert str(info.value) == f"unknown crossbar model 'mram'; valid: {', '.join(crossbar_models())}"
+    with pytest.raises(InputError) as info:
+        adc_class("flash")
+    assert str(info.value) == f"unknown ADC model 'flash'; valid: {', '.join(adc_models())}"
+    with pytest.raises(InputError) as info:
+        fitted_path("../params")
+    assert str(info.value) == f"unknown fitted parameter set '../params'; valid: {', '.join(fitted_sets())}"
+    for bug in (lambda: make_crossbar(0, 8, PhysicsParams(model="rram_wv"), 0),
+                lambda: make_crossbar(4, 4, PhysicsParams(model="rram_wv"), 0).write_verify(
+                    np.zeros((2, 2)), np.ones((2, 3), bool), 0, 0, 0.0)):
+        with pytest.raises(ValueError) as info:
+            bug()
+        assert not isinstance(info.value, InputError), info.value
 
 
 def test_every_parameter_has_a_doc_and_nested_ones_a_source():

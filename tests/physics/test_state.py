@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from socsim.base.errors import InputError
 from tests.physics.conftest import build
 from tests.physics.test_models import COLS, ROWS, _codes, _session, _weights
 
@@ -82,9 +83,12 @@ def test_mismatched_state_is_refused_before_anything_changes(model):
     bad = dict(state)
     name = next(k for k, v in state.items() if isinstance(v, np.ndarray))
     bad[name] = np.zeros((2, 2), state[name].dtype)
-    with pytest.raises(ValueError, match=f"state {name}: expected a"):
+    with pytest.raises(InputError, match=f"state {name}: expected a") as info:  # a bad state file: the user's
         xb.load_state_dict(bad)
-    with pytest.raises(ValueError, match="missing|unknown"):
+    kind = type(xb).__name__
+    assert info.value.field == f"{kind} state {name}" and str(info.value).startswith(f"{kind} state {name}: expected")
+    with pytest.raises(InputError, match="missing|unknown") as info:
         xb.load_state_dict({**state, "no_such": 1})
+    assert str(info.value) == f"{kind} state: unknown no_such"
     for k, v in before.items():
         np.testing.assert_array_equal(xb.state_dict()[k], v)

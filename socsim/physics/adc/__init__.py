@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from socsim.base.errors import InputError
 from socsim.physics.adc import bwmcs, ideal, shift_add  # noqa: F401 - defining the classes registers the kinds
 from socsim.physics.adc.base import ADCS, Adc, SarArea
 
@@ -18,11 +19,11 @@ def adc_models() -> list[str]:
 
 
 def adc_class(name: str) -> type[Adc]:
-    """The ADC kind ``name``; an unknown name raises ValueError listing the valid ones."""
+    """The ADC kind ``name``; an unknown name raises InputError listing the valid ones."""
     try:
         return ADCS[name]
     except KeyError:
-        raise ValueError(f"unknown ADC model {name!r}; valid: {', '.join(adc_models())}") from None
+        raise InputError(f"unknown ADC model {name!r}; valid: {', '.join(adc_models())}") from None
 
 
 def conversions_per_output(name: str, n_pulses: int) -> int:
@@ -47,7 +48,7 @@ def converter_cost(name: str, bits: int) -> ConverterCost:
 
 
 def make_adc(name: str, bits: int, lo_ua: float, hi_ua: float, noise_lsb: float) -> Adc:
-    """Build the ADC called ``name``; an unknown name raises ValueError listing the valid ones."""
+    """Build the ADC called ``name``; an unknown name raises InputError listing the valid ones."""
     return adc_class(name)(bits, lo_ua, hi_ua, noise_lsb)
 
 

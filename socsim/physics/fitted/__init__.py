@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 from socsim.base.configtools import from_mapping
+from socsim.base.errors import InputError
 from socsim.physics.params import PhysicsParams
 
 _DIR = Path(__file__).parent
@@ -17,10 +18,10 @@ def fitted_sets() -> list[str]:
 
 
 def fitted_path(name: str) -> Path:
-    """Path of ``fitted/<name>.toml``; an unknown name lists the valid ones."""
+    """Path of ``fitted/<name>.toml``; an unknown name is an InputError listing the valid ones."""
     path = _DIR / f"{name}.toml"
     if name not in fitted_sets():  # a name, never a path: "../../x" does not leave fitted/
-        raise ValueError(f"unknown fitted parameter set {name!r}; valid: {', '.join(fitted_sets())}")
+        raise InputError(f"unknown fitted parameter set {name!r}; valid: {', '.join(fitted_sets())}")
     return path
 
 
