@@ -367,8 +367,7 @@ class NumericsPass:
                 continue
             parts = [v.epilogue for v in views]
             fields = []
-            for k in range(5):
-                arrays = [(p.f, p.bias, p.bn_scale, p.bn_mean, p.bn_beta)[k] for p in parts]
+            for arrays in zip(*(p.arrays() for p in parts)):  # one field's arrays, a group each
                 if arrays[0] is None:
                     fields.append(None)
                 elif all(a.shape[0] == g.lanes for a, g in zip(arrays, groups)):

@@ -22,9 +22,13 @@ class Epilogue:
     bn_beta: np.ndarray | None
     relu: bool
 
+    def arrays(self) -> tuple[np.ndarray | None, ...]:
+        """Its per-lane arrays in field order (``Epilogue(*arrays, relu)`` rebuilds it)."""
+        return self.f, self.bias, self.bn_scale, self.bn_mean, self.bn_beta
+
     def lanes(self, lanes: int) -> "Epilogue":
         """The epilogue for an instruction of ``lanes`` lanes (set by a loop of others: its last lane's)."""
-        arrays = (self.f, self.bias, self.bn_scale, self.bn_mean, self.bn_beta)
+        arrays = self.arrays()
         if all(a is None or a.shape[0] in (1, lanes) for a in arrays):
             return self
         return Epilogue(*(None if a is None else a[-1:] for a in arrays), self.relu)
