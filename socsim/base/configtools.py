@@ -279,3 +279,21 @@ def dumps_toml(data: Mapping[str, Any], header: str = "") -> str:
 
     table(data, [])
     return "\n".join(lines) + "\n"
+
+
+ABSENT = "(absent)"
+"""What :func:`dotted_differences` gives for a key one side lacks."""
+
+
+def dotted_differences(before: dict[str, Any], after: dict[str, Any],
+                       prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """``(DOTTED.KEY, old, new)`` for every leaf of two nested mappings that differs, :data:`ABSENT` for a key one
+    side lacks (a table one side lacks is one leaf), keys sorted."""
+    out = []
+    for key in sorted(set(before) | set(after), key=str):
+        a, b = before.get(key, ABSENT), after.get(key, ABSENT)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += dotted_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append((f"{prefix}{key}", a, b))
+    return out

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from socsim.base.configtools import dotted_differences
 from socsim.base.errors import InputError
 from socsim.base.fileio import ON_WRITE, file_sha256, read_json, write_text
 from socsim.runfolder.files import (
@@ -119,16 +120,9 @@ class DigestBook:
         return f"{name} changed since the run wrote it"
 
 
-def config_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:
+def config_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """``FIELD OLD -> NEW`` for every dotted leaf that differs (added or removed ones too)."""
-    out = []
-    for key in sorted(set(before) | set(after), key=str):
-        a, b = before.get(key, "(absent)"), after.get(key, "(absent)")
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += config_changes(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key} {json.dumps(a)} -> {json.dumps(b)}")
-    return out
+    return [f"{key} {json.dumps(a)} -> {json.dumps(b)}" for key, a, b in dotted_differences(before, after)]
 
 
 @contextlib.contextmanager

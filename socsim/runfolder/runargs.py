@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from socsim.base.configtools import ConfigError, from_mapping, to_mapping
+from socsim.base.configtools import ABSENT, ConfigError, dotted_differences, from_mapping, to_mapping
 from socsim.base.errors import InputError, MissingInput
 from socsim.base.fileio import read_json
 from socsim.config.soc import SocConfig
@@ -131,13 +131,8 @@ class RunArgs:
         return replace(cfg, train=replace(cfg.train, epochs=self.epochs))
 
 
-def new_settings(saved: dict[str, Any], resolved: dict[str, Any], prefix: str = "") -> list[str]:
-    """``FIELD = VALUE`` for every dotted setting of ``resolved`` that a saved config lacks (a setting added to
-    socsim after the run wrote it, which took today's default)."""
-    out = []
-    for key, value in resolved.items():
-        if key not in saved:
-            out.append(f"{prefix}{key}" if isinstance(value, dict) else f"{prefix}{key} = {value!r}")
-        elif isinstance(value, dict) and isinstance(saved[key], dict):
-            out += new_settings(saved[key], value, f"{prefix}{key}.")
-    return out
+def new_settings(saved: dict[str, Any], resolved: dict[str, Any]) -> list[str]:
+    """``FIELD = VALUE`` (or the table's name) for every dotted setting of ``resolved`` that a saved config lacks (a
+    setting added to socsim after the run wrote it, which took today's default)."""
+    return [key if isinstance(value, dict) else f"{key} = {value!r}"
+            for key, old, value in dotted_differences(saved, resolved) if old is ABSENT]
