@@ -115,6 +115,14 @@ class Controller:
         """What the controller last waited on (for the profile's stall reasons)."""
         self.halted = False
         self.semaphores: dict[int, simpy.Container] = {}
+        self.batch_origin: tuple | None = None
+        """(batch id, instructions executed before its head) of the batch loop iteration running now (the fast engine's
+        replayed batches, :mod:`socsim.sim.lanes.batch`): the origin of the jobs the controller issues itself."""
+        self.recorder: Any = None
+        """The batch being recorded for a later replay (:class:`socsim.sim.lanes.batch.Recording`), or None."""
+        self.supplied: Any = None
+        """What a replayed batch's numerics already computed, in issue order (a deque), while its timing is simulated
+        after all (:mod:`socsim.sim.lanes.batch`); None: every instruction runs its numerics at issue."""
 
     # the state controller operations act on (socsim.sim.ops.base.ControlState) -------------------------
     def set_reg(self, rd: int, value: int) -> None:
@@ -185,6 +193,7 @@ class Controller:
         code, ops = soc.code, soc.ops
         hooks, env, engine = soc.hooks, soc.env, self.engine
         loops = engine.loops
+        batches = getattr(engine, "batches", {})
         n_code = len(code)
         self.limit = env.now + soc.cfg.controller.max_cycles  # a budget per run: the clock may be far along (drift)
         self.poll = self.limit if soc.deadline is None else min(self.limit, env.now + WATCH_CYCLES)
@@ -208,6 +217,13 @@ class Controller:
                 raise self.trap(TrapKind.ILLEGAL_INSTRUCTION, soc.decode_error or "undecodable instruction")
             if now + self.lag > self.poll:
                 self.check_budget(ins)
+            if pc in batches:
+                after = engine.run_batch(self, batches[pc])
+                if after >= 0:
+                    pc, now = after, env.now
+                    continue
+            if self.recorder is not None:
+                self.recorder.path.append(pc)
             if pc in loops:
                 after = yield from engine.run_loop(self, loops[pc])
                 if after >= 0:
@@ -286,6 +302,27 @@ class Controller:
 
     def issue(self, ins: Instruction, op: Op, pc: int) -> Generator:
         """Resolve operands, run the numerics (functional-first), then hand the job to its unit."""
+        at = self.soc.env.now + self.lag
+        if self.supplied is not None:  # a replayed batch's numerics ran already: the timing only
+            kind, supplied_pc, report, ops = self.supplied.popleft()
+            if not self.supplied:
+                self.supplied = None
+            if supplied_pc != pc or kind not in ("unit", "trap"):
+                raise RuntimeError(f"replayed batch: pc {pc} issued, the numerics ran {kind} at pc {supplied_pc}")
+            if kind == "trap":
+                raise self.trap(report.kind, report.detail, ins)
+            tile = self.tile_of(ins, op) if ins.spec.unit is Unit.TILE else None
+        else:
+            ops, tile, report = self.execute(ins, op, pc, at)
+        if self.recorder is not None:
+            self.recorder.unit(self, ins, op, at, tile, ops, report)
+        unit = tile if tile is not None else (yield from self.unit_for(ins))
+        origin = None if self.batch_origin is None else (self.batch_origin[0], self.executed - self.batch_origin[1])
+        yield from self.submit(ins, op, pc, ops, unit, report, origin)
+
+    def execute(self, ins: Instruction, op: Op, pc: int, at: int) -> tuple[Resolved, "Tile | None", Any]:
+        """A unit instruction's issue-time work (its tile's state, operands, checks, numerics as of cycle ``at``):
+        (its operands, its tile or None, its programming report or None). Traps as the instruction would."""
         soc = self.soc
         numerics = not soc.timing_only or op.timing_only is TimingOnly.EXECUTE
         tile = None
@@ -307,8 +344,7 @@ class Controller:
             ops = self.resolve(soc.plans[pc], {}, pattern, offsets=numerics)
         report = None
         if numerics and op.numerics is not None:
-            c = SeqOperands(ops, soc.memory.arrays, self, ins.spec.mnemonic, tile,
-                            (soc.env.now + self.lag) / soc.cfg.clock_hz)
+            c = SeqOperands(ops, soc.memory.arrays, self, ins.spec.mnemonic, tile, at / soc.cfg.clock_hz)
             try:
                 op.numerics(c)  # floating-point errors are ignored for the whole run (Soc.run): NaN traps below
             except BadOperand as exc:  # what the program did wrong; anything else is a bug and propagates
@@ -319,8 +355,7 @@ class Controller:
         elif op.timing_only is TimingOnly.NOMINAL:
             report = nominal_report(ins.spec.mnemonic, ops.values["ROWS"], ops.values["COLS"])
         ops.pattern = ops.streams = None  # the units time the words, not their offsets: let the job not hold them
-        unit = tile if tile is not None else (yield from self.unit_for(ins))
-        yield from self.submit(ins, op, pc, ops, unit, report)
+        return ops, tile, report
 
     def check_finite(self, ins: Instruction, op: Op, ops: Resolved) -> None:
         """Trap if a word the instruction wrote holds NaN or inf."""

@@ -139,7 +139,14 @@ def apply(soc: "Machine", ctrl: "Controller", p: Period, times: int, unit: int, 
     """Skip ``times`` periods from the boundary now (its state equals the period's start state), whose first unit
     instruction is number ``unit`` of the stream; ``issue`` (flat) gets the skipped instructions' issue cycles.
     ``units`` are one lane's unit records by position, ``per_lane`` the records of one lane."""
-    now = soc.env.now
+    bases = add(soc, ctrl, p, times)
+    issue[unit:unit + times * p.units] = (p.issue[None, :] + bases[:, None]).ravel()
+    shift(soc, times * p.cycles, times * p.positions, units, per_lane, execution)
+
+
+def add(soc: "Machine", ctrl: "Controller", p: Period, times: int) -> np.ndarray:
+    """Count ``times`` periods from now: ledger rows, busy cycles, controller counts, timeline rows (the state is not
+    moved); returns the first cycle of each."""
     all_units = soc.all_units()
     soc.ledger.add(p.ledger, times)
     for u, d in zip(all_units, p.busy):
@@ -151,16 +158,25 @@ def apply(soc: "Machine", ctrl: "Controller", p: Period, times: int, unit: int, 
         row[1] += c * times
     ctrl.busy_cycles += p.ctrl_busy * times
     ctrl.executed += p.executed * times
-    bases = now + np.arange(times, dtype=np.int64) * p.cycles
-    issue[unit:unit + times * p.units] = (p.issue[None, :] + bases[:, None]).ravel()
+    bases = soc.env.now + np.arange(times, dtype=np.int64) * p.cycles
     for u, segment in zip(all_units, p.timeline):
         u.timeline.repeat(segment, bases, soc.keep_timeline)
-    shift(soc, times * p.cycles, times * p.positions, units, per_lane, execution)
+    return bases
 
 
 def shift(soc: "Machine", cycles: int, positions: int, units: dict[int, UnitRecord], per_lane: int,
           execution: int) -> None:
     """Move the whole timing state ``cycles`` later and its jobs ``positions`` stream positions on."""
+    def rename(job: "Job") -> None:
+        g = job.origin[1] + positions
+        job.origin = (execution, g)
+        job.ops = units[g % per_lane].resolved(g // per_lane)
+    move(soc, cycles, rename)
+
+
+def move(soc: "Machine", cycles: int, rename) -> None:
+    """Move the whole timing state ``cycles`` later; ``rename(job)`` makes each job in flight the one of the same
+    place that many cycles later (its origin and operands)."""
     env = soc.env
     env.shift(cycles)
     jobs: dict[int, "Job"] = {}
@@ -177,9 +193,7 @@ def shift(soc: "Machine", cycles: int, positions: int, units: dict[int, UnitReco
     soc.fabric.shift(cycles)
     moved: set[int] = set()
     for job in jobs.values():
-        g = job.origin[1] + positions
-        job.origin = (execution, g)
-        job.ops = units[g % per_lane].resolved(g // per_lane)
+        rename(job)
         for d in (*job.deps, *job.late):  # when a producer finished, for a streamed job's first fetch
             if d.triggered and id(d) not in moved:
                 moved.add(id(d))
