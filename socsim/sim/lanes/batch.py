@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from socsim.sim.traps import Trap
 
 if TYPE_CHECKING:
     from socsim.sim.controller import Controller
-    from socsim.sim.lanes.engine import FastEngine
+    from socsim.sim.machine import Machine
     from socsim.sim.memory import Region
 
 LedgerRows = list[tuple[tuple, int]]
@@ -45,6 +45,20 @@ ENABLED = True
 """Replay batches (off: every batch's timing is simulated, as before; tests compare the two)."""
 PROGRAMMING = frozenset({Action.SET_PULSE, Action.RESET_PULSE, Action.VERIFY_READ, Action.CELLS_WRITTEN})
 """The ledger actions of a programming instruction (its report's counts: they depend on the data)."""
+
+
+class LaneEngine(Protocol):
+    """What a replayed batch asks of the fast engine (:class:`socsim.sim.lanes.engine.FastEngine`)."""
+
+    soc: "Machine"
+    executions: int
+    replayed: int
+
+    def prepare(self, ctrl: "Controller", loop: LaneLoop) -> tuple | None: ...
+
+    def numerics(self, ctrl: "Controller", loop: LaneLoop, trace: Trace, claims: Any, issue: np.ndarray) -> None: ...
+
+    def finish(self, ctrl: "Controller", loop: LaneLoop, trace: Trace, hooks: list | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -177,7 +191,7 @@ def clear_of(trace: Trace, regions: tuple) -> bool:
 class BatchReplay:
     """The fast engine's replayed batches: recordings by batch loop and head state."""
 
-    def __init__(self, engine: "FastEngine"):
+    def __init__(self, engine: LaneEngine):
         self.engine = engine
         self.memo: dict[tuple, dict[tuple, BatchPeriod]] = {}
         """Recorded batches by batch loop and head state (kept across runs of the SoC)."""
@@ -249,7 +263,7 @@ class BatchReplay:
         """Run the batch's numerics with the recorded issue cycles, then add the recorded timing (returns the pc
         after the batch) or, where the batch differs from the recording, leave its timing to the simulation (-1)."""
         soc = ctrl.soc
-        saved = _ControlState(ctrl)
+        saved = _ControlState(ctrl, self.engine)
         products: deque = deque()
         hooks: list[int] = []
         rows: dict[int, LedgerRows] = {}
@@ -367,15 +381,14 @@ class BatchReplay:
 class _ControlState:
     """The controller's and tiles' state at a batch head (to go back to when the batch's timing is simulated)."""
 
-    def __init__(self, ctrl: "Controller"):
+    def __init__(self, ctrl: "Controller", engine: LaneEngine):
         soc = ctrl.soc
         self.regs, self.agen, self.hyper = list(ctrl.regs), list(ctrl.agen), dict(ctrl.hyper)
         self.tags, self.pc = (ctrl.layer, ctrl.phase), ctrl.pc
         self.lag, self.busy, self.executed = ctrl.lag, ctrl.busy_cycles, ctrl.executed
         self.stats = {k: list(v) for k, v in ctrl.stats.items()}
         self.tiles = [(t.block, t.configured, t.programmed, dict(t.streams)) for t in soc.tiles]
-        engine = soc.engine
-        self.counters = (engine.executions, engine.replayed)
+        self.engine, self.counters = engine, (engine.executions, engine.replayed)
 
     def restore(self, ctrl: "Controller", numerics_only: bool = False) -> None:
         """Back to the head; ``numerics_only``: only the timing counters (the batch's architectural state stays)."""
@@ -393,4 +406,4 @@ class _ControlState:
         ctrl.pc = self.pc
         for t, (block, configured, programmed, streams) in zip(soc.tiles, self.tiles):
             t.block, t.configured, t.programmed, t.streams = block, configured, programmed, streams
-        soc.engine.executions, soc.engine.replayed = self.counters
+        self.engine.executions, self.engine.replayed = self.counters
