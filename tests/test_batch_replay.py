@@ -112,3 +112,19 @@ def test_a_trap_in_a_replayed_batch_is_the_trap_of_a_simulated_one(where, monkey
         assert_same_result(ref.partial, replayed.partial, "the partial result of a trap in a batch's update")
     assert (socs["replayed"].engine.batch.replayed, socs["replayed"].engine.batch.simulated) == (2, 1)
     assert socs["simulated"].engine.batch.replayed == 0
+
+
+def test_hooks_of_a_replayed_batch_are_called_as_in_a_simulated_one():
+    """Progress hooks (``socsim train`` counts batches at the update's first instruction): a replayed batch calls each
+    hook of its pcs as often as the reference engine fetches them."""
+    text = program()
+    code = isa.assemble(text, "batches.s")
+    update = next(pc for pc, ins in enumerate(code.instructions) if ins.spec.mnemonic == "vscl")
+    calls = {}
+    for engine in ("reference", "fast"):
+        soc = Soc.from_config(load_config("ideal"), engine=engine)
+        counts = {update: 0, 2: 0}
+        soc.run(code, hooks={pc: (lambda pc=pc: counts.__setitem__(pc, counts[pc] + 1)) for pc in counts})
+        calls[engine] = counts
+        assert soc.engine.name == "reference" or soc.engine.batch.replayed == BATCHES - 2
+    assert calls["fast"] == calls["reference"] == {update: BATCHES, 2: BATCHES}
