@@ -4,6 +4,8 @@ write-verify's trials, a trap) its timing is simulated. The reference engine is 
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -114,6 +116,10 @@ def test_a_trap_in_a_replayed_batch_is_the_trap_of_a_simulated_one(where, monkey
     assert socs["simulated"].engine.batch.replayed == 0
 
 
+def _count(counts: dict, pc: int) -> None:
+    counts[pc] += 1
+
+
 def test_hooks_of_a_replayed_batch_are_called_as_in_a_simulated_one():
     """Progress hooks (``socsim train`` counts batches at the update's first instruction): a replayed batch calls each
     hook of its pcs as often as the reference engine fetches them."""
@@ -123,8 +129,18 @@ def test_hooks_of_a_replayed_batch_are_called_as_in_a_simulated_one():
     calls = {}
     for engine in ("reference", "fast"):
         soc = Soc.from_config(load_config("ideal"), engine=engine)
-        counts = {update: 0, 2: 0}
-        soc.run(code, hooks={pc: (lambda pc=pc: counts.__setitem__(pc, counts[pc] + 1)) for pc in counts})
-        calls[engine] = counts
+        counts = calls[engine] = {update: 0, 2: 0}
+        soc.run(code, hooks={pc: partial(_count, counts, pc) for pc in counts})
         assert soc.engine.name == "reference" or soc.engine.batch.replayed == BATCHES - 2
     assert calls["fast"] == calls["reference"] == {update: BATCHES, 2: BATCHES}
+
+
+def test_timing_only_batches_are_replayed_and_equal_the_reference():
+    """Timing only (no numerics; a write-verify is charged a nominal report): the batches repeat even under wu2023."""
+    text = program(np.random.default_rng(0).normal(size=4 * LANES * BATCHES), scale=2.0)
+    results, socs = {}, {}
+    for engine in ("reference", "fast"):
+        socs[engine] = Soc.from_config(load_config("wu2023"), timeline=True, timing_only=True, engine=engine)
+        results[engine] = socs[engine].run(isa.assemble(text, "batches.s"))
+    assert_same_result(results["reference"], results["fast"], "timing-only batches")
+    assert (socs["fast"].engine.batch.replayed, socs["fast"].engine.batch.simulated) == (BATCHES - 2, 0)

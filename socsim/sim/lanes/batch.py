@@ -211,7 +211,7 @@ class BatchReplay:
         """At the head of ``loop``: replay the batch (returns the pc after it) or simulate it (returns -1)."""
         soc = self.engine.soc
         rec, self.recording, ctrl.recorder = self.recording, None, None
-        if not ENABLED or soc.timing_only or soc.profile is not None:
+        if not ENABLED or soc.profile is not None:
             return -1
         if ctrl.supplied is not None:
             raise RuntimeError("a batch's supplied numerics were not all used")
@@ -336,7 +336,8 @@ class BatchReplay:
                     return -1
                 engine.executions += 1
                 try:
-                    engine.numerics(ctrl, lanes, trace, claims, period.lane_issue + base)
+                    if not soc.timing_only:
+                        engine.numerics(ctrl, lanes, trace, claims, period.lane_issue + base)
                 except Trap as trap:
                     products.append(("lanetrap", pc, trap, None))
                     return -1
