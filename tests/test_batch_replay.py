@@ -144,3 +144,18 @@ def test_timing_only_batches_are_replayed_and_equal_the_reference():
         results[engine] = socs[engine].run(isa.assemble(text, "batches.s"))
     assert_same_result(results["reference"], results["fast"], "timing-only batches")
     assert (socs["fast"].engine.batch.replayed, socs["fast"].engine.batch.simulated) == (BATCHES - 2, 0)
+
+
+def test_a_batch_whose_lane_loop_breaks_its_claim_runs_as_on_the_reference_engine():
+    """A lane loop that reads a private word before writing it runs one instruction at a time (not strict): its
+    batches are simulated, not replayed, and nothing differs from the reference engine."""
+    text = program().replace("    muli x4, x3, 4\n", "    vadd total, total, buf, 4\n    muli x4, x3, 4\n", 1)
+    code = isa.assemble(text, "batches.s")
+    results, socs = {}, {}
+    for engine in ("reference", "fast"):
+        socs[engine] = Soc.from_config(load_config("ideal"), timeline=True, engine=engine)
+        results[engine] = socs[engine].run(code)
+    assert_same_result(results["reference"], results["fast"], "batches whose lane loop breaks its claim")
+    fast = socs["fast"].engine
+    assert fast.fallbacks and not fast.batches and fast.batch.replayed == 0
+    assert socs["fast"].controller.recorder is None

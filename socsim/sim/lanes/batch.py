@@ -43,6 +43,9 @@ LedgerRows = list[tuple[tuple, int]]
 """((component, action, opcode, layer, phase), count) rows of programming actions."""
 ENABLED = True
 """Replay batches (off: every batch's timing is simulated, as before; tests compare the two)."""
+KEPT = 16
+"""Recorded batches kept per batch loop (the oldest is dropped): wu2023's head states vary with the write-verify
+cycles still queued, and a recording holds the lane loop's issue cycles."""
 PROGRAMMING = frozenset({Action.SET_PULSE, Action.RESET_PULSE, Action.VERIFY_READ, Action.CELLS_WRITTEN})
 """The ledger actions of a programming instruction (its report's counts: they depend on the data)."""
 
@@ -53,6 +56,7 @@ class LaneEngine(Protocol):
     soc: "Machine"
     executions: int
     replayed: int
+    batches: dict
 
     def prepare(self, ctrl: "Controller", loop: LaneLoop) -> tuple | None: ...
 
@@ -227,7 +231,10 @@ class BatchReplay:
             if rec is not None and rec.loop is loop and key == rec.key:
                 period = rec.close(ctrl, before)
                 if period is not None:
-                    self.memo.setdefault(loop.key, {})[key] = period
+                    kept = self.memo.setdefault(loop.key, {})
+                    kept[key] = period
+                    if len(kept) > KEPT:
+                        del kept[next(iter(kept))]
         self.count += 1
         ctrl.batch_origin = (("batch", self.count), ctrl.executed)
         if key is None:
@@ -238,6 +245,8 @@ class BatchReplay:
             after = self.replay(ctrl, loop, period, before)
             if after >= 0:
                 return after
+            if loop.head not in self.engine.batches:  # its lane loop broke its claim: it runs one instruction at a time
+                return -1
         self.recording = ctrl.recorder = Recording(loop, key, replay.boundary(soc, ctrl, 0, 0), key[1])
         return -1
 

@@ -81,6 +81,7 @@ class FastEngine(ReferenceEngine):
             if not self.strict:
                 del self.loops[loop.head]
                 self.batches.clear()  # a batch replays its lane loop as lanes
+                ctrl.recorder = None
                 src = soc.program.source_of(v.pc)
                 self.fallbacks.append(f"{loop.describe()} runs one instruction at a time: pc {v.pc} "
                                              f"({soc.program.describe(v.pc)}{', ' + str(src) if src else ''}): "
