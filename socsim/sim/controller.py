@@ -84,9 +84,15 @@ class LoopEngine(Protocol):
 
     loops: dict[int, Any]
     """The loops it runs, by the pc of their first instruction."""
+    batches: dict[int, Any]
+    """The batch loops it replays, by the pc of their head."""
 
     def run_loop(self, ctrl: Controller, loop: Any) -> Generator:
         """Run ``loop`` from its first instruction; returns the pc after it."""
+        ...
+
+    def run_batch(self, ctrl: Controller, batch: Any) -> int:
+        """At the head of ``batch``: replay it (returns the pc after it) or -1 (the controller runs it)."""
         ...
 
 
@@ -193,7 +199,7 @@ class Controller:
         code, ops = soc.code, soc.ops
         hooks, env, engine = soc.hooks, soc.env, self.engine
         loops = engine.loops
-        batches = getattr(engine, "batches", {})
+        batches = engine.batches
         n_code = len(code)
         self.limit = env.now + soc.cfg.controller.max_cycles  # a budget per run: the clock may be far along (drift)
         self.poll = self.limit if soc.deadline is None else min(self.limit, env.now + WATCH_CYCLES)
@@ -309,9 +315,9 @@ class Controller:
                 self.supplied = None
             if supplied_pc != pc or kind not in ("unit", "trap"):
                 raise RuntimeError(f"replayed batch: pc {pc} issued, the numerics ran {kind} at pc {supplied_pc}")
+            tile = self.tile_of(ins, op) if ins.spec.unit is Unit.TILE else None  # its tile's state, as at issue
             if kind == "trap":
                 raise self.trap(report.kind, report.detail, ins)
-            tile = self.tile_of(ins, op) if ins.spec.unit is Unit.TILE else None
         else:
             ops, tile, report = self.execute(ins, op, pc, at)
         if self.recorder is not None:

@@ -22,6 +22,8 @@ class ReferenceEngine:
         self.loops: dict[int, object] = {}
         """The lane-parallel loops this engine runs, by the pc of their first instruction (none here: every
         instruction runs as usual)."""
+        self.batches: dict[int, object] = {}
+        """The batch loops this engine replays, by the pc of their head (none here)."""
 
     def load(self, program: Program, code: list[Instruction | None]) -> None:
         """A program was loaded."""
@@ -30,4 +32,7 @@ class ReferenceEngine:
         """A run starts with controller ``ctrl``."""
 
     def run_loop(self, ctrl: "Controller", loop: object) -> Generator:
+        raise NotImplementedError
+
+    def run_batch(self, ctrl: "Controller", batch: object) -> int:
         raise NotImplementedError
