@@ -76,6 +76,8 @@ class Soc:
         self.plans: list[Plan | None] = []
         """The operand plan of each instruction (made once per loaded program)."""
         self.decode_error = ""
+        self._words: list[int] = []
+        """The instruction words :attr:`code` was decoded from."""
         self.profile: Profile | None = None
         """Per-pc counters of the next run (``start_profile``; the reference engine only)."""
 
@@ -160,14 +162,17 @@ class Soc:
         self.load_image(encode_code(program.instructions), program)
 
     def load_image(self, words: list[int], program: Program) -> None:
-        """Load raw instruction words (decoded lazily into traps if malformed)."""
+        """Load raw instruction words (decoded lazily into traps if malformed). The same words of the same program
+        again (a training program run once per epoch) keep their decoded instructions, ops and operand plans."""
+        if program is not self.program or words != self._words:
+            self.code, self.decode_error = decode_image(words)
+            for ins, src in zip(self.code, program.instructions):
+                if ins is not None:
+                    object.__setattr__(ins, "line", src.line)
+            self.ops = [None if ins is None else OPS[ins.spec.mnemonic] for ins in self.code]
+            self.plans = [None if ins is None else plan(ins) for ins in self.code]
+            self._words = list(words)
         self.program = program
-        self.code, self.decode_error = decode_image(words)
-        for ins, src in zip(self.code, program.instructions):
-            if ins is not None:
-                object.__setattr__(ins, "line", src.line)
-        self.ops = [None if ins is None else OPS[ins.spec.mnemonic] for ins in self.code]
-        self.plans = [None if ins is None else plan(ins) for ins in self.code]
         self.engine.load(program, self.code)
 
     def run(self, program: Program | None = None, hooks: dict[int, Callable[[], None]] | None = None,
