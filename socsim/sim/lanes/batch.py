@@ -5,16 +5,16 @@ A training program's batch loop runs the micro-batch's lane-parallel loop (one i
 (:mod:`socsim.sim.lanes.timing`), but the first image starts while the previous update's jobs are in flight, and the
 update runs one instruction at a time. Where a whole batch repeats, both are skipped: at the batch loop's head the
 timing state (:func:`socsim.sim.lanes.replay.snapshot`, the jobs in flight named by how many instructions before the
-head they were issued, with their memory regions) is compared with the head of a recorded batch whose next head had
-the same state. Then the batch's numerics run first, all of them (the control instructions, the lane loop's numerics
-over its lanes, the update's numerics at issue), each with the issue cycle the recording measured; and when the batch
-ran the instructions the recording ran, with the same operands (the lanes' moving operands, the images, touching no
-region of the update or of the jobs in flight) and the same programming cycles (the write-verify's trials), the
-recording's cycles, ledger rows, busy cycles and timeline are added and the timing state moves one batch on (exact:
-the simulation would have given the same, since the timing depends on nothing else). Otherwise the control state
-goes back to the head and the batch's timing is simulated, each instruction taking the numerics already computed
-(``Controller.supplied``): a write-verify whose trials differ (wu2023), a trap in the numerics (raised when the
-simulation reaches it, at the cycle it would have), another path.
+head they were issued, with their memory regions and the cycles of the programming jobs still queued) is compared with
+the head of a recorded batch whose next head had the same state. Then the batch's numerics run first, all of them
+(the control instructions, the lane loop's numerics over its lanes, the update's numerics at issue), each with the
+issue cycle the recording measured; and when the batch ran the instructions the recording ran, with the same operands
+(the lanes' moving operands, the images, touching no region of the update or of the jobs in flight) and the same
+programming cycles (the write-verify's trials), the recording's cycles, ledger rows, busy cycles and timeline are
+added and the timing state moves one batch on (exact: the simulation would have given the same, since the timing
+depends on nothing else). Otherwise the control state goes back to the head and the batch's timing is simulated,
+each instruction taking the numerics already computed (``Controller.supplied``): a write-verify whose trials differ
+(wu2023), a trap in the numerics (raised when the simulation reaches it, at the cycle it would have), another path.
 """
 
 from __future__ import annotations
