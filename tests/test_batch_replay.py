@@ -159,3 +159,15 @@ def test_a_batch_whose_lane_loop_breaks_its_claim_runs_as_on_the_reference_engin
     fast = socs["fast"].engine
     assert fast.fallbacks and not fast.batches and fast.batch.replayed == 0
     assert socs["fast"].controller.recorder is None
+
+
+def test_a_batch_loop_whose_replays_keep_failing_is_simulated(monkeypatch):
+    """Once a batch loop's replays have failed often enough (GIVE_UP) its batches are simulated without trying."""
+    monkeypatch.setattr(batch, "GIVE_UP", (0, 0))  # give up at the first failure
+    text = program(np.random.default_rng(0).normal(size=4 * LANES * BATCHES), scale=2.0)
+    (ref_soc, ref), (fast_soc, fast) = run(text, "reference", "wu2023"), run(text, "fast", "wu2023")
+    assert_same_result(ref, fast, "batches after giving up their replay")
+    assert_same_devices(ref_soc, fast_soc)
+    replays = fast_soc.engine.batch
+    assert list(replays.tries.values()) == [[1, 1]] and (replays.replayed, replays.simulated) == (1, 1)
+    # without giving up, a batch after the failure replays again: [2, 2] (the test above)

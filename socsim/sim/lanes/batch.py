@@ -46,6 +46,10 @@ ENABLED = True
 KEPT = 16
 """Recorded batches kept per batch loop (the oldest is dropped): wu2023's head states vary with the write-verify
 cycles still queued, and a recording holds the lane loop's issue cycles."""
+GIVE_UP = (8, 8)
+"""(ratio, slack): a batch loop whose replays failed more than ratio x the replays that succeeded + slack times is
+simulated from then on. A failure costs its bookkeeping (about a millisecond of a LeNet batch), a success saves the
+batch's timing (about ten); the naive preset's write-verify never repeats its cycles, wu2023's now and then."""
 PROGRAMMING = frozenset({Action.SET_PULSE, Action.RESET_PULSE, Action.VERIFY_READ, Action.CELLS_WRITTEN})
 """The ledger actions of a programming instruction (its report's counts: they depend on the data)."""
 
@@ -207,6 +211,8 @@ class BatchReplay:
         self.simulated = 0
         """Batches whose numerics ran first and whose timing was then simulated after all (a write-verify's trials,
         the operands or the path differed from the recording's, or the numerics trapped)."""
+        self.tries: dict[tuple, list[int]] = {}
+        """Per batch loop: [replays that succeeded, replays that failed]."""
 
     def start(self) -> None:
         self.recording = None
@@ -215,7 +221,8 @@ class BatchReplay:
         """At the head of ``loop``: replay the batch (returns the pc after it) or simulate it (returns -1)."""
         soc = self.engine.soc
         rec, self.recording, ctrl.recorder = self.recording, None, None
-        if not ENABLED or soc.profile is not None:
+        tries = self.tries.setdefault(loop.key, [0, 0])
+        if not ENABLED or soc.profile is not None or tries[1] > GIVE_UP[0] * tries[0] + GIVE_UP[1]:
             return -1
         if ctrl.supplied is not None:
             raise RuntimeError("a batch's supplied numerics were not all used")
@@ -243,6 +250,7 @@ class BatchReplay:
         if period is not None and soc.deadline is None and \
                 soc.env.now + ctrl.lag + period.timing.cycles <= ctrl.limit:
             after = self.replay(ctrl, loop, period, before)
+            tries[after < 0] += 1
             if after >= 0:
                 return after
             if loop.head not in self.engine.batches:  # its lane loop broke its claim: it runs one instruction at a time
