@@ -1,7 +1,7 @@
 """What a year of drift still costs a BatchNorm network with its statistics re-estimated, link by link.
 
 Run: .venv/bin/python docs/studies/pcm_hic_adabs.py RUN_DIR [--compensation global+bn] [--bn-images 256]
-     [--evals 3] [--cases configured,no_read_noise,fine_adc]
+     [--evals 3] [--cases configured,no_read_noise,fine_adc,no_drift,ideal_read]
 
 The chip of a run folder's last checkpoint (``socsim train`` output, a PCM preset) is evaluated 1 s and one year
 after training with a drift compensation (socsim.compiler.compensations), as ``socsim drift`` does, once per case:
@@ -9,7 +9,9 @@ the chip as configured, and the same checkpoint with one part of the evaluation 
 devices' state, their drift and the trained weights unchanged): ``no_read_noise`` (``pcm.read_noise_scale = 0``: the
 1/f read noise, which grows with the time since programming, docs/physics.md), ``fine_adc`` (the converter
 noiseless and 16-bit over its range: drift shrinks the readings, so a fixed-range converter resolves them more
-coarsely), ``no_drift`` (``pcm.drift = false``: what remains at a year is the read noise's growth alone). Per case
+coarsely), ``no_drift`` (``pcm.drift = false``: what remains at a year is the read noise's growth alone),
+``ideal_read`` (both read noise off and the fine converter: what remains is the drift the compensation does not
+undo, the spread of ``nu`` from device to device). Per case
 the table gives the mean +- std of ``--evals`` evaluations (each its own read-noise draws) at both times and the
 cost of the year. The run folder is not written.
 """
@@ -36,6 +38,7 @@ CASES = {
     "no_read_noise": {"tiles": {"physics": {"pcm": {"read_noise_scale": 0.0}}}},
     "fine_adc": {"tiles": {"physics": {"adc": {"bits": 16, "noise_lsb": 0.0}}}},
     "no_drift": {"tiles": {"physics": {"pcm": {"drift": False}}}},
+    "ideal_read": {"tiles": {"physics": {"pcm": {"read_noise_scale": 0.0}, "adc": {"bits": 16, "noise_lsb": 0.0}}}},
 }
 """Evaluation-time overrides of the run's config, by case."""
 

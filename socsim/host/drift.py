@@ -31,8 +31,9 @@ from socsim.runfolder.runargs import RunArgs
 
 BN_IMAGES = 256
 """Training images the BatchNorm statistics are re-estimated from by default (``--bn-images``): 128 micro-batches of
-2, ten times the ~13 the running statistics' exponential average (momentum 0.1) effectively holds after training,
-for the cost of about 0.7 evaluations of the 360 digits test images; docs/results.md measures 64 against 512."""
+2, more than ten times the ~10 the running statistics' exponential average (momentum 0.1) mostly holds after
+training, for the cost of about 0.7 evaluations of the 360 digits test images (docs/results.md: 64, 256 and 1024
+images give the same accuracy within the spread on the small ResNet)."""
 
 
 def evaluate_drift(run_dir: Path, times: list[float],
