@@ -163,6 +163,12 @@ def test_drift_with_bn_statistics_from_the_command_line(tmp_path, capsys):
     assert (both.compensate_cycles > both.bnstats_cycles).all()  # the global compensation's reads as well
     assert (table[table.compensation == "none"].compensate_cycles == 0).all()
     assert (out / CHECKPOINT).read_bytes() == checkpoint
+    from socsim.report.report import run_figures
+    from socsim.runfolder.read import load_run
+    figure, _ = run_figures(load_run(out))["drift"]  # one curve per compensation, labelled from the table
+    labels = sorted(t.get_text() for t in figure.axes[0].get_legend().get_texts())
+    assert labels == ["BatchNorm statistics re-estimated", "global drift compensation + BatchNorm statistics",
+                      "no compensation"]
     assert main(["drift", str(out), "--after", "1", "--compensation", "bn", "--bn-images", "10000"]) == 2
     assert "--bn-images" in capsys.readouterr().err
     mlp = tmp_path / "mlp"
