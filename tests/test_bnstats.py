@@ -176,3 +176,21 @@ def test_drift_with_bn_statistics_from_the_command_line(tmp_path, capsys):
     assert main(["drift", str(mlp), "--after", "1", "--compensation", "global+bn"]) == 2
     err = capsys.readouterr().err
     assert "graph 'mlp'" in err and "no batchnorm layer" in err
+
+
+def test_compiling_the_statistics_program_leaves_the_other_programs_alone():
+    """Its words are declared after every other symbol: init and evaluate keep their instructions and addresses (the
+    evaluation loop's lane declaration names the new SRAM words among its private ones, which it never touches)."""
+    graph, cfg = loads_toml(NORMED, "normed.toml"), load_config("pcm_hic", {"train": {"batch": 16}})
+    plain = compile_training(graph, cfg, 64, 8, MICRO, inference=True)
+    with_bn = compile_training(graph, cfg, 64, 8, MICRO, inference=True, bn_images=16)
+    assert plain.bnstats is None and with_bn.bnstats is not None
+    for name in ("init", "evaluate"):
+        old, new = plain.text[name].splitlines(), with_bn.text[name].splitlines()
+        added = [line for line in new if line not in old]
+        assert added and all(line.startswith((".sym bns_", ".lanes")) for line in added), added
+        assert [line for line in new if not line.startswith((".sym bns_", ".lanes"))] == \
+            [line for line in old if not line.startswith(".lanes")]
+        lanes = [[line.split() for line in text if line.startswith(".lanes")] for text in (old, new)]
+        assert len(lanes[0]) == len(lanes[1])
+        assert all([w for w in b if not w.startswith("bns_")] == a for a, b in zip(*lanes))
