@@ -121,7 +121,10 @@ def _bnstats_run(engine: str, threads: int) -> tuple:
 
 def test_both_engines_and_thread_counts_give_the_same_statistics(monkeypatch):
     monkeypatch.setattr(numerics, "MIN_GROUP_WORDS", 0)  # split even this small loop between the threads
-    runs = {(e, n): _bnstats_run(e, n) for e, n in (("reference", 1), ("fast", 1), ("fast", 2))}
+    runs = {(e, n): _bnstats_run(e, n) for e, n in (("reference", 1), ("fast", 1))}
+    before = numerics.split_passes
+    runs[("fast", 2)] = _bnstats_run("fast", 2)
+    assert numerics.split_passes > before, "two threads should have split the micro-batches into groups"
     for key in (("fast", 1), ("fast", 2)):
         assert runs[key][3] == (1, []), f"{key}: the micro-batch loop should run as lanes, once"
     ref = runs[("reference", 1)]
