@@ -13,7 +13,8 @@ from socsim.base.errors import InputError, MissingInput
 from socsim.base.exits import EXIT_OK
 from socsim.base.locks import FolderLock
 from socsim.cli.commands import command
-from socsim.host.drift import COMPENSATIONS, evaluate_drift
+from socsim.compiler.compensations import COMPENSATIONS
+from socsim.host.drift import BN_IMAGES, evaluate_drift
 from socsim.runfolder.digests import ACCEPT_EDITS_HELP, check_unedited
 from socsim.runfolder.files import CHECKPOINT, DRIFT, LEGACY_CHECKPOINT
 
@@ -40,10 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--accept-edits", action="store_true", help=ACCEPT_EDITS_HELP)
     p.add_argument("--repeats", type=positive_int, default=1,
                    help="evaluations at each time, each with its own read-noise draws; accuracy as mean +- std")
-    p.add_argument("--compensation", choices=COMPENSATIONS, default="none",
-                   help="global: global drift compensation as instructions (a reference reading of a known input per "
-                        "layer at the end of training, the layer's outputs scaled by reference / now before each "
-                        "evaluation; Joshi et al. 2020); drift.csv keeps one curve per compensation")
+    p.add_argument("--compensation", choices=list(COMPENSATIONS), default="none",
+                   help="; ".join(f"{c.name}: {c.description}" for c in COMPENSATIONS.values())
+                   + "; drift.csv keeps one curve per compensation")
+    p.add_argument("--bn-images", type=positive_int, default=BN_IMAGES,
+                   help=f"with bn or global+bn: training images the BatchNorm statistics are re-estimated from, in "
+                        f"whole micro-batches (default: {BN_IMAGES})")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -54,7 +57,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     with FolderLock(run_dir, "run folder", create=False):  # a train --force or another drift waits its turn
         check_unedited(run_dir, args.accept_edits)
         evaluate_drift(run_dir, parse_times(args.after), measured=None if args.quiet else _print_row,
-                       repeats=args.repeats, compensation=args.compensation)
+                       repeats=args.repeats, compensation=args.compensation, bn_images=args.bn_images)
     if not args.quiet:
         print(f"wrote {run_dir / DRIFT}", file=sys.stdout)
     return EXIT_OK
@@ -62,6 +65,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def _print_row(row: dict) -> None:
     spread = f" +- {row['test_accuracy_std']:.2%} ({row['repeats']} draws)" if row["repeats"] > 1 else ""
-    comp = " (global drift compensation)" if row["compensation"] == "global" else ""
+    comp = "" if row["compensation"] == "none" else f" ({COMPENSATIONS[row['compensation']].label}"
+    comp += f" from {row['bn_images']} training images)" if row["bn_images"] else ")" if comp else ""
     print(f"{row['seconds_after_training']:>12.6g} s after training: test accuracy {row['test_accuracy']:.2%}{spread}"
           f"{comp}")

@@ -78,13 +78,15 @@ class ChipTrainer:
 
     def __init__(self, graph: Graph, cfg: SocConfig, data: Dataset, microbatch: int | None = None,
                  state: TrainerState | None = None, timeline: bool = False, options: RunOptions = DEFAULTS,
-                 parameters: ModelParameters | None = None, inference: bool = False, compensation: bool = False):
+                 parameters: ModelParameters | None = None, inference: bool = False, compensation: bool = False,
+                 bn_images: int = 0):
         """``options``: the engine and the timing-only mode the programs run with (its other fields are the
         caller's: ``graph``, ``cfg`` and ``data`` are given); ``parameters``: a model's weights
         (socsim.host.parameters) the init program programs instead of the graph's initial ones, each layer scaled
         onto the devices by its own alpha; ``state``: a checkpoint's;
         ``inference``: compile only what inference needs (no training program); ``compensation``: with it, global
-        drift compensation (:meth:`compensate`)."""
+        drift compensation (:meth:`compensate`); ``bn_images``: with it, the BatchNorm statistics re-estimated from
+        that many training images (:meth:`reestimate_statistics`)."""
         if state is not None and parameters is not None:
             raise InputError("a saved state and model parameters: give one (the state holds its own weights)")
         self.graph, self.cfg, self.data = graph, cfg, data
@@ -96,7 +98,7 @@ class ChipTrainer:
                              "be left out; use a divisor of the batch")
         scales = None if parameters is None else parameters.weight_scales(cfg.tiles.physics.w_max)
         self.compiled: Compiled = compile_training(graph, cfg, len(data.y_train), len(data.y_test), microbatch,
-                                                   scales, inference, compensation)
+                                                   scales, inference, compensation, bn_images)
         if self.compiled.test_examples < 1:
             raise InputError("no test examples: give at least one")
         self.soc = Soc.from_config(cfg, timeline=timeline, timing_only=options.timing_only, engine=options.engine)
@@ -277,6 +279,15 @@ class ChipTrainer:
             raise InputError("global drift compensation was not compiled (ChipTrainer(..., compensation=True))")
         self.write("gdc_mode", np.array([0.0 if reference else 1.0], np.float32))
         return self.soc.run(self.compiled.compensate, outputs=())
+
+    def reestimate_statistics(self) -> Result:
+        """Run the ``bnstats`` program: every BatchNorm layer's running statistics re-estimated from the first
+        training images on the chip as it is now (socsim.compiler.lower.bnstats). The training images are placed in
+        the order of epoch 0 (the data set's own) first: a host load, not charged."""
+        if self.compiled.bnstats is None:
+            raise InputError("the BatchNorm statistics program was not compiled (ChipTrainer(..., bn_images=N))")
+        self.place_training_data(0)
+        return self.soc.run(self.compiled.bnstats, outputs=())
 
     def evaluate(self) -> tuple[float | None, Result]:
         """Test accuracy and the evaluation run; accuracy None in timing-only mode (not measured)."""

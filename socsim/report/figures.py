@@ -30,6 +30,7 @@ from socsim.base.units import (
     natural_key,  # noqa: E402
     time_unit,
 )
+from socsim.compiler.compensations import COMPENSATIONS  # noqa: E402
 from socsim.report.labels import ENERGY_CLASSES, component_label, layer_class_table  # noqa: E402
 from socsim.report.tables import (  # noqa: E402
     PHASES,
@@ -204,7 +205,7 @@ def drift_curve(drift: pd.DataFrame) -> Figure:
         t = rows["seconds_after_training"].clip(lower=1e-3)
         std = rows["test_accuracy_std"] * 100 if "test_accuracy_std" in rows else None
         repeats = int(rows["repeats"].max()) if "repeats" in rows else 1
-        what = "global drift compensation" if compensation == "global" else "no compensation"
+        what = COMPENSATIONS[compensation].label if compensation in COMPENSATIONS else str(compensation)
         ax.errorbar(t, rows["test_accuracy"] * 100, yerr=std, fmt="o-", capsize=3,
                     label=f"{what}: mean +- std of {repeats} draws" if repeats > 1 else what)
     ax.set_xscale("log")

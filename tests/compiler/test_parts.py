@@ -40,10 +40,10 @@ def test_every_part_is_a_frozen_record_of_its_own_class(low):
     parts = [low, low.network, low.layout, *(getattr(low.layout, f.name) for f in dataclasses.fields(low.layout))]
     # the writer and the tensors' residency (the step being emitted, socsim.compiler.lower.tensors) are the emission's
     # state: the two parts that change while the programs are emitted
-    # global drift compensation is compiled into the sequential inference-only programs only (tests/compiler/
-    # test_inference_only.py), never beside this fixture's pipelined training programs
+    # global drift compensation and the BatchNorm statistics are compiled into the sequential inference-only programs
+    # only (tests/compiler/test_inference_only.py), never beside this fixture's pipelined training programs
     parts += [getattr(low, f.name) for f in dataclasses.fields(low)
-              if f.name not in ("network", "asm", "layout", "tensors", "compensation")]
+              if f.name not in ("network", "asm", "layout", "tensors", "compensation", "statistics")]
     assert None not in parts
     for part in parts:
         assert dataclasses.is_dataclass(part) and type(part).__dataclass_params__.frozen, type(part).__name__

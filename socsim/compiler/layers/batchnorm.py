@@ -119,8 +119,15 @@ class BatchNorm(ParamLayer):
 
     def lower_forward(self, f: Any, name: str, phase: str) -> None:
         """Training (and calibration, into its scratch statistics): normalise by the batch statistics
-        (``bnfwd``); otherwise :meth:`emit_forward`."""
+        (``bnfwd``); the ``bnstats`` program's pass (``f.statistics``): likewise, the micro-batch's statistics into
+        its words (momentum 1: replaced, socsim.compiler.lower.bnstats); otherwise :meth:`emit_forward`."""
         graph, tensors, m = f.net.graph, f.tensors, f.net.microbatch
+        if f.statistics is not None:
+            c, hw = bn_dims(graph.in_shapes(name)[0])
+            s = f.statistics
+            f.asm.op("bnfwd", tensors.output(name).at(), tensors.output(graph.node(name).inputs[0]).at(), s.xhat.at(),
+                     s.stats.at(), f"gb_{name}", s.batch[name].at(), m, c, hw, f32(self.eps), f32(1.0))
+            return
         readings = f.blocks.readings
         scratch = readings.buffers.batch_stats.get(name) if readings and phase == "calibrate" else None
         if phase != "forward" and scratch is None:

@@ -13,7 +13,7 @@ from socsim.compiler.emit import Asm, Buffer
 from socsim.compiler.graph import Node, ParamLayer, Shape
 from socsim.compiler.lower.blocks import Blocks
 from socsim.compiler.lower.network import Network
-from socsim.compiler.lower.plan import ActivationBuffers, ParameterBuffers, ScratchBuffers
+from socsim.compiler.lower.plan import ActivationBuffers, ParameterBuffers, ScratchBuffers, StatisticsBuffers
 from socsim.compiler.lower.tensors import FORWARD, LOAD, Tensors
 from socsim.compiler.registers import REG
 
@@ -29,6 +29,16 @@ def load_step(asm: Asm, net: Network, activations: ActivationBuffers, tensors: T
     """The load step of a sequential micro-batch: :func:`load_micro` into the input's tensor."""
     tensors.enter(LOAD)
     load_micro(asm, net, tensors.output(net.order[0].name), activations.labels, x, y)
+
+
+def load_training_images(asm: Asm, net: Network, tensors: Tensors, phase: str) -> None:
+    """The load step of a micro-batch of the first training images, micro-batch ``REG.micro`` (the programs that
+    read training images without their labels: ``calibrate``, ``bnstats``), ledgered as ``phase``."""
+    asm.op("muli", REG.image_offset, REG.micro, net.microbatch * net.features)
+    asm.op("mark", 0, phase)
+    tensors.enter(LOAD)
+    asm.op("copy", tensors.output(net.order[0].name).at(), f"train_x({REG.image_offset})",
+           net.microbatch * net.features)
 
 
 @dataclass(frozen=True)
@@ -80,15 +90,20 @@ class Forward:
     parameters: ParameterBuffers
     scratch: ScratchBuffers
     blocks: Blocks
+    statistics: StatisticsBuffers | None = None
+    """Set while emitting the ``bnstats`` program's forward pass (socsim.compiler.lower.bnstats): its BatchNorm steps
+    normalise by the micro-batch and write the micro-batch's statistics there."""
 
-    def forward(self, phase: str) -> None:
+    def forward(self, phase: str, until: str | None = None) -> None:
         """The whole forward pass of one micro-batch (``phase`` is forward, eval or calibrate: BatchNorm trains
-        only in forward)."""
+        only in forward), or up to and including node ``until``."""
         for node in self.net.order[1:-1]:
             self.asm.comment(f"{node.name} ({node.layer.kind}) {phase}")
             self.asm.op("mark", self.asm.layer_id(node.name), phase)
             self.tensors.enter(FORWARD, node.name)
             self.forward_node(node, phase)
+            if node.name == until:
+                return
 
     def forward_node(self, node: Node, phase: str) -> None:
         """A layer with parameters emits through this pass (``ParamLayer.lower_forward``), any other its own digital

@@ -24,13 +24,14 @@ from socsim.compiler.graph import Graph, GraphError
 from socsim.compiler.lower.assembly import assemble_programs
 from socsim.compiler.lower.backward import Backward
 from socsim.compiler.lower.blocks import Blocks
+from socsim.compiler.lower.bnstats import bnstats_program, plan_statistics
 from socsim.compiler.lower.calibrate import Calibration
 from socsim.compiler.lower.compensate import CompensationBuffers, compensate_program, plan_compensation
 from socsim.compiler.lower.errors import ErrorQuantiser
 from socsim.compiler.lower.forward import Forward
 from socsim.compiler.lower.network import Network, network
 from socsim.compiler.lower.pipelined import PipelinedEvaluation
-from socsim.compiler.lower.plan import MemoryLayout, check_in_offset_range, plan_memory
+from socsim.compiler.lower.plan import MemoryLayout, StatisticsBuffers, check_in_offset_range, plan_memory
 from socsim.compiler.lower.programs import (
     calibrate_program,
     declare_data,
@@ -85,6 +86,8 @@ class Compiled:
         return max(self.test_slots - self.test_examples, 0)
     compensate: Program | None = None
     """Global drift compensation (socsim.compiler.lower.compensate; None: not compiled)."""
+    bnstats: Program | None = None
+    """The BatchNorm statistics re-estimated on the chip (socsim.compiler.lower.bnstats; None: not compiled)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class Lowering:
     """The pipelined evaluation (None: sequential datapath)."""
     compensation: CompensationBuffers | None = None
     """Global drift compensation's words (None: not compiled)."""
+    statistics: StatisticsBuffers | None = None
+    """The ``bnstats`` program's words (None: not compiled)."""
 
     @property
     def logits(self) -> Buffer:
@@ -137,22 +142,28 @@ class Lowering:
                                                                self.calibration))
         if self.compensation is not None:
             texts["compensate"] = _strip_init(compensate_program(asm, net, self.layout.tiles, self.compensation))
+        if self.statistics is not None:
+            texts["bnstats"] = _strip_init(bnstats_program(asm, net, self.tensors,
+                                                           replace(self.forward, statistics=self.statistics),
+                                                           self.statistics))
         return texts
 
 
 def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
              n_test: int, staged: bool = False, weight_scale: dict[str, float] | None = None,
-             inference: bool = False, compensation: bool = False) -> Lowering:
+             inference: bool = False, compensation: bool = False, bn_images: int = 0) -> Lowering:
     """Plan the buffers of micro-batch ``microbatch`` and compose the emitters (a GraphError, or a CapacityError
     naming the memory, if it cannot); ``staged``: activations and gradients staged through DRAM, their SRAM pool
     planned from a recording of the training micro-batch (socsim.compiler.lower.tensors); ``weight_scale``: the
     layers' weight scales, given (socsim.compiler.lower.network.network)."""
-    net = network(graph, cfg, train, microbatch, n_train, n_test, staged, weight_scale, inference, compensation)
+    net = network(graph, cfg, train, microbatch, n_train, n_test, staged, weight_scale, inference, compensation,
+                  bn_images)
     asm = Asm(graph.name)
     if inference:
         declare_data(asm, net, None)
     layout = plan_memory(net, asm)
     gdc = plan_compensation(net, asm) if compensation else None
+    statistics = plan_statistics(net, asm) if bn_images else None
     acts, params, scratch = layout.activations, layout.parameters, layout.scratch
     tensors = Tensors(asm, net, layout.tensor_names(), layout.tensor_buffers())
     errors = ErrorQuantiser(asm, net, layout.errors)
@@ -171,7 +182,7 @@ def lowering(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, 
     pipelined = (PipelinedEvaluation(asm, net, acts, params, layout.pipeline)
                  if layout.pipeline is not None else None)
     return Lowering(net, asm, layout, tensors, errors, blocks, forward, backward, update, calibration,
-                    reading_forward, pipelined, gdc)
+                    reading_forward, pipelined, gdc, statistics)
 
 
 def _strip_init(text: str) -> str:
@@ -187,24 +198,26 @@ def _strip_init(text: str) -> str:
 
 def compile_training(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
                      microbatch: int | None = None, weight_scale: dict[str, float] | None = None,
-                     inference: bool = False, compensation: bool = False) -> Compiled:
+                     inference: bool = False, compensation: bool = False, bn_images: int = 0) -> Compiled:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples (:func:`_compile`);
     a graph that does not fit is one CapacityError listing every field to raise and its least value
     (socsim.compiler.memory.shortfalls). ``inference``: only what inference needs (``init``, ``evaluate``,
     ``calibrate``; socsim.compiler.lower.network.Network.inference), so the capacity checks count only that;
-    ``compensation`` adds global drift compensation to them (socsim.compiler.lower.compensate)."""
-    key = (id(graph), cfg, n_train, n_test, microbatch, inference, compensation)
+    ``compensation`` adds global drift compensation to them (socsim.compiler.lower.compensate), ``bn_images`` the
+    BatchNorm statistics re-estimated from that many training images (socsim.compiler.lower.bnstats)."""
+    key = (id(graph), cfg, n_train, n_test, microbatch, inference, compensation, bn_images)
     known = _SHORTFALLS.get(key) if weight_scale is None else None
     if known is not None and known[0] is graph:  # the same graph object failed here just before
         again = CapacityError(str(known[1]), known[1].space)
         again.needs = dict(known[1].needs)
         raise again from None
     try:
-        return _compile(graph, cfg, n_train, n_test, microbatch, weight_scale, inference, compensation)
+        return _compile(graph, cfg, n_train, n_test, microbatch, weight_scale, inference, compensation, bn_images)
     except CapacityError as exc:
         # the least values are those of the smallest micro-batch (the last one tried): search with it alone
         found = every_shortfall(exc, cfg, lambda c: _compile(graph, c, n_train, n_test, microbatch or 1,
-                                                             weight_scale, inference, compensation, probe=True))
+                                                             weight_scale, inference, compensation, bn_images,
+                                                             probe=True))
         if weight_scale is None:
             if len(_SHORTFALLS) >= 16:
                 _SHORTFALLS.clear()
@@ -218,7 +231,8 @@ _SHORTFALLS: dict[tuple, tuple[Graph, CapacityError]] = {}
 
 def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
              microbatch: int | None = None, weight_scale: dict[str, float] | None = None,
-             inference: bool = False, compensation: bool = False, probe: bool = False) -> Compiled | None:
+             inference: bool = False, compensation: bool = False, bn_images: int = 0,
+             probe: bool = False) -> Compiled | None:
     """Compile ``graph`` for training with ``cfg.train`` on ``n_train`` / ``n_test`` examples.
 
     The micro-batch is the largest divisor of the batch whose buffers fit the SRAMs (or ``microbatch``); a graph
@@ -234,7 +248,7 @@ def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
 
     def plan(staged: bool):
         return fit(lambda m: lowering(graph, cfg, t, m, n_train, -(-n_test // m) * m, staged, weight_scale,
-                                      inference, compensation),
+                                      inference, compensation, bn_images),
                    candidates, cfg, graph.name, STAGED_NOTE if staged else "")
     staging = cfg.compiler.staging
     if inference:  # staging is planned from the training micro-batch; the evaluation keeps its tensors in SRAM
@@ -268,7 +282,7 @@ def _compile(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,
     return Compiled(programs["init"], programs.get("train_epoch"), programs["evaluate"], programs.get("calibrate"),
                     net.microbatch, n_train // t.batch, n_test, net.placement, texts, memory,
                     (logits.name, logits.base, net.microbatch * net.classes), low.tensors.plan, net.n_test,
-                    programs.get("compensate"))
+                    programs.get("compensate"), programs.get("bnstats"))
 
 
 def memory_plan(graph: Graph, cfg: SocConfig, n_train: int, n_test: int,

@@ -73,6 +73,9 @@ class Network:
     compensation: bool = False
     """Inference only: global drift compensation (socsim.compiler.lower.compensate): a ``compensate`` program
     and every MVM output multiplied by its layer's ``gdc_scale_``."""
+    bn_images: int = 0
+    """Inference only: training images the ``bnstats`` program re-estimates the BatchNorm statistics from
+    (socsim.compiler.lower.bnstats; 0: not compiled)."""
 
     def size(self, name: str) -> int:
         """Words of one example's output of node ``name``."""
@@ -93,7 +96,7 @@ def _alpha(graph: Graph, cfg: SocConfig, train: TrainConfig, rec: Recipe, name: 
 
 def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n_train: int,
             n_test: int, staged: bool = False, weight_scale: dict[str, float] | None = None,
-            inference: bool = False, compensation: bool = False) -> Network:
+            inference: bool = False, compensation: bool = False, bn_images: int = 0) -> Network:
     """The facts of ``graph`` for micro-batch ``microbatch`` (``staged``: through DRAM); a GraphError if the
     lowering cannot compile it. ``weight_scale``: each weight layer's alpha, given (weights brought from outside:
     socsim.host.parameters) instead of the training scheme's."""
@@ -101,6 +104,17 @@ def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n
     if compensation and (not inference or pipelined):
         raise GraphError(f"graph {graph.name!r} on {cfg.name}: global drift compensation is compiled into the "
                          "inference-only programs of the sequential datapath")
+    if bn_images:
+        if not inference or pipelined:
+            raise GraphError(f"graph {graph.name!r} on {cfg.name}: the BatchNorm statistics program is compiled into "
+                             "the inference-only programs of the sequential datapath")
+        if not any(n.layer.kind == "batchnorm" for n in graph.nodes):
+            raise GraphError(f"graph {graph.name!r}" + (f" ({graph.source})" if graph.source else "")
+                             + " has no batchnorm layer: there are no BatchNorm statistics to re-estimate (use a "
+                               "compensation without bn)")
+        if bn_images > n_train:
+            raise GraphError(f"bn_images = {bn_images} (--bn-images): the BatchNorm statistics are re-estimated "
+                             f"from training images, and the training set has {n_train}")
     if staged and pipelined:
         raise GraphError(f"graph {graph.name!r} on {cfg.name}: compiler.staging stages the sequential programs' "
                          "tensors through DRAM; the pipelined datapath keeps its own layouts in SRAM (use "
@@ -135,7 +149,7 @@ def network(graph: Graph, cfg: SocConfig, train: TrainConfig, microbatch: int, n
                    int(np.prod(graph.input.layer.shape)), int(np.prod(graph.shape(logits))), train.in_bits,
                    {n.name: (_alpha(graph, cfg, train, rec, n.name) if weight_scale is None
                              else float(weight_scale[n.name])) for n in graph.weight_nodes()}, staged, inference,
-                   compensation)
+                   compensation, bn_images)
 
 
 def row_bands(net: Network, name: str) -> list[tuple[int, int, list[PlacedBlock]]]:

@@ -156,6 +156,22 @@ class MemoryLayout:
                 for b in group.values()}
 
 
+@dataclass(frozen=True)
+class StatisticsBuffers:
+    """The ``bnstats`` program's words (socsim.compiler.lower.bnstats; declared after every other buffer, so the other
+    programs' layout stays)."""
+
+    batch: dict[str, Buffer]
+    """``bns_batch_NAME``: one micro-batch's [mean, unbiased variance] per channel (``bnfwd``'s running statistics,
+    momentum 1; private to the micro-batch)."""
+    total: dict[str, Buffer]
+    """``bns_sum_NAME``: their sum over the micro-batches (reduced in micro-batch order)."""
+    xhat: Buffer
+    """``bns_xhat``: the normalised activations ``bnfwd`` writes (scratch: nothing reads them)."""
+    stats: Buffer
+    """``bns_stats``: [mean, 1 / std] ``bnfwd`` writes (scratch)."""
+
+
 def tensor(net: Network, asm: Asm, name: str, words: int) -> Buffer:
     """A per-micro-batch tensor: its own SRAM symbol, or (staged) a placeholder the staging plan places in the pool
     (socsim.compiler.lower.tensors)."""

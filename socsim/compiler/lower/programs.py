@@ -11,11 +11,11 @@ from socsim.compiler.emit import Asm, Buffer, LaneSymbols, offset
 from socsim.compiler.lower.backward import Backward
 from socsim.compiler.lower.blocks import Blocks
 from socsim.compiler.lower.calibrate import Calibration
-from socsim.compiler.lower.forward import Forward, load_step
+from socsim.compiler.lower.forward import Forward, load_step, load_training_images
 from socsim.compiler.lower.network import Network
 from socsim.compiler.lower.pipelined import PipelinedEvaluation
 from socsim.compiler.lower.plan import ActivationBuffers
-from socsim.compiler.lower.tensors import LOAD, Tensors
+from socsim.compiler.lower.tensors import Tensors
 from socsim.compiler.lower.update import Update
 from socsim.compiler.registers import REG
 
@@ -144,10 +144,7 @@ def calibrate_program(asm: Asm, net: Network, tensors: Tensors, reading_forward:
     count = max(1, min(-(-t.calibration_images // m), net.n_train // m))
 
     def micro() -> None:
-        a.op("muli", REG.image_offset, REG.micro, m * net.features)
-        a.op("mark", 0, "calibrate")
-        tensors.enter(LOAD)
-        a.op("copy", tensors.output(net.order[0].name).at(), f"train_x({REG.image_offset})", m * net.features)
+        load_training_images(a, net, tensors, "calibrate")
         reading_forward.forward("calibrate")
 
     def one_pass() -> None:
