@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python docs/studies/pcm_hic_claims.py [--graph programs/lenet_wu2023.toml] [--dataset mnist5k]
      [--widths 1,1.5,2] [--epochs 3] [--out runs/pcm_hic_claims] [--config pcm_hic] [--microbatch N]
-     [--data-path DIR] [--drift]
+     [--data-path DIR] [--seeds 0,1,2] [--drift]
 
 (The wider LeNets need larger SRAMs than pcm_hic's: ``--config docs/studies/pcm_hic_wide.toml --microbatch 1``.)
 
@@ -12,7 +12,13 @@ trains it on the chip beside the numpy FP32 baseline of the same width (same dat
 the run folders it prints, per width: chip and baseline test accuracy, the weights, the bits of weight storage
 (the chip's bits per weight, below, against 32 for FP32), and the programming pulses per device (max and median
 over the devices under placed weight blocks) against the device endurance. With ``--drift`` the width-1 run is
-evaluated again 1 s and one year after training (``socsim drift``).
+evaluated again 1 s and one year after training (``socsim drift``, 3 evaluations each, without and with global
+drift compensation).
+
+With ``--seeds 0,1,2`` each width trains once per seed: seed k is the config's seed k and initial weights
+``train.init_seed = 1 + k`` (a config file ``OUT/configs/CONFIG-seedK.toml`` over ``--config``; seed 0 is
+``--config`` as given), run folders ``OUT/wW`` (seed 0) and ``OUT/wW-seedK``; the tables then give mean +- sample
+std over the seeds, and the accuracy columns both the last epoch and the mean of the last 3 epochs.
 
 Bits per weight of pcm_hic: each of the ``pcm.n_msb`` binary MSB pairs holds a digit in {-1, 0, +1} (log2 3
 bits), the multi-level LSB pair a signed residual of ``2 (levels - 1) + 1`` values (``device.levels`` per
@@ -63,16 +69,34 @@ def widened(graph_file: Path, width: float, out: Path) -> Path:
         lines += ["", "[[layer]]"] + [f"{k} = {_toml_value(v)}" for k, v in layer.items()]
     path = out / "graphs" / f"{name}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    if not path.is_file() or path.read_text() != text:  # runs of other seeds may be reading it
+        path.write_text(text)
     return path
 
 
-def train(graph: Path, args: argparse.Namespace, run: Path) -> None:
+def seed_config(config: str, seed: int, out: Path) -> str:
+    """``config`` for seed ``seed``: as given for seed 0, else a file over it with ``seed = K`` and initial weights
+    ``train.init_seed = 1 + K``."""
+    if seed == 0:
+        return config
+    base = str(Path(config).resolve()) if Path(config).suffix else config
+    path = out / "configs" / f"{Path(config).stem}-seed{seed}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'base = "{base}"\nname = "seed{seed}"\nseed = {seed}\n\n[train]\ninit_seed = {1 + seed}\n')
+    return str(path)
+
+
+def run_folder(out: Path, width: float, seed: int) -> Path:
+    return out / (f"w{width:g}" if seed == 0 else f"w{width:g}-seed{seed}")
+
+
+def train(graph: Path, args: argparse.Namespace, run: Path, seed: int) -> None:
     """Train (or finish) one run folder."""
     extra = ["--microbatch", str(args.microbatch)] if args.microbatch else []
     extra += ["--data-path", args.data_path] if args.data_path else []
-    train_run_folder(run, args.epochs, [str(graph), "--config", args.config, "--dataset", args.dataset, "--baseline",
-                                        *extra])
+    train_run_folder(run, args.epochs, [str(graph), "--config", seed_config(args.config, seed, Path(args.out)),
+                                        "--dataset", args.dataset, "--baseline", *extra])
 
 
 def bits_per_weight(device: dict, pcm: dict) -> float:
@@ -90,6 +114,7 @@ def row(width: float, graph: Path, run_dir: Path) -> dict:
     masks = placed_masks(run)
     writes = device_values(run.final, "writes", masks)
     return {"width": width, "chip": m.test_accuracy.iloc[-1], "baseline": m.baseline_accuracy.iloc[-1],
+            "chip_last3": m.test_accuracy.iloc[-3:].mean(), "baseline_last3": m.baseline_accuracy.iloc[-3:].mean(),
             "chip_epochs": " / ".join(f"{a:.1%}" for a in m.test_accuracy),
             "weights": weights, "bits": bits, "chip_kbit": weights * bits / 1e3, "fp32_kbit": weights * 32 / 1e3,
             "max_writes": int(writes.max()) if writes.size else 0,
@@ -98,6 +123,54 @@ def row(width: float, graph: Path, run_dir: Path) -> dict:
             "endurance": phys.device.endurance_pulses,
             "latency_ms": m.latency_per_image_s.iloc[-1] * 1e3, "energy_uj": m.energy_per_image_pj.iloc[-1] / 1e6,
             "wall_s": m.wall_s.mean()}
+
+
+def pm(values: list[float], pct: bool = True) -> str:
+    """``mean`` (one value) or ``mean +- sample std``, in % when ``pct``."""
+    a = np.asarray(values, float) * (100 if pct else 1)
+    unit = "%" if pct else ""
+    return f"{a[0]:.1f}{unit}" if len(a) == 1 else f"{a.mean():.1f} +- {a.std(ddof=1):.1f}{unit}"
+
+
+def width_table(rows: dict[float, list[dict]]) -> str:
+    """One line per width; several seeds give mean +- sample std (writes: max over the seeds, means of the rest)."""
+    lines = ["| width | seeds | chip test accuracy per epoch (mean) | chip final | chip, mean of the last 3 epochs | "
+             "numpy FP32 baseline final | baseline, mean of the last 3 epochs | baseline - chip, last 3 (paired) | "
+             "weights | chip bits per weight | chip weight storage | FP32 weight storage | writes per device max / "
+             "median / mean | endurance | latency per training image | energy per training image | wall per epoch |",
+             "|" + "---|" * 17]
+    for width, rs in rows.items():
+        first = rs[0]
+        curve = np.mean([[float(x.rstrip("%")) for x in r["chip_epochs"].split(" / ")] for r in rs], axis=0)
+        lines.append(
+            f"| {width:g} | {len(rs)} | {' / '.join(f'{v:.1f}%' for v in curve)} | {pm([r['chip'] for r in rs])} | "
+            f"{pm([r['chip_last3'] for r in rs])} | {pm([r['baseline'] for r in rs])} | "
+            f"{pm([r['baseline_last3'] for r in rs])} | {pm([r['baseline_last3'] - r['chip_last3'] for r in rs])} | "
+            f"{first['weights']} | {first['bits']:.2f} | {first['chip_kbit']:.1f} kbit | "
+            f"{first['fp32_kbit']:.1f} kbit | "
+            f"{max(r['max_writes'] for r in rs)} / {np.mean([r['median_writes'] for r in rs]):g} / "
+            f"{np.mean([r['mean_writes'] for r in rs]):.0f} | {first['endurance']:.0e} | "
+            f"{np.mean([r['latency_ms'] for r in rs]):.3g} ms | {np.mean([r['energy_uj'] for r in rs]):.3g} uJ | "
+            f"{np.mean([r['wall_s'] for r in rs]):.1f} s |")
+    return "\n".join(lines)
+
+
+def drift_table(runs: list[Path]) -> str:
+    """Width 1, each seed's run 1 s and one year after training (3 evaluations each), without and with global
+    drift compensation; the year's cost paired per seed."""
+    got: dict[str, list[tuple[float, float]]] = {}
+    for run in runs:
+        for comp in ("none", "global"):
+            subprocess.run([sys.executable, "-m", "socsim", "drift", str(run), "--after", "1,31536000", "--repeats",
+                            "3", "--compensation", comp, "--quiet"], check=True)
+            d = pd.read_csv(run / "drift.csv")
+            d = d[d.compensation == comp].sort_values("seconds_after_training")
+            got.setdefault(comp, []).append((d.test_accuracy.iloc[0], d.test_accuracy.iloc[-1]))
+    lines = ["| width 1, compensation | 1 s | 1 year | cost of the year (paired) |", "|---|---|---|---|"]
+    for comp, pairs in got.items():
+        lines.append(f"| {comp} | {pm([a for a, _ in pairs])} | {pm([b for _, b in pairs])} | "
+                     f"{pm([a - b for a, b in pairs])} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -110,33 +183,24 @@ def main() -> None:
     ap.add_argument("--out", default="runs/pcm_hic_claims")
     ap.add_argument("--data-path", default=None, help="folder of a file-based dataset (mnist, cifar10)")
     ap.add_argument("--microbatch", type=int, default=0, help="images per pass (default: the largest that fits)")
-    ap.add_argument("--drift", action="store_true", help="also evaluate the width-1 run after 1 s and 1 year")
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds (config seed K, initial weights 1 + K)")
+    ap.add_argument("--drift", action="store_true", help="also evaluate each seed's first-width run after 1 s and "
+                                                         "1 year, without and with global drift compensation")
     args = ap.parse_args()
     out = Path(args.out)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    widths = [float(w) for w in args.widths.split(",")]
     print_header()
-    rows = []
-    for width in (float(w) for w in args.widths.split(",")):
+    rows: dict[float, list[dict]] = {}
+    for width in widths:
         graph = widened(Path(args.graph), width, out)
-        run = out / f"w{width:g}"
-        train(graph, args, run)
-        rows.append(row(width, graph, run))
-    print("\n| width | chip test accuracy per epoch | chip final | numpy FP32 baseline final | weights | chip bits "
-          "per weight | chip weight storage | FP32 weight storage | writes per device max / median / mean | endurance "
-          "| latency per training image | energy per training image | wall per epoch |")
-    print("|" + "---|" * 13)
-    for r in rows:
-        print(f"| {r['width']:g} | {r['chip_epochs']} | {r['chip']:.1%} | {r['baseline']:.1%} | {r['weights']} | "
-              f"{r['bits']:.2f} | {r['chip_kbit']:.1f} kbit | {r['fp32_kbit']:.1f} kbit | {r['max_writes']} / "
-              f"{r['median_writes']:g} / {r['mean_writes']:.0f} | {r['endurance']:.0e} | {r['latency_ms']:.3g} ms | "
-              f"{r['energy_uj']:.3g} uJ | {r['wall_s']:.1f} s |")
+        for seed in seeds:
+            run = run_folder(out, width, seed)
+            train(graph, args, run, seed)
+            rows.setdefault(width, []).append(row(width, graph, run))
+    print("\n" + width_table(rows))
     if args.drift:
-        run = out / f"w{float(args.widths.split(',')[0]):g}"
-        subprocess.run([sys.executable, "-m", "socsim", "drift", str(run), "--after", "1,31536000", "--quiet"],
-                       check=True)
-        d = pd.read_csv(run / "drift.csv")
-        print("\n| seconds after training | test accuracy |\n|---|---|")
-        for _, r in d.iterrows():
-            print(f"| {r.seconds_after_training:g} | {r.test_accuracy:.1%} |")
+        print("\n" + drift_table([run_folder(out, widths[0], seed) for seed in seeds]))
 
 
 if __name__ == "__main__":

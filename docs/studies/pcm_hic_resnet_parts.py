@@ -6,7 +6,8 @@ Run: .venv/bin/python docs/studies/pcm_hic_resnet_parts.py [--epochs 3] [--cases
 Each case is ``docs/studies/pcm_hic_wide8.toml`` (pcm_hic with 8 tiles and 4 Mbit SRAMs) with a few fields changed;
 it trains ``programs/resnet_digits.toml`` on digits at a micro-batch of 2 with ``socsim train`` into OUT/CASE (a
 finished run folder is reused; the ``configured`` case also trains the numpy FP32 baseline, ``--baseline``). One
-markdown table is printed from the run folders' metrics.csv: test accuracy per epoch, the baseline's last. The
+markdown table is printed from the run folders' metrics.csv: test accuracy per epoch, after the last epoch and the
+mean of the last 3 (mean +- sample std over ``--seeds``), and each case's paired gap to the baseline. The
 cases switch off one part of the chip at a time, then combine the parts that matter.
 
 ``--errors`` prints, instead, the size of the errors each weight layer's transposed read is driven with: the numpy
@@ -147,24 +148,40 @@ def train(case: str, epochs: int, out: Path, seed: int = 0) -> None:
                                    "--microbatch", "2", *baseline])
 
 
-def mean_std(runs: list[pd.Series]) -> str:
-    """Per epoch, ``mean`` (one run) or ``mean +- std`` over the runs (population std), in %."""
-    a = np.stack([r.to_numpy() for r in runs]) * 100
-    if len(runs) == 1:
-        return " / ".join(f"{v:.1f}" for v in a[0])
-    return " / ".join(f"{m:.1f} +- {s:.1f}" for m, s in zip(a.mean(axis=0), a.std(axis=0)))
+def mean_std(values: np.ndarray) -> str:
+    """``mean`` (one run) or ``mean +- std`` over the runs (sample std, ddof = 1), in % (``values`` in [0, 1])."""
+    a = np.asarray(values, float) * 100
+    return f"{a[0]:.1f}" if len(a) == 1 else f"{a.mean():.1f} +- {a.std(ddof=1):.1f}"
+
+
+def per_epoch(runs: list[pd.Series]) -> str:
+    """Per epoch, :func:`mean_std` over the runs."""
+    a = np.stack([r.to_numpy() for r in runs])
+    return " / ".join(mean_std(a[:, e]) for e in range(a.shape[1]))
+
+
+def last3(runs: list[pd.Series]) -> np.ndarray:
+    """Each run's mean over its last 3 epochs (the targets' measure)."""
+    return np.array([r.iloc[-3:].mean() for r in runs])
 
 
 def table(cases: list[str], root: Path, epochs: int, seeds: list[int]) -> str:
-    lines = [f"| case | chip test accuracy per epoch (%), seeds {', '.join(map(str, seeds))} |", "|---|---|"]
+    """Per case the test accuracy per epoch, after the last epoch and over the last 3 (mean +- sample std over the
+    seeds); with the baseline (the ``configured`` case's runs), its rows and the paired gap of each case to it."""
+    lines = [f"| case | chip test accuracy per epoch (%), seeds {', '.join(map(str, seeds))} | after the last epoch | "
+             "mean of the last 3 epochs | baseline - chip, last 3 epochs, paired |", "|---|---|---|---|---|"]
+    base_files = [root / run_name(BASELINE_CASE, s) / "metrics.csv" for s in seeds]
+    base = ([pd.read_csv(b).baseline_accuracy.iloc[:epochs] for b in base_files]
+            if all(b.exists() for b in base_files) else None)
     for case in cases:
         runs = [pd.read_csv(root / run_name(case, s) / "metrics.csv").test_accuracy.iloc[:epochs] for s in seeds]
-        lines.append(f"| {CASES[case][1]} | {mean_std(runs)} |")
-    base = [root / run_name(BASELINE_CASE, s) / "metrics.csv" for s in seeds]
-    if all(b.exists() for b in base):
-        runs = [pd.read_csv(b).baseline_accuracy.iloc[:epochs] for b in base]
+        gap = mean_std(last3(base) - last3(runs)) if base is not None and not base[0].isna().any() else ""
+        lines.append(f"| {CASES[case][1]} | {per_epoch(runs)} | {mean_std(np.array([r.iloc[-1] for r in runs]))} | "
+                     f"{mean_std(last3(runs))} | {gap} |")
+    if base is not None:
         lines.append(f"| numpy FP32 baseline (same data, order, initial weights; batch statistics per micro-batch "
-                     f"of 2, as the chip) | {mean_std(runs)} |")
+                     f"of 2, as the chip) | {per_epoch(base)} | {mean_std(np.array([r.iloc[-1] for r in base]))} | "
+                     f"{mean_std(last3(base))} | |")
     return "\n".join(lines)
 
 
@@ -219,7 +236,7 @@ def main() -> None:
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     ap.add_argument("--out", default="runs/pcm_hic_resnet_parts", help="one run folder per case below this")
     ap.add_argument("--seeds", default="0", help="comma-separated config seeds (initial weights 1 + seed); the table "
-                                                  "gives mean +- std over them")
+                                                  "gives mean +- sample std over them")
     ap.add_argument("--reads", action="store_true", help="the transposed-read table instead of trainings")
     ap.add_argument("--errors", action="store_true", help="the error-size table (numpy) instead of trainings")
     ap.add_argument("--rms", default="9.3e-5,4.7e-3",
