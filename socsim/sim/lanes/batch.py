@@ -32,6 +32,7 @@ from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.lanes.trace import Trace
 from socsim.sim.ops import Exec, Op
 from socsim.sim.ops.control import CONDITIONS
+from socsim.sim.scoreboard import overlaps
 from socsim.sim.traps import Trap
 
 if TYPE_CHECKING:
@@ -188,11 +189,9 @@ def clear_of(trace: Trace, regions: tuple) -> bool:
         if not rec.varying:
             continue
         for space, start, size in rec.mem.values():
-            if isinstance(start, np.ndarray):
-                s, lo, hi = int(space), int(start.min()), int(start.max()) + size
-                for s2, lo2, hi2 in regions:
-                    if s == s2 and lo < hi2 and lo2 < hi:
-                        return False
+            if isinstance(start, np.ndarray) and overlaps(
+                    ((int(space), int(start.min()), int(start.max()) + size),), regions):
+                return False
     return True
 
 
