@@ -13,7 +13,14 @@ import pandas as pd
 import pytest
 
 from socsim.runfolder.files import CHECKPOINT, METRICS
-from socsim.tools.benchmarking import chosen_cases, command_line, machine_line, print_header, train_run_folder
+from socsim.tools.benchmarking import (
+    chosen_cases,
+    command_line,
+    machine_line,
+    percent_mean_std,
+    print_header,
+    train_run_folder,
+)
 
 MLP = str(Path(__file__).resolve().parents[1] / "programs" / "mlp.toml")
 
@@ -58,3 +65,9 @@ def test_chosen_cases_keeps_the_order_and_refuses_an_unknown_case(capsys):
         chosen_cases(ap, "a,z", ["a", "b"])
     assert exc.value.code == 2
     assert "--cases: unknown z; expected some of a, b" in capsys.readouterr().err
+
+
+def test_percent_mean_std_gives_the_sample_std_in_percent():
+    assert percent_mean_std([0.9]) == "90.0"
+    assert percent_mean_std([0.80, 0.90, 1.00], "%") == "90.0 +- 10.0%"  # ddof = 1: population std would be 8.2
+    assert percent_mean_std(iter([0.5, 0.5])) == "50.0 +- 0.0"

@@ -41,7 +41,7 @@ import pandas as pd
 from socsim.compiler import load_graph
 from socsim.report.devices import device_values, placed_masks
 from socsim.runfolder.read import load_run
-from socsim.tools.benchmarking import print_header, train_run_folder
+from socsim.tools.benchmarking import percent_mean_std, print_header, train_run_folder
 
 
 def _toml_value(v) -> str:
@@ -125,11 +125,9 @@ def row(width: float, graph: Path, run_dir: Path) -> dict:
             "wall_s": m.wall_s.mean()}
 
 
-def pm(values: list[float], pct: bool = True) -> str:
-    """``mean`` (one value) or ``mean +- sample std``, in % when ``pct``."""
-    a = np.asarray(values, float) * (100 if pct else 1)
-    unit = "%" if pct else ""
-    return f"{a[0]:.1f}{unit}" if len(a) == 1 else f"{a.mean():.1f} +- {a.std(ddof=1):.1f}{unit}"
+def pm(values: list[float]) -> str:
+    """:func:`percent_mean_std` with a % sign."""
+    return percent_mean_std(values, "%")
 
 
 def width_table(rows: dict[float, list[dict]]) -> str:

@@ -36,7 +36,7 @@ from socsim.config.soc import load_config
 from socsim.host.baseline import Baseline
 from socsim.host.data import load_dataset
 from socsim.physics import make_crossbar
-from socsim.tools.benchmarking import chosen_cases, print_header, train_run_folder
+from socsim.tools.benchmarking import chosen_cases, percent_mean_std, print_header, train_run_folder
 
 BASE = Path(__file__).resolve().parent / "pcm_hic_wide8.toml"
 GRAPH = "programs/resnet_digits.toml"
@@ -148,16 +148,10 @@ def train(case: str, epochs: int, out: Path, seed: int = 0) -> None:
                                    "--microbatch", "2", *baseline])
 
 
-def mean_std(values: np.ndarray) -> str:
-    """``mean`` (one run) or ``mean +- std`` over the runs (sample std, ddof = 1), in % (``values`` in [0, 1])."""
-    a = np.asarray(values, float) * 100
-    return f"{a[0]:.1f}" if len(a) == 1 else f"{a.mean():.1f} +- {a.std(ddof=1):.1f}"
-
-
 def per_epoch(runs: list[pd.Series]) -> str:
-    """Per epoch, :func:`mean_std` over the runs."""
+    """Per epoch, :func:`percent_mean_std` over the runs."""
     a = np.stack([r.to_numpy() for r in runs])
-    return " / ".join(mean_std(a[:, e]) for e in range(a.shape[1]))
+    return " / ".join(percent_mean_std(a[:, e]) for e in range(a.shape[1]))
 
 
 def last3(runs: list[pd.Series]) -> np.ndarray:
@@ -175,13 +169,13 @@ def table(cases: list[str], root: Path, epochs: int, seeds: list[int]) -> str:
             if all(b.exists() for b in base_files) else None)
     for case in cases:
         runs = [pd.read_csv(root / run_name(case, s) / "metrics.csv").test_accuracy.iloc[:epochs] for s in seeds]
-        gap = mean_std(last3(base) - last3(runs)) if base is not None and not base[0].isna().any() else ""
-        lines.append(f"| {CASES[case][1]} | {per_epoch(runs)} | {mean_std(np.array([r.iloc[-1] for r in runs]))} | "
-                     f"{mean_std(last3(runs))} | {gap} |")
+        gap = percent_mean_std(last3(base) - last3(runs)) if base is not None and not base[0].isna().any() else ""
+        last = percent_mean_std(r.iloc[-1] for r in runs)
+        lines.append(f"| {CASES[case][1]} | {per_epoch(runs)} | {last} | {percent_mean_std(last3(runs))} | {gap} |")
     if base is not None:
         lines.append(f"| numpy FP32 baseline (same data, order, initial weights; batch statistics per micro-batch "
-                     f"of 2, as the chip) | {per_epoch(base)} | {mean_std(np.array([r.iloc[-1] for r in base]))} | "
-                     f"{mean_std(last3(base))} | |")
+                     f"of 2, as the chip) | {per_epoch(base)} | {percent_mean_std(r.iloc[-1] for r in base)} | "
+                     f"{percent_mean_std(last3(base))} | |")
     return "\n".join(lines)
 
 

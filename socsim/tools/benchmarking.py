@@ -1,7 +1,7 @@
 """What the benchmarks and studies share: the two lines they print first (the machine it ran on and the command
 that ran it, so a recorded output says where its numbers come from: ``benchmarks/``, ``docs/studies/``,
-docs/performance.md), training a run folder through the command line (:func:`train_run_folder`) and the
-``--cases`` option's check (:func:`chosen_cases`)."""
+docs/performance.md), training a run folder through the command line (:func:`train_run_folder`), the
+``--cases`` option's check (:func:`chosen_cases`) and an accuracy over seeds as text (:func:`percent_mean_std`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from socsim.runfolder.files import CHECKPOINT, METRICS
@@ -72,3 +73,10 @@ def chosen_cases(ap: argparse.ArgumentParser, text: str, known: Iterable[str]) -
     if unknown:
         ap.error(f"--cases: unknown {', '.join(unknown)}; expected some of {', '.join(known)}")
     return cases
+
+
+def percent_mean_std(values: Iterable[float], suffix: str = "") -> str:
+    """Fractions (accuracies in [0, 1], or their differences) in %: ``mean`` for one value, else ``mean +- std``
+    with the sample std (ddof = 1) over them, one decimal, ``suffix`` after it."""
+    a = np.asarray(list(values), float) * 100
+    return f"{a[0]:.1f}{suffix}" if len(a) == 1 else f"{a.mean():.1f} +- {a.std(ddof=1):.1f}{suffix}"
