@@ -82,10 +82,7 @@ class LaneOperands(TileOperands):
 
     def read_draws(self) -> tuple[np.ndarray, np.ndarray]:
         rec, run = self.rec, self.run
-        base = run.read_base[rec.tile]
-        per = run.trace.tile_reads[rec.tile]
-        counters = (base + np.arange(run.first, run.first + self.lanes, dtype=np.uint64) * np.uint64(per)
-                    + np.uint64(rec.read_index))
+        counters = run.lane_reads(rec.tile) + np.uint64(rec.read_index)
         if run.issue is None:  # computed beside the timing pass: no read's result depends on its time
             return np.full(self.lanes, np.nan), counters
         return run.issue[:, rec.index] / run.ctrl.soc.cfg.clock_hz, counters
@@ -232,11 +229,21 @@ class LaneGroup:
         self.deferred: list[tuple[np.ndarray, Apply, np.ndarray]] = []
         self.saturated: list[tuple[int, np.ndarray]] = []
         self.tiles: dict[int, GroupTile | object] = {}
+        self._lane_reads: dict[int, np.ndarray] = {}
 
     def defer(self, dst: np.ndarray, apply: Apply, term: np.ndarray) -> None:
         """Keep the group's term ``term`` (its lanes' rows) of a reduced symbol's words ``dst``, for the pass to add
         in lane order."""
         self.deferred.append((dst, apply, term))
+
+    def lane_reads(self, tile: int) -> np.ndarray:
+        """Each lane's read number (uint64) on ``tile`` at its iteration's start: the pass's first + lane x the reads
+        of one iteration (a read's number adds its index among them)."""
+        reads = self._lane_reads.get(tile)
+        if reads is None:
+            reads = self._lane_reads[tile] = np.uint64(self.read_base[tile]) + np.arange(
+                self.first, self.first + self.lanes, dtype=np.uint64) * np.uint64(self.trace.tile_reads[tile])
+        return reads
 
     def addresses(self, rec: UnitRecord) -> dict[str, tuple]:
         """``rec.mem`` with every per-lane start cut to this group's lanes."""

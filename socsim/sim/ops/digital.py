@@ -17,6 +17,7 @@ from isa.program import BadOperand
 from isa.spec import Hyper
 from socsim.base.geometry import window_out
 from socsim.sim.ops.base import F32, Op, Operands, TimingOnly, Work, add_into
+from socsim.sim.ops.digital_kernels import first_bad_scale, quantize_lanes
 from socsim.sim.ops.histogram import HISTOGRAM
 from socsim.sim.ops.kernels import maxpool_back
 
@@ -177,20 +178,22 @@ UNSET_SCALE = ("a scale of 0 is most often a word no program has written: a comp
 def scale_operand(c: Operands, name: str) -> np.ndarray:
     """A one-word operand of every lane as (L, 1) float32; ValueError unless each is finite and positive."""
     v = c.a(name)[:, :1]
-    if not (np.isfinite(v).all() and (v > 0).all()):
+    if first_bad_scale(v) >= 0:
         unset = f"; {UNSET_SCALE}" if (v == 0).any() else ""
         raise BadOperand(f"operand {name} = {float(v.min())}: expected a finite scale > 0{unset}")
     return v
 
 
 def quantize_by(x: np.ndarray, scale: np.ndarray | np.float32, bits: int) -> np.ndarray:
-    """DAC codes of x with a float32 scale (one, or every lane's (L, 1) in memory): clip(round_half_even(x / scale),
-    +-(2^(bits-1) - 1)); bits = 0: x / scale (analog inputs)."""
-    x = x / scale
-    if bits:
-        top = F32(2 ** (bits - 1) - 1)
-        x = np.clip(np.rint(x), -top, top)
-    return x
+    """DAC codes of x (L, n) float32 with a float32 scale (one, or every lane's (L, 1) in memory):
+    clip(round_half_even(x / scale), +-(2^(bits-1) - 1)); bits = 0: x / scale (analog inputs). One pass, without
+    the interpreter lock (:func:`socsim.sim.ops.digital_kernels.quantize_lanes`)."""
+    if x.ndim != 2 or x.dtype != F32:
+        raise TypeError(f"quantize_by: x must be (lanes, words) float32, got {x.dtype} {x.shape}")
+    per_lane = np.broadcast_to(np.asarray(scale, F32).reshape(-1), (x.shape[0],))
+    out = np.empty(x.shape, F32)
+    quantize_lanes(x, per_lane, bits, out)
+    return out
 
 
 def _quantm(c: Operands) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from isa.program import BadOperand
 from socsim.sim.ops.base import F32, Op, Operands, add_into
+from socsim.sim.ops.digital_kernels import log_bin_counts, log_bins
 
 
 def _bins(v: dict) -> tuple[int, float, float]:
@@ -24,11 +25,12 @@ def _bins(v: dict) -> tuple[int, float, float]:
 
 
 def bin_index(x: np.ndarray, bins: int, lo: float, hi: float) -> np.ndarray:
-    """The log-spaced bin (int64) of each magnitude |x| (float64 arithmetic, so every engine bins alike)."""
-    mag = np.abs(x.astype(np.float64))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        b = np.floor(bins * np.log(mag / lo) / math.log(hi / lo))
-    return np.clip(np.nan_to_num(b, nan=bins - 1, neginf=0, posinf=bins - 1), 0, bins - 1).astype(np.int64)
+    """The log-spaced bin (int64, shaped like ``x``) of each magnitude |x| (float64 arithmetic, so every engine bins
+    alike: :func:`socsim.sim.ops.digital_kernels.log_bins`)."""
+    flat = np.asarray(x).reshape(-1)
+    out = np.empty(flat.size, np.int64)
+    log_bins(flat, bins, float(lo), math.log(hi / lo), out)
+    return out.reshape(np.shape(x))
 
 
 def upper_edge(b: np.ndarray, bins: int, lo: float, hi: float) -> np.ndarray:
@@ -38,9 +40,10 @@ def upper_edge(b: np.ndarray, bins: int, lo: float, hi: float) -> np.ndarray:
 
 def _vhist(c: Operands) -> None:
     bins, lo, hi = _bins(c.v)
-    idx = bin_index(c.a("src"), bins, lo, hi)
-    counts = np.stack([np.bincount(row, minlength=bins) for row in idx]).astype(F32)
-    c.accumulate("dst", counts, add_into)
+    src = c.a("src")
+    counts = np.zeros((src.shape[0], bins), np.int64)
+    log_bin_counts(src, bins, lo, math.log(hi / lo), counts)
+    c.accumulate("dst", counts.astype(F32), add_into)
 
 
 def _vpctl(c: Operands) -> None:
