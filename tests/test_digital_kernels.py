@@ -87,3 +87,15 @@ def test_first_bad_scale_finds_the_first_lane_without_a_finite_positive_scale() 
         v[1, 0] = bad
         assert first_bad_scale(v) == 1
         assert first_bad_scale(np.broadcast_to(v[1:2], (3, 2))) == 0         # a read-only operand shared by lanes
+
+
+def test_first_nonfinite_at_finds_the_first_lane_with_a_bad_word_among_the_offsets() -> None:
+    from socsim.sim.ops.kernels import first_nonfinite_at
+    rows = np.zeros((4, 50), F32)
+    offsets = np.array([0, 3, 9, 30], np.int64)
+    assert first_nonfinite_at(rows, 10, offsets) == -1
+    rows[2, 10 + 9] = np.inf
+    rows[3, 10 + 30] = np.nan
+    rows[1, 10 + 8] = np.nan                              # not an offset: not looked at
+    assert first_nonfinite_at(rows, 10, offsets) == 2
+    assert first_nonfinite_at(rows[3:], 10, offsets) == 0

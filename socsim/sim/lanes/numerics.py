@@ -32,7 +32,7 @@ from socsim.sim.lanes.loop import LaneLoop
 from socsim.sim.lanes.trace import Trace, UnitRecord
 from socsim.sim.ops import Apply, TileOperands
 from socsim.sim.ops.epilogue import Epilogue
-from socsim.sim.ops.kernels import first_nonfinite
+from socsim.sim.ops.kernels import first_nonfinite, first_nonfinite_at
 from socsim.sim.traps import Trap, TrapKind
 
 if TYPE_CHECKING:
@@ -392,8 +392,7 @@ class NumericsPass:
                 offsets = rec.streams[name] if rec.streams is not None and name in rec.streams else (
                     rec.pattern if name == rec.span else None)
                 if offsets is not None:
-                    rows = ~np.isfinite(c.a(name)[:, offsets]).all(axis=1)
-                    lane = int(np.flatnonzero(rows)[0]) if rows.any() else -1
+                    lane = first_nonfinite_at(group.store[o.symbol], o.offset, offsets)
                 else:
                     lane = first_nonfinite(group.store[o.symbol], o.offset, rec.mem[name][2])
                 if lane >= 0:

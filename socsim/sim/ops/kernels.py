@@ -53,6 +53,20 @@ def first_nonfinite(rows, start, size):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def first_nonfinite_at(rows, start, offsets):  # pragma: no cover - compiled
+    """The first row r with a NaN or inf among rows[r, start + offsets[i]] (-1: none); rows: (L, N) float32 (any
+    strides), offsets: (n,) int64 (a written operand's address pattern)."""
+    for r in range(rows.shape[0]):
+        bad = False
+        for i in range(offsets.size):
+            v = rows[r, start + offsets[i]]
+            bad |= (v - v) != 0.0
+        if bad:
+            return r
+    return -1
+
+
+@njit(cache=True, nogil=True)
 def maxpool_back(src, gout, dst, planes, h, w, k, s, oh, ow):  # pragma: no cover - compiled
     """Max-pool backward over lanes: each k x k window's gradient goes to its first maximum of ``src`` (a NaN
     counts as the maximum, as ``np.argmax``); dst = 0 + the contributions of window offset 0, then 1, ...
