@@ -1,5 +1,6 @@
 """Where a LeNet training batch's CPU time goes on the fast engine, per preset: the lane numerics, the calibration runs,
-the rest (the timing of the batches not replayed, the update, the control pass), and how many batches were replayed.
+the rest (the timing of the batches not replayed, the update, the control pass), and how many batches were replayed;
+beside the numpy FP32 baseline's batch, measured in the same run.
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/train_parts.py [--presets wu2023,ideal] [--images 1024]
      [--epochs 5]
@@ -19,11 +20,14 @@ import sys
 import time
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout without installing
 
 from socsim.base.threads import use_threads  # noqa: E402
 from socsim.compiler.frontend.toml import load_toml  # noqa: E402
 from socsim.config.soc import load_config  # noqa: E402
+from socsim.host.baseline import Baseline  # noqa: E402
 from socsim.host.data import load_dataset  # noqa: E402
 from socsim.host.options import RunOptions  # noqa: E402
 from socsim.host.training import ChipTrainer  # noqa: E402
@@ -73,6 +77,14 @@ def main() -> None:
     _timed_calibration()
     graph = load_toml(str(Path(__file__).resolve().parents[1] / "programs/lenet_wu2023.toml"))
     data = load_dataset("mnist5k").subset(args.images, 64)
+    base = Baseline(graph, load_config("ideal").train)
+    with threadpool_limits(1, "blas"):
+        base.train_epoch(data.x_train, data.y_train)
+        cpu = time.process_time()
+        for _ in range(args.epochs):
+            base.train_epoch(data.x_train, data.y_train)
+        base_ms = (time.process_time() - cpu) * 1e3 / (args.epochs * (len(data.y_train) // base.train.batch))
+    print(f"numpy FP32 baseline: {base_ms:.1f} CPU ms per batch")
     print(f"{'preset':<8}{'total':>8}{'numerics':>10}{'calibrate':>11}{'(numerics)':>12}{'rest':>7}"
           "   CPU ms per batch; batches replayed / numerics first, then simulated / all")
     for preset in args.presets.split(","):
