@@ -29,9 +29,9 @@ def _numpy_bins(x: np.ndarray, bins: int, lo: float, hi: float) -> np.ndarray:
 
 
 def _awkward(rng: np.random.Generator, lanes: int, n: int) -> np.ndarray:
-    """Values with ties at .5 after division by the scales used below, signed zeros, NaN, +-inf and huge ones."""
+    """Values with halves (ties at scale 1), signed zeros, NaN, +-inf, huge ones and a denormal."""
     x = (rng.standard_normal((lanes, n)) * 40).astype(F32)
-    x[:, :40] = (np.arange(40, dtype=F32) - 20) + F32(0.5)         # exact ties (scale 1, 0.5, 0.25 keep them ties)
+    x[:, :40] = (np.arange(40, dtype=F32) - 20) + F32(0.5)         # halves: ties to round at scale 1
     x[:, 40:48] = [0.0, -0.0, np.nan, np.inf, -np.inf, 3e38, -3e38, 1e-45]
     return x
 
