@@ -97,6 +97,8 @@ def test_lenet_epoch_is_the_same(preset, mnist, monkeypatch):
     assert fast.soc.engine.traces.relocated > 0, "the next batches should have relocated the first's control pass"
     if preset == "ideal":  # its update's timing repeats: the batches after the second are replayed whole
         assert fast.soc.engine.batch.replayed > 0, "the repeating batches should have been replayed"
+    if fast.compiled.calibrate is not None:  # calibrated after init and after the epoch: the second run replayed
+        assert fast.soc.engine.runs.replayed > 0, "the calibrate program's second run should have been replayed"
     _assert_same_epoch(runs, f"LeNet on {preset}")
 
 

@@ -31,6 +31,13 @@ class ReferenceEngine:
     def start(self, ctrl: "Controller") -> None:
         """A run starts with controller ``ctrl``."""
 
+    def replay_run(self, ctrl: "Controller") -> bool:
+        """At a run's start: True if the whole run was replayed (its numerics ran, its timing was added)."""
+        return False
+
+    def end_run(self, ctrl: "Controller") -> None:
+        """A run reached its halt (simulated)."""
+
     def run_loop(self, ctrl: "Controller", loop: object) -> Generator:
         raise NotImplementedError
 

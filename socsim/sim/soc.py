@@ -198,10 +198,11 @@ class Soc:
         ctrl = Controller(self, self.engine)
         self.controller = ctrl
         self.engine.start(ctrl)
-        proc = self.env.process(ctrl.run())
         try:
             with np.errstate(all="ignore"), _heap_frozen():  # NaN and inf are trapped where written (trap_on_nan)
-                self.env.run(until=proc)
+                if not self.engine.replay_run(ctrl):
+                    self.env.run(until=self.env.process(ctrl.run()))
+                    self.engine.end_run(ctrl)
         except RuntimeError as exc:
             if isinstance(exc, Trap):
                 trap = exc

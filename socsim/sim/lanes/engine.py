@@ -12,6 +12,7 @@ from socsim.sim.lanes.inner import InnerLoop, replayable
 from socsim.sim.lanes.loop import LaneLoop, lane_loops
 from socsim.sim.lanes.numerics import together_pass
 from socsim.sim.lanes.relocate import ControlTraces
+from socsim.sim.lanes.runs import RunReplay
 from socsim.sim.lanes.trace import LaneViolation
 from socsim.sim.lanes.turns import turn_pass
 from socsim.sim.reference import ReferenceEngine
@@ -51,6 +52,8 @@ class FastEngine(ReferenceEngine):
         """The loops around a lane-parallel loop (a training program's batch loop) by the pc of their head."""
         self.batch = BatchReplay(self)
         """Whole batches replayed where their timing repeats (:mod:`socsim.sim.lanes.batch`)."""
+        self.runs = RunReplay(self)
+        """Whole runs replayed where a run from an idle chip repeats (:mod:`socsim.sim.lanes.runs`)."""
         self.fallbacks: list[str] = []
         """Why each loop whose claim does not hold ran one instruction at a time, as on the reference engine (same
         numbers), for the rest of its program's run (every run of this SoC)."""
@@ -60,9 +63,16 @@ class FastEngine(ReferenceEngine):
         self.batches = batch_loops(code, self.soc.ops, self.loops)
         self.claims.clear()
         self.traces.load(program)
+        self.runs.load(code, self.soc.ops)
 
     def start(self, ctrl: "Controller") -> None:
         self.batch.start()
+
+    def replay_run(self, ctrl: "Controller") -> bool:
+        return self.runs.start(ctrl)
+
+    def end_run(self, ctrl: "Controller") -> None:
+        self.runs.end(ctrl)
 
     def prepare(self, ctrl: "Controller", loop: LaneLoop) -> tuple | None:
         """The loop's control pass (recorded or relocated) and checked claims: (trace, fingerprint, claims, inner
@@ -163,5 +173,8 @@ class FastEngine(ReferenceEngine):
                             hooks.append(pc)
 
     def run_batch(self, ctrl: "Controller", batch: BatchLoop) -> int:
-        """At the head of a batch loop: replay the batch (the pc after it) or -1 (the controller simulates it)."""
+        """At the head of a batch loop: replay the batch (the pc after it) or -1 (the controller simulates it; always
+        within a run that is recorded or replayed whole)."""
+        if self.runs.active:
+            return -1
         return self.batch.at_head(ctrl, batch)
