@@ -279,7 +279,7 @@ class BatchReplay:
         """Run the batch's numerics with the recorded issue cycles, then add the recorded timing (returns the pc
         after the batch) or, where the batch differs from the recording, leave its timing to the simulation (-1)."""
         soc = ctrl.soc
-        saved = _ControlState(ctrl, self.engine)
+        saved = SavedControl(ctrl, self.engine)
         products: deque = deque()
         hooks: list[int] = []
         rows: dict[int, LedgerRows] = {}
@@ -350,17 +350,8 @@ class BatchReplay:
                 trace, fingerprint, claims, _ = prepared
                 if fingerprint != period.fingerprint or not clear_of(trace, period.regions):
                     return -1
-                engine.executions += 1
-                try:
-                    if not soc.timing_only:
-                        engine.numerics(ctrl, lanes, trace, claims, period.lane_issue + base)
-                except Trap as trap:
-                    products.append(("lanetrap", pc, trap, None))
+                if not lanes_first(ctrl, engine, lanes, trace, claims, period.lane_issue + base, products, hooks):
                     return -1
-                products.append(("lanes", pc, None, None))
-                engine.replayed += lanes.count
-                ctrl.executed += lanes.count * len(trace.records)
-                engine.finish(ctrl, lanes, trace, hooks)
                 pc = lanes.end + 1
                 continue
             ins, op = code[pc], ops[pc]
@@ -395,8 +386,26 @@ class BatchReplay:
         return -1
 
 
-class _ControlState:
-    """The controller's and tiles' state at a batch head (to go back to when the batch's timing is simulated)."""
+def lanes_first(ctrl: "Controller", engine: LaneEngine, lanes: LaneLoop, trace: Trace, claims: Any, issue: np.ndarray,
+                products: deque, hooks: list[int]) -> bool:
+    """A lane loop's numerics ahead of its timing (in a replayed batch or run), its lanes at the issue cycles ``issue``
+    (lanes x unit records), then the state it leaves; False if they trapped (``products`` then ends with the trap)."""
+    engine.executions += 1
+    try:
+        if not ctrl.soc.timing_only:
+            engine.numerics(ctrl, lanes, trace, claims, issue)
+    except Trap as trap:
+        products.append(("lanetrap", lanes.head, trap, None))
+        return False
+    products.append(("lanes", lanes.head, None, None))
+    engine.replayed += lanes.count
+    ctrl.executed += lanes.count * len(trace.records)
+    engine.finish(ctrl, lanes, trace, hooks)
+    return True
+
+
+class SavedControl:
+    """The controller's and tiles' state at a batch head or a run's start (to go back to when it is simulated)."""
 
     def __init__(self, ctrl: "Controller", engine: LaneEngine):
         soc = ctrl.soc

@@ -29,7 +29,7 @@ import simpy
 from isa.program import Instruction
 from socsim.base.actions import Action
 from socsim.sim.lanes import replay
-from socsim.sim.lanes.batch import PROGRAMMING, LaneEngine, _ControlState
+from socsim.sim.lanes.batch import PROGRAMMING, LaneEngine, SavedControl, lanes_first
 from socsim.sim.lanes.trace import Trace
 from socsim.sim.ops import Exec, Op
 from socsim.sim.traps import Trap
@@ -175,7 +175,7 @@ class RunReplay:
 
     def replay(self, ctrl: "Controller", period: RunPeriod) -> bool:
         soc = ctrl.soc
-        saved = _ControlState(ctrl, self.engine)
+        saved = SavedControl(ctrl, self.engine)
         products: deque = deque()
         hooks: list[int] = []
         try:
@@ -222,17 +222,8 @@ class RunReplay:
                 if fingerprint != recorded or varying_addresses(trace) != addresses:
                     return False
                 lane_loop += 1
-                engine.executions += 1
-                try:
-                    if not soc.timing_only:
-                        engine.numerics(ctrl, lanes, trace, claims, issue + base)
-                except Trap as trap:
-                    products.append(("lanetrap", pc, trap, None))
+                if not lanes_first(ctrl, engine, lanes, trace, claims, issue + base, products, hooks):
                     return False
-                products.append(("lanes", pc, None, None))
-                engine.replayed += lanes.count
-                ctrl.executed += lanes.count * len(trace.records)
-                engine.finish(ctrl, lanes, trace, hooks)
                 pc = lanes.end + 1
                 continue
             ins, op = code[pc], ops[pc]
