@@ -165,8 +165,8 @@ class FastEngine(ReferenceEngine):
             soc.tiles[t].streams = dict(streams)
         if soc.hooks:
             for pc in trace.hook_pcs:
-                if pc in soc.hooks:
-                    for _ in range(loop.count):
+                if pc in soc.hooks:  # the head's was called when the controller fetched it for the first iteration
+                    for _ in range(loop.count - 1 if pc == loop.head else loop.count):
                         if hooks is None:
                             soc.hooks[pc]()
                         else:
