@@ -125,10 +125,12 @@ class Controller:
         """(batch id, instructions executed before its head) of the batch loop iteration running now (the fast engine's
         replayed batches, :mod:`socsim.sim.lanes.batch`): the origin of the jobs the controller issues itself."""
         self.recorder: Any = None
-        """The batch being recorded for a later replay (:class:`socsim.sim.lanes.batch.Recording`), or None."""
+        """The batch or run being recorded for a later replay (:class:`socsim.sim.lanes.batch.Recording`,
+        :class:`socsim.sim.lanes.runs.RunRecording`), or None."""
         self.supplied: Any = None
-        """What a replayed batch's numerics already computed, in issue order (a deque), while its timing is simulated
-        after all (:mod:`socsim.sim.lanes.batch`); None: every instruction runs its numerics at issue."""
+        """What a replayed batch's or run's numerics already computed, in issue order (a deque), while its timing is
+        simulated after all (:mod:`socsim.sim.lanes.batch`, :mod:`socsim.sim.lanes.runs`); None: every instruction runs
+        its numerics at issue."""
 
     # the state controller operations act on (socsim.sim.ops.base.ControlState) -------------------------
     def set_reg(self, rd: int, value: int) -> None:
@@ -309,12 +311,12 @@ class Controller:
     def issue(self, ins: Instruction, op: Op, pc: int) -> Generator:
         """Resolve operands, run the numerics (functional-first), then hand the job to its unit."""
         at = self.soc.env.now + self.lag
-        if self.supplied is not None:  # a replayed batch's numerics ran already: the timing only
+        if self.supplied is not None:  # a replayed batch's or run's numerics ran already: the timing only
             kind, supplied_pc, report, ops = self.supplied.popleft()
             if not self.supplied:
                 self.supplied = None
             if supplied_pc != pc or kind not in ("unit", "trap"):
-                raise RuntimeError(f"replayed batch: pc {pc} issued, the numerics ran {kind} at pc {supplied_pc}")
+                raise RuntimeError(f"replayed numerics: pc {pc} issued, the numerics ran {kind} at pc {supplied_pc}")
             tile = self.tile_of(ins, op) if ins.spec.unit is Unit.TILE else None  # its tile's state, as at issue
             if kind == "trap":
                 raise self.trap(report.kind, report.detail, ins)

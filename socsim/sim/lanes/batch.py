@@ -365,14 +365,10 @@ class BatchReplay:
                 continue
             if unit == len(period.issues):
                 return -1
-            try:
-                resolved, tile, report = ctrl.execute(ins, op, pc, base + int(period.issues[unit]))  # type: ignore
-            except Trap as trap:
-                products.append(("trap", pc, trap, None))
+            issued = unit_first(ctrl, ins, op, pc, base + int(period.issues[unit]), period.operands[unit], products)
+            if issued is None:
                 return -1
-            products.append(("unit", pc, report, resolved))
-            if (resolved.values, resolved.mem) != period.operands[unit]:
-                return -1
+            resolved, tile, report = issued
             position = ctrl.executed - start
             operands[position] = (resolved, report)
             unit += 1
@@ -384,6 +380,22 @@ class BatchReplay:
                 program += 1
             pc += 1
         return -1
+
+
+def unit_first(ctrl: "Controller", ins: Instruction, op: Op, pc: int, at: int, recorded: tuple[dict, dict],
+               products: deque) -> tuple | None:
+    """A unit instruction's numerics ahead of its timing (in a replayed batch or run), as issued at cycle ``at``: its
+    (operands, tile, programming report), or None if it trapped or its operands differ from the ``recorded`` (field
+    values, memory operands); ``products`` gets what ran, for the simulation."""
+    try:
+        resolved, tile, report = ctrl.execute(ins, op, pc, at)
+    except Trap as trap:
+        products.append(("trap", pc, trap, None))
+        return None
+    products.append(("unit", pc, report, resolved))
+    if (resolved.values, resolved.mem) != recorded:
+        return None
+    return resolved, tile, report
 
 
 def lanes_first(ctrl: "Controller", engine: LaneEngine, lanes: LaneLoop, trace: Trace, claims: Any, issue: np.ndarray,

@@ -29,7 +29,7 @@ import simpy
 from isa.program import Instruction
 from socsim.base.actions import Action
 from socsim.sim.lanes import replay
-from socsim.sim.lanes.batch import PROGRAMMING, LaneEngine, SavedControl, lanes_first
+from socsim.sim.lanes.batch import PROGRAMMING, LaneEngine, SavedControl, lanes_first, unit_first
 from socsim.sim.lanes.trace import Trace
 from socsim.sim.ops import Exec, Op
 from socsim.sim.traps import Trap
@@ -235,13 +235,8 @@ class RunReplay:
                 return step == len(path) - 1 and unit == len(period.issues) and lane_loop == len(period.lanes)
             if unit == len(period.issues):
                 return False
-            try:
-                resolved, _, report = ctrl.execute(ins, op, pc, base + int(period.issues[unit]))  # type: ignore
-            except Trap as trap:
-                products.append(("trap", pc, trap, None))
-                return False
-            products.append(("unit", pc, report, resolved))
-            if (resolved.values, resolved.mem) != period.operands[unit]:
+            at = base + int(period.issues[unit])
+            if unit_first(ctrl, ins, op, pc, at, period.operands[unit], products) is None:  # type: ignore[arg-type]
                 return False
             unit += 1
             pc += 1
