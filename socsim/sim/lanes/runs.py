@@ -135,6 +135,8 @@ class RunReplay:
         """Recorded runs by (program, start state), kept across runs of the SoC."""
         self.program: tuple | None = None
         """The loaded program's instruction texts, when its runs may be replayed (None: they may not)."""
+        self._code: list | None = None
+        """The decoded program :attr:`program` was made from."""
         self.recording: RunRecording | None = None
         self.active = False
         """A run is being recorded or replayed (its batch loops are then not replayed)."""
@@ -144,6 +146,9 @@ class RunReplay:
         """Runs whose numerics ran first and whose timing was then simulated after all (a trap, or a difference)."""
 
     def load(self, code: list[Instruction | None], ops: list[Op | None]) -> None:
+        if code is self._code:  # the same decoded program again (Soc.load_image keeps it): its key stands
+            return
+        self._code = code
         self.program = tuple(ins.text() for ins in code) if replayable_program(code, ops) else None  # type: ignore
 
     def start(self, ctrl: "Controller") -> bool:
